@@ -1,0 +1,26 @@
+//! Lathe's domain, with no knowledge of any user interface.
+//!
+//! Everything Lathe does happens inside a [`project::Project`]: a folder holding one SQLite
+//! database (`lathe.sqlite`) and a content-addressed object store (`objects/`). The front ends
+//! (the `lathe` CLI, the Tauri desktop app, later the egui bundle viewer) parse input, call into
+//! this crate and present what it returns; they hold no logic of their own, so the CLI and the
+//! app always show the same numbers.
+//!
+//! Organisation: one module per capability, each owning its SQL tables, its types and its tests.
+//! - [`project`]: create/open, schema migrations, the object store, project info.
+//! - [`audit`]: the append-only audit log every capability writes to.
+//! - [`demo`]: the demo project built from the public datasets shipped in `assets/`.
+//! - [`job`]: progress reporting and cancellation for long work.
+//! - [`error`]: the one error type, with a stable machine-readable code per variant.
+
+pub mod audit;
+pub mod demo;
+pub mod error;
+pub mod job;
+pub mod project;
+
+pub use error::{Error, Result};
+pub use project::Project;
+
+/// The version of Lathe that wrote a record, stored in the project and shown by `lathe info`.
+pub const LATHE_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,135 @@
+//! Versioned, forward-only schema migrations keyed on `PRAGMA user_version`.
+//!
+//! Each migration runs in its own `BEGIN IMMEDIATE` transaction together with the bump of
+//! `user_version`, so a killed process leaves the database at the old version or the new one.
+//! Before migrating a database that already holds data (version ≥ 1), a full copy is written next
+//! to it with `VACUUM INTO` (consistent even in WAL mode).
+//!
+//! To change the schema, append a migration here (never edit a released one) and add a case to
+//! the every-older-version test in `tests/core/migrations.rs`.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+
+use crate::{Error, Result};
+
+/// `PRAGMA application_id` of every Lathe database: "LATH" in ASCII. Tells a Lathe project from
+/// any other SQLite file that happens to be called `lathe.sqlite`.
+pub const APPLICATION_ID: i64 = 0x4C41_5448;
+
+pub struct Migration {
+    pub version: i64,
+    pub description: &'static str,
+    pub sql: &'static str,
+}
+
+impl std::fmt::Debug for Migration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Migration {} ({})", self.version, self.description)
+    }
+}
+
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    description: "project metadata, audit log, object registry",
+    sql: r#"
+        CREATE TABLE project_meta (
+            key   TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        ) STRICT;
+
+        -- What was done, when, by whom, to what: the record ops and auditors ask for.
+        -- Append-only: the triggers below refuse updates and deletes.
+        CREATE TABLE audit_log (
+            id      INTEGER PRIMARY KEY,
+            at      TEXT NOT NULL,               -- RFC 3339, UTC, milliseconds
+            user    TEXT NOT NULL,
+            tool    TEXT NOT NULL,               -- 'cli', 'desktop', ...
+            action  TEXT NOT NULL,               -- 'project.create', 'dataset.import', ...
+            target  TEXT NOT NULL,
+            details TEXT NOT NULL DEFAULT '{}'   -- JSON object
+        ) STRICT;
+        CREATE TRIGGER audit_log_append_only_update BEFORE UPDATE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+        CREATE TRIGGER audit_log_append_only_delete BEFORE DELETE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+
+        -- Every blob in objects/, registered only after its file is fsynced and renamed.
+        CREATE TABLE objects (
+            sha256     TEXT PRIMARY KEY CHECK (length(sha256) = 64),
+            size_bytes INTEGER NOT NULL CHECK (size_bytes >= 0),
+            media_type TEXT NOT NULL,
+            added_at   TEXT NOT NULL
+        ) STRICT;
+    "#,
+}];
+
+/// The schema version this build of Lathe writes and reads.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+pub fn user_version(conn: &Connection, root: &Path) -> Result<i64> {
+    conn.pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(|e| Error::db(root, e))
+}
+
+/// Brings the database at `root` up to [`latest_version`], taking a backup first when it holds
+/// data. Returns the path of the backup, if one was taken.
+pub fn migrate(conn: &mut Connection, root: &Path, db_path: &Path) -> Result<Option<PathBuf>> {
+    migrate_with(conn, root, db_path, MIGRATIONS)
+}
+
+/// [`migrate`] over a given list of migrations: the tests use it to build databases at every
+/// older version and to exercise the backup and rollback paths with a synthetic next version.
+pub fn migrate_with(
+    conn: &mut Connection,
+    root: &Path,
+    db_path: &Path,
+    migrations: &[Migration],
+) -> Result<Option<PathBuf>> {
+    let from = user_version(conn, root)?;
+    let latest = migrations.last().map_or(0, |m| m.version);
+    if from > latest {
+        return Err(Error::SchemaTooNew {
+            path: root.to_path_buf(),
+            found: from,
+            supported: latest,
+        });
+    }
+    if from == latest {
+        return Ok(None);
+    }
+    let backup = if from >= 1 {
+        Some(backup(conn, root, db_path, from)?)
+    } else {
+        None
+    };
+    for m in migrations.iter().filter(|m| m.version > from) {
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| Error::db(root, e))?;
+        // Another process may have migrated while we waited for the write lock.
+        if user_version(&tx, root)? >= m.version {
+            continue;
+        }
+        tx.execute_batch(m.sql).map_err(|e| Error::db(root, e))?;
+        tx.pragma_update(None, "user_version", m.version)
+            .map_err(|e| Error::db(root, e))?;
+        if m.version == 1 {
+            tx.pragma_update(None, "application_id", APPLICATION_ID)
+                .map_err(|e| Error::db(root, e))?;
+        }
+        tx.commit().map_err(|e| Error::db(root, e))?;
+    }
+    Ok(backup)
+}
+
+fn backup(conn: &Connection, root: &Path, db_path: &Path, from: i64) -> Result<PathBuf> {
+    let stamp = crate::audit::now().replace([':', '.'], "-");
+    let target = db_path.with_file_name(format!("lathe.sqlite.v{from}.{stamp}.bak"));
+    conn.execute("VACUUM INTO ?1", [target.to_string_lossy()])
+        .map_err(|e| Error::db(root, e))?;
+    Ok(target)
+}

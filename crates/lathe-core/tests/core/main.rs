@@ -1,0 +1,6 @@
+//! lathe-core's integration tests: one binary, one module per capability.
+
+mod migrations;
+mod objects;
+mod project;
+mod support;

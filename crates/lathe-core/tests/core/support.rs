@@ -1,0 +1,82 @@
+//! Helpers shared by the core tests.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use lathe_core::Project;
+use lathe_core::project::OpenOptions;
+
+pub fn new_project(dir: &Path) -> Project {
+    Project::create(dir, Some("test"), OpenOptions::default()).expect("create project")
+}
+
+/// Every file below `dir`, relative, sorted: to prove that a failed operation changed nothing.
+pub fn tree(dir: &Path) -> Vec<(PathBuf, u64)> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, u64)>) {
+        for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                let len = entry.metadata().map(|m| m.len()).unwrap_or(0);
+                out.push((
+                    path.strip_prefix(root).expect("below root").to_path_buf(),
+                    len,
+                ));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// The bytes of the project database and its WAL, to prove that a failed open changed nothing.
+pub fn db_bytes(dir: &Path) -> Vec<u8> {
+    let mut bytes = std::fs::read(dir.join("lathe.sqlite")).unwrap_or_default();
+    bytes.extend(std::fs::read(dir.join("lathe.sqlite-wal")).unwrap_or_default());
+    bytes
+}
+
+/// Makes `dir` refuse new entries for as long as the guard lives. Permission bits do not stop
+/// root (CI runs as root), so root gets the immutable attribute instead.
+pub struct Unwritable(PathBuf, bool);
+
+impl Unwritable {
+    pub fn new(dir: &Path) -> Unwritable {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).expect("chmod");
+        let mut immutable = false;
+        if writable(dir) {
+            immutable = Command::new("chattr")
+                .arg("+i")
+                .arg(dir)
+                .status()
+                .is_ok_and(|s| s.success());
+        }
+        assert!(
+            !writable(dir),
+            "cannot make {} unwritable here (need chmod as a user, or chattr as root)",
+            dir.display()
+        );
+        Unwritable(dir.to_path_buf(), immutable)
+    }
+}
+
+impl Drop for Unwritable {
+    fn drop(&mut self) {
+        use std::os::unix::fs::PermissionsExt;
+        if self.1 {
+            let _ = Command::new("chattr").arg("-i").arg(&self.0).status();
+        }
+        let _ = std::fs::set_permissions(&self.0, std::fs::Permissions::from_mode(0o755));
+    }
+}
+
+fn writable(dir: &Path) -> bool {
+    let probe = dir.join(".write-probe");
+    let ok = std::fs::write(&probe, b"x").is_ok();
+    let _ = std::fs::remove_file(probe);
+    ok
+}
