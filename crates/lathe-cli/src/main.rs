@@ -1,0 +1,188 @@
+//! `lathe`: every Lathe operation from the command line, for people, scripts and CI.
+//!
+//! Each subcommand parses its arguments, calls `lathe-core`, and prints the result as text or,
+//! with `--json`, as the stable JSON documented in `docs/cli.md`. Exit codes: 0 success, 1 error,
+//! 2 usage error, 3 reserved for quality gates (drift).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use lathe_core::audit::{Actor, AuditEntry};
+use lathe_core::job::Job;
+use lathe_core::project::{OpenOptions, ProjectInfo};
+use lathe_core::{Error, Project};
+use serde::Serialize;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "lathe",
+    version,
+    about = "Lathe: inspect datasets, compare runs, explain models, export bundles."
+)]
+struct Cli {
+    /// The project folder. Default: $LATHE_PROJECT, else the current folder or its nearest
+    /// parent holding a lathe.sqlite.
+    #[arg(long, global = true, env = "LATHE_PROJECT", value_name = "DIR")]
+    project: Option<PathBuf>,
+
+    /// Print machine-readable JSON instead of text (errors too, as {"error": {"code", "message"}}).
+    #[arg(long, global = true)]
+    json: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a new project in DIR (made if missing).
+    Init {
+        dir: PathBuf,
+        /// Display name; defaults to the folder's name.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Show the project's name, schema version, record counts and object store size.
+    Info,
+    /// Show the audit log, newest first.
+    Log {
+        /// Show at most N entries.
+        #[arg(long, value_name = "N")]
+        limit: Option<u64>,
+    },
+    /// Create the demo project in DIR, filled from Lathe's bundled public data.
+    Demo { dir: PathBuf },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = cli.json;
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            report_error(&err, json);
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn options() -> OpenOptions {
+    OpenOptions {
+        actor: Actor::current("cli"),
+        ..OpenOptions::default()
+    }
+}
+
+fn open_project(flag: Option<&Path>) -> Result<Project, Error> {
+    let root = match flag {
+        Some(dir) => dir.to_path_buf(),
+        None => {
+            let cwd = std::env::current_dir().map_err(|source| Error::Io {
+                action: "read the current folder",
+                path: PathBuf::from("."),
+                source,
+            })?;
+            Project::discover(&cwd)?
+        }
+    };
+    Project::open_with(&root, options())
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Init { dir, name } => {
+            let project = Project::create(&dir, name.as_deref(), options())?;
+            let info = project.info()?;
+            print(cli.json, &info, || {
+                format!("Created project '{}' in {}", info.name, info.path)
+            })
+        }
+        Command::Demo { dir } => {
+            let project = lathe_core::demo::create(&dir, options(), &Job::silent())?;
+            let info = project.info()?;
+            print(cli.json, &info, || {
+                format!(
+                    "Created the demo project in {}\nOpen it with: lathe-desktop {}",
+                    info.path, info.path
+                )
+            })
+        }
+        Command::Info => {
+            let project = open_project(cli.project.as_deref())?;
+            let info = project.info()?;
+            print(cli.json, &info, || info_text(&info))
+        }
+        Command::Log { limit } => {
+            let project = open_project(cli.project.as_deref())?;
+            let entries = project.audit_log(limit)?;
+            print(cli.json, &entries, || log_text(&entries))
+        }
+    }
+}
+
+fn print<T: Serialize>(json: bool, value: &T, text: impl FnOnce() -> String) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(value)?);
+    } else {
+        println!("{}", text());
+    }
+    Ok(())
+}
+
+fn info_text(info: &ProjectInfo) -> String {
+    let mut out = format!(
+        "Project         {}\nPath            {}\nCreated         {}\nSchema version  {}\nLathe           {}\nObject store    {}\n",
+        info.name,
+        info.path,
+        info.created_at,
+        info.schema_version,
+        info.lathe_version,
+        human_bytes(info.object_store_bytes)
+    );
+    for (kind, n) in &info.counts {
+        out.push_str(&format!("{:<16}{n}\n", kind.replace('_', " ")));
+    }
+    out.trim_end().to_owned()
+}
+
+fn log_text(entries: &[AuditEntry]) -> String {
+    if entries.is_empty() {
+        return "The audit log is empty.".to_owned();
+    }
+    entries
+        .iter()
+        .map(|e| {
+            format!(
+                "{}  {:<18} {:<24} {}@{}",
+                e.at, e.action, e.target, e.user, e.tool
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// Handles an error once, at the edge: a message on stderr, plus JSON on stdout for scripts.
+fn report_error(err: &anyhow::Error, json: bool) {
+    let code = err.downcast_ref::<Error>().map_or("error", Error::code);
+    eprintln!("error: {err:#}");
+    if json {
+        let body = serde_json::json!({ "error": { "code": code, "message": format!("{err:#}") } });
+        println!("{body}");
+    }
+}

@@ -1,0 +1,48 @@
+//! The `lathe` binary as scripts and people use it: every command, the `--json` shapes, exit
+//! codes and error messages. One test binary (see STYLE.md).
+
+mod errors;
+mod project;
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+/// `lathe` with a clean environment: no LATHE_PROJECT leaking in from the developer's shell.
+pub fn lathe() -> Command {
+    let mut cmd = Command::cargo_bin("lathe").expect("the lathe binary");
+    cmd.env_remove("LATHE_PROJECT");
+    cmd
+}
+
+/// Runs `lathe ARGS --json`, expects success, returns the parsed output.
+pub fn json(args: &[&str]) -> Value {
+    let out = lathe()
+        .args(args)
+        .arg("--json")
+        .output()
+        .expect("run lathe");
+    assert!(
+        out.status.success(),
+        "lathe {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("lathe {args:?} printed invalid JSON ({e})"))
+}
+
+pub fn keys(value: &Value) -> Vec<&str> {
+    let mut keys: Vec<_> = value
+        .as_object()
+        .expect("a JSON object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    keys
+}
+
+pub fn path_str(path: &Path) -> &str {
+    path.to_str().expect("UTF-8 temp path")
+}
