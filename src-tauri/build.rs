@@ -1,0 +1,15 @@
+fn main() {
+    // Declaring the app's commands makes Tauri generate an `allow-<command>` permission for each
+    // and refuse any command a capability (capabilities/default.json) does not grant.
+    let manifest = tauri_build::AppManifest::new().commands(&[
+        "startup_project",
+        "recent_projects",
+        "open_project",
+        "create_project",
+        "create_demo_project",
+        "project_overview",
+        "close_project",
+    ]);
+    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
+        .unwrap_or_else(|e| panic!("tauri-build failed: {e:#}"));
+}

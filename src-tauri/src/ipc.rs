@@ -1,0 +1,150 @@
+//! Transport types: what crosses the IPC boundary to the front end and exists only for it.
+//! Reports that are domain data (`ProjectInfo`, `AuditEntry`, `Progress`) come from the core.
+
+use lathe_core::audit::AuditEntry;
+use lathe_core::job::Progress;
+use lathe_core::project::ProjectInfo;
+use serde::Serialize;
+use ts_rs::TS;
+
+/// Every command error, as the front end receives it. `code` is stable (see
+/// `lathe_core::Error::code`); `message` is for a person and says what to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct IpcError {
+    pub code: String,
+    pub message: String,
+}
+
+impl From<lathe_core::Error> for IpcError {
+    fn from(err: lathe_core::Error) -> Self {
+        IpcError {
+            code: err.code().to_owned(),
+            message: err.to_string(),
+        }
+    }
+}
+
+impl IpcError {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        IpcError {
+            code: code.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The project page: the same record counts as `lathe info`, and the latest audit entries.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct ProjectOverview {
+    pub info: ProjectInfo,
+    pub recent_activity: Vec<AuditEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, TS)]
+pub struct RecentProject {
+    pub path: String,
+    pub name: String,
+    /// When it was last opened, RFC 3339 UTC.
+    pub opened_at: String,
+    /// Whether the folder still holds a project (moved or deleted ones are shown greyed out).
+    #[serde(default)]
+    pub exists: bool,
+}
+
+/// Streamed to the front end while a long command runs.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(tag = "event", content = "data", rename_all = "camelCase")]
+pub enum TaskEvent {
+    Progress(Progress),
+}
+
+/// The TypeScript declarations of every IPC type, by file name under `ui/src/bindings/`.
+pub fn typescript_bindings() -> Result<Vec<(String, String)>, ts_rs::ExportError> {
+    let cfg = ts_rs::Config::new().with_large_int("number");
+    Ok(vec![
+        ("IpcError.ts".into(), IpcError::export_to_string(&cfg)?),
+        (
+            "ProjectOverview.ts".into(),
+            ProjectOverview::export_to_string(&cfg)?,
+        ),
+        (
+            "RecentProject.ts".into(),
+            RecentProject::export_to_string(&cfg)?,
+        ),
+        ("TaskEvent.ts".into(), TaskEvent::export_to_string(&cfg)?),
+        (
+            "ProjectInfo.ts".into(),
+            ProjectInfo::export_to_string(&cfg)?,
+        ),
+        ("AuditEntry.ts".into(), AuditEntry::export_to_string(&cfg)?),
+        ("Progress.ts".into(), Progress::export_to_string(&cfg)?),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn core_errors_cross_as_code_and_message() {
+        let err = lathe_core::Error::NotAProject {
+            path: "/data/x".into(),
+        };
+        let json = serde_json::to_value(IpcError::from(err)).unwrap_or_default();
+        assert_eq!(json["code"], "not_a_project");
+        assert!(
+            json["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("/data/x"),
+            "{json}"
+        );
+        assert_eq!(
+            json.as_object().map(|o| o.len()),
+            Some(2),
+            "exactly code and message: {json}"
+        );
+    }
+
+    #[test]
+    fn task_events_are_tagged() {
+        let ev = TaskEvent::Progress(Progress {
+            stage: "writing".into(),
+            done: 3,
+            total: Some(9),
+        });
+        let json = serde_json::to_value(ev).unwrap_or_default();
+        assert_eq!(
+            json,
+            serde_json::json!({"event": "progress", "data": {"stage": "writing", "done": 3, "total": 9}})
+        );
+    }
+
+    /// The front end's types are generated, never written by hand: this fails when a Rust type
+    /// changed and `ui/src/bindings/` was not regenerated. Regenerate with
+    /// `LATHE_UPDATE_BINDINGS=1 cargo test -p lathe-desktop --lib bindings`.
+    #[test]
+    fn typescript_bindings_are_current() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/bindings");
+        let update = std::env::var_os("LATHE_UPDATE_BINDINGS").is_some();
+        let bindings = match typescript_bindings() {
+            Ok(b) => b,
+            Err(e) => panic!("ts-rs export failed: {e}"),
+        };
+        let mut stale = Vec::new();
+        for (file, text) in bindings {
+            let path = dir.join(&file);
+            if update {
+                std::fs::create_dir_all(&dir).ok();
+                std::fs::write(&path, &text).ok();
+            } else if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+                stale.push(file);
+            }
+        }
+        assert!(
+            stale.is_empty(),
+            "stale TypeScript bindings {stale:?}; run LATHE_UPDATE_BINDINGS=1 cargo test -p lathe-desktop --lib bindings"
+        );
+    }
+}

@@ -1,0 +1,58 @@
+//! Lathe's desktop app: a Tauri 2 shell whose commands are thin adapters over `lathe-core`.
+//!
+//! - [`commands`]: the `#[tauri::command]` functions. Each parses its arguments, runs the core
+//!   call on tokio's blocking pool (never the UI thread), and returns a payload or an
+//!   [`ipc::IpcError`]. Long work reports progress through a `tauri::ipc::Channel<TaskEvent>`.
+//! - [`ipc`]: the shapes that cross to the front end. Their TypeScript twins in
+//!   `ui/src/bindings/` are generated from them by ts-rs and checked by a test.
+//! - [`recent`]: the recent-projects list kept in the app's config folder.
+
+pub mod commands;
+pub mod ipc;
+pub mod recent;
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use tauri::Manager;
+
+/// What the app remembers between commands. Commands open the project afresh each time (a
+/// SQLite open is well under a millisecond), so no connection is shared across threads.
+#[derive(Debug, Default)]
+pub struct AppState {
+    pub current_project: Mutex<Option<PathBuf>>,
+    /// The folder given on the command line, opened once when the front end asks.
+    pub startup_project: Mutex<Option<PathBuf>>,
+    pub config_dir: Mutex<Option<PathBuf>>,
+}
+
+pub fn run(startup_project: Option<PathBuf>) {
+    let state = AppState {
+        startup_project: Mutex::new(startup_project),
+        ..AppState::default()
+    };
+    let result = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .manage(state)
+        .setup(|app| {
+            let dir = app.path().app_config_dir()?;
+            if let Ok(mut slot) = app.state::<AppState>().config_dir.lock() {
+                *slot = Some(dir);
+            }
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::startup_project,
+            commands::recent_projects,
+            commands::open_project,
+            commands::create_project,
+            commands::create_demo_project,
+            commands::project_overview,
+            commands::close_project,
+        ])
+        .run(tauri::generate_context!());
+    if let Err(err) = result {
+        eprintln!("error: Lathe could not start: {err}");
+        std::process::exit(1);
+    }
+}

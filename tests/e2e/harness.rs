@@ -1,0 +1,224 @@
+//! Xvfb, tauri-driver and a WebDriver session, each stopped by a guard that also runs on panic.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{Value, json};
+
+/// Where screenshots are written: `<workspace>/target/e2e/`, whatever CARGO_TARGET_DIR is.
+pub fn screenshot_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e")
+}
+
+/// The `lathe` CLI built next to `lathe-desktop` (cargo test builds every package's binaries
+/// before running any test).
+pub fn lathe_cli() -> PathBuf {
+    let desktop = Path::new(env!("CARGO_BIN_EXE_lathe-desktop"));
+    let cli = desktop.with_file_name("lathe");
+    assert!(
+        cli.is_file(),
+        "{} is missing: run the whole suite (`make test`) or `cargo build -p lathe-cli` first",
+        cli.display()
+    );
+    cli
+}
+
+pub fn lathe(args: &[&str]) -> Value {
+    let out = Command::new(lathe_cli())
+        .args(args)
+        .output()
+        .expect("run lathe");
+    assert!(
+        out.status.success(),
+        "lathe {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("lathe printed JSON")
+}
+
+/// Sends SIGTERM (not SIGKILL: tauri-driver only stops WebKitWebDriver on SIGTERM/SIGINT) and
+/// waits for the process to exit.
+struct Terminate(Child);
+
+impl Drop for Terminate {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if matches!(self.0.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !ready() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// One app at a time: parallel tests would race for X display numbers and driver ports, and on
+/// two cores they only slow each other down.
+static ONE_APP_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// The desktop app under test, with its own X display (when none is set), its own config
+/// folder (so the recent-projects list starts empty) and its own tauri-driver.
+pub struct App {
+    pub client: Client,
+    pub config_home: tempfile::TempDir,
+    // Dropped after the client: the driver first, then the display.
+    _driver: Terminate,
+    _display: Option<Terminate>,
+    _turn: MutexGuard<'static, ()>,
+}
+
+impl App {
+    /// Starts `lathe-desktop` with `args`.
+    pub async fn start(args: &[&str]) -> App {
+        // A test that panicked while holding the lock poisons it; its processes are gone anyway.
+        let turn = ONE_APP_AT_A_TIME
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (display, xvfb) = match std::env::var("DISPLAY") {
+            Ok(d) if !d.is_empty() => (d, None),
+            _ => start_xvfb(),
+        };
+        let config_home = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let native_port = free_port();
+        let driver = Command::new("tauri-driver")
+            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .env("DISPLAY", &display)
+            .env("XDG_CONFIG_HOME", config_home.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start tauri-driver ({e}); install it with `cargo install tauri-driver --locked`"));
+        let driver = Terminate(driver);
+        wait_for("tauri-driver", Duration::from_secs(20), || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+
+        let caps = json!({
+            "browserName": "wry",
+            "tauri:options": {
+                "application": env!("CARGO_BIN_EXE_lathe-desktop"),
+                "args": args,
+            }
+        });
+        let caps = match caps {
+            Value::Object(map) => map,
+            _ => unreachable!(),
+        };
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("a WebDriver session with lathe-desktop");
+        App {
+            client,
+            config_home,
+            _driver: driver,
+            _display: xvfb,
+            _turn: turn,
+        }
+    }
+
+    /// Waits for an element to appear, up to 20 s.
+    pub async fn find(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        self.find(css)
+            .await
+            .text()
+            .await
+            .expect("element text")
+            .trim()
+            .to_owned()
+    }
+
+    /// Writes `target/e2e/<name>.png`, after two animation frames so the screenshot shows the
+    /// DOM as it is now rather than the previous frame.
+    pub async fn screenshot(&self, name: &str) {
+        self.client
+            .execute_async("const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done()));", vec![])
+            .await
+            .expect("wait for paint");
+        let png = self.client.screenshot().await.expect("screenshot");
+        let dir = screenshot_dir();
+        std::fs::create_dir_all(&dir).expect("create target/e2e");
+        std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+    }
+
+    pub async fn close(self) {
+        let App {
+            client,
+            config_home,
+            _driver,
+            _display,
+            _turn,
+        } = self;
+        let _ = client.close().await;
+        drop(config_home);
+    }
+}
+
+fn start_xvfb() -> (String, Option<Terminate>) {
+    let number = (90..190)
+        .find(|n| {
+            !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+                && !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+        })
+        .expect("a free X display number");
+    let xvfb = Command::new("Xvfb")
+        .args([
+            format!(":{number}").as_str(),
+            "-screen",
+            "0",
+            "1280x800x24",
+            "-nolisten",
+            "tcp",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("no DISPLAY and cannot start Xvfb ({e}); install the xvfb package")
+        });
+    let xvfb = Terminate(xvfb);
+    wait_for("Xvfb", Duration::from_secs(10), || {
+        Path::new(&format!("/tmp/.X11-unix/X{number}")).exists()
+    });
+    (format!(":{number}"), Some(xvfb))
+}

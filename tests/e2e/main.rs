@@ -1,0 +1,9 @@
+//! End-to-end tests of the desktop app as a person uses it: the built `lathe-desktop` (serving
+//! the bundled `ui/dist`, not a dev server) in a real window under Xvfb, driven through
+//! tauri-driver and WebKitWebDriver. Screenshots go to `target/e2e/` for a person to look at.
+//!
+//! Needs `tauri-driver` on PATH (`cargo install tauri-driver --locked`), `WebKitWebDriver`
+//! (Debian: webkit2gtk-driver) and `Xvfb` when no `DISPLAY` is set; `make test` installs them.
+
+mod harness;
+mod projects;

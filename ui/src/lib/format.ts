@@ -1,0 +1,32 @@
+// Presentation helpers, shared by every view.
+
+const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
+
+/** Bytes in binary units, as the CLI prints them: "0 B", "1.5 KiB". */
+export function formatBytes(bytes: number): string {
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${UNITS[unit]}`;
+}
+
+/** A record-count key from `lathe info` as a label: "audit_entries" → "Audit entries". */
+export function countLabel(key: string): string {
+  const words = key.replace(/_/g, " ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** An RFC 3339 UTC timestamp as "2026-11-26 16:10:47 UTC": unambiguous, sortable by eye. */
+export function formatTimestamp(rfc3339: string): string {
+  const match = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})/.exec(rfc3339);
+  return match ? `${match[1]} ${match[2]} UTC` : rfc3339;
+}
+
+/** Share of work done, 0–100, or null when the total is unknown. */
+export function percent(done: number, total: number | null): number | null {
+  if (total === null || total <= 0) return null;
+  return Math.min(100, Math.max(0, Math.round((done / total) * 100)));
+}

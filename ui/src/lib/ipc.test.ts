@@ -1,0 +1,21 @@
+import { describe, expect, it } from "vitest";
+import { toIpcError } from "./ipc";
+
+describe("toIpcError", () => {
+  it("keeps a { code, message } from Rust as is", () => {
+    expect(toIpcError({ code: "not_a_project", message: "not a Lathe project: /x", extra: 1 })).toEqual({
+      code: "not_a_project",
+      message: "not a Lathe project: /x",
+    });
+  });
+  it("wraps strings (Tauri's own rejections, e.g. a denied command)", () => {
+    expect(toIpcError("command open_project not allowed")).toEqual({
+      code: "internal",
+      message: "command open_project not allowed",
+    });
+  });
+  it("wraps JS errors and anything else", () => {
+    expect(toIpcError(new Error("boom")).message).toBe("boom");
+    expect(toIpcError(42)).toEqual({ code: "internal", message: "unexpected error: 42" });
+  });
+});

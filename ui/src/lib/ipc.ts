@@ -1,0 +1,55 @@
+// Typed wrappers over the app's Tauri commands. The payload types are generated from the Rust
+// ones (ui/src/bindings, by ts-rs); every rejection is normalised to IpcError { code, message }.
+import { Channel, invoke } from "@tauri-apps/api/core";
+import type { IpcError } from "../bindings/IpcError";
+import type { Progress } from "../bindings/Progress";
+import type { ProjectOverview } from "../bindings/ProjectOverview";
+import type { RecentProject } from "../bindings/RecentProject";
+import type { TaskEvent } from "../bindings/TaskEvent";
+
+export type { IpcError, Progress, ProjectOverview, RecentProject };
+
+export function isIpcError(value: unknown): value is IpcError {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { code?: unknown }).code === "string" &&
+    typeof (value as { message?: unknown }).message === "string"
+  );
+}
+
+/** Whatever a command rejected with, as the one error shape the UI shows. */
+export function toIpcError(error: unknown): IpcError {
+  if (isIpcError(error)) return { code: error.code, message: error.message };
+  if (typeof error === "string") return { code: "internal", message: error };
+  if (error instanceof Error) return { code: "internal", message: error.message };
+  return { code: "internal", message: `unexpected error: ${JSON.stringify(error)}` };
+}
+
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (error) {
+    throw toIpcError(error);
+  }
+}
+
+function progressChannel(onProgress: (p: Progress) => void): Channel<TaskEvent> {
+  const channel = new Channel<TaskEvent>();
+  channel.onmessage = (message) => {
+    if (message.event === "progress") onProgress(message.data);
+  };
+  return channel;
+}
+
+export const api = {
+  startupProject: () => call<ProjectOverview | null>("startup_project"),
+  recentProjects: () => call<RecentProject[]>("recent_projects"),
+  openProject: (path: string) => call<ProjectOverview>("open_project", { path }),
+  createProject: (path: string, name: string | null, onProgress: (p: Progress) => void) =>
+    call<ProjectOverview>("create_project", { path, name, onProgress: progressChannel(onProgress) }),
+  createDemoProject: (path: string, onProgress: (p: Progress) => void) =>
+    call<ProjectOverview>("create_demo_project", { path, onProgress: progressChannel(onProgress) }),
+  projectOverview: () => call<ProjectOverview>("project_overview"),
+  closeProject: () => call<null>("close_project"),
+};
