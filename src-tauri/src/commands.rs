@@ -1,5 +1,5 @@
 //! The `#[tauri::command]` adapters. Pattern for every view: take plain arguments, run the core
-//! call with [`blocking`] on tokio's blocking pool, stream progress through a
+//! call with `blocking` on tokio's blocking pool, stream progress through a
 //! `Channel<TaskEvent>` when the work is long, and return the core's report or an [`IpcError`].
 
 use std::path::{Path, PathBuf};

@@ -3,7 +3,6 @@
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -22,7 +21,7 @@ pub fn lathe_cli() -> PathBuf {
     let cli = desktop.with_file_name("lathe");
     assert!(
         cli.is_file(),
-        "{} is missing: run the whole suite (`make test`) or `cargo build -p lathe-cli` first",
+        "{} is missing: run the whole suite (`scripts/test.sh`) or `cargo build -p lathe-cli` first",
         cli.display()
     );
     cli
@@ -83,9 +82,9 @@ fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
 
 /// One app at a time: parallel tests would race for X display numbers and driver ports, and on
 /// two cores they only slow each other down.
-static ONE_APP_AT_A_TIME: Mutex<()> = Mutex::new(());
+static ONE_APP_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// The desktop app under test, with its own X display (when none is set), its own config
+/// The desktop app under test, with its own X display, its own config
 /// folder (so the recent-projects list starts empty) and its own tauri-driver.
 pub struct App {
     pub client: Client,
@@ -93,17 +92,16 @@ pub struct App {
     // Dropped after the client: the driver first, then the display.
     _driver: Terminate,
     _display: Option<Terminate>,
-    _turn: MutexGuard<'static, ()>,
+    _turn: tokio::sync::MutexGuard<'static, ()>,
 }
 
 impl App {
     /// Starts `lathe-desktop` with `args`.
     pub async fn start(args: &[&str]) -> App {
-        // A test that panicked while holding the lock poisons it; its processes are gone anyway.
-        let turn = ONE_APP_AT_A_TIME
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let (display, xvfb) = match std::env::var("DISPLAY") {
+        let turn = ONE_APP_AT_A_TIME.lock().await;
+        // Its own Xvfb, so the suite runs the same in CI and never opens windows on a developer's
+        // screen; LATHE_E2E_DISPLAY=:0 watches it run on a real display instead.
+        let (display, xvfb) = match std::env::var("LATHE_E2E_DISPLAY") {
             Ok(d) if !d.is_empty() => (d, None),
             _ => start_xvfb(),
         };
@@ -134,11 +132,24 @@ impl App {
             Value::Object(map) => map,
             _ => unreachable!(),
         };
-        let client = ClientBuilder::new(HttpConnector::new())
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-            .expect("a WebDriver session with lathe-desktop");
+        // tauri-driver listens before the WebKitWebDriver behind it is ready, so the first
+        // attempts can fail at the connection level: retry those for a while.
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let client = loop {
+            match ClientBuilder::new(HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => break client,
+                Err(e) if Instant::now() < deadline => {
+                    eprintln!("WebDriver session not ready yet ({e}); retrying");
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+                Err(e) => panic!("no WebDriver session with lathe-desktop after 15 s: {e}"),
+            }
+        };
         App {
             client,
             config_home,
@@ -213,9 +224,7 @@ fn start_xvfb() -> (String, Option<Terminate>) {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap_or_else(|e| {
-            panic!("no DISPLAY and cannot start Xvfb ({e}); install the xvfb package")
-        });
+        .unwrap_or_else(|e| panic!("cannot start Xvfb ({e}); install the xvfb package"));
     let xvfb = Terminate(xvfb);
     wait_for("Xvfb", Duration::from_secs(10), || {
         Path::new(&format!("/tmp/.X11-unix/X{number}")).exists()

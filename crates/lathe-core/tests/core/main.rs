@@ -1,5 +1,8 @@
 //! lathe-core's integration tests: one binary, one module per capability.
 
+// A test fails by panicking: unwrap/expect on a fixture is the clearest way to say so.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod migrations;
 mod objects;
 mod project;
