@@ -1,0 +1,79 @@
+# Shared by scripts/run.sh and scripts/test.sh: install what is missing, time each stage.
+# Sourced, not run. Everything here is idempotent and quiet when there is nothing to do.
+
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Outside the clone, so a fresh clone on the same machine (as CI makes) builds incrementally.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/lathe-target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+# What the desktop app needs to build and run (Tauri 2 on WebKitGTK 4.1).
+APP_PACKAGES=(build-essential pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libsoup-3.0-dev libxdo-dev)
+# What the tests add: the WebDriver for WebKitGTK, a virtual X server, chattr for the
+# unwritable-folder tests when run as root.
+TEST_PACKAGES=(webkit2gtk-driver xvfb e2fsprogs)
+
+MIN_NODE="20.19.0"
+MIN_RUST="1.95.0"
+
+STARTED_AT=$SECONDS
+stage() {
+  local name="$1"; shift
+  local t0=$SECONDS
+  echo "==> $name"
+  "$@"
+  echo "<== $name: $((SECONDS - t0)) s (total $((SECONDS - STARTED_AT)) s)"
+}
+
+die() { echo "error: $*" >&2; exit 1; }
+
+version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+ensure_packages() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    command -v apt-get >/dev/null || die "missing system packages ${missing[*]} and no apt-get; install them with your package manager"
+    echo "installing system packages: ${missing[*]}"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
+ensure_toolchains() {
+  command -v cargo >/dev/null || die "no Rust toolchain: install rustup (https://rustup.rs), then rerun"
+  local rust; rust="$(rustc --version | awk '{print $2}')"
+  version_ge "$rust" "$MIN_RUST" || die "Rust $rust is too old; Lathe needs $MIN_RUST or newer (rustup update)"
+  command -v node >/dev/null || die "no Node.js: install Node.js $MIN_NODE or newer, then rerun"
+  local node; node="$(node --version | tr -d v)"
+  version_ge "$node" "$MIN_NODE" || die "Node.js $node is too old; the UI build (Vite 8) needs $MIN_NODE or newer"
+}
+
+ensure_rust_components() {
+  for component in rustfmt clippy; do
+    cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1 || rustup component add "$component"
+  done
+}
+
+ensure_tauri_driver() {
+  command -v tauri-driver >/dev/null || cargo install tauri-driver --version 2.1.0 --locked
+}
+
+# npm ci when node_modules is missing or older than the lockfile.
+ensure_node_modules() {
+  local ui="$REPO/ui"
+  if [ ! -f "$ui/node_modules/.package-lock.json" ] || [ "$ui/package-lock.json" -nt "$ui/node_modules/.package-lock.json" ]; then
+    (cd "$ui" && npm ci --no-audit --no-fund)
+  fi
+}
+
+build_ui() {
+  (cd "$REPO/ui" && npm run --silent build)
+}

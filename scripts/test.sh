@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what is missing and runs every check CI runs (.ci/run calls exactly this):
+# formatting, the UI's type-check, unit tests and build, clippy, and all Rust tests, including
+# the desktop app driven end to end under its own Xvfb. Screenshots: target/e2e/.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$REPO"
+
+stage "toolchains" ensure_toolchains
+stage "system packages" ensure_packages "${APP_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+stage "rust components" ensure_rust_components
+stage "tauri-driver" ensure_tauri_driver
+stage "node modules" ensure_node_modules
+
+stage "cargo fmt" cargo fmt --all --check
+stage "ui type-check" bash -c "cd ui && npm run --silent check"
+stage "ui unit tests" bash -c "cd ui && npm run --silent test"
+# The desktop binary embeds ui/dist at compile time, so the UI is built before any cargo step.
+stage "ui build" build_ui
+stage "clippy" cargo clippy --locked --workspace --all-targets -- -D warnings
+stage "rustdoc" env RUSTDOCFLAGS="-D warnings" cargo doc --locked --workspace --no-deps
+stage "cargo test" cargo test --locked --workspace
+echo "all checks passed in $((SECONDS - STARTED_AT)) s"
