@@ -161,7 +161,49 @@ async fn a_project_given_on_the_command_line_opens_at_start() {
     let app = App::start(&[demo_path]).await;
     app.find("[data-testid=overview]").await;
     assert_eq!(shown_counts(&app).await, expected_counts(&info));
-    let title = app.client.title().await.expect("title");
-    assert_eq!(title, "Lathe", "document title");
+    app.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_app_serves_its_bundled_ui_and_refuses_ungranted_commands() {
+    let app = App::start(&[]).await;
+    app.find("[data-testid=project-picker]").await;
+    // The embedded ui/dist through Tauri's custom protocol, not a dev server.
+    let url = app.client.current_url().await.expect("url");
+    assert_eq!(url.scheme(), "tauri", "{url}");
+
+    // The capability grants the app's own commands and dialog:open only: a script in the page
+    // (say, injected through a rendered dataset value) cannot reach anything else.
+    let script = r#"
+        const done = arguments[arguments.length - 1];
+        window.__TAURI_INTERNALS__.invoke(arguments[0], {})
+            .then(() => done("allowed"), (e) => done("refused: " + String(e)));
+    "#;
+    for command in [
+        "plugin:dialog|save",
+        "plugin:dialog|message",
+        "plugin:window|close",
+    ] {
+        let outcome = app
+            .client
+            .execute_async(script, vec![Value::from(command)])
+            .await
+            .expect("run script");
+        let outcome = outcome.as_str().unwrap_or_default().to_owned();
+        assert!(
+            outcome.starts_with("refused") && outcome.contains("not allowed"),
+            "{command}: {outcome}"
+        );
+    }
+    let granted = app
+        .client
+        .execute_async(script, vec![Value::from("recent_projects")])
+        .await
+        .expect("run script");
+    assert_eq!(
+        granted,
+        Value::from("allowed"),
+        "the app's own commands stay available"
+    );
     app.close().await;
 }
