@@ -2,7 +2,7 @@
 //! call with `blocking` on tokio's blocking pool, stream progress through a
 //! `Channel<TaskEvent>` when the work is long, and return the core's report or an [`IpcError`].
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use lathe_core::Project;
 use lathe_core::audit::Actor;
@@ -37,6 +37,21 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
+/// Runs long core work off the UI thread with a [`Job`] whose progress streams to `channel`.
+async fn blocking_job<T: Send + 'static>(
+    channel: Channel<TaskEvent>,
+    work: impl FnOnce(&Job) -> lathe_core::Result<T> + Send + 'static,
+) -> Result<T, IpcError> {
+    blocking(move || {
+        // A closed channel (the window went away) must not fail the work itself.
+        let report = |p| {
+            let _ = channel.send(TaskEvent::Progress(p));
+        };
+        work(&Job::new(&report, CancelToken::new()))
+    })
+    .await
+}
+
 fn overview_of(project: &Project) -> lathe_core::Result<ProjectOverview> {
     Ok(ProjectOverview {
         info: project.info()?,
@@ -64,20 +79,21 @@ fn parse_path(path: &str) -> Result<PathBuf, IpcError> {
     Ok(PathBuf::from(trimmed))
 }
 
-/// Makes `root` the current project: window title, recent list.
-fn make_current(
+/// Makes the project of `overview` the current one (window title, recent list) and returns it.
+fn show(
     state: &AppState,
     window: &Window,
-    root: &Path,
-    name: &str,
-) -> Result<(), IpcError> {
-    *locked(&state.current_project)? = Some(root.to_path_buf());
+    overview: ProjectOverview,
+) -> Result<ProjectOverview, IpcError> {
+    let root = PathBuf::from(&overview.info.path);
+    let name = &overview.info.name;
     // The title and the recent list are conveniences: failing to update them fails nothing.
     let _ = window.set_title(&format!("{name} — Lathe"));
     if let Some(dir) = locked(&state.config_dir)?.as_deref() {
-        let _ = recent::remember(dir, root, name);
+        let _ = recent::remember(dir, &root, name);
     }
-    Ok(())
+    *locked(&state.current_project)? = Some(root);
+    Ok(overview)
 }
 
 fn current(state: &AppState) -> Result<PathBuf, IpcError> {
@@ -92,13 +108,7 @@ async fn open_and_show(
     window: &Window,
 ) -> Result<ProjectOverview, IpcError> {
     let overview = blocking(move || overview_of(&Project::open_with(&path, options())?)).await?;
-    make_current(
-        state,
-        window,
-        Path::new(&overview.info.path),
-        &overview.info.name,
-    )?;
-    Ok(overview)
+    show(state, window, overview)
 }
 
 /// The project named on the command line, if any (only on the first call).
@@ -138,24 +148,14 @@ pub async fn create_project(
 ) -> Result<ProjectOverview, IpcError> {
     let root = parse_path(&path)?;
     let name = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
-    let overview = blocking(move || {
-        let report = |p| {
-            let _ = on_progress.send(TaskEvent::Progress(p));
-        };
-        let job = Job::new(&report, CancelToken::new());
+    let overview = blocking_job(on_progress, move |job| {
         job.progress("creating project", 0, Some(1));
         let project = Project::create(&root, name.as_deref(), options())?;
         job.progress("creating project", 1, Some(1));
         overview_of(&project)
     })
     .await?;
-    make_current(
-        &state,
-        &window,
-        Path::new(&overview.info.path),
-        &overview.info.name,
-    )?;
-    Ok(overview)
+    show(&state, &window, overview)
 }
 
 #[tauri::command]
@@ -166,22 +166,11 @@ pub async fn create_demo_project(
     window: Window,
 ) -> Result<ProjectOverview, IpcError> {
     let root = parse_path(&path)?;
-    let overview = blocking(move || {
-        let report = |p| {
-            let _ = on_progress.send(TaskEvent::Progress(p));
-        };
-        let project =
-            lathe_core::demo::create(&root, options(), &Job::new(&report, CancelToken::new()))?;
-        overview_of(&project)
+    let overview = blocking_job(on_progress, move |job| {
+        overview_of(&lathe_core::demo::create(&root, options(), job)?)
     })
     .await?;
-    make_current(
-        &state,
-        &window,
-        Path::new(&overview.info.path),
-        &overview.info.name,
-    )?;
-    Ok(overview)
+    show(&state, &window, overview)
 }
 
 #[tauri::command]
