@@ -169,6 +169,21 @@ impl App {
             .unwrap_or_else(|e| panic!("no element {css}: {e}"))
     }
 
+    /// Types `path` into the picker's "Open by path" field and presses Open, as a keyboard
+    /// user would.
+    pub async fn open_by_path(&self, path: &str) {
+        self.find("[data-testid=project-path]")
+            .await
+            .send_keys(path)
+            .await
+            .expect("type the path");
+        self.find("[data-testid=open-path]")
+            .await
+            .click()
+            .await
+            .expect("click Open");
+    }
+
     pub async fn text(&self, css: &str) -> String {
         self.find(css)
             .await

@@ -59,16 +59,7 @@ async fn open_the_demo_project_then_a_folder_that_is_not_a_project() {
     app.screenshot("01-project-picker").await;
 
     // Open the demo project by typing its path, as a keyboard user would.
-    app.find("[data-testid=project-path]")
-        .await
-        .send_keys(demo_path)
-        .await
-        .expect("type the path");
-    app.find("[data-testid=open-path]")
-        .await
-        .click()
-        .await
-        .expect("click Open");
+    app.open_by_path(demo_path).await;
     app.find("[data-testid=overview]").await;
     assert_eq!(
         app.text("[data-testid=project-name]").await,
@@ -120,16 +111,7 @@ async fn open_the_demo_project_then_a_folder_that_is_not_a_project() {
     std::fs::create_dir(&plain).expect("mkdir");
     std::fs::write(plain.join("train.csv"), "a,b\n1,2\n").expect("write");
     let plain_path = plain.to_str().expect("utf-8 path");
-    app.find("[data-testid=project-path]")
-        .await
-        .send_keys(plain_path)
-        .await
-        .expect("type the path");
-    app.find("[data-testid=open-path]")
-        .await
-        .click()
-        .await
-        .expect("click Open");
+    app.open_by_path(plain_path).await;
     let alert = app.find("[role=alert]").await;
     assert_eq!(
         alert.attr("data-code").await.expect("attr").as_deref(),
@@ -206,4 +188,42 @@ async fn the_app_serves_its_bundled_ui_and_refuses_ungranted_commands() {
         "the app's own commands stay available"
     );
     app.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn create_a_project_at_a_typed_path() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let dir = work.path().join("fraud");
+    let dir_path = dir.to_str().expect("utf-8 path");
+
+    let app = App::start(&[]).await;
+    app.find("#new-name")
+        .await
+        .send_keys("Fraud detection")
+        .await
+        .expect("type the name");
+    app.find("[data-testid=project-path]")
+        .await
+        .send_keys(dir_path)
+        .await
+        .expect("type the path");
+    app.find("[data-testid=create-at-path]")
+        .await
+        .click()
+        .await
+        .expect("click Create here");
+    app.find("[data-testid=overview]").await;
+    assert_eq!(
+        app.text("[data-testid=project-name]").await,
+        "Fraud detection"
+    );
+    app.screenshot("05-created-project").await;
+    app.close().await;
+
+    // The CLI sees the same project, created by the desktop app.
+    let info = lathe(&["info", "--json", "--project", dir_path]);
+    assert_eq!(info["name"], "Fraud detection");
+    let log = lathe(&["log", "--json", "--project", dir_path]);
+    assert_eq!(log[0]["action"], "project.create");
+    assert_eq!(log[0]["tool"], "desktop");
 }
