@@ -73,6 +73,22 @@ pub enum Error {
 
     #[error("the operation was cancelled; nothing was changed")]
     Cancelled,
+
+    /// An input file Lathe cannot use. `detail` says what is wrong and where (row, column)
+    /// when known, and what to do.
+    #[error("cannot import {}: {detail}", path.display())]
+    BadInput { path: PathBuf, detail: String },
+
+    /// A computation over data failed (an unsupported column type, say).
+    #[error("{context}: {detail}")]
+    Compute {
+        context: &'static str,
+        detail: String,
+    },
+
+    /// A named record (dataset, version, run, ...) that the project does not hold.
+    #[error("{what}")]
+    NotFound { what: String },
 }
 
 impl Error {
@@ -91,6 +107,9 @@ impl Error {
             Error::Io { .. } => "io",
             Error::Database { .. } => "database",
             Error::Cancelled => "cancelled",
+            Error::BadInput { .. } => "bad_input",
+            Error::NotFound { .. } => "not_found",
+            Error::Compute { .. } => "compute",
         }
     }
 

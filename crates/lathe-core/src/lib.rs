@@ -9,11 +9,14 @@
 //! Organisation: one module per capability, each owning its SQL tables, its types and its tests.
 //! - [`project`]: create/open, schema migrations, the object store, project info.
 //! - [`audit`]: the append-only audit log every capability writes to.
+//! - [`dataset`]: import tables (CSV, TSV, Parquet, NDJSON, JSON, Arrow IPC) as versioned
+//!   Parquet objects, and profile them.
 //! - [`demo`]: the demo project built from the public datasets shipped in `assets/`.
 //! - [`job`]: progress reporting and cancellation for long work.
 //! - [`error`]: the one error type, with a stable machine-readable code per variant.
 
 pub mod audit;
+pub mod dataset;
 pub mod demo;
 pub mod error;
 pub mod job;

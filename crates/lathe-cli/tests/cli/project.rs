@@ -41,11 +41,11 @@ fn info_json_shape_and_values() {
     assert_eq!(keys(&info), INFO_KEYS);
     assert_eq!(info["name"], "demo");
     assert_eq!(info["path"], dir);
-    assert_eq!(info["schema_version"], 1);
+    assert_eq!(info["schema_version"], 2);
     assert_eq!(info["lathe_version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(
         info["counts"],
-        serde_json::json!({"audit_entries": 1, "objects": 0})
+        serde_json::json!({"audit_entries": 1, "objects": 0, "datasets": 0, "dataset_versions": 0})
     );
     assert_eq!(info["object_store_bytes"], 0);
     let created = info["created_at"].as_str().unwrap();
@@ -64,10 +64,11 @@ fn info_text_lists_counts() {
         .args(["info", "--project", dir])
         .assert()
         .success()
-        .stdout(predicate::str::contains("Project         demo"))
-        .stdout(predicate::str::contains("Schema version  1"))
-        .stdout(predicate::str::contains("audit entries   1"))
-        .stdout(predicate::str::contains("Object store    0 B"));
+        .stdout(predicate::str::is_match(r"(?m)^Project +demo$").unwrap())
+        .stdout(predicate::str::is_match(r"(?m)^Schema version +2$").unwrap())
+        .stdout(predicate::str::is_match(r"(?m)^audit entries +1$").unwrap())
+        .stdout(predicate::str::is_match(r"(?m)^dataset versions +0$").unwrap())
+        .stdout(predicate::str::is_match(r"(?m)^Object store +0 B$").unwrap());
 }
 
 #[test]

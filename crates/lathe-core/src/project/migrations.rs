@@ -30,10 +30,11 @@ impl std::fmt::Debug for Migration {
     }
 }
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "project metadata, audit log, object registry",
-    sql: r#"
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "project metadata, audit log, object registry",
+        sql: r#"
         CREATE TABLE project_meta (
             key   TEXT PRIMARY KEY,
             value TEXT NOT NULL
@@ -63,7 +64,42 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             added_at   TEXT NOT NULL
         ) STRICT;
     "#,
-}];
+    },
+    Migration {
+        version: 2,
+        description: "datasets, their versions and profiles",
+        sql: r#"
+        CREATE TABLE datasets (
+            id         INTEGER PRIMARY KEY,
+            name       TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL
+        ) STRICT;
+
+        -- One row per imported file content: the data normalised to Parquet in objects/.
+        CREATE TABLE dataset_versions (
+            id            INTEGER PRIMARY KEY,
+            dataset_id    INTEGER NOT NULL REFERENCES datasets(id),
+            version       INTEGER NOT NULL CHECK (version >= 1),
+            source_sha256 TEXT NOT NULL,          -- the imported file's bytes
+            object_sha256 TEXT NOT NULL REFERENCES objects(sha256),  -- the Parquet copy
+            source_path   TEXT NOT NULL,
+            format        TEXT NOT NULL,          -- csv, tsv, parquet, ndjson, json, ipc
+            rows          INTEGER NOT NULL,
+            columns       INTEGER NOT NULL,
+            schema        TEXT NOT NULL,          -- JSON [{name, dtype}]
+            imported_at   TEXT NOT NULL,
+            UNIQUE (dataset_id, version),
+            UNIQUE (dataset_id, source_sha256)
+        ) STRICT;
+
+        -- Computed once per version at import.
+        CREATE TABLE dataset_profiles (
+            dataset_version_id INTEGER PRIMARY KEY REFERENCES dataset_versions(id),
+            profile            TEXT NOT NULL      -- JSON, the `lathe dataset show --json` shape
+        ) STRICT;
+    "#,
+    },
+];
 
 /// The schema version this build of Lathe writes and reads.
 pub fn latest_version() -> i64 {

@@ -260,6 +260,14 @@ impl Project {
                 count("SELECT count(*) FROM audit_log")?,
             ),
             ("objects".to_owned(), count("SELECT count(*) FROM objects")?),
+            (
+                "datasets".to_owned(),
+                count("SELECT count(*) FROM datasets")?,
+            ),
+            (
+                "dataset_versions".to_owned(),
+                count("SELECT count(*) FROM dataset_versions")?,
+            ),
         ]);
         Ok(ProjectInfo {
             name: self.name()?,

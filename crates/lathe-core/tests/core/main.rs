@@ -3,6 +3,8 @@
 // A test fails by panicking: unwrap/expect on a fixture is the clearest way to say so.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod corpus;
+mod dataset;
 mod migrations;
 mod objects;
 mod project;

@@ -42,6 +42,15 @@ fn seed(conn: &Connection, version: i64) {
         )
         .unwrap();
     }
+    if version >= 2 {
+        conn.execute_batch(
+            "INSERT INTO datasets (name, created_at) VALUES ('iris', '2026-01-01T00:00:00.000Z');
+             INSERT INTO dataset_versions (dataset_id, version, source_sha256, object_sha256, source_path, format, rows, columns, schema, imported_at)
+               VALUES (1, 1, 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad', 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad', 'iris.csv', 'csv', 150, 5, '[]', '2026-01-01T00:00:00.000Z');
+             INSERT INTO dataset_profiles VALUES (1, '{}');",
+        )
+        .unwrap();
+    }
 }
 
 #[test]
@@ -68,6 +77,9 @@ fn every_older_version_migrates_to_latest_keeping_its_data() {
         if version >= 1 {
             assert_eq!(info.name, "legacy");
             assert_eq!(info.counts["objects"], 1);
+        }
+        if version >= 2 {
+            assert_eq!(info.counts["dataset_versions"], 1);
         }
     }
 }
@@ -102,13 +114,9 @@ fn migrating_a_project_with_data_takes_a_backup_first() {
         .query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))
         .unwrap();
     assert_eq!(rows, 1, "the backup holds the data as it was");
-    assert!(
-        backup
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with("lathe.sqlite.v1.")
-    );
+    let expected_prefix = format!("lathe.sqlite.v{}.", latest_version());
+    let backup_name = backup.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(backup_name.starts_with(&expected_prefix), "{backup_name}");
 }
 
 #[test]

@@ -15,7 +15,10 @@ fn create_then_reopen_keeps_everything() {
         project.info().unwrap()
     };
     assert_eq!(info.name, "Churn model");
-    assert_eq!(info.schema_version, 1);
+    assert_eq!(
+        info.schema_version,
+        lathe_core::project::migrations::latest_version()
+    );
     assert_eq!(info.counts["audit_entries"], 1);
     assert_eq!(info.counts["objects"], 0);
     assert!(root.join(DB_FILE).is_file() && root.join("objects").is_dir());
@@ -154,7 +157,7 @@ fn a_newer_schema_is_refused_untouched() {
         &[
             "newer Lathe",
             "schema version 99",
-            "reads up to 1",
+            "reads up to 2",
             "upgrade Lathe",
         ],
     );
