@@ -1,28 +1,55 @@
 //! The demo project: what `lathe demo DIR` and the desktop app's "Create demo project" make, so
 //! a new user has something real to look at. Each capability adds its part of the demo here as it
 //! lands, from the public data shipped in `assets/` (sources and licences in `assets/README.md`).
+//!
+//! The data are compiled into the binary, so the demo works wherever Lathe is installed. They
+//! are written into the project's `demo-data/` folder and imported from there, as a user's own
+//! files would be.
 
 use std::path::Path;
 
-use crate::Result;
 use crate::audit::NewAuditEntry;
+use crate::dataset::{self, ReadOptions};
 use crate::job::Job;
 use crate::project::{OpenOptions, Project};
+use crate::{Error, Result};
 
 pub const DEMO_NAME: &str = "Lathe demo";
 
+/// The demo's datasets: name, file name, contents (see `assets/README.md`).
+const DATASETS: &[(&str, &str, &[u8])] = &[
+    (
+        "breast_cancer",
+        "breast_cancer.csv",
+        include_bytes!("../../../assets/datasets/breast_cancer.csv"),
+    ),
+    (
+        "diabetes",
+        "diabetes.csv",
+        include_bytes!("../../../assets/datasets/diabetes.csv"),
+    ),
+];
+
 /// Creates the demo project in `root`.
 pub fn create(root: &Path, options: OpenOptions, job: &Job) -> Result<Project> {
-    const STEPS: u64 = 2;
     job.cancel.check()?;
-    job.progress("creating project", 0, Some(STEPS));
+    job.progress("creating project", 0, None);
     let project = Project::create(root, Some(DEMO_NAME), options)?;
-    job.progress("recording demo contents", 1, Some(STEPS));
+    let data_dir = project.root().join("demo-data");
+    std::fs::create_dir_all(&data_dir)
+        .map_err(|e| Error::write("create the demo data folder", &data_dir, e))?;
+    for (name, file, bytes) in DATASETS {
+        let path = data_dir.join(file);
+        std::fs::write(&path, bytes).map_err(|e| Error::write("write demo data", &path, e))?;
+        dataset::import(&project, &path, Some(name), &ReadOptions::default(), job)?;
+    }
     project.record(&NewAuditEntry {
         action: "demo.create",
         target: DEMO_NAME,
-        details: serde_json::json!({ "lathe_version": crate::LATHE_VERSION }),
+        details: serde_json::json!({
+            "lathe_version": crate::LATHE_VERSION,
+            "datasets": DATASETS.iter().map(|(name, _, _)| *name).collect::<Vec<_>>(),
+        }),
     })?;
-    job.progress("done", STEPS, Some(STEPS));
     Ok(project)
 }

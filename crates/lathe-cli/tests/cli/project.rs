@@ -119,15 +119,25 @@ fn log_lists_the_audit_log_newest_first() {
     json(&["demo", dir]);
     let log = json(&["log", "--project", dir]);
     let entries = log.as_array().unwrap();
-    assert_eq!(entries.len(), 2);
     assert_eq!(
         keys(&entries[0]),
         ["action", "at", "details", "id", "target", "tool", "user"]
     );
-    assert_eq!(entries[0]["action"], "demo.create");
-    assert_eq!(entries[1]["action"], "project.create");
-    assert_eq!(entries[1]["tool"], "cli");
-    assert!(entries[0]["id"].as_i64() > entries[1]["id"].as_i64());
+    let actions: Vec<_> = entries
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "demo.create",
+            "dataset.import",
+            "dataset.import",
+            "project.create"
+        ]
+    );
+    assert_eq!(entries[3]["tool"], "cli");
+    assert!(entries[0]["id"].as_i64() > entries[3]["id"].as_i64());
     assert_eq!(
         json(&["log", "--project", dir, "--limit", "1"])
             .as_array()
@@ -151,6 +161,14 @@ fn demo_creates_the_demo_project() {
     let info = json(&["demo", path_str(&dir)]);
     assert_eq!(keys(&info), INFO_KEYS);
     assert_eq!(info["name"], "Lathe demo");
+    assert_eq!(info["counts"]["datasets"], 2, "the demo holds its datasets");
+    let names: Vec<_> = json(&["dataset", "list", "--project", path_str(&dir)])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["dataset"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["breast_cancer", "diabetes"]);
     assert_eq!(json(&["info", "--project", path_str(&dir)]), info);
     lathe()
         .args(["demo", path_str(&tmp.path().join("demo2"))])
