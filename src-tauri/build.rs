@@ -9,6 +9,9 @@ fn main() {
         "create_demo_project",
         "project_overview",
         "close_project",
+        "list_datasets",
+        "dataset_profile",
+        "import_dataset",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .unwrap_or_else(|e| panic!("tauri-build failed: {e:#}"));

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use lathe_core::Project;
 use lathe_core::audit::Actor;
+use lathe_core::dataset::{self, DatasetSummary, ImportOutcome, Profile, ReadOptions};
 use lathe_core::job::{CancelToken, Job};
 use lathe_core::project::OpenOptions;
 use tauri::ipc::Channel;
@@ -73,7 +74,7 @@ fn parse_path(path: &str) -> Result<PathBuf, IpcError> {
     if trimmed.is_empty() {
         return Err(IpcError::new(
             "invalid_argument",
-            "no folder given; choose a project folder",
+            "no path given; choose a folder or a file",
         ));
     }
     Ok(PathBuf::from(trimmed))
@@ -184,4 +185,45 @@ pub async fn close_project(state: State<'_, AppState>, window: Window) -> Result
     *locked(&state.current_project)? = None;
     let _ = window.set_title("Lathe");
     Ok(())
+}
+
+#[tauri::command]
+pub async fn list_datasets(state: State<'_, AppState>) -> Result<Vec<DatasetSummary>, IpcError> {
+    let root = current(&state)?;
+    blocking(move || dataset::list(&Project::open_with(&root, options())?)).await
+}
+
+/// The stored profile of `reference` (`NAME` or `NAME@VERSION`).
+#[tauri::command]
+pub async fn dataset_profile(
+    reference: String,
+    state: State<'_, AppState>,
+) -> Result<Profile, IpcError> {
+    let root = current(&state)?;
+    blocking(move || dataset::stored_profile(&Project::open_with(&root, options())?, &reference))
+        .await
+}
+
+/// Imports a file into the current project, streaming progress.
+#[tauri::command]
+pub async fn import_dataset(
+    path: String,
+    name: Option<String>,
+    on_progress: Channel<TaskEvent>,
+    state: State<'_, AppState>,
+) -> Result<ImportOutcome, IpcError> {
+    let root = current(&state)?;
+    let file = parse_path(&path)?;
+    let name = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    blocking_job(on_progress, move |job| {
+        let project = Project::open_with(&root, options())?;
+        dataset::import(
+            &project,
+            &file,
+            name.as_deref(),
+            &ReadOptions::default(),
+            job,
+        )
+    })
+    .await
 }

@@ -2,6 +2,8 @@
 //! Reports that are domain data (`ProjectInfo`, `AuditEntry`, `Progress`) come from the core.
 
 use lathe_core::audit::AuditEntry;
+use lathe_core::dataset::profile::{ColumnProfile, Quantiles, TopValue};
+use lathe_core::dataset::{DatasetSummary, ImportOutcome, Profile};
 use lathe_core::job::Progress;
 use lathe_core::project::ProjectInfo;
 use serde::Serialize;
@@ -78,6 +80,21 @@ pub fn typescript_bindings() -> Result<Vec<(String, String)>, ts_rs::ExportError
         ),
         ("AuditEntry.ts".into(), AuditEntry::export_to_string(&cfg)?),
         ("Progress.ts".into(), Progress::export_to_string(&cfg)?),
+        (
+            "DatasetSummary.ts".into(),
+            DatasetSummary::export_to_string(&cfg)?,
+        ),
+        (
+            "ImportOutcome.ts".into(),
+            ImportOutcome::export_to_string(&cfg)?,
+        ),
+        ("Profile.ts".into(), Profile::export_to_string(&cfg)?),
+        (
+            "ColumnProfile.ts".into(),
+            ColumnProfile::export_to_string(&cfg)?,
+        ),
+        ("Quantiles.ts".into(), Quantiles::export_to_string(&cfg)?),
+        ("TopValue.ts".into(), TopValue::export_to_string(&cfg)?),
     ])
 }
 

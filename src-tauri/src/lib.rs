@@ -49,6 +49,9 @@ pub fn run(startup_project: Option<PathBuf>) {
             commands::create_demo_project,
             commands::project_overview,
             commands::close_project,
+            commands::list_datasets,
+            commands::dataset_profile,
+            commands::import_dataset,
         ])
         .run(tauri::generate_context!());
     if let Err(err) = result {

@@ -8,5 +8,6 @@
 // A test fails by panicking: unwrap/expect on a fixture is the clearest way to say so.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod datasets;
 mod harness;
 mod projects;

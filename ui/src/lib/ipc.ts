@@ -1,13 +1,16 @@
 // Typed wrappers over the app's Tauri commands. The payload types are generated from the Rust
 // ones (ui/src/bindings, by ts-rs); every rejection is normalised to IpcError { code, message }.
 import { Channel, invoke } from "@tauri-apps/api/core";
+import type { DatasetSummary } from "../bindings/DatasetSummary";
+import type { ImportOutcome } from "../bindings/ImportOutcome";
 import type { IpcError } from "../bindings/IpcError";
+import type { Profile } from "../bindings/Profile";
 import type { Progress } from "../bindings/Progress";
 import type { ProjectOverview } from "../bindings/ProjectOverview";
 import type { RecentProject } from "../bindings/RecentProject";
 import type { TaskEvent } from "../bindings/TaskEvent";
 
-export type { IpcError, Progress, ProjectOverview, RecentProject };
+export type { DatasetSummary, ImportOutcome, IpcError, Profile, Progress, ProjectOverview, RecentProject };
 
 export function isIpcError(value: unknown): value is IpcError {
   return (
@@ -52,4 +55,8 @@ export const api = {
     call<ProjectOverview>("create_demo_project", { path, onProgress: progressChannel(onProgress) }),
   projectOverview: () => call<ProjectOverview>("project_overview"),
   closeProject: () => call<null>("close_project"),
+  listDatasets: () => call<DatasetSummary[]>("list_datasets"),
+  datasetProfile: (reference: string) => call<Profile>("dataset_profile", { reference }),
+  importDataset: (path: string, name: string | null, onProgress: (p: Progress) => void) =>
+    call<ImportOutcome>("import_dataset", { path, name, onProgress: progressChannel(onProgress) }),
 };

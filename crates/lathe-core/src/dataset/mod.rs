@@ -30,6 +30,7 @@ pub use read::{Format, ReadOptions};
 
 /// What `lathe dataset import --json` prints.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ImportOutcome {
     pub dataset: String,
     pub version: i64,
@@ -43,6 +44,7 @@ pub struct ImportOutcome {
 
 /// One line of `lathe dataset list`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DatasetSummary {
     pub dataset: String,
     pub versions: i64,

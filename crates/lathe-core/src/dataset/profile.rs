@@ -20,6 +20,7 @@ use crate::{Error, Result};
 const TOP_VALUES: usize = 10;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Profile {
     pub dataset: String,
     /// `None` for a file profiled without a project.
@@ -30,6 +31,7 @@ pub struct Profile {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ColumnProfile {
     pub name: String,
     /// polars' name for the column type: `i64`, `f64`, `str`, `bool`, `date`, ...
@@ -42,7 +44,9 @@ pub struct ColumnProfile {
     pub mean: Option<f64>,
     pub std: Option<f64>,
     /// A number for numeric columns, text (lexicographic) otherwise.
+    #[cfg_attr(feature = "ts", ts(type = "number | string | null"))]
     pub min: Option<Value>,
+    #[cfg_attr(feature = "ts", ts(type = "number | string | null"))]
     pub max: Option<Value>,
     pub quantiles: Option<Quantiles>,
     pub skewness: Option<f64>,
@@ -51,6 +55,7 @@ pub struct ColumnProfile {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Quantiles {
     pub p5: f64,
     pub p25: f64,
@@ -60,7 +65,9 @@ pub struct Quantiles {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TopValue {
+    #[cfg_attr(feature = "ts", ts(type = "number | string | null"))]
     pub value: Value,
     pub count: u64,
 }
