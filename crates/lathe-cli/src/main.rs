@@ -83,7 +83,7 @@ enum DatasetCommand {
     },
     /// List the project's datasets with their latest version.
     List,
-    /// Show the profile of NAME[@VERSION], or of a file path (without a project; nothing is stored).
+    /// Show the profile of NAME (latest version) or NAME@VERSION, or of a file path (without a project; nothing is stored).
     Show { dataset: String },
 }
 
