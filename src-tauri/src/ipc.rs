@@ -2,7 +2,9 @@
 //! Reports that are domain data (`ProjectInfo`, `AuditEntry`, `Progress`) come from the core.
 
 use lathe_core::audit::AuditEntry;
-use lathe_core::dataset::profile::{ColumnProfile, Quantiles, TopValue};
+use lathe_core::dataset::alerts::Alert;
+use lathe_core::dataset::profile::{ColumnProfile, Correlations, Matrix, Quantiles, TopValue};
+use lathe_core::dataset::stats::Histogram;
 use lathe_core::dataset::{DatasetSummary, ImportOutcome, Profile};
 use lathe_core::job::Progress;
 use lathe_core::project::ProjectInfo;
@@ -95,6 +97,13 @@ pub fn typescript_bindings() -> Result<Vec<(String, String)>, ts_rs::ExportError
         ),
         ("Quantiles.ts".into(), Quantiles::export_to_string(&cfg)?),
         ("TopValue.ts".into(), TopValue::export_to_string(&cfg)?),
+        ("Histogram.ts".into(), Histogram::export_to_string(&cfg)?),
+        (
+            "Correlations.ts".into(),
+            Correlations::export_to_string(&cfg)?,
+        ),
+        ("Matrix.ts".into(), Matrix::export_to_string(&cfg)?),
+        ("Alert.ts".into(), Alert::export_to_string(&cfg)?),
     ])
 }
 

@@ -56,6 +56,11 @@ async fn browse_the_demo_datasets_import_a_csv_and_read_its_profile() {
             "{name}"
         );
     }
+    let alerts = app.text("[data-testid=alerts]").await;
+    assert!(
+        alerts.contains("missing") && alerts.contains("Miles_per_Gallon"),
+        "{alerts}"
+    );
     let mpg_nulls = app
         .text("[data-column=Miles_per_Gallon] [data-stat=nulls]")
         .await;

@@ -83,7 +83,15 @@ fn import_list_show() {
     let profile = json(&["dataset", "show", "diabetes@1", "--project", dir]);
     assert_eq!(
         keys(&profile),
-        ["columns", "dataset", "duplicate_rows", "rows", "version"]
+        [
+            "alerts",
+            "columns",
+            "correlations",
+            "dataset",
+            "duplicate_rows",
+            "rows",
+            "version"
+        ]
     );
     let bmi = profile["columns"]
         .as_array()
@@ -94,9 +102,11 @@ fn import_list_show() {
     assert_eq!(
         keys(bmi),
         [
+            "alerts",
             "count",
             "distinct",
             "dtype",
+            "histogram",
             "max",
             "mean",
             "min",
@@ -110,6 +120,12 @@ fn import_list_show() {
         ]
     );
     assert_eq!(keys(&bmi["quantiles"]), ["p25", "p5", "p50", "p75", "p95"]);
+    assert_eq!(keys(&bmi["histogram"]), ["counts", "edges"]);
+    assert_eq!(keys(&profile["correlations"]), ["pearson", "spearman"]);
+    assert_eq!(
+        keys(&profile["correlations"]["pearson"]),
+        ["columns", "values"]
+    );
     lathe()
         .args(["dataset", "show", "diabetes", "--project", dir])
         .assert()

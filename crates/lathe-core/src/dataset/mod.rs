@@ -8,9 +8,13 @@
 //!
 //! - [`read`]: formats, CSV dialect sniffing, read errors.
 //! - [`profile`]: the statistics, with pandas' definitions.
+//! - [`stats`]: histogram and correlation arithmetic reproducing numpy and pandas.
+//! - [`alerts`]: data-quality alerts with ydata-profiling's names and thresholds, and PII.
 
+pub mod alerts;
 pub mod profile;
 pub mod read;
+pub mod stats;
 
 use std::fs::File;
 use std::io::{BufReader, Read};

@@ -13,11 +13,16 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::alerts::{self, Alert};
+use super::stats::{self, Histogram};
 use crate::job::Job;
 use crate::{Error, Result};
 
 /// How many most frequent values a column keeps.
 const TOP_VALUES: usize = 10;
+
+/// The most numeric columns the correlation matrices cover.
+pub const MAX_CORRELATION_COLUMNS: usize = 100;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -28,6 +33,27 @@ pub struct Profile {
     pub rows: u64,
     pub duplicate_rows: u64,
     pub columns: Vec<ColumnProfile>,
+    pub correlations: Correlations,
+    /// Every alert of the dataset and its columns.
+    pub alerts: Vec<Alert>,
+}
+
+/// Pearson and Spearman matrices over the numeric columns, pairwise-complete rows (as pandas
+/// `DataFrame.corr`); `null` where a coefficient is undefined (a constant column). Wide tables
+/// get the matrices of their first [`MAX_CORRELATION_COLUMNS`] numeric columns (`columns` says
+/// which): a 10,000-column matrix would be 10⁸ numbers no one reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Correlations {
+    pub pearson: Matrix,
+    pub spearman: Matrix,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Matrix {
+    pub columns: Vec<String>,
+    pub values: Vec<Vec<Option<f64>>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,6 +78,20 @@ pub struct ColumnProfile {
     pub skewness: Option<f64>,
     pub zeros: Option<u64>,
     pub top_values: Vec<TopValue>,
+    /// Equal-width bins of the finite values of a numeric column.
+    pub histogram: Option<Histogram>,
+    /// The kinds of this column's alerts (details in the dataset's `alerts`).
+    pub alerts: Vec<String>,
+}
+
+/// What the alerts need to know about a column beyond its profile.
+#[derive(Debug, Default)]
+struct ColumnFacts {
+    infinite: u64,
+    imbalance: Option<f64>,
+    pii: Option<(&'static str, f64)>,
+    /// Values as numbers (`None` = missing), for correlations; numeric columns only.
+    numbers: Option<Vec<Option<f64>>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -88,11 +128,16 @@ pub fn profile(
 ) -> Result<Profile> {
     let total = frame.width() as u64 + 1;
     let mut columns = Vec::with_capacity(frame.width());
+    let mut facts = Vec::with_capacity(frame.width());
     for (i, column) in frame.columns().iter().enumerate() {
         job.cancel.check()?;
         job.progress("profiling columns", i as u64, Some(total));
-        columns.push(column_profile(column.as_materialized_series())?);
+        let (profile, fact) = column_profile(column.as_materialized_series())?;
+        columns.push(profile);
+        facts.push(fact);
     }
+    job.progress("correlations", total - 1, Some(total));
+    let correlations = correlations(&columns, &facts);
     job.progress("finding duplicate rows", total - 1, Some(total));
     let distinct_rows = frame
         .unique_stable(None, UniqueKeepStrategy::First, None)
@@ -104,10 +149,13 @@ pub fn profile(
         rows: frame.height() as u64,
         duplicate_rows: (frame.height() - distinct_rows) as u64,
         columns,
-    })
+        correlations,
+        alerts: Vec::new(),
+    }
+    .with_alerts(&facts))
 }
 
-fn column_profile(series: &Series) -> Result<ColumnProfile> {
+fn column_profile(series: &Series) -> Result<(ColumnProfile, ColumnFacts)> {
     let dtype = series.dtype().clone();
     let mut out = ColumnProfile {
         name: series.name().to_string(),
@@ -123,16 +171,21 @@ fn column_profile(series: &Series) -> Result<ColumnProfile> {
         skewness: None,
         zeros: None,
         top_values: Vec::new(),
+        histogram: None,
+        alerts: Vec::new(),
     };
+    let mut facts = ColumnFacts::default();
     if dtype.is_primitive_numeric() {
         let floats = series.cast(&DataType::Float64).map_err(polars_err)?;
-        let mut values: Vec<f64> = floats
+        let numbers: Vec<Option<f64>> = floats
             .f64()
             .map_err(polars_err)?
             .iter()
-            .flatten()
-            .filter(|v| !v.is_nan())
+            .map(|v| v.filter(|x| !x.is_nan()))
             .collect();
+        let mut values: Vec<f64> = numbers.iter().flatten().copied().collect();
+        facts.infinite = values.iter().filter(|v| v.is_infinite()).count() as u64;
+        facts.numbers = Some(numbers);
         out.count = values.len() as u64;
         out.nulls = series.len() as u64 - out.count;
         numeric_stats(&mut values, &mut out);
@@ -141,8 +194,12 @@ fn column_profile(series: &Series) -> Result<ColumnProfile> {
         let bits = values
             .iter()
             .map(|v| if *v == 0.0 { 0u64 } else { v.to_bits() });
-        (out.distinct, out.top_values) =
+        (out.distinct, out.top_values, _) =
             value_counts(bits, |b| number(f64::from_bits(b), integral));
+        // `values` is sorted by `numeric_stats`.
+        let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+        out.histogram =
+            stats::histogram(&finite, (out.distinct as usize).clamp(1, stats::MAX_BINS));
         if integral {
             out.min = out.min.take().map(|v| integral_json(&v));
             out.max = out.max.take().map(|v| integral_json(&v));
@@ -156,9 +213,11 @@ fn column_profile(series: &Series) -> Result<ColumnProfile> {
         out.nulls = series.len() as u64 - out.count;
         out.min = values.iter().min().map(|s| Value::from(*s));
         out.max = values.iter().max().map(|s| Value::from(*s));
-        (out.distinct, out.top_values) = value_counts(values.iter().copied(), Value::from);
+        (out.distinct, out.top_values, facts.imbalance) =
+            value_counts(values.iter().copied(), Value::from);
+        facts.pii = alerts::pii_like(values.iter().copied());
     }
-    Ok(out)
+    Ok((out, facts))
 }
 
 fn number(value: f64, integral: bool) -> Value {
@@ -173,17 +232,29 @@ fn integral_json(v: &Value) -> Value {
     v.as_f64().map_or(Value::Null, |f| number(f, true))
 }
 
-/// In one pass: the number of distinct values, and the most frequent ones (most frequent
-/// first, ties broken by first appearance).
+/// In one pass: the number of distinct values, the most frequent ones (most frequent first,
+/// ties broken by first appearance), and the imbalance 1 − H/ln k of the value distribution
+/// (H its entropy, k the distinct values; `None` for fewer than two).
 fn value_counts<T: std::hash::Hash + Eq + Copy>(
     values: impl Iterator<Item = T>,
     to_json: impl Fn(T) -> Value,
-) -> (u64, Vec<TopValue>) {
+) -> (u64, Vec<TopValue>, Option<f64>) {
     let mut counts: HashMap<T, (u64, usize)> = HashMap::new();
     for (i, v) in values.enumerate() {
         counts.entry(v).or_insert((0, i)).0 += 1;
     }
     let distinct = counts.len() as u64;
+    let total: u64 = counts.values().map(|(n, _)| n).sum();
+    let imbalance = (distinct > 1).then(|| {
+        let entropy: f64 = counts
+            .values()
+            .map(|(n, _)| {
+                let p = *n as f64 / total as f64;
+                -p * p.ln()
+            })
+            .sum();
+        1.0 - entropy / (distinct as f64).ln()
+    });
     let mut ranked: Vec<_> = counts.into_iter().collect();
     ranked.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.1.1.cmp(&b.1.1)));
     let top = ranked
@@ -194,7 +265,121 @@ fn value_counts<T: std::hash::Hash + Eq + Copy>(
             count,
         })
         .collect();
-    (distinct, top)
+    (distinct, top, imbalance)
+}
+
+fn correlations(columns: &[ColumnProfile], facts: &[ColumnFacts]) -> Correlations {
+    let numeric: Vec<(&str, &Vec<Option<f64>>)> = columns
+        .iter()
+        .zip(facts)
+        .filter_map(|(c, f)| Some((c.name.as_str(), f.numbers.as_ref()?)))
+        .take(MAX_CORRELATION_COLUMNS)
+        .collect();
+    let names: Vec<String> = numeric.iter().map(|(n, _)| (*n).to_owned()).collect();
+    // A column without missing values is ranked once, not once per pair.
+    let full_ranks: Vec<Option<Vec<f64>>> = numeric
+        .iter()
+        .map(|(_, v)| {
+            let complete: Option<Vec<f64>> = v.iter().copied().collect();
+            complete.map(|c| stats::average_ranks(&c))
+        })
+        .collect();
+    let k = numeric.len();
+    let mut pearson = vec![vec![None; k]; k];
+    let mut spearman = vec![vec![None; k]; k];
+    for i in 0..k {
+        for j in i..k {
+            let r = stats::pearson(numeric[i].1, numeric[j].1);
+            let rho = match (&full_ranks[i], &full_ranks[j]) {
+                (Some(ri), Some(rj)) => stats::spearman_of_ranks(ri, rj),
+                _ => stats::spearman(numeric[i].1, numeric[j].1),
+            };
+            (pearson[i][j], pearson[j][i]) = (r, r);
+            (spearman[i][j], spearman[j][i]) = (rho, rho);
+        }
+    }
+    Correlations {
+        pearson: Matrix {
+            columns: names.clone(),
+            values: pearson,
+        },
+        spearman: Matrix {
+            columns: names,
+            values: spearman,
+        },
+    }
+}
+
+impl Profile {
+    /// Fills `alerts` (and each column's list of alert kinds) from the statistics.
+    fn with_alerts(mut self, facts: &[ColumnFacts]) -> Profile {
+        use alerts::*;
+        let rows = self.rows as f64;
+        let mut all = Vec::new();
+        let mut add = |kind: &str, columns: Vec<String>, value: Value| {
+            all.push(Alert {
+                kind: kind.to_owned(),
+                columns,
+                value,
+            });
+        };
+        if self.rows == 0 {
+            add("empty", Vec::new(), Value::Null);
+        }
+        if self.duplicate_rows > 0 {
+            add("duplicates", Vec::new(), Value::from(self.duplicate_rows));
+        }
+        for (column, fact) in self.columns.iter_mut().zip(facts) {
+            let mut kinds: Vec<(&str, Value)> = Vec::new();
+            let share = |n: u64| if rows > 0.0 { n as f64 / rows } else { 0.0 };
+            if column.distinct == 1 {
+                kinds.push(("constant", Value::Null));
+            }
+            if column.count > 1 && column.distinct == column.count && column.nulls == 0 {
+                kinds.push(("unique", Value::Null));
+            }
+            if share(column.nulls) > SHARE_THRESHOLD {
+                kinds.push(("missing", Value::from(share(column.nulls))));
+            }
+            if let Some(zeros) = column.zeros.filter(|z| share(*z) > SHARE_THRESHOLD) {
+                kinds.push(("zeros", Value::from(share(zeros))));
+            }
+            if share(fact.infinite) > SHARE_THRESHOLD {
+                kinds.push(("infinite", Value::from(share(fact.infinite))));
+            }
+            if let Some(skew) = column.skewness.filter(|s| s.abs() > SKEWNESS_THRESHOLD) {
+                kinds.push(("skewed", Value::from(skew)));
+            }
+            let text = fact.numbers.is_none();
+            if text && column.distinct > CARDINALITY_THRESHOLD && column.distinct < column.count {
+                kinds.push(("high_cardinality", Value::from(column.distinct)));
+            }
+            if let Some(imbalance) = fact.imbalance.filter(|i| text && *i > IMBALANCE_THRESHOLD) {
+                kinds.push(("imbalance", Value::from(imbalance)));
+            }
+            if let Some((kind, _)) = fact.pii {
+                kinds.push(("pii_like", Value::from(kind)));
+            }
+            column.alerts = kinds.iter().map(|(k, _)| (*k).to_owned()).collect();
+            for (kind, value) in kinds {
+                add(kind, vec![column.name.clone()], value);
+            }
+        }
+        let m = &self.correlations.pearson;
+        for i in 0..m.columns.len() {
+            for j in i + 1..m.columns.len() {
+                if let Some(r) = m.values[i][j].filter(|r| r.abs() > CORRELATION_THRESHOLD) {
+                    add(
+                        "high_correlation",
+                        vec![m.columns[i].clone(), m.columns[j].clone()],
+                        Value::from(r),
+                    );
+                }
+            }
+        }
+        self.alerts = all;
+        self
+    }
 }
 
 /// Sum with Neumaier compensation: exact enough that the 1e-9 tolerance against pandas holds

@@ -228,10 +228,10 @@ fn ten_thousand_columns_import() {
     )
     .unwrap();
     assert_eq!((outcome.rows, outcome.columns), (2, 10_000));
+    let profile = dataset::stored_profile(&project, "wide").unwrap();
+    assert_eq!(profile.duplicate_rows, 1);
     assert_eq!(
-        dataset::stored_profile(&project, "wide")
-            .unwrap()
-            .duplicate_rows,
-        1
+        profile.correlations.pearson.columns.len(),
+        dataset::profile::MAX_CORRELATION_COLUMNS
     );
 }

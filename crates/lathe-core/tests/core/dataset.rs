@@ -48,6 +48,7 @@ fn check_extreme(what: &str, actual: &Option<Value>, expected: &Value) {
 fn profiles_match_pandas_on_real_tables() {
     let dir = repo().join("tests/fixtures/profiles");
     let mut checked = 0;
+    let mut correlations_checked = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let reference: Value =
             serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap()).unwrap();
@@ -127,10 +128,124 @@ fn profiles_match_pandas_on_real_tables() {
                 }
                 (q, e) => panic!("{}: Lathe {q:?}, pandas {e:?}", what("quantiles")),
             }
+            match (
+                &column.histogram,
+                expected.get("histogram").filter(|h| !h.is_null()),
+            ) {
+                (None, None) => {}
+                (Some(h), Some(e)) => {
+                    let counts: Vec<u64> = e["counts"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|c| c.as_u64().unwrap())
+                        .collect();
+                    assert_eq!(h.counts, counts, "{}", what("histogram.counts"));
+                    let edges = e["edges"].as_array().unwrap();
+                    assert_eq!(h.edges.len(), edges.len(), "{}", what("histogram.edges"));
+                    for (a, e) in h.edges.iter().zip(edges) {
+                        let e = e.as_f64().unwrap();
+                        assert!(
+                            (a - e).abs() <= 1e-12 * e.abs().max(1.0),
+                            "{}: {a} vs {e}",
+                            what("histogram.edges")
+                        );
+                    }
+                }
+                (h, e) => panic!("{}: Lathe {h:?}, numpy {e:?}", what("histogram")),
+            }
             checked += 1;
+        }
+        for method in ["pearson", "spearman"] {
+            let matrix = match method {
+                "pearson" => &profile.correlations.pearson,
+                _ => &profile.correlations.spearman,
+            };
+            let expected = &reference["correlations"][method];
+            let names: Vec<&str> = expected["columns"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap())
+                .collect();
+            assert_eq!(matrix.columns, names, "{name} {method} columns");
+            for (i, row) in expected["values"].as_array().unwrap().iter().enumerate() {
+                for (j, value) in row.as_array().unwrap().iter().enumerate() {
+                    check_number(
+                        &format!("{name} {method}[{}][{}]", names[i], names[j]),
+                        matrix.values[i][j],
+                        value,
+                    );
+                    correlations_checked += 1;
+                }
+            }
         }
     }
     assert!(checked >= 50, "only {checked} columns were compared");
+    assert!(
+        correlations_checked >= 1000,
+        "only {correlations_checked} coefficients were compared"
+    );
+}
+
+#[test]
+fn alerts_name_what_is_wrong() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = new_project(tmp.path());
+    let path = tmp.path().join("people.csv");
+    let mut csv = String::from("id,email,country,plan,constant,zeros,income,income_x2,note\n");
+    for i in 0..200 {
+        let country = if i % 50 == 0 { "NO" } else { "SE" };
+        let note = if i % 4 == 0 { "" } else { "ok" };
+        let zeros = if i % 3 == 0 { 0 } else { i };
+        csv.push_str(&format!(
+            "{i},user{i}@example.org,{country},plan-{},7,{zeros},{},{},{note}\n",
+            i % 60,
+            i * 10,
+            i * 20 + 1
+        ));
+    }
+    csv.push_str("0,user0@example.org,NO,plan-0,7,0,0,1,\n"); // a duplicate of row 1
+    std::fs::write(&path, csv).unwrap();
+    dataset::import(
+        &project,
+        &path,
+        None,
+        &ReadOptions::default(),
+        &Job::silent(),
+    )
+    .unwrap();
+    let profile = dataset::stored_profile(&project, "people").unwrap();
+    let kinds = |column: &str| {
+        profile
+            .columns
+            .iter()
+            .find(|c| c.name == column)
+            .unwrap()
+            .alerts
+            .clone()
+    };
+    assert_eq!(kinds("constant"), ["constant"]);
+    assert_eq!(kinds("email"), ["high_cardinality", "pii_like"]);
+    assert_eq!(kinds("country"), ["imbalance"]);
+    assert_eq!(kinds("plan"), ["high_cardinality"]);
+    assert_eq!(kinds("zeros"), ["zeros"]);
+    assert_eq!(kinds("note"), ["constant", "missing"]);
+    let alert = |kind: &str| profile.alerts.iter().find(|a| a.kind == kind).cloned();
+    assert_eq!(alert("duplicates").unwrap().value, Value::from(1));
+    assert_eq!(alert("pii_like").unwrap().value, Value::from("email"));
+    let pair = ["income".to_owned(), "income_x2".to_owned()];
+    let high = profile
+        .alerts
+        .iter()
+        .find(|a| a.kind == "high_correlation" && a.columns == pair);
+    assert_eq!(
+        high.map(|a| a.value.clone()),
+        Some(Value::from(1.0)),
+        "{:?}",
+        profile.alerts
+    );
+    assert!(alert("empty").is_none() && alert("skewed").is_none());
 }
 
 #[test]
