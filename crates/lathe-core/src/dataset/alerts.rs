@@ -112,7 +112,7 @@ fn is_payment_card(v: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Digits with the punctuation phone numbers are written with, and a `+` or a separator (so a
