@@ -1,6 +1,6 @@
 use predicates::prelude::*;
 
-use crate::{json, keys, lathe, path_str};
+use crate::{check, json, keys, lathe, path_str};
 
 fn asset(name: &str) -> String {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -179,40 +179,15 @@ fn dataset_errors() {
     json(&["init", dir]);
     let bad = tmp.path().join("ragged.csv");
     std::fs::write(&bad, "a,b\n1,2\n3,4,5\n").unwrap();
-    let out = lathe()
-        .args([
-            "dataset",
-            "import",
-            path_str(&bad),
-            "--project",
-            dir,
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(body["error"]["code"], "bad_input");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("line 3 has 3 fields"),
-        "{body}"
+    check(
+        &["dataset", "import", path_str(&bad), "--project", dir],
+        "bad_input",
+        &["ragged.csv", "line 3 has 3 fields"],
     );
-
-    let out = lathe()
-        .args(["dataset", "show", "nope", "--project", dir, "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(body["error"]["code"], "not_found");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("no dataset named 'nope'")
+    check(
+        &["dataset", "show", "nope", "--project", dir],
+        "not_found",
+        &["no dataset named 'nope'"],
     );
     assert_eq!(json(&["info", "--project", dir])["counts"]["datasets"], 0);
 

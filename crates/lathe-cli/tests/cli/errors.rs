@@ -5,23 +5,7 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
-use crate::{lathe, path_str};
-
-/// Runs `lathe ARGS --json`, expects failure with `code`, and a message holding every needle.
-fn check(args: &[&str], code: &str, needles: &[&str]) {
-    let out = lathe().args(args).arg("--json").output().unwrap();
-    assert_eq!(out.status.code(), Some(1), "lathe {args:?}");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let body: serde_json::Value =
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
-    assert_eq!(body["error"]["code"], code, "{body}");
-    let message = body["error"]["message"].as_str().unwrap();
-    assert!(stderr.starts_with("error: "), "{stderr}");
-    assert!(stderr.contains(message), "stderr and JSON agree: {stderr}");
-    for needle in needles {
-        assert!(message.contains(needle), "{message:?} lacks {needle:?}");
-    }
-}
+use crate::{check, lathe, path_str};
 
 fn init(dir: &Path) {
     lathe().args(["init", path_str(dir)]).assert().success();

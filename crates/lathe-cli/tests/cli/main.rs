@@ -50,3 +50,19 @@ pub fn keys(value: &Value) -> Vec<&str> {
 pub fn path_str(path: &Path) -> &str {
     path.to_str().expect("UTF-8 temp path")
 }
+
+/// Runs `lathe ARGS --json`, expects failure with `code`, and a message holding every needle.
+pub fn check(args: &[&str], code: &str, needles: &[&str]) {
+    let out = lathe().args(args).arg("--json").output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "lathe {args:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let body: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    assert_eq!(body["error"]["code"], code, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(stderr.contains(message), "stderr and JSON agree: {stderr}");
+    for needle in needles {
+        assert!(message.contains(needle), "{message:?} lacks {needle:?}");
+    }
+}

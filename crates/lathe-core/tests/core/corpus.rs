@@ -8,7 +8,7 @@ use lathe_core::Project;
 use lathe_core::dataset::{self, ReadOptions};
 use lathe_core::job::Job;
 
-use crate::support::{new_project, tree};
+use crate::support::{import, new_project, tree};
 
 enum Expect {
     /// Fails with `bad_input`; the message holds the file name and this text.
@@ -219,14 +219,7 @@ fn ten_thousand_columns_import() {
     )
     .unwrap();
     let project = new_project(tmp.path().join("p").as_path());
-    let outcome = dataset::import(
-        &project,
-        &path,
-        None,
-        &ReadOptions::default(),
-        &Job::silent(),
-    )
-    .unwrap();
+    let outcome = import(&project, &path, None);
     assert_eq!((outcome.rows, outcome.columns), (2, 10_000));
     let profile = dataset::stored_profile(&project, "wide").unwrap();
     assert_eq!(profile.duplicate_rows, 1);

@@ -7,11 +7,10 @@
 
 use std::path::{Path, PathBuf};
 
-use lathe_core::dataset::{self, ReadOptions};
-use lathe_core::job::Job;
+use lathe_core::dataset;
 use serde_json::Value;
 
-use crate::support::new_project;
+use crate::support::{import, new_project};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -55,14 +54,7 @@ fn profiles_match_pandas_on_real_tables() {
         let source = repo().join(reference["source"].as_str().unwrap());
         let tmp = tempfile::tempdir().unwrap();
         let project = new_project(tmp.path());
-        let outcome = dataset::import(
-            &project,
-            &source,
-            None,
-            &ReadOptions::default(),
-            &Job::silent(),
-        )
-        .unwrap();
+        let outcome = import(&project, &source, None);
         let profile = dataset::stored_profile(&project, &outcome.dataset).unwrap();
         let name = profile.dataset.clone();
         assert_eq!(
@@ -207,14 +199,7 @@ fn alerts_name_what_is_wrong() {
     }
     csv.push_str("0,user0@example.org,NO,plan-0,7,0,0,1,\n"); // a duplicate of row 1
     std::fs::write(&path, csv).unwrap();
-    dataset::import(
-        &project,
-        &path,
-        None,
-        &ReadOptions::default(),
-        &Job::silent(),
-    )
-    .unwrap();
+    import(&project, &path, None);
     let profile = dataset::stored_profile(&project, "people").unwrap();
     let kinds = |column: &str| {
         profile
@@ -253,14 +238,7 @@ fn importing_the_same_bytes_again_makes_no_new_version() {
     let tmp = tempfile::tempdir().unwrap();
     let project = new_project(tmp.path());
     let csv = repo().join("assets/datasets/diabetes.csv");
-    let first = dataset::import(
-        &project,
-        &csv,
-        None,
-        &ReadOptions::default(),
-        &Job::silent(),
-    )
-    .unwrap();
+    let first = import(&project, &csv, None);
     assert!(first.new_version);
     assert_eq!(
         (
@@ -271,14 +249,7 @@ fn importing_the_same_bytes_again_makes_no_new_version() {
         ),
         ("diabetes", 1, 442, 11)
     );
-    let again = dataset::import(
-        &project,
-        &csv,
-        None,
-        &ReadOptions::default(),
-        &Job::silent(),
-    )
-    .unwrap();
+    let again = import(&project, &csv, None);
     assert!(!again.new_version);
     assert_eq!(again.version, 1);
 
@@ -287,26 +258,12 @@ fn importing_the_same_bytes_again_makes_no_new_version() {
     let mut text = std::fs::read_to_string(&csv).unwrap();
     text.push_str("50,1,25.0,90,180,100.0,50,4,4.5,90,100\n");
     std::fs::write(&changed, text).unwrap();
-    let second = dataset::import(
-        &project,
-        &changed,
-        None,
-        &ReadOptions::default(),
-        &Job::silent(),
-    )
-    .unwrap();
+    let second = import(&project, &changed, None);
     assert_eq!(
         (second.version, second.rows, second.new_version),
         (2, 443, true)
     );
-    let copy = dataset::import(
-        &project,
-        &csv,
-        Some("diabetes-copy"),
-        &ReadOptions::default(),
-        &Job::silent(),
-    )
-    .unwrap();
+    let copy = import(&project, &csv, Some("diabetes-copy"));
     assert_eq!(copy.version, 1);
     let info = project.info().unwrap();
     assert_eq!(info.counts["datasets"], 2);
@@ -369,14 +326,7 @@ fn every_format_reads_the_same_table() {
     for (name, text) in files {
         let path = tmp.path().join(name);
         std::fs::write(&path, text).unwrap();
-        let outcome = dataset::import(
-            &project,
-            &path,
-            Some(&name.replace('.', "_")),
-            &ReadOptions::default(),
-            &Job::silent(),
-        )
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let outcome = import(&project, &path, Some(&name.replace('.', "_")));
         assert_eq!((outcome.rows, outcome.columns), (3, 3), "{name}");
         let profile = dataset::stored_profile(&project, &outcome.dataset).unwrap();
         let score = &profile.columns[2];
@@ -404,13 +354,6 @@ fn every_format_reads_the_same_table() {
         .unwrap();
     let parquet = tmp.path().join("t.parquet");
     std::fs::copy(project.objects().path_of(&object), &parquet).unwrap();
-    let outcome = dataset::import(
-        &project,
-        &parquet,
-        Some("t_parquet"),
-        &ReadOptions::default(),
-        &Job::silent(),
-    )
-    .unwrap();
+    let outcome = import(&project, &parquet, Some("t_parquet"));
     assert_eq!((outcome.rows, outcome.columns), (3, 3));
 }

@@ -6,6 +6,22 @@ use std::process::Command;
 use lathe_core::Project;
 use lathe_core::project::OpenOptions;
 
+/// Imports `path` with default read options, as dataset `name` (default: the file's stem).
+pub fn import(
+    project: &Project,
+    path: &Path,
+    name: Option<&str>,
+) -> lathe_core::dataset::ImportOutcome {
+    lathe_core::dataset::import(
+        project,
+        path,
+        name,
+        &Default::default(),
+        &lathe_core::job::Job::silent(),
+    )
+    .unwrap_or_else(|e| panic!("import {}: {e}", path.display()))
+}
+
 pub fn new_project(dir: &Path) -> Project {
     Project::create(dir, Some("test"), OpenOptions::default()).expect("create project")
 }
