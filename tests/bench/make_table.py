@@ -1,0 +1,45 @@
+"""Generates the profile benchmark's table: 1,000,000 rows x 25 columns as CSV.
+
+20 numeric columns (normal, lognormal, uniform, integer counts; about 2% missing in half of
+them) and 5 categorical ones (low and high cardinality). Seeded: the same file every time.
+
+    python tests/bench/make_table.py OUT.csv [ROWS]
+"""
+
+import sys
+
+import numpy as np
+import pandas as pd
+
+
+def main() -> None:
+    out = sys.argv[1]
+    rows = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000
+    rng = np.random.default_rng(20261126)
+    data = {}
+    for i in range(20):
+        kind = i % 4
+        if kind == 0:
+            col = rng.normal(100 + i, 15, rows)
+        elif kind == 1:
+            col = rng.lognormal(3, 1, rows)
+        elif kind == 2:
+            col = rng.uniform(-1, 1, rows)
+        else:
+            col = rng.poisson(3 + i, rows).astype(float)
+        if i % 2 == 0:
+            col[rng.random(rows) < 0.02] = np.nan
+        data[f"num_{i:02d}"] = col
+    data["country"] = rng.choice(["SE", "NO", "DK", "FI", "IS"], rows, p=[0.5, 0.2, 0.15, 0.1, 0.05])
+    data["plan"] = rng.choice([f"plan-{k}" for k in range(40)], rows)
+    data["customer"] = np.char.add("c", rng.integers(0, 200_000, rows).astype(str))
+    data["channel"] = rng.choice(["web", "app", "store"], rows)
+    data["segment"] = rng.choice(list("ABCDEFGH"), rows)
+    frame = pd.DataFrame(data)
+    # Integer-valued columns keep their decimals off, so readers infer them as they would.
+    frame.to_csv(out, index=False, float_format="%.6g")
+    print(f"{out}: {rows} rows x {frame.shape[1]} columns")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Benchmark: `lathe dataset show FILE` (read + full profile, release build) against pandas
+# computing the same statistics on the same generated 1,000,000 x 25 CSV. Reports wall time,
+# peak memory and the ratio. Not part of the test suite (it needs a release build).
+#
+#   tests/bench/profile.sh [ROWS]
+set -euo pipefail
+REPO="$(cd "$(dirname "$0")/../.." && pwd)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/lathe-target}"
+ROWS="${1:-1000000}"
+DATA="${LATHE_BENCH_DIR:-$HOME/.cache/lathe-bench}"
+mkdir -p "$DATA"
+CSV="$DATA/table-$ROWS.csv"
+
+cargo build --release --locked -p lathe-cli
+[ -f "$CSV" ] || python3 "$REPO/tests/bench/make_table.py" "$CSV" "$ROWS"
+ls -l "$CSV"
+
+measure() { # label, command...: best wall time of 3 runs and the peak RSS
+  local label="$1"; shift
+  local best="" peak=0
+  for _ in 1 2 3; do
+    /usr/bin/time -f "%e %M" -o "$DATA/time.txt" "$@" > /dev/null
+    read -r secs kb < "$DATA/time.txt"
+    if [ -z "$best" ] || awk "BEGIN{exit !($secs < $best)}"; then best=$secs; fi
+    [ "$kb" -gt "$peak" ] && peak=$kb
+  done
+  echo "$label: best of 3 ${best} s, peak ${peak} KiB" >&2
+  echo "$best $peak"
+}
+
+read -r lathe_s lathe_kb < <(measure "lathe dataset show" "$CARGO_TARGET_DIR/release/lathe" dataset show "$CSV" --json)
+read -r pandas_s pandas_kb < <(measure "pandas" python3 "$REPO/tests/bench/profile_pandas.py" "$CSV")
+awk -v l="$lathe_s" -v p="$pandas_s" -v lk="$lathe_kb" -v pk="$pandas_kb" 'BEGIN {
+  printf "lathe %.2f s (%.0f MiB peak), pandas %.2f s (%.0f MiB peak): lathe is %.1fx faster\n", l, lk/1024, p, pk/1024, p/l }'
