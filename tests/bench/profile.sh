@@ -3,7 +3,7 @@
 # computing the same statistics on the same generated 1,000,000 x 25 CSV. Reports wall time,
 # peak memory and the ratio. Not part of the test suite (it needs a release build).
 #
-#   tests/bench/profile.sh [ROWS]
+#   tests/bench/profile.sh [ROWS]        (LATHE_BENCH_RUNS=N runs each side, default 3)
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/lathe-target}"
@@ -16,16 +16,18 @@ cargo build --release --locked -p lathe-cli
 [ -f "$CSV" ] || python3 "$REPO/tests/bench/make_table.py" "$CSV" "$ROWS"
 ls -l "$CSV"
 
-measure() { # label, command...: best wall time of 3 runs and the peak RSS
+RUNS="${LATHE_BENCH_RUNS:-3}"
+
+measure() { # label, command...: best wall time of $RUNS runs and the peak RSS
   local label="$1"; shift
   local best="" peak=0
-  for _ in 1 2 3; do
+  for _ in $(seq "$RUNS"); do
     /usr/bin/time -f "%e %M" -o "$DATA/time.txt" "$@" > /dev/null
     read -r secs kb < "$DATA/time.txt"
     if [ -z "$best" ] || awk "BEGIN{exit !($secs < $best)}"; then best=$secs; fi
     [ "$kb" -gt "$peak" ] && peak=$kb
   done
-  echo "$label: best of 3 ${best} s, peak ${peak} KiB" >&2
+  echo "$label: best of $RUNS ${best} s, peak ${peak} KiB" >&2
   echo "$best $peak"
 }
 
