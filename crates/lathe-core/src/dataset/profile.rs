@@ -276,7 +276,8 @@ fn correlations(columns: &[ColumnProfile], facts: &[ColumnFacts]) -> Correlation
         .take(MAX_CORRELATION_COLUMNS)
         .collect();
     let names: Vec<String> = numeric.iter().map(|(n, _)| (*n).to_owned()).collect();
-    // A column without missing values is ranked once, not once per pair.
+    // Each column is sorted once; a column without missing values is also ranked once.
+    let orders: Vec<Vec<usize>> = numeric.iter().map(|(_, v)| stats::sorted_rows(v)).collect();
     let full_ranks: Vec<Option<Vec<f64>>> = numeric
         .iter()
         .map(|(_, v)| {
@@ -292,7 +293,7 @@ fn correlations(columns: &[ColumnProfile], facts: &[ColumnFacts]) -> Correlation
             let r = stats::pearson(numeric[i].1, numeric[j].1);
             let rho = match (&full_ranks[i], &full_ranks[j]) {
                 (Some(ri), Some(rj)) => stats::spearman_of_ranks(ri, rj),
-                _ => stats::spearman(numeric[i].1, numeric[j].1),
+                _ => stats::spearman_presorted(numeric[i].1, numeric[j].1, &orders[i], &orders[j]),
             };
             (pearson[i][j], pearson[j][i]) = (r, r);
             (spearman[i][j], spearman[j][i]) = (rho, rho);
