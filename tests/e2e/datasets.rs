@@ -17,11 +17,7 @@ async fn browse_the_demo_datasets_import_a_csv_and_read_its_profile() {
 
     let app = App::start(&[demo_path]).await;
     app.find("[data-testid=overview]").await;
-    app.find("[data-testid=nav-datasets]")
-        .await
-        .click()
-        .await
-        .expect("open Datasets");
+    app.click("[data-testid=nav-datasets]").await;
     app.find("[data-testid=datasets] [data-dataset=breast_cancer]")
         .await;
     app.find("[data-testid=datasets] [data-dataset=diabetes]")
@@ -29,16 +25,8 @@ async fn browse_the_demo_datasets_import_a_csv_and_read_its_profile() {
     app.screenshot("06-datasets").await;
 
     // Import a real table with missing values by its path.
-    app.find("[data-testid=dataset-path]")
-        .await
-        .send_keys(cars_path)
-        .await
-        .expect("type the path");
-    app.find("[data-testid=import-path]")
-        .await
-        .click()
-        .await
-        .expect("click Import");
+    app.type_into("[data-testid=dataset-path]", cars_path).await;
+    app.click("[data-testid=import-path]").await;
     app.find("[data-testid=profile-summary]").await;
     assert_eq!(app.text("[data-testid=profile-title]").await, "cars@1");
     let summary = app.text("[data-testid=profile-summary]").await;
@@ -87,21 +75,13 @@ async fn a_broken_file_shows_its_error_and_imports_nothing() {
     std::fs::write(&ragged, "a,b\n1,2\n3,4,5\n").expect("write");
 
     let app = App::start(&[project_path]).await;
-    app.find("[data-testid=nav-datasets]")
-        .await
-        .click()
-        .await
-        .expect("open Datasets");
-    app.find("[data-testid=dataset-path]")
-        .await
-        .send_keys(ragged.to_str().expect("utf-8"))
-        .await
-        .expect("type");
-    app.find("[data-testid=import-path]")
-        .await
-        .click()
-        .await
-        .expect("click Import");
+    app.click("[data-testid=nav-datasets]").await;
+    app.type_into(
+        "[data-testid=dataset-path]",
+        ragged.to_str().expect("utf-8"),
+    )
+    .await;
+    app.click("[data-testid=import-path]").await;
     let alert = app.find("[role=alert]").await;
     assert_eq!(
         alert.attr("data-code").await.expect("attr").as_deref(),

@@ -169,19 +169,29 @@ impl App {
             .unwrap_or_else(|e| panic!("no element {css}: {e}"))
     }
 
-    /// Types `path` into the picker's "Open by path" field and presses Open, as a keyboard
-    /// user would.
-    pub async fn open_by_path(&self, path: &str) {
-        self.find("[data-testid=project-path]")
-            .await
-            .send_keys(path)
-            .await
-            .expect("type the path");
-        self.find("[data-testid=open-path]")
+    /// Clicks the element matching `css`, waiting for it to appear.
+    pub async fn click(&self, css: &str) {
+        self.find(css)
             .await
             .click()
             .await
-            .expect("click Open");
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    /// Types `text` into the field matching `css`, waiting for it to appear.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        self.find(css)
+            .await
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+    }
+
+    /// Types `path` into the picker's "Folder path" field and presses Open, as a keyboard
+    /// user would.
+    pub async fn open_by_path(&self, path: &str) {
+        self.type_into("[data-testid=project-path]", path).await;
+        self.click("[data-testid=open-path]").await;
     }
 
     pub async fn text(&self, css: &str) -> String {

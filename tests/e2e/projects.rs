@@ -92,11 +92,7 @@ async fn open_the_demo_project_then_a_folder_that_is_not_a_project() {
     app.screenshot("02-demo-overview").await;
 
     // Back to the picker: the demo is now a recent project.
-    app.find("[data-testid=close-project]")
-        .await
-        .click()
-        .await
-        .expect("close");
+    app.click("[data-testid=close-project]").await;
     let recent = app.find("[data-testid=recent-projects] .recent-item").await;
     assert_eq!(
         recent.attr("title").await.expect("attr").as_deref(),
@@ -197,21 +193,9 @@ async fn create_a_project_at_a_typed_path() {
     let dir_path = dir.to_str().expect("utf-8 path");
 
     let app = App::start(&[]).await;
-    app.find("#new-name")
-        .await
-        .send_keys("Fraud detection")
-        .await
-        .expect("type the name");
-    app.find("[data-testid=project-path]")
-        .await
-        .send_keys(dir_path)
-        .await
-        .expect("type the path");
-    app.find("[data-testid=create-at-path]")
-        .await
-        .click()
-        .await
-        .expect("click Create here");
+    app.type_into("#new-name", "Fraud detection").await;
+    app.type_into("[data-testid=project-path]", dir_path).await;
+    app.click("[data-testid=create-at-path]").await;
     app.find("[data-testid=overview]").await;
     assert_eq!(
         app.text("[data-testid=project-name]").await,
