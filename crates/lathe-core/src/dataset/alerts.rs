@@ -1,11 +1,18 @@
 //! Data-quality alerts, named as ydata-profiling names them, with its default thresholds:
-//! `constant` (one distinct value), `unique` (every value distinct), `missing`, `zeros` and
-//! `infinite` (more than 1% of rows), `skewed` (|skewness| > 20), `high_cardinality` (a text
-//! column with more than 50 distinct values), `imbalance` (a text column whose normalised
-//! entropy leaves 1 − H/ln k > 0.5), `high_correlation` (|Pearson r| > 0.9), `duplicates`
-//! (any duplicate row), `empty` (no rows); plus Lathe's `pii_like`: a text column whose sampled
-//! values mostly look like e-mail addresses, phone numbers, IBANs, payment card numbers
-//! (Luhn-checked) or IP addresses.
+//! - `constant` (one distinct value), `unique` (every value distinct), `empty` (no rows),
+//!   `duplicates` (any duplicate row);
+//! - `missing`, `zeros`, `infinite`: more than 1% of rows;
+//! - `skewed`: |skewness| > 20;
+//! - `high_cardinality`: a text column with more than 50 distinct values;
+//! - `imbalance`: a categorical column whose normalised entropy leaves 1 − H/ln k > 0.5;
+//! - `uniform`: the chi-squared test that the values are uniform gives p > 0.999 (over numpy's
+//!   "auto" histogram for numbers, over the value counts for categories);
+//! - `high_correlation`: |Pearson r| > 0.9;
+//! - Lathe's own `pii_like`: a text column whose sampled values mostly look like e-mail
+//!   addresses, phone numbers, IBANs, payment card numbers (Luhn-checked) or IP addresses.
+//!
+//! "Categorical", as in ydata-profiling: a text column with at most 50 distinct values, or a
+//! numeric one with at most 5 (which then gets no `zeros` or `skewed` alert).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -25,6 +32,12 @@ pub const SKEWNESS_THRESHOLD: f64 = 20.0;
 pub const CARDINALITY_THRESHOLD: u64 = 50;
 pub const IMBALANCE_THRESHOLD: f64 = 0.5;
 pub const CORRELATION_THRESHOLD: f64 = 0.9;
+/// ydata-profiling's `vars.num.low_categorical_threshold`: a numeric column with at most this
+/// many distinct values is categorical for the alerts (no `zeros`, no `skewed`; `imbalance` and
+/// `uniform` over its value counts).
+pub const LOW_CATEGORICAL_THRESHOLD: u64 = 5;
+/// ydata-profiling's `chi_squared_threshold` (numeric and categorical).
+pub const UNIFORM_P_THRESHOLD: f64 = 0.999;
 /// How many values of a text column are looked at for PII, and the share that must match.
 pub const PII_SAMPLE: usize = 1000;
 pub const PII_SHARE: f64 = 0.6;

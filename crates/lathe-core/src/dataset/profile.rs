@@ -80,6 +80,10 @@ pub struct ColumnProfile {
     pub top_values: Vec<TopValue>,
     /// Equal-width bins of the finite values of a numeric column.
     pub histogram: Option<Histogram>,
+    /// Lengths in characters (Unicode scalar values, as pandas' `str.len`) of a text column's
+    /// values. Absent from profiles stored before Lathe computed it.
+    #[serde(default)]
+    pub lengths: Option<Lengths>,
     /// The kinds of this column's alerts (details in the dataset's `alerts`).
     pub alerts: Vec<String>,
 }
@@ -90,6 +94,9 @@ struct ColumnFacts {
     infinite: u64,
     imbalance: Option<f64>,
     pii: Option<(&'static str, f64)>,
+    /// p-value of the chi-squared test that the values are uniform (as ydata-profiling: over
+    /// numpy's "auto" histogram for numbers, over the value counts for text).
+    uniform_p: Option<f64>,
     /// Values as numbers (`None` = missing), for correlations; numeric columns only.
     numbers: Option<Vec<Option<f64>>>,
 }
@@ -102,6 +109,15 @@ pub struct Quantiles {
     pub p50: f64,
     pub p75: f64,
     pub p95: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Lengths {
+    pub min: u64,
+    pub max: u64,
+    pub mean: f64,
+    pub median: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -172,6 +188,7 @@ fn column_profile(series: &Series) -> Result<(ColumnProfile, ColumnFacts)> {
         zeros: None,
         top_values: Vec::new(),
         histogram: None,
+        lengths: None,
         alerts: Vec::new(),
     };
     let mut facts = ColumnFacts::default();
@@ -194,12 +211,22 @@ fn column_profile(series: &Series) -> Result<(ColumnProfile, ColumnFacts)> {
         let bits = values
             .iter()
             .map(|v| if *v == 0.0 { 0u64 } else { v.to_bits() });
-        (out.distinct, out.top_values, _) =
-            value_counts(bits, |b| number(f64::from_bits(b), integral));
+        let counts = value_counts(bits, |b| number(f64::from_bits(b), integral));
+        (out.distinct, out.top_values) = (counts.distinct, counts.top);
+        // Used only if the alerts treat the column as categorical (few distinct values).
+        facts.imbalance = counts.imbalance;
         // `values` is sorted by `numeric_stats`.
         let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
         out.histogram =
             stats::histogram(&finite, (out.distinct as usize).clamp(1, stats::MAX_BINS));
+        // pandas keeps an integer column with missing values as floats.
+        facts.uniform_p = if out.distinct <= alerts::LOW_CATEGORICAL_THRESHOLD {
+            counts.uniform_p
+        } else {
+            let auto_bins = stats::auto_bins(&finite, integral && out.nulls == 0);
+            stats::histogram(&finite, auto_bins)
+                .and_then(|h| stats::chi_squared_uniform_p(&h.counts))
+        };
         if integral {
             out.min = out.min.take().map(|v| integral_json(&v));
             out.max = out.max.take().map(|v| integral_json(&v));
@@ -213,11 +240,30 @@ fn column_profile(series: &Series) -> Result<(ColumnProfile, ColumnFacts)> {
         out.nulls = series.len() as u64 - out.count;
         out.min = values.iter().min().map(|s| Value::from(*s));
         out.max = values.iter().max().map(|s| Value::from(*s));
-        (out.distinct, out.top_values, facts.imbalance) =
-            value_counts(values.iter().copied(), Value::from);
+        let counts = value_counts(values.iter().copied(), Value::from);
+        (out.distinct, out.top_values) = (counts.distinct, counts.top);
+        (facts.imbalance, facts.uniform_p) = (counts.imbalance, counts.uniform_p);
         facts.pii = alerts::pii_like(values.iter().copied());
+        if dtype == DataType::String {
+            out.lengths = lengths(&values);
+        }
     }
     Ok((out, facts))
+}
+
+fn lengths(values: &[&str]) -> Option<Lengths> {
+    let mut lengths: Vec<f64> = values.iter().map(|v| v.chars().count() as f64).collect();
+    if lengths.is_empty() {
+        return None;
+    }
+    let mean = sum(lengths.iter().copied()) / lengths.len() as f64;
+    lengths.sort_unstable_by(f64::total_cmp);
+    Some(Lengths {
+        min: lengths[0] as u64,
+        max: lengths[lengths.len() - 1] as u64,
+        mean,
+        median: stats::quantile_sorted(&lengths, 0.5),
+    })
 }
 
 fn number(value: f64, integral: bool) -> Value {
@@ -232,13 +278,23 @@ fn integral_json(v: &Value) -> Value {
     v.as_f64().map_or(Value::Null, |f| number(f, true))
 }
 
-/// In one pass: the number of distinct values, the most frequent ones (most frequent first,
-/// ties broken by first appearance), and the imbalance 1 − H/ln k of the value distribution
-/// (H its entropy, k the distinct values; `None` for fewer than two).
+/// What [`value_counts`] finds.
+struct Counts {
+    distinct: u64,
+    /// The most frequent values, most frequent first, ties broken by first appearance.
+    top: Vec<TopValue>,
+    /// 1 − H/ln k of the value distribution (H its entropy, k the distinct values); `None`
+    /// for fewer than two.
+    imbalance: Option<f64>,
+    /// p-value of the chi-squared test that every distinct value is equally frequent.
+    uniform_p: Option<f64>,
+}
+
+/// Counts the values in one pass.
 fn value_counts<T: std::hash::Hash + Eq + Copy>(
     values: impl Iterator<Item = T>,
     to_json: impl Fn(T) -> Value,
-) -> (u64, Vec<TopValue>, Option<f64>) {
+) -> Counts {
     let mut counts: HashMap<T, (u64, usize)> = HashMap::new();
     for (i, v) in values.enumerate() {
         counts.entry(v).or_insert((0, i)).0 += 1;
@@ -257,6 +313,7 @@ fn value_counts<T: std::hash::Hash + Eq + Copy>(
     });
     let mut ranked: Vec<_> = counts.into_iter().collect();
     ranked.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.1.1.cmp(&b.1.1)));
+    let frequencies: Vec<u64> = ranked.iter().map(|(_, (n, _))| *n).collect();
     let top = ranked
         .into_iter()
         .take(TOP_VALUES)
@@ -265,7 +322,12 @@ fn value_counts<T: std::hash::Hash + Eq + Copy>(
             count,
         })
         .collect();
-    (distinct, top, imbalance)
+    Counts {
+        distinct,
+        top,
+        imbalance,
+        uniform_p: stats::chi_squared_uniform_p(&frequencies),
+    }
 }
 
 fn correlations(columns: &[ColumnProfile], facts: &[ColumnFacts]) -> Correlations {
@@ -342,21 +404,43 @@ impl Profile {
             if share(column.nulls) > SHARE_THRESHOLD {
                 kinds.push(("missing", Value::from(share(column.nulls))));
             }
-            if let Some(zeros) = column.zeros.filter(|z| share(*z) > SHARE_THRESHOLD) {
+            // ydata-profiling treats a numeric column with few distinct values as categorical:
+            // no zeros or skewness alerts; imbalance and uniformity over its value counts.
+            let categorical =
+                fact.numbers.is_none() || column.distinct <= LOW_CATEGORICAL_THRESHOLD;
+            if let Some(zeros) = column
+                .zeros
+                .filter(|z| !categorical && share(*z) > SHARE_THRESHOLD)
+            {
                 kinds.push(("zeros", Value::from(share(zeros))));
             }
             if share(fact.infinite) > SHARE_THRESHOLD {
                 kinds.push(("infinite", Value::from(share(fact.infinite))));
             }
-            if let Some(skew) = column.skewness.filter(|s| s.abs() > SKEWNESS_THRESHOLD) {
+            if let Some(skew) = column
+                .skewness
+                .filter(|s| !categorical && s.abs() > SKEWNESS_THRESHOLD)
+            {
                 kinds.push(("skewed", Value::from(skew)));
             }
             let text = fact.numbers.is_none();
             if text && column.distinct > CARDINALITY_THRESHOLD && column.distinct < column.count {
                 kinds.push(("high_cardinality", Value::from(column.distinct)));
             }
-            if let Some(imbalance) = fact.imbalance.filter(|i| text && *i > IMBALANCE_THRESHOLD) {
+            if let Some(imbalance) = fact
+                .imbalance
+                .filter(|i| categorical && *i > IMBALANCE_THRESHOLD)
+            {
                 kinds.push(("imbalance", Value::from(imbalance)));
+            }
+            // As ydata-profiling, which tests only categorical text (at most 50 distinct values):
+            // singletons of an id column are trivially "uniform".
+            let testable = !text || column.distinct <= CARDINALITY_THRESHOLD;
+            if let Some(p) = fact
+                .uniform_p
+                .filter(|p| testable && *p > UNIFORM_P_THRESHOLD)
+            {
+                kinds.push(("uniform", Value::from(p)));
             }
             if let Some((kind, _)) = fact.pii {
                 kinds.push(("pii_like", Value::from(kind)));
@@ -429,7 +513,7 @@ fn numeric_stats(values: &mut [f64], out: &mut ColumnProfile) {
     values.sort_unstable_by(f64::total_cmp);
     out.min = Some(number(values[0], false));
     out.max = Some(number(values[n - 1], false));
-    let q = |p: f64| quantile_sorted(values, p);
+    let q = |p: f64| stats::quantile_sorted(values, p);
     out.quantiles = Some(Quantiles {
         p5: q(0.05),
         p25: q(0.25),
@@ -439,22 +523,6 @@ fn numeric_stats(values: &mut [f64], out: &mut ColumnProfile) {
     });
 }
 
-/// Linear interpolation between order statistics, as numpy's default (`method="linear"`),
-/// including its choice of formula on each side of the midpoint.
-fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
-    let position = p * (sorted.len() - 1) as f64;
-    let below = position.floor() as usize;
-    let above = (below + 1).min(sorted.len() - 1);
-    let t = position - below as f64;
-    let (a, b) = (sorted[below], sorted[above]);
-    let diff = b - a;
-    if t >= 0.5 {
-        b - diff * (1.0 - t)
-    } else {
-        a + diff * t
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -462,11 +530,11 @@ mod tests {
     #[test]
     fn quantiles_interpolate_like_numpy() {
         let v = [1.0, 2.0, 3.0, 4.0];
-        assert_eq!(quantile_sorted(&v, 0.5), 2.5);
-        assert_eq!(quantile_sorted(&v, 0.0), 1.0);
-        assert_eq!(quantile_sorted(&v, 1.0), 4.0);
-        assert!((quantile_sorted(&v, 0.05) - 1.15).abs() < 1e-15);
-        assert_eq!(quantile_sorted(&[7.0], 0.95), 7.0);
+        assert_eq!(stats::quantile_sorted(&v, 0.5), 2.5);
+        assert_eq!(stats::quantile_sorted(&v, 0.0), 1.0);
+        assert_eq!(stats::quantile_sorted(&v, 1.0), 4.0);
+        assert!((stats::quantile_sorted(&v, 0.05) - 1.15).abs() < 1e-15);
+        assert_eq!(stats::quantile_sorted(&[7.0], 0.95), 7.0);
     }
 
     #[test]

@@ -48,6 +48,66 @@ pub fn histogram(sorted: &[f64], bins: usize) -> Option<Histogram> {
     Some(Histogram { edges, counts })
 }
 
+/// The bin count of `numpy.histogram_bin_edges(values, bins="auto")` for sorted, finite
+/// `values`: the smaller of the Freedman–Diaconis and Sturges bin widths (Sturges alone when the
+/// IQR is zero), at least 1 wide for integers. Capped at [`MAX_AUTO_BINS`].
+pub fn auto_bins(sorted: &[f64], integral: bool) -> usize {
+    let n = sorted.len();
+    let (Some(&lo), Some(&hi)) = (sorted.first(), sorted.last()) else {
+        return 1;
+    };
+    let ptp = hi - lo;
+    let sturges = ptp / ((n as f64).log2() + 1.0);
+    let iqr = quantile_sorted(sorted, 0.75) - quantile_sorted(sorted, 0.25);
+    let fd = 2.0 * iqr * (n as f64).powf(-1.0 / 3.0);
+    let mut width = if fd > 0.0 { fd.min(sturges) } else { sturges };
+    if width > 0.0 && integral && width < 1.0 {
+        width = 1.0;
+    }
+    if width > 0.0 {
+        ((ptp / width).ceil() as usize).clamp(1, MAX_AUTO_BINS)
+    } else {
+        1
+    }
+}
+
+/// More bins than any table here has rows to fill; numpy has no cap, but a bin count this
+/// large only happens with a pathological IQR and would waste memory.
+pub const MAX_AUTO_BINS: usize = 1 << 20;
+
+/// Linear interpolation between order statistics, as numpy's default (`method="linear"`),
+/// including its choice of formula on each side of the midpoint.
+pub fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
+    let position = p * (sorted.len() - 1) as f64;
+    let below = position.floor() as usize;
+    let above = (below + 1).min(sorted.len() - 1);
+    let t = position - below as f64;
+    let (a, b) = (sorted[below], sorted[above]);
+    let diff = b - a;
+    if t >= 0.5 {
+        b - diff * (1.0 - t)
+    } else {
+        a + diff * t
+    }
+}
+
+/// The p-value of Pearson's chi-squared test that `counts` are equally likely
+/// (`scipy.stats.chisquare(counts).pvalue`); `None` for fewer than two categories or no data.
+pub fn chi_squared_uniform_p(counts: &[u64]) -> Option<f64> {
+    use statrs::distribution::{ChiSquared, ContinuousCDF};
+    let k = counts.len();
+    let total: u64 = counts.iter().sum();
+    if k < 2 || total == 0 {
+        return None;
+    }
+    let expected = total as f64 / k as f64;
+    let statistic: f64 = counts
+        .iter()
+        .map(|&o| (o as f64 - expected).powi(2) / expected)
+        .sum();
+    Some(ChiSquared::new((k - 1) as f64).ok()?.sf(statistic))
+}
+
 /// Pearson's r over the rows where both values are present; `None` when undefined (fewer than
 /// two rows, or a constant side). Clamped to [−1, 1] against rounding.
 pub fn pearson(x: &[Option<f64>], y: &[Option<f64>]) -> Option<f64> {

@@ -22,6 +22,11 @@ pub fn import(
     .unwrap_or_else(|e| panic!("import {}: {e}", path.display()))
 }
 
+/// The repository's root, where `assets/` and `tests/` are.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
 pub fn new_project(dir: &Path) -> Project {
     Project::create(dir, Some("test"), OpenOptions::default()).expect("create project")
 }
