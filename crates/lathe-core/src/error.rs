@@ -89,6 +89,14 @@ pub enum Error {
     /// A named record (dataset, version, run, ...) that the project does not hold.
     #[error("{what}")]
     NotFound { what: String },
+
+    /// A command argument Lathe cannot use: a filter expression, a column name, a chart kind.
+    /// `detail` says what is wrong (and where in the text) and what is accepted.
+    #[error("invalid {argument}: {detail}")]
+    BadArgument {
+        argument: &'static str,
+        detail: String,
+    },
 }
 
 impl Error {
@@ -110,6 +118,7 @@ impl Error {
             Error::BadInput { .. } => "bad_input",
             Error::NotFound { .. } => "not_found",
             Error::Compute { .. } => "compute",
+            Error::BadArgument { .. } => "bad_argument",
         }
     }
 

@@ -12,6 +12,9 @@
 //! - [`alerts`]: data-quality alerts with ydata-profiling's names and thresholds, and PII.
 
 pub mod alerts;
+pub mod browse;
+pub mod compare;
+pub mod filter;
 pub mod profile;
 pub mod read;
 pub mod stats;
@@ -298,27 +301,56 @@ pub fn parse_reference(reference: &str) -> Result<(&str, Option<i64>)> {
     }
 }
 
-/// The stored profile of `NAME[@VERSION]` (latest version by default).
-pub fn stored_profile(project: &Project, reference: &str) -> Result<Profile> {
+/// A stored dataset version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredVersion {
+    pub id: i64,
+    pub dataset: String,
+    pub version: i64,
+    /// The Parquet copy in the object store.
+    pub object_sha256: String,
+}
+
+/// Finds `NAME[@VERSION]` (latest version by default).
+pub fn resolve(project: &Project, reference: &str) -> Result<StoredVersion> {
     let (name, version) = parse_reference(reference)?;
-    let root = project.root();
-    let json: Option<String> = project
+    project
         .conn()
         .query_row(
-            "SELECT p.profile FROM dataset_profiles p
-             JOIN dataset_versions v ON v.id = p.dataset_version_id JOIN datasets d ON d.id = v.dataset_id
+            "SELECT v.id, v.version, v.object_sha256 FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id
              WHERE d.name = ?1 AND (?2 IS NULL AND v.version = (SELECT max(version) FROM dataset_versions WHERE dataset_id = d.id) OR v.version = ?2)",
             params![name, version],
-            |r| r.get(0),
+            |r| {
+                Ok(StoredVersion {
+                    id: r.get(0)?,
+                    dataset: name.to_owned(),
+                    version: r.get(1)?,
+                    object_sha256: r.get(2)?,
+                })
+            },
         )
         .optional()
+        .map_err(|e| Error::db(project.root(), e))?
+        .ok_or_else(|| Error::NotFound {
+            what: match version {
+                Some(v) => format!("dataset '{name}' has no version {v}; see `lathe dataset list`"),
+                None => format!("no dataset named '{name}' in this project; see `lathe dataset list`, or pass a file path"),
+            },
+        })
+}
+
+/// The stored profile of `NAME[@VERSION]` (latest version by default).
+pub fn stored_profile(project: &Project, reference: &str) -> Result<Profile> {
+    let version = resolve(project, reference)?;
+    let root = project.root();
+    let json: String = project
+        .conn()
+        .query_row(
+            "SELECT profile FROM dataset_profiles WHERE dataset_version_id = ?1",
+            [version.id],
+            |r| r.get(0),
+        )
         .map_err(|e| Error::db(root, e))?;
-    let json = json.ok_or_else(|| Error::NotFound {
-        what: match version {
-            Some(v) => format!("dataset '{name}' has no version {v}; see `lathe dataset list`"),
-            None => format!("no dataset named '{name}' in this project; see `lathe dataset list`, or pass a file path"),
-        },
-    })?;
     serde_json::from_str(&json).map_err(|e| Error::Corrupt {
         path: root.to_path_buf(),
         detail: format!("stored profile of {reference}: {e}"),

@@ -1,0 +1,438 @@
+//! Paged rows of a dataset version (or a file), with sort, filter and column selection.
+//!
+//! A stored version is a Parquet object, so a page reads only what it needs: an unsorted,
+//! unfiltered page reads just its rows of the chosen columns; a sorted or filtered one first
+//! reads the sort and filter columns, orders the matching row numbers, and then reads the
+//! chosen columns over the smallest row range that holds the page. The ordered row numbers of
+//! the last query are kept in a [`Browser`], so paging through a sorted 10-million-row table
+//! sorts it once.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use polars::prelude::*;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::filter::{self, column_list};
+use super::read::{self, ReadOptions};
+use crate::project::Project;
+use crate::{Error, Result};
+
+/// The most rows one page may hold (`--csv` export is not paged by the app, so it is high).
+pub const MAX_LIMIT: u64 = 10_000_000;
+
+/// A sort key: `COLUMN` or `COLUMN:desc` (`:asc` is the default).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SortKey {
+    pub column: String,
+    pub descending: bool,
+}
+
+impl SortKey {
+    pub fn parse(text: &str) -> SortKey {
+        match text.rsplit_once(':') {
+            Some((column, dir)) if dir.eq_ignore_ascii_case("desc") => SortKey {
+                column: column.to_owned(),
+                descending: true,
+            },
+            Some((column, dir)) if dir.eq_ignore_ascii_case("asc") => SortKey {
+                column: column.to_owned(),
+                descending: false,
+            },
+            _ => SortKey {
+                column: text.to_owned(),
+                descending: false,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RowsQuery {
+    pub offset: u64,
+    pub limit: u64,
+    pub sort: Option<SortKey>,
+    pub filter: Option<String>,
+    /// `None`: every column, in the table's order.
+    pub columns: Option<Vec<String>>,
+}
+
+/// Where the rows come from.
+#[derive(Debug, Clone)]
+pub enum TableSource {
+    /// A stored version: its Parquet object.
+    Stored {
+        dataset: String,
+        version: i64,
+        parquet: PathBuf,
+    },
+    /// A file read whole, without a project.
+    File { path: PathBuf, options: ReadOptions },
+}
+
+impl TableSource {
+    /// The stored version `NAME[@VERSION]` (latest by default).
+    pub fn stored(project: &Project, reference: &str) -> Result<TableSource> {
+        let version = super::resolve(project, reference)?;
+        let parquet = project.objects().path_of(&version.object_sha256);
+        Ok(TableSource::Stored {
+            dataset: version.dataset,
+            version: version.version,
+            parquet,
+        })
+    }
+
+    fn label(&self) -> (String, Option<i64>) {
+        match self {
+            TableSource::Stored {
+                dataset, version, ..
+            } => (dataset.clone(), Some(*version)),
+            TableSource::File { path, .. } => (super::default_name(path), None),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ColumnType {
+    pub name: String,
+    pub dtype: String,
+}
+
+/// What `lathe dataset rows --json` prints and the app's table shows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RowsPage {
+    pub dataset: String,
+    pub version: Option<i64>,
+    /// Rows in the table.
+    pub total_rows: u64,
+    /// Rows that pass the filter (all rows without one).
+    pub matching_rows: u64,
+    pub offset: u64,
+    pub columns: Vec<ColumnType>,
+    /// One array per row, values in `columns` order: numbers, text, booleans, `null`; dates
+    /// and times as ISO text; NaN and infinities as the text "NaN", "inf", "-inf".
+    #[cfg_attr(
+        feature = "ts",
+        ts(type = "Array<Array<number | string | boolean | null>>")
+    )]
+    pub rows: Vec<Vec<Value>>,
+}
+
+/// A page as a frame (for CSV output) with its counts.
+#[derive(Debug)]
+pub struct Page {
+    pub dataset: String,
+    pub version: Option<i64>,
+    pub total_rows: u64,
+    pub matching_rows: u64,
+    pub offset: u64,
+    pub frame: DataFrame,
+}
+
+impl Page {
+    pub fn report(&self) -> RowsPage {
+        let columns = self.frame.columns();
+        RowsPage {
+            dataset: self.dataset.clone(),
+            version: self.version,
+            total_rows: self.total_rows,
+            matching_rows: self.matching_rows,
+            offset: self.offset,
+            columns: columns
+                .iter()
+                .map(|c| ColumnType {
+                    name: c.name().to_string(),
+                    dtype: c.dtype().to_string(),
+                })
+                .collect(),
+            rows: (0..self.frame.height())
+                .map(|i| {
+                    columns
+                        .iter()
+                        .map(|c| c.get(i).map_or(Value::Null, json_cell))
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+
+    /// Writes the page as CSV with a header line.
+    pub fn write_csv(&mut self, out: &mut impl std::io::Write) -> Result<()> {
+        CsvWriter::new(out)
+            .include_header(true)
+            .finish(&mut self.frame)
+            .map_err(|e| Error::Compute {
+                context: "cannot write the rows as CSV",
+                detail: e.to_string(),
+            })
+    }
+}
+
+fn json_cell(value: AnyValue) -> Value {
+    let float = |f: f64| {
+        serde_json::Number::from_f64(f).map_or_else(
+            || {
+                Value::from(if f.is_nan() {
+                    "NaN"
+                } else if f > 0.0 {
+                    "inf"
+                } else {
+                    "-inf"
+                })
+            },
+            Value::Number,
+        )
+    };
+    match value {
+        AnyValue::Null => Value::Null,
+        AnyValue::Boolean(b) => Value::from(b),
+        AnyValue::String(s) => Value::from(s),
+        AnyValue::StringOwned(s) => Value::from(s.as_str()),
+        AnyValue::Int8(v) => Value::from(v),
+        AnyValue::Int16(v) => Value::from(v),
+        AnyValue::Int32(v) => Value::from(v),
+        AnyValue::Int64(v) => Value::from(v),
+        AnyValue::UInt8(v) => Value::from(v),
+        AnyValue::UInt16(v) => Value::from(v),
+        AnyValue::UInt32(v) => Value::from(v),
+        AnyValue::UInt64(v) => Value::from(v),
+        AnyValue::Float32(v) => float(f64::from(v)),
+        AnyValue::Float64(v) => float(v),
+        other => Value::from(other.to_string()),
+    }
+}
+
+/// The ordered row numbers of one (table, filter, sort), kept between pages.
+#[derive(Debug)]
+struct Ordering {
+    key: (PathBuf, Option<String>, Option<SortKey>),
+    rows: IdxCa,
+}
+
+/// Serves pages, remembering the row order of the last sorted or filtered query so that the
+/// next page of it costs only the read of its rows.
+#[derive(Debug, Default)]
+pub struct Browser {
+    last: Mutex<Option<Arc<Ordering>>>,
+}
+
+fn polars_err(e: PolarsError) -> Error {
+    Error::Compute {
+        context: "cannot read the rows",
+        detail: e.to_string(),
+    }
+}
+
+fn bad(argument: &'static str, detail: String) -> Error {
+    Error::BadArgument { argument, detail }
+}
+
+/// Reads the named columns (all when `None`) of a Parquet file, optionally only a row range.
+fn read_parquet(
+    path: &Path,
+    columns: Option<Vec<String>>,
+    slice: Option<(usize, usize)>,
+) -> Result<DataFrame> {
+    let file = File::open(path).map_err(|e| Error::io("read the dataset", path, e))?;
+    ParquetReader::new(file)
+        .with_columns(columns)
+        .with_slice(slice)
+        .finish()
+        .map_err(polars_err)
+}
+
+fn parquet_schema(path: &Path) -> Result<(Vec<String>, u64)> {
+    let file = File::open(path).map_err(|e| Error::io("read the dataset", path, e))?;
+    let mut reader = ParquetReader::new(file);
+    let schema = reader.schema().map_err(polars_err)?;
+    let names = schema.iter_names().map(|n| n.to_string()).collect();
+    let rows = reader.num_rows().map_err(polars_err)? as u64;
+    Ok((names, rows))
+}
+
+impl Browser {
+    pub fn new() -> Browser {
+        Browser::default()
+    }
+
+    /// One page of `source` for `query`.
+    pub fn page(&self, source: &TableSource, query: &RowsQuery) -> Result<Page> {
+        if query.limit > MAX_LIMIT {
+            return Err(bad(
+                "limit",
+                format!(
+                    "{} is more than the most rows a page holds, {MAX_LIMIT}",
+                    query.limit
+                ),
+            ));
+        }
+        let filter = query.filter.as_deref().map(filter::parse).transpose()?;
+        let (dataset, version) = source.label();
+        let (frame_all, names, total_rows, parquet) = match source {
+            TableSource::Stored { parquet, .. } => {
+                let (names, rows) = parquet_schema(parquet)?;
+                (None, names, rows, Some(parquet.as_path()))
+            }
+            TableSource::File { path, options } => {
+                let (frame, _) = read::read_table(path, options)?;
+                let names = frame
+                    .get_column_names()
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect();
+                let rows = frame.height() as u64;
+                (Some(frame), names, rows, None)
+            }
+        };
+        let known = |column: &str, argument: &'static str| {
+            if names.iter().any(|n| n == column) {
+                Ok(())
+            } else {
+                Err(bad(
+                    argument,
+                    format!(
+                        "no column named '{column}'; the columns are {}",
+                        column_list(&names)
+                    ),
+                ))
+            }
+        };
+        let output: Vec<String> = match &query.columns {
+            Some(columns) if !columns.is_empty() => {
+                for c in columns {
+                    known(c, "columns")?;
+                }
+                columns.clone()
+            }
+            _ => names.clone(),
+        };
+        if let Some(sort) = &query.sort {
+            known(&sort.column, "sort")?;
+        }
+        let read = |columns: Vec<String>, slice: Option<(usize, usize)>| -> Result<DataFrame> {
+            match (&frame_all, parquet) {
+                (Some(frame), _) => {
+                    let selected = frame.select(columns).map_err(polars_err)?;
+                    Ok(match slice {
+                        Some((start, len)) => selected.slice(start as i64, len),
+                        None => selected,
+                    })
+                }
+                (None, Some(path)) => read_parquet(path, Some(columns), slice),
+                (None, None) => unreachable!("a source is a frame or a Parquet file"),
+            }
+        };
+
+        let offset = query.offset;
+        let limit = query.limit;
+        let (matching_rows, frame) = if filter.is_none() && query.sort.is_none() {
+            let start = offset.min(total_rows);
+            let len = limit.min(total_rows - start);
+            let frame = read(output.clone(), Some((start as usize, len as usize)))?;
+            (total_rows, frame)
+        } else {
+            let ordering = self.ordering(source, query, filter.as_ref(), total_rows, &read)?;
+            let matching = ordering.rows.len() as u64;
+            let start = offset.min(matching);
+            let len = limit.min(matching - start);
+            let page = ordering.rows.slice(start as i64, len as usize);
+            // Read the smallest row range holding the page, then pick its rows.
+            let (lo, hi) = (page.min(), page.max());
+            let frame = match (lo, hi) {
+                (Some(lo), Some(hi)) => {
+                    let range = read(output.clone(), Some((lo as usize, (hi - lo) as usize + 1)))?;
+                    let local: IdxCa = page
+                        .into_no_null_iter()
+                        .map(|i| i - lo)
+                        .collect_ca(PlSmallStr::EMPTY);
+                    range.take(&local).map_err(polars_err)?
+                }
+                _ => read(output.clone(), Some((0, 0)))?,
+            };
+            (matching, frame)
+        };
+        Ok(Page {
+            dataset,
+            version,
+            total_rows,
+            matching_rows,
+            offset,
+            frame,
+        })
+    }
+
+    /// The matching row numbers in display order, from the cache when the query repeats.
+    fn ordering(
+        &self,
+        source: &TableSource,
+        query: &RowsQuery,
+        filter: Option<&filter::Expr>,
+        total_rows: u64,
+        read: &dyn Fn(Vec<String>, Option<(usize, usize)>) -> Result<DataFrame>,
+    ) -> Result<Arc<Ordering>> {
+        let identity = match source {
+            TableSource::Stored { parquet, .. } => Some(parquet.clone()),
+            // A file may change between pages: it is not cached.
+            TableSource::File { .. } => None,
+        };
+        let key = (
+            identity.clone().unwrap_or_default(),
+            query.filter.clone(),
+            query.sort.clone(),
+        );
+        if identity.is_some()
+            && let Ok(last) = self.last.lock()
+            && let Some(hit) = last.as_ref().filter(|o| o.key == key)
+        {
+            return Ok(hit.clone());
+        }
+        let mut needed: Vec<String> = filter.map(|f| f.columns()).unwrap_or_default();
+        if let Some(sort) = &query.sort
+            && !needed.contains(&sort.column)
+        {
+            needed.push(sort.column.clone());
+        }
+        let keys = read(needed, None)?;
+        let mut rows: IdxCa = match filter {
+            Some(expr) => {
+                let mask = expr.evaluate(&keys)?;
+                mask.iter()
+                    .enumerate()
+                    .filter(|(_, keep)| keep.unwrap_or(false))
+                    .map(|(i, _)| i as IdxSize)
+                    .collect_ca(PlSmallStr::EMPTY)
+            }
+            None => (0..total_rows as IdxSize).collect_ca(PlSmallStr::EMPTY),
+        };
+        if let Some(sort) = &query.sort {
+            let column = keys
+                .column(&sort.column)
+                .map_err(polars_err)?
+                .as_materialized_series();
+            let values = if filter.is_some() {
+                column.take(&rows).map_err(polars_err)?
+            } else {
+                column.clone()
+            };
+            let order = values.arg_sort(SortOptions {
+                descending: sort.descending,
+                nulls_last: true,
+                multithreaded: true,
+                maintain_order: true,
+                limit: None,
+            });
+            rows = rows.take(&order).map_err(polars_err)?;
+        }
+        let ordering = Arc::new(Ordering { key, rows });
+        if identity.is_some()
+            && let Ok(mut last) = self.last.lock()
+        {
+            *last = Some(ordering.clone());
+        }
+        Ok(ordering)
+    }
+}
