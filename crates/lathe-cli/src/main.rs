@@ -10,11 +10,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use lathe_core::audit::{Actor, AuditEntry};
-use lathe_core::dataset::{Format, Profile, ReadOptions};
-use lathe_core::job::{CancelToken, Job, Progress};
+use lathe_core::job::Job;
 use lathe_core::project::{OpenOptions, ProjectInfo};
 use lathe_core::{Error, Project};
 use serde::Serialize;
+
+mod dataset;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -57,34 +58,7 @@ enum Command {
     Demo { dir: PathBuf },
     /// Import, list and profile datasets.
     #[command(subcommand)]
-    Dataset(DatasetCommand),
-}
-
-#[derive(Debug, Subcommand)]
-enum DatasetCommand {
-    /// Import FILE (CSV, TSV, Parquet, NDJSON, JSON, Arrow IPC) as a new version of a dataset.
-    Import {
-        file: PathBuf,
-        /// Dataset name; defaults to the file name without its extension.
-        #[arg(long)]
-        name: Option<String>,
-        /// csv, tsv, parquet, ndjson, json or ipc; detected from the extension by default.
-        #[arg(long, value_parser = parse_format)]
-        format: Option<Format>,
-        /// CSV field separator (one character, or "tab"); sniffed by default.
-        #[arg(long, value_parser = parse_delimiter)]
-        delimiter: Option<u8>,
-        /// Extra strings to read as missing values, comma-separated (e.g. NA,n/a,-).
-        #[arg(long, value_delimiter = ',')]
-        null_values: Vec<String>,
-        /// The CSV has no header line (detected by default).
-        #[arg(long)]
-        no_header: bool,
-    },
-    /// List the project's datasets with their latest version.
-    List,
-    /// Show the profile of NAME (latest version) or NAME@VERSION, or of a file path (without a project; nothing is stored).
-    Show { dataset: String },
+    Dataset(dataset::DatasetCommand),
 }
 
 fn main() -> ExitCode {
@@ -106,7 +80,7 @@ fn options() -> OpenOptions {
     }
 }
 
-fn open_project(flag: Option<&Path>) -> Result<Project, Error> {
+pub(crate) fn open_project(flag: Option<&Path>) -> Result<Project, Error> {
     let root = match flag {
         Some(dir) => dir.to_path_buf(),
         None => {
@@ -145,7 +119,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let info = project.info()?;
             print(cli.json, &info, || info_text(&info))
         }
-        Command::Dataset(command) => dataset(command, cli.project.as_deref(), cli.json),
+        Command::Dataset(command) => dataset::run(command, cli.project.as_deref(), cli.json),
         Command::Log { limit } => {
             let project = open_project(cli.project.as_deref())?;
             let entries = project.audit_log(limit)?;
@@ -154,23 +128,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn parse_format(text: &str) -> Result<Format, String> {
-    Format::parse(text)
-        .ok_or_else(|| format!("unknown format '{text}'; use one of {}", Format::NAMES))
-}
-
-fn parse_delimiter(text: &str) -> Result<u8, String> {
-    match text {
-        "tab" | "\\t" => Ok(b'\t'),
-        d if d.len() == 1 => Ok(d.as_bytes()[0]),
-        d => Err(format!(
-            "a delimiter is one ASCII character or 'tab', not '{d}'"
-        )),
-    }
-}
-
 /// A progress bar on stderr, shown only when stderr is a terminal.
-fn progress_bar() -> ProgressBar {
+pub(crate) fn progress_bar() -> ProgressBar {
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template("{spinner} {msg:<22} [{bar:30}] {percent:>3}% {elapsed}")
@@ -180,125 +139,11 @@ fn progress_bar() -> ProgressBar {
     bar
 }
 
-fn dataset(command: DatasetCommand, project_dir: Option<&Path>, json: bool) -> anyhow::Result<()> {
-    match command {
-        DatasetCommand::Import {
-            file,
-            name,
-            format,
-            delimiter,
-            null_values,
-            no_header,
-        } => {
-            let options = ReadOptions {
-                format,
-                delimiter,
-                has_header: no_header.then_some(false),
-                null_values,
-            };
-            let project = open_project(project_dir)?;
-            let bar = progress_bar();
-            let report = |p: Progress| {
-                bar.set_message(p.stage);
-                bar.set_length(p.total.unwrap_or(0));
-                bar.set_position(p.done);
-            };
-            let outcome = lathe_core::dataset::import(
-                &project,
-                &file,
-                name.as_deref(),
-                &options,
-                &Job::new(&report, CancelToken::new()),
-            );
-            bar.finish_and_clear();
-            let outcome = outcome?;
-            print(json, &outcome, || {
-                let what = if outcome.new_version {
-                    "Imported"
-                } else {
-                    "Already imported (no new version):"
-                };
-                format!(
-                    "{what} {}@{}: {} rows × {} columns, sha256 {}",
-                    outcome.dataset, outcome.version, outcome.rows, outcome.columns, outcome.sha256
-                )
-            })
-        }
-        DatasetCommand::List => {
-            let list = lathe_core::dataset::list(&open_project(project_dir)?)?;
-            print(json, &list, || {
-                if list.is_empty() {
-                    return "No datasets yet; import one with `lathe dataset import FILE`."
-                        .to_owned();
-                }
-                let mut out = format!(
-                    "{:<28} {:>8} {:>10} {:>8}  {:<8} {}",
-                    "DATASET", "VERSION", "ROWS", "COLUMNS", "FORMAT", "IMPORTED"
-                );
-                for d in &list {
-                    out.push_str(&format!(
-                        "\n{:<28} {:>8} {:>10} {:>8}  {:<8} {}",
-                        d.dataset, d.latest_version, d.rows, d.columns, d.format, d.imported_at
-                    ));
-                }
-                out
-            })
-        }
-        DatasetCommand::Show { dataset } => {
-            let path = Path::new(&dataset);
-            // A path that exists is a file to profile (a folder then gets a clear "not a file").
-            let profile = if path.exists() {
-                lathe_core::dataset::profile_file(path, &ReadOptions::default(), &Job::silent())?
-            } else {
-                lathe_core::dataset::stored_profile(&open_project(project_dir)?, &dataset)?
-            };
-            print(json, &profile, || profile_text(&profile))
-        }
-    }
-}
-
-fn profile_text(profile: &Profile) -> String {
-    let version = profile.version.map(|v| format!("@{v}")).unwrap_or_default();
-    let mut out = format!(
-        "{}{version}: {} rows × {} columns, {} duplicate rows\n\n{:<28} {:<8} {:>8} {:>7} {:>8} {:>12} {:>12} {:>12} {:>12}",
-        profile.dataset,
-        profile.rows,
-        profile.columns.len(),
-        profile.duplicate_rows,
-        "COLUMN",
-        "TYPE",
-        "COUNT",
-        "NULLS",
-        "DISTINCT",
-        "MEAN",
-        "STD",
-        "MIN",
-        "MAX"
-    );
-    let num = |v: Option<f64>| v.map(|x| format!("{x:.6}")).unwrap_or_else(|| "-".into());
-    let val = |v: &Option<serde_json::Value>| match v {
-        Some(serde_json::Value::String(s)) => s.chars().take(12).collect(),
-        Some(other) => other.to_string(),
-        None => "-".into(),
-    };
-    for c in &profile.columns {
-        out.push_str(&format!(
-            "\n{:<28} {:<8} {:>8} {:>7} {:>8} {:>12} {:>12} {:>12} {:>12}",
-            c.name,
-            c.dtype,
-            c.count,
-            c.nulls,
-            c.distinct,
-            num(c.mean),
-            num(c.std),
-            val(&c.min),
-            val(&c.max)
-        ));
-    }
-    out
-}
-
-fn print<T: Serialize>(json: bool, value: &T, text: impl FnOnce() -> String) -> anyhow::Result<()> {
+pub(crate) fn print<T: Serialize>(
+    json: bool,
+    value: &T,
+    text: impl FnOnce() -> String,
+) -> anyhow::Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(value)?);
     } else {

@@ -16,6 +16,7 @@
 //! - [`error`]: the one error type, with a stable machine-readable code per variant.
 
 pub mod audit;
+pub mod chart;
 pub mod dataset;
 pub mod demo;
 pub mod error;

@@ -107,6 +107,7 @@ fn import_list_show() {
             "distinct",
             "dtype",
             "histogram",
+            "lengths",
             "max",
             "mean",
             "min",
@@ -232,4 +233,246 @@ fn delimiter_and_null_values_options() {
         ),
         (Some("f64"), Some(1), Some(2.0))
     );
+}
+
+/// A project in a temp folder holding `diabetes` (442 rows × 11 columns).
+fn project_with_diabetes() -> (tempfile::TempDir, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = path_str(tmp.path()).to_owned();
+    json(&["init", &dir]);
+    json(&[
+        "dataset",
+        "import",
+        &asset("diabetes.csv"),
+        "--project",
+        &dir,
+    ]);
+    (tmp, dir)
+}
+
+#[test]
+fn rows_pages_sorts_filters_and_exports() {
+    let (_tmp, dir) = project_with_diabetes();
+    let dir = dir.as_str();
+    let page = json(&[
+        "dataset",
+        "rows",
+        "diabetes",
+        "--sort",
+        "bmi:desc",
+        "--limit",
+        "3",
+        "--offset",
+        "1",
+        "--columns",
+        "bmi,age",
+        "--filter",
+        "sex = 2 and age >= 40",
+        "--project",
+        dir,
+    ]);
+    assert_eq!(
+        keys(&page),
+        [
+            "columns",
+            "dataset",
+            "matching_rows",
+            "offset",
+            "rows",
+            "total_rows",
+            "version"
+        ]
+    );
+    assert_eq!(
+        (page["total_rows"].as_u64(), page["offset"].as_u64()),
+        (Some(442), Some(1))
+    );
+    assert_eq!(page["columns"][0]["name"], "bmi");
+    let rows = page["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    let bmis: Vec<f64> = rows.iter().map(|r| r[0].as_f64().unwrap()).collect();
+    assert!(
+        bmis.windows(2).all(|w| w[0] >= w[1]),
+        "sorted descending: {bmis:?}"
+    );
+    assert!(rows.iter().all(|r| r[1].as_f64().unwrap() >= 40.0));
+    // The same filter counted independently, from the CSV export of every matching row.
+    let out = lathe()
+        .args([
+            "dataset",
+            "rows",
+            "diabetes",
+            "--filter",
+            "sex = 2 and age >= 40",
+        ])
+        .args(["--limit", "1000", "--csv", "--project", dir])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert!(csv.starts_with("age,sex,bmi,"), "{csv}");
+    assert_eq!(
+        csv.lines().count() as u64 - 1,
+        page["matching_rows"].as_u64().unwrap()
+    );
+
+    lathe()
+        .args([
+            "dataset",
+            "rows",
+            "diabetes",
+            "--limit",
+            "2",
+            "--project",
+            dir,
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("(rows 1–2 of 442)"));
+    check(
+        &[
+            "dataset",
+            "rows",
+            "diabetes",
+            "--filter",
+            "bmi >",
+            "--project",
+            dir,
+        ],
+        "bad_argument",
+        &["invalid filter", "expected a value", "character 6"],
+    );
+    check(
+        &[
+            "dataset",
+            "rows",
+            "diabetes",
+            "--sort",
+            "BMI",
+            "--project",
+            dir,
+        ],
+        "bad_argument",
+        &["no column named 'BMI'", "'bmi'"],
+    );
+}
+
+#[test]
+fn diff_reports_schema_and_statistic_changes() {
+    let (tmp, dir) = project_with_diabetes();
+    let dir = dir.as_str();
+    // Version 2: the first 100 rows, without the target column.
+    let text = std::fs::read_to_string(asset("diabetes.csv")).unwrap();
+    let v2: String = text
+        .lines()
+        .take(101)
+        .map(|l| l.rsplit_once(',').unwrap().0.to_owned() + "\n")
+        .collect();
+    let file = tmp.path().join("diabetes.csv");
+    std::fs::write(&file, v2).unwrap();
+    json(&["dataset", "import", path_str(&file), "--project", dir]);
+    let diff = json(&[
+        "dataset",
+        "diff",
+        "diabetes@1",
+        "diabetes@2",
+        "--project",
+        dir,
+    ]);
+    assert_eq!(
+        keys(&diff),
+        [
+            "a",
+            "alerts_added",
+            "alerts_removed",
+            "b",
+            "columns",
+            "schema"
+        ]
+    );
+    assert_eq!(
+        (diff["a"]["rows"].as_u64(), diff["b"]["rows"].as_u64()),
+        (Some(442), Some(100))
+    );
+    assert_eq!(diff["schema"]["removed"][0]["name"], "target");
+    assert_eq!(diff["columns"].as_array().unwrap().len(), 10);
+    let age_count = diff["columns"][0]["statistics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["statistic"] == "count")
+        .unwrap();
+    assert_eq!(age_count["delta"].as_f64(), Some(-342.0));
+    // A file path works on either side, without storing anything.
+    lathe()
+        .args([
+            "dataset",
+            "diff",
+            "diabetes",
+            path_str(&file),
+            "--project",
+            dir,
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Schema: unchanged"))
+        .stdout(predicate::str::contains(
+            "Statistics: no shared column changed",
+        ));
+    assert_eq!(
+        json(&["info", "--project", dir])["counts"]["dataset_versions"],
+        2
+    );
+}
+
+#[test]
+fn chart_writes_svg_png_and_csv() {
+    let (tmp, dir) = project_with_diabetes();
+    let dir = dir.as_str();
+    for (args, file) in [
+        (vec!["bmi"], "bmi.svg"),
+        (vec!["sex", "--kind", "top-values"], "sex.png"),
+        (vec!["--kind", "pearson"], "corr.csv"),
+        (vec!["--kind", "missing"], "missing.svg"),
+    ] {
+        let out = tmp.path().join(file);
+        let written = json(
+            &[
+                &["dataset", "chart", "diabetes"],
+                args.as_slice(),
+                &["--out", path_str(&out), "--project", dir],
+            ]
+            .concat(),
+        );
+        assert_eq!(written["out"], path_str(&out));
+        let bytes = std::fs::read(&out).unwrap();
+        match file.rsplit_once('.').unwrap().1 {
+            "svg" => assert!(bytes.starts_with(b"<svg"), "{file}"),
+            "png" => assert_eq!(&bytes[1..4], b"PNG", "{file}"),
+            _ => assert!(
+                String::from_utf8(bytes)
+                    .unwrap()
+                    .starts_with("column,age,sex,bmi")
+            ),
+        }
+    }
+    check(
+        &[
+            "dataset",
+            "chart",
+            "diabetes",
+            "--out",
+            "x.svg",
+            "--project",
+            dir,
+        ],
+        "bad_argument",
+        &["name a column"],
+    );
+    lathe()
+        .args([
+            "dataset", "chart", "diabetes", "bmi", "--kind", "pie", "--out", "x.svg",
+        ])
+        .assert()
+        .code(2);
 }
