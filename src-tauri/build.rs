@@ -12,6 +12,11 @@ fn main() {
         "list_datasets",
         "dataset_profile",
         "import_dataset",
+        "dataset_rows",
+        "dataset_diff",
+        "dataset_chart",
+        "export_chart",
+        "cancel_task",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .unwrap_or_else(|e| panic!("tauri-build failed: {e:#}"));

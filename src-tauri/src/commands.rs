@@ -6,6 +6,9 @@ use std::path::PathBuf;
 
 use lathe_core::Project;
 use lathe_core::audit::Actor;
+use lathe_core::chart;
+use lathe_core::dataset::browse::{RowsPage, RowsQuery, SortKey, TableSource};
+use lathe_core::dataset::compare::{self, Comparison};
 use lathe_core::dataset::{self, DatasetSummary, ImportOutcome, Profile, ReadOptions};
 use lathe_core::job::{CancelToken, Job};
 use lathe_core::project::OpenOptions;
@@ -38,9 +41,11 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
-/// Runs long core work off the UI thread with a [`Job`] whose progress streams to `channel`.
+/// Runs long core work off the UI thread with a [`Job`] whose progress streams to `channel`
+/// and which stops when `cancel` is set.
 async fn blocking_job<T: Send + 'static>(
     channel: Channel<TaskEvent>,
+    cancel: CancelToken,
     work: impl FnOnce(&Job) -> lathe_core::Result<T> + Send + 'static,
 ) -> Result<T, IpcError> {
     blocking(move || {
@@ -48,9 +53,37 @@ async fn blocking_job<T: Send + 'static>(
         let report = |p| {
             let _ = channel.send(TaskEvent::Progress(p));
         };
-        work(&Job::new(&report, CancelToken::new()))
+        work(&Job::new(&report, cancel))
     })
     .await
+}
+
+/// Registers a cancellable task under the front end's id until the guard drops.
+struct Task<'a> {
+    state: &'a AppState,
+    id: String,
+}
+
+impl<'a> Task<'a> {
+    fn start(state: &'a AppState, id: &str) -> Result<(Task<'a>, CancelToken), IpcError> {
+        let token = CancelToken::new();
+        locked(&state.tasks)?.insert(id.to_owned(), token.clone());
+        Ok((
+            Task {
+                state,
+                id: id.to_owned(),
+            },
+            token,
+        ))
+    }
+}
+
+impl Drop for Task<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut tasks) = self.state.tasks.lock() {
+            tasks.remove(&self.id);
+        }
+    }
 }
 
 fn overview_of(project: &Project) -> lathe_core::Result<ProjectOverview> {
@@ -149,7 +182,7 @@ pub async fn create_project(
 ) -> Result<ProjectOverview, IpcError> {
     let root = parse_path(&path)?;
     let name = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
-    let overview = blocking_job(on_progress, move |job| {
+    let overview = blocking_job(on_progress, CancelToken::new(), move |job| {
         job.progress("creating project", 0, Some(1));
         let project = Project::create(&root, name.as_deref(), options())?;
         job.progress("creating project", 1, Some(1));
@@ -167,7 +200,7 @@ pub async fn create_demo_project(
     window: Window,
 ) -> Result<ProjectOverview, IpcError> {
     let root = parse_path(&path)?;
-    let overview = blocking_job(on_progress, move |job| {
+    let overview = blocking_job(on_progress, CancelToken::new(), move |job| {
         overview_of(&lathe_core::demo::create(&root, options(), job)?)
     })
     .await?;
@@ -204,18 +237,21 @@ pub async fn dataset_profile(
         .await
 }
 
-/// Imports a file into the current project, streaming progress.
+/// Imports a file into the current project, streaming progress; `cancel_task(task_id)` stops
+/// it, leaving nothing behind.
 #[tauri::command]
 pub async fn import_dataset(
     path: String,
     name: Option<String>,
+    task_id: String,
     on_progress: Channel<TaskEvent>,
     state: State<'_, AppState>,
 ) -> Result<ImportOutcome, IpcError> {
     let root = current(&state)?;
     let file = parse_path(&path)?;
     let name = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
-    blocking_job(on_progress, move |job| {
+    let (_task, cancel) = Task::start(&state, &task_id)?;
+    blocking_job(on_progress, cancel, move |job| {
         let project = Project::open_with(&root, options())?;
         dataset::import(
             &project,
@@ -224,6 +260,105 @@ pub async fn import_dataset(
             &ReadOptions::default(),
             job,
         )
+    })
+    .await
+}
+
+/// Asks the running task `task_id` to stop; unknown (finished) tasks are ignored.
+#[tauri::command]
+pub async fn cancel_task(task_id: String, state: State<'_, AppState>) -> Result<(), IpcError> {
+    if let Some(token) = locked(&state.tasks)?.get(&task_id) {
+        token.cancel();
+    }
+    Ok(())
+}
+
+/// A page of rows of `reference`, sorted (`COLUMN` or `COLUMN:desc`) and filtered.
+#[tauri::command]
+#[allow(clippy::too_many_arguments)]
+pub async fn dataset_rows(
+    reference: String,
+    offset: u64,
+    limit: u64,
+    sort: Option<String>,
+    filter: Option<String>,
+    columns: Option<Vec<String>>,
+    state: State<'_, AppState>,
+) -> Result<RowsPage, IpcError> {
+    let root = current(&state)?;
+    let browser = state.browser.clone();
+    let filter = filter
+        .map(|f| f.trim().to_owned())
+        .filter(|f| !f.is_empty());
+    blocking(move || {
+        let source = TableSource::stored(&Project::open_with(&root, options())?, &reference)?;
+        let query = RowsQuery {
+            offset,
+            limit,
+            sort: sort.as_deref().map(SortKey::parse),
+            filter,
+            columns,
+        };
+        Ok(browser.page(&source, &query)?.report())
+    })
+    .await
+}
+
+/// Compares two stored versions or datasets.
+#[tauri::command]
+pub async fn dataset_diff(
+    a: String,
+    b: String,
+    state: State<'_, AppState>,
+) -> Result<Comparison, IpcError> {
+    let root = current(&state)?;
+    blocking(move || {
+        let project = Project::open_with(&root, options())?;
+        Ok(compare::compare(
+            &dataset::stored_profile(&project, &a)?,
+            &dataset::stored_profile(&project, &b)?,
+        ))
+    })
+    .await
+}
+
+fn chart_of(
+    root: &std::path::Path,
+    reference: &str,
+    column: Option<&str>,
+    kind: Option<&str>,
+) -> lathe_core::Result<chart::Chart> {
+    let profile = dataset::stored_profile(&Project::open_with(root, options())?, reference)?;
+    let kind = kind.map(chart::Kind::parse).transpose()?;
+    chart::chart(&profile, kind, column)
+}
+
+/// A chart of a stored version as an SVG document (drawn by lathe-core, as the CLI's).
+#[tauri::command]
+pub async fn dataset_chart(
+    reference: String,
+    column: Option<String>,
+    kind: Option<String>,
+    state: State<'_, AppState>,
+) -> Result<String, IpcError> {
+    let root = current(&state)?;
+    blocking(move || chart_of(&root, &reference, column.as_deref(), kind.as_deref())?.svg()).await
+}
+
+/// Writes a chart to `path` as SVG, PNG or its data as CSV (by the extension).
+#[tauri::command]
+pub async fn export_chart(
+    reference: String,
+    column: Option<String>,
+    kind: Option<String>,
+    path: String,
+    state: State<'_, AppState>,
+) -> Result<(), IpcError> {
+    let root = current(&state)?;
+    let out = parse_path(&path)?;
+    blocking(move || {
+        let chart = chart_of(&root, &reference, column.as_deref(), kind.as_deref())?;
+        chart::write(&chart, &out)
     })
     .await
 }

@@ -3,7 +3,13 @@
 
 use lathe_core::audit::AuditEntry;
 use lathe_core::dataset::alerts::Alert;
-use lathe_core::dataset::profile::{ColumnProfile, Correlations, Matrix, Quantiles, TopValue};
+use lathe_core::dataset::browse::{ColumnType, RowsPage};
+use lathe_core::dataset::compare::{
+    ColumnDiff, Comparison, Retyped, SchemaDiff, Side, StatisticDiff,
+};
+use lathe_core::dataset::profile::{
+    ColumnProfile, Correlations, Lengths, Matrix, Quantiles, TopValue,
+};
 use lathe_core::dataset::stats::Histogram;
 use lathe_core::dataset::{DatasetSummary, ImportOutcome, Profile};
 use lathe_core::job::Progress;
@@ -104,6 +110,18 @@ pub fn typescript_bindings() -> Result<Vec<(String, String)>, ts_rs::ExportError
         ),
         ("Matrix.ts".into(), Matrix::export_to_string(&cfg)?),
         ("Alert.ts".into(), Alert::export_to_string(&cfg)?),
+        ("Lengths.ts".into(), Lengths::export_to_string(&cfg)?),
+        ("RowsPage.ts".into(), RowsPage::export_to_string(&cfg)?),
+        ("ColumnType.ts".into(), ColumnType::export_to_string(&cfg)?),
+        ("Comparison.ts".into(), Comparison::export_to_string(&cfg)?),
+        ("Side.ts".into(), Side::export_to_string(&cfg)?),
+        ("SchemaDiff.ts".into(), SchemaDiff::export_to_string(&cfg)?),
+        ("Retyped.ts".into(), Retyped::export_to_string(&cfg)?),
+        ("ColumnDiff.ts".into(), ColumnDiff::export_to_string(&cfg)?),
+        (
+            "StatisticDiff.ts".into(),
+            StatisticDiff::export_to_string(&cfg)?,
+        ),
     ])
 }
 

@@ -11,8 +11,12 @@ pub mod commands;
 pub mod ipc;
 pub mod recent;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+use lathe_core::dataset::browse::Browser;
+use lathe_core::job::CancelToken;
 
 use tauri::Manager;
 
@@ -24,6 +28,10 @@ pub struct AppState {
     /// The folder given on the command line, opened once when the front end asks.
     pub startup_project: Mutex<Option<PathBuf>>,
     pub config_dir: Mutex<Option<PathBuf>>,
+    /// Running cancellable tasks by the front end's task id.
+    pub tasks: Mutex<HashMap<String, CancelToken>>,
+    /// Keeps the row order of the last sorted/filtered table query, so scrolling is cheap.
+    pub browser: Arc<Browser>,
 }
 
 pub fn run(startup_project: Option<PathBuf>) {
@@ -52,6 +60,11 @@ pub fn run(startup_project: Option<PathBuf>) {
             commands::list_datasets,
             commands::dataset_profile,
             commands::import_dataset,
+            commands::dataset_rows,
+            commands::dataset_diff,
+            commands::dataset_chart,
+            commands::export_chart,
+            commands::cancel_task,
         ])
         .run(tauri::generate_context!());
     if let Err(err) = result {

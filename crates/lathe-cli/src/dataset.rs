@@ -36,7 +36,7 @@ pub enum DatasetCommand {
     List,
     /// Show the profile of NAME (latest version) or NAME@VERSION, or of a file path (without a project; nothing is stored).
     Show { dataset: String },
-    /// Page through the rows of NAME[@VERSION] or a file, sorted and filtered.
+    /// Page through the rows of NAME, NAME@VERSION or a file, sorted and filtered.
     Rows {
         dataset: String,
         /// Skip this many rows (after filtering and sorting).
@@ -59,7 +59,7 @@ pub enum DatasetCommand {
         #[arg(long)]
         csv: bool,
     },
-    /// Compare two versions or datasets (NAME[@VERSION] or file paths): schema, statistics, alerts.
+    /// Compare two versions or datasets (NAME, NAME@VERSION or file paths): schema, statistics, alerts.
     Diff {
         a: String,
         b: String,

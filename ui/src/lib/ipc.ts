@@ -1,6 +1,7 @@
 // Typed wrappers over the app's Tauri commands. The payload types are generated from the Rust
 // ones (ui/src/bindings, by ts-rs); every rejection is normalised to IpcError { code, message }.
 import { Channel, invoke } from "@tauri-apps/api/core";
+import type { Comparison } from "../bindings/Comparison";
 import type { DatasetSummary } from "../bindings/DatasetSummary";
 import type { ImportOutcome } from "../bindings/ImportOutcome";
 import type { IpcError } from "../bindings/IpcError";
@@ -8,9 +9,36 @@ import type { Profile } from "../bindings/Profile";
 import type { Progress } from "../bindings/Progress";
 import type { ProjectOverview } from "../bindings/ProjectOverview";
 import type { RecentProject } from "../bindings/RecentProject";
+import type { RowsPage } from "../bindings/RowsPage";
 import type { TaskEvent } from "../bindings/TaskEvent";
 
-export type { DatasetSummary, ImportOutcome, IpcError, Profile, Progress, ProjectOverview, RecentProject };
+export type {
+  Comparison,
+  DatasetSummary,
+  ImportOutcome,
+  IpcError,
+  Profile,
+  Progress,
+  ProjectOverview,
+  RecentProject,
+  RowsPage,
+};
+
+/** What a table page asks for; `sort` is `COLUMN` or `COLUMN:desc`. */
+export interface RowsQuery {
+  offset: number;
+  limit: number;
+  sort: string | null;
+  filter: string | null;
+  columns: string[] | null;
+}
+
+/** A chart of a stored version: a column's (kind null: histogram or top values) or the table's. */
+export interface ChartSpec {
+  reference: string;
+  column: string | null;
+  kind: string | null;
+}
 
 export function isIpcError(value: unknown): value is IpcError {
   return (
@@ -57,6 +85,11 @@ export const api = {
   closeProject: () => call<null>("close_project"),
   listDatasets: () => call<DatasetSummary[]>("list_datasets"),
   datasetProfile: (reference: string) => call<Profile>("dataset_profile", { reference }),
-  importDataset: (path: string, name: string | null, onProgress: (p: Progress) => void) =>
-    call<ImportOutcome>("import_dataset", { path, name, onProgress: progressChannel(onProgress) }),
+  importDataset: (path: string, name: string | null, taskId: string, onProgress: (p: Progress) => void) =>
+    call<ImportOutcome>("import_dataset", { path, name, taskId, onProgress: progressChannel(onProgress) }),
+  cancelTask: (taskId: string) => call<null>("cancel_task", { taskId }),
+  datasetRows: (reference: string, query: RowsQuery) => call<RowsPage>("dataset_rows", { reference, ...query }),
+  datasetDiff: (a: string, b: string) => call<Comparison>("dataset_diff", { a, b }),
+  datasetChart: (chart: ChartSpec) => call<string>("dataset_chart", { ...chart }),
+  exportChart: (chart: ChartSpec, path: string) => call<null>("export_chart", { ...chart, path }),
 };
