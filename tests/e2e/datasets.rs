@@ -24,9 +24,9 @@ async fn browse_the_demo_datasets_import_a_csv_and_read_its_profile() {
         .await;
     app.screenshot("06-datasets").await;
 
-    // Import a real table with missing values by its path.
-    app.type_into("[data-testid=dataset-path]", cars_path).await;
-    app.click("[data-testid=import-path]").await;
+    // Import a real table with missing values through the native file dialog.
+    app.click("[data-testid=import-dialog]").await;
+    app.choose_file_in_dialog("Import a table", cars_path).await;
     app.find("[data-testid=profile-summary]").await;
     assert_eq!(app.text("[data-testid=profile-title]").await, "cars@1");
     let summary = app.text("[data-testid=profile-summary]").await;
@@ -54,6 +54,13 @@ async fn browse_the_demo_datasets_import_a_csv_and_read_its_profile() {
         .await;
     assert_eq!(mpg_nulls, "8 (2.0%)");
     app.screenshot("07-cars-profile").await;
+
+    // A chart card per column, drawn by lathe-core, and the heatmap.
+    app.find("[data-testid=column-charts] [data-column=Horsepower] svg")
+        .await;
+    app.find("[data-testid=heatmap] svg").await;
+    app.scroll_to("[data-testid=column-charts]").await;
+    app.screenshot("07b-cars-charts").await;
 
     // The sidebar counts the new dataset.
     let nav = app.text("[data-testid=nav-datasets]").await;
@@ -97,5 +104,203 @@ async fn a_broken_file_shows_its_error_and_imports_nothing() {
         lathe(&["info", "--json", "--project", project_path])["counts"]["datasets"],
         Value::from(0)
     );
+    app.close().await;
+}
+
+/// The rows of `cars` as the CLI pages them: the reference for the table on screen.
+fn cli_rows(project: &str, extra: &[&str]) -> Value {
+    let args = [
+        &["dataset", "rows", "cars", "--json", "--project", project],
+        extra,
+    ]
+    .concat();
+    lathe(&args)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn page_sort_and_filter_rows_then_compare_versions() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let project = work.path().join("p");
+    let project_path = project.to_str().expect("utf-8 path");
+    lathe(&["init", project_path, "--json"]);
+    let cars =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/data/cars.csv");
+    lathe(&[
+        "dataset",
+        "import",
+        cars.to_str().expect("utf-8"),
+        "--json",
+        "--project",
+        project_path,
+    ]);
+    // Version 2: every other car, and "US" for "USA".
+    let text = std::fs::read_to_string(&cars).expect("read");
+    let v2: String = text
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 0)
+        .map(|(_, l)| l.replace(",USA", ",US") + "\n")
+        .collect();
+    let v2_path = work.path().join("cars.csv");
+    std::fs::write(&v2_path, v2).expect("write");
+    lathe(&[
+        "dataset",
+        "import",
+        v2_path.to_str().expect("utf-8"),
+        "--json",
+        "--project",
+        project_path,
+    ]);
+
+    let app = App::start(&[project_path]).await;
+    app.click("[data-testid=nav-datasets]").await;
+    app.click("[data-testid=datasets] [data-dataset=cars] button")
+        .await;
+    app.find("[data-testid=profile-summary]").await;
+    app.click("[data-testid=tab-rows]").await;
+    let count = app.find("[data-testid=rows-count][data-matching]").await;
+    assert_eq!(
+        count.attr("data-matching").await.expect("attr").as_deref(),
+        Some("203")
+    );
+
+    // Header clicks sort ascending, then descending: the first row is the CLI's.
+    app.click("[data-sort-column=Horsepower]").await;
+    app.click("[data-sort-column=Horsepower]").await;
+    app.find("[aria-sort=descending] [data-sort-column=Horsepower]")
+        .await;
+    let expected = cli_rows(project_path, &["--sort", "Horsepower:desc", "--limit", "1"]);
+    let first_name = expected["rows"][0][0].as_str().expect("name").to_owned();
+    wait_text(&app, "[data-row='0'] td:nth-child(2)", &first_name).await;
+
+    // A filter: the count and the rows are the CLI's.
+    app.type_into(
+        "[data-testid=rows-filter]",
+        "Origin = 'Japan' and Miles_per_Gallon > 30",
+    )
+    .await;
+    app.click("[data-testid=rows-apply]").await;
+    let expected = cli_rows(
+        project_path,
+        &[
+            "--filter",
+            "Origin = 'Japan' and Miles_per_Gallon > 30",
+            "--sort",
+            "Horsepower:desc",
+            "--limit",
+            "1000",
+        ],
+    );
+    let matching = expected["matching_rows"]
+        .as_u64()
+        .expect("count")
+        .to_string();
+    app.find(&format!(
+        "[data-testid=rows-count][data-matching='{matching}']"
+    ))
+    .await;
+    let last = expected["rows"].as_array().expect("rows").len() - 1;
+    // Scroll to the end: the last row is fetched and drawn.
+    app.client
+        .execute("const v = document.querySelector('[data-testid=rows-viewport]'); v.scrollTop = v.scrollHeight;", vec![])
+        .await
+        .expect("scroll");
+    let last_name = expected["rows"][last][0].as_str().expect("name").to_owned();
+    wait_text(
+        &app,
+        &format!("[data-row='{last}'] td:nth-child(2)"),
+        &last_name,
+    )
+    .await;
+    app.client
+        .execute(
+            "document.querySelector('[data-testid=rows-viewport]').scrollTop = 0;",
+            vec![],
+        )
+        .await
+        .expect("scroll");
+    app.screenshot("09-rows-sorted-filtered").await;
+
+    // A bad filter says what is wrong, in place.
+    app.type_into("[data-testid=rows-filter]", "Horsepower >")
+        .await;
+    app.click("[data-testid=rows-apply]").await;
+    let error = app.text("[data-testid=rows-error]").await;
+    assert!(error.contains("expected a value"), "{error}");
+
+    // Compare version 1 with version 2.
+    app.click("[data-testid=tab-compare]").await;
+    app.find("[data-testid=compare-summary]").await;
+    let summary = app.text("[data-testid=compare-summary]").await;
+    assert!(
+        summary.contains("A: 406 rows") && summary.contains("B: 203 rows"),
+        "{summary}"
+    );
+    app.find("[data-testid=schema-unchanged]").await;
+    let max = app
+        .text("[data-testid=compare-stats] [data-column=Origin][data-statistic=max]")
+        .await;
+    assert!(max.contains("USA") && max.contains("US"), "{max}");
+    app.screenshot("10-compare-versions").await;
+    app.close().await;
+}
+
+/// Waits until the `textContent` of `css` is `expected` (WebDriver's visible text would miss
+/// cells scrolled under the sticky header or clipped with an ellipsis).
+async fn wait_text(app: &App, css: &str, expected: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let element = app.find(css).await;
+        let text = element
+            .prop("textContent")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        if text == expected {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{css}: {text:?}, expected {expected:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancelled_import_leaves_nothing() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let project = work.path().join("p");
+    let project_path = project.to_str().expect("utf-8 path");
+    lathe(&["init", project_path, "--json"]);
+    // Big enough that a debug build takes seconds to read and profile it.
+    let big = work.path().join("big.csv");
+    let mut text = String::from("id,a,b,c,label\n");
+    for i in 0..600_000u64 {
+        text.push_str(&format!(
+            "{i},{},{}.5,{},k{}\n",
+            i % 977,
+            i % 13,
+            i * 7 % 1000,
+            i % 50
+        ));
+    }
+    std::fs::write(&big, text).expect("write");
+
+    let app = App::start(&[project_path]).await;
+    app.click("[data-testid=nav-datasets]").await;
+    app.type_into("[data-testid=dataset-path]", big.to_str().expect("utf-8"))
+        .await;
+    app.click("[data-testid=import-path]").await;
+    app.click("[data-testid=import-cancel]").await;
+    let alert = app.find("[role=alert]").await;
+    assert_eq!(
+        alert.attr("data-code").await.expect("attr").as_deref(),
+        Some("cancelled")
+    );
+    let info = lathe(&["info", "--json", "--project", project_path]);
+    assert_eq!(info["counts"]["datasets"], Value::from(0));
+    assert_eq!(info["counts"]["objects"], Value::from(0));
     app.close().await;
 }

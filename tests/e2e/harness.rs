@@ -88,6 +88,8 @@ static ONE_APP_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new
 /// folder (so the recent-projects list starts empty) and its own tauri-driver.
 pub struct App {
     pub client: Client,
+    /// The X display the app runs on, for driving native dialogs with xdotool.
+    pub display: String,
     pub config_home: tempfile::TempDir,
     // Dropped after the client: the driver first, then the display.
     _driver: Terminate,
@@ -152,6 +154,7 @@ impl App {
         };
         App {
             client,
+            display,
             config_home,
             _driver: driver,
             _display: xvfb,
@@ -160,13 +163,66 @@ impl App {
     }
 
     /// Waits for an element to appear, up to 20 s.
-    pub async fn find(&self, css: &str) -> fantoccini::elements::Element {
+    /// Runs `xdotool ARGS` on the app's display and returns its output; native GTK dialogs are
+    /// outside WebDriver's reach.
+    pub fn xdotool(&self, args: &[&str]) -> String {
+        let out = Command::new("xdotool")
+            .args(args)
+            .env("DISPLAY", &self.display)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("cannot run xdotool ({e}); install it (apt install xdotool)")
+            });
+        assert!(
+            out.status.success(),
+            "xdotool {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// Answers the native file dialog titled `title` with `path`: typing a path that starts
+    /// with '/' opens GTK's location field, Return picks the file.
+    pub async fn choose_file_in_dialog(&self, title: &str, path: &str) {
+        let window = self.xdotool(&["search", "--sync", "--name", title]);
+        let window = window.lines().last().unwrap_or_default().to_owned();
+        // Without a window manager the keyboard follows the pointer.
+        self.xdotool(&["mousemove", "--window", &window, "40", "40"]);
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        self.xdotool(&["type", "--delay", "20", path]);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        self.xdotool(&["key", "Return"]);
+    }
+
+    /// Scrolls the element into view (for screenshots of what is below the fold).
+    pub async fn scroll_to(&self, css: &str) {
+        let element = self.find(css).await;
+        let arg = serde_json::to_value(&element).expect("element as JSON");
         self.client
+            .execute("arguments[0].scrollIntoView();", vec![arg])
+            .await
+            .expect("scroll into view");
+    }
+
+    /// The element matching `css`, waiting up to 20 s for it; on failure the window is saved as
+    /// `target/e2e/failed-find.png` to show what was there instead.
+    pub async fn find(&self, css: &str) -> fantoccini::elements::Element {
+        match self
+            .client
             .wait()
             .at_most(Duration::from_secs(20))
             .for_element(Locator::Css(css))
             .await
-            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+        {
+            Ok(element) => element,
+            Err(e) => {
+                if let Ok(png) = self.client.screenshot().await {
+                    let _ = std::fs::create_dir_all(screenshot_dir());
+                    let _ = std::fs::write(screenshot_dir().join("failed-find.png"), png);
+                }
+                panic!("no element {css}: {e} (see target/e2e/failed-find.png)")
+            }
+        }
     }
 
     /// Clicks the element matching `css`, waiting for it to appear.
@@ -221,6 +277,7 @@ impl App {
         let App {
             client,
             config_home,
+            display: _,
             _driver,
             _display,
             _turn,
