@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 
 use polars::prelude::*;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -97,8 +98,10 @@ struct ColumnFacts {
     /// p-value of the chi-squared test that the values are uniform (as ydata-profiling: over
     /// numpy's "auto" histogram for numbers, over the value counts for text).
     uniform_p: Option<f64>,
-    /// Values as numbers (`None` = missing), for correlations; numeric columns only.
-    numbers: Option<Vec<Option<f64>>>,
+    numeric: bool,
+    /// Values as numbers (NaN = missing), for correlations: the first
+    /// [`MAX_CORRELATION_COLUMNS`] numeric columns only.
+    numbers: Option<Vec<f64>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -145,20 +148,41 @@ pub fn profile(
     let total = frame.width() as u64 + 1;
     let mut columns = Vec::with_capacity(frame.width());
     let mut facts = Vec::with_capacity(frame.width());
-    for (i, column) in frame.columns().iter().enumerate() {
+    let mut numeric_columns = 0;
+    // As many columns at a time as there are threads: all cores busy, and the memory of only
+    // that many columns' working copies at once.
+    let batch = rayon::current_num_threads().max(1);
+    for (b, chunk) in frame.columns().chunks(batch).enumerate() {
         job.cancel.check()?;
-        job.progress("profiling columns", i as u64, Some(total));
-        let (profile, fact) = column_profile(column.as_materialized_series())?;
-        columns.push(profile);
-        facts.push(fact);
+        job.progress("profiling columns", (b * batch) as u64, Some(total));
+        let profiled: Vec<_> = chunk
+            .par_iter()
+            .map(|column| column_profile(column.as_materialized_series()))
+            .collect::<Result<_>>()?;
+        for (profile, mut fact) in profiled {
+            if fact.numeric {
+                numeric_columns += 1;
+                if numeric_columns > MAX_CORRELATION_COLUMNS {
+                    fact.numbers = None;
+                }
+            }
+            columns.push(profile);
+            facts.push(fact);
+        }
     }
     job.progress("correlations", total - 1, Some(total));
     let correlations = correlations(&columns, &facts);
     job.progress("finding duplicate rows", total - 1, Some(total));
-    let distinct_rows = frame
-        .unique_stable(None, UniqueKeepStrategy::First, None)
-        .map_err(polars_err)?
-        .height();
+    // The number of groups of equal rows; no copy of the distinct rows is made.
+    let distinct_rows = if frame.width() == 0 {
+        frame.height().min(1)
+    } else {
+        frame
+            .group_by(frame.get_column_names_owned())
+            .map_err(polars_err)?
+            .get_groups()
+            .len()
+    };
     Ok(Profile {
         dataset: dataset.to_owned(),
         version,
@@ -194,14 +218,15 @@ fn column_profile(series: &Series) -> Result<(ColumnProfile, ColumnFacts)> {
     let mut facts = ColumnFacts::default();
     if dtype.is_primitive_numeric() {
         let floats = series.cast(&DataType::Float64).map_err(polars_err)?;
-        let numbers: Vec<Option<f64>> = floats
+        let numbers: Vec<f64> = floats
             .f64()
             .map_err(polars_err)?
             .iter()
-            .map(|v| v.filter(|x| !x.is_nan()))
+            .map(|v| v.unwrap_or(f64::NAN))
             .collect();
-        let mut values: Vec<f64> = numbers.iter().flatten().copied().collect();
+        let mut values: Vec<f64> = numbers.iter().copied().filter(|v| !v.is_nan()).collect();
         facts.infinite = values.iter().filter(|v| v.is_infinite()).count() as u64;
+        facts.numeric = true;
         facts.numbers = Some(numbers);
         out.count = values.len() as u64;
         out.nulls = series.len() as u64 - out.count;
@@ -331,32 +356,44 @@ fn value_counts<T: std::hash::Hash + Eq + Copy>(
 }
 
 fn correlations(columns: &[ColumnProfile], facts: &[ColumnFacts]) -> Correlations {
-    let numeric: Vec<(&str, &Vec<Option<f64>>)> = columns
+    let numeric: Vec<(&str, &Vec<f64>)> = columns
         .iter()
         .zip(facts)
         .filter_map(|(c, f)| Some((c.name.as_str(), f.numbers.as_ref()?)))
-        .take(MAX_CORRELATION_COLUMNS)
         .collect();
     let names: Vec<String> = numeric.iter().map(|(n, _)| (*n).to_owned()).collect();
     // Each column is sorted once; a column without missing values is also ranked once.
-    let orders: Vec<Vec<usize>> = numeric.iter().map(|(_, v)| stats::sorted_rows(v)).collect();
+    let prepared: Vec<stats::SortedColumn> = numeric
+        .iter()
+        .map(|(_, v)| stats::SortedColumn::new(v))
+        .collect();
+    let rows = numeric.first().map_or(0, |(_, v)| v.len());
     let full_ranks: Vec<Option<Vec<f64>>> = numeric
         .iter()
-        .map(|(_, v)| {
-            let complete: Option<Vec<f64>> = v.iter().copied().collect();
-            complete.map(|c| stats::average_ranks(&c))
-        })
+        .map(|(_, v)| (!v.iter().any(|x| x.is_nan())).then(|| stats::average_ranks(v)))
         .collect();
     let k = numeric.len();
+    // Row i of the upper triangle per task; each task reuses its rank buffers.
+    let upper: Vec<Vec<(Option<f64>, Option<f64>)>> = (0..k)
+        .into_par_iter()
+        .map_init(stats::RankScratch::default, |scratch, i| {
+            (i..k)
+                .map(|j| {
+                    let r = stats::pearson(numeric[i].1, numeric[j].1);
+                    let rho = match (&full_ranks[i], &full_ranks[j]) {
+                        (Some(ri), Some(rj)) => stats::spearman_of_ranks(ri, rj),
+                        _ => stats::spearman_presorted(&prepared[i], &prepared[j], rows, scratch),
+                    };
+                    (r, rho)
+                })
+                .collect()
+        })
+        .collect();
     let mut pearson = vec![vec![None; k]; k];
     let mut spearman = vec![vec![None; k]; k];
-    for i in 0..k {
-        for j in i..k {
-            let r = stats::pearson(numeric[i].1, numeric[j].1);
-            let rho = match (&full_ranks[i], &full_ranks[j]) {
-                (Some(ri), Some(rj)) => stats::spearman_of_ranks(ri, rj),
-                _ => stats::spearman_presorted(numeric[i].1, numeric[j].1, &orders[i], &orders[j]),
-            };
+    for (i, row) in upper.into_iter().enumerate() {
+        for (offset, (r, rho)) in row.into_iter().enumerate() {
+            let j = i + offset;
             (pearson[i][j], pearson[j][i]) = (r, r);
             (spearman[i][j], spearman[j][i]) = (rho, rho);
         }
@@ -406,8 +443,7 @@ impl Profile {
             }
             // ydata-profiling treats a numeric column with few distinct values as categorical:
             // no zeros or skewness alerts; imbalance and uniformity over its value counts.
-            let categorical =
-                fact.numbers.is_none() || column.distinct <= LOW_CATEGORICAL_THRESHOLD;
+            let categorical = !fact.numeric || column.distinct <= LOW_CATEGORICAL_THRESHOLD;
             if let Some(zeros) = column
                 .zeros
                 .filter(|z| !categorical && share(*z) > SHARE_THRESHOLD)
@@ -423,7 +459,7 @@ impl Profile {
             {
                 kinds.push(("skewed", Value::from(skew)));
             }
-            let text = fact.numbers.is_none();
+            let text = !fact.numeric;
             if text && column.distinct > CARDINALITY_THRESHOLD && column.distinct < column.count {
                 kinds.push(("high_cardinality", Value::from(column.distinct)));
             }

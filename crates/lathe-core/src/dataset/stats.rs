@@ -108,15 +108,16 @@ pub fn chi_squared_uniform_p(counts: &[u64]) -> Option<f64> {
     Some(ChiSquared::new((k - 1) as f64).ok()?.sf(statistic))
 }
 
-/// Pearson's r over the rows where both values are present; `None` when undefined (fewer than
-/// two rows, or a constant side). Clamped to [−1, 1] against rounding.
-pub fn pearson(x: &[Option<f64>], y: &[Option<f64>]) -> Option<f64> {
+/// Pearson's r over the rows where both values are present (NaN marks a missing value);
+/// `None` when undefined (fewer than two rows, or a constant side). Clamped to [−1, 1] against
+/// rounding.
+pub fn pearson(x: &[f64], y: &[f64]) -> Option<f64> {
     let (mut n, mut mean_x, mut mean_y, mut ssq_x, mut ssq_y, mut cov) =
         (0.0f64, 0.0, 0.0, 0.0, 0.0, 0.0);
-    for (a, b) in x.iter().zip(y) {
-        let (Some(vx), Some(vy)) = (a, b) else {
+    for (&vx, &vy) in x.iter().zip(y) {
+        if vx.is_nan() || vy.is_nan() {
             continue;
-        };
+        }
         n += 1.0;
         let dx = vx - mean_x;
         let dy = vy - mean_y;
@@ -150,68 +151,118 @@ pub fn average_ranks(values: &[f64]) -> Vec<f64> {
     ranks
 }
 
-/// Spearman's rho over the rows where both values are present.
-pub fn spearman(x: &[Option<f64>], y: &[Option<f64>]) -> Option<f64> {
+/// Spearman's rho over the rows where both values are present (NaN marks a missing value).
+pub fn spearman(x: &[f64], y: &[f64]) -> Option<f64> {
     let (xs, ys): (Vec<f64>, Vec<f64>) = x
         .iter()
         .zip(y)
-        .filter_map(|(a, b)| Some(((*a)?, (*b)?)))
+        .filter(|(a, b)| !a.is_nan() && !b.is_nan())
+        .map(|(a, b)| (*a, *b))
         .unzip();
     spearman_of_ranks(&average_ranks(&xs), &average_ranks(&ys))
 }
 
-/// Row indices of the present values in ascending value order: computed once per column, it
-/// makes every pairwise Spearman coefficient O(n) instead of two sorts.
-pub fn sorted_rows(values: &[Option<f64>]) -> Vec<usize> {
-    let mut rows: Vec<usize> = (0..values.len()).filter(|&r| values[r].is_some()).collect();
-    rows.sort_by(|&a, &b| {
-        values[a]
-            .unwrap_or(0.0)
-            .total_cmp(&values[b].unwrap_or(0.0))
-    });
-    rows
+/// A column prepared once for every pairwise Spearman coefficient it takes part in, which
+/// then costs O(n) instead of two sorts: its present rows in ascending value order, those
+/// values in that order, and a bitset of the present rows (small enough to stay in cache).
+#[derive(Debug)]
+pub struct SortedColumn {
+    order: Vec<u32>,
+    sorted: Vec<f64>,
+    present: Vec<u64>,
 }
 
-/// Average ranks of `values` among the rows where `other` is present too, stored by row in
-/// `out`, walking `order` (from [`sorted_rows`] of `values`).
-fn ranks_where(values: &[Option<f64>], order: &[usize], other: &[Option<f64>], out: &mut [f64]) {
-    let kept: Vec<usize> = order
-        .iter()
-        .copied()
-        .filter(|&r| other[r].is_some())
-        .collect();
-    let value = |r: usize| values[r].unwrap_or(0.0);
-    let mut start = 0;
-    while start < kept.len() {
-        let mut end = start + 1;
-        while end < kept.len() && value(kept[end]) == value(kept[start]) {
-            end += 1;
+impl SortedColumn {
+    /// Prepares `values` (NaN marks a missing value).
+    pub fn new(values: &[f64]) -> SortedColumn {
+        let mut order: Vec<u32> = (0..values.len() as u32)
+            .filter(|&r| !values[r as usize].is_nan())
+            .collect();
+        order.sort_by(|&a, &b| values[a as usize].total_cmp(&values[b as usize]));
+        let sorted = order.iter().map(|&r| values[r as usize]).collect();
+        let mut present = vec![0u64; values.len().div_ceil(64)];
+        for &r in &order {
+            present[r as usize / 64] |= 1 << (r % 64);
         }
-        let rank = (start + 1 + end) as f64 / 2.0;
-        for &r in &kept[start..end] {
-            out[r] = rank;
+        SortedColumn {
+            order,
+            sorted,
+            present,
         }
-        start = end;
+    }
+
+    fn has(&self, row: usize) -> bool {
+        self.present[row / 64] & (1 << (row % 64)) != 0
     }
 }
 
-/// [`spearman`] given each side's [`sorted_rows`]: the same coefficient, summed in the same
-/// row order, without sorting.
+/// Average ranks of `column` among the rows where `other` is present too, stored by row in
+/// `out`: one pass over the column's sorted values, run by run of equal values.
+fn ranks_where(column: &SortedColumn, other: &SortedColumn, out: &mut [f64]) {
+    let (order, sorted) = (&column.order, &column.sorted);
+    let n = order.len();
+    let (mut k, mut position) = (0, 0usize);
+    while k < n {
+        let mut end = k + 1;
+        while end < n && sorted[end] == sorted[k] {
+            end += 1;
+        }
+        let kept = order[k..end]
+            .iter()
+            .filter(|&&r| other.has(r as usize))
+            .count();
+        if kept > 0 {
+            let rank = (2 * position + 1 + kept) as f64 / 2.0;
+            for &r in &order[k..end] {
+                if other.has(r as usize) {
+                    out[r as usize] = rank;
+                }
+            }
+            position += kept;
+        }
+        k = end;
+    }
+}
+
+/// Buffers reused by every [`spearman_presorted`] call of one matrix.
+#[derive(Debug, Default)]
+pub struct RankScratch {
+    rank_x: Vec<f64>,
+    rank_y: Vec<f64>,
+}
+
+/// [`spearman`] of two prepared columns of `rows` rows: the same coefficient, summed in the
+/// same row order, without sorting.
 pub fn spearman_presorted(
-    x: &[Option<f64>],
-    y: &[Option<f64>],
-    order_x: &[usize],
-    order_y: &[usize],
+    x: &SortedColumn,
+    y: &SortedColumn,
+    rows: usize,
+    scratch: &mut RankScratch,
 ) -> Option<f64> {
-    let mut rank_x = vec![0.0; x.len()];
-    let mut rank_y = vec![0.0; y.len()];
-    ranks_where(x, order_x, y, &mut rank_x);
-    ranks_where(y, order_y, x, &mut rank_y);
-    let (rx, ry): (Vec<f64>, Vec<f64>) = (0..x.len())
-        .filter(|&r| x[r].is_some() && y[r].is_some())
-        .map(|r| (rank_x[r], rank_y[r]))
-        .unzip();
-    spearman_of_ranks(&rx, &ry)
+    scratch.rank_x.resize(rows, 0.0);
+    scratch.rank_y.resize(rows, 0.0);
+    ranks_where(x, y, &mut scratch.rank_x);
+    ranks_where(y, x, &mut scratch.rank_y);
+    let both: Vec<u64> = x
+        .present
+        .iter()
+        .zip(&y.present)
+        .map(|(a, b)| a & b)
+        .collect();
+    let n = both.iter().map(|w| w.count_ones() as u64).sum::<u64>() as f64;
+    if n < 1.0 {
+        return None;
+    }
+    let mean = (n + 1.0) / 2.0;
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for r in (0..rows).filter(|&r| both[r / 64] & (1 << (r % 64)) != 0) {
+        let (vx, vy) = (scratch.rank_x[r] - mean, scratch.rank_y[r] - mean);
+        sxy += vx * vy;
+        sxx += vx * vx;
+        syy += vy * vy;
+    }
+    let divisor = (sxx * syy).sqrt();
+    (divisor != 0.0).then(|| (sxy / divisor).clamp(-1.0, 1.0))
 }
 
 /// Spearman's rho from ranks of the same rows.
@@ -255,34 +306,25 @@ mod tests {
 
     #[test]
     fn correlations_of_simple_series() {
-        let x: Vec<_> = [1.0, 2.0, 3.0, 4.0].map(Some).to_vec();
-        let y: Vec<_> = [2.0, 4.0, 6.0, 8.5].map(Some).to_vec();
+        const NA: f64 = f64::NAN;
+        let x = [1.0, 2.0, 3.0, 4.0];
+        let y = [2.0, 4.0, 6.0, 8.5];
         assert!((pearson(&x, &y).unwrap() - 0.99846).abs() < 1e-4);
         assert_eq!(spearman(&x, &y), Some(1.0));
-        let constant = vec![Some(1.0); 4];
+        let constant = [1.0; 4];
         assert_eq!(pearson(&x, &constant), None);
-        let gappy = vec![Some(1.0), None, Some(3.0), Some(4.0)];
+        let gappy = [1.0, NA, 3.0, 4.0];
         assert_eq!(spearman(&gappy, &y), Some(1.0));
         // The presorted path gives exactly the sorting path's answer, ties and gaps included.
-        let a = vec![
-            Some(3.0),
-            None,
-            Some(1.0),
-            Some(3.0),
-            Some(2.0),
-            Some(-1.0),
-            None,
-        ];
-        let b = vec![
-            Some(0.5),
-            Some(2.0),
-            None,
-            Some(0.1),
-            Some(0.5),
-            Some(9.0),
-            Some(1.0),
-        ];
-        let fast = spearman_presorted(&a, &b, &sorted_rows(&a), &sorted_rows(&b));
+        let a = [3.0, NA, 1.0, 3.0, 2.0, -1.0, NA, 3.0];
+        let b = [0.5, 2.0, NA, 0.1, 0.5, 9.0, 1.0, 0.5];
+        let mut scratch = RankScratch::default();
+        let fast = spearman_presorted(
+            &SortedColumn::new(&a),
+            &SortedColumn::new(&b),
+            a.len(),
+            &mut scratch,
+        );
         assert_eq!(fast, spearman(&a, &b));
         assert!(fast.is_some());
     }
