@@ -210,7 +210,11 @@ fn json_cell(value: AnyValue) -> Value {
 #[derive(Debug)]
 struct Ordering {
     key: (PathBuf, Option<String>, Option<SortKey>),
+    /// The matching rows in display order: all of them, or (sorted tables) the first
+    /// [`SORTED_PREFIX`] or more until a page beyond them is asked for.
     rows: IdxCa,
+    /// How many rows match the filter.
+    matching: u64,
 }
 
 /// Serves pages, remembering the row order of the last sorted or filtered query so that the
@@ -335,23 +339,51 @@ impl Browser {
             let frame = read(output.clone(), Some((start as usize, len as usize)))?;
             (total_rows, frame)
         } else {
-            let ordering = self.ordering(source, query, filter.as_ref(), total_rows, &read)?;
-            let matching = ordering.rows.len() as u64;
+            let end = offset.saturating_add(limit);
+            let ordering = self.ordering(source, query, filter.as_ref(), total_rows, end, &read)?;
+            let matching = ordering.matching;
             let start = offset.min(matching);
             let len = limit.min(matching - start);
             let page = ordering.rows.slice(start as i64, len as usize);
-            // Read the smallest row range holding the page, then pick its rows.
-            let (lo, hi) = (page.min(), page.max());
-            let frame = match (lo, hi) {
-                (Some(lo), Some(hi)) => {
-                    let range = read(output.clone(), Some((lo as usize, (hi - lo) as usize + 1)))?;
-                    let local: IdxCa = page
-                        .into_no_null_iter()
-                        .map(|i| i - lo)
-                        .collect_ca(PlSmallStr::EMPTY);
-                    range.take(&local).map_err(polars_err)?
+            // Read only the stretches of rows the page holds (a Parquet slice read skips the
+            // rest), then pick the page's rows in order.
+            let mut wanted: Vec<IdxSize> = page.into_no_null_iter().collect();
+            wanted.sort_unstable();
+            wanted.dedup();
+            let mut stretches: Vec<(IdxSize, IdxSize)> = Vec::new();
+            for &r in &wanted {
+                match stretches.last_mut() {
+                    Some((start, len)) if r - (*start + *len) < STRETCH_GAP => {
+                        *len = r - *start + 1;
+                    }
+                    _ => stretches.push((r, 1)),
                 }
-                _ => read(output.clone(), Some((0, 0)))?,
+            }
+            let frame = if stretches.is_empty() {
+                read(output.clone(), Some((0, 0)))?
+            } else {
+                let mut combined: Option<DataFrame> = None;
+                let mut starts = Vec::with_capacity(stretches.len());
+                for &(start, len) in &stretches {
+                    let part = read(output.clone(), Some((start as usize, len as usize)))?;
+                    starts.push((start, combined.as_ref().map_or(0, |c| c.height())));
+                    match combined.as_mut() {
+                        Some(c) => {
+                            c.vstack_mut(&part).map_err(polars_err)?;
+                        }
+                        None => combined = Some(part),
+                    }
+                }
+                let combined = combined.unwrap_or_default();
+                let local: IdxCa = page
+                    .into_no_null_iter()
+                    .map(|r| {
+                        let at = starts.partition_point(|(start, _)| *start <= r) - 1;
+                        let (start, base) = starts[at];
+                        (base as IdxSize) + (r - start)
+                    })
+                    .collect_ca(PlSmallStr::EMPTY);
+                combined.take(&local).map_err(polars_err)?
             };
             (matching, frame)
         };
@@ -372,6 +404,7 @@ impl Browser {
         query: &RowsQuery,
         filter: Option<&filter::Expr>,
         total_rows: u64,
+        end: u64,
         read: &dyn Fn(Vec<String>, Option<(usize, usize)>) -> Result<DataFrame>,
     ) -> Result<Arc<Ordering>> {
         let identity = match source {
@@ -386,7 +419,9 @@ impl Browser {
         );
         if identity.is_some()
             && let Ok(last) = self.last.lock()
-            && let Some(hit) = last.as_ref().filter(|o| o.key == key)
+            && let Some(hit) = last.as_ref().filter(|o| {
+                o.key == key && (o.rows.len() as u64 >= end || o.rows.len() as u64 == o.matching)
+            })
         {
             return Ok(hit.clone());
         }
@@ -408,6 +443,7 @@ impl Browser {
             }
             None => (0..total_rows as IdxSize).collect_ca(PlSmallStr::EMPTY),
         };
+        let matching = rows.len() as u64;
         if let Some(sort) = &query.sort {
             let column = keys
                 .column(&sort.column)
@@ -418,21 +454,150 @@ impl Browser {
             } else {
                 column.clone()
             };
-            let order = values.arg_sort(SortOptions {
-                descending: sort.descending,
-                nulls_last: true,
-                multithreaded: true,
-                maintain_order: true,
-                limit: None,
-            });
-            rows = rows.take(&order).map_err(polars_err)?;
+            // The first pages of a sort need only its first rows: select them in O(n).
+            let wanted = if end <= SORTED_PREFIX {
+                SORTED_PREFIX
+            } else {
+                u64::MAX
+            };
+            let order = sort_positions(&values, sort.descending, wanted)?;
+            let positions: IdxCa = order
+                .into_iter()
+                .map(|p| p as IdxSize)
+                .collect_ca(PlSmallStr::EMPTY);
+            rows = rows.take(&positions).map_err(polars_err)?;
         }
-        let ordering = Arc::new(Ordering { key, rows });
+        let ordering = Arc::new(Ordering {
+            key,
+            rows,
+            matching,
+        });
         if identity.is_some()
             && let Ok(mut last) = self.last.lock()
         {
             *last = Some(ordering.clone());
         }
         Ok(ordering)
+    }
+}
+
+/// Page rows closer than this are read as one stretch.
+const STRETCH_GAP: IdxSize = 4096;
+
+/// How many sorted rows the first pages compute; scrolling past them sorts everything.
+const SORTED_PREFIX: u64 = 10_000;
+
+/// The first `wanted` positions of `values` in stable sort order (all when `wanted` covers
+/// them), missing values (null, NaN) last in either direction, as pandas' `sort_values(kind=
+/// "stable", na_position="last")`.
+fn sort_positions(values: &Series, descending: bool, wanted: u64) -> Result<Vec<usize>> {
+    let dtype = values.dtype();
+    if dtype.is_float() {
+        let floats = values.cast(&DataType::Float64).map_err(polars_err)?;
+        let keys: Vec<Option<f64>> = floats
+            .f64()
+            .map_err(polars_err)?
+            .iter()
+            .map(|v| v.filter(|x| !x.is_nan()))
+            .collect();
+        Ok(stable_prefix(&keys, descending, wanted, f64::total_cmp))
+    } else if dtype.is_integer() || dtype.is_temporal() || dtype == &DataType::Boolean {
+        let physical = values.to_physical_repr();
+        if physical.dtype() == &DataType::UInt64 {
+            let keys: Vec<Option<u64>> = physical.u64().map_err(polars_err)?.iter().collect();
+            return Ok(stable_prefix(&keys, descending, wanted, u64::cmp));
+        }
+        let ints = physical.cast(&DataType::Int64).map_err(polars_err)?;
+        let keys: Vec<Option<i64>> = ints.i64().map_err(polars_err)?.iter().collect();
+        Ok(stable_prefix(&keys, descending, wanted, i64::cmp))
+    } else {
+        let text = values.cast(&DataType::String).map_err(polars_err)?;
+        let keys: Vec<Option<&str>> = text.str().map_err(polars_err)?.iter().collect();
+        Ok(stable_prefix(
+            &keys,
+            descending,
+            wanted,
+            |a: &&str, b: &&str| a.cmp(b),
+        ))
+    }
+}
+
+/// The positions of `keys` in stable sorted order (missing last), only the first `wanted`
+/// when fewer than all: a selection finds the `wanted`-th key, the keys before it (and ties,
+/// in row order) are the only ones sorted.
+fn stable_prefix<T: Copy>(
+    keys: &[Option<T>],
+    descending: bool,
+    wanted: u64,
+    compare: impl Fn(&T, &T) -> std::cmp::Ordering + Sync,
+) -> Vec<usize> {
+    use std::cmp::Ordering::{Equal, Less};
+    let cmp = |a: &T, b: &T| {
+        let o = compare(a, b);
+        if descending { o.reverse() } else { o }
+    };
+    let present: Vec<usize> = (0..keys.len()).filter(|&i| keys[i].is_some()).collect();
+    let key = |i: usize| keys[i].unwrap_or_else(|| unreachable!("present rows have keys"));
+    let wanted = usize::try_from(wanted).unwrap_or(usize::MAX);
+    let mut chosen = if wanted < present.len() {
+        let mut values: Vec<T> = present.iter().map(|&i| key(i)).collect();
+        let (_, &mut pivot, _) = values.select_nth_unstable_by(wanted - 1, &cmp);
+        drop(values);
+        let before = present
+            .iter()
+            .filter(|&&i| cmp(&key(i), &pivot) == Less)
+            .count();
+        let mut ties = wanted - before;
+        let mut chosen = Vec::with_capacity(wanted);
+        for &i in &present {
+            match cmp(&key(i), &pivot) {
+                Less => chosen.push(i),
+                Equal if ties > 0 => {
+                    chosen.push(i);
+                    ties -= 1;
+                }
+                _ => {}
+            }
+        }
+        chosen
+    } else {
+        present
+    };
+    // A stable sort: ties keep row order.
+    chosen.sort_by(|&a, &b| cmp(&key(a), &key(b)));
+    if chosen.len() < wanted {
+        let room = wanted - chosen.len();
+        chosen.extend((0..keys.len()).filter(|&i| keys[i].is_none()).take(room));
+    }
+    chosen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prefix_is_the_start_of_the_full_stable_sort() {
+        // Many ties, missing values, both directions, every prefix length.
+        let keys: Vec<Option<i64>> = (0..200)
+            .map(|i| (i % 7 != 3).then_some((i * 37 % 11) as i64))
+            .collect();
+        for descending in [false, true] {
+            let full = stable_prefix(&keys, descending, u64::MAX, i64::cmp);
+            assert_eq!(full.len(), keys.len());
+            let mut expected: Vec<usize> = (0..keys.len()).collect();
+            expected.sort_by(|&a, &b| match (keys[a], keys[b]) {
+                (Some(x), Some(y)) if descending => y.cmp(&x),
+                (Some(x), Some(y)) => x.cmp(&y),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => std::cmp::Ordering::Equal,
+            });
+            assert_eq!(full, expected);
+            for wanted in 1..=keys.len() {
+                let prefix = stable_prefix(&keys, descending, wanted as u64, i64::cmp);
+                assert_eq!(prefix, expected[..wanted], "{wanted} {descending}");
+            }
+        }
     }
 }

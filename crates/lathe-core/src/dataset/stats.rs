@@ -163,13 +163,19 @@ pub fn spearman(x: &[f64], y: &[f64]) -> Option<f64> {
 }
 
 /// A column prepared once for every pairwise Spearman coefficient it takes part in, which
-/// then costs O(n) instead of two sorts: its present rows in ascending value order, those
-/// values in that order, and a bitset of the present rows (small enough to stay in cache).
+/// then costs O(n) instead of two sorts: its present rows in ascending value order, where each
+/// run of equal values starts in that order, and which rows are present (both bitsets are
+/// small enough to stay in cache: 1 M rows take 125 KB each).
 #[derive(Debug)]
 pub struct SortedColumn {
     order: Vec<u32>,
-    sorted: Vec<f64>,
+    /// Bit k: position k of `order` starts a new value.
+    run_starts: Vec<u64>,
     present: Vec<u64>,
+}
+
+fn bit(bits: &[u64], i: usize) -> bool {
+    bits[i / 64] & (1 << (i % 64)) != 0
 }
 
 impl SortedColumn {
@@ -179,32 +185,37 @@ impl SortedColumn {
             .filter(|&r| !values[r as usize].is_nan())
             .collect();
         order.sort_by(|&a, &b| values[a as usize].total_cmp(&values[b as usize]));
-        let sorted = order.iter().map(|&r| values[r as usize]).collect();
+        let mut run_starts = vec![0u64; order.len().div_ceil(64)];
+        for k in 0..order.len() {
+            if k == 0 || values[order[k] as usize] != values[order[k - 1] as usize] {
+                run_starts[k / 64] |= 1 << (k % 64);
+            }
+        }
         let mut present = vec![0u64; values.len().div_ceil(64)];
         for &r in &order {
             present[r as usize / 64] |= 1 << (r % 64);
         }
         SortedColumn {
             order,
-            sorted,
+            run_starts,
             present,
         }
     }
 
     fn has(&self, row: usize) -> bool {
-        self.present[row / 64] & (1 << (row % 64)) != 0
+        bit(&self.present, row)
     }
 }
 
 /// Average ranks of `column` among the rows where `other` is present too, stored by row in
-/// `out`: one pass over the column's sorted values, run by run of equal values.
+/// `out`: one pass over the column's sorted order, run by run of equal values.
 fn ranks_where(column: &SortedColumn, other: &SortedColumn, out: &mut [f64]) {
-    let (order, sorted) = (&column.order, &column.sorted);
+    let order = &column.order;
     let n = order.len();
     let (mut k, mut position) = (0, 0usize);
     while k < n {
         let mut end = k + 1;
-        while end < n && sorted[end] == sorted[k] {
+        while end < n && !bit(&column.run_starts, end) {
             end += 1;
         }
         let kept = order[k..end]
@@ -255,7 +266,7 @@ pub fn spearman_presorted(
     }
     let mean = (n + 1.0) / 2.0;
     let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for r in (0..rows).filter(|&r| both[r / 64] & (1 << (r % 64)) != 0) {
+    for r in (0..rows).filter(|&r| bit(&both, r)) {
         let (vx, vy) = (scratch.rank_x[r] - mean, scratch.rank_y[r] - mean);
         sxy += vx * vy;
         sxx += vx * vx;
