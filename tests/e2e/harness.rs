@@ -181,17 +181,42 @@ impl App {
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
-    /// Answers the native file dialog titled `title` with `path`: typing a path that starts
-    /// with '/' opens GTK's location field, Return picks the file.
+    /// Answers the native file dialog titled `title` with `path`: Ctrl+L opens GTK's location
+    /// field (selecting what is there), the path is typed, Return picks the file. Retried while
+    /// the dialog stays open, since a loaded machine can drop keys sent before GTK is ready.
     pub async fn choose_file_in_dialog(&self, title: &str, path: &str) {
-        let window = self.xdotool(&["search", "--sync", "--name", title]);
-        let window = window.lines().last().unwrap_or_default().to_owned();
-        // Without a window manager the keyboard follows the pointer.
-        self.xdotool(&["mousemove", "--window", &window, "40", "40"]);
-        tokio::time::sleep(Duration::from_millis(700)).await;
-        self.xdotool(&["type", "--delay", "20", path]);
-        tokio::time::sleep(Duration::from_millis(400)).await;
-        self.xdotool(&["key", "Return"]);
+        let visible = |app: &App| {
+            Command::new("xdotool")
+                .args(["search", "--onlyvisible", "--name", title])
+                .env("DISPLAY", &app.display)
+                .output()
+                .map(|o| o.status.success() && !o.stdout.is_empty())
+                .unwrap_or(false)
+        };
+        let found = self.xdotool(&["search", "--sync", "--onlyvisible", "--name", title]);
+        let window = found.lines().last().unwrap_or_default().to_owned();
+        for attempt in 0..4 {
+            // Without a window manager the keyboard follows the pointer.
+            self.xdotool(&["mousemove", "--window", &window, "60", "60"]);
+            tokio::time::sleep(Duration::from_millis(800 + 700 * attempt)).await;
+            self.xdotool(&["key", "ctrl+l"]);
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            self.xdotool(&["type", "--delay", "25", path]);
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            self.xdotool(&["key", "Return"]);
+            let deadline = Instant::now() + Duration::from_secs(3);
+            while Instant::now() < deadline {
+                if !visible(self) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            eprintln!(
+                "the file dialog is still open after attempt {}; retrying",
+                attempt + 1
+            );
+        }
+        panic!("the file dialog '{title}' did not take the path {path}");
     }
 
     /// Scrolls the element into view (for screenshots of what is below the fold).

@@ -150,16 +150,17 @@ async fn the_app_serves_its_bundled_ui_and_refuses_ungranted_commands() {
     let url = app.client.current_url().await.expect("url");
     assert_eq!(url.scheme(), "tauri", "{url}");
 
-    // The capability grants the app's own commands and dialog:open only: a script in the page
-    // (say, injected through a rendered dataset value) cannot reach anything else.
+    // The capability grants the app's own commands, the open/save dialogs and event listening
+    // only: a script in the page (say, injected through a rendered dataset value) cannot reach
+    // anything else.
     let script = r#"
         const done = arguments[arguments.length - 1];
         window.__TAURI_INTERNALS__.invoke(arguments[0], {})
             .then(() => done("allowed"), (e) => done("refused: " + String(e)));
     "#;
     for command in [
-        "plugin:dialog|save",
         "plugin:dialog|message",
+        "plugin:event|emit",
         "plugin:window|close",
     ] {
         let outcome = app
