@@ -18,18 +18,7 @@ ls -l "$CSV"
 
 RUNS="${LATHE_BENCH_RUNS:-3}"
 
-measure() { # label, command...: best wall time of $RUNS runs and the peak RSS
-  local label="$1"; shift
-  local best="" peak=0
-  for _ in $(seq "$RUNS"); do
-    /usr/bin/time -f "%e %M" -o "$DATA/time.txt" "$@" > /dev/null
-    read -r secs kb < "$DATA/time.txt"
-    if [ -z "$best" ] || awk "BEGIN{exit !($secs < $best)}"; then best=$secs; fi
-    [ "$kb" -gt "$peak" ] && peak=$kb
-  done
-  echo "$label: best of $RUNS ${best} s, peak ${peak} KiB" >&2
-  echo "$best $peak"
-}
+. "$REPO/tests/bench/lib.sh"
 
 read -r lathe_s lathe_kb < <(measure "lathe dataset show" "$CARGO_TARGET_DIR/release/lathe" dataset show "$CSV" --json)
 read -r pandas_s pandas_kb < <(measure "pandas" python3 "$REPO/tests/bench/profile_pandas.py" "$CSV")

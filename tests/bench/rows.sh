@@ -25,25 +25,15 @@ if [ ! -f "$PROJECT/lathe.sqlite" ]; then
   echo "import (read, profile, store) of $ROWS rows: $((SECONDS - start)) s" >&2
 fi
 
-best() { # label, command...: best wall time of $RUNS runs and the peak RSS
-  local label="$1"; shift
-  local best="" peak=0
-  for _ in $(seq "$RUNS"); do
-    /usr/bin/time -f "%e %M" -o "$DATA/time.txt" "$@" > /dev/null
-    read -r secs kb < "$DATA/time.txt"
-    if [ -z "$best" ] || awk "BEGIN{exit !($secs < $best)}"; then best=$secs; fi
-    [ "$kb" -gt "$peak" ] && peak=$kb
-  done
-  printf '%-58s best of %s: %6.2f s, peak %5.0f MiB\n' "$label" "$RUNS" "$best" "$((peak / 1024))"
-}
+. "$REPO/tests/bench/lib.sh"
+best() { measure "$@" > /dev/null; }
 
 best "lathe rows --limit 50 (first page, unsorted)" "$LATHE" --project "$PROJECT" dataset rows big --limit 50 --json
 best "lathe rows --sort amount:desc --limit 50" "$LATHE" --project "$PROJECT" dataset rows big --sort amount:desc --limit 50 --json
 best "lathe rows --sort customer --limit 50" "$LATHE" --project "$PROJECT" dataset rows big --sort customer --limit 50 --json
 best "lathe rows --filter ... --sort balance --limit 50" "$LATHE" --project "$PROJECT" dataset rows big \
   --filter "country = 'NO' and age >= 40 and amount is not null" --sort balance --limit 50 --json
-OBJECT=$("$LATHE" --project "$PROJECT" dataset rows big --limit 0 --json > /dev/null; sqlite3 -version > /dev/null 2>&1 || true; \
-  python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute(\"select object_sha256 from dataset_versions\").fetchone()[0])" "$PROJECT/lathe.sqlite")
+OBJECT=$(python3 -c "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('select object_sha256 from dataset_versions').fetchone()[0])" "$PROJECT/lathe.sqlite")
 STORED="$PROJECT/objects/${OBJECT:0:2}/${OBJECT:2}"
 best "pandas: read, sort amount desc, head 50 (same Parquet)" python3 -c "
 import pandas as pd, sys
