@@ -201,22 +201,39 @@ impl App {
             tokio::time::sleep(Duration::from_millis(800 + 700 * attempt)).await;
             self.xdotool(&["key", "ctrl+l"]);
             tokio::time::sleep(Duration::from_millis(400)).await;
-            self.xdotool(&["type", "--delay", "25", path]);
+            // In one burst: GTK completes the location field in idle time, and a completion landing
+            // between typed keys corrupts the path (seen: "/tmp/.tmpp…").
+            self.xdotool(&["type", "--delay", "0", path]);
             tokio::time::sleep(Duration::from_millis(400)).await;
-            self.xdotool(&["key", "Return"]);
-            let deadline = Instant::now() + Duration::from_secs(3);
-            while Instant::now() < deadline {
-                if !visible(self) {
-                    return;
+            // The first Return may only accept the location field's completion popup (when the
+            // folder holds look-alike names); a second one then picks the file.
+            for _ in 0..2 {
+                self.xdotool(&["key", "Return"]);
+                let deadline = Instant::now() + Duration::from_millis(1500);
+                while Instant::now() < deadline {
+                    if !visible(self) {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                 }
-                tokio::time::sleep(Duration::from_millis(100)).await;
             }
             eprintln!(
                 "the file dialog is still open after attempt {}; retrying",
                 attempt + 1
             );
         }
-        panic!("the file dialog '{title}' did not take the path {path}");
+        // The dialog is outside WebDriver's screenshots: grab the X screen if ImageMagick is here.
+        let shot = screenshot_dir().join("failed-dialog.png");
+        let _ = std::fs::create_dir_all(screenshot_dir());
+        let _ = Command::new("import")
+            .args(["-window", "root"])
+            .arg(&shot)
+            .env("DISPLAY", &self.display)
+            .status();
+        panic!(
+            "the file dialog '{title}' did not take the path {path} (see {})",
+            shot.display()
+        );
     }
 
     /// Scrolls the element into view (for screenshots of what is below the fold).
