@@ -172,6 +172,10 @@ pub fn profile(
     }
     job.progress("correlations", total - 1, Some(total));
     let correlations = correlations(&columns, &facts);
+    // The numbers were kept for the correlations only: free them before the duplicate search.
+    for fact in &mut facts {
+        fact.numbers = None;
+    }
     job.progress("finding duplicate rows", total - 1, Some(total));
     // The number of groups of equal rows; no copy of the distinct rows is made.
     let distinct_rows = if frame.width() == 0 {
