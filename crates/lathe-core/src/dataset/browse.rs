@@ -345,46 +345,7 @@ impl Browser {
             let start = offset.min(matching);
             let len = limit.min(matching - start);
             let page = ordering.rows.slice(start as i64, len as usize);
-            // Read only the stretches of rows the page holds (a Parquet slice read skips the
-            // rest), then pick the page's rows in order.
-            let mut wanted: Vec<IdxSize> = page.into_no_null_iter().collect();
-            wanted.sort_unstable();
-            wanted.dedup();
-            let mut stretches: Vec<(IdxSize, IdxSize)> = Vec::new();
-            for &r in &wanted {
-                match stretches.last_mut() {
-                    Some((start, len)) if r - (*start + *len) < STRETCH_GAP => {
-                        *len = r - *start + 1;
-                    }
-                    _ => stretches.push((r, 1)),
-                }
-            }
-            let frame = if stretches.is_empty() {
-                read(output.clone(), Some((0, 0)))?
-            } else {
-                let mut combined: Option<DataFrame> = None;
-                let mut starts = Vec::with_capacity(stretches.len());
-                for &(start, len) in &stretches {
-                    let part = read(output.clone(), Some((start as usize, len as usize)))?;
-                    starts.push((start, combined.as_ref().map_or(0, |c| c.height())));
-                    match combined.as_mut() {
-                        Some(c) => {
-                            c.vstack_mut(&part).map_err(polars_err)?;
-                        }
-                        None => combined = Some(part),
-                    }
-                }
-                let combined = combined.unwrap_or_default();
-                let local: IdxCa = page
-                    .into_no_null_iter()
-                    .map(|r| {
-                        let at = starts.partition_point(|(start, _)| *start <= r) - 1;
-                        let (start, base) = starts[at];
-                        (base as IdxSize) + (r - start)
-                    })
-                    .collect_ca(PlSmallStr::EMPTY);
-                combined.take(&local).map_err(polars_err)?
-            };
+            let frame = read_rows(&read, &output, &page)?;
             (matching, frame)
         };
         Ok(Page {
@@ -479,6 +440,51 @@ impl Browser {
         }
         Ok(ordering)
     }
+}
+
+/// Reads the rows `page` names (in that order) of the `output` columns: only the stretches of
+/// rows that hold them (a Parquet slice read skips the rest), then picks them in order.
+fn read_rows(
+    read: &dyn Fn(Vec<String>, Option<(usize, usize)>) -> Result<DataFrame>,
+    output: &[String],
+    page: &IdxCa,
+) -> Result<DataFrame> {
+    let mut wanted: Vec<IdxSize> = page.into_no_null_iter().collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut stretches: Vec<(IdxSize, IdxSize)> = Vec::new();
+    for &r in &wanted {
+        match stretches.last_mut() {
+            Some((start, len)) if r - (*start + *len) < STRETCH_GAP => *len = r - *start + 1,
+            _ => stretches.push((r, 1)),
+        }
+    }
+    if stretches.is_empty() {
+        return read(output.to_vec(), Some((0, 0)));
+    }
+    // Each stretch's first row and where it starts in `combined`.
+    let mut starts = Vec::with_capacity(stretches.len());
+    let mut combined: Option<DataFrame> = None;
+    for &(start, len) in &stretches {
+        let part = read(output.to_vec(), Some((start as usize, len as usize)))?;
+        starts.push((start, combined.as_ref().map_or(0, |c| c.height())));
+        match combined.as_mut() {
+            Some(c) => {
+                c.vstack_mut(&part).map_err(polars_err)?;
+            }
+            None => combined = Some(part),
+        }
+    }
+    let combined = combined.unwrap_or_default();
+    let local: IdxCa = page
+        .into_no_null_iter()
+        .map(|r| {
+            let at = starts.partition_point(|(start, _)| *start <= r) - 1;
+            let (start, base) = starts[at];
+            (base as IdxSize) + (r - start)
+        })
+        .collect_ca(PlSmallStr::EMPTY);
+    combined.take(&local).map_err(polars_err)
 }
 
 /// Page rows closer than this are read as one stretch.
