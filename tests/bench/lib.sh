@@ -1,4 +1,13 @@
-# Shared by the benchmarks: the best wall time of $RUNS runs and the peak RSS of a command.
+# Shared by the benchmarks (sourced after `set -euo pipefail` and REPO=...): where builds and
+# generated data go, how many runs, the release build, and measure().
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/lathe-target}"
+DATA="${LATHE_BENCH_DIR:-$HOME/.cache/lathe-bench}"
+RUNS="${LATHE_BENCH_RUNS:-3}"
+LATHE="$CARGO_TARGET_DIR/release/lathe"
+mkdir -p "$DATA"
+cargo build --release --locked -p lathe-cli
+
+# The best wall time of $RUNS runs and the peak RSS of a command.
 # measure LABEL COMMAND...: prints "LABEL: best of N S s, peak K KiB" on stderr and "S K" on stdout.
 measure() {
   local label="$1"; shift

@@ -6,21 +6,14 @@
 #   tests/bench/profile.sh [ROWS]        (LATHE_BENCH_RUNS=N runs each side, default 3)
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/lathe-target}"
+. "$REPO/tests/bench/lib.sh"
 ROWS="${1:-1000000}"
-DATA="${LATHE_BENCH_DIR:-$HOME/.cache/lathe-bench}"
-mkdir -p "$DATA"
 CSV="$DATA/table-$ROWS.csv"
 
-cargo build --release --locked -p lathe-cli
 [ -f "$CSV" ] || python3 "$REPO/tests/bench/make_table.py" "$CSV" "$ROWS"
 ls -l "$CSV"
 
-RUNS="${LATHE_BENCH_RUNS:-3}"
-
-. "$REPO/tests/bench/lib.sh"
-
-read -r lathe_s lathe_kb < <(measure "lathe dataset show" "$CARGO_TARGET_DIR/release/lathe" dataset show "$CSV" --json)
+read -r lathe_s lathe_kb < <(measure "lathe dataset show" "$LATHE" dataset show "$CSV" --json)
 read -r pandas_s pandas_kb < <(measure "pandas" python3 "$REPO/tests/bench/profile_pandas.py" "$CSV")
 awk -v l="$lathe_s" -v p="$pandas_s" -v lk="$lathe_kb" -v pk="$pandas_kb" 'BEGIN {
   printf "lathe %.2f s (%.0f MiB peak), pandas %.2f s (%.0f MiB peak): lathe is %.1fx faster\n", l, lk/1024, p, pk/1024, p/l }'

@@ -7,16 +7,11 @@
 #   tests/bench/rows.sh [ROWS]        (LATHE_BENCH_RUNS=N runs each, default 3)
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/lathe-target}"
+. "$REPO/tests/bench/lib.sh"
 ROWS="${1:-10000000}"
-DATA="${LATHE_BENCH_DIR:-$HOME/.cache/lathe-bench}"
-mkdir -p "$DATA"
 TABLE="$DATA/rows-$ROWS.parquet"
 PROJECT="$DATA/rows-project-$ROWS"
-LATHE="$CARGO_TARGET_DIR/release/lathe"
-RUNS="${LATHE_BENCH_RUNS:-3}"
 
-cargo build --release --locked -p lathe-cli
 [ -f "$TABLE" ] || python3 "$REPO/tests/bench/make_rows_table.py" "$TABLE" "$ROWS"
 if [ ! -f "$PROJECT/lathe.sqlite" ]; then
   "$LATHE" init "$PROJECT" > /dev/null
@@ -25,7 +20,6 @@ if [ ! -f "$PROJECT/lathe.sqlite" ]; then
   echo "import (read, profile, store) of $ROWS rows: $((SECONDS - start)) s" >&2
 fi
 
-. "$REPO/tests/bench/lib.sh"
 best() { measure "$@" > /dev/null; }
 
 best "lathe rows --limit 50 (first page, unsorted)" "$LATHE" --project "$PROJECT" dataset rows big --limit 50 --json
