@@ -298,6 +298,8 @@ async fn a_cancelled_import_leaves_nothing() {
     app.type_into("[data-testid=dataset-path]", big.to_str().expect("utf-8"))
         .await;
     app.click("[data-testid=import-path]").await;
+    app.find("[data-testid=import-cancel]").await;
+    app.screenshot("11-import-in-progress").await;
     app.click("[data-testid=import-cancel]").await;
     let alert = app.find("[role=alert]").await;
     assert_eq!(

@@ -116,6 +116,11 @@ fn bad_queries_name_the_problem() {
         ..Default::default()
     });
     assert!(message.contains("column 'bmi' is numeric"), "{message}");
+    let message = error(RowsQuery {
+        limit: lathe_core::dataset::browse::MAX_LIMIT + 1,
+        ..Default::default()
+    });
+    assert!(message.contains("invalid limit"), "{message}");
     let err = TableSource::stored(&project, "diabetes@7").unwrap_err();
     assert_eq!(err.code(), "not_found");
 }
