@@ -11,6 +11,7 @@
 //! - [`audit`]: the append-only audit log every capability writes to.
 //! - [`dataset`]: import tables (CSV, TSV, Parquet, NDJSON, JSON, Arrow IPC) as versioned
 //!   Parquet objects, and profile them.
+//! - [`runs`]: experiment runs imported from MLflow stores and run logs; query, compare, chart.
 //! - [`demo`]: the demo project built from the public datasets shipped in `assets/`.
 //! - [`job`]: progress reporting and cancellation for long work.
 //! - [`error`]: the one error type, with a stable machine-readable code per variant.
@@ -22,6 +23,7 @@ pub mod demo;
 pub mod error;
 pub mod job;
 pub mod project;
+pub mod runs;
 
 pub use error::{Error, Result};
 pub use project::Project;

@@ -99,6 +99,109 @@ pub const MIGRATIONS: &[Migration] = &[
         ) STRICT;
     "#,
     },
+    Migration {
+        version: 3,
+        description: "experiment runs imported from MLflow stores and run logs",
+        sql: r#"
+        -- Each imported store or log (an mlruns/ folder, an mlflow.db, a .jsonl, a .csv), by its
+        -- canonical path: re-importing it adds only what is new.
+        CREATE TABLE run_sources (
+            id               INTEGER PRIMARY KEY,
+            kind             TEXT NOT NULL,        -- mlflow-file, mlflow-sqlite, jsonl, csv
+            path             TEXT NOT NULL UNIQUE,
+            first_imported_at TEXT NOT NULL,
+            last_imported_at  TEXT NOT NULL
+        ) STRICT;
+
+        CREATE TABLE experiments (
+            id                   INTEGER PRIMARY KEY,
+            source_id            INTEGER NOT NULL REFERENCES run_sources(id),
+            source_experiment_id TEXT NOT NULL,
+            name                 TEXT NOT NULL,
+            lifecycle_stage      TEXT NOT NULL,   -- active, deleted
+            tags                 TEXT NOT NULL DEFAULT '{}',  -- JSON object
+            UNIQUE (source_id, source_experiment_id)
+        ) STRICT;
+
+        CREATE TABLE runs (
+            id              INTEGER PRIMARY KEY,
+            experiment_id   INTEGER NOT NULL REFERENCES experiments(id),
+            source_run_id   TEXT NOT NULL,
+            name            TEXT,
+            status          TEXT NOT NULL,       -- RUNNING, SCHEDULED, FINISHED, FAILED, KILLED
+            lifecycle_stage TEXT NOT NULL,       -- active, deleted (hidden unless asked for)
+            start_time      INTEGER,             -- epoch milliseconds
+            end_time        INTEGER,
+            parent_source_run_id TEXT,           -- the mlflow.parentRunId tag
+            artifact_uri    TEXT,
+            fingerprint     TEXT NOT NULL,       -- sha256 of attributes, params, tags: change detection
+            imported_at     TEXT NOT NULL,
+            updated_at      TEXT NOT NULL,
+            UNIQUE (experiment_id, source_run_id)
+        ) STRICT;
+        CREATE INDEX runs_by_source_run_id ON runs (source_run_id);
+
+        CREATE TABLE run_params (
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            key    TEXT NOT NULL,
+            value  TEXT NOT NULL,
+            PRIMARY KEY (run_id, key)
+        ) STRICT, WITHOUT ROWID;
+
+        CREATE TABLE run_tags (
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            key    TEXT NOT NULL,
+            value  TEXT NOT NULL,
+            PRIMARY KEY (run_id, key)
+        ) STRICT, WITHOUT ROWID;
+
+        -- One row per (run, metric key): the whole history as a packed blob (24 bytes a point,
+        -- little-endian: step i64, timestamp ms i64, value f64; NaN and infinities kept) in the
+        -- source's logging order, plus the summaries queries use. A per-point table would be
+        -- 50 M rows for 100,000 runs and make import and every chart an index walk.
+        CREATE TABLE run_metrics (
+            run_id         INTEGER NOT NULL REFERENCES runs(id),
+            key            TEXT NOT NULL,
+            points         INTEGER NOT NULL,
+            last           REAL,                 -- MLflow's latest: max by (step, timestamp, value); NULL = NaN
+            last_step      INTEGER NOT NULL,
+            last_timestamp INTEGER NOT NULL,
+            min            REAL,                 -- over the non-NaN values; NULL when all are NaN
+            min_step       INTEGER,
+            max            REAL,
+            max_step       INTEGER,
+            history        BLOB NOT NULL,
+            UNIQUE (run_id, key)
+        ) STRICT;
+
+        CREATE TABLE run_artifacts (
+            run_id     INTEGER NOT NULL REFERENCES runs(id),
+            path       TEXT NOT NULL,
+            size_bytes INTEGER NOT NULL,
+            PRIMARY KEY (run_id, path)
+        ) STRICT, WITHOUT ROWID;
+
+        -- MLflow's model registry as found in a source: listed, never loaded (nothing is unpickled).
+        CREATE TABLE source_models (
+            id        INTEGER PRIMARY KEY,
+            source_id INTEGER NOT NULL REFERENCES run_sources(id),
+            name      TEXT NOT NULL,
+            tags      TEXT NOT NULL DEFAULT '{}',   -- JSON object
+            aliases   TEXT NOT NULL DEFAULT '{}',   -- JSON object alias -> version
+            UNIQUE (source_id, name)
+        ) STRICT;
+
+        CREATE TABLE source_model_versions (
+            model_id      INTEGER NOT NULL REFERENCES source_models(id),
+            version       INTEGER NOT NULL,
+            source_run_id TEXT,
+            source        TEXT,
+            status        TEXT,
+            onnx_path     TEXT,                 -- the version's .onnx artifact, when it has one
+            PRIMARY KEY (model_id, version)
+        ) STRICT, WITHOUT ROWID;
+    "#,
+    },
 ];
 
 /// The schema version this build of Lathe writes and reads.

@@ -10,4 +10,5 @@ mod dataset;
 mod migrations;
 mod objects;
 mod project;
+mod runs;
 mod support;

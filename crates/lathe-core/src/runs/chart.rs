@@ -1,0 +1,1 @@
+//! Run charts (filled in below).

@@ -1,0 +1,327 @@
+//! Experiment runs: import MLflow stores (the `mlruns/` file store and the `mlflow.db` SQLite
+//! store) and Lathe's own run logs (JSONL, CSV), then query, compare and chart them.
+//!
+//! An import reads the whole source into a [`Snapshot`] first (read-only, never touching the
+//! project), then writes it in one transaction: a broken source changes nothing, and a re-import
+//! adds only what is new (see [`store`]). What a source holds that cannot be imported (a run
+//! whose `meta.yaml` is garbled, a JSONL line that is not JSON) is skipped and named in the
+//! [`ImportSummary`], never silently dropped.
+
+pub mod chart;
+pub mod filter;
+mod log;
+mod mlflow;
+pub mod query;
+mod store;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Serialize, Serializer};
+
+use crate::job::Job;
+use crate::{Error, Project, Result};
+
+pub use query::{
+    Comparison, GroupSummary, MetricStat, RunQuery, RunRecord, RunsPage, compare, group, history,
+    list, resolve_run,
+};
+
+/// One logged value of a metric.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    pub step: i64,
+    /// Epoch milliseconds.
+    pub timestamp: i64,
+    pub value: f64,
+}
+
+/// A metric value in JSON: a number, or the strings `"NaN"`, `"inf"`, `"-inf"` (JSON has no
+/// such numbers, and MLflow users log them: a diverging loss is worth seeing). In TypeScript
+/// bindings a field of this type is declared `number | string`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Value(pub f64);
+
+impl Serialize for Value {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let v = self.0;
+        if v.is_nan() {
+            s.serialize_str("NaN")
+        } else if v.is_infinite() {
+            s.serialize_str(if v > 0.0 { "inf" } else { "-inf" })
+        } else {
+            s.serialize_f64(v)
+        }
+    }
+}
+
+/// Parses a metric value as written in logs: a number, or `NaN`, `inf`, `-inf`, `Infinity`.
+pub fn parse_value(text: &str) -> Option<f64> {
+    match text.trim() {
+        "NaN" | "nan" => Some(f64::NAN),
+        "inf" | "Infinity" | "+inf" => Some(f64::INFINITY),
+        "-inf" | "-Infinity" => Some(f64::NEG_INFINITY),
+        t => t.parse().ok(),
+    }
+}
+
+/// What kind of source a path is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum SourceKind {
+    /// An MLflow `mlruns/` folder.
+    MlflowFile,
+    /// An MLflow `mlflow.db`.
+    MlflowSqlite,
+    /// Lathe's JSONL run log.
+    Jsonl,
+    /// A CSV of one row per run (`mlflow.search_runs(...).to_csv()` works).
+    Csv,
+}
+
+impl SourceKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceKind::MlflowFile => "mlflow-file",
+            SourceKind::MlflowSqlite => "mlflow-sqlite",
+            SourceKind::Jsonl => "jsonl",
+            SourceKind::Csv => "csv",
+        }
+    }
+
+    /// Tells the kind from the path: a folder is an `mlruns/` store, `.jsonl`/`.ndjson` and
+    /// `.csv` are run logs, and any other file must be a SQLite database.
+    pub fn detect(path: &Path) -> Result<SourceKind> {
+        let meta = std::fs::metadata(path).map_err(|e| Error::io("read", path, e))?;
+        if meta.is_dir() {
+            return Ok(SourceKind::MlflowFile);
+        }
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match ext.as_deref() {
+            Some("jsonl" | "ndjson") => return Ok(SourceKind::Jsonl),
+            Some("csv") => return Ok(SourceKind::Csv),
+            _ => {}
+        }
+        let mut head = [0u8; 16];
+        let n = std::io::Read::read(
+            &mut std::fs::File::open(path).map_err(|e| Error::io("read", path, e))?,
+            &mut head,
+        )
+        .map_err(|e| Error::io("read", path, e))?;
+        if n == 16 && &head == b"SQLite format 3\0" {
+            Ok(SourceKind::MlflowSqlite)
+        } else {
+            Err(Error::BadInput {
+                path: path.to_path_buf(),
+                detail: "not a run source Lathe reads: expected an mlruns/ folder, an mlflow.db \
+                         (SQLite), a .jsonl run log or a .csv of runs — this file is none of them \
+                         (it is not a SQLite database)"
+                    .to_owned(),
+            })
+        }
+    }
+}
+
+/// An experiment as a source holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SourceExperiment {
+    pub id: String,
+    pub name: String,
+    pub lifecycle_stage: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A run as a source holds it, with every metric's full history in logging order.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SourceRun {
+    pub id: String,
+    pub experiment_id: String,
+    pub name: Option<String>,
+    pub status: String,
+    pub lifecycle_stage: String,
+    pub start_time: Option<i64>,
+    pub end_time: Option<i64>,
+    pub artifact_uri: Option<String>,
+    pub params: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+    pub metrics: BTreeMap<String, Vec<Point>>,
+    pub artifacts: BTreeMap<String, u64>,
+}
+
+impl SourceRun {
+    pub fn parent(&self) -> Option<&str> {
+        self.tags.get("mlflow.parentRunId").map(String::as_str)
+    }
+}
+
+/// A registered model of MLflow's registry.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SourceModel {
+    pub name: String,
+    pub tags: BTreeMap<String, String>,
+    pub aliases: BTreeMap<String, i64>,
+    pub versions: Vec<SourceModelVersion>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SourceModelVersion {
+    pub version: i64,
+    pub run_id: Option<String>,
+    pub source: Option<String>,
+    pub status: Option<String>,
+    pub onnx_path: Option<PathBuf>,
+}
+
+/// Everything read from one source, before anything is written.
+#[derive(Debug, Default)]
+pub(crate) struct Snapshot {
+    pub experiments: Vec<SourceExperiment>,
+    pub runs: Vec<SourceRun>,
+    pub models: Vec<SourceModel>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// Something in a source that was not imported, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Skipped {
+    /// What: a run folder, `line 12`, a metric file.
+    pub item: String,
+    pub reason: String,
+}
+
+/// What an import did: the `lathe runs import --json` shape.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ImportSummary {
+    pub source: String,
+    pub kind: SourceKind,
+    pub experiments: u64,
+    pub runs_new: u64,
+    pub runs_updated: u64,
+    pub runs_unchanged: u64,
+    /// Metric points added by this import.
+    pub metric_points: u64,
+    pub registered_models: u64,
+    pub skipped: Vec<Skipped>,
+}
+
+/// Imports (or re-imports) the run source at `path` into the project.
+pub fn import(project: &Project, path: &Path, job: &Job) -> Result<ImportSummary> {
+    let kind = SourceKind::detect(path)?;
+    let canonical = path
+        .canonicalize()
+        .map_err(|e| Error::io("resolve", path, e))?;
+    job.progress("reading runs", 0, None);
+    let snapshot = match kind {
+        SourceKind::MlflowFile => mlflow::read_file_store(&canonical, job)?,
+        SourceKind::MlflowSqlite => mlflow::read_sqlite_store(&canonical, job)?,
+        SourceKind::Jsonl => log::read_jsonl(&canonical)?,
+        SourceKind::Csv => log::read_csv(&canonical)?,
+    };
+    job.cancel.check()?;
+    store::write(project, &canonical, kind, snapshot, job)
+}
+
+/// A run source imported into the project.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RunSource {
+    pub path: String,
+    pub kind: String,
+    pub runs: u64,
+    pub last_imported_at: String,
+}
+
+/// Every imported source, by path.
+pub fn sources(project: &Project) -> Result<Vec<RunSource>> {
+    let db = |e| Error::db(project.root(), e);
+    let mut stmt = project
+        .conn()
+        .prepare(
+            "SELECT s.path, s.kind, s.last_imported_at,
+                    (SELECT count(*) FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE e.source_id = s.id)
+             FROM run_sources s ORDER BY s.path",
+        )
+        .map_err(db)?;
+    stmt.query_map([], |r| {
+        Ok(RunSource {
+            path: r.get(0)?,
+            kind: r.get(1)?,
+            last_imported_at: r.get(2)?,
+            runs: r.get::<_, i64>(3)? as u64,
+        })
+    })
+    .and_then(|rows| rows.collect())
+    .map_err(db)
+}
+
+/// A registered model found in an MLflow source's registry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RegisteredModel {
+    pub source: String,
+    pub name: String,
+    pub tags: BTreeMap<String, String>,
+    pub aliases: BTreeMap<String, i64>,
+    pub versions: Vec<RegisteredVersion>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RegisteredVersion {
+    pub version: i64,
+    pub run_id: Option<String>,
+    pub source: Option<String>,
+    pub status: Option<String>,
+    /// The version's `.onnx` artifact; versions without one are listed and never loaded.
+    pub onnx_path: Option<String>,
+}
+
+/// Every registered model of every imported MLflow source.
+pub fn registered_models(project: &Project) -> Result<Vec<RegisteredModel>> {
+    let db = |e| Error::db(project.root(), e);
+    let conn = project.conn();
+    let mut stmt = conn
+        .prepare(
+            "SELECT m.id, s.path, m.name, m.tags, m.aliases FROM source_models m
+             JOIN run_sources s ON s.id = m.source_id ORDER BY m.name, s.path",
+        )
+        .map_err(db)?;
+    let rows: Vec<(i64, String, String, String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .and_then(|rows| rows.collect())
+        .map_err(db)?;
+    let mut versions = conn
+        .prepare(
+            "SELECT version, source_run_id, source, status, onnx_path FROM source_model_versions
+             WHERE model_id = ?1 ORDER BY version",
+        )
+        .map_err(db)?;
+    rows.into_iter()
+        .map(|(id, source, name, tags, aliases)| {
+            Ok(RegisteredModel {
+                source,
+                name,
+                tags: serde_json::from_str(&tags).unwrap_or_default(),
+                aliases: serde_json::from_str(&aliases).unwrap_or_default(),
+                versions: versions
+                    .query_map([id], |r| {
+                        Ok(RegisteredVersion {
+                            version: r.get(0)?,
+                            run_id: r.get(1)?,
+                            source: r.get(2)?,
+                            status: r.get(3)?,
+                            onnx_path: r.get(4)?,
+                        })
+                    })
+                    .and_then(|rows| rows.collect())
+                    .map_err(db)?,
+            })
+        })
+        .collect()
+}

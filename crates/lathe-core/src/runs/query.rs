@@ -1,0 +1,605 @@
+//! The run table: list with filter and sort, group, compare, metric histories.
+//!
+//! A listing loads every run of the project (attributes, params, tags, metric summaries) in four
+//! queries and filters and sorts in memory: 100,000 runs are a few hundred megabytes at most and
+//! the filter language (regex, `or`, numeric params) has no SQL equivalent worth the complexity.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use rusqlite::params;
+use serde::Serialize;
+
+use super::filter::Filter;
+use super::{Point, Value, store};
+use crate::{Error, Project, Result};
+
+/// A metric's summary in a run: MLflow's latest value, the extremes and where they were.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MetricStat {
+    #[cfg_attr(feature = "ts", ts(type = "number | string"))]
+    pub last: Value,
+    pub last_step: i64,
+    #[cfg_attr(feature = "ts", ts(type = "number | string | null"))]
+    pub min: Option<Value>,
+    pub min_step: Option<i64>,
+    #[cfg_attr(feature = "ts", ts(type = "number | string | null"))]
+    pub max: Option<Value>,
+    pub max_step: Option<i64>,
+    /// How many points were logged.
+    pub steps: u64,
+}
+
+/// One run as `lathe runs list --json` prints it (`metrics` in full form).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RunRecord {
+    /// Lathe's id.
+    pub id: i64,
+    pub source_run_id: String,
+    pub experiment: String,
+    pub source: String,
+    pub name: Option<String>,
+    pub status: String,
+    pub lifecycle_stage: String,
+    pub start_time: Option<i64>,
+    pub end_time: Option<i64>,
+    /// Lathe's id of the parent run, when the parent was imported.
+    pub parent: Option<i64>,
+    /// The parent's id in the source (the `mlflow.parentRunId` tag).
+    pub parent_run_id: Option<String>,
+    pub artifact_uri: Option<String>,
+    pub params: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+    pub metrics: BTreeMap<String, MetricStat>,
+}
+
+/// What to list.
+#[derive(Debug, Clone, Default)]
+pub struct RunQuery {
+    /// An experiment name (any source); `None` lists across experiments.
+    pub experiment: Option<String>,
+    pub filter: Option<String>,
+    /// `KEY` or `KEY:desc`, KEY as in filters (`metrics.acc`, `params.lr`, `start_time`).
+    pub sort: Option<String>,
+    pub include_deleted: bool,
+    pub offset: usize,
+    pub limit: Option<usize>,
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RunsPage {
+    /// Runs matching the filter, before paging.
+    pub total: u64,
+    pub offset: u64,
+    pub runs: Vec<RunRecord>,
+    /// Every param, tag and metric key among the matching runs: the column chooser's list.
+    pub param_keys: Vec<String>,
+    pub tag_keys: Vec<String>,
+    pub metric_keys: Vec<String>,
+}
+
+fn db(project: &Project) -> impl Fn(rusqlite::Error) -> Error + '_ {
+    |e| Error::db(project.root(), e)
+}
+
+/// Loads runs with their params, tags and metric summaries. `ids` limits to those runs.
+pub(crate) fn load(project: &Project, include_deleted: bool, ids: Option<&[i64]>) -> Result<Vec<RunRecord>> {
+    let db = db(project);
+    let conn = project.conn();
+    let restrict = match ids {
+        Some(ids) => format!(
+            " AND r.id IN ({})",
+            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+        ),
+        None => String::new(),
+    };
+    let deleted = if include_deleted {
+        ""
+    } else {
+        " AND r.lifecycle_stage = 'active' AND e.lifecycle_stage = 'active'"
+    };
+    let mut runs = Vec::new();
+    let mut index = HashMap::new();
+    {
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT r.id, r.source_run_id, e.name, s.path, r.name, r.status, r.lifecycle_stage, r.start_time,
+                        r.end_time, r.parent_source_run_id, r.artifact_uri,
+                        (SELECT p.id FROM runs p WHERE p.experiment_id IN (SELECT id FROM experiments WHERE source_id = s.id)
+                           AND p.source_run_id = r.parent_source_run_id)
+                 FROM runs r JOIN experiments e ON e.id = r.experiment_id JOIN run_sources s ON s.id = e.source_id
+                 WHERE 1 = 1{deleted}{restrict} ORDER BY r.id"
+            ))
+            .map_err(&db)?;
+        let mut rows = stmt.query([]).map_err(&db)?;
+        while let Some(r) = rows.next().map_err(&db)? {
+            let id: i64 = r.get(0).map_err(&db)?;
+            index.insert(id, runs.len());
+            runs.push(RunRecord {
+                id,
+                source_run_id: r.get(1).map_err(&db)?,
+                experiment: r.get(2).map_err(&db)?,
+                source: r.get(3).map_err(&db)?,
+                name: r.get(4).map_err(&db)?,
+                status: r.get(5).map_err(&db)?,
+                lifecycle_stage: r.get(6).map_err(&db)?,
+                start_time: r.get(7).map_err(&db)?,
+                end_time: r.get(8).map_err(&db)?,
+                parent_run_id: r.get(9).map_err(&db)?,
+                artifact_uri: r.get(10).map_err(&db)?,
+                parent: r.get(11).map_err(&db)?,
+                params: BTreeMap::new(),
+                tags: BTreeMap::new(),
+                metrics: BTreeMap::new(),
+            });
+        }
+    }
+    let only = |table: &str| match ids {
+        Some(ids) => format!(
+            "SELECT run_id, key, value FROM {table} WHERE run_id IN ({})",
+            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+        ),
+        None => format!("SELECT run_id, key, value FROM {table}"),
+    };
+    for (table, params) in [("run_params", true), ("run_tags", false)] {
+        let mut stmt = conn.prepare(&only(table)).map_err(&db)?;
+        let mut rows = stmt.query([]).map_err(&db)?;
+        while let Some(r) = rows.next().map_err(&db)? {
+            let Some(&i) = index.get(&r.get::<_, i64>(0).map_err(&db)?) else {
+                continue;
+            };
+            let (k, v): (String, String) = (r.get(1).map_err(&db)?, r.get(2).map_err(&db)?);
+            if params {
+                runs[i].params.insert(k, v);
+            } else {
+                runs[i].tags.insert(k, v);
+            }
+        }
+    }
+    let sql = match ids {
+        Some(ids) => format!(
+            "SELECT run_id, key, last, last_step, min, min_step, max, max_step, points FROM run_metrics WHERE run_id IN ({})",
+            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+        ),
+        None => "SELECT run_id, key, last, last_step, min, min_step, max, max_step, points FROM run_metrics".to_owned(),
+    };
+    let mut stmt = conn.prepare(&sql).map_err(&db)?;
+    let mut rows = stmt.query([]).map_err(&db)?;
+    while let Some(r) = rows.next().map_err(&db)? {
+        let Some(&i) = index.get(&r.get::<_, i64>(0).map_err(&db)?) else {
+            continue;
+        };
+        let key: String = r.get(1).map_err(&db)?;
+        let stat = MetricStat {
+            last: Value(r.get::<_, Option<f64>>(2).map_err(&db)?.unwrap_or(f64::NAN)),
+            last_step: r.get(3).map_err(&db)?,
+            min: r.get::<_, Option<f64>>(4).map_err(&db)?.map(Value),
+            min_step: r.get(5).map_err(&db)?,
+            max: r.get::<_, Option<f64>>(6).map_err(&db)?.map(Value),
+            max_step: r.get(7).map_err(&db)?,
+            steps: r.get::<_, i64>(8).map_err(&db)? as u64,
+        };
+        runs[i].metrics.insert(key, stat);
+    }
+    Ok(runs)
+}
+
+/// A sort key: which value of a run it reads.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Column {
+    Metric(String, Agg),
+    Param(String),
+    Tag(String),
+    Attribute(String),
+}
+
+/// Which value of a metric a column shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Agg {
+    Last,
+    Min,
+    Max,
+}
+
+pub(crate) fn parse_column(text: &str) -> Result<Column> {
+    let bad = || Error::BadArgument {
+        argument: "sort key",
+        detail: format!(
+            "{text:?}: expected metrics.KEY[.min|.max], params.KEY, tags.KEY or an attribute \
+             (start_time, end_time, run_name, status, experiment, run_id, id)"
+        ),
+    };
+    let (entity, key) = text.split_once('.').unwrap_or(("attributes", text));
+    let key = key.trim_matches('`').trim_matches('"');
+    match entity {
+        "metrics" | "metric" => {
+            for (suffix, agg) in [(".min", Agg::Min), (".max", Agg::Max), (".last", Agg::Last)] {
+                if let Some(k) = key.strip_suffix(suffix) {
+                    return Ok(Column::Metric(k.to_owned(), agg));
+                }
+            }
+            Ok(Column::Metric(key.to_owned(), Agg::Last))
+        }
+        "params" | "param" => Ok(Column::Param(key.to_owned())),
+        "tags" | "tag" => Ok(Column::Tag(key.to_owned())),
+        "attributes" | "attribute" | "attr" | "run" => {
+            let k = match key {
+                "start_time" | "created" => "start_time",
+                "end_time" => "end_time",
+                "run_name" | "name" => "run_name",
+                "status" => "status",
+                "experiment" => "experiment",
+                "run_id" => "run_id",
+                "id" => "id",
+                _ => return Err(bad()),
+            };
+            Ok(Column::Attribute(k.to_owned()))
+        }
+        _ => Err(bad()),
+    }
+}
+
+/// A cell's sortable value: numbers before text, missing last.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Cell {
+    Number(f64),
+    Text(String),
+    Missing,
+}
+
+pub(crate) fn cell(run: &RunRecord, column: &Column) -> Cell {
+    let text = |v: Option<&String>| v.map_or(Cell::Missing, |s| match s.parse::<f64>() {
+        Ok(x) if !x.is_nan() => Cell::Number(x),
+        _ => Cell::Text(s.clone()),
+    });
+    match column {
+        Column::Metric(k, agg) => run.metrics.get(k).map_or(Cell::Missing, |m| {
+            let v = match agg {
+                Agg::Last => Some(m.last),
+                Agg::Min => m.min,
+                Agg::Max => m.max,
+            };
+            match v {
+                Some(Value(x)) if !x.is_nan() => Cell::Number(x),
+                _ => Cell::Missing,
+            }
+        }),
+        Column::Param(k) => text(run.params.get(k)),
+        Column::Tag(k) => text(run.tags.get(k)),
+        Column::Attribute(k) => match k.as_str() {
+            "start_time" => run.start_time.map_or(Cell::Missing, |t| Cell::Number(t as f64)),
+            "end_time" => run.end_time.map_or(Cell::Missing, |t| Cell::Number(t as f64)),
+            "run_name" => run.name.clone().map_or(Cell::Missing, Cell::Text),
+            "status" => Cell::Text(run.status.clone()),
+            "experiment" => Cell::Text(run.experiment.clone()),
+            "run_id" => Cell::Text(run.source_run_id.clone()),
+            _ => Cell::Number(run.id as f64),
+        },
+    }
+}
+
+fn order(a: &Cell, b: &Cell, desc: bool) -> std::cmp::Ordering {
+    use std::cmp::Ordering::*;
+    let o = match (a, b) {
+        (Cell::Missing, Cell::Missing) => return Equal,
+        (Cell::Missing, _) => return Greater,
+        (_, Cell::Missing) => return Less,
+        (Cell::Number(x), Cell::Number(y)) => x.total_cmp(y),
+        (Cell::Number(_), Cell::Text(_)) => Less,
+        (Cell::Text(_), Cell::Number(_)) => Greater,
+        (Cell::Text(x), Cell::Text(y)) => x.cmp(y),
+    };
+    if desc { o.reverse() } else { o }
+}
+
+/// Filters and sorts runs (default: newest first, as MLflow), then pages.
+pub fn list(project: &Project, query: &RunQuery) -> Result<RunsPage> {
+    let filter = query.filter.as_deref().filter(|f| !f.trim().is_empty()).map(Filter::parse).transpose()?;
+    let (column, desc) = match query.sort.as_deref().filter(|s| !s.trim().is_empty()) {
+        Some(s) => {
+            let (key, desc) = match s.rsplit_once(':') {
+                Some((k, d)) if d.eq_ignore_ascii_case("desc") => (k, true),
+                Some((k, a)) if a.eq_ignore_ascii_case("asc") => (k, false),
+                _ => (s, false),
+            };
+            (parse_column(key.trim())?, desc)
+        }
+        None => (Column::Attribute("start_time".to_owned()), true),
+    };
+    let mut runs = load(project, query.include_deleted, None)?;
+    if let Some(name) = &query.experiment {
+        if !runs.iter().any(|r| &r.experiment == name) && !experiment_exists(project, name)? {
+            return Err(Error::NotFound {
+                what: format!("no experiment named {name:?} in this project; `lathe runs list` lists every run"),
+            });
+        }
+        runs.retain(|r| &r.experiment == name);
+    }
+    if let Some(f) = &filter {
+        runs.retain(|r| f.matches(r));
+    }
+    let mut keyed: Vec<(Cell, RunRecord)> = runs.into_iter().map(|r| (cell(&r, &column), r)).collect();
+    keyed.sort_by(|(a, ra), (b, rb)| order(a, b, desc).then(ra.id.cmp(&rb.id)));
+    let mut param_keys = BTreeSet::new();
+    let mut tag_keys = BTreeSet::new();
+    let mut metric_keys = BTreeSet::new();
+    for (_, r) in &keyed {
+        param_keys.extend(r.params.keys().cloned());
+        tag_keys.extend(r.tags.keys().cloned());
+        metric_keys.extend(r.metrics.keys().cloned());
+    }
+    let total = keyed.len();
+    let runs = keyed
+        .into_iter()
+        .map(|(_, r)| r)
+        .skip(query.offset)
+        .take(query.limit.unwrap_or(usize::MAX))
+        .collect();
+    Ok(RunsPage {
+        total: total as u64,
+        offset: query.offset as u64,
+        runs,
+        param_keys: param_keys.into_iter().collect(),
+        tag_keys: tag_keys.into_iter().collect(),
+        metric_keys: metric_keys.into_iter().collect(),
+    })
+}
+
+fn experiment_exists(project: &Project, name: &str) -> Result<bool> {
+    project
+        .conn()
+        .query_row("SELECT count(*) FROM experiments WHERE name = ?1", [name], |r| r.get::<_, i64>(0))
+        .map(|n| n > 0)
+        .map_err(db(project))
+}
+
+/// A RUN argument: a source's run id (an MLflow run id, a JSONL run name), or Lathe's id.
+pub fn resolve_run(project: &Project, text: &str) -> Result<i64> {
+    let db = db(project);
+    let mut stmt = project
+        .conn()
+        .prepare("SELECT id FROM runs WHERE source_run_id = ?1")
+        .map_err(&db)?;
+    let ids: Vec<i64> = stmt
+        .query_map([text], |r| r.get(0))
+        .and_then(|rows| rows.collect())
+        .map_err(&db)?;
+    match ids.as_slice() {
+        [id] => return Ok(*id),
+        [] => {}
+        many => {
+            return Err(Error::BadArgument {
+                argument: "run",
+                detail: format!(
+                    "{text:?} names {} runs of different sources (Lathe ids {}); use a Lathe id",
+                    many.len(),
+                    many.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+                ),
+            });
+        }
+    }
+    if let Ok(id) = text.trim_start_matches('#').parse::<i64>() {
+        let found: i64 = project
+            .conn()
+            .query_row("SELECT count(*) FROM runs WHERE id = ?1", [id], |r| r.get(0))
+            .map_err(&db)?;
+        if found > 0 {
+            return Ok(id);
+        }
+    }
+    Err(Error::NotFound {
+        what: format!("no run {text:?} in this project (give a run id of the source or Lathe's id; `lathe runs list` lists them)"),
+    })
+}
+
+/// Every point of one metric of one run, in logging order.
+pub fn history(project: &Project, run: i64, key: &str) -> Result<Vec<Point>> {
+    let db = db(project);
+    let blob: Option<Vec<u8>> = project
+        .conn()
+        .query_row(
+            "SELECT history FROM run_metrics WHERE run_id = ?1 AND key = ?2",
+            params![run, key],
+            |r| r.get(0),
+        )
+        .map(Some)
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })
+        .map_err(&db)?;
+    match blob {
+        Some(b) => Ok(store::decode(&b)),
+        None => {
+            let keys: Vec<String> = project
+                .conn()
+                .prepare("SELECT key FROM run_metrics WHERE run_id = ?1 ORDER BY key")
+                .and_then(|mut s| s.query_map([run], |r| r.get(0))?.collect())
+                .map_err(&db)?;
+            Err(Error::NotFound {
+                what: format!(
+                    "run {run} logged no metric {key:?}; it has: {}",
+                    if keys.is_empty() { "none".to_owned() } else { keys.join(", ") }
+                ),
+            })
+        }
+    }
+}
+
+/// Selected runs side by side: the `lathe runs compare --json` shape.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Comparison {
+    pub runs: Vec<ComparedRun>,
+    pub params: ParamDiff,
+    /// Per metric key, one entry per run that logged it.
+    pub metrics: BTreeMap<String, Vec<RunMetric>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ComparedRun {
+    pub id: i64,
+    pub source_run_id: String,
+    pub name: Option<String>,
+    pub experiment: String,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ParamDiff {
+    /// Params whose value differs (or is missing) between runs: key → run id → value (`null`
+    /// where the run has no such param).
+    pub differing: BTreeMap<String, BTreeMap<String, Option<String>>>,
+    /// Params every run has with the same value.
+    pub same: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RunMetric {
+    pub run: i64,
+    #[serde(flatten)]
+    #[cfg_attr(feature = "ts", ts(flatten))]
+    pub stat: MetricStat,
+}
+
+pub fn compare(project: &Project, runs: &[i64]) -> Result<Comparison> {
+    if runs.len() < 2 {
+        return Err(Error::BadArgument {
+            argument: "runs",
+            detail: "compare needs at least two runs".to_owned(),
+        });
+    }
+    let mut loaded = load(project, true, Some(runs))?;
+    let position: HashMap<i64, usize> = runs.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    loaded.sort_by_key(|r| position.get(&r.id).copied().unwrap_or(usize::MAX));
+    loaded.dedup_by_key(|r| r.id);
+    let keys: BTreeSet<&String> = loaded.iter().flat_map(|r| r.params.keys()).collect();
+    let mut diff = ParamDiff {
+        differing: BTreeMap::new(),
+        same: BTreeMap::new(),
+    };
+    for key in keys {
+        let values: Vec<Option<&String>> = loaded.iter().map(|r| r.params.get(key)).collect();
+        if let Some(Some(first)) = values.first()
+            && values.iter().all(|v| *v == Some(*first))
+        {
+            diff.same.insert(key.clone(), (*first).clone());
+            continue;
+        }
+        diff.differing.insert(
+            key.clone(),
+            loaded
+                .iter()
+                .zip(values)
+                .map(|(r, v)| (r.id.to_string(), v.cloned()))
+                .collect(),
+        );
+    }
+    let mut metrics: BTreeMap<String, Vec<RunMetric>> = BTreeMap::new();
+    for r in &loaded {
+        for (k, stat) in &r.metrics {
+            metrics.entry(k.clone()).or_default().push(RunMetric {
+                run: r.id,
+                stat: stat.clone(),
+            });
+        }
+    }
+    Ok(Comparison {
+        runs: loaded
+            .iter()
+            .map(|r| ComparedRun {
+                id: r.id,
+                source_run_id: r.source_run_id.clone(),
+                name: r.name.clone(),
+                experiment: r.experiment.clone(),
+                status: r.status.clone(),
+            })
+            .collect(),
+        params: diff,
+        metrics,
+    })
+}
+
+/// One group of [`group`]: runs sharing a param or tag value, and their metrics' statistics.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct GroupSummary {
+    /// The param or tag value (`null`: runs without it).
+    pub value: Option<String>,
+    pub runs: u64,
+    /// Per metric: mean, min and max of the runs' last values (NaN values left out).
+    pub metrics: BTreeMap<String, GroupStat>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct GroupStat {
+    pub runs: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number | string"))]
+    pub mean: Value,
+    #[cfg_attr(feature = "ts", ts(type = "number | string"))]
+    pub min: Value,
+    #[cfg_attr(feature = "ts", ts(type = "number | string"))]
+    pub max: Value,
+}
+
+/// Groups listed runs by a param or tag (`params.optimizer`, `tags.team`).
+pub fn group(runs: &[RunRecord], by: &str) -> Result<Vec<GroupSummary>> {
+    let column = parse_column(by)?;
+    if !matches!(column, Column::Param(_) | Column::Tag(_) | Column::Attribute(_)) {
+        return Err(Error::BadArgument {
+            argument: "group by",
+            detail: format!("{by:?}: group by a param, a tag or an attribute, not a metric"),
+        });
+    }
+    let mut groups: BTreeMap<Option<String>, Vec<&RunRecord>> = BTreeMap::new();
+    for r in runs {
+        let value = match &column {
+            Column::Param(k) => r.params.get(k).cloned(),
+            Column::Tag(k) => r.tags.get(k).cloned(),
+            _ => match cell(r, &column) {
+                Cell::Number(x) => Some(x.to_string()),
+                Cell::Text(t) => Some(t),
+                Cell::Missing => None,
+            },
+        };
+        groups.entry(value).or_default().push(r);
+    }
+    Ok(groups
+        .into_iter()
+        .map(|(value, members)| {
+            let mut metrics: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+            for r in &members {
+                for (k, m) in &r.metrics {
+                    let v = metrics.entry(k.clone()).or_default();
+                    if !m.last.0.is_nan() {
+                        v.push(m.last.0);
+                    }
+                }
+            }
+            GroupSummary {
+                value,
+                runs: members.len() as u64,
+                metrics: metrics
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let n = v.len();
+                        let stat = GroupStat {
+                            runs: n as u64,
+                            mean: Value(if n == 0 { f64::NAN } else { v.iter().sum::<f64>() / n as f64 }),
+                            min: Value(v.iter().copied().fold(f64::NAN, f64::min)),
+                            max: Value(v.iter().copied().fold(f64::NAN, f64::max)),
+                        };
+                        (k, stat)
+                    })
+                    .collect(),
+            }
+        })
+        .collect())
+}

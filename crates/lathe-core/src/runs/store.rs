@@ -1,0 +1,497 @@
+//! Writes a [`Snapshot`] into the project in one transaction.
+//!
+//! Idempotence: a source is identified by its canonical path, an experiment by its id in the
+//! source, a run by its id in its experiment. A run's attributes, params, tags and artifact list
+//! are fingerprinted (sha256); a metric's history is rewritten only when the source holds a
+//! different number of points or a different last point. So re-importing an unchanged source
+//! writes nothing but the source's `last_imported_at`, and re-importing a store that a training
+//! job is still writing adds only the new runs and points.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use rusqlite::{OptionalExtension, params};
+use sha2::{Digest, Sha256};
+
+use super::{ImportSummary, Point, Snapshot, SourceKind, SourceRun};
+use crate::audit::{self, NewAuditEntry};
+use crate::job::Job;
+use crate::{Error, Project, Result};
+
+pub(crate) fn write(
+    project: &Project,
+    path: &Path,
+    kind: SourceKind,
+    snapshot: Snapshot,
+    job: &Job,
+) -> Result<ImportSummary> {
+    let root = project.root();
+    let db = |e| Error::db(root, e);
+    let now = audit::now();
+    let path_text = path.display().to_string();
+    let tx = project.conn().unchecked_transaction().map_err(db)?;
+
+    let existing_kind: Option<String> = tx
+        .query_row(
+            "SELECT kind FROM run_sources WHERE path = ?1",
+            [&path_text],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db)?;
+    if let Some(existing) = existing_kind
+        && existing != kind.name()
+    {
+        return Err(Error::BadInput {
+            path: path.to_path_buf(),
+            detail: format!(
+                "this path was imported before as a {existing} source and now reads as {}; \
+                 import it under another path",
+                kind.name()
+            ),
+        });
+    }
+    tx.execute(
+        "INSERT INTO run_sources (kind, path, first_imported_at, last_imported_at) VALUES (?1, ?2, ?3, ?3)
+         ON CONFLICT (path) DO UPDATE SET last_imported_at = excluded.last_imported_at",
+        params![kind.name(), path_text, now],
+    )
+    .map_err(db)?;
+    let source_id: i64 = tx
+        .query_row(
+            "SELECT id FROM run_sources WHERE path = ?1",
+            [&path_text],
+            |r| r.get(0),
+        )
+        .map_err(db)?;
+
+    let mut experiment_ids = HashMap::new();
+    {
+        let mut upsert = tx
+            .prepare(
+                "INSERT INTO experiments (source_id, source_experiment_id, name, lifecycle_stage, tags)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (source_id, source_experiment_id) DO UPDATE
+                 SET name = excluded.name, lifecycle_stage = excluded.lifecycle_stage, tags = excluded.tags
+                 RETURNING id",
+            )
+            .map_err(db)?;
+        for e in &snapshot.experiments {
+            let tags = serde_json::to_string(&e.tags).unwrap_or_else(|_| "{}".to_owned());
+            let id: i64 = upsert
+                .query_row(
+                    params![source_id, e.id, e.name, e.lifecycle_stage, tags],
+                    |r| r.get(0),
+                )
+                .map_err(db)?;
+            experiment_ids.insert(e.id.clone(), id);
+        }
+    }
+
+    // What the project already holds of this source.
+    let mut known: HashMap<(i64, String), (i64, String)> = HashMap::new();
+    {
+        let mut stmt = tx
+            .prepare(
+                "SELECT r.experiment_id, r.source_run_id, r.id, r.fingerprint
+                 FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE e.source_id = ?1",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([source_id], |r| {
+                Ok(((r.get(0)?, r.get(1)?), (r.get(2)?, r.get(3)?)))
+            })
+            .map_err(db)?;
+        for row in rows {
+            let (k, v) = row.map_err(db)?;
+            known.insert(k, v);
+        }
+    }
+    let mut series: HashMap<(i64, String), (i64, i64, i64)> = HashMap::new();
+    {
+        let mut stmt = tx
+            .prepare(
+                "SELECT m.run_id, m.key, m.points, m.last_step, m.last_timestamp
+                 FROM run_metrics m JOIN runs r ON r.id = m.run_id JOIN experiments e ON e.id = r.experiment_id
+                 WHERE e.source_id = ?1",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([source_id], |r| {
+                Ok(((r.get(0)?, r.get(1)?), (r.get(2)?, r.get(3)?, r.get(4)?)))
+            })
+            .map_err(db)?;
+        for row in rows {
+            let (k, v) = row.map_err(db)?;
+            series.insert(k, v);
+        }
+    }
+
+    let mut insert_run = tx
+        .prepare(
+            "INSERT INTO runs (experiment_id, source_run_id, name, status, lifecycle_stage, start_time, end_time,
+                               parent_source_run_id, artifact_uri, fingerprint, imported_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
+        )
+        .map_err(db)?;
+    let mut update_run = tx
+        .prepare(
+            "UPDATE runs SET name = ?2, status = ?3, lifecycle_stage = ?4, start_time = ?5, end_time = ?6,
+                             parent_source_run_id = ?7, artifact_uri = ?8, fingerprint = ?9, updated_at = ?10
+             WHERE id = ?1",
+        )
+        .map_err(db)?;
+    let mut insert_param = tx
+        .prepare("INSERT INTO run_params (run_id, key, value) VALUES (?1, ?2, ?3)")
+        .map_err(db)?;
+    let mut insert_tag = tx
+        .prepare("INSERT INTO run_tags (run_id, key, value) VALUES (?1, ?2, ?3)")
+        .map_err(db)?;
+    let mut insert_artifact = tx
+        .prepare("INSERT INTO run_artifacts (run_id, path, size_bytes) VALUES (?1, ?2, ?3)")
+        .map_err(db)?;
+    let mut upsert_metric = tx
+        .prepare(
+            "INSERT INTO run_metrics (run_id, key, points, last, last_step, last_timestamp, min, min_step, max, max_step, history)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+             ON CONFLICT (run_id, key) DO UPDATE SET points = excluded.points, last = excluded.last,
+                last_step = excluded.last_step, last_timestamp = excluded.last_timestamp,
+                min = excluded.min, min_step = excluded.min_step, max = excluded.max,
+                max_step = excluded.max_step, history = excluded.history",
+        )
+        .map_err(db)?;
+    let mut delete_metric = tx
+        .prepare("DELETE FROM run_metrics WHERE run_id = ?1 AND key = ?2")
+        .map_err(db)?;
+
+    let mut summary = ImportSummary {
+        source: path_text.clone(),
+        kind,
+        experiments: snapshot.experiments.len() as u64,
+        runs_new: 0,
+        runs_updated: 0,
+        runs_unchanged: 0,
+        metric_points: 0,
+        registered_models: snapshot.models.len() as u64,
+        skipped: snapshot.skipped,
+    };
+    let total = snapshot.runs.len() as u64;
+    for (i, run) in snapshot.runs.iter().enumerate() {
+        if i % 256 == 0 {
+            job.cancel.check()?;
+            job.progress("writing runs", i as u64, Some(total));
+        }
+        let Some(&experiment_id) = experiment_ids.get(&run.experiment_id) else {
+            summary.skipped.push(super::Skipped {
+                item: format!("run {}", run.id),
+                reason: format!("its experiment {} is not in the source", run.experiment_id),
+            });
+            continue;
+        };
+        let fingerprint = fingerprint(run);
+        let (run_id, changed) = match known.get(&(experiment_id, run.id.clone())) {
+            None => {
+                insert_run
+                    .execute(params![
+                        experiment_id,
+                        run.id,
+                        run.name,
+                        run.status,
+                        run.lifecycle_stage,
+                        run.start_time,
+                        run.end_time,
+                        run.parent(),
+                        run.artifact_uri,
+                        fingerprint,
+                        now
+                    ])
+                    .map_err(db)?;
+                let id = tx.last_insert_rowid();
+                (id, None)
+            }
+            Some((id, old)) if *old == fingerprint => (*id, Some(false)),
+            Some((id, _)) => {
+                update_run
+                    .execute(params![
+                        id,
+                        run.name,
+                        run.status,
+                        run.lifecycle_stage,
+                        run.start_time,
+                        run.end_time,
+                        run.parent(),
+                        run.artifact_uri,
+                        fingerprint,
+                        now
+                    ])
+                    .map_err(db)?;
+                for table in ["run_params", "run_tags", "run_artifacts"] {
+                    tx.execute(&format!("DELETE FROM {table} WHERE run_id = ?1"), [id])
+                        .map_err(db)?;
+                }
+                (*id, Some(true))
+            }
+        };
+        if changed != Some(false) {
+            for (k, v) in &run.params {
+                insert_param.execute(params![run_id, k, v]).map_err(db)?;
+            }
+            for (k, v) in &run.tags {
+                insert_tag.execute(params![run_id, k, v]).map_err(db)?;
+            }
+            for (p, size) in &run.artifacts {
+                insert_artifact
+                    .execute(params![run_id, p, *size as i64])
+                    .map_err(db)?;
+            }
+        }
+        let mut metrics_changed = false;
+        for (key, points) in &run.metrics {
+            let stored = series.remove(&(run_id, key.clone()));
+            let s = summarise(points);
+            if let Some((n, step, ts)) = stored
+                && n == points.len() as i64
+                && (step, ts) == (s.last_step, s.last_timestamp)
+            {
+                continue;
+            }
+            let before = stored.map_or(0, |(n, _, _)| n);
+            summary.metric_points += (points.len() as i64 - before).max(0) as u64;
+            metrics_changed = true;
+            upsert_metric
+                .execute(params![
+                    run_id,
+                    key,
+                    points.len() as i64,
+                    finite_or_null(s.last),
+                    s.last_step,
+                    s.last_timestamp,
+                    s.min.map(|m| m.0),
+                    s.min.map(|m| m.1),
+                    s.max.map(|m| m.0),
+                    s.max.map(|m| m.1),
+                    encode(points)
+                ])
+                .map_err(db)?;
+        }
+        // Keys the project holds for this run that the source no longer has.
+        if changed.is_some() {
+            let gone: Vec<String> = series
+                .keys()
+                .filter(|(id, _)| *id == run_id)
+                .map(|(_, k)| k.clone())
+                .collect();
+            for key in gone {
+                series.remove(&(run_id, key.clone()));
+                delete_metric.execute(params![run_id, key]).map_err(db)?;
+                metrics_changed = true;
+            }
+        }
+        match changed {
+            None => summary.runs_new += 1,
+            Some(true) => summary.runs_updated += 1,
+            Some(false) if metrics_changed => {
+                tx.execute(
+                    "UPDATE runs SET updated_at = ?2 WHERE id = ?1",
+                    params![run_id, now],
+                )
+                .map_err(db)?;
+                summary.runs_updated += 1;
+            }
+            Some(false) => summary.runs_unchanged += 1,
+        }
+    }
+    drop((
+        insert_run,
+        update_run,
+        insert_param,
+        insert_tag,
+        insert_artifact,
+        upsert_metric,
+        delete_metric,
+    ));
+
+    for model in &snapshot.models {
+        let tags = serde_json::to_string(&model.tags).unwrap_or_else(|_| "{}".to_owned());
+        let aliases = serde_json::to_string(&model.aliases).unwrap_or_else(|_| "{}".to_owned());
+        let model_id: i64 = tx
+            .query_row(
+                "INSERT INTO source_models (source_id, name, tags, aliases) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (source_id, name) DO UPDATE SET tags = excluded.tags, aliases = excluded.aliases
+                 RETURNING id",
+                params![source_id, model.name, tags, aliases],
+                |r| r.get(0),
+            )
+            .map_err(db)?;
+        for v in &model.versions {
+            tx.execute(
+                "INSERT OR REPLACE INTO source_model_versions (model_id, version, source_run_id, source, status, onnx_path)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    model_id,
+                    v.version,
+                    v.run_id,
+                    v.source,
+                    v.status,
+                    v.onnx_path.as_ref().map(|p| p.display().to_string())
+                ],
+            )
+            .map_err(db)?;
+        }
+    }
+
+    job.progress("writing runs", total, Some(total));
+    audit::append(
+        &tx,
+        project.actor(),
+        &NewAuditEntry {
+            action: "runs.import",
+            target: &path_text,
+            details: serde_json::json!({
+                "kind": kind.name(), "experiments": summary.experiments, "runs_new": summary.runs_new,
+                "runs_updated": summary.runs_updated, "metric_points": summary.metric_points,
+                "skipped": summary.skipped.len(),
+            }),
+        },
+    )
+    .map_err(db)?;
+    tx.commit().map_err(db)?;
+    Ok(summary)
+}
+
+fn finite_or_null(v: f64) -> Option<f64> {
+    (!v.is_nan()).then_some(v)
+}
+
+/// The summaries stored next to a history.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct SeriesSummary {
+    pub last: f64,
+    pub last_step: i64,
+    pub last_timestamp: i64,
+    /// (value, step) of the smallest and largest non-NaN values (the first step on ties).
+    pub min: Option<(f64, i64)>,
+    pub max: Option<(f64, i64)>,
+}
+
+/// MLflow's "latest" value is the point with the largest (step, timestamp, value), not the
+/// last one logged.
+pub(crate) fn summarise(points: &[Point]) -> SeriesSummary {
+    let mut last: Option<&Point> = None;
+    let mut min: Option<(f64, i64)> = None;
+    let mut max: Option<(f64, i64)> = None;
+    for p in points {
+        let later = match last {
+            None => true,
+            Some(l) => (p.step, p.timestamp)
+                .cmp(&(l.step, l.timestamp))
+                .then(p.value.total_cmp(&l.value))
+                .is_gt(),
+        };
+        if later {
+            last = Some(p);
+        }
+        if !p.value.is_nan() {
+            if min.is_none_or(|(m, _)| p.value < m) {
+                min = Some((p.value, p.step));
+            }
+            if max.is_none_or(|(m, _)| p.value > m) {
+                max = Some((p.value, p.step));
+            }
+        }
+    }
+    let last = last.copied().unwrap_or(Point {
+        step: 0,
+        timestamp: 0,
+        value: f64::NAN,
+    });
+    SeriesSummary {
+        last: last.value,
+        last_step: last.step,
+        last_timestamp: last.timestamp,
+        min,
+        max,
+    }
+}
+
+/// A history as stored: 24 bytes a point, little-endian step, timestamp, value.
+pub(crate) fn encode(points: &[Point]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(points.len() * 24);
+    for p in points {
+        out.extend_from_slice(&p.step.to_le_bytes());
+        out.extend_from_slice(&p.timestamp.to_le_bytes());
+        out.extend_from_slice(&p.value.to_le_bytes());
+    }
+    out
+}
+
+pub(crate) fn decode(bytes: &[u8]) -> Vec<Point> {
+    bytes
+        .chunks_exact(24)
+        .map(|c| {
+            let word = |i: usize| {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&c[i * 8..i * 8 + 8]);
+                b
+            };
+            Point {
+                step: i64::from_le_bytes(word(0)),
+                timestamp: i64::from_le_bytes(word(1)),
+                value: f64::from_le_bytes(word(2)),
+            }
+        })
+        .collect()
+}
+
+fn fingerprint(run: &SourceRun) -> String {
+    let mut h = Sha256::new();
+    let mut field = |s: &str| {
+        h.update((s.len() as u64).to_le_bytes());
+        h.update(s.as_bytes());
+    };
+    field(run.name.as_deref().unwrap_or("\u{0}"));
+    field(&run.status);
+    field(&run.lifecycle_stage);
+    field(&format!("{:?} {:?}", run.start_time, run.end_time));
+    field(run.artifact_uri.as_deref().unwrap_or("\u{0}"));
+    for (k, v) in run.params.iter().chain(run.tags.iter()) {
+        field(k);
+        field(v);
+    }
+    field("artifacts");
+    for (p, size) in &run.artifacts {
+        field(p);
+        field(&size.to_string());
+    }
+    hex::encode(h.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_round_trips_with_nan_and_infinities() {
+        let points = vec![
+            Point { step: 0, timestamp: 5, value: 1.5 },
+            Point { step: 1, timestamp: 6, value: f64::NAN },
+            Point { step: -2, timestamp: i64::MAX, value: f64::NEG_INFINITY },
+        ];
+        let back = decode(&encode(&points));
+        assert_eq!(back.len(), 3);
+        assert_eq!(back[0], points[0]);
+        assert!(back[1].value.is_nan());
+        assert_eq!(back[2], points[2]);
+    }
+
+    #[test]
+    fn latest_is_by_step_then_time_not_logging_order() {
+        let p = |step, timestamp, value| Point { step, timestamp, value };
+        let s = summarise(&[p(3, 10, 0.5), p(1, 20, 0.1), p(3, 9, 0.9), p(2, 30, f64::NAN)]);
+        assert_eq!((s.last, s.last_step, s.last_timestamp), (0.5, 3, 10));
+        assert_eq!(s.min, Some((0.1, 1)));
+        assert_eq!(s.max, Some((0.9, 3)));
+        let nan = summarise(&[p(0, 0, f64::NAN)]);
+        assert!(nan.last.is_nan() && nan.min.is_none());
+    }
+}
