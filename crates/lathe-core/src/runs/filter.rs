@@ -64,6 +64,8 @@ pub enum Expr {
         key: String,
         op: Op,
         value: Option<Literal>,
+        /// NOT IN, NOT LIKE: the opposite of the operator, still false for a missing value.
+        negate: bool,
     },
 }
 
@@ -83,7 +85,7 @@ fn err(detail: String) -> Error {
 #[derive(Debug, Clone, PartialEq)]
 enum Token {
     Ident(String),
-    Quoted(String),   // '...' or "..."
+    Quoted(String), // '...' or "..."
     Backquoted(String),
     Number(f64),
     Symbol(&'static str),
@@ -113,7 +115,10 @@ fn tokens(text: &str) -> Result<Vec<(usize, Token)>> {
                 let mut j = i + 1;
                 loop {
                     let Some(&(_, d)) = chars.get(j) else {
-                        return Err(err(format!("the quote at character {} is never closed", at + 1)));
+                        return Err(err(format!(
+                            "the quote at character {} is never closed",
+                            at + 1
+                        )));
                     };
                     if d == c {
                         // A doubled quote inside is one quote character, as in SQL.
@@ -128,7 +133,14 @@ fn tokens(text: &str) -> Result<Vec<(usize, Token)>> {
                     j += 1;
                 }
                 i = j + 1;
-                out.push((at, if c == '`' { Token::Backquoted(s) } else { Token::Quoted(s) }));
+                out.push((
+                    at,
+                    if c == '`' {
+                        Token::Backquoted(s)
+                    } else {
+                        Token::Quoted(s)
+                    },
+                ));
                 continue;
             }
             '=' | '!' | '<' | '>' | '~' => {
@@ -152,24 +164,26 @@ fn tokens(text: &str) -> Result<Vec<(usize, Token)>> {
             c if c.is_ascii_digit() || c == '-' || c == '+' || c == '.' => {
                 let mut j = i + 1;
                 while chars.get(j).is_some_and(|&(_, d)| {
-                    d.is_ascii_alphanumeric() || d == '.' || ((d == '-' || d == '+') && matches!(chars[j - 1].1, 'e' | 'E'))
+                    d.is_ascii_alphanumeric()
+                        || d == '.'
+                        || ((d == '-' || d == '+') && matches!(chars[j - 1].1, 'e' | 'E'))
                 }) {
                     j += 1;
                 }
                 let end = chars.get(j).map_or(text.len(), |&(p, _)| p);
                 let word = &text[at..end];
-                let n = super::parse_value(word)
-                    .ok_or_else(|| err(format!("{word:?} at character {} is not a number", at + 1)))?;
+                let n = super::parse_value(word).ok_or_else(|| {
+                    err(format!("{word:?} at character {} is not a number", at + 1))
+                })?;
                 i = j;
                 out.push((at, Token::Number(n)));
                 continue;
             }
             c if c.is_alphanumeric() || c == '_' => {
                 let mut j = i + 1;
-                while chars
-                    .get(j)
-                    .is_some_and(|&(_, d)| d.is_alphanumeric() || matches!(d, '_' | '-' | '/' | ':'))
-                {
+                while chars.get(j).is_some_and(|&(_, d)| {
+                    d.is_alphanumeric() || matches!(d, '_' | '-' | '/' | ':')
+                }) {
                     j += 1;
                 }
                 let end = chars.get(j).map_or(text.len(), |&(p, _)| p);
@@ -270,7 +284,9 @@ impl Parser<'_> {
             // Unquoted keys may hold dots: tags.mlflow.runName.
             while self.peek() == Some(&Token::Dot) {
                 self.pos += 1;
-                let part = self.name_part().ok_or_else(|| err(format!("expected a key part at {}", self.at())))?;
+                let part = self
+                    .name_part()
+                    .ok_or_else(|| err(format!("expected a key part at {}", self.at())))?;
                 key = format!("{key}.{part}");
             }
             (entity, key)
@@ -318,20 +334,35 @@ impl Parser<'_> {
                             return Err(err(format!("expected NULL at {}", self.at())));
                         }
                         self.pos += 1;
-                        let e = Expr::Compare { entity, key, op: Op::IsNull, value: None };
+                        let e = Expr::Compare {
+                            entity,
+                            key,
+                            op: Op::IsNull,
+                            value: None,
+                            negate: false,
+                        };
                         return Ok(if not { Expr::Not(Box::new(e)) } else { e });
                     }
                     _ => w,
                 }
             }
-            _ => return Err(err(format!("expected an operator (=, !=, <, >, LIKE, ~, IN, IS) at {op_at}"))),
+            _ => {
+                return Err(err(format!(
+                    "expected an operator (=, !=, <, >, LIKE, ~, IN, IS) at {op_at}"
+                )));
+            }
         };
         let value_at = self.at();
         let literal = |p: &mut Self| -> Result<Literal> {
             let v = match p.peek() {
                 Some(Token::Quoted(s)) => Literal::Text(s.clone()),
                 Some(Token::Number(n)) => Literal::Number(*n),
-                _ => return Err(err(format!("expected a quoted text or a number at {}", p.at()))),
+                _ => {
+                    return Err(err(format!(
+                        "expected a quoted text or a number at {}",
+                        p.at()
+                    )));
+                }
             };
             p.pos += 1;
             Ok(v)
@@ -358,17 +389,24 @@ impl Parser<'_> {
                     return Err(err(format!("{op} takes a quoted pattern at {value_at}")));
                 };
                 let re = if op == "~" {
-                    Regex::new(&pattern).map_err(|e| err(format!("bad regular expression at {value_at}: {e}")))?
+                    Regex::new(&pattern)
+                        .map_err(|e| err(format!("bad regular expression at {value_at}: {e}")))?
                 } else {
                     like(&pattern, op.contains("ILIKE"))?
                 };
-                let o = if op == "~" { Op::Regex(re) } else { Op::Like(re) };
+                let o = if op == "~" {
+                    Op::Regex(re)
+                } else {
+                    Op::Like(re)
+                };
                 (op.starts_with("NOT"), o, None)
             }
             "=" | "!=" | "<" | "<=" | ">" | ">=" => {
                 let v = literal(self)?;
                 if entity == Entity::Metric && !matches!(v, Literal::Number(_)) {
-                    return Err(err(format!("metrics.{key} compares with a number, not text, at {value_at}")));
+                    return Err(err(format!(
+                        "metrics.{key} compares with a number, not text, at {value_at}"
+                    )));
                 }
                 let o = match op.as_str() {
                     "=" => Op::Eq,
@@ -384,8 +422,13 @@ impl Parser<'_> {
                 return Err(err(format!("unknown operator {other:?} at {op_at}")));
             }
         };
-        let e = Expr::Compare { entity, key, op, value };
-        Ok(if negate { Expr::Not(Box::new(e)) } else { e })
+        Ok(Expr::Compare {
+            entity,
+            key,
+            op,
+            value,
+            negate,
+        })
     }
 }
 
@@ -439,7 +482,10 @@ impl Filter {
         let mut p = Parser { toks, pos: 0, text };
         let expr = p.or()?;
         if p.pos < p.toks.len() {
-            return Err(err(format!("unexpected text at {}: expected `and`, `or` or the end", p.at())));
+            return Err(err(format!(
+                "unexpected text at {}: expected `and`, `or` or the end",
+                p.at()
+            )));
         }
         Ok(Filter { expr })
     }
@@ -451,19 +497,35 @@ impl Filter {
 
 fn field<'a>(run: &'a RunRecord, entity: Entity, key: &str) -> Field<'a> {
     match entity {
-        Entity::Metric => run.metrics.get(key).map_or(Field::Missing, |m| Field::Number(m.last.0)),
-        Entity::Param => run.params.get(key).map_or(Field::Missing, |v| Field::Text(v)),
+        Entity::Metric => run
+            .metrics
+            .get(key)
+            .map_or(Field::Missing, |m| Field::Number(m.last.0)),
+        Entity::Param => run
+            .params
+            .get(key)
+            .map_or(Field::Missing, |v| Field::Text(v)),
         Entity::Tag => run.tags.get(key).map_or(Field::Missing, |v| Field::Text(v)),
         Entity::Attribute => match key {
             "run_id" => Field::Text(&run.source_run_id),
             "run_name" => run.name.as_deref().map_or(Field::Missing, Field::Text),
             "status" => Field::Text(&run.status),
             "lifecycle_stage" => Field::Text(&run.lifecycle_stage),
-            "artifact_uri" => run.artifact_uri.as_deref().map_or(Field::Missing, Field::Text),
+            "artifact_uri" => run
+                .artifact_uri
+                .as_deref()
+                .map_or(Field::Missing, Field::Text),
             "experiment" => Field::Text(&run.experiment),
-            "parent" => run.parent_run_id.as_deref().map_or(Field::Missing, Field::Text),
-            "start_time" => run.start_time.map_or(Field::Missing, |t| Field::Number(t as f64)),
-            "end_time" => run.end_time.map_or(Field::Missing, |t| Field::Number(t as f64)),
+            "parent" => run
+                .parent_run_id
+                .as_deref()
+                .map_or(Field::Missing, Field::Text),
+            "start_time" => run
+                .start_time
+                .map_or(Field::Missing, |t| Field::Number(t as f64)),
+            "end_time" => run
+                .end_time
+                .map_or(Field::Missing, |t| Field::Number(t as f64)),
             "id" => Field::Owned(run.id.to_string()),
             _ => Field::Missing,
         },
@@ -474,9 +536,15 @@ fn compare(f: &Field, op: &Op, v: &Literal) -> bool {
     use std::cmp::Ordering;
     let ord: Option<Ordering> = match (f, v) {
         (Field::Number(x), Literal::Number(y)) => x.partial_cmp(y),
-        (Field::Number(x), Literal::Text(t)) => super::parse_value(t).and_then(|y| x.partial_cmp(&y)),
-        (Field::Text(s), Literal::Number(y)) => super::parse_value(s).and_then(|x| x.partial_cmp(y)),
-        (Field::Owned(s), Literal::Number(y)) => super::parse_value(s).and_then(|x| x.partial_cmp(y)),
+        (Field::Number(x), Literal::Text(t)) => {
+            super::parse_value(t).and_then(|y| x.partial_cmp(&y))
+        }
+        (Field::Text(s), Literal::Number(y)) => {
+            super::parse_value(s).and_then(|x| x.partial_cmp(y))
+        }
+        (Field::Owned(s), Literal::Number(y)) => {
+            super::parse_value(s).and_then(|x| x.partial_cmp(y))
+        }
         (Field::Text(s), Literal::Text(t)) => Some((*s).cmp(t.as_str())),
         (Field::Owned(s), Literal::Text(t)) => Some(s.as_str().cmp(t.as_str())),
         (Field::Missing, _) => None,
@@ -498,7 +566,13 @@ fn eval(e: &Expr, run: &RunRecord) -> bool {
         Expr::And(a, b) => eval(a, run) && eval(b, run),
         Expr::Or(a, b) => eval(a, run) || eval(b, run),
         Expr::Not(a) => !eval(a, run),
-        Expr::Compare { entity, key, op, value } => {
+        Expr::Compare {
+            entity,
+            key,
+            op,
+            value,
+            negate,
+        } => {
             let f = field(run, *entity, key);
             let text = |f: &Field| -> Option<String> {
                 match f {
@@ -508,12 +582,18 @@ fn eval(e: &Expr, run: &RunRecord) -> bool {
                     Field::Number(x) => Some(x.to_string()),
                 }
             };
-            match op {
-                Op::IsNull => matches!(f, Field::Missing),
+            if let Op::IsNull = op {
+                return matches!(f, Field::Missing);
+            }
+            if let Field::Missing = f {
+                return false;
+            }
+            let holds = match op {
                 Op::Like(re) | Op::Regex(re) => text(&f).is_some_and(|s| re.is_match(&s)),
                 Op::In(values) => values.iter().any(|v| compare(&f, &Op::Eq, v)),
                 _ => value.as_ref().is_some_and(|v| compare(&f, op, v)),
-            }
+            };
+            holds != *negate
         }
     }
 }

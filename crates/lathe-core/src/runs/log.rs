@@ -72,13 +72,6 @@ pub(crate) fn read_jsonl(path: &Path) -> Result<Snapshot> {
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     let mut lines: Vec<&str> = text.split('\n').collect();
     let tail = lines.pop().unwrap_or_default();
-    if !tail.trim().is_empty() {
-        snapshot.skipped.push(Skipped {
-            item: format!("line {}", lines.len() + 1),
-            reason: "unterminated last line left for the next import (still being written?)"
-                .to_owned(),
-        });
-    }
     let mut used = 0usize;
     for (i, line) in lines.iter().enumerate() {
         if line.trim().is_empty() {
@@ -148,15 +141,23 @@ pub(crate) fn read_jsonl(path: &Path) -> Result<Snapshot> {
                     }
                     if let Some(Json::Object(map)) = v.get("metrics") {
                         for (k, x) in map {
-                            let value = number(x).ok_or_else(|| format!("metric {k:?} is not a number"))?;
+                            let value =
+                                number(x).ok_or_else(|| format!("metric {k:?} is not a number"))?;
                             values.push((k.clone(), value));
                         }
                     }
                     if values.is_empty() {
-                        return Err("a metric record needs \"key\" and \"value\", or \"metrics\"".to_owned());
+                        return Err(
+                            "a metric record needs \"key\" and \"value\", or \"metrics\""
+                                .to_owned(),
+                        );
                     }
                     for (key, value) in values {
-                        run.metrics.entry(key).or_default().push(Point { step, timestamp, value });
+                        run.metrics.entry(key).or_default().push(Point {
+                            step,
+                            timestamp,
+                            value,
+                        });
                     }
                 }
                 "params" => run.params.extend(strings(&v, "params")?),
@@ -164,12 +165,18 @@ pub(crate) fn read_jsonl(path: &Path) -> Result<Snapshot> {
                 "end" => {
                     let status = v.get("status").and_then(Json::as_str).unwrap_or("FINISHED");
                     if !["FINISHED", "FAILED", "KILLED"].contains(&status) {
-                        return Err(format!("end status {status:?} is not FINISHED, FAILED or KILLED"));
+                        return Err(format!(
+                            "end status {status:?} is not FINISHED, FAILED or KILLED"
+                        ));
                     }
                     run.status = status.to_owned();
                     run.end_time = int(&v, "time")?;
                 }
-                other => return Err(format!("unknown event {other:?} (start, metric, params, tags, end)")),
+                other => {
+                    return Err(format!(
+                        "unknown event {other:?} (start, metric, params, tags, end)"
+                    ));
+                }
             }
             Ok(())
         })();
@@ -177,6 +184,13 @@ pub(crate) fn read_jsonl(path: &Path) -> Result<Snapshot> {
             Ok(()) => used += 1,
             Err(reason) => snapshot.skipped.push(Skipped { item, reason }),
         }
+    }
+    if !tail.trim().is_empty() {
+        snapshot.skipped.push(Skipped {
+            item: format!("line {}", lines.len() + 1),
+            reason: "unterminated last line left for the next import (still being written?)"
+                .to_owned(),
+        });
     }
     if used == 0 {
         return Err(Error::BadInput {
@@ -231,9 +245,11 @@ pub(crate) fn read_csv(path: &Path) -> Result<Snapshot> {
         Some(s.iter().map(|v| v.map(str::to_owned)).collect())
     };
     let ids = column("run_id").ok_or_else(|| {
-        bad("no `run_id` column: a runs CSV has one row per run with a run_id column, \
+        bad(
+            "no `run_id` column: a runs CSV has one row per run with a run_id column, \
              and params.*, metrics.*, tags.* columns"
-            .to_owned())
+                .to_owned(),
+        )
     })?;
     let first = |names: &[&str]| names.iter().find_map(|n| column(n));
     let experiments = first(&["experiment", "experiment_id"]);
@@ -241,27 +257,43 @@ pub(crate) fn read_csv(path: &Path) -> Result<Snapshot> {
     let statuses = column("status");
     let starts = column("start_time");
     let ends = column("end_time");
+    let artifact_uris = column("artifact_uri");
     let mut snapshot = Snapshot::default();
     let mut seen = std::collections::HashSet::new();
     for (i, id) in ids.iter().enumerate() {
         let item = format!("row {}", i + 2);
         let Some(id) = id.clone().filter(|s| !s.is_empty()) else {
-            snapshot.skipped.push(Skipped { item, reason: "empty run_id".to_owned() });
+            snapshot.skipped.push(Skipped {
+                item,
+                reason: "empty run_id".to_owned(),
+            });
             continue;
         };
         if !seen.insert(id.clone()) {
-            snapshot.skipped.push(Skipped { item, reason: format!("run_id {id:?} repeats an earlier row") });
+            snapshot.skipped.push(Skipped {
+                item,
+                reason: format!("run_id {id:?} repeats an earlier row"),
+            });
             continue;
         }
-        let cell = |c: &Option<Vec<Option<String>>>| c.as_ref().and_then(|v| v[i].clone()).filter(|s| !s.is_empty());
+        let cell = |c: &Option<Vec<Option<String>>>| {
+            c.as_ref()
+                .and_then(|v| v[i].clone())
+                .filter(|s| !s.is_empty())
+        };
         let exp = cell(&experiments).unwrap_or_else(|| DEFAULT_EXPERIMENT.to_owned());
         let experiment_id = experiment(&mut snapshot, &exp);
         let status = cell(&statuses).unwrap_or_else(|| "FINISHED".to_owned());
         let result = (|| -> std::result::Result<SourceRun, String> {
-            let time = |c: &Option<Vec<Option<String>>>, what: &str| -> std::result::Result<Option<i64>, String> {
-                cell(c).map(|t| millis(&t).ok_or(format!("{what} {t:?} is not a time"))).transpose()
+            let time = |c: &Option<Vec<Option<String>>>,
+                        what: &str|
+             -> std::result::Result<Option<i64>, String> {
+                cell(c)
+                    .map(|t| millis(&t).ok_or(format!("{what} {t:?} is not a time")))
+                    .transpose()
             };
-            if !["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"].contains(&status.as_str()) {
+            if !["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"].contains(&status.as_str())
+            {
                 return Err(format!("unknown status {status:?}"));
             }
             let mut run = SourceRun {
@@ -272,7 +304,7 @@ pub(crate) fn read_csv(path: &Path) -> Result<Snapshot> {
                 lifecycle_stage: "active".to_owned(),
                 start_time: time(&starts, "start_time")?,
                 end_time: time(&ends, "end_time")?,
-                artifact_uri: None,
+                artifact_uri: cell(&artifact_uris),
                 params: BTreeMap::new(),
                 tags: BTreeMap::new(),
                 metrics: BTreeMap::new(),
@@ -280,7 +312,12 @@ pub(crate) fn read_csv(path: &Path) -> Result<Snapshot> {
             };
             for c in frame.columns() {
                 let name = c.name().as_str();
-                let Some(value) = c.str().ok().and_then(|s| s.get(i)).filter(|v| !v.is_empty()) else {
+                let Some(value) = c
+                    .str()
+                    .ok()
+                    .and_then(|s| s.get(i))
+                    .filter(|v| !v.is_empty())
+                else {
                     continue;
                 };
                 if let Some(k) = name.strip_prefix("params.") {
@@ -288,10 +325,15 @@ pub(crate) fn read_csv(path: &Path) -> Result<Snapshot> {
                 } else if let Some(k) = name.strip_prefix("tags.") {
                     run.tags.insert(k.to_owned(), value.to_owned());
                 } else if let Some(k) = name.strip_prefix("metrics.") {
-                    let v = parse_value(value).ok_or(format!("metrics.{k} {value:?} is not a number"))?;
+                    let v = parse_value(value)
+                        .ok_or(format!("metrics.{k} {value:?} is not a number"))?;
                     run.metrics.insert(
                         k.to_owned(),
-                        vec![Point { step: 0, timestamp: run.end_time.or(run.start_time).unwrap_or(0), value: v }],
+                        vec![Point {
+                            step: 0,
+                            timestamp: run.end_time.or(run.start_time).unwrap_or(0),
+                            value: v,
+                        }],
                     );
                 }
             }

@@ -48,7 +48,8 @@ fn bad(path: &Path, detail: impl Into<String>) -> Error {
 
 fn read_yaml(path: &Path) -> std::result::Result<Yaml, String> {
     let text = fs::read_to_string(path).map_err(|e| format!("cannot read meta.yaml: {e}"))?;
-    let docs = YamlLoader::load_from_str(&text).map_err(|e| format!("meta.yaml is not YAML: {e}"))?;
+    let docs =
+        YamlLoader::load_from_str(&text).map_err(|e| format!("meta.yaml is not YAML: {e}"))?;
     match docs.into_iter().next() {
         Some(doc @ Yaml::Hash(_)) => Ok(doc),
         _ => Err("meta.yaml is empty or not a mapping".to_owned()),
@@ -124,12 +125,17 @@ fn key_values(dir: &Path) -> std::result::Result<BTreeMap<String, String>, Strin
 
 /// One metric file. An unterminated last line is a point still being written: it is left for
 /// the next import and reported.
-fn metric_points(path: &Path, skipped: &mut Vec<String>) -> std::result::Result<Vec<Point>, String> {
+fn metric_points(
+    path: &Path,
+    skipped: &mut Vec<String>,
+) -> std::result::Result<Vec<Point>, String> {
     let text = fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
     let mut lines: Vec<&str> = text.split('\n').collect();
     let tail = lines.pop().unwrap_or_default();
     if !tail.trim().is_empty() {
-        skipped.push(format!("unterminated last line {tail:?} left for the next import"));
+        skipped.push(format!(
+            "unterminated last line {tail:?} left for the next import"
+        ));
     }
     let mut points = Vec::with_capacity(lines.len());
     for (i, line) in lines.iter().enumerate() {
@@ -187,7 +193,9 @@ fn list_artifacts(dir: &Path) -> BTreeMap<String, u64> {
 /// A `file:` artifact URI as a local folder. A store copied to another machine keeps the old
 /// absolute paths: then the longest tail of the path that exists under `base` is used.
 fn local_dir(uri: &str, base: &Path) -> Option<PathBuf> {
-    let path = uri.strip_prefix("file://").or_else(|| uri.strip_prefix("file:"))?;
+    let path = uri
+        .strip_prefix("file://")
+        .or_else(|| uri.strip_prefix("file:"))?;
     let path = Path::new(path);
     if path.is_dir() {
         return Some(path.to_path_buf());
@@ -336,9 +344,13 @@ pub(crate) fn read_file_store(root: &Path, job: &Job) -> Result<Snapshot> {
         }
     }
     if snapshot.experiments.is_empty() && !root.join("models").is_dir() {
+        let why = match snapshot.skipped.first() {
+            Some(s) => format!(" ({}: {})", s.item, s.reason),
+            None => String::new(),
+        };
         return Err(bad(
             root,
-            "not an MLflow file store: no experiment folder with a meta.yaml in it",
+            format!("not an MLflow file store: no experiment folder with a meta.yaml in it{why}"),
         ));
     }
     run_dirs.sort();
@@ -362,10 +374,12 @@ pub(crate) fn read_file_store(root: &Path, job: &Job) -> Result<Snapshot> {
         let item = format!("run folder {}", rel(root, dir));
         match result {
             Ok((run, notes)) => {
-                snapshot.skipped.extend(notes.into_iter().map(|reason| Skipped {
-                    item: item.clone(),
-                    reason,
-                }));
+                snapshot
+                    .skipped
+                    .extend(notes.into_iter().map(|reason| Skipped {
+                        item: item.clone(),
+                        reason,
+                    }));
                 snapshot.runs.push(run);
             }
             Err(reason) => snapshot.skipped.push(Skipped { item, reason }),
@@ -387,7 +401,11 @@ fn read_file_registry(root: &Path, runs: &[SourceRun]) -> (Vec<SourceModel>, Vec
     let Ok(entries) = fs::read_dir(&models_dir) else {
         return (Vec::new(), skipped);
     };
-    let mut dirs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let mut dirs: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
     dirs.sort();
     let mut models = Vec::new();
     for dir in dirs {
@@ -398,7 +416,12 @@ fn read_file_registry(root: &Path, runs: &[SourceRun]) -> (Vec<SourceModel>, Vec
             let mut aliases = BTreeMap::new();
             for (alias, path) in key_files(&dir.join("aliases"))? {
                 let v = fs::read_to_string(&path).map_err(|e| e.to_string())?;
-                aliases.insert(alias, v.trim().parse().map_err(|_| format!("alias points to {v:?}"))?);
+                aliases.insert(
+                    alias,
+                    v.trim()
+                        .parse()
+                        .map_err(|_| format!("alias points to {v:?}"))?,
+                );
             }
             let mut versions = Vec::new();
             for entry in fs::read_dir(&dir).map_err(|e| e.to_string())?.flatten() {
@@ -407,7 +430,8 @@ fn read_file_registry(root: &Path, runs: &[SourceRun]) -> (Vec<SourceModel>, Vec
                     continue;
                 }
                 let vmeta = read_yaml(&entry.path().join("meta.yaml"))?;
-                let version = integer(&vmeta, "version")?.ok_or("version meta.yaml has no version")?;
+                let version =
+                    integer(&vmeta, "version")?.ok_or("version meta.yaml has no version")?;
                 let run_id = text(&vmeta, "run_id");
                 let source = text(&vmeta, "source");
                 versions.push(SourceModelVersion {
@@ -445,7 +469,9 @@ fn onnx_artifact(
     let source = source?;
     let dir = if let Some(rest) = source.strip_prefix("runs:/") {
         let (id, sub) = rest.split_once('/').unwrap_or((rest, ""));
-        let run = runs.iter().find(|r| r.id == id || Some(r.id.as_str()) == run_id)?;
+        let run = runs
+            .iter()
+            .find(|r| r.id == id || Some(r.id.as_str()) == run_id)?;
         local_dir(run.artifact_uri.as_deref()?, base)?.join(sub)
     } else {
         local_dir(source, base)?
@@ -477,7 +503,10 @@ const REQUIRED: &[(&str, &[&str])] = &[
     ),
     ("params", &["key", "value", "run_uuid"]),
     ("tags", &["key", "value", "run_uuid"]),
-    ("metrics", &["key", "value", "timestamp", "run_uuid", "step", "is_nan"]),
+    (
+        "metrics",
+        &["key", "value", "timestamp", "run_uuid", "step", "is_nan"],
+    ),
 ];
 
 pub(crate) fn read_sqlite_store(path: &Path, job: &Job) -> Result<Snapshot> {
@@ -518,10 +547,18 @@ pub(crate) fn read_sqlite_store(path: &Path, job: &Job) -> Result<Snapshot> {
     let mut exp_tags: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     {
         let mut stmt = conn
-            .prepare("SELECT CAST(experiment_id AS TEXT), key, coalesce(value, '') FROM experiment_tags")
+            .prepare(
+                "SELECT CAST(experiment_id AS TEXT), key, coalesce(value, '') FROM experiment_tags",
+            )
             .map_err(sql)?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
             .map_err(sql)?;
         for row in rows {
             let (e, k, v) = row.map_err(sql)?;
@@ -533,12 +570,23 @@ pub(crate) fn read_sqlite_store(path: &Path, job: &Job) -> Result<Snapshot> {
             .prepare("SELECT CAST(experiment_id AS TEXT), name, coalesce(lifecycle_stage, 'active') FROM experiments ORDER BY experiment_id")
             .map_err(sql)?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
             .map_err(sql)?;
         for row in rows {
             let (id, name, lifecycle_stage) = row.map_err(sql)?;
             let tags = exp_tags.remove(&id).unwrap_or_default();
-            snapshot.experiments.push(SourceExperiment { id, name, lifecycle_stage, tags });
+            snapshot.experiments.push(SourceExperiment {
+                id,
+                name,
+                lifecycle_stage,
+                tags,
+            });
         }
     }
     let mut runs: Vec<SourceRun> = Vec::new();
@@ -572,7 +620,10 @@ pub(crate) fn read_sqlite_store(path: &Path, job: &Job) -> Result<Snapshot> {
                 end_time: r.get(4).map_err(sql)?,
                 lifecycle_stage: r.get(5).map_err(sql)?,
                 artifact_uri: r.get(6).map_err(sql)?,
-                experiment_id: r.get::<_, Option<String>>(7).map_err(sql)?.unwrap_or_default(),
+                experiment_id: r
+                    .get::<_, Option<String>>(7)
+                    .map_err(sql)?
+                    .unwrap_or_default(),
                 params: BTreeMap::new(),
                 tags: BTreeMap::new(),
                 metrics: BTreeMap::new(),
@@ -583,7 +634,9 @@ pub(crate) fn read_sqlite_store(path: &Path, job: &Job) -> Result<Snapshot> {
     job.cancel.check()?;
     for (table, is_param) in [("params", true), ("tags", false)] {
         let mut stmt = conn
-            .prepare(&format!("SELECT run_uuid, key, coalesce(value, '') FROM {table}"))
+            .prepare(&format!(
+                "SELECT run_uuid, key, coalesce(value, '') FROM {table}"
+            ))
             .map_err(sql)?;
         let mut rows = stmt.query([]).map_err(sql)?;
         while let Some(r) = rows.next().map_err(sql)? {
@@ -602,7 +655,9 @@ pub(crate) fn read_sqlite_store(path: &Path, job: &Job) -> Result<Snapshot> {
     {
         // rowid order is logging order.
         let mut stmt = conn
-            .prepare("SELECT run_uuid, key, value, timestamp, step, is_nan FROM metrics ORDER BY rowid")
+            .prepare(
+                "SELECT run_uuid, key, value, timestamp, step, is_nan FROM metrics ORDER BY rowid",
+            )
             .map_err(sql)?;
         let mut rows = stmt.query([]).map_err(sql)?;
         let mut n = 0u64;
@@ -675,13 +730,17 @@ fn read_sqlite_registry(
             .collect::<rusqlite::Result<_>>()?;
         for m in &mut models {
             if has("registered_model_tags") {
-                let mut stmt = conn.prepare("SELECT key, coalesce(value, '') FROM registered_model_tags WHERE name = ?1")?;
+                let mut stmt = conn.prepare(
+                    "SELECT key, coalesce(value, '') FROM registered_model_tags WHERE name = ?1",
+                )?;
                 m.tags = stmt
                     .query_map([&m.name], |r| Ok((r.get(0)?, r.get(1)?)))?
                     .collect::<rusqlite::Result<_>>()?;
             }
             if has("registered_model_aliases") {
-                let mut stmt = conn.prepare("SELECT alias, version FROM registered_model_aliases WHERE name = ?1")?;
+                let mut stmt = conn.prepare(
+                    "SELECT alias, version FROM registered_model_aliases WHERE name = ?1",
+                )?;
                 m.aliases = stmt
                     .query_map([&m.name], |r| Ok((r.get(0)?, r.get(1)?)))?
                     .collect::<rusqlite::Result<_>>()?;

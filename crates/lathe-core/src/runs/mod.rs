@@ -293,7 +293,9 @@ pub fn registered_models(project: &Project) -> Result<Vec<RegisteredModel>> {
         )
         .map_err(db)?;
     let rows: Vec<(i64, String, String, String, String)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
         .and_then(|rows| rows.collect())
         .map_err(db)?;
     let mut versions = conn

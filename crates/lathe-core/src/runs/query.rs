@@ -86,7 +86,11 @@ fn db(project: &Project) -> impl Fn(rusqlite::Error) -> Error + '_ {
 }
 
 /// Loads runs with their params, tags and metric summaries. `ids` limits to those runs.
-pub(crate) fn load(project: &Project, include_deleted: bool, ids: Option<&[i64]>) -> Result<Vec<RunRecord>> {
+pub(crate) fn load(
+    project: &Project,
+    include_deleted: bool,
+    ids: Option<&[i64]>,
+) -> Result<Vec<RunRecord>> {
     let db = db(project);
     let conn = project.conn();
     let restrict = match ids {
@@ -251,10 +255,12 @@ pub(crate) enum Cell {
 }
 
 pub(crate) fn cell(run: &RunRecord, column: &Column) -> Cell {
-    let text = |v: Option<&String>| v.map_or(Cell::Missing, |s| match s.parse::<f64>() {
-        Ok(x) if !x.is_nan() => Cell::Number(x),
-        _ => Cell::Text(s.clone()),
-    });
+    let text = |v: Option<&String>| {
+        v.map_or(Cell::Missing, |s| match s.parse::<f64>() {
+            Ok(x) if !x.is_nan() => Cell::Number(x),
+            _ => Cell::Text(s.clone()),
+        })
+    };
     match column {
         Column::Metric(k, agg) => run.metrics.get(k).map_or(Cell::Missing, |m| {
             let v = match agg {
@@ -270,8 +276,12 @@ pub(crate) fn cell(run: &RunRecord, column: &Column) -> Cell {
         Column::Param(k) => text(run.params.get(k)),
         Column::Tag(k) => text(run.tags.get(k)),
         Column::Attribute(k) => match k.as_str() {
-            "start_time" => run.start_time.map_or(Cell::Missing, |t| Cell::Number(t as f64)),
-            "end_time" => run.end_time.map_or(Cell::Missing, |t| Cell::Number(t as f64)),
+            "start_time" => run
+                .start_time
+                .map_or(Cell::Missing, |t| Cell::Number(t as f64)),
+            "end_time" => run
+                .end_time
+                .map_or(Cell::Missing, |t| Cell::Number(t as f64)),
             "run_name" => run.name.clone().map_or(Cell::Missing, Cell::Text),
             "status" => Cell::Text(run.status.clone()),
             "experiment" => Cell::Text(run.experiment.clone()),
@@ -297,7 +307,12 @@ fn order(a: &Cell, b: &Cell, desc: bool) -> std::cmp::Ordering {
 
 /// Filters and sorts runs (default: newest first, as MLflow), then pages.
 pub fn list(project: &Project, query: &RunQuery) -> Result<RunsPage> {
-    let filter = query.filter.as_deref().filter(|f| !f.trim().is_empty()).map(Filter::parse).transpose()?;
+    let filter = query
+        .filter
+        .as_deref()
+        .filter(|f| !f.trim().is_empty())
+        .map(Filter::parse)
+        .transpose()?;
     let (column, desc) = match query.sort.as_deref().filter(|s| !s.trim().is_empty()) {
         Some(s) => {
             let (key, desc) = match s.rsplit_once(':') {
@@ -313,7 +328,9 @@ pub fn list(project: &Project, query: &RunQuery) -> Result<RunsPage> {
     if let Some(name) = &query.experiment {
         if !runs.iter().any(|r| &r.experiment == name) && !experiment_exists(project, name)? {
             return Err(Error::NotFound {
-                what: format!("no experiment named {name:?} in this project; `lathe runs list` lists every run"),
+                what: format!(
+                    "no experiment named {name:?} in this project; `lathe runs list` lists every run"
+                ),
             });
         }
         runs.retain(|r| &r.experiment == name);
@@ -321,7 +338,8 @@ pub fn list(project: &Project, query: &RunQuery) -> Result<RunsPage> {
     if let Some(f) = &filter {
         runs.retain(|r| f.matches(r));
     }
-    let mut keyed: Vec<(Cell, RunRecord)> = runs.into_iter().map(|r| (cell(&r, &column), r)).collect();
+    let mut keyed: Vec<(Cell, RunRecord)> =
+        runs.into_iter().map(|r| (cell(&r, &column), r)).collect();
     keyed.sort_by(|(a, ra), (b, rb)| order(a, b, desc).then(ra.id.cmp(&rb.id)));
     let mut param_keys = BTreeSet::new();
     let mut tag_keys = BTreeSet::new();
@@ -351,7 +369,11 @@ pub fn list(project: &Project, query: &RunQuery) -> Result<RunsPage> {
 fn experiment_exists(project: &Project, name: &str) -> Result<bool> {
     project
         .conn()
-        .query_row("SELECT count(*) FROM experiments WHERE name = ?1", [name], |r| r.get::<_, i64>(0))
+        .query_row(
+            "SELECT count(*) FROM experiments WHERE name = ?1",
+            [name],
+            |r| r.get::<_, i64>(0),
+        )
         .map(|n| n > 0)
         .map_err(db(project))
 }
@@ -376,7 +398,10 @@ pub fn resolve_run(project: &Project, text: &str) -> Result<i64> {
                 detail: format!(
                     "{text:?} names {} runs of different sources (Lathe ids {}); use a Lathe id",
                     many.len(),
-                    many.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+                    many.iter()
+                        .map(i64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             });
         }
@@ -384,14 +409,18 @@ pub fn resolve_run(project: &Project, text: &str) -> Result<i64> {
     if let Ok(id) = text.trim_start_matches('#').parse::<i64>() {
         let found: i64 = project
             .conn()
-            .query_row("SELECT count(*) FROM runs WHERE id = ?1", [id], |r| r.get(0))
+            .query_row("SELECT count(*) FROM runs WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
             .map_err(&db)?;
         if found > 0 {
             return Ok(id);
         }
     }
     Err(Error::NotFound {
-        what: format!("no run {text:?} in this project (give a run id of the source or Lathe's id; `lathe runs list` lists them)"),
+        what: format!(
+            "no run {text:?} in this project (give a run id of the source or Lathe's id; `lathe runs list` lists them)"
+        ),
     })
 }
 
@@ -422,7 +451,11 @@ pub fn history(project: &Project, run: i64, key: &str) -> Result<Vec<Point>> {
             Err(Error::NotFound {
                 what: format!(
                     "run {run} logged no metric {key:?}; it has: {}",
-                    if keys.is_empty() { "none".to_owned() } else { keys.join(", ") }
+                    if keys.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        keys.join(", ")
+                    }
                 ),
             })
         }
@@ -552,7 +585,10 @@ pub struct GroupStat {
 /// Groups listed runs by a param or tag (`params.optimizer`, `tags.team`).
 pub fn group(runs: &[RunRecord], by: &str) -> Result<Vec<GroupSummary>> {
     let column = parse_column(by)?;
-    if !matches!(column, Column::Param(_) | Column::Tag(_) | Column::Attribute(_)) {
+    if !matches!(
+        column,
+        Column::Param(_) | Column::Tag(_) | Column::Attribute(_)
+    ) {
         return Err(Error::BadArgument {
             argument: "group by",
             detail: format!("{by:?}: group by a param, a tag or an attribute, not a metric"),
@@ -592,7 +628,11 @@ pub fn group(runs: &[RunRecord], by: &str) -> Result<Vec<GroupSummary>> {
                         let n = v.len();
                         let stat = GroupStat {
                             runs: n as u64,
-                            mean: Value(if n == 0 { f64::NAN } else { v.iter().sum::<f64>() / n as f64 }),
+                            mean: Value(if n == 0 {
+                                f64::NAN
+                            } else {
+                                v.iter().sum::<f64>() / n as f64
+                            }),
                             min: Value(v.iter().copied().fold(f64::NAN, f64::min)),
                             max: Value(v.iter().copied().fold(f64::NAN, f64::max)),
                         };

@@ -473,9 +473,21 @@ mod tests {
     #[test]
     fn history_round_trips_with_nan_and_infinities() {
         let points = vec![
-            Point { step: 0, timestamp: 5, value: 1.5 },
-            Point { step: 1, timestamp: 6, value: f64::NAN },
-            Point { step: -2, timestamp: i64::MAX, value: f64::NEG_INFINITY },
+            Point {
+                step: 0,
+                timestamp: 5,
+                value: 1.5,
+            },
+            Point {
+                step: 1,
+                timestamp: 6,
+                value: f64::NAN,
+            },
+            Point {
+                step: -2,
+                timestamp: i64::MAX,
+                value: f64::NEG_INFINITY,
+            },
         ];
         let back = decode(&encode(&points));
         assert_eq!(back.len(), 3);
@@ -486,8 +498,17 @@ mod tests {
 
     #[test]
     fn latest_is_by_step_then_time_not_logging_order() {
-        let p = |step, timestamp, value| Point { step, timestamp, value };
-        let s = summarise(&[p(3, 10, 0.5), p(1, 20, 0.1), p(3, 9, 0.9), p(2, 30, f64::NAN)]);
+        let p = |step, timestamp, value| Point {
+            step,
+            timestamp,
+            value,
+        };
+        let s = summarise(&[
+            p(3, 10, 0.5),
+            p(1, 20, 0.1),
+            p(3, 9, 0.9),
+            p(2, 30, f64::NAN),
+        ]);
         assert_eq!((s.last, s.last_step, s.last_timestamp), (0.5, 3, 10));
         assert_eq!(s.min, Some((0.1, 1)));
         assert_eq!(s.max, Some((0.9, 3)));

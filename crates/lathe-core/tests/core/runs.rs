@@ -1,6 +1,7 @@
 //! Runs: the MLflow importers against stores written by the real `mlflow` client
 //! (`tests/fixtures/mlflow_reference.py`), the run logs, re-import, query and compare.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use lathe_core::job::Job;
@@ -44,7 +45,8 @@ fn same(a: f64, b: f64) -> bool {
 }
 
 fn import(project: &lathe_core::Project, path: &Path) -> runs::ImportSummary {
-    runs::import(project, path, &Job::silent()).unwrap_or_else(|e| panic!("import {}: {e}", path.display()))
+    runs::import(project, path, &Job::silent())
+        .unwrap_or_else(|e| panic!("import {}: {e}", path.display()))
 }
 
 fn all_runs(project: &lathe_core::Project) -> Vec<runs::RunRecord> {
@@ -59,6 +61,59 @@ fn all_runs(project: &lathe_core::Project) -> Vec<runs::RunRecord> {
     .runs
 }
 
+/// Every run of `expected_runs` is in `runs` with the same attributes, params, tags and final
+/// metrics. `experiments_by_name`: false for the CSV, which names experiments by id.
+fn check_runs(
+    ctx: &str,
+    expected_runs: &[Json],
+    runs: &[runs::RunRecord],
+    experiments_by_name: bool,
+) {
+    assert_eq!(runs.len(), expected_runs.len(), "{ctx}: run count");
+    for e in expected_runs {
+        let id = e["run_id"].as_str().unwrap();
+        let r = runs
+            .iter()
+            .find(|r| r.source_run_id == id)
+            .unwrap_or_else(|| panic!("{ctx}: run {id} missing"));
+        let ctx = format!("{ctx} run {}", e["name"]);
+        if experiments_by_name {
+            assert_eq!(r.experiment, e["experiment"].as_str().unwrap(), "{ctx}");
+        }
+        assert_eq!(r.name.as_deref(), e["name"].as_str(), "{ctx}");
+        assert_eq!(r.status, e["status"].as_str().unwrap(), "{ctx}");
+        assert_eq!(
+            r.lifecycle_stage,
+            e["lifecycle_stage"].as_str().unwrap(),
+            "{ctx}"
+        );
+        assert_eq!(r.start_time, e["start_time"].as_i64(), "{ctx}");
+        assert_eq!(r.end_time, e["end_time"].as_i64(), "{ctx}");
+        assert_eq!(r.parent_run_id.as_deref(), e["parent"].as_str(), "{ctx}");
+        if let Some(parent) = e["parent"].as_str() {
+            let p = runs.iter().find(|p| p.source_run_id == parent).unwrap();
+            assert_eq!(r.parent, Some(p.id), "{ctx}: parent resolved to Lathe's id");
+        }
+        let params: BTreeMap<String, String> = serde_json::from_value(e["params"].clone()).unwrap();
+        assert_eq!(r.params, params, "{ctx}");
+        let tags: BTreeMap<String, String> = serde_json::from_value(e["tags"].clone()).unwrap();
+        assert_eq!(r.tags, tags, "{ctx}");
+        let metrics = e["metrics"].as_object().unwrap();
+        assert_eq!(r.metrics.len(), metrics.len(), "{ctx}: metric keys");
+        for (k, v) in metrics {
+            let got = r
+                .metrics
+                .get(k)
+                .unwrap_or_else(|| panic!("{ctx}: metric {k}"));
+            assert!(
+                same(got.last.0, expected_value(v)),
+                "{ctx}: {k} = {:?}, mlflow {v}",
+                got.last
+            );
+        }
+    }
+}
+
 /// Every run, param, tag and final metric matches what `mlflow.search_runs` returned.
 fn check_store(store: &str, path: &Path) {
     let tmp = tempfile::tempdir().unwrap();
@@ -70,33 +125,7 @@ fn check_store(store: &str, path: &Path) {
     assert_eq!(got.runs_new as usize, expected_runs.len(), "{store}");
     assert_eq!(got.experiments, 3, "{store}: Default, churn, vision");
     let runs = all_runs(&project);
-    assert_eq!(runs.len(), expected_runs.len());
-    for e in expected_runs {
-        let id = e["run_id"].as_str().unwrap();
-        let r = runs.iter().find(|r| r.source_run_id == id).unwrap_or_else(|| panic!("{store}: run {id} missing"));
-        let ctx = format!("{store} run {}", e["name"]);
-        assert_eq!(r.experiment, e["experiment"].as_str().unwrap(), "{ctx}");
-        assert_eq!(r.name.as_deref(), e["name"].as_str(), "{ctx}");
-        assert_eq!(r.status, e["status"].as_str().unwrap(), "{ctx}");
-        assert_eq!(r.lifecycle_stage, e["lifecycle_stage"].as_str().unwrap(), "{ctx}");
-        assert_eq!(r.start_time, e["start_time"].as_i64(), "{ctx}");
-        assert_eq!(r.end_time, e["end_time"].as_i64(), "{ctx}");
-        assert_eq!(r.parent_run_id.as_deref(), e["parent"].as_str(), "{ctx}");
-        if let Some(parent) = e["parent"].as_str() {
-            let p = runs.iter().find(|p| p.source_run_id == parent).unwrap();
-            assert_eq!(r.parent, Some(p.id), "{ctx}: parent resolved to Lathe's id");
-        }
-        let params: std::collections::BTreeMap<String, String> = serde_json::from_value(e["params"].clone()).unwrap();
-        assert_eq!(r.params, params, "{ctx}");
-        let tags: std::collections::BTreeMap<String, String> = serde_json::from_value(e["tags"].clone()).unwrap();
-        assert_eq!(r.tags, tags, "{ctx}");
-        let metrics = e["metrics"].as_object().unwrap();
-        assert_eq!(r.metrics.len(), metrics.len(), "{ctx}: metric keys");
-        for (k, v) in metrics {
-            let got = r.metrics.get(k).unwrap_or_else(|| panic!("{ctx}: metric {k}"));
-            assert!(same(got.last.0, expected_value(v)), "{ctx}: {k} = {:?}, mlflow {v}", got.last);
-        }
-    }
+    check_runs(store, expected_runs, &runs, true);
     // The full history of one run's metrics, point for point.
     let of = &reference["history_of"];
     let run = runs::resolve_run(&project, of["run"].as_str().unwrap()).unwrap();
@@ -106,7 +135,12 @@ fn check_store(store: &str, path: &Path) {
         assert_eq!(got.len(), points.len(), "{store} history {key}");
         for (p, e) in got.iter().zip(points) {
             assert_eq!(p.timestamp, e[0].as_i64().unwrap());
-            assert!(same(p.value, expected_value(&e[1])), "{store} {key}: {} vs {}", p.value, e[1]);
+            assert!(
+                same(p.value, expected_value(&e[1])),
+                "{store} {key}: {} vs {}",
+                p.value,
+                e[1]
+            );
             assert_eq!(p.step, e[2].as_i64().unwrap());
         }
     }
@@ -116,18 +150,20 @@ fn check_store(store: &str, path: &Path) {
     assert_eq!(models.len(), expected.len());
     for (m, e) in models.iter().zip(expected) {
         assert_eq!(m.name, e["name"].as_str().unwrap());
-        let aliases: std::collections::BTreeMap<String, i64> = e["aliases"]
+        let aliases: BTreeMap<String, i64> = e["aliases"]
             .as_object()
             .unwrap()
             .iter()
             .map(|(k, v)| {
                 // The file store's client gives the version as text, the SQLite one as a number.
-                let n = v.as_i64().unwrap_or_else(|| v.as_str().unwrap().parse().unwrap());
+                let n = v
+                    .as_i64()
+                    .unwrap_or_else(|| v.as_str().unwrap().parse().unwrap());
                 (k.clone(), n)
             })
             .collect();
         assert_eq!(m.aliases, aliases);
-        let tags: std::collections::BTreeMap<String, String> = serde_json::from_value(e["tags"].clone()).unwrap();
+        let tags: BTreeMap<String, String> = serde_json::from_value(e["tags"].clone()).unwrap();
         assert_eq!(m.tags, tags);
         let versions = e["versions"].as_array().unwrap();
         assert_eq!(m.versions.len(), versions.len());
@@ -136,7 +172,12 @@ fn check_store(store: &str, path: &Path) {
             assert_eq!(v.run_id.as_deref(), ev["run_id"].as_str());
             assert_eq!(v.source.as_deref(), ev["source"].as_str());
             // The fixture's artifact is named model.onnx (a text placeholder: nothing is opened).
-            assert!(v.onnx_path.as_deref().is_some_and(|p| p.ends_with("model/model.onnx")), "{v:?}");
+            assert!(
+                v.onnx_path
+                    .as_deref()
+                    .is_some_and(|p| p.ends_with("model/model.onnx")),
+                "{v:?}"
+            );
         }
     }
 
@@ -145,9 +186,34 @@ fn check_store(store: &str, path: &Path) {
     assert_eq!(active.total as usize, expected_runs.len() - 1);
     assert!(active.runs.iter().all(|r| r.lifecycle_stage == "active"));
 
+    // MLflow's filter strings give the runs search_runs gave.
+    for (filter, expected) in reference["filters"].as_object().unwrap() {
+        let page = runs::list(
+            &project,
+            &RunQuery {
+                filter: Some(filter.clone()),
+                ..Default::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("{store}: {filter}: {e}"));
+        let mut got: Vec<&str> = page.runs.iter().map(|r| r.source_run_id.as_str()).collect();
+        got.sort();
+        let expected: Vec<&str> = expected
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(got, expected, "{store}: {filter}");
+    }
+
     // Re-importing an unchanged store adds nothing.
     let again = import(&project, path);
-    assert_eq!((again.runs_new, again.runs_updated, again.metric_points), (0, 0, 0), "{store}");
+    assert_eq!(
+        (again.runs_new, again.runs_updated, again.metric_points),
+        (0, 0, 0),
+        "{store}"
+    );
     assert_eq!(again.runs_unchanged as usize, expected_runs.len());
 }
 
@@ -159,4 +225,528 @@ fn mlflow_file_store_matches_search_runs() {
 #[test]
 fn mlflow_sqlite_store_matches_search_runs() {
     check_store("mlflow-db", &fixtures().join("mlflow.db"));
+}
+
+/// The active runs of the file store, as the fixture script exported them.
+fn active_reference() -> Vec<Json> {
+    summary("mlruns")["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["lifecycle_stage"] == "active")
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn jsonl_run_log_matches_search_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = new_project(tmp.path());
+    let got = import(&project, &fixtures().join("runs.jsonl"));
+    assert!(got.skipped.is_empty(), "{:?}", got.skipped);
+    let expected = active_reference();
+    assert_eq!(got.runs_new as usize, expected.len());
+    check_runs("runs.jsonl", &expected, &all_runs(&project), true);
+    let again = import(&project, &fixtures().join("runs.jsonl"));
+    assert_eq!(
+        (again.runs_new, again.runs_updated, again.metric_points),
+        (0, 0, 0)
+    );
+}
+
+#[test]
+fn search_runs_csv_matches_search_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = new_project(tmp.path());
+    let got = import(&project, &fixtures().join("search_runs.csv"));
+    assert!(got.skipped.is_empty(), "{:?}", got.skipped);
+    let mut expected = active_reference();
+    // A CSV row has no run name column but the mlflow.runName tag, and one point per metric.
+    for e in &mut expected {
+        e["name"] = e["tags"]["mlflow.runName"].clone();
+    }
+    check_runs("search_runs.csv", &expected, &all_runs(&project), false);
+}
+
+/// What importing a corpus case must do.
+enum Expect {
+    /// Refused with `bad_input`; the message holds this text. The project is unchanged.
+    Error(&'static str),
+    /// Imports this many runs, skipping items whose reasons hold these texts, in order.
+    Skips(u64, &'static [&'static str]),
+}
+
+const CORPUS: &[(&str, Expect)] = &[
+    ("missing_run_meta", Expect::Skips(1, &["no meta.yaml"])),
+    (
+        "garbled_run_meta",
+        Expect::Skips(1, &["meta.yaml is not YAML"]),
+    ),
+    (
+        "run_meta_not_a_mapping",
+        Expect::Skips(1, &["not a mapping"]),
+    ),
+    (
+        "garbled_experiment_meta",
+        Expect::Error("no experiment folder with a meta.yaml"),
+    ),
+    (
+        "non_numeric_metric",
+        Expect::Skips(
+            1,
+            &["metrics/loss: line 2 is not `<timestamp> <value> [<step>]`"],
+        ),
+    ),
+    (
+        "truncated_metric",
+        Expect::Skips(1, &["unterminated last line \"17640000\""]),
+    ),
+    ("metric_file_is_a_folder", Expect::Skips(1, &[])),
+    (
+        "unknown_status",
+        Expect::Skips(1, &["unknown status code 9"]),
+    ),
+    (
+        "run_folder_mismatch",
+        Expect::Skips(1, &["meta.yaml names run \"elsewhere\""]),
+    ),
+    ("not_an_mlruns", Expect::Error("not an MLflow file store")),
+    (
+        "text_named/mlflow.db",
+        Expect::Error("it is not a SQLite database"),
+    ),
+    (
+        "empty_sqlite/mlflow.db",
+        Expect::Error("it has no `experiments` table"),
+    ),
+    (
+        "other_schema/mlflow.db",
+        Expect::Error("its `metrics` table has no `step` column (schema revision 451aebb31d03)"),
+    ),
+    ("truncated_db/mlflow.db", Expect::Error("")),
+    (
+        "unknown_status_db/mlflow.db",
+        Expect::Skips(6, &["unknown status \"PAUSED\""]),
+    ),
+    (
+        "broken_lines.jsonl",
+        Expect::Skips(
+            1,
+            &[
+                "line 3", "line 4", "line 5", "line 6", "line 7", "line 9", "line 10",
+            ],
+        ),
+    ),
+    (
+        "all_broken.jsonl",
+        Expect::Error("no usable run record (line 1: not JSON"),
+    ),
+    ("empty.jsonl", Expect::Error("the log is empty")),
+    ("not_utf8.jsonl", Expect::Error("not UTF-8 text")),
+    ("no_run_id.csv", Expect::Error("no `run_id` column")),
+    (
+        "bad_metric.csv",
+        Expect::Skips(
+            1,
+            &[
+                "metrics.acc \"high\" is not a number",
+                "unknown status \"PAUSED\"",
+                "repeats an earlier row",
+            ],
+        ),
+    ),
+    ("empty.csv", Expect::Error("not a readable CSV")),
+];
+
+#[test]
+fn broken_sources_fail_clearly_or_skip_what_they_name() {
+    let corpus = repo().join("tests/corpus/runs");
+    // Git keeps no empty folders: this case's metric "file" is one.
+    std::fs::create_dir_all(corpus.join("metric_file_is_a_folder/1/good/metrics/acc")).unwrap();
+    let listed: std::collections::BTreeSet<String> = std::fs::read_dir(&corpus)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let covered: std::collections::BTreeSet<String> = CORPUS
+        .iter()
+        .map(|(c, _)| c.split('/').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(listed, covered, "every corpus case has an expectation");
+    for (case, expect) in CORPUS {
+        let tmp = tempfile::tempdir().unwrap();
+        let project = new_project(tmp.path());
+        let path = corpus.join(case).canonicalize().unwrap();
+        let before = (
+            crate::support::tree(tmp.path()),
+            crate::support::db_bytes(tmp.path()),
+        );
+        let result = runs::import(&project, &path, &Job::silent());
+        match (expect, result) {
+            (Expect::Error(text), Err(e)) => {
+                assert_eq!(e.code(), "bad_input", "{case}: {e}");
+                assert!(e.to_string().contains(text), "{case}: {e}");
+                assert!(
+                    e.to_string().contains(&path.display().to_string()),
+                    "{case} names the file: {e}"
+                );
+                let after = (
+                    crate::support::tree(tmp.path()),
+                    crate::support::db_bytes(tmp.path()),
+                );
+                assert!(
+                    before == after,
+                    "{case}: a refused import changed the project"
+                );
+                assert!(runs::sources(&project).unwrap().is_empty(), "{case}");
+            }
+            (Expect::Skips(n, reasons), Ok(summary)) => {
+                assert_eq!(summary.runs_new, *n, "{case}: {summary:?}");
+                assert_eq!(
+                    summary.skipped.len(),
+                    reasons.len(),
+                    "{case}: {:?}",
+                    summary.skipped
+                );
+                for (s, reason) in summary.skipped.iter().zip(*reasons) {
+                    let said = format!("{}: {}", s.item, s.reason);
+                    assert!(
+                        said.contains(reason),
+                        "{case}: {said:?} should say {reason:?}"
+                    );
+                }
+            }
+            (Expect::Error(_), Ok(s)) => panic!("{case}: imported {s:?}"),
+            (Expect::Skips(..), Err(e)) => panic!("{case}: {e}"),
+        }
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn reimport_adds_only_new_runs_and_points() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = new_project(&tmp.path().join("project"));
+    let store = tmp.path().join("mlruns");
+    copy_dir(&fixtures().join("mlruns"), &store);
+    let first = import(&project, &store);
+    let before = all_runs(&project);
+
+    // Training goes on: a run logs two more loss points, and a new run appears.
+    let adam = before
+        .iter()
+        .find(|r| r.name.as_deref() == Some("adam-0.01"))
+        .unwrap();
+    let exp_dir = std::fs::read_dir(&store)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.join(&adam.source_run_id).is_dir())
+        .unwrap();
+    let loss = exp_dir.join(&adam.source_run_id).join("metrics/loss");
+    let mut text = std::fs::read_to_string(&loss).unwrap();
+    text.push_str("1764000020000 0.3 20\n1764000021000 0.25 21\n");
+    std::fs::write(&loss, text).unwrap();
+    let new_run = exp_dir.join("0123456789abcdef0123456789abcdef");
+    copy_dir(&exp_dir.join(&adam.source_run_id), &new_run);
+    let meta = std::fs::read_to_string(new_run.join("meta.yaml")).unwrap();
+    std::fs::write(
+        new_run.join("meta.yaml"),
+        meta.replace(&adam.source_run_id, "0123456789abcdef0123456789abcdef")
+            .replace("adam-0.01", "adam-again"),
+    )
+    .unwrap();
+
+    let second = import(&project, &store);
+    assert_eq!(second.runs_new, 1, "{second:?}");
+    assert_eq!(second.runs_updated, 1, "{second:?}");
+    assert_eq!(second.runs_unchanged, first.runs_new - 1);
+    let new_points: u64 = 2 + 22 + 20 + 20;
+    assert_eq!(
+        second.metric_points, new_points,
+        "two appended points and the copied run's 62"
+    );
+    let after = all_runs(&project);
+    assert_eq!(after.len(), before.len() + 1);
+    let adam_after = after.iter().find(|r| r.id == adam.id).unwrap();
+    assert_eq!(adam_after.metrics["loss"].last.0, 0.25);
+    assert_eq!(adam_after.metrics["loss"].steps, 22);
+    assert_eq!(runs::history(&project, adam.id, "loss").unwrap().len(), 22);
+    // Lathe's ids are stable across re-imports.
+    for r in &before {
+        assert!(
+            after
+                .iter()
+                .any(|a| a.id == r.id && a.source_run_id == r.source_run_id)
+        );
+    }
+}
+
+#[test]
+fn jsonl_log_grows_while_training_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = new_project(&tmp.path().join("project"));
+    let log = tmp.path().join("train.jsonl");
+    let mut text = String::from(
+        "{\"event\": \"start\", \"run\": \"r1\", \"experiment\": \"cnn\", \"name\": \"first\", \"time\": 1000, \"params\": {\"lr\": 0.1, \"layers\": 3}}\n",
+    );
+    for step in 0..3 {
+        text.push_str(&format!(
+            "{{\"event\": \"metric\", \"run\": \"r1\", \"step\": {step}, \"time\": {}, \"metrics\": {{\"loss\": {}, \"acc\": \"NaN\"}}}}\n",
+            1000 + step,
+            1.0 / (step + 1) as f64
+        ));
+    }
+    // A line the script is still writing.
+    text.push_str("{\"event\": \"metric\", \"run\": \"r1\", \"ste");
+    std::fs::write(&log, &text).unwrap();
+    let first = import(&project, &log);
+    assert_eq!((first.runs_new, first.metric_points), (1, 6));
+    assert_eq!(first.skipped.len(), 1, "the unterminated line is reported");
+    let run = &all_runs(&project)[0];
+    assert_eq!(run.status, "RUNNING");
+    assert_eq!(run.params["lr"], "0.1");
+    assert!(run.metrics["acc"].last.0.is_nan());
+    assert_eq!(run.metrics["acc"].min, None);
+
+    text.truncate(text.rfind('\n').unwrap() + 1);
+    text.push_str("{\"event\": \"metric\", \"run\": \"r1\", \"key\": \"loss\", \"value\": 0.1, \"step\": 3, \"time\": 1003}\n");
+    text.push_str(
+        "{\"event\": \"end\", \"run\": \"r1\", \"status\": \"FINISHED\", \"time\": 2000}\n",
+    );
+    std::fs::write(&log, &text).unwrap();
+    let second = import(&project, &log);
+    assert_eq!(
+        (second.runs_new, second.runs_updated, second.metric_points),
+        (0, 1, 1),
+        "{second:?}"
+    );
+    let run = &all_runs(&project)[0];
+    assert_eq!(
+        (run.status.as_str(), run.end_time),
+        ("FINISHED", Some(2000))
+    );
+    assert_eq!(run.metrics["loss"].last.0, 0.1);
+    assert_eq!(run.metrics["loss"].max.map(|v| v.0), Some(1.0));
+    assert_eq!(run.metrics["loss"].max_step, Some(0));
+}
+
+fn fixture_project() -> (tempfile::TempDir, lathe_core::Project) {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = new_project(tmp.path());
+    import(&project, &fixtures().join("mlruns"));
+    (tmp, project)
+}
+
+fn names(project: &lathe_core::Project, filter: &str, sort: Option<&str>) -> Vec<String> {
+    runs::list(
+        project,
+        &RunQuery {
+            filter: Some(filter.to_owned()),
+            sort: sort.map(str::to_owned),
+            ..Default::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{filter}: {e}"))
+    .runs
+    .into_iter()
+    .map(|r| r.name.unwrap_or_default())
+    .collect()
+}
+
+#[test]
+fn filters_extend_mlflow_with_or_not_parentheses_regex_and_numbers() {
+    let (_tmp, project) = fixture_project();
+    let sort = Some("run_name");
+    assert_eq!(
+        names(
+            &project,
+            "params.optimizer = 'sgd' or attributes.status = 'FAILED'",
+            sort
+        ),
+        ["crashed", "sgd-0.1"]
+    );
+    assert_eq!(
+        names(
+            &project,
+            "(params.lr = '0.01' or params.lr = '0.1') and metrics.acc > 0.9",
+            sort
+        ),
+        ["sgd-0.1"]
+    );
+    assert_eq!(
+        names(&project, "params.model ~ 'res(net)?(18|34)'", sort),
+        ["unstable"]
+    );
+    assert_eq!(
+        names(&project, "run_name ~ '^adam-'", sort),
+        ["adam-0.001", "adam-0.01"]
+    );
+    assert_eq!(
+        names(
+            &project,
+            "not params.model = 'gbm' and experiment = 'churn'",
+            sort
+        ),
+        ["crashed"]
+    );
+    // A param compared with a number compares numerically: '0.1' > 0.05 but not as text.
+    assert_eq!(
+        names(&project, "params.lr > 0.005", sort),
+        ["adam-0.01", "sgd-0.1"]
+    );
+    assert_eq!(
+        names(&project, "params.optimizer IN ('sgd', 'rmsprop')", sort),
+        ["sgd-0.1"]
+    );
+    assert_eq!(
+        names(&project, "params.optimizer NOT IN ('adam')", sort),
+        ["sgd-0.1"]
+    );
+    assert_eq!(
+        names(&project, "params.optimizer IS NULL", sort),
+        ["grid", "unstable"]
+    );
+    assert_eq!(
+        names(
+            &project,
+            "tags.mlflow.parentRunId IS NOT NULL and params.lr < 0.05",
+            sort
+        ),
+        ["adam-0.001", "adam-0.01"]
+    );
+    assert_eq!(
+        names(
+            &project,
+            "metrics.loss != 0.05 AND metrics.\"val/loss\" <= 1",
+            sort
+        ),
+        ["adam-0.001", "adam-0.01"]
+    );
+
+    // Sorts: missing values last, either direction; metric min/max columns.
+    assert_eq!(
+        names(&project, "experiment = 'churn'", Some("metrics.acc:desc")),
+        ["sgd-0.1", "adam-0.01", "adam-0.001", "crashed", "grid"]
+    );
+    assert_eq!(
+        names(&project, "experiment = 'churn'", Some("params.lr")),
+        ["adam-0.001", "adam-0.01", "sgd-0.1", "crashed", "grid"]
+    );
+    assert_eq!(
+        names(&project, "metrics.loss >= 0", Some("metrics.loss.min:desc")),
+        ["unstable", "adam-0.001", "crashed", "adam-0.01", "sgd-0.1"]
+    );
+
+    for (bad, says) in [
+        (
+            "metrics.acc >",
+            "expected a quoted text or a number at the end (character 14)",
+        ),
+        ("metrics.acc > 'high'", "compares with a number"),
+        (
+            "params.x = 'a' and",
+            "expected a name such as metrics.acc at the end",
+        ),
+        ("(params.x = 'a'", "expected `)` at the end"),
+        (
+            "foo.x = 'a'",
+            "\"foo\" at character 1 is not metrics, params, tags or attributes",
+        ),
+        ("colour = 'red'", "unknown attribute \"colour\""),
+        ("params.x ~ '('", "bad regular expression"),
+        (
+            "params.x = 'open",
+            "the quote at character 12 is never closed",
+        ),
+        (
+            "params.x = 'a' params.y = 'b'",
+            "unexpected text at character 16",
+        ),
+        ("params.x ? 'a'", "unexpected '?' at character 10"),
+    ] {
+        let e = runs::list(
+            &project,
+            &RunQuery {
+                filter: Some(bad.to_owned()),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), "bad_argument", "{bad}");
+        assert!(e.to_string().contains(says), "{bad}: {e}");
+    }
+}
+
+#[test]
+fn compare_shows_differing_params_and_metric_summaries() {
+    let (_tmp, project) = fixture_project();
+    let all = all_runs(&project);
+    let id = |name: &str| {
+        all.iter()
+            .find(|r| r.name.as_deref() == Some(name))
+            .unwrap()
+            .id
+    };
+    let (a, b, c) = (id("adam-0.01"), id("adam-0.001"), id("sgd-0.1"));
+    let cmp = runs::compare(&project, &[a, b, c]).unwrap();
+    assert_eq!(
+        cmp.runs.iter().map(|r| r.id).collect::<Vec<_>>(),
+        [a, b, c],
+        "in the order asked"
+    );
+    assert_eq!(
+        cmp.params.same.keys().collect::<Vec<_>>(),
+        ["epochs", "model"]
+    );
+    assert_eq!(
+        cmp.params.differing.keys().collect::<Vec<_>>(),
+        ["lr", "optimizer"]
+    );
+    assert_eq!(
+        cmp.params.differing["optimizer"][&c.to_string()].as_deref(),
+        Some("sgd")
+    );
+    let loss = &cmp.metrics["loss"];
+    assert_eq!(loss.len(), 3);
+    assert_eq!(loss[2].stat.last.0, 0.05);
+    assert_eq!(loss[2].stat.min.map(|v| v.0), Some(0.05));
+    assert_eq!(loss[2].stat.min_step, Some(19));
+    assert_eq!(loss[2].stat.max.map(|v| v.0), Some(1.0));
+    assert_eq!(loss[2].stat.steps, 20);
+    // A param one run lacks differs.
+    let cmp = runs::compare(&project, &[a, id("grid")]).unwrap();
+    assert_eq!(
+        cmp.params.differing["optimizer"][&id("grid").to_string()],
+        None
+    );
+    assert_eq!(
+        runs::compare(&project, &[a]).unwrap_err().code(),
+        "bad_argument"
+    );
+
+    let grouped = runs::group(
+        &runs::list(&project, &RunQuery::default()).unwrap().runs,
+        "params.optimizer",
+    )
+    .unwrap();
+    let adam = grouped
+        .iter()
+        .find(|g| g.value.as_deref() == Some("adam"))
+        .unwrap();
+    assert_eq!(adam.runs, 3);
+    let acc = &adam.metrics["loss"];
+    assert_eq!(acc.runs, 3);
+    assert!((acc.mean.0 - (0.344828 + 0.840336 + 0.8) / 3.0).abs() < 1e-12);
+    assert_eq!((acc.min.0, acc.max.0), (0.344828, 0.840336));
 }
