@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use lathe_core::Project;
 use lathe_core::audit::Actor;
-use lathe_core::chart;
+use lathe_core::chart::{self, Figure};
 use lathe_core::dataset::browse::{RowsPage, RowsQuery, SortKey, TableSource};
 use lathe_core::dataset::compare::{self, Comparison};
 use lathe_core::dataset::{self, DatasetSummary, ImportOutcome, Profile, ReadOptions};

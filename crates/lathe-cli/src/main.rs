@@ -16,6 +16,7 @@ use lathe_core::{Error, Project};
 use serde::Serialize;
 
 mod dataset;
+mod runs;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -59,6 +60,9 @@ enum Command {
     /// Import, list and profile datasets.
     #[command(subcommand)]
     Dataset(dataset::DatasetCommand),
+    /// Import experiment runs (MLflow stores, run logs); list, compare and chart them.
+    #[command(subcommand)]
+    Runs(runs::RunsCommand),
 }
 
 fn main() -> ExitCode {
@@ -120,6 +124,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             print(cli.json, &info, || info_text(&info))
         }
         Command::Dataset(command) => dataset::run(command, cli.project.as_deref(), cli.json),
+        Command::Runs(command) => runs::run(command, cli.project.as_deref(), cli.json),
         Command::Log { limit } => {
             let project = open_project(cli.project.as_deref())?;
             let entries = project.audit_log(limit)?;

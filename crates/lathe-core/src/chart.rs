@@ -18,15 +18,15 @@ use crate::dataset::Profile;
 use crate::{Error, Result};
 
 static FONT: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
-const FAMILY: &str = "sans-serif";
+pub(crate) const FAMILY: &str = "sans-serif";
 
-const ACCENT: RGBColor = RGBColor(0x25, 0x63, 0xa8);
+pub(crate) const ACCENT: RGBColor = RGBColor(0x25, 0x63, 0xa8);
 const NEGATIVE: RGBColor = RGBColor(0x25, 0x63, 0xa8);
 const POSITIVE: RGBColor = RGBColor(0xc0, 0x39, 0x2b);
 const UNDEFINED: RGBColor = RGBColor(0xdb, 0xe2, 0xea);
-const TEXT: RGBColor = RGBColor(0x1b, 0x24, 0x30);
+pub(crate) const TEXT: RGBColor = RGBColor(0x1b, 0x24, 0x30);
 
-fn register_font() {
+pub(crate) fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // The font is compiled in; parsing it cannot fail at run time if it parsed once in tests.
@@ -238,7 +238,7 @@ pub fn chart(profile: &Profile, kind: Option<Kind>, column: Option<&str>) -> Res
     })
 }
 
-fn draw_error(e: impl std::fmt::Display) -> Error {
+pub(crate) fn draw_error(e: impl std::fmt::Display) -> Error {
     Error::Compute {
         context: "cannot draw the chart",
         detail: e.to_string(),
@@ -246,7 +246,7 @@ fn draw_error(e: impl std::fmt::Display) -> Error {
 }
 
 /// Shortens a label to `max` characters with an ellipsis.
-fn short(text: &str, max: usize) -> String {
+pub(crate) fn short(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         text.to_owned()
     } else {
@@ -257,7 +257,7 @@ fn short(text: &str, max: usize) -> String {
 }
 
 /// A number for an axis: short, without float noise.
-fn axis_number(v: f64) -> String {
+pub(crate) fn axis_number(v: f64) -> String {
     if v == 0.0 {
         "0".into()
     } else if v.abs() >= 1e5 || v.abs() < 1e-3 {
@@ -268,21 +268,17 @@ fn axis_number(v: f64) -> String {
     }
 }
 
-impl Chart {
-    /// Width and height in pixels: bars and heatmaps grow with their labels.
-    pub fn size(&self) -> (u32, u32) {
-        match &self.data {
-            Data::Bins { .. } => (640, 360),
-            Data::Bars { labels, .. } => (640, 90 + 22 * labels.len().max(1) as u32),
-            Data::Matrix { columns, .. } => {
-                let side = (200 + 24 * columns.len() as u32).max(420);
-                (side + 60, side)
-            }
-        }
-    }
+/// Anything Lathe draws: a profile's [`Chart`], a run chart. Each is drawn with plotters on any
+/// backend and carries its data as CSV, so every chart can be exported with its numbers.
+pub trait Figure {
+    /// Width and height in pixels.
+    fn size(&self) -> (u32, u32);
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>;
+    /// The figure's data as CSV with a header line.
+    fn csv(&self) -> Result<String>;
 
-    /// The chart as an SVG document.
-    pub fn svg(&self) -> Result<String> {
+    /// The figure as an SVG document.
+    fn svg(&self) -> Result<String> {
         register_font();
         let mut out = String::new();
         {
@@ -293,21 +289,51 @@ impl Chart {
         Ok(out)
     }
 
-    /// Writes the chart as a PNG file.
-    pub fn write_png(&self, path: &Path) -> Result<()> {
+    /// Writes the figure as a PNG file.
+    fn write_png(&self, path: &Path) -> Result<()> {
         register_font();
         let root = BitMapBackend::new(path, self.size()).into_drawing_area();
         self.draw(&root)?;
         root.present().map_err(draw_error)
     }
+}
 
-    /// The chart's data as CSV with a header line.
-    pub fn csv(&self) -> Result<String> {
+/// A frame as CSV text with a header line.
+pub(crate) fn frame_csv(mut frame: DataFrame) -> Result<String> {
+    let polars = |e: PolarsError| Error::Compute {
+        context: "cannot write the chart data",
+        detail: e.to_string(),
+    };
+    let mut buf = Vec::new();
+    CsvWriter::new(&mut buf)
+        .include_header(true)
+        .finish(&mut frame)
+        .map_err(polars)?;
+    String::from_utf8(buf).map_err(|e| Error::Compute {
+        context: "cannot write the chart data",
+        detail: e.to_string(),
+    })
+}
+
+impl Figure for Chart {
+    /// Bars and heatmaps grow with their labels.
+    fn size(&self) -> (u32, u32) {
+        match &self.data {
+            Data::Bins { .. } => (640, 360),
+            Data::Bars { labels, .. } => (640, 90 + 22 * labels.len().max(1) as u32),
+            Data::Matrix { columns, .. } => {
+                let side = (200 + 24 * columns.len() as u32).max(420);
+                (side + 60, side)
+            }
+        }
+    }
+
+    fn csv(&self) -> Result<String> {
         let polars = |e: PolarsError| Error::Compute {
             context: "cannot write the chart data",
             detail: e.to_string(),
         };
-        let mut frame = match &self.data {
+        let frame = match &self.data {
             Data::Bins { edges, counts } => df!(
                 "bin_start" => &edges[..counts.len()],
                 "bin_end" => &edges[1..],
@@ -339,15 +365,7 @@ impl Chart {
             }
         }
         .map_err(polars)?;
-        let mut buf = Vec::new();
-        CsvWriter::new(&mut buf)
-            .include_header(true)
-            .finish(&mut frame)
-            .map_err(polars)?;
-        String::from_utf8(buf).map_err(|e| Error::Compute {
-            context: "cannot write the chart data",
-            detail: e.to_string(),
-        })
+        frame_csv(frame)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
@@ -535,19 +553,16 @@ fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>) -> Result<()> 
     Ok(())
 }
 
-/// Writes `chart` to `path` as SVG, PNG or CSV (its data), chosen by the extension.
-pub fn write(chart: &Chart, path: &Path) -> Result<()> {
+/// Checks that `path` names a chart file Lathe writes (.svg, .png, .csv), before any work.
+pub fn check_output(path: &Path) -> Result<&'static str> {
     let extension = path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
-    let write = |bytes: &[u8]| {
-        std::fs::write(path, bytes).map_err(|e| Error::write("write the chart", path, e))
-    };
     match extension.as_deref() {
-        Some("svg") => write(chart.svg()?.as_bytes()),
-        Some("png") => chart.write_png(path),
-        Some("csv") => write(chart.csv()?.as_bytes()),
+        Some("svg") => Ok("svg"),
+        Some("png") => Ok("png"),
+        Some("csv") => Ok("csv"),
         _ => Err(Error::BadArgument {
             argument: "output file",
             detail: format!(
@@ -555,6 +570,18 @@ pub fn write(chart: &Chart, path: &Path) -> Result<()> {
                 path.display()
             ),
         }),
+    }
+}
+
+/// Writes `chart` to `path` as SVG, PNG or CSV (its data), chosen by the extension.
+pub fn write(chart: &impl Figure, path: &Path) -> Result<()> {
+    let write = |bytes: &[u8]| {
+        std::fs::write(path, bytes).map_err(|e| Error::write("write the chart", path, e))
+    };
+    match check_output(path)? {
+        "svg" => write(chart.svg()?.as_bytes()),
+        "png" => chart.write_png(path),
+        _ => write(chart.csv()?.as_bytes()),
     }
 }
 

@@ -7,6 +7,7 @@
 mod dataset;
 mod errors;
 mod project;
+mod runs;
 
 use std::path::Path;
 

@@ -268,6 +268,11 @@ impl Project {
                 "dataset_versions".to_owned(),
                 count("SELECT count(*) FROM dataset_versions")?,
             ),
+            (
+                "experiments".to_owned(),
+                count("SELECT count(*) FROM experiments")?,
+            ),
+            ("runs".to_owned(), count("SELECT count(*) FROM runs")?),
         ]);
         Ok(ProjectInfo {
             name: self.name()?,

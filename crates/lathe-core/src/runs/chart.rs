@@ -1,1 +1,676 @@
-//! Run charts (filled in below).
+//! Run charts: metric histories of many runs overlaid at full fidelity.
+//!
+//! Nothing is sampled away: a history is decimated per pixel column of the plot, keeping the
+//! first, smallest, largest and last point of each column (M4, Jugel et al. 2014), which draws
+//! exactly the same pixels as the full line — no spike is ever hidden and there is no point cap.
+//! Zooming (an `x_range`) decimates again over the points in range, from the stored history.
+//! NaN and infinite values are gaps in the line (and counted in the CSV).
+
+use std::collections::BTreeMap;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use polars::prelude::*;
+
+use super::query::{self, Column};
+use super::{Point, history};
+use crate::chart::{FAMILY, Figure, TEXT, axis_number, draw_error, frame_csv, short};
+use crate::{Error, Project, Result};
+
+/// What the x axis shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XAxis {
+    Step,
+    /// Wall-clock time (UTC).
+    Time,
+    /// Seconds since the run's first point.
+    Relative,
+}
+
+impl XAxis {
+    pub fn parse(text: &str) -> Result<XAxis> {
+        Ok(match text {
+            "step" => XAxis::Step,
+            "time" | "wall" => XAxis::Time,
+            "relative" => XAxis::Relative,
+            other => {
+                return Err(Error::BadArgument {
+                    argument: "x axis",
+                    detail: format!("{other:?}; use step, time or relative"),
+                });
+            }
+        })
+    }
+}
+
+/// How to draw a metric's histories.
+#[derive(Debug, Clone)]
+pub struct LineOptions {
+    pub metric: String,
+    pub x: XAxis,
+    /// EMA smoothing weight in [0, 1) (TensorBoard's, debiased); the raw line stays, faint.
+    pub smooth: Option<f64>,
+    /// Group runs by a param or tag: each group's mean with a min–max band.
+    pub group_by: Option<String>,
+    /// Only this x range (a zoom), decimated anew from the stored points.
+    pub x_range: Option<(f64, f64)>,
+    pub size: (u32, u32),
+}
+
+impl Default for LineOptions {
+    fn default() -> Self {
+        LineOptions {
+            metric: String::new(),
+            x: XAxis::Step,
+            smooth: None,
+            group_by: None,
+            x_range: None,
+            size: (900, 480),
+        }
+    }
+}
+
+/// One drawn line (a run, or a group's mean) and its faint raw line when smoothed.
+#[derive(Debug, Clone, PartialEq)]
+struct Line {
+    label: String,
+    /// Decimated points to draw; `NaN` y separates segments.
+    points: Vec<(f64, f64)>,
+    raw: Option<Vec<(f64, f64)>>,
+    /// min–max band of a group: (x, low, high) per pixel column.
+    band: Vec<(f64, f64, f64)>,
+}
+
+/// A chart of run histories, ready to draw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunChart {
+    pub title: String,
+    x_label: String,
+    x: XAxis,
+    x_range: (f64, f64),
+    y_range: (f64, f64),
+    lines: Vec<Line>,
+    size: (u32, u32),
+    /// The CSV: the full-fidelity data behind the chart.
+    data: DataFrame,
+    /// How many points the chart stands for, and how many it draws.
+    pub points_in: u64,
+    pub points_drawn: u64,
+}
+
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(0x1f, 0x77, 0xb4),
+    RGBColor(0xff, 0x7f, 0x0e),
+    RGBColor(0x2c, 0xa0, 0x2c),
+    RGBColor(0xd6, 0x27, 0x28),
+    RGBColor(0x94, 0x67, 0xbd),
+    RGBColor(0x8c, 0x56, 0x4b),
+    RGBColor(0xe3, 0x77, 0xc2),
+    RGBColor(0x7f, 0x7f, 0x7f),
+    RGBColor(0xbc, 0xbd, 0x22),
+    RGBColor(0x17, 0xbe, 0xcf),
+];
+
+/// The plot area's width in pixels for a chart of `width` (the y labels and margins taken off).
+fn plot_width(width: u32) -> usize {
+    width.saturating_sub(90).max(50) as usize
+}
+
+/// M4 decimation of `points` (sorted by x) into `columns` pixel columns over `range`: per column
+/// the first, smallest, largest and last point, in x order. Non-finite y values become one
+/// `NaN` gap marker.
+pub fn m4(points: &[(f64, f64)], range: (f64, f64), columns: usize) -> Vec<(f64, f64)> {
+    let (lo, hi) = range;
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let column = |x: f64| {
+        (((x - lo) / span) * columns as f64)
+            .floor()
+            .clamp(0.0, columns as f64 - 1.0) as usize
+    };
+    let mut out = Vec::with_capacity(points.len().min(columns * 4 + 16));
+    let mut i = 0;
+    while i < points.len() {
+        let (x, y) = points[i];
+        if !y.is_finite() {
+            if out.last().is_some_and(|p: &(f64, f64)| !p.1.is_nan()) {
+                out.push((x, f64::NAN));
+            }
+            i += 1;
+            continue;
+        }
+        let c = column(x);
+        let start = i;
+        let (mut min_i, mut max_i) = (i, i);
+        let mut end = i;
+        while end < points.len() && points[end].1.is_finite() && column(points[end].0) == c {
+            if points[end].1 < points[min_i].1 {
+                min_i = end;
+            }
+            if points[end].1 > points[max_i].1 {
+                max_i = end;
+            }
+            end += 1;
+        }
+        let last = end - 1;
+        let mut keep = [start, min_i, max_i, last];
+        keep.sort_unstable();
+        let mut previous = usize::MAX;
+        for k in keep {
+            if k != previous {
+                out.push(points[k]);
+                previous = k;
+            }
+        }
+        i = end;
+    }
+    out
+}
+
+/// TensorBoard's debiased exponential moving average; non-finite values pass through unsmoothed.
+pub fn ema(values: &[f64], weight: f64) -> Vec<f64> {
+    let mut last = 0.0;
+    let mut n = 0i32;
+    values
+        .iter()
+        .map(|&v| {
+            if !v.is_finite() {
+                return v;
+            }
+            last = last * weight + (1.0 - weight) * v;
+            n += 1;
+            let debias = 1.0 - weight.powi(n);
+            if debias > 0.0 { last / debias } else { v }
+        })
+        .collect()
+}
+
+fn x_of(p: &Point, axis: XAxis, t0: i64) -> f64 {
+    match axis {
+        XAxis::Step => p.step as f64,
+        XAxis::Time => p.timestamp as f64,
+        XAxis::Relative => (p.timestamp - t0) as f64 / 1000.0,
+    }
+}
+
+/// A run's id, its points sorted by x, and their (x, y).
+type RunSeries = (i64, Vec<Point>, Vec<(f64, f64)>);
+
+/// The history chart of `metric` for `runs`.
+pub fn line_chart(project: &Project, runs: &[i64], options: &LineOptions) -> Result<RunChart> {
+    if runs.is_empty() {
+        return Err(Error::BadArgument {
+            argument: "runs",
+            detail: "a chart needs at least one run".to_owned(),
+        });
+    }
+    if let Some(w) = options.smooth
+        && !(0.0..1.0).contains(&w)
+    {
+        return Err(Error::BadArgument {
+            argument: "smoothing",
+            detail: format!(
+                "{w}: the EMA weight is at least 0 and below 1 (0.6 is a common choice)"
+            ),
+        });
+    }
+    let records = query::load(project, true, Some(runs))?;
+    let label_of = |id: i64| {
+        records
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.name.clone().unwrap_or_else(|| r.source_run_id.clone()))
+            .unwrap_or_else(|| id.to_string())
+    };
+    let group_column = options
+        .group_by
+        .as_deref()
+        .map(query::parse_column)
+        .transpose()?;
+    if let Some(Column::Metric(..)) = group_column {
+        return Err(Error::BadArgument {
+            argument: "group by",
+            detail: "group by a param, a tag or an attribute, not a metric".to_owned(),
+        });
+    }
+
+    // Every run's points as (x, y), sorted by x (stable: logging order within an x).
+    let mut series: Vec<RunSeries> = Vec::new();
+    let mut missing = Vec::new();
+    for &id in runs {
+        let points = match history(project, id, &options.metric) {
+            Ok(p) => p,
+            Err(Error::NotFound { .. }) => {
+                missing.push(label_of(id));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let t0 = points.iter().map(|p| p.timestamp).min().unwrap_or(0);
+        let mut xy: Vec<(f64, f64)> = points
+            .iter()
+            .map(|p| (x_of(p, options.x, t0), p.value))
+            .collect();
+        let mut order: Vec<usize> = (0..xy.len()).collect();
+        order.sort_by(|&a, &b| xy[a].0.total_cmp(&xy[b].0));
+        let sorted_points: Vec<Point> = order.iter().map(|&i| points[i]).collect();
+        xy = order.iter().map(|&i| xy[i]).collect();
+        series.push((id, sorted_points, xy));
+    }
+    if series.is_empty() {
+        return Err(Error::NotFound {
+            what: format!("none of the runs logged the metric {:?}", options.metric),
+        });
+    }
+    let points_in: u64 = series.iter().map(|s| s.2.len() as u64).sum();
+    let finite_x = series.iter().flat_map(|s| s.2.iter().map(|p| p.0));
+    let (data_lo, data_hi) = finite_x.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+        (lo.min(x), hi.max(x))
+    });
+    let (lo, hi) = options.x_range.unwrap_or((data_lo, data_hi));
+    let (lo, hi) = if hi > lo {
+        (lo, hi)
+    } else {
+        (lo - 0.5, lo + 0.5)
+    };
+    let columns = plot_width(options.size.0);
+    // Points in range, with one neighbour on each side so lines run to the plot's edges.
+    let in_range = |xy: &[(f64, f64)]| -> Vec<(f64, f64)> {
+        let a = xy.partition_point(|p| p.0 < lo).saturating_sub(1);
+        let b = (xy.partition_point(|p| p.0 <= hi) + 1).min(xy.len());
+        xy[a..b].to_vec()
+    };
+
+    let mut csv_series: Vec<String> = Vec::new();
+    let mut csv_step: Vec<i64> = Vec::new();
+    let mut csv_time: Vec<i64> = Vec::new();
+    let mut csv_x: Vec<f64> = Vec::new();
+    let mut csv_value: Vec<f64> = Vec::new();
+    let mut csv_smoothed: Vec<Option<f64>> = Vec::new();
+    let mut lines = Vec::new();
+    if let Some(column) = &group_column {
+        // Per group and pixel column: the mean of each run's mean in the column, and the band
+        // from the smallest to the largest value of any run in it.
+        let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, (id, _, _)) in series.iter().enumerate() {
+            let record = records.iter().find(|r| r.id == *id);
+            let value = match record.map(|r| query::cell(r, column)) {
+                Some(query::Cell::Number(x)) => axis_number(x),
+                Some(query::Cell::Text(t)) => t,
+                _ => "(none)".to_owned(),
+            };
+            groups.entry(value).or_default().push(i);
+        }
+        let span = hi - lo;
+        for (value, members) in groups {
+            let mut cells: BTreeMap<usize, (Vec<f64>, f64, f64)> = BTreeMap::new();
+            for &m in &members {
+                let mut per_run: BTreeMap<usize, (f64, usize)> = BTreeMap::new();
+                for &(x, y) in &in_range(&series[m].2) {
+                    if !y.is_finite() || x < lo || x > hi {
+                        continue;
+                    }
+                    let c = (((x - lo) / span) * columns as f64)
+                        .floor()
+                        .clamp(0.0, columns as f64 - 1.0) as usize;
+                    let e = per_run.entry(c).or_insert((0.0, 0));
+                    e.0 += y;
+                    e.1 += 1;
+                    let cell =
+                        cells
+                            .entry(c)
+                            .or_insert((Vec::new(), f64::INFINITY, f64::NEG_INFINITY));
+                    cell.1 = cell.1.min(y);
+                    cell.2 = cell.2.max(y);
+                }
+                for (c, (sum, n)) in per_run {
+                    if let Some(cell) = cells.get_mut(&c) {
+                        cell.0.push(sum / n as f64);
+                    }
+                }
+            }
+            let label = match members.len() {
+                1 => format!("{value} (1 run)"),
+                n => format!("{value} ({n} runs)"),
+            };
+            let mut points = Vec::new();
+            let mut band = Vec::new();
+            for (c, (means, low, high)) in &cells {
+                let x = lo + (*c as f64 + 0.5) / columns as f64 * span;
+                let mean = means.iter().sum::<f64>() / means.len() as f64;
+                points.push((x, mean));
+                band.push((x, *low, *high));
+                csv_series.push(label.clone());
+                csv_step.push(*c as i64);
+                csv_time.push(means.len() as i64);
+                csv_x.push(x);
+                csv_value.push(mean);
+                csv_smoothed.push(None);
+                let _ = (low, high);
+            }
+            let raw = options.smooth.map(|_| points.clone());
+            if let Some(w) = options.smooth {
+                let ys: Vec<f64> = points.iter().map(|p| p.1).collect();
+                points = points
+                    .iter()
+                    .zip(ema(&ys, w))
+                    .map(|(p, s)| (p.0, s))
+                    .collect();
+            }
+            lines.push(Line {
+                label,
+                points,
+                raw,
+                band,
+            });
+        }
+        // The grouped CSV: one row per group and pixel column.
+        let lows: Vec<f64> = lines
+            .iter()
+            .flat_map(|l| l.band.iter().map(|b| b.1))
+            .collect();
+        let highs: Vec<f64> = lines
+            .iter()
+            .flat_map(|l| l.band.iter().map(|b| b.2))
+            .collect();
+        let data = df!(
+            "group" => &csv_series,
+            "x" => &csv_x,
+            "mean" => &csv_value,
+            "min" => &lows,
+            "max" => &highs,
+            "runs" => &csv_time,
+        )
+        .map_err(|e| Error::Compute {
+            context: "cannot build the chart data",
+            detail: e.to_string(),
+        })?;
+        return finish(options, &records, lines, data, (lo, hi), points_in, missing);
+    }
+
+    for (id, points, xy) in &series {
+        let label = label_of(*id);
+        let smoothed = options
+            .smooth
+            .map(|w| ema(&xy.iter().map(|p| p.1).collect::<Vec<_>>(), w));
+        for (i, p) in points.iter().enumerate() {
+            csv_series.push(label.clone());
+            csv_step.push(p.step);
+            csv_time.push(p.timestamp);
+            csv_x.push(xy[i].0);
+            csv_value.push(p.value);
+            csv_smoothed.push(smoothed.as_ref().map(|s| s[i]));
+        }
+        let (drawn, raw) = match &smoothed {
+            Some(s) => {
+                let sm: Vec<(f64, f64)> = xy.iter().zip(s).map(|(p, v)| (p.0, *v)).collect();
+                (
+                    m4(&in_range(&sm), (lo, hi), columns),
+                    Some(m4(&in_range(xy), (lo, hi), columns)),
+                )
+            }
+            None => (m4(&in_range(xy), (lo, hi), columns), None),
+        };
+        lines.push(Line {
+            label,
+            points: drawn,
+            raw,
+            band: Vec::new(),
+        });
+    }
+    let mut columns_csv = vec![
+        Column_::new("run".into(), &csv_series),
+        Column_::new("step".into(), &csv_step),
+        Column_::new("timestamp".into(), &csv_time),
+        Column_::new("x".into(), &csv_x),
+        Column_::new("value".into(), &csv_value),
+    ];
+    if options.smooth.is_some() {
+        columns_csv.push(Column_::new("smoothed".into(), &csv_smoothed));
+    }
+    let data = DataFrame::new_infer_height(columns_csv).map_err(|e| Error::Compute {
+        context: "cannot build the chart data",
+        detail: e.to_string(),
+    })?;
+    finish(options, &records, lines, data, (lo, hi), points_in, missing)
+}
+
+use polars::prelude::Column as Column_;
+
+fn finish(
+    options: &LineOptions,
+    _records: &[query::RunRecord],
+    lines: Vec<Line>,
+    data: DataFrame,
+    x_range: (f64, f64),
+    points_in: u64,
+    missing: Vec<String>,
+) -> Result<RunChart> {
+    let mut y_lo = f64::INFINITY;
+    let mut y_hi = f64::NEG_INFINITY;
+    let mut seen = |x: f64, y: f64| {
+        if y.is_finite() && x >= x_range.0 && x <= x_range.1 {
+            y_lo = y_lo.min(y);
+            y_hi = y_hi.max(y);
+        }
+    };
+    for l in &lines {
+        for &(x, y) in l.points.iter().chain(l.raw.iter().flatten()) {
+            seen(x, y);
+        }
+        for &(x, a, b) in &l.band {
+            seen(x, a);
+            seen(x, b);
+        }
+    }
+    if !y_lo.is_finite() {
+        (y_lo, y_hi) = (0.0, 1.0);
+    }
+    let pad = if y_hi > y_lo {
+        (y_hi - y_lo) * 0.05
+    } else {
+        0.5
+    };
+    let points_drawn = lines
+        .iter()
+        .map(|l| (l.points.len() + l.raw.as_ref().map_or(0, Vec::len)) as u64)
+        .sum();
+    let mut title = options.metric.clone();
+    if let Some(g) = &options.group_by {
+        title.push_str(&format!(" by {g}"));
+    }
+    if let Some(w) = options.smooth {
+        title.push_str(&format!(" (EMA {w})"));
+    }
+    if !missing.is_empty() {
+        title.push_str(&format!(
+            " — not logged by {}",
+            short(&missing.join(", "), 40)
+        ));
+    }
+    Ok(RunChart {
+        title,
+        x_label: match options.x {
+            XAxis::Step => "step".to_owned(),
+            XAxis::Time => "time (UTC)".to_owned(),
+            XAxis::Relative => "seconds since the run's first point".to_owned(),
+        },
+        x: options.x,
+        x_range,
+        y_range: (y_lo - pad, y_hi + pad),
+        lines,
+        size: options.size,
+        data,
+        points_in,
+        points_drawn,
+    })
+}
+
+fn time_label(ms: f64) -> String {
+    let Ok(t) = time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000) else {
+        return axis_number(ms);
+    };
+    let fmt = time::macros::format_description!("[month]-[day] [hour]:[minute]:[second]");
+    t.format(&fmt).unwrap_or_default()
+}
+
+impl Figure for RunChart {
+    fn size(&self) -> (u32, u32) {
+        self.size
+    }
+
+    fn csv(&self) -> Result<String> {
+        frame_csv(self.data.clone())
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        root.fill(&WHITE).map_err(draw_error)?;
+        let caption = (FAMILY, 17).into_font().color(&TEXT);
+        let label = (FAMILY, 12).into_font().color(&TEXT);
+        let (x0, x1) = self.x_range;
+        let (y0, y1) = self.y_range;
+        let mut chart = ChartBuilder::on(root)
+            .caption(short(&self.title, 90), caption)
+            .margin(14)
+            .x_label_area_size(40)
+            .y_label_area_size(62)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(draw_error)?;
+        let x_axis = self.x;
+        chart
+            .configure_mesh()
+            .x_desc(self.x_label.as_str())
+            .x_labels(8)
+            .y_labels(8)
+            .x_label_formatter(&|v| match x_axis {
+                XAxis::Time => time_label(*v),
+                _ => axis_number(*v),
+            })
+            .y_label_formatter(&|v| axis_number(*v))
+            .light_line_style(RGBColor(0xee, 0xf1, 0xf5))
+            .bold_line_style(RGBColor(0xdb, 0xe2, 0xea))
+            .label_style(label.clone())
+            .axis_desc_style(label.clone())
+            .draw()
+            .map_err(draw_error)?;
+        let clip = |p: &(f64, f64)| (p.0, p.1);
+        for (i, line) in self.lines.iter().enumerate() {
+            let colour = PALETTE[i % PALETTE.len()];
+            if !line.band.is_empty() {
+                let mut polygon: Vec<(f64, f64)> = line.band.iter().map(|b| (b.0, b.2)).collect();
+                polygon.extend(line.band.iter().rev().map(|b| (b.0, b.1)));
+                chart
+                    .draw_series(std::iter::once(Polygon::new(
+                        polygon,
+                        colour.mix(0.18).filled(),
+                    )))
+                    .map_err(draw_error)?;
+            }
+            if let Some(raw) = &line.raw {
+                for segment in raw.split(|p| p.1.is_nan()) {
+                    chart
+                        .draw_series(LineSeries::new(
+                            segment.iter().map(clip),
+                            colour.mix(0.25).stroke_width(1),
+                        ))
+                        .map_err(draw_error)?;
+                }
+            }
+            let mut first = true;
+            for segment in line.points.split(|p| p.1.is_nan()) {
+                if segment.is_empty() {
+                    continue;
+                }
+                if segment.len() == 1 {
+                    // A lone point between gaps is still a value: a dot.
+                    chart
+                        .draw_series(std::iter::once(Circle::new(segment[0], 3, colour.filled())))
+                        .map_err(draw_error)?;
+                }
+                let series = chart
+                    .draw_series(LineSeries::new(
+                        segment.iter().map(clip),
+                        colour.stroke_width(2),
+                    ))
+                    .map_err(draw_error)?;
+                if first && self.lines.len() <= 12 {
+                    series.label(short(&line.label, 32)).legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2))
+                    });
+                    first = false;
+                }
+            }
+        }
+        if self.lines.len() <= 12 {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .background_style(WHITE.mix(0.85))
+                .border_style(RGBColor(0xdb, 0xe2, 0xea))
+                .label_font(label)
+                .draw()
+                .map_err(draw_error)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn m4_keeps_every_extreme_of_every_pixel_column() {
+        // 100,000 points of noise with one spike: 100 columns keep at most 400 points, the
+        // spike among them, and each column's min and max.
+        let points: Vec<(f64, f64)> = (0..100_000)
+            .map(|i| {
+                (
+                    i as f64,
+                    ((i * 7919) % 1000) as f64 / 1000.0 + if i == 54_321 { 50.0 } else { 0.0 },
+                )
+            })
+            .collect();
+        let kept = m4(&points, (0.0, 99_999.0), 100);
+        assert!(kept.len() <= 400, "{}", kept.len());
+        assert!(
+            kept.contains(&(54_321.0, points[54_321].1)),
+            "the spike survives"
+        );
+        for c in 0..100 {
+            let in_column: Vec<f64> = points
+                .iter()
+                .filter(|p| ((p.0 / 99_999.0) * 100.0).floor().min(99.0) as usize == c)
+                .map(|p| p.1)
+                .collect();
+            let kept_column: Vec<f64> = kept
+                .iter()
+                .filter(|p| ((p.0 / 99_999.0) * 100.0).floor().min(99.0) as usize == c)
+                .map(|p| p.1)
+                .collect();
+            let max = |v: &[f64]| v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let min = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
+            assert_eq!(max(&in_column), max(&kept_column), "column {c}");
+            assert_eq!(min(&in_column), min(&kept_column), "column {c}");
+        }
+        // Few points: all kept. Non-finite values: one gap.
+        let few = [
+            (0.0, 1.0),
+            (1.0, f64::NAN),
+            (2.0, f64::INFINITY),
+            (3.0, 2.0),
+        ];
+        let kept = m4(&few, (0.0, 3.0), 100);
+        assert_eq!(kept.len(), 3);
+        assert!(kept[1].1.is_nan());
+    }
+
+    #[test]
+    fn ema_is_tensorboards_debiased_average() {
+        let s = ema(&[1.0, 2.0, f64::NAN, 3.0], 0.5);
+        assert_eq!(s[0], 1.0);
+        // (0.5*0.5 + 0.5*2) / (1 - 0.25) = 1.25 / 0.75
+        assert!((s[1] - 1.25 / 0.75).abs() < 1e-12);
+        assert!(s[2].is_nan());
+        assert!((s[3] - (1.25 * 0.5 + 1.5) / 0.875).abs() < 1e-12);
+    }
+}

@@ -361,7 +361,7 @@ pub(crate) fn read_file_store(root: &Path, job: &Job) -> Result<Snapshot> {
         .par_iter()
         .map(|(experiment, dir)| {
             let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            if n % 256 == 0 {
+            if n.is_multiple_of(256) {
                 job.progress("reading runs", n, Some(total));
             }
             if job.cancel.is_cancelled() {
@@ -663,7 +663,7 @@ pub(crate) fn read_sqlite_store(path: &Path, job: &Job) -> Result<Snapshot> {
         let mut n = 0u64;
         while let Some(r) = rows.next().map_err(sql)? {
             n += 1;
-            if n % 1_000_000 == 0 {
+            if n.is_multiple_of(1_000_000) {
                 job.cancel.check()?;
                 job.progress("reading metrics", n, None);
             }

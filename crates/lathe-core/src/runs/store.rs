@@ -177,7 +177,7 @@ pub(crate) fn write(
     };
     let total = snapshot.runs.len() as u64;
     for (i, run) in snapshot.runs.iter().enumerate() {
-        if i % 256 == 0 {
+        if i.is_multiple_of(256) {
             job.cancel.check()?;
             job.progress("writing runs", i as u64, Some(total));
         }

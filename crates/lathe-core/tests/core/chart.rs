@@ -1,7 +1,7 @@
 //! Charts of a stored profile: every kind renders as SVG and PNG, and its CSV holds exactly
 //! the profile's numbers.
 
-use lathe_core::chart::{self, Kind};
+use lathe_core::chart::{self, Figure, Kind};
 use lathe_core::dataset;
 
 use crate::support::{import, new_project, repo};

@@ -750,3 +750,104 @@ fn compare_shows_differing_params_and_metric_summaries() {
     assert!((acc.mean.0 - (0.344828 + 0.840336 + 0.8) / 3.0).abs() < 1e-12);
     assert_eq!((acc.min.0, acc.max.0), (0.344828, 0.840336));
 }
+
+#[test]
+fn history_charts_overlay_runs_at_full_fidelity_with_their_data() {
+    use lathe_core::chart::{self, Figure};
+    use lathe_core::runs::chart::{LineOptions, XAxis, line_chart};
+    let (_tmp, project) = fixture_project();
+    let all = all_runs(&project);
+    let ids: Vec<i64> = all
+        .iter()
+        .filter(|r| r.parent.is_some() || r.name.as_deref() == Some("unstable"))
+        .map(|r| r.id)
+        .collect();
+    let out = repo().join("target/charts");
+    std::fs::create_dir_all(&out).unwrap();
+    for (name, options) in [
+        (
+            "loss",
+            LineOptions {
+                metric: "loss".into(),
+                ..Default::default()
+            },
+        ),
+        (
+            "loss-smoothed-relative",
+            LineOptions {
+                metric: "loss".into(),
+                smooth: Some(0.6),
+                x: XAxis::Relative,
+                ..Default::default()
+            },
+        ),
+        (
+            "acc-by-optimizer",
+            LineOptions {
+                metric: "acc".into(),
+                group_by: Some("params.optimizer".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "val-loss-time",
+            LineOptions {
+                metric: "val/loss".into(),
+                x: XAxis::Time,
+                ..Default::default()
+            },
+        ),
+        (
+            "loss-zoomed",
+            LineOptions {
+                metric: "loss".into(),
+                x_range: Some((5.0, 10.0)),
+                ..Default::default()
+            },
+        ),
+    ] {
+        let c = line_chart(&project, &ids, &options).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for ext in ["svg", "png", "csv"] {
+            chart::write(&c, &out.join(format!("runs-{name}.{ext}"))).unwrap();
+        }
+        assert!(c.svg().unwrap().starts_with("<svg"));
+        let csv = c.csv().unwrap();
+        if options.group_by.is_none() {
+            // The CSV holds every logged point: 3 children × 20 + the unstable run's 3 (it
+            // logged no val/loss: the title says so).
+            let expected = if options.metric == "val/loss" { 60 } else { 63 };
+            assert_eq!(csv.lines().count() - 1, expected, "{name}");
+            assert_eq!(c.points_in, expected as u64);
+        } else {
+            assert!(
+                csv.starts_with("group,x,mean,min,max,runs"),
+                "{name}: {csv}"
+            );
+            assert!(
+                csv.contains("adam (2 runs)") && csv.contains("sgd (1 run)"),
+                "{name}"
+            );
+        }
+    }
+    let e = line_chart(
+        &project,
+        &ids,
+        &LineOptions {
+            metric: "nope".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(e.code(), "not_found");
+    let e = line_chart(
+        &project,
+        &ids,
+        &LineOptions {
+            metric: "loss".into(),
+            smooth: Some(1.5),
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(e.code(), "bad_argument");
+}

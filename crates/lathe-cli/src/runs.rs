@@ -1,0 +1,535 @@
+//! `lathe runs …`: import, list, compare, history, chart, models.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
+use lathe_core::chart;
+use lathe_core::job::{CancelToken, Job, Progress};
+use lathe_core::runs::chart::{LineOptions, XAxis, line_chart};
+use lathe_core::runs::{self, RunQuery, RunRecord, Value};
+use serde::Serialize;
+
+use crate::{open_project, print, progress_bar};
+
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// Import (or re-import: only what is new is added) an MLflow `mlruns/` folder, an
+    /// `mlflow.db`, a `.jsonl` run log or a `.csv` of runs.
+    Import { path: PathBuf },
+    /// List runs across experiments, newest first.
+    List {
+        /// Only runs of this experiment (by name).
+        #[arg(long, value_name = "NAME")]
+        experiment: Option<String>,
+        /// An MLflow filter string, plus `or`, `not`, parentheses and `~` regex
+        /// (see docs/runs.md).
+        #[arg(long, value_name = "EXPR")]
+        filter: Option<String>,
+        /// KEY or KEY:desc — metrics.acc (or metrics.acc.min / .max), params.lr, tags.team,
+        /// start_time, end_time, run_name, status, experiment.
+        #[arg(long, value_name = "KEY")]
+        sort: Option<String>,
+        /// Include deleted runs (hidden by default, as in MLflow).
+        #[arg(long)]
+        include_deleted: bool,
+        /// Which value of each metric to show: last (MLflow's), min or max.
+        #[arg(long, value_name = "AGG", default_value = "last", value_parser = ["last", "min", "max"])]
+        metric_value: String,
+        /// Group by a param or tag and print mean/min/max of each metric per group.
+        #[arg(long, value_name = "KEY")]
+        group_by: Option<String>,
+        /// Skip the first N runs.
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+        /// Show at most N runs.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Compare runs: the params that differ, and each metric's last/min/max.
+    Compare {
+        /// Runs by their source's id (an MLflow run id) or Lathe's id.
+        #[arg(required = true, num_args = 2..)]
+        runs: Vec<String>,
+        /// Also list the params every run shares.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Every logged point of one metric of one run.
+    History {
+        run: String,
+        #[arg(long, value_name = "KEY")]
+        metric: String,
+        /// Print CSV (step,timestamp,value) instead of a table.
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Draw the metric histories of runs overlaid, at full fidelity.
+    Chart {
+        #[arg(required = true)]
+        runs: Vec<String>,
+        #[arg(long, value_name = "KEY")]
+        metric: String,
+        /// step, time (wall clock, UTC) or relative (seconds since each run's first point).
+        #[arg(long, default_value = "step", value_parser = XAxis::parse)]
+        x: XAxis,
+        /// EMA smoothing weight in [0, 1), e.g. 0.6; the raw line stays, faint.
+        #[arg(long, value_name = "A")]
+        smooth: Option<f64>,
+        /// Group runs by a param or tag (params.optimizer): each group's mean and min–max band.
+        #[arg(long, value_name = "KEY")]
+        group_by: Option<String>,
+        /// Zoom: only x from FROM to TO, decimated anew from every stored point.
+        #[arg(long, num_args = 2, value_names = ["FROM", "TO"])]
+        x_range: Option<Vec<f64>>,
+        /// Output file: .svg, .png, or .csv (the chart's data: every point).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// The registered models found in imported MLflow stores.
+    Models,
+}
+
+/// A run as `lathe runs list --json` prints it: metrics as key → value.
+#[derive(Debug, Serialize)]
+struct Listed<'a> {
+    id: i64,
+    source_run_id: &'a str,
+    experiment: &'a str,
+    name: Option<&'a str>,
+    status: &'a str,
+    lifecycle_stage: &'a str,
+    start_time: Option<i64>,
+    end_time: Option<i64>,
+    parent: Option<i64>,
+    parent_run_id: Option<&'a str>,
+    params: &'a BTreeMap<String, String>,
+    metrics: BTreeMap<&'a str, Option<Value>>,
+    tags: &'a BTreeMap<String, String>,
+}
+
+fn metric_value(r: &RunRecord, key: &str, agg: &str) -> Option<Value> {
+    let m = r.metrics.get(key)?;
+    match agg {
+        "min" => m.min,
+        "max" => m.max,
+        _ => Some(m.last),
+    }
+}
+
+fn listed<'a>(r: &'a RunRecord, agg: &str) -> Listed<'a> {
+    Listed {
+        id: r.id,
+        source_run_id: &r.source_run_id,
+        experiment: &r.experiment,
+        name: r.name.as_deref(),
+        status: &r.status,
+        lifecycle_stage: &r.lifecycle_stage,
+        start_time: r.start_time,
+        end_time: r.end_time,
+        parent: r.parent,
+        parent_run_id: r.parent_run_id.as_deref(),
+        params: &r.params,
+        metrics: r
+            .metrics
+            .keys()
+            .map(|k| (k.as_str(), metric_value(r, k, agg)))
+            .collect(),
+        tags: &r.tags,
+    }
+}
+
+pub(crate) fn value_text(v: Option<Value>) -> String {
+    match v {
+        None => "-".to_owned(),
+        Some(Value(x)) if x.is_nan() => "NaN".to_owned(),
+        Some(Value(x)) if x.is_infinite() => (if x > 0.0 { "inf" } else { "-inf" }).to_owned(),
+        Some(Value(x)) => {
+            let s = format!("{x:.6}");
+            let s = s.trim_end_matches('0').trim_end_matches('.');
+            if s.len() > 12 {
+                format!("{x:.4e}")
+            } else {
+                s.to_owned()
+            }
+        }
+    }
+}
+
+fn time_text(ms: Option<i64>) -> String {
+    let Some(ms) = ms else { return "-".to_owned() };
+    let Ok(t) = time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000) else {
+        return ms.to_string();
+    };
+    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+    t.format(&fmt).unwrap_or_default()
+}
+
+fn width(items: impl Iterator<Item = usize>, min: usize, max: usize) -> usize {
+    items.fold(min, usize::max).min(max)
+}
+
+fn clip(text: &str, w: usize) -> String {
+    if text.chars().count() <= w {
+        text.to_owned()
+    } else {
+        let mut s: String = text.chars().take(w.saturating_sub(1)).collect();
+        s.push('…');
+        s
+    }
+}
+
+fn list_text(page: &runs::RunsPage, agg: &str) -> String {
+    if page.runs.is_empty() {
+        return if page.total == 0 {
+            "No runs match. Import some with `lathe runs import PATH` (an mlruns/ folder, an mlflow.db, a .jsonl or .csv).".to_owned()
+        } else {
+            format!("No runs on this page ({} match).", page.total)
+        };
+    }
+    let metrics: Vec<&String> = page.metric_keys.iter().take(6).collect();
+    let name_w = width(
+        page.runs
+            .iter()
+            .map(|r| r.name.as_deref().unwrap_or("").chars().count()),
+        4,
+        24,
+    );
+    let exp_w = width(
+        page.runs.iter().map(|r| r.experiment.chars().count()),
+        10,
+        18,
+    );
+    let mut out = format!(
+        "{:>6}  {:<10} {:<name_w$} {:<exp_w$} {:<9} {:<16}",
+        "ID", "RUN ID", "NAME", "EXPERIMENT", "STATUS", "STARTED"
+    );
+    for m in &metrics {
+        let head = if agg == "last" {
+            (*m).clone()
+        } else {
+            format!("{m}.{agg}")
+        };
+        out.push_str(&format!(" {:>12}", clip(&head, 12)));
+    }
+    for r in &page.runs {
+        out.push_str(&format!(
+            "\n{:>6}  {:<10} {:<name_w$} {:<exp_w$} {:<9} {:<16}",
+            r.id,
+            clip(&r.source_run_id, 10),
+            clip(r.name.as_deref().unwrap_or(""), name_w),
+            clip(&r.experiment, exp_w),
+            r.status,
+            time_text(r.start_time),
+        ));
+        for m in &metrics {
+            out.push_str(&format!(" {:>12}", value_text(metric_value(r, m, agg))));
+        }
+    }
+    let shown = page.runs.len() as u64;
+    if shown < page.total || page.metric_keys.len() > metrics.len() {
+        out.push_str(&format!(
+            "\n({shown} of {} runs{}; --json shows everything)",
+            page.total,
+            if page.metric_keys.len() > metrics.len() {
+                format!(", {} of {} metrics", metrics.len(), page.metric_keys.len())
+            } else {
+                String::new()
+            }
+        ));
+    }
+    out
+}
+
+fn resolve(project: &lathe_core::Project, runs: &[String]) -> anyhow::Result<Vec<i64>> {
+    Ok(runs
+        .iter()
+        .map(|r| runs::resolve_run(project, r))
+        .collect::<Result<_, _>>()?)
+}
+
+pub fn run(command: RunsCommand, project_dir: Option<&Path>, json: bool) -> anyhow::Result<()> {
+    let project = open_project(project_dir)?;
+    match command {
+        RunsCommand::Import { path } => {
+            let bar = progress_bar();
+            let report = |p: Progress| {
+                bar.set_message(p.stage);
+                bar.set_length(p.total.unwrap_or(0));
+                bar.set_position(p.done);
+            };
+            let summary = runs::import(&project, &path, &Job::new(&report, CancelToken::new()));
+            bar.finish_and_clear();
+            let s = summary?;
+            print(json, &s, || {
+                let mut out = format!(
+                    "Imported {} ({}): {} experiments, {} new runs, {} updated, {} unchanged, {} new metric points",
+                    s.source,
+                    s.kind.name(),
+                    s.experiments,
+                    s.runs_new,
+                    s.runs_updated,
+                    s.runs_unchanged,
+                    s.metric_points
+                );
+                if s.registered_models > 0 {
+                    out.push_str(&format!(
+                        ", {} registered models (`lathe runs models`)",
+                        s.registered_models
+                    ));
+                }
+                if !s.skipped.is_empty() {
+                    out.push_str(&format!("\nSkipped {}:", s.skipped.len()));
+                    for k in &s.skipped {
+                        out.push_str(&format!("\n  {}: {}", k.item, k.reason));
+                    }
+                }
+                out
+            })
+        }
+        RunsCommand::List {
+            experiment,
+            filter,
+            sort,
+            include_deleted,
+            metric_value,
+            group_by,
+            offset,
+            limit,
+        } => {
+            let page = runs::list(
+                &project,
+                &RunQuery {
+                    experiment,
+                    filter,
+                    sort,
+                    include_deleted,
+                    offset,
+                    limit,
+                },
+            )?;
+            if let Some(by) = group_by {
+                let groups = runs::group(&page.runs, &by)?;
+                return print(json, &groups, || {
+                    let mut out = String::new();
+                    for g in &groups {
+                        out.push_str(&format!(
+                            "{} = {} ({} runs)\n",
+                            by,
+                            g.value.as_deref().unwrap_or("(none)"),
+                            g.runs
+                        ));
+                        for (k, s) in &g.metrics {
+                            out.push_str(&format!(
+                                "  {:<24} mean {:>12}  min {:>12}  max {:>12}  ({} runs)\n",
+                                k,
+                                value_text(Some(s.mean)),
+                                value_text(Some(s.min)),
+                                value_text(Some(s.max)),
+                                s.runs
+                            ));
+                        }
+                    }
+                    out.trim_end().to_owned()
+                });
+            }
+            let listed: Vec<Listed> = page.runs.iter().map(|r| listed(r, &metric_value)).collect();
+            print(json, &listed, || list_text(&page, &metric_value))
+        }
+        RunsCommand::Compare { runs: ids, all } => {
+            let ids = resolve(&project, &ids)?;
+            let cmp = runs::compare(&project, &ids)?;
+            print(json, &cmp, || compare_text(&cmp, all))
+        }
+        RunsCommand::History { run, metric, csv } => {
+            let id = runs::resolve_run(&project, &run)?;
+            let points = runs::history(&project, id, &metric)?;
+            if csv && !json {
+                let mut out = String::from("step,timestamp,value\n");
+                for p in &points {
+                    out.push_str(&format!(
+                        "{},{},{}\n",
+                        p.step,
+                        p.timestamp,
+                        value_text(Some(Value(p.value)))
+                    ));
+                }
+                print!("{out}");
+                return Ok(());
+            }
+            #[derive(Serialize)]
+            struct P {
+                step: i64,
+                timestamp: i64,
+                value: Value,
+            }
+            let listed: Vec<P> = points
+                .iter()
+                .map(|p| P {
+                    step: p.step,
+                    timestamp: p.timestamp,
+                    value: Value(p.value),
+                })
+                .collect();
+            print(
+                json,
+                &serde_json::json!({"run": id, "metric": metric, "points": listed}),
+                || {
+                    let mut out = format!("{:>10}  {:<20} {:>14}", "STEP", "TIME (UTC)", metric);
+                    for p in &points {
+                        out.push_str(&format!(
+                            "\n{:>10}  {:<20} {:>14}",
+                            p.step,
+                            time_text(Some(p.timestamp)),
+                            value_text(Some(Value(p.value)))
+                        ));
+                    }
+                    out
+                },
+            )
+        }
+        RunsCommand::Chart {
+            runs: ids,
+            metric,
+            x,
+            smooth,
+            group_by,
+            x_range,
+            out,
+        } => {
+            chart::check_output(&out)?;
+            let ids = resolve(&project, &ids)?;
+            let options = LineOptions {
+                metric,
+                x,
+                smooth,
+                group_by,
+                x_range: x_range.map(|r| (r[0], r[1])),
+                ..Default::default()
+            };
+            let chart = line_chart(&project, &ids, &options)?;
+            chart::write(&chart, &out)?;
+            let written = serde_json::json!({
+                "title": chart.title, "out": out.display().to_string(),
+                "points": chart.points_in, "points_drawn": chart.points_drawn,
+            });
+            print(json, &written, || {
+                format!(
+                    "Wrote {} ({}: {} points, {} drawn after per-pixel min/max decimation)",
+                    out.display(),
+                    chart.title,
+                    chart.points_in,
+                    chart.points_drawn
+                )
+            })
+        }
+        RunsCommand::Models => {
+            let models = runs::registered_models(&project)?;
+            print(json, &models, || {
+                if models.is_empty() {
+                    return "No registered models in the imported MLflow stores.".to_owned();
+                }
+                let mut out = String::new();
+                for m in &models {
+                    let aliases: Vec<String> = m
+                        .aliases
+                        .iter()
+                        .map(|(a, v)| format!("{a} → v{v}"))
+                        .collect();
+                    out.push_str(&format!("{}  ({})", m.name, m.source));
+                    if !aliases.is_empty() {
+                        out.push_str(&format!("  aliases: {}", aliases.join(", ")));
+                    }
+                    for v in &m.versions {
+                        out.push_str(&format!(
+                            "\n  v{:<4} run {:<34} {}",
+                            v.version,
+                            v.run_id.as_deref().unwrap_or("-"),
+                            match &v.onnx_path {
+                                Some(p) => format!("ONNX: {p}"),
+                                None => "not ONNX (listed, not loaded)".to_owned(),
+                            }
+                        ));
+                    }
+                    out.push('\n');
+                }
+                out.trim_end().to_owned()
+            })
+        }
+    }
+}
+
+fn compare_text(cmp: &runs::Comparison, all: bool) -> String {
+    let names: Vec<String> = cmp
+        .runs
+        .iter()
+        .map(|r| {
+            format!(
+                "{} ({})",
+                r.name.as_deref().unwrap_or(&r.source_run_id),
+                r.id
+            )
+        })
+        .collect();
+    let w = width(names.iter().map(|n| n.chars().count()), 12, 28);
+    let key_w = width(
+        cmp.params
+            .differing
+            .keys()
+            .chain(cmp.metrics.keys())
+            .map(|k| k.chars().count() + 4),
+        10,
+        30,
+    );
+    let mut out = format!("{:<key_w$}", "");
+    for n in &names {
+        out.push_str(&format!(" {:>w$}", clip(n, w)));
+    }
+    out.push_str("\nParams that differ:");
+    if cmp.params.differing.is_empty() {
+        out.push_str(" none");
+    }
+    for (k, values) in &cmp.params.differing {
+        out.push_str(&format!("\n  {:<w2$}", clip(k, key_w - 2), w2 = key_w - 2));
+        for r in &cmp.runs {
+            let v = values.get(&r.id.to_string()).cloned().flatten();
+            out.push_str(&format!(" {:>w$}", clip(v.as_deref().unwrap_or("-"), w)));
+        }
+    }
+    if all {
+        out.push_str("\nParams all runs share:");
+        for (k, v) in &cmp.params.same {
+            out.push_str(&format!("\n  {k} = {v}"));
+        }
+    } else if !cmp.params.same.is_empty() {
+        out.push_str(&format!(
+            "\n({} params are the same in every run; --all lists them)",
+            cmp.params.same.len()
+        ));
+    }
+    out.push_str("\nMetrics (last / min / max):");
+    for (k, entries) in &cmp.metrics {
+        for (label, pick) in [("last", 0), ("min", 1), ("max", 2)] {
+            let head = if pick == 0 {
+                k.clone()
+            } else {
+                format!("  {label}")
+            };
+            out.push_str(&format!(
+                "\n  {:<w2$}",
+                clip(&head, key_w - 2),
+                w2 = key_w - 2
+            ));
+            for r in &cmp.runs {
+                let e = entries.iter().find(|e| e.run == r.id);
+                let v = e.and_then(|e| match pick {
+                    0 => Some(e.stat.last),
+                    1 => e.stat.min,
+                    _ => e.stat.max,
+                });
+                out.push_str(&format!(" {:>w$}", value_text(v)));
+            }
+        }
+    }
+    out
+}

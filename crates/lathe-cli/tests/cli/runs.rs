@@ -1,0 +1,243 @@
+//! `lathe runs …` on the MLflow fixtures: the JSON shapes of the issue, filters, compare,
+//! history, charts, and errors.
+
+use crate::{check, json, keys, lathe, path_str};
+
+fn fixture(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/mlflow")
+        .join(name);
+    path.to_str().unwrap().to_owned()
+}
+
+fn project_with_runs() -> (tempfile::TempDir, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = path_str(tmp.path()).to_owned();
+    json(&["init", &dir]);
+    (tmp, dir)
+}
+
+#[test]
+fn import_list_compare_history_chart() {
+    let (_tmp, dir) = project_with_runs();
+    let p = ["--project", dir.as_str()];
+    let summary = json(&[&p[..], &["runs", "import", &fixture("mlruns")]].concat());
+    for key in [
+        "source",
+        "experiments",
+        "runs_new",
+        "runs_updated",
+        "metric_points",
+    ] {
+        assert!(summary.get(key).is_some(), "{key} in {summary}");
+    }
+    assert_eq!(summary["runs_new"], 7);
+    assert_eq!(summary["metric_points"], 189);
+    let again = json(&[&p[..], &["runs", "import", &fixture("mlruns")]].concat());
+    assert_eq!(
+        (again["runs_new"].as_u64(), again["metric_points"].as_u64()),
+        (Some(0), Some(0))
+    );
+
+    let listed = json(
+        &[
+            &p[..],
+            &[
+                "runs",
+                "list",
+                "--filter",
+                "params.optimizer = 'adam' and metrics.acc > 0.5",
+                "--sort",
+                "metrics.acc:desc",
+            ],
+        ]
+        .concat(),
+    );
+    let runs = listed.as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(
+        keys(&runs[0]),
+        [
+            "end_time",
+            "experiment",
+            "id",
+            "lifecycle_stage",
+            "metrics",
+            "name",
+            "params",
+            "parent",
+            "parent_run_id",
+            "source_run_id",
+            "start_time",
+            "status",
+            "tags"
+        ]
+    );
+    assert_eq!(runs[0]["name"], "adam-0.01");
+    assert_eq!(runs[0]["metrics"]["acc"], 0.827586);
+    assert_eq!(runs[0]["params"]["lr"], "0.01");
+    assert!(runs[0]["parent"].is_i64());
+
+    // Infinities and deleted runs.
+    let unstable = json(
+        &[
+            &p[..],
+            &["runs", "list", "--filter", "run_name = 'unstable'"],
+        ]
+        .concat(),
+    );
+    assert_eq!(unstable[0]["metrics"]["loss"], "inf");
+    assert_eq!(unstable[0]["metrics"]["acc"], "-inf");
+    let all = json(&[&p[..], &["runs", "list", "--include-deleted"]].concat());
+    assert_eq!(all.as_array().unwrap().len(), 7);
+    assert_eq!(
+        json(&[&p[..], &["runs", "list"]].concat())
+            .as_array()
+            .unwrap()
+            .len(),
+        6
+    );
+
+    // Compare by the source's run ids.
+    let a = runs[0]["source_run_id"].as_str().unwrap().to_owned();
+    let b = runs[1]["source_run_id"].as_str().unwrap().to_owned();
+    let cmp = json(&[&p[..], &["runs", "compare", &a, &b]].concat());
+    assert_eq!(keys(&cmp), ["metrics", "params", "runs"]);
+    assert_eq!(keys(&cmp["params"]), ["differing", "same"]);
+    assert_eq!(keys(&cmp["params"]["differing"]), ["lr"]);
+    let loss = cmp["metrics"]["loss"].as_array().unwrap();
+    for key in ["run", "last", "min", "max", "steps"] {
+        assert!(loss[0].get(key).is_some(), "{key} in {}", loss[0]);
+    }
+    assert_eq!(loss[0]["steps"], 20);
+    let text = lathe()
+        .args(p)
+        .args(["runs", "compare", &a, &b])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains("Params that differ") && text.contains("lr"),
+        "{text}"
+    );
+
+    // History: every point, as JSON and CSV.
+    let history = json(&[&p[..], &["runs", "history", &a, "--metric", "val/loss"]].concat());
+    assert_eq!(history["points"].as_array().unwrap().len(), 20);
+    assert_eq!(keys(&history["points"][0]), ["step", "timestamp", "value"]);
+    let csv = lathe()
+        .args(p)
+        .args(["runs", "history", &a, "--metric", "loss", "--csv"])
+        .output()
+        .unwrap();
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    assert!(
+        csv.starts_with("step,timestamp,value\n0,1764000000000,1\n"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), 21);
+
+    // Charts, with their data.
+    let out = tempfile::tempdir().unwrap();
+    for (ext, extra) in [
+        ("svg", vec![]),
+        ("png", vec!["--smooth", "0.6"]),
+        ("csv", vec!["--group-by", "params.optimizer"]),
+    ] {
+        let file = out.path().join(format!("loss.{ext}"));
+        let written = json(
+            &[
+                &p[..],
+                &[
+                    "runs",
+                    "chart",
+                    &a,
+                    &b,
+                    "--metric",
+                    "loss",
+                    "--out",
+                    path_str(&file),
+                ],
+                &extra[..],
+            ]
+            .concat(),
+        );
+        assert_eq!(written["points"], 40, "{written}");
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(bytes.len() > 100, "{ext}");
+    }
+
+    let models = json(&[&p[..], &["runs", "models"]].concat());
+    assert_eq!(models[0]["name"], "churn-model");
+    assert_eq!(models[0]["aliases"]["champion"], 2);
+
+    let grouped = json(&[&p[..], &["runs", "list", "--group-by", "params.optimizer"]].concat());
+    assert!(
+        grouped
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["value"] == "sgd" && g["runs"] == 1)
+    );
+
+    let info = json(&[&p[..], &["info"]].concat());
+    assert_eq!(info["counts"]["runs"], 7);
+}
+
+#[test]
+fn runs_errors() {
+    let (_tmp, dir) = project_with_runs();
+    let p = ["--project", dir.as_str()];
+    check(
+        &[&p[..], &["runs", "list", "--filter", "metrics.acc >"]].concat(),
+        "bad_argument",
+        &["run filter", "character 14"],
+    );
+    check(
+        &[&p[..], &["runs", "list", "--sort", "colour"]].concat(),
+        "bad_argument",
+        &["sort key"],
+    );
+    check(
+        &[&p[..], &["runs", "history", "nope", "--metric", "loss"]].concat(),
+        "not_found",
+        &["no run \"nope\""],
+    );
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus/runs");
+    check(
+        &[
+            &p[..],
+            &[
+                "runs",
+                "import",
+                path_str(&corpus.join("text_named/mlflow.db")),
+            ],
+        ]
+        .concat(),
+        "bad_input",
+        &["mlflow.db", "not a SQLite database"],
+    );
+    check(
+        &[&p[..], &["runs", "list", "--experiment", "nope"]].concat(),
+        "not_found",
+        &["no experiment named \"nope\""],
+    );
+    json(&[&p[..], &["runs", "import", &fixture("mlflow.db")]].concat());
+    check(
+        &[
+            &p[..],
+            &[
+                "runs",
+                "chart",
+                "1",
+                "--metric",
+                "loss",
+                "--out",
+                "chart.jpg",
+            ],
+        ]
+        .concat(),
+        "bad_argument",
+        &[".svg, .png or .csv"],
+    );
+}
