@@ -459,7 +459,7 @@ pub fn run(command: RunsCommand, project_dir: Option<&Path>, json: bool) -> anyh
     }
 }
 
-fn compare_text(cmp: &runs::Comparison, all: bool) -> String {
+fn compare_text(cmp: &runs::RunComparison, all: bool) -> String {
     let names: Vec<String> = cmp
         .runs
         .iter()

@@ -155,10 +155,8 @@ pub const MIGRATIONS: &[Migration] = &[
             PRIMARY KEY (run_id, key)
         ) STRICT, WITHOUT ROWID;
 
-        -- One row per (run, metric key): the whole history as a packed blob (24 bytes a point,
-        -- little-endian: step i64, timestamp ms i64, value f64; NaN and infinities kept) in the
-        -- source's logging order, plus the summaries queries use. A per-point table would be
-        -- 50 M rows for 100,000 runs and make import and every chart an index walk.
+        -- One row per (run, metric key): the summaries queries use. Kept apart from the
+        -- histories so that listing 100,000 runs reads a few megabytes, not every point.
         CREATE TABLE run_metrics (
             run_id         INTEGER NOT NULL REFERENCES runs(id),
             key            TEXT NOT NULL,
@@ -170,9 +168,27 @@ pub const MIGRATIONS: &[Migration] = &[
             min_step       INTEGER,
             max            REAL,
             max_step       INTEGER,
-            history        BLOB NOT NULL,
+            PRIMARY KEY (run_id, key)
+        ) STRICT, WITHOUT ROWID;
+
+        -- The whole history of a (run, metric key) as a packed blob: 24 bytes a point,
+        -- little-endian step i64, timestamp ms i64, value f64 (NaN and infinities kept), in the
+        -- source's logging order. A row per point would be 50 M rows for 100,000 runs and make
+        -- import and every chart an index walk.
+        CREATE TABLE run_metric_histories (
+            run_id  INTEGER NOT NULL REFERENCES runs(id),
+            key     TEXT NOT NULL,
+            history BLOB NOT NULL,
             UNIQUE (run_id, key)
         ) STRICT;
+
+        -- Every metric, param and tag key ever imported: the run table's column chooser
+        -- (a DISTINCT over the params of 100,000 runs would sort a million keys).
+        CREATE TABLE run_keys (
+            kind TEXT NOT NULL,                 -- metric, param, tag
+            key  TEXT NOT NULL,
+            PRIMARY KEY (kind, key)
+        ) STRICT, WITHOUT ROWID;
 
         CREATE TABLE run_artifacts (
             run_id     INTEGER NOT NULL REFERENCES runs(id),

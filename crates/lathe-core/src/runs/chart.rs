@@ -113,7 +113,7 @@ const PALETTE: [RGBColor; 10] = [
 
 /// The plot area's width in pixels for a chart of `width` (the y labels and margins taken off).
 fn plot_width(width: u32) -> usize {
-    width.saturating_sub(90).max(50) as usize
+    width.saturating_sub(PLOT_LEFT + PLOT_RIGHT_MARGIN).max(50) as usize
 }
 
 /// M4 decimation of `points` (sorted by x) into `columns` pixel columns over `range`: per column
@@ -513,6 +513,22 @@ fn time_label(ms: f64) -> String {
     t.format(&fmt).unwrap_or_default()
 }
 
+/// Left and right margins of the plot area in pixels: `margin` + the y label area, and `margin`.
+const PLOT_LEFT: u32 = 14 + 62;
+const PLOT_RIGHT_MARGIN: u32 = 14;
+
+impl RunChart {
+    /// The x range drawn (data units), for a front end that maps a drag to a zoom.
+    pub fn x_range(&self) -> (f64, f64) {
+        self.x_range
+    }
+
+    /// The plot area's left and right edges in pixels: x = `x_range.0` at the left edge.
+    pub fn plot_pixels(&self) -> (u32, u32) {
+        (PLOT_LEFT, self.size.0.saturating_sub(PLOT_RIGHT_MARGIN))
+    }
+}
+
 impl Figure for RunChart {
     fn size(&self) -> (u32, u32) {
         self.size
@@ -530,11 +546,16 @@ impl Figure for RunChart {
         let (y0, y1) = self.y_range;
         let mut chart = ChartBuilder::on(root)
             .caption(short(&self.title, 90), caption)
-            .margin(14)
+            .margin(PLOT_RIGHT_MARGIN)
             .x_label_area_size(40)
-            .y_label_area_size(62)
+            .y_label_area_size(PLOT_LEFT - PLOT_RIGHT_MARGIN)
             .build_cartesian_2d(x0..x1, y0..y1)
             .map_err(draw_error)?;
+        debug_assert_eq!(
+            chart.plotting_area().get_pixel_range().0,
+            PLOT_LEFT as i32..(self.size.0 - PLOT_RIGHT_MARGIN) as i32,
+            "plot_pixels() must say where the plot is"
+        );
         let x_axis = self.x;
         chart
             .configure_mesh()

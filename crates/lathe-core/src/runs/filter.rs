@@ -490,6 +490,28 @@ impl Filter {
         Ok(Filter { expr })
     }
 
+    /// The metric, param and tag keys the filter reads: a listing loads only those for every
+    /// run, and everything else for the runs it shows.
+    pub fn keys(&self) -> Vec<(Entity, String)> {
+        fn walk(e: &Expr, out: &mut Vec<(Entity, String)>) {
+            match e {
+                Expr::And(a, b) | Expr::Or(a, b) => {
+                    walk(a, out);
+                    walk(b, out);
+                }
+                Expr::Not(a) => walk(a, out),
+                Expr::Compare { entity, key, .. } => {
+                    if *entity != Entity::Attribute {
+                        out.push((*entity, key.clone()));
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.expr, &mut out);
+        out
+    }
+
     pub fn matches(&self, run: &RunRecord) -> bool {
         eval(&self.expr, run)
     }

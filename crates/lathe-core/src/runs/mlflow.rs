@@ -661,15 +661,39 @@ pub(crate) fn read_sqlite_store(path: &Path, job: &Job) -> Result<Snapshot> {
             .map_err(sql)?;
         let mut rows = stmt.query([]).map_err(sql)?;
         let mut n = 0u64;
+        // Points come in batches per run: remember the last run to skip most lookups, and
+        // borrow the id and key text from SQLite instead of allocating them per point.
+        let mut last: Option<(String, Option<usize>)> = None;
+        let text = |v: rusqlite::types::ValueRef<'_>| -> Result<String> {
+            match v {
+                rusqlite::types::ValueRef::Text(t) => Ok(String::from_utf8_lossy(t).into_owned()),
+                other => Err(bad(
+                    path,
+                    format!("a metric row holds {other:?} where text belongs"),
+                )),
+            }
+        };
         while let Some(r) = rows.next().map_err(sql)? {
             n += 1;
             if n.is_multiple_of(1_000_000) {
                 job.cancel.check()?;
                 job.progress("reading metrics", n, None);
             }
-            let id: String = r.get(0).map_err(sql)?;
-            let Some(&i) = index.get(&id) else { continue };
-            let key: String = r.get(1).map_err(sql)?;
+            let id = r.get_ref(0).map_err(sql)?;
+            let id_bytes = match id {
+                rusqlite::types::ValueRef::Text(t) => t,
+                _ => continue,
+            };
+            let i = match &last {
+                Some((previous, i)) if previous.as_bytes() == id_bytes => *i,
+                _ => {
+                    let owned = text(id)?;
+                    let i = index.get(&owned).copied();
+                    last = Some((owned, i));
+                    i
+                }
+            };
+            let Some(i) = i else { continue };
             let is_nan: bool = r.get::<_, Option<bool>>(5).map_err(sql)?.unwrap_or(false);
             let mut value: f64 = r.get(2).map_err(sql)?;
             if is_nan {
@@ -684,7 +708,16 @@ pub(crate) fn read_sqlite_store(path: &Path, job: &Job) -> Result<Snapshot> {
                 timestamp: r.get(3).map_err(sql)?,
                 value,
             };
-            runs[i].metrics.entry(key).or_default().push(point);
+            let key = match r.get_ref(1).map_err(sql)? {
+                rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t),
+                other => return Err(bad(path, format!("a metric key is {other:?}, not text"))),
+            };
+            match runs[i].metrics.get_mut(key.as_ref()) {
+                Some(points) => points.push(point),
+                None => {
+                    runs[i].metrics.insert(key.into_owned(), vec![point]);
+                }
+            }
         }
     }
     let base = path.parent().unwrap_or(Path::new("."));

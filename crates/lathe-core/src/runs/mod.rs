@@ -23,8 +23,8 @@ use crate::job::Job;
 use crate::{Error, Project, Result};
 
 pub use query::{
-    Comparison, GroupSummary, MetricStat, RunQuery, RunRecord, RunsPage, compare, group, history,
-    list, resolve_run,
+    ComparedRun, GroupStat, GroupSummary, MetricStat, ParamDiff, RunBrowser, RunComparison,
+    RunMetric, RunQuery, RunRecord, RunsPage, compare, group, history, list, resolve_run,
 };
 
 /// One logged value of a metric.

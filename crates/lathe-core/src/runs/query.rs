@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use rusqlite::params;
 use serde::Serialize;
 
-use super::filter::Filter;
+use super::filter::{Entity, Filter};
 use super::{Point, Value, store};
 use crate::{Error, Project, Result};
 
@@ -91,6 +91,31 @@ pub(crate) fn load(
     include_deleted: bool,
     ids: Option<&[i64]>,
 ) -> Result<Vec<RunRecord>> {
+    load_with(project, include_deleted, ids, None)
+}
+
+/// Which metric, param and tag keys to load (a lean load for filtering and sorting).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Keys {
+    pub metrics: Vec<String>,
+    pub params: Vec<String>,
+    pub tags: Vec<String>,
+}
+
+fn sql_list(keys: &[String]) -> String {
+    keys.iter()
+        .map(|k| format!("'{}'", k.replace('\'', "''")))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// [`load`], with only `keys` of each run's metrics, params and tags when given.
+pub(crate) fn load_with(
+    project: &Project,
+    include_deleted: bool,
+    ids: Option<&[i64]>,
+    keys: Option<&Keys>,
+) -> Result<Vec<RunRecord>> {
     let db = db(project);
     let conn = project.conn();
     let restrict = match ids {
@@ -107,49 +132,132 @@ pub(crate) fn load(
     };
     let mut runs = Vec::new();
     let mut index = HashMap::new();
+    // Per experiment: its name and its source's id and path.
+    let mut experiments: HashMap<i64, (String, i64, String)> = HashMap::new();
+    {
+        let mut stmt = conn
+            .prepare(
+                "SELECT e.id, e.name, s.id, s.path FROM experiments e JOIN run_sources s ON s.id = e.source_id",
+            )
+            .map_err(&db)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?))))
+            .map_err(&db)?;
+        for row in rows {
+            let (id, e) = row.map_err(&db)?;
+            experiments.insert(id, e);
+        }
+    }
+    let mut source_of = Vec::new();
     {
         let mut stmt = conn
             .prepare(&format!(
-                "SELECT r.id, r.source_run_id, e.name, s.path, r.name, r.status, r.lifecycle_stage, r.start_time,
-                        r.end_time, r.parent_source_run_id, r.artifact_uri,
-                        (SELECT p.id FROM runs p WHERE p.experiment_id IN (SELECT id FROM experiments WHERE source_id = s.id)
-                           AND p.source_run_id = r.parent_source_run_id)
-                 FROM runs r JOIN experiments e ON e.id = r.experiment_id JOIN run_sources s ON s.id = e.source_id
+                "SELECT r.id, r.source_run_id, r.experiment_id, r.name, r.status, r.lifecycle_stage, r.start_time,
+                        r.end_time, r.parent_source_run_id, r.artifact_uri
+                 FROM runs r JOIN experiments e ON e.id = r.experiment_id
                  WHERE 1 = 1{deleted}{restrict} ORDER BY r.id"
             ))
             .map_err(&db)?;
         let mut rows = stmt.query([]).map_err(&db)?;
         while let Some(r) = rows.next().map_err(&db)? {
             let id: i64 = r.get(0).map_err(&db)?;
+            let experiment_id: i64 = r.get(2).map_err(&db)?;
+            let (experiment, source_id, source) =
+                experiments.get(&experiment_id).cloned().unwrap_or_default();
             index.insert(id, runs.len());
+            source_of.push(source_id);
             runs.push(RunRecord {
                 id,
                 source_run_id: r.get(1).map_err(&db)?,
-                experiment: r.get(2).map_err(&db)?,
-                source: r.get(3).map_err(&db)?,
-                name: r.get(4).map_err(&db)?,
-                status: r.get(5).map_err(&db)?,
-                lifecycle_stage: r.get(6).map_err(&db)?,
-                start_time: r.get(7).map_err(&db)?,
-                end_time: r.get(8).map_err(&db)?,
-                parent_run_id: r.get(9).map_err(&db)?,
-                artifact_uri: r.get(10).map_err(&db)?,
-                parent: r.get(11).map_err(&db)?,
+                experiment,
+                source,
+                name: r.get(3).map_err(&db)?,
+                status: r.get(4).map_err(&db)?,
+                lifecycle_stage: r.get(5).map_err(&db)?,
+                start_time: r.get(6).map_err(&db)?,
+                end_time: r.get(7).map_err(&db)?,
+                parent_run_id: r.get(8).map_err(&db)?,
+                artifact_uri: r.get(9).map_err(&db)?,
+                parent: None,
                 params: BTreeMap::new(),
                 tags: BTreeMap::new(),
                 metrics: BTreeMap::new(),
             });
         }
     }
-    let only = |table: &str| match ids {
-        Some(ids) => format!(
-            "SELECT run_id, key, value FROM {table} WHERE run_id IN ({})",
+    // Parents: Lathe's id of the run with the parent's id in the same source.
+    let mut by_source_id: HashMap<(i64, &str), i64> = HashMap::new();
+    for (r, source) in runs.iter().zip(&source_of) {
+        by_source_id.insert((*source, r.source_run_id.as_str()), r.id);
+    }
+    let mut missing: Vec<String> = Vec::new();
+    let mut parents = Vec::with_capacity(runs.len());
+    for (r, source) in runs.iter().zip(&source_of) {
+        let p = r.parent_run_id.as_deref().and_then(|p| {
+            let found = by_source_id.get(&(*source, p)).copied();
+            if found.is_none() {
+                missing.push(p.to_owned());
+            }
+            found
+        });
+        parents.push(p);
+    }
+    if !missing.is_empty() {
+        // Parents outside the loaded set (deleted, or not asked for).
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT r.id, r.source_run_id, e.source_id FROM runs r JOIN experiments e ON e.id = r.experiment_id
+                 WHERE r.source_run_id IN ({})",
+                sql_list(&missing)
+            ))
+            .map_err(&db)?;
+        let found: Vec<(i64, String, i64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .and_then(|rows| rows.collect())
+            .map_err(&db)?;
+        for ((r, source), p) in runs.iter().zip(&source_of).zip(parents.iter_mut()) {
+            if p.is_none()
+                && let Some(parent) = r.parent_run_id.as_deref()
+            {
+                *p = found
+                    .iter()
+                    .find(|(_, id, s)| id == parent && s == source)
+                    .map(|f| f.0);
+            }
+        }
+    }
+    drop(by_source_id);
+    for (r, p) in runs.iter_mut().zip(parents) {
+        r.parent = p;
+    }
+    let ids_clause = ids.map(|ids| {
+        format!(
+            "run_id IN ({})",
             ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
-        ),
-        None => format!("SELECT run_id, key, value FROM {table}"),
+        )
+    });
+    let clause = |wanted: Option<&Vec<String>>| -> Option<String> {
+        let mut parts: Vec<String> = ids_clause.iter().cloned().collect();
+        if let Some(w) = wanted {
+            if w.is_empty() {
+                return None;
+            }
+            parts.push(format!("key IN ({})", sql_list(w)));
+        }
+        Some(if parts.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", parts.join(" AND "))
+        })
     };
     for (table, params) in [("run_params", true), ("run_tags", false)] {
-        let mut stmt = conn.prepare(&only(table)).map_err(&db)?;
+        let wanted = keys.map(|k| if params { &k.params } else { &k.tags });
+        let Some(filter) = clause(wanted) else {
+            continue;
+        };
+        let mut stmt = conn
+            .prepare(&format!("SELECT run_id, key, value FROM {table}{filter}"))
+            .map_err(&db)?;
         let mut rows = stmt.query([]).map_err(&db)?;
         while let Some(r) = rows.next().map_err(&db)? {
             let Some(&i) = index.get(&r.get::<_, i64>(0).map_err(&db)?) else {
@@ -163,13 +271,12 @@ pub(crate) fn load(
             }
         }
     }
-    let sql = match ids {
-        Some(ids) => format!(
-            "SELECT run_id, key, last, last_step, min, min_step, max, max_step, points FROM run_metrics WHERE run_id IN ({})",
-            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
-        ),
-        None => "SELECT run_id, key, last, last_step, min, min_step, max, max_step, points FROM run_metrics".to_owned(),
+    let Some(filter) = clause(keys.map(|k| &k.metrics)) else {
+        return Ok(runs);
     };
+    let sql = format!(
+        "SELECT run_id, key, last, last_step, min, min_step, max, max_step, points FROM run_metrics{filter}"
+    );
     let mut stmt = conn.prepare(&sql).map_err(&db)?;
     let mut rows = stmt.query([]).map_err(&db)?;
     while let Some(r) = rows.next().map_err(&db)? {
@@ -305,8 +412,14 @@ fn order(a: &Cell, b: &Cell, desc: bool) -> std::cmp::Ordering {
     if desc { o.reverse() } else { o }
 }
 
-/// Filters and sorts runs (default: newest first, as MLflow), then pages.
-pub fn list(project: &Project, query: &RunQuery) -> Result<RunsPage> {
+/// The parsed parts of a [`RunQuery`] that decide which runs match and in what order.
+struct Selection {
+    filter: Option<Filter>,
+    column: Column,
+    desc: bool,
+}
+
+fn selection(query: &RunQuery) -> Result<Selection> {
     let filter = query
         .filter
         .as_deref()
@@ -324,46 +437,198 @@ pub fn list(project: &Project, query: &RunQuery) -> Result<RunsPage> {
         }
         None => (Column::Attribute("start_time".to_owned()), true),
     };
-    let mut runs = load(project, query.include_deleted, None)?;
-    if let Some(name) = &query.experiment {
-        if !runs.iter().any(|r| &r.experiment == name) && !experiment_exists(project, name)? {
-            return Err(Error::NotFound {
-                what: format!(
-                    "no experiment named {name:?} in this project; `lathe runs list` lists every run"
-                ),
-            });
+    Ok(Selection {
+        filter,
+        column,
+        desc,
+    })
+}
+
+/// The indices of the runs matching `query`, in order.
+fn select(project: &Project, runs: &[RunRecord], query: &RunQuery) -> Result<Vec<usize>> {
+    let sel = selection(query)?;
+    if let Some(name) = &query.experiment
+        && !runs.iter().any(|r| &r.experiment == name)
+        && !experiment_exists(project, name)?
+    {
+        return Err(Error::NotFound {
+            what: format!(
+                "no experiment named {name:?} in this project; `lathe runs list` lists every run"
+            ),
+        });
+    }
+    let mut keyed: Vec<(Cell, usize)> = runs
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| query.experiment.as_ref().is_none_or(|e| &r.experiment == e))
+        .filter(|(_, r)| sel.filter.as_ref().is_none_or(|f| f.matches(r)))
+        .map(|(i, r)| (cell(r, &sel.column), i))
+        .collect();
+    keyed.sort_by(|(a, ia), (b, ib)| order(a, b, sel.desc).then(runs[*ia].id.cmp(&runs[*ib].id)));
+    Ok(keyed.into_iter().map(|(_, i)| i).collect())
+}
+
+/// The keys a query's filter and sort read.
+fn query_keys(query: &RunQuery) -> Result<Keys> {
+    let sel = selection(query)?;
+    let mut keys = Keys::default();
+    let mut add = |entity: Entity, key: String| {
+        let list = match entity {
+            Entity::Metric => &mut keys.metrics,
+            Entity::Param => &mut keys.params,
+            Entity::Tag => &mut keys.tags,
+            Entity::Attribute => return,
+        };
+        if !list.contains(&key) {
+            list.push(key);
         }
-        runs.retain(|r| &r.experiment == name);
+    };
+    if let Some(f) = &sel.filter {
+        for (entity, key) in f.keys() {
+            add(entity, key);
+        }
     }
-    if let Some(f) = &filter {
-        runs.retain(|r| f.matches(r));
+    match sel.column {
+        Column::Metric(k, _) => add(Entity::Metric, k),
+        Column::Param(k) => add(Entity::Param, k),
+        Column::Tag(k) => add(Entity::Tag, k),
+        Column::Attribute(_) => {}
     }
-    let mut keyed: Vec<(Cell, RunRecord)> =
-        runs.into_iter().map(|r| (cell(&r, &column), r)).collect();
-    keyed.sort_by(|(a, ra), (b, rb)| order(a, b, desc).then(ra.id.cmp(&rb.id)));
-    let mut param_keys = BTreeSet::new();
-    let mut tag_keys = BTreeSet::new();
-    let mut metric_keys = BTreeSet::new();
-    for (_, r) in &keyed {
-        param_keys.extend(r.params.keys().cloned());
-        tag_keys.extend(r.tags.keys().cloned());
-        metric_keys.extend(r.metrics.keys().cloned());
-    }
-    let total = keyed.len();
-    let runs = keyed
-        .into_iter()
-        .map(|(_, r)| r)
+    Ok(keys)
+}
+
+/// Every metric, param and tag key in the project (the column chooser's lists).
+fn all_keys(project: &Project) -> Result<(Vec<String>, Vec<String>, Vec<String>)> {
+    let db = db(project);
+    let keys = |kind: &str| -> Result<Vec<String>> {
+        project
+            .conn()
+            .prepare("SELECT key FROM run_keys WHERE kind = ?1 ORDER BY key")
+            .and_then(|mut s| s.query_map([kind], |r| r.get(0))?.collect())
+            .map_err(&db)
+    };
+    Ok((keys("metric")?, keys("param")?, keys("tag")?))
+}
+
+/// A page: the full records of the runs at `order[offset..offset + limit]`.
+fn page_of(
+    project: &Project,
+    lean: &[RunRecord],
+    order: &[usize],
+    query: &RunQuery,
+) -> Result<RunsPage> {
+    let ids: Vec<i64> = order
+        .iter()
         .skip(query.offset)
         .take(query.limit.unwrap_or(usize::MAX))
+        .map(|&i| lean[i].id)
         .collect();
+    let mut full = if ids.is_empty() {
+        Vec::new()
+    } else {
+        load(project, true, Some(&ids))?
+    };
+    let position: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    full.sort_by_key(|r| position.get(&r.id).copied().unwrap_or(usize::MAX));
+    let (metric_keys, param_keys, tag_keys) = all_keys(project)?;
     Ok(RunsPage {
-        total: total as u64,
+        total: order.len() as u64,
         offset: query.offset as u64,
-        runs,
-        param_keys: param_keys.into_iter().collect(),
-        tag_keys: tag_keys.into_iter().collect(),
-        metric_keys: metric_keys.into_iter().collect(),
+        runs: full,
+        param_keys,
+        tag_keys,
+        metric_keys,
     })
+}
+
+/// Filters and sorts runs (default: newest first, as MLflow), then pages. Only the keys the
+/// filter and sort read are loaded for every run; the page's runs are then loaded whole.
+pub fn list(project: &Project, query: &RunQuery) -> Result<RunsPage> {
+    let keys = query_keys(query)?;
+    let lean = load_with(project, query.include_deleted, None, Some(&keys))?;
+    let order = select(project, &lean, query)?;
+    page_of(project, &lean, &order, query)
+}
+
+/// A listing that stays cheap while scrolling: keeps the lean runs (until the project's runs
+/// change) and the last query's order, so each further page loads only its own runs.
+#[derive(Debug, Default)]
+pub struct RunBrowser {
+    cache: std::sync::Mutex<Option<Cached>>,
+}
+
+#[derive(Debug)]
+struct Cached {
+    root: std::path::PathBuf,
+    include_deleted: bool,
+    keys: Keys,
+    /// How many runs, and the latest change: any import that changes something moves it.
+    stamp: (i64, String),
+    runs: std::sync::Arc<Vec<RunRecord>>,
+    /// (experiment, filter, sort) and the order they gave.
+    order: Option<(
+        (Option<String>, Option<String>, Option<String>),
+        std::sync::Arc<Vec<usize>>,
+    )>,
+}
+
+impl RunBrowser {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn page(&self, project: &Project, query: &RunQuery) -> Result<RunsPage> {
+        let keys = query_keys(query)?;
+        let stamp: (i64, String) = project
+            .conn()
+            .query_row(
+                "SELECT count(*), coalesce(max(updated_at), '') FROM runs",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(db(project))?;
+        let key = (
+            query.experiment.clone(),
+            query.filter.clone(),
+            query.sort.clone(),
+        );
+        let mut guard = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        let fresh = guard.as_ref().is_some_and(|c| {
+            c.root == project.root()
+                && c.include_deleted == query.include_deleted
+                && c.stamp == stamp
+                && c.keys == keys
+        });
+        if !fresh {
+            *guard = Some(Cached {
+                root: project.root().to_path_buf(),
+                include_deleted: query.include_deleted,
+                runs: std::sync::Arc::new(load_with(
+                    project,
+                    query.include_deleted,
+                    None,
+                    Some(&keys),
+                )?),
+                keys,
+                stamp,
+                order: None,
+            });
+        }
+        let Some(cached) = guard.as_mut() else {
+            unreachable!("the cache was filled above")
+        };
+        let order = match &cached.order {
+            Some((k, order)) if *k == key => order.clone(),
+            _ => {
+                let order = std::sync::Arc::new(select(project, &cached.runs, query)?);
+                cached.order = Some((key, order.clone()));
+                order
+            }
+        };
+        let runs = cached.runs.clone();
+        drop(guard);
+        page_of(project, &runs, &order, query)
+    }
 }
 
 fn experiment_exists(project: &Project, name: &str) -> Result<bool> {
@@ -430,7 +695,7 @@ pub fn history(project: &Project, run: i64, key: &str) -> Result<Vec<Point>> {
     let blob: Option<Vec<u8>> = project
         .conn()
         .query_row(
-            "SELECT history FROM run_metrics WHERE run_id = ?1 AND key = ?2",
+            "SELECT history FROM run_metric_histories WHERE run_id = ?1 AND key = ?2",
             params![run, key],
             |r| r.get(0),
         )
@@ -465,7 +730,7 @@ pub fn history(project: &Project, run: i64, key: &str) -> Result<Vec<Point>> {
 /// Selected runs side by side: the `lathe runs compare --json` shape.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct Comparison {
+pub struct RunComparison {
     pub runs: Vec<ComparedRun>,
     pub params: ParamDiff,
     /// Per metric key, one entry per run that logged it.
@@ -501,7 +766,7 @@ pub struct RunMetric {
     pub stat: MetricStat,
 }
 
-pub fn compare(project: &Project, runs: &[i64]) -> Result<Comparison> {
+pub fn compare(project: &Project, runs: &[i64]) -> Result<RunComparison> {
     if runs.len() < 2 {
         return Err(Error::BadArgument {
             argument: "runs",
@@ -543,7 +808,7 @@ pub fn compare(project: &Project, runs: &[i64]) -> Result<Comparison> {
             });
         }
     }
-    Ok(Comparison {
+    Ok(RunComparison {
         runs: loaded
             .iter()
             .map(|r| ComparedRun {

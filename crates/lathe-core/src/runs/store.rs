@@ -152,16 +152,25 @@ pub(crate) fn write(
         .map_err(db)?;
     let mut upsert_metric = tx
         .prepare(
-            "INSERT INTO run_metrics (run_id, key, points, last, last_step, last_timestamp, min, min_step, max, max_step, history)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+            "INSERT INTO run_metrics (run_id, key, points, last, last_step, last_timestamp, min, min_step, max, max_step)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
              ON CONFLICT (run_id, key) DO UPDATE SET points = excluded.points, last = excluded.last,
                 last_step = excluded.last_step, last_timestamp = excluded.last_timestamp,
                 min = excluded.min, min_step = excluded.min_step, max = excluded.max,
-                max_step = excluded.max_step, history = excluded.history",
+                max_step = excluded.max_step",
+        )
+        .map_err(db)?;
+    let mut upsert_history = tx
+        .prepare(
+            "INSERT INTO run_metric_histories (run_id, key, history) VALUES (?1, ?2, ?3)
+             ON CONFLICT (run_id, key) DO UPDATE SET history = excluded.history",
         )
         .map_err(db)?;
     let mut delete_metric = tx
         .prepare("DELETE FROM run_metrics WHERE run_id = ?1 AND key = ?2")
+        .map_err(db)?;
+    let mut delete_history = tx
+        .prepare("DELETE FROM run_metric_histories WHERE run_id = ?1 AND key = ?2")
         .map_err(db)?;
 
     let mut summary = ImportSummary {
@@ -270,8 +279,10 @@ pub(crate) fn write(
                     s.min.map(|m| m.1),
                     s.max.map(|m| m.0),
                     s.max.map(|m| m.1),
-                    encode(points)
                 ])
+                .map_err(db)?;
+            upsert_history
+                .execute(params![run_id, key, encode(points)])
                 .map_err(db)?;
         }
         // Keys the project holds for this run that the source no longer has.
@@ -284,6 +295,7 @@ pub(crate) fn write(
             for key in gone {
                 series.remove(&(run_id, key.clone()));
                 delete_metric.execute(params![run_id, key]).map_err(db)?;
+                delete_history.execute(params![run_id, key]).map_err(db)?;
                 metrics_changed = true;
             }
         }
@@ -308,8 +320,25 @@ pub(crate) fn write(
         insert_tag,
         insert_artifact,
         upsert_metric,
+        upsert_history,
         delete_metric,
+        delete_history,
     ));
+
+    {
+        let mut keys = std::collections::BTreeSet::new();
+        for run in &snapshot.runs {
+            keys.extend(run.metrics.keys().map(|k| ("metric", k.as_str())));
+            keys.extend(run.params.keys().map(|k| ("param", k.as_str())));
+            keys.extend(run.tags.keys().map(|k| ("tag", k.as_str())));
+        }
+        let mut insert = tx
+            .prepare("INSERT OR IGNORE INTO run_keys (kind, key) VALUES (?1, ?2)")
+            .map_err(db)?;
+        for (kind, key) in keys {
+            insert.execute(params![kind, key]).map_err(db)?;
+        }
+    }
 
     for model in &snapshot.models {
         let tags = serde_json::to_string(&model.tags).unwrap_or_else(|_| "{}".to_owned());

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Benchmark: importing and listing 10,000 MLflow runs (10 params, 5 metrics × 100 steps each)
+# with `lathe runs` (release build), from both store kinds, side by side with
+# `mlflow.search_runs` with the same filter and order on the same store; and a chart of
+# 100 runs × 10,000 steps. Goals (issue 4): import ≤ one search_runs call; each list ≥ 50× faster
+# than search_runs; the chart ≤ 300 ms. Not part of the test suite (it needs a release build).
+#
+#   tests/bench/runs.sh [RUNS]        (LATHE_BENCH_RUNS=N timings each, default 3)
+set -euo pipefail
+REPO="$(cd "$(dirname "$0")/../.." && pwd)"
+. "$REPO/tests/bench/lib.sh"
+N="${1:-10000}"
+STORES="$DATA/runs-$N"
+FILTER="metrics.m0 < 0.5 and params.optimizer = 'adam'"
+SORT="metrics.m1"
+
+[ -f "$STORES/chart.jsonl" ] || python3 "$REPO/tests/bench/make_runs_stores.py" "$STORES" "$N"
+
+for store in mlflow.db mlruns; do
+  src="$STORES/$store"
+  if [ "$store" = mlflow.db ]; then uri="sqlite:///$src"; else uri="file://$src"; fi
+  # A fresh project for each timed import (the first import, not a re-import).
+  measure "lathe runs import $store ($N runs)" bash -c "rm -rf '$DATA/runs-project' && '$LATHE' init '$DATA/runs-project' >/dev/null && '$LATHE' --project '$DATA/runs-project' runs import '$src'" > /dev/null
+  measure "lathe runs import $store again (nothing new)" "$LATHE" --project "$DATA/runs-project" runs import "$src" > /dev/null
+  measure "lathe runs list --filter --sort ($store)" "$LATHE" --project "$DATA/runs-project" runs list --filter "$FILTER" --sort "$SORT" --json > /dev/null
+  "$LATHE" --project "$DATA/runs-project" runs list --filter "$FILTER" --sort "$SORT" --json \
+    | python3 -c "import json,sys; print('lathe matched', len(json.load(sys.stdin)), 'runs', file=sys.stderr)"
+  # search_runs in-process, timed around the call alone (Python's start-up and import of
+  # mlflow, ~3 s, are not counted against it).
+  MLFLOW_ALLOW_FILE_STORE=true python3 - "$uri" "$FILTER" "$SORT" "$RUNS" <<'PY'
+import sys, time, mlflow
+uri, flt, sort, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+mlflow.set_tracking_uri(uri)
+exp = mlflow.get_experiment_by_name("bench").experiment_id
+best = None
+for _ in range(runs):
+    t = time.perf_counter()
+    df = mlflow.search_runs([exp], filter_string=flt, order_by=[sort], max_results=100_000)
+    dt = time.perf_counter() - t
+    best = dt if best is None else min(best, dt)
+print(f"mlflow.search_runs ({uri.split(':')[0]}): best of {runs} {best:.2f} s, matched {len(df)} runs", file=sys.stderr)
+PY
+done
+
+CHART_PROJECT="$DATA/runs-chart-project"
+if [ ! -f "$CHART_PROJECT/lathe.sqlite" ]; then
+  "$LATHE" init "$CHART_PROJECT" > /dev/null
+  "$LATHE" --project "$CHART_PROJECT" runs import "$STORES/chart.jsonl" > /dev/null
+fi
+ids=$(seq -s ' ' -f 'c%g' 0 99)
+# shellcheck disable=SC2086
+measure "lathe runs chart: 100 runs × 10,000 steps to SVG" "$LATHE" --project "$CHART_PROJECT" runs chart $ids --metric loss --out "$DATA/chart.svg" > /dev/null
+# shellcheck disable=SC2086
+measure "lathe runs chart: the same, grouped with bands, PNG" "$LATHE" --project "$CHART_PROJECT" runs chart $ids --metric loss --group-by params.group --out "$DATA/chart.png" > /dev/null
