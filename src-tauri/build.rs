@@ -17,6 +17,13 @@ fn main() {
         "dataset_chart",
         "export_chart",
         "cancel_task",
+        "import_runs",
+        "refresh_runs",
+        "run_sources",
+        "list_runs",
+        "compare_runs",
+        "runs_chart",
+        "export_runs_chart",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .unwrap_or_else(|e| panic!("tauri-build failed: {e:#}"));

@@ -12,10 +12,12 @@ use lathe_core::dataset::compare::{self, Comparison};
 use lathe_core::dataset::{self, DatasetSummary, ImportOutcome, Profile, ReadOptions};
 use lathe_core::job::{CancelToken, Job};
 use lathe_core::project::OpenOptions;
+use lathe_core::runs::chart::{LineOptions, RunChart, XAxis, line_chart};
+use lathe_core::runs::{self, ImportSummary, RunComparison, RunQuery, RunSource, RunsPage};
 use tauri::ipc::Channel;
 use tauri::{State, Window};
 
-use crate::ipc::{IpcError, ProjectOverview, RecentProject, TaskEvent};
+use crate::ipc::{IpcError, ProjectOverview, RecentProject, RunChartView, TaskEvent};
 use crate::{AppState, recent};
 
 /// How many audit entries the overview shows.
@@ -359,6 +361,154 @@ pub async fn export_chart(
     blocking(move || {
         let chart = chart_of(&root, &reference, column.as_deref(), kind.as_deref())?;
         chart::write(&chart, &out)
+    })
+    .await
+}
+
+/// Imports (or re-imports, adding only what is new) an MLflow store or run log, streaming
+/// progress; `cancel_task(task_id)` stops it with nothing changed.
+#[tauri::command]
+pub async fn import_runs(
+    path: String,
+    task_id: String,
+    on_progress: Channel<TaskEvent>,
+    state: State<'_, AppState>,
+) -> Result<ImportSummary, IpcError> {
+    let root = current(&state)?;
+    let source = parse_path(&path)?;
+    let (_task, cancel) = Task::start(&state, &task_id)?;
+    blocking_job(on_progress, cancel, move |job| {
+        runs::import(&Project::open_with(&root, options())?, &source, job)
+    })
+    .await
+}
+
+/// Re-imports a source the user watches: the same as `import_runs`, silently, every few seconds.
+#[tauri::command]
+pub async fn refresh_runs(
+    path: String,
+    state: State<'_, AppState>,
+) -> Result<ImportSummary, IpcError> {
+    let root = current(&state)?;
+    let source = parse_path(&path)?;
+    blocking(move || {
+        runs::import(
+            &Project::open_with(&root, options())?,
+            &source,
+            &Job::silent(),
+        )
+    })
+    .await
+}
+
+/// Every imported run source.
+#[tauri::command]
+pub async fn run_sources(state: State<'_, AppState>) -> Result<Vec<RunSource>, IpcError> {
+    let root = current(&state)?;
+    blocking(move || runs::sources(&Project::open_with(&root, options())?)).await
+}
+
+/// A page of runs, filtered (MLflow filter strings plus `or`, `~`) and sorted.
+#[tauri::command]
+#[allow(clippy::too_many_arguments)]
+pub async fn list_runs(
+    filter: Option<String>,
+    sort: Option<String>,
+    experiment: Option<String>,
+    include_deleted: bool,
+    offset: u64,
+    limit: u64,
+    state: State<'_, AppState>,
+) -> Result<RunsPage, IpcError> {
+    let root = current(&state)?;
+    let browser = state.runs.clone();
+    let blank = |s: Option<String>| s.map(|f| f.trim().to_owned()).filter(|f| !f.is_empty());
+    let query = RunQuery {
+        experiment: blank(experiment),
+        filter: blank(filter),
+        sort: blank(sort),
+        include_deleted,
+        offset: offset as usize,
+        limit: Some(limit as usize),
+    };
+    blocking(move || browser.page(&Project::open_with(&root, options())?, &query)).await
+}
+
+/// Selected runs side by side: differing params, metric summaries.
+#[tauri::command]
+pub async fn compare_runs(
+    runs: Vec<i64>,
+    state: State<'_, AppState>,
+) -> Result<RunComparison, IpcError> {
+    let root = current(&state)?;
+    blocking(move || runs::compare(&Project::open_with(&root, options())?, &runs)).await
+}
+
+/// What the front end asks a run chart to be.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunChartSpec {
+    pub runs: Vec<i64>,
+    pub metric: String,
+    pub x: String,
+    pub smooth: Option<f64>,
+    pub group_by: Option<String>,
+    pub x_range: Option<(f64, f64)>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+}
+
+fn run_chart_of(root: &std::path::Path, spec: &RunChartSpec) -> lathe_core::Result<RunChart> {
+    let line = LineOptions {
+        metric: spec.metric.clone(),
+        x: XAxis::parse(&spec.x)?,
+        smooth: spec.smooth.filter(|s| *s > 0.0),
+        group_by: spec.group_by.clone().filter(|g| !g.is_empty()),
+        x_range: spec.x_range,
+        size: (
+            spec.width.unwrap_or(900).clamp(320, 4000),
+            spec.height.unwrap_or(420).clamp(200, 3000),
+        ),
+    };
+    line_chart(&Project::open_with(root, options())?, &spec.runs, &line)
+}
+
+/// Overlaid metric histories as SVG, with what a zoom by dragging needs.
+#[tauri::command]
+pub async fn runs_chart(
+    spec: RunChartSpec,
+    state: State<'_, AppState>,
+) -> Result<RunChartView, IpcError> {
+    let root = current(&state)?;
+    blocking(move || {
+        let chart = run_chart_of(&root, &spec)?;
+        let (left, right) = chart.plot_pixels();
+        Ok(RunChartView {
+            svg: chart.svg()?,
+            title: chart.title.clone(),
+            x_range: chart.x_range(),
+            plot_left: left,
+            plot_right: right,
+            width: chart.size().0,
+            points: chart.points_in,
+            points_drawn: chart.points_drawn,
+        })
+    })
+    .await
+}
+
+/// Writes a run chart as SVG, PNG, or its data as CSV.
+#[tauri::command]
+pub async fn export_runs_chart(
+    spec: RunChartSpec,
+    path: String,
+    state: State<'_, AppState>,
+) -> Result<(), IpcError> {
+    let root = current(&state)?;
+    let out = parse_path(&path)?;
+    blocking(move || {
+        chart::check_output(&out)?;
+        chart::write(&run_chart_of(&root, &spec)?, &out)
     })
     .await
 }

@@ -14,6 +14,10 @@ use lathe_core::dataset::stats::Histogram;
 use lathe_core::dataset::{DatasetSummary, ImportOutcome, Profile};
 use lathe_core::job::Progress;
 use lathe_core::project::ProjectInfo;
+use lathe_core::runs::{
+    ComparedRun, GroupStat, GroupSummary, ImportSummary, MetricStat, ParamDiff, RunComparison,
+    RunMetric, RunRecord, RunSource, RunsPage, Skipped, SourceKind,
+};
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -59,6 +63,23 @@ pub struct RecentProject {
     /// Whether the folder still holds a project (moved or deleted ones are shown greyed out).
     #[serde(default)]
     pub exists: bool,
+}
+
+/// A run chart for the Compare page: the SVG, and where its plot area is, so that a drag across
+/// it can be turned into an x range (a zoom, drawn again from every stored point).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct RunChartView {
+    pub svg: String,
+    pub title: String,
+    /// The x range drawn, in data units (steps, epoch ms or seconds).
+    pub x_range: (f64, f64),
+    /// The plot area's left and right edges, in the SVG's pixels.
+    pub plot_left: u32,
+    pub plot_right: u32,
+    pub width: u32,
+    /// Points the chart stands for, and points it draws after per-pixel min/max decimation.
+    pub points: u64,
+    pub points_drawn: u64,
 }
 
 /// Streamed to the front end while a long command runs.
@@ -122,6 +143,35 @@ pub fn typescript_bindings() -> Result<Vec<(String, String)>, ts_rs::ExportError
             "StatisticDiff.ts".into(),
             StatisticDiff::export_to_string(&cfg)?,
         ),
+        (
+            "RunChartView.ts".into(),
+            RunChartView::export_to_string(&cfg)?,
+        ),
+        (
+            "ImportSummary.ts".into(),
+            ImportSummary::export_to_string(&cfg)?,
+        ),
+        ("Skipped.ts".into(), Skipped::export_to_string(&cfg)?),
+        ("SourceKind.ts".into(), SourceKind::export_to_string(&cfg)?),
+        ("RunSource.ts".into(), RunSource::export_to_string(&cfg)?),
+        ("RunsPage.ts".into(), RunsPage::export_to_string(&cfg)?),
+        ("RunRecord.ts".into(), RunRecord::export_to_string(&cfg)?),
+        ("MetricStat.ts".into(), MetricStat::export_to_string(&cfg)?),
+        (
+            "RunComparison.ts".into(),
+            RunComparison::export_to_string(&cfg)?,
+        ),
+        (
+            "ComparedRun.ts".into(),
+            ComparedRun::export_to_string(&cfg)?,
+        ),
+        ("ParamDiff.ts".into(), ParamDiff::export_to_string(&cfg)?),
+        ("RunMetric.ts".into(), RunMetric::export_to_string(&cfg)?),
+        (
+            "GroupSummary.ts".into(),
+            GroupSummary::export_to_string(&cfg)?,
+        ),
+        ("GroupStat.ts".into(), GroupStat::export_to_string(&cfg)?),
     ])
 }
 

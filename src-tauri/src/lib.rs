@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use lathe_core::dataset::browse::Browser;
 use lathe_core::job::CancelToken;
+use lathe_core::runs::RunBrowser;
 
 use tauri::Manager;
 
@@ -32,6 +33,8 @@ pub struct AppState {
     pub tasks: Mutex<HashMap<String, CancelToken>>,
     /// Keeps the row order of the last sorted/filtered table query, so scrolling is cheap.
     pub browser: Arc<Browser>,
+    /// Keeps the loaded runs and the last filter/sort order, so the run table scrolls cheaply.
+    pub runs: Arc<RunBrowser>,
 }
 
 pub fn run(startup_project: Option<PathBuf>) {
@@ -65,6 +68,13 @@ pub fn run(startup_project: Option<PathBuf>) {
             commands::dataset_chart,
             commands::export_chart,
             commands::cancel_task,
+            commands::import_runs,
+            commands::refresh_runs,
+            commands::run_sources,
+            commands::list_runs,
+            commands::compare_runs,
+            commands::runs_chart,
+            commands::export_runs_chart,
         ])
         .run(tauri::generate_context!());
     if let Err(err) = result {

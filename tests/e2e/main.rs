@@ -11,3 +11,4 @@
 mod datasets;
 mod harness;
 mod projects;
+mod runs;

@@ -11,6 +11,13 @@ import type { ProjectOverview } from "../bindings/ProjectOverview";
 import type { RecentProject } from "../bindings/RecentProject";
 import type { RowsPage } from "../bindings/RowsPage";
 import type { TaskEvent } from "../bindings/TaskEvent";
+import type { ImportSummary } from "../bindings/ImportSummary";
+import type { MetricStat } from "../bindings/MetricStat";
+import type { RunChartView } from "../bindings/RunChartView";
+import type { RunComparison } from "../bindings/RunComparison";
+import type { RunRecord } from "../bindings/RunRecord";
+import type { RunSource } from "../bindings/RunSource";
+import type { RunsPage } from "../bindings/RunsPage";
 
 export type {
   Comparison,
@@ -22,7 +29,36 @@ export type {
   ProjectOverview,
   RecentProject,
   RowsPage,
+  ImportSummary,
+  MetricStat,
+  RunChartView,
+  RunComparison,
+  RunRecord,
+  RunSource,
+  RunsPage,
 };
+
+/** A page of the run table: MLflow filter strings (plus `or`, `~`), `KEY` or `KEY:desc` sorts. */
+export interface RunsQuery {
+  filter: string | null;
+  sort: string | null;
+  experiment: string | null;
+  includeDeleted: boolean;
+  offset: number;
+  limit: number;
+}
+
+/** A run chart: overlaid histories of `metric`, optionally smoothed, grouped or zoomed. */
+export interface RunChartSpec {
+  runs: number[];
+  metric: string;
+  x: "step" | "time" | "relative";
+  smooth: number | null;
+  groupBy: string | null;
+  xRange: [number, number] | null;
+  width: number | null;
+  height: number | null;
+}
 
 /** What a table page asks for; `sort` is `COLUMN` or `COLUMN:desc`. */
 export interface RowsQuery {
@@ -92,4 +128,12 @@ export const api = {
   datasetDiff: (a: string, b: string) => call<Comparison>("dataset_diff", { a, b }),
   datasetChart: (chart: ChartSpec) => call<string>("dataset_chart", { ...chart }),
   exportChart: (chart: ChartSpec, path: string) => call<null>("export_chart", { ...chart, path }),
+  importRuns: (path: string, taskId: string, onProgress: (p: Progress) => void) =>
+    call<ImportSummary>("import_runs", { path, taskId, onProgress: progressChannel(onProgress) }),
+  refreshRuns: (path: string) => call<ImportSummary>("refresh_runs", { path }),
+  runSources: () => call<RunSource[]>("run_sources"),
+  listRuns: (query: RunsQuery) => call<RunsPage>("list_runs", { ...query }),
+  compareRuns: (runs: number[]) => call<RunComparison>("compare_runs", { runs }),
+  runsChart: (spec: RunChartSpec) => call<RunChartView>("runs_chart", { spec }),
+  exportRunsChart: (spec: RunChartSpec, path: string) => call<null>("export_runs_chart", { spec, path }),
 };

@@ -1,9 +1,9 @@
 //! Experiment runs: import MLflow stores (the `mlruns/` file store and the `mlflow.db` SQLite
 //! store) and Lathe's own run logs (JSONL, CSV), then query, compare and chart them.
 //!
-//! An import reads the whole source into a [`Snapshot`] first (read-only, never touching the
+//! An import reads the whole source into a snapshot first (read-only, never touching the
 //! project), then writes it in one transaction: a broken source changes nothing, and a re-import
-//! adds only what is new (see [`store`]). What a source holds that cannot be imported (a run
+//! adds only what is new (see `store.rs`). What a source holds that cannot be imported (a run
 //! whose `meta.yaml` is garbled, a JSONL line that is not JSON) is skipped and named in the
 //! [`ImportSummary`], never silently dropped.
 

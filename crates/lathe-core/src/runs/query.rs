@@ -557,6 +557,9 @@ pub struct RunBrowser {
     cache: std::sync::Mutex<Option<Cached>>,
 }
 
+/// (experiment, filter, sort) of a cached order.
+type OrderKey = (Option<String>, Option<String>, Option<String>);
+
 #[derive(Debug)]
 struct Cached {
     root: std::path::PathBuf,
@@ -566,10 +569,7 @@ struct Cached {
     stamp: (i64, String),
     runs: std::sync::Arc<Vec<RunRecord>>,
     /// (experiment, filter, sort) and the order they gave.
-    order: Option<(
-        (Option<String>, Option<String>, Option<String>),
-        std::sync::Arc<Vec<usize>>,
-    )>,
+    order: Option<(OrderKey, std::sync::Arc<Vec<usize>>)>,
 }
 
 impl RunBrowser {

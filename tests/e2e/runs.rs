@@ -1,0 +1,209 @@
+//! The Runs view: import an MLflow store by its path, filter the run table, select runs,
+//! compare them (param diff, metric summary, the chart), zoom by dragging, and follow a
+//! watched store live while "training" appends points.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::harness::{App, lathe};
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
+    }
+}
+
+/// The number in `data-total` (or the text) of `css` once it equals `expected`.
+async fn wait_attr(app: &App, css: &str, attr: &str, expected: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let value = app.find(css).await.attr(attr).await.expect("attr");
+        if value.as_deref() == Some(expected) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{css} [{attr}] is {value:?}, expected {expected}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn chart_points(app: &App) -> u64 {
+    let text = app.text("[data-testid=chart-points]").await;
+    text.split_whitespace()
+        .next()
+        .unwrap_or("0")
+        .replace(',', "")
+        .parse()
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn import_filter_select_compare_zoom_and_watch_runs() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let project = work.path().join("p");
+    let project_path = project.to_str().expect("utf-8 path");
+    lathe(&["init", project_path, "--json"]);
+    // A copy of the mlflow-written store, so the test can go on "training" in it.
+    let store = work.path().join("mlruns");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/mlflow/mlruns"),
+        &store,
+    );
+
+    let app = App::start(&[project_path]).await;
+    app.click("[data-testid=nav-runs]").await;
+    app.find("[data-testid=runs-page]").await;
+    app.type_into("[data-testid=runs-path]", store.to_str().expect("utf-8"))
+        .await;
+    app.click("[data-testid=runs-import-path]").await;
+    let summary = app.text("[data-testid=runs-import-summary]").await;
+    assert!(
+        summary.contains("7 new runs") && summary.contains("189 new metric points"),
+        "{summary}"
+    );
+    // The deleted run is hidden.
+    wait_attr(&app, "[data-testid=runs-count]", "data-total", "6").await;
+    // Metric and param columns are shown by default; a metric header sorts by it.
+    app.click("[data-sort-key='metrics.acc']").await;
+    app.click("[data-sort-key='metrics.acc']").await;
+    let top = app
+        .find("[data-row='0'] .run-name")
+        .await
+        .prop("textContent")
+        .await
+        .expect("text");
+    assert_eq!(
+        top.as_deref().map(str::trim),
+        Some("↳sgd-0.1"),
+        "sorted by acc, descending"
+    );
+    app.screenshot("11-runs-table").await;
+
+    // MLflow's filter syntax plus `or`, as the CLI.
+    app.type_into(
+        "[data-testid=runs-filter]",
+        "params.optimizer = 'sgd' or params.lr = '0.01'",
+    )
+    .await;
+    app.click("[data-testid=runs-apply]").await;
+    wait_attr(&app, "[data-testid=runs-count]", "data-total", "2").await;
+    let cli = lathe(&[
+        "runs",
+        "list",
+        "--filter",
+        "params.optimizer = 'sgd' or params.lr = '0.01'",
+        "--json",
+        "--project",
+        project_path,
+    ]);
+    assert_eq!(cli.as_array().expect("runs").len(), 2);
+    // A bad filter says what is wrong, in place.
+    app.client
+        .execute(
+            "document.querySelector('[data-testid=runs-filter]').value = ''",
+            vec![],
+        )
+        .await
+        .expect("clear");
+    app.type_into("[data-testid=runs-filter]", "metrics.acc >")
+        .await;
+    app.click("[data-testid=runs-apply]").await;
+    let error = app.text("[data-testid=runs-error]").await;
+    assert!(
+        error.contains("expected a quoted text or a number"),
+        "{error}"
+    );
+    app.client
+        .execute("const f = document.querySelector('[data-testid=runs-filter]'); f.value = ''; f.dispatchEvent(new Event('input'));", vec![])
+        .await
+        .expect("clear");
+    app.type_into(
+        "[data-testid=runs-filter]",
+        "tags.mlflow.parentRunId IS NOT NULL",
+    )
+    .await;
+    app.click("[data-testid=runs-apply]").await;
+    wait_attr(&app, "[data-testid=runs-count]", "data-total", "3").await;
+
+    // Watch the store, select the three child runs, compare.
+    app.click("[data-testid=watch-source]").await;
+    for row in 0..3 {
+        app.click(&format!("[data-row='{row}'] td.pick input"))
+            .await;
+    }
+    app.screenshot("12-runs-filtered-selected").await;
+    app.click("[data-testid=runs-compare]").await;
+    app.find("[data-testid=run-compare-page]").await;
+    app.find("[data-testid=run-chart] svg").await;
+    let params = app.text("[data-testid=param-diff]").await;
+    assert!(
+        params.contains("lr") && params.contains("optimizer") && params.contains("sgd"),
+        "{params}"
+    );
+    let metrics = app.text("[data-testid=metric-summary]").await;
+    assert!(
+        metrics.contains("0.975") && metrics.contains("val/loss"),
+        "{metrics}"
+    );
+    assert_eq!(chart_points(&app).await, 60, "acc: 3 runs × 20 steps");
+    app.screenshot("13-runs-compare").await;
+
+    // Zoom by dragging across the chart: drawn again over steps ~5..~10.
+    app.client
+        .execute(
+            r#"const c = document.querySelector('[data-testid=run-chart]');
+               const r = c.getBoundingClientRect();
+               const at = (f) => r.left + r.width * f;
+               const ev = (type, x) => c.dispatchEvent(new MouseEvent(type, { clientX: x, clientY: r.top + 100, bubbles: true }));
+               ev('mousedown', at(0.3)); ev('mousemove', at(0.45)); ev('mousemove', at(0.6)); ev('mouseup', at(0.6));"#,
+            vec![],
+        )
+        .await
+        .expect("drag");
+    app.find("[data-testid=chart-unzoom]").await;
+    app.screenshot("14-runs-compare-zoomed").await;
+    app.click("[data-testid=chart-unzoom]").await;
+
+    // Training goes on: two more acc points in one compared run; the watched store brings them
+    // into the open chart within a few seconds.
+    let runs = lathe(&[
+        "runs",
+        "list",
+        "--filter",
+        "params.optimizer = 'sgd'",
+        "--json",
+        "--project",
+        project_path,
+    ]);
+    let sgd = runs[0]["source_run_id"]
+        .as_str()
+        .expect("run id")
+        .to_owned();
+    let acc = std::fs::read_dir(&store)
+        .expect("store")
+        .flatten()
+        .map(|e| e.path().join(&sgd).join("metrics/acc"))
+        .find(|p| p.exists())
+        .expect("the sgd run's acc file");
+    let mut text = std::fs::read_to_string(&acc).expect("read");
+    text.push_str("1764000020000 0.98 20\n1764000021000 0.985 21\n");
+    std::fs::write(&acc, text).expect("append");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while chart_points(&app).await != 62 {
+        assert!(
+            Instant::now() < deadline,
+            "the watched store's new points never reached the chart"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    app.screenshot("15-runs-compare-live").await;
+    app.close().await;
+}

@@ -1,0 +1,28 @@
+import { describe, expect, it } from "vitest";
+import { dragToRange, metricSortKey, metricText, runTime } from "./runs";
+
+describe("runs helpers", () => {
+  it("shows metric values briefly, non-finite ones by name", () => {
+    expect(metricText(0.82758621)).toBe("0.827586");
+    expect(metricText(20)).toBe("20");
+    expect(metricText("inf")).toBe("inf");
+    expect(metricText(1.5e-7)).toBe("1.500e-7");
+    expect(metricText(null)).toBe("");
+  });
+  it("sorts metric columns by the value they show", () => {
+    expect(metricSortKey("acc", "last")).toBe("metrics.acc");
+    expect(metricSortKey("val/loss", "min")).toBe("metrics.val/loss.min");
+    expect(metricSortKey("val loss", "max")).toBe("metrics.`val loss`.max");
+  });
+  it("turns a drag into the x range under it", () => {
+    // Plot from pixel 76 to 886 showing steps 0..810: one step a pixel.
+    expect(dragToRange(176, 276, 76, 886, 0, 810)).toEqual([100, 200]);
+    expect(dragToRange(276, 176, 76, 886, 0, 810)).toEqual([100, 200]);
+    expect(dragToRange(10, 86, 76, 886, 0, 810)).toEqual([0, 10]);
+    expect(dragToRange(100, 102, 76, 886, 0, 810)).toBeNull();
+  });
+  it("formats epoch milliseconds in UTC", () => {
+    expect(runTime(1764000000000)).toBe("2025-11-24 16:00");
+    expect(runTime(null)).toBe("");
+  });
+});

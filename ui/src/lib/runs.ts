@@ -1,0 +1,39 @@
+// Presentation helpers of the Runs view: metric values (numbers or "NaN"/"inf"/"-inf"), sort
+// keys of metric columns, and turning a drag across a chart into an x range.
+
+export type MetricValue = number | string | null | undefined;
+export type Agg = "last" | "min" | "max";
+
+/** A metric value for a table cell: up to 6 significant digits; NaN and infinities by name. */
+export function metricText(v: MetricValue): string {
+  if (v === null || v === undefined) return "";
+  if (typeof v === "string") return v;
+  if (Number.isInteger(v)) return String(v);
+  const abs = Math.abs(v);
+  if (abs !== 0 && (abs < 1e-4 || abs >= 1e7)) return v.toExponential(3);
+  return String(Number(v.toPrecision(6)));
+}
+
+/** The sort key of a metric column showing `agg`: `metrics.acc`, `metrics.acc.min`. */
+export function metricSortKey(key: string, agg: Agg): string {
+  const quoted = /^[A-Za-z0-9_.\-/:]+$/.test(key) ? key : `\`${key}\``;
+  return agg === "last" ? `metrics.${quoted}` : `metrics.${quoted}.${agg}`;
+}
+
+/** Milliseconds since the epoch as a short UTC date-time. */
+export function runTime(ms: number | null): string {
+  if (ms === null) return "";
+  return new Date(ms).toISOString().slice(0, 16).replace("T", " ");
+}
+
+/**
+ * A drag from pixel `a` to pixel `b` (in the chart's own pixels) over a plot spanning
+ * [left, right] pixels and [x0, x1] in data: the x range to zoom to, or null for a click.
+ */
+export function dragToRange(a: number, b: number, left: number, right: number, x0: number, x1: number): [number, number] | null {
+  const lo = Math.max(left, Math.min(a, b));
+  const hi = Math.min(right, Math.max(a, b));
+  if (hi - lo < 4 || right <= left) return null;
+  const at = (px: number) => x0 + ((px - left) / (right - left)) * (x1 - x0);
+  return [at(lo), at(hi)];
+}
