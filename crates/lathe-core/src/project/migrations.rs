@@ -171,9 +171,9 @@ pub const MIGRATIONS: &[Migration] = &[
             PRIMARY KEY (run_id, key)
         ) STRICT, WITHOUT ROWID;
 
-        -- The whole history of a (run, metric key) as a packed blob: 24 bytes a point,
-        -- little-endian step i64, timestamp ms i64, value f64 (NaN and infinities kept), in the
-        -- source's logging order. A row per point would be 50 M rows for 100,000 runs and make
+        -- The whole history of a (run, metric key) as a packed blob in the source's logging
+        -- order: a format byte (1), then per point the step and timestamp (ms) as zigzag-varint
+        -- deltas and the value as a little-endian f64 (NaN and infinities kept). A row per point would be 50 M rows for 100,000 runs and make
         -- import and every chart an index walk.
         CREATE TABLE run_metric_histories (
             run_id  INTEGER NOT NULL REFERENCES runs(id),

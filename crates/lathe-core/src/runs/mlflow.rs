@@ -516,6 +516,9 @@ pub(crate) fn read_sqlite_store(path: &Path, job: &Job) -> Result<Snapshot> {
     )
     .map_err(|e| bad(path, format!("cannot open it as SQLite: {e}")))?;
     let sql = |e: rusqlite::Error| bad(path, format!("cannot read the MLflow tables: {e}"));
+    // Millions of metric rows are scanned once: map the file rather than copying every page
+    // through read(2) (measured: a third of the reading time on 5 M points).
+    let _ = conn.pragma_update(None, "mmap_size", 1i64 << 34);
     let revision: Option<String> = conn
         .query_row("SELECT version_num FROM alembic_version", [], |r| r.get(0))
         .ok();
@@ -652,70 +655,33 @@ pub(crate) fn read_sqlite_store(path: &Path, job: &Job) -> Result<Snapshot> {
         }
     }
     job.cancel.check()?;
-    {
-        // rowid order is logging order.
-        let mut stmt = conn
-            .prepare(
-                "SELECT run_uuid, key, value, timestamp, step, is_nan FROM metrics ORDER BY rowid",
-            )
-            .map_err(sql)?;
-        let mut rows = stmt.query([]).map_err(sql)?;
-        let mut n = 0u64;
-        // Points come in batches per run: remember the last run to skip most lookups, and
-        // borrow the id and key text from SQLite instead of allocating them per point.
-        let mut last: Option<(String, Option<usize>)> = None;
-        let text = |v: rusqlite::types::ValueRef<'_>| -> Result<String> {
-            match v {
-                rusqlite::types::ValueRef::Text(t) => Ok(String::from_utf8_lossy(t).into_owned()),
-                other => Err(bad(
-                    path,
-                    format!("a metric row holds {other:?} where text belongs"),
-                )),
-            }
-        };
-        while let Some(r) = rows.next().map_err(sql)? {
-            n += 1;
-            if n.is_multiple_of(1_000_000) {
-                job.cancel.check()?;
-                job.progress("reading metrics", n, None);
-            }
-            let id = r.get_ref(0).map_err(sql)?;
-            let id_bytes = match id {
-                rusqlite::types::ValueRef::Text(t) => t,
-                _ => continue,
-            };
-            let i = match &last {
-                Some((previous, i)) if previous.as_bytes() == id_bytes => *i,
-                _ => {
-                    let owned = text(id)?;
-                    let i = index.get(&owned).copied();
-                    last = Some((owned, i));
-                    i
-                }
-            };
-            let Some(i) = i else { continue };
-            let is_nan: bool = r.get::<_, Option<bool>>(5).map_err(sql)?.unwrap_or(false);
-            let mut value: f64 = r.get(2).map_err(sql)?;
-            if is_nan {
-                value = f64::NAN;
-            } else if value == f64::MAX {
-                value = f64::INFINITY;
-            } else if value == f64::MIN {
-                value = f64::NEG_INFINITY;
-            }
-            let point = Point {
-                step: r.get::<_, Option<i64>>(4).map_err(sql)?.unwrap_or(0),
-                timestamp: r.get(3).map_err(sql)?,
-                value,
-            };
-            let key = match r.get_ref(1).map_err(sql)? {
-                rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t),
-                other => return Err(bad(path, format!("a metric key is {other:?}, not text"))),
-            };
-            match runs[i].metrics.get_mut(key.as_ref()) {
-                Some(points) => points.push(point),
+    // The metrics table is by far the largest (5 M rows for 10,000 runs of 500 points): it is
+    // scanned in rowid ranges on every core, each on its own read-only connection, and the
+    // ranges' points appended in rowid (logging) order.
+    let (lo, hi): (i64, i64) = conn
+        .query_row(
+            "SELECT coalesce(min(rowid), 0), coalesce(max(rowid), -1) FROM metrics",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(sql)?;
+    let parts = rayon::current_num_threads().clamp(1, 8) as i64;
+    let span = (hi - lo + 1).max(0);
+    let ranges: Vec<(i64, i64)> = (0..parts)
+        .map(|k| (lo + span * k / parts, lo + span * (k + 1) / parts - 1))
+        .filter(|(a, b)| b >= a)
+        .collect();
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let chunks: Vec<MetricChunk> = ranges
+        .par_iter()
+        .map(|&(from, to)| scan_metrics(path, from, to, &index, job, &done))
+        .collect::<Result<_>>()?;
+    for chunk in chunks {
+        for (i, key, points) in chunk {
+            match runs[i].metrics.get_mut(&key) {
+                Some(existing) => existing.extend(points),
                 None => {
-                    runs[i].metrics.insert(key.into_owned(), vec![point]);
+                    runs[i].metrics.insert(key, points);
                 }
             }
         }
@@ -729,6 +695,93 @@ pub(crate) fn read_sqlite_store(path: &Path, job: &Job) -> Result<Snapshot> {
     snapshot.models = read_sqlite_registry(&conn, &runs, base, &mut snapshot.skipped)?;
     snapshot.runs = runs;
     Ok(snapshot)
+}
+
+/// The points of one rowid range of `metrics`: (run index, key, points) in first-seen order.
+type MetricChunk = Vec<(usize, String, Vec<Point>)>;
+
+fn scan_metrics(
+    path: &Path,
+    from: i64,
+    to: i64,
+    index: &std::collections::HashMap<String, usize>,
+    job: &Job,
+    done: &std::sync::atomic::AtomicU64,
+) -> Result<MetricChunk> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| bad(path, format!("cannot open it as SQLite: {e}")))?;
+    let _ = conn.pragma_update(None, "mmap_size", 1i64 << 34);
+    let sql = |e: rusqlite::Error| bad(path, format!("cannot read the MLflow metrics: {e}"));
+    let mut stmt = conn
+        .prepare(
+            "SELECT run_uuid, key, value, timestamp, step, is_nan FROM metrics
+             WHERE rowid BETWEEN ?1 AND ?2 ORDER BY rowid",
+        )
+        .map_err(sql)?;
+    let mut rows = stmt.query([from, to]).map_err(sql)?;
+    let mut out: MetricChunk = Vec::new();
+    // Where each (run, key) of this range is in `out`.
+    let mut slots: std::collections::HashMap<(usize, String), usize> =
+        std::collections::HashMap::new();
+    // Points come in batches per run and key: remember the last ones to skip most lookups, and
+    // borrow the id and key text from SQLite instead of allocating them per point.
+    let mut last_run: Option<(Vec<u8>, Option<usize>)> = None;
+    let mut last_slot: Option<(usize, Vec<u8>, usize)> = None;
+    let mut n = 0u64;
+    while let Some(r) = rows.next().map_err(sql)? {
+        n += 1;
+        if n.is_multiple_of(262_144) {
+            job.cancel.check()?;
+            let total = done.fetch_add(262_144, std::sync::atomic::Ordering::Relaxed) + 262_144;
+            job.progress("reading metrics", total, None);
+        }
+        let rusqlite::types::ValueRef::Text(id) = r.get_ref(0).map_err(sql)? else {
+            continue;
+        };
+        let i = match &last_run {
+            Some((previous, i)) if previous.as_slice() == id => *i,
+            _ => {
+                let i = index.get(String::from_utf8_lossy(id).as_ref()).copied();
+                last_run = Some((id.to_vec(), i));
+                i
+            }
+        };
+        let Some(i) = i else { continue };
+        let rusqlite::types::ValueRef::Text(key) = r.get_ref(1).map_err(sql)? else {
+            return Err(bad(path, "a metric key is not text"));
+        };
+        let is_nan: bool = r.get::<_, Option<bool>>(5).map_err(sql)?.unwrap_or(false);
+        let mut value: f64 = r.get(2).map_err(sql)?;
+        if is_nan {
+            value = f64::NAN;
+        } else if value == f64::MAX {
+            value = f64::INFINITY;
+        } else if value == f64::MIN {
+            value = f64::NEG_INFINITY;
+        }
+        let point = Point {
+            step: r.get::<_, Option<i64>>(4).map_err(sql)?.unwrap_or(0),
+            timestamp: r.get(3).map_err(sql)?,
+            value,
+        };
+        let slot = match &last_slot {
+            Some((run, k, slot)) if *run == i && k.as_slice() == key => *slot,
+            _ => {
+                let owned = String::from_utf8_lossy(key).into_owned();
+                let slot = *slots.entry((i, owned.clone())).or_insert_with(|| {
+                    out.push((i, owned, Vec::new()));
+                    out.len() - 1
+                });
+                last_slot = Some((i, key.to_vec(), slot));
+                slot
+            }
+        };
+        out[slot].2.push(point);
+    }
+    Ok(out)
 }
 
 fn read_sqlite_registry(
