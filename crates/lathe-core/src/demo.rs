@@ -30,6 +30,10 @@ const DATASETS: &[(&str, &str, &[u8])] = &[
     ),
 ];
 
+/// The demo's run history: an MLflow SQLite store written by the real mlflow client while
+/// training scikit-learn models on the demo datasets (`tests/fixtures/make_demo_runs.py`).
+const RUNS: &[u8] = include_bytes!("../../../assets/runs/mlflow.db");
+
 /// Creates the demo project in `root`.
 pub fn create(root: &Path, options: OpenOptions, job: &Job) -> Result<Project> {
     job.cancel.check()?;
@@ -43,12 +47,16 @@ pub fn create(root: &Path, options: OpenOptions, job: &Job) -> Result<Project> {
         std::fs::write(&path, bytes).map_err(|e| Error::write("write demo data", &path, e))?;
         dataset::import(&project, &path, Some(name), &ReadOptions::default(), job)?;
     }
+    let runs = data_dir.join("mlflow.db");
+    std::fs::write(&runs, RUNS).map_err(|e| Error::write("write demo data", &runs, e))?;
+    let imported = crate::runs::import(&project, &runs, job)?;
     project.record(&NewAuditEntry {
         action: "demo.create",
         target: DEMO_NAME,
         details: serde_json::json!({
             "lathe_version": crate::LATHE_VERSION,
             "datasets": DATASETS.iter().map(|(name, _, _)| *name).collect::<Vec<_>>(),
+            "runs": imported.runs_new,
         }),
     })?;
     Ok(project)
