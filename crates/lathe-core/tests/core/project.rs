@@ -157,7 +157,7 @@ fn a_newer_schema_is_refused_untouched() {
         &[
             "newer Lathe",
             "schema version 99",
-            "reads up to 2",
+            &format!("reads up to {}", lathe_core::project::migrations::latest_version()),
             "upgrade Lathe",
         ],
     );
