@@ -18,6 +18,9 @@ use serde::Serialize;
 mod dataset;
 mod runs;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "lathe",
