@@ -548,41 +548,24 @@ pub(crate) fn read_sqlite_store(path: &Path, job: &Job) -> Result<Snapshot> {
     }
     let mut snapshot = Snapshot::default();
     let mut exp_tags: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    {
-        let mut stmt = conn
-            .prepare(
-                "SELECT CAST(experiment_id AS TEXT), key, coalesce(value, '') FROM experiment_tags",
-            )
-            .map_err(sql)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
+    let triples = |query: &str| -> Result<Vec<(String, String, String)>> {
+        conn.prepare(query)
+            .and_then(|mut stmt| {
+                stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .collect()
             })
-            .map_err(sql)?;
-        for row in rows {
-            let (e, k, v) = row.map_err(sql)?;
-            exp_tags.entry(e).or_default().insert(k, v);
-        }
+            .map_err(sql)
+    };
+    for (e, k, v) in triples(
+        "SELECT CAST(experiment_id AS TEXT), key, coalesce(value, '') FROM experiment_tags",
+    )? {
+        exp_tags.entry(e).or_default().insert(k, v);
     }
     {
-        let mut stmt = conn
-            .prepare("SELECT CAST(experiment_id AS TEXT), name, coalesce(lifecycle_stage, 'active') FROM experiments ORDER BY experiment_id")
-            .map_err(sql)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
-            })
-            .map_err(sql)?;
-        for row in rows {
-            let (id, name, lifecycle_stage) = row.map_err(sql)?;
+        let rows = triples(
+            "SELECT CAST(experiment_id AS TEXT), name, coalesce(lifecycle_stage, 'active') FROM experiments ORDER BY experiment_id",
+        )?;
+        for (id, name, lifecycle_stage) in rows {
             let tags = exp_tags.remove(&id).unwrap_or_default();
             snapshot.experiments.push(SourceExperiment {
                 id,

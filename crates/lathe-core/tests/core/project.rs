@@ -157,7 +157,10 @@ fn a_newer_schema_is_refused_untouched() {
         &[
             "newer Lathe",
             "schema version 99",
-            &format!("reads up to {}", lathe_core::project::migrations::latest_version()),
+            &format!(
+                "reads up to {}",
+                lathe_core::project::migrations::latest_version()
+            ),
             "upgrade Lathe",
         ],
     );
