@@ -24,6 +24,8 @@ fn main() {
         "compare_runs",
         "runs_chart",
         "export_runs_chart",
+        "runs_plot",
+        "export_runs_plot",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .unwrap_or_else(|e| panic!("tauri-build failed: {e:#}"));

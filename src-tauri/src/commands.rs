@@ -12,7 +12,9 @@ use lathe_core::dataset::compare::{self, Comparison};
 use lathe_core::dataset::{self, DatasetSummary, ImportOutcome, Profile, ReadOptions};
 use lathe_core::job::{CancelToken, Job};
 use lathe_core::project::OpenOptions;
-use lathe_core::runs::chart::{LineOptions, RunChart, XAxis, line_chart};
+use lathe_core::runs::chart::{
+    LineOptions, RunChart, RunsPlot, XAxis, line_chart, parallel_chart, scatter_chart,
+};
 use lathe_core::runs::{self, ImportSummary, RunComparison, RunQuery, RunSource, RunsPage};
 use tauri::ipc::Channel;
 use tauri::{State, Window};
@@ -509,6 +511,51 @@ pub async fn export_runs_chart(
     blocking(move || {
         chart::check_output(&out)?;
         chart::write(&run_chart_of(&root, &spec)?, &out)
+    })
+    .await
+}
+
+/// A param against a metric (`kind` "scatter") or parallel coordinates ("parallel") of runs.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunsPlotSpec {
+    pub runs: Vec<i64>,
+    pub kind: String,
+    pub param: Option<String>,
+    pub metric: String,
+}
+
+fn runs_plot_of(root: &std::path::Path, spec: &RunsPlotSpec) -> lathe_core::Result<RunsPlot> {
+    let project = Project::open_with(root, options())?;
+    match (spec.kind.as_str(), spec.param.as_deref()) {
+        ("scatter", Some(param)) => scatter_chart(&project, &spec.runs, param, &spec.metric),
+        ("parallel", _) => parallel_chart(&project, &spec.runs, &[], &spec.metric),
+        _ => Err(lathe_core::Error::BadArgument {
+            argument: "plot",
+            detail: "a scatter needs a param; the kinds are scatter and parallel".to_owned(),
+        }),
+    }
+}
+
+/// A scatter or parallel-coordinates plot of runs as SVG.
+#[tauri::command]
+pub async fn runs_plot(spec: RunsPlotSpec, state: State<'_, AppState>) -> Result<String, IpcError> {
+    let root = current(&state)?;
+    blocking(move || runs_plot_of(&root, &spec)?.svg()).await
+}
+
+/// Writes a scatter or parallel-coordinates plot as SVG, PNG, or its values as CSV.
+#[tauri::command]
+pub async fn export_runs_plot(
+    spec: RunsPlotSpec,
+    path: String,
+    state: State<'_, AppState>,
+) -> Result<(), IpcError> {
+    let root = current(&state)?;
+    let out = parse_path(&path)?;
+    blocking(move || {
+        chart::check_output(&out)?;
+        chart::write(&runs_plot_of(&root, &spec)?, &out)
     })
     .await
 }

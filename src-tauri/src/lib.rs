@@ -75,6 +75,8 @@ pub fn run(startup_project: Option<PathBuf>) {
             commands::compare_runs,
             commands::runs_chart,
             commands::export_runs_chart,
+            commands::runs_plot,
+            commands::export_runs_plot,
         ])
         .run(tauri::generate_context!());
     if let Err(err) = result {

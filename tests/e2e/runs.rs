@@ -172,6 +172,40 @@ async fn import_filter_select_compare_zoom_and_watch_runs() {
     app.screenshot("14-runs-compare-zoomed").await;
     app.click("[data-testid=chart-unzoom]").await;
 
+    // A differing param against the metric, then parallel coordinates.
+    app.find("[data-testid=runs-plot] svg").await;
+    app.client
+        .execute(
+            "const s = document.querySelector('[data-testid=plot-kind]'); s.value = 'parallel'; s.dispatchEvent(new Event('change'));",
+            vec![],
+        )
+        .await
+        .expect("choose parallel coordinates");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let svg = app
+            .find("[data-testid=runs-plot]")
+            .await
+            .html(true)
+            .await
+            .expect("html");
+        if svg.contains("optimizer") && svg.contains("by lr, optimizer") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no parallel coordinates: {}",
+            &svg[..svg.len().min(300)]
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    app.scroll_to("[data-testid=runs-plot-card]").await;
+    app.screenshot("16-runs-parallel").await;
+    app.client
+        .execute("window.scrollTo(0, 0)", vec![])
+        .await
+        .expect("scroll up");
+
     // Training goes on: two more acc points in one compared run; the watched store brings them
     // into the open chart within a few seconds.
     let runs = lathe(&[

@@ -86,6 +86,31 @@ pub enum RunsCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// A param of the runs against a metric, one point per run.
+    Scatter {
+        #[arg(required = true, num_args = 2..)]
+        runs: Vec<String>,
+        #[arg(long, value_name = "KEY")]
+        param: String,
+        /// A metric key; `KEY.min` or `KEY.max` for its extremes (default: its last value).
+        #[arg(long, value_name = "KEY")]
+        metric: String,
+        /// .svg, .png, or .csv (the values).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Parallel coordinates: an axis per param (default: those that differ) and the metric.
+    Parallel {
+        #[arg(required = true, num_args = 2..)]
+        runs: Vec<String>,
+        /// Params to draw, comma-separated (default: every param that differs between the runs).
+        #[arg(long, value_delimiter = ',')]
+        params: Vec<String>,
+        #[arg(long, value_name = "KEY")]
+        metric: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// The registered models found in imported MLflow stores.
     Models,
 }
@@ -421,6 +446,38 @@ pub fn run(command: RunsCommand, project_dir: Option<&Path>, json: bool) -> anyh
                     chart.points_in,
                     chart.points_drawn
                 )
+            })
+        }
+        RunsCommand::Scatter {
+            runs: ids,
+            param,
+            metric,
+            out,
+        } => {
+            chart::check_output(&out)?;
+            let ids = resolve(&project, &ids)?;
+            let plot = runs::chart::scatter_chart(&project, &ids, &param, &metric)?;
+            chart::write(&plot, &out)?;
+            let written =
+                serde_json::json!({ "title": plot.title, "out": out.display().to_string() });
+            print(json, &written, || {
+                format!("Wrote {} ({})", out.display(), plot.title)
+            })
+        }
+        RunsCommand::Parallel {
+            runs: ids,
+            params,
+            metric,
+            out,
+        } => {
+            chart::check_output(&out)?;
+            let ids = resolve(&project, &ids)?;
+            let plot = runs::chart::parallel_chart(&project, &ids, &params, &metric)?;
+            chart::write(&plot, &out)?;
+            let written =
+                serde_json::json!({ "title": plot.title, "out": out.display().to_string() });
+            print(json, &written, || {
+                format!("Wrote {} ({})", out.display(), plot.title)
             })
         }
         RunsCommand::Models => {

@@ -48,6 +48,14 @@ export interface RunsQuery {
   limit: number;
 }
 
+/** Runs as a whole: a param against a metric, or parallel coordinates of the differing params. */
+export interface RunsPlotSpec {
+  runs: number[];
+  kind: "scatter" | "parallel";
+  param: string | null;
+  metric: string;
+}
+
 /** A run chart: overlaid histories of `metric`, optionally smoothed, grouped or zoomed. */
 export interface RunChartSpec {
   runs: number[];
@@ -136,4 +144,6 @@ export const api = {
   compareRuns: (runs: number[]) => call<RunComparison>("compare_runs", { runs }),
   runsChart: (spec: RunChartSpec) => call<RunChartView>("runs_chart", { spec }),
   exportRunsChart: (spec: RunChartSpec, path: string) => call<null>("export_runs_chart", { spec, path }),
+  runsPlot: (spec: RunsPlotSpec) => call<string>("runs_plot", { spec }),
+  exportRunsPlot: (spec: RunsPlotSpec, path: string) => call<null>("export_runs_plot", { spec, path }),
 };

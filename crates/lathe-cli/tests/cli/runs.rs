@@ -167,6 +167,28 @@ fn import_list_compare_history_chart() {
         assert!(bytes.len() > 100, "{ext}");
     }
 
+    // A param against a metric; parallel coordinates of the differing params.
+    for (cmd, extra) in [
+        ("scatter", vec!["--param", "lr", "--metric", "acc"]),
+        ("parallel", vec!["--metric", "loss.min"]),
+    ] {
+        let file = out.path().join(format!("{cmd}.csv"));
+        json(
+            &[
+                &p[..],
+                &["runs", cmd, &a, &b, "--out", path_str(&file)],
+                &extra[..],
+            ]
+            .concat(),
+        );
+        let csv = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(
+            csv.lines().count(),
+            3,
+            "{cmd}: a header and a row per run: {csv}"
+        );
+    }
+
     let models = json(&[&p[..], &["runs", "models"]].concat());
     assert_eq!(models[0]["name"], "churn-model");
     assert_eq!(models[0]["aliases"]["champion"], 2);

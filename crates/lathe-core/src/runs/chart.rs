@@ -695,3 +695,362 @@ mod tests {
         assert!((s[3] - (1.25 * 0.5 + 1.5) / 0.875).abs() < 1e-12);
     }
 }
+
+/// A run's position on a param axis: numbers where every value is one, else categories in
+/// sorted order.
+struct Axis {
+    name: String,
+    /// Per run, the position (NaN when the run lacks the value).
+    values: Vec<f64>,
+    /// Category names by position, for a categorical axis.
+    categories: Option<Vec<String>>,
+}
+
+fn axis_of(name: &str, values: &[Option<String>]) -> Axis {
+    let numbers: Option<Vec<f64>> = values
+        .iter()
+        .map(|v| match v {
+            None => Some(f64::NAN),
+            Some(s) => s.parse::<f64>().ok(),
+        })
+        .collect();
+    match numbers {
+        Some(values) => Axis {
+            name: name.to_owned(),
+            values,
+            categories: None,
+        },
+        None => {
+            let mut categories: Vec<String> = values.iter().flatten().cloned().collect();
+            categories.sort();
+            categories.dedup();
+            let values = values
+                .iter()
+                .map(|v| {
+                    v.as_ref()
+                        .and_then(|s| categories.iter().position(|c| c == s))
+                        .map_or(f64::NAN, |p| p as f64)
+                })
+                .collect();
+            Axis {
+                name: name.to_owned(),
+                values,
+                categories: Some(categories),
+            }
+        }
+    }
+}
+
+fn finite_range(values: &[f64]) -> (f64, f64) {
+    let (lo, hi) = values
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    if !lo.is_finite() {
+        (0.0, 1.0)
+    } else if hi > lo {
+        (lo, hi)
+    } else {
+        (lo - 0.5, hi + 0.5)
+    }
+}
+
+/// Compared runs drawn as a whole: a param against a metric, or parallel coordinates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunsPlot {
+    pub title: String,
+    kind: PlotKind,
+    runs: Vec<String>,
+    /// The axes: for a scatter x (a param) then y (the metric); for parallel coordinates the
+    /// params then the metric, each a value per run.
+    axes: Vec<(String, Vec<f64>, Option<Vec<String>>)>,
+    size: (u32, u32),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PlotKind {
+    Scatter,
+    Parallel,
+}
+
+/// The metric value (last, or `.min` / `.max`) of each run, NaN where missing.
+fn metric_axis(records: &[query::RunRecord], metric: &str) -> Result<(String, Vec<f64>)> {
+    let Column::Metric(key, agg) = query::parse_column(&format!("metrics.{metric}"))? else {
+        unreachable!("a metrics. key parses as a metric")
+    };
+    let values: Vec<f64> = records
+        .iter()
+        .map(
+            |r| match query::cell(r, &Column::Metric(key.clone(), agg)) {
+                query::Cell::Number(x) => x,
+                _ => f64::NAN,
+            },
+        )
+        .collect();
+    if values.iter().all(|v| v.is_nan()) {
+        return Err(Error::NotFound {
+            what: format!("none of the runs logged the metric {key:?}"),
+        });
+    }
+    Ok((metric.to_owned(), values))
+}
+
+fn ordered_records(project: &Project, runs: &[i64]) -> Result<Vec<query::RunRecord>> {
+    let mut records = query::load(project, true, Some(runs))?;
+    records.sort_by_key(|r| runs.iter().position(|id| *id == r.id).unwrap_or(usize::MAX));
+    Ok(records)
+}
+
+fn label(r: &query::RunRecord) -> String {
+    r.name
+        .clone()
+        .unwrap_or_else(|| r.source_run_id.chars().take(8).collect())
+}
+
+/// A param of the runs (x) against a metric (y; `loss`, `loss.min`, `loss.max`).
+pub fn scatter_chart(
+    project: &Project,
+    runs: &[i64],
+    param: &str,
+    metric: &str,
+) -> Result<RunsPlot> {
+    let records = ordered_records(project, runs)?;
+    let values: Vec<Option<String>> = records
+        .iter()
+        .map(|r| r.params.get(param).cloned())
+        .collect();
+    if values.iter().all(Option::is_none) {
+        return Err(Error::NotFound {
+            what: format!("none of the runs has the param {param:?}"),
+        });
+    }
+    let x = axis_of(param, &values);
+    let (y_name, y) = metric_axis(&records, metric)?;
+    Ok(RunsPlot {
+        title: format!("{metric} against {param}"),
+        kind: PlotKind::Scatter,
+        runs: records.iter().map(label).collect(),
+        axes: vec![(x.name, x.values, x.categories), (y_name, y, None)],
+        size: (900, 420),
+    })
+}
+
+/// Parallel coordinates: one axis per param (default: the params that differ between the runs)
+/// and a last one for the metric; each run a line, coloured by the metric.
+pub fn parallel_chart(
+    project: &Project,
+    runs: &[i64],
+    params: &[String],
+    metric: &str,
+) -> Result<RunsPlot> {
+    let records = ordered_records(project, runs)?;
+    let params: Vec<String> = if params.is_empty() {
+        query::compare(project, runs)?
+            .params
+            .differing
+            .into_keys()
+            .collect()
+    } else {
+        params.to_vec()
+    };
+    if params.is_empty() {
+        return Err(Error::BadArgument {
+            argument: "params",
+            detail: "the runs share every param: name the params to draw with --params".to_owned(),
+        });
+    }
+    let mut axes = Vec::new();
+    for p in &params {
+        let values: Vec<Option<String>> =
+            records.iter().map(|r| r.params.get(p).cloned()).collect();
+        let a = axis_of(p, &values);
+        axes.push((a.name, a.values, a.categories));
+    }
+    let (m, values) = metric_axis(&records, metric)?;
+    axes.push((m, values, None));
+    Ok(RunsPlot {
+        title: format!("{metric} by {}", params.join(", ")),
+        kind: PlotKind::Parallel,
+        runs: records.iter().map(label).collect(),
+        axes,
+        size: (900, 420),
+    })
+}
+
+/// A colour from blue (low) to red (high) for t in [0, 1].
+fn ramp(t: f64) -> RGBColor {
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.5
+    };
+    let mix = |a: u8, b: u8| (a as f64 + (b as f64 - a as f64) * t).round() as u8;
+    RGBColor(mix(0x25, 0xc0), mix(0x63, 0x39), mix(0xa8, 0x2b))
+}
+
+impl RunsPlot {
+    /// The axis value of a run as text, as drawn.
+    fn value_text(axis: &(String, Vec<f64>, Option<Vec<String>>), run: usize) -> String {
+        let v = axis.1[run];
+        match (&axis.2, v.is_nan()) {
+            (_, true) => String::new(),
+            (Some(c), false) => c[v as usize].clone(),
+            (None, false) => v.to_string(),
+        }
+    }
+}
+
+impl Figure for RunsPlot {
+    fn size(&self) -> (u32, u32) {
+        self.size
+    }
+
+    fn csv(&self) -> Result<String> {
+        let mut columns = vec![Column_::new("run".into(), &self.runs)];
+        for axis in &self.axes {
+            let values: Vec<String> = (0..self.runs.len())
+                .map(|i| Self::value_text(axis, i))
+                .collect();
+            columns.push(Column_::new(axis.0.as_str().into(), values));
+        }
+        let frame = DataFrame::new_infer_height(columns).map_err(|e| Error::Compute {
+            context: "cannot build the chart data",
+            detail: e.to_string(),
+        })?;
+        frame_csv(frame)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        root.fill(&WHITE).map_err(draw_error)?;
+        let caption = (FAMILY, 17).into_font().color(&TEXT);
+        let label = (FAMILY, 12).into_font().color(&TEXT);
+        let small = (FAMILY, 11).into_font().color(&TEXT);
+        let metric = &self.axes[self.axes.len() - 1].1;
+        let (m_lo, m_hi) = finite_range(metric);
+        let colour_of = |i: usize| ramp((metric[i] - m_lo) / (m_hi - m_lo));
+        match self.kind {
+            PlotKind::Scatter => {
+                let (xa, ya) = (&self.axes[0], &self.axes[1]);
+                let (x0, x1) = finite_range(&xa.1);
+                let (y0, y1) = finite_range(&ya.1);
+                let (px, py) = ((x1 - x0) * 0.08, (y1 - y0) * 0.08);
+                let categories = xa.2.clone();
+                let mut chart = ChartBuilder::on(root)
+                    .caption(short(&self.title, 90), caption)
+                    .margin(PLOT_RIGHT_MARGIN)
+                    .x_label_area_size(40)
+                    .y_label_area_size(PLOT_LEFT - PLOT_RIGHT_MARGIN)
+                    .build_cartesian_2d(x0 - px..x1 + px, y0 - py..y1 + py)
+                    .map_err(draw_error)?;
+                chart
+                    .configure_mesh()
+                    .x_desc(xa.0.as_str())
+                    .y_desc(ya.0.as_str())
+                    .x_labels(categories.as_ref().map_or(8, |c| c.len().max(2)))
+                    .x_label_formatter(&|v| match &categories {
+                        Some(c) if (v - v.round()).abs() < 1e-9 && *v >= 0.0 => {
+                            c.get(v.round() as usize).cloned().unwrap_or_default()
+                        }
+                        Some(_) => String::new(),
+                        None => axis_number(*v),
+                    })
+                    .y_label_formatter(&|v| axis_number(*v))
+                    .light_line_style(RGBColor(0xee, 0xf1, 0xf5))
+                    .label_style(label.clone())
+                    .axis_desc_style(label.clone())
+                    .draw()
+                    .map_err(draw_error)?;
+                let show_names = self.runs.len() <= 30;
+                for i in 0..self.runs.len() {
+                    let (x, y) = (xa.1[i], ya.1[i]);
+                    if !x.is_finite() || !y.is_finite() {
+                        continue;
+                    }
+                    chart
+                        .draw_series(std::iter::once(Circle::new(
+                            (x, y),
+                            5,
+                            colour_of(i).filled(),
+                        )))
+                        .map_err(draw_error)?;
+                    if show_names {
+                        let name = short(&self.runs[i], 18);
+                        chart
+                            .draw_series(std::iter::once(
+                                EmptyElement::at((x, y)) + Text::new(name, (8, -14), small.clone()),
+                            ))
+                            .map_err(draw_error)?;
+                    }
+                }
+            }
+            PlotKind::Parallel => {
+                let (w, h) = self.size;
+                let area = root
+                    .titled(&short(&self.title, 90), caption)
+                    .map_err(draw_error)?;
+                let n = self.axes.len();
+                let (left, right, top, bottom) = (70i32, w as i32 - 70, 30i32, h as i32 - 80);
+                let x_of = |k: usize| {
+                    left + ((right - left) as f64 * k as f64 / (n.max(2) - 1) as f64) as i32
+                };
+                let ranges: Vec<(f64, f64)> =
+                    self.axes.iter().map(|a| finite_range(&a.1)).collect();
+                let y_of = |k: usize, v: f64| {
+                    let (lo, hi) = ranges[k];
+                    bottom - ((bottom - top) as f64 * (v - lo) / (hi - lo)) as i32
+                };
+                for i in 0..self.runs.len() {
+                    let points: Vec<(i32, i32)> = (0..n)
+                        .filter(|&k| self.axes[k].1[i].is_finite())
+                        .map(|k| (x_of(k), y_of(k, self.axes[k].1[i])))
+                        .collect();
+                    area.draw(&PathElement::new(
+                        points,
+                        colour_of(i).mix(0.8).stroke_width(2),
+                    ))
+                    .map_err(draw_error)?;
+                }
+                for (k, axis) in self.axes.iter().enumerate() {
+                    let x = x_of(k);
+                    area.draw(&PathElement::new(
+                        vec![(x, top), (x, bottom)],
+                        TEXT.stroke_width(1),
+                    ))
+                    .map_err(draw_error)?;
+                    let (lo, hi) = ranges[k];
+                    let (lo_text, hi_text) = match &axis.2 {
+                        Some(c) => (
+                            c.first().cloned().unwrap_or_default(),
+                            c.last().cloned().unwrap_or_default(),
+                        ),
+                        None => (axis_number(lo), axis_number(hi)),
+                    };
+                    if let Some(c) = &axis.2 {
+                        for (p, name) in c.iter().enumerate() {
+                            area.draw(&Text::new(
+                                short(name, 12),
+                                (x + 4, y_of(k, p as f64) - 6),
+                                small.clone(),
+                            ))
+                            .map_err(draw_error)?;
+                        }
+                    } else {
+                        area.draw(&Text::new(hi_text, (x + 4, top - 2), small.clone()))
+                            .map_err(draw_error)?;
+                        area.draw(&Text::new(lo_text, (x + 4, bottom - 12), small.clone()))
+                            .map_err(draw_error)?;
+                    }
+                    area.draw(&Text::new(
+                        short(&axis.0, 18),
+                        (x - 30, bottom + 14),
+                        label.clone(),
+                    ))
+                    .map_err(draw_error)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -829,6 +829,36 @@ fn history_charts_overlay_runs_at_full_fidelity_with_their_data() {
             );
         }
     }
+    // A param against a metric, and parallel coordinates of the differing params.
+    let children: Vec<i64> = all
+        .iter()
+        .filter(|r| r.parent.is_some())
+        .map(|r| r.id)
+        .collect();
+    let scatter = lathe_core::runs::chart::scatter_chart(&project, &children, "lr", "acc").unwrap();
+    let parallel =
+        lathe_core::runs::chart::parallel_chart(&project, &children, &[], "loss.min").unwrap();
+    for (name, plot) in [("scatter-lr-acc", &scatter), ("parallel-loss", &parallel)] {
+        for ext in ["svg", "png", "csv"] {
+            chart::write(plot, &out.join(format!("runs-{name}.{ext}"))).unwrap();
+        }
+    }
+    let csv = scatter.csv().unwrap();
+    assert_eq!(csv.lines().next(), Some("run,lr,acc"));
+    assert!(csv.contains("sgd-0.1,0.1,0.975"), "{csv}");
+    let csv = parallel.csv().unwrap();
+    assert_eq!(
+        csv.lines().next(),
+        Some("run,lr,optimizer,loss.min"),
+        "the params that differ, then the metric"
+    );
+    assert!(csv.contains("sgd-0.1,0.1,sgd,0.05"), "{csv}");
+    assert_eq!(
+        lathe_core::runs::chart::scatter_chart(&project, &children, "nope", "acc")
+            .unwrap_err()
+            .code(),
+        "not_found"
+    );
     let e = line_chart(
         &project,
         &ids,
