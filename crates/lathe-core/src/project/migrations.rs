@@ -110,7 +110,10 @@ pub const MIGRATIONS: &[Migration] = &[
             kind             TEXT NOT NULL,        -- mlflow-file, mlflow-sqlite, jsonl, csv
             path             TEXT NOT NULL UNIQUE,
             first_imported_at TEXT NOT NULL,
-            last_imported_at  TEXT NOT NULL
+            last_imported_at  TEXT NOT NULL,
+            -- Sizes and modification times of the source's files at the last import: a watched
+            -- source whose stamp has not moved is not read again.
+            stamp            TEXT
         ) STRICT;
 
         CREATE TABLE experiments (

@@ -216,6 +216,12 @@ pub fn import(project: &Project, path: &Path, job: &Job) -> Result<ImportSummary
     let canonical = path
         .canonicalize()
         .map_err(|e| Error::io("resolve", path, e))?;
+    // Taken before reading: a source that changes while it is read gets a new stamp, so the
+    // next import reads it again.
+    let stamp = stamp(&canonical, kind);
+    if let Some(summary) = unchanged(project, &canonical, kind, stamp.as_deref())? {
+        return Ok(summary);
+    }
     job.progress("reading runs", 0, None);
     let snapshot = match kind {
         SourceKind::MlflowFile => mlflow::read_file_store(&canonical, job)?,
@@ -224,7 +230,91 @@ pub fn import(project: &Project, path: &Path, job: &Job) -> Result<ImportSummary
         SourceKind::Csv => log::read_csv(&canonical)?,
     };
     job.cancel.check()?;
-    store::write(project, &canonical, kind, snapshot, job)
+    store::write(project, &canonical, kind, snapshot, stamp.as_deref(), job)
+}
+
+fn file_stamp(path: &Path) -> Option<String> {
+    let meta = std::fs::metadata(path).ok()?;
+    let modified = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    Some(format!("{}:{}", meta.len(), modified.as_nanos()))
+}
+
+/// The sizes and modification times of a source's files: for a folder every file below it
+/// (stat only, nothing is read), for an `mlflow.db` the database and its WAL.
+fn stamp(path: &Path, kind: SourceKind) -> Option<String> {
+    match kind {
+        SourceKind::MlflowFile => {
+            let (mut files, mut bytes, mut latest) = (0u64, 0u64, 0u128);
+            let mut stack = vec![path.to_path_buf()];
+            while let Some(dir) = stack.pop() {
+                for entry in std::fs::read_dir(&dir).ok()?.flatten() {
+                    let meta = entry.metadata().ok()?;
+                    let modified = meta
+                        .modified()
+                        .ok()?
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .ok()?
+                        .as_nanos();
+                    latest = latest.max(modified);
+                    if meta.is_dir() {
+                        stack.push(entry.path());
+                    } else {
+                        files += 1;
+                        bytes += meta.len();
+                    }
+                }
+            }
+            Some(format!("{files}:{bytes}:{latest}"))
+        }
+        SourceKind::MlflowSqlite => {
+            let mut wal = path.as_os_str().to_owned();
+            wal.push("-wal");
+            Some(format!(
+                "{}|{}",
+                file_stamp(path)?,
+                file_stamp(Path::new(&wal)).unwrap_or_default()
+            ))
+        }
+        SourceKind::Jsonl | SourceKind::Csv => file_stamp(path),
+    }
+}
+
+/// The summary of a re-import of a source whose files have not changed since its last
+/// import, without reading it; `None` when it must be read.
+fn unchanged(
+    project: &Project,
+    path: &Path,
+    kind: SourceKind,
+    stamp: Option<&str>,
+) -> Result<Option<ImportSummary>> {
+    use rusqlite::OptionalExtension;
+    let Some(stamp) = stamp else { return Ok(None) };
+    let found: Option<(i64, i64)> = project
+        .conn()
+        .query_row(
+            "SELECT (SELECT count(*) FROM experiments e WHERE e.source_id = s.id),
+                    (SELECT count(*) FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE e.source_id = s.id)
+             FROM run_sources s WHERE s.path = ?1 AND s.kind = ?2 AND s.stamp = ?3",
+            rusqlite::params![path.display().to_string(), kind.name(), stamp],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(|e| Error::db(project.root(), e))?;
+    Ok(found.map(|(experiments, runs)| ImportSummary {
+        source: path.display().to_string(),
+        kind,
+        experiments: experiments as u64,
+        runs_new: 0,
+        runs_updated: 0,
+        runs_unchanged: runs as u64,
+        metric_points: 0,
+        registered_models: 0,
+        skipped: Vec::new(),
+    }))
 }
 
 /// A run source imported into the project.

@@ -4,7 +4,9 @@
 //! source, a run by its id in its experiment. A run's attributes, params, tags and artifact list
 //! are fingerprinted (sha256); a metric's history is rewritten only when the source holds a
 //! different number of points or a different last point. So re-importing an unchanged source
-//! writes nothing but the source's `last_imported_at`, and re-importing a store that a training
+//! writes nothing but the source's `last_imported_at` (and a source whose files' sizes and
+//! modification times have not moved is not even read: see `stamp` in `mod.rs`), and
+//! re-importing a store that a training
 //! job is still writing adds only the new runs and points.
 
 use std::collections::HashMap;
@@ -23,6 +25,7 @@ pub(crate) fn write(
     path: &Path,
     kind: SourceKind,
     snapshot: Snapshot,
+    stamp: Option<&str>,
     job: &Job,
 ) -> Result<ImportSummary> {
     let db = |e| Error::db(project.root(), e);
@@ -37,7 +40,7 @@ pub(crate) fn write(
         .conn()
         .pragma_update(None, "cache_size", -262_144i64)
         .map_err(db)?;
-    let result = write_in_transaction(project, path, kind, snapshot, job);
+    let result = write_in_transaction(project, path, kind, snapshot, stamp, job);
     let _ = project.conn().pragma_update(None, "cache_size", cache);
     result
 }
@@ -47,6 +50,7 @@ fn write_in_transaction(
     path: &Path,
     kind: SourceKind,
     snapshot: Snapshot,
+    stamp: Option<&str>,
     job: &Job,
 ) -> Result<ImportSummary> {
     let root = project.root();
@@ -76,9 +80,9 @@ fn write_in_transaction(
         });
     }
     tx.execute(
-        "INSERT INTO run_sources (kind, path, first_imported_at, last_imported_at) VALUES (?1, ?2, ?3, ?3)
-         ON CONFLICT (path) DO UPDATE SET last_imported_at = excluded.last_imported_at",
-        params![kind.name(), path_text, now],
+        "INSERT INTO run_sources (kind, path, first_imported_at, last_imported_at, stamp) VALUES (?1, ?2, ?3, ?3, ?4)
+         ON CONFLICT (path) DO UPDATE SET last_imported_at = excluded.last_imported_at, stamp = excluded.stamp",
+        params![kind.name(), path_text, now, stamp],
     )
     .map_err(db)?;
     let source_id: i64 = tx

@@ -482,6 +482,13 @@ fn reimport_adds_only_new_runs_and_points() {
     assert_eq!(adam_after.metrics["loss"].last.0, 0.25);
     assert_eq!(adam_after.metrics["loss"].steps, 22);
     assert_eq!(runs::history(&project, adam.id, "loss").unwrap().len(), 22);
+    // Nothing changed since: the store is not read again (its files' stamp has not moved).
+    let third = import(&project, &store);
+    assert_eq!(
+        (third.runs_new, third.runs_updated, third.metric_points),
+        (0, 0, 0)
+    );
+    assert_eq!(third.runs_unchanged as usize, after.len());
     // Lathe's ids are stable across re-imports.
     for r in &before {
         assert!(
