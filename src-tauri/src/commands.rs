@@ -361,8 +361,10 @@ pub async fn export_chart(
     let root = current(&state)?;
     let out = parse_path(&path)?;
     blocking(move || {
-        let chart = chart_of(&root, &reference, column.as_deref(), kind.as_deref())?;
-        chart::write(&chart, &out)
+        chart::export(&out, || {
+            chart_of(&root, &reference, column.as_deref(), kind.as_deref())
+        })
+        .map(drop)
     })
     .await
 }
@@ -508,11 +510,7 @@ pub async fn export_runs_chart(
 ) -> Result<(), IpcError> {
     let root = current(&state)?;
     let out = parse_path(&path)?;
-    blocking(move || {
-        chart::check_output(&out)?;
-        chart::write(&run_chart_of(&root, &spec)?, &out)
-    })
-    .await
+    blocking(move || chart::export(&out, || run_chart_of(&root, &spec)).map(drop)).await
 }
 
 /// A param against a metric (`kind` "scatter") or parallel coordinates ("parallel") of runs.
@@ -553,9 +551,5 @@ pub async fn export_runs_plot(
 ) -> Result<(), IpcError> {
     let root = current(&state)?;
     let out = parse_path(&path)?;
-    blocking(move || {
-        chart::check_output(&out)?;
-        chart::write(&runs_plot_of(&root, &spec)?, &out)
-    })
-    .await
+    blocking(move || chart::export(&out, || runs_plot_of(&root, &spec)).map(drop)).await
 }

@@ -230,8 +230,7 @@ pub fn run(command: DatasetCommand, project_dir: Option<&Path>, json: bool) -> a
             out,
         } => {
             let profile = profile_of(&dataset, project_dir)?;
-            let chart = chart::chart(&profile, kind, column.as_deref())?;
-            chart::write(&chart, &out)?;
+            let chart = chart::export(&out, || chart::chart(&profile, kind, column.as_deref()))?;
             let written = serde_json::json!({ "chart": chart.kind.name(), "title": chart.title, "out": out.display().to_string() });
             print(json, &written, || {
                 format!("Wrote {} ({})", out.display(), chart.title)

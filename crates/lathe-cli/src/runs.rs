@@ -266,11 +266,8 @@ fn list_text(page: &runs::RunsPage, agg: &str) -> String {
     out
 }
 
-fn resolve(project: &lathe_core::Project, runs: &[String]) -> anyhow::Result<Vec<i64>> {
-    Ok(runs
-        .iter()
-        .map(|r| runs::resolve_run(project, r))
-        .collect::<Result<_, _>>()?)
+fn resolve_ids(project: &lathe_core::Project, runs: &[String]) -> lathe_core::Result<Vec<i64>> {
+    runs.iter().map(|r| runs::resolve_run(project, r)).collect()
 }
 
 pub fn run(command: RunsCommand, project_dir: Option<&Path>, json: bool) -> anyhow::Result<()> {
@@ -362,7 +359,7 @@ pub fn run(command: RunsCommand, project_dir: Option<&Path>, json: bool) -> anyh
             print(json, &listed, || list_text(&page, &metric_value))
         }
         RunsCommand::Compare { runs: ids, all } => {
-            let ids = resolve(&project, &ids)?;
+            let ids = resolve_ids(&project, &ids)?;
             let cmp = runs::compare(&project, &ids)?;
             print(json, &cmp, || compare_text(&cmp, all))
         }
@@ -422,8 +419,6 @@ pub fn run(command: RunsCommand, project_dir: Option<&Path>, json: bool) -> anyh
             x_range,
             out,
         } => {
-            chart::check_output(&out)?;
-            let ids = resolve(&project, &ids)?;
             let options = LineOptions {
                 metric,
                 x,
@@ -432,8 +427,9 @@ pub fn run(command: RunsCommand, project_dir: Option<&Path>, json: bool) -> anyh
                 x_range: x_range.map(|r| (r[0], r[1])),
                 ..Default::default()
             };
-            let chart = line_chart(&project, &ids, &options)?;
-            chart::write(&chart, &out)?;
+            let chart = chart::export(&out, || {
+                line_chart(&project, &resolve_ids(&project, &ids)?, &options)
+            })?;
             let written = serde_json::json!({
                 "title": chart.title, "out": out.display().to_string(),
                 "points": chart.points_in, "points_drawn": chart.points_drawn,
@@ -454,10 +450,9 @@ pub fn run(command: RunsCommand, project_dir: Option<&Path>, json: bool) -> anyh
             metric,
             out,
         } => {
-            chart::check_output(&out)?;
-            let ids = resolve(&project, &ids)?;
-            let plot = runs::chart::scatter_chart(&project, &ids, &param, &metric)?;
-            chart::write(&plot, &out)?;
+            let plot = chart::export(&out, || {
+                runs::chart::scatter_chart(&project, &resolve_ids(&project, &ids)?, &param, &metric)
+            })?;
             let written =
                 serde_json::json!({ "title": plot.title, "out": out.display().to_string() });
             print(json, &written, || {
@@ -470,10 +465,14 @@ pub fn run(command: RunsCommand, project_dir: Option<&Path>, json: bool) -> anyh
             metric,
             out,
         } => {
-            chart::check_output(&out)?;
-            let ids = resolve(&project, &ids)?;
-            let plot = runs::chart::parallel_chart(&project, &ids, &params, &metric)?;
-            chart::write(&plot, &out)?;
+            let plot = chart::export(&out, || {
+                runs::chart::parallel_chart(
+                    &project,
+                    &resolve_ids(&project, &ids)?,
+                    &params,
+                    &metric,
+                )
+            })?;
             let written =
                 serde_json::json!({ "title": plot.title, "out": out.display().to_string() });
             print(json, &written, || {

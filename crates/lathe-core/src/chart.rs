@@ -573,6 +573,15 @@ pub fn check_output(path: &Path) -> Result<&'static str> {
     }
 }
 
+/// Builds a figure with `build` and writes it to `path` (as [`write`]), checking the file name
+/// first so that a wrong extension is refused before any work. Returns the figure.
+pub fn export<F: Figure>(path: &Path, build: impl FnOnce() -> Result<F>) -> Result<F> {
+    check_output(path)?;
+    let figure = build()?;
+    write(&figure, path)?;
+    Ok(figure)
+}
+
 /// Writes `chart` to `path` as SVG, PNG or CSV (its data), chosen by the extension.
 pub fn write(chart: &impl Figure, path: &Path) -> Result<()> {
     let write = |bytes: &[u8]| {
