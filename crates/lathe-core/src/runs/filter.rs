@@ -294,7 +294,7 @@ impl Parser<'_> {
             (Entity::Attribute, first)
         };
         let key = if entity == Entity::Attribute {
-            attribute(&key).ok_or_else(|| {
+            attribute(&key).map(str::to_owned).ok_or_else(|| {
                 err(format!(
                     "unknown attribute {key:?} at {where_}: use run_id, run_name, status, lifecycle_stage, \
                      artifact_uri, experiment, parent, start_time, end_time or id (or metrics., params., tags.)"
@@ -432,23 +432,21 @@ impl Parser<'_> {
     }
 }
 
-fn attribute(key: &str) -> Option<String> {
-    Some(
-        match key.to_ascii_lowercase().as_str() {
-            "run_id" | "run_uuid" | "source_run_id" => "run_id",
-            "run_name" | "name" | "runname" => "run_name",
-            "status" => "status",
-            "lifecycle_stage" => "lifecycle_stage",
-            "artifact_uri" => "artifact_uri",
-            "experiment" | "experiment_name" => "experiment",
-            "parent" => "parent",
-            "start_time" | "created" => "start_time",
-            "end_time" => "end_time",
-            "id" => "id",
-            _ => return None,
-        }
-        .to_owned(),
-    )
+/// The attribute a name (or one of its aliases, any case) stands for.
+pub(crate) fn attribute(key: &str) -> Option<&'static str> {
+    Some(match key.to_ascii_lowercase().as_str() {
+        "run_id" | "run_uuid" | "source_run_id" => "run_id",
+        "run_name" | "name" | "runname" => "run_name",
+        "status" => "status",
+        "lifecycle_stage" => "lifecycle_stage",
+        "artifact_uri" => "artifact_uri",
+        "experiment" | "experiment_name" => "experiment",
+        "parent" => "parent",
+        "start_time" | "created" => "start_time",
+        "end_time" => "end_time",
+        "id" => "id",
+        _ => return None,
+    })
 }
 
 /// SQL LIKE as a regular expression over the whole value.
@@ -466,10 +464,9 @@ fn like(pattern: &str, case_insensitive: bool) -> Result<Regex> {
 }
 
 /// The value a run holds for an identifier.
-enum Field<'a> {
+pub(crate) enum Field<'a> {
     Missing,
     Text(&'a str),
-    Owned(String),
     Number(f64),
 }
 
@@ -528,29 +525,34 @@ fn field<'a>(run: &'a RunRecord, entity: Entity, key: &str) -> Field<'a> {
             .get(key)
             .map_or(Field::Missing, |v| Field::Text(v)),
         Entity::Tag => run.tags.get(key).map_or(Field::Missing, |v| Field::Text(v)),
-        Entity::Attribute => match key {
-            "run_id" => Field::Text(&run.source_run_id),
-            "run_name" => run.name.as_deref().map_or(Field::Missing, Field::Text),
-            "status" => Field::Text(&run.status),
-            "lifecycle_stage" => Field::Text(&run.lifecycle_stage),
-            "artifact_uri" => run
-                .artifact_uri
-                .as_deref()
-                .map_or(Field::Missing, Field::Text),
-            "experiment" => Field::Text(&run.experiment),
-            "parent" => run
-                .parent_run_id
-                .as_deref()
-                .map_or(Field::Missing, Field::Text),
-            "start_time" => run
-                .start_time
-                .map_or(Field::Missing, |t| Field::Number(t as f64)),
-            "end_time" => run
-                .end_time
-                .map_or(Field::Missing, |t| Field::Number(t as f64)),
-            "id" => Field::Owned(run.id.to_string()),
-            _ => Field::Missing,
-        },
+        Entity::Attribute => attribute_value(run, key),
+    }
+}
+
+/// The value of the attribute `key` (as [`attribute`] names it) of a run: for filters and sorts.
+pub(crate) fn attribute_value<'a>(run: &'a RunRecord, key: &str) -> Field<'a> {
+    match key {
+        "run_id" => Field::Text(&run.source_run_id),
+        "run_name" => run.name.as_deref().map_or(Field::Missing, Field::Text),
+        "status" => Field::Text(&run.status),
+        "lifecycle_stage" => Field::Text(&run.lifecycle_stage),
+        "artifact_uri" => run
+            .artifact_uri
+            .as_deref()
+            .map_or(Field::Missing, Field::Text),
+        "experiment" => Field::Text(&run.experiment),
+        "parent" => run
+            .parent_run_id
+            .as_deref()
+            .map_or(Field::Missing, Field::Text),
+        "start_time" => run
+            .start_time
+            .map_or(Field::Missing, |t| Field::Number(t as f64)),
+        "end_time" => run
+            .end_time
+            .map_or(Field::Missing, |t| Field::Number(t as f64)),
+        "id" => Field::Number(run.id as f64),
+        _ => Field::Missing,
     }
 }
 
@@ -564,11 +566,7 @@ fn compare(f: &Field, op: &Op, v: &Literal) -> bool {
         (Field::Text(s), Literal::Number(y)) => {
             super::parse_value(s).and_then(|x| x.partial_cmp(y))
         }
-        (Field::Owned(s), Literal::Number(y)) => {
-            super::parse_value(s).and_then(|x| x.partial_cmp(y))
-        }
         (Field::Text(s), Literal::Text(t)) => Some((*s).cmp(t.as_str())),
-        (Field::Owned(s), Literal::Text(t)) => Some(s.as_str().cmp(t.as_str())),
         (Field::Missing, _) => None,
     };
     let Some(ord) = ord else { return false };
@@ -600,7 +598,6 @@ fn eval(e: &Expr, run: &RunRecord) -> bool {
                 match f {
                     Field::Missing => None,
                     Field::Text(s) => Some((*s).to_owned()),
-                    Field::Owned(s) => Some(s.clone()),
                     Field::Number(x) => Some(x.to_string()),
                 }
             };

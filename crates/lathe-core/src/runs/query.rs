@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use rusqlite::params;
 use serde::Serialize;
 
-use super::filter::{Entity, Filter};
+use super::filter::{self, Entity, Filter};
 use super::{Point, Value, store};
 use crate::{Error, Project, Result};
 
@@ -315,6 +315,17 @@ pub enum Agg {
     Max,
 }
 
+/// The attributes a listing sorts by (the filter knows a few more).
+const SORTABLE: [&str; 7] = [
+    "start_time",
+    "end_time",
+    "run_name",
+    "status",
+    "experiment",
+    "run_id",
+    "id",
+];
+
 pub(crate) fn parse_column(text: &str) -> Result<Column> {
     let bad = || Error::BadArgument {
         argument: "sort key",
@@ -337,16 +348,9 @@ pub(crate) fn parse_column(text: &str) -> Result<Column> {
         "params" | "param" => Ok(Column::Param(key.to_owned())),
         "tags" | "tag" => Ok(Column::Tag(key.to_owned())),
         "attributes" | "attribute" | "attr" | "run" => {
-            let k = match key {
-                "start_time" | "created" => "start_time",
-                "end_time" => "end_time",
-                "run_name" | "name" => "run_name",
-                "status" => "status",
-                "experiment" => "experiment",
-                "run_id" => "run_id",
-                "id" => "id",
-                _ => return Err(bad()),
-            };
+            let k = filter::attribute(key)
+                .filter(|k| SORTABLE.contains(k))
+                .ok_or_else(bad)?;
             Ok(Column::Attribute(k.to_owned()))
         }
         _ => Err(bad()),
@@ -382,18 +386,10 @@ pub(crate) fn cell(run: &RunRecord, column: &Column) -> Cell {
         }),
         Column::Param(k) => text(run.params.get(k)),
         Column::Tag(k) => text(run.tags.get(k)),
-        Column::Attribute(k) => match k.as_str() {
-            "start_time" => run
-                .start_time
-                .map_or(Cell::Missing, |t| Cell::Number(t as f64)),
-            "end_time" => run
-                .end_time
-                .map_or(Cell::Missing, |t| Cell::Number(t as f64)),
-            "run_name" => run.name.clone().map_or(Cell::Missing, Cell::Text),
-            "status" => Cell::Text(run.status.clone()),
-            "experiment" => Cell::Text(run.experiment.clone()),
-            "run_id" => Cell::Text(run.source_run_id.clone()),
-            _ => Cell::Number(run.id as f64),
+        Column::Attribute(k) => match filter::attribute_value(run, k) {
+            filter::Field::Missing => Cell::Missing,
+            filter::Field::Text(t) => Cell::Text(t.to_owned()),
+            filter::Field::Number(x) => Cell::Number(x),
         },
     }
 }
