@@ -797,12 +797,6 @@ fn metric_axis(records: &[query::RunRecord], metric: &str) -> Result<(String, Ve
     Ok((metric.to_owned(), values))
 }
 
-fn ordered_records(project: &Project, runs: &[i64]) -> Result<Vec<query::RunRecord>> {
-    let mut records = query::load(project, true, Some(runs))?;
-    records.sort_by_key(|r| runs.iter().position(|id| *id == r.id).unwrap_or(usize::MAX));
-    Ok(records)
-}
-
 fn label(r: &query::RunRecord) -> String {
     r.name
         .clone()
@@ -816,7 +810,7 @@ pub fn scatter_chart(
     param: &str,
     metric: &str,
 ) -> Result<RunsPlot> {
-    let records = ordered_records(project, runs)?;
+    let records = query::load_in_order(project, runs)?;
     let values: Vec<Option<String>> = records
         .iter()
         .map(|r| r.params.get(param).cloned())
@@ -845,13 +839,9 @@ pub fn parallel_chart(
     params: &[String],
     metric: &str,
 ) -> Result<RunsPlot> {
-    let records = ordered_records(project, runs)?;
+    let records = query::load_in_order(project, runs)?;
     let params: Vec<String> = if params.is_empty() {
-        query::compare(project, runs)?
-            .params
-            .differing
-            .into_keys()
-            .collect()
+        query::param_diff(&records).differing.into_keys().collect()
     } else {
         params.to_vec()
     };

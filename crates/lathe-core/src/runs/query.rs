@@ -519,13 +519,7 @@ fn page_of(
         .take(query.limit.unwrap_or(usize::MAX))
         .map(|&i| lean[i].id)
         .collect();
-    let mut full = if ids.is_empty() {
-        Vec::new()
-    } else {
-        load(project, true, Some(&ids))?
-    };
-    let position: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-    full.sort_by_key(|r| position.get(&r.id).copied().unwrap_or(usize::MAX));
+    let full = load_in_order(project, &ids)?;
     let (metric_keys, param_keys, tag_keys) = all_keys(project)?;
     Ok(RunsPage {
         total: order.len() as u64,
@@ -762,17 +756,22 @@ pub struct RunMetric {
     pub stat: MetricStat,
 }
 
-pub fn compare(project: &Project, runs: &[i64]) -> Result<RunComparison> {
-    if runs.len() < 2 {
-        return Err(Error::BadArgument {
-            argument: "runs",
-            detail: "compare needs at least two runs".to_owned(),
-        });
+/// The runs `ids` in full (deleted ones too), in the order asked, each once.
+pub(crate) fn load_in_order(project: &Project, ids: &[i64]) -> Result<Vec<RunRecord>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
     }
-    let mut loaded = load(project, true, Some(runs))?;
-    let position: HashMap<i64, usize> = runs.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let mut loaded = load(project, true, Some(ids))?;
+    let mut position: HashMap<i64, usize> = HashMap::new();
+    for (i, id) in ids.iter().enumerate() {
+        position.entry(*id).or_insert(i);
+    }
     loaded.sort_by_key(|r| position.get(&r.id).copied().unwrap_or(usize::MAX));
-    loaded.dedup_by_key(|r| r.id);
+    Ok(loaded)
+}
+
+/// The params that differ between runs (missing counts as differing) and those they share.
+pub(crate) fn param_diff(loaded: &[RunRecord]) -> ParamDiff {
     let keys: BTreeSet<&String> = loaded.iter().flat_map(|r| r.params.keys()).collect();
     let mut diff = ParamDiff {
         differing: BTreeMap::new(),
@@ -795,6 +794,18 @@ pub fn compare(project: &Project, runs: &[i64]) -> Result<RunComparison> {
                 .collect(),
         );
     }
+    diff
+}
+
+pub fn compare(project: &Project, runs: &[i64]) -> Result<RunComparison> {
+    if runs.len() < 2 {
+        return Err(Error::BadArgument {
+            argument: "runs",
+            detail: "compare needs at least two runs".to_owned(),
+        });
+    }
+    let loaded = load_in_order(project, runs)?;
+    let diff = param_diff(&loaded);
     let mut metrics: BTreeMap<String, Vec<RunMetric>> = BTreeMap::new();
     for r in &loaded {
         for (k, stat) in &r.metrics {

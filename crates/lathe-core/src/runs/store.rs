@@ -155,18 +155,19 @@ fn write_in_transaction(
         }
     }
 
-    let mut insert_run = tx
+    // A new run is inserted; a changed one (same experiment and id, other fingerprint) keeps
+    // its Lathe id and gets the source's attributes.
+    let mut upsert_run = tx
         .prepare(
             "INSERT INTO runs (experiment_id, source_run_id, name, status, lifecycle_stage, start_time, end_time,
                                parent_source_run_id, artifact_uri, fingerprint, imported_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
-        )
-        .map_err(db)?;
-    let mut update_run = tx
-        .prepare(
-            "UPDATE runs SET name = ?2, status = ?3, lifecycle_stage = ?4, start_time = ?5, end_time = ?6,
-                             parent_source_run_id = ?7, artifact_uri = ?8, fingerprint = ?9, updated_at = ?10
-             WHERE id = ?1",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)
+             ON CONFLICT (experiment_id, source_run_id) DO UPDATE SET name = excluded.name,
+                status = excluded.status, lifecycle_stage = excluded.lifecycle_stage,
+                start_time = excluded.start_time, end_time = excluded.end_time,
+                parent_source_run_id = excluded.parent_source_run_id, artifact_uri = excluded.artifact_uri,
+                fingerprint = excluded.fingerprint, updated_at = excluded.updated_at
+             RETURNING id",
         )
         .map_err(db)?;
     let mut insert_param = tx
@@ -226,47 +227,36 @@ fn write_in_transaction(
             continue;
         };
         let fingerprint = fingerprint(run);
-        let (run_id, changed) = match known.get(&(experiment_id, run.id.clone())) {
-            None => {
-                insert_run
-                    .execute(params![
-                        experiment_id,
-                        run.id,
-                        run.name,
-                        run.status,
-                        run.lifecycle_stage,
-                        run.start_time,
-                        run.end_time,
-                        run.parent(),
-                        run.artifact_uri,
-                        fingerprint,
-                        now
-                    ])
+        let known_run = known.get(&(experiment_id, run.id.clone()));
+        let changed = known_run.map(|(_, old)| *old != fingerprint);
+        let run_id = match known_run {
+            Some((id, _)) if changed == Some(false) => *id,
+            _ => {
+                let id: i64 = upsert_run
+                    .query_row(
+                        params![
+                            experiment_id,
+                            run.id,
+                            run.name,
+                            run.status,
+                            run.lifecycle_stage,
+                            run.start_time,
+                            run.end_time,
+                            run.parent(),
+                            run.artifact_uri,
+                            fingerprint,
+                            now
+                        ],
+                        |r| r.get(0),
+                    )
                     .map_err(db)?;
-                let id = tx.last_insert_rowid();
-                (id, None)
-            }
-            Some((id, old)) if *old == fingerprint => (*id, Some(false)),
-            Some((id, _)) => {
-                update_run
-                    .execute(params![
-                        id,
-                        run.name,
-                        run.status,
-                        run.lifecycle_stage,
-                        run.start_time,
-                        run.end_time,
-                        run.parent(),
-                        run.artifact_uri,
-                        fingerprint,
-                        now
-                    ])
-                    .map_err(db)?;
-                for table in ["run_params", "run_tags", "run_artifacts"] {
-                    tx.execute(&format!("DELETE FROM {table} WHERE run_id = ?1"), [id])
-                        .map_err(db)?;
+                if changed == Some(true) {
+                    for table in ["run_params", "run_tags", "run_artifacts"] {
+                        tx.execute(&format!("DELETE FROM {table} WHERE run_id = ?1"), [id])
+                            .map_err(db)?;
+                    }
                 }
-                (*id, Some(true))
+                id
             }
         };
         if changed != Some(false) {
@@ -342,8 +332,7 @@ fn write_in_transaction(
         }
     }
     drop((
-        insert_run,
-        update_run,
+        upsert_run,
         insert_param,
         insert_tag,
         insert_artifact,
