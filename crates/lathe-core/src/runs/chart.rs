@@ -280,12 +280,6 @@ pub fn line_chart(project: &Project, runs: &[i64], options: &LineOptions) -> Res
         xy[a..b].to_vec()
     };
 
-    let mut csv_series: Vec<String> = Vec::new();
-    let mut csv_step: Vec<i64> = Vec::new();
-    let mut csv_time: Vec<i64> = Vec::new();
-    let mut csv_x: Vec<f64> = Vec::new();
-    let mut csv_value: Vec<f64> = Vec::new();
-    let mut csv_smoothed: Vec<Option<f64>> = Vec::new();
     let mut lines = Vec::new();
     if let Some(column) = &group_column {
         // Per group and pixel column: the mean of each run's mean in the column, and the band
@@ -301,6 +295,8 @@ pub fn line_chart(project: &Project, runs: &[i64], options: &LineOptions) -> Res
             groups.entry(value).or_default().push(i);
         }
         let span = hi - lo;
+        // The grouped CSV: one row per group and pixel column (group, x, mean, min, max, runs).
+        let mut rows: Vec<(String, f64, f64, f64, f64, u64)> = Vec::new();
         for (value, members) in groups {
             let mut cells: BTreeMap<usize, (Vec<f64>, f64, f64)> = BTreeMap::new();
             for &m in &members {
@@ -339,13 +335,7 @@ pub fn line_chart(project: &Project, runs: &[i64], options: &LineOptions) -> Res
                 let mean = means.iter().sum::<f64>() / means.len() as f64;
                 points.push((x, mean));
                 band.push((x, *low, *high));
-                csv_series.push(label.clone());
-                csv_step.push(*c as i64);
-                csv_time.push(means.len() as i64);
-                csv_x.push(x);
-                csv_value.push(mean);
-                csv_smoothed.push(None);
-                let _ = (low, high);
+                rows.push((label.clone(), x, mean, *low, *high, means.len() as u64));
             }
             let raw = options.smooth.map(|_| points.clone());
             if let Some(w) = options.smooth {
@@ -363,30 +353,28 @@ pub fn line_chart(project: &Project, runs: &[i64], options: &LineOptions) -> Res
                 band,
             });
         }
-        // The grouped CSV: one row per group and pixel column.
-        let lows: Vec<f64> = lines
-            .iter()
-            .flat_map(|l| l.band.iter().map(|b| b.1))
-            .collect();
-        let highs: Vec<f64> = lines
-            .iter()
-            .flat_map(|l| l.band.iter().map(|b| b.2))
-            .collect();
         let data = df!(
-            "group" => &csv_series,
-            "x" => &csv_x,
-            "mean" => &csv_value,
-            "min" => &lows,
-            "max" => &highs,
-            "runs" => &csv_time,
+            "group" => rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>(),
+            "x" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+            "mean" => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+            "min" => rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+            "max" => rows.iter().map(|r| r.4).collect::<Vec<_>>(),
+            "runs" => rows.iter().map(|r| r.5).collect::<Vec<_>>(),
         )
         .map_err(|e| Error::Compute {
             context: "cannot build the chart data",
             detail: e.to_string(),
         })?;
-        return finish(options, &records, lines, data, (lo, hi), points_in, missing);
+        return finish(options, lines, data, (lo, hi), points_in, missing);
     }
 
+    // The CSV: every point of every run.
+    let mut csv_series: Vec<String> = Vec::new();
+    let mut csv_step: Vec<i64> = Vec::new();
+    let mut csv_time: Vec<i64> = Vec::new();
+    let mut csv_x: Vec<f64> = Vec::new();
+    let mut csv_value: Vec<f64> = Vec::new();
+    let mut csv_smoothed: Vec<Option<f64>> = Vec::new();
     for (id, points, xy) in &series {
         let label = label_of(*id);
         let smoothed = options
@@ -431,14 +419,13 @@ pub fn line_chart(project: &Project, runs: &[i64], options: &LineOptions) -> Res
         context: "cannot build the chart data",
         detail: e.to_string(),
     })?;
-    finish(options, &records, lines, data, (lo, hi), points_in, missing)
+    finish(options, lines, data, (lo, hi), points_in, missing)
 }
 
 use polars::prelude::Column as Column_;
 
 fn finish(
     options: &LineOptions,
-    _records: &[query::RunRecord],
     lines: Vec<Line>,
     data: DataFrame,
     x_range: (f64, f64),
