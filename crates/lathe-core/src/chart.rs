@@ -573,7 +573,7 @@ pub fn check_output(path: &Path) -> Result<&'static str> {
     }
 }
 
-/// Builds a figure with `build` and writes it to `path` (as [`write`]), checking the file name
+/// Builds a figure with `build` and writes it to `path` (as [`write()`]), checking the file name
 /// first so that a wrong extension is refused before any work. Returns the figure.
 pub fn export<F: Figure>(path: &Path, build: impl FnOnce() -> Result<F>) -> Result<F> {
     check_output(path)?;
