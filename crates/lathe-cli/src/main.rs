@@ -16,6 +16,7 @@ use lathe_core::{Error, Project};
 use serde::Serialize;
 
 mod dataset;
+mod drift;
 mod runs;
 
 #[global_allocator]
@@ -66,13 +67,16 @@ enum Command {
     /// Import experiment runs (MLflow stores, run logs); list, compare and chart them.
     #[command(subcommand)]
     Runs(runs::RunsCommand),
+    /// Data drift of a current dataset against a reference, per column and overall; with
+    /// --fail-on-drift, exit code 3 when the dataset drifted. `lathe drift list` shows stored results.
+    Drift(drift::DriftArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let json = cli.json;
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             report_error(&err, json);
             ExitCode::from(1)
@@ -102,7 +106,14 @@ pub(crate) fn open_project(flag: Option<&Path>) -> Result<Project, Error> {
     Project::open_with(&root, options())
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Drift(args) = cli.command {
+        return drift::run(args, cli.project.as_deref(), cli.json);
+    }
+    run_other(cli).map(|()| ExitCode::SUCCESS)
+}
+
+fn run_other(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Init { dir, name } => {
             let project = Project::create(&dir, name.as_deref(), options())?;
@@ -133,6 +144,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let entries = project.audit_log(limit)?;
             print(cli.json, &entries, || log_text(&entries))
         }
+        Command::Drift(_) => unreachable!("handled by run()"),
     }
 }
 

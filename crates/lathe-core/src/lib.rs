@@ -12,6 +12,8 @@
 //! - [`dataset`]: import tables (CSV, TSV, Parquet, NDJSON, JSON, Arrow IPC) as versioned
 //!   Parquet objects, and profile them.
 //! - [`runs`]: experiment runs imported from MLflow stores and run logs; query, compare, chart.
+//! - [`drift`]: data drift between a reference and a current dataset, per column and overall,
+//!   over time, as charts and a self-contained HTML report.
 //! - [`demo`]: the demo project built from the public datasets shipped in `assets/`.
 //! - [`job`]: progress reporting and cancellation for long work.
 //! - [`error`]: the one error type, with a stable machine-readable code per variant.
@@ -20,6 +22,7 @@ pub mod audit;
 pub mod chart;
 pub mod dataset;
 pub mod demo;
+pub mod drift;
 pub mod error;
 pub mod job;
 pub mod project;

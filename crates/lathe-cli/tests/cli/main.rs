@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod dataset;
+mod drift;
 mod errors;
 mod project;
 mod runs;

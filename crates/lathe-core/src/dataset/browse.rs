@@ -84,7 +84,22 @@ impl TableSource {
         })
     }
 
-    fn label(&self) -> (String, Option<i64>) {
+    /// The whole table (only `columns` when given).
+    pub fn frame(&self, columns: Option<Vec<String>>) -> Result<DataFrame> {
+        match self {
+            TableSource::Stored { parquet, .. } => read_parquet(parquet, columns, None),
+            TableSource::File { path, options } => {
+                let (frame, _) = super::read::read_table(path, options)?;
+                match columns {
+                    Some(names) => frame.select(names).map_err(polars_err),
+                    None => Ok(frame),
+                }
+            }
+        }
+    }
+
+    /// The dataset name and version (none for a plain file).
+    pub fn label(&self) -> (String, Option<i64>) {
         match self {
             TableSource::Stored {
                 dataset, version, ..

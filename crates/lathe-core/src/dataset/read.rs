@@ -224,19 +224,44 @@ fn read_csv(path: &Path, format: Format, options: &ReadOptions) -> Result<DataFr
                 .collect(),
         )
     });
-    CsvReadOptions::default()
-        .with_has_header(has_header)
-        // Read every row before choosing a column's type, so a column that turns to text after
-        // row 100 is text, not an error.
-        .with_infer_schema_length(None)
-        .map_parse_options(|o| {
-            o.with_separator(delimiter)
-                .with_null_values(nulls.clone())
-                .with_quote_char(Some(b'"'))
-        })
-        .try_into_reader_with_file_path(Some(path.to_path_buf()))
-        .and_then(|r| r.finish())
-        .map_err(|e| bad(path, csv_error(path, &e, delimiter)))
+    let read = |infer: Option<usize>| {
+        CsvReadOptions::default()
+            .with_has_header(has_header)
+            .with_infer_schema_length(infer)
+            .map_parse_options(|o| {
+                o.with_separator(delimiter)
+                    .with_null_values(nulls.clone())
+                    .with_quote_char(Some(b'"'))
+            })
+            .try_into_reader_with_file_path(Some(path.to_path_buf()))
+            .and_then(|r| r.finish())
+    };
+    // A column's type must be the one every row allows (a column that turns to text after row
+    // 100 is text, not an error). Inferring it from every row costs ~40% of reading a large
+    // file, so the types are first inferred from a sample; the file is read again with every
+    // row inferred when the sample's types fail on a later row, or when a column was empty
+    // (all null) throughout the sample, where a later value may be a number.
+    let sampled = read(Some(INFER_SAMPLE_ROWS))
+        .ok()
+        .filter(|frame| !has_column_empty_in_sample(frame));
+    match sampled {
+        Some(frame) => Ok(frame),
+        None => read(None).map_err(|e| bad(path, csv_error(path, &e, delimiter))),
+    }
+}
+
+/// Rows the CSV reader infers column types from before reading the whole file.
+const INFER_SAMPLE_ROWS: usize = 10_000;
+
+/// Whether a text column holds no value in its first [`INFER_SAMPLE_ROWS`] rows (its type
+/// was not seen in the sample).
+fn has_column_empty_in_sample(frame: &DataFrame) -> bool {
+    let rows = frame.height().min(INFER_SAMPLE_ROWS);
+    frame.columns().iter().any(|c| {
+        matches!(c.dtype(), DataType::String | DataType::Null)
+            && c.slice(0, rows).null_count() == rows
+            && c.null_count() < c.len()
+    })
 }
 
 /// Explains a CSV read failure in the file's own terms (which line is ragged, or that a quote

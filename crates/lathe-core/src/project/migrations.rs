@@ -221,6 +221,25 @@ pub const MIGRATIONS: &[Migration] = &[
         ) STRICT, WITHOUT ROWID;
     "#,
     },
+    Migration {
+        version: 4,
+        description: "drift reports",
+        sql: r#"
+        -- One row per `lathe drift` run inside the project: the verdict for listing, the whole
+        -- report (per-column scores, bins, windows) as JSON. No raw data is kept.
+        CREATE TABLE drift_reports (
+            id              INTEGER PRIMARY KEY,
+            created_at      TEXT NOT NULL,
+            reference       TEXT NOT NULL,       -- NAME@VERSION, or a file name
+            current         TEXT NOT NULL,
+            dataset_drift   INTEGER NOT NULL CHECK (dataset_drift IN (0, 1)),
+            share_drifted   REAL NOT NULL,
+            columns         INTEGER NOT NULL,
+            drifted_columns INTEGER NOT NULL,
+            report          TEXT NOT NULL
+        ) STRICT;
+    "#,
+    },
 ];
 
 /// The schema version this build of Lathe writes and reads.

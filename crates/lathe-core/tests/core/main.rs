@@ -7,6 +7,7 @@ mod browse;
 mod chart;
 mod corpus;
 mod dataset;
+mod drift;
 mod migrations;
 mod objects;
 mod project;

@@ -1,0 +1,361 @@
+//! Drift over time: the current data cut into windows (of time, or of rows), each scored against
+//! the whole reference with the method and threshold the full comparison chose for the column,
+//! so that the windows are comparable with each other.
+
+use std::collections::BTreeMap;
+
+use polars::prelude::*;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::{ColumnDrift, bad};
+use crate::job::Job;
+use crate::{Error, Result};
+
+/// The most windows one comparison makes.
+const MAX_WINDOWS: usize = 1000;
+const DAY_MS: i64 = 86_400_000;
+
+/// A window: a length of time, or a number of rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    Millis(i64),
+    Rows(usize),
+}
+
+impl Window {
+    /// `1d`, `7d`, `12h`, `30m`, `1w` or `1000rows`.
+    pub fn parse(text: &str) -> Result<Window> {
+        let t = text.trim().to_ascii_lowercase();
+        let err = || {
+            bad(
+                "window",
+                format!(
+                    "'{text}': write a length of time (30m, 12h, 1d, 7d, 2w) or of rows (1000rows)"
+                ),
+            )
+        };
+        if let Some(n) = t.strip_suffix("rows").or_else(|| t.strip_suffix("row")) {
+            let n: usize = n.trim().parse().map_err(|_| err())?;
+            return if n == 0 {
+                Err(err())
+            } else {
+                Ok(Window::Rows(n))
+            };
+        }
+        let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(err)?;
+        let (n, unit) = t.split_at(split);
+        let n: i64 = n.parse().map_err(|_| err())?;
+        let unit_ms = match unit.trim() {
+            "m" | "min" => 60_000,
+            "h" => 3_600_000,
+            "d" => DAY_MS,
+            "w" => 7 * DAY_MS,
+            _ => return Err(err()),
+        };
+        if n <= 0 {
+            return Err(err());
+        }
+        Ok(Window::Millis(n.checked_mul(unit_ms).ok_or_else(err)?))
+    }
+
+    pub fn label(&self) -> String {
+        match *self {
+            Window::Rows(n) => format!("{n} rows"),
+            Window::Millis(ms) if ms % (7 * DAY_MS) == 0 => format!("{}w", ms / (7 * DAY_MS)),
+            Window::Millis(ms) if ms % DAY_MS == 0 => format!("{}d", ms / DAY_MS),
+            Window::Millis(ms) if ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
+            Window::Millis(ms) => format!("{}m", ms / 60_000),
+        }
+    }
+}
+
+/// One window's scores.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct WindowDrift {
+    /// RFC 3339 start and end (exclusive) of a time window; the first and last row of a row
+    /// window (0-based, end exclusive).
+    pub start: String,
+    pub end: String,
+    pub rows: u64,
+    pub share_drifted: f64,
+    pub dataset_drift: bool,
+    /// Each column's score in this window (`null` when the window has no values for it).
+    pub scores: BTreeMap<String, Option<f64>>,
+    pub drifted: Vec<String>,
+}
+
+/// Drift over time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Windows {
+    pub time_column: Option<String>,
+    pub window: String,
+    /// Current rows without a time, left out.
+    pub rows_without_time: u64,
+    pub windows: Vec<WindowDrift>,
+}
+
+fn iso(ms: i64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_else(|| ms.to_string())
+}
+
+/// Milliseconds since the epoch of every row of a time column (`None` where missing).
+fn times(frame: &DataFrame, name: &str) -> Result<Vec<Option<i64>>> {
+    let column = frame.column(name).map_err(|_| {
+        bad(
+            "time column",
+            format!("no column '{name}' in the current data"),
+        )
+    })?;
+    let polars = |e: PolarsError| Error::Compute {
+        context: "cannot read the time column",
+        detail: format!("'{name}': {e}"),
+    };
+    match column.dtype() {
+        DataType::Date => Ok(column
+            .cast(&DataType::Int32)
+            .map_err(polars)?
+            .i32()
+            .map_err(polars)?
+            .iter()
+            .map(|d| d.map(|d| d as i64 * DAY_MS))
+            .collect()),
+        DataType::Datetime(unit, _) => {
+            let per_ms = match unit {
+                TimeUnit::Nanoseconds => 1_000_000,
+                TimeUnit::Microseconds => 1_000,
+                TimeUnit::Milliseconds => 1,
+            };
+            Ok(column
+                .cast(&DataType::Int64)
+                .map_err(polars)?
+                .i64()
+                .map_err(polars)?
+                .iter()
+                .map(|v| v.map(|v| v.div_euclid(per_ms)))
+                .collect())
+        }
+        DataType::String => {
+            let ca = column.str().map_err(polars)?;
+            let mut out = Vec::with_capacity(ca.len());
+            for (row, v) in ca.iter().enumerate() {
+                match v {
+                    None => out.push(None),
+                    Some(text) => out.push(Some(parse_time(text).ok_or_else(|| {
+                        bad(
+                            "time column",
+                            format!("'{name}' row {}: '{text}' is not a date or time (write 2024-05-01 or 2024-05-01T12:00:00Z)", row + 1),
+                        )
+                    })?)),
+                }
+            }
+            Ok(out)
+        }
+        other => Err(bad(
+            "time column",
+            format!("'{name}' is a {other} column; it must hold dates or times"),
+        )),
+    }
+}
+
+/// `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS[.fff]]` (UTC) or RFC 3339, as ms since the epoch.
+fn parse_time(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
+        return Some((t.unix_timestamp_nanos() / 1_000_000) as i64);
+    }
+    let (date, rest) = text.split_at(text.len().min(10));
+    let mut parts = date.split('-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    let date = time::Date::from_calendar_date(
+        y.parse().ok()?,
+        time::Month::try_from(m.parse::<u8>().ok()?).ok()?,
+        d.parse().ok()?,
+    )
+    .ok()?;
+    let rest = rest.trim_start_matches(['T', ' ']);
+    let mut ms = 0i64;
+    if !rest.is_empty() {
+        let rest = rest.trim_end_matches('Z');
+        let mut hms = rest.split(':');
+        let h: i64 = hms.next()?.parse().ok()?;
+        let mi: i64 = hms.next()?.parse().ok()?;
+        let s: f64 = hms.next().map(|s| s.parse().ok()).unwrap_or(Some(0.0))?;
+        ms = h * 3_600_000 + mi * 60_000 + (s * 1000.0).round() as i64;
+    }
+    let midnight = date.midnight().assume_utc().unix_timestamp() * 1000;
+    Some(midnight + ms)
+}
+
+/// A window of current rows: its start and end labels and the rows' positions.
+type Cut = (String, String, Vec<u32>);
+/// A column's score and verdict in every window (`None`: no values there).
+type ColumnWindows = Vec<Option<(f64, bool)>>;
+
+/// Cuts the current rows into windows. Returns them and the count of rows without a time.
+fn cut(current: &DataFrame, time_column: Option<&str>, window: &Window) -> Result<(Vec<Cut>, u64)> {
+    let height = current.height();
+    let (order, stamps, missing): (Vec<u32>, Vec<i64>, u64) = match time_column {
+        Some(name) => {
+            let t = times(current, name)?;
+            let mut rows: Vec<(i64, u32)> = t
+                .iter()
+                .enumerate()
+                .filter_map(|(i, v)| v.map(|v| (v, i as u32)))
+                .collect();
+            rows.sort_by_key(|&(t, i)| (t, i));
+            let missing = (height - rows.len()) as u64;
+            (
+                rows.iter().map(|r| r.1).collect(),
+                rows.iter().map(|r| r.0).collect(),
+                missing,
+            )
+        }
+        None => ((0..height as u32).collect(), Vec::new(), 0),
+    };
+    let mut out = Vec::new();
+    match *window {
+        Window::Rows(n) => {
+            for (k, chunk) in order.chunks(n).enumerate() {
+                let (start, end) = (k * n, k * n + chunk.len());
+                let (start, end) = match stamps.get(start).zip(stamps.get(end - 1)) {
+                    Some((a, b)) => (iso(*a), iso(*b)),
+                    None => (format!("row {start}"), format!("row {end}")),
+                };
+                out.push((start, end, chunk.to_vec()));
+            }
+        }
+        Window::Millis(width) => {
+            let Some(&first) = stamps.first() else {
+                return Ok((out, missing));
+            };
+            let origin = first.div_euclid(DAY_MS.min(width)) * DAY_MS.min(width);
+            let mut i = 0;
+            while i < stamps.len() {
+                let k = (stamps[i] - origin).div_euclid(width);
+                let (lo, hi) = (origin + k * width, origin + (k + 1) * width);
+                let start = i;
+                while i < stamps.len() && stamps[i] < hi {
+                    i += 1;
+                }
+                out.push((iso(lo), iso(hi), order[start..i].to_vec()));
+                if out.len() > MAX_WINDOWS {
+                    return Err(bad(
+                        "window",
+                        format!(
+                            "more than {MAX_WINDOWS} windows of {}; choose a longer window",
+                            window.label()
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    if out.len() > MAX_WINDOWS {
+        return Err(bad(
+            "window",
+            format!(
+                "{} windows of {}; at most {MAX_WINDOWS}: choose a longer window",
+                out.len(),
+                window.label()
+            ),
+        ));
+    }
+    Ok((out, missing))
+}
+
+pub(crate) fn over_time(
+    reference: &DataFrame,
+    current: &DataFrame,
+    columns: &[ColumnDrift],
+    time_column: Option<&str>,
+    window: &Window,
+    drift_share: f64,
+    job: &Job,
+) -> Result<Windows> {
+    let (cuts, missing) = cut(current, time_column, window)?;
+    job.progress("drift over time", 0, Some(columns.len() as u64));
+    // Per column: its score in every window.
+    let per_column: Vec<Result<ColumnWindows>> = columns
+        .par_iter()
+        .map(|column| {
+            job.cancel.check()?;
+            let r = super::read_sample(reference, &column.name, column.kind, None)?;
+            cuts.iter()
+                .map(|(_, _, rows)| {
+                    let c = super::read_sample(current, &column.name, column.kind, Some(rows))?;
+                    Ok(super::evaluate_window(column, &r, &c))
+                })
+                .collect()
+        })
+        .collect();
+    let per_column: Vec<ColumnWindows> = per_column.into_iter().collect::<Result<_>>()?;
+    let windows = cuts
+        .iter()
+        .enumerate()
+        .map(|(w, (start, end, rows))| {
+            let mut scores = BTreeMap::new();
+            let mut drifted = Vec::new();
+            let mut tested = 0usize;
+            for (column, results) in columns.iter().zip(&per_column) {
+                let result = results[w];
+                scores.insert(column.name.clone(), result.map(|r| r.0));
+                if let Some((_, d)) = result {
+                    tested += 1;
+                    if d {
+                        drifted.push(column.name.clone());
+                    }
+                }
+            }
+            let share = if tested == 0 {
+                0.0
+            } else {
+                drifted.len() as f64 / tested as f64
+            };
+            WindowDrift {
+                start: start.clone(),
+                end: end.clone(),
+                rows: rows.len() as u64,
+                share_drifted: share,
+                dataset_drift: tested > 0 && share >= drift_share,
+                scores,
+                drifted,
+            }
+        })
+        .collect();
+    Ok(Windows {
+        time_column: time_column.map(str::to_owned),
+        window: window.label(),
+        rows_without_time: missing,
+        windows,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_parse() {
+        assert_eq!(Window::parse("1d").unwrap(), Window::Millis(DAY_MS));
+        assert_eq!(Window::parse("7d").unwrap().label(), "1w");
+        assert_eq!(Window::parse("1000rows").unwrap(), Window::Rows(1000));
+        assert!(Window::parse("soon").is_err());
+        assert!(Window::parse("0d").is_err());
+    }
+
+    #[test]
+    fn times_parse() {
+        assert_eq!(parse_time("1970-01-02"), Some(DAY_MS));
+        assert_eq!(parse_time("1970-01-01 01:00"), Some(3_600_000));
+        assert_eq!(parse_time("1970-01-01T00:00:01Z"), Some(1000));
+        assert_eq!(parse_time("yesterday"), None);
+    }
+}
