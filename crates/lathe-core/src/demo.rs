@@ -23,6 +23,13 @@ const DATASETS: &[(&str, &str, &[u8])] = &[
         "breast_cancer.csv",
         include_bytes!("../../../assets/datasets/breast_cancer.csv"),
     ),
+    // Version 2 of breast_cancer: a later batch that drifted (the odd rows, with the first 16
+    // features moved by half a standard deviation and 60 labels flipped), for the Drift view.
+    (
+        "breast_cancer",
+        "breast_cancer_batch2.csv",
+        include_bytes!("../../../assets/datasets/breast_cancer_batch2.csv"),
+    ),
     (
         "diabetes",
         "diabetes.csv",
@@ -55,7 +62,7 @@ pub fn create(root: &Path, options: OpenOptions, job: &Job) -> Result<Project> {
         target: DEMO_NAME,
         details: serde_json::json!({
             "lathe_version": crate::LATHE_VERSION,
-            "datasets": DATASETS.iter().map(|(name, _, _)| *name).collect::<Vec<_>>(),
+            "datasets": DATASETS.iter().map(|(_, file, _)| *file).collect::<Vec<_>>(),
             "runs": imported.runs_new,
         }),
     })?;

@@ -272,6 +272,18 @@ pub fn scores(report: &DriftReport) -> Scores {
     }
 }
 
+impl Scores {
+    /// Whether every column is scored by a test's p-value.
+    fn all_tests(&self) -> bool {
+        !self.rows.is_empty()
+            && self.rows.iter().all(|r| {
+                super::Method::parse(&r.1)
+                    .map(|m| m.is_test())
+                    .unwrap_or(false)
+            })
+    }
+}
+
 impl Figure for Scores {
     fn size(&self) -> (u32, u32) {
         (720, 100 + 24 * self.rows.len().max(1) as u32)
@@ -297,14 +309,25 @@ impl Figure for Scores {
         let caption = (FAMILY, 16).into_font().color(&TEXT);
         let label = (FAMILY, 12).into_font().color(&TEXT);
         let n = self.rows.len().max(1);
+        // When every column is scored by a p-value, bars are −log10 p: a drifted column's bar
+        // then reaches past its mark instead of being too short to see.
+        let log_p = self.all_tests();
+        let x = |v: f64| {
+            if log_p { -(v.max(1e-300)).log10() } else { v }
+        };
         let top = self
             .rows
             .iter()
-            .flat_map(|r| [r.2, r.3])
+            .flat_map(|r| [x(r.2), x(r.3)])
             .filter(|v| v.is_finite())
             .fold(0.0f64, f64::max)
             .max(1e-9)
             * 1.1;
+        let x_desc = if log_p {
+            "−log10 p-value (drift at or right of the mark)"
+        } else {
+            "score (p-value for tests: drift below the mark; distance: drift at or above it)"
+        };
         let mut chart = ChartBuilder::on(root)
             .caption(&self.title, caption)
             .margin(14)
@@ -317,9 +340,7 @@ impl Figure for Scores {
             .disable_y_mesh()
             .y_labels(0)
             .x_label_formatter(&|v| axis_number(*v))
-            .x_desc(
-                "score (p-value for tests: drift below the mark; distance: drift at or above it)",
-            )
+            .x_desc(x_desc)
             .light_line_style(TRANSPARENT)
             .bold_line_style(GRID)
             .label_style(label.clone())
@@ -329,7 +350,8 @@ impl Figure for Scores {
         for (i, (name, method, score, threshold, drifted)) in self.rows.iter().enumerate() {
             let y = (n - 1 - i) as f64;
             let colour = if *drifted { DRIFT } else { ACCENT };
-            let s = if score.is_finite() { *score } else { 0.0 };
+            let s = if score.is_finite() { x(*score) } else { 0.0 };
+            let t = x(*threshold);
             chart
                 .draw_series([Rectangle::new(
                     [(0.0, y + 0.2), (s.min(top), y + 0.8)],
@@ -338,7 +360,7 @@ impl Figure for Scores {
                 .map_err(draw_error)?;
             chart
                 .draw_series([PathElement::new(
-                    vec![(*threshold, y + 0.05), (*threshold, y + 0.95)],
+                    vec![(t, y + 0.05), (t, y + 0.95)],
                     TEXT.stroke_width(2),
                 )])
                 .map_err(draw_error)?;

@@ -40,6 +40,7 @@ const MAX_CATEGORIES: usize = 40;
 /// How a column's values are treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "ColumnKind"))]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     Numeric,
@@ -49,6 +50,7 @@ pub enum Kind {
 /// A drift test (gives a p-value) or distance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "DriftMethod"))]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
     /// Two-sample Kolmogorov–Smirnov test (numeric).
@@ -251,6 +253,7 @@ impl DriftOptions {
 /// One side of the comparison.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "DriftSide"))]
 pub struct SideInfo {
     /// The dataset name, or the file's name.
     pub name: String,
@@ -261,6 +264,7 @@ pub struct SideInfo {
 /// Values dropped before testing: nulls, NaN and infinities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "DroppedValues"))]
 pub struct Dropped {
     pub reference: u64,
     pub current: u64,
@@ -269,6 +273,7 @@ pub struct Dropped {
 /// How big the change is, in units people can read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "DriftEffect"))]
 pub struct Effect {
     /// `mean_shift` (difference of means in reference standard deviations) or `share_change`
     /// (the category whose share changed most, current minus reference).
@@ -280,6 +285,7 @@ pub struct Effect {
 /// Both sides' counts over the same bins (numeric: `edges`) or categories (`labels`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "DriftBins"))]
 pub struct Bins {
     pub edges: Option<Vec<f64>>,
     pub labels: Vec<String>,
@@ -322,6 +328,7 @@ impl ColumnDrift {
 /// A column that was not tested, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "SkippedColumn"))]
 pub struct Skipped {
     pub name: String,
     pub reason: String,

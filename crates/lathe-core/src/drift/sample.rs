@@ -2,7 +2,6 @@
 //! dropped, or categories with their counts.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
 
 use polars::prelude::*;
 
@@ -252,12 +251,13 @@ pub fn sample(column: &Column, kind: Kind, rows: Option<&[u32]>) -> Result<Sampl
         let cast = column.cast(&DataType::Float64).map_err(err)?;
         let ca = cast.f64().map_err(err)?;
         let mut values: Vec<f64> = Vec::with_capacity(total - ca.null_count());
-        for v in ca.iter().flatten() {
-            if v.is_finite() {
-                values.push(v);
-            }
+        match ca.cont_slice() {
+            // No nulls, one chunk: the values without an Option per row.
+            Ok(slice) => values.extend(slice.iter().copied().filter(|v| v.is_finite())),
+            Err(_) => values.extend(ca.iter().flatten().filter(|v| v.is_finite())),
         }
-        values.sort_unstable_by(f64::total_cmp);
+        // Finite values only: an LSD radix sort on the bits orders them as `<` does.
+        radsort::sort(&mut values);
         let n = values.len();
         let dropped = (total - n) as u64;
         let values = match kind {
@@ -274,7 +274,7 @@ pub fn sample(column: &Column, kind: Kind, rows: Option<&[u32]>) -> Result<Sampl
             detail: format!("'{name}' is a {} column, not numeric", column.dtype()),
         });
     }
-    let mut counts: HashMap<Label, u64> = HashMap::new();
+    let mut counts: PlHashMap<Label, u64> = PlHashMap::new();
     let mut n = 0usize;
     match column.dtype() {
         DataType::Boolean => {
@@ -285,7 +285,7 @@ pub fn sample(column: &Column, kind: Kind, rows: Option<&[u32]>) -> Result<Sampl
         }
         _ => {
             let cast = column.cast(&DataType::String).map_err(err)?;
-            let mut text: HashMap<&str, u64> = HashMap::new();
+            let mut text: PlHashMap<&str, u64> = PlHashMap::new();
             for v in cast.str().map_err(err)?.iter().flatten() {
                 *text.entry(v).or_default() += 1;
                 n += 1;

@@ -91,6 +91,7 @@ pub struct WindowDrift {
 /// Drift over time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "DriftWindows"))]
 pub struct Windows {
     pub time_column: Option<String>,
     pub window: String,

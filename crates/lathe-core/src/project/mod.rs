@@ -273,6 +273,10 @@ impl Project {
                 count("SELECT count(*) FROM experiments")?,
             ),
             ("runs".to_owned(), count("SELECT count(*) FROM runs")?),
+            (
+                "drift_reports".to_owned(),
+                count("SELECT count(*) FROM drift_reports")?,
+            ),
         ]);
         Ok(ProjectInfo {
             name: self.name()?,
