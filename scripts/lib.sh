@@ -11,8 +11,9 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 # What the desktop app needs to build and run (Tauri 2 on WebKitGTK 4.1).
 APP_PACKAGES=(build-essential pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libsoup-3.0-dev libxdo-dev)
 # What the tests add: the WebDriver for WebKitGTK, a virtual X server, xdotool to answer native
-# file dialogs, chattr for the unwritable-folder tests when run as root.
-TEST_PACKAGES=(webkit2gtk-driver xvfb e2fsprogs xdotool)
+# file dialogs, chattr for the unwritable-folder tests when run as root, and headless Chromium to
+# open the drift HTML report as a browser does.
+TEST_PACKAGES=(webkit2gtk-driver xvfb e2fsprogs xdotool chromium)
 
 MIN_NODE="20.19.0"
 MIN_RUST="1.95.0"

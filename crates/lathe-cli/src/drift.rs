@@ -20,7 +20,7 @@ pub const DRIFT_EXIT: u8 = 3;
 pub struct DriftArgs {
     #[command(subcommand)]
     command: Option<DriftCommand>,
-    /// The reference: a dataset (NAME[@VERSION]) or a file (CSV, TSV, Parquet, NDJSON, JSON, Arrow).
+    /// The reference: a dataset (`NAME[@VERSION]`) or a file (CSV, TSV, Parquet, NDJSON, JSON, Arrow).
     reference: Option<String>,
     /// The current data: a dataset or a file.
     current: Option<String>,
