@@ -26,6 +26,11 @@ fn main() {
         "export_runs_chart",
         "runs_plot",
         "export_runs_plot",
+        "run_drift",
+        "drift_what_if",
+        "drift_column_chart",
+        "export_drift_report",
+        "list_drift",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .unwrap_or_else(|e| panic!("tauri-build failed: {e:#}"));

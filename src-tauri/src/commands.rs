@@ -10,6 +10,7 @@ use lathe_core::chart::{self, Figure};
 use lathe_core::dataset::browse::{RowsPage, RowsQuery, SortKey, TableSource};
 use lathe_core::dataset::compare::{self, Comparison};
 use lathe_core::dataset::{self, DatasetSummary, ImportOutcome, Profile, ReadOptions};
+use lathe_core::drift::{self, DriftOptions, DriftReport, Method, StoredDrift};
 use lathe_core::job::{CancelToken, Job};
 use lathe_core::project::OpenOptions;
 use lathe_core::runs::chart::{
@@ -19,7 +20,9 @@ use lathe_core::runs::{self, ImportSummary, RunComparison, RunQuery, RunSource, 
 use tauri::ipc::Channel;
 use tauri::{State, Window};
 
-use crate::ipc::{IpcError, ProjectOverview, RecentProject, RunChartView, TaskEvent};
+use crate::ipc::{
+    DriftRequest, DriftView, IpcError, ProjectOverview, RecentProject, RunChartView, TaskEvent,
+};
 use crate::{AppState, recent};
 
 /// How many audit entries the overview shows.
@@ -552,4 +555,125 @@ pub async fn export_runs_plot(
     let root = current(&state)?;
     let out = parse_path(&path)?;
     blocking(move || chart::export(&out, || runs_plot_of(&root, &spec)).map(drop)).await
+}
+
+fn drift_view(id: i64, report: DriftReport) -> lathe_core::Result<DriftView> {
+    let scores_svg = drift::chart::scores(&report).svg()?;
+    let over_time_svg = match report.windows {
+        Some(_) => Some(drift::chart::over_time(&report, None)?.svg()?),
+        None => None,
+    };
+    Ok(DriftView {
+        id,
+        report,
+        scores_svg,
+        over_time_svg,
+    })
+}
+
+/// Compares two stored dataset versions (`NAME[@VERSION]`), streaming progress, and stores the
+/// result in the project.
+#[tauri::command]
+pub async fn run_drift(
+    reference: String,
+    current_data: String,
+    request: DriftRequest,
+    task_id: String,
+    on_progress: Channel<TaskEvent>,
+    state: State<'_, AppState>,
+) -> Result<DriftView, IpcError> {
+    let root = current(&state)?;
+    let (_task, cancel) = Task::start(&state, &task_id)?;
+    blocking_job(on_progress, cancel, move |job| {
+        let text = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        let drift_options = DriftOptions {
+            columns: request.columns.filter(|c| !c.is_empty()),
+            method: text(request.method)
+                .as_deref()
+                .map(Method::parse)
+                .transpose()?,
+            threshold: request.threshold,
+            drift_share: request.drift_share.unwrap_or(0.5),
+            time_column: text(request.time_column),
+            window: text(request.window)
+                .as_deref()
+                .map(drift::Window::parse)
+                .transpose()?,
+            ..Default::default()
+        };
+        let project = Project::open_with(&root, options())?;
+        let report = drift::compare(
+            &TableSource::stored(&project, &reference)?,
+            &TableSource::stored(&project, &current_data)?,
+            &drift_options,
+            job,
+        )?;
+        let id = drift::save(&project, &report)?;
+        drift_view(id, report)
+    })
+    .await
+}
+
+fn stored_drift(
+    root: &std::path::Path,
+    id: i64,
+    threshold: Option<f64>,
+) -> lathe_core::Result<DriftReport> {
+    let report = drift::load(&Project::open_with(root, options())?, id)?;
+    Ok(match threshold {
+        Some(t) => report.with_threshold(t),
+        None => report,
+    })
+}
+
+/// A stored drift result, with every column's threshold set to `threshold` when given: the
+/// what-if slider. Nothing is stored.
+#[tauri::command]
+pub async fn drift_what_if(
+    id: i64,
+    threshold: Option<f64>,
+    state: State<'_, AppState>,
+) -> Result<DriftView, IpcError> {
+    let root = current(&state)?;
+    blocking(move || drift_view(id, stored_drift(&root, id, threshold)?)).await
+}
+
+/// One column's reference and current distributions as SVG.
+#[tauri::command]
+pub async fn drift_column_chart(
+    id: i64,
+    column: String,
+    state: State<'_, AppState>,
+) -> Result<String, IpcError> {
+    let root = current(&state)?;
+    blocking(move || drift::chart::distribution(&stored_drift(&root, id, None)?, &column)?.svg())
+        .await
+}
+
+/// Writes a stored drift result (at the what-if threshold when given) as the HTML report.
+#[tauri::command]
+pub async fn export_drift_report(
+    id: i64,
+    threshold: Option<f64>,
+    path: String,
+    state: State<'_, AppState>,
+) -> Result<(), IpcError> {
+    let root = current(&state)?;
+    let out = parse_path(&path)?;
+    blocking(move || {
+        let html = drift::html::render(&stored_drift(&root, id, threshold)?)?;
+        std::fs::write(&out, html).map_err(|source| lathe_core::Error::Io {
+            action: "write the HTML report",
+            path: out.clone(),
+            source,
+        })
+    })
+    .await
+}
+
+/// The drift results stored in the project, newest first.
+#[tauri::command]
+pub async fn list_drift(state: State<'_, AppState>) -> Result<Vec<StoredDrift>, IpcError> {
+    let root = current(&state)?;
+    blocking(move || drift::list(&Project::open_with(&root, options())?)).await
 }

@@ -12,6 +12,11 @@ use lathe_core::dataset::profile::{
 };
 use lathe_core::dataset::stats::Histogram;
 use lathe_core::dataset::{DatasetSummary, ImportOutcome, Profile};
+use lathe_core::drift::window::{WindowDrift, Windows};
+use lathe_core::drift::{
+    Bins, ColumnDrift, DriftReport, Dropped, Effect, Kind, Method, SchemaDrift, SideInfo,
+    Skipped as SkippedColumn, StoredDrift,
+};
 use lathe_core::job::Progress;
 use lathe_core::project::ProjectInfo;
 use lathe_core::runs::{
@@ -80,6 +85,27 @@ pub struct RunChartView {
     /// Points the chart stands for, and points it draws after per-pixel min/max decimation.
     pub points: u64,
     pub points_drawn: u64,
+}
+
+/// A drift comparison for the Drift page: the stored result's id, the report, and its scores
+/// and over-time charts.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct DriftView {
+    pub id: i64,
+    pub report: DriftReport,
+    pub scores_svg: String,
+    pub over_time_svg: Option<String>,
+}
+
+/// What the Drift page asks for; empty means the default.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, TS)]
+pub struct DriftRequest {
+    pub columns: Option<Vec<String>>,
+    pub method: Option<String>,
+    pub threshold: Option<f64>,
+    pub drift_share: Option<f64>,
+    pub time_column: Option<String>,
+    pub window: Option<String>,
 }
 
 /// Streamed to the front end while a long command runs.
@@ -172,6 +198,42 @@ pub fn typescript_bindings() -> Result<Vec<(String, String)>, ts_rs::ExportError
             GroupSummary::export_to_string(&cfg)?,
         ),
         ("GroupStat.ts".into(), GroupStat::export_to_string(&cfg)?),
+        ("DriftView.ts".into(), DriftView::export_to_string(&cfg)?),
+        (
+            "DriftRequest.ts".into(),
+            DriftRequest::export_to_string(&cfg)?,
+        ),
+        (
+            "DriftReport.ts".into(),
+            DriftReport::export_to_string(&cfg)?,
+        ),
+        (
+            "ColumnDrift.ts".into(),
+            ColumnDrift::export_to_string(&cfg)?,
+        ),
+        ("ColumnKind.ts".into(), Kind::export_to_string(&cfg)?),
+        ("DriftMethod.ts".into(), Method::export_to_string(&cfg)?),
+        ("DriftSide.ts".into(), SideInfo::export_to_string(&cfg)?),
+        ("DroppedValues.ts".into(), Dropped::export_to_string(&cfg)?),
+        ("DriftEffect.ts".into(), Effect::export_to_string(&cfg)?),
+        ("DriftBins.ts".into(), Bins::export_to_string(&cfg)?),
+        (
+            "SkippedColumn.ts".into(),
+            SkippedColumn::export_to_string(&cfg)?,
+        ),
+        (
+            "SchemaDrift.ts".into(),
+            SchemaDrift::export_to_string(&cfg)?,
+        ),
+        ("DriftWindows.ts".into(), Windows::export_to_string(&cfg)?),
+        (
+            "WindowDrift.ts".into(),
+            WindowDrift::export_to_string(&cfg)?,
+        ),
+        (
+            "StoredDrift.ts".into(),
+            StoredDrift::export_to_string(&cfg)?,
+        ),
     ])
 }
 

@@ -77,6 +77,11 @@ pub fn run(startup_project: Option<PathBuf>) {
             commands::export_runs_chart,
             commands::runs_plot,
             commands::export_runs_plot,
+            commands::run_drift,
+            commands::drift_what_if,
+            commands::drift_column_chart,
+            commands::export_drift_report,
+            commands::list_drift,
         ])
         .run(tauri::generate_context!());
     if let Err(err) = result {

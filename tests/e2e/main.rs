@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod datasets;
+mod drift;
 mod harness;
 mod projects;
 mod runs;

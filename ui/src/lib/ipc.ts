@@ -18,6 +18,10 @@ import type { RunComparison } from "../bindings/RunComparison";
 import type { RunRecord } from "../bindings/RunRecord";
 import type { RunSource } from "../bindings/RunSource";
 import type { RunsPage } from "../bindings/RunsPage";
+import type { ColumnDrift } from "../bindings/ColumnDrift";
+import type { DriftRequest } from "../bindings/DriftRequest";
+import type { DriftView } from "../bindings/DriftView";
+import type { StoredDrift } from "../bindings/StoredDrift";
 
 export type {
   Comparison,
@@ -36,6 +40,10 @@ export type {
   RunRecord,
   RunSource,
   RunsPage,
+  ColumnDrift,
+  DriftRequest,
+  DriftView,
+  StoredDrift,
 };
 
 /** A page of the run table: MLflow filter strings (plus `or`, `~`), `KEY` or `KEY:desc` sorts. */
@@ -146,4 +154,17 @@ export const api = {
   exportRunsChart: (spec: RunChartSpec, path: string) => call<null>("export_runs_chart", { spec, path }),
   runsPlot: (spec: RunsPlotSpec) => call<string>("runs_plot", { spec }),
   exportRunsPlot: (spec: RunsPlotSpec, path: string) => call<null>("export_runs_plot", { spec, path }),
+  runDrift: (reference: string, current: string, request: DriftRequest, taskId: string, onProgress: (p: Progress) => void) =>
+    call<DriftView>("run_drift", {
+      reference,
+      currentData: current,
+      request,
+      taskId,
+      onProgress: progressChannel(onProgress),
+    }),
+  driftWhatIf: (id: number, threshold: number | null) => call<DriftView>("drift_what_if", { id, threshold }),
+  driftColumnChart: (id: number, column: string) => call<string>("drift_column_chart", { id, column }),
+  exportDriftReport: (id: number, threshold: number | null, path: string) =>
+    call<null>("export_drift_report", { id, threshold, path }),
+  listDrift: () => call<StoredDrift[]>("list_drift"),
 };

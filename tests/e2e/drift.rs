@@ -1,0 +1,143 @@
+//! The Drift view on the demo project: compare breast_cancer's two versions, read the verdict
+//! (the same as `lathe drift` says), open a column's distributions, and move the threshold.
+
+use std::time::{Duration, Instant};
+
+use crate::harness::{App, lathe};
+
+/// The verdict banner's text once it holds `needle`.
+async fn wait_verdict(app: &App, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = app.text("[data-testid=drift-verdict]").await;
+        if text.contains(needle) {
+            return text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "verdict {text:?} never held {needle:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn compare_versions_open_a_column_and_move_the_threshold() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let demo = work.path().join("demo");
+    let demo_path = demo.to_str().expect("utf-8 path");
+    lathe(&["demo", demo_path, "--json"]);
+    // What the CLI says about the same comparison (a plain run; its result is stored too).
+    let cli = lathe(&[
+        "drift",
+        "breast_cancer@1",
+        "breast_cancer@2",
+        "--json",
+        "--project",
+        demo_path,
+    ]);
+    let tested = cli["columns"].as_array().expect("columns").len();
+    let drifted = cli["drifted_columns"].as_u64().expect("count");
+    assert_eq!(cli["dataset_drift"], true, "the demo's batch 2 drifted");
+    let strict = lathe(&[
+        "drift",
+        "breast_cancer@1",
+        "breast_cancer@2",
+        "--threshold=1e-9",
+        "--json",
+        "--project",
+        demo_path,
+    ]);
+    let strict_drifted = strict["drifted_columns"].as_u64().expect("count");
+    assert!(
+        strict_drifted < drifted,
+        "a stricter threshold flags fewer columns"
+    );
+    assert_eq!(
+        strict["dataset_drift"], false,
+        "and here clears the dataset"
+    );
+
+    let app = App::start(&[demo_path]).await;
+    app.click("[data-testid=nav-drift]").await;
+    app.find("[data-testid=drift-page]").await;
+    // The previous version against the latest is proposed.
+    let reference = app
+        .find("[data-testid=drift-reference]")
+        .await
+        .prop("value")
+        .await
+        .expect("value");
+    let current = app
+        .find("[data-testid=drift-current]")
+        .await
+        .prop("value")
+        .await
+        .expect("value");
+    assert_eq!(
+        (reference.as_deref(), current.as_deref()),
+        (Some("breast_cancer@1"), Some("breast_cancer@2"))
+    );
+    app.click("[data-testid=drift-run]").await;
+    let verdict = wait_verdict(&app, &format!("{drifted} of {tested} columns drifted")).await;
+    assert!(verdict.starts_with("Dataset drift detected"), "{verdict}");
+    app.find("[data-testid=drift-scores] svg").await;
+    // The first drifted column's distributions are drawn; open another by clicking its row.
+    app.find("[data-testid=drift-column-chart] svg").await;
+    app.screenshot("17-drift").await;
+    app.scroll_to("[data-column='mean radius']").await;
+    app.click("[data-column='mean radius'] button").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let label = app
+            .find("[data-testid=drift-column-chart]")
+            .await
+            .attr("aria-label")
+            .await
+            .expect("attr")
+            .unwrap_or_default();
+        if label.ends_with("mean radius") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "chart label {label}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let chart = app.text("[data-testid=drift-column-chart]").await;
+    assert!(
+        chart.contains("reference") && chart.contains("current"),
+        "{chart}"
+    );
+    app.scroll_to("[data-testid=drift-column-card]").await;
+    app.screenshot("18-drift-column").await;
+
+    // The what-if (a log-scale slider): every threshold at 1e-9 flags what the CLI's
+    // --threshold 1e-9 flags, and the verdict flips.
+    app.client
+        .execute(
+            "const s = document.querySelector('[data-testid=drift-threshold]'); s.value = '-9'; s.dispatchEvent(new Event('input', { bubbles: true }));",
+            vec![],
+        )
+        .await
+        .expect("move the slider");
+    let verdict = wait_verdict(
+        &app,
+        &format!("{strict_drifted} of {tested} columns drifted"),
+    )
+    .await;
+    assert!(verdict.starts_with("No dataset drift"), "{verdict}");
+    assert_eq!(
+        app.text("[data-testid=drift-threshold-value]").await,
+        "1.0e-9"
+    );
+    app.client
+        .execute("window.scrollTo(0, 0)", vec![])
+        .await
+        .expect("scroll");
+    app.screenshot("19-drift-what-if").await;
+    // Both runs of the CLI and the app's are stored.
+    assert_eq!(
+        lathe(&["info", "--json", "--project", demo_path])["counts"]["drift_reports"],
+        3
+    );
+    app.close().await;
+}
