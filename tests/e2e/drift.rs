@@ -85,7 +85,14 @@ async fn compare_versions_open_a_column_and_move_the_threshold() {
     // The first drifted column's distributions are drawn; open another by clicking its row.
     app.find("[data-testid=drift-column-chart] svg").await;
     app.screenshot("17-drift").await;
-    app.scroll_to("[data-column='mean radius']").await;
+    // Centred in the table's own scroll box, clear of its sticky header.
+    app.client
+        .execute(
+            "document.querySelector(\"[data-column='mean radius']\").scrollIntoView({ block: 'center' });",
+            vec![],
+        )
+        .await
+        .expect("scroll the row into view");
     app.click("[data-column='mean radius'] button").await;
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
