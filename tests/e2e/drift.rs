@@ -141,10 +141,53 @@ async fn compare_versions_open_a_column_and_move_the_threshold() {
         .await
         .expect("scroll");
     app.screenshot("19-drift-what-if").await;
-    // Both runs of the CLI and the app's are stored.
+
+    // The HTML report, exported through the save dialog, is the what-if's.
+    let report = work.path().join("report.html");
+    app.click("[data-testid=drift-export]").await;
+    // A save dialog: its name field has focus with the proposed name in it; replace it whole
+    // with the full path.
+    let found = app.xdotool(&[
+        "search",
+        "--sync",
+        "--onlyvisible",
+        "--name",
+        "Export the drift report",
+    ]);
+    let window = found.lines().last().unwrap_or_default().to_owned();
+    app.xdotool(&["mousemove", "--window", &window, "60", "60"]);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    app.xdotool(&["key", "ctrl+a"]);
+    app.xdotool(&["type", "--delay", "0", report.to_str().expect("utf-8")]);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    app.xdotool(&["key", "Return"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !report.is_file() {
+        if Instant::now() > deadline {
+            app.screenshot("failed-drift-export").await;
+            panic!("no report written (see target/e2e/failed-drift-export.png)");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let html = std::fs::read_to_string(&report).expect("read the report");
+    assert!(html.starts_with("<!DOCTYPE html>") && !html.contains("<script"));
+    assert!(
+        html.contains(&format!(
+            "No dataset drift</b>: {strict_drifted} of {tested} columns"
+        )),
+        "the report shows the what-if verdict"
+    );
+
+    // Drift over windows of 100 rows of the current version (it has no time column).
+    app.type_into("[data-testid=drift-window]", "100rows").await;
+    app.click("[data-testid=drift-run]").await;
+    app.find("[data-testid=drift-over-time] svg").await;
+    app.scroll_to("[data-testid=drift-over-time]").await;
+    app.screenshot("20-drift-over-time").await;
+    // The CLI's two runs and the app's two are stored.
     assert_eq!(
         lathe(&["info", "--json", "--project", demo_path])["counts"]["drift_reports"],
-        3
+        4
     );
     app.close().await;
 }

@@ -389,6 +389,8 @@ pub struct OverTime {
     pub drift_share: f64,
     /// (column, score per window)
     pub lines: Vec<(String, Vec<Option<f64>>)>,
+    /// Every line is a p-value: drawn as −log10 p, so that drift reads upwards.
+    pub log_p: bool,
 }
 
 /// At most this many columns get a line.
@@ -415,7 +417,9 @@ pub fn over_time(report: &DriftReport, columns: Option<&[String]>) -> Result<Ove
             .collect::<Result<Vec<_>>>()?,
         None => names.into_iter().take(MAX_LINES).collect(),
     };
+    let log_p = !chosen.is_empty() && chosen.iter().all(|c| c.method.is_test());
     Ok(OverTime {
+        log_p,
         title: format!("Drift per {} window", windows.window),
         starts: windows.windows.iter().map(|w| w.start.clone()).collect(),
         share: windows.windows.iter().map(|w| w.share_drifted).collect(),
@@ -515,10 +519,17 @@ impl Figure for OverTime {
                 TEXT.stroke_width(1),
             )])
             .map_err(draw_error)?;
+        let y = |v: f64| {
+            if self.log_p {
+                -(v.max(1e-300)).log10()
+            } else {
+                v
+            }
+        };
         let top = self
             .lines
             .iter()
-            .flat_map(|l| l.1.iter().flatten().copied())
+            .flat_map(|l| l.1.iter().flatten().map(|&v| y(v)))
             .filter(|v| v.is_finite())
             .fold(0.0f64, f64::max)
             .max(1e-9)
@@ -533,7 +544,11 @@ impl Figure for OverTime {
             .configure_mesh()
             .x_labels(n.min(8))
             .x_label_formatter(&x_label)
-            .y_desc("score")
+            .y_desc(if self.log_p {
+                "−log10 p-value"
+            } else {
+                "score"
+            })
             .y_label_formatter(&|v| axis_number(*v))
             .light_line_style(TRANSPARENT)
             .bold_line_style(GRID)
@@ -546,7 +561,7 @@ impl Figure for OverTime {
             let points: Vec<(f64, f64)> = values
                 .iter()
                 .enumerate()
-                .filter_map(|(x, v)| v.filter(|v| v.is_finite()).map(|v| (x as f64, v)))
+                .filter_map(|(x, v)| v.filter(|v| v.is_finite()).map(|v| (x as f64, y(v))))
                 .collect();
             chart
                 .draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))
