@@ -298,6 +298,14 @@ pub trait Figure {
     }
 }
 
+/// A chart's data that polars could not put into a frame.
+pub(crate) fn data_error(e: PolarsError) -> Error {
+    Error::Compute {
+        context: "cannot write the chart data",
+        detail: e.to_string(),
+    }
+}
+
 /// A frame as CSV text with a header line.
 pub(crate) fn frame_csv(mut frame: DataFrame) -> Result<String> {
     let polars = |e: PolarsError| Error::Compute {

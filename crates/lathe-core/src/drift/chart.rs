@@ -7,7 +7,9 @@ use plotters::prelude::*;
 use polars::prelude::*;
 
 use super::{ColumnDrift, DriftReport, Kind, Windows};
-use crate::chart::{ACCENT, FAMILY, Figure, TEXT, axis_number, draw_error, frame_csv, short};
+use crate::chart::{
+    ACCENT, FAMILY, Figure, TEXT, axis_number, data_error, draw_error, frame_csv, short,
+};
 
 /// The current side of a distribution: orange against the grey reference, told apart even
 /// where the bars overlap.
@@ -74,13 +76,28 @@ fn find<'a>(report: &'a DriftReport, column: &str) -> Result<&'a ColumnDrift> {
         })
 }
 
+/// A bar's label, right-aligned just left of the plot at `at` (the bar's start).
+fn row_label<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    text: String,
+    at: (i32, i32),
+    font: &TextStyle,
+) -> Result<()> {
+    let anchor = plotters::style::text_anchor::Pos::new(
+        plotters::style::text_anchor::HPos::Right,
+        plotters::style::text_anchor::VPos::Center,
+    );
+    root.draw(&Text::new(text, (at.0 - 8, at.1), font.clone().pos(anchor)))
+        .map_err(draw_error)
+}
+
 fn legend_box<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, x: i32, y: i32) -> Result<()> {
     let font = (FAMILY, 12).into_font().color(&TEXT);
     for (i, (name, colour)) in [("reference", REFERENCE), ("current", CURRENT)]
         .into_iter()
         .enumerate()
     {
-        let x = x + i as i32 * 100;
+        let x = x + i as i32 * 90;
         area.draw(&Rectangle::new(
             [(x, y), (x + 12, y + 12)],
             colour.mix(0.75).filled(),
@@ -101,10 +118,6 @@ impl Figure for Distribution {
     }
 
     fn csv(&self) -> Result<String> {
-        let polars = |e: PolarsError| Error::Compute {
-            context: "cannot write the chart data",
-            detail: e.to_string(),
-        };
         let frame = match &self.edges {
             Some(edges) => df!(
                 "bin_start" => &edges[..edges.len() - 1],
@@ -118,7 +131,7 @@ impl Figure for Distribution {
                 "current_share" => &self.current,
             ),
         }
-        .map_err(polars)?;
+        .map_err(data_error)?;
         frame_csv(frame)
     }
 
@@ -134,14 +147,14 @@ impl Figure for Distribution {
             .fold(0.0f64, f64::max)
             .max(1e-9)
             * 1.12;
-        legend_box(root, self.size().0 as i32 - 230, 34)?;
+        legend_box(root, self.size().0 as i32 - 190, 8)?;
         match &self.edges {
             Some(edges) => {
                 let (lo, hi) = (edges[0], edges[edges.len() - 1]);
                 let mut chart = ChartBuilder::on(root)
                     .caption(short(&self.title, 80), caption)
                     .margin(14)
-                    .margin_top(20)
+                    .margin_top(30)
                     .x_label_area_size(36)
                     .y_label_area_size(56)
                     .build_cartesian_2d(lo..hi, 0f64..top)
@@ -180,7 +193,7 @@ impl Figure for Distribution {
                 let mut chart = ChartBuilder::on(root)
                     .caption(short(&self.title, 80), caption)
                     .margin(14)
-                    .margin_top(20)
+                    .margin_top(30)
                     .x_label_area_size(36)
                     .y_label_area_size(170)
                     .build_cartesian_2d(0f64..top, 0f64..n as f64)
@@ -213,16 +226,12 @@ impl Figure for Distribution {
                             ),
                         ])
                         .map_err(draw_error)?;
-                    let pos = chart.backend_coord(&(0.0, y + 0.5));
-                    root.draw(&Text::new(
+                    row_label(
+                        root,
                         name.clone(),
-                        (pos.0 - 8, pos.1),
-                        label.clone().pos(plotters::style::text_anchor::Pos::new(
-                            plotters::style::text_anchor::HPos::Right,
-                            plotters::style::text_anchor::VPos::Center,
-                        )),
-                    ))
-                    .map_err(draw_error)?;
+                        chart.backend_coord(&(0.0, y + 0.5)),
+                        &label,
+                    )?;
                 }
             }
         }
@@ -297,10 +306,7 @@ impl Figure for Scores {
             "threshold" => self.rows.iter().map(|r| r.3).collect::<Vec<_>>(),
             "drifted" => self.rows.iter().map(|r| r.4).collect::<Vec<_>>(),
         )
-        .map_err(|e| Error::Compute {
-            context: "cannot write the chart data",
-            detail: e.to_string(),
-        })?;
+        .map_err(data_error)?;
         frame_csv(frame)
     }
 
@@ -364,16 +370,12 @@ impl Figure for Scores {
                     TEXT.stroke_width(2),
                 )])
                 .map_err(draw_error)?;
-            let pos = chart.backend_coord(&(0.0, y + 0.5));
-            root.draw(&Text::new(
+            row_label(
+                root,
                 format!("{} ({method})", short(name, 20)),
-                (pos.0 - 8, pos.1),
-                label.clone().pos(plotters::style::text_anchor::Pos::new(
-                    plotters::style::text_anchor::HPos::Right,
-                    plotters::style::text_anchor::VPos::Center,
-                )),
-            ))
-            .map_err(draw_error)?;
+                chart.backend_coord(&(0.0, y + 0.5)),
+                &label,
+            )?;
         }
         Ok(())
     }
@@ -464,10 +466,7 @@ impl Figure for OverTime {
         for (name, values) in &self.lines {
             columns.push(Column::new(name.as_str().into(), values));
         }
-        let frame = DataFrame::new_infer_height(columns).map_err(|e| Error::Compute {
-            context: "cannot write the chart data",
-            detail: e.to_string(),
-        })?;
+        let frame = DataFrame::new_infer_height(columns).map_err(data_error)?;
         frame_csv(frame)
     }
 
