@@ -660,15 +660,7 @@ pub async fn export_drift_report(
 ) -> Result<(), IpcError> {
     let root = current(&state)?;
     let out = parse_path(&path)?;
-    blocking(move || {
-        let html = drift::html::render(&stored_drift(&root, id, threshold)?)?;
-        std::fs::write(&out, html).map_err(|source| lathe_core::Error::Io {
-            action: "write the HTML report",
-            path: out.clone(),
-            source,
-        })
-    })
-    .await
+    blocking(move || drift::html::write(&stored_drift(&root, id, threshold)?, &out)).await
 }
 
 /// The drift results stored in the project, newest first.

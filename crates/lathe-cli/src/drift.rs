@@ -231,13 +231,7 @@ fn check_html(path: &Path) -> Result<(), Error> {
 
 fn write_html(report: &DriftReport, path: &Path) -> anyhow::Result<()> {
     check_html(path)?;
-    let html = drift::html::render(report)?;
-    std::fs::write(path, html).map_err(|source| Error::Io {
-        action: "write the HTML report",
-        path: path.to_path_buf(),
-        source,
-    })?;
-    Ok(())
+    Ok(drift::html::write(report, path)?)
 }
 
 /// A file name made from a column name.
@@ -294,10 +288,6 @@ fn number(v: f64) -> String {
 }
 
 fn text(report: &DriftReport) -> String {
-    let side = |s: &drift::SideInfo| match s.version {
-        Some(v) => format!("{}@{v}", s.name),
-        None => s.name.clone(),
-    };
     let mut out = vec![format!(
         "{}: {} of {} columns drifted ({:.0}%, threshold {:.0}%)  —  reference {} ({} rows), current {} ({} rows)",
         if report.dataset_drift {
@@ -309,9 +299,9 @@ fn text(report: &DriftReport) -> String {
         report.columns.len(),
         report.share_drifted * 100.0,
         report.drift_share * 100.0,
-        side(&report.reference),
+        report.reference,
         report.reference.rows,
-        side(&report.current),
+        report.current,
         report.current.rows,
     )];
     if !report.columns.is_empty() {

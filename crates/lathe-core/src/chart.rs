@@ -298,6 +298,21 @@ pub trait Figure {
     }
 }
 
+/// The legend of a chart's labelled series: top right, on a translucent box.
+pub(crate) fn series_legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    font: TextStyle,
+) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(0xdb, 0xe2, 0xea))
+        .label_font(font)
+        .draw()
+        .map_err(draw_error)
+}
+
 /// A chart's data that polars could not put into a frame.
 pub(crate) fn data_error(e: PolarsError) -> Error {
     Error::Compute {
@@ -308,15 +323,11 @@ pub(crate) fn data_error(e: PolarsError) -> Error {
 
 /// A frame as CSV text with a header line.
 pub(crate) fn frame_csv(mut frame: DataFrame) -> Result<String> {
-    let polars = |e: PolarsError| Error::Compute {
-        context: "cannot write the chart data",
-        detail: e.to_string(),
-    };
     let mut buf = Vec::new();
     CsvWriter::new(&mut buf)
         .include_header(true)
         .finish(&mut frame)
-        .map_err(polars)?;
+        .map_err(data_error)?;
     String::from_utf8(buf).map_err(|e| Error::Compute {
         context: "cannot write the chart data",
         detail: e.to_string(),
@@ -337,10 +348,6 @@ impl Figure for Chart {
     }
 
     fn csv(&self) -> Result<String> {
-        let polars = |e: PolarsError| Error::Compute {
-            context: "cannot write the chart data",
-            detail: e.to_string(),
-        };
         let frame = match &self.data {
             Data::Bins { edges, counts } => df!(
                 "bin_start" => &edges[..counts.len()],
@@ -372,7 +379,7 @@ impl Figure for Chart {
                 DataFrame::new_infer_height(out)
             }
         }
-        .map_err(polars)?;
+        .map_err(data_error)?;
         frame_csv(frame)
     }
 

@@ -6,9 +6,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use polars::prelude::*;
 
-use super::{ColumnDrift, DriftReport, Kind, Windows};
+use super::{ColumnDrift, DriftReport, Kind, Method, Windows};
 use crate::chart::{
-    ACCENT, FAMILY, Figure, TEXT, axis_number, data_error, draw_error, frame_csv, short,
+    ACCENT, FAMILY, Figure, TEXT, axis_number, data_error, draw_error, frame_csv, series_legend,
+    short,
 };
 
 /// The current side of a distribution: orange against the grey reference, told apart even
@@ -243,32 +244,25 @@ impl Figure for Distribution {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scores {
     pub title: String,
-    /// (column, method label, score, threshold, drifted)
-    pub rows: Vec<(String, String, f64, f64, bool)>,
+    /// (column, method, score, threshold, drifted)
+    pub rows: Vec<(String, Method, f64, f64, bool)>,
 }
 
 pub fn scores(report: &DriftReport) -> Scores {
-    let mut rows: Vec<(String, String, f64, f64, bool)> = report
+    let mut rows: Vec<(String, Method, f64, f64, bool)> = report
         .columns
         .iter()
-        .map(|c| {
-            (
-                c.name.clone(),
-                c.method.name().to_owned(),
-                c.score,
-                c.threshold,
-                c.drifted,
-            )
-        })
+        .map(|c| (c.name.clone(), c.method, c.score, c.threshold, c.drifted))
         .collect();
     // How far past (or short of) its threshold each column is, on one scale for tests and
     // distances: drifted first, the strongest on top.
-    let strength = |r: &(String, String, f64, f64, bool)| {
-        let is_test = super::Method::parse(&r.1)
-            .map(|m| m.is_test())
-            .unwrap_or(false);
+    let strength = |r: &(String, Method, f64, f64, bool)| {
         let (s, t) = (r.2.max(1e-300), r.3);
-        if is_test { (t / s).ln() } else { (s / t).ln() }
+        if r.1.is_test() {
+            (t / s).ln()
+        } else {
+            (s / t).ln()
+        }
     };
     rows.sort_by(|a, b| strength(b).total_cmp(&strength(a)));
     Scores {
@@ -284,12 +278,7 @@ pub fn scores(report: &DriftReport) -> Scores {
 impl Scores {
     /// Whether every column is scored by a test's p-value.
     fn all_tests(&self) -> bool {
-        !self.rows.is_empty()
-            && self.rows.iter().all(|r| {
-                super::Method::parse(&r.1)
-                    .map(|m| m.is_test())
-                    .unwrap_or(false)
-            })
+        !self.rows.is_empty() && self.rows.iter().all(|r| r.1.is_test())
     }
 }
 
@@ -301,7 +290,7 @@ impl Figure for Scores {
     fn csv(&self) -> Result<String> {
         let frame = df!(
             "column" => self.rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
-            "method" => self.rows.iter().map(|r| r.1.as_str()).collect::<Vec<_>>(),
+            "method" => self.rows.iter().map(|r| r.1.name()).collect::<Vec<_>>(),
             "score" => self.rows.iter().map(|r| r.2).collect::<Vec<_>>(),
             "threshold" => self.rows.iter().map(|r| r.3).collect::<Vec<_>>(),
             "drifted" => self.rows.iter().map(|r| r.4).collect::<Vec<_>>(),
@@ -372,7 +361,7 @@ impl Figure for Scores {
                 .map_err(draw_error)?;
             row_label(
                 root,
-                format!("{} ({method})", short(name, 20)),
+                format!("{} ({})", short(name, 20), method.name()),
                 chart.backend_coord(&(0.0, y + 0.5)),
                 &label,
             )?;
@@ -574,14 +563,7 @@ impl Figure for OverTime {
                 });
         }
         if !self.lines.is_empty() {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .background_style(WHITE.mix(0.85))
-                .border_style(RGBColor(0xdb, 0xe2, 0xea))
-                .label_font(label)
-                .draw()
-                .map_err(draw_error)?;
+            series_legend(&mut chart, label)?;
         }
         Ok(())
     }

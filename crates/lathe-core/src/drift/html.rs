@@ -3,10 +3,11 @@
 //! in any browser. Each column's chart sits in a `<details>` element, folded unless it drifted.
 
 use std::fmt::Write as _;
+use std::path::Path;
 
-use super::{DriftReport, SideInfo, chart};
-use crate::Result;
+use super::{DriftReport, chart};
 use crate::chart::{Figure, axis_number};
+use crate::{Error, Result};
 
 /// Escapes text for HTML element content and attribute values.
 fn esc(text: &str) -> String {
@@ -22,13 +23,6 @@ fn esc(text: &str) -> String {
         }
     }
     out
-}
-
-fn side(s: &SideInfo) -> String {
-    match s.version {
-        Some(v) => format!("{}@{v}", s.name),
-        None => s.name.clone(),
-    }
 }
 
 /// Drops the XML declaration plotters writes, so the SVG can sit inside HTML.
@@ -65,11 +59,7 @@ svg{max-width:100%;height:auto}";
 /// The report as HTML text.
 pub fn render(report: &DriftReport) -> Result<String> {
     let mut h = String::with_capacity(64 * 1024);
-    let title = format!(
-        "Drift: {} → {}",
-        side(&report.reference),
-        side(&report.current)
-    );
+    let title = format!("Drift: {} → {}", report.reference, report.current);
     let _ = write!(
         h,
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{}</title><style>{STYLE}</style></head><body>",
@@ -172,4 +162,10 @@ pub fn render(report: &DriftReport) -> Result<String> {
     }
     h.push_str("</body></html>\n");
     Ok(h)
+}
+
+/// Writes the report to `path`.
+pub fn write(report: &DriftReport, path: &Path) -> Result<()> {
+    let html = render(report)?;
+    std::fs::write(path, html).map_err(|e| Error::write("write the HTML report", path, e))
 }

@@ -25,6 +25,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::chart::axis_number;
 use crate::dataset::browse::TableSource;
 use crate::job::Job;
 use crate::{Error, Result};
@@ -261,6 +262,16 @@ pub struct SideInfo {
     pub rows: u64,
 }
 
+/// `NAME@VERSION`, or the file's name.
+impl std::fmt::Display for SideInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.version {
+            Some(v) => write!(f, "{}@{v}", self.name),
+            None => f.write_str(&self.name),
+        }
+    }
+}
+
 /// Values dropped before testing: nulls, NaN and infinities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -391,27 +402,28 @@ pub struct Score {
     pub p_value: Option<f64>,
 }
 
+/// Evidently's bins for a numeric column whose reference has more than 20 distinct values:
+/// Sturges bins over both sides together, with each side's counts. `None` where Evidently
+/// counts one bin per value (categories, and numbers with few values).
+fn sturges_counts(kind: Kind, r: &Sample, c: &Sample) -> Option<(Vec<f64>, Vec<u64>, Vec<u64>)> {
+    let (Kind::Numeric, Some(a), Some(b)) = (kind, r.numbers(), c.numbers()) else {
+        return None;
+    };
+    if r.distinct() <= 20 {
+        return None;
+    }
+    let edges = stat::sturges_edges_of(a, b);
+    let (ra, cb) = (stat::bin_counts(a, &edges), stat::bin_counts(b, &edges));
+    Some((edges, ra, cb))
+}
+
 /// Shares over the bins Evidently's `get_binned_data` uses: Sturges bins over both sides for
 /// numeric columns whose reference has more than 20 distinct values, else one bin per value.
 fn binned_shares(kind: Kind, r: &Sample, c: &Sample) -> (Vec<f64>, Vec<f64>) {
     let (rn, cn) = (r.n as f64, c.n as f64);
-    if let (Kind::Numeric, Some(a), Some(b)) = (kind, r.numbers(), c.numbers())
-        && r.distinct() > 20
-    {
-        let edges = stat::sturges_edges(
-            a[0].min(b[0]),
-            a[a.len() - 1].max(b[b.len() - 1]),
-            a.len() + b.len(),
-        );
-        let rs = stat::bin_counts(a, &edges)
-            .iter()
-            .map(|&k| k as f64 / rn)
-            .collect();
-        let cs = stat::bin_counts(b, &edges)
-            .iter()
-            .map(|&k| k as f64 / cn)
-            .collect();
-        return (rs, cs);
+    if let Some((_, a, b)) = sturges_counts(kind, r, c) {
+        let share = |counts: Vec<u64>, n: f64| counts.iter().map(|&k| k as f64 / n).collect();
+        return (share(a, rn), share(b, cn));
     }
     let merged = sample::merge_categories(&r.categories(), &c.categories());
     (
@@ -523,21 +535,14 @@ pub fn score(method: Method, kind: Kind, r: &Sample, c: &Sample) -> Score {
 /// one bin per value for numbers with at most 20 distinct reference values, else Sturges bins
 /// over both sides.
 fn display_bins(kind: Kind, r: &Sample, c: &Sample) -> Bins {
-    if let (Kind::Numeric, Some(a), Some(b)) = (kind, r.numbers(), c.numbers())
-        && r.distinct() > 20
-    {
-        let edges = stat::sturges_edges(
-            a[0].min(b[0]),
-            a[a.len() - 1].max(b[b.len() - 1]),
-            a.len() + b.len(),
-        );
+    if let Some((edges, reference, current)) = sturges_counts(kind, r, c) {
         return Bins {
             labels: edges
                 .windows(2)
-                .map(|w| format!("{}–{}", chart_number(w[0]), chart_number(w[1])))
+                .map(|w| format!("{}–{}", axis_number(w[0]), axis_number(w[1])))
                 .collect(),
-            reference: stat::bin_counts(a, &edges),
-            current: stat::bin_counts(b, &edges),
+            reference,
+            current,
             edges: Some(edges),
         };
     }
@@ -572,10 +577,6 @@ fn display_bins(kind: Kind, r: &Sample, c: &Sample) -> Bins {
     bins
 }
 
-fn chart_number(v: f64) -> String {
-    crate::chart::axis_number(v)
-}
-
 fn effect(kind: Kind, r: &Sample, c: &Sample, bins: &Bins) -> Effect {
     if let (Kind::Numeric, Some(a), Some(b)) = (kind, r.numbers(), c.numbers()) {
         let (ma, mb, sd) = (stat::mean(a), stat::mean(b), stat::std_pop(a));
@@ -583,15 +584,15 @@ fn effect(kind: Kind, r: &Sample, c: &Sample, bins: &Bins) -> Effect {
         let text = match value {
             Some(v) => format!(
                 "mean {} → {} ({}{:.2} reference standard deviations)",
-                chart_number(ma),
-                chart_number(mb),
+                axis_number(ma),
+                axis_number(mb),
                 if v >= 0.0 { "+" } else { "" },
                 v
             ),
             None => format!(
                 "mean {} → {} (the reference is constant)",
-                chart_number(ma),
-                chart_number(mb)
+                axis_number(ma),
+                axis_number(mb)
             ),
         };
         return Effect {
@@ -931,7 +932,7 @@ pub fn compare_frames(
     Ok(report)
 }
 
-fn compute_err(column: &str, e: PolarsError) -> Error {
+pub(crate) fn compute_err(column: &str, e: PolarsError) -> Error {
     Error::Compute {
         context: "cannot compute drift",
         detail: format!("column '{column}': {e}"),

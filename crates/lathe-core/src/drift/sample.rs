@@ -6,6 +6,7 @@ use std::cmp::Ordering;
 use polars::prelude::*;
 
 use super::Kind;
+use super::compute_err;
 use crate::{Error, Result};
 
 /// A category: a number (an integer column treated as categorical, or a numeric column with few
@@ -85,18 +86,6 @@ impl Sample {
             Values::Categorical(_) => None,
         }
     }
-
-    /// An empty sample of the same kind.
-    pub fn empty_like(&self) -> Sample {
-        Sample {
-            values: match self.values {
-                Values::Numeric(_) => Values::Numeric(Vec::new()),
-                Values::Categorical(_) => Values::Categorical(Vec::new()),
-            },
-            n: 0,
-            dropped: 0,
-        }
-    }
 }
 
 /// Runs of equal values in a sorted slice: (value, count).
@@ -166,13 +155,6 @@ pub fn merge_categories(a: &[(Label, u64)], b: &[(Label, u64)]) -> Vec<(Label, u
         }
     }
     out
-}
-
-fn compute_err(column: &str, e: PolarsError) -> Error {
-    Error::Compute {
-        context: "cannot read a column for drift",
-        detail: format!("'{column}': {e}"),
-    }
 }
 
 /// The kind Evidently infers for a column, or why it has none: floats are numeric; integers are

@@ -735,6 +735,15 @@ pub fn sturges_edges(min: f64, max: f64, count: usize) -> Vec<f64> {
     linspace(first, last, bins + 1)
 }
 
+/// [`sturges_edges`] over two sorted, non-empty samples together.
+pub fn sturges_edges_of(a: &[f64], b: &[f64]) -> Vec<f64> {
+    sturges_edges(
+        a[0].min(b[0]),
+        a[a.len() - 1].max(b[b.len() - 1]),
+        a.len() + b.len(),
+    )
+}
+
 /// `numpy.linspace(start, stop, num)` (endpoint included).
 fn linspace(start: f64, stop: f64, num: usize) -> Vec<f64> {
     let div = (num - 1) as f64;

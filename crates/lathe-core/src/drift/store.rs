@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use super::{DriftReport, SideInfo};
+use super::DriftReport;
 use crate::audit::{self, NewAuditEntry};
 use crate::project::Project;
 use crate::{Error, Result};
@@ -22,13 +22,6 @@ pub struct StoredDrift {
     pub drifted_columns: u64,
 }
 
-fn side(s: &SideInfo) -> String {
-    match s.version {
-        Some(v) => format!("{}@{v}", s.name),
-        None => s.name.clone(),
-    }
-}
-
 /// Stores a report with an audit entry, in one transaction. Returns its id.
 pub fn save(project: &Project, report: &DriftReport) -> Result<i64> {
     let root = project.root();
@@ -37,7 +30,7 @@ pub fn save(project: &Project, report: &DriftReport) -> Result<i64> {
         context: "cannot store the drift report",
         detail: e.to_string(),
     })?;
-    let (reference, current) = (side(&report.reference), side(&report.current));
+    let (reference, current) = (report.reference.to_string(), report.current.to_string());
     let tx = project.conn().unchecked_transaction().map_err(db)?;
     tx.execute(
         "INSERT INTO drift_reports (created_at, reference, current, dataset_drift, share_drifted, columns, drifted_columns, report)

@@ -247,15 +247,6 @@ fn cut(current: &DataFrame, time_column: Option<&str>, window: &Window) -> Resul
                     i += 1;
                 }
                 out.push((iso(lo), iso(hi), order[start..i].to_vec()));
-                if out.len() > MAX_WINDOWS {
-                    return Err(bad(
-                        "window",
-                        format!(
-                            "more than {MAX_WINDOWS} windows of {}; choose a longer window",
-                            window.label()
-                        ),
-                    ));
-                }
             }
         }
     }

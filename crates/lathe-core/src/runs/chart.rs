@@ -14,7 +14,9 @@ use polars::prelude::*;
 
 use super::query::{self, Column};
 use super::{Point, history};
-use crate::chart::{FAMILY, Figure, TEXT, axis_number, draw_error, frame_csv, short};
+use crate::chart::{
+    FAMILY, Figure, TEXT, axis_number, draw_error, frame_csv, series_legend, short,
+};
 use crate::{Error, Project, Result};
 
 /// What the x axis shows.
@@ -609,14 +611,7 @@ impl Figure for RunChart {
             }
         }
         if self.lines.len() <= 12 {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .background_style(WHITE.mix(0.85))
-                .border_style(RGBColor(0xdb, 0xe2, 0xea))
-                .label_font(label)
-                .draw()
-                .map_err(draw_error)?;
+            series_legend(&mut chart, label)?;
         }
         Ok(())
     }

@@ -206,11 +206,7 @@ fn raw_statistics_follow_numpy_and_scipy() {
         e["ks_statistic"].as_f64().unwrap(),
         "ks D",
     );
-    let edges = stat::sturges_edges(
-        a[0].min(b[0]),
-        a[a.len() - 1].max(b[b.len() - 1]),
-        a.len() + b.len(),
-    );
+    let edges = stat::sturges_edges_of(&a, &b);
     let want: Vec<f64> = e["sturges_edges"]
         .as_array()
         .unwrap()
