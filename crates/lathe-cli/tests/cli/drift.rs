@@ -303,3 +303,74 @@ fn bad_arguments_are_clear_errors() {
     );
     check(&["drift", &r], "bad_argument", &["REFERENCE and a CURRENT"]);
 }
+
+#[test]
+fn bad_time_windows_and_shares_are_clear_errors_and_store_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = path_str(tmp.path()).to_owned();
+    json(&["init", &dir]);
+    let p = ["--project", dir.as_str()];
+    json(
+        &[
+            &p[..],
+            &[
+                "dataset",
+                "import",
+                &fixture("windows_reference.csv"),
+                "--name",
+                "w",
+            ],
+        ]
+        .concat(),
+    );
+    json(
+        &[
+            &p[..],
+            &[
+                "dataset",
+                "import",
+                &fixture("windows_current.csv"),
+                "--name",
+                "w",
+            ],
+        ]
+        .concat(),
+    );
+    fn drift<'a>(p: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+        [p, &["drift", "w@1", "w@2"], extra].concat()
+    }
+    check(
+        &drift(&p, &["--time-column", "nope", "--window", "7d"]),
+        "bad_argument",
+        &["no column 'nope'"],
+    );
+    check(
+        &drift(&p, &["--time-column", "temp_max", "--window", "7d"]),
+        "bad_argument",
+        &["'temp_max'", "dates or times"],
+    );
+    check(
+        &drift(&p, &["--time-column", "weather", "--window", "7d"]),
+        "bad_argument",
+        &["'weather' row 1", "is not a date"],
+    );
+    check(
+        &drift(&p, &["--time-column", "date", "--window", "1m"]),
+        "bad_argument",
+        &["1095 windows of 1m", "at most 1000"],
+    );
+    check(
+        &drift(&p, &["--time-column", "date"]),
+        "bad_argument",
+        &["--window"],
+    );
+    check(
+        &drift(&p, &["--drift-share", "2"]),
+        "bad_argument",
+        &["(0, 1]"],
+    );
+    assert_eq!(
+        json(&[&p[..], &["info"]].concat())["counts"]["drift_reports"],
+        0
+    );
+}
