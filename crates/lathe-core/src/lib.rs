@@ -25,6 +25,7 @@ pub mod demo;
 pub mod drift;
 pub mod error;
 pub mod job;
+pub mod model;
 pub mod project;
 pub mod runs;
 

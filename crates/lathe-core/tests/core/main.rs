@@ -9,6 +9,7 @@ mod corpus;
 mod dataset;
 mod drift;
 mod migrations;
+mod models;
 mod objects;
 mod project;
 mod runs;
