@@ -11,6 +11,7 @@
 //! A graph with an op neither engine runs is refused naming the op. Parsed tree ensembles stay
 //! reachable through [`Model::trees`] for explanations.
 
+pub mod eval;
 pub(crate) mod onnx;
 pub(crate) mod ops;
 pub mod tensor;
@@ -256,6 +257,29 @@ impl Model {
                 .iter()
                 .map(|i| i.name.clone())
                 .collect()
+        })
+    }
+
+    /// Class labels of the graph's classifier op, ZipMap, or label-mapping
+    /// ArrayFeatureExtractor (the first found, in node order).
+    fn class_labels_native(&self) -> Option<tensor::Labels> {
+        let Engine::Native(g) = &self.engine else {
+            return None;
+        };
+        g.nodes.iter().find_map(|n| match &n.op {
+            ops::Op::LinearClassifier { labels, .. } | ops::Op::ZipMap { labels } => {
+                Some(labels.clone())
+            }
+            ops::Op::Trees { trees, .. } => trees.classifier.as_ref().map(|c| c.labels.clone()),
+            ops::Op::ArrayFeatureExtractor => {
+                let c = n.inputs.first().copied().flatten()?;
+                match &g.constants[c].as_ref()?.data {
+                    Data::I64(v) => Some(tensor::Labels::Int(v.clone())),
+                    Data::Str(v) => Some(tensor::Labels::Str(v.clone())),
+                    _ => None,
+                }
+            }
+            _ => None,
         })
     }
 

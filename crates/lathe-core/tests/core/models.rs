@@ -189,3 +189,245 @@ fn bad_models_and_inputs_are_refused_clearly() {
     let e = model.predict(&x, 30).unwrap_err().to_string();
     assert!(e.contains("row 2") && e.contains("NaN"), "{e}");
 }
+
+fn target_texts(entry: &Value) -> Vec<String> {
+    let table = TableSource::File {
+        path: data_path(entry["dataset"].as_str().unwrap()),
+        options: Default::default(),
+    };
+    let frame = table.frame(None).unwrap();
+    let column = frame.column(entry["target"].as_str().unwrap()).unwrap();
+    (0..frame.height())
+        .map(|i| match column.get(i).unwrap() {
+            polars::prelude::AnyValue::String(s) => s.to_owned(),
+            polars::prelude::AnyValue::Int64(v) => v.to_string(),
+            polars::prelude::AnyValue::Float64(v) => v.to_string(),
+            other => panic!("unexpected target value {other:?}"),
+        })
+        .collect()
+}
+
+fn numbers(v: &Value) -> Vec<f64> {
+    let mut out = Vec::new();
+    flat_numbers(v, &mut out);
+    out
+}
+
+#[track_caller]
+fn all_close(actual: &[f64], expected: &[f64], tolerance: f64, what: &str) {
+    assert_eq!(actual.len(), expected.len(), "{what}: lengths");
+    for (i, (a, b)) in actual.iter().zip(expected).enumerate() {
+        close(*a, *b, tolerance, &format!("{what}[{i}]"));
+    }
+}
+
+/// scikit-learn's metrics and curves, from onnxruntime's very predictions: 1e-12.
+#[test]
+fn metrics_equal_scikit_learn_given_the_same_predictions() {
+    use lathe_core::model::eval::{classification_metrics, regression_metrics};
+    let expected = expected();
+    let mut checked = 0;
+    for (name, entry) in expected["models"].as_object().unwrap() {
+        let Some(want) = entry.get("metrics") else {
+            continue;
+        };
+        let outputs = &entry["outputs"];
+        if entry["task"] == "regression" {
+            let actual: Vec<f64> = target_texts(entry)
+                .iter()
+                .map(|t| t.parse().unwrap())
+                .collect();
+            let got = regression_metrics(&actual, &numbers(&outputs["variable"]));
+            for key in ["mae", "rmse", "r2"] {
+                close(
+                    got[key],
+                    want[key].as_f64().unwrap(),
+                    1e-12,
+                    &format!("{name}.{key}"),
+                );
+            }
+        } else {
+            let labels = strings(&want["labels"]);
+            let index = |t: &str| labels.iter().position(|l| l == t).unwrap();
+            let actual: Vec<usize> = target_texts(entry).iter().map(|t| index(t)).collect();
+            let predicted: Vec<usize> = outputs["label"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| index(&v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+                .collect();
+            let proba = numbers(&outputs["probabilities"]);
+            let (got, cm, curves) = classification_metrics(&labels, &actual, &predicted, &proba);
+            for key in [
+                "accuracy",
+                "precision",
+                "recall",
+                "f1",
+                "roc_auc",
+                "log_loss",
+            ] {
+                close(
+                    got[key],
+                    want[key].as_f64().unwrap(),
+                    1e-12,
+                    &format!("{name}.{key}"),
+                );
+            }
+            let want_cm: Vec<Vec<u64>> =
+                serde_json::from_value(want["confusion_matrix"].clone()).unwrap();
+            assert_eq!(cm, want_cm, "{name}: confusion matrix");
+            if labels.len() == 2 {
+                let curves = curves.unwrap();
+                let c = &want["curves"];
+                all_close(
+                    &curves.roc.fpr,
+                    &numbers(&c["roc"]["fpr"]),
+                    1e-12,
+                    &format!("{name}.roc.fpr"),
+                );
+                all_close(
+                    &curves.roc.tpr,
+                    &numbers(&c["roc"]["tpr"]),
+                    1e-12,
+                    &format!("{name}.roc.tpr"),
+                );
+                let thr: Vec<f64> = curves
+                    .roc
+                    .thresholds
+                    .iter()
+                    .skip(1)
+                    .map(|t| t.unwrap())
+                    .collect();
+                let want_thr: Vec<f64> = c["roc"]["thresholds"].as_array().unwrap()[1..]
+                    .iter()
+                    .map(|t| t.as_f64().unwrap())
+                    .collect();
+                all_close(&thr, &want_thr, 1e-12, &format!("{name}.roc.thresholds"));
+                all_close(
+                    &curves.pr.precision,
+                    &numbers(&c["pr"]["precision"]),
+                    1e-12,
+                    &format!("{name}.pr.precision"),
+                );
+                all_close(
+                    &curves.pr.recall,
+                    &numbers(&c["pr"]["recall"]),
+                    1e-12,
+                    &format!("{name}.pr.recall"),
+                );
+                all_close(
+                    &curves.pr.thresholds,
+                    &numbers(&c["pr"]["thresholds"]),
+                    1e-12,
+                    &format!("{name}.pr.thresholds"),
+                );
+                all_close(
+                    &curves.calibration.prob_true,
+                    &numbers(&c["calibration"]["prob_true"]),
+                    1e-12,
+                    &format!("{name}.calibration.prob_true"),
+                );
+                all_close(
+                    &curves.calibration.prob_pred,
+                    &numbers(&c["calibration"]["prob_pred"]),
+                    1e-12,
+                    &format!("{name}.calibration.prob_pred"),
+                );
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 13, "metrics checked for {checked} models");
+}
+
+/// The whole path (Lathe's predictions, then its metrics): within 1e-6 of scikit-learn on
+/// onnxruntime's predictions (the predictions differ by float32 rounding).
+#[test]
+fn evaluate_predicts_and_scores_like_scikit_learn() {
+    use lathe_core::model::eval::{EvalInput, Task, evaluate};
+    let expected = expected();
+    for name in [
+        "logreg_binary",
+        "rf_binary",
+        "gb_multi",
+        "rf_zipmap",
+        "rf_reg",
+        "mlp_reg_raw",
+    ] {
+        let entry = &expected["models"][name];
+        let model = load(name);
+        let table = TableSource::File {
+            path: data_path(entry["dataset"].as_str().unwrap()),
+            options: Default::default(),
+        };
+        let frame = table.frame(None).unwrap();
+        let features = strings(&entry["features"]);
+        let target = entry["target"].as_str().unwrap();
+        let e = evaluate(
+            &model,
+            &EvalInput {
+                model_name: name.to_owned(),
+                data_name: "data".to_owned(),
+                frame: &frame,
+                features: &features,
+                target,
+                task: None,
+            },
+        )
+        .unwrap();
+        let Some(want) = entry.get("metrics") else {
+            // ZipMap: no stored metrics; the labels come from the map's keys.
+            assert_eq!(e.labels, ["0", "1"]);
+            assert_eq!(e.task, Task::Classification);
+            continue;
+        };
+        for (key, value) in want.as_object().unwrap() {
+            if let Some(v) = value.as_f64() {
+                close(e.metrics[key], v, 1e-6, &format!("{name}.{key}"));
+            }
+        }
+        let task = if entry["task"] == "regression" {
+            Task::Regression
+        } else {
+            Task::Classification
+        };
+        assert_eq!(e.task, task, "{name}: task inferred from the outputs");
+    }
+}
+
+#[test]
+fn evaluation_refuses_bad_targets() {
+    use lathe_core::model::eval::{EvalInput, evaluate};
+    let expected = expected();
+    let entry = &expected["models"]["logreg_binary"];
+    let model = load("logreg_binary");
+    let table = TableSource::File {
+        path: data_path("breast_cancer"),
+        options: Default::default(),
+    };
+    let frame = table.frame(None).unwrap();
+    let features = strings(&entry["features"]);
+    let run = |target: &str| {
+        evaluate(
+            &model,
+            &EvalInput {
+                model_name: "m".into(),
+                data_name: "d".into(),
+                frame: &frame,
+                features: &features,
+                target,
+                task: None,
+            },
+        )
+        .unwrap_err()
+        .to_string()
+    };
+    let e = run("nope");
+    assert!(e.contains("no column \"nope\""), "{e}");
+    // A non-binary target for a binary model.
+    let e = run("diagnosis");
+    assert!(
+        e.contains("does not know") && e.contains("binary metrics"),
+        "{e}"
+    );
+}
