@@ -17,6 +17,7 @@ use serde::Serialize;
 
 mod dataset;
 mod drift;
+mod model;
 mod runs;
 
 #[global_allocator]
@@ -70,6 +71,9 @@ enum Command {
     /// Data drift of a current dataset against a reference, per column and overall; with
     /// --fail-on-drift, exit code 3 when the dataset drifted. `lathe drift list` shows stored results.
     Drift(drift::DriftArgs),
+    /// Register ONNX models (versions, aliases, lineage); predict and evaluate with them.
+    #[command(subcommand)]
+    Model(model::ModelCommand),
 }
 
 fn main() -> ExitCode {
@@ -139,6 +143,7 @@ fn run_other(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Dataset(command) => dataset::run(command, cli.project.as_deref(), cli.json),
         Command::Runs(command) => runs::run(command, cli.project.as_deref(), cli.json),
+        Command::Model(command) => model::run(command, cli.project.as_deref(), cli.json),
         Command::Log { limit } => {
             let project = open_project(cli.project.as_deref())?;
             let entries = project.audit_log(limit)?;

@@ -41,6 +41,32 @@ const DATASETS: &[(&str, &str, &[u8])] = &[
 /// training scikit-learn models on the demo datasets (`tests/fixtures/make_demo_runs.py`).
 const RUNS: &[u8] = include_bytes!("../../../assets/runs/mlflow.db");
 
+/// The demo's models, trained with scikit-learn on the datasets above and exported by skl2onnx
+/// (`tests/fixtures/models_reference.py`): name, file, bytes, training dataset, target.
+const MODELS: &[(&str, &str, &[u8], &str, &str)] = &[
+    (
+        "breast_cancer_classifier",
+        "breast_cancer_logreg.onnx",
+        include_bytes!("../../../assets/models/breast_cancer_logreg.onnx"),
+        "breast_cancer@1",
+        "target",
+    ),
+    (
+        "breast_cancer_classifier",
+        "breast_cancer_forest.onnx",
+        include_bytes!("../../../assets/models/breast_cancer_forest.onnx"),
+        "breast_cancer@1",
+        "target",
+    ),
+    (
+        "diabetes_regressor",
+        "diabetes_boosting.onnx",
+        include_bytes!("../../../assets/models/diabetes_boosting.onnx"),
+        "diabetes@1",
+        "target",
+    ),
+];
+
 /// Creates the demo project in `root`.
 pub fn create(root: &Path, options: OpenOptions, job: &Job) -> Result<Project> {
     job.cancel.check()?;
@@ -57,6 +83,19 @@ pub fn create(root: &Path, options: OpenOptions, job: &Job) -> Result<Project> {
     let runs = data_dir.join("mlflow.db");
     std::fs::write(&runs, RUNS).map_err(|e| Error::write("write demo data", &runs, e))?;
     let imported = crate::runs::import(&project, &runs, job)?;
+    for (name, file, bytes, training, target) in MODELS {
+        let path = data_dir.join(file);
+        std::fs::write(&path, bytes).map_err(|e| Error::write("write demo data", &path, e))?;
+        let options = crate::model::registry::RegisterOptions {
+            name: (*name).to_owned(),
+            dataset: Some((*training).to_owned()),
+            target: Some((*target).to_owned()),
+            ..Default::default()
+        };
+        crate::model::registry::register(&project, &path, &options, job)?;
+    }
+    // The logistic regression is what runs in production; the forest is the challenger.
+    crate::model::registry::set_alias(&project, "breast_cancer_classifier@1", "production")?;
     project.record(&NewAuditEntry {
         action: "demo.create",
         target: DEMO_NAME,
@@ -64,6 +103,7 @@ pub fn create(root: &Path, options: OpenOptions, job: &Job) -> Result<Project> {
             "lathe_version": crate::LATHE_VERSION,
             "datasets": DATASETS.iter().map(|(_, file, _)| *file).collect::<Vec<_>>(),
             "runs": imported.runs_new,
+            "models": MODELS.iter().map(|m| m.1).collect::<Vec<_>>(),
         }),
     })?;
     Ok(project)

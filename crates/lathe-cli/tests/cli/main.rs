@@ -7,6 +7,7 @@
 mod dataset;
 mod drift;
 mod errors;
+mod model;
 mod project;
 mod runs;
 

@@ -11,9 +11,11 @@
 //! A graph with an op neither engine runs is refused naming the op. Parsed tree ensembles stay
 //! reachable through [`Model::trees`] for explanations.
 
+pub mod chart;
 pub mod eval;
 pub(crate) mod onnx;
 pub(crate) mod ops;
+pub mod registry;
 pub mod tensor;
 pub mod trees;
 

@@ -240,6 +240,56 @@ pub const MIGRATIONS: &[Migration] = &[
         ) STRICT;
     "#,
     },
+    Migration {
+        version: 5,
+        description: "model registry and evaluations",
+        sql: r#"
+        CREATE TABLE models (
+            id         INTEGER PRIMARY KEY,
+            name       TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL
+        ) STRICT;
+
+        -- One row per registered ONNX file: the original bytes in objects/.
+        CREATE TABLE model_versions (
+            id                 INTEGER PRIMARY KEY,
+            model_id           INTEGER NOT NULL REFERENCES models(id),
+            version            INTEGER NOT NULL CHECK (version >= 1),
+            object_sha256      TEXT NOT NULL REFERENCES objects(sha256),
+            size_bytes         INTEGER NOT NULL,
+            source_path        TEXT NOT NULL,
+            task               TEXT NOT NULL,       -- classification, regression
+            target             TEXT,
+            features           TEXT NOT NULL,       -- JSON array, the model's input order
+            signature          TEXT NOT NULL,       -- JSON: inputs, outputs, ops, runtime
+            run_id             INTEGER REFERENCES runs(id),
+            dataset_version_id INTEGER REFERENCES dataset_versions(id),
+            registered_at      TEXT NOT NULL,
+            UNIQUE (model_id, version),
+            UNIQUE (model_id, object_sha256)
+        ) STRICT;
+
+        CREATE TABLE model_aliases (
+            model_id   INTEGER NOT NULL REFERENCES models(id),
+            alias      TEXT NOT NULL,
+            version_id INTEGER NOT NULL REFERENCES model_versions(id),
+            set_at     TEXT NOT NULL,
+            PRIMARY KEY (model_id, alias)
+        ) STRICT, WITHOUT ROWID;
+
+        -- The latest evaluation per (model version, dataset version, target).
+        CREATE TABLE model_evaluations (
+            id                 INTEGER PRIMARY KEY,
+            model_version_id   INTEGER NOT NULL REFERENCES model_versions(id),
+            dataset_version_id INTEGER NOT NULL REFERENCES dataset_versions(id),
+            target             TEXT NOT NULL,
+            task               TEXT NOT NULL,
+            report             TEXT NOT NULL,       -- JSON Evaluation
+            created_at         TEXT NOT NULL,
+            UNIQUE (model_version_id, dataset_version_id, target)
+        ) STRICT;
+    "#,
+    },
 ];
 
 /// The schema version this build of Lathe writes and reads.

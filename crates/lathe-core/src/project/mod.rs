@@ -277,6 +277,10 @@ impl Project {
                 "drift_reports".to_owned(),
                 count("SELECT count(*) FROM drift_reports")?,
             ),
+            (
+                "model_versions".to_owned(),
+                count("SELECT count(*) FROM model_versions")?,
+            ),
         ]);
         Ok(ProjectInfo {
             name: self.name()?,
