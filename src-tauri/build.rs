@@ -31,6 +31,12 @@ fn main() {
         "drift_column_chart",
         "export_drift_report",
         "list_drift",
+        "list_models",
+        "model_page",
+        "register_model",
+        "set_model_alias",
+        "evaluate_model",
+        "evaluation_charts",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .unwrap_or_else(|e| panic!("tauri-build failed: {e:#}"));

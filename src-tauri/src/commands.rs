@@ -12,6 +12,9 @@ use lathe_core::dataset::compare::{self, Comparison};
 use lathe_core::dataset::{self, DatasetSummary, ImportOutcome, Profile, ReadOptions};
 use lathe_core::drift::{self, DriftOptions, DriftReport, Method, StoredDrift};
 use lathe_core::job::{CancelToken, Job};
+use lathe_core::model::chart as model_chart;
+use lathe_core::model::eval::{Evaluation, Task as ModelTask};
+use lathe_core::model::registry::{self, ModelSummary, ModelVersion, RegisterOptions, Registered};
 use lathe_core::project::OpenOptions;
 use lathe_core::runs::chart::{
     LineOptions, RunChart, RunsPlot, XAxis, line_chart, parallel_chart, scatter_chart,
@@ -21,7 +24,8 @@ use tauri::ipc::Channel;
 use tauri::{State, Window};
 
 use crate::ipc::{
-    DriftRequest, DriftView, IpcError, ProjectOverview, RecentProject, RunChartView, TaskEvent,
+    DriftRequest, DriftView, EvaluationView, IpcError, ModelPage, ProjectOverview, RecentProject,
+    RegisterRequest, RunChartView, TaskEvent,
 };
 use crate::{AppState, recent};
 
@@ -668,4 +672,125 @@ pub async fn export_drift_report(
 pub async fn list_drift(state: State<'_, AppState>) -> Result<Vec<StoredDrift>, IpcError> {
     let root = current(&state)?;
     blocking(move || drift::list(&Project::open_with(&root, options())?)).await
+}
+
+/// Every registered model with its versions and aliases.
+#[tauri::command]
+pub async fn list_models(state: State<'_, AppState>) -> Result<Vec<ModelSummary>, IpcError> {
+    let root = current(&state)?;
+    blocking(move || registry::list(&Project::open_with(&root, options())?)).await
+}
+
+/// One version (`NAME[@VERSION|@ALIAS]`) with its stored evaluations.
+#[tauri::command]
+pub async fn model_page(
+    reference: String,
+    state: State<'_, AppState>,
+) -> Result<ModelPage, IpcError> {
+    let root = current(&state)?;
+    blocking(move || {
+        let project = Project::open_with(&root, options())?;
+        let version = registry::show(&project, &reference)?;
+        let evaluations = registry::evaluations(&project, &version.reference())?;
+        Ok(ModelPage {
+            version,
+            evaluations,
+        })
+    })
+    .await
+}
+
+/// Registers an ONNX file (picked in a dialog or typed) as the next version of a model.
+#[tauri::command]
+pub async fn register_model(
+    path: String,
+    request: RegisterRequest,
+    state: State<'_, AppState>,
+) -> Result<Registered, IpcError> {
+    let root = current(&state)?;
+    let file = parse_path(&path)?;
+    blocking(move || {
+        let text = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        let register = RegisterOptions {
+            name: request.name.trim().to_owned(),
+            run: text(request.run),
+            dataset: text(request.dataset),
+            target: text(request.target),
+            task: text(request.task)
+                .as_deref()
+                .map(ModelTask::parse)
+                .transpose()?,
+            features: text(request.features)
+                .map(|f| f.split(',').map(|s| s.trim().to_owned()).collect()),
+        };
+        registry::register(
+            &Project::open_with(&root, options())?,
+            &file,
+            &register,
+            &Job::silent(),
+        )
+    })
+    .await
+}
+
+/// Points `alias` at `NAME@VERSION` (moving it when it pointed elsewhere).
+#[tauri::command]
+pub async fn set_model_alias(
+    reference: String,
+    alias: String,
+    state: State<'_, AppState>,
+) -> Result<ModelVersion, IpcError> {
+    let root = current(&state)?;
+    blocking(move || {
+        registry::set_alias(
+            &Project::open_with(&root, options())?,
+            &reference,
+            alias.trim(),
+        )
+    })
+    .await
+}
+
+/// Evaluates a version on a stored dataset version (stored with the version), streaming
+/// progress; returns the evaluation with its charts.
+#[tauri::command]
+pub async fn evaluate_model(
+    reference: String,
+    data: String,
+    target: Option<String>,
+    task_id: String,
+    on_progress: Channel<TaskEvent>,
+    state: State<'_, AppState>,
+) -> Result<EvaluationView, IpcError> {
+    let root = current(&state)?;
+    let (_task, cancel) = Task::start(&state, &task_id)?;
+    blocking_job(on_progress, cancel, move |job| {
+        let project = Project::open_with(&root, options())?;
+        let target = target
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty());
+        let evaluation =
+            registry::evaluate_stored(&project, &reference, &data, target.as_deref(), job)?;
+        evaluation_view(evaluation)
+    })
+    .await
+}
+
+/// A stored evaluation with its charts drawn, for the Evaluate page.
+#[tauri::command]
+pub async fn evaluation_charts(evaluation: Evaluation) -> Result<EvaluationView, IpcError> {
+    blocking(move || evaluation_view(evaluation)).await
+}
+
+fn evaluation_view(evaluation: Evaluation) -> lathe_core::Result<EvaluationView> {
+    let charts = model_chart::available(&evaluation)
+        .into_iter()
+        .map(|name| {
+            Ok((
+                name.to_owned(),
+                model_chart::chart(&evaluation, name)?.svg()?,
+            ))
+        })
+        .collect::<lathe_core::Result<Vec<_>>>()?;
+    Ok(EvaluationView { evaluation, charts })
 }

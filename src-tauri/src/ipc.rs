@@ -18,6 +18,11 @@ use lathe_core::drift::{
     Skipped as SkippedColumn, StoredDrift,
 };
 use lathe_core::job::Progress;
+use lathe_core::model::eval::{
+    CalibrationCurve, Curves, Evaluation, PrCurve, RegressionPoints, RocCurve, Task,
+};
+use lathe_core::model::registry::{ModelSummary, ModelVersion, Registered};
+use lathe_core::model::{Runtime, Signature, ValueSignature};
 use lathe_core::project::ProjectInfo;
 use lathe_core::runs::{
     ComparedRun, GroupStat, GroupSummary, ImportSummary, MetricStat, ParamDiff, RunComparison,
@@ -95,6 +100,32 @@ pub struct DriftView {
     pub report: DriftReport,
     pub scores_svg: String,
     pub over_time_svg: Option<String>,
+}
+
+/// A model version with its stored evaluations (the Models view's detail pane).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, TS)]
+pub struct ModelPage {
+    pub version: ModelVersion,
+    pub evaluations: Vec<Evaluation>,
+}
+
+/// An evaluation with its charts as SVG, by chart name (roc, precision_recall, ...).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, TS)]
+pub struct EvaluationView {
+    pub evaluation: Evaluation,
+    pub charts: Vec<(String, String)>,
+}
+
+/// The Models view's register form; empty means not given.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, TS)]
+pub struct RegisterRequest {
+    pub name: String,
+    pub run: Option<String>,
+    pub dataset: Option<String>,
+    pub target: Option<String>,
+    pub task: Option<String>,
+    /// Comma-separated feature columns.
+    pub features: Option<String>,
 }
 
 /// What the Drift page asks for; empty means the default.
@@ -233,6 +264,46 @@ pub fn typescript_bindings() -> Result<Vec<(String, String)>, ts_rs::ExportError
         (
             "StoredDrift.ts".into(),
             StoredDrift::export_to_string(&cfg)?,
+        ),
+        ("ModelPage.ts".into(), ModelPage::export_to_string(&cfg)?),
+        (
+            "EvaluationView.ts".into(),
+            EvaluationView::export_to_string(&cfg)?,
+        ),
+        (
+            "RegisterRequest.ts".into(),
+            RegisterRequest::export_to_string(&cfg)?,
+        ),
+        (
+            "ModelVersion.ts".into(),
+            ModelVersion::export_to_string(&cfg)?,
+        ),
+        (
+            "ModelSummary.ts".into(),
+            ModelSummary::export_to_string(&cfg)?,
+        ),
+        ("Registered.ts".into(), Registered::export_to_string(&cfg)?),
+        ("Evaluation.ts".into(), Evaluation::export_to_string(&cfg)?),
+        ("ModelTask.ts".into(), Task::export_to_string(&cfg)?),
+        (
+            "ModelSignature.ts".into(),
+            Signature::export_to_string(&cfg)?,
+        ),
+        (
+            "ValueSignature.ts".into(),
+            ValueSignature::export_to_string(&cfg)?,
+        ),
+        ("ModelRuntime.ts".into(), Runtime::export_to_string(&cfg)?),
+        ("Curves.ts".into(), Curves::export_to_string(&cfg)?),
+        ("RocCurve.ts".into(), RocCurve::export_to_string(&cfg)?),
+        ("PrCurve.ts".into(), PrCurve::export_to_string(&cfg)?),
+        (
+            "CalibrationCurve.ts".into(),
+            CalibrationCurve::export_to_string(&cfg)?,
+        ),
+        (
+            "RegressionPoints.ts".into(),
+            RegressionPoints::export_to_string(&cfg)?,
         ),
     ])
 }

@@ -82,6 +82,12 @@ pub fn run(startup_project: Option<PathBuf>) {
             commands::drift_column_chart,
             commands::export_drift_report,
             commands::list_drift,
+            commands::list_models,
+            commands::model_page,
+            commands::register_model,
+            commands::set_model_alias,
+            commands::evaluate_model,
+            commands::evaluation_charts,
         ])
         .run(tauri::generate_context!());
     if let Err(err) = result {

@@ -11,5 +11,6 @@
 mod datasets;
 mod drift;
 mod harness;
+mod models;
 mod projects;
 mod runs;

@@ -23,7 +23,7 @@ pub enum ModelCommand {
         /// The run that produced it (a run id of the source, or Lathe's id).
         #[arg(long, value_name = "RUN")]
         run: Option<String>,
-        /// The training dataset, NAME[@VERSION]; its columns give the feature order when
+        /// The training dataset, `NAME[@VERSION]`; its columns give the feature order when
         /// --features is not given.
         #[arg(long, value_name = "D[@V]")]
         dataset: Option<String>,
@@ -37,13 +37,13 @@ pub enum ModelCommand {
         #[arg(long, value_delimiter = ',', value_name = "A,B")]
         features: Option<Vec<String>>,
     },
-    /// Point an alias (production, staging, ...) at NAME@VERSION, moving it if set.
+    /// Point an alias (production, staging, ...) at `NAME@VERSION`, moving it if set.
     Alias { model: String, alias: String },
     /// Every registered model with its versions and aliases.
     List,
-    /// One version (NAME, NAME@VERSION or NAME@ALIAS): signature, features, lineage, evaluations.
+    /// One version (NAME, `NAME@VERSION` or `NAME@ALIAS`): signature, features, lineage, evaluations.
     Show { model: String },
-    /// Predict DATA (a dataset NAME[@VERSION] or a file) with MODEL (NAME[@VERSION|@ALIAS], or
+    /// Predict DATA (a dataset `NAME[@VERSION]` or a file) with MODEL (`NAME[@VERSION|@ALIAS]`, or
     /// an .onnx file with --features).
     Predict {
         model: String,
@@ -57,6 +57,10 @@ pub enum ModelCommand {
         /// Threads to use (default: every core).
         #[arg(long, value_name = "N")]
         threads: Option<usize>,
+        /// Predict N times and print the best prediction time (reading and writing excluded)
+        /// on stderr: the figure tests/bench/models.sh compares with onnxruntime.
+        #[arg(long, value_name = "N")]
+        repeat: Option<usize>,
     },
     /// Evaluate MODEL on DATA with a target column; stored when both are in the project.
     Eval {
@@ -245,12 +249,31 @@ pub fn run(command: ModelCommand, dir: Option<&Path>, json: bool) -> anyhow::Res
             features,
             out,
             threads,
+            repeat,
         } => {
             let mut project = None;
             let loaded = load(&model, features, &mut project, dir)?;
             let frame = table(&data, &mut project, dir)?.frame(None)?;
             let x = feature_matrix(&frame, &loaded.features)?;
-            let predict = || loaded.model.predict(&x, loaded.features.len());
+            let predict = || {
+                let mut best = f64::INFINITY;
+                let mut last = None;
+                for _ in 0..repeat.unwrap_or(1).max(1) {
+                    let start = std::time::Instant::now();
+                    last = Some(loaded.model.predict(&x, loaded.features.len())?);
+                    best = best.min(start.elapsed().as_secs_f64());
+                }
+                if repeat.is_some() {
+                    eprintln!(
+                        "predict: best of {} runs {:.2} ms ({} rows, {} threads)",
+                        repeat.unwrap_or(1),
+                        best * 1e3,
+                        x.len() / loaded.features.len().max(1),
+                        rayon::current_num_threads()
+                    );
+                }
+                last.ok_or_else(|| Error::Cancelled)
+            };
             let prediction = match threads {
                 Some(n) => rayon::ThreadPoolBuilder::new()
                     .num_threads(n.max(1))

@@ -22,6 +22,13 @@ import type { ColumnDrift } from "../bindings/ColumnDrift";
 import type { DriftRequest } from "../bindings/DriftRequest";
 import type { DriftView } from "../bindings/DriftView";
 import type { StoredDrift } from "../bindings/StoredDrift";
+import type { EvaluationView } from "../bindings/EvaluationView";
+import type { Evaluation } from "../bindings/Evaluation";
+import type { ModelPage } from "../bindings/ModelPage";
+import type { ModelSummary } from "../bindings/ModelSummary";
+import type { ModelVersion } from "../bindings/ModelVersion";
+import type { RegisterRequest } from "../bindings/RegisterRequest";
+import type { Registered } from "../bindings/Registered";
 
 export type {
   Comparison,
@@ -44,6 +51,13 @@ export type {
   DriftRequest,
   DriftView,
   StoredDrift,
+  EvaluationView,
+  Evaluation,
+  ModelPage,
+  ModelSummary,
+  ModelVersion,
+  RegisterRequest,
+  Registered,
 };
 
 /** A page of the run table: MLflow filter strings (plus `or`, `~`), `KEY` or `KEY:desc` sorts. */
@@ -167,4 +181,11 @@ export const api = {
   exportDriftReport: (id: number, threshold: number | null, path: string) =>
     call<null>("export_drift_report", { id, threshold, path }),
   listDrift: () => call<StoredDrift[]>("list_drift"),
+  listModels: () => call<ModelSummary[]>("list_models"),
+  modelPage: (reference: string) => call<ModelPage>("model_page", { reference }),
+  registerModel: (path: string, request: RegisterRequest) => call<Registered>("register_model", { path, request }),
+  setModelAlias: (reference: string, alias: string) => call<ModelVersion>("set_model_alias", { reference, alias }),
+  evaluateModel: (reference: string, data: string, target: string | null, taskId: string, onProgress: (p: Progress) => void) =>
+    call<EvaluationView>("evaluate_model", { reference, data, target, taskId, onProgress: progressChannel(onProgress) }),
+  evaluationCharts: (evaluation: Evaluation) => call<EvaluationView>("evaluation_charts", { evaluation }),
 };

@@ -41,11 +41,11 @@ fn info_json_shape_and_values() {
     assert_eq!(keys(&info), INFO_KEYS);
     assert_eq!(info["name"], "demo");
     assert_eq!(info["path"], dir);
-    assert_eq!(info["schema_version"], 4);
+    assert_eq!(info["schema_version"], 5);
     assert_eq!(info["lathe_version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(
         info["counts"],
-        serde_json::json!({"audit_entries": 1, "objects": 0, "datasets": 0, "dataset_versions": 0, "experiments": 0, "runs": 0, "drift_reports": 0})
+        serde_json::json!({"audit_entries": 1, "objects": 0, "datasets": 0, "dataset_versions": 0, "experiments": 0, "runs": 0, "drift_reports": 0, "model_versions": 0})
     );
     assert_eq!(info["object_store_bytes"], 0);
     let created = info["created_at"].as_str().unwrap();
@@ -65,7 +65,7 @@ fn info_text_lists_counts() {
         .assert()
         .success()
         .stdout(predicate::str::is_match(r"(?m)^Project +demo$").unwrap())
-        .stdout(predicate::str::is_match(r"(?m)^Schema version +4$").unwrap())
+        .stdout(predicate::str::is_match(r"(?m)^Schema version +5$").unwrap())
         .stdout(predicate::str::is_match(r"(?m)^audit entries +1$").unwrap())
         .stdout(predicate::str::is_match(r"(?m)^dataset versions +0$").unwrap())
         .stdout(predicate::str::is_match(r"(?m)^Object store +0 B$").unwrap());
@@ -131,6 +131,10 @@ fn log_lists_the_audit_log_newest_first() {
         actions,
         [
             "demo.create",
+            "model.alias",
+            "model.register",
+            "model.register",
+            "model.register",
             "runs.import",
             "dataset.import",
             "dataset.import",
@@ -138,8 +142,8 @@ fn log_lists_the_audit_log_newest_first() {
             "project.create"
         ]
     );
-    assert_eq!(entries[5]["tool"], "cli");
-    assert!(entries[0]["id"].as_i64() > entries[5]["id"].as_i64());
+    assert_eq!(entries[9]["tool"], "cli");
+    assert!(entries[0]["id"].as_i64() > entries[9]["id"].as_i64());
     assert_eq!(
         json(&["log", "--project", dir, "--limit", "1"])
             .as_array()

@@ -22,6 +22,7 @@ use crate::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "ModelTask"))]
 #[serde(rename_all = "snake_case")]
 pub enum Task {
     Classification,

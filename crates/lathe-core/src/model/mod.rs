@@ -3,7 +3,7 @@
 //! [`Model::load`] reads an ONNX file and picks one of two engines behind one
 //! [`Model::predict`]:
 //! - graphs with ai.onnx.ml ops (everything scikit-learn exports through skl2onnx) run in
-//!   Lathe's own evaluator ([`ops`], [`trees`]): flat node arrays, batched, parallel over row
+//!   Lathe's own evaluator (`ops`, [`trees`]): flat node arrays, batched, parallel over row
 //!   blocks with rayon, reproducing onnxruntime's arithmetic (see `trees` for the binary
 //!   classifier rules tract gets wrong);
 //! - graphs of standard ops only (neural networks, MatMul/Gemm pipelines) run in tract.
@@ -37,6 +37,7 @@ use crate::{Error, Result};
 /// Which engine runs a model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "ModelRuntime"))]
 #[serde(rename_all = "snake_case")]
 pub enum Runtime {
     /// Lathe's evaluator of classic ML graphs.
@@ -59,6 +60,7 @@ pub struct ValueSignature {
 /// What a model takes and gives, and what runs it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "ModelSignature"))]
 pub struct Signature {
     pub inputs: Vec<ValueSignature>,
     pub outputs: Vec<ValueSignature>,

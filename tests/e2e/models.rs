@@ -1,0 +1,120 @@
+//! The Models view on the demo project: register a model (typed path, the training dataset and
+//! target), evaluate it on the later batch, and read its metrics and ROC curve — the same
+//! numbers `lathe model eval` prints.
+
+use std::time::{Duration, Instant};
+
+use crate::harness::{App, lathe};
+
+/// Waits up to 20 s for the element's text to hold `needle` (ignoring case); returns the text.
+async fn wait_text(app: &App, css: &str, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = app
+            .find(css)
+            .await
+            .prop("textContent")
+            .await
+            .expect("textContent")
+            .unwrap_or_default();
+        if text.to_lowercase().contains(&needle.to_lowercase()) {
+            return text;
+        }
+        if Instant::now() >= deadline {
+            app.screenshot("failed-models-text").await;
+            panic!("{css}: {text:?} never held {needle:?} (see target/e2e/failed-models-text.png)");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn register_a_model_evaluate_it_and_see_its_roc_curve() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let demo = work.path().join("demo");
+    let demo_path = demo.to_str().expect("utf-8 path");
+    lathe(&["demo", demo_path, "--json"]);
+    let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/models/gb_binary.onnx")
+        .canonicalize()
+        .expect("the fixture model");
+
+    let app = App::start(&[demo_path]).await;
+    app.click("[data-testid=nav-models]").await;
+    app.find("[data-testid=models-page]").await;
+    // The demo's registry: the classifier's two versions, production on the first.
+    app.find("[data-ref='breast_cancer_classifier@2']").await;
+    let registry = app.text("[data-testid=model-list]").await;
+    assert!(registry.contains("production"), "{registry}");
+    app.screenshot("21-models").await;
+
+    app.type_into("[data-testid=model-path]", model.to_str().expect("utf-8"))
+        .await;
+    app.type_into("[data-testid=model-name]", "gradient_boosting")
+        .await;
+    app.client
+        .execute(
+            "const s = document.querySelector('[data-testid=model-dataset]'); s.value = 'breast_cancer@1'; s.dispatchEvent(new Event('change', { bubbles: true }));",
+            vec![],
+        )
+        .await
+        .expect("pick the training dataset");
+    app.type_into("[data-testid=model-target]", "target").await;
+    app.click("[data-testid=model-register]").await;
+    app.find("[data-ref='gradient_boosting@1']").await;
+    // The new version is selected and shown with its lineage.
+    wait_text(&app, "[data-testid=model-detail] h2", "gradient_boosting@1").await;
+    wait_text(
+        &app,
+        "[data-testid=model-lineage]",
+        "trained on breast_cancer@1",
+    )
+    .await;
+
+    // Evaluate on the later (drifted) batch, proposed by default.
+    let data = app
+        .find("[data-testid=eval-data]")
+        .await
+        .prop("value")
+        .await
+        .expect("value");
+    assert_eq!(data.as_deref(), Some("breast_cancer@2"));
+    app.click("[data-testid=eval-run]").await;
+    app.find("[data-testid=eval-chart-roc] svg").await;
+    let cli = lathe(&[
+        "model",
+        "eval",
+        "gradient_boosting@1",
+        "breast_cancer@2",
+        "--json",
+        "--project",
+        demo_path,
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let shown = wait_text(&app, "[data-metric=roc_auc]", "").await;
+        let want = format!("{:.4}", cli["metrics"]["roc_auc"].as_f64().expect("auc"));
+        if shown == want {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "ROC AUC shown {shown}, CLI {want}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let accuracy = wait_text(&app, "[data-metric=accuracy]", "").await;
+    assert_eq!(
+        accuracy,
+        format!(
+            "{:.4}",
+            cli["metrics"]["accuracy"].as_f64().expect("accuracy")
+        )
+    );
+    wait_text(&app, "[data-testid=eval-chart-roc] svg", "ROC (AUC").await;
+    app.find("[data-testid=eval-chart-confusion_matrix] svg")
+        .await;
+    app.scroll_to("[data-testid=model-evaluate]").await;
+    app.screenshot("22-model-evaluate").await;
+    app.close().await;
+}
