@@ -64,12 +64,7 @@ async fn register_a_model_evaluate_it_and_see_its_roc_curve() {
     app.find("[data-ref='gradient_boosting@1']").await;
     // The new version is selected and shown with its lineage.
     wait_text(&app, "[data-testid=model-detail] h2", "gradient_boosting@1").await;
-    wait_text(
-        &app,
-        "[data-testid=model-lineage]",
-        "trained on breast_cancer@1",
-    )
-    .await;
+    wait_text(&app, "[data-testid=lineage-dataset]", "breast_cancer@1").await;
 
     // Evaluate on the later (drifted) batch, proposed by default.
     let data = app
@@ -116,5 +111,9 @@ async fn register_a_model_evaluate_it_and_see_its_roc_curve() {
         .await;
     app.scroll_to("[data-testid=model-evaluate]").await;
     app.screenshot("22-model-evaluate").await;
+    // Lineage links: the training dataset's profile.
+    app.scroll_to("[data-testid=lineage-dataset]").await;
+    app.click("[data-testid=lineage-dataset]").await;
+    wait_text(&app, "[data-testid=profile-title]", "breast_cancer@1").await;
     app.close().await;
 }

@@ -68,10 +68,88 @@ fn register_alias_predict_and_evaluate() {
     assert_eq!(again["new"], false);
     assert_eq!(again["model"]["version"], 1);
 
+    // Lineage to a run: the demo's logistic-regression baseline run, by MLflow's run id.
+    let runs = json(&["--project", &p, "runs", "list"]);
+    let run = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"].as_str().is_some_and(|n| n.contains("logreg")))
+        .unwrap_or(&runs[0]);
+    let run_id = run["source_run_id"].as_str().unwrap();
+    let with_run = json(&[
+        "--project",
+        &p,
+        "model",
+        "register",
+        &file("assets/models/breast_cancer_logreg.onnx"),
+        "--name",
+        "baseline",
+        "--dataset",
+        "breast_cancer@1",
+        "--target",
+        "target",
+        "--run",
+        run_id,
+    ]);
+    assert_eq!(with_run["model"]["run_source_id"], run_id);
+    assert!(with_run["model"]["run_id"].as_i64().is_some());
+    check(
+        &[
+            "--project",
+            &p,
+            "model",
+            "register",
+            &file("assets/models/breast_cancer_logreg.onnx"),
+            "--name",
+            "baseline2",
+            "--dataset",
+            "breast_cancer@1",
+            "--run",
+            "no-such-run",
+        ],
+        "not_found",
+        &["no run \"no-such-run\""],
+    );
+    // Moving an alias: production goes from 1 to 2.
+    json(&[
+        "--project",
+        &p,
+        "model",
+        "register",
+        &file("tests/fixtures/models/rf_binary.onnx"),
+        "--name",
+        "gb",
+        "--dataset",
+        "breast_cancer@1",
+        "--target",
+        "target",
+    ]);
+
     let aliased = json(&["--project", &p, "model", "alias", "gb@1", "production"]);
     assert_eq!(aliased["aliases"][0], "production");
     let shown = json(&["--project", &p, "model", "show", "gb@production"]);
     assert_eq!(shown["model"]["version"], 1);
+    json(&["--project", &p, "model", "alias", "gb@2", "production"]);
+    assert_eq!(
+        json(&["--project", &p, "model", "show", "gb@production"])["model"]["version"],
+        2
+    );
+    assert_eq!(
+        json(&["--project", &p, "model", "show", "gb@1"])["model"]["aliases"],
+        serde_json::json!([])
+    );
+    json(&["--project", &p, "model", "alias", "gb@1", "production"]);
+    check(
+        &["--project", &p, "model", "alias", "gb@9", "staging"],
+        "not_found",
+        &["no version or alias"],
+    );
+    check(
+        &["--project", &p, "model", "alias", "gb@1", "2"],
+        "bad_argument",
+        &["not a number"],
+    );
 
     let predicted = json(&[
         "--project",
@@ -151,7 +229,7 @@ fn register_alias_predict_and_evaluate() {
         assert!(charts.join(chart).is_file(), "{chart}");
     }
     // Stored with the version: `show` lists it.
-    let shown = json(&["--project", &p, "model", "show", "gb"]);
+    let shown = json(&["--project", &p, "model", "show", "gb@1"]);
     assert_eq!(shown["evaluations"][0]["data"], "breast_cancer@2");
     let log = json(&["--project", &p, "log"]);
     let actions: Vec<&str> = log

@@ -61,6 +61,9 @@ pub(crate) enum Op {
     Concat {
         axis: i64,
     },
+    Gather {
+        axis: i64,
+    },
     MatMul,
     Gemm {
         alpha: f32,
@@ -152,6 +155,9 @@ impl Op {
                 axes: (version < 13).then(|| a.ints("axes").to_vec()),
             },
             (false, "Concat") => Op::Concat {
+                axis: a.int("axis").unwrap_or(0),
+            },
+            (false, "Gather") => Op::Gather {
                 axis: a.int("axis").unwrap_or(0),
             },
             (false, "MatMul") => Op::MatMul,
@@ -335,6 +341,7 @@ impl Op {
                 let parts: Vec<&Tensor> = args.iter().flatten().copied().collect();
                 vec![concat(&parts, *axis)?]
             }
+            Op::Gather { axis } => vec![gather(arg(0, "Gather")?, arg(1, "Gather")?, *axis)?],
             Op::MatMul => vec![matmul(arg(0, "MatMul")?, arg(1, "MatMul")?)?],
             Op::Gemm {
                 alpha,
@@ -727,6 +734,45 @@ fn concat(parts: &[&Tensor], axis: i64) -> Result<Tensor> {
         Data::F64(_) => join!(F64, |p: &&Tensor| p.to_f64("Concat")),
         _ => join!(F32, |p: &&Tensor| p.to_f32("Concat")),
     };
+    Tensor::new(shape, data)
+}
+
+/// `Gather`: slices of `x` along `axis` at `indices` (negative indices count from the end).
+fn gather(x: &Tensor, indices: &Tensor, axis: i64) -> Result<Tensor> {
+    let rank = x.shape.len();
+    let axis = norm_axis(axis, rank, "Gather")?;
+    let (outer, n, inner) = split_at_axis(&x.shape, axis);
+    let idx: Vec<usize> = indices
+        .to_i64("Gather")?
+        .into_iter()
+        .map(|i| {
+            let j = if i < 0 { i + n as i64 } else { i };
+            if j < 0 || j as usize >= n {
+                Err(op_error(
+                    "Gather",
+                    &format!("index {i} outside a dimension of {n}"),
+                ))
+            } else {
+                Ok(j as usize)
+            }
+        })
+        .collect::<Result<_>>()?;
+    let mut positions = Vec::with_capacity(outer * idx.len() * inner);
+    for o in 0..outer {
+        for &j in &idx {
+            positions.extend((0..inner).map(|k| (o * n + j) * inner + k));
+        }
+    }
+    let data = match &x.data {
+        Data::F32(v) => Data::F32(positions.iter().map(|&i| v[i]).collect()),
+        Data::F64(v) => Data::F64(positions.iter().map(|&i| v[i]).collect()),
+        Data::I64(v) => Data::I64(positions.iter().map(|&i| v[i]).collect()),
+        Data::Str(v) => Data::Str(positions.iter().map(|&i| v[i].clone()).collect()),
+        Data::Map { .. } => return Err(op_error("Gather", "cannot gather from a map")),
+    };
+    let mut shape = x.shape[..axis].to_vec();
+    shape.extend(&indices.shape);
+    shape.extend(&x.shape[axis + 1..]);
     Tensor::new(shape, data)
 }
 
