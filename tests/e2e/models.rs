@@ -1,6 +1,6 @@
-//! The Models view on the demo project: register a model (typed path, the training dataset and
-//! target), evaluate it on the later batch, and read its metrics and ROC curve — the same
-//! numbers `lathe model eval` prints.
+//! The Models view on the demo project: register the demo's model (typed path, the training
+//! dataset and target), evaluate it on the later batch, and read its metrics and ROC curve —
+//! the same numbers `lathe model eval` prints — then follow its lineage to the dataset.
 
 use std::time::{Duration, Instant};
 
@@ -34,10 +34,13 @@ async fn register_a_model_evaluate_it_and_see_its_roc_curve() {
     let demo = work.path().join("demo");
     let demo_path = demo.to_str().expect("utf-8 path");
     lathe(&["demo", demo_path, "--json"]);
-    let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures/models/gb_binary.onnx")
-        .canonicalize()
-        .expect("the fixture model");
+    // The demo's forest, as the demo wrote it into its folder: registered again under a new
+    // name, as an engineer registers a challenger.
+    let model = demo.join("demo-data/breast_cancer_forest.onnx");
+    assert!(
+        model.is_file(),
+        "the demo writes its models into demo-data/"
+    );
 
     let app = App::start(&[demo_path]).await;
     app.click("[data-testid=nav-models]").await;
@@ -50,7 +53,7 @@ async fn register_a_model_evaluate_it_and_see_its_roc_curve() {
 
     app.type_into("[data-testid=model-path]", model.to_str().expect("utf-8"))
         .await;
-    app.type_into("[data-testid=model-name]", "gradient_boosting")
+    app.type_into("[data-testid=model-name]", "challenger")
         .await;
     app.client
         .execute(
@@ -61,9 +64,9 @@ async fn register_a_model_evaluate_it_and_see_its_roc_curve() {
         .expect("pick the training dataset");
     app.type_into("[data-testid=model-target]", "target").await;
     app.click("[data-testid=model-register]").await;
-    app.find("[data-ref='gradient_boosting@1']").await;
+    app.find("[data-ref='challenger@1']").await;
     // The new version is selected and shown with its lineage.
-    wait_text(&app, "[data-testid=model-detail] h2", "gradient_boosting@1").await;
+    wait_text(&app, "[data-testid=model-detail] h2", "challenger@1").await;
     wait_text(&app, "[data-testid=lineage-dataset]", "breast_cancer@1").await;
 
     // Evaluate on the later (drifted) batch, proposed by default.
@@ -79,7 +82,7 @@ async fn register_a_model_evaluate_it_and_see_its_roc_curve() {
     let cli = lathe(&[
         "model",
         "eval",
-        "gradient_boosting@1",
+        "challenger@1",
         "breast_cancer@2",
         "--json",
         "--project",

@@ -110,8 +110,9 @@ fn options_of(args: &DriftArgs) -> Result<DriftOptions, Error> {
     Ok(options)
 }
 
-/// A file path that exists is a file; anything else names a dataset in the project.
-fn source(
+/// A file path that exists is a file; anything else names a dataset in the project (opened
+/// on first need). Shared by `drift` and `model`.
+pub(crate) fn source(
     text: &str,
     project: &mut Option<Project>,
     dir: Option<&Path>,

@@ -3,8 +3,6 @@
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
-use lathe_core::dataset::ReadOptions;
-use lathe_core::dataset::browse::TableSource;
 use lathe_core::job::Job;
 use lathe_core::model::eval::{self, EvalInput, Evaluation, Task};
 use lathe_core::model::registry::{self, ModelVersion, RegisterOptions};
@@ -136,25 +134,6 @@ fn load(
     })
 }
 
-fn table(
-    text: &str,
-    project: &mut Option<Project>,
-    dir: Option<&Path>,
-) -> anyhow::Result<TableSource> {
-    let path = Path::new(text);
-    if path.exists() {
-        return Ok(TableSource::File {
-            path: path.to_path_buf(),
-            options: ReadOptions::default(),
-        });
-    }
-    let p = match project {
-        Some(p) => p,
-        None => project.insert(open_project(dir)?),
-    };
-    Ok(TableSource::stored(p, text)?)
-}
-
 pub fn run(command: ModelCommand, dir: Option<&Path>, json: bool) -> anyhow::Result<()> {
     match command {
         ModelCommand::Register {
@@ -253,7 +232,7 @@ pub fn run(command: ModelCommand, dir: Option<&Path>, json: bool) -> anyhow::Res
         } => {
             let mut project = None;
             let loaded = load(&model, features, &mut project, dir)?;
-            let frame = table(&data, &mut project, dir)?.frame(None)?;
+            let frame = crate::drift::source(&data, &mut project, dir)?.frame(None)?;
             let x = feature_matrix(&frame, &loaded.features)?;
             let predict = || {
                 let mut best = f64::INFINITY;
@@ -322,7 +301,7 @@ pub fn run(command: ModelCommand, dir: Option<&Path>, json: bool) -> anyhow::Res
                     argument: "target",
                     detail: "pass the target column with --target COL".to_owned(),
                 })?;
-                let frame = table(&data, &mut project, dir)?.frame(None)?;
+                let frame = crate::drift::source(&data, &mut project, dir)?.frame(None)?;
                 eval::evaluate(
                     &loaded.model,
                     &EvalInput {
