@@ -34,4 +34,10 @@ positive_label: string | null, curves: Curves | null, regression: RegressionPoin
 /**
  * The output names read: label and probabilities, or the regression value.
  */
-outputs_used: Array<string>, };
+outputs_used: Array<string>, 
+/**
+ * True when the curves or plot points were thinned for storage and display (at most
+ * [`MAX_CURVE_POINTS`] per curve, [`MAX_PLOT_POINTS`] plot points); the metrics always use
+ * every row.
+ */
+thinned: boolean, };

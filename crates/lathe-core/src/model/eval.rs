@@ -114,6 +114,63 @@ pub struct Evaluation {
     pub regression: Option<RegressionPoints>,
     /// The output names read: label and probabilities, or the regression value.
     pub outputs_used: Vec<String>,
+    /// True when the curves or plot points were thinned for storage and display (at most
+    /// [`MAX_CURVE_POINTS`] per curve, [`MAX_PLOT_POINTS`] plot points); the metrics always use
+    /// every row.
+    pub thinned: bool,
+}
+
+/// Curve points kept in a stored evaluation; beyond, a curve keeps evenly spaced points
+/// (always its first and last).
+pub const MAX_CURVE_POINTS: usize = 2_000;
+/// Regression plot points kept in a stored evaluation (evenly spaced rows).
+pub const MAX_PLOT_POINTS: usize = 5_000;
+
+/// Indices of at most `max` evenly spaced items of `n`, first and last included.
+fn keep(n: usize, max: usize) -> Option<Vec<usize>> {
+    if n <= max || max < 2 {
+        return None;
+    }
+    let mut idx: Vec<usize> = (0..max)
+        .map(|i| (i as f64 * (n - 1) as f64 / (max - 1) as f64).round() as usize)
+        .collect();
+    idx.dedup();
+    Some(idx)
+}
+
+fn pick<T: Clone>(values: &[T], idx: &[usize]) -> Vec<T> {
+    idx.iter().map(|&i| values[i].clone()).collect()
+}
+
+/// Thins curves and plot points of a big evaluation (the metrics are computed before).
+fn thin(e: &mut Evaluation) {
+    if let Some(c) = &mut e.curves {
+        if let Some(idx) = keep(c.roc.fpr.len(), MAX_CURVE_POINTS) {
+            c.roc.fpr = pick(&c.roc.fpr, &idx);
+            c.roc.tpr = pick(&c.roc.tpr, &idx);
+            c.roc.thresholds = pick(&c.roc.thresholds, &idx);
+            e.thinned = true;
+        }
+        if let Some(idx) = keep(c.pr.precision.len(), MAX_CURVE_POINTS) {
+            c.pr.precision = pick(&c.pr.precision, &idx);
+            c.pr.recall = pick(&c.pr.recall, &idx);
+            // One threshold fewer than points: the last point has none.
+            let t: Vec<usize> = idx
+                .iter()
+                .copied()
+                .filter(|&i| i < c.pr.thresholds.len())
+                .collect();
+            c.pr.thresholds = pick(&c.pr.thresholds, &t);
+            e.thinned = true;
+        }
+    }
+    if let Some(r) = &mut e.regression
+        && let Some(idx) = keep(r.actual.len(), MAX_PLOT_POINTS)
+    {
+        r.actual = pick(&r.actual, &idx);
+        r.predicted = pick(&r.predicted, &idx);
+        e.thinned = true;
+    }
 }
 
 fn mean(x: &[f64]) -> f64 {
@@ -528,6 +585,7 @@ pub fn evaluate(model: &Model, input: &EvalInput) -> Result<Evaluation> {
         curves: None,
         regression: None,
         outputs_used: Vec::new(),
+        thinned: false,
     };
     match task {
         Task::Regression => {
@@ -643,6 +701,7 @@ pub fn evaluate(model: &Model, input: &EvalInput) -> Result<Evaluation> {
             evaluation.outputs_used = vec![label_name.to_owned(), prob_name.to_owned()];
         }
     }
+    thin(&mut evaluation);
     Ok(evaluation)
 }
 

@@ -431,3 +431,65 @@ fn evaluation_refuses_bad_targets() {
         "{e}"
     );
 }
+
+/// A big evaluation keeps its exact metrics but stores thinned curves and plot points.
+#[test]
+fn big_evaluations_store_thinned_curves() {
+    use lathe_core::model::eval::{EvalInput, MAX_CURVE_POINTS, MAX_PLOT_POINTS, evaluate};
+    use polars::prelude::*;
+    let expected = expected();
+    let run = |name: &str, copies: usize| {
+        let entry = &expected["models"][name];
+        let table = TableSource::File {
+            path: data_path(entry["dataset"].as_str().unwrap()),
+            options: Default::default(),
+        };
+        let frame = table.frame(None).unwrap();
+        let mut big = frame.clone();
+        for _ in 1..copies {
+            big.vstack_mut(&frame).unwrap();
+        }
+        // Jitter one feature so the scores take many distinct values.
+        let features = strings(&entry["features"]);
+        let first = features[0].clone();
+        let n = big.height();
+        let jitter: Vec<f64> = (0..n).map(|i| (i % 997) as f64 * 1e-3).collect();
+        let col = big
+            .column(&first)
+            .unwrap()
+            .cast(&DataType::Float64)
+            .unwrap();
+        let shifted = (col.as_materialized_series() + &Series::new("j".into(), jitter)).unwrap();
+        big.replace(
+            &first,
+            shifted.with_name(first.as_str().into()).into_column(),
+        )
+        .unwrap();
+        evaluate(
+            &load(name),
+            &EvalInput {
+                model_name: name.into(),
+                data_name: "d".into(),
+                frame: &big,
+                features: &features,
+                target: entry["target"].as_str().unwrap(),
+                task: None,
+            },
+        )
+        .unwrap()
+    };
+    let e = run("logreg_binary", 20);
+    assert_eq!(e.rows, 569 * 20);
+    assert!(e.thinned);
+    let c = e.curves.as_ref().unwrap();
+    assert!(c.roc.fpr.len() <= MAX_CURVE_POINTS && c.pr.precision.len() <= MAX_CURVE_POINTS);
+    assert_eq!((c.roc.fpr[0], *c.roc.fpr.last().unwrap()), (0.0, 1.0));
+    assert_eq!(c.pr.thresholds.len() + 1, c.pr.precision.len());
+    let r = run("rf_reg", 20);
+    assert!(r.thinned);
+    assert_eq!(r.regression.as_ref().unwrap().actual.len(), MAX_PLOT_POINTS);
+    // Small ones are whole.
+    let whole = run("rf_reg", 1);
+    assert!(!whole.thinned);
+    assert_eq!(whole.regression.unwrap().actual.len(), 442);
+}
