@@ -124,10 +124,7 @@ pub(crate) fn source(
             options: ReadOptions::default(),
         });
     }
-    let p = match project {
-        Some(p) => p,
-        None => project.insert(open_project(dir)?),
-    };
+    let p = crate::project_on_demand(project, dir)?;
     Ok(TableSource::stored(p, text)?)
 }
 

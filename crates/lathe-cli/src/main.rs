@@ -153,6 +153,18 @@ fn run_other(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// The project in `slot`, opened (from `--project` or the current folder) on first need:
+/// commands that take plain files need no project.
+pub(crate) fn project_on_demand<'a>(
+    slot: &'a mut Option<Project>,
+    flag: Option<&Path>,
+) -> Result<&'a Project, Error> {
+    match slot {
+        Some(p) => Ok(p),
+        None => Ok(slot.insert(open_project(flag)?)),
+    }
+}
+
 /// A progress bar on stderr, shown only when stderr is a terminal.
 pub(crate) fn progress_bar() -> ProgressBar {
     let bar = ProgressBar::new(0);

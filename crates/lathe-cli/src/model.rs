@@ -120,10 +120,7 @@ fn load(
             task: None,
         });
     }
-    let p = match project {
-        Some(p) => p,
-        None => project.insert(open_project(dir)?),
-    };
+    let p = crate::project_on_demand(project, dir)?;
     let version = registry::show(p, model)?;
     Ok(Loaded {
         model: registry::load_model(p, &version)?,

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::tensor::{Data, Labels, Tensor};
+use super::tensor::{Data, Tensor};
 use super::{Model, Prediction, feature_matrix};
 use crate::drift::stat::pairwise_sum;
 use crate::{Error, Result};
@@ -631,8 +631,8 @@ pub fn evaluate(model: &Model, input: &EvalInput) -> Result<Evaluation> {
                 })?;
             let classes = prob_t.row_len();
             let labels: Vec<String> = match (&prob_t.data, model.class_labels()) {
-                (Data::Map { keys, .. }, _) => (0..keys.len()).map(|i| keys.text(i)).collect(),
-                (_, Some(l)) if l.len() == classes => (0..l.len()).map(|i| l.text(i)).collect(),
+                (Data::Map { keys, .. }, _) => keys.texts(),
+                (_, Some(l)) if l.len() == classes => l.texts(),
                 _ => {
                     return Err(Error::BadArgument {
                         argument: "model",
@@ -703,18 +703,4 @@ pub fn evaluate(model: &Model, input: &EvalInput) -> Result<Evaluation> {
     }
     thin(&mut evaluation);
     Ok(evaluation)
-}
-
-impl Model {
-    /// The class labels in the order of the probability columns, when the graph says: the
-    /// labels of its classifier op (or of its ZipMap, or of the ArrayFeatureExtractor that maps
-    /// an argmax to labels, as skl2onnx writes for MLPs).
-    pub fn class_labels(&self) -> Option<Labels> {
-        self.class_labels_native()
-    }
-}
-
-/// Label values as text, for tests and front ends.
-pub fn labels_text(labels: &Labels) -> Vec<String> {
-    (0..labels.len()).map(|i| labels.text(i)).collect()
 }

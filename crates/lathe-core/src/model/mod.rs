@@ -264,9 +264,10 @@ impl Model {
         })
     }
 
-    /// Class labels of the graph's classifier op, ZipMap, or label-mapping
-    /// ArrayFeatureExtractor (the first found, in node order).
-    fn class_labels_native(&self) -> Option<tensor::Labels> {
+    /// The class labels in the order of the probability columns, when the graph says: the
+    /// labels of its classifier op, its ZipMap, or the ArrayFeatureExtractor that maps an argmax
+    /// to labels (as skl2onnx writes for MLPs); the first found, in node order.
+    pub fn class_labels(&self) -> Option<tensor::Labels> {
         let Engine::Native(g) = &self.engine else {
             return None;
         };

@@ -8,7 +8,7 @@ use tract_onnx::pb;
 
 use super::onnx::{Attrs, OpError};
 use super::tensor::{Data, Labels, Tensor, op_error};
-use super::trees::{PostTransform, TreeEnsemble, logistic, run_trees};
+use super::trees::{PostTransform, TreeEnsemble, logistic};
 use crate::Result;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -577,7 +577,7 @@ impl Op {
                 }
                 vec![Tensor::f32(vec![x.rows(), *targets], scores)]
             }
-            Op::Trees { op, trees } => run_trees(trees, op, arg(0, op)?)?,
+            Op::Trees { op, trees } => trees.run(op, arg(0, op)?)?,
         })
     }
 }

@@ -51,6 +51,10 @@ impl Labels {
             Labels::Str(v) => v[i].clone(),
         }
     }
+    /// Every label as text, in order.
+    pub fn texts(&self) -> Vec<String> {
+        (0..self.len()).map(|i| self.text(i)).collect()
+    }
     /// A tensor of the labels at `picks`.
     pub fn pick(&self, picks: impl Iterator<Item = usize>) -> Data {
         match self {

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 
 use super::onnx::Attrs;
-use super::tensor::{Data, Labels, Tensor, op_error};
+use super::tensor::{Labels, Tensor, op_error};
 use crate::Result;
 
 /// How a node sends a row down: `x MODE threshold` goes to the true child.
@@ -186,6 +186,17 @@ fn bad(op: &str, detail: impl AsRef<str>) -> crate::Error {
     op_error(op, detail.as_ref())
 }
 
+/// Every per-node attribute list must have one entry per node.
+fn check_lengths(op: &str, n: usize, lists: &[(&str, usize)]) -> Result<()> {
+    match lists.iter().find(|(_, len)| *len != n) {
+        Some((name, len)) => Err(bad(
+            op,
+            format!("{name} has {len} entries for {n} nodes; the file is inconsistent"),
+        )),
+        None => Ok(()),
+    }
+}
+
 impl TreeEnsemble {
     /// `TreeEnsembleClassifier` / `TreeEnsembleRegressor` (ai.onnx.ml opsets 1–3).
     pub(crate) fn from_classic(op: &str, a: &Attrs) -> Result<TreeEnsemble> {
@@ -199,20 +210,17 @@ impl TreeEnsemble {
         let false_ids = a.ints("nodes_falsenodeids");
         let missing = a.ints("nodes_missing_value_tracks_true");
         let n = tree_ids.len();
-        for (name, len) in [
-            ("nodes_nodeids", node_ids.len()),
-            ("nodes_featureids", features.len()),
-            ("nodes_modes", modes.len()),
-            ("nodes_truenodeids", true_ids.len()),
-            ("nodes_falsenodeids", false_ids.len()),
-        ] {
-            if len != n {
-                return Err(bad(
-                    op,
-                    format!("{name} has {len} entries for {n} nodes; the file is inconsistent"),
-                ));
-            }
-        }
+        check_lengths(
+            op,
+            n,
+            &[
+                ("nodes_nodeids", node_ids.len()),
+                ("nodes_featureids", features.len()),
+                ("nodes_modes", modes.len()),
+                ("nodes_truenodeids", true_ids.len()),
+                ("nodes_falsenodeids", false_ids.len()),
+            ],
+        )?;
         if !values.is_empty() && values.len() != n {
             return Err(bad(op, "nodes_values does not match the nodes"));
         }
@@ -370,18 +378,18 @@ impl TreeEnsemble {
         let leaf_weights = a.tensor_f32("leaf_weights")?;
         let members_flat = a.tensor_f32("membership_values").unwrap_or_default();
         let n = features.len();
-        for (name, len) in [
-            ("nodes_splits", splits.len()),
-            ("nodes_modes", modes.len()),
-            ("nodes_truenodeids", true_ids.len()),
-            ("nodes_trueleafs", true_leaf.len()),
-            ("nodes_falsenodeids", false_ids.len()),
-            ("nodes_falseleafs", false_leaf.len()),
-        ] {
-            if len != n {
-                return Err(bad(op, format!("{name} has {len} entries for {n} nodes")));
-            }
-        }
+        check_lengths(
+            op,
+            n,
+            &[
+                ("nodes_splits", splits.len()),
+                ("nodes_modes", modes.len()),
+                ("nodes_truenodeids", true_ids.len()),
+                ("nodes_trueleafs", true_leaf.len()),
+                ("nodes_falsenodeids", false_ids.len()),
+                ("nodes_falseleafs", false_leaf.len()),
+            ],
+        )?;
         if leaf_targets.len() != leaf_weights.len() {
             return Err(bad(op, "leaf_targetids and leaf_weights differ in length"));
         }
@@ -687,12 +695,11 @@ impl TreeEnsemble {
         let n_trees = self.roots.len() as f32;
         match &self.classifier {
             None => {
-                for (row, hrow) in scores.chunks_mut(t).zip(has.chunks(t)) {
+                for row in scores.chunks_mut(t) {
                     for (j, s) in row.iter_mut().enumerate() {
                         if self.aggregate == Aggregate::Average {
                             *s /= n_trees;
                         }
-                        let _ = hrow;
                         if let Some(b) = self.base_values.get(j) {
                             *s += *b;
                         }
@@ -732,7 +739,7 @@ impl TreeEnsemble {
         } else {
             for (row, hrow) in scores.chunks_mut(2).zip(has.chunks(2)) {
                 let (mut s0, mut s1) = (row[0], row[1]);
-                let (h0, mut h1) = (hrow[0], hrow[1]);
+                let (h0, h1) = (hrow[0], hrow[1]);
                 // onnxruntime's TreeAggregatorClassifier::FinalizeScores, binary branch.
                 let mut mode: i32 = -1;
                 match self.base_values.len() {
@@ -750,9 +757,6 @@ impl TreeEnsemble {
                     _ => {}
                 }
                 let single = self.base_values.len() != 2 && !h1;
-                if self.base_values.len() == 2 && hrow[1] {
-                    h1 = true;
-                }
                 let pos = if h1 {
                     s1
                 } else if h0 {
@@ -803,12 +807,4 @@ impl TreeEnsemble {
             Tensor::f32(vec![rows, c.max(2)], scores),
         ])
     }
-}
-
-/// Evaluates a classic or opset-5 tree op node. Kept separate so [`super::ops`] stays flat.
-pub(crate) fn run_trees(trees: &TreeEnsemble, op: &str, x: &Tensor) -> Result<Vec<Tensor>> {
-    if let Data::Str(_) = x.data {
-        return Err(op_error(op, "needs numbers, got strings"));
-    }
-    trees.run(op, x)
 }
