@@ -396,6 +396,85 @@ fn bad_models_and_data_are_refused_and_nothing_is_registered() {
         "bad_argument",
         &["takes string values"],
     );
+    let logreg = file("assets/models/breast_cancer_logreg.onnx");
+    check(
+        &[
+            "--project",
+            &p,
+            "model",
+            "register",
+            &logreg,
+            "--name",
+            "bad name!",
+            "--dataset",
+            "breast_cancer@1",
+        ],
+        "bad_argument",
+        &["a model name is"],
+    );
+    check(
+        &[
+            "--project",
+            &p,
+            "model",
+            "register",
+            &logreg,
+            "--name",
+            "bad",
+            "--dataset",
+            "breast_cancer@1",
+            "--task",
+            "ranking",
+        ],
+        "bad_argument",
+        &["use classification or regression"],
+    );
+    check(
+        &[
+            "--project",
+            &p,
+            "model",
+            "register",
+            &corpus("missing.onnx"),
+            "--name",
+            "bad",
+            features,
+        ],
+        "io",
+        &["missing.onnx"],
+    );
+    check(
+        &[
+            "--project",
+            &p,
+            "model",
+            "register",
+            &logreg,
+            "--name",
+            "bad",
+            "--dataset",
+            "breast_cancer@1",
+            "--target",
+            "nope",
+        ],
+        "bad_argument",
+        &["has no column \"nope\""],
+    );
+    check(
+        &[
+            "--project",
+            &p,
+            "model",
+            "register",
+            &logreg,
+            "--name",
+            "bad",
+            "--dataset",
+            "no_such_data",
+        ],
+        "not_found",
+        &["no_such_data"],
+    );
     let listed = json(&["--project", &p, "model", "list"]);
     let names: Vec<&str> = listed
         .as_array()
@@ -405,6 +484,39 @@ fn bad_models_and_data_are_refused_and_nothing_is_registered() {
         .collect();
     assert!(!names.contains(&"bad"), "nothing registered: {names:?}");
 
+    // A version registered without a target needs --target to be evaluated.
+    let header = std::fs::read_to_string(repo().join("assets/datasets/breast_cancer.csv")).unwrap();
+    let thirty = header
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .take(30)
+        .collect::<Vec<_>>()
+        .join(",");
+    json(&[
+        "--project",
+        &p,
+        "model",
+        "register",
+        &logreg,
+        "--name",
+        "untargeted",
+        "--features",
+        &thirty,
+    ]);
+    check(
+        &[
+            "--project",
+            &p,
+            "model",
+            "eval",
+            "untargeted",
+            "breast_cancer@2",
+        ],
+        "bad_argument",
+        &["registered without a target", "--target"],
+    );
     // Evaluation: a missing target column, a non-binary target for a binary model, NaN features.
     let model = "breast_cancer_classifier@1";
     check(
@@ -456,4 +568,7 @@ fn bad_models_and_data_are_refused_and_nothing_is_registered() {
         "bad_argument",
         &["row 3", "mean radius", "impute"],
     );
+    // None of the failed evaluations was stored.
+    let shown = json(&["--project", &p, "model", "show", model]);
+    assert_eq!(shown["evaluations"], serde_json::json!([]));
 }
