@@ -8,7 +8,7 @@ use tract_onnx::pb;
 
 use super::onnx::{Attrs, OpError};
 use super::tensor::{Data, Labels, Tensor, op_error};
-use super::trees::{PostTransform, TreeEnsemble, logistic};
+use super::trees::{PostTransform, TreeEnsemble, logistic, mlas_logistic};
 use crate::Result;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1158,10 +1158,7 @@ fn linear(
     for row in xs.chunks(w.max(1)) {
         for t in 0..targets {
             let c = &coef[t * w..(t + 1) * w];
-            let mut s = 0.0f32;
-            for (a, b) in row.iter().zip(c) {
-                s += a * b;
-            }
+            let s = dot_fma(row, c);
             out.push(s + intercepts.get(t).copied().unwrap_or(0.0));
         }
     }
@@ -1208,7 +1205,11 @@ fn linear_classifier(
                 }
             }
             picks.push(best);
-            post.apply(row);
+            if post == PostTransform::Logistic {
+                row.iter_mut().for_each(|v| *v = mlas_logistic(*v));
+            } else {
+                post.apply(row);
+            }
         }
         (out, targets)
     };
@@ -1293,4 +1294,16 @@ fn label_encode(x: &Tensor, keys: &Data, values: &Data, default: &Data) -> Resul
         _ => return Err(op_error("LabelEncoder", "inconsistent value types")),
     };
     Tensor::new(x.shape.clone(), data)
+}
+
+/// `Σ a·b` as onnxruntime's MLAS kernels compute it: one fused multiply-add per term, in order
+/// from zero, so scores round as onnxruntime's do (partial dependence to 1e-9 needs this). The
+/// product of two f32 is exact in f64, so the fused step is `f32(f64(a)·f64(b) + f64(s))`; this
+/// differs from a true FMA only by double rounding at an exact f32 midpoint, which needs the sum
+/// to land within 2^-53 of one.
+#[inline]
+pub(crate) fn dot_fma(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).fold(0.0f32, |s, (x, y)| {
+        (f64::from(*x) * f64::from(*y) + f64::from(s)) as f32
+    })
 }

@@ -122,6 +122,41 @@ pub fn logistic(x: f32) -> f32 {
     if x < 0.0 { 1.0 - v } else { v }
 }
 
+/// MLAS's `MlasComputeLogistic`, the rational approximation onnxruntime's LinearClassifier
+/// applies to its scores (the tree ensembles use [`logistic`]): bit for bit, with its fused
+/// multiply-adds done exactly in f64 (see `ops::dot_fma` for why that equals an FMA).
+pub fn mlas_logistic(x: f32) -> f32 {
+    // MLAS's constants, as written there (double literals rounded to f32).
+    const ALPHA: [f64; 5] = [
+        4.37031012579801e-11,
+        1.15627324459942e-07,
+        6.08574864600143e-05,
+        8.51377133304701e-03,
+        2.48287947061529e-01,
+    ];
+    const BETA: [f64; 6] = [
+        6.10247389755681e-13,
+        5.76102136993427e-09,
+        6.29106785017040e-06,
+        1.70198817374094e-03,
+        1.16817656904453e-01,
+        9.93151921023180e-01,
+    ];
+    let fma = |a: f32, b: f32, c: f32| (f64::from(a) * f64::from(b) + f64::from(c)) as f32;
+    let v = x.clamp(-18.0, 18.0);
+    let v2 = v * v;
+    let mut p = fma(v2, ALPHA[0] as f32, ALPHA[1] as f32);
+    for a in &ALPHA[2..] {
+        p = fma(p, v2, *a as f32);
+    }
+    p *= v;
+    let mut q = fma(v2, BETA[0] as f32, BETA[1] as f32);
+    for b in &BETA[2..] {
+        q = fma(q, v2, *b as f32);
+    }
+    (p / q + 0.5).clamp(0.0, 1.0)
+}
+
 /// onnxruntime's `ComputeProbit`: √2 · erfinv(2x − 1) with its closed-form erfinv approximation
 /// (Winitzki's, a = 0.147), reproduced rather than replaced by an exact one.
 pub fn probit(x: f32) -> f32 {
@@ -549,13 +584,19 @@ impl TreeEnsemble {
     /// The leaf a row reaches from `root`.
     #[inline]
     pub fn leaf(&self, root: u32, x: &[f32]) -> &TreeNode {
+        &self.nodes[self.leaf_index(root, x)]
+    }
+
+    /// The index in [`TreeEnsemble::nodes`] of the leaf a row reaches from `root`.
+    #[inline]
+    pub fn leaf_index(&self, root: u32, x: &[f32]) -> usize {
         let nodes = &self.nodes;
         let mut i = root as usize;
         if self.all_leq {
             loop {
                 let n = &nodes[i];
                 if n.mode == NodeMode::Leaf {
-                    return n;
+                    return i;
                 }
                 i = if x[n.feature as usize] <= n.threshold {
                     n.true_child
@@ -566,22 +607,34 @@ impl TreeEnsemble {
         }
         loop {
             let n = &nodes[i];
-            let v = x[n.feature as usize];
-            let go_true = match n.mode {
-                NodeMode::Leaf => return n,
-                _ if v.is_nan() => n.missing_tracks_true,
-                NodeMode::Leq => v <= n.threshold,
-                NodeMode::Lt => v < n.threshold,
-                NodeMode::Gte => v >= n.threshold,
-                NodeMode::Gt => v > n.threshold,
-                NodeMode::Eq => v == n.threshold,
-                NodeMode::Neq => v != n.threshold,
-                NodeMode::Member => self
-                    .members
-                    .get(&(i as u32))
-                    .is_some_and(|set| set.contains(&v)),
-            };
-            i = if go_true { n.true_child } else { n.false_child } as usize;
+            if n.mode == NodeMode::Leaf {
+                return i;
+            }
+            i = if self.goes_true(i, x[n.feature as usize]) {
+                n.true_child
+            } else {
+                n.false_child
+            } as usize;
+        }
+    }
+
+    /// Whether value `v` takes the true branch of branch node `i`.
+    #[inline]
+    pub fn goes_true(&self, i: usize, v: f32) -> bool {
+        let n = &self.nodes[i];
+        match n.mode {
+            NodeMode::Leaf => false,
+            _ if v.is_nan() => n.missing_tracks_true,
+            NodeMode::Leq => v <= n.threshold,
+            NodeMode::Lt => v < n.threshold,
+            NodeMode::Gte => v >= n.threshold,
+            NodeMode::Gt => v > n.threshold,
+            NodeMode::Eq => v == n.threshold,
+            NodeMode::Neq => v != n.threshold,
+            NodeMode::Member => self
+                .members
+                .get(&(i as u32))
+                .is_some_and(|set| set.contains(&v)),
         }
     }
 
