@@ -14,6 +14,8 @@
 //! - [`runs`]: experiment runs imported from MLflow stores and run logs; query, compare, chart.
 //! - [`drift`]: data drift between a reference and a current dataset, per column and overall,
 //!   over time, as charts and a self-contained HTML report.
+//! - [`explain`]: SHAP values, permutation importance, partial dependence / ICE of a model.
+//! - [`fairness`]: group fairness of a classifier's predictions (Fairlearn's definitions).
 //! - [`demo`]: the demo project built from the public datasets shipped in `assets/`.
 //! - [`job`]: progress reporting and cancellation for long work.
 //! - [`error`]: the one error type, with a stable machine-readable code per variant.
@@ -24,6 +26,8 @@ pub mod dataset;
 pub mod demo;
 pub mod drift;
 pub mod error;
+pub mod explain;
+pub mod fairness;
 pub mod job;
 pub mod model;
 pub mod project;

@@ -448,7 +448,7 @@ pub fn regression_metrics(actual: &[f64], predicted: &[f64]) -> BTreeMap<String,
 }
 
 /// A target value as the text class labels are compared with: integers without a fraction.
-fn target_texts(column: &Column, target: &str) -> Result<Vec<String>> {
+pub(crate) fn target_texts(column: &Column, target: &str) -> Result<Vec<String>> {
     let missing = |r: usize| Error::BadArgument {
         argument: "target",
         detail: format!("row {} has no value in the target column {target:?}", r + 1),

@@ -86,6 +86,16 @@ enum Engine {
     Tract(Arc<TypedRunnableModel>),
 }
 
+/// A model's scores as an affine function of its inputs (see [`Model::linear_form`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinearForm {
+    /// `targets × width`, row-major: score `t` = `weights[t] · x + intercepts[t]`.
+    pub weights: Vec<f64>,
+    pub intercepts: Vec<f64>,
+    pub targets: usize,
+    pub width: usize,
+}
+
 /// A loaded model, ready to predict.
 pub struct Model {
     engine: Engine,
@@ -358,6 +368,78 @@ impl Model {
                 .zip(outputs)
                 .collect(),
         })
+    }
+
+    /// Predicts a block of rows in the calling thread (explanations parallelise above it).
+    pub fn predict_here(&self, x: &[f32], width: usize) -> Result<Vec<Tensor>> {
+        let rows = x.len() / width.max(1);
+        self.run(self.feed(x, rows, width)?)
+    }
+
+    /// The model as an affine function of its input matrix, when it is one: a chain of Cast
+    /// (to a float type), Identity and at most one Scaler ending in a LinearClassifier or
+    /// LinearRegressor, each the only reader of the value before it. Linear SHAP explains its
+    /// scores (the margin, before the op's post transform).
+    pub fn linear_form(&self) -> Option<LinearForm> {
+        let Engine::Native(g) = &self.engine else {
+            return None;
+        };
+        let [mut slot] = g.inputs[..] else {
+            return None;
+        };
+        let mut affine: Option<(&[f32], &[f32])> = None;
+        loop {
+            let mut readers = g.nodes.iter().filter(|n| n.inputs.contains(&Some(slot)));
+            let node = readers.next()?;
+            if readers.next().is_some() || g.outputs.contains(&slot) {
+                return None;
+            }
+            let compose = |coefficients: &[f32], intercepts: &[f32], targets: usize| {
+                let width = coefficients.len() / targets.max(1);
+                let mut weights = vec![0.0f64; coefficients.len()];
+                let mut icpt: Vec<f64> = intercepts.iter().map(|&v| f64::from(v)).collect();
+                icpt.resize(targets, 0.0);
+                for t in 0..targets {
+                    for j in 0..width {
+                        let c = f64::from(coefficients[t * width + j]);
+                        let (off, sc) = match affine {
+                            Some((o, s)) => (
+                                f64::from(*o.get(j).or(o.first()).unwrap_or(&0.0)),
+                                f64::from(*s.get(j).or(s.first()).unwrap_or(&1.0)),
+                            ),
+                            None => (0.0, 1.0),
+                        };
+                        weights[t * width + j] = c * sc;
+                        icpt[t] -= c * sc * off;
+                    }
+                }
+                LinearForm {
+                    weights,
+                    intercepts: icpt,
+                    targets,
+                    width,
+                }
+            };
+            match &node.op {
+                ops::Op::Identity | ops::Op::Cast { to: 1 | 10 | 11 } => {}
+                ops::Op::Scaler { offset, scale } if affine.is_none() => {
+                    affine = Some((offset, scale));
+                }
+                ops::Op::LinearClassifier {
+                    coefficients,
+                    intercepts,
+                    ..
+                } => return Some(compose(coefficients, intercepts, intercepts.len().max(1))),
+                ops::Op::LinearRegressor {
+                    coefficients,
+                    intercepts,
+                    targets,
+                    ..
+                } => return Some(compose(coefficients, intercepts, *targets)),
+                _ => return None,
+            }
+            slot = node.outputs.first().copied().flatten()?;
+        }
     }
 
     /// The graph inputs for a block of rows.

@@ -290,6 +290,34 @@ pub const MIGRATIONS: &[Migration] = &[
         ) STRICT;
     "#,
     },
+    Migration {
+        version: 6,
+        description: "explanations and fairness reports",
+        sql: r#"
+        -- One result per (model version, dataset version, settings): reopened, not recomputed.
+        CREATE TABLE explanations (
+            id                 INTEGER PRIMARY KEY,
+            model_version_id   INTEGER NOT NULL REFERENCES model_versions(id),
+            dataset_version_id INTEGER NOT NULL REFERENCES dataset_versions(id),
+            method             TEXT NOT NULL,
+            settings           TEXT NOT NULL,       -- JSON Request, canonical
+            result             TEXT NOT NULL,       -- JSON Explanation
+            seconds            REAL NOT NULL,       -- time to compute
+            created_at         TEXT NOT NULL,
+            UNIQUE (model_version_id, dataset_version_id, settings)
+        ) STRICT;
+
+        CREATE TABLE fairness_reports (
+            id                 INTEGER PRIMARY KEY,
+            model_version_id   INTEGER NOT NULL REFERENCES model_versions(id),
+            dataset_version_id INTEGER NOT NULL REFERENCES dataset_versions(id),
+            settings           TEXT NOT NULL,       -- JSON: target, sensitive columns
+            report             TEXT NOT NULL,       -- JSON Fairness
+            created_at         TEXT NOT NULL,
+            UNIQUE (model_version_id, dataset_version_id, settings)
+        ) STRICT;
+    "#,
+    },
 ];
 
 /// The schema version this build of Lathe writes and reads.

@@ -8,6 +8,7 @@ mod chart;
 mod corpus;
 mod dataset;
 mod drift;
+mod explain;
 mod migrations;
 mod models;
 mod objects;

@@ -1,0 +1,625 @@
+//! Explanations of a model's predictions: SHAP values, permutation importance, partial
+//! dependence and ICE, with the reference tools' algorithms and defaults.
+//!
+//! - [`shap`]: exact (interventional, every coalition, ≤ 10 features), permutation (shap's
+//!   antithetic PermutationExplainer, with numpy's draws for the same seed), linear (closed
+//!   form over [`Model::linear_form`]) and interventional TreeSHAP over the parsed ONNX trees.
+//! - [`importance`]: scikit-learn's `permutation_importance`, the same permutations for a seed.
+//! - [`pdp`]: scikit-learn's brute-force `partial_dependence` on its grid, with ICE lines.
+//!
+//! Every method explains one number per row, a [`Target`]: the probability of one class for a
+//! classifier (the positive class of a binary one), the prediction of a regressor; linear and
+//! tree SHAP explain the score before the final transform (the margin) where that is what the
+//! model sums, and say so. Results are stored per model version, dataset version and settings
+//! ([`store`]).
+
+pub mod chart;
+pub mod importance;
+pub mod pdp;
+pub mod rng;
+pub mod shap;
+pub mod store;
+mod treeshap;
+
+use polars::prelude::*;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::job::Job;
+use crate::model::Model;
+use crate::model::tensor::{Data, Tensor};
+use crate::{Error, Result};
+
+/// What number an explanation is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum OutputKind {
+    /// A class probability.
+    Probability,
+    /// The score before the model's final transform (log-odds for a logistic link).
+    Margin,
+    /// A regressor's prediction.
+    Prediction,
+}
+
+/// The explained output, as results state it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "ExplainedOutput"))]
+pub struct Output {
+    pub kind: OutputKind,
+    /// The class, for a classifier.
+    pub class: Option<String>,
+    /// In words, e.g. `probability of class 1`.
+    pub description: String,
+}
+
+impl Output {
+    pub fn new(kind: OutputKind, class: Option<&str>) -> Output {
+        let description = match (kind, class) {
+            (OutputKind::Probability, Some(c)) => format!("probability of class {c}"),
+            (OutputKind::Margin, Some(c)) => {
+                format!("margin (score before the link) of class {c}")
+            }
+            (OutputKind::Margin, None) => "margin (score before the link)".to_owned(),
+            _ => "prediction".to_owned(),
+        };
+        Output {
+            kind,
+            class: class.map(str::to_owned),
+            description,
+        }
+    }
+}
+
+/// One number per row of a model: what explanations explain.
+#[derive(Debug)]
+pub struct Target<'a> {
+    pub model: &'a Model,
+    pub width: usize,
+    /// The output the number is read from, and its column.
+    output: usize,
+    column: usize,
+    /// A classifier's classes in probability-column order.
+    pub classes: Option<Vec<String>>,
+    /// The explained class's index in `classes`.
+    pub class_index: Option<usize>,
+    /// The label output, for accuracy.
+    label_output: Option<usize>,
+    pub output_spec: Output,
+}
+
+impl<'a> Target<'a> {
+    /// Finds the output to explain by predicting `probe` (one row): the probability column of
+    /// `class` (default: the second class of two, else the first), or the prediction.
+    pub fn new(
+        model: &'a Model,
+        width: usize,
+        class: Option<&str>,
+        probe: &[f32],
+    ) -> Result<Target<'a>> {
+        let outputs = model.predict_here(&probe[..width], width)?;
+        let prob = outputs
+            .iter()
+            .position(|t| matches!(t.data, Data::Map { .. }))
+            .or_else(|| {
+                outputs.iter().position(|t| {
+                    matches!(t.data, Data::F32(_) | Data::F64(_))
+                        && t.shape.len() == 2
+                        && t.shape[1] >= 2
+                })
+            });
+        let label_output = outputs.iter().position(|t| {
+            matches!(t.data, Data::I64(_) | Data::Str(_))
+                && (t.shape.len() == 1 || (t.shape.len() == 2 && t.shape[1] == 1))
+        });
+        if let Some(p) = prob {
+            let n = outputs[p].row_len();
+            let classes: Vec<String> = match (&outputs[p].data, model.class_labels()) {
+                (Data::Map { keys, .. }, _) => keys.texts(),
+                (_, Some(l)) if l.len() == n => l.texts(),
+                _ => (0..n).map(|i| i.to_string()).collect(),
+            };
+            let index = match class {
+                Some(c) => {
+                    classes
+                        .iter()
+                        .position(|k| k == c)
+                        .ok_or_else(|| Error::BadArgument {
+                            argument: "class",
+                            detail: format!(
+                                "the model has no class {c:?}; its classes are {}",
+                                classes.join(", ")
+                            ),
+                        })?
+                }
+                None if n == 2 => 1,
+                None => 0,
+            };
+            let spec = Output::new(OutputKind::Probability, Some(&classes[index]));
+            return Ok(Target {
+                model,
+                width,
+                output: p,
+                column: index,
+                class_index: Some(index),
+                classes: Some(classes),
+                label_output,
+                output_spec: spec,
+            });
+        }
+        if class.is_some() {
+            return Err(Error::BadArgument {
+                argument: "class",
+                detail: "the model outputs no class probabilities".to_owned(),
+            });
+        }
+        let value = outputs
+            .iter()
+            .position(|t| matches!(t.data, Data::F32(_) | Data::F64(_)) && t.row_len() <= 1)
+            .ok_or_else(|| Error::BadArgument {
+                argument: "model",
+                detail:
+                    "it has neither class probabilities nor a single numeric prediction to explain"
+                        .to_owned(),
+            })?;
+        Ok(Target {
+            model,
+            width,
+            output: value,
+            column: 0,
+            classes: None,
+            class_index: None,
+            label_output,
+            output_spec: Output::new(OutputKind::Prediction, None),
+        })
+    }
+
+    fn pick(&self, outputs: &[Tensor]) -> Result<Vec<f64>> {
+        let t = &outputs[self.output];
+        let w = t.row_len().max(1);
+        let all = t.to_f64("explain")?;
+        Ok(all.iter().skip(self.column).step_by(w).copied().collect())
+    }
+
+    /// The explained number for rows `x` (row-major, `width` wide), in the calling thread.
+    pub fn eval(&self, x: &[f32]) -> Result<Vec<f64>> {
+        self.pick(&self.model.predict_here(x, self.width)?)
+    }
+
+    /// The same over many rows, in parallel blocks.
+    pub fn eval_par(&self, x: &[f32]) -> Result<Vec<f64>> {
+        let block = 2048 * self.width;
+        let parts: Vec<Vec<f64>> = x
+            .par_chunks(block.max(1))
+            .map(|c| self.eval(c))
+            .collect::<Result<_>>()?;
+        Ok(parts.concat())
+    }
+
+    /// Every probability column (rows × classes) and the predicted class index per row, for a
+    /// classifier; the prediction for a regressor. In parallel blocks.
+    pub fn predict_all(&self, x: &[f32]) -> Result<Predicted> {
+        let block = 2048 * self.width;
+        let parts: Vec<Predicted> = x
+            .par_chunks(block.max(1))
+            .map(|c| {
+                let out = self.model.predict_here(c, self.width)?;
+                let values = out[self.output].to_f64("explain")?;
+                let labels = match (self.label_output, &self.classes) {
+                    (Some(l), Some(classes)) => {
+                        let texts: Vec<String> = match &out[l].data {
+                            Data::I64(v) => v.iter().map(i64::to_string).collect(),
+                            Data::Str(v) => v.clone(),
+                            _ => Vec::new(),
+                        };
+                        texts
+                            .iter()
+                            .map(|t| classes.iter().position(|c| c == t))
+                            .collect::<Option<Vec<_>>>()
+                            .ok_or_else(|| Error::Compute {
+                                context: "cannot explain the model",
+                                detail: "it predicted a label outside its own classes".to_owned(),
+                            })?
+                    }
+                    _ => Vec::new(),
+                };
+                Ok(Predicted { values, labels })
+            })
+            .collect::<Result<_>>()?;
+        let mut all = Predicted {
+            values: Vec::new(),
+            labels: Vec::new(),
+        };
+        for p in parts {
+            all.values.extend(p.values);
+            all.labels.extend(p.labels);
+        }
+        Ok(all)
+    }
+}
+
+/// Full predictions of a block of rows.
+#[derive(Debug)]
+pub struct Predicted {
+    /// Probabilities (rows × classes) or predictions (rows).
+    pub values: Vec<f64>,
+    /// Predicted class indexes (classifiers).
+    pub labels: Vec<usize>,
+}
+
+/// Numeric feature columns of a frame as f64, row-major (grids and stored data use these; the
+/// model itself is fed f32).
+pub fn feature_values(frame: &DataFrame, features: &[String]) -> Result<Vec<f64>> {
+    let n = frame.height();
+    let mut out = vec![0.0f64; n * features.len()];
+    for (j, name) in features.iter().enumerate() {
+        let col = frame
+            .column(name)
+            .map_err(|_| missing_column("data", name, frame))?;
+        let cast = col
+            .cast(&DataType::Float64)
+            .map_err(|e| Error::BadArgument {
+                argument: "features",
+                detail: format!("feature {name:?} is not numeric: {e}"),
+            })?;
+        for (i, v) in cast
+            .f64()
+            .map_err(|e| Error::BadArgument {
+                argument: "features",
+                detail: format!("feature {name:?}: {e}"),
+            })?
+            .iter()
+            .enumerate()
+        {
+            out[i * features.len() + j] = match v {
+                Some(v) if !v.is_nan() => v,
+                _ => {
+                    return Err(Error::BadArgument {
+                        argument: "data",
+                        detail: format!(
+                            "row {} has no value (null or NaN) in feature {name:?}; impute or drop such rows first",
+                            i + 1
+                        ),
+                    });
+                }
+            };
+        }
+    }
+    Ok(out)
+}
+
+/// The error for a column a frame lacks, listing the ones it has.
+pub fn missing_column(argument: &'static str, name: &str, frame: &DataFrame) -> Error {
+    Error::BadArgument {
+        argument,
+        detail: format!(
+            "the data have no column {name:?}; the columns are: {}",
+            frame
+                .get_column_names()
+                .iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// Parses `A..B` (0-based, B excluded, as pandas' `iloc[A:B]`) against `rows`.
+pub fn parse_rows(text: &str, rows: usize) -> Result<std::ops::Range<usize>> {
+    let bad = |detail: String| Error::BadArgument {
+        argument: "rows",
+        detail,
+    };
+    let (a, b) = text.split_once("..").ok_or_else(|| {
+        bad(format!(
+            "{text:?} is not a range A..B (0-based, B excluded)"
+        ))
+    })?;
+    let a: usize = if a.trim().is_empty() {
+        0
+    } else {
+        a.trim()
+            .parse()
+            .map_err(|_| bad(format!("{a:?} is not a row index")))?
+    };
+    let b: usize = if b.trim().is_empty() {
+        rows
+    } else {
+        b.trim()
+            .parse()
+            .map_err(|_| bad(format!("{b:?} is not a row index")))?
+    };
+    if a >= b || b > rows {
+        return Err(bad(format!(
+            "rows {a}..{b} are out of range: the data have {rows} rows (0..{rows})"
+        )));
+    }
+    Ok(a..b)
+}
+
+/// What to compute, with every setting (the key results are stored under).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "ExplainRequest"))]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum Request {
+    Shap {
+        algorithm: shap::Algorithm,
+        /// `A..B`, 0-based, B excluded; `None`: the first [`DEFAULT_SHAP_ROWS`] rows.
+        rows: Option<String>,
+        /// Background rows sampled (without replacement, numpy's draws for `seed`).
+        background: usize,
+        max_evals: usize,
+        seed: u32,
+        class: Option<String>,
+    },
+    Permutation {
+        /// `None`: accuracy for a classifier, r2 for a regressor.
+        scoring: Option<importance::Scoring>,
+        repeats: usize,
+        seed: u32,
+        target: String,
+        class: Option<String>,
+    },
+    Pdp {
+        /// `None`: every feature.
+        features: Option<Vec<String>>,
+        grid_resolution: usize,
+        class: Option<String>,
+    },
+}
+
+/// Rows SHAP explains when `--rows` is not given.
+pub const DEFAULT_SHAP_ROWS: usize = 1000;
+
+/// Partial dependence of some features.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Dependence {
+    pub output: Output,
+    pub grid_resolution: usize,
+    pub features: Vec<pdp::FeatureDependence>,
+}
+
+/// A computed explanation; the JSON carries `"method"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum Explanation {
+    Shap(shap::ShapValues),
+    Permutation(importance::Importance),
+    Pdp(Dependence),
+}
+
+/// A model with its feature order, and the data to explain it on.
+#[derive(Debug)]
+pub struct ExplainInput<'a> {
+    pub model: &'a Model,
+    pub features: &'a [String],
+    pub frame: &'a DataFrame,
+    /// Where SHAP's background is sampled from (default: `frame`).
+    pub background: Option<&'a DataFrame>,
+}
+
+fn check_features(frame: &DataFrame, features: &[String], argument: &'static str) -> Result<()> {
+    match features.iter().find(|f| frame.column(f.as_str()).is_err()) {
+        Some(f) => Err(if argument == "background-data" {
+            Error::BadArgument {
+                argument,
+                detail: format!(
+                    "the background data have no column {f:?}; they need the model's features: {}",
+                    features.join(", ")
+                ),
+            }
+        } else {
+            missing_column(argument, f, frame)
+        }),
+        None => Ok(()),
+    }
+}
+
+fn to_f32(v: &[f64]) -> Vec<f32> {
+    v.iter().map(|&x| x as f32).collect()
+}
+
+/// Runs `request` on `input`.
+pub fn explain(input: &ExplainInput, request: &Request, job: &Job) -> Result<Explanation> {
+    let features = input.features;
+    let width = features.len();
+    if width == 0 {
+        return Err(Error::BadArgument {
+            argument: "features",
+            detail: "the model has no feature columns".to_owned(),
+        });
+    }
+    check_features(input.frame, features, "data")?;
+    let n = input.frame.height();
+    if n == 0 {
+        return Err(Error::BadArgument {
+            argument: "data",
+            detail: "the data have no rows".to_owned(),
+        });
+    }
+    let x64 = feature_values(input.frame, features)?;
+    let x = to_f32(&x64);
+    let class = match request {
+        Request::Shap { class, .. }
+        | Request::Permutation { class, .. }
+        | Request::Pdp { class, .. } => class.as_deref(),
+    };
+    let target = Target::new(input.model, width, class, &x)?;
+    match request {
+        Request::Shap {
+            algorithm,
+            rows,
+            background,
+            max_evals,
+            seed,
+            ..
+        } => {
+            let range = match rows {
+                Some(r) => parse_rows(r, n)?,
+                None => 0..n.min(DEFAULT_SHAP_ROWS),
+            };
+            let bg_frame = input.background.unwrap_or(input.frame);
+            check_features(
+                bg_frame,
+                features,
+                if input.background.is_some() {
+                    "background-data"
+                } else {
+                    "data"
+                },
+            )?;
+            if *background == 0 {
+                return Err(Error::BadArgument {
+                    argument: "background",
+                    detail: "at least one background row".to_owned(),
+                });
+            }
+            let bg64 = if input.background.is_some() {
+                feature_values(bg_frame, features)?
+            } else {
+                x64.clone()
+            };
+            let bg_rows = bg64.len() / width;
+            if bg_rows == 0 {
+                return Err(Error::BadArgument {
+                    argument: "background-data",
+                    detail: "the background data have no rows".to_owned(),
+                });
+            }
+            let pick = rng::sample_rows(bg_rows, *background, *seed);
+            let bg: Vec<f32> = pick
+                .iter()
+                .flat_map(|&r| bg64[r * width..(r + 1) * width].iter().map(|&v| v as f32))
+                .collect();
+            let values = shap::shap(
+                &shap::ShapInput {
+                    target: &target,
+                    features,
+                    x: &x[range.start * width..range.end * width],
+                    x64: &x64[range.start * width..range.end * width],
+                    rows: range.collect(),
+                    background: &bg,
+                },
+                &shap::ShapSettings {
+                    algorithm: *algorithm,
+                    max_evals: *max_evals,
+                    seed: *seed,
+                },
+                job,
+            )?;
+            Ok(Explanation::Shap(values))
+        }
+        Request::Permutation {
+            scoring,
+            repeats,
+            seed,
+            target: target_col,
+            ..
+        } => {
+            let column = input
+                .frame
+                .column(target_col)
+                .map_err(|_| missing_column("target", target_col, input.frame))?;
+            if features.contains(target_col) {
+                return Err(Error::BadArgument {
+                    argument: "target",
+                    detail: format!("{target_col:?} is one of the model's features"),
+                });
+            }
+            let texts = crate::model::eval::target_texts(column, target_col)?;
+            let (classes_idx, values);
+            let truth = match &target.classes {
+                Some(classes) => {
+                    classes_idx = texts
+                        .iter()
+                        .map(|t| {
+                            classes.iter().position(|c| c == t).ok_or_else(|| {
+                                Error::BadArgument {
+                                    argument: "target",
+                                    detail: format!(
+                                        "{target_col:?} holds {t:?}, which is not one of the model's classes ({})",
+                                        classes.join(", ")
+                                    ),
+                                }
+                            })
+                        })
+                        .collect::<Result<Vec<usize>>>()?;
+                    importance::Truth::Classes(&classes_idx)
+                }
+                None => {
+                    values = texts
+                        .iter()
+                        .map(|t| {
+                            t.parse::<f64>().map_err(|_| Error::BadArgument {
+                                argument: "target",
+                                detail: format!("{target_col:?} holds {t:?}, not a number"),
+                            })
+                        })
+                        .collect::<Result<Vec<f64>>>()?;
+                    importance::Truth::Values(&values)
+                }
+            };
+            let scoring = scoring.unwrap_or(if target.classes.is_some() {
+                importance::Scoring::Accuracy
+            } else {
+                importance::Scoring::R2
+            });
+            Ok(Explanation::Permutation(
+                importance::permutation_importance(
+                    &target,
+                    features,
+                    &x,
+                    &truth,
+                    importance::ImportanceSettings {
+                        scoring,
+                        repeats: *repeats,
+                        seed: *seed,
+                    },
+                    job,
+                )?,
+            ))
+        }
+        Request::Pdp {
+            features: chosen,
+            grid_resolution,
+            ..
+        } => {
+            let idx: Vec<usize> = match chosen {
+                None => (0..width).collect(),
+                Some(names) => names
+                    .iter()
+                    .map(|c| {
+                        features
+                            .iter()
+                            .position(|f| f == c)
+                            .ok_or_else(|| Error::BadArgument {
+                                argument: "feature",
+                                detail: format!(
+                                    "{c:?} is not one of the model's features: {}",
+                                    features.join(", ")
+                                ),
+                            })
+                    })
+                    .collect::<Result<_>>()?,
+            };
+            Ok(Explanation::Pdp(Dependence {
+                output: target.output_spec.clone(),
+                grid_resolution: *grid_resolution,
+                features: pdp::partial_dependence(
+                    &target,
+                    features,
+                    &idx,
+                    &x,
+                    &x64,
+                    *grid_resolution,
+                    job,
+                )?,
+            }))
+        }
+    }
+}

@@ -1,0 +1,495 @@
+//! SHAP values with shap's algorithms.
+//!
+//! - **exact** (shap's ExactExplainer): the value of a coalition S is the mean model output over
+//!   the background rows with the explained row's values on S; Shapley values from all 2^F
+//!   coalitions. Chosen for ≤ 10 features.
+//! - **permutation** (shap's PermutationExplainer): per row, `max_evals / (2F+1)` random
+//!   permutations of the varying features, each walked forward (adding features) and back
+//!   (removing them in the same order, the antithetic half). The permutations are numpy's for
+//!   `np.random.seed(seed)`, drawn row after row as shap draws them, so Lathe and shap give the
+//!   same values for the same seed and model outputs.
+//! - **linear** (shap's LinearExplainer, interventional): `w_j (x_j − mean_j)` on the margin of a
+//!   model that is affine in its inputs ([`crate::model::Model::linear_form`]).
+//! - **tree**: interventional TreeSHAP over the ONNX tree ensemble (see `treeshap`).
+//!
+//! Every algorithm satisfies `base_value + Σ values = model output` for each row; the result
+//! carries the model output so this can be checked.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::rng::RandomState;
+use super::treeshap::TreeForm;
+use super::{Output, OutputKind, Target};
+use crate::job::Job;
+use crate::{Error, Result};
+
+/// Which SHAP algorithm to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "ShapAlgorithm"))]
+#[serde(rename_all = "snake_case")]
+pub enum Algorithm {
+    /// Linear when the model is affine, tree for a tree ensemble, exact for ≤ 10 features,
+    /// permutation otherwise.
+    Auto,
+    Exact,
+    Permutation,
+    Linear,
+    Tree,
+}
+
+impl Algorithm {
+    pub fn parse(text: &str) -> Result<Algorithm> {
+        Ok(match text {
+            "auto" => Algorithm::Auto,
+            "exact" => Algorithm::Exact,
+            "permutation" => Algorithm::Permutation,
+            "linear" => Algorithm::Linear,
+            "tree" => Algorithm::Tree,
+            other => {
+                return Err(Error::BadArgument {
+                    argument: "algorithm",
+                    detail: format!(
+                        "{other:?} is not one of auto, exact, permutation, linear, tree"
+                    ),
+                });
+            }
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Auto => "auto",
+            Algorithm::Exact => "exact",
+            Algorithm::Permutation => "permutation",
+            Algorithm::Linear => "linear",
+            Algorithm::Tree => "tree",
+        }
+    }
+}
+
+/// The features at most for which `auto` picks the exact algorithm (shap's choice).
+pub const EXACT_MAX_FEATURES: usize = 10;
+/// The most features the exact algorithm accepts when asked for by name (2^F coalitions).
+pub const EXACT_LIMIT: usize = 16;
+
+/// SHAP values of some rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ShapValues {
+    /// The algorithm that ran (never `auto`).
+    pub algorithm: Algorithm,
+    pub output: Output,
+    /// The mean output over the background: what the values add to.
+    pub base_value: f64,
+    pub features: Vec<String>,
+    /// The explained rows' indexes in the data (0-based).
+    pub rows: Vec<usize>,
+    /// Per row, one value per feature.
+    pub values: Vec<Vec<f64>>,
+    /// Per row, the feature values explained.
+    pub data: Vec<Vec<f64>>,
+    /// Per row, the explained output as the model computes it (= base + Σ values).
+    pub model_output: Vec<f64>,
+    pub background_rows: usize,
+    /// Permutations per row (permutation algorithm only).
+    pub permutations: Option<usize>,
+}
+
+/// What to explain.
+#[derive(Debug)]
+pub struct ShapInput<'a> {
+    pub target: &'a Target<'a>,
+    pub features: &'a [String],
+    /// The explained rows (row-major, f32 as the model reads them) and their values as data.
+    pub x: &'a [f32],
+    pub x64: &'a [f64],
+    pub rows: Vec<usize>,
+    /// Background rows, f32.
+    pub background: &'a [f32],
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ShapSettings {
+    pub algorithm: Algorithm,
+    /// Model evaluations per row for the permutation algorithm (shap's `max_evals`, 500).
+    pub max_evals: usize,
+    pub seed: u32,
+}
+
+impl Default for ShapSettings {
+    fn default() -> Self {
+        ShapSettings {
+            algorithm: Algorithm::Auto,
+            max_evals: 500,
+            seed: 0,
+        }
+    }
+}
+
+/// Computes SHAP values; progress is reported per explained row.
+pub fn shap(input: &ShapInput, settings: &ShapSettings, job: &Job) -> Result<ShapValues> {
+    let width = input.features.len();
+    let n = input.x.len() / width.max(1);
+    let n_bg = input.background.len() / width.max(1);
+    if n == 0 || n_bg == 0 {
+        return Err(Error::BadArgument {
+            argument: if n == 0 { "rows" } else { "background" },
+            detail: "no rows to work with".to_owned(),
+        });
+    }
+    let probe_rows = n.min(32);
+    let probe = &input.x[..probe_rows * width];
+    let linear = || linear_form(input.target, probe);
+    let tree = || TreeForm::detect(input.target, probe);
+    let mut out = ShapValues {
+        algorithm: settings.algorithm,
+        output: input.target.output_spec.clone(),
+        base_value: 0.0,
+        features: input.features.to_vec(),
+        rows: input.rows.clone(),
+        values: Vec::new(),
+        data: input.x64.chunks(width).map(<[f64]>::to_vec).collect(),
+        model_output: Vec::new(),
+        background_rows: n_bg,
+        permutations: None,
+    };
+    let refuse = |what: &str| Error::BadArgument {
+        argument: "algorithm",
+        detail: what.to_owned(),
+    };
+    let algorithm = match settings.algorithm {
+        Algorithm::Auto => {
+            if let Some(l) = linear() {
+                return Ok(linear_shap(input, &l, out));
+            }
+            if let Some(t) = tree() {
+                return tree_shap(input, &t, out, job);
+            }
+            if width <= EXACT_MAX_FEATURES {
+                Algorithm::Exact
+            } else {
+                Algorithm::Permutation
+            }
+        }
+        Algorithm::Linear => {
+            let l = linear().ok_or_else(|| {
+                refuse("the model is not a linear model over its inputs (a chain of Scaler and a LinearClassifier/LinearRegressor); use exact or permutation")
+            })?;
+            return Ok(linear_shap(input, &l, out));
+        }
+        Algorithm::Tree => {
+            let t = tree().ok_or_else(|| {
+                refuse("the model is not a single tree ensemble summing its trees over its input matrix; use exact or permutation")
+            })?;
+            return tree_shap(input, &t, out, job);
+        }
+        Algorithm::Exact if width > EXACT_LIMIT => {
+            return Err(refuse(&format!(
+                "exact SHAP enumerates 2^F coalitions; {width} features is too many (at most {EXACT_LIMIT}); use permutation"
+            )));
+        }
+        a => a,
+    };
+    out.algorithm = algorithm;
+    let base = mean(&input.target.eval_par(input.background)?);
+    let done = AtomicU64::new(0);
+    let perms = if algorithm == Algorithm::Permutation {
+        Some(permutations(input, settings)?)
+    } else {
+        None
+    };
+    let results: Vec<(Vec<f64>, f64)> = (0..n)
+        .into_par_iter()
+        .map(|r| {
+            job.cancel.check()?;
+            let x = &input.x[r * width..(r + 1) * width];
+            let res = match &perms {
+                None => exact_row(input.target, x, input.background, width),
+                Some(p) => permutation_row(input.target, x, input.background, width, &p[r]),
+            }?;
+            let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+            job.progress("explaining rows", d, Some(n as u64));
+            Ok(res)
+        })
+        .collect::<Result<_>>()?;
+    out.base_value = base;
+    out.permutations = perms
+        .as_ref()
+        .map(|p| p.first().map_or(0, |rows| rows.len()));
+    for (v, fx) in results {
+        out.values.push(v);
+        out.model_output.push(fx);
+    }
+    Ok(out)
+}
+
+/// numpy's pairwise mean is not needed for agreement to 1e-12 at these sizes; a plain sum.
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+/// Mean output per coalition for a batch of masks: rows of the background with `x` on each
+/// mask's features.
+fn coalition_values(
+    target: &Target,
+    x: &[f32],
+    bg: &[f32],
+    width: usize,
+    masks: &[Vec<bool>],
+) -> Result<Vec<f64>> {
+    let n_bg = bg.len() / width;
+    let mut z = Vec::with_capacity(masks.len() * bg.len());
+    for m in masks {
+        for b in bg.chunks(width) {
+            z.extend((0..width).map(|j| if m[j] { x[j] } else { b[j] }));
+        }
+    }
+    let out = target.eval(&z)?;
+    Ok(out.chunks(n_bg).map(mean).collect())
+}
+
+fn exact_row(target: &Target, x: &[f32], bg: &[f32], width: usize) -> Result<(Vec<f64>, f64)> {
+    let n_masks = 1usize << width;
+    let n_bg = bg.len() / width;
+    // About 16k model rows per call.
+    let per_call = (16_384 / n_bg).max(1);
+    let mut v = vec![0.0f64; n_masks];
+    let mut start = 0;
+    while start < n_masks {
+        let end = (start + per_call).min(n_masks);
+        let masks: Vec<Vec<bool>> = (start..end)
+            .map(|m| (0..width).map(|j| m & (1 << j) != 0).collect())
+            .collect();
+        let vals = coalition_values(target, x, bg, width, &masks)?;
+        v[start..end].copy_from_slice(&vals);
+        start = end;
+    }
+    // Shapley weights |S|! (F−|S|−1)! / F!.
+    let mut fact = vec![1.0f64; width + 1];
+    for i in 1..=width {
+        fact[i] = fact[i - 1] * i as f64;
+    }
+    let w: Vec<f64> = (0..width)
+        .map(|s| fact[s] * fact[width - s - 1] / fact[width])
+        .collect();
+    let mut phi = vec![0.0f64; width];
+    for (i, p) in phi.iter_mut().enumerate() {
+        let bit = 1usize << i;
+        for m in 0..n_masks {
+            if m & bit == 0 {
+                *p += w[m.count_ones() as usize] * (v[m | bit] - v[m]);
+            }
+        }
+    }
+    Ok((phi, v[n_masks - 1]))
+}
+
+/// shap's `varying_inputs`: features where the row is not `np.isclose` to every background row.
+fn varying(x: &[f32], bg: &[f32], width: usize) -> Vec<usize> {
+    (0..width)
+        .filter(|&j| {
+            let a = f64::from(x[j]);
+            bg.chunks(width).any(|b| {
+                let b = f64::from(b[j]);
+                (a - b).abs() > 1e-8 + 1e-5 * b.abs()
+            })
+        })
+        .collect()
+}
+
+/// Per explained row, its permutations of its varying features, drawn as shap draws them.
+fn permutations(input: &ShapInput, settings: &ShapSettings) -> Result<Vec<Vec<Vec<usize>>>> {
+    let width = input.features.len();
+    let mut rng = RandomState::new(settings.seed);
+    input
+        .x
+        .chunks(width)
+        .map(|x| {
+            let mut inds = varying(x, input.background, width);
+            if inds.is_empty() {
+                return Ok(Vec::new());
+            }
+            let n = settings.max_evals / (2 * inds.len() + 1);
+            if n == 0 {
+                return Err(Error::BadArgument {
+                    argument: "max-evals",
+                    detail: format!(
+                        "{} model evaluations per row are too few for the permutation algorithm: it needs at least 2 × features + 1 = {}",
+                        settings.max_evals,
+                        2 * inds.len() + 1
+                    ),
+                });
+            }
+            Ok((0..n)
+                .map(|_| {
+                    rng.shuffle(&mut inds);
+                    inds.clone()
+                })
+                .collect())
+        })
+        .collect()
+}
+
+fn permutation_row(
+    target: &Target,
+    x: &[f32],
+    bg: &[f32],
+    width: usize,
+    perms: &[Vec<usize>],
+) -> Result<(Vec<f64>, f64)> {
+    let mut phi = vec![0.0f64; width];
+    if perms.is_empty() {
+        let v = coalition_values(target, x, bg, width, &[vec![false; width]])?;
+        return Ok((phi, v[0]));
+    }
+    let mut fx = 0.0;
+    for order in perms {
+        // Masks: none, then adding each feature in order, then removing each in the same order.
+        let mut m = vec![false; width];
+        let mut masks = vec![m.clone()];
+        for &i in order.iter().chain(order.iter()) {
+            m[i] = !m[i];
+            masks.push(m.clone());
+        }
+        let v = coalition_values(target, x, bg, width, &masks)?;
+        let k = order.len();
+        for (s, &i) in order.iter().enumerate() {
+            phi[i] += v[s + 1] - v[s];
+            phi[i] += v[k + s] - v[k + s + 1];
+        }
+        fx = v[k];
+    }
+    let n = 2.0 * perms.len() as f64;
+    phi.iter_mut().for_each(|p| *p /= n);
+    Ok((phi, fx))
+}
+
+/// The affine form of the explained number: `sign · (w · x + b)` on a margin, if the model's
+/// output is that margin or its logistic/softmax link (checked on the probe rows).
+struct Linear {
+    w: Vec<f64>,
+    b: f64,
+    output: Output,
+}
+
+fn linear_form(target: &Target, probe: &[f32]) -> Option<Linear> {
+    let form = target.model.linear_form()?;
+    let width = target.width;
+    if form.width != width {
+        return None;
+    }
+    let rows = probe.len() / width;
+    let actual = target.eval(probe).ok()?;
+    let score = |t: usize, x: &[f32]| -> f64 {
+        form.weights[t * width..(t + 1) * width]
+            .iter()
+            .zip(x)
+            .map(|(w, &v)| w * f64::from(v))
+            .sum::<f64>()
+            + form.intercepts[t]
+    };
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-5 * (1.0 + b.abs());
+    let class = target
+        .class_index
+        .and_then(|k| target.classes.as_ref().map(|c| c[k].clone()));
+    let (t, sign) = match (target.class_index, target.classes.as_ref().map(Vec::len)) {
+        (None, _) if form.targets == 1 => (0, 1.0),
+        (Some(k), Some(2)) if form.targets == 1 => (0, if k == 1 { 1.0 } else { -1.0 }),
+        (Some(k), Some(c)) if form.targets == c => (k, 1.0),
+        _ => return None,
+    };
+    let margins: Vec<Vec<f64>> = probe
+        .chunks(width)
+        .map(|x| (0..form.targets).map(|t| score(t, x)).collect())
+        .collect();
+    let m = |r: usize| sign * margins[r][t];
+    let identity = (0..rows).all(|r| close(m(r), actual[r]));
+    let logistic = (0..rows).all(|r| close(1.0 / (1.0 + (-m(r)).exp()), actual[r]));
+    let softmax = form.targets > 1
+        && (0..rows).all(|r| {
+            let s = &margins[r];
+            let mx = s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let e: f64 = s.iter().map(|v| (v - mx).exp()).sum();
+            close((s[t] - mx).exp() / e, actual[r])
+        });
+    let kind = if identity && target.class_index.is_none() {
+        OutputKind::Prediction
+    } else if identity || logistic || softmax {
+        OutputKind::Margin
+    } else {
+        return None;
+    };
+    Some(Linear {
+        w: form.weights[t * width..(t + 1) * width]
+            .iter()
+            .map(|w| w * sign)
+            .collect(),
+        b: form.intercepts[t] * sign,
+        output: Output::new(kind, class.as_deref()),
+    })
+}
+
+fn linear_shap(input: &ShapInput, l: &Linear, mut out: ShapValues) -> ShapValues {
+    let width = l.w.len();
+    let n_bg = input.background.len() / width;
+    let mut means = vec![0.0f64; width];
+    for b in input.background.chunks(width) {
+        for (m, &v) in means.iter_mut().zip(b) {
+            *m += f64::from(v);
+        }
+    }
+    means.iter_mut().for_each(|m| *m /= n_bg as f64);
+    out.algorithm = Algorithm::Linear;
+    out.output = l.output.clone();
+    out.base_value = l.w.iter().zip(&means).map(|(w, m)| w * m).sum::<f64>() + l.b;
+    for x in input.x.chunks(width) {
+        let v: Vec<f64> = (0..width)
+            .map(|j| l.w[j] * (f64::from(x[j]) - means[j]))
+            .collect();
+        out.model_output.push(
+            l.w.iter()
+                .zip(x)
+                .map(|(w, &v)| w * f64::from(v))
+                .sum::<f64>()
+                + l.b,
+        );
+        out.values.push(v);
+    }
+    out
+}
+
+fn tree_shap(
+    input: &ShapInput,
+    t: &TreeForm,
+    mut out: ShapValues,
+    job: &Job,
+) -> Result<ShapValues> {
+    let width = input.features.len();
+    let n = input.x.len() / width;
+    let bg = input.background;
+    out.algorithm = Algorithm::Tree;
+    out.output = t.output.clone();
+    out.base_value = bg.chunks(width).map(|b| t.value(b)).sum::<f64>() / (bg.len() / width) as f64;
+    let done = AtomicU64::new(0);
+    let rows: Vec<(Vec<f64>, f64)> = input
+        .x
+        .par_chunks(width)
+        .map(|x| {
+            job.cancel.check()?;
+            let mut phi = vec![0.0f64; width];
+            t.shap_row(x, bg, width, &mut phi);
+            let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+            job.progress("explaining rows", d, Some(n as u64));
+            Ok((phi, t.value(x)))
+        })
+        .collect::<Result<_>>()?;
+    for (v, fx) in rows {
+        out.values.push(v);
+        out.model_output.push(fx);
+    }
+    Ok(out)
+}

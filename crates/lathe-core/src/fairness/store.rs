@@ -1,0 +1,85 @@
+//! Fairness reports kept in the project (`fairness_reports`), one per model version, dataset
+//! version, target and sensitive columns (the latest replaces the earlier one).
+
+use rusqlite::params;
+
+use super::{Fairness, Predictions, assess_frame};
+use crate::audit::{self, NewAuditEntry};
+use crate::dataset::{self, browse::TableSource};
+use crate::job::Job;
+use crate::model::registry;
+use crate::project::Project;
+use crate::{Error, Result};
+
+/// Assesses registered `model_ref` on stored `data_ref` and keeps the report.
+pub fn fairness_stored(
+    project: &Project,
+    model_ref: &str,
+    data_ref: &str,
+    target: Option<&str>,
+    sensitive: &[String],
+    job: &Job,
+) -> Result<Fairness> {
+    let version = registry::show(project, model_ref)?;
+    let target = target
+        .map(str::to_owned)
+        .or_else(|| version.target.clone())
+        .ok_or_else(|| Error::BadArgument {
+            argument: "target",
+            detail: format!(
+                "{} was registered without a target; pass --target COLUMN",
+                version.reference()
+            ),
+        })?;
+    let data = dataset::resolve(project, data_ref)?;
+    job.progress("reading the data", 0, None);
+    let frame = TableSource::stored(project, data_ref)?.frame(None)?;
+    let model = registry::load_model(project, &version)?;
+    job.progress("predicting", 0, Some(frame.height() as u64));
+    let report = assess_frame(
+        &frame,
+        &format!("{}@{}", data.dataset, data.version),
+        &Predictions::Model {
+            model: &model,
+            name: version.reference(),
+            features: &version.features,
+        },
+        &target,
+        sensitive,
+        None,
+    )?;
+    job.cancel.check()?;
+    let db = |e| Error::db(project.root(), e);
+    let settings = serde_json::json!({ "target": target, "sensitive": sensitive }).to_string();
+    let json = serde_json::to_string(&report).map_err(|e| Error::Compute {
+        context: "cannot store the fairness report",
+        detail: e.to_string(),
+    })?;
+    let tx = project.conn().unchecked_transaction().map_err(db)?;
+    tx.execute(
+        "INSERT INTO fairness_reports (model_version_id, dataset_version_id, settings, report, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (model_version_id, dataset_version_id, settings)
+         DO UPDATE SET report = excluded.report, created_at = excluded.created_at",
+        params![version.id, data.id, settings, json, audit::now()],
+    )
+    .map_err(db)?;
+    audit::append(
+        &tx,
+        project.actor(),
+        &NewAuditEntry {
+            action: "model.fairness",
+            target: &format!("{} on {}", report.predictions, report.data),
+            details: serde_json::json!({
+                "target": target,
+                "sensitive": sensitive,
+                "flagged": report.by_sensitive.iter()
+                    .filter(|(_, r)| !r.flagged.is_empty())
+                    .map(|(k, _)| k.clone()).collect::<Vec<_>>(),
+            }),
+        },
+    )
+    .map_err(db)?;
+    tx.commit().map_err(db)?;
+    Ok(report)
+}
