@@ -17,6 +17,7 @@ use serde::Serialize;
 
 mod dataset;
 mod drift;
+mod explain;
 mod model;
 mod runs;
 
@@ -74,6 +75,13 @@ enum Command {
     /// Register ONNX models (versions, aliases, lineage); predict and evaluate with them.
     #[command(subcommand)]
     Model(model::ModelCommand),
+    /// Explain a model's predictions on data: SHAP values (--method shap), permutation
+    /// importance (permutation), partial dependence and ICE (pdp). Stored in the project when
+    /// the model and data are; the same settings reopen the stored result.
+    Explain(explain::ExplainArgs),
+    /// Group fairness of a binary classifier's predictions per sensitive column (Fairlearn's
+    /// definitions): selection rate, accuracy, TPR, FPR; demographic parity and equalized odds.
+    Fairness(explain::FairnessArgs),
 }
 
 fn main() -> ExitCode {
@@ -144,6 +152,8 @@ fn run_other(cli: Cli) -> anyhow::Result<()> {
         Command::Dataset(command) => dataset::run(command, cli.project.as_deref(), cli.json),
         Command::Runs(command) => runs::run(command, cli.project.as_deref(), cli.json),
         Command::Model(command) => model::run(command, cli.project.as_deref(), cli.json),
+        Command::Explain(args) => explain::run_explain(args, cli.project.as_deref(), cli.json),
+        Command::Fairness(args) => explain::run_fairness(args, cli.project.as_deref(), cli.json),
         Command::Log { limit } => {
             let project = open_project(cli.project.as_deref())?;
             let entries = project.audit_log(limit)?;

@@ -78,22 +78,22 @@ pub enum ModelCommand {
 }
 
 /// A plain `.onnx` file given as MODEL.
-fn is_file(model: &str) -> bool {
+pub(crate) fn is_file(model: &str) -> bool {
     let p = Path::new(model);
     p.is_file()
         && p.extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("onnx"))
 }
 
-struct Loaded {
-    model: Model,
-    name: String,
-    features: Vec<String>,
-    target: Option<String>,
-    task: Option<Task>,
+pub(crate) struct Loaded {
+    pub model: Model,
+    pub name: String,
+    pub features: Vec<String>,
+    pub target: Option<String>,
+    pub task: Option<Task>,
 }
 
-fn load(
+pub(crate) fn load(
     model: &str,
     features: Option<Vec<String>>,
     project: &mut Option<Project>,

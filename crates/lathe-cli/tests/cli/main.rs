@@ -7,6 +7,7 @@
 mod dataset;
 mod drift;
 mod errors;
+mod explain;
 mod model;
 mod project;
 mod runs;
