@@ -69,10 +69,10 @@ async fn browse_the_demo_datasets_import_a_csv_and_read_its_profile() {
 
     // The sidebar counts the new dataset.
     let nav = app.text("[data-testid=nav-datasets]").await;
-    assert!(nav.ends_with('3'), "{nav}");
+    assert!(nav.ends_with('4'), "{nav}");
     assert_eq!(
         lathe(&["info", "--json", "--project", demo_path])["counts"]["datasets"],
-        Value::from(3)
+        Value::from(4)
     );
     app.close().await;
 }

@@ -35,6 +35,17 @@ const DATASETS: &[(&str, &str, &[u8])] = &[
         "diabetes.csv",
         include_bytes!("../../../assets/datasets/diabetes.csv"),
     ),
+    // diabetes with an age band and a binary outcome: the Fairness view's data.
+    (
+        "diabetes_risk",
+        "diabetes_risk.csv",
+        include_bytes!("../../../assets/datasets/diabetes_risk.csv"),
+    ),
+];
+
+/// The ten baseline variables, the features of the diabetes risk classifier.
+const DIABETES_FEATURES: &[&str] = &[
+    "age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6",
 ];
 
 /// The demo's run history: an MLflow SQLite store written by the real mlflow client while
@@ -42,14 +53,24 @@ const DATASETS: &[(&str, &str, &[u8])] = &[
 const RUNS: &[u8] = include_bytes!("../../../assets/runs/mlflow.db");
 
 /// The demo's models, trained with scikit-learn on the datasets above and exported by skl2onnx
-/// (`tests/fixtures/models_reference.py`): name, file, bytes, training dataset, target.
-const MODELS: &[(&str, &str, &[u8], &str, &str)] = &[
+/// (`tests/fixtures/models_reference.py`, `tests/fixtures/explain_reference.py`): name, file,
+/// bytes, training dataset, target, features (default: the dataset's numeric columns).
+type DemoModel = (
+    &'static str,
+    &'static str,
+    &'static [u8],
+    &'static str,
+    &'static str,
+    Option<&'static [&'static str]>,
+);
+const MODELS: &[DemoModel] = &[
     (
         "breast_cancer_classifier",
         "breast_cancer_logreg.onnx",
         include_bytes!("../../../assets/models/breast_cancer_logreg.onnx"),
         "breast_cancer@1",
         "target",
+        None,
     ),
     (
         "breast_cancer_classifier",
@@ -57,6 +78,7 @@ const MODELS: &[(&str, &str, &[u8], &str, &str)] = &[
         include_bytes!("../../../assets/models/breast_cancer_forest.onnx"),
         "breast_cancer@1",
         "target",
+        None,
     ),
     (
         "diabetes_regressor",
@@ -64,6 +86,15 @@ const MODELS: &[(&str, &str, &[u8], &str, &str)] = &[
         include_bytes!("../../../assets/models/diabetes_boosting.onnx"),
         "diabetes@1",
         "target",
+        None,
+    ),
+    (
+        "diabetes_risk_classifier",
+        "diabetes_risk_logreg.onnx",
+        include_bytes!("../../../assets/models/diabetes_risk_logreg.onnx"),
+        "diabetes_risk@1",
+        "high_progression",
+        Some(DIABETES_FEATURES),
     ),
 ];
 
@@ -83,13 +114,14 @@ pub fn create(root: &Path, options: OpenOptions, job: &Job) -> Result<Project> {
     let runs = data_dir.join("mlflow.db");
     std::fs::write(&runs, RUNS).map_err(|e| Error::write("write demo data", &runs, e))?;
     let imported = crate::runs::import(&project, &runs, job)?;
-    for (name, file, bytes, training, target) in MODELS {
+    for (name, file, bytes, training, target, features) in MODELS {
         let path = data_dir.join(file);
         std::fs::write(&path, bytes).map_err(|e| Error::write("write demo data", &path, e))?;
         let options = crate::model::registry::RegisterOptions {
             name: (*name).to_owned(),
             dataset: Some((*training).to_owned()),
             target: Some((*target).to_owned()),
+            features: features.map(|f| f.iter().map(|s| (*s).to_owned()).collect()),
             ..Default::default()
         };
         crate::model::registry::register(&project, &path, &options, job)?;
