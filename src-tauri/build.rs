@@ -37,6 +37,10 @@ fn main() {
         "set_model_alias",
         "evaluate_model",
         "evaluation_charts",
+        "explain_model",
+        "shap_chart",
+        "model_fairness",
+        "dataset_columns",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .unwrap_or_else(|e| panic!("tauri-build failed: {e:#}"));

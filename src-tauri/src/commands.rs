@@ -11,6 +11,8 @@ use lathe_core::dataset::browse::{RowsPage, RowsQuery, SortKey, TableSource};
 use lathe_core::dataset::compare::{self, Comparison};
 use lathe_core::dataset::{self, DatasetSummary, ImportOutcome, Profile, ReadOptions};
 use lathe_core::drift::{self, DriftOptions, DriftReport, Method, StoredDrift};
+use lathe_core::explain::{self, Explanation, Request as ExplainRequest};
+use lathe_core::fairness;
 use lathe_core::job::{CancelToken, Job};
 use lathe_core::model::chart as model_chart;
 use lathe_core::model::eval::{Evaluation, Task as ModelTask};
@@ -24,8 +26,8 @@ use tauri::ipc::Channel;
 use tauri::{State, Window};
 
 use crate::ipc::{
-    DriftRequest, DriftView, EvaluationView, IpcError, ModelPage, ProjectOverview, RecentProject,
-    RegisterRequest, RunChartView, TaskEvent,
+    DriftRequest, DriftView, EvaluationView, ExplainView, FairnessView, IpcError, ModelPage,
+    ProjectOverview, RecentProject, RegisterRequest, RunChartView, TaskEvent,
 };
 use crate::{AppState, recent};
 
@@ -793,4 +795,142 @@ fn evaluation_view(evaluation: Evaluation) -> lathe_core::Result<EvaluationView>
         })
         .collect::<lathe_core::Result<Vec<_>>>()?;
     Ok(EvaluationView { evaluation, charts })
+}
+
+/// Explains a version on a stored dataset version, or reopens the stored result for the same
+/// settings, streaming progress (`cancel_task(task_id)` stops it with nothing stored).
+#[tauri::command]
+pub async fn explain_model(
+    reference: String,
+    data: String,
+    request: ExplainRequest,
+    task_id: String,
+    on_progress: Channel<TaskEvent>,
+    state: State<'_, AppState>,
+) -> Result<ExplainView, IpcError> {
+    let root = current(&state)?;
+    let (_task, cancel) = Task::start(&state, &task_id)?;
+    blocking_job(on_progress, cancel, move |job| {
+        let project = Project::open_with(&root, options())?;
+        let s = explain::store::explain_stored(&project, &reference, &data, None, &request, job)?;
+        let charts = explain_charts(&s.result)?;
+        Ok(ExplainView {
+            id: s.id,
+            model: s.model,
+            data: s.data,
+            seconds: s.seconds,
+            reopened: s.reopened,
+            explanation: s.result,
+            charts,
+        })
+    })
+    .await
+}
+
+fn explain_charts(e: &Explanation) -> lathe_core::Result<Vec<(String, String)>> {
+    use lathe_core::explain::chart as c;
+    let mut out = Vec::new();
+    match e {
+        Explanation::Shap(s) => {
+            out.push(("bar".to_owned(), c::shap_bar(s).svg()?));
+            out.push(("beeswarm".to_owned(), c::beeswarm(s).svg()?));
+            if !s.values.is_empty() {
+                out.push(("waterfall".to_owned(), c::waterfall(s, 0)?.svg()?));
+            }
+            if let Some((top, _)) = c::mean_abs(s).first() {
+                out.push(("dependence".to_owned(), c::dependence(s, top)?.svg()?));
+            }
+        }
+        Explanation::Permutation(p) => out.push(("importance".to_owned(), c::importance(p).svg()?)),
+        Explanation::Pdp(d) => {
+            for f in &d.features {
+                out.push((
+                    format!("pdp:{}", f.name),
+                    c::pdp(f, &d.output.description).svg()?,
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One SHAP chart for a picked row (`waterfall`, by index into the explained rows) or feature
+/// (`dependence`).
+#[tauri::command]
+pub async fn shap_chart(
+    explanation: Explanation,
+    chart: String,
+    row: Option<usize>,
+    feature: Option<String>,
+) -> Result<String, IpcError> {
+    blocking(move || {
+        use lathe_core::explain::chart as c;
+        let Explanation::Shap(s) = &explanation else {
+            return Err(lathe_core::Error::BadArgument {
+                argument: "chart",
+                detail: "only SHAP values have row and feature charts".to_owned(),
+            });
+        };
+        match chart.as_str() {
+            "waterfall" => c::waterfall(s, row.unwrap_or(0))?.svg(),
+            "dependence" => c::dependence(s, feature.as_deref().unwrap_or_default())?.svg(),
+            other => Err(lathe_core::Error::BadArgument {
+                argument: "chart",
+                detail: format!("{other:?} is not waterfall or dependence"),
+            }),
+        }
+    })
+    .await
+}
+
+/// Fairness of a version's predictions on a stored dataset version per sensitive column (and
+/// their intersections), stored with the version.
+#[tauri::command]
+pub async fn model_fairness(
+    reference: String,
+    data: String,
+    target: Option<String>,
+    sensitive: Vec<String>,
+    task_id: String,
+    on_progress: Channel<TaskEvent>,
+    state: State<'_, AppState>,
+) -> Result<FairnessView, IpcError> {
+    let root = current(&state)?;
+    let (_task, cancel) = Task::start(&state, &task_id)?;
+    blocking_job(on_progress, cancel, move |job| {
+        let project = Project::open_with(&root, options())?;
+        let target = target
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty());
+        let report = fairness::store::fairness_stored(
+            &project,
+            &reference,
+            &data,
+            target.as_deref(),
+            &sensitive,
+            job,
+        )?;
+        let charts = report
+            .by_sensitive
+            .iter()
+            .map(|(name, r)| Ok((name.clone(), fairness::chart::groups_chart(name, r).svg()?)))
+            .collect::<lathe_core::Result<Vec<_>>>()?;
+        Ok(FairnessView { report, charts })
+    })
+    .await
+}
+
+/// The columns of a stored dataset version, for pickers (sensitive columns, targets).
+#[tauri::command]
+pub async fn dataset_columns(
+    reference: String,
+    state: State<'_, AppState>,
+) -> Result<Vec<String>, IpcError> {
+    let root = current(&state)?;
+    blocking(move || {
+        let project = Project::open_with(&root, options())?;
+        let profile = dataset::stored_profile(&project, &reference)?;
+        Ok(profile.columns.iter().map(|c| c.name.clone()).collect())
+    })
+    .await
 }

@@ -17,6 +17,11 @@ use lathe_core::drift::{
     Bins, ColumnDrift, DriftReport, Dropped, Effect, Kind, Method, SchemaDrift, SideInfo,
     Skipped as SkippedColumn, StoredDrift,
 };
+use lathe_core::explain::importance::{FeatureImportance, Importance, Scoring};
+use lathe_core::explain::pdp::FeatureDependence;
+use lathe_core::explain::shap::{Algorithm as ShapAlgorithm, ShapValues};
+use lathe_core::explain::{Dependence, Explanation, Output, OutputKind, Request as ExplainRequest};
+use lathe_core::fairness::{Fairness, GroupMetrics, SensitiveReport};
 use lathe_core::job::Progress;
 use lathe_core::model::eval::{
     CalibrationCurve, Curves, Evaluation, PrCurve, RegressionPoints, RocCurve, Task,
@@ -113,6 +118,27 @@ pub struct ModelPage {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, TS)]
 pub struct EvaluationView {
     pub evaluation: Evaluation,
+    pub charts: Vec<(String, String)>,
+}
+
+/// A computed or reopened explanation with its charts as SVG, by name.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, TS)]
+pub struct ExplainView {
+    pub id: i64,
+    pub model: String,
+    pub data: String,
+    /// Seconds the computation took (when it ran).
+    pub seconds: f64,
+    /// Found stored rather than computed now.
+    pub reopened: bool,
+    pub explanation: Explanation,
+    pub charts: Vec<(String, String)>,
+}
+
+/// A fairness report with one grouped bar chart per sensitive column and intersection.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, TS)]
+pub struct FairnessView {
+    pub report: Fairness,
     pub charts: Vec<(String, String)>,
 }
 
@@ -266,6 +292,49 @@ pub fn typescript_bindings() -> Result<Vec<(String, String)>, ts_rs::ExportError
             StoredDrift::export_to_string(&cfg)?,
         ),
         ("ModelPage.ts".into(), ModelPage::export_to_string(&cfg)?),
+        (
+            "ExplainView.ts".into(),
+            ExplainView::export_to_string(&cfg)?,
+        ),
+        (
+            "FairnessView.ts".into(),
+            FairnessView::export_to_string(&cfg)?,
+        ),
+        (
+            "Explanation.ts".into(),
+            Explanation::export_to_string(&cfg)?,
+        ),
+        (
+            "ExplainRequest.ts".into(),
+            ExplainRequest::export_to_string(&cfg)?,
+        ),
+        ("ShapValues.ts".into(), ShapValues::export_to_string(&cfg)?),
+        (
+            "ShapAlgorithm.ts".into(),
+            ShapAlgorithm::export_to_string(&cfg)?,
+        ),
+        ("ExplainedOutput.ts".into(), Output::export_to_string(&cfg)?),
+        ("OutputKind.ts".into(), OutputKind::export_to_string(&cfg)?),
+        ("Importance.ts".into(), Importance::export_to_string(&cfg)?),
+        (
+            "FeatureImportance.ts".into(),
+            FeatureImportance::export_to_string(&cfg)?,
+        ),
+        ("Scoring.ts".into(), Scoring::export_to_string(&cfg)?),
+        ("Dependence.ts".into(), Dependence::export_to_string(&cfg)?),
+        (
+            "FeatureDependence.ts".into(),
+            FeatureDependence::export_to_string(&cfg)?,
+        ),
+        ("Fairness.ts".into(), Fairness::export_to_string(&cfg)?),
+        (
+            "SensitiveReport.ts".into(),
+            SensitiveReport::export_to_string(&cfg)?,
+        ),
+        (
+            "GroupMetrics.ts".into(),
+            GroupMetrics::export_to_string(&cfg)?,
+        ),
         (
             "EvaluationView.ts".into(),
             EvaluationView::export_to_string(&cfg)?,

@@ -88,6 +88,10 @@ pub fn run(startup_project: Option<PathBuf>) {
             commands::set_model_alias,
             commands::evaluate_model,
             commands::evaluation_charts,
+            commands::explain_model,
+            commands::shap_chart,
+            commands::model_fairness,
+            commands::dataset_columns,
         ])
         .run(tauri::generate_context!());
     if let Err(err) = result {

@@ -10,12 +10,14 @@ use crate::harness::{App, lathe};
 async fn wait_text(app: &App, css: &str, needle: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
+        // A node re-rendered between finding and reading is stale: read again.
         let text = app
             .find(css)
             .await
             .prop("textContent")
             .await
-            .expect("textContent")
+            .ok()
+            .flatten()
             .unwrap_or_default();
         if text.to_lowercase().contains(&needle.to_lowercase()) {
             return text;
@@ -118,5 +120,101 @@ async fn register_a_model_evaluate_it_and_see_its_roc_curve() {
     app.scroll_to("[data-testid=lineage-dataset]").await;
     app.click("[data-testid=lineage-dataset]").await;
     wait_text(&app, "[data-testid=profile-title]", "breast_cancer@1").await;
+    app.close().await;
+}
+
+/// Explain and Fairness on the demo's risk classifier: the SHAP beeswarm, a picked row's
+/// waterfall, and the fairness table by sex, age band and both — the numbers `lathe explain`
+/// and `lathe fairness` give.
+#[tokio::test(flavor = "multi_thread")]
+async fn explain_a_model_and_assess_its_fairness() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let demo = work.path().join("demo");
+    let demo_path = demo.to_str().expect("utf-8 path");
+    lathe(&["demo", demo_path, "--json"]);
+    let app = App::start(&[demo_path]).await;
+    app.click("[data-testid=nav-models]").await;
+    app.click("[data-ref='diabetes_risk_classifier@1']").await;
+    wait_text(
+        &app,
+        "[data-testid=model-detail] h2",
+        "diabetes_risk_classifier@1",
+    )
+    .await;
+
+    // SHAP on the training data, rows 0..200 (the panel's default).
+    app.scroll_to("[data-testid=model-explain]").await;
+    app.click("[data-testid=explain-run]").await;
+    app.find("[data-testid=shap-chart-beeswarm] svg").await;
+    let caption = wait_text(&app, "[data-testid=explain-caption]", "SHAP (linear)").await;
+    let cli = lathe(&[
+        "explain",
+        "diabetes_risk_classifier@1",
+        "diabetes_risk@1",
+        "--rows",
+        "0..200",
+        "--json",
+        "--project",
+        demo_path,
+    ]);
+    assert_eq!(cli["algorithm"], "linear");
+    let base = format!("{:.4}", cli["base_value"].as_f64().expect("base value"));
+    assert!(caption.contains(&base), "{caption} lacks base {base}");
+    assert!(
+        caption.contains("reopened") || caption.contains("computed"),
+        "{caption}"
+    );
+    app.scroll_to("[data-testid=model-explain]").await;
+    app.screenshot("23-explain-beeswarm").await;
+
+    // Pick row 5: its waterfall.
+    app.click("[data-testid=shap-tab-waterfall]").await;
+    app.scroll_to("[data-testid=shap-row][data-row='5'] td")
+        .await;
+    app.click("[data-testid=shap-row][data-row='5'] td").await;
+    wait_text(&app, "[data-testid=shap-chart-waterfall] svg", "Row 5").await;
+    app.scroll_to("[data-testid=model-explain]").await;
+    app.screenshot("24-explain-waterfall").await;
+
+    // Fairness by sex and age band.
+    app.scroll_to("[data-testid=model-fairness]").await;
+    app.click("[data-testid=fairness-column][data-column=sex]")
+        .await;
+    app.click("[data-testid=fairness-column][data-column=age_band]")
+        .await;
+    app.click("[data-testid=fairness-run]").await;
+    app.find("[data-sensitive='sex&age_band'] [data-testid=fairness-table]")
+        .await;
+    let cli = lathe(&[
+        "fairness",
+        "diabetes_risk_classifier@1",
+        "diabetes_risk@1",
+        "--sensitive",
+        "sex,age_band",
+        "--json",
+        "--project",
+        demo_path,
+    ]);
+    let dpr = format!(
+        "{:.4}",
+        cli["by_sensitive"]["age_band"]["demographic_parity_ratio"]
+            .as_f64()
+            .expect("ratio")
+    );
+    wait_text(
+        &app,
+        "[data-sensitive=age_band] [data-testid=fairness-dpr]",
+        &dpr,
+    )
+    .await;
+    let table = wait_text(
+        &app,
+        "[data-sensitive=sex] [data-testid=fairness-table]",
+        "selection rate",
+    )
+    .await;
+    assert!(table.contains("TPR") && table.contains("FPR"), "{table}");
+    app.scroll_to("[data-testid=model-fairness]").await;
+    app.screenshot("25-fairness").await;
     app.close().await;
 }

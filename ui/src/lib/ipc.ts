@@ -29,6 +29,12 @@ import type { ModelSummary } from "../bindings/ModelSummary";
 import type { ModelVersion } from "../bindings/ModelVersion";
 import type { RegisterRequest } from "../bindings/RegisterRequest";
 import type { Registered } from "../bindings/Registered";
+import type { ExplainView } from "../bindings/ExplainView";
+import type { ExplainRequest } from "../bindings/ExplainRequest";
+import type { Explanation } from "../bindings/Explanation";
+import type { FairnessView } from "../bindings/FairnessView";
+import type { ShapValues } from "../bindings/ShapValues";
+import type { SensitiveReport } from "../bindings/SensitiveReport";
 
 export type {
   Comparison,
@@ -58,6 +64,12 @@ export type {
   ModelVersion,
   RegisterRequest,
   Registered,
+  ExplainView,
+  ExplainRequest,
+  Explanation,
+  FairnessView,
+  ShapValues,
+  SensitiveReport,
 };
 
 /** A page of the run table: MLflow filter strings (plus `or`, `~`), `KEY` or `KEY:desc` sorts. */
@@ -188,4 +200,11 @@ export const api = {
   evaluateModel: (reference: string, data: string, target: string | null, taskId: string, onProgress: (p: Progress) => void) =>
     call<EvaluationView>("evaluate_model", { reference, data, target, taskId, onProgress: progressChannel(onProgress) }),
   evaluationCharts: (evaluation: Evaluation) => call<EvaluationView>("evaluation_charts", { evaluation }),
+  explainModel: (reference: string, data: string, request: ExplainRequest, taskId: string, onProgress: (p: Progress) => void) =>
+    call<ExplainView>("explain_model", { reference, data, request, taskId, onProgress: progressChannel(onProgress) }),
+  shapChart: (explanation: Explanation, chart: "waterfall" | "dependence", row: number | null, feature: string | null) =>
+    call<string>("shap_chart", { explanation, chart, row, feature }),
+  modelFairness: (reference: string, data: string, target: string | null, sensitive: string[], taskId: string, onProgress: (p: Progress) => void) =>
+    call<FairnessView>("model_fairness", { reference, data, target, sensitive, taskId, onProgress: progressChannel(onProgress) }),
+  datasetColumns: (reference: string) => call<string[]>("dataset_columns", { reference }),
 };
