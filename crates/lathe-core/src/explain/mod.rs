@@ -14,6 +14,7 @@
 //! ([`store`]).
 
 pub mod chart;
+mod dense;
 pub mod importance;
 pub mod pdp;
 pub mod rng;

@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::dense::Dense;
 use super::rng::RandomState;
 use super::treeshap::TreeForm;
 use super::{Output, OutputKind, Target};
@@ -195,12 +196,31 @@ pub fn shap(input: &ShapInput, settings: &ShapSettings, job: &Job) -> Result<Sha
         a => a,
     };
     out.algorithm = algorithm;
-    let base = mean(&input.target.eval_par(input.background)?);
+
     let done = AtomicU64::new(0);
     let perms = if algorithm == Algorithm::Permutation {
         Some(permutations(input, settings)?)
     } else {
         None
+    };
+    // Networks run on their own fast path; anything else through the model's graph.
+    let dense = Dense::detect(input.target, probe);
+    // The base value as the coalitions compute it, so that base + Σ values = the output.
+    let base = match &dense {
+        Some(d) => mean(
+            &input
+                .background
+                .chunks(width)
+                .map(|b| d.value(b))
+                .collect::<Vec<_>>(),
+        ),
+        None => mean(&input.target.eval_par(input.background)?),
+    };
+    let eval = Coalitions {
+        target: input.target,
+        dense: dense.as_ref(),
+        bg: input.background,
+        width,
     };
     let results: Vec<(Vec<f64>, f64)> = (0..n)
         .into_par_iter()
@@ -208,8 +228,8 @@ pub fn shap(input: &ShapInput, settings: &ShapSettings, job: &Job) -> Result<Sha
             job.cancel.check()?;
             let x = &input.x[r * width..(r + 1) * width];
             let res = match &perms {
-                None => exact_row(input.target, x, input.background, width),
-                Some(p) => permutation_row(input.target, x, input.background, width, &p[r]),
+                None => exact_row(&eval, x),
+                Some(p) => permutation_row(&eval, x, &p[r]),
             }?;
             let d = done.fetch_add(1, Ordering::Relaxed) + 1;
             job.progress("explaining rows", d, Some(n as u64));
@@ -232,41 +252,62 @@ fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len() as f64
 }
 
-/// Mean output per coalition for a batch of masks: rows of the background with `x` on each
-/// mask's features.
-fn coalition_values(
-    target: &Target,
-    x: &[f32],
-    bg: &[f32],
+/// How coalition values are computed: the fast path of a network, or the model's graph on
+/// rows mixing the explained row with each background row.
+struct Coalitions<'a> {
+    target: &'a Target<'a>,
+    dense: Option<&'a Dense>,
+    bg: &'a [f32],
     width: usize,
-    masks: &[Vec<bool>],
-) -> Result<Vec<f64>> {
-    let n_bg = bg.len() / width;
-    let mut z = Vec::with_capacity(masks.len() * bg.len());
-    for m in masks {
-        for b in bg.chunks(width) {
-            z.extend((0..width).map(|j| if m[j] { x[j] } else { b[j] }));
-        }
-    }
-    let out = target.eval(&z)?;
-    Ok(out.chunks(n_bg).map(mean).collect())
 }
 
-fn exact_row(target: &Target, x: &[f32], bg: &[f32], width: usize) -> Result<(Vec<f64>, f64)> {
+impl Coalitions<'_> {
+    /// Mean output per coalition for a batch of masks: rows of the background with `x` on
+    /// each mask's features.
+    fn values(&self, x: &[f32], masks: &[Vec<bool>]) -> Result<Vec<f64>> {
+        let (bg, width) = (self.bg, self.width);
+        let n_bg = bg.len() / width;
+        let mut z = Vec::with_capacity(masks.len() * bg.len());
+        for m in masks {
+            for b in bg.chunks(width) {
+                z.extend((0..width).map(|j| if m[j] { x[j] } else { b[j] }));
+            }
+        }
+        let out = self.target.eval(&z)?;
+        Ok(out.chunks(n_bg).map(mean).collect())
+    }
+
+    /// The mean output from all-background, then after toggling each feature of `toggles` in
+    /// turn (`toggles.len() + 1` values).
+    fn walk(&self, x: &[f32], toggles: &[usize]) -> Result<Vec<f64>> {
+        if let Some(d) = self.dense {
+            return Ok(d.walk(x, self.bg, toggles));
+        }
+        let mut m = vec![false; self.width];
+        let mut masks = vec![m.clone()];
+        for &i in toggles {
+            m[i] = !m[i];
+            masks.push(m.clone());
+        }
+        // About 16k model rows per call.
+        let per_call = (16_384 / (self.bg.len() / self.width)).max(1);
+        let mut out = Vec::with_capacity(masks.len());
+        for chunk in masks.chunks(per_call) {
+            out.extend(self.values(x, chunk)?);
+        }
+        Ok(out)
+    }
+}
+
+fn exact_row(c: &Coalitions, x: &[f32]) -> Result<(Vec<f64>, f64)> {
+    let width = c.width;
     let n_masks = 1usize << width;
-    let n_bg = bg.len() / width;
-    // About 16k model rows per call.
-    let per_call = (16_384 / n_bg).max(1);
+    // Every coalition once, in Gray-code order: step i toggles bit trailing_zeros(i).
+    let toggles: Vec<usize> = (1..n_masks).map(|i| i.trailing_zeros() as usize).collect();
+    let walked = c.walk(x, &toggles)?;
     let mut v = vec![0.0f64; n_masks];
-    let mut start = 0;
-    while start < n_masks {
-        let end = (start + per_call).min(n_masks);
-        let masks: Vec<Vec<bool>> = (start..end)
-            .map(|m| (0..width).map(|j| m & (1 << j) != 0).collect())
-            .collect();
-        let vals = coalition_values(target, x, bg, width, &masks)?;
-        v[start..end].copy_from_slice(&vals);
-        start = end;
+    for (i, value) in walked.into_iter().enumerate() {
+        v[i ^ (i >> 1)] = value;
     }
     // Shapley weights |S|! (F−|S|−1)! / F!.
     let mut fact = vec![1.0f64; width + 1];
@@ -334,28 +375,17 @@ fn permutations(input: &ShapInput, settings: &ShapSettings) -> Result<Vec<Vec<Ve
         .collect()
 }
 
-fn permutation_row(
-    target: &Target,
-    x: &[f32],
-    bg: &[f32],
-    width: usize,
-    perms: &[Vec<usize>],
-) -> Result<(Vec<f64>, f64)> {
-    let mut phi = vec![0.0f64; width];
+fn permutation_row(c: &Coalitions, x: &[f32], perms: &[Vec<usize>]) -> Result<(Vec<f64>, f64)> {
+    let mut phi = vec![0.0f64; c.width];
     if perms.is_empty() {
-        let v = coalition_values(target, x, bg, width, &[vec![false; width]])?;
+        let v = c.walk(x, &[])?;
         return Ok((phi, v[0]));
     }
     let mut fx = 0.0;
     for order in perms {
-        // Masks: none, then adding each feature in order, then removing each in the same order.
-        let mut m = vec![false; width];
-        let mut masks = vec![m.clone()];
-        for &i in order.iter().chain(order.iter()) {
-            m[i] = !m[i];
-            masks.push(m.clone());
-        }
-        let v = coalition_values(target, x, bg, width, &masks)?;
+        // None, then adding each feature in order, then removing each in the same order.
+        let toggles: Vec<usize> = order.iter().chain(order.iter()).copied().collect();
+        let v = c.walk(x, &toggles)?;
         let k = order.len();
         for (s, &i) in order.iter().enumerate() {
             phi[i] += v[s + 1] - v[s];

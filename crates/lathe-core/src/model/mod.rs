@@ -96,6 +96,35 @@ pub struct LinearForm {
     pub width: usize,
 }
 
+/// An activation of a [`DenseLayer`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    None,
+    Relu,
+    Tanh,
+    Sigmoid,
+    Softmax,
+}
+
+/// One `x · W + b` layer (W is `inputs × outputs`, row-major, as MatMul's second operand).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DenseLayer {
+    pub weights: Vec<f64>,
+    pub bias: Vec<f64>,
+    bias_set: bool,
+    pub outputs: usize,
+    pub activation: Activation,
+}
+
+/// A feed-forward network read off a graph (see [`Model::dense_form`]): the input is first
+/// scaled as `(x − offset) · scale`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DenseForm {
+    pub offset: Vec<f64>,
+    pub scale: Vec<f64>,
+    pub layers: Vec<DenseLayer>,
+}
+
 /// A loaded model, ready to predict.
 pub struct Model {
     engine: Engine,
@@ -440,6 +469,99 @@ impl Model {
             }
             slot = node.outputs.first().copied().flatten()?;
         }
+    }
+
+    /// The model as a feed-forward network over its input matrix, when the graph starts as
+    /// one: an optional Scaler, then MatMul (+ Add) layers with Relu/Tanh/Sigmoid/Softmax
+    /// activations, Casts and Identities in between, each node the only reader of the value
+    /// before it. The chain stops at the first node that is not one of these; what it computed
+    /// is the network's output (the caller checks it against the model's own output).
+    /// Explanations evaluate it row by row without the graph's per-op overhead.
+    pub fn dense_form(&self) -> Option<DenseForm> {
+        let Engine::Native(g) = &self.engine else {
+            return None;
+        };
+        let [mut slot] = g.inputs[..] else {
+            return None;
+        };
+        let width = self.feature_count()?;
+        let mut form = DenseForm {
+            offset: vec![0.0; width],
+            scale: vec![1.0; width],
+            layers: Vec::new(),
+        };
+        let constant = |node: &onnx::Node, not: usize| -> Option<&Tensor> {
+            node.inputs
+                .iter()
+                .flatten()
+                .find(|&&i| i != not)
+                .and_then(|&i| g.constants[i].as_ref())
+        };
+        loop {
+            let mut readers = g.nodes.iter().filter(|n| n.inputs.contains(&Some(slot)));
+            let Some(node) = readers.next() else { break };
+            if readers.next().is_some() {
+                break;
+            }
+            let last = form.layers.last_mut();
+            match (&node.op, last) {
+                (ops::Op::Identity | ops::Op::Cast { to: 1 | 10 | 11 }, _) => {}
+                (ops::Op::Scaler { offset, scale }, None) => {
+                    for j in 0..width {
+                        form.offset[j] =
+                            f64::from(*offset.get(j).or(offset.first()).unwrap_or(&0.0));
+                        form.scale[j] = f64::from(*scale.get(j).or(scale.first()).unwrap_or(&1.0));
+                    }
+                }
+                (ops::Op::MatMul, last) => {
+                    let b = constant(node, slot)?;
+                    let inputs = last.map_or(width, |l| l.outputs);
+                    if b.shape.len() != 2
+                        || b.shape[0] != inputs
+                        || node.inputs.first() != Some(&Some(slot))
+                    {
+                        return None;
+                    }
+                    let outputs = b.shape[1];
+                    form.layers.push(DenseLayer {
+                        weights: b.to_f64("MatMul").ok()?,
+                        bias: vec![0.0; outputs],
+                        bias_set: false,
+                        outputs,
+                        activation: Activation::None,
+                    });
+                }
+                (ops::Op::Binary(ops::Binary::Add), Some(l))
+                    if !l.bias_set && l.activation == Activation::None =>
+                {
+                    let b = constant(node, slot)?;
+                    if b.len() != l.outputs {
+                        return None;
+                    }
+                    l.bias = b.to_f64("Add").ok()?;
+                    l.bias_set = true;
+                }
+                (ops::Op::Unary(u), Some(l)) if l.activation == Activation::None => {
+                    l.activation = match u {
+                        ops::Unary::Relu => Activation::Relu,
+                        ops::Unary::Tanh => Activation::Tanh,
+                        ops::Unary::Sigmoid => Activation::Sigmoid,
+                        _ => return None,
+                    };
+                }
+                (ops::Op::Softmax { axis: -1 | 1 }, Some(l))
+                    if l.activation == Activation::None =>
+                {
+                    l.activation = Activation::Softmax;
+                }
+                _ => break,
+            }
+            let Some(next) = node.outputs.first().copied().flatten() else {
+                break;
+            };
+            slot = next;
+        }
+        (!form.layers.is_empty()).then_some(form)
     }
 
     /// The graph inputs for a block of rows.

@@ -1,0 +1,204 @@
+//! Black-box SHAP's fast path for feed-forward networks (MLPs, as skl2onnx exports them).
+//!
+//! Exact and permutation SHAP evaluate the model on rows that mix the explained row with a
+//! background row, changing one feature at a time: the coalitions in Gray-code order, or a
+//! permutation walked forward and back. When the model starts with an affine layer
+//! (`(x − offset) · scale · W + b`), toggling feature j changes that layer's output by
+//! `±(s(x_j) − s(b_j)) · W[j]`, so each step costs one row of W instead of the whole first
+//! layer, and the rest of the network runs in a tight loop with no graph overhead. Computed in
+//! f64; the form is used only when it reproduces the model's own output on probe rows (to
+//! 1e-5), so the explained function is the model's up to its f32 rounding.
+
+use super::Target;
+use crate::model::{Activation, DenseForm};
+
+/// How the explained number is read off the network's last layer.
+#[derive(Debug, Clone, Copy)]
+enum Pick {
+    /// Output `k` of the last layer.
+    Value(usize),
+    /// `1 −` the single sigmoid output (class 0 of a binary classifier).
+    Complement,
+}
+
+#[derive(Debug)]
+pub(crate) struct Dense {
+    form: DenseForm,
+    pick: Pick,
+    width: usize,
+}
+
+fn activate(a: Activation, v: &mut [f64]) {
+    match a {
+        Activation::None => {}
+        Activation::Relu => v.iter_mut().for_each(|x| *x = x.max(0.0)),
+        Activation::Tanh => v.iter_mut().for_each(|x| *x = x.tanh()),
+        Activation::Sigmoid => v.iter_mut().for_each(|x| *x = 1.0 / (1.0 + (-*x).exp())),
+        Activation::Softmax => {
+            let m = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let mut s = 0.0;
+            for x in v.iter_mut() {
+                *x = (*x - m).exp();
+                s += *x;
+            }
+            v.iter_mut().for_each(|x| *x /= s);
+        }
+    }
+}
+
+impl Dense {
+    /// The network form of `target`'s output, checked against the model on `probe` rows.
+    pub(crate) fn detect(target: &Target, probe: &[f32]) -> Option<Dense> {
+        let form = target.model.dense_form()?;
+        let last = form.layers.last()?;
+        let pick = match (target.class_index, target.classes.as_ref().map(Vec::len)) {
+            (None, None) if last.outputs == 1 && last.activation == Activation::None => {
+                Pick::Value(0)
+            }
+            (Some(k), Some(2)) if last.outputs == 1 && last.activation == Activation::Sigmoid => {
+                if k == 1 {
+                    Pick::Value(0)
+                } else {
+                    Pick::Complement
+                }
+            }
+            (Some(k), Some(c)) if last.outputs == c && last.activation == Activation::Softmax => {
+                Pick::Value(k)
+            }
+            _ => return None,
+        };
+        let dense = Dense {
+            form,
+            pick,
+            width: target.width,
+        };
+        let actual = target.eval(probe).ok()?;
+        let ok = probe
+            .chunks(dense.width)
+            .zip(&actual)
+            .all(|(x, &y)| (dense.value(x) - y).abs() <= 1e-5 * (1.0 + y.abs()));
+        ok.then_some(dense)
+    }
+
+    fn scaled(&self, j: usize, v: f32) -> f64 {
+        (f64::from(v) - self.form.offset[j]) * self.form.scale[j]
+    }
+
+    /// The first layer's pre-activation for one row.
+    fn first(&self, x: &[f32], h: &mut [f64]) {
+        let l = &self.form.layers[0];
+        h.copy_from_slice(&l.bias);
+        for (j, &v) in x.iter().enumerate() {
+            let s = self.scaled(j, v);
+            for (o, w) in h
+                .iter_mut()
+                .zip(&l.weights[j * l.outputs..(j + 1) * l.outputs])
+            {
+                *o += s * w;
+            }
+        }
+    }
+
+    /// The explained number of one row.
+    pub(crate) fn value(&self, x: &[f32]) -> f64 {
+        let mut h = vec![0.0; self.form.layers[0].outputs];
+        self.first(x, &mut h);
+        self.rest_rows(&h, 1, &mut (Vec::new(), Vec::new()))
+    }
+
+    /// Starting from every feature taken from the background row, then toggling `toggles[t]`
+    /// (between the background's and `x`'s value) step by step: the mean output over the
+    /// background rows at the start and after each toggle (`toggles.len() + 1` values).
+    ///
+    /// Values are laid out unit by background row (`[unit][row]`), so every step is a few
+    /// loops over the background rows that the compiler vectorises.
+    pub(crate) fn walk(&self, x: &[f32], bg: &[f32], toggles: &[usize]) -> Vec<f64> {
+        let width = self.width;
+        let nb = bg.len() / width;
+        let l0 = &self.form.layers[0];
+        let n = l0.outputs;
+        // d[j][b]: how far feature j moves the first layer's input when it switches from the
+        // background row's value to x's.
+        let mut d = vec![0.0f64; width * nb];
+        for j in 0..width {
+            let sx = self.scaled(j, x[j]);
+            for (b, row) in bg.chunks(width).enumerate() {
+                d[j * nb + b] = sx - self.scaled(j, row[j]);
+            }
+        }
+        let mut h = vec![0.0f64; n * nb];
+        let mut one = vec![0.0f64; n];
+        for (b, row) in bg.chunks(width).enumerate() {
+            self.first(row, &mut one);
+            for k in 0..n {
+                h[k * nb + b] = one[k];
+            }
+        }
+        let mut scratch = (Vec::new(), Vec::new());
+        let mut sums = Vec::with_capacity(toggles.len() + 1);
+        sums.push(self.rest_rows(&h, nb, &mut scratch));
+        let mut on = vec![false; width];
+        for &j in toggles {
+            let sign = if on[j] { -1.0 } else { 1.0 };
+            on[j] = !on[j];
+            let dj = &d[j * nb..(j + 1) * nb];
+            for (k, w) in l0.weights[j * n..(j + 1) * n].iter().enumerate() {
+                let w = sign * w;
+                for (hv, dv) in h[k * nb..(k + 1) * nb].iter_mut().zip(dj) {
+                    *hv += w * dv;
+                }
+            }
+            sums.push(self.rest_rows(&h, nb, &mut scratch));
+        }
+        sums.iter_mut().for_each(|s| *s /= nb as f64);
+        sums
+    }
+
+    /// The network from the first layer's pre-activations of `nb` rows (`[unit][row]`) on;
+    /// returns the sum of the explained output over the rows.
+    fn rest_rows(&self, h: &[f64], nb: usize, (a, b): &mut (Vec<f64>, Vec<f64>)) -> f64 {
+        let layers = &self.form.layers;
+        a.clear();
+        a.extend_from_slice(h);
+        activate_rows(layers[0].activation, a, nb);
+        for l in &layers[1..] {
+            let inputs = a.len() / nb;
+            b.clear();
+            b.resize(l.outputs * nb, 0.0);
+            for o in 0..l.outputs {
+                let out = &mut b[o * nb..(o + 1) * nb];
+                out.iter_mut().for_each(|v| *v = l.bias[o]);
+                for i in 0..inputs {
+                    let w = l.weights[i * l.outputs + o];
+                    for (v, x) in out.iter_mut().zip(&a[i * nb..(i + 1) * nb]) {
+                        *v += x * w;
+                    }
+                }
+            }
+            activate_rows(l.activation, b, nb);
+            std::mem::swap(a, b);
+        }
+        match self.pick {
+            Pick::Value(k) => a[k * nb..(k + 1) * nb].iter().sum(),
+            Pick::Complement => a[..nb].iter().map(|v| 1.0 - v).sum(),
+        }
+    }
+}
+
+/// An activation over `[unit][row]` values (softmax across units, per row).
+fn activate_rows(act: Activation, v: &mut [f64], nb: usize) {
+    if act != Activation::Softmax {
+        return activate(act, v);
+    }
+    let units = v.len() / nb;
+    let mut col = vec![0.0; units];
+    for r in 0..nb {
+        for k in 0..units {
+            col[k] = v[k * nb + r];
+        }
+        activate(Activation::Softmax, &mut col);
+        for k in 0..units {
+            v[k * nb + r] = col[k];
+        }
+    }
+}
