@@ -1,25 +1,9 @@
 //! `lathe explain` and `lathe fairness`: the JSON shapes, stored results reopened, charts, and
 //! every bad input of the issue refused with a clear message and nothing stored.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::{check, json, keys, lathe, path_str};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn file(relative: &str) -> String {
-    path_str(&repo().join(relative)).to_owned()
-}
-
-fn demo() -> (tempfile::TempDir, String) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("demo");
-    json(&["demo", path_str(&dir)]);
-    let dir = path_str(&dir).to_owned();
-    (tmp, dir)
-}
+use crate::{check, demo, file, json, keys, lathe, path_str, repo};
 
 const RISK_FEATURES: &str = "age,sex,bmi,bp,s1,s2,s3,s4,s5,s6";
 

@@ -51,6 +51,25 @@ pub fn keys(value: &Value) -> Vec<&str> {
     keys
 }
 
+/// The repository root.
+pub fn repo() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A file of the repository, as an argument.
+pub fn file(relative: &str) -> String {
+    path_str(&repo().join(relative)).to_owned()
+}
+
+/// A fresh demo project (datasets, runs and registered models) in a temp folder.
+pub fn demo() -> (tempfile::TempDir, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    json(&["demo", path_str(&dir)]);
+    let dir = path_str(&dir).to_owned();
+    (tmp, dir)
+}
+
 pub fn path_str(path: &Path) -> &str {
     path.to_str().expect("UTF-8 temp path")
 }

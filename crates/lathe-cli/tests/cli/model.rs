@@ -1,26 +1,7 @@
 //! `lathe model`: register with lineage and aliases, predict (JSON keyed by output names, CSV),
 //! evaluate (stored per model and dataset version), and the bad-input corpus.
 
-use std::path::{Path, PathBuf};
-
-use crate::{check, json, lathe, path_str};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn file(relative: &str) -> String {
-    path_str(&repo().join(relative)).to_owned()
-}
-
-/// The demo project (datasets and runs, with its registered models).
-fn demo() -> (tempfile::TempDir, String) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("demo");
-    json(&["demo", path_str(&dir)]);
-    let dir = path_str(&dir).to_owned();
-    (tmp, dir)
-}
+use crate::{check, demo, file, json, lathe, path_str, repo};
 
 #[test]
 fn register_alias_predict_and_evaluate() {

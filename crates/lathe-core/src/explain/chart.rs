@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use polars::prelude::*;
 
@@ -519,27 +520,8 @@ impl Figure for ExplainChart {
                     }),
                     true,
                 );
-                let mut chart = ChartBuilder::on(root)
-                    .caption(&self.title, caption)
-                    .margin(16)
-                    .x_label_area_size(40)
-                    .y_label_area_size(170)
-                    .build_cartesian_2d(lo..hi, 0f64..n as f64)
-                    .map_err(draw_error)?;
-                let name = |v: &f64| category(labels, n, *v);
-                chart
-                    .configure_mesh()
-                    .x_desc(x_desc.as_str())
-                    .x_label_formatter(&|v| tick(*v))
-                    .y_label_formatter(&name)
-                    .y_labels(2 * n + 1)
-                    .disable_y_mesh()
-                    .light_line_style(TRANSPARENT)
-                    .bold_line_style(GRID)
-                    .label_style(label.clone())
-                    .axis_desc_style(label.clone())
-                    .draw()
-                    .map_err(draw_error)?;
+                let mut chart =
+                    categorical(root, &self.title, x_desc.as_str(), (lo, hi), labels, n, 170)?;
                 let y = |i: usize| (n - 1 - i) as f64;
                 chart
                     .draw_series((0..n).map(|i| {
@@ -566,27 +548,15 @@ impl Figure for ExplainChart {
             Body::Beeswarm { labels, points } => {
                 let n = labels.len().min(TOP);
                 let (lo, hi) = range(points.iter().filter(|p| p.0 < n).map(|p| p.1), true);
-                let mut chart = ChartBuilder::on(root)
-                    .caption(&self.title, caption)
-                    .margin(16)
-                    .x_label_area_size(40)
-                    .y_label_area_size(170)
-                    .build_cartesian_2d(lo..hi, 0f64..n as f64)
-                    .map_err(draw_error)?;
-                let name = |v: &f64| category(labels, n, *v);
-                chart
-                    .configure_mesh()
-                    .x_desc("SHAP value (colour: feature value, blue low → red high)")
-                    .x_label_formatter(&|v| tick(*v))
-                    .y_label_formatter(&name)
-                    .y_labels(2 * n + 1)
-                    .disable_y_mesh()
-                    .light_line_style(TRANSPARENT)
-                    .bold_line_style(GRID)
-                    .label_style(label.clone())
-                    .axis_desc_style(label.clone())
-                    .draw()
-                    .map_err(draw_error)?;
+                let mut chart = categorical(
+                    root,
+                    &self.title,
+                    "SHAP value (colour: feature value, blue low → red high)",
+                    (lo, hi),
+                    labels,
+                    n,
+                    170,
+                )?;
                 chart
                     .draw_series(std::iter::once(PathElement::new(
                         vec![(0.0, 0.0), (0.0, n as f64)],
@@ -635,35 +605,20 @@ impl Figure for ExplainChart {
                     false,
                 );
                 let labels: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
-                let mut chart = ChartBuilder::on(root)
-                    .caption(
-                        format!(
-                            "{} (base {}, output {})",
-                            self.title,
-                            axis_number(*base),
-                            axis_number(*output)
-                        ),
-                        caption,
-                    )
-                    .margin(16)
-                    .x_label_area_size(40)
-                    .y_label_area_size(240)
-                    .build_cartesian_2d(lo..hi, 0f64..n as f64)
-                    .map_err(draw_error)?;
-                let name = |v: &f64| category(&labels, n, *v);
-                chart
-                    .configure_mesh()
-                    .x_desc("model output")
-                    .x_label_formatter(&|v| tick(*v))
-                    .y_label_formatter(&name)
-                    .y_labels(2 * n + 1)
-                    .disable_y_mesh()
-                    .light_line_style(TRANSPARENT)
-                    .bold_line_style(GRID)
-                    .label_style(label.clone())
-                    .axis_desc_style(label.clone())
-                    .draw()
-                    .map_err(draw_error)?;
+                let mut chart = categorical(
+                    root,
+                    format!(
+                        "{} (base {}, output {})",
+                        self.title,
+                        axis_number(*base),
+                        axis_number(*output)
+                    ),
+                    "model output",
+                    (lo, hi),
+                    &labels,
+                    n,
+                    240,
+                )?;
                 for (x, style) in [(*base, GUIDE), (*output, TEXT)] {
                     chart
                         .draw_series(std::iter::once(PathElement::new(
@@ -849,6 +804,43 @@ impl Figure for ExplainChart {
         }
         Ok(())
     }
+}
+
+/// A chart with one row per category (`labels`, the first `n` shown top first) along y and
+/// numbers along x, its mesh drawn.
+#[allow(clippy::too_many_arguments)]
+fn categorical<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    title: impl AsRef<str>,
+    x_desc: &str,
+    (lo, hi): (f64, f64),
+    labels: &[String],
+    n: usize,
+    label_area: u32,
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>> {
+    let label = (FAMILY, 12).into_font().color(&TEXT);
+    let mut chart = ChartBuilder::on(root)
+        .caption(title.as_ref(), (FAMILY, 15).into_font().color(&TEXT))
+        .margin(16)
+        .x_label_area_size(40)
+        .y_label_area_size(label_area)
+        .build_cartesian_2d(lo..hi, 0f64..n as f64)
+        .map_err(draw_error)?;
+    let name = |v: &f64| category(labels, n, *v);
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .x_label_formatter(&|v| tick(*v))
+        .y_label_formatter(&name)
+        .y_labels(2 * n + 1)
+        .disable_y_mesh()
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(GRID)
+        .label_style(label.clone())
+        .axis_desc_style(label)
+        .draw()
+        .map_err(draw_error)?;
+    Ok(chart)
 }
 
 /// An axis number, with the rounding noise of a tick at zero shown as 0.

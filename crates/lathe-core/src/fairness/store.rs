@@ -21,16 +21,7 @@ pub fn fairness_stored(
     job: &Job,
 ) -> Result<Fairness> {
     let version = registry::show(project, model_ref)?;
-    let target = target
-        .map(str::to_owned)
-        .or_else(|| version.target.clone())
-        .ok_or_else(|| Error::BadArgument {
-            argument: "target",
-            detail: format!(
-                "{} was registered without a target; pass --target COLUMN",
-                version.reference()
-            ),
-        })?;
+    let target = version.target_or(target)?;
     let data = dataset::resolve(project, data_ref)?;
     job.progress("reading the data", 0, None);
     let frame = TableSource::stored(project, data_ref)?.frame(None)?;

@@ -57,6 +57,20 @@ impl ModelVersion {
     pub fn reference(&self) -> String {
         format!("{}@{}", self.name, self.version)
     }
+
+    /// The target column: `given`, else the one registered with the version.
+    pub fn target_or(&self, given: Option<&str>) -> Result<String> {
+        given
+            .map(str::to_owned)
+            .or_else(|| self.target.clone())
+            .ok_or_else(|| Error::BadArgument {
+                argument: "target",
+                detail: format!(
+                    "{} was registered without a target; pass --target COLUMN",
+                    self.reference()
+                ),
+            })
+    }
 }
 
 /// One line of `lathe model list`.
@@ -545,16 +559,7 @@ pub fn evaluate_stored(
     job: &Job,
 ) -> Result<Evaluation> {
     let version = show(project, model_ref)?;
-    let target = target
-        .map(str::to_owned)
-        .or_else(|| version.target.clone())
-        .ok_or_else(|| Error::BadArgument {
-            argument: "target",
-            detail: format!(
-                "{} was registered without a target; pass --target COLUMN",
-                version.reference()
-            ),
-        })?;
+    let target = version.target_or(target)?;
     let data = dataset::resolve(project, data_ref)?;
     job.progress("reading the data", 0, None);
     let frame = TableSource::stored(project, data_ref)?.frame(None)?;
