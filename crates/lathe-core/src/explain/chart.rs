@@ -310,6 +310,23 @@ pub fn importance(p: &Importance) -> ExplainChart {
     }
 }
 
+/// The LIME weights of one explained row (an index into `l.rows`).
+pub fn lime_chart(l: &super::lime::Lime, row: usize) -> Result<ExplainChart> {
+    let r = l.rows.get(row).ok_or_else(|| Error::BadArgument {
+        argument: "row",
+        detail: format!("{row} is not one of the {} explained rows", l.rows.len()),
+    })?;
+    Ok(ExplainChart {
+        title: format!("LIME, row {} — {}", r.row, l.output.description),
+        body: Body::Bars {
+            x_desc: format!("local weight (R² {:.3})", r.score),
+            labels: r.weights.iter().map(|w| w.condition.clone()).collect(),
+            values: r.weights.iter().map(|w| w.weight).collect(),
+            errors: None,
+        },
+    })
+}
+
 /// Partial dependence of one feature over its ICE lines.
 pub fn pdp(f: &FeatureDependence, output: &str) -> ExplainChart {
     ExplainChart {
@@ -377,6 +394,11 @@ pub fn write_all(e: &Explanation, dir: &Path) -> Result<Vec<PathBuf>> {
             }
         }
         Explanation::Permutation(p) => charts.push(("importance".into(), importance(p))),
+        Explanation::Lime(l) => {
+            for (i, r) in l.rows.iter().enumerate() {
+                charts.push((format!("lime_row_{}", r.row), lime_chart(l, i)?));
+            }
+        }
         Explanation::Pdp(d) => {
             for f in &d.features {
                 charts.push((

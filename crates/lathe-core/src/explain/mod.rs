@@ -16,6 +16,7 @@
 pub mod chart;
 mod dense;
 pub mod importance;
+pub mod lime;
 pub mod pdp;
 pub mod rng;
 pub mod shap;
@@ -370,7 +371,18 @@ pub enum Request {
         grid_resolution: usize,
         class: Option<String>,
     },
+    Lime {
+        /// `A..B`, 0-based, B excluded; `None`: the first [`DEFAULT_LIME_ROWS`] rows.
+        rows: Option<String>,
+        samples: usize,
+        num_features: usize,
+        seed: u32,
+        class: Option<String>,
+    },
 }
+
+/// Rows LIME explains when `--rows` is not given (each costs `samples` model rows).
+pub const DEFAULT_LIME_ROWS: usize = 20;
 
 /// Rows SHAP explains when `--rows` is not given.
 pub const DEFAULT_SHAP_ROWS: usize = 1000;
@@ -392,6 +404,7 @@ pub enum Explanation {
     Shap(shap::ShapValues),
     Permutation(importance::Importance),
     Pdp(Dependence),
+    Lime(lime::Lime),
 }
 
 /// A model with its feature order, and the data to explain it on.
@@ -448,7 +461,8 @@ pub fn explain(input: &ExplainInput, request: &Request, job: &Job) -> Result<Exp
     let class = match request {
         Request::Shap { class, .. }
         | Request::Permutation { class, .. }
-        | Request::Pdp { class, .. } => class.as_deref(),
+        | Request::Pdp { class, .. }
+        | Request::Lime { class, .. } => class.as_deref(),
     };
     let target = Target::new(input.model, width, class, &x)?;
     match request {
@@ -584,6 +598,45 @@ pub fn explain(input: &ExplainInput, request: &Request, job: &Job) -> Result<Exp
                     job,
                 )?,
             ))
+        }
+        Request::Lime {
+            rows,
+            samples,
+            num_features,
+            seed,
+            ..
+        } => {
+            let range = match rows {
+                Some(r) => parse_rows(r, n)?,
+                None => 0..n.min(DEFAULT_LIME_ROWS),
+            };
+            // The discretizer is fitted on the background data when given, else on the data.
+            let train = match input.background {
+                Some(bg) => {
+                    check_features(bg, features, "background-data")?;
+                    feature_values(bg, features)?
+                }
+                None => x64.clone(),
+            };
+            if train.is_empty() {
+                return Err(Error::BadArgument {
+                    argument: "background-data",
+                    detail: "the background data have no rows".to_owned(),
+                });
+            }
+            Ok(Explanation::Lime(lime::lime(
+                &target,
+                features,
+                &x64[range.start * width..range.end * width],
+                &range.collect::<Vec<_>>(),
+                &train,
+                lime::LimeSettings {
+                    samples: *samples,
+                    num_features: *num_features,
+                    seed: *seed,
+                },
+                job,
+            )?))
         }
         Request::Pdp {
             features: chosen,

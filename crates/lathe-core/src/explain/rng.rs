@@ -51,6 +51,13 @@ impl RandomState {
         }
     }
 
+    /// `random_sample()`: a double in [0, 1) from two 32-bit draws (53 bits).
+    pub fn random_sample(&mut self) -> f64 {
+        let a = self.next_u32() >> 5;
+        let b = self.next_u32() >> 6;
+        (f64::from(a) * 67_108_864.0 + f64::from(b)) / 9_007_199_254_740_992.0
+    }
+
     /// `randint(2**31)`, as scikit-learn draws a seed from a seed.
     pub fn randint_i31(&mut self) -> u32 {
         self.next_u32() & 0x7fff_ffff

@@ -112,6 +112,7 @@ pub fn explain_stored(
         Explanation::Shap(_) => "shap",
         Explanation::Permutation(_) => "permutation",
         Explanation::Pdp(_) => "pdp",
+        Explanation::Lime(_) => "lime",
     };
     let tx = project
         .conn()
