@@ -842,6 +842,14 @@ fn explain_charts(e: &Explanation) -> lathe_core::Result<Vec<(String, String)>> 
             }
         }
         Explanation::Permutation(p) => out.push(("importance".to_owned(), c::importance(p).svg()?)),
+        Explanation::Lime(l) => {
+            for i in 0..l.rows.len().min(5) {
+                out.push((
+                    format!("lime:{}", l.rows[i].row),
+                    c::lime_chart(l, i)?.svg()?,
+                ));
+            }
+        }
         Explanation::Pdp(d) => {
             for f in &d.features {
                 out.push((

@@ -18,6 +18,7 @@ use lathe_core::drift::{
     Skipped as SkippedColumn, StoredDrift,
 };
 use lathe_core::explain::importance::{FeatureImportance, Importance, Scoring};
+use lathe_core::explain::lime::{Lime, LimeRow, LimeWeight};
 use lathe_core::explain::pdp::FeatureDependence;
 use lathe_core::explain::shap::{Algorithm as ShapAlgorithm, ShapValues};
 use lathe_core::explain::{Dependence, Explanation, Output, OutputKind, Request as ExplainRequest};
@@ -326,6 +327,9 @@ pub fn typescript_bindings() -> Result<Vec<(String, String)>, ts_rs::ExportError
             "FeatureDependence.ts".into(),
             FeatureDependence::export_to_string(&cfg)?,
         ),
+        ("Lime.ts".into(), Lime::export_to_string(&cfg)?),
+        ("LimeRow.ts".into(), LimeRow::export_to_string(&cfg)?),
+        ("LimeWeight.ts".into(), LimeWeight::export_to_string(&cfg)?),
         ("Fairness.ts".into(), Fairness::export_to_string(&cfg)?),
         (
             "SensitiveReport.ts".into(),

@@ -19,20 +19,22 @@ pub struct ExplainArgs {
     model: String,
     /// A dataset (`NAME[@VERSION]`) or a file.
     data: String,
-    /// shap, permutation (importance) or pdp (partial dependence and ICE).
+    /// shap, lime, permutation (importance) or pdp (partial dependence and ICE).
     #[arg(long, default_value = "shap")]
     method: String,
     /// SHAP algorithm: auto (linear, tree, exact for ≤ 10 features, else permutation), exact,
     /// permutation, linear or tree.
     #[arg(long, default_value = "auto")]
     algorithm: String,
-    /// Rows to explain with SHAP, `A..B` (0-based, B excluded); default the first 1000.
+    /// Rows to explain with SHAP or LIME, `A..B` (0-based, B excluded); default the first
+    /// 1000 (SHAP) or 20 (LIME).
     #[arg(long, value_name = "A..B")]
     rows: Option<String>,
     /// Background rows for SHAP, sampled from the data (or --background-data) with the seed.
     #[arg(long, default_value_t = 100, value_name = "N")]
     background: usize,
-    /// Sample SHAP's background from this dataset or file instead of DATA.
+    /// Sample SHAP's background (LIME: fit its quartiles) from this dataset or file instead
+    /// of DATA.
     #[arg(long, value_name = "D|FILE")]
     background_data: Option<String>,
     /// The target column (permutation importance; default: the one given at registration).
@@ -48,6 +50,12 @@ pub struct ExplainArgs {
     /// Model evaluations per row for permutation SHAP (shap's max_evals).
     #[arg(long, default_value_t = 500, value_name = "N")]
     max_evals: usize,
+    /// LIME: samples drawn per explained row.
+    #[arg(long, default_value_t = 5000, value_name = "N")]
+    samples: usize,
+    /// LIME: features kept in each explanation.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    num_features: usize,
     /// Permutation importance scorer: accuracy, roc_auc, neg_log_loss (classifiers); r2,
     /// neg_mean_absolute_error, neg_root_mean_squared_error (regressors).
     #[arg(long)]
@@ -118,17 +126,17 @@ fn request(a: &ExplainArgs, target: Option<String>) -> anyhow::Result<Request> {
             grid_resolution: a.grid_resolution,
             class: a.class.clone(),
         },
-        "lime" => {
-            return Err(Error::BadArgument {
-                argument: "method",
-                detail: "LIME is not available in this version of Lathe yet; use shap, permutation or pdp".to_owned(),
-            }
-            .into());
-        }
+        "lime" => Request::Lime {
+            rows: a.rows.clone(),
+            samples: a.samples,
+            num_features: a.num_features,
+            seed: a.seed,
+            class: a.class.clone(),
+        },
         other => {
             return Err(Error::BadArgument {
                 argument: "method",
-                detail: format!("{other:?} is not one of shap, permutation, pdp"),
+                detail: format!("{other:?} is not one of shap, lime, permutation, pdp"),
             }
             .into());
         }
@@ -247,6 +255,21 @@ fn explanation_text(e: &Explanation, note: &str) -> String {
                     "{:<28} {:>12.6} {:>12.6}",
                     f.name, f.importance_mean, f.importance_std
                 ));
+            }
+        }
+        Explanation::Lime(l) => {
+            out.push(format!(
+                "LIME of the {}, {} samples per row, kernel width {:.3} {note}",
+                l.output.description, l.samples, l.kernel_width
+            ));
+            for r in &l.rows {
+                out.push(format!(
+                    "row {}: intercept {:.6}, local prediction {:.6}, model {:.6}, R² {:.4}",
+                    r.row, r.intercept, r.local_prediction, r.model_output, r.score
+                ));
+                for w in r.weights.iter().take(5) {
+                    out.push(format!("  {:<36} {:>12.6}", w.condition, w.weight));
+                }
             }
         }
         Explanation::Pdp(d) => {

@@ -21,4 +21,8 @@ scoring: Scoring | null, repeats: number, seed: number, target: string, class: s
 /**
  * `None`: every feature.
  */
-features: Array<string> | null, grid_resolution: number, class: string | null, };
+features: Array<string> | null, grid_resolution: number, class: string | null, } | { "method": "lime", 
+/**
+ * `A..B`, 0-based, B excluded; `None`: the first [`DEFAULT_LIME_ROWS`] rows.
+ */
+rows: string | null, samples: number, num_features: number, seed: number, class: string | null, };

@@ -103,6 +103,29 @@ fn shap_importance_and_pdp_are_stored_and_reopened() {
     assert_eq!(f[0]["individual"].as_array().unwrap().len(), 442);
     assert!(charts.join("pdp_bmi.svg").is_file());
 
+    let lime = json(&[
+        "--project",
+        &p,
+        "explain",
+        "diabetes_regressor",
+        "diabetes",
+        "--method",
+        "lime",
+        "--rows",
+        "0..3",
+        "--out",
+        path_str(&charts),
+    ]);
+    assert_eq!(lime["method"], "lime");
+    assert_eq!(lime["samples"], 5000);
+    let rows = lime["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(
+        keys(&rows[0]["weights"][0]),
+        ["condition", "feature", "weight"]
+    );
+    assert!(charts.join("lime_row_0.svg").is_file());
+
     let shap_charts = tmp.path().join("shap");
     json(&[
         "--project",
@@ -234,8 +257,10 @@ fn bad_explain_and_fairness_inputs_are_refused() {
         stored(&["--method", "permutation", "--target", "nope"]),
         &["no column \"nope\""],
     );
-    run(stored(&["--method", "lime"]), &["LIME"]);
-    run(stored(&["--method", "magic"]), &["shap, permutation, pdp"]);
+    run(
+        stored(&["--method", "magic"]),
+        &["shap, lime, permutation, pdp"],
+    );
     run(
         stored(&["--algorithm", "tree"]),
         &["not a single tree ensemble"],
