@@ -298,6 +298,14 @@ fn explanation_text(e: &Explanation, note: &str) -> String {
     out.join("\n")
 }
 
+/// The outcome column fairness compares predictions with.
+fn need_target(target: Option<String>) -> Result<String, Error> {
+    target.ok_or_else(|| Error::BadArgument {
+        argument: "target",
+        detail: "pass the column with the actual outcome: --target COL".to_owned(),
+    })
+}
+
 pub fn run_fairness(a: FairnessArgs, dir: Option<&Path>, json: bool) -> anyhow::Result<()> {
     let (model, data) = match (&a.prediction_column, a.args.as_slice()) {
         (Some(_), [data]) => (None, data.clone()),
@@ -318,65 +326,56 @@ pub fn run_fairness(a: FairnessArgs, dir: Option<&Path>, json: bool) -> anyhow::
         }
     };
     let mut project = None;
-    let report: Fairness =
-        match model {
-            Some(m)
-                if !is_file(&m)
-                    && !Path::new(&data).exists()
-                    && a.features.is_none()
-                    && a.positive.is_none() =>
-            {
-                let p = open_project(dir)?;
-                with_progress(|job| {
-                    fairness::store::fairness_stored(
-                        &p,
-                        &m,
-                        &data,
-                        a.target.as_deref(),
-                        &a.sensitive,
-                        job,
-                    )
-                })?
-            }
-            Some(m) => {
-                let loaded = load(&m, a.features.clone(), &mut project, dir)?;
-                let target = a.target.clone().or(loaded.target.clone()).ok_or_else(|| {
-                    Error::BadArgument {
-                        argument: "target",
-                        detail: "pass the column with the actual outcome: --target COL".to_owned(),
-                    }
-                })?;
-                let frame = crate::drift::source(&data, &mut project, dir)?.frame(None)?;
-                fairness::assess_frame(
-                    &frame,
+    let report: Fairness = match model {
+        Some(m)
+            if !is_file(&m)
+                && !Path::new(&data).exists()
+                && a.features.is_none()
+                && a.positive.is_none() =>
+        {
+            let p = open_project(dir)?;
+            with_progress(|job| {
+                fairness::store::fairness_stored(
+                    &p,
+                    &m,
                     &data,
-                    &Predictions::Model {
-                        model: &loaded.model,
-                        name: loaded.name.clone(),
-                        features: &loaded.features,
-                    },
-                    &target,
+                    a.target.as_deref(),
                     &a.sensitive,
-                    a.positive.as_deref(),
-                )?
-            }
-            None => {
-                let col = a.prediction_column.as_deref().unwrap_or_default();
-                let target = a.target.clone().ok_or_else(|| Error::BadArgument {
-                    argument: "target",
-                    detail: "pass the column with the actual outcome: --target COL".to_owned(),
-                })?;
-                let frame = crate::drift::source(&data, &mut project, dir)?.frame(None)?;
-                fairness::assess_frame(
-                    &frame,
-                    &data,
-                    &Predictions::Column(col),
-                    &target,
-                    &a.sensitive,
-                    a.positive.as_deref(),
-                )?
-            }
-        };
+                    job,
+                )
+            })?
+        }
+        Some(m) => {
+            let loaded = load(&m, a.features.clone(), &mut project, dir)?;
+            let target = need_target(a.target.clone().or(loaded.target.clone()))?;
+            let frame = crate::drift::source(&data, &mut project, dir)?.frame(None)?;
+            fairness::assess_frame(
+                &frame,
+                &data,
+                &Predictions::Model {
+                    model: &loaded.model,
+                    name: loaded.name.clone(),
+                    features: &loaded.features,
+                },
+                &target,
+                &a.sensitive,
+                a.positive.as_deref(),
+            )?
+        }
+        None => {
+            let col = a.prediction_column.as_deref().unwrap_or_default();
+            let target = need_target(a.target.clone())?;
+            let frame = crate::drift::source(&data, &mut project, dir)?.frame(None)?;
+            fairness::assess_frame(
+                &frame,
+                &data,
+                &Predictions::Column(col),
+                &target,
+                &a.sensitive,
+                a.positive.as_deref(),
+            )?
+        }
+    };
     if let Some(out) = &a.out {
         let written = fairness::chart::write_all(&report, out)?;
         if !json {
