@@ -137,11 +137,6 @@ fn bin(q: &[f64; 3], v: f64) -> usize {
     q.iter().filter(|&&t| t < v).count()
 }
 
-/// A uniform double in [0, 1), as numpy's `random_sample`.
-fn uniform(rng: &mut RandomState) -> f64 {
-    rng.random_sample()
-}
-
 /// A normal(mean, std) value truncated to [lo, hi], by inverting the CDF.
 fn truncated(rng: &mut RandomState, normal: &Normal, mean: f64, std: f64, lo: f64, hi: f64) -> f64 {
     let (a, b) = ((lo - mean) / std, (hi - mean) / std);
@@ -149,7 +144,7 @@ fn truncated(rng: &mut RandomState, normal: &Normal, mean: f64, std: f64, lo: f6
         return a;
     }
     let (ca, cb) = (normal.cdf(a), normal.cdf(b));
-    let u = ca + uniform(rng) * (cb - ca);
+    let u = ca + rng.random_sample() * (cb - ca);
     let z = normal.inverse_cdf(u.clamp(1e-300, 1.0 - 1e-16));
     (mean + std * z).clamp(lo, hi)
 }
@@ -265,7 +260,7 @@ pub fn lime(
         for j in 0..width {
             let f = &disc.freqs[j];
             for s in 0..n {
-                let u = uniform(&mut rng);
+                let u = rng.random_sample();
                 let mut acc = 0.0;
                 let mut b = f.last().map_or(0, |l| l.0);
                 for &(bb, p) in f {

@@ -28,8 +28,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::job::Job;
-use crate::model::Model;
-use crate::model::tensor::{Data, Tensor};
+use crate::model::tensor::Tensor;
+use crate::model::{Model, eval, feature_values};
 use crate::{Error, Result};
 
 /// What number an explanation is about.
@@ -102,27 +102,12 @@ impl<'a> Target<'a> {
         probe: &[f32],
     ) -> Result<Target<'a>> {
         let outputs = model.predict_here(&probe[..width], width)?;
-        let prob = outputs
-            .iter()
-            .position(|t| matches!(t.data, Data::Map { .. }))
-            .or_else(|| {
-                outputs.iter().position(|t| {
-                    matches!(t.data, Data::F32(_) | Data::F64(_))
-                        && t.shape.len() == 2
-                        && t.shape[1] >= 2
-                })
-            });
-        let label_output = outputs.iter().position(|t| {
-            matches!(t.data, Data::I64(_) | Data::Str(_))
-                && (t.shape.len() == 1 || (t.shape.len() == 2 && t.shape[1] == 1))
-        });
+        let prob = eval::probability_position(&outputs);
+        let label_output = eval::label_position(&outputs);
         if let Some(p) = prob {
             let n = outputs[p].row_len();
-            let classes: Vec<String> = match (&outputs[p].data, model.class_labels()) {
-                (Data::Map { keys, .. }, _) => keys.texts(),
-                (_, Some(l)) if l.len() == n => l.texts(),
-                _ => (0..n).map(|i| i.to_string()).collect(),
-            };
+            let classes = eval::probability_classes(model, &outputs[p])
+                .unwrap_or_else(|| (0..n).map(|i| i.to_string()).collect());
             let index = match class {
                 Some(c) => {
                     classes
@@ -157,15 +142,11 @@ impl<'a> Target<'a> {
                 detail: "the model outputs no class probabilities".to_owned(),
             });
         }
-        let value = outputs
-            .iter()
-            .position(|t| matches!(t.data, Data::F32(_) | Data::F64(_)) && t.row_len() <= 1)
-            .ok_or_else(|| Error::BadArgument {
-                argument: "model",
-                detail:
-                    "it has neither class probabilities nor a single numeric prediction to explain"
-                        .to_owned(),
-            })?;
+        let value = eval::prediction_position(&outputs).ok_or_else(|| Error::BadArgument {
+            argument: "model",
+            detail: "it has neither class probabilities nor a single numeric prediction to explain"
+                .to_owned(),
+        })?;
         Ok(Target {
             model,
             width,
@@ -210,21 +191,7 @@ impl<'a> Target<'a> {
                 let out = self.model.predict_here(c, self.width)?;
                 let values = out[self.output].to_f64("explain")?;
                 let labels = match (self.label_output, &self.classes) {
-                    (Some(l), Some(classes)) => {
-                        let texts: Vec<String> = match &out[l].data {
-                            Data::I64(v) => v.iter().map(i64::to_string).collect(),
-                            Data::Str(v) => v.clone(),
-                            _ => Vec::new(),
-                        };
-                        texts
-                            .iter()
-                            .map(|t| classes.iter().position(|c| c == t))
-                            .collect::<Option<Vec<_>>>()
-                            .ok_or_else(|| Error::Compute {
-                                context: "cannot explain the model",
-                                detail: "it predicted a label outside its own classes".to_owned(),
-                            })?
-                    }
+                    (Some(l), Some(classes)) => eval::label_indexes(&out[l], classes)?,
                     _ => Vec::new(),
                 };
                 Ok(Predicted { values, labels })
@@ -249,47 +216,6 @@ pub struct Predicted {
     pub values: Vec<f64>,
     /// Predicted class indexes (classifiers).
     pub labels: Vec<usize>,
-}
-
-/// Numeric feature columns of a frame as f64, row-major (grids and stored data use these; the
-/// model itself is fed f32).
-pub fn feature_values(frame: &DataFrame, features: &[String]) -> Result<Vec<f64>> {
-    let n = frame.height();
-    let mut out = vec![0.0f64; n * features.len()];
-    for (j, name) in features.iter().enumerate() {
-        let col = frame
-            .column(name)
-            .map_err(|_| missing_column("data", name, frame))?;
-        let cast = col
-            .cast(&DataType::Float64)
-            .map_err(|e| Error::BadArgument {
-                argument: "features",
-                detail: format!("feature {name:?} is not numeric: {e}"),
-            })?;
-        for (i, v) in cast
-            .f64()
-            .map_err(|e| Error::BadArgument {
-                argument: "features",
-                detail: format!("feature {name:?}: {e}"),
-            })?
-            .iter()
-            .enumerate()
-        {
-            out[i * features.len() + j] = match v {
-                Some(v) if !v.is_nan() => v,
-                _ => {
-                    return Err(Error::BadArgument {
-                        argument: "data",
-                        detail: format!(
-                            "row {} has no value (null or NaN) in feature {name:?}; impute or drop such rows first",
-                            i + 1
-                        ),
-                    });
-                }
-            };
-        }
-    }
-    Ok(out)
 }
 
 /// The error for a column a frame lacks, listing the ones it has.

@@ -276,7 +276,7 @@ pub fn assess_frame(
             name,
             features,
         } => {
-            let values = crate::explain::feature_values(frame, features)?;
+            let values = crate::model::feature_values(frame, features)?;
             let x: Vec<f32> = values.iter().map(|&v| v as f32).collect();
             let target_fn = crate::explain::Target::new(model, features.len(), None, &x)?;
             let classes = target_fn

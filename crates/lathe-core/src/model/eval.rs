@@ -494,30 +494,81 @@ fn polars_err(e: PolarsError) -> Error {
     }
 }
 
-/// The label output (integers or strings, one per row) of a prediction.
-fn label_output(p: &Prediction) -> Option<(&str, &Tensor)> {
-    p.outputs
-        .iter()
-        .find(|(_, t)| {
-            matches!(t.data, Data::I64(_) | Data::Str(_))
-                && (t.shape.len() == 1 || (t.shape.len() == 2 && t.shape[1] == 1))
-        })
-        .map(|(n, t)| (n.as_str(), t))
+/// Whether an output is a label output: integers or strings, one per row.
+fn is_labels(t: &Tensor) -> bool {
+    matches!(t.data, Data::I64(_) | Data::Str(_))
+        && (t.shape.len() == 1 || (t.shape.len() == 2 && t.shape[1] == 1))
 }
 
-/// The probability output: a ZipMap map or a float [rows, classes] tensor.
-fn probability_output(p: &Prediction) -> Option<(&str, &Tensor)> {
-    p.outputs
-        .iter()
-        .find(|(_, t)| matches!(t.data, Data::Map { .. }))
+/// Which of a model's outputs holds the labels.
+pub(crate) fn label_position<'a>(outputs: impl IntoIterator<Item = &'a Tensor>) -> Option<usize> {
+    outputs.into_iter().position(is_labels)
+}
+
+/// Which of a model's outputs holds the class probabilities: a ZipMap map, else a float
+/// [rows, classes] tensor.
+pub(crate) fn probability_position<'a>(
+    outputs: impl IntoIterator<Item = &'a Tensor> + Clone,
+) -> Option<usize> {
+    outputs
+        .clone()
+        .into_iter()
+        .position(|t| matches!(t.data, Data::Map { .. }))
         .or_else(|| {
-            p.outputs.iter().find(|(_, t)| {
+            outputs.into_iter().position(|t| {
                 matches!(t.data, Data::F32(_) | Data::F64(_))
                     && t.shape.len() == 2
                     && t.shape[1] >= 2
             })
         })
-        .map(|(n, t)| (n.as_str(), t))
+}
+
+/// Which of a model's outputs holds a regressor's prediction: one float per row.
+pub(crate) fn prediction_position<'a>(
+    outputs: impl IntoIterator<Item = &'a Tensor>,
+) -> Option<usize> {
+    outputs
+        .into_iter()
+        .position(|t| matches!(t.data, Data::F32(_) | Data::F64(_)) && t.row_len() <= 1)
+}
+
+/// The class of each probability column: the map's keys, or the graph's labels when they
+/// are as many.
+pub(crate) fn probability_classes(model: &Model, probabilities: &Tensor) -> Option<Vec<String>> {
+    match (&probabilities.data, model.class_labels()) {
+        (Data::Map { keys, .. }, _) => Some(keys.texts()),
+        (_, Some(l)) if l.len() == probabilities.row_len() => Some(l.texts()),
+        _ => None,
+    }
+}
+
+/// Predicted labels as text, mapped to their index in `classes`.
+pub(crate) fn label_indexes(labels: &Tensor, classes: &[String]) -> Result<Vec<usize>> {
+    let texts: Vec<String> = match &labels.data {
+        Data::I64(v) => v.iter().map(i64::to_string).collect(),
+        Data::Str(v) => v.clone(),
+        _ => Vec::new(),
+    };
+    texts
+        .iter()
+        .map(|t| classes.iter().position(|c| c == t))
+        .collect::<Option<_>>()
+        .ok_or_else(|| Error::Compute {
+            context: "cannot evaluate the model",
+            detail: "it predicted a label outside its own classes".to_owned(),
+        })
+}
+
+/// The label output of a prediction.
+fn label_output(p: &Prediction) -> Option<(&str, &Tensor)> {
+    let i = label_position(p.outputs.iter().map(|(_, t)| t))?;
+    Some((p.outputs[i].0.as_str(), &p.outputs[i].1))
+}
+
+/// The probability output of a prediction.
+fn probability_output(p: &Prediction) -> Option<(&str, &Tensor)> {
+    let i = probability_position(p.outputs.iter().map(|(_, t)| t))?;
+    Some((p.outputs[i].0.as_str(), &p.outputs[i].1))
 }
 
 /// Whether a model looks like a classifier (it outputs a label).
@@ -589,10 +640,8 @@ pub fn evaluate(model: &Model, input: &EvalInput) -> Result<Evaluation> {
     };
     match task {
         Task::Regression => {
-            let (name, out) = prediction
-                .outputs
-                .iter()
-                .find(|(_, t)| matches!(t.data, Data::F32(_) | Data::F64(_)) && t.row_len() <= 1)
+            let (name, out) = prediction_position(prediction.outputs.iter().map(|(_, t)| t))
+                .map(|i| (&prediction.outputs[i].0, &prediction.outputs[i].1))
                 .ok_or_else(|| Error::BadArgument {
                     argument: "task",
                     detail:
@@ -629,33 +678,15 @@ pub fn evaluate(model: &Model, input: &EvalInput) -> Result<Evaluation> {
                         "the model outputs no class probabilities, which ROC AUC and log loss need"
                             .to_owned(),
                 })?;
-            let classes = prob_t.row_len();
-            let labels: Vec<String> = match (&prob_t.data, model.class_labels()) {
-                (Data::Map { keys, .. }, _) => keys.texts(),
-                (_, Some(l)) if l.len() == classes => l.texts(),
-                _ => {
-                    return Err(Error::BadArgument {
-                        argument: "model",
-                        detail: format!(
-                            "cannot tell which class each of the {classes} probability columns is for"
-                        ),
-                    });
-                }
-            };
+            let labels = probability_classes(model, prob_t).ok_or_else(|| Error::BadArgument {
+                argument: "model",
+                detail: format!(
+                    "cannot tell which class each of the {} probability columns is for",
+                    prob_t.row_len()
+                ),
+            })?;
             let index = |text: &str| labels.iter().position(|l| l == text);
-            let predicted_text: Vec<String> = match &label_t.data {
-                Data::I64(v) => v.iter().map(i64::to_string).collect(),
-                Data::Str(v) => v.clone(),
-                _ => Vec::new(),
-            };
-            let predicted: Vec<usize> = predicted_text
-                .iter()
-                .map(|t| index(t))
-                .collect::<Option<_>>()
-                .ok_or_else(|| Error::Compute {
-                    context: "cannot evaluate the model",
-                    detail: "it predicted a label outside its own classes".to_owned(),
-                })?;
+            let predicted = label_indexes(label_t, &labels)?;
             let actual_text = target_texts(column, target)?;
             let mut unknown: Vec<&str> = actual_text
                 .iter()

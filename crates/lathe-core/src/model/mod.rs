@@ -418,9 +418,8 @@ impl Model {
         };
         let mut affine: Option<(&[f32], &[f32])> = None;
         loop {
-            let mut readers = g.nodes.iter().filter(|n| n.inputs.contains(&Some(slot)));
-            let node = readers.next()?;
-            if readers.next().is_some() || g.outputs.contains(&slot) {
+            let node = only_reader(g, slot)?;
+            if g.outputs.contains(&slot) {
                 return None;
             }
             let compose = |coefficients: &[f32], intercepts: &[f32], targets: usize| {
@@ -432,10 +431,7 @@ impl Model {
                     for j in 0..width {
                         let c = f64::from(coefficients[t * width + j]);
                         let (off, sc) = match affine {
-                            Some((o, s)) => (
-                                f64::from(*o.get(j).or(o.first()).unwrap_or(&0.0)),
-                                f64::from(*s.get(j).or(s.first()).unwrap_or(&1.0)),
-                            ),
+                            Some((o, s)) => (scaler_at(o, j, 0.0), scaler_at(s, j, 1.0)),
                             None => (0.0, 1.0),
                         };
                         weights[t * width + j] = c * sc;
@@ -497,20 +493,14 @@ impl Model {
                 .find(|&&i| i != not)
                 .and_then(|&i| g.constants[i].as_ref())
         };
-        loop {
-            let mut readers = g.nodes.iter().filter(|n| n.inputs.contains(&Some(slot)));
-            let Some(node) = readers.next() else { break };
-            if readers.next().is_some() {
-                break;
-            }
+        while let Some(node) = only_reader(g, slot) {
             let last = form.layers.last_mut();
             match (&node.op, last) {
                 (ops::Op::Identity | ops::Op::Cast { to: 1 | 10 | 11 }, _) => {}
                 (ops::Op::Scaler { offset, scale }, None) => {
                     for j in 0..width {
-                        form.offset[j] =
-                            f64::from(*offset.get(j).or(offset.first()).unwrap_or(&0.0));
-                        form.scale[j] = f64::from(*scale.get(j).or(scale.first()).unwrap_or(&1.0));
+                        form.offset[j] = scaler_at(offset, j, 0.0);
+                        form.scale[j] = scaler_at(scale, j, 1.0);
                     }
                 }
                 (ops::Op::MatMul, last) => {
@@ -608,6 +598,19 @@ impl Model {
                 .collect(),
         }
     }
+}
+
+/// The one node reading `slot`, if exactly one does (the chains of `linear_form` and
+/// `dense_form` follow those).
+fn only_reader(g: &Graph, slot: usize) -> Option<&onnx::Node> {
+    let mut readers = g.nodes.iter().filter(|n| n.inputs.contains(&Some(slot)));
+    let node = readers.next()?;
+    readers.next().is_none().then_some(node)
+}
+
+/// A Scaler's offset or scale for feature `j` (one value broadcasts to all).
+fn scaler_at(values: &[f32], j: usize, default: f32) -> f64 {
+    f64::from(*values.get(j).or(values.first()).unwrap_or(&default))
 }
 
 fn layout_of(inputs: &[ValueSignature], what: &str) -> Result<Layout> {
@@ -861,9 +864,26 @@ fn tensor_json(t: &Tensor) -> serde_json::Value {
 /// Feature columns of a table as a row-major f32 matrix, in `features` order. Every column
 /// must be numeric (or boolean); a missing value is an error naming the column and the row.
 pub fn feature_matrix(frame: &DataFrame, features: &[String]) -> Result<Vec<f32>> {
-    let rows = frame.height();
+    let mut x = vec![0.0f32; frame.height() * features.len()];
+    read_features(frame, features, |i, v| x[i] = v as f32)?;
+    Ok(x)
+}
+
+/// The same matrix in f64, the values as the table holds them (explanations build grids and
+/// report data from these; the model is fed the f32 matrix).
+pub fn feature_values(frame: &DataFrame, features: &[String]) -> Result<Vec<f64>> {
+    let mut x = vec![0.0f64; frame.height() * features.len()];
+    read_features(frame, features, |i, v| x[i] = v)?;
+    Ok(x)
+}
+
+/// Reads the feature columns, checked, handing each value to `put` at its row-major index.
+fn read_features(
+    frame: &DataFrame,
+    features: &[String],
+    mut put: impl FnMut(usize, f64),
+) -> Result<()> {
     let width = features.len();
-    let mut x = vec![0.0f32; rows * width];
     for (j, name) in features.iter().enumerate() {
         let column = frame.column(name).map_err(|_| Error::BadArgument {
             argument: "features",
@@ -879,7 +899,9 @@ pub fn feature_matrix(frame: &DataFrame, features: &[String]) -> Result<Vec<f32>
             ),
         })?;
         let dtype = column.dtype();
-        if !(dtype.is_primitive_numeric() || dtype.is_bool()) {
+        // A column with no values at all has no type to speak of: report its missing values.
+        let empty = column.null_count() == column.len();
+        if !(dtype.is_primitive_numeric() || dtype.is_bool() || empty) {
             return Err(Error::BadArgument {
                 argument: "features",
                 detail: format!(
@@ -899,7 +921,7 @@ pub fn feature_matrix(frame: &DataFrame, features: &[String]) -> Result<Vec<f32>
         })?;
         for (r, v) in values.iter().enumerate() {
             match v {
-                Some(v) if !v.is_nan() => x[r * width + j] = v as f32,
+                Some(v) if !v.is_nan() => put(r * width + j, v),
                 _ => {
                     return Err(Error::BadArgument {
                         argument: "data",
@@ -912,5 +934,5 @@ pub fn feature_matrix(frame: &DataFrame, features: &[String]) -> Result<Vec<f32>
             }
         }
     }
-    Ok(x)
+    Ok(())
 }
