@@ -54,6 +54,11 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
+/// A text field as given: trimmed, and `None` when blank.
+fn given(text: Option<String>) -> Option<String> {
+    text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
 /// Runs long core work off the UI thread with a [`Job`] whose progress streams to `channel`
 /// and which stops when `cancel` is set.
 async fn blocking_job<T: Send + 'static>(
@@ -194,7 +199,7 @@ pub async fn create_project(
     window: Window,
 ) -> Result<ProjectOverview, IpcError> {
     let root = parse_path(&path)?;
-    let name = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    let name = given(name);
     let overview = blocking_job(on_progress, CancelToken::new(), move |job| {
         job.progress("creating project", 0, Some(1));
         let project = Project::create(&root, name.as_deref(), options())?;
@@ -262,7 +267,7 @@ pub async fn import_dataset(
 ) -> Result<ImportOutcome, IpcError> {
     let root = current(&state)?;
     let file = parse_path(&path)?;
-    let name = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    let name = given(name);
     let (_task, cancel) = Task::start(&state, &task_id)?;
     blocking_job(on_progress, cancel, move |job| {
         let project = Project::open_with(&root, options())?;
@@ -300,9 +305,7 @@ pub async fn dataset_rows(
 ) -> Result<RowsPage, IpcError> {
     let root = current(&state)?;
     let browser = state.browser.clone();
-    let filter = filter
-        .map(|f| f.trim().to_owned())
-        .filter(|f| !f.is_empty());
+    let filter = given(filter);
     blocking(move || {
         let source = TableSource::stored(&Project::open_with(&root, options())?, &reference)?;
         let query = RowsQuery {
@@ -435,11 +438,10 @@ pub async fn list_runs(
 ) -> Result<RunsPage, IpcError> {
     let root = current(&state)?;
     let browser = state.runs.clone();
-    let blank = |s: Option<String>| s.map(|f| f.trim().to_owned()).filter(|f| !f.is_empty());
     let query = RunQuery {
-        experiment: blank(experiment),
-        filter: blank(filter),
-        sort: blank(sort),
+        experiment: given(experiment),
+        filter: given(filter),
+        sort: given(sort),
         include_deleted,
         offset: offset as usize,
         limit: Some(limit as usize),
@@ -591,17 +593,16 @@ pub async fn run_drift(
     let root = current(&state)?;
     let (_task, cancel) = Task::start(&state, &task_id)?;
     blocking_job(on_progress, cancel, move |job| {
-        let text = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
         let drift_options = DriftOptions {
             columns: request.columns.filter(|c| !c.is_empty()),
-            method: text(request.method)
+            method: given(request.method)
                 .as_deref()
                 .map(Method::parse)
                 .transpose()?,
             threshold: request.threshold,
             drift_share: request.drift_share.unwrap_or(0.5),
-            time_column: text(request.time_column),
-            window: text(request.window)
+            time_column: given(request.time_column),
+            window: given(request.window)
                 .as_deref()
                 .map(drift::Window::parse)
                 .transpose()?,
@@ -712,17 +713,16 @@ pub async fn register_model(
     let root = current(&state)?;
     let file = parse_path(&path)?;
     blocking(move || {
-        let text = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
         let register = RegisterOptions {
             name: request.name.trim().to_owned(),
-            run: text(request.run),
-            dataset: text(request.dataset),
-            target: text(request.target),
-            task: text(request.task)
+            run: given(request.run),
+            dataset: given(request.dataset),
+            target: given(request.target),
+            task: given(request.task)
                 .as_deref()
                 .map(ModelTask::parse)
                 .transpose()?,
-            features: text(request.features)
+            features: given(request.features)
                 .map(|f| f.split(',').map(|s| s.trim().to_owned()).collect()),
         };
         registry::register(
@@ -768,9 +768,7 @@ pub async fn evaluate_model(
     let (_task, cancel) = Task::start(&state, &task_id)?;
     blocking_job(on_progress, cancel, move |job| {
         let project = Project::open_with(&root, options())?;
-        let target = target
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty());
+        let target = given(target);
         let evaluation =
             registry::evaluate_stored(&project, &reference, &data, target.as_deref(), job)?;
         evaluation_view(evaluation)
@@ -907,9 +905,7 @@ pub async fn model_fairness(
     let (_task, cancel) = Task::start(&state, &task_id)?;
     blocking_job(on_progress, cancel, move |job| {
         let project = Project::open_with(&root, options())?;
-        let target = target
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty());
+        let target = given(target);
         let report = fairness::store::fairness_stored(
             &project,
             &reference,
