@@ -81,6 +81,12 @@ pub fn now() -> String {
     OffsetDateTime::now_utc().format(&fmt).unwrap_or_default()
 }
 
+/// Seconds since the Unix epoch of an RFC 3339 time as [`now`] writes it.
+pub fn unix_seconds(text: &str) -> Option<u64> {
+    let t = OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
+    u64::try_from(t.unix_timestamp()).ok()
+}
+
 /// Appends one entry and returns its id.
 pub fn append(conn: &Connection, actor: &Actor, entry: &NewAuditEntry) -> rusqlite::Result<i64> {
     conn.execute(

@@ -86,6 +86,11 @@ pub enum Error {
         detail: String,
     },
 
+    /// A deployment bundle Lathe refuses to read: hostile entries (`..`, links, devices), a
+    /// bomb, a truncated or foreign archive, a missing manifest. Nothing was written.
+    #[error("cannot read the bundle {}: {detail}", path.display())]
+    BadBundle { path: PathBuf, detail: String },
+
     /// A named record (dataset, version, run, ...) that the project does not hold.
     #[error("{what}")]
     NotFound { what: String },
@@ -117,6 +122,7 @@ impl Error {
             Error::Cancelled => "cancelled",
             Error::BadInput { .. } => "bad_input",
             Error::NotFound { .. } => "not_found",
+            Error::BadBundle { .. } => "bad_bundle",
             Error::Compute { .. } => "compute",
             Error::BadArgument { .. } => "bad_argument",
         }

@@ -16,11 +16,14 @@
 //!   over time, as charts and a self-contained HTML report.
 //! - [`explain`]: SHAP values, permutation importance, partial dependence / ICE of a model.
 //! - [`fairness`]: group fairness of a classifier's predictions (Fairlearn's definitions).
+//! - [`bundle`]: deployment bundles: export, sign, verify, inspect, check drift against the
+//!   reference profile.
 //! - [`demo`]: the demo project built from the public datasets shipped in `assets/`.
 //! - [`job`]: progress reporting and cancellation for long work.
 //! - [`error`]: the one error type, with a stable machine-readable code per variant.
 
 pub mod audit;
+pub mod bundle;
 pub mod chart;
 pub mod dataset;
 pub mod demo;

@@ -41,11 +41,11 @@ fn info_json_shape_and_values() {
     assert_eq!(keys(&info), INFO_KEYS);
     assert_eq!(info["name"], "demo");
     assert_eq!(info["path"], dir);
-    assert_eq!(info["schema_version"], 6);
+    assert_eq!(info["schema_version"], 7);
     assert_eq!(info["lathe_version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(
         info["counts"],
-        serde_json::json!({"audit_entries": 1, "objects": 0, "datasets": 0, "dataset_versions": 0, "experiments": 0, "runs": 0, "drift_reports": 0, "model_versions": 0})
+        serde_json::json!({"audit_entries": 1, "objects": 0, "datasets": 0, "dataset_versions": 0, "experiments": 0, "runs": 0, "drift_reports": 0, "model_versions": 0, "bundles": 0})
     );
     assert_eq!(info["object_store_bytes"], 0);
     let created = info["created_at"].as_str().unwrap();
@@ -65,7 +65,7 @@ fn info_text_lists_counts() {
         .assert()
         .success()
         .stdout(predicate::str::is_match(r"(?m)^Project +demo$").unwrap())
-        .stdout(predicate::str::is_match(r"(?m)^Schema version +6$").unwrap())
+        .stdout(predicate::str::is_match(r"(?m)^Schema version +7$").unwrap())
         .stdout(predicate::str::is_match(r"(?m)^audit entries +1$").unwrap())
         .stdout(predicate::str::is_match(r"(?m)^dataset versions +0$").unwrap())
         .stdout(predicate::str::is_match(r"(?m)^Object store +0 B$").unwrap());

@@ -10,7 +10,7 @@ use crate::chart::{Figure, axis_number};
 use crate::{Error, Result};
 
 /// Escapes text for HTML element content and attribute values.
-fn esc(text: &str) -> String {
+pub(crate) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -26,14 +26,14 @@ fn esc(text: &str) -> String {
 }
 
 /// Drops the XML declaration plotters writes, so the SVG can sit inside HTML.
-fn inline(svg: String) -> String {
+pub(crate) fn inline(svg: String) -> String {
     match svg.find("<svg") {
         Some(i) => svg[i..].to_owned(),
         None => svg,
     }
 }
 
-fn number(v: f64) -> String {
+pub(crate) fn number(v: f64) -> String {
     if v.is_nan() {
         "—".into()
     } else if v != 0.0 && v.abs() < 1e-4 {
@@ -46,7 +46,7 @@ fn number(v: f64) -> String {
     }
 }
 
-const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px auto;max-width:1100px;color:#1b2430;padding:0 16px}
+pub(crate) const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px auto;max-width:1100px;color:#1b2430;padding:0 16px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}
 .muted{color:#5b6675}.banner{padding:14px 18px;border-radius:8px;margin:16px 0;font-size:16px}
 .drift{background:#fdecea;border:1px solid #e6a39b}.ok{background:#e9f5ee;border:1px solid #9fd0b2}

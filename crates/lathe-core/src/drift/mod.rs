@@ -217,7 +217,7 @@ fn bad(argument: &'static str, detail: impl Into<String>) -> Error {
 }
 
 impl DriftOptions {
-    fn check(&self) -> Result<()> {
+    pub(crate) fn check(&self) -> Result<()> {
         let threshold_ok = |t: f64| t.is_finite() && t > 0.0;
         if let Some(t) = self.threshold.filter(|t| !threshold_ok(*t)) {
             return Err(bad(
@@ -382,7 +382,7 @@ impl DriftReport {
         out
     }
 
-    fn tally(&mut self) {
+    pub(crate) fn tally(&mut self) {
         let drifted = self.columns.iter().filter(|c| c.drifted).count();
         self.drifted_columns = drifted as u64;
         self.share_drifted = if self.columns.is_empty() {
@@ -781,6 +781,24 @@ fn test_column(
     let r = sample::sample(reference, plan.kind, None)?;
     let c = sample::sample(current, plan.kind, None)?;
     Ok(evaluate(plan, &r, &c))
+}
+
+/// Tests one column on samples already read: `method` `None` picks Evidently's default.
+pub(crate) fn evaluate_samples(
+    name: &str,
+    kind: Kind,
+    method: Option<(Method, &'static str)>,
+    threshold: Option<f64>,
+    r: &Sample,
+    c: &Sample,
+) -> std::result::Result<ColumnDrift, Skipped> {
+    let plan = Plan {
+        name: name.to_owned(),
+        kind,
+        method,
+        threshold,
+    };
+    evaluate(&plan, r, c)
 }
 
 fn evaluate(plan: &Plan, r: &Sample, c: &Sample) -> std::result::Result<ColumnDrift, Skipped> {

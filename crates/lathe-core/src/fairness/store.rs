@@ -1,7 +1,7 @@
 //! Fairness reports kept in the project (`fairness_reports`), one per model version, dataset
 //! version, target and sensitive columns (the latest replaces the earlier one).
 
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
 use super::{Fairness, Predictions, assess_frame};
 use crate::audit::{self, NewAuditEntry};
@@ -73,4 +73,24 @@ pub fn fairness_stored(
     .map_err(db)?;
     tx.commit().map_err(db)?;
     Ok(report)
+}
+
+/// The newest stored report of a model version, on any dataset.
+pub fn latest_stored(project: &Project, model_version_id: i64) -> Result<Option<Fairness>> {
+    let json: Option<String> = project
+        .conn()
+        .query_row(
+            "SELECT report FROM fairness_reports WHERE model_version_id = ?1 ORDER BY created_at DESC, id DESC LIMIT 1",
+            [model_version_id],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(|e| Error::db(project.root(), e))?;
+    json.map(|j| {
+        serde_json::from_str(&j).map_err(|e| Error::Corrupt {
+            path: project.root().to_path_buf(),
+            detail: format!("stored fairness report: {e}"),
+        })
+    })
+    .transpose()
 }

@@ -318,6 +318,24 @@ pub const MIGRATIONS: &[Migration] = &[
         ) STRICT;
     "#,
     },
+    Migration {
+        version: 7,
+        description: "exported bundles",
+        sql: r#"
+        CREATE TABLE bundles (
+            id               INTEGER PRIMARY KEY,
+            model_version_id INTEGER NOT NULL REFERENCES model_versions(id),
+            path             TEXT NOT NULL,
+            format           TEXT NOT NULL,       -- tar.gz, folder
+            sha256           TEXT NOT NULL,       -- the archive's; a folder's SHA256SUMS'
+            size_bytes       INTEGER NOT NULL,
+            files            INTEGER NOT NULL,
+            signed_by        TEXT,                -- the key's fingerprint
+            settings         TEXT NOT NULL,       -- JSON: datasets, card text, signed
+            created_at       TEXT NOT NULL
+        ) STRICT;
+    "#,
+    },
 ];
 
 /// The schema version this build of Lathe writes and reads.

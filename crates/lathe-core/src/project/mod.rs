@@ -281,6 +281,7 @@ impl Project {
                 "model_versions".to_owned(),
                 count("SELECT count(*) FROM model_versions")?,
             ),
+            ("bundles".to_owned(), count("SELECT count(*) FROM bundles")?),
         ]);
         Ok(ProjectInfo {
             name: self.name()?,

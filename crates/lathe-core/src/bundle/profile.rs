@@ -1,0 +1,397 @@
+//! The monitoring reference profile (`monitoring/reference_profile.json`): enough about the
+//! reference data to test production data for drift without shipping the data.
+//!
+//! Per column, the kind Evidently would infer, counts, summary statistics, and one of:
+//! - **exact value counts** for categorical columns (the [`MAX_CATEGORIES`] most frequent; the
+//!   rest summed) and for numeric columns with at most [`MAX_EXACT_VALUES`] distinct values.
+//!   Every drift method then sees exactly the reference `lathe drift` sees;
+//! - **[`QUANTILES`] quantiles** (every 0.1 %, linear interpolation as numpy's default) for
+//!   other numeric columns, with a 20-bin histogram for display. The reference is rebuilt as
+//!   `count` values read off the piecewise-linear quantile function, and the usual method runs
+//!   on it; each column's `method_reason` says so. `tests/core/bundle.rs` measures how far this
+//!   lands from `lathe drift` on the raw reference.
+
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::drift::sample::{self, Label, Sample, Values};
+use crate::drift::{self, DriftOptions, DriftReport, Kind, SchemaDrift, SideInfo, Skipped, stat};
+use crate::{Error, Result};
+
+/// Quantiles kept for a numeric column: 0, 0.001, …, 1.
+pub const QUANTILES: usize = 1001;
+/// Numeric columns with at most this many distinct values keep exact counts (Evidently bins
+/// them one bin per value).
+pub const MAX_EXACT_VALUES: usize = 20;
+/// Categories kept per column, most frequent first; the rest are summed in `other_count`.
+pub const MAX_CATEGORIES: usize = 1000;
+
+pub const PROFILE_FORMAT: u32 = 1;
+
+/// One value and how often the reference holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Frequency {
+    /// A number or a text.
+    #[cfg_attr(feature = "ts", ts(type = "number | string"))]
+    pub value: serde_json::Value,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Histogram {
+    pub edges: Vec<f64>,
+    pub counts: Vec<u64>,
+}
+
+/// One column of the reference.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ColumnProfile {
+    pub name: String,
+    /// The kind Evidently infers from the reference.
+    pub kind: Kind,
+    pub dtype: String,
+    /// Values kept (finite numbers, non-missing categories).
+    pub count: u64,
+    /// Nulls, NaN and infinities.
+    pub missing: u64,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub mean: Option<f64>,
+    /// Population standard deviation.
+    pub std: Option<f64>,
+    /// Exact counts, sorted by value (see the module documentation).
+    pub values: Option<Vec<Frequency>>,
+    /// Values beyond the kept categories.
+    pub other_count: u64,
+    /// [`QUANTILES`] quantiles, for numeric columns with many values.
+    pub quantiles: Option<Vec<f64>>,
+    pub histogram: Option<Histogram>,
+}
+
+/// `monitoring/reference_profile.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ReferenceProfile {
+    pub format_version: u32,
+    /// `NAME@VERSION` of the reference dataset.
+    pub dataset: String,
+    /// Its Parquet object's SHA-256.
+    pub sha256: String,
+    pub rows: u64,
+    pub columns: Vec<ColumnProfile>,
+    /// Columns that could not be profiled, and why.
+    pub skipped: Vec<Skipped>,
+}
+
+fn label_value(label: &Label) -> serde_json::Value {
+    match label {
+        Label::Num(v) => serde_json::json!(v),
+        Label::Text(t) => serde_json::Value::String(t.clone()),
+    }
+}
+
+fn value_label(value: &serde_json::Value) -> Option<Label> {
+    match value {
+        serde_json::Value::Number(n) => n.as_f64().map(Label::Num),
+        serde_json::Value::String(s) => Some(Label::Text(s.clone())),
+        _ => None,
+    }
+}
+
+/// numpy's default (linear) quantile of sorted values.
+fn quantile(sorted: &[f64], p: f64) -> f64 {
+    let h = (sorted.len() - 1) as f64 * p;
+    let lo = h.floor() as usize;
+    let hi = (lo + 1).min(sorted.len() - 1);
+    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+}
+
+fn profile_column(column: &Column) -> std::result::Result<ColumnProfile, String> {
+    let kind = sample::infer_kind(column)?;
+    let s = sample::sample(column, kind, None).map_err(|e| e.to_string())?;
+    let mut out = ColumnProfile {
+        name: column.name().to_string(),
+        kind,
+        dtype: column.dtype().to_string(),
+        count: s.n as u64,
+        missing: s.dropped,
+        min: None,
+        max: None,
+        mean: None,
+        std: None,
+        values: None,
+        other_count: 0,
+        quantiles: None,
+        histogram: None,
+    };
+    if let Some(v) = s.numbers() {
+        if !v.is_empty() {
+            out.min = v.first().copied();
+            out.max = v.last().copied();
+            out.mean = Some(stat::mean(v));
+            out.std = Some(stat::std_pop(v));
+        }
+        if s.distinct() > MAX_EXACT_VALUES {
+            out.quantiles = Some(
+                (0..QUANTILES)
+                    .map(|k| quantile(v, k as f64 / (QUANTILES - 1) as f64))
+                    .collect(),
+            );
+            let (lo, hi) = (v[0], v[v.len() - 1]);
+            let edges: Vec<f64> = (0..=20).map(|i| lo + (hi - lo) * i as f64 / 20.0).collect();
+            out.histogram = Some(Histogram {
+                counts: stat::bin_counts(v, &edges),
+                edges,
+            });
+            return Ok(out);
+        }
+    }
+    let mut categories = s.categories();
+    if categories.len() > MAX_CATEGORIES {
+        categories.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        out.other_count = categories[MAX_CATEGORIES..].iter().map(|c| c.1).sum();
+        categories.truncate(MAX_CATEGORIES);
+        categories.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+    out.values = Some(
+        categories
+            .iter()
+            .map(|(label, count)| Frequency {
+                value: label_value(label),
+                count: *count,
+            })
+            .collect(),
+    );
+    Ok(out)
+}
+
+/// Profiles `columns` of the reference frame (those it lacks are an error).
+pub fn build(
+    frame: &DataFrame,
+    columns: &[String],
+    dataset: &str,
+    sha256: &str,
+) -> Result<ReferenceProfile> {
+    let mut out = ReferenceProfile {
+        format_version: PROFILE_FORMAT,
+        dataset: dataset.to_owned(),
+        sha256: sha256.to_owned(),
+        rows: frame.height() as u64,
+        columns: Vec::new(),
+        skipped: Vec::new(),
+    };
+    for name in columns {
+        let column = frame.column(name).map_err(|_| Error::BadArgument {
+            argument: "reference dataset",
+            detail: format!("{dataset} has no column '{name}', which the model needs"),
+        })?;
+        match profile_column(column) {
+            Ok(c) => out.columns.push(c),
+            Err(reason) => out.skipped.push(Skipped {
+                name: name.clone(),
+                reason,
+            }),
+        }
+    }
+    Ok(out)
+}
+
+/// The reference sample of a profiled column, as `kind`; `Err(reason)` when the profile
+/// cannot give one.
+fn reference_sample(
+    c: &ColumnProfile,
+    kind: Kind,
+) -> std::result::Result<(Sample, &'static str), String> {
+    if let Some(values) = &c.values {
+        let mut labelled = Vec::with_capacity(values.len());
+        for f in values {
+            let label = value_label(&f.value).ok_or_else(|| {
+                format!(
+                    "the profile holds a value {} that is neither number nor text",
+                    f.value
+                )
+            })?;
+            labelled.push((label, f.count));
+        }
+        if c.other_count > 0 {
+            labelled.push((Label::Text("(other categories)".into()), c.other_count));
+        }
+        let n = labelled.iter().map(|(_, k)| *k as usize).sum();
+        let values = match kind {
+            Kind::Categorical => Values::Categorical(labelled),
+            Kind::Numeric => {
+                let mut v = Vec::with_capacity(n);
+                for (label, count) in &labelled {
+                    let Label::Num(x) = label else {
+                        return Err("the reference was categorical text; the current data is numeric (schema drift)".into());
+                    };
+                    v.extend(std::iter::repeat_n(*x, *count as usize));
+                }
+                Values::Numeric(v)
+            }
+        };
+        let sample = Sample {
+            values,
+            n,
+            dropped: c.missing,
+        };
+        return Ok((sample, "reference from the profile's exact value counts"));
+    }
+    let Some(q) = c.quantiles.as_ref().filter(|q| q.len() >= 2) else {
+        return Err("the profile holds neither value counts nor quantiles for this column".into());
+    };
+    if kind == Kind::Categorical {
+        return Err(
+            "the reference profile keeps quantiles of a numeric column, and the current data is categorical (schema drift)"
+                .into(),
+        );
+    }
+    let n = c.count as usize;
+    // The quantiles are points of the quantile function: read it at each rank.
+    let rebuilt: Vec<f64> = (0..n)
+        .map(|i| {
+            let p = if n > 1 {
+                i as f64 / (n - 1) as f64
+            } else {
+                0.0
+            };
+            quantile(q, p)
+        })
+        .collect();
+    Ok((
+        Sample {
+            values: Values::Numeric(rebuilt),
+            n,
+            dropped: c.missing,
+        },
+        "reference rebuilt from the profile's 1001 quantiles",
+    ))
+}
+
+/// Tests `current` against the profile with `lathe drift`'s methods and report shape.
+pub fn check_drift(
+    profile: &ReferenceProfile,
+    reference: SideInfo,
+    current: (SideInfo, &DataFrame),
+    options: &DriftOptions,
+) -> Result<DriftReport> {
+    options.check()?;
+    let (current, frame) = current;
+    let cur_names: Vec<String> = frame
+        .get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    let profiled: Vec<&str> = profile
+        .columns
+        .iter()
+        .map(|c| c.name.as_str())
+        .chain(profile.skipped.iter().map(|s| s.name.as_str()))
+        .collect();
+    let wanted = |name: &str| {
+        options
+            .columns
+            .as_ref()
+            .is_none_or(|cols| cols.iter().any(|c| c == name))
+    };
+    if let Some(columns) = &options.columns {
+        for name in columns {
+            if !profiled.contains(&name.as_str()) {
+                return Err(Error::BadArgument {
+                    argument: "column",
+                    detail: format!(
+                        "'{name}' is not in the reference profile; it has: {}",
+                        profiled.join(", ")
+                    ),
+                });
+            }
+        }
+    }
+    let schema = SchemaDrift {
+        only_in_reference: profiled
+            .iter()
+            .filter(|n| wanted(n) && !cur_names.iter().any(|c| c == *n))
+            .map(|n| n.to_string())
+            .collect(),
+        only_in_current: cur_names
+            .iter()
+            .filter(|n| !profiled.contains(&n.as_str()))
+            .cloned()
+            .collect(),
+    };
+    let mut skipped: Vec<Skipped> = profile
+        .skipped
+        .iter()
+        .filter(|s| wanted(&s.name))
+        .map(|s| Skipped {
+            name: s.name.clone(),
+            reason: format!("reference: {}", s.reason),
+        })
+        .collect();
+    let mut columns = Vec::new();
+    for c in profile.columns.iter().filter(|c| wanted(&c.name)) {
+        let Ok(column) = frame.column(&c.name) else {
+            continue;
+        };
+        let skip = |reason: String| Skipped {
+            name: c.name.clone(),
+            reason,
+        };
+        let kind = match sample::infer_kind(column) {
+            Ok(kind) => kind,
+            Err(reason) => {
+                skipped.push(skip(format!("current data: {reason}")));
+                continue;
+            }
+        };
+        let (method, threshold) = match options.column_methods.get(&c.name) {
+            Some((m, t)) => (
+                Some((*m, "chosen for this column")),
+                t.or(options.threshold),
+            ),
+            None => (
+                options.method.map(|m| (m, "chosen for every column")),
+                options.threshold,
+            ),
+        };
+        if let Some((m, _)) = method
+            && m.numeric_only()
+            && kind == Kind::Categorical
+        {
+            skipped.push(skip(format!("categorical, and {} needs numbers", m.name())));
+            continue;
+        }
+        let (r, basis) = match reference_sample(c, kind) {
+            Ok(r) => r,
+            Err(reason) => {
+                skipped.push(skip(reason));
+                continue;
+            }
+        };
+        let cur = sample::sample(column, kind, None)?;
+        match drift::evaluate_samples(&c.name, kind, method, threshold, &r, &cur) {
+            Ok(mut d) => {
+                d.method_reason = format!("{}; {basis}", d.method_reason);
+                columns.push(d);
+            }
+            Err(s) => skipped.push(s),
+        }
+    }
+    let mut report = DriftReport {
+        reference,
+        current,
+        dataset_drift: false,
+        share_drifted: 0.0,
+        drift_share: options.drift_share,
+        drifted_columns: 0,
+        columns,
+        skipped,
+        schema,
+        windows: None,
+    };
+    report.tally();
+    Ok(report)
+}

@@ -1,0 +1,103 @@
+//! Exported bundles, recorded in the project (`bundles`) for `lathe bundle list` and the
+//! desktop app's Bundles view.
+
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
+
+use super::{ExportOptions, Exported};
+use crate::audit::{self, NewAuditEntry};
+use crate::model::registry::ModelVersion;
+use crate::project::Project;
+use crate::{Error, Result};
+
+/// One exported bundle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct BundleRecord {
+    pub id: i64,
+    pub model: String,
+    pub path: String,
+    pub format: String,
+    pub sha256: String,
+    pub size_bytes: u64,
+    pub files: u64,
+    pub signed_by: Option<String>,
+    pub created_at: String,
+}
+
+pub(super) fn record(
+    project: &Project,
+    version: &ModelVersion,
+    exported: &Exported,
+    options: &ExportOptions,
+) -> Result<()> {
+    let db = |e| Error::db(project.root(), e);
+    let settings = serde_json::json!({
+        "eval_dataset": options.eval_dataset,
+        "reference_dataset": options.reference_dataset,
+        "sensitive": options.sensitive,
+        "card": options.card,
+        "signed": options.sign_key.is_some(),
+    })
+    .to_string();
+    let tx = project.conn().unchecked_transaction().map_err(db)?;
+    tx.execute(
+        "INSERT INTO bundles (model_version_id, path, format, sha256, size_bytes, files, signed_by, settings, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            version.id,
+            exported.path,
+            exported.format,
+            exported.sha256,
+            exported.size_bytes as i64,
+            exported.files as i64,
+            exported.signed_by,
+            settings,
+            audit::now()
+        ],
+    )
+    .map_err(db)?;
+    audit::append(
+        &tx,
+        project.actor(),
+        &NewAuditEntry {
+            action: "bundle.export",
+            target: &exported.model,
+            details: serde_json::json!({
+                "path": exported.path,
+                "sha256": exported.sha256,
+                "signed_by": exported.signed_by,
+            }),
+        },
+    )
+    .map_err(db)?;
+    tx.commit().map_err(db)
+}
+
+/// Every exported bundle, newest first.
+pub fn list(project: &Project) -> Result<Vec<BundleRecord>> {
+    let db = |e| Error::db(project.root(), e);
+    let mut stmt = project
+        .conn()
+        .prepare(
+            "SELECT b.id, m.name || '@' || v.version, b.path, b.format, b.sha256, b.size_bytes, b.files, b.signed_by, b.created_at
+             FROM bundles b JOIN model_versions v ON v.id = b.model_version_id JOIN models m ON m.id = v.model_id
+             ORDER BY b.created_at DESC, b.id DESC",
+        )
+        .map_err(db)?;
+    stmt.query_map([], |r| {
+        Ok(BundleRecord {
+            id: r.get(0)?,
+            model: r.get(1)?,
+            path: r.get(2)?,
+            format: r.get(3)?,
+            sha256: r.get(4)?,
+            size_bytes: r.get::<_, i64>(5)? as u64,
+            files: r.get::<_, i64>(6)? as u64,
+            signed_by: r.get(7)?,
+            created_at: r.get(8)?,
+        })
+    })
+    .and_then(|rows| rows.collect())
+    .map_err(db)
+}
