@@ -285,7 +285,7 @@ fn number(v: f64) -> String {
     }
 }
 
-fn text(report: &DriftReport) -> String {
+pub(crate) fn text(report: &DriftReport) -> String {
     let mut out = vec![format!(
         "{}: {} of {} columns drifted ({:.0}%, threshold {:.0}%)  —  reference {} ({} rows), current {} ({} rows)",
         if report.dataset_drift {

@@ -15,6 +15,7 @@ use lathe_core::project::{OpenOptions, ProjectInfo};
 use lathe_core::{Error, Project};
 use serde::Serialize;
 
+mod bundle;
 mod dataset;
 mod drift;
 mod explain;
@@ -82,6 +83,13 @@ enum Command {
     /// Group fairness of a binary classifier's predictions per sensitive column (Fairlearn's
     /// definitions): selection rate, accuracy, TPR, FPR; demographic parity and equalized odds.
     Fairness(explain::FairnessArgs),
+    /// Deployment bundles: export a model version with everything ops need; verify, inspect
+    /// and check production data for drift against a bundle (no project needed).
+    #[command(subcommand)]
+    Bundle(bundle::BundleCommand),
+    /// Ed25519 keys for signing bundles.
+    #[command(subcommand)]
+    Key(bundle::KeyCommand),
 }
 
 fn main() -> ExitCode {
@@ -119,10 +127,11 @@ pub(crate) fn open_project(flag: Option<&Path>) -> Result<Project, Error> {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    if let Command::Drift(args) = cli.command {
-        return drift::run(args, cli.project.as_deref(), cli.json);
+    match cli.command {
+        Command::Drift(args) => drift::run(args, cli.project.as_deref(), cli.json),
+        Command::Bundle(command) => bundle::run(command, cli.project.as_deref(), cli.json),
+        command => run_other(Cli { command, ..cli }).map(|()| ExitCode::SUCCESS),
     }
-    run_other(cli).map(|()| ExitCode::SUCCESS)
 }
 
 fn run_other(cli: Cli) -> anyhow::Result<()> {
@@ -159,7 +168,8 @@ fn run_other(cli: Cli) -> anyhow::Result<()> {
             let entries = project.audit_log(limit)?;
             print(cli.json, &entries, || log_text(&entries))
         }
-        Command::Drift(_) => unreachable!("handled by run()"),
+        Command::Key(command) => bundle::run_key(command, cli.json),
+        Command::Drift(_) | Command::Bundle(_) => unreachable!("handled by run()"),
     }
 }
 
@@ -191,12 +201,22 @@ pub(crate) fn print<T: Serialize>(
     value: &T,
     text: impl FnOnce() -> String,
 ) -> anyhow::Result<()> {
-    if json {
-        println!("{}", serde_json::to_string_pretty(value)?);
+    let body = if json {
+        serde_json::to_string_pretty(value)?
     } else {
-        println!("{}", text());
+        text()
+    };
+    out(&body)
+}
+
+/// Prints a line on stdout; a closed pipe (`lathe ... | head`) ends the output quietly.
+pub(crate) fn out(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 fn info_text(info: &ProjectInfo) -> String {
@@ -236,7 +256,7 @@ fn log_text(entries: &[AuditEntry]) -> String {
         .join("\n")
 }
 
-fn human_bytes(n: u64) -> String {
+pub(crate) fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = n as f64;
     let mut unit = 0;

@@ -1,0 +1,329 @@
+//! `lathe bundle` (export, verify, inspect, check-drift, list) and `lathe key new`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use lathe_core::bundle::{self, CardText, ExportOptions, FileStatus, Inspection, Verification};
+use lathe_core::dataset::ReadOptions;
+use lathe_core::dataset::browse::TableSource;
+use lathe_core::drift::DriftOptions;
+use lathe_core::job::{CancelToken, Job, Progress};
+
+use crate::drift::DRIFT_EXIT;
+use crate::{human_bytes, open_project, print, progress_bar};
+
+#[derive(Debug, Subcommand)]
+pub enum BundleCommand {
+    /// Export a model version as a deployment bundle: FILE.tar.gz (reproducible bytes) or a
+    /// folder. Carries the model, its signature, MLflow/Triton/KServe descriptors, the model
+    /// card, the evaluation, SHAP charts, a monitoring reference profile and SHA256SUMS.
+    Export(ExportArgs),
+    /// Check a bundle: every file against SHA256SUMS and the manifest, and the signature.
+    /// Exit code 0 only when all hold.
+    Verify {
+        /// A bundle (.tar.gz or folder).
+        path: PathBuf,
+        /// The signer's public key (.pub): the signature must be by this key.
+        #[arg(long, value_name = "PUBFILE")]
+        key: Option<PathBuf>,
+    },
+    /// Show a bundle's manifest, lineage, metrics, signature and verification.
+    Inspect {
+        path: PathBuf,
+        #[arg(long, value_name = "PUBFILE")]
+        key: Option<PathBuf>,
+    },
+    /// Test production data (CSV, Parquet, ...) for drift against the bundle's reference
+    /// profile; same report and exit code 3 (with --fail-on-drift) as `lathe drift`.
+    CheckDrift {
+        path: PathBuf,
+        /// The current data: a file.
+        data: PathBuf,
+        /// Only these columns (comma-separated).
+        #[arg(long, value_delimiter = ',', value_name = "A,B")]
+        columns: Option<Vec<String>>,
+        /// The dataset drifts when at least this share of the columns drift.
+        #[arg(long, value_name = "S", default_value_t = 0.5)]
+        drift_share: f64,
+        /// Exit with code 3 when the data drifted.
+        #[arg(long)]
+        fail_on_drift: bool,
+    },
+    /// The bundles exported from this project, newest first.
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The model version: NAME, NAME@VERSION or NAME@ALIAS.
+    model: String,
+    /// FILE.tar.gz, or a folder (new or empty).
+    #[arg(long, value_name = "FILE|DIR")]
+    out: PathBuf,
+    /// A dataset to evaluate, explain (SHAP) and assess fairness on: `NAME[@VERSION]`.
+    #[arg(long, value_name = "D")]
+    eval_dataset: Option<String>,
+    /// The monitoring reference (default: the version's training dataset).
+    #[arg(long, value_name = "D")]
+    reference_dataset: Option<String>,
+    /// Sensitive columns of the evaluation dataset for the card's fairness breakdown.
+    #[arg(long, value_delimiter = ',', value_name = "A,B")]
+    sensitive: Vec<String>,
+    /// The model card's free-text sections as YAML (intended_use, ethical_considerations, ...).
+    #[arg(long, value_name = "FILE.yaml")]
+    card: Option<PathBuf>,
+    /// Sign SHA256SUMS with this private key (from `lathe key new`).
+    #[arg(long, value_name = "KEYFILE")]
+    sign: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Make an Ed25519 key pair: FILE (private, mode 0600) and FILE.pub.
+    New {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+}
+
+pub fn run_key(command: KeyCommand, json: bool) -> anyhow::Result<()> {
+    match command {
+        KeyCommand::New { out } => {
+            let key = bundle::sign::new_key(&out)?;
+            print(json, &key, || {
+                format!(
+                    "Private key: {} (keep it secret)\nPublic key:  {}\nFingerprint: {}",
+                    key.private_key, key.public_key, key.fingerprint
+                )
+            })
+        }
+    }
+}
+
+pub fn run(
+    command: BundleCommand,
+    project_dir: Option<&Path>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    match command {
+        BundleCommand::Export(args) => {
+            let project = open_project(project_dir)?;
+            let options = ExportOptions {
+                model: args.model,
+                out: args.out,
+                eval_dataset: args.eval_dataset,
+                reference_dataset: args.reference_dataset,
+                sensitive: args.sensitive,
+                card: args
+                    .card
+                    .as_deref()
+                    .map(CardText::read)
+                    .transpose()?
+                    .unwrap_or_default(),
+                sign_key: args.sign,
+            };
+            let bar = progress_bar();
+            let report = |p: Progress| {
+                bar.set_message(p.stage);
+                bar.set_length(p.total.unwrap_or(0));
+                bar.set_position(p.done);
+            };
+            let job = Job::new(&report, CancelToken::new());
+            let exported = bundle::export(&project, &options, &job);
+            bar.finish_and_clear();
+            let exported = exported?;
+            print(json, &exported, || {
+                let mut out = vec![
+                    format!("Exported {} to {}", exported.model, exported.path),
+                    format!(
+                        "{} files, {} ({}), SHA-256 {}",
+                        exported.files,
+                        human_bytes(exported.size_bytes),
+                        exported.format,
+                        exported.sha256
+                    ),
+                    match &exported.signed_by {
+                        Some(f) => format!("Signed by {f}"),
+                        None => "Not signed (pass --sign KEYFILE to sign)".into(),
+                    },
+                ];
+                out.extend(exported.notes.iter().map(|n| format!("note: {n}")));
+                out.join("\n")
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        BundleCommand::Verify { path, key } => {
+            let key = key.as_deref().map(bundle::sign::read_public).transpose()?;
+            let v = bundle::verify(&path, key.as_ref())?;
+            print(json, &v, || verification_text(&v))?;
+            Ok(if v.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        BundleCommand::Inspect { path, key } => {
+            let key = key.as_deref().map(bundle::sign::read_public).transpose()?;
+            let i = bundle::inspect(&path, key.as_ref())?;
+            print(json, &i, || inspection_text(&i))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        BundleCommand::CheckDrift {
+            path,
+            data,
+            columns,
+            drift_share,
+            fail_on_drift,
+        } => {
+            let source = TableSource::File {
+                path: data,
+                options: ReadOptions::default(),
+            };
+            let options = DriftOptions {
+                columns,
+                drift_share,
+                ..DriftOptions::default()
+            };
+            let report = bundle::check_drift(&path, &source, &options)?;
+            print(json, &report, || crate::drift::text(&report))?;
+            Ok(if fail_on_drift && report.dataset_drift {
+                ExitCode::from(DRIFT_EXIT)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        BundleCommand::List => {
+            let project = open_project(project_dir)?;
+            let list = bundle::list(&project)?;
+            print(json, &list, || {
+                if list.is_empty() {
+                    return "No bundles exported yet: run `lathe bundle export MODEL --out FILE.tar.gz`.".into();
+                }
+                list.iter()
+                    .map(|b| {
+                        format!(
+                            "{:>4}  {}  {:<28} {:<7} {:>10}  {}  {}{}",
+                            b.id,
+                            b.created_at,
+                            b.model,
+                            b.format,
+                            human_bytes(b.size_bytes),
+                            &b.sha256[..12],
+                            b.path,
+                            if b.signed_by.is_some() {
+                                "  (signed)"
+                            } else {
+                                ""
+                            }
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn verification_text(v: &Verification) -> String {
+    let mut out = vec![if v.ok {
+        format!(
+            "OK: {} verifies ({} files)",
+            v.model.as_deref().unwrap_or(&v.path),
+            v.files.len()
+        )
+    } else {
+        format!("FAILED: {} does not verify", v.path)
+    }];
+    for f in v.files.iter().filter(|f| f.status != FileStatus::Ok) {
+        out.push(format!(
+            "  {:<10} {}  {}",
+            format!("{:?}", f.status).to_lowercase(),
+            f.path,
+            f.detail.as_deref().unwrap_or("")
+        ));
+    }
+    out.push(format!(
+        "Signature: {}: {}",
+        format!("{:?}", v.signature.status).to_lowercase(),
+        v.signature.detail
+    ));
+    out.join("\n")
+}
+
+fn inspection_text(i: &Inspection) -> String {
+    let mut out = Vec::new();
+    if let Some(m) = &i.manifest {
+        out.push(format!(
+            "{}@{}  ({}, target {})",
+            m.model.name,
+            m.model.version,
+            m.model.task,
+            m.model.target.as_deref().unwrap_or("none")
+        ));
+        out.push(format!(
+            "Created {}  by Lathe {}",
+            m.created, m.lathe_version
+        ));
+        out.push(format!(
+            "Model SHA-256 {}  ({} bytes)",
+            m.model.sha256, m.model.size_bytes
+        ));
+        out.push(format!(
+            "Features ({}): {}",
+            m.model.features.len(),
+            m.model.features.join(", ")
+        ));
+        let d = |r: &Option<bundle::DatasetRef>| {
+            r.as_ref()
+                .map(|d| format!("{}@{} ({})", d.name, d.version, &d.sha256[..12]))
+                .unwrap_or_else(|| "none".into())
+        };
+        out.push(format!(
+            "Training data:   {}",
+            d(&m.lineage.training_dataset)
+        ));
+        out.push(format!(
+            "Evaluation data: {}",
+            d(&m.lineage.evaluation_dataset)
+        ));
+        out.push(format!(
+            "Reference data:  {}",
+            d(&m.lineage.reference_dataset)
+        ));
+        if let Some(run) = &m.lineage.run {
+            out.push(format!(
+                "Run: {}{}",
+                run.id,
+                run.source_run_id
+                    .as_ref()
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default()
+            ));
+        }
+        if !m.metrics.is_empty() {
+            out.push(format!(
+                "Metrics: {}",
+                m.metrics
+                    .iter()
+                    .map(|(k, v)| format!("{k} {v:.4}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    out.push(format!("Charts: {}", i.charts.join(", ")));
+    out.push(format!("Reports: {}", i.reports.join(", ")));
+    if let Some(p) = &i.profile {
+        out.push(format!(
+            "Reference profile: {} ({} rows, {} columns)",
+            p.dataset,
+            p.rows,
+            p.columns.len()
+        ));
+    }
+    out.push(String::new());
+    out.push(verification_text(&i.verification));
+    out.join("\n")
+}
