@@ -17,7 +17,8 @@ use serde_json::Value;
 use crate::dataset::Profile;
 use crate::{Error, Result};
 
-static FONT: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+/// DejaVu Sans, the font every chart is drawn with (the viewer rasterises the SVGs with it).
+pub static FONT: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
 pub(crate) const FAMILY: &str = "sans-serif";
 
 pub(crate) const ACCENT: RGBColor = RGBColor(0x25, 0x63, 0xa8);

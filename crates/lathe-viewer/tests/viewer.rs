@@ -1,0 +1,198 @@
+//! lathe-viewer driven headless with egui_kittest, by accessible labels: a verified bundle,
+//! a tampered one, hostile archives, the tabs, and a drift check of a dropped file.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use lathe_core::bundle::{self, ExportOptions};
+use lathe_core::job::Job;
+use lathe_viewer::{Tab, Viewer};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A demo project's classifier exported as a signed archive and as a folder.
+fn bundles(tmp: &Path) -> (PathBuf, PathBuf) {
+    let project =
+        lathe_core::demo::create(&tmp.join("demo"), Default::default(), &Job::silent()).unwrap();
+    let key = tmp.join("ops.key");
+    bundle::sign::new_key(&key).unwrap();
+    let (archive, folder) = (tmp.join("bc.tar.gz"), tmp.join("bc"));
+    for out in [&archive, &folder] {
+        bundle::export(
+            &project,
+            &ExportOptions {
+                model: "breast_cancer_classifier@production".into(),
+                out: out.clone(),
+                eval_dataset: Some("breast_cancer@2".into()),
+                sign_key: Some(key.clone()),
+                ..Default::default()
+            },
+            &Job::silent(),
+        )
+        .unwrap();
+    }
+    (archive, folder)
+}
+
+fn harness(viewer: Viewer) -> Harness<'static, Viewer> {
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1200.0, 900.0))
+        .build_ui_state(|ui, viewer: &mut Viewer| viewer.ui(ui), viewer);
+    h.run();
+    h
+}
+
+fn has(h: &Harness<'_, Viewer>, text: &str) -> bool {
+    h.query_all_by_label_contains(text).next().is_some()
+}
+
+#[derive(Debug)]
+struct Dropped(PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+#[test]
+fn a_verified_bundle_shows_its_card_manifest_charts_and_profile() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (archive, _) = bundles(tmp.path());
+    let mut viewer = Viewer::default();
+    viewer.open(&archive);
+    let mut h = harness(viewer);
+    assert!(has(&h, "Verified: breast_cancer_classifier@1"));
+    assert!(has(
+        &h,
+        "match SHA256SUMS and the manifest; signed by SHA256:"
+    ));
+    // The model card, rendered.
+    assert!(has(&h, "Model card: breast_cancer_classifier@1"));
+    assert!(has(&h, "Quantitative analyses"));
+
+    h.get_by_label("Manifest").click();
+    h.run();
+    assert_eq!(h.state().tab, Tab::Manifest);
+    assert!(
+        has(&h, "breast_cancer@2"),
+        "lineage: the evaluation dataset"
+    );
+    assert!(has(&h, "roc_auc"));
+    assert!(has(&h, "model/model.onnx"));
+
+    h.get_by_label("Charts").click();
+    h.run();
+    assert!(has(&h, "shap beeswarm"));
+    assert!(has(&h, "evaluation roc"));
+    assert!(!has(&h, "cannot draw"), "every chart rasterises");
+
+    h.get_by_label("Reference profile").click();
+    h.run();
+    assert!(has(&h, "breast_cancer@1"));
+    assert!(has(&h, "worst concave points"));
+    assert!(has(&h, "1001 quantiles"));
+}
+
+#[test]
+fn a_dropped_data_file_is_checked_for_drift() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, folder) = bundles(tmp.path());
+    let mut h = harness(Viewer::default());
+    assert!(has(&h, "Open a deployment bundle"));
+    // Drop the bundle folder, then a data file.
+    h.input_mut()
+        .dropped_files
+        .push(Arc::new(Dropped(folder.clone())));
+    h.run();
+    assert!(has(&h, "Verified: breast_cancer_classifier@1"));
+    let batch = repo().join("assets/datasets/breast_cancer_batch2.csv");
+    h.input_mut().dropped_files.push(Arc::new(Dropped(batch)));
+    // One frame takes the drop and starts the check on a worker thread.
+    h.step();
+    h.state_mut().finish_pending();
+    h.run();
+    assert_eq!(h.state().tab, Tab::Drift);
+    assert!(has(
+        &h,
+        "Dataset drift: 16 of 31 columns drifted in breast_cancer_batch2.csv"
+    ));
+    assert!(has(&h, "DRIFT"));
+    assert!(has(&h, "mean radius"));
+    // The reference data itself does not drift.
+    h.state_mut()
+        .check_drift(&repo().join("assets/datasets/breast_cancer.csv"));
+    h.state_mut().finish_pending();
+    h.run();
+    assert!(has(&h, "No dataset drift: 0 of 31 columns drifted"));
+    // A file that is not data: a clear error in the drift view.
+    h.state_mut()
+        .check_drift(&repo().join("assets/fonts/DejaVu-LICENSE.txt"));
+    h.state_mut().finish_pending();
+    h.run();
+    assert!(has(&h, "Cannot check DejaVu-LICENSE.txt"));
+}
+
+#[test]
+fn a_tampered_bundle_names_the_file_and_hostile_archives_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, folder) = bundles(tmp.path());
+    let card = folder.join("MODEL_CARD.md");
+    let text = std::fs::read_to_string(&card)
+        .unwrap()
+        .replace("classification", "approval");
+    std::fs::write(&card, text).unwrap();
+    let mut viewer = Viewer::default();
+    viewer.open(&folder);
+    let h = harness(viewer);
+    assert!(has(&h, "Verification failed: breast_cancer_classifier@1"));
+    assert!(has(
+        &h,
+        "MODEL_CARD.md: 'MODEL_CARD.md' does not match its SHA-256"
+    ));
+
+    // A forged signature is named too.
+    let sig = folder.join("SHA256SUMS.sig");
+    let mut bytes = std::fs::read(&sig).unwrap();
+    bytes[10] ^= 0xff;
+    std::fs::write(&sig, bytes).unwrap();
+    let mut viewer = Viewer::default();
+    viewer.open(&folder);
+    let h = harness(viewer);
+    assert!(has(
+        &h,
+        "Signature: SHA256SUMS.sig is not a valid signature"
+    ));
+
+    let before: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    for (file, message) in [
+        ("dotdot.tar.gz", "climbs out of the bundle"),
+        ("symlink.tar.gz", "is a link"),
+        ("bomb.tar.gz", "decompression bomb"),
+        ("missing_manifest.tar.gz", "no manifest.json"),
+    ] {
+        let mut viewer = Viewer::default();
+        viewer.open(&repo().join("tests/corpus/bundles").join(file));
+        assert!(viewer.bundle.is_none());
+        let h = harness(viewer);
+        assert!(has(&h, "Cannot open the bundle"), "{file}");
+        assert!(has(&h, message), "{file}");
+    }
+    let after: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(before, after, "nothing written");
+}
