@@ -12,8 +12,9 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 APP_PACKAGES=(build-essential pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libsoup-3.0-dev libxdo-dev)
 # What the tests add: the WebDriver for WebKitGTK, a virtual X server, xdotool to answer native
 # file dialogs, chattr for the unwritable-folder tests when run as root, and headless Chromium to
-# open the drift HTML report as a browser does.
-TEST_PACKAGES=(webkit2gtk-driver xvfb e2fsprogs xdotool chromium)
+# open the drift HTML report as a browser does; Mesa's OpenGL for lathe-viewer's window under
+# Xvfb, and ImageMagick to screenshot it.
+TEST_PACKAGES=(webkit2gtk-driver xvfb e2fsprogs xdotool chromium libgl1-mesa-dri libegl1 imagemagick)
 
 MIN_NODE="20.19.0"
 MIN_RUST="1.95.0"

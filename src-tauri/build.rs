@@ -41,6 +41,10 @@ fn main() {
         "shap_chart",
         "model_fairness",
         "dataset_columns",
+        "export_bundle",
+        "list_bundles",
+        "create_signing_key",
+        "show_in_folder",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .unwrap_or_else(|e| panic!("tauri-build failed: {e:#}"));

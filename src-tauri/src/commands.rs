@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use lathe_core::Project;
 use lathe_core::audit::Actor;
+use lathe_core::bundle::{self, BundleRecord, ExportOptions, Exported};
 use lathe_core::chart::{self, Figure};
 use lathe_core::dataset::browse::{RowsPage, RowsQuery, SortKey, TableSource};
 use lathe_core::dataset::compare::{self, Comparison};
@@ -26,8 +27,8 @@ use tauri::ipc::Channel;
 use tauri::{State, Window};
 
 use crate::ipc::{
-    DriftRequest, DriftView, EvaluationView, ExplainView, FairnessView, IpcError, ModelPage,
-    ProjectOverview, RecentProject, RegisterRequest, RunChartView, TaskEvent,
+    BundleExportRequest, DriftRequest, DriftView, EvaluationView, ExplainView, FairnessView,
+    IpcError, ModelPage, ProjectOverview, RecentProject, RegisterRequest, RunChartView, TaskEvent,
 };
 use crate::{AppState, recent};
 
@@ -937,4 +938,82 @@ pub async fn dataset_columns(
         Ok(profile.columns.iter().map(|c| c.name.clone()).collect())
     })
     .await
+}
+
+/// Exports a model version as a deployment bundle, streaming progress.
+#[tauri::command]
+pub async fn export_bundle(
+    request: BundleExportRequest,
+    task_id: String,
+    on_progress: Channel<TaskEvent>,
+    state: State<'_, AppState>,
+) -> Result<Exported, IpcError> {
+    let root = current(&state)?;
+    let out = parse_path(&request.out)?;
+    let (_task, cancel) = Task::start(&state, &task_id)?;
+    blocking_job(on_progress, cancel, move |job| {
+        let project = Project::open_with(&root, options())?;
+        let options = ExportOptions {
+            model: request.model,
+            out,
+            eval_dataset: given(request.eval_dataset),
+            reference_dataset: given(request.reference_dataset),
+            sensitive: request.sensitive,
+            card: request.card,
+            sign_key: given(request.sign_key).map(PathBuf::from),
+        };
+        bundle::export(&project, &options, job)
+    })
+    .await
+}
+
+/// The bundles exported from the project, newest first.
+#[tauri::command]
+pub async fn list_bundles(state: State<'_, AppState>) -> Result<Vec<BundleRecord>, IpcError> {
+    let root = current(&state)?;
+    blocking(move || bundle::list(&Project::open_with(&root, options())?)).await
+}
+
+/// Makes a signing key pair at `path` (private, mode 0600) and `path.pub`.
+#[tauri::command]
+pub async fn create_signing_key(path: String) -> Result<bundle::sign::NewKey, IpcError> {
+    let out = parse_path(&path)?;
+    blocking(move || bundle::sign::new_key(&out)).await
+}
+
+/// Opens the system file manager on the folder holding an exported bundle.
+#[tauri::command]
+pub async fn show_in_folder(path: String) -> Result<(), IpcError> {
+    let path = parse_path(&path)?;
+    let folder = if path.is_dir() {
+        path.clone()
+    } else {
+        path.parent().map(PathBuf::from).unwrap_or_default()
+    };
+    if !folder.is_dir() {
+        return Err(IpcError::new(
+            "not_found",
+            format!("{} is gone; it was moved or deleted", path.display()),
+        ));
+    }
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(windows) {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
+    std::process::Command::new(opener)
+        .arg(&folder)
+        .spawn()
+        .map(|_| ())
+        .map_err(|e| {
+            IpcError::new(
+                "io",
+                format!(
+                    "cannot open the file manager ({opener}: {e}); the bundle is in {}",
+                    folder.display()
+                ),
+            )
+        })
 }

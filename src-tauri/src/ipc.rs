@@ -2,6 +2,8 @@
 //! Reports that are domain data (`ProjectInfo`, `AuditEntry`, `Progress`) come from the core.
 
 use lathe_core::audit::AuditEntry;
+use lathe_core::bundle::sign::NewKey;
+use lathe_core::bundle::{BundleRecord, CardText, Exported};
 use lathe_core::dataset::alerts::Alert;
 use lathe_core::dataset::browse::{ColumnType, RowsPage};
 use lathe_core::dataset::compare::{
@@ -166,6 +168,21 @@ pub struct DriftRequest {
     pub window: Option<String>,
 }
 
+/// What the Bundles page's export form sends; blank fields mean the default.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, TS)]
+pub struct BundleExportRequest {
+    /// `NAME@VERSION`.
+    pub model: String,
+    /// `FILE.tar.gz` (from the save dialog) or a folder.
+    pub out: String,
+    pub eval_dataset: Option<String>,
+    pub reference_dataset: Option<String>,
+    pub sensitive: Vec<String>,
+    pub card: CardText,
+    /// A private key file to sign with.
+    pub sign_key: Option<String>,
+}
+
 /// Streamed to the front end while a long command runs.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(tag = "event", content = "data", rename_all = "camelCase")]
@@ -187,6 +204,17 @@ pub fn typescript_bindings() -> Result<Vec<(String, String)>, ts_rs::ExportError
             RecentProject::export_to_string(&cfg)?,
         ),
         ("TaskEvent.ts".into(), TaskEvent::export_to_string(&cfg)?),
+        (
+            "BundleExportRequest.ts".into(),
+            BundleExportRequest::export_to_string(&cfg)?,
+        ),
+        ("CardText.ts".into(), CardText::export_to_string(&cfg)?),
+        ("Exported.ts".into(), Exported::export_to_string(&cfg)?),
+        (
+            "BundleRecord.ts".into(),
+            BundleRecord::export_to_string(&cfg)?,
+        ),
+        ("NewKey.ts".into(), NewKey::export_to_string(&cfg)?),
         (
             "ProjectInfo.ts".into(),
             ProjectInfo::export_to_string(&cfg)?,

@@ -92,6 +92,10 @@ pub fn run(startup_project: Option<PathBuf>) {
             commands::shap_chart,
             commands::model_fairness,
             commands::dataset_columns,
+            commands::export_bundle,
+            commands::list_bundles,
+            commands::create_signing_key,
+            commands::show_in_folder,
         ])
         .run(tauri::generate_context!());
     if let Err(err) = result {

@@ -329,6 +329,18 @@ impl App {
     }
 }
 
+/// A virtual X display of its own, stopped on drop: for windows other than the desktop app's
+/// (lathe-viewer).
+pub struct XDisplay {
+    pub name: String,
+    _xvfb: Option<Terminate>,
+}
+
+pub fn x_display() -> XDisplay {
+    let (name, xvfb) = start_xvfb();
+    XDisplay { name, _xvfb: xvfb }
+}
+
 fn start_xvfb() -> (String, Option<Terminate>) {
     let number = (90..190)
         .find(|n| {

@@ -8,6 +8,7 @@
 // A test fails by panicking: unwrap/expect on a fixture is the clearest way to say so.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod bundles;
 mod datasets;
 mod drift;
 mod harness;

@@ -35,8 +35,16 @@ import type { Explanation } from "../bindings/Explanation";
 import type { FairnessView } from "../bindings/FairnessView";
 import type { ShapValues } from "../bindings/ShapValues";
 import type { SensitiveReport } from "../bindings/SensitiveReport";
+import type { BundleExportRequest } from "../bindings/BundleExportRequest";
+import type { BundleRecord } from "../bindings/BundleRecord";
+import type { Exported } from "../bindings/Exported";
+import type { NewKey } from "../bindings/NewKey";
 
 export type {
+  BundleExportRequest,
+  BundleRecord,
+  Exported,
+  NewKey,
   Comparison,
   DatasetSummary,
   ImportOutcome,
@@ -207,4 +215,9 @@ export const api = {
   modelFairness: (reference: string, data: string, target: string | null, sensitive: string[], taskId: string, onProgress: (p: Progress) => void) =>
     call<FairnessView>("model_fairness", { reference, data, target, sensitive, taskId, onProgress: progressChannel(onProgress) }),
   datasetColumns: (reference: string) => call<string[]>("dataset_columns", { reference }),
+  exportBundle: (request: BundleExportRequest, taskId: string, onProgress: (p: Progress) => void) =>
+    call<Exported>("export_bundle", { request, taskId, onProgress: progressChannel(onProgress) }),
+  listBundles: () => call<BundleRecord[]>("list_bundles"),
+  createSigningKey: (path: string) => call<NewKey>("create_signing_key", { path }),
+  showInFolder: (path: string) => call<null>("show_in_folder", { path }),
 };

@@ -1,0 +1,158 @@
+//! The Bundles view on the demo project: export the fairness demo's classifier with an
+//! evaluation dataset, a sensitive column, a line of model card text and a new signing key,
+//! through the native save dialogs; the bundle verifies with the CLI, its card holds the text
+//! and the fairness breakdown; then `lathe-viewer` opens it in a window under Xvfb, screenshotted (`target/e2e/28-lathe-viewer.png`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::harness::{App, lathe, lathe_cli, screenshot_dir, x_display};
+
+/// Sets a `<select>`'s value as a person picking an option does (Svelte listens to `change`).
+async fn select(app: &App, css: &str, value: &str) {
+    app.find(css).await;
+    app.client
+        .execute(
+            "const el = document.querySelector(arguments[0]); el.value = arguments[1]; el.dispatchEvent(new Event('change', { bubbles: true }));",
+            vec![css.into(), value.into()],
+        )
+        .await
+        .expect("select an option");
+}
+
+/// Answers the save dialog titled `title` with `path`: the name field has focus with the
+/// proposed name; it is replaced whole by the full path.
+async fn save_as(app: &App, title: &str, path: &Path) {
+    let found = app.xdotool(&["search", "--sync", "--onlyvisible", "--name", title]);
+    let window = found.lines().last().unwrap_or_default().to_owned();
+    app.xdotool(&["mousemove", "--window", &window, "60", "60"]);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    app.xdotool(&["key", "ctrl+a"]);
+    app.xdotool(&["type", "--delay", "0", path.to_str().expect("utf-8")]);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    app.xdotool(&["key", "Return"]);
+}
+
+async fn wait_file(app: &App, path: &Path, shot: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !path.exists() {
+        if Instant::now() > deadline {
+            app.screenshot(shot).await;
+            panic!(
+                "{} was not written (see target/e2e/{shot}.png)",
+                path.display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// `lathe-viewer`, built beside `lathe` by the same `cargo test`.
+fn viewer_bin() -> PathBuf {
+    let bin = lathe_cli().with_file_name("lathe-viewer");
+    assert!(
+        bin.is_file(),
+        "{} is missing: run the whole suite",
+        bin.display()
+    );
+    bin
+}
+
+#[tokio::test]
+async fn export_a_signed_bundle_and_open_it_in_the_viewer() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let demo = work.path().join("demo");
+    let demo_path = demo.to_str().expect("utf-8 path");
+    lathe(&["demo", demo_path, "--json"]);
+    let app = App::start(&[demo_path]).await;
+    app.click("[data-testid=nav-bundles]").await;
+    app.find("[data-testid=bundle-form]").await;
+
+    select(
+        &app,
+        "[data-testid=bundle-model]",
+        "diabetes_risk_classifier@1",
+    )
+    .await;
+    select(&app, "[data-testid=bundle-eval]", "diabetes_risk@1").await;
+    app.click("[data-sensitive=sex]").await;
+    app.click(".card-text summary").await;
+    app.type_into(
+        "[data-testid=card-intended_use]",
+        "Triage support for the clinic's diabetes follow-up; not a diagnosis.",
+    )
+    .await;
+    app.type_into("[data-testid=card-license]", "apache-2.0")
+        .await;
+
+    // A new signing key through the save dialog.
+    let key = work.path().join("ops.key");
+    app.click("[data-testid=bundle-new-key]").await;
+    save_as(&app, "Save a new signing key", &key).await;
+    wait_file(&app, &key, "failed-bundle-key").await;
+    app.screenshot("26-bundles-form").await;
+
+    // Export through the save dialog.
+    let out = work.path().join("risk.tar.gz");
+    app.click("[data-testid=bundle-export]").await;
+    save_as(&app, "Export the bundle", &out).await;
+    app.find("[data-testid=bundle-exported]").await;
+    app.find("[data-testid=bundles-table] tr[data-bundle]")
+        .await;
+    app.scroll_to("[data-testid=bundle-exported]").await;
+    app.screenshot("27-bundles-exported").await;
+    let nav = app.text("[data-testid=nav-bundles] .nav-count").await;
+    assert_eq!(nav, "1");
+
+    // The CLI agrees: it verifies with the new key, and the card holds the text and the fairness.
+    let public = format!("{}.pub", key.display());
+    let out_path = out.to_str().expect("utf-8");
+    let v = lathe(&["bundle", "verify", out_path, "--key", &public, "--json"]);
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["signature"]["status"], "valid");
+    let i = lathe(&["bundle", "inspect", out_path, "--json"]);
+    let card = i["card"].as_str().expect("card");
+    assert!(card.contains("Triage support for the clinic's diabetes follow-up"));
+    assert!(card.contains("license: 'apache-2.0'"));
+    assert!(card.contains("**sex**"), "the fairness breakdown by sex");
+    let listed = lathe(&["bundle", "list", "--project", demo_path, "--json"]);
+    assert_eq!(
+        listed[0]["path"],
+        std::fs::canonicalize(&out).unwrap().to_str().unwrap()
+    );
+
+    // lathe-viewer opens the bundle in a window of its own display.
+    app.close().await;
+    let x = x_display();
+    let display = x.name.clone();
+    let mut viewer = Command::new(viewer_bin())
+        .arg(&out)
+        .env("DISPLAY", &display)
+        .env_remove("WAYLAND_DISPLAY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start lathe-viewer");
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    if let Some(status) = viewer.try_wait().expect("viewer status") {
+        let mut err = String::new();
+        if let Some(mut e) = viewer.stderr.take() {
+            use std::io::Read;
+            let _ = e.read_to_string(&mut err);
+        }
+        panic!("lathe-viewer exited ({status}) under Xvfb: {err}");
+    }
+    let shot = screenshot_dir().join("28-lathe-viewer.png");
+    let grabbed = Command::new("import")
+        .args(["-window", "root"])
+        .arg(&shot)
+        .env("DISPLAY", &display)
+        .status();
+    let _ = viewer.kill();
+    let _ = viewer.wait();
+    assert!(
+        grabbed.map(|s| s.success()).unwrap_or(false) && shot.is_file(),
+        "no screenshot of lathe-viewer (ImageMagick's import)"
+    );
+}
