@@ -177,6 +177,25 @@ fn a_tampered_bundle_names_the_file_and_hostile_archives_are_refused() {
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
+    // Every hostile archive of the corpus: refused, its reason shown.
+    let corpus = repo().join("tests/corpus/bundles");
+    let mut refused = 0;
+    for entry in std::fs::read_dir(&corpus).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.ends_with(".tar.gz") || name == "listed_absent.tar.gz" {
+            continue;
+        }
+        let mut viewer = Viewer::default();
+        viewer.open(&path);
+        assert!(viewer.bundle.is_none(), "{name} was opened");
+        let error = viewer.error.clone().unwrap();
+        let h = harness(viewer);
+        assert!(has(&h, "Cannot open the bundle"), "{name}");
+        assert!(has(&h, &error), "{name}: {error}");
+        refused += 1;
+    }
+    assert_eq!(refused, 15);
     for (file, message) in [
         ("dotdot.tar.gz", "climbs out of the bundle"),
         ("symlink.tar.gz", "is a link"),
@@ -184,12 +203,18 @@ fn a_tampered_bundle_names_the_file_and_hostile_archives_are_refused() {
         ("missing_manifest.tar.gz", "no manifest.json"),
     ] {
         let mut viewer = Viewer::default();
-        viewer.open(&repo().join("tests/corpus/bundles").join(file));
-        assert!(viewer.bundle.is_none());
-        let h = harness(viewer);
-        assert!(has(&h, "Cannot open the bundle"), "{file}");
-        assert!(has(&h, message), "{file}");
+        viewer.open(&corpus.join(file));
+        assert!(viewer.error.unwrap().contains(message), "{file}");
     }
+    // A manifest listing an absent file opens, and fails verification naming it.
+    let mut viewer = Viewer::default();
+    viewer.open(&corpus.join("listed_absent.tar.gz"));
+    let h = harness(viewer);
+    assert!(has(&h, "Verification failed"));
+    assert!(has(
+        &h,
+        "model/model.onnx: 'model/model.onnx' is listed but not in the bundle"
+    ));
     let after: Vec<_> = std::fs::read_dir(tmp.path())
         .unwrap()
         .map(|e| e.unwrap().path())

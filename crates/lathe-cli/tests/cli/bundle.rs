@@ -170,6 +170,36 @@ fn export_verify_inspect_and_check_drift() {
 #[test]
 fn bad_bundle_inputs_are_refused() {
     let (tmp, p) = demo();
+    // Every hostile archive: exit 1 with a bad_bundle error, for verify, inspect and check-drift.
+    let data = file("assets/datasets/diabetes.csv");
+    for entry in std::fs::read_dir(crate::repo().join("tests/corpus/bundles")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.ends_with(".tar.gz") || name == "listed_absent.tar.gz" {
+            continue;
+        }
+        let bundle = path_str(&path);
+        for args in [
+            vec!["bundle", "verify", bundle],
+            vec!["bundle", "inspect", bundle],
+            vec!["bundle", "check-drift", bundle, &data],
+        ] {
+            let out = lathe().args(&args).arg("--json").output().unwrap();
+            assert_eq!(out.status.code(), Some(1), "{args:?}");
+            let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(body["error"]["code"], "bad_bundle", "{args:?}");
+        }
+    }
+    let listed = lathe()
+        .args([
+            "bundle",
+            "verify",
+            &file("tests/corpus/bundles/listed_absent.tar.gz"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(listed.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("missing    model/model.onnx"));
     check(
         &[
             "bundle",
