@@ -16,3 +16,9 @@ export type CardSection = (typeof cardSections)[number]["key"];
 export function bundleFileName(model: string, version: number): string {
   return `${model}-${version}.tar.gz`.replace(/[^\w.-]+/g, "_");
 }
+
+/** The last component of a path (either separator), for a compact table cell. */
+export function fileName(path: string): string {
+  const parts = path.split(/[\\/]/).filter((p) => p !== "");
+  return parts[parts.length - 1] ?? path;
+}
