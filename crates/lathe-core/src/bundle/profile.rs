@@ -40,6 +40,7 @@ pub struct Frequency {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "ReferenceHistogram"))]
 pub struct Histogram {
     pub edges: Vec<f64>,
     pub counts: Vec<u64>,
@@ -48,6 +49,7 @@ pub struct Histogram {
 /// One column of the reference.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "ReferenceColumn"))]
 pub struct ColumnProfile {
     pub name: String,
     /// The kind Evidently infers from the reference.
@@ -347,16 +349,7 @@ pub fn check_drift(
                 continue;
             }
         };
-        let (method, threshold) = match options.column_methods.get(&c.name) {
-            Some((m, t)) => (
-                Some((*m, "chosen for this column")),
-                t.or(options.threshold),
-            ),
-            None => (
-                options.method.map(|m| (m, "chosen for every column")),
-                options.threshold,
-            ),
-        };
+        let (method, threshold) = options.method_for(&c.name);
         if let Some((m, _)) = method
             && m.numeric_only()
             && kind == Kind::Categorical

@@ -217,6 +217,18 @@ fn bad(argument: &'static str, detail: impl Into<String>) -> Error {
 }
 
 impl DriftOptions {
+    /// The method chosen for `column` (its own, else the one for every column; `None`:
+    /// Evidently's default) with why, and its threshold (`None`: the method's default).
+    pub(crate) fn method_for(&self, column: &str) -> (Option<(Method, &'static str)>, Option<f64>) {
+        match self.column_methods.get(column) {
+            Some((m, t)) => (Some((*m, "chosen for this column")), t.or(self.threshold)),
+            None => (
+                self.method.map(|m| (m, "chosen for every column")),
+                self.threshold,
+            ),
+        }
+    }
+
     pub(crate) fn check(&self) -> Result<()> {
         let threshold_ok = |t: f64| t.is_finite() && t > 0.0;
         if let Some(t) = self.threshold.filter(|t| !threshold_ok(*t)) {
@@ -733,16 +745,7 @@ fn plan_columns(
             });
             continue;
         }
-        let (method, threshold) = match options.column_methods.get(&name) {
-            Some((m, t)) => (
-                Some((*m, "chosen for this column")),
-                t.or(options.threshold),
-            ),
-            None => (
-                options.method.map(|m| (m, "chosen for every column")),
-                options.threshold,
-            ),
-        };
+        let (method, threshold) = options.method_for(&name);
         if let Some((m, _)) = method
             && m.numeric_only()
             && kind == Kind::Categorical
