@@ -194,13 +194,24 @@ impl Dense {
 
     /// The network from the first layer's pre-activations of `nb` rows (`[unit][row]`) on;
     /// returns the sum of the explained output over the rows.
+    ///
+    /// A first layer with ReLU (or no activation) is activated while the second layer reads
+    /// it: no copy and no pass that writes every value back. perf on the exact-SHAP benchmark
+    /// (an MLP of 16 ReLU units, 100 background rows) had that copy and pass at half the time.
+    /// The arithmetic is the same, in the same order.
     fn rest_rows(&self, h: &[f64], nb: usize, (a, b): &mut (Vec<f64>, Vec<f64>)) -> f64 {
         let layers = &self.form.layers;
-        a.clear();
-        a.extend_from_slice(h);
-        activate_rows(layers[0].activation, a, nb);
-        for l in &layers[1..] {
-            let inputs = a.len() / nb;
+        let first = layers[0].activation;
+        let fused = layers.len() > 1 && matches!(first, Activation::Relu | Activation::None);
+        if !fused {
+            a.clear();
+            a.extend_from_slice(h);
+            activate_rows(first, a, nb);
+        }
+        for (n, l) in layers[1..].iter().enumerate() {
+            let input: &[f64] = if n == 0 && fused { h } else { a };
+            let relu = n == 0 && fused && first == Activation::Relu;
+            let inputs = input.len() / nb;
             b.clear();
             b.resize(l.outputs * nb, 0.0);
             for o in 0..l.outputs {
@@ -208,8 +219,15 @@ impl Dense {
                 out.iter_mut().for_each(|v| *v = l.bias[o]);
                 for i in 0..inputs {
                     let w = l.weights[i * l.outputs + o];
-                    for (v, x) in out.iter_mut().zip(&a[i * nb..(i + 1) * nb]) {
-                        *v += x * w;
+                    let x = &input[i * nb..(i + 1) * nb];
+                    if relu {
+                        for (v, x) in out.iter_mut().zip(x) {
+                            *v += x.max(0.0) * w;
+                        }
+                    } else {
+                        for (v, x) in out.iter_mut().zip(x) {
+                            *v += x * w;
+                        }
                     }
                 }
             }
