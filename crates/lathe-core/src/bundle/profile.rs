@@ -14,6 +14,7 @@
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::dataset::stats::quantile_sorted;
 use crate::drift::sample::{self, Label, Sample, Values};
 use crate::drift::{self, DriftOptions, DriftReport, Kind, SchemaDrift, SideInfo, Skipped, stat};
 use crate::{Error, Result};
@@ -103,14 +104,6 @@ fn value_label(value: &serde_json::Value) -> Option<Label> {
     }
 }
 
-/// numpy's default (linear) quantile of sorted values.
-fn quantile(sorted: &[f64], p: f64) -> f64 {
-    let h = (sorted.len() - 1) as f64 * p;
-    let lo = h.floor() as usize;
-    let hi = (lo + 1).min(sorted.len() - 1);
-    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
-}
-
 fn profile_column(column: &Column) -> std::result::Result<ColumnProfile, String> {
     let kind = sample::infer_kind(column)?;
     let s = sample::sample(column, kind, None).map_err(|e| e.to_string())?;
@@ -139,7 +132,7 @@ fn profile_column(column: &Column) -> std::result::Result<ColumnProfile, String>
         if s.distinct() > MAX_EXACT_VALUES {
             out.quantiles = Some(
                 (0..QUANTILES)
-                    .map(|k| quantile(v, k as f64 / (QUANTILES - 1) as f64))
+                    .map(|k| quantile_sorted(v, k as f64 / (QUANTILES - 1) as f64))
                     .collect(),
             );
             let (lo, hi) = (v[0], v[v.len() - 1]);
@@ -260,7 +253,7 @@ fn reference_sample(
             } else {
                 0.0
             };
-            quantile(q, p)
+            quantile_sorted(q, p)
         })
         .collect();
     Ok((
