@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::Lineage;
+use super::descriptors::yq;
 use crate::drift::DriftReport;
 use crate::explain::Explanation;
 use crate::fairness::Fairness;
@@ -107,10 +108,6 @@ pub struct CardInput<'a> {
     pub fairness: Option<&'a Fairness>,
     pub drift: Option<&'a DriftReport>,
     pub text: &'a CardText,
-}
-
-fn yq(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
 }
 
 fn num(v: f64) -> String {

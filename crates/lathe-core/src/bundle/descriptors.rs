@@ -60,8 +60,8 @@ pub fn input_example(frame: &DataFrame, features: &[String]) -> Result<Vec<u8>> 
     json_bytes(&serde_json::json!({ "columns": features, "data": data }))
 }
 
-/// A YAML single-quoted scalar.
-fn yq(text: &str) -> String {
+/// A YAML single-quoted scalar (also the model card's front matter).
+pub(crate) fn yq(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
