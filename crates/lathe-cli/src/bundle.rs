@@ -239,14 +239,14 @@ fn verification_text(v: &Verification) -> String {
     for f in v.files.iter().filter(|f| f.status != FileStatus::Ok) {
         out.push(format!(
             "  {:<10} {}  {}",
-            format!("{:?}", f.status).to_lowercase(),
+            f.status.name(),
             f.path,
             f.detail.as_deref().unwrap_or("")
         ));
     }
     out.push(format!(
         "Signature: {}: {}",
-        format!("{:?}", v.signature.status).to_lowercase(),
+        v.signature.status.name(),
         v.signature.detail
     ));
     out.join("\n")

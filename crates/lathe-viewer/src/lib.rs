@@ -339,7 +339,7 @@ impl Viewer {
                     format!(
                         "{}: {}",
                         f.path,
-                        f.detail.as_deref().unwrap_or(status_name(f.status))
+                        f.detail.as_deref().unwrap_or(f.status.name())
                     )
                 })
                 .collect();
@@ -422,7 +422,7 @@ impl Viewer {
         ui.heading("Signature");
         let v = &opened.inspection.verification.signature;
         egui::Grid::new("signature").striped(true).show(ui, |ui| {
-            row(ui, "Status", &format!("{:?}", v.status).to_lowercase());
+            row(ui, "Status", v.status.name());
             row(
                 ui,
                 "Key fingerprint",
@@ -453,7 +453,7 @@ impl Viewer {
                     .copied()
                     .unwrap_or(FileStatus::Ok);
                 let color = if status == FileStatus::Ok { GREEN } else { RED };
-                ui.label(RichText::new(status_name(status)).color(color));
+                ui.label(RichText::new(status.name()).color(color));
                 ui.end_row();
             }
         });
@@ -616,17 +616,6 @@ impl Viewer {
 
 const GREEN: Color32 = Color32::from_rgb(0x2e, 0x7d, 0x4f);
 const RED: Color32 = Color32::from_rgb(0xc0, 0x39, 0x2b);
-
-fn status_name(status: FileStatus) -> &'static str {
-    match status {
-        FileStatus::Ok => "ok",
-        FileStatus::Mismatch => "mismatch",
-        FileStatus::Missing => "missing",
-        FileStatus::Extra => "extra",
-        FileStatus::Unreadable => "unreadable",
-        FileStatus::Invalid => "invalid",
-    }
-}
 
 fn file_name(path: &Path) -> String {
     path.file_name()

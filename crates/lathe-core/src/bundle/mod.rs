@@ -535,6 +535,20 @@ pub enum FileStatus {
     Invalid,
 }
 
+impl FileStatus {
+    /// The name `--json` prints (`ok`, `mismatch`, ...), for text and the viewer too.
+    pub fn name(self) -> &'static str {
+        match self {
+            FileStatus::Ok => "ok",
+            FileStatus::Mismatch => "mismatch",
+            FileStatus::Missing => "missing",
+            FileStatus::Extra => "extra",
+            FileStatus::Unreadable => "unreadable",
+            FileStatus::Invalid => "invalid",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FileCheck {
@@ -556,6 +570,18 @@ pub enum SignatureStatus {
     Absent,
     /// Validly signed by a key other than the one given.
     Untrusted,
+}
+
+impl SignatureStatus {
+    /// The name `--json` prints (`valid`, `invalid`, `absent`, `untrusted`).
+    pub fn name(self) -> &'static str {
+        match self {
+            SignatureStatus::Valid => "valid",
+            SignatureStatus::Invalid => "invalid",
+            SignatureStatus::Absent => "absent",
+            SignatureStatus::Untrusted => "untrusted",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -993,4 +1019,28 @@ pub fn check_drift_files(
         rows: p.rows,
     };
     profile::check_drift(&p, reference, current, options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{FileStatus, SignatureStatus};
+
+    #[test]
+    fn status_names_are_the_json_names() {
+        use FileStatus as F;
+        for s in [
+            F::Ok,
+            F::Mismatch,
+            F::Missing,
+            F::Extra,
+            F::Unreadable,
+            F::Invalid,
+        ] {
+            assert_eq!(serde_json::to_value(s).ok(), Some(s.name().into()));
+        }
+        use SignatureStatus as S;
+        for s in [S::Valid, S::Invalid, S::Absent, S::Untrusted] {
+            assert_eq!(serde_json::to_value(s).ok(), Some(s.name().into()));
+        }
+    }
 }
