@@ -366,18 +366,13 @@ pub fn check_drift(
             Err(s) => skipped.push(s),
         }
     }
-    let mut report = DriftReport {
+    Ok(DriftReport::tallied(drift::Parts {
         reference,
         current,
-        dataset_drift: false,
-        share_drifted: 0.0,
         drift_share: options.drift_share,
-        drifted_columns: 0,
         columns,
         skipped,
         schema,
         windows: None,
-    };
-    report.tally();
-    Ok(report)
+    }))
 }

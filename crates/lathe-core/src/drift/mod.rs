@@ -382,7 +382,37 @@ pub struct DriftReport {
     pub windows: Option<Windows>,
 }
 
+/// The tested columns and what else a report says, before the verdict is tallied.
+#[derive(Debug)]
+pub(crate) struct Parts {
+    pub reference: SideInfo,
+    pub current: SideInfo,
+    pub drift_share: f64,
+    pub columns: Vec<ColumnDrift>,
+    pub skipped: Vec<Skipped>,
+    pub schema: SchemaDrift,
+    pub windows: Option<Windows>,
+}
+
 impl DriftReport {
+    /// The report of `parts`, its verdict tallied from the columns.
+    pub(crate) fn tallied(parts: Parts) -> DriftReport {
+        let mut report = DriftReport {
+            reference: parts.reference,
+            current: parts.current,
+            dataset_drift: false,
+            share_drifted: 0.0,
+            drift_share: parts.drift_share,
+            drifted_columns: 0,
+            columns: parts.columns,
+            skipped: parts.skipped,
+            schema: parts.schema,
+            windows: parts.windows,
+        };
+        report.tally();
+        report
+    }
+
     /// The report with every threshold set to `threshold` (the what-if), verdicts recomputed.
     pub fn with_threshold(&self, threshold: f64) -> DriftReport {
         let mut out = self.clone();
@@ -394,7 +424,7 @@ impl DriftReport {
         out
     }
 
-    pub(crate) fn tally(&mut self) {
+    fn tally(&mut self) {
         let drifted = self.columns.iter().filter(|c| c.drifted).count();
         self.drifted_columns = drifted as u64;
         self.share_drifted = if self.columns.is_empty() {
@@ -937,20 +967,15 @@ pub fn compare_frames(
         )?),
         None => None,
     };
-    let mut report = DriftReport {
+    Ok(DriftReport::tallied(Parts {
         reference,
         current,
-        dataset_drift: false,
-        share_drifted: 0.0,
         drift_share: options.drift_share,
-        drifted_columns: 0,
         columns,
         skipped,
         schema,
         windows,
-    };
-    report.tally();
-    Ok(report)
+    }))
 }
 
 pub(crate) fn compute_err(column: &str, e: PolarsError) -> Error {
