@@ -226,16 +226,22 @@ pub fn export(project: &Project, options: &ExportOptions, job: &Job) -> Result<E
         "model/signature.json".into(),
         descriptors::signature_json(&version, &model)?,
     );
+    // Each dataset is read once (the reference defaults to the training data).
+    job.progress("reading the data", 0, None);
     let frame_of = |v: &StoredVersion| {
         TableSource::stored(project, &format!("{}@{}", v.dataset, v.version))?.frame(None)
     };
-    let example_source = eval.as_ref().or(reference.as_ref()).or(training.as_ref());
-    match example_source {
-        Some(v) => {
-            let frame = frame_of(v)?;
+    let eval_frame = eval.as_ref().map(frame_of).transpose()?;
+    let reference_frame = match (&reference, &eval, &eval_frame) {
+        (Some(r), Some(e), Some(f)) if r.id == e.id => Some(f.clone()),
+        (Some(r), _, _) => Some(frame_of(r)?),
+        _ => None,
+    };
+    match eval_frame.as_ref().or(reference_frame.as_ref()) {
+        Some(frame) => {
             files.insert(
                 "model/input_example.json".into(),
-                descriptors::input_example(&frame, &version.features)?,
+                descriptors::input_example(frame, &version.features)?,
             );
         }
         None => notes.push("no dataset to take an input example from".into()),
@@ -262,10 +268,9 @@ pub fn export(project: &Project, options: &ExportOptions, job: &Job) -> Result<E
     let mut evaluation: Option<Evaluation> = None;
     let mut explanation: Option<Explanation> = None;
     let mut fairness: Option<Fairness> = None;
-    if let Some(ev) = &eval {
+    if let (Some(ev), Some(frame)) = (&eval, &eval_frame) {
         let data_ref = format!("{}@{}", ev.dataset, ev.version);
         job.progress("evaluating", 0, None);
-        let frame = frame_of(ev)?;
         match &version.target {
             Some(target) => {
                 let e = evaluate(
@@ -273,7 +278,7 @@ pub fn export(project: &Project, options: &ExportOptions, job: &Job) -> Result<E
                     &EvalInput {
                         model_name: version.reference(),
                         data_name: data_ref.clone(),
-                        frame: &frame,
+                        frame,
                         features: &version.features,
                         target,
                         task: Some(version.task),
@@ -358,32 +363,30 @@ pub fn export(project: &Project, options: &ExportOptions, job: &Job) -> Result<E
 
     // The monitoring profile, and the evaluation data's drift from it.
     let mut drift: Option<DriftReport> = None;
-    match &reference {
-        Some(r) => {
+    match (&reference, &reference_frame) {
+        (Some(r), Some(frame)) => {
             job.progress("profiling the reference", 0, None);
-            let frame = frame_of(r)?;
             let mut columns = version.features.clone();
             if let Some(t) = version.target.as_ref().filter(|t| frame.column(t).is_ok()) {
                 columns.push(t.clone());
             }
             let p = profile::build(
-                &frame,
+                frame,
                 &columns,
                 &format!("{}@{}", r.dataset, r.version),
                 &r.object_sha256,
             )?;
             files.insert(PROFILE.into(), descriptors::json_bytes(&p)?);
-            if let Some(ev) = eval.as_ref().filter(|ev| ev.id != r.id) {
+            if let (Some(ev), Some(cur)) = (eval.as_ref().filter(|ev| ev.id != r.id), &eval_frame) {
                 job.progress("testing drift", 0, None);
-                let cur = frame_of(ev)?;
                 let side = |v: &StoredVersion, f: &polars::prelude::DataFrame| SideInfo {
                     name: v.dataset.clone(),
                     version: Some(v.version),
                     rows: f.height() as u64,
                 };
                 let d = crate::drift::compare_frames(
-                    (side(r, &frame), &frame),
-                    (side(ev, &cur), &cur),
+                    (side(r, frame), frame),
+                    (side(ev, cur), cur),
                     &DriftOptions {
                         columns: Some(columns.clone()),
                         ..DriftOptions::default()
@@ -397,7 +400,7 @@ pub fn export(project: &Project, options: &ExportOptions, job: &Job) -> Result<E
                 drift = Some(d);
             }
         }
-        None => notes.push(format!(
+        _ => notes.push(format!(
             "{} has no training dataset and no --reference-dataset was given: no monitoring profile",
             version.reference()
         )),
