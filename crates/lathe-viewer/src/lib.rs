@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 use egui::{Color32, RichText};
 use lathe_core::bundle::{self, BundleFiles, FileStatus, Inspection, SignatureStatus};
@@ -52,7 +52,8 @@ impl Tab {
 /// An open bundle.
 #[derive(Debug)]
 pub struct Opened {
-    pub files: BundleFiles,
+    /// Shared with drift checks on worker threads (the model's bytes are not copied).
+    pub files: Arc<BundleFiles>,
     pub inspection: Inspection,
 }
 
@@ -116,7 +117,10 @@ impl Viewer {
         match bundle::read(path) {
             Ok(files) => {
                 let inspection = bundle::inspect_files(&files, None);
-                self.bundle = Some(Opened { files, inspection });
+                self.bundle = Some(Opened {
+                    files: Arc::new(files),
+                    inspection,
+                });
                 self.error = None;
                 self.tab = Tab::Card;
             }
@@ -133,7 +137,8 @@ impl Viewer {
             self.error = Some("open a bundle first, then a data file to check".into());
             return;
         };
-        let files = opened.files.clone();
+        let files = Arc::clone(&opened.files);
+        let verification = opened.inspection.verification.clone();
         let data = data.to_path_buf();
         let (send, receive) = mpsc::channel();
         let label = format!("Checking {} for drift…", file_name(&data));
@@ -146,8 +151,9 @@ impl Viewer {
                 .frame(None)
                 .and_then(|frame| {
                     let (name, version) = source.label();
-                    bundle::check_drift_files(
+                    bundle::check_drift_verified(
                         &files,
+                        &verification,
                         (
                             lathe_core::drift::SideInfo {
                                 name,

@@ -988,7 +988,17 @@ pub fn check_drift_files(
     current: (SideInfo, &polars::prelude::DataFrame),
     options: &DriftOptions,
 ) -> Result<DriftReport> {
-    let verification = verify_files(bundle, None);
+    check_drift_verified(bundle, &verify_files(bundle, None), current, options)
+}
+
+/// [`check_drift_files`] given the bundle's [`verify_files`] result, for a reader that verified
+/// the bundle when it opened it (the viewer) and should not hash every file again.
+pub fn check_drift_verified(
+    bundle: &BundleFiles,
+    verification: &Verification,
+    current: (SideInfo, &polars::prelude::DataFrame),
+    options: &DriftOptions,
+) -> Result<DriftReport> {
     let integrity: Vec<&String> = verification
         .files
         .iter()
