@@ -21,19 +21,6 @@ async fn select(app: &App, css: &str, value: &str) {
         .expect("select an option");
 }
 
-/// Answers the save dialog titled `title` with `path`: the name field has focus with the
-/// proposed name; it is replaced whole by the full path.
-async fn save_as(app: &App, title: &str, path: &Path) {
-    let found = app.xdotool(&["search", "--sync", "--onlyvisible", "--name", title]);
-    let window = found.lines().last().unwrap_or_default().to_owned();
-    app.xdotool(&["mousemove", "--window", &window, "60", "60"]);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    app.xdotool(&["key", "ctrl+a"]);
-    app.xdotool(&["type", "--delay", "0", path.to_str().expect("utf-8")]);
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    app.xdotool(&["key", "Return"]);
-}
-
 async fn wait_file(app: &App, path: &Path, shot: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !path.exists() {
@@ -89,14 +76,14 @@ async fn export_a_signed_bundle_and_open_it_in_the_viewer() {
     // A new signing key through the save dialog.
     let key = work.path().join("ops.key");
     app.click("[data-testid=bundle-new-key]").await;
-    save_as(&app, "Save a new signing key", &key).await;
+    app.save_in_dialog("Save a new signing key", &key).await;
     wait_file(&app, &key, "failed-bundle-key").await;
     app.screenshot("26-bundles-form").await;
 
     // Export through the save dialog.
     let out = work.path().join("risk.tar.gz");
     app.click("[data-testid=bundle-export]").await;
-    save_as(&app, "Export the bundle", &out).await;
+    app.save_in_dialog("Export the bundle", &out).await;
     app.find("[data-testid=bundle-exported]").await;
     app.find("[data-testid=bundles-table] tr[data-bundle]")
         .await;

@@ -145,22 +145,7 @@ async fn compare_versions_open_a_column_and_move_the_threshold() {
     // The HTML report, exported through the save dialog, is the what-if's.
     let report = work.path().join("report.html");
     app.click("[data-testid=drift-export]").await;
-    // A save dialog: its name field has focus with the proposed name in it; replace it whole
-    // with the full path.
-    let found = app.xdotool(&[
-        "search",
-        "--sync",
-        "--onlyvisible",
-        "--name",
-        "Export the drift report",
-    ]);
-    let window = found.lines().last().unwrap_or_default().to_owned();
-    app.xdotool(&["mousemove", "--window", &window, "60", "60"]);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    app.xdotool(&["key", "ctrl+a"]);
-    app.xdotool(&["type", "--delay", "0", report.to_str().expect("utf-8")]);
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    app.xdotool(&["key", "Return"]);
+    app.save_in_dialog("Export the drift report", &report).await;
     let deadline = Instant::now() + Duration::from_secs(20);
     while !report.is_file() {
         if Instant::now() > deadline {

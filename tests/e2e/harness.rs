@@ -236,6 +236,19 @@ impl App {
         );
     }
 
+    /// Answers the native save dialog titled `title` with `path`: its name field has focus
+    /// with the proposed name in it, which is replaced whole by the full path.
+    pub async fn save_in_dialog(&self, title: &str, path: &Path) {
+        let found = self.xdotool(&["search", "--sync", "--onlyvisible", "--name", title]);
+        let window = found.lines().last().unwrap_or_default().to_owned();
+        self.xdotool(&["mousemove", "--window", &window, "60", "60"]);
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        self.xdotool(&["key", "ctrl+a"]);
+        self.xdotool(&["type", "--delay", "0", path.to_str().expect("utf-8 path")]);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        self.xdotool(&["key", "Return"]);
+    }
+
     /// Scrolls the element into view (for screenshots of what is below the fold).
     pub async fn scroll_to(&self, css: &str) {
         let element = self.find(css).await;
