@@ -160,6 +160,43 @@ fn export_is_reproducible_and_verifies_with_sha256sum() {
             .contains("does not overwrite")
     );
     assert_eq!(bundle::list(&project).unwrap().len(), 3);
+    let before = tree(&dir);
+    let into_folder = bundle::export(
+        &project,
+        &ExportOptions {
+            model: "breast_cancer_classifier@1".into(),
+            out: dir.clone(),
+            ..Default::default()
+        },
+        &Job::silent(),
+    );
+    let err = into_folder.unwrap_err();
+    assert_eq!(err.code(), "bad_argument");
+    assert!(err.to_string().contains("not an empty folder"), "{err}");
+    assert_eq!(tree(&dir), before, "the folder is untouched");
+
+    // A missing dataset fails before anything is written or recorded.
+    let out = tmp.path().join("never.tar.gz");
+    let err = bundle::export(
+        &project,
+        &ExportOptions {
+            model: "breast_cancer_classifier@1".into(),
+            out: out.clone(),
+            eval_dataset: Some("no_such_data".into()),
+            ..Default::default()
+        },
+        &Job::silent(),
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), "not_found", "{err}");
+    assert!(!out.exists());
+    assert_eq!(bundle::list(&project).unwrap().len(), 3);
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".tmp") || n.starts_with(".lathe-bundle"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
 
 #[test]
@@ -599,6 +636,33 @@ fn check_drift_refuses_a_bundle_whose_profile_was_altered() {
     let report = bundle::check_drift(&dir, &data, &DriftOptions::default()).unwrap();
     assert!(!report.dataset_drift, "the reference against itself");
     assert!(report.columns.iter().all(|c| !c.drifted));
+    // A bundle exported without a reference has no profile to check against.
+    let registered = lathe_core::model::registry::register(
+        &project,
+        &repo().join("assets/models/diabetes_boosting.onnx"),
+        &lathe_core::model::registry::RegisterOptions {
+            name: "bare".into(),
+            features: Some(
+                [
+                    "age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6",
+                ]
+                .map(String::from)
+                .to_vec(),
+            ),
+            ..Default::default()
+        },
+        &Job::silent(),
+    )
+    .unwrap();
+    let bare = tmp.path().join("bare");
+    export(&project, &registered.model.reference(), None, &bare, None);
+    let err = bundle::check_drift(&bare, &data, &DriftOptions::default()).unwrap_err();
+    assert_eq!(err.code(), "bad_bundle");
+    assert!(
+        err.to_string()
+            .contains("exported without a reference dataset"),
+        "{err}"
+    );
     let profile = dir.join("monitoring/reference_profile.json");
     let text =
         std::fs::read_to_string(&profile)
