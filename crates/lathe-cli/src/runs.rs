@@ -300,6 +300,12 @@ pub fn run(command: RunsCommand, project_dir: Option<&Path>, json: bool) -> anyh
                         s.registered_models
                     ));
                 }
+                if s.model_versions_registered > 0 {
+                    out.push_str(&format!(
+                        ", {} ONNX versions added to the model registry (`lathe model list`)",
+                        s.model_versions_registered
+                    ));
+                }
                 if !s.skipped.is_empty() {
                     out.push_str(&format!("\nSkipped {}:", s.skipped.len()));
                     for k in &s.skipped {
@@ -356,7 +362,11 @@ pub fn run(command: RunsCommand, project_dir: Option<&Path>, json: bool) -> anyh
                 });
             }
             let listed: Vec<Listed> = page.runs.iter().map(|r| listed(r, &metric_value)).collect();
-            print(json, &listed, || list_text(&page, &metric_value))
+            print(json, &listed, || list_text(&page, &metric_value))?;
+            // The process ends here: freeing thousands of runs one by one would only delay it.
+            std::mem::forget(listed);
+            std::mem::forget(page);
+            Ok(())
         }
         RunsCommand::Compare { runs: ids, all } => {
             let ids = resolve_ids(&project, &ids)?;
@@ -501,9 +511,10 @@ pub fn run(command: RunsCommand, project_dir: Option<&Path>, json: bool) -> anyh
                             "\n  v{:<4} run {:<34} {}",
                             v.version,
                             v.run_id.as_deref().unwrap_or("-"),
-                            match &v.onnx_path {
-                                Some(p) => format!("ONNX: {p}"),
-                                None => "not ONNX (listed, not loaded)".to_owned(),
+                            match (&v.onnx_path, &v.lathe_version) {
+                                (Some(_), Some(lathe)) => format!("ONNX, registered as {lathe}"),
+                                (Some(p), None) => format!("ONNX, not registered: {p}"),
+                                (None, _) => "not ONNX (listed, not loaded)".to_owned(),
                             }
                         ));
                     }

@@ -9,4 +9,12 @@ export type ImportSummary = { source: string, kind: SourceKind, experiments: num
 /**
  * Metric points added by this import.
  */
-metric_points: number, registered_models: number, skipped: Array<Skipped>, };
+metric_points: number, 
+/**
+ * Registered models found in the source's MLflow registry.
+ */
+registered_models: number, 
+/**
+ * MLflow versions with an ONNX artifact that became Lathe model versions in this import.
+ */
+model_versions_registered: number, skipped: Array<Skipped>, };

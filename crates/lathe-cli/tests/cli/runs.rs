@@ -192,6 +192,29 @@ fn import_list_compare_history_chart() {
     let models = json(&[&p[..], &["runs", "models"]].concat());
     assert_eq!(models[0]["name"], "churn-model");
     assert_eq!(models[0]["aliases"]["champion"], 2);
+    // The ONNX versions are in the model registry, the alias with them; the pickle is not.
+    let versions = models[0]["versions"].as_array().unwrap();
+    let registered: Vec<&serde_json::Value> =
+        versions.iter().map(|v| &v["lathe_version"]).collect();
+    assert_eq!(
+        registered,
+        [
+            &serde_json::json!("churn-model@1"),
+            &serde_json::json!("churn-model@2"),
+            &serde_json::Value::Null
+        ]
+    );
+    let champion = json(&[&p[..], &["model", "show", "churn-model@champion"]].concat());
+    assert_eq!(champion["model"]["version"], 2);
+    assert_eq!(
+        champion["model"]["features"],
+        serde_json::json!(["tenure", "spend", "tickets"])
+    );
+    let out = lathe().args(p).args(["runs", "models"]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("ONNX, registered as churn-model@2"), "{text}");
+    assert!(text.contains("not ONNX (listed, not loaded)"), "{text}");
 
     let grouped = json(&[&p[..], &["runs", "list", "--group-by", "params.optimizer"]].concat());
     assert!(

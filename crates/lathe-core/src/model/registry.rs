@@ -378,7 +378,7 @@ pub fn resolve(project: &Project, reference: &str) -> Result<i64> {
     })
 }
 
-fn load_version(project: &Project, id: i64) -> Result<ModelVersion> {
+pub(crate) fn load_version(project: &Project, id: i64) -> Result<ModelVersion> {
     let db = db(project);
     let conn = project.conn();
     let corrupt = |e: serde_json::Error| Error::Corrupt {

@@ -336,6 +336,24 @@ pub const MIGRATIONS: &[Migration] = &[
         ) STRICT;
     "#,
     },
+    Migration {
+        version: 8,
+        description: "run listings read by key; MLflow ONNX versions join the model registry",
+        sql: r#"
+        -- A listing reads the keys its filter and sort name, for every run: by key, these are
+        -- range scans, not scans of every param of every run. The indexes cover what a listing
+        -- reads (a WITHOUT ROWID table's index holds its primary key).
+        CREATE INDEX run_params_by_key ON run_params (key, value);
+        CREATE INDEX run_tags_by_key ON run_tags (key);
+        CREATE INDEX run_metrics_by_key ON run_metrics (key, last, min, max);
+        -- What a listing reads of every run, without the fingerprint and artifact URI.
+        -- The Lathe model version an MLflow version with an ONNX artifact was registered as.
+        ALTER TABLE source_model_versions ADD COLUMN model_version_id INTEGER REFERENCES model_versions(id);
+
+        CREATE INDEX runs_listing ON runs (id, experiment_id, lifecycle_stage, status, start_time,
+            end_time, source_run_id, name, parent_source_run_id);
+    "#,
+    },
 ];
 
 /// The schema version this build of Lathe writes and reads.

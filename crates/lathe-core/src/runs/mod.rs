@@ -11,6 +11,7 @@ pub mod chart;
 pub mod filter;
 mod log;
 mod mlflow;
+mod models;
 pub mod query;
 mod store;
 
@@ -206,7 +207,10 @@ pub struct ImportSummary {
     pub runs_unchanged: u64,
     /// Metric points added by this import.
     pub metric_points: u64,
+    /// Registered models found in the source's MLflow registry.
     pub registered_models: u64,
+    /// MLflow versions with an ONNX artifact that became Lathe model versions in this import.
+    pub model_versions_registered: u64,
     pub skipped: Vec<Skipped>,
 }
 
@@ -230,7 +234,16 @@ pub fn import(project: &Project, path: &Path, job: &Job) -> Result<ImportSummary
         SourceKind::Csv => log::read_csv(&canonical)?,
     };
     job.cancel.check()?;
-    store::write(project, &canonical, kind, snapshot, stamp.as_deref(), job)
+    let mut summary = store::write(project, &canonical, kind, snapshot, stamp.as_deref(), job)?;
+    // After the runs are in (so the versions have their runs as lineage); a version that cannot
+    // be registered is a skip, not a failed import.
+    if summary.registered_models > 0 {
+        job.progress("registering ONNX model versions", 0, None);
+        let adopted = models::adopt(project, &canonical, job)?;
+        summary.model_versions_registered = adopted.new;
+        summary.skipped.extend(adopted.skipped);
+    }
+    Ok(summary)
 }
 
 fn file_stamp(path: &Path) -> Option<String> {
@@ -313,6 +326,7 @@ fn unchanged(
         runs_unchanged: runs as u64,
         metric_points: 0,
         registered_models: 0,
+        model_versions_registered: 0,
         skipped: Vec::new(),
     }))
 }
@@ -370,6 +384,8 @@ pub struct RegisteredVersion {
     pub status: Option<String>,
     /// The version's `.onnx` artifact; versions without one are listed and never loaded.
     pub onnx_path: Option<String>,
+    /// The Lathe model version it was registered as (`NAME@VERSION`).
+    pub lathe_version: Option<String>,
 }
 
 /// Every registered model of every imported MLflow source.
@@ -390,8 +406,10 @@ pub fn registered_models(project: &Project) -> Result<Vec<RegisteredModel>> {
         .map_err(db)?;
     let mut versions = conn
         .prepare(
-            "SELECT version, source_run_id, source, status, onnx_path FROM source_model_versions
-             WHERE model_id = ?1 ORDER BY version",
+            "SELECT v.version, v.source_run_id, v.source, v.status, v.onnx_path, m.name || '@' || mv.version
+             FROM source_model_versions v LEFT JOIN model_versions mv ON mv.id = v.model_version_id
+             LEFT JOIN models m ON m.id = mv.model_id
+             WHERE v.model_id = ?1 ORDER BY v.version",
         )
         .map_err(db)?;
     rows.into_iter()
@@ -409,6 +427,7 @@ pub fn registered_models(project: &Project) -> Result<Vec<RegisteredModel>> {
                             source: r.get(2)?,
                             status: r.get(3)?,
                             onnx_path: r.get(4)?,
+                            lathe_version: r.get(5)?,
                         })
                     })
                     .and_then(|rows| rows.collect())

@@ -211,6 +211,7 @@ fn write_in_transaction(
         runs_unchanged: 0,
         metric_points: 0,
         registered_models: snapshot.models.len() as u64,
+        model_versions_registered: 0,
         skipped: snapshot.skipped,
     };
     let total = snapshot.runs.len() as u64;
@@ -371,8 +372,12 @@ fn write_in_transaction(
             .map_err(db)?;
         for v in &model.versions {
             tx.execute(
-                "INSERT OR REPLACE INTO source_model_versions (model_id, version, source_run_id, source, status, onnx_path)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO source_model_versions (model_id, version, source_run_id, source, status, onnx_path)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (model_id, version) DO UPDATE SET source_run_id = excluded.source_run_id,
+                     source = excluded.source, status = excluded.status, onnx_path = excluded.onnx_path,
+                     -- A version whose artifact changed is registered again.
+                     model_version_id = CASE WHEN onnx_path IS excluded.onnx_path THEN model_version_id END",
                 params![
                     model_id,
                     v.version,

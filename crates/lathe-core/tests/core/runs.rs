@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use lathe_core::job::Job;
+use lathe_core::model::registry;
 use lathe_core::runs::{self, RunQuery};
 use serde_json::Value as Json;
 
@@ -171,15 +172,79 @@ fn check_store(store: &str, path: &Path) {
             assert_eq!(v.version, ev["version"].as_i64().unwrap());
             assert_eq!(v.run_id.as_deref(), ev["run_id"].as_str());
             assert_eq!(v.source.as_deref(), ev["source"].as_str());
-            // The fixture's artifact is named model.onnx (a text placeholder: nothing is opened).
+            let Some(onnx) = ev["onnx"].as_object() else {
+                // Another flavour's artifact (a stand-in pickle): listed, never loaded.
+                assert_eq!(v.onnx_path, None, "{v:?}");
+                assert_eq!(v.lathe_version, None, "{v:?}");
+                continue;
+            };
             assert!(
                 v.onnx_path
                     .as_deref()
                     .is_some_and(|p| p.ends_with("model/model.onnx")),
                 "{v:?}"
             );
+            // The ONNX version is now a Lathe model version: the same bytes, the features the
+            // MLmodel signature names, the run as lineage, and onnxruntime's predictions.
+            let reference = v.lathe_version.as_deref().expect("registered in Lathe");
+            let lathe = registry::show(&project, reference).unwrap();
+            assert_eq!(lathe.name, m.name);
+            assert_eq!(lathe.sha256, onnx["sha256"].as_str().unwrap(), "{store}");
+            assert_eq!(lathe.features, strings(&onnx["features"]));
+            assert_eq!(lathe.run_source_id.as_deref(), ev["run_id"].as_str());
+            let rows: Vec<f32> = onnx["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|r| {
+                    r.as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|x| x.as_f64().unwrap() as f32)
+                })
+                .collect();
+            let model = registry::load_model(&project, &lathe).unwrap();
+            let prediction = model.predict(&rows, 3).unwrap();
+            let labels = prediction.get("label").unwrap().to_f64("label").unwrap();
+            let want: Vec<f64> = onnx["labels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect();
+            assert_eq!(labels, want, "{store} {reference}: labels");
+            let probabilities = prediction
+                .get("probabilities")
+                .unwrap()
+                .to_f64("probabilities")
+                .unwrap();
+            let want: Vec<f64> = onnx["probabilities"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|r| r.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()))
+                .collect();
+            assert_eq!(probabilities.len(), want.len());
+            for (g, w) in probabilities.iter().zip(&want) {
+                assert!((g - w).abs() <= 1e-6, "{store} {reference}: {g} vs {w}");
+            }
+        }
+        // MLflow's aliases point at the Lathe versions their MLflow versions became.
+        for (alias, version) in &m.aliases {
+            let lathe = m.versions.iter().find(|v| v.version == *version).unwrap();
+            let via_alias = registry::show(&project, &format!("{}@{alias}", m.name)).unwrap();
+            assert_eq!(Some(via_alias.reference()), lathe.lathe_version, "{store}");
         }
     }
+    let onnx_versions = expected
+        .iter()
+        .flat_map(|m| m["versions"].as_array().unwrap())
+        .filter(|v| v["onnx"].is_object())
+        .count();
+    assert_eq!(
+        got.model_versions_registered as usize, onnx_versions,
+        "{store}"
+    );
 
     // Deleted runs are hidden unless asked for.
     let active = runs::list(&project, &RunQuery::default()).unwrap();
@@ -215,6 +280,18 @@ fn check_store(store: &str, path: &Path) {
         "{store}"
     );
     assert_eq!(again.runs_unchanged as usize, expected_runs.len());
+    // A copy of the store (another source, the same ONNX bytes) adds no model version.
+    let copy = tmp.path().join("copy").join(path.file_name().unwrap());
+    std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+    if path.is_file() {
+        std::fs::copy(path, &copy).unwrap();
+        let again = import(&project, &copy);
+        assert_eq!(again.runs_new as usize, expected_runs.len(), "{store}");
+        assert_eq!(again.model_versions_registered, 0, "{store}");
+        let models = registry::list(&project).unwrap();
+        assert_eq!(models.len(), 1, "{store}");
+        assert_eq!(models[0].versions.len(), onnx_versions, "{store}");
+    }
 }
 
 #[test]
@@ -311,6 +388,13 @@ const CORPUS: &[(&str, Expect)] = &[
         Expect::Skips(1, &["meta.yaml names run \"elsewhere\""]),
     ),
     ("not_an_mlruns", Expect::Error("not an MLflow file store")),
+    (
+        "broken_onnx_version",
+        Expect::Skips(
+            1,
+            &["registered model broken version 1: not registered in Lathe"],
+        ),
+    ),
     (
         "text_named/mlflow.db",
         Expect::Error("it is not a SQLite database"),
@@ -641,14 +725,22 @@ fn filters_extend_mlflow_with_or_not_parentheses_regex_and_numbers() {
         ["adam-0.001", "adam-0.01"]
     );
 
-    // Sorts: missing values last, either direction; metric min/max columns.
+    // Sorts: missing values last, either direction, ties in Lathe's id order; metric min/max
+    // columns.
+    let missing = names(
+        &project,
+        "run_name IN ('crashed', 'grid') and experiment = 'churn'",
+        Some("id"),
+    );
+    assert_eq!(missing.len(), 2);
+    let missing: Vec<&str> = missing.iter().map(String::as_str).collect();
     assert_eq!(
         names(&project, "experiment = 'churn'", Some("metrics.acc:desc")),
-        ["sgd-0.1", "adam-0.01", "adam-0.001", "crashed", "grid"]
+        [&["sgd-0.1", "adam-0.01", "adam-0.001"][..], &missing[..]].concat()
     );
     assert_eq!(
         names(&project, "experiment = 'churn'", Some("params.lr")),
-        ["adam-0.001", "adam-0.01", "sgd-0.1", "crashed", "grid"]
+        [&["adam-0.001", "adam-0.01", "sgd-0.1"][..], &missing[..]].concat()
     );
     assert_eq!(
         names(&project, "metrics.loss >= 0", Some("metrics.loss.min:desc")),
@@ -887,4 +979,12 @@ fn history_charts_overlay_runs_at_full_fidelity_with_their_data() {
     )
     .unwrap_err();
     assert_eq!(e.code(), "bad_argument");
+}
+
+fn strings(v: &Json) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap().to_owned())
+        .collect()
 }
