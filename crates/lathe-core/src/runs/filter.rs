@@ -489,6 +489,7 @@ impl Filter {
 
     /// The metric, param and tag keys the filter reads: a listing loads only those for every
     /// run, and everything else for the runs it shows.
+    /// The identifiers the filter reads (attributes by their canonical names).
     pub fn keys(&self) -> Vec<(Entity, String)> {
         fn walk(e: &Expr, out: &mut Vec<(Entity, String)>) {
             match e {
@@ -497,11 +498,7 @@ impl Filter {
                     walk(b, out);
                 }
                 Expr::Not(a) => walk(a, out),
-                Expr::Compare { entity, key, .. } => {
-                    if *entity != Entity::Attribute {
-                        out.push((*entity, key.clone()));
-                    }
-                }
+                Expr::Compare { entity, key, .. } => out.push((*entity, key.clone())),
             }
         }
         let mut out = Vec::new();
@@ -509,50 +506,81 @@ impl Filter {
         out
     }
 
-    pub fn matches(&self, run: &RunRecord) -> bool {
+    pub(crate) fn matches(&self, run: &impl RunView) -> bool {
         eval(&self.expr, run)
     }
 }
 
-fn field<'a>(run: &'a RunRecord, entity: Entity, key: &str) -> Field<'a> {
-    match entity {
-        Entity::Metric => run
-            .metrics
-            .get(key)
-            .map_or(Field::Missing, |m| Field::Number(m.last.0)),
-        Entity::Param => run
-            .params
-            .get(key)
-            .map_or(Field::Missing, |v| Field::Text(v)),
-        Entity::Tag => run.tags.get(key).map_or(Field::Missing, |v| Field::Text(v)),
-        Entity::Attribute => attribute_value(run, key),
+/// A metric's values as filters and sorts read them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct MetricValues {
+    /// MLflow's latest value (NaN when it was NaN).
+    pub last: f64,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+/// What filters and sorts read of a run: a full [`RunRecord`], or the lean form a listing
+/// holds for every run of a project.
+pub(crate) trait RunView {
+    fn param(&self, key: &str) -> Option<&str>;
+    fn tag(&self, key: &str) -> Option<&str>;
+    fn metric(&self, key: &str) -> Option<MetricValues>;
+    /// The value of the attribute `key`, as [`attribute`] names it.
+    fn attribute(&self, key: &str) -> Field<'_>;
+}
+
+impl RunView for RunRecord {
+    fn param(&self, key: &str) -> Option<&str> {
+        self.params.get(key).map(String::as_str)
+    }
+
+    fn tag(&self, key: &str) -> Option<&str> {
+        self.tags.get(key).map(String::as_str)
+    }
+
+    fn metric(&self, key: &str) -> Option<MetricValues> {
+        self.metrics.get(key).map(|m| MetricValues {
+            last: m.last.0,
+            min: m.min.map(|v| v.0),
+            max: m.max.map(|v| v.0),
+        })
+    }
+
+    fn attribute(&self, key: &str) -> Field<'_> {
+        match key {
+            "run_id" => Field::Text(&self.source_run_id),
+            "run_name" => text(&self.name),
+            "status" => Field::Text(&self.status),
+            "lifecycle_stage" => Field::Text(&self.lifecycle_stage),
+            "artifact_uri" => text(&self.artifact_uri),
+            "experiment" => Field::Text(&self.experiment),
+            "parent" => text(&self.parent_run_id),
+            "start_time" => time(self.start_time),
+            "end_time" => time(self.end_time),
+            "id" => Field::Number(self.id as f64),
+            _ => Field::Missing,
+        }
     }
 }
 
-/// The value of the attribute `key` (as [`attribute`] names it) of a run: for filters and sorts.
-pub(crate) fn attribute_value<'a>(run: &'a RunRecord, key: &str) -> Field<'a> {
-    match key {
-        "run_id" => Field::Text(&run.source_run_id),
-        "run_name" => run.name.as_deref().map_or(Field::Missing, Field::Text),
-        "status" => Field::Text(&run.status),
-        "lifecycle_stage" => Field::Text(&run.lifecycle_stage),
-        "artifact_uri" => run
-            .artifact_uri
-            .as_deref()
-            .map_or(Field::Missing, Field::Text),
-        "experiment" => Field::Text(&run.experiment),
-        "parent" => run
-            .parent_run_id
-            .as_deref()
-            .map_or(Field::Missing, Field::Text),
-        "start_time" => run
-            .start_time
-            .map_or(Field::Missing, |t| Field::Number(t as f64)),
-        "end_time" => run
-            .end_time
-            .map_or(Field::Missing, |t| Field::Number(t as f64)),
-        "id" => Field::Number(run.id as f64),
-        _ => Field::Missing,
+fn text(v: &Option<String>) -> Field<'_> {
+    v.as_deref().map_or(Field::Missing, Field::Text)
+}
+
+/// An epoch-milliseconds attribute as a filter reads it.
+pub(crate) fn time<'a>(t: Option<i64>) -> Field<'a> {
+    t.map_or(Field::Missing, |t| Field::Number(t as f64))
+}
+
+fn field<'a>(run: &'a impl RunView, entity: Entity, key: &str) -> Field<'a> {
+    match entity {
+        Entity::Metric => run
+            .metric(key)
+            .map_or(Field::Missing, |m| Field::Number(m.last)),
+        Entity::Param => run.param(key).map_or(Field::Missing, Field::Text),
+        Entity::Tag => run.tag(key).map_or(Field::Missing, Field::Text),
+        Entity::Attribute => run.attribute(key),
     }
 }
 
@@ -581,7 +609,7 @@ fn compare(f: &Field, op: &Op, v: &Literal) -> bool {
     }
 }
 
-fn eval(e: &Expr, run: &RunRecord) -> bool {
+fn eval(e: &Expr, run: &impl RunView) -> bool {
     match e {
         Expr::And(a, b) => eval(a, run) && eval(b, run),
         Expr::Or(a, b) => eval(a, run) || eval(b, run),

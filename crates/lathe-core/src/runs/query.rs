@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use rusqlite::params;
 use serde::Serialize;
 
-use super::filter::{self, Entity, Filter};
+use super::filter::{self, Entity, Field, Filter, MetricValues, RunView};
 use super::{Point, Value, store};
 use crate::{Error, Project, Result};
 
@@ -91,7 +91,7 @@ pub(crate) fn load(
     include_deleted: bool,
     ids: Option<&[i64]>,
 ) -> Result<Vec<RunRecord>> {
-    load_with(project, include_deleted, ids, None)
+    load_with(project, include_deleted, ids)
 }
 
 /// Which metric, param and tag keys to load (a lean load for filtering and sorting).
@@ -100,6 +100,8 @@ pub(crate) struct Keys {
     pub metrics: Vec<String>,
     pub params: Vec<String>,
     pub tags: Vec<String>,
+    /// Whether the runs' artifact URIs are read (long, and rarely filtered on).
+    pub artifact_uri: bool,
 }
 
 fn sql_list(keys: &[String]) -> String {
@@ -109,12 +111,10 @@ fn sql_list(keys: &[String]) -> String {
         .join(",")
 }
 
-/// [`load`], with only `keys` of each run's metrics, params and tags when given.
-pub(crate) fn load_with(
+fn load_with(
     project: &Project,
     include_deleted: bool,
     ids: Option<&[i64]>,
-    keys: Option<&Keys>,
 ) -> Result<Vec<RunRecord>> {
     let db = db(project);
     let conn = project.conn();
@@ -236,25 +236,8 @@ pub(crate) fn load_with(
             ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
         )
     });
-    let clause = |wanted: Option<&Vec<String>>| -> Option<String> {
-        let mut parts: Vec<String> = ids_clause.iter().cloned().collect();
-        if let Some(w) = wanted {
-            if w.is_empty() {
-                return None;
-            }
-            parts.push(format!("key IN ({})", sql_list(w)));
-        }
-        Some(if parts.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", parts.join(" AND "))
-        })
-    };
+    let filter = ids_clause.map_or(String::new(), |c| format!(" WHERE {c}"));
     for (table, params) in [("run_params", true), ("run_tags", false)] {
-        let wanted = keys.map(|k| if params { &k.params } else { &k.tags });
-        let Some(filter) = clause(wanted) else {
-            continue;
-        };
         let mut stmt = conn
             .prepare(&format!("SELECT run_id, key, value FROM {table}{filter}"))
             .map_err(&db)?;
@@ -271,9 +254,6 @@ pub(crate) fn load_with(
             }
         }
     }
-    let Some(filter) = clause(keys.map(|k| &k.metrics)) else {
-        return Ok(runs);
-    };
     let sql = format!(
         "SELECT run_id, key, last, last_step, min, min_step, max, max_step, points FROM run_metrics{filter}"
     );
@@ -296,6 +276,235 @@ pub(crate) fn load_with(
         runs[i].metrics.insert(key, stat);
     }
     Ok(runs)
+}
+
+/// Every run of a project in the lean form a listing filters and sorts: the attributes, and
+/// only the params, tags and metrics the query reads (`keys`), stored per run in `keys`' order.
+/// Flat arrays rather than a map per run: a listing of 10,000 runs allocates a few thousand
+/// times, not a hundred thousand.
+#[derive(Debug)]
+pub(crate) struct LeanRuns {
+    keys: Keys,
+    experiments: Vec<String>,
+    /// In Lathe's id order.
+    runs: Vec<LeanRun>,
+    params: Vec<Option<Box<str>>>,
+    tags: Vec<Option<Box<str>>>,
+    metrics: Vec<Option<MetricValues>>,
+}
+
+#[derive(Debug)]
+struct LeanRun {
+    id: i64,
+    /// An index into [`LeanRuns::experiments`].
+    experiment: usize,
+    source_run_id: Box<str>,
+    name: Option<Box<str>>,
+    status: Box<str>,
+    lifecycle_stage: Box<str>,
+    start_time: Option<i64>,
+    end_time: Option<i64>,
+    parent_run_id: Option<Box<str>>,
+    artifact_uri: Option<Box<str>>,
+}
+
+/// One run of a [`LeanRuns`], as filters and sorts read it.
+struct LeanView<'a> {
+    all: &'a LeanRuns,
+    i: usize,
+}
+
+impl LeanRuns {
+    fn view(&self, i: usize) -> LeanView<'_> {
+        LeanView { all: self, i }
+    }
+
+    fn experiment(&self, i: usize) -> &str {
+        &self.experiments[self.runs[i].experiment]
+    }
+}
+
+fn slot<'a, T>(values: &'a [T], keys: &[String], i: usize, key: &str) -> Option<&'a T> {
+    let k = keys.iter().position(|p| p == key)?;
+    values.get(i * keys.len() + k)
+}
+
+fn lean_text(v: &Option<Box<str>>) -> Field<'_> {
+    v.as_deref().map_or(Field::Missing, Field::Text)
+}
+
+impl RunView for LeanView<'_> {
+    fn param(&self, key: &str) -> Option<&str> {
+        slot(&self.all.params, &self.all.keys.params, self.i, key)?.as_deref()
+    }
+
+    fn tag(&self, key: &str) -> Option<&str> {
+        slot(&self.all.tags, &self.all.keys.tags, self.i, key)?.as_deref()
+    }
+
+    fn metric(&self, key: &str) -> Option<MetricValues> {
+        *slot(&self.all.metrics, &self.all.keys.metrics, self.i, key)?
+    }
+
+    fn attribute(&self, key: &str) -> Field<'_> {
+        let r = &self.all.runs[self.i];
+        match key {
+            "run_id" => Field::Text(&r.source_run_id),
+            "run_name" => lean_text(&r.name),
+            "status" => Field::Text(&r.status),
+            "lifecycle_stage" => Field::Text(&r.lifecycle_stage),
+            "artifact_uri" => lean_text(&r.artifact_uri),
+            "experiment" => Field::Text(self.all.experiment(self.i)),
+            "parent" => lean_text(&r.parent_run_id),
+            "start_time" => filter::time(r.start_time),
+            "end_time" => filter::time(r.end_time),
+            "id" => Field::Number(r.id as f64),
+            _ => Field::Missing,
+        }
+    }
+}
+
+/// Loads every run in the lean form, with the `keys` a query reads.
+fn load_lean(project: &Project, include_deleted: bool, keys: Keys) -> Result<LeanRuns> {
+    let db = db(project);
+    let conn = project.conn();
+    let mut experiments = Vec::new();
+    let mut experiment_index = HashMap::new();
+    {
+        let mut stmt = conn
+            .prepare("SELECT id, name FROM experiments ORDER BY id")
+            .map_err(&db)?;
+        let mut rows = stmt.query([]).map_err(&db)?;
+        while let Some(r) = rows.next().map_err(&db)? {
+            experiment_index.insert(r.get::<_, i64>(0).map_err(&db)?, experiments.len());
+            experiments.push(r.get::<_, String>(1).map_err(&db)?);
+        }
+    }
+    let deleted = if include_deleted {
+        ""
+    } else {
+        " AND r.lifecycle_stage = 'active' AND e.lifecycle_stage = 'active'"
+    };
+    let count: i64 = conn
+        .query_row("SELECT count(*) FROM runs", [], |r| r.get(0))
+        .map_err(&db)?;
+    let mut runs = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+    {
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT r.id, r.source_run_id, r.experiment_id, r.name, r.status, r.lifecycle_stage, r.start_time,
+                        r.end_time, r.parent_source_run_id{}
+                 FROM runs r JOIN experiments e ON e.id = r.experiment_id
+                 WHERE 1 = 1{deleted} ORDER BY r.id",
+                if keys.artifact_uri { ", r.artifact_uri" } else { ", NULL" }
+            ))
+            .map_err(&db)?;
+        let mut rows = stmt.query([]).map_err(&db)?;
+        let boxed = |v: rusqlite::types::ValueRef| -> rusqlite::Result<Option<Box<str>>> {
+            Ok(v.as_str_or_null()?.map(Box::from))
+        };
+        while let Some(r) = rows.next().map_err(&db)? {
+            let run = (|| -> rusqlite::Result<LeanRun> {
+                Ok(LeanRun {
+                    id: r.get(0)?,
+                    source_run_id: r.get_ref(1)?.as_str()?.into(),
+                    experiment: experiment_index
+                        .get(&r.get::<_, i64>(2)?)
+                        .copied()
+                        .unwrap_or_default(),
+                    name: boxed(r.get_ref(3)?)?,
+                    status: r.get_ref(4)?.as_str()?.into(),
+                    lifecycle_stage: r.get_ref(5)?.as_str()?.into(),
+                    start_time: r.get(6)?,
+                    end_time: r.get(7)?,
+                    parent_run_id: boxed(r.get_ref(8)?)?,
+                    artifact_uri: boxed(r.get_ref(9)?)?,
+                })
+            })()
+            .map_err(&db)?;
+            runs.push(run);
+        }
+    }
+    // A run's position by its id: Lathe's ids are dense (runs are never removed), so a direct
+    // lookup table; a binary search over the ids otherwise.
+    let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
+    let max_id = ids.last().copied().unwrap_or(0);
+    let table: Vec<u32> = match usize::try_from(max_id) {
+        Ok(max) if max <= 4 * ids.len() + 1024 && ids.first().is_some_and(|&f| f >= 0) => {
+            let mut table = vec![u32::MAX; max + 1];
+            for (i, &id) in ids.iter().enumerate() {
+                table[id as usize] = i as u32;
+            }
+            table
+        }
+        _ => Vec::new(),
+    };
+    let position = |id: i64| -> Option<usize> {
+        if table.is_empty() {
+            ids.binary_search(&id).ok()
+        } else {
+            let p = *table.get(usize::try_from(id).ok()?)?;
+            (p != u32::MAX).then_some(p as usize)
+        }
+    };
+    let texts = |table: &str, wanted: &[String]| -> Result<Vec<Option<Box<str>>>> {
+        let mut out = vec![None; runs.len() * wanted.len()];
+        if wanted.is_empty() {
+            return Ok(out);
+        }
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT run_id, key, value FROM {table} WHERE key IN ({})",
+                sql_list(wanted)
+            ))
+            .map_err(&db)?;
+        let mut rows = stmt.query([]).map_err(&db)?;
+        while let Some(r) = rows.next().map_err(&db)? {
+            let Some(i) = position(r.get(0).map_err(&db)?) else {
+                continue;
+            };
+            let key = r.get_ref(1).and_then(|k| Ok(k.as_str()?)).map_err(&db)?;
+            if let Some(k) = wanted.iter().position(|w| w == key) {
+                let value = r.get_ref(2).and_then(|v| Ok(v.as_str()?)).map_err(&db)?;
+                out[i * wanted.len() + k] = Some(value.into());
+            }
+        }
+        Ok(out)
+    };
+    let params = texts("run_params", &keys.params)?;
+    let tags = texts("run_tags", &keys.tags)?;
+    let mut metrics = vec![None; runs.len() * keys.metrics.len()];
+    if !keys.metrics.is_empty() {
+        let wanted = &keys.metrics;
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT run_id, key, last, min, max FROM run_metrics WHERE key IN ({})",
+                sql_list(wanted)
+            ))
+            .map_err(&db)?;
+        let mut rows = stmt.query([]).map_err(&db)?;
+        while let Some(r) = rows.next().map_err(&db)? {
+            let Some(i) = position(r.get(0).map_err(&db)?) else {
+                continue;
+            };
+            let key = r.get_ref(1).and_then(|k| Ok(k.as_str()?)).map_err(&db)?;
+            if let Some(k) = wanted.iter().position(|w| w == key) {
+                metrics[i * wanted.len() + k] = Some(MetricValues {
+                    last: r.get::<_, Option<f64>>(2).map_err(&db)?.unwrap_or(f64::NAN),
+                    min: r.get(3).map_err(&db)?,
+                    max: r.get(4).map_err(&db)?,
+                });
+            }
+        }
+    }
+    Ok(LeanRuns {
+        keys,
+        experiments,
+        runs,
+        params,
+        tags,
+        metrics,
+    })
 }
 
 /// A sort key: which value of a run it reads.
@@ -365,28 +574,28 @@ pub(crate) enum Cell {
     Missing,
 }
 
-pub(crate) fn cell(run: &RunRecord, column: &Column) -> Cell {
-    let text = |v: Option<&String>| {
+pub(crate) fn cell(run: &impl RunView, column: &Column) -> Cell {
+    let text = |v: Option<&str>| {
         v.map_or(Cell::Missing, |s| match s.parse::<f64>() {
             Ok(x) if !x.is_nan() => Cell::Number(x),
-            _ => Cell::Text(s.clone()),
+            _ => Cell::Text(s.to_owned()),
         })
     };
     match column {
-        Column::Metric(k, agg) => run.metrics.get(k).map_or(Cell::Missing, |m| {
+        Column::Metric(k, agg) => run.metric(k).map_or(Cell::Missing, |m| {
             let v = match agg {
                 Agg::Last => Some(m.last),
                 Agg::Min => m.min,
                 Agg::Max => m.max,
             };
             match v {
-                Some(Value(x)) if !x.is_nan() => Cell::Number(x),
+                Some(x) if !x.is_nan() => Cell::Number(x),
                 _ => Cell::Missing,
             }
         }),
-        Column::Param(k) => text(run.params.get(k)),
-        Column::Tag(k) => text(run.tags.get(k)),
-        Column::Attribute(k) => match filter::attribute_value(run, k) {
+        Column::Param(k) => text(run.param(k)),
+        Column::Tag(k) => text(run.tag(k)),
+        Column::Attribute(k) => match run.attribute(k) {
             filter::Field::Missing => Cell::Missing,
             filter::Field::Text(t) => Cell::Text(t.to_owned()),
             filter::Field::Number(x) => Cell::Number(x),
@@ -441,11 +650,18 @@ fn selection(query: &RunQuery) -> Result<Selection> {
 }
 
 /// The indices of the runs matching `query`, in order.
-fn select(project: &Project, runs: &[RunRecord], query: &RunQuery) -> Result<Vec<usize>> {
+fn select(project: &Project, runs: &LeanRuns, query: &RunQuery) -> Result<Vec<usize>> {
     let sel = selection(query)?;
+    let experiment = match &query.experiment {
+        Some(name) => match runs.experiments.iter().position(|e| e == name) {
+            Some(e) => Some(e),
+            None if experiment_exists(project, name)? => Some(usize::MAX),
+            None => None,
+        },
+        None => None,
+    };
     if let Some(name) = &query.experiment
-        && !runs.iter().any(|r| &r.experiment == name)
-        && !experiment_exists(project, name)?
+        && experiment.is_none()
     {
         return Err(Error::NotFound {
             what: format!(
@@ -453,14 +669,14 @@ fn select(project: &Project, runs: &[RunRecord], query: &RunQuery) -> Result<Vec
             ),
         });
     }
-    let mut keyed: Vec<(Cell, usize)> = runs
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| query.experiment.as_ref().is_none_or(|e| &r.experiment == e))
-        .filter(|(_, r)| sel.filter.as_ref().is_none_or(|f| f.matches(r)))
-        .map(|(i, r)| (cell(r, &sel.column), i))
+    let mut keyed: Vec<(Cell, usize)> = (0..runs.runs.len())
+        .filter(|&i| experiment.is_none_or(|e| runs.runs[i].experiment == e))
+        .map(|i| runs.view(i))
+        .filter(|r| sel.filter.as_ref().is_none_or(|f| f.matches(r)))
+        .map(|r| (cell(&r, &sel.column), r.i))
         .collect();
-    keyed.sort_by(|(a, ia), (b, ib)| order(a, b, sel.desc).then(runs[*ia].id.cmp(&runs[*ib].id)));
+    // Runs are in id order, so a stable sort keeps ties in id order.
+    keyed.sort_by(|(a, _), (b, _)| order(a, b, sel.desc));
     Ok(keyed.into_iter().map(|(_, i)| i).collect())
 }
 
@@ -473,7 +689,10 @@ fn query_keys(query: &RunQuery) -> Result<Keys> {
             Entity::Metric => &mut keys.metrics,
             Entity::Param => &mut keys.params,
             Entity::Tag => &mut keys.tags,
-            Entity::Attribute => return,
+            Entity::Attribute => {
+                keys.artifact_uri |= key == "artifact_uri";
+                return;
+            }
         };
         if !list.contains(&key) {
             list.push(key);
@@ -509,7 +728,7 @@ fn all_keys(project: &Project) -> Result<(Vec<String>, Vec<String>, Vec<String>)
 /// A page: the full records of the runs at `order[offset..offset + limit]`.
 fn page_of(
     project: &Project,
-    lean: &[RunRecord],
+    lean: &LeanRuns,
     order: &[usize],
     query: &RunQuery,
 ) -> Result<RunsPage> {
@@ -517,7 +736,7 @@ fn page_of(
         .iter()
         .skip(query.offset)
         .take(query.limit.unwrap_or(usize::MAX))
-        .map(|&i| lean[i].id)
+        .map(|&i| lean.runs[i].id)
         .collect();
     let full = load_in_order(project, &ids)?;
     let (metric_keys, param_keys, tag_keys) = all_keys(project)?;
@@ -535,7 +754,7 @@ fn page_of(
 /// filter and sort read are loaded for every run; the page's runs are then loaded whole.
 pub fn list(project: &Project, query: &RunQuery) -> Result<RunsPage> {
     let keys = query_keys(query)?;
-    let lean = load_with(project, query.include_deleted, None, Some(&keys))?;
+    let lean = load_lean(project, query.include_deleted, keys)?;
     let order = select(project, &lean, query)?;
     page_of(project, &lean, &order, query)
 }
@@ -554,10 +773,9 @@ type OrderKey = (Option<String>, Option<String>, Option<String>);
 struct Cached {
     root: std::path::PathBuf,
     include_deleted: bool,
-    keys: Keys,
     /// How many runs, and the latest change: any import that changes something moves it.
     stamp: (i64, String),
-    runs: std::sync::Arc<Vec<RunRecord>>,
+    runs: std::sync::Arc<LeanRuns>,
     /// (experiment, filter, sort) and the order they gave.
     order: Option<(OrderKey, std::sync::Arc<Vec<usize>>)>,
 }
@@ -587,19 +805,13 @@ impl RunBrowser {
             c.root == project.root()
                 && c.include_deleted == query.include_deleted
                 && c.stamp == stamp
-                && c.keys == keys
+                && c.runs.keys == keys
         });
         if !fresh {
             *guard = Some(Cached {
                 root: project.root().to_path_buf(),
                 include_deleted: query.include_deleted,
-                runs: std::sync::Arc::new(load_with(
-                    project,
-                    query.include_deleted,
-                    None,
-                    Some(&keys),
-                )?),
-                keys,
+                runs: std::sync::Arc::new(load_lean(project, query.include_deleted, keys)?),
                 stamp,
                 order: None,
             });
