@@ -1010,10 +1010,12 @@ pub(crate) fn param_diff(loaded: &[RunRecord]) -> ParamDiff {
 }
 
 pub fn compare(project: &Project, runs: &[i64]) -> Result<RunComparison> {
-    if runs.len() < 2 {
+    // One run is its own page (the desktop opens a model's lineage run this way); the CLI's
+    // `runs compare` asks for two.
+    if runs.is_empty() {
         return Err(Error::BadArgument {
             argument: "runs",
-            detail: "compare needs at least two runs".to_owned(),
+            detail: "compare needs at least one run".to_owned(),
         });
     }
     let loaded = load_in_order(project, runs)?;
