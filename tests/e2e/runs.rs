@@ -241,3 +241,210 @@ async fn import_filter_select_compare_zoom_and_watch_runs() {
     app.screenshot("15-runs-compare-live").await;
     app.close().await;
 }
+
+/// Import through the native dialog: "Import file…" with the mlflow-written `mlflow.db`. Its
+/// registered ONNX versions appear in the Models view with the MLflow alias, the features the
+/// MLmodel signature names, and the run they came from; the lineage link opens that run.
+#[tokio::test(flavor = "multi_thread")]
+async fn import_by_dialog_brings_mlflow_onnx_versions_into_models() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let project = work.path().join("p");
+    let project_path = project.to_str().expect("utf-8 path");
+    lathe(&["init", project_path, "--json"]);
+    let db = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/mlflow/mlflow.db")
+        .canonicalize()
+        .expect("the fixture mlflow.db");
+
+    let app = App::start(&[project_path]).await;
+    app.click("[data-testid=nav-runs]").await;
+    app.find("[data-testid=runs-page]").await;
+    app.click("[data-testid=runs-import-file]").await;
+    app.choose_file_in_dialog("Import an mlflow.db", db.to_str().expect("utf-8"))
+        .await;
+    let summary = app.text("[data-testid=runs-import-summary]").await;
+    assert!(
+        summary.contains("7 new runs")
+            && summary.contains("1 registered models")
+            && summary.contains("2 ONNX versions added to Models"),
+        "{summary}"
+    );
+    wait_attr(&app, "[data-testid=runs-count]", "data-total", "6").await;
+    app.screenshot("17-runs-imported-by-dialog").await;
+
+    app.click("[data-testid=nav-models]").await;
+    app.click("[data-testid=model-version][data-ref='churn-model@2']")
+        .await;
+    let detail = app
+        .find("[data-testid=model-detail]")
+        .await
+        .prop("textContent")
+        .await
+        .expect("textContent")
+        .unwrap_or_default();
+    assert!(detail.contains("champion"), "{detail}");
+    assert!(detail.contains("3: tenure, spend, tickets"), "{detail}");
+    let lineage = app.text("[data-testid=model-lineage]").await;
+    let registered = lathe(&[
+        "model",
+        "show",
+        "churn-model@champion",
+        "--json",
+        "--project",
+        project_path,
+    ]);
+    let run = registered["model"]["run_source_id"]
+        .as_str()
+        .expect("lineage run");
+    assert!(lineage.contains(run), "{lineage} names run {run}");
+    app.screenshot("18-models-from-mlflow").await;
+    app.click("[data-testid=lineage-run]").await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let page = app.text("[data-testid=run-compare-page]").await;
+        if page.contains("adam-0.001") && page.contains("optimizer") && !page.contains("Loading") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the lineage run never opened: {page}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    app.screenshot("19-run-from-model-lineage").await;
+    app.close().await;
+}
+
+/// The run table over 100,000 runs: a sweep from the top to the bottom in 120 animation frames,
+/// then a steady scroll of 20 rows a frame, with the time between frames recorded, and how long
+/// the rows at the bottom take to fill after the jump. The figures go to
+/// `target/e2e/runs-scroll.json` (a debug build under Xvfb's software rendering: a measurement,
+/// not a gate); the test requires only that every place scrolled to fills with its runs.
+#[tokio::test(flavor = "multi_thread")]
+async fn scroll_a_table_of_100000_runs() {
+    use std::io::Write as _;
+    const RUNS: usize = 100_000;
+    let work = tempfile::tempdir().expect("temp dir");
+    let project = work.path().join("p");
+    let project_path = project.to_str().expect("utf-8 path");
+    lathe(&["init", project_path, "--json"]);
+    let log = work.path().join("runs.jsonl");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&log).expect("create"));
+    for i in 0..RUNS {
+        let t = 1_764_000_000_000u64 + i as u64;
+        writeln!(
+            out,
+            r#"{{"event": "start", "run": "r{i}", "experiment": "e{}", "name": "run-{i}", "time": {t}, "params": {{"lr": {}, "depth": {}, "seed": {i}}}}}
+{{"event": "metric", "run": "r{i}", "step": 0, "time": {t}, "metrics": {{"loss": {}, "acc": {}}}}}
+{{"event": "end", "run": "r{i}", "time": {}}}"#,
+            i % 10,
+            [0.1, 0.01, 0.001][i % 3],
+            i % 12,
+            (i % 997) as f64 / 997.0,
+            (i % 991) as f64 / 991.0,
+            t + 1000
+        )
+        .expect("write");
+    }
+    drop(out);
+    let started = Instant::now();
+    lathe(&[
+        "runs",
+        "import",
+        log.to_str().expect("utf-8"),
+        "--json",
+        "--project",
+        project_path,
+    ]);
+    let import_seconds = started.elapsed().as_secs_f64();
+
+    let app = App::start(&[project_path]).await;
+    app.click("[data-testid=nav-runs]").await;
+    wait_attr(
+        &app,
+        "[data-testid=runs-count]",
+        "data-total",
+        &RUNS.to_string(),
+    )
+    .await;
+    app.find("[data-row='0'][data-run]").await;
+    // Frame intervals while the script moves the table, then the wait for the last rows.
+    let script = r#"
+        const [mode, frames] = [arguments[0], arguments[1]];
+        const done = arguments[arguments.length - 1];
+        const v = document.querySelector('[data-testid=runs-viewport]');
+        const gaps = [];
+        if (mode === 'steady') v.scrollTop = Math.floor(v.scrollHeight / 3);
+        let last = performance.now(), i = 0;
+        function tick(now) {
+          gaps.push(now - last); last = now; i += 1;
+          if (mode === 'sweep') v.scrollTop = (v.scrollHeight - v.clientHeight) * i / frames;
+          else if (mode === 'steady') v.scrollTop += 600;
+          if (i < frames) { requestAnimationFrame(tick); return; }
+          const t0 = performance.now();
+          const wait = () => {
+            if (performance.now() - t0 > 20000) { done({ gaps: gaps.slice(1), fill_ms: null, first_row: -1 }); return; }
+            const rows = [...v.querySelectorAll('tr[data-row]')].filter((r) => {
+              const b = r.getBoundingClientRect(), vb = v.getBoundingClientRect();
+              return b.bottom > vb.top && b.top < vb.bottom;
+            });
+            if (rows.length > 0 && rows.every((r) => r.hasAttribute('data-run'))) {
+              done({ gaps: gaps.slice(1), fill_ms: performance.now() - t0, first_row: Number(rows[0].dataset.row) });
+            } else requestAnimationFrame(wait);
+          };
+          wait();
+        }
+        requestAnimationFrame(tick);"#;
+    app.client
+        .update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
+            Some(Duration::from_secs(180)),
+            None,
+            None,
+        ))
+        .await
+        .expect("script timeout");
+    let mut report = serde_json::Map::new();
+    report.insert("runs".into(), RUNS.into());
+    report.insert("import_seconds_debug_cli".into(), import_seconds.into());
+    // "idle" is the baseline: frames with nothing scrolled, what this display gives at best.
+    for (mode, frames) in [("idle", 60), ("sweep", 120), ("steady", 300)] {
+        let got = app
+            .client
+            .execute_async(script, vec![mode.into(), frames.into()])
+            .await
+            .expect("scroll script");
+        let mut gaps: Vec<f64> = got["gaps"]
+            .as_array()
+            .expect("gaps")
+            .iter()
+            .filter_map(serde_json::Value::as_f64)
+            .collect();
+        gaps.sort_by(f64::total_cmp);
+        let at = |q: f64| gaps[((gaps.len() - 1) as f64 * q).round() as usize];
+        let first_row = got["first_row"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{mode}: the rows never filled within 20 s"));
+        if mode == "sweep" {
+            assert!(
+                first_row > RUNS as u64 - 100,
+                "the sweep ends at the bottom: row {first_row}"
+            );
+        }
+        report.insert(
+            mode.into(),
+            serde_json::json!({
+                "frames": frames, "frame_ms_p50": at(0.5), "frame_ms_p95": at(0.95),
+                "frame_ms_max": at(1.0), "rows_filled_after_ms": got["fill_ms"], "first_row": first_row,
+            }),
+        );
+    }
+    app.screenshot("20-runs-100k-scrolled").await;
+    let report = serde_json::Value::Object(report);
+    println!("{report:#}");
+    std::fs::write(
+        crate::harness::screenshot_dir().join("runs-scroll.json"),
+        format!("{report:#}\n"),
+    )
+    .expect("write runs-scroll.json");
+    app.close().await;
+}
