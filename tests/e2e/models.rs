@@ -176,6 +176,72 @@ async fn explain_a_model_and_assess_its_fairness() {
     app.scroll_to("[data-testid=model-explain]").await;
     app.screenshot("24-explain-waterfall").await;
 
+    // Permutation importance: the table ranks features as `lathe explain` with the panel's
+    // settings does (the same stored result).
+    app.click("[data-testid=explain-method-permutation]").await;
+    app.click("[data-testid=explain-run]").await;
+    wait_text(
+        &app,
+        "[data-testid=explain-caption]",
+        "permutation importance",
+    )
+    .await;
+    let cli = lathe(&[
+        "explain",
+        "diabetes_risk_classifier@1",
+        "diabetes_risk@1",
+        "--method",
+        "permutation",
+        "--repeats",
+        "5",
+        "--seed",
+        "0",
+        "--json",
+        "--project",
+        demo_path,
+    ]);
+    let mut ranked: Vec<(String, f64)> = cli["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .map(|f| {
+            (
+                f["name"].as_str().expect("name").to_owned(),
+                f["importance_mean"].as_f64().expect("mean"),
+            )
+        })
+        .collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let first = app
+        .find("[data-testid=importance-table] tbody tr td")
+        .await
+        .prop("textContent")
+        .await
+        .expect("textContent")
+        .unwrap_or_default();
+    assert!(
+        first == ranked[0].0,
+        "the top row {first:?} is the CLI's top feature {:?}",
+        ranked[0]
+    );
+    app.find("[data-testid=explain-chart] svg").await;
+    app.scroll_to("[data-testid=model-explain]").await;
+    app.screenshot("29-explain-importance").await;
+
+    // LIME (the first 20 rows of the range) and partial dependence of the first feature.
+    app.click("[data-testid=explain-method-lime]").await;
+    app.click("[data-testid=explain-run]").await;
+    wait_text(&app, "[data-testid=explain-caption]", "LIME of the").await;
+    app.find("[data-testid=explain-chart] svg").await;
+    app.scroll_to("[data-testid=model-explain]").await;
+    app.screenshot("30-explain-lime").await;
+    app.click("[data-testid=explain-method-pdp]").await;
+    app.click("[data-testid=explain-run]").await;
+    wait_text(&app, "[data-testid=explain-caption]", "partial dependence").await;
+    app.find("[data-testid=explain-chart] svg").await;
+    app.scroll_to("[data-testid=model-explain]").await;
+    app.screenshot("31-explain-pdp").await;
+
     // Fairness by sex and age band.
     app.scroll_to("[data-testid=model-fairness]").await;
     app.click("[data-testid=fairness-column][data-column=sex]")
