@@ -373,13 +373,22 @@ async fn scroll_a_table_of_100000_runs() {
         const [mode, frames] = [arguments[0], arguments[1]];
         const done = arguments[arguments.length - 1];
         const v = document.querySelector('[data-testid=runs-viewport]');
-        const gaps = [];
+        const gaps = [], scripts = [], layouts = [];
+        // The app's own work per scroll event (Svelte updates in microtasks after the handler),
+        // and the layout the next scroll position forces: the rest of a frame is painting.
+        const onScroll = () => {
+          const t = performance.now();
+          queueMicrotask(() => queueMicrotask(() => queueMicrotask(() => scripts.push(performance.now() - t))));
+        };
+        v.addEventListener('scroll', onScroll);
         if (mode === 'steady') v.scrollTop = Math.floor(v.scrollHeight / 3);
         let last = performance.now(), i = 0;
         function tick(now) {
           gaps.push(now - last); last = now; i += 1;
+          const t = performance.now();
           if (mode === 'sweep') v.scrollTop = (v.scrollHeight - v.clientHeight) * i / frames;
           else if (mode === 'steady') v.scrollTop += 600;
+          layouts.push(performance.now() - t);
           if (i < frames) { requestAnimationFrame(tick); return; }
           const t0 = performance.now();
           const wait = () => {
@@ -389,7 +398,8 @@ async fn scroll_a_table_of_100000_runs() {
               return b.bottom > vb.top && b.top < vb.bottom;
             });
             if (rows.length > 0 && rows.every((r) => r.hasAttribute('data-run'))) {
-              done({ gaps: gaps.slice(1), fill_ms: performance.now() - t0, first_row: Number(rows[0].dataset.row) });
+              v.removeEventListener('scroll', onScroll);
+              done({ gaps: gaps.slice(1), scripts, layouts, fill_ms: performance.now() - t0, first_row: Number(rows[0].dataset.row) });
             } else requestAnimationFrame(wait);
           };
           wait();
@@ -413,13 +423,16 @@ async fn scroll_a_table_of_100000_runs() {
             .execute_async(script, vec![mode.into(), frames.into()])
             .await
             .expect("scroll script");
-        let mut gaps: Vec<f64> = got["gaps"]
-            .as_array()
-            .expect("gaps")
-            .iter()
-            .filter_map(serde_json::Value::as_f64)
-            .collect();
-        gaps.sort_by(f64::total_cmp);
+        let sorted = |key: &str| -> Vec<f64> {
+            let mut v: Vec<f64> = got[key]
+                .as_array()
+                .map(|a| a.iter().filter_map(serde_json::Value::as_f64).collect())
+                .unwrap_or_default();
+            v.sort_by(f64::total_cmp);
+            v
+        };
+        let median = |v: &[f64]| v.get(v.len() / 2).copied();
+        let (gaps, scripts, layouts) = (sorted("gaps"), sorted("scripts"), sorted("layouts"));
         let at = |q: f64| gaps[((gaps.len() - 1) as f64 * q).round() as usize];
         let first_row = got["first_row"]
             .as_u64()
@@ -435,6 +448,7 @@ async fn scroll_a_table_of_100000_runs() {
             serde_json::json!({
                 "frames": frames, "frame_ms_p50": at(0.5), "frame_ms_p95": at(0.95),
                 "frame_ms_max": at(1.0), "rows_filled_after_ms": got["fill_ms"], "first_row": first_row,
+                "app_script_ms_p50": median(&scripts), "forced_layout_ms_p50": median(&layouts),
             }),
         );
     }
