@@ -364,6 +364,42 @@ impl RunView for LeanView<'_> {
     }
 }
 
+/// The `wanted` keys of `table` for every run: `read` takes a value from the `columns` that
+/// follow `run_id, key` (column 2 on). Row-major by run position, `None` where a run lacks a key.
+fn by_key<T: Clone>(
+    project: &Project,
+    table: &str,
+    columns: &str,
+    wanted: &[String],
+    runs: usize,
+    position: &dyn Fn(i64) -> Option<usize>,
+    read: impl Fn(&rusqlite::Row) -> rusqlite::Result<T>,
+) -> Result<Vec<Option<T>>> {
+    let db = db(project);
+    let mut out = vec![None; runs * wanted.len()];
+    if wanted.is_empty() {
+        return Ok(out);
+    }
+    let conn = project.conn();
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT run_id, key, {columns} FROM {table} WHERE key IN ({})",
+            sql_list(wanted)
+        ))
+        .map_err(&db)?;
+    let mut rows = stmt.query([]).map_err(&db)?;
+    while let Some(r) = rows.next().map_err(&db)? {
+        let Some(i) = position(r.get(0).map_err(&db)?) else {
+            continue;
+        };
+        let key = r.get_ref(1).and_then(|k| Ok(k.as_str()?)).map_err(&db)?;
+        if let Some(k) = wanted.iter().position(|w| w == key) {
+            out[i * wanted.len() + k] = Some(read(r).map_err(&db)?);
+        }
+    }
+    Ok(out)
+}
+
 /// Loads every run in the lean form, with the `keys` a query reads.
 fn load_lean(project: &Project, include_deleted: bool, keys: Keys) -> Result<LeanRuns> {
     let db = db(project);
@@ -447,56 +483,41 @@ fn load_lean(project: &Project, include_deleted: bool, keys: Keys) -> Result<Lea
             (p != u32::MAX).then_some(p as usize)
         }
     };
-    let texts = |table: &str, wanted: &[String]| -> Result<Vec<Option<Box<str>>>> {
-        let mut out = vec![None; runs.len() * wanted.len()];
-        if wanted.is_empty() {
-            return Ok(out);
-        }
-        let mut stmt = conn
-            .prepare(&format!(
-                "SELECT run_id, key, value FROM {table} WHERE key IN ({})",
-                sql_list(wanted)
-            ))
-            .map_err(&db)?;
-        let mut rows = stmt.query([]).map_err(&db)?;
-        while let Some(r) = rows.next().map_err(&db)? {
-            let Some(i) = position(r.get(0).map_err(&db)?) else {
-                continue;
-            };
-            let key = r.get_ref(1).and_then(|k| Ok(k.as_str()?)).map_err(&db)?;
-            if let Some(k) = wanted.iter().position(|w| w == key) {
-                let value = r.get_ref(2).and_then(|v| Ok(v.as_str()?)).map_err(&db)?;
-                out[i * wanted.len() + k] = Some(value.into());
-            }
-        }
-        Ok(out)
-    };
-    let params = texts("run_params", &keys.params)?;
-    let tags = texts("run_tags", &keys.tags)?;
-    let mut metrics = vec![None; runs.len() * keys.metrics.len()];
-    if !keys.metrics.is_empty() {
-        let wanted = &keys.metrics;
-        let mut stmt = conn
-            .prepare(&format!(
-                "SELECT run_id, key, last, min, max FROM run_metrics WHERE key IN ({})",
-                sql_list(wanted)
-            ))
-            .map_err(&db)?;
-        let mut rows = stmt.query([]).map_err(&db)?;
-        while let Some(r) = rows.next().map_err(&db)? {
-            let Some(i) = position(r.get(0).map_err(&db)?) else {
-                continue;
-            };
-            let key = r.get_ref(1).and_then(|k| Ok(k.as_str()?)).map_err(&db)?;
-            if let Some(k) = wanted.iter().position(|w| w == key) {
-                metrics[i * wanted.len() + k] = Some(MetricValues {
-                    last: r.get::<_, Option<f64>>(2).map_err(&db)?.unwrap_or(f64::NAN),
-                    min: r.get(3).map_err(&db)?,
-                    max: r.get(4).map_err(&db)?,
-                });
-            }
-        }
-    }
+    let text =
+        |r: &rusqlite::Row| -> rusqlite::Result<Box<str>> { Ok(r.get_ref(2)?.as_str()?.into()) };
+    let params = by_key(
+        project,
+        "run_params",
+        "value",
+        &keys.params,
+        runs.len(),
+        &position,
+        text,
+    )?;
+    let tags = by_key(
+        project,
+        "run_tags",
+        "value",
+        &keys.tags,
+        runs.len(),
+        &position,
+        text,
+    )?;
+    let metrics = by_key(
+        project,
+        "run_metrics",
+        "last, min, max",
+        &keys.metrics,
+        runs.len(),
+        &position,
+        |r| {
+            Ok(MetricValues {
+                last: r.get::<_, Option<f64>>(2)?.unwrap_or(f64::NAN),
+                min: r.get(3)?,
+                max: r.get(4)?,
+            })
+        },
+    )?;
     Ok(LeanRuns {
         keys,
         experiments,
