@@ -15,6 +15,7 @@
 
 pub mod chart;
 mod dense;
+mod forest;
 pub mod importance;
 pub mod lime;
 pub mod pdp;

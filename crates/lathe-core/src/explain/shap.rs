@@ -21,6 +21,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::dense::Dense;
+use super::forest::Forest;
 use super::rng::RandomState;
 use super::treeshap::TreeForm;
 use super::{Output, OutputKind, Target};
@@ -203,22 +204,26 @@ pub fn shap(input: &ShapInput, settings: &ShapSettings, job: &Job) -> Result<Sha
     } else {
         None
     };
-    // Networks run on their own fast path; anything else through the model's graph.
+    // Networks and tree ensembles run on their own fast paths; anything else through the
+    // model's graph.
     let dense = Dense::detect(input.target, probe);
+    let forest = match dense {
+        Some(_) => None,
+        None => Forest::detect(input.target, probe, n_bg),
+    };
     // The base value as the coalitions compute it, so that base + Σ values = the output.
-    let base = match &dense {
-        Some(d) => mean(
-            &input
-                .background
-                .chunks(width)
-                .map(|b| d.value(b))
-                .collect::<Vec<_>>(),
-        ),
-        None => mean(&input.target.eval_par(input.background)?),
+    let on_background = |f: &dyn Fn(&[f32]) -> f64| {
+        mean(&input.background.chunks(width).map(f).collect::<Vec<_>>())
+    };
+    let base = match (&dense, &forest) {
+        (Some(d), _) => on_background(&|b| d.value(b)),
+        (None, Some(f)) => on_background(&|b| f.value(b)),
+        (None, None) => mean(&input.target.eval_par(input.background)?),
     };
     let eval = Coalitions {
         target: input.target,
         dense: dense.as_ref(),
+        forest: forest.as_ref(),
         bg: input.background,
         width,
     };
@@ -252,11 +257,12 @@ fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len() as f64
 }
 
-/// How coalition values are computed: the fast path of a network, or the model's graph on
-/// rows mixing the explained row with each background row.
+/// How coalition values are computed: the fast path of a network or a tree ensemble, or the
+/// model's graph on rows mixing the explained row with each background row.
 struct Coalitions<'a> {
     target: &'a Target<'a>,
     dense: Option<&'a Dense>,
+    forest: Option<&'a Forest>,
     bg: &'a [f32],
     width: usize,
 }
@@ -282,6 +288,9 @@ impl Coalitions<'_> {
     fn walk(&self, x: &[f32], toggles: &[usize]) -> Result<Vec<f64>> {
         if let Some(d) = self.dense {
             return Ok(d.walk(x, self.bg, toggles));
+        }
+        if let Some(f) = self.forest {
+            return Ok(f.walk(x, self.bg, toggles));
         }
         let mut m = vec![false; self.width];
         let mut masks = vec![m.clone()];

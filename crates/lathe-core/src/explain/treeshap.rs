@@ -18,12 +18,12 @@ use crate::model::trees::{Aggregate, NodeMode, PostTransform, TreeEnsemble, logi
 
 /// How the explained output is read off the trees: `offset + sign · scale · Σ leaf(target)`.
 pub(crate) struct TreeForm {
-    ens: Arc<TreeEnsemble>,
+    pub(super) ens: Arc<TreeEnsemble>,
     /// Per node, the leaf's weight on the target (0 for branches).
-    leaf_value: Vec<f64>,
-    sign: f64,
-    scale: f64,
-    offset: f64,
+    pub(super) leaf_value: Vec<f64>,
+    pub(super) sign: f64,
+    pub(super) scale: f64,
+    pub(super) offset: f64,
     pub output: Output,
     /// `coef[a][b]` = a! b! / (a+b+1)!, the Shapley weight of a coalition.
     coef: Vec<Vec<f64>>,
