@@ -14,8 +14,9 @@ APP_PACKAGES=(build-essential pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev libr
 # file dialogs, chattr for the unwritable-folder tests when run as root, and headless Chromium to
 # open the drift HTML report as a browser does; Mesa's OpenGL for lathe-viewer's window under
 # Xvfb, ImageMagick to screenshot it, and Mesa's Vulkan on the CPU (lavapipe) for the viewer's
-# image snapshots.
-TEST_PACKAGES=(webkit2gtk-driver xvfb e2fsprogs xdotool chromium libgl1-mesa-dri libegl1 imagemagick mesa-vulkan-drivers)
+# image snapshots; Debian's python3 with GTK's bindings, for a native drag source that drops
+# files on the app.
+TEST_PACKAGES=(webkit2gtk-driver xvfb e2fsprogs xdotool chromium libgl1-mesa-dri libegl1 imagemagick mesa-vulkan-drivers python3-gi gir1.2-gtk-3.0)
 
 MIN_NODE="20.19.0"
 MIN_RUST="1.95.0"

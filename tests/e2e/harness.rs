@@ -181,6 +181,50 @@ impl App {
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
+    /// Starts dragging `paths` onto the app's window as a file manager would: a GTK drag source
+    /// (`tests/e2e/drag_source.py`, Debian's python3 with python3-gi) in the screen's corner,
+    /// pressed and moved with xdotool onto the middle of the window, where the pointer stays
+    /// with the button down until [`Drag::drop`]. The app gets real XDND events, as from a
+    /// desktop.
+    pub async fn start_drag(&self, paths: &[&Path]) -> Drag<'_> {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/e2e/drag_source.py");
+        let source = Command::new("/usr/bin/python3")
+            .arg(&script)
+            .args(["1100", "700"])
+            .args(paths)
+            .env("DISPLAY", &self.display)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start the drag source ({e}); install python3-gi and gir1.2-gtk-3.0")
+            });
+        let source = Terminate(source);
+        self.xdotool(&[
+            "search",
+            "--sync",
+            "--onlyvisible",
+            "--name",
+            "lathe-e2e-drag-source",
+        ]);
+        // Press in the source's button, then move in steps: GTK starts a drag past a few pixels
+        // of motion, and each step is an XDND position message to whatever window is under it.
+        let (from, to) = ((1180, 740), (640, 400));
+        self.xdotool(&["mousemove", &from.0.to_string(), &from.1.to_string()]);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        self.xdotool(&["mousedown", "1"]);
+        for i in 1..=20 {
+            let x = from.0 + (to.0 - from.0) * i / 20;
+            let y = from.1 + (to.1 - from.1) * i / 20;
+            self.xdotool(&["mousemove", &x.to_string(), &y.to_string()]);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Drag {
+            app: self,
+            source: Some(source),
+        }
+    }
+
     /// Answers the native file dialog titled `title` with `path`: Ctrl+L opens GTK's location
     /// field (selecting what is there), the path is typed, Return picks the file. Retried while
     /// the dialog stays open, since a loaded machine can drop keys sent before GTK is ready.
@@ -352,6 +396,30 @@ pub struct XDisplay {
 pub fn x_display() -> XDisplay {
     let (name, xvfb) = start_xvfb();
     XDisplay { name, _xvfb: xvfb }
+}
+
+/// A drag in progress over the app's window (see [`App::start_drag`]).
+pub struct Drag<'a> {
+    app: &'a App,
+    source: Option<Terminate>,
+}
+
+impl Drag<'_> {
+    /// Releases the button over the window, and waits for the drag source to see the drop end.
+    pub async fn drop(mut self) {
+        self.app.xdotool(&["mouseup", "1"]);
+        let mut source = self.source.take().expect("a drag in progress");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while source.0.try_wait().expect("drag source").is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "the drag source did not see its drag end within 10 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // Exited and reaped: nothing for Terminate's kill to do.
+        std::mem::forget(source);
+    }
 }
 
 fn start_xvfb() -> (String, Option<Terminate>) {

@@ -245,6 +245,66 @@ async fn import_filter_select_compare_zoom_and_watch_runs() {
 /// Import through the native dialog: "Import file…" with the mlflow-written `mlflow.db`. Its
 /// registered ONNX versions appear in the Models view with the MLflow alias, the features the
 /// MLmodel signature names, and the run they came from; the lineage link opens that run.
+/// A folder and a file dropped on the window together, from a real drag source: the page shows
+/// its drop hint while they hover, then imports both, one after the other.
+#[tokio::test(flavor = "multi_thread")]
+async fn import_an_mlruns_folder_and_a_run_log_by_dropping_them() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let project = work.path().join("p");
+    let project_path = project.to_str().expect("utf-8 path");
+    lathe(&["init", project_path, "--json"]);
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/mlflow");
+    let store = work.path().join("mlruns");
+    copy_dir(&fixtures.join("mlruns"), &store);
+    let log = work.path().join("runs.jsonl");
+    std::fs::copy(fixtures.join("runs.jsonl"), &log).expect("copy the run log");
+
+    let app = App::start(&[project_path]).await;
+    app.click("[data-testid=nav-runs]").await;
+    app.find("[data-testid=runs-page]").await;
+    let drag = app.start_drag(&[&store, &log]).await;
+    app.find("[data-testid=runs-page].dragging .drop-hint")
+        .await;
+    app.screenshot("32-runs-drop-hover").await;
+    drag.drop().await;
+
+    // Both sources are listed once both imports are done; the table then holds what the CLI
+    // lists from the project.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let sources = app
+            .find("[data-testid=run-sources]")
+            .await
+            .prop("textContent")
+            .await
+            .expect("textContent")
+            .unwrap_or_default();
+        if sources.contains(store.to_str().expect("utf-8"))
+            && sources.contains(log.to_str().expect("utf-8"))
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the dropped folder and file are not both imported: {sources}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let listed = lathe(&["runs", "list", "--json", "--project", project_path]);
+    let total = listed.as_array().expect("runs").len();
+    assert!(total > 6, "the mlruns runs and the run log's: {total}");
+    wait_attr(
+        &app,
+        "[data-testid=runs-count]",
+        "data-total",
+        &total.to_string(),
+    )
+    .await;
+    app.find("[data-testid=runs-page]:not(.dragging)").await;
+    app.screenshot("33-runs-dropped").await;
+    app.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn import_by_dialog_brings_mlflow_onnx_versions_into_models() {
     let work = tempfile::tempdir().expect("temp dir");
