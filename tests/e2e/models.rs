@@ -282,5 +282,63 @@ async fn explain_a_model_and_assess_its_fairness() {
     assert!(table.contains("TPR") && table.contains("FPR"), "{table}");
     app.scroll_to("[data-testid=model-fairness]").await;
     app.screenshot("25-fairness").await;
+
+    // A long computation shows its progress and stops on Cancel: LIME of the demo's forest
+    // (20 rows of 5,000 samples; seconds in this debug build). The cancelled run stores
+    // nothing: running it again computes it afresh rather than reopening a result.
+    app.click("[data-ref='breast_cancer_classifier@2']").await;
+    wait_text(
+        &app,
+        "[data-testid=model-detail] h2",
+        "breast_cancer_classifier@2",
+    )
+    .await;
+    app.scroll_to("[data-testid=model-explain]").await;
+    app.click("[data-testid=explain-method-lime]").await;
+    app.click("[data-testid=explain-run]").await;
+    app.find("[data-testid=model-explain] [role=progressbar]")
+        .await;
+    app.screenshot("34-explain-progress").await;
+    app.click("[data-testid=explain-cancel]").await;
+    let gone = |css: &'static str| {
+        let client = app.client.clone();
+        async move {
+            client
+                .find_all(fantoccini::Locator::Css(css))
+                .await
+                .expect("find_all")
+                .is_empty()
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !gone("[data-testid=explain-cancel]").await {
+        assert!(
+            Instant::now() < deadline,
+            "the explanation is still running 15 s after Cancel"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        gone("[data-testid=explain-caption]").await,
+        "a cancelled explanation shows no result"
+    );
+    assert!(gone("[data-testid=error]").await, "Cancel is not an error");
+    app.click("[data-testid=explain-run]").await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let caption = loop {
+        if gone("[data-testid=explain-caption]").await {
+            assert!(
+                Instant::now() < deadline,
+                "LIME did not finish within 120 s"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            continue;
+        }
+        break app.text("[data-testid=explain-caption]").await;
+    };
+    assert!(
+        caption.contains("LIME of the") && caption.contains("computed in"),
+        "{caption}"
+    );
     app.close().await;
 }
