@@ -12,9 +12,10 @@
 //!   on those gives the explanation: its coefficients, intercept, weighted R² and the local
 //!   prediction of the explained row.
 //!
-//! The draws come from numpy's MT19937 seeded with `seed`, but not in lime's exact order
-//! through scipy's samplers, so for the same seed the neighbourhood differs from lime's; the
-//! explanation agrees within LIME's own sampling noise (see the fixture tolerance).
+//! The draws are lime's for `random_state=seed`: numpy's MT19937, in lime's order, through
+//! numpy's `choice` and scipy's `truncnorm` ppf, with one generator across the explained rows
+//! as one lime explainer explaining them in turn. The explanation then equals lime's up to
+//! floating-point rounding (see the fixture test).
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -137,16 +138,16 @@ fn bin(q: &[f64; 3], v: f64) -> usize {
     q.iter().filter(|&&t| t < v).count()
 }
 
-/// A normal(mean, std) value truncated to [lo, hi], by inverting the CDF.
-fn truncated(rng: &mut RandomState, normal: &Normal, mean: f64, std: f64, lo: f64, hi: f64) -> f64 {
-    let (a, b) = ((lo - mean) / std, (hi - mean) / std);
-    if a == b {
-        return a;
+/// A standard normal truncated to [a, b] at quantile `q`, as scipy's `truncnorm.ppf` computes
+/// it: from the left tail when a < 0, else from the right one (where the CDF is close to 1).
+fn truncnorm_ppf(normal: &Normal, q: f64, a: f64, b: f64) -> f64 {
+    if a < 0.0 {
+        let (ca, cb) = (normal.cdf(a), normal.cdf(b));
+        normal.inverse_cdf(ca + q * (cb - ca))
+    } else {
+        let (sa, sb) = (normal.cdf(-a), normal.cdf(-b));
+        -normal.inverse_cdf(sb + (1.0 - q) * (sa - sb))
     }
-    let (ca, cb) = (normal.cdf(a), normal.cdf(b));
-    let u = ca + rng.random_sample() * (cb - ca);
-    let z = normal.inverse_cdf(u.clamp(1e-300, 1.0 - 1e-16));
-    (mean + std * z).clamp(lo, hi)
 }
 
 /// Solves the weighted ridge `min Σ w (y − b − x·β)² + α|β|²` as scikit-learn's Ridge does
@@ -250,35 +251,52 @@ pub fn lime(
     let kernel_width = (width as f64).sqrt() * 0.75;
     let normal = Normal::standard();
     let n = settings.samples;
-    // Draws per row in order, from one generator, so the result does not depend on threads.
+    // Draws per row in order, from one generator, so the result does not depend on threads;
+    // in lime's order: every feature's bins for all samples (numpy's `choice` with the bin
+    // frequencies), then every feature's values in their bins for the samples after the first
+    // (scipy's `truncnorm.rvs`: one uniform per sample whose bin has width, through the ppf).
     let mut rng = RandomState::new(settings.seed);
     let mut draws: Vec<(Vec<f64>, Vec<f64>)> = Vec::with_capacity(rows.len());
     for x0 in x.chunks(width) {
         let first: Vec<usize> = (0..width).map(|j| bin(&disc.qts[j], x0[j])).collect();
+        let mut bins = vec![0usize; n * width];
         let mut binary = vec![0.0f64; n * width];
-        let mut inverse = vec![0.0f64; n * width];
         for j in 0..width {
             let f = &disc.freqs[j];
+            // numpy: cdf = cumsum(p) / its last value; the bin is searchsorted(cdf, u, 'right').
+            let mut cdf: Vec<f64> = f
+                .iter()
+                .scan(0.0, |acc, &(_, p)| {
+                    *acc += p;
+                    Some(*acc)
+                })
+                .collect();
+            let last = cdf.last().copied().unwrap_or(1.0);
+            cdf.iter_mut().for_each(|c| *c /= last);
             for s in 0..n {
                 let u = rng.random_sample();
-                let mut acc = 0.0;
-                let mut b = f.last().map_or(0, |l| l.0);
-                for &(bb, p) in f {
-                    acc += p;
-                    if u < acc {
-                        b = bb;
-                        break;
-                    }
-                }
+                let k = cdf
+                    .partition_point(|&c| c <= u)
+                    .min(f.len().saturating_sub(1));
+                let b = f.get(k).map_or(0, |e| e.0);
+                bins[s * width + j] = b;
                 binary[s * width + j] = f64::from(u8::from(b == first[j]));
-                inverse[s * width + j] = if s == 0 {
-                    x0[j]
-                } else {
-                    let (mean, std, lo, hi) = disc.bins[j][b];
-                    truncated(&mut rng, &normal, mean, std, lo, hi)
-                };
             }
             binary[j] = 1.0;
+        }
+        let mut inverse = vec![0.0f64; n * width];
+        inverse[..width].copy_from_slice(x0);
+        for j in 0..width {
+            for s in 1..n {
+                let (mean, std, lo, hi) = disc.bins[j][bins[s * width + j]];
+                let (a, b) = ((lo - mean) / std, (hi - mean) / std);
+                // lime keeps the standardised bound itself when the bin has no width.
+                inverse[s * width + j] = if a == b {
+                    a
+                } else {
+                    mean + std * truncnorm_ppf(&normal, rng.random_sample(), a, b)
+                };
+            }
         }
         draws.push((binary, inverse));
     }
