@@ -32,7 +32,7 @@ pub(crate) struct Dense {
 /// value, and was most of the time of a network's SHAP): Cody–Waite reduction by ln 2 and a
 /// degree-13 Taylor polynomial on |r| ≤ ln 2 / 2 (truncation below 1e-17), scaled by 2^n
 /// through the exponent bits. Within a few ulp of libm; inputs are clamped to ±708.
-#[inline]
+#[inline(always)]
 pub(crate) fn exp(x: f64) -> f64 {
     const SHIFT: f64 = 6_755_399_441_055_744.0; // 1.5 · 2^52: adding it rounds to an integer
     const LN2_HI: f64 = 6.931_471_803_691_238e-1;
@@ -66,6 +66,7 @@ pub(crate) fn exp(x: f64) -> f64 {
     p * f64::from_bits(((k + 1023) as u64) << 52)
 }
 
+#[inline(always)]
 fn activate(a: Activation, v: &mut [f64]) {
     match a {
         Activation::None => {}
@@ -118,11 +119,13 @@ impl Dense {
         ok.then_some(dense)
     }
 
+    #[inline(always)]
     fn scaled(&self, j: usize, v: f32) -> f64 {
         (f64::from(v) - self.form.offset[j]) * self.form.scale[j]
     }
 
     /// The first layer's pre-activation for one row.
+    #[inline(always)]
     fn first(&self, x: &[f32], h: &mut [f64]) {
         let l = &self.form.layers[0];
         h.copy_from_slice(&l.bias);
@@ -149,13 +152,17 @@ impl Dense {
     /// background rows at the start and after each toggle (`toggles.len() + 1` values).
     ///
     /// Values are laid out unit by background row (`[unit][row]`), so every step is a few
-    /// loops over the background rows that the compiler vectorises.
+    /// loops over the background rows that the compiler vectorises. The loops are compiled for
+    /// the x86-64 baseline (SSE2) and for AVX2+FMA, and pulp runs the best the CPU has. Both do
+    /// the same operations in the same order (Rust never fuses a multiply and an add by
+    /// itself), so the values are the same on every machine.
     pub(crate) fn walk(&self, x: &[f32], bg: &[f32], toggles: &[usize]) -> Vec<f64> {
-        if self.one_hidden_layer() {
-            self.walk_fused(x, bg, toggles)
-        } else {
-            self.walk_layers(x, bg, toggles)
-        }
+        pulp::Arch::new().dispatch(Walk {
+            dense: self,
+            x,
+            bg,
+            toggles,
+        })
     }
 
     /// A network of one ReLU (or linear) hidden layer and one output: the common MLP
@@ -171,6 +178,7 @@ impl Dense {
     /// `d[j][b]`: how far feature j moves the first layer's input when it switches from
     /// background row b's value to x's; and the first layer's pre-activations of the
     /// background rows, `[unit][row]`. Rows are `stride` apart; rows past the background stay 0.
+    #[inline(always)]
     fn start(&self, x: &[f32], bg: &[f32], stride: usize) -> (Vec<f64>, Vec<f64>) {
         let width = self.width;
         let n = self.form.layers[0].outputs;
@@ -196,6 +204,7 @@ impl Dense {
     /// units and sums them into the output in one pass over blocks of background rows held in
     /// registers. perf on the exact-SHAP benchmark (16 ReLU units, 100 background rows): the
     /// separate update, read-back and output passes were two thirds of the time.
+    #[inline(always)]
     fn walk_fused(&self, x: &[f32], bg: &[f32], toggles: &[usize]) -> Vec<f64> {
         const LANES: usize = 8;
         let nb = bg.len() / self.width;
@@ -256,6 +265,7 @@ impl Dense {
     }
 
     /// [`Dense::walk`] for any network: update the first layer, then run the rest.
+    #[inline(always)]
     fn walk_layers(&self, x: &[f32], bg: &[f32], toggles: &[usize]) -> Vec<f64> {
         let width = self.width;
         let nb = bg.len() / width;
@@ -289,6 +299,7 @@ impl Dense {
     /// it: no copy and no pass that writes every value back. perf on the exact-SHAP benchmark
     /// (an MLP of 16 ReLU units, 100 background rows) had that copy and pass at half the time.
     /// The arithmetic is the same, in the same order.
+    #[inline(always)]
     fn rest_rows(&self, h: &[f64], nb: usize, (a, b): &mut (Vec<f64>, Vec<f64>)) -> f64 {
         let layers = &self.form.layers;
         let first = layers[0].activation;
@@ -331,7 +342,37 @@ impl Dense {
     }
 }
 
+/// [`Dense::walk`] as pulp runs it: `with_simd` is inlined into a function compiled for the
+/// CPU's features, and everything it calls is `#[inline(always)]` so that it is compiled there
+/// too (a closure was not inlined, and ran as SSE2 code in every case).
+pub(crate) struct Walk<'a> {
+    pub(crate) dense: &'a Dense,
+    pub(crate) x: &'a [f32],
+    pub(crate) bg: &'a [f32],
+    pub(crate) toggles: &'a [usize],
+}
+
+impl pulp::WithSimd for Walk<'_> {
+    type Output = Vec<f64>;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) -> Vec<f64> {
+        let Walk {
+            dense,
+            x,
+            bg,
+            toggles,
+        } = self;
+        if dense.one_hidden_layer() {
+            dense.walk_fused(x, bg, toggles)
+        } else {
+            dense.walk_layers(x, bg, toggles)
+        }
+    }
+}
+
 /// An activation over `[unit][row]` values (softmax across units, per row).
+#[inline(always)]
 fn activate_rows(act: Activation, v: &mut [f64], nb: usize) {
     if act != Activation::Softmax {
         return activate(act, v);

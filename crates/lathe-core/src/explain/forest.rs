@@ -108,7 +108,18 @@ impl Forest {
 
     /// As [`super::dense::Dense::walk`]: the mean output over the background rows with every
     /// feature from the background, then after toggling each of `toggles` in turn.
+    /// Compiled for SSE2 and AVX2+FMA, as [`super::dense::Dense::walk`].
     pub(crate) fn walk(&self, x: &[f32], bg: &[f32], toggles: &[usize]) -> Vec<f64> {
+        pulp::Arch::new().dispatch(Walk {
+            forest: self,
+            x,
+            bg,
+            toggles,
+        })
+    }
+
+    #[inline(always)]
+    fn walk_tables(&self, x: &[f32], bg: &[f32], toggles: &[usize]) -> Vec<f64> {
         let width = x.len();
         let nb = bg.len() / width;
         // table[(start_t + mask) * nb + b]: tree t's leaf value for background row b with x's
@@ -156,6 +167,7 @@ impl Forest {
     }
 
     /// The mean explained output over rows whose raw sums are `sum`.
+    #[inline(always)]
     fn mean(&self, sum: &[f64], out: &mut [f64]) -> f64 {
         let f = &self.form;
         let k = f.sign * f.scale;
@@ -207,6 +219,23 @@ impl Forest {
             self.fill(child(xt), inside | bit, outside, w);
             self.fill(child(rt), inside, outside | bit, w);
         }
+    }
+}
+
+/// [`Forest::walk`] as pulp runs it (see `dense::Walk`).
+struct Walk<'a> {
+    forest: &'a Forest,
+    x: &'a [f32],
+    bg: &'a [f32],
+    toggles: &'a [usize],
+}
+
+impl pulp::WithSimd for Walk<'_> {
+    type Output = Vec<f64>;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) -> Vec<f64> {
+        self.forest.walk_tables(self.x, self.bg, self.toggles)
     }
 }
 
@@ -271,6 +300,17 @@ mod tests {
             let toggles: Vec<usize> = (0..3 * width).map(|i| (i * 7) % width).collect();
             for row in explained.chunks(width) {
                 let walked = forest.walk(row, bg, &toggles);
+                // The baseline build of the loops gives the same bits as the one the CPU runs.
+                let scalar = pulp::WithSimd::with_simd(
+                    super::Walk {
+                        forest: &forest,
+                        x: row,
+                        bg,
+                        toggles: &toggles,
+                    },
+                    pulp::Scalar::new(),
+                );
+                assert_eq!(walked, scalar, "{model}");
                 // The same coalitions through the graph: rows of the background with `row`'s
                 // values on the toggled-on features.
                 let mut on = vec![false; width];
@@ -292,6 +332,50 @@ mod tests {
                         "{model} step {s}: tables {a}, graph {b}"
                     );
                 }
+            }
+        }
+    }
+
+    /// The same for a network: the pulp-dispatched walk equals its baseline build bit for bit
+    /// and the model's own outputs to f32 rounding.
+    #[test]
+    fn network_walks_equal_the_models_outputs() {
+        use crate::explain::dense::{Dense, Walk};
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/explain/");
+        let bytes = std::fs::read(format!("{path}mlp_reg.onnx")).unwrap();
+        let m = Model::load(&bytes, "mlp_reg").unwrap();
+        let (width, x) = rows("diabetes.csv", 1);
+        let target = Target::new(&m, width, None, &x).unwrap();
+        let (explained, bg) = x.split_at(10 * width);
+        let dense = Dense::detect(&target, &explained[..5 * width]).expect("a network form");
+        let toggles: Vec<usize> = (0..3 * width).map(|i| (i * 3) % width).collect();
+        for row in explained.chunks(width) {
+            let walked = dense.walk(row, bg, &toggles);
+            let scalar = pulp::WithSimd::with_simd(
+                Walk {
+                    dense: &dense,
+                    x: row,
+                    bg,
+                    toggles: &toggles,
+                },
+                pulp::Scalar::new(),
+            );
+            assert_eq!(walked, scalar);
+            let mut on = vec![false; width];
+            for (step, got) in walked.iter().enumerate() {
+                if step > 0 {
+                    on[toggles[step - 1]] ^= true;
+                }
+                let mixed: Vec<f32> = bg
+                    .chunks(width)
+                    .flat_map(|b| (0..width).map(|j| if on[j] { row[j] } else { b[j] }))
+                    .collect();
+                let out = target.eval(&mixed).unwrap();
+                let want = out.iter().sum::<f64>() / out.len() as f64;
+                assert!(
+                    (got - want).abs() <= 1e-5 * (1.0 + want.abs()),
+                    "step {step}: fast path {got}, graph {want}"
+                );
             }
         }
     }
