@@ -279,6 +279,26 @@ mod tests {
         (width, x)
     }
 
+    /// What a walk computes, through the model's graph: after each toggle, the mean output over
+    /// the background rows with `row`'s values on the toggled-on features.
+    fn graph_walk(target: &Target, row: &[f32], bg: &[f32], toggles: &[usize]) -> Vec<f64> {
+        let width = row.len();
+        let mut on = vec![false; width];
+        (0..=toggles.len())
+            .map(|step| {
+                if step > 0 {
+                    on[toggles[step - 1]] ^= true;
+                }
+                let mixed: Vec<f32> = bg
+                    .chunks(width)
+                    .flat_map(|b| (0..width).map(|j| if on[j] { row[j] } else { b[j] }))
+                    .collect();
+                let out = target.eval(&mixed).unwrap();
+                out.iter().sum::<f64>() / out.len() as f64
+            })
+            .collect()
+    }
+
     /// The tables give the model's own outputs for every step of a walk (as the graph
     /// computes them, to f32 rounding), for a boosted classifier's logistic link and a
     /// boosted regressor.
@@ -311,21 +331,7 @@ mod tests {
                     pulp::Scalar::new(),
                 );
                 assert_eq!(walked, scalar, "{model}");
-                // The same coalitions through the graph: rows of the background with `row`'s
-                // values on the toggled-on features.
-                let mut on = vec![false; width];
-                let mut expect = Vec::new();
-                for step in 0..=toggles.len() {
-                    if step > 0 {
-                        on[toggles[step - 1]] ^= true;
-                    }
-                    let mixed: Vec<f32> = bg
-                        .chunks(width)
-                        .flat_map(|b| (0..width).map(|j| if on[j] { row[j] } else { b[j] }))
-                        .collect();
-                    let out = target.eval(&mixed).unwrap();
-                    expect.push(out.iter().sum::<f64>() / out.len() as f64);
-                }
+                let expect = graph_walk(&target, row, bg, &toggles);
                 for (s, (a, b)) in walked.iter().zip(&expect).enumerate() {
                     assert!(
                         (a - b).abs() <= 1e-6 * (1.0 + b.abs()),
@@ -361,17 +367,8 @@ mod tests {
                 pulp::Scalar::new(),
             );
             assert_eq!(walked, scalar);
-            let mut on = vec![false; width];
-            for (step, got) in walked.iter().enumerate() {
-                if step > 0 {
-                    on[toggles[step - 1]] ^= true;
-                }
-                let mixed: Vec<f32> = bg
-                    .chunks(width)
-                    .flat_map(|b| (0..width).map(|j| if on[j] { row[j] } else { b[j] }))
-                    .collect();
-                let out = target.eval(&mixed).unwrap();
-                let want = out.iter().sum::<f64>() / out.len() as f64;
+            let expect = graph_walk(&target, row, bg, &toggles);
+            for (step, (got, want)) in walked.iter().zip(&expect).enumerate() {
                 assert!(
                     (got - want).abs() <= 1e-5 * (1.0 + want.abs()),
                     "step {step}: fast path {got}, graph {want}"
