@@ -315,10 +315,8 @@ impl App {
         {
             Ok(element) => element,
             Err(e) => {
-                if let Ok(png) = self.client.screenshot().await {
-                    let _ = std::fs::create_dir_all(screenshot_dir());
-                    let _ = std::fs::write(screenshot_dir().join("failed-find.png"), png);
-                }
+                let _ = std::fs::create_dir_all(screenshot_dir());
+                let _ = self.grab_window(&screenshot_dir().join("failed-find.png"));
                 panic!("no element {css}: {e} (see target/e2e/failed-find.png)")
             }
         }
@@ -366,10 +364,42 @@ impl App {
             .execute_async("const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done()));", vec![])
             .await
             .expect("wait for paint");
-        let png = self.client.screenshot().await.expect("screenshot");
+        // The frame reaches the X server a moment after the page's animation frame.
+        tokio::time::sleep(Duration::from_millis(150)).await;
         let dir = screenshot_dir();
         std::fs::create_dir_all(&dir).expect("create target/e2e");
-        std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+        let path = dir.join(format!("{name}.png"));
+        if let Err(e) = self.grab_window(&path) {
+            panic!("screenshot {name}: {e}");
+        }
+    }
+
+    /// Saves the app's window as X shows it, not WebDriver's snapshot: with compositing off (the
+    /// app's default), WebKitGTK's WebDriver never answers a screenshot of a page shorter than
+    /// the window.
+    pub fn grab_window(&self, path: &Path) -> Result<(), String> {
+        let ids = Command::new("xdotool")
+            .args(["search", "--onlyvisible", "--class", "lathe-desktop"])
+            .env("DISPLAY", &self.display)
+            .output()
+            .map_err(|e| format!("cannot run xdotool ({e})"))?;
+        let ids = String::from_utf8_lossy(&ids.stdout).into_owned();
+        // The main window's title ends in "Lathe"; a file dialog's does not.
+        let window = ids
+            .lines()
+            .find(|id| self.xdotool(&["getwindowname", id]).ends_with("Lathe"))
+            .ok_or_else(|| format!("no visible Lathe window among {ids:?}"))?;
+        let status = Command::new("import")
+            .args(["-window", window])
+            .arg(format!("png:{}", path.display()))
+            .env("DISPLAY", &self.display)
+            .status()
+            .map_err(|e| format!("cannot run import ({e}); install ImageMagick"))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("import could not grab window {window}"))
+        }
     }
 
     pub async fn close(self) {

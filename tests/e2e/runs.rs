@@ -378,8 +378,10 @@ async fn import_by_dialog_brings_mlflow_onnx_versions_into_models() {
 /// The run table over 100,000 runs: a sweep from the top to the bottom in 120 animation frames,
 /// then a steady scroll of 20 rows a frame, with the time between frames recorded, and how long
 /// the rows at the bottom take to fill after the jump. The figures go to
-/// `target/e2e/runs-scroll.json` (a debug build under Xvfb's software rendering: a measurement,
-/// not a gate); the test requires only that every place scrolled to fills with its runs.
+/// `target/e2e/runs-scroll.json` (a debug build under Xvfb's software rendering). Every place
+/// scrolled to must fill with its runs, and the median frame while scrolling must stay under
+/// 40 ms: painted without compositing (the app's default) it measures 16 to 20 ms here, against
+/// 50 to 90 ms when WebKitGTK composites on software GL.
 #[tokio::test(flavor = "multi_thread")]
 async fn scroll_a_table_of_100000_runs() {
     use std::io::Write as _;
@@ -501,6 +503,13 @@ async fn scroll_a_table_of_100000_runs() {
             assert!(
                 first_row > RUNS as u64 - 100,
                 "the sweep ends at the bottom: row {first_row}"
+            );
+        }
+        if mode != "idle" {
+            assert!(
+                at(0.5) < 40.0,
+                "{mode}: the median frame took {} ms while scrolling (frames {gaps:?})",
+                at(0.5)
             );
         }
         report.insert(
