@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { dragToRange, metricSortKey, metricText, runTime } from "./runs";
+import { commonKeys, dragToRange, metricSortKey, metricText, runTime } from "./runs";
 
 describe("runs helpers", () => {
   it("shows metric values briefly, non-finite ones by name", () => {
@@ -24,5 +24,13 @@ describe("runs helpers", () => {
   it("formats epoch milliseconds in UTC", () => {
     expect(runTime(1764000000000)).toBe("2025-11-24 16:00");
     expect(runTime(null)).toBe("");
+  });
+  it("shows by default the keys most loaded runs hold, the most held first", () => {
+    const keys = ["acc", "log_loss", "mae", "r2", "rmse"];
+    const regressors = Array(8).fill(["mae", "r2", "rmse"]);
+    const classifiers = Array(2).fill(["acc", "log_loss"]);
+    expect(commonKeys(keys, [...regressors, ...classifiers], 4)).toEqual(["mae", "r2", "rmse", "acc"]);
+    expect(commonKeys(keys, regressors, 6)).toEqual(["mae", "r2", "rmse"]);
+    expect(commonKeys(keys, [], 2)).toEqual(["acc", "log_loss"]);
   });
 });

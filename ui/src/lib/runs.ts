@@ -37,3 +37,21 @@ export function dragToRange(a: number, b: number, left: number, right: number, x
   const at = (px: number) => x0 + ((px - left) / (right - left)) * (x1 - x0);
   return [at(lo), at(hi)];
 }
+
+/**
+ * The columns shown before the user chooses: the `n` keys that the most of `have` (one key set
+ * per loaded run) hold, the most held first, ties in `keys`' own order; keys no loaded run holds
+ * are left out unless nothing is loaded. A project mixing regressors and classifiers then opens
+ * on the metrics most of its runs report, not on the alphabetically first ones.
+ */
+export function commonKeys(keys: string[], have: string[][], n: number): string[] {
+  if (have.length === 0) return keys.slice(0, n);
+  const count = new Map<string, number>();
+  for (const run of have) for (const k of run) count.set(k, (count.get(k) ?? 0) + 1);
+  return keys
+    .map((k, i) => ({ k, i, c: count.get(k) ?? 0 }))
+    .filter((e) => e.c > 0)
+    .sort((a, b) => b.c - a.c || a.i - b.i)
+    .slice(0, n)
+    .map((e) => e.k);
+}
