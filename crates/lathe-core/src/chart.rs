@@ -269,6 +269,16 @@ pub(crate) fn axis_number(v: f64) -> String {
     }
 }
 
+/// A tick label on an axis from `lo` to `hi`: a tick that is zero but for rounding in the tick
+/// arithmetic (plotters put one at -5.55e-17 on an axis from -0.5 to 0.5) reads "0".
+pub(crate) fn tick_number(v: f64, lo: f64, hi: f64) -> String {
+    if v.abs() <= (hi - lo).abs() * 1e-9 {
+        "0".into()
+    } else {
+        axis_number(v)
+    }
+}
+
 /// Anything Lathe draws: a profile's [`Chart`], a run chart. Each is drawn with plotters on any
 /// backend and carries its data as CSV, so every chart can be exported with its numbers.
 pub trait Figure {
@@ -624,6 +634,10 @@ mod tests {
         assert_eq!(axis_number(2.5), "2.5");
         assert_eq!(axis_number(123456.0), "1.23e5");
         assert_eq!(axis_number(40.0), "40");
+        assert_eq!(tick_number(-5.551115123125783e-17, -0.5, 0.5), "0");
+        assert_eq!(tick_number(0.2, -0.5, 0.5), "0.2");
+        // A tiny axis keeps its tiny ticks.
+        assert_eq!(tick_number(1e-15, 0.0, 4e-15), "1.00e-15");
         assert!(
             Kind::parse("pie")
                 .unwrap_err()

@@ -15,7 +15,7 @@ use polars::prelude::*;
 use super::query::{self, Column};
 use super::{Point, history};
 use crate::chart::{
-    FAMILY, Figure, TEXT, axis_number, draw_error, frame_csv, series_legend, short,
+    FAMILY, Figure, TEXT, axis_number, draw_error, frame_csv, series_legend, short, tick_number,
 };
 use crate::{Error, Project, Result};
 
@@ -553,9 +553,9 @@ impl Figure for RunChart {
             .y_labels(8)
             .x_label_formatter(&|v| match x_axis {
                 XAxis::Time => time_label(*v),
-                _ => axis_number(*v),
+                _ => tick_number(*v, x0, x1),
             })
-            .y_label_formatter(&|v| axis_number(*v))
+            .y_label_formatter(&|v| tick_number(*v, y0, y1))
             .light_line_style(RGBColor(0xee, 0xf1, 0xf5))
             .bold_line_style(RGBColor(0xdb, 0xe2, 0xea))
             .label_style(label.clone())
@@ -926,9 +926,9 @@ impl Figure for RunsPlot {
                             c.get(v.round() as usize).cloned().unwrap_or_default()
                         }
                         Some(_) => String::new(),
-                        None => axis_number(*v),
+                        None => tick_number(*v, x0 - px, x1 + px),
                     })
-                    .y_label_formatter(&|v| axis_number(*v))
+                    .y_label_formatter(&|v| tick_number(*v, y0 - py, y1 + py))
                     .light_line_style(RGBColor(0xee, 0xf1, 0xf5))
                     .label_style(label.clone())
                     .axis_desc_style(label.clone())
