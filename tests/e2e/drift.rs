@@ -78,9 +78,24 @@ async fn compare_versions_open_a_column_and_move_the_threshold() {
         (reference.as_deref(), current.as_deref()),
         (Some("breast_cancer@1"), Some("breast_cancer@2"))
     );
+    let stored = |text: String| {
+        text.trim()
+            .parse::<u64>()
+            .expect("a count of drift results")
+    };
+    let before = stored(app.text("[data-testid=nav-drift] .nav-count").await);
     app.click("[data-testid=drift-run]").await;
     let verdict = wait_verdict(&app, &format!("{drifted} of {tested} columns drifted")).await;
     assert!(verdict.starts_with("Dataset drift detected"), "{verdict}");
+    // The result is stored, and the sidebar counts it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while stored(app.text("[data-testid=nav-drift] .nav-count").await) != before + 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the sidebar still counts {before} drift results"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     app.find("[data-testid=drift-scores] svg").await;
     // The first drifted column's distributions are drawn; open another by clicking its row.
     app.find("[data-testid=drift-column-chart] svg").await;
