@@ -415,7 +415,7 @@ impl Figure for Chart {
                     .x_desc(short(&self.x_label, 60))
                     .y_desc("rows")
                     .x_labels(8)
-                    .x_label_formatter(&|v| axis_number(*v))
+                    .x_label_formatter(&|v| tick_number(*v, lo, hi))
                     .light_line_style(TRANSPARENT)
                     .label_style(label.clone())
                     .axis_desc_style(label.clone())

@@ -17,6 +17,7 @@ use super::pdp::FeatureDependence;
 use super::shap::ShapValues;
 use crate::chart::{
     ACCENT, FAMILY, Figure, TEXT, axis_number, data_error, draw_error, frame_csv, short,
+    tick_number,
 };
 use crate::{Error, Result};
 
@@ -693,8 +694,8 @@ impl Figure for ExplainChart {
                     .configure_mesh()
                     .x_desc(x_text)
                     .y_desc(y_desc.as_str())
-                    .x_label_formatter(&|v| tick(*v))
-                    .y_label_formatter(&|v| tick(*v))
+                    .x_label_formatter(&|v| tick_number(*v, xr.0, xr.1))
+                    .y_label_formatter(&|v| tick_number(*v, yr.0, yr.1))
                     .light_line_style(TRANSPARENT)
                     .bold_line_style(GRID)
                     .label_style(label.clone())
@@ -737,8 +738,8 @@ impl Figure for ExplainChart {
                     .configure_mesh()
                     .x_desc(x_desc.as_str())
                     .y_desc(short(y_desc, 48))
-                    .x_label_formatter(&|v| tick(*v))
-                    .y_label_formatter(&|v| tick(*v))
+                    .x_label_formatter(&|v| tick_number(*v, xr.0, xr.1))
+                    .y_label_formatter(&|v| tick_number(*v, yr.0, yr.1))
                     .light_line_style(TRANSPARENT)
                     .bold_line_style(GRID)
                     .label_style(label.clone())
@@ -794,7 +795,7 @@ impl Figure for ExplainChart {
                     .x_label_formatter(&name)
                     .x_labels(2 * g + 1)
                     .disable_x_mesh()
-                    .y_label_formatter(&|v| tick(*v))
+                    .y_label_formatter(&|v| tick_number(*v, lo, hi.max(1.0)))
                     .light_line_style(TRANSPARENT)
                     .bold_line_style(GRID)
                     .label_style(label.clone())
@@ -852,7 +853,7 @@ fn categorical<'a, DB: DrawingBackend>(
     chart
         .configure_mesh()
         .x_desc(x_desc)
-        .x_label_formatter(&|v| tick(*v))
+        .x_label_formatter(&|v| tick_number(*v, lo, hi))
         .y_label_formatter(&name)
         .y_labels(2 * n + 1)
         .disable_y_mesh()
@@ -863,15 +864,6 @@ fn categorical<'a, DB: DrawingBackend>(
         .draw()
         .map_err(draw_error)?;
     Ok(chart)
-}
-
-/// An axis number, with the rounding noise of a tick at zero shown as 0.
-fn tick(v: f64) -> String {
-    if v.abs() < 1e-12 {
-        "0".to_owned()
-    } else {
-        axis_number(v)
-    }
 }
 
 /// The label of category `i` drawn at y = n − 1 − i + 0.5 (top first).

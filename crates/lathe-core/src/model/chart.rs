@@ -10,7 +10,7 @@ use polars::prelude::*;
 
 use super::eval::Evaluation;
 use crate::chart::{
-    ACCENT, FAMILY, Figure, TEXT, axis_number, data_error, draw_error, frame_csv, short,
+    ACCENT, FAMILY, Figure, TEXT, data_error, draw_error, frame_csv, short, tick_number,
 };
 use crate::{Error, Result};
 
@@ -294,8 +294,8 @@ impl Figure for EvalChart {
                     .configure_mesh()
                     .x_desc(*x_desc)
                     .y_desc(*y_desc)
-                    .x_label_formatter(&|v| axis_number(*v))
-                    .y_label_formatter(&|v| axis_number(*v))
+                    .x_label_formatter(&|v| tick_number(*v, x_range.0, x_range.1))
+                    .y_label_formatter(&|v| tick_number(*v, y_range.0, y_range.1))
                     .light_line_style(TRANSPARENT)
                     .bold_line_style(GRID)
                     .label_style(label.clone())
