@@ -378,28 +378,36 @@ impl App {
     /// app's default), WebKitGTK's WebDriver never answers a screenshot of a page shorter than
     /// the window.
     pub fn grab_window(&self, path: &Path) -> Result<(), String> {
-        let ids = Command::new("xdotool")
-            .args(["search", "--onlyvisible", "--class", "lathe-desktop"])
-            .env("DISPLAY", &self.display)
-            .output()
-            .map_err(|e| format!("cannot run xdotool ({e})"))?;
-        let ids = String::from_utf8_lossy(&ids.stdout).into_owned();
+        // Not `self.xdotool`, which panics: this also runs while a failure is being reported.
+        let run = |program: &str, args: &[&str]| -> Result<String, String> {
+            let out = Command::new(program)
+                .args(args)
+                .env("DISPLAY", &self.display)
+                .output()
+                .map_err(|e| format!("cannot run {program} ({e})"))?;
+            if out.status.success() {
+                Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+            } else {
+                Err(format!(
+                    "{program} {args:?}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                ))
+            }
+        };
+        let ids = run(
+            "xdotool",
+            &["search", "--onlyvisible", "--class", "lathe-desktop"],
+        )?;
         // The main window's title ends in "Lathe"; a file dialog's does not.
         let window = ids
             .lines()
-            .find(|id| self.xdotool(&["getwindowname", id]).ends_with("Lathe"))
+            .find(|id| run("xdotool", &["getwindowname", id]).is_ok_and(|t| t.ends_with("Lathe")))
             .ok_or_else(|| format!("no visible Lathe window among {ids:?}"))?;
-        let status = Command::new("import")
-            .args(["-window", window])
-            .arg(format!("png:{}", path.display()))
-            .env("DISPLAY", &self.display)
-            .status()
-            .map_err(|e| format!("cannot run import ({e}); install ImageMagick"))?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(format!("import could not grab window {window}"))
-        }
+        run(
+            "import",
+            &["-window", window, &format!("png:{}", path.display())],
+        )
+        .map(drop)
     }
 
     pub async fn close(self) {
