@@ -38,7 +38,7 @@ pub struct AppState {
 }
 
 /// The environment variable that keeps WebKitGTK's own choice of composited rendering.
-pub const COMPOSITING_VAR: &str = "LATHE_WEBKIT_COMPOSITING";
+const COMPOSITING_VAR: &str = "LATHE_WEBKIT_COMPOSITING";
 
 /// Has WebKitGTK paint the page on the CPU without compositing layers, unless
 /// `LATHE_WEBKIT_COMPOSITING=1`. On a machine without a GPU WebKitGTK composites on software GL,
