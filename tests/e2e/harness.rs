@@ -114,6 +114,9 @@ impl App {
             .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
             .env("DISPLAY", &display)
             .env("XDG_CONFIG_HOME", config_home.path())
+            // GTK's dialogs save their settings through dconf, which without a session bus
+            // prints a warning per write: hundreds of lines that bury a failing test's message.
+            .env("GSETTINGS_BACKEND", "memory")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
