@@ -170,10 +170,15 @@ async fn page_sort_and_filter_rows_then_compare_versions() {
     );
 
     // Header clicks sort ascending, then descending: the first row is the CLI's. The columns
-    // take their widths from the first page, so click once its rows are drawn, as a person
+    // take their widths from the page on screen, so each click waits for its rows, as a person
     // would: a click while the headers move can land on the neighbouring column.
     app.find("[data-row='0'] td").await;
     app.click("[data-sort-column=Horsepower]").await;
+    let expected = cli_rows(project_path, &["--sort", "Horsepower", "--limit", "1"]);
+    let first_name = expected["rows"][0][0].as_str().expect("name").to_owned();
+    wait_text(&app, "[data-row='0'] td:nth-child(2)", &first_name).await;
+    app.find("[aria-sort=ascending] [data-sort-column=Horsepower]")
+        .await;
     app.click("[data-sort-column=Horsepower]").await;
     app.find("[aria-sort=descending] [data-sort-column=Horsepower]")
         .await;

@@ -72,8 +72,13 @@ async fn import_filter_select_compare_zoom_and_watch_runs() {
     // The deleted run is hidden.
     wait_attr(&app, "[data-testid=runs-count]", "data-total", "6").await;
     // Metric and param columns are shown by default; a metric header sorts by it.
+    // The second click waits for the first one's rows, as a person would.
     app.click("[data-sort-key='metrics.acc']").await;
+    app.find("[data-testid=runs-viewport][aria-busy=false] [data-row='0'] .run-name")
+        .await;
     app.click("[data-sort-key='metrics.acc']").await;
+    app.find("[data-testid=runs-viewport][aria-busy=false] [data-row='0'] .run-name")
+        .await;
     let top = app
         .find("[data-row='0'] .run-name")
         .await
