@@ -89,8 +89,9 @@ async fn export_a_signed_bundle_and_open_it_in_the_viewer() {
         .await;
     app.scroll_to("[data-testid=bundle-exported]").await;
     app.screenshot("27-bundles-exported").await;
-    let nav = app.text("[data-testid=nav-bundles] .nav-count").await;
-    assert_eq!(nav, "1");
+    // The sidebar's count follows (it is read again after the export).
+    app.wait_text("[data-testid=nav-bundles] .nav-count", "1")
+        .await;
 
     // The CLI agrees: it verifies with the new key, and the card holds the text and the fairness.
     let public = format!("{}.pub", key.display());

@@ -68,8 +68,8 @@ async fn browse_the_demo_datasets_import_a_csv_and_read_its_profile() {
     app.screenshot("07b-cars-charts").await;
 
     // The sidebar counts the new dataset.
-    let nav = app.text("[data-testid=nav-datasets]").await;
-    assert!(nav.ends_with('4'), "{nav}");
+    app.wait_text("[data-testid=nav-datasets] .nav-count", "4")
+        .await;
     assert_eq!(
         lathe(&["info", "--json", "--project", demo_path])["counts"]["datasets"],
         Value::from(4)
@@ -176,7 +176,8 @@ async fn page_sort_and_filter_rows_then_compare_versions() {
     app.click("[data-sort-column=Horsepower]").await;
     let expected = cli_rows(project_path, &["--sort", "Horsepower", "--limit", "1"]);
     let first_name = expected["rows"][0][0].as_str().expect("name").to_owned();
-    wait_text(&app, "[data-row='0'] td:nth-child(2)", &first_name).await;
+    app.wait_text("[data-row='0'] td:nth-child(2)", &first_name)
+        .await;
     app.find("[aria-sort=ascending] [data-sort-column=Horsepower]")
         .await;
     app.click("[data-sort-column=Horsepower]").await;
@@ -184,7 +185,8 @@ async fn page_sort_and_filter_rows_then_compare_versions() {
         .await;
     let expected = cli_rows(project_path, &["--sort", "Horsepower:desc", "--limit", "1"]);
     let first_name = expected["rows"][0][0].as_str().expect("name").to_owned();
-    wait_text(&app, "[data-row='0'] td:nth-child(2)", &first_name).await;
+    app.wait_text("[data-row='0'] td:nth-child(2)", &first_name)
+        .await;
 
     // A filter: the count and the rows are the CLI's.
     app.type_into(
@@ -219,12 +221,8 @@ async fn page_sort_and_filter_rows_then_compare_versions() {
         .await
         .expect("scroll");
     let last_name = expected["rows"][last][0].as_str().expect("name").to_owned();
-    wait_text(
-        &app,
-        &format!("[data-row='{last}'] td:nth-child(2)"),
-        &last_name,
-    )
-    .await;
+    app.wait_text(&format!("[data-row='{last}'] td:nth-child(2)"), &last_name)
+        .await;
     app.client
         .execute(
             "document.querySelector('[data-testid=rows-viewport]').scrollTop = 0;",
@@ -256,29 +254,6 @@ async fn page_sort_and_filter_rows_then_compare_versions() {
     assert!(max.contains("USA") && max.contains("US"), "{max}");
     app.screenshot("10-compare-versions").await;
     app.close().await;
-}
-
-/// Waits until the `textContent` of `css` is `expected` (WebDriver's visible text would miss
-/// cells scrolled under the sticky header or clipped with an ellipsis).
-async fn wait_text(app: &App, css: &str, expected: &str) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let element = app.find(css).await;
-        let text = element
-            .prop("textContent")
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        if text == expected {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{css}: {text:?}, expected {expected:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -350,6 +350,70 @@ impl App {
         self.click("[data-testid=open-path]").await;
     }
 
+    /// Waits up to 20 s for the `textContent` of `css` to pass `ok`, and returns it. Not
+    /// WebDriver's visible text, which misses cells under a sticky header or clipped with an
+    /// ellipsis; a node re-rendered between finding and reading is read again. On failure the
+    /// window is saved as `target/e2e/failed-text.png`.
+    pub async fn wait_text_where(
+        &self,
+        css: &str,
+        wanted: &str,
+        ok: impl Fn(&str) -> bool,
+    ) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = self
+                .find(css)
+                .await
+                .prop("textContent")
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            if ok(&text) {
+                return text;
+            }
+            if Instant::now() >= deadline {
+                let _ = self.grab_window(&screenshot_dir().join("failed-text.png"));
+                panic!("{css}: {text:?}, never {wanted} (see target/e2e/failed-text.png)");
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+
+    /// Waits for the text of `css`, trimmed, to be `expected`.
+    pub async fn wait_text(&self, css: &str, expected: &str) {
+        self.wait_text_where(css, &format!("{expected:?}"), |t| t.trim() == expected)
+            .await;
+    }
+
+    /// Waits for the text of `css` to hold `needle`, ignoring case, and returns the text.
+    pub async fn wait_text_containing(&self, css: &str, needle: &str) -> String {
+        let needle_lower = needle.to_lowercase();
+        self.wait_text_where(css, &format!("holding {needle:?}"), |t| {
+            t.to_lowercase().contains(&needle_lower)
+        })
+        .await
+    }
+
+    /// Waits up to 20 s for the attribute `attr` of `css` to be `expected`.
+    pub async fn wait_attr(&self, css: &str, attr: &str, expected: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let value = self.find(css).await.attr(attr).await.ok().flatten();
+            if value.as_deref() == Some(expected) {
+                return;
+            }
+            if Instant::now() >= deadline {
+                let _ = self.grab_window(&screenshot_dir().join("failed-text.png"));
+                panic!(
+                    "{css} [{attr}] is {value:?}, never {expected:?} (see target/e2e/failed-text.png)"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+
     pub async fn text(&self, css: &str) -> String {
         self.find(css)
             .await

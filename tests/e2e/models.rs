@@ -6,30 +6,6 @@ use std::time::{Duration, Instant};
 
 use crate::harness::{App, lathe};
 
-/// Waits up to 20 s for the element's text to hold `needle` (ignoring case); returns the text.
-async fn wait_text(app: &App, css: &str, needle: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        // A node re-rendered between finding and reading is stale: read again.
-        let text = app
-            .find(css)
-            .await
-            .prop("textContent")
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        if text.to_lowercase().contains(&needle.to_lowercase()) {
-            return text;
-        }
-        if Instant::now() >= deadline {
-            app.screenshot("failed-models-text").await;
-            panic!("{css}: {text:?} never held {needle:?} (see target/e2e/failed-models-text.png)");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn register_a_model_evaluate_it_and_see_its_roc_curve() {
     let work = tempfile::tempdir().expect("temp dir");
@@ -68,8 +44,10 @@ async fn register_a_model_evaluate_it_and_see_its_roc_curve() {
     app.click("[data-testid=model-register]").await;
     app.find("[data-ref='challenger@1']").await;
     // The new version is selected and shown with its lineage.
-    wait_text(&app, "[data-testid=model-detail] h2", "challenger@1").await;
-    wait_text(&app, "[data-testid=lineage-dataset]", "breast_cancer@1").await;
+    app.wait_text_containing("[data-testid=model-detail] h2", "challenger@1")
+        .await;
+    app.wait_text_containing("[data-testid=lineage-dataset]", "breast_cancer@1")
+        .await;
 
     // Evaluate on the later (drifted) batch, proposed by default.
     let data = app
@@ -92,7 +70,7 @@ async fn register_a_model_evaluate_it_and_see_its_roc_curve() {
     ]);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let shown = wait_text(&app, "[data-metric=roc_auc]", "").await;
+        let shown = app.wait_text_containing("[data-metric=roc_auc]", "").await;
         let want = format!("{:.4}", cli["metrics"]["roc_auc"].as_f64().expect("auc"));
         if shown == want {
             break;
@@ -103,7 +81,7 @@ async fn register_a_model_evaluate_it_and_see_its_roc_curve() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let accuracy = wait_text(&app, "[data-metric=accuracy]", "").await;
+    let accuracy = app.wait_text_containing("[data-metric=accuracy]", "").await;
     assert_eq!(
         accuracy,
         format!(
@@ -111,7 +89,8 @@ async fn register_a_model_evaluate_it_and_see_its_roc_curve() {
             cli["metrics"]["accuracy"].as_f64().expect("accuracy")
         )
     );
-    wait_text(&app, "[data-testid=eval-chart-roc] svg", "ROC (AUC").await;
+    app.wait_text_containing("[data-testid=eval-chart-roc] svg", "ROC (AUC")
+        .await;
     app.find("[data-testid=eval-chart-confusion_matrix] svg")
         .await;
     app.scroll_to("[data-testid=model-evaluate]").await;
@@ -119,7 +98,8 @@ async fn register_a_model_evaluate_it_and_see_its_roc_curve() {
     // Lineage links: the training dataset's profile.
     app.scroll_to("[data-testid=lineage-dataset]").await;
     app.click("[data-testid=lineage-dataset]").await;
-    wait_text(&app, "[data-testid=profile-title]", "breast_cancer@1").await;
+    app.wait_text_containing("[data-testid=profile-title]", "breast_cancer@1")
+        .await;
     app.close().await;
 }
 
@@ -135,8 +115,7 @@ async fn explain_a_model_and_assess_its_fairness() {
     let app = App::start(&[demo_path]).await;
     app.click("[data-testid=nav-models]").await;
     app.click("[data-ref='diabetes_risk_classifier@1']").await;
-    wait_text(
-        &app,
+    app.wait_text_containing(
         "[data-testid=model-detail] h2",
         "diabetes_risk_classifier@1",
     )
@@ -146,7 +125,9 @@ async fn explain_a_model_and_assess_its_fairness() {
     app.scroll_to("[data-testid=model-explain]").await;
     app.click("[data-testid=explain-run]").await;
     app.find("[data-testid=shap-chart-beeswarm] svg").await;
-    let caption = wait_text(&app, "[data-testid=explain-caption]", "SHAP (linear)").await;
+    let caption = app
+        .wait_text_containing("[data-testid=explain-caption]", "SHAP (linear)")
+        .await;
     let cli = lathe(&[
         "explain",
         "diabetes_risk_classifier@1",
@@ -172,7 +153,8 @@ async fn explain_a_model_and_assess_its_fairness() {
     app.scroll_to("[data-testid=shap-row][data-row='5'] td")
         .await;
     app.click("[data-testid=shap-row][data-row='5'] td").await;
-    wait_text(&app, "[data-testid=shap-chart-waterfall] svg", "Row 5").await;
+    app.wait_text_containing("[data-testid=shap-chart-waterfall] svg", "Row 5")
+        .await;
     app.scroll_to("[data-testid=model-explain]").await;
     app.screenshot("24-explain-waterfall").await;
 
@@ -180,12 +162,8 @@ async fn explain_a_model_and_assess_its_fairness() {
     // settings does (the same stored result).
     app.click("[data-testid=explain-method-permutation]").await;
     app.click("[data-testid=explain-run]").await;
-    wait_text(
-        &app,
-        "[data-testid=explain-caption]",
-        "permutation importance",
-    )
-    .await;
+    app.wait_text_containing("[data-testid=explain-caption]", "permutation importance")
+        .await;
     let cli = lathe(&[
         "explain",
         "diabetes_risk_classifier@1",
@@ -231,13 +209,15 @@ async fn explain_a_model_and_assess_its_fairness() {
     // LIME (the first 20 rows of the range) and partial dependence of the first feature.
     app.click("[data-testid=explain-method-lime]").await;
     app.click("[data-testid=explain-run]").await;
-    wait_text(&app, "[data-testid=explain-caption]", "LIME of the").await;
+    app.wait_text_containing("[data-testid=explain-caption]", "LIME of the")
+        .await;
     app.find("[data-testid=explain-chart] svg").await;
     app.scroll_to("[data-testid=model-explain]").await;
     app.screenshot("30-explain-lime").await;
     app.click("[data-testid=explain-method-pdp]").await;
     app.click("[data-testid=explain-run]").await;
-    wait_text(&app, "[data-testid=explain-caption]", "partial dependence").await;
+    app.wait_text_containing("[data-testid=explain-caption]", "partial dependence")
+        .await;
     app.find("[data-testid=explain-chart] svg").await;
     app.scroll_to("[data-testid=model-explain]").await;
     app.screenshot("31-explain-pdp").await;
@@ -267,18 +247,14 @@ async fn explain_a_model_and_assess_its_fairness() {
             .as_f64()
             .expect("ratio")
     );
-    wait_text(
-        &app,
-        "[data-sensitive=age_band] [data-testid=fairness-dpr]",
-        &dpr,
-    )
-    .await;
-    let table = wait_text(
-        &app,
-        "[data-sensitive=sex] [data-testid=fairness-table]",
-        "selection rate",
-    )
-    .await;
+    app.wait_text_containing("[data-sensitive=age_band] [data-testid=fairness-dpr]", &dpr)
+        .await;
+    let table = app
+        .wait_text_containing(
+            "[data-sensitive=sex] [data-testid=fairness-table]",
+            "selection rate",
+        )
+        .await;
     assert!(table.contains("TPR") && table.contains("FPR"), "{table}");
     app.scroll_to("[data-testid=model-fairness]").await;
     app.screenshot("25-fairness").await;
@@ -287,8 +263,7 @@ async fn explain_a_model_and_assess_its_fairness() {
     // (20 rows of 5,000 samples; seconds in this debug build). The cancelled run stores
     // nothing: running it again computes it afresh rather than reopening a result.
     app.click("[data-ref='breast_cancer_classifier@2']").await;
-    wait_text(
-        &app,
+    app.wait_text_containing(
         "[data-testid=model-detail] h2",
         "breast_cancer_classifier@2",
     )

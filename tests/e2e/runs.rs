@@ -20,21 +20,6 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// The number in `data-total` (or the text) of `css` once it equals `expected`.
-async fn wait_attr(app: &App, css: &str, attr: &str, expected: &str) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let value = app.find(css).await.attr(attr).await.expect("attr");
-        if value.as_deref() == Some(expected) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{css} [{attr}] is {value:?}, expected {expected}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 async fn chart_points(app: &App) -> u64 {
     let text = app.text("[data-testid=chart-points]").await;
     text.split_whitespace()
@@ -70,7 +55,8 @@ async fn import_filter_select_compare_zoom_and_watch_runs() {
         "{summary}"
     );
     // The deleted run is hidden.
-    wait_attr(&app, "[data-testid=runs-count]", "data-total", "6").await;
+    app.wait_attr("[data-testid=runs-count]", "data-total", "6")
+        .await;
     // Metric and param columns are shown by default; a metric header sorts by it.
     // The second click waits for the first one's rows, as a person would.
     app.click("[data-sort-key='metrics.acc']").await;
@@ -99,7 +85,8 @@ async fn import_filter_select_compare_zoom_and_watch_runs() {
     )
     .await;
     app.click("[data-testid=runs-apply]").await;
-    wait_attr(&app, "[data-testid=runs-count]", "data-total", "2").await;
+    app.wait_attr("[data-testid=runs-count]", "data-total", "2")
+        .await;
     let cli = lathe(&[
         "runs",
         "list",
@@ -136,7 +123,8 @@ async fn import_filter_select_compare_zoom_and_watch_runs() {
     )
     .await;
     app.click("[data-testid=runs-apply]").await;
-    wait_attr(&app, "[data-testid=runs-count]", "data-total", "3").await;
+    app.wait_attr("[data-testid=runs-count]", "data-total", "3")
+        .await;
 
     // Watch the store, select the three child runs, compare.
     app.click("[data-testid=watch-source]").await;
@@ -298,13 +286,8 @@ async fn import_an_mlruns_folder_and_a_run_log_by_dropping_them() {
     let listed = lathe(&["runs", "list", "--json", "--project", project_path]);
     let total = listed.as_array().expect("runs").len();
     assert!(total > 6, "the mlruns runs and the run log's: {total}");
-    wait_attr(
-        &app,
-        "[data-testid=runs-count]",
-        "data-total",
-        &total.to_string(),
-    )
-    .await;
+    app.wait_attr("[data-testid=runs-count]", "data-total", &total.to_string())
+        .await;
     app.find("[data-testid=runs-page]:not(.dragging)").await;
     app.screenshot("33-runs-dropped").await;
     app.close().await;
@@ -334,7 +317,8 @@ async fn import_by_dialog_brings_mlflow_onnx_versions_into_models() {
             && summary.contains("2 ONNX versions added to Models"),
         "{summary}"
     );
-    wait_attr(&app, "[data-testid=runs-count]", "data-total", "6").await;
+    app.wait_attr("[data-testid=runs-count]", "data-total", "6")
+        .await;
     app.screenshot("17-runs-imported-by-dialog").await;
 
     app.click("[data-testid=nav-models]").await;
@@ -427,13 +411,8 @@ async fn scroll_a_table_of_100000_runs() {
 
     let app = App::start(&[project_path]).await;
     app.click("[data-testid=nav-runs]").await;
-    wait_attr(
-        &app,
-        "[data-testid=runs-count]",
-        "data-total",
-        &RUNS.to_string(),
-    )
-    .await;
+    app.wait_attr("[data-testid=runs-count]", "data-total", &RUNS.to_string())
+        .await;
     app.find("[data-row='0'][data-run]").await;
     // Frame intervals while the script moves the table, then the wait for the last rows.
     let script = r#"
