@@ -339,22 +339,23 @@ pub fn run(command: RunsCommand, project_dir: Option<&Path>, json: bool) -> anyh
             if let Some(by) = group_by {
                 let groups = runs::group(&page.runs, &by)?;
                 return print(json, &groups, || {
+                    let runs = |n: u64| format!("{n} run{}", if n == 1 { "" } else { "s" });
                     let mut out = String::new();
                     for g in &groups {
                         out.push_str(&format!(
-                            "{} = {} ({} runs)\n",
+                            "{} = {} ({})\n",
                             by,
-                            g.value.as_deref().unwrap_or("(none)"),
-                            g.runs
+                            g.value.as_deref().unwrap_or("(not set)"),
+                            runs(g.runs)
                         ));
                         for (k, s) in &g.metrics {
                             out.push_str(&format!(
-                                "  {:<24} mean {:>12}  min {:>12}  max {:>12}  ({} runs)\n",
+                                "  {:<24} mean {:>12}  min {:>12}  max {:>12}  ({})\n",
                                 k,
                                 value_text(Some(s.mean)),
                                 value_text(Some(s.min)),
                                 value_text(Some(s.max)),
-                                s.runs
+                                runs(s.runs)
                             ));
                         }
                     }

@@ -224,6 +224,22 @@ fn import_list_compare_history_chart() {
             .iter()
             .any(|g| g["value"] == "sgd" && g["runs"] == 1)
     );
+    let out = lathe()
+        .args(p)
+        .args(["runs", "list", "--group-by", "params.optimizer"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("params.optimizer = sgd (1 run)\n"), "{text}");
+    assert!(
+        text.contains("params.optimizer = adam (3 runs)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("params.optimizer = (not set) (2 runs)\n"),
+        "{text}"
+    );
 
     let info = json(&[&p[..], &["info"]].concat());
     assert_eq!(info["counts"]["runs"], 7);
