@@ -21,6 +21,7 @@ fn main() {
         "refresh_runs",
         "run_sources",
         "list_runs",
+        "group_runs",
         "compare_runs",
         "runs_chart",
         "export_runs_chart",

@@ -22,7 +22,9 @@ use lathe_core::project::OpenOptions;
 use lathe_core::runs::chart::{
     LineOptions, RunChart, RunsPlot, XAxis, line_chart, parallel_chart, scatter_chart,
 };
-use lathe_core::runs::{self, ImportSummary, RunComparison, RunQuery, RunSource, RunsPage};
+use lathe_core::runs::{
+    self, GroupSummary, ImportSummary, RunComparison, RunQuery, RunSource, RunsPage,
+};
 use tauri::ipc::Channel;
 use tauri::{State, Window};
 
@@ -448,6 +450,32 @@ pub async fn list_runs(
         limit: Some(limit as usize),
     };
     blocking(move || browser.page(&Project::open_with(&root, options())?, &query)).await
+}
+
+/// The runs a filter matches, grouped by a param or tag (`params.optimizer`): each group's run
+/// count and the mean, min and max of each metric's last value, as `lathe runs list --group-by`.
+#[tauri::command]
+pub async fn group_runs(
+    filter: Option<String>,
+    experiment: Option<String>,
+    include_deleted: bool,
+    by: String,
+    state: State<'_, AppState>,
+) -> Result<Vec<GroupSummary>, IpcError> {
+    let root = current(&state)?;
+    let query = RunQuery {
+        experiment: given(experiment),
+        filter: given(filter),
+        sort: None,
+        include_deleted,
+        offset: 0,
+        limit: None,
+    };
+    blocking(move || {
+        let page = runs::list(&Project::open_with(&root, options())?, &query)?;
+        runs::group(&page.runs, &by)
+    })
+    .await
 }
 
 /// Selected runs side by side: differing params, metric summaries.

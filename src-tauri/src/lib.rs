@@ -98,6 +98,7 @@ pub fn run(startup_project: Option<PathBuf>) {
             commands::refresh_runs,
             commands::run_sources,
             commands::list_runs,
+            commands::group_runs,
             commands::compare_runs,
             commands::runs_chart,
             commands::export_runs_chart,

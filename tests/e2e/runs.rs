@@ -5,6 +5,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use fantoccini::Locator;
+use serde_json::Value;
+
 use crate::harness::{App, lathe};
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -77,6 +80,97 @@ async fn import_filter_select_compare_zoom_and_watch_runs() {
         "sorted by acc, descending"
     );
     app.screenshot("11-runs-table").await;
+
+    // Grouped by a param: each group's count and metric means are the CLI's `--group-by`.
+    app.client
+        .execute(
+            "const s = document.querySelector('[data-testid=runs-group-by]'); s.value = 'params.optimizer'; s.dispatchEvent(new Event('change'));",
+            vec![],
+        )
+        .await
+        .expect("group by optimizer");
+    app.find("[data-testid=runs-groups][aria-busy=false] table")
+        .await;
+    let cli = lathe(&[
+        "runs",
+        "list",
+        "--group-by",
+        "params.optimizer",
+        "--json",
+        "--project",
+        project_path,
+    ]);
+    let cli = cli.as_array().expect("groups");
+    let shown = app
+        .client
+        .find_all(Locator::Css("[data-testid=runs-groups] tbody tr"))
+        .await
+        .expect("group rows");
+    assert_eq!(shown.len(), cli.len(), "one row per group");
+    for group in cli {
+        let value = group["value"].as_str().unwrap_or("");
+        let row = format!("[data-testid=runs-groups] tr[data-group='{value}']");
+        app.wait_text(
+            &format!("{row} td:nth-child(2)"),
+            &group["runs"].to_string(),
+        )
+        .await;
+        let cell = format!("{row} td[data-metric=acc]");
+        let want = match &group["metrics"]["acc"]["mean"] {
+            Value::Number(n) => n.as_f64().expect("a number"),
+            // NaN or an infinity, by name.
+            Value::String(name) => {
+                app.wait_text(&format!("{cell} strong"), name).await;
+                continue;
+            }
+            // No run of the group has the metric.
+            _ => {
+                app.wait_text(&cell, "").await;
+                continue;
+            }
+        };
+        // textContent: the column may be scrolled out of the table's view.
+        let shown = app
+            .wait_text_where(&format!("{cell} strong"), "a number", |t| {
+                t.trim().parse::<f64>().is_ok()
+            })
+            .await;
+        let got: f64 = shown.trim().parse().expect("a number");
+        assert!(
+            (got - want).abs() <= 1e-5 * want.abs(),
+            "{value}: acc mean {got}, the CLI's {want}"
+        );
+    }
+    app.screenshot("11b-runs-grouped").await;
+    // Opening a group lists its runs, ungrouped.
+    app.click("[data-testid=runs-groups] tr[data-group='sgd'] button")
+        .await;
+    let sgd = cli
+        .iter()
+        .find(|g| g["value"] == "sgd")
+        .expect("an sgd group");
+    app.wait_attr(
+        "[data-testid=runs-count]",
+        "data-total",
+        &sgd["runs"].to_string(),
+    )
+    .await;
+    assert_eq!(
+        app.find("[data-testid=runs-filter]")
+            .await
+            .prop("value")
+            .await
+            .expect("value")
+            .as_deref(),
+        Some("params.optimizer = 'sgd'")
+    );
+    app.client
+        .execute("const f = document.querySelector('[data-testid=runs-filter]'); f.value = ''; f.dispatchEvent(new Event('input'));", vec![])
+        .await
+        .expect("clear");
+    app.click("[data-testid=runs-apply]").await;
+    app.wait_attr("[data-testid=runs-count]", "data-total", "6")
+        .await;
 
     // MLflow's filter syntax plus `or`, as the CLI.
     app.type_into(

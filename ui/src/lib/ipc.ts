@@ -18,6 +18,8 @@ import type { RunComparison } from "../bindings/RunComparison";
 import type { RunRecord } from "../bindings/RunRecord";
 import type { RunSource } from "../bindings/RunSource";
 import type { RunsPage } from "../bindings/RunsPage";
+import type { GroupSummary } from "../bindings/GroupSummary";
+import type { GroupStat } from "../bindings/GroupStat";
 import type { ColumnDrift } from "../bindings/ColumnDrift";
 import type { DriftRequest } from "../bindings/DriftRequest";
 import type { DriftView } from "../bindings/DriftView";
@@ -61,6 +63,8 @@ export type {
   RunRecord,
   RunSource,
   RunsPage,
+  GroupSummary,
+  GroupStat,
   ColumnDrift,
   DriftRequest,
   DriftView,
@@ -183,6 +187,8 @@ export const api = {
   refreshRuns: (path: string) => call<ImportSummary>("refresh_runs", { path }),
   runSources: () => call<RunSource[]>("run_sources"),
   listRuns: (query: RunsQuery) => call<RunsPage>("list_runs", { ...query }),
+  groupRuns: (query: { filter: string | null; experiment: string | null; includeDeleted: boolean; by: string }) =>
+    call<GroupSummary[]>("group_runs", { ...query }),
   compareRuns: (runs: number[]) => call<RunComparison>("compare_runs", { runs }),
   runsChart: (spec: RunChartSpec) => call<RunChartView>("runs_chart", { spec }),
   exportRunsChart: (spec: RunChartSpec, path: string) => call<null>("export_runs_chart", { spec, path }),

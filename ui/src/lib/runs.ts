@@ -14,10 +14,25 @@ export function metricText(v: MetricValue): string {
   return String(Number(v.toPrecision(6)));
 }
 
+/** A key as filters and sort keys take it: backquoted unless plain (`` `val loss` ``). */
+function quoteKey(key: string): string {
+  return /^[A-Za-z0-9_.\-/:]+$/.test(key) ? key : `\`${key}\``;
+}
+
 /** The sort key of a metric column showing `agg`: `metrics.acc`, `metrics.acc.min`. */
 export function metricSortKey(key: string, agg: Agg): string {
-  const quoted = /^[A-Za-z0-9_.\-/:]+$/.test(key) ? key : `\`${key}\``;
+  const quoted = quoteKey(key);
   return agg === "last" ? `metrics.${quoted}` : `metrics.${quoted}.${agg}`;
+}
+
+/**
+ * The filter that narrows `current` (null: every run) to one group of a grouping by
+ * `entity.key`: `params.optimizer = 'sgd'`, or `IS NULL` for the runs without it.
+ */
+export function groupFilter(entity: "params" | "tags", key: string, value: string | null, current: string | null): string {
+  const column = `${entity}.${quoteKey(key)}`;
+  const condition = value === null ? `${column} IS NULL` : `${column} = '${value.replace(/'/g, "''")}'`;
+  return current === null || current.trim() === "" ? condition : `(${current}) and ${condition}`;
 }
 
 /** Milliseconds since the epoch as a short UTC date-time. */
@@ -54,4 +69,17 @@ export function commonKeys(keys: string[], have: string[][], n: number): string[
     .sort((a, b) => b.c - a.c || a.i - b.i)
     .slice(0, n)
     .map((e) => e.k);
+}
+
+/**
+ * Groups in the order a reader expects: by number when every value is one (`0.001` before
+ * `0.01` before `0.1`), else as text; the group without a value last.
+ */
+export function sortGroups<G extends { value: string | null }>(groups: G[]): G[] {
+  const numeric = groups.every((g) => g.value === null || (g.value.trim() !== "" && Number.isFinite(Number(g.value))));
+  return [...groups].sort((a, b) => {
+    if (a.value === null || b.value === null) return a.value === null ? (b.value === null ? 0 : 1) : -1;
+    if (numeric) return Number(a.value) - Number(b.value);
+    return a.value < b.value ? -1 : a.value > b.value ? 1 : 0;
+  });
 }
