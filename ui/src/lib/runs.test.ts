@@ -17,6 +17,7 @@ describe("runs helpers", () => {
   it("narrows the current filter to one group", () => {
     expect(groupFilter("params", "optimizer", "sgd", null)).toBe("params.optimizer = 'sgd'");
     expect(groupFilter("tags", "team name", "o'brien", "")).toBe("tags.`team name` = 'o''brien'");
+    expect(groupFilter("attributes", "experiment", "churn", null)).toBe("attributes.experiment = 'churn'");
     expect(groupFilter("params", "lr", null, "metrics.acc > 0.9 or params.x = 'a'")).toBe(
       "(metrics.acc > 0.9 or params.x = 'a') and params.lr IS NULL",
     );
