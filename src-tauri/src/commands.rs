@@ -452,8 +452,9 @@ pub async fn list_runs(
     blocking(move || browser.page(&Project::open_with(&root, options())?, &query)).await
 }
 
-/// The runs a filter matches, grouped by a param or tag (`params.optimizer`): each group's run
-/// count and the mean, min and max of each metric's last value, as `lathe runs list --group-by`.
+/// The runs a filter matches, grouped by a param, tag or attribute (`params.optimizer`,
+/// `attributes.experiment`): each group's run count and the mean, min and max of each metric's
+/// last value, as `lathe runs list --group-by`.
 #[tauri::command]
 pub async fn group_runs(
     filter: Option<String>,
