@@ -2,7 +2,8 @@
 # Benchmark: importing and listing 10,000 MLflow runs (10 params, 5 metrics × 100 steps each)
 # with `lathe runs` (release build), from both store kinds, side by side with
 # `mlflow.search_runs` with the same filter and order on the same store; and a chart of
-# 100 runs × 10,000 steps, and paging 100,000 runs. Goals (issue 4): import ≤ one search_runs call; each list ≥ 50× faster
+# 100 runs × 10,000 steps, paging 100,000 runs, and grouping runs by a param (against
+# search_runs plus pandas' groupby). Goals (issue 4): import ≤ one search_runs call; each list ≥ 50× faster
 # than search_runs; the chart ≤ 300 ms. Not part of the test suite (it needs a release build).
 #
 #   tests/bench/runs.sh [RUNS]        (LATHE_BENCH_RUNS=N timings each, default 3)
@@ -50,6 +51,30 @@ for _ in range(runs):
     dt = time.perf_counter() - t
     best = dt if best is None else min(best, dt)
 print(f"mlflow.search_runs ({uri.split(':')[0]}): best of {runs} {best:.2f} s, matched {len(df)} runs", file=sys.stderr)
+PY
+  # Grouping every run by a param: `--group-by` against search_runs plus pandas' groupby, and
+  # the means compared.
+  measure "lathe runs list --group-by params.model ($store)" "$LATHE" --project "$DATA/runs-project" runs list --group-by params.model --json > /dev/null
+  "$LATHE" --project "$DATA/runs-project" runs list --group-by params.model --json > "$DATA/groups.json"
+  MLFLOW_ALLOW_FILE_STORE=true python3 - "$uri" "$RUNS" "$DATA/groups.json" <<'PY'
+import json, sys, time, mlflow
+uri, runs, lathe_json = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+mlflow.set_tracking_uri(uri)
+exp = mlflow.get_experiment_by_name("bench").experiment_id
+cols = [f"metrics.m{k}" for k in range(5)]
+best = None
+for _ in range(runs):
+    t = time.perf_counter()
+    df = mlflow.search_runs([exp], max_results=100_000)
+    groups = df.groupby("params.model")[cols].agg(["count", "mean", "min", "max"])
+    dt = time.perf_counter() - t
+    best = dt if best is None else min(best, dt)
+worst = 0.0
+for g in json.load(open(lathe_json)):
+    for k in range(5):
+        worst = max(worst, abs(g["metrics"][f"m{k}"]["mean"] - groups.loc[g["value"], (f"metrics.m{k}", "mean")]))
+print(f"search_runs + pandas groupby ({uri.split(':')[0]}): best of {runs} {best:.2f} s, {len(groups)} groups; "
+      f"largest difference of a mean from Lathe's: {worst:.1e}", file=sys.stderr)
 PY
 done
 
