@@ -454,16 +454,22 @@ pub async fn list_runs(
 
 /// The runs a filter matches, grouped by a param, tag or attribute (`params.optimizer`,
 /// `attributes.experiment`): each group's run count and the mean, min and max of each metric's
-/// last value, as `lathe runs list --group-by`.
+/// value, as `lathe runs list --group-by`. `values` names, per metric, `min` or `max` in place
+/// of the last value (the run table's choice per column).
 #[tauri::command]
 pub async fn group_runs(
     filter: Option<String>,
     experiment: Option<String>,
     include_deleted: bool,
     by: String,
+    values: std::collections::HashMap<String, String>,
     state: State<'_, AppState>,
 ) -> Result<Vec<GroupSummary>, IpcError> {
     let root = current(&state)?;
+    let values = values
+        .into_iter()
+        .map(|(k, v)| Ok((k, v.parse::<runs::Agg>()?)))
+        .collect::<lathe_core::Result<std::collections::HashMap<_, _>>>()?;
     let query = RunQuery {
         experiment: given(experiment),
         filter: given(filter),
@@ -474,7 +480,9 @@ pub async fn group_runs(
     };
     blocking(move || {
         let page = runs::list(&Project::open_with(&root, options())?, &query)?;
-        runs::group(&page.runs, &by)
+        runs::group(&page.runs, &by, |k| {
+            values.get(k).copied().unwrap_or_default()
+        })
     })
     .await
 }

@@ -142,6 +142,52 @@ async fn import_filter_select_compare_zoom_and_watch_runs() {
         );
     }
     app.screenshot("11b-runs-grouped").await;
+    // Each run's smallest acc in place of its last: the adam group's mean is the CLI's
+    // `--metric-value min` one. (The change event bubbles, as a person's does: Svelte listens
+    // for it at the document.)
+    let by_min = lathe(&[
+        "runs",
+        "list",
+        "--group-by",
+        "params.optimizer",
+        "--metric-value",
+        "min",
+        "--json",
+        "--project",
+        project_path,
+    ]);
+    let want = by_min
+        .as_array()
+        .expect("groups")
+        .iter()
+        .find(|g| g["value"] == "adam")
+        .expect("an adam group")["metrics"]["acc"]["mean"]
+        .as_f64()
+        .expect("a mean");
+    let last = cli.iter().find(|g| g["value"] == "adam").expect("adam")["metrics"]["acc"]["mean"]
+        .as_f64()
+        .expect("a mean");
+    assert!(
+        want < last,
+        "the smallest acc ({want}) is below the last ({last})"
+    );
+    app.client
+        .execute(
+            "const s = document.querySelector('[data-testid=runs-groups] select[aria-label=\"Value of acc\"]'); s.value = 'min'; s.dispatchEvent(new Event('change', { bubbles: true }));",
+            vec![],
+        )
+        .await
+        .expect("show each run's smallest acc");
+    app.wait_text_where(
+        "[data-testid=runs-groups] tr[data-group='adam'] td[data-metric=acc] strong",
+        &format!("about {want}"),
+        |t| {
+            t.trim()
+                .parse::<f64>()
+                .is_ok_and(|got| (got - want).abs() <= 1e-5 * want.abs())
+        },
+    )
+    .await;
     // Opening a group lists its runs, ungrouped.
     app.click("[data-testid=runs-groups] tr[data-group='sgd'] button")
         .await;

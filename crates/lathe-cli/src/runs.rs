@@ -36,7 +36,8 @@ pub enum RunsCommand {
         /// Which value of each metric to show: last (MLflow's), min or max.
         #[arg(long, value_name = "AGG", default_value = "last", value_parser = ["last", "min", "max"])]
         metric_value: String,
-        /// Group by a param or tag and print mean/min/max of each metric per group.
+        /// Group by a param, tag or attribute and print the mean, min and max of each metric
+        /// (of the value --metric-value names) per group.
         #[arg(long, value_name = "KEY")]
         group_by: Option<String>,
         /// Skip the first N runs.
@@ -337,7 +338,8 @@ pub fn run(command: RunsCommand, project_dir: Option<&Path>, json: bool) -> anyh
                 },
             )?;
             if let Some(by) = group_by {
-                let groups = runs::group(&page.runs, &by)?;
+                let agg: runs::Agg = metric_value.parse()?;
+                let groups = runs::group(&page.runs, &by, |_| agg)?;
                 return print(json, &groups, || {
                     let runs = |n: u64| format!("{n} run{}", if n == 1 { "" } else { "s" });
                     let mut out = String::new();

@@ -2,14 +2,16 @@
 import type { GroupStat } from "./GroupStat";
 
 /**
- * One group of [`group`]: runs sharing a param or tag value, and their metrics' statistics.
+ * One group of [`group`]: runs sharing a param, tag or attribute value, and their metrics'
+ * statistics.
  */
 export type GroupSummary = { 
 /**
- * The param or tag value (`null`: runs without it).
+ * The param, tag or attribute value (`null`: runs without it).
  */
 value: string | null, runs: number, 
 /**
- * Per metric: mean, min and max of the runs' last values (NaN values left out).
+ * Per metric: mean, min and max of the runs' values (their last, or the asked min or max;
+ * NaN values left out).
  */
 metrics: { [key in string]: GroupStat }, };

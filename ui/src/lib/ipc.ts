@@ -187,7 +187,7 @@ export const api = {
   refreshRuns: (path: string) => call<ImportSummary>("refresh_runs", { path }),
   runSources: () => call<RunSource[]>("run_sources"),
   listRuns: (query: RunsQuery) => call<RunsPage>("list_runs", { ...query }),
-  groupRuns: (query: { filter: string | null; experiment: string | null; includeDeleted: boolean; by: string }) =>
+  groupRuns: (query: { filter: string | null; experiment: string | null; includeDeleted: boolean; by: string; values: Record<string, "last" | "min" | "max"> }) =>
     call<GroupSummary[]>("group_runs", { ...query }),
   compareRuns: (runs: number[]) => call<RunComparison>("compare_runs", { runs }),
   runsChart: (spec: RunChartSpec) => call<RunChartView>("runs_chart", { spec }),

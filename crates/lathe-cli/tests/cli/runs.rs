@@ -240,6 +240,51 @@ fn import_list_compare_history_chart() {
         text.contains("params.optimizer = (not set) (2 runs)\n"),
         "{text}"
     );
+    // --metric-value applies to the groups: the one sgd run's largest loss.
+    let sgd_group = |groups: &serde_json::Value| {
+        groups
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["value"] == "sgd")
+            .unwrap()
+            .clone()
+    };
+    let largest = json(
+        &[
+            &p[..],
+            &[
+                "runs",
+                "list",
+                "--filter",
+                "params.optimizer = 'sgd'",
+                "--metric-value",
+                "max",
+            ],
+        ]
+        .concat(),
+    )[0]["metrics"]["loss"]
+        .clone();
+    let by_max = sgd_group(&json(
+        &[
+            &p[..],
+            &[
+                "runs",
+                "list",
+                "--group-by",
+                "params.optimizer",
+                "--metric-value",
+                "max",
+            ],
+        ]
+        .concat(),
+    ));
+    assert_eq!(by_max["metrics"]["loss"]["mean"], largest, "{by_max}");
+    assert_ne!(
+        by_max["metrics"]["loss"]["mean"],
+        sgd_group(&grouped)["metrics"]["loss"]["mean"],
+        "the largest loss is not the last"
+    );
 
     let info = json(&[&p[..], &["info"]].concat());
     assert_eq!(info["counts"]["runs"], 7);

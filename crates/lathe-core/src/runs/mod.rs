@@ -24,7 +24,7 @@ use crate::job::Job;
 use crate::{Error, Project, Result};
 
 pub use query::{
-    ComparedRun, GroupStat, GroupSummary, MetricStat, ParamDiff, RunBrowser, RunComparison,
+    Agg, ComparedRun, GroupStat, GroupSummary, MetricStat, ParamDiff, RunBrowser, RunComparison,
     RunMetric, RunQuery, RunRecord, RunsPage, compare, group, history, list, resolve_run,
 };
 

@@ -538,11 +538,29 @@ pub(crate) enum Column {
 }
 
 /// Which value of a metric a column shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Agg {
+    #[default]
     Last,
     Min,
     Max,
+}
+
+impl std::str::FromStr for Agg {
+    type Err = Error;
+
+    /// `last`, `min` or `max`.
+    fn from_str(text: &str) -> Result<Self> {
+        match text {
+            "last" => Ok(Agg::Last),
+            "min" => Ok(Agg::Min),
+            "max" => Ok(Agg::Max),
+            other => Err(Error::BadArgument {
+                argument: "metric value",
+                detail: format!("{other:?}: expected last, min or max"),
+            }),
+        }
+    }
 }
 
 /// The attributes a listing sorts by (the filter knows a few more).
@@ -1066,14 +1084,16 @@ pub fn compare(project: &Project, runs: &[i64]) -> Result<RunComparison> {
     })
 }
 
-/// One group of [`group`]: runs sharing a param or tag value, and their metrics' statistics.
+/// One group of [`group`]: runs sharing a param, tag or attribute value, and their metrics'
+/// statistics.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GroupSummary {
-    /// The param or tag value (`null`: runs without it).
+    /// The param, tag or attribute value (`null`: runs without it).
     pub value: Option<String>,
     pub runs: u64,
-    /// Per metric: mean, min and max of the runs' last values (NaN values left out).
+    /// Per metric: mean, min and max of the runs' values (their last, or the asked min or max;
+    /// NaN values left out).
     pub metrics: BTreeMap<String, GroupStat>,
 }
 
@@ -1089,8 +1109,14 @@ pub struct GroupStat {
     pub max: Value,
 }
 
-/// Groups listed runs by a param or tag (`params.optimizer`, `tags.team`).
-pub fn group(runs: &[RunRecord], by: &str) -> Result<Vec<GroupSummary>> {
+/// Groups listed runs by a param, tag or attribute (`params.optimizer`, `tags.team`,
+/// `experiment`). Each metric's statistics are of the value `value_of(key)` names: each run's
+/// last value (MLflow's), or its smallest or largest.
+pub fn group(
+    runs: &[RunRecord],
+    by: &str,
+    value_of: impl Fn(&str) -> Agg,
+) -> Result<Vec<GroupSummary>> {
     let column = parse_column(by)?;
     if !matches!(
         column,
@@ -1121,8 +1147,13 @@ pub fn group(runs: &[RunRecord], by: &str) -> Result<Vec<GroupSummary>> {
             for r in &members {
                 for (k, m) in &r.metrics {
                     let v = metrics.entry(k.clone()).or_default();
-                    if !m.last.0.is_nan() {
-                        v.push(m.last.0);
+                    let value = match value_of(k) {
+                        Agg::Last => Some(m.last),
+                        Agg::Min => m.min,
+                        Agg::Max => m.max,
+                    };
+                    if let Some(x) = value.filter(|x| !x.0.is_nan()) {
+                        v.push(x.0);
                     }
                 }
             }

@@ -838,11 +838,8 @@ fn compare_shows_differing_params_and_metric_summaries() {
         "bad_argument"
     );
 
-    let grouped = runs::group(
-        &runs::list(&project, &RunQuery::default()).unwrap().runs,
-        "params.optimizer",
-    )
-    .unwrap();
+    let listed = runs::list(&project, &RunQuery::default()).unwrap().runs;
+    let grouped = runs::group(&listed, "params.optimizer", |_| runs::Agg::Last).unwrap();
     let adam = grouped
         .iter()
         .find(|g| g.value.as_deref() == Some("adam"))
@@ -852,6 +849,36 @@ fn compare_shows_differing_params_and_metric_summaries() {
     assert_eq!(acc.runs, 3);
     assert!((acc.mean.0 - (0.344828 + 0.840336 + 0.8) / 3.0).abs() < 1e-12);
     assert_eq!((acc.min.0, acc.max.0), (0.344828, 0.840336));
+    // Each run's largest loss instead of its last: the group's statistics are of those.
+    let largest: Vec<f64> = listed
+        .iter()
+        .filter(|r| r.params.get("optimizer").map(String::as_str) == Some("adam"))
+        .map(|r| r.metrics["loss"].max.expect("a max").0)
+        .collect();
+    assert_eq!(largest.len(), 3);
+    let by_max = runs::group(&listed, "params.optimizer", |k| {
+        if k == "loss" {
+            runs::Agg::Max
+        } else {
+            runs::Agg::Last
+        }
+    })
+    .unwrap();
+    let adam_max = by_max
+        .iter()
+        .find(|g| g.value.as_deref() == Some("adam"))
+        .unwrap();
+    let loss = &adam_max.metrics["loss"];
+    assert!((loss.mean.0 - largest.iter().sum::<f64>() / 3.0).abs() < 1e-12);
+    assert_eq!(loss.max.0, largest.iter().copied().fold(f64::MIN, f64::max));
+    assert!(loss.mean.0 > acc.mean.0, "a largest loss is above the last");
+    // Other metrics keep their last value.
+    assert_eq!(adam_max.metrics["acc"], adam.metrics["acc"]);
+    assert_eq!("max".parse::<runs::Agg>().unwrap(), runs::Agg::Max);
+    assert_eq!(
+        "mean".parse::<runs::Agg>().unwrap_err().code(),
+        "bad_argument"
+    );
 }
 
 #[test]
