@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { commonKeys, dragToRange, groupFilter, metricSortKey, metricText, runTime, sortGroups } from "./runs";
+import { commonKeys, dragToRange, groupFilter, metricSortKey, metricText, runTime } from "./runs";
 
 describe("runs helpers", () => {
   it("shows metric values briefly, non-finite ones by name", () => {
@@ -21,11 +21,6 @@ describe("runs helpers", () => {
     expect(groupFilter("params", "lr", null, "metrics.acc > 0.9 or params.x = 'a'")).toBe(
       "(metrics.acc > 0.9 or params.x = 'a') and params.lr IS NULL",
     );
-  });
-  it("orders groups by number when their values are numbers, the group without one last", () => {
-    const values = (vs: (string | null)[]) => sortGroups(vs.map((value) => ({ value }))).map((g) => g.value);
-    expect(values(["0.1", null, "10.0", "0.01", "1e-3"])).toEqual(["1e-3", "0.01", "0.1", "10.0", null]);
-    expect(values(["sgd", "adam", null, "10"])).toEqual(["10", "adam", "sgd", null]);
   });
   it("turns a drag into the x range under it", () => {
     // Plot from pixel 76 to 886 showing steps 0..810: one step a pixel.

@@ -70,16 +70,3 @@ export function commonKeys(keys: string[], have: string[][], n: number): string[
     .slice(0, n)
     .map((e) => e.k);
 }
-
-/**
- * Groups in the order a reader expects: by number when every value is one (`0.001` before
- * `0.01` before `0.1`), else as text; the group without a value last.
- */
-export function sortGroups<G extends { value: string | null }>(groups: G[]): G[] {
-  const numeric = groups.every((g) => g.value === null || (g.value.trim() !== "" && Number.isFinite(Number(g.value))));
-  return [...groups].sort((a, b) => {
-    if (a.value === null || b.value === null) return a.value === null ? (b.value === null ? 0 : 1) : -1;
-    if (numeric) return Number(a.value) - Number(b.value);
-    return a.value < b.value ? -1 : a.value > b.value ? 1 : 0;
-  });
-}

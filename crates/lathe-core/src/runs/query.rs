@@ -1111,7 +1111,9 @@ pub struct GroupStat {
 
 /// Groups listed runs by a param, tag or attribute (`params.optimizer`, `tags.team`,
 /// `experiment`). Each metric's statistics are of the value `value_of(key)` names: each run's
-/// last value (MLflow's), or its smallest or largest.
+/// last value (MLflow's), or its smallest or largest. Groups come in the values' order: by
+/// number when every value is one (`0.001`, `0.01`, `0.1`, `1`), else as text; the runs without
+/// the key last.
 pub fn group(
     runs: &[RunRecord],
     by: &str,
@@ -1140,6 +1142,21 @@ pub fn group(
         };
         groups.entry(value).or_default().push(r);
     }
+    let mut groups: Vec<(Option<String>, Vec<&RunRecord>)> = groups.into_iter().collect();
+    // The map sorted the values as text, and `None` first.
+    let number = |v: &Option<String>| v.as_deref().and_then(|t| t.trim().parse::<f64>().ok());
+    if groups
+        .iter()
+        .all(|(v, _)| v.is_none() || number(v).is_some_and(f64::is_finite))
+    {
+        // `None` first, as in the map.
+        groups.sort_by(|(a, _), (b, _)| match (number(a), number(b)) {
+            (Some(x), Some(y)) => x.total_cmp(&y),
+            (a, b) => a.is_some().cmp(&b.is_some()),
+        });
+    }
+    let unset_first = groups.first().is_some_and(|(v, _)| v.is_none());
+    groups.rotate_left(usize::from(unset_first));
     Ok(groups
         .into_iter()
         .map(|(value, members)| {

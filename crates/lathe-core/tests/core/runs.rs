@@ -1019,3 +1019,45 @@ fn strings(v: &Json) -> Vec<String> {
         .map(|x| x.as_str().unwrap().to_owned())
         .collect()
 }
+
+#[test]
+fn groups_come_in_the_order_of_their_values() {
+    let run = |id: i64, lr: Option<&str>| runs::RunRecord {
+        id,
+        source_run_id: format!("r{id}"),
+        experiment: "e".into(),
+        source: "s".into(),
+        name: None,
+        status: "FINISHED".into(),
+        lifecycle_stage: "active".into(),
+        start_time: None,
+        end_time: None,
+        parent: None,
+        parent_run_id: None,
+        artifact_uri: None,
+        params: lr
+            .map(|v| BTreeMap::from([("lr".to_owned(), v.to_owned())]))
+            .unwrap_or_default(),
+        tags: BTreeMap::new(),
+        metrics: BTreeMap::new(),
+    };
+    let order = |values: &[Option<&str>]| -> Vec<Option<String>> {
+        let listed: Vec<_> = (0..).zip(values).map(|(i, v)| run(i, *v)).collect();
+        runs::group(&listed, "params.lr", |_| runs::Agg::Last)
+            .unwrap()
+            .into_iter()
+            .map(|g| g.value)
+            .collect()
+    };
+    let some = |v: &str| Some(v.to_owned());
+    // Numbers by number (as text, "10.0" would come before "1e-3" and "2"), the runs without last.
+    assert_eq!(
+        order(&[Some("0.1"), None, Some("10.0"), Some("2"), Some("1e-3")]),
+        [some("1e-3"), some("0.1"), some("2"), some("10.0"), None]
+    );
+    // Any value that is not a number: all as text.
+    assert_eq!(
+        order(&[Some("sgd"), Some("adam"), None, Some("10")]),
+        [some("10"), some("adam"), some("sgd"), None]
+    );
+}
