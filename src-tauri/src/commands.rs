@@ -22,15 +22,14 @@ use lathe_core::project::OpenOptions;
 use lathe_core::runs::chart::{
     LineOptions, RunChart, RunsPlot, XAxis, line_chart, parallel_chart, scatter_chart,
 };
-use lathe_core::runs::{
-    self, GroupSummary, ImportSummary, RunComparison, RunQuery, RunSource, RunsPage,
-};
+use lathe_core::runs::{self, ImportSummary, RunComparison, RunQuery, RunSource, RunsPage};
 use tauri::ipc::Channel;
 use tauri::{State, Window};
 
 use crate::ipc::{
     BundleExportRequest, DriftRequest, DriftView, EvaluationView, ExplainView, FairnessView,
-    IpcError, ModelPage, ProjectOverview, RecentProject, RegisterRequest, RunChartView, TaskEvent,
+    IpcError, ModelPage, ProjectOverview, RecentProject, RegisterRequest, RunChartView, RunGroups,
+    TaskEvent,
 };
 use crate::{AppState, recent};
 
@@ -455,16 +454,19 @@ pub async fn list_runs(
 /// The runs a filter matches, grouped by a param, tag or attribute (`params.optimizer`,
 /// `attributes.experiment`): each group's run count and the mean, min and max of each metric's
 /// value, as `lathe runs list --group-by`. `values` names, per metric, `min` or `max` in place
-/// of the last value (the run table's choice per column).
+/// of the last value (the run table's choice per column). At most `limit` groups, the first in
+/// the values' order.
 #[tauri::command]
+#[allow(clippy::too_many_arguments)]
 pub async fn group_runs(
     filter: Option<String>,
     experiment: Option<String>,
     include_deleted: bool,
     by: String,
     values: std::collections::HashMap<String, String>,
+    limit: u64,
     state: State<'_, AppState>,
-) -> Result<Vec<GroupSummary>, IpcError> {
+) -> Result<RunGroups, IpcError> {
     let root = current(&state)?;
     let values = values
         .into_iter()
@@ -480,9 +482,12 @@ pub async fn group_runs(
     };
     blocking(move || {
         let page = runs::list(&Project::open_with(&root, options())?, &query)?;
-        runs::group(&page.runs, &by, |k| {
+        let mut groups = runs::group(&page.runs, &by, |k| {
             values.get(k).copied().unwrap_or_default()
-        })
+        })?;
+        let total = groups.len() as u64;
+        groups.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(RunGroups { total, groups })
     })
     .await
 }

@@ -100,6 +100,14 @@ pub struct RunChartView {
     pub points_drawn: u64,
 }
 
+/// The run table grouped: the first groups in the values' order, and how many there are (a
+/// key with a value per run, such as a seed, has as many groups as runs: too many to draw).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct RunGroups {
+    pub total: u64,
+    pub groups: Vec<GroupSummary>,
+}
+
 /// A drift comparison for the Drift page: the stored result's id, the report, and its scores
 /// and over-time charts.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -284,6 +292,7 @@ pub fn typescript_bindings() -> Result<Vec<(String, String)>, ts_rs::ExportError
             GroupSummary::export_to_string(&cfg)?,
         ),
         ("GroupStat.ts".into(), GroupStat::export_to_string(&cfg)?),
+        ("RunGroups.ts".into(), RunGroups::export_to_string(&cfg)?),
         ("DriftView.ts".into(), DriftView::export_to_string(&cfg)?),
         (
             "DriftRequest.ts".into(),

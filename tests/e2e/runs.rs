@@ -646,6 +646,35 @@ async fn scroll_a_table_of_100000_runs() {
         );
     }
     app.screenshot("20-runs-100k-scrolled").await;
+
+    // Grouped by a param with a value per run: 100,000 groups, of which the first 1,000 (by
+    // number) are drawn, and the page says so.
+    let started = Instant::now();
+    app.client
+        .execute(
+            "const s = document.querySelector('[data-testid=runs-group-by]'); s.value = 'params.seed'; s.dispatchEvent(new Event('change', { bubbles: true }));",
+            vec![],
+        )
+        .await
+        .expect("group by seed");
+    app.wait_text_containing("[data-testid=runs-groups]", "100,000 groups")
+        .await;
+    report.insert(
+        "group_by_seed_seconds_debug".into(),
+        started.elapsed().as_secs_f64().into(),
+    );
+    app.find("[data-testid=runs-groups-limited]").await;
+    let rows = app
+        .client
+        .find_all(Locator::Css("[data-testid=runs-groups] tbody tr"))
+        .await
+        .expect("group rows");
+    assert_eq!(rows.len(), 1000);
+    app.wait_text(
+        "[data-testid=runs-groups] tbody tr:last-child td:first-child",
+        "999",
+    )
+    .await;
     let report = serde_json::Value::Object(report);
     println!("{report:#}");
     std::fs::write(

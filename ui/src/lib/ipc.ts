@@ -20,6 +20,7 @@ import type { RunSource } from "../bindings/RunSource";
 import type { RunsPage } from "../bindings/RunsPage";
 import type { GroupSummary } from "../bindings/GroupSummary";
 import type { GroupStat } from "../bindings/GroupStat";
+import type { RunGroups } from "../bindings/RunGroups";
 import type { ColumnDrift } from "../bindings/ColumnDrift";
 import type { DriftRequest } from "../bindings/DriftRequest";
 import type { DriftView } from "../bindings/DriftView";
@@ -65,6 +66,7 @@ export type {
   RunsPage,
   GroupSummary,
   GroupStat,
+  RunGroups,
   ColumnDrift,
   DriftRequest,
   DriftView,
@@ -187,8 +189,8 @@ export const api = {
   refreshRuns: (path: string) => call<ImportSummary>("refresh_runs", { path }),
   runSources: () => call<RunSource[]>("run_sources"),
   listRuns: (query: RunsQuery) => call<RunsPage>("list_runs", { ...query }),
-  groupRuns: (query: { filter: string | null; experiment: string | null; includeDeleted: boolean; by: string; values: Record<string, "last" | "min" | "max"> }) =>
-    call<GroupSummary[]>("group_runs", { ...query }),
+  groupRuns: (query: { filter: string | null; experiment: string | null; includeDeleted: boolean; by: string; values: Record<string, "last" | "min" | "max">; limit: number }) =>
+    call<RunGroups>("group_runs", { ...query }),
   compareRuns: (runs: number[]) => call<RunComparison>("compare_runs", { runs }),
   runsChart: (spec: RunChartSpec) => call<RunChartView>("runs_chart", { spec }),
   exportRunsChart: (spec: RunChartSpec, path: string) => call<null>("export_runs_chart", { spec, path }),
