@@ -9,18 +9,6 @@ use std::time::{Duration, Instant};
 
 use crate::harness::{App, lathe, lathe_cli, screenshot_dir, x_display};
 
-/// Sets a `<select>`'s value as a person picking an option does (Svelte listens to `change`).
-async fn select(app: &App, css: &str, value: &str) {
-    app.find(css).await;
-    app.client
-        .execute(
-            "const el = document.querySelector(arguments[0]); el.value = arguments[1]; el.dispatchEvent(new Event('change', { bubbles: true }));",
-            vec![css.into(), value.into()],
-        )
-        .await
-        .expect("select an option");
-}
-
 async fn wait_file(app: &App, path: &Path, shot: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !path.exists() {
@@ -56,13 +44,10 @@ async fn export_a_signed_bundle_and_open_it_in_the_viewer() {
     app.click("[data-testid=nav-bundles]").await;
     app.find("[data-testid=bundle-form]").await;
 
-    select(
-        &app,
-        "[data-testid=bundle-model]",
-        "diabetes_risk_classifier@1",
-    )
-    .await;
-    select(&app, "[data-testid=bundle-eval]", "diabetes_risk@1").await;
+    app.select("[data-testid=bundle-model]", "diabetes_risk_classifier@1")
+        .await;
+    app.select("[data-testid=bundle-eval]", "diabetes_risk@1")
+        .await;
     app.click("[data-sensitive=sex]").await;
     app.click(".card-text summary").await;
     app.type_into(

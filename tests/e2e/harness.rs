@@ -343,6 +343,19 @@ impl App {
             .unwrap_or_else(|e| panic!("type into {css}: {e}"));
     }
 
+    /// Sets a `<select>`'s value as a person picking an option does: a `change` event that
+    /// bubbles (Svelte listens for it at the document), once the element is there.
+    pub async fn select(&self, css: &str, value: &str) {
+        self.find(css).await;
+        self.client
+            .execute(
+                "const el = document.querySelector(arguments[0]); el.value = arguments[1]; el.dispatchEvent(new Event('change', { bubbles: true }));",
+                vec![css.into(), value.into()],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("select {value} in {css}: {e}"));
+    }
+
     /// Types `path` into the picker's "Folder path" field and presses Open, as a keyboard
     /// user would.
     pub async fn open_by_path(&self, path: &str) {

@@ -33,13 +33,8 @@ async fn register_a_model_evaluate_it_and_see_its_roc_curve() {
         .await;
     app.type_into("[data-testid=model-name]", "challenger")
         .await;
-    app.client
-        .execute(
-            "const s = document.querySelector('[data-testid=model-dataset]'); s.value = 'breast_cancer@1'; s.dispatchEvent(new Event('change', { bubbles: true }));",
-            vec![],
-        )
-        .await
-        .expect("pick the training dataset");
+    app.select("[data-testid=model-dataset]", "breast_cancer@1")
+        .await;
     app.type_into("[data-testid=model-target]", "target").await;
     app.click("[data-testid=model-register]").await;
     app.find("[data-ref='challenger@1']").await;

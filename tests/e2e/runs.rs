@@ -82,13 +82,8 @@ async fn import_filter_select_compare_zoom_and_watch_runs() {
     app.screenshot("11-runs-table").await;
 
     // Grouped by a param: each group's count and metric means are the CLI's `--group-by`.
-    app.client
-        .execute(
-            "const s = document.querySelector('[data-testid=runs-group-by]'); s.value = 'params.optimizer'; s.dispatchEvent(new Event('change'));",
-            vec![],
-        )
-        .await
-        .expect("group by optimizer");
+    app.select("[data-testid=runs-group-by]", "params.optimizer")
+        .await;
     app.find("[data-testid=runs-groups][aria-busy=false] table")
         .await;
     let cli = lathe(&[
@@ -143,8 +138,7 @@ async fn import_filter_select_compare_zoom_and_watch_runs() {
     }
     app.screenshot("11b-runs-grouped").await;
     // Each run's smallest acc in place of its last: the adam group's mean is the CLI's
-    // `--metric-value min` one. (The change event bubbles, as a person's does: Svelte listens
-    // for it at the document.)
+    // `--metric-value min` one.
     let by_min = lathe(&[
         "runs",
         "list",
@@ -171,13 +165,11 @@ async fn import_filter_select_compare_zoom_and_watch_runs() {
         want < last,
         "the smallest acc ({want}) is below the last ({last})"
     );
-    app.client
-        .execute(
-            "const s = document.querySelector('[data-testid=runs-groups] select[aria-label=\"Value of acc\"]'); s.value = 'min'; s.dispatchEvent(new Event('change', { bubbles: true }));",
-            vec![],
-        )
-        .await
-        .expect("show each run's smallest acc");
+    app.select(
+        "[data-testid=runs-groups] select[aria-label=\"Value of acc\"]",
+        "min",
+    )
+    .await;
     app.wait_text_where(
         "[data-testid=runs-groups] tr[data-group='adam'] td[data-metric=acc] strong",
         &format!("about {want}"),
@@ -307,13 +299,7 @@ async fn import_filter_select_compare_zoom_and_watch_runs() {
 
     // A differing param against the metric, then parallel coordinates.
     app.find("[data-testid=runs-plot] svg").await;
-    app.client
-        .execute(
-            "const s = document.querySelector('[data-testid=plot-kind]'); s.value = 'parallel'; s.dispatchEvent(new Event('change'));",
-            vec![],
-        )
-        .await
-        .expect("choose parallel coordinates");
+    app.select("[data-testid=plot-kind]", "parallel").await;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let svg = app
@@ -650,13 +636,8 @@ async fn scroll_a_table_of_100000_runs() {
     // Grouped by a param with a value per run: 100,000 groups, of which the first 1,000 (by
     // number) are drawn, and the page says so.
     let started = Instant::now();
-    app.client
-        .execute(
-            "const s = document.querySelector('[data-testid=runs-group-by]'); s.value = 'params.seed'; s.dispatchEvent(new Event('change', { bubbles: true }));",
-            vec![],
-        )
-        .await
-        .expect("group by seed");
+    app.select("[data-testid=runs-group-by]", "params.seed")
+        .await;
     app.wait_text_containing("[data-testid=runs-groups]", "100,000 groups")
         .await;
     report.insert(
