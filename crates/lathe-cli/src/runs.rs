@@ -7,7 +7,7 @@ use clap::Subcommand;
 use lathe_core::chart;
 use lathe_core::job::{CancelToken, Job, Progress};
 use lathe_core::runs::chart::{LineOptions, XAxis, line_chart};
-use lathe_core::runs::{self, RunQuery, RunRecord, Value};
+use lathe_core::runs::{self, Agg, RunQuery, RunRecord, Value};
 use serde::Serialize;
 
 use crate::{open_project, print, progress_bar};
@@ -134,16 +134,11 @@ struct Listed<'a> {
     tags: &'a BTreeMap<String, String>,
 }
 
-fn metric_value(r: &RunRecord, key: &str, agg: &str) -> Option<Value> {
-    let m = r.metrics.get(key)?;
-    match agg {
-        "min" => m.min,
-        "max" => m.max,
-        _ => Some(m.last),
-    }
+fn metric_value(r: &RunRecord, key: &str, agg: Agg) -> Option<Value> {
+    r.metrics.get(key)?.value(agg)
 }
 
-fn listed<'a>(r: &'a RunRecord, agg: &str) -> Listed<'a> {
+fn listed<'a>(r: &'a RunRecord, agg: Agg) -> Listed<'a> {
     Listed {
         id: r.id,
         source_run_id: &r.source_run_id,
@@ -205,7 +200,7 @@ fn clip(text: &str, w: usize) -> String {
     }
 }
 
-fn list_text(page: &runs::RunsPage, agg: &str) -> String {
+fn list_text(page: &runs::RunsPage, agg: Agg) -> String {
     if page.runs.is_empty() {
         return if page.total == 0 {
             "No runs match. Import some with `lathe runs import PATH` (an mlruns/ folder, an mlflow.db, a .jsonl or .csv).".to_owned()
@@ -231,7 +226,7 @@ fn list_text(page: &runs::RunsPage, agg: &str) -> String {
         "ID", "RUN ID", "NAME", "EXPERIMENT", "STATUS", "STARTED"
     );
     for m in &metrics {
-        let head = if agg == "last" {
+        let head = if agg == Agg::Last {
             (*m).clone()
         } else {
             format!("{m}.{agg}")
@@ -337,8 +332,8 @@ pub fn run(command: RunsCommand, project_dir: Option<&Path>, json: bool) -> anyh
                     limit,
                 },
             )?;
+            let agg: Agg = metric_value.parse()?;
             if let Some(by) = group_by {
-                let agg: runs::Agg = metric_value.parse()?;
                 let groups = runs::group(&page.runs, &by, |_| agg)?;
                 return print(json, &groups, || {
                     let runs = |n: u64| format!("{n} run{}", if n == 1 { "" } else { "s" });
@@ -364,8 +359,8 @@ pub fn run(command: RunsCommand, project_dir: Option<&Path>, json: bool) -> anyh
                     out.trim_end().to_owned()
                 });
             }
-            let listed: Vec<Listed> = page.runs.iter().map(|r| listed(r, &metric_value)).collect();
-            print(json, &listed, || list_text(&page, &metric_value))?;
+            let listed: Vec<Listed> = page.runs.iter().map(|r| listed(r, agg)).collect();
+            print(json, &listed, || list_text(&page, agg))?;
             // The process ends here: freeing thousands of runs one by one would only delay it.
             std::mem::forget(listed);
             std::mem::forget(page);

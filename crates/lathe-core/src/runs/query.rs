@@ -546,6 +546,29 @@ pub enum Agg {
     Max,
 }
 
+impl MetricStat {
+    /// The value `agg` names: the last, or the smallest or largest (`None` when every value
+    /// was NaN).
+    pub fn value(&self, agg: Agg) -> Option<Value> {
+        match agg {
+            Agg::Last => Some(self.last),
+            Agg::Min => self.min,
+            Agg::Max => self.max,
+        }
+    }
+}
+
+impl std::fmt::Display for Agg {
+    /// `last`, `min` or `max`, as [`FromStr`](std::str::FromStr) reads it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Agg::Last => "last",
+            Agg::Min => "min",
+            Agg::Max => "max",
+        })
+    }
+}
+
 impl std::str::FromStr for Agg {
     type Err = Error;
 
@@ -1164,12 +1187,7 @@ pub fn group(
             for r in &members {
                 for (k, m) in &r.metrics {
                     let v = metrics.entry(k.clone()).or_default();
-                    let value = match value_of(k) {
-                        Agg::Last => Some(m.last),
-                        Agg::Min => m.min,
-                        Agg::Max => m.max,
-                    };
-                    if let Some(x) = value.filter(|x| !x.0.is_nan()) {
+                    if let Some(x) = m.value(value_of(k)).filter(|x| !x.0.is_nan()) {
                         v.push(x.0);
                     }
                 }
