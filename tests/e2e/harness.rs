@@ -318,7 +318,6 @@ impl App {
         {
             Ok(element) => element,
             Err(e) => {
-                let _ = std::fs::create_dir_all(screenshot_dir());
                 let _ = self.grab_window(&screenshot_dir().join("failed-find.png"));
                 panic!("no element {css}: {e} (see target/e2e/failed-find.png)")
             }
@@ -363,35 +362,51 @@ impl App {
         self.click("[data-testid=open-path]").await;
     }
 
-    /// Waits up to 20 s for the `textContent` of `css` to pass `ok`, and returns it. Not
-    /// WebDriver's visible text, which misses cells under a sticky header or clipped with an
-    /// ellipsis; a node re-rendered between finding and reading is read again. On failure the
-    /// window is saved as `target/e2e/failed-text.png`.
+    /// Reads `css` (its `textContent` or an attribute) until `ok` holds, up to 20 s, and
+    /// returns what it read. A node re-rendered between finding and reading is read again. On
+    /// failure the window is saved as `target/e2e/failed-text.png`.
+    async fn wait_for(
+        &self,
+        css: &str,
+        read: Read<'_>,
+        wanted: &str,
+        ok: impl Fn(Option<&str>) -> bool,
+    ) -> Option<String> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let element = self.find(css).await;
+            let value = match read {
+                Read::Text => element.prop("textContent").await,
+                Read::Attr(name) => element.attr(name).await,
+            }
+            .ok()
+            .flatten();
+            if ok(value.as_deref()) {
+                return value;
+            }
+            if Instant::now() >= deadline {
+                let _ = self.grab_window(&screenshot_dir().join("failed-text.png"));
+                let what = match read {
+                    Read::Text => String::new(),
+                    Read::Attr(name) => format!(" [{name}]"),
+                };
+                panic!("{css}{what} is {value:?}, never {wanted} (see target/e2e/failed-text.png)");
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+
+    /// Waits for the `textContent` of `css` to pass `ok`, and returns it. Not WebDriver's
+    /// visible text, which misses cells under a sticky header or clipped with an ellipsis.
     pub async fn wait_text_where(
         &self,
         css: &str,
         wanted: &str,
         ok: impl Fn(&str) -> bool,
     ) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let text = self
-                .find(css)
-                .await
-                .prop("textContent")
-                .await
-                .ok()
-                .flatten()
-                .unwrap_or_default();
-            if ok(&text) {
-                return text;
-            }
-            if Instant::now() >= deadline {
-                let _ = self.grab_window(&screenshot_dir().join("failed-text.png"));
-                panic!("{css}: {text:?}, never {wanted} (see target/e2e/failed-text.png)");
-            }
-            tokio::time::sleep(Duration::from_millis(150)).await;
-        }
+        self.wait_for(css, Read::Text, wanted, |t| ok(t.unwrap_or_default()))
+            .await
+            .unwrap_or_default()
     }
 
     /// Waits for the text of `css`, trimmed, to be `expected`.
@@ -409,22 +424,12 @@ impl App {
         .await
     }
 
-    /// Waits up to 20 s for the attribute `attr` of `css` to be `expected`.
+    /// Waits for the attribute `attr` of `css` to be `expected`.
     pub async fn wait_attr(&self, css: &str, attr: &str, expected: &str) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let value = self.find(css).await.attr(attr).await.ok().flatten();
-            if value.as_deref() == Some(expected) {
-                return;
-            }
-            if Instant::now() >= deadline {
-                let _ = self.grab_window(&screenshot_dir().join("failed-text.png"));
-                panic!(
-                    "{css} [{attr}] is {value:?}, never {expected:?} (see target/e2e/failed-text.png)"
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(150)).await;
-        }
+        self.wait_for(css, Read::Attr(attr), &format!("{expected:?}"), |v| {
+            v == Some(expected)
+        })
+        .await;
     }
 
     pub async fn text(&self, css: &str) -> String {
@@ -446,9 +451,7 @@ impl App {
             .expect("wait for paint");
         // The frame reaches the X server a moment after the page's animation frame.
         tokio::time::sleep(Duration::from_millis(150)).await;
-        let dir = screenshot_dir();
-        std::fs::create_dir_all(&dir).expect("create target/e2e");
-        let path = dir.join(format!("{name}.png"));
+        let path = screenshot_dir().join(format!("{name}.png"));
         if let Err(e) = self.grab_window(&path) {
             panic!("screenshot {name}: {e}");
         }
@@ -458,6 +461,10 @@ impl App {
     /// app's default), WebKitGTK's WebDriver never answers a screenshot of a page shorter than
     /// the window.
     pub fn grab_window(&self, path: &Path) -> Result<(), String> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {} ({e})", dir.display()))?;
+        }
         // Not `self.xdotool`, which panics: this also runs while a failure is being reported.
         let run = |program: &str, args: &[&str]| -> Result<String, String> {
             let out = Command::new(program)
@@ -502,6 +509,13 @@ impl App {
         let _ = client.close().await;
         drop(config_home);
     }
+}
+
+/// What [`App::wait_for`] reads of an element.
+#[derive(Clone, Copy)]
+enum Read<'a> {
+    Text,
+    Attr(&'a str),
 }
 
 /// A virtual X display of its own, stopped on drop: for windows other than the desktop app's
