@@ -22,7 +22,7 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// The number in `data-total` (or the text) of `css` once it equals `expected`.
+/// The number of points the run chart's caption says it stands for ("60 points").
 async fn chart_points(app: &App) -> u64 {
     let text = app.text("[data-testid=chart-points]").await;
     text.split_whitespace()
