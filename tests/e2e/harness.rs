@@ -255,6 +255,7 @@ impl App {
             // The first Return may only accept the location field's completion popup (when the
             // folder holds look-alike names); a second one then picks the file.
             for _ in 0..2 {
+                self.drop_inline_completion();
                 self.xdotool(&["key", "Return"]);
                 let deadline = Instant::now() + Duration::from_millis(1500);
                 while Instant::now() < deadline {
@@ -293,7 +294,16 @@ impl App {
         self.xdotool(&["key", "ctrl+a"]);
         self.xdotool(&["type", "--delay", "0", path.to_str().expect("utf-8 path")]);
         tokio::time::sleep(Duration::from_millis(400)).await;
+        self.drop_inline_completion();
         self.xdotool(&["key", "Return"]);
+    }
+
+    /// Deletes what GTK's inline completion appended, selected, after the typed path: a
+    /// completion computed for a prefix typed earlier can land after the last key and append
+    /// the rest of the name again (seen: "cars.csv.csv"). The whole path was typed, so anything
+    /// selected after it is never wanted; with nothing selected, Delete at the end does nothing.
+    fn drop_inline_completion(&self) {
+        self.xdotool(&["key", "Delete"]);
     }
 
     /// Scrolls the element into view (for screenshots of what is below the fold).
