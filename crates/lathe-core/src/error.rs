@@ -104,27 +104,96 @@ pub enum Error {
     },
 }
 
+/// Declares [`ErrorCode`] once: each variant with its stable text.
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $variant:ident = $text:literal,)*) => {
+        /// Every error code a front end may see: the CLI's `--json` errors, the desktop's
+        /// `{ code, message }` (exported to TypeScript, so the UI can only name these). Stable:
+        /// never rename one; add new ones.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+        pub enum ErrorCode {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $text,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    NotAProject = "not_a_project",
+    NoProjectFound = "no_project_found",
+    ForeignDatabase = "foreign_database",
+    AlreadyExists = "already_exists",
+    SchemaTooNew = "schema_too_new",
+    Locked = "locked",
+    Corrupt = "corrupt",
+    Unwritable = "unwritable",
+    Io = "io",
+    Database = "database",
+    Cancelled = "cancelled",
+    BadInput = "bad_input",
+    NotFound = "not_found",
+    BadBundle = "bad_bundle",
+    Compute = "compute",
+    BadArgument = "bad_argument",
+    /// A front end was asked to act on the open project while none is open.
+    NoProjectOpen = "no_project_open",
+    /// A failure of Lathe itself (a crashed background task, a poisoned lock): not the input's.
+    Internal = "internal",
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for ErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 impl Error {
     /// A stable, machine-readable identifier: part of the CLI's `--json` contract and of the
-    /// desktop app's IPC errors. Never rename one; add new ones.
-    pub fn code(&self) -> &'static str {
+    /// desktop app's IPC errors.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Error::NotAProject { .. } => "not_a_project",
-            Error::NoProjectFound { .. } => "no_project_found",
-            Error::ForeignDatabase { .. } => "foreign_database",
-            Error::AlreadyExists { .. } => "already_exists",
-            Error::SchemaTooNew { .. } => "schema_too_new",
-            Error::Locked { .. } => "locked",
-            Error::Corrupt { .. } => "corrupt",
-            Error::Unwritable { .. } => "unwritable",
-            Error::Io { .. } => "io",
-            Error::Database { .. } => "database",
-            Error::Cancelled => "cancelled",
-            Error::BadInput { .. } => "bad_input",
-            Error::NotFound { .. } => "not_found",
-            Error::BadBundle { .. } => "bad_bundle",
-            Error::Compute { .. } => "compute",
-            Error::BadArgument { .. } => "bad_argument",
+            Error::NotAProject { .. } => ErrorCode::NotAProject,
+            Error::NoProjectFound { .. } => ErrorCode::NoProjectFound,
+            Error::ForeignDatabase { .. } => ErrorCode::ForeignDatabase,
+            Error::AlreadyExists { .. } => ErrorCode::AlreadyExists,
+            Error::SchemaTooNew { .. } => ErrorCode::SchemaTooNew,
+            Error::Locked { .. } => ErrorCode::Locked,
+            Error::Corrupt { .. } => ErrorCode::Corrupt,
+            Error::Unwritable { .. } => ErrorCode::Unwritable,
+            Error::Io { .. } => ErrorCode::Io,
+            Error::Database { .. } => ErrorCode::Database,
+            Error::Cancelled => ErrorCode::Cancelled,
+            Error::BadInput { .. } => ErrorCode::BadInput,
+            Error::NotFound { .. } => ErrorCode::NotFound,
+            Error::BadBundle { .. } => ErrorCode::BadBundle,
+            Error::Compute { .. } => ErrorCode::Compute,
+            Error::BadArgument { .. } => ErrorCode::BadArgument,
+        }
+    }
+
+    /// An argument Lathe cannot use: `invalid {argument}: {detail}`.
+    pub(crate) fn bad_argument(argument: &'static str, detail: impl Into<String>) -> Error {
+        Error::BadArgument {
+            argument,
+            detail: detail.into(),
         }
     }
 

@@ -22,21 +22,25 @@
 //! - [`job`]: progress reporting and cancellation for long work.
 //! - [`error`]: the one error type, with a stable machine-readable code per variant.
 
+pub mod api;
 pub mod audit;
 pub mod bundle;
 pub mod chart;
 pub mod dataset;
 pub mod demo;
+pub mod display;
 pub mod drift;
 pub mod error;
 pub mod explain;
 pub mod fairness;
 pub mod job;
 pub mod model;
+pub mod numeric;
 pub mod project;
+pub mod report;
 pub mod runs;
 
-pub use error::{Error, Result};
+pub use error::{Error, ErrorCode, Result};
 pub use project::Project;
 
 /// The version of Lathe that wrote a record, stored in the project and shown by `lathe info`.

@@ -13,11 +13,11 @@
 
 pub mod alerts;
 pub mod browse;
+pub mod chart;
 pub mod compare;
 pub mod filter;
 pub mod profile;
 pub mod read;
-pub mod stats;
 
 use std::fs::File;
 use std::io::{BufReader, Read};

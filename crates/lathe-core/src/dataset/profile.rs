@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::alerts::{self, Alert};
-use super::stats::{self, Histogram};
 use crate::job::Job;
+use crate::numeric::stats::{self, Histogram};
 use crate::{Error, Result};
 
 /// How many most frequent values a column keeps.

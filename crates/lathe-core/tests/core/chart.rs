@@ -1,8 +1,9 @@
 //! Charts of a stored profile: every kind renders as SVG and PNG, and its CSV holds exactly
 //! the profile's numbers.
 
-use lathe_core::chart::{self, Figure, Kind};
+use lathe_core::chart::Figure;
 use lathe_core::dataset;
+use lathe_core::dataset::chart::{self, Kind};
 
 use crate::support::{import, new_project, repo};
 
@@ -31,7 +32,7 @@ fn every_chart_kind_renders_with_its_data() {
             "{name}: the title is drawn"
         );
         for ext in ["svg", "png", "csv"] {
-            chart::write(&c, &out.join(format!("{name}.{ext}"))).unwrap();
+            lathe_core::chart::write(&c, &out.join(format!("{name}.{ext}"))).unwrap();
         }
         let png = std::fs::read(out.join(format!("{name}.png"))).unwrap();
         assert_eq!(&png[1..4], b"PNG", "{name}");
@@ -108,6 +109,6 @@ fn impossible_charts_say_why() {
     assert!(message(None, None).contains("name a column"));
     assert!(message(Some(Kind::Histogram), None).contains("needs a column"));
     let c = chart::chart(&profile, Some(Kind::Missing), None).unwrap();
-    let err = chart::write(&c, &tmp.path().join("chart.jpg")).unwrap_err();
+    let err = lathe_core::chart::write(&c, &tmp.path().join("chart.jpg")).unwrap_err();
     assert!(err.to_string().contains(".svg, .png or .csv"), "{err}");
 }

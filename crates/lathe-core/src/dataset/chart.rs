@@ -1,39 +1,23 @@
-//! Charts of a profile, drawn with plotters as SVG or PNG, each with its data as CSV:
-//! a column's histogram, a column's top values, the missing values of every column, and the
-//! Pearson or Spearman correlation heatmap.
-//!
-//! Charts are drawn from the stored profile alone (no data is read). Text uses the DejaVu Sans
-//! font shipped in `assets/fonts`, embedded in the binary, so a chart looks the same on every
-//! machine and needs no system fonts.
-
-use std::path::Path;
-use std::sync::Once;
+//! Charts of a profile, each with its data as CSV: a column's histogram, a column's top values,
+//! the missing values of every column, and the Pearson or Spearman correlation heatmap. They
+//! are drawn from the stored profile alone (no data is read), by the one chart engine
+//! ([`crate::chart`]).
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use polars::prelude::*;
 use serde_json::Value;
 
-use crate::dataset::Profile;
+use super::Profile;
+use crate::chart::{
+    ACCENT, FAMILY, Figure, TEXT, axis_number, data_error, draw_error, frame_csv, short,
+    tick_number,
+};
 use crate::{Error, Result};
 
-/// DejaVu Sans, the font every chart is drawn with (the viewer rasterises the SVGs with it).
-pub static FONT: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
-pub(crate) const FAMILY: &str = "sans-serif";
-
-pub(crate) const ACCENT: RGBColor = RGBColor(0x25, 0x63, 0xa8);
 const NEGATIVE: RGBColor = RGBColor(0x25, 0x63, 0xa8);
 const POSITIVE: RGBColor = RGBColor(0xc0, 0x39, 0x2b);
 const UNDEFINED: RGBColor = RGBColor(0xdb, 0xe2, 0xea);
-pub(crate) const TEXT: RGBColor = RGBColor(0x1b, 0x24, 0x30);
-
-pub(crate) fn register_font() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // The font is compiled in; parsing it cannot fail at run time if it parsed once in tests.
-        let _ = plotters::style::register_font(FAMILY, FontStyle::Normal, FONT);
-    });
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -236,112 +220,6 @@ pub fn chart(profile: &Profile, kind: Option<Kind>, column: Option<&str>) -> Res
                 },
             }
         }
-    })
-}
-
-pub(crate) fn draw_error(e: impl std::fmt::Display) -> Error {
-    Error::Compute {
-        context: "cannot draw the chart",
-        detail: e.to_string(),
-    }
-}
-
-/// Shortens a label to `max` characters with an ellipsis.
-pub(crate) fn short(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        text.to_owned()
-    } else {
-        let mut s: String = text.chars().take(max - 1).collect();
-        s.push('…');
-        s
-    }
-}
-
-/// A number for an axis: short, without float noise.
-pub(crate) fn axis_number(v: f64) -> String {
-    if v == 0.0 {
-        "0".into()
-    } else if v.abs() >= 1e5 || v.abs() < 1e-3 {
-        format!("{v:.2e}")
-    } else {
-        let s = format!("{v:.3}");
-        s.trim_end_matches('0').trim_end_matches('.').to_owned()
-    }
-}
-
-/// A tick label on an axis from `lo` to `hi`: a tick that is zero but for rounding in the tick
-/// arithmetic (plotters put one at -5.55e-17 on an axis from -0.5 to 0.5) reads "0".
-pub(crate) fn tick_number(v: f64, lo: f64, hi: f64) -> String {
-    if v.abs() <= (hi - lo).abs() * 1e-9 {
-        "0".into()
-    } else {
-        axis_number(v)
-    }
-}
-
-/// Anything Lathe draws: a profile's [`Chart`], a run chart. Each is drawn with plotters on any
-/// backend and carries its data as CSV, so every chart can be exported with its numbers.
-pub trait Figure {
-    /// Width and height in pixels.
-    fn size(&self) -> (u32, u32);
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>;
-    /// The figure's data as CSV with a header line.
-    fn csv(&self) -> Result<String>;
-
-    /// The figure as an SVG document.
-    fn svg(&self) -> Result<String> {
-        register_font();
-        let mut out = String::new();
-        {
-            let root = SVGBackend::with_string(&mut out, self.size()).into_drawing_area();
-            self.draw(&root)?;
-            root.present().map_err(draw_error)?;
-        }
-        Ok(out)
-    }
-
-    /// Writes the figure as a PNG file.
-    fn write_png(&self, path: &Path) -> Result<()> {
-        register_font();
-        let root = BitMapBackend::new(path, self.size()).into_drawing_area();
-        self.draw(&root)?;
-        root.present().map_err(draw_error)
-    }
-}
-
-/// The legend of a chart's labelled series: top right, on a translucent box.
-pub(crate) fn series_legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
-    chart: &mut ChartContext<'a, DB, CT>,
-    font: TextStyle,
-) -> Result<()> {
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(0xdb, 0xe2, 0xea))
-        .label_font(font)
-        .draw()
-        .map_err(draw_error)
-}
-
-/// A chart's data that polars could not put into a frame.
-pub(crate) fn data_error(e: PolarsError) -> Error {
-    Error::Compute {
-        context: "cannot write the chart data",
-        detail: e.to_string(),
-    }
-}
-
-/// A frame as CSV text with a header line.
-pub(crate) fn frame_csv(mut frame: DataFrame) -> Result<String> {
-    let mut buf = Vec::new();
-    CsvWriter::new(&mut buf)
-        .include_header(true)
-        .finish(&mut frame)
-        .map_err(data_error)?;
-    String::from_utf8(buf).map_err(|e| Error::Compute {
-        context: "cannot write the chart data",
-        detail: e.to_string(),
     })
 }
 
@@ -579,65 +457,16 @@ fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>) -> Result<()> 
     Ok(())
 }
 
-/// Checks that `path` names a chart file Lathe writes (.svg, .png, .csv), before any work.
-pub fn check_output(path: &Path) -> Result<&'static str> {
-    let extension = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    match extension.as_deref() {
-        Some("svg") => Ok("svg"),
-        Some("png") => Ok("png"),
-        Some("csv") => Ok("csv"),
-        _ => Err(Error::BadArgument {
-            argument: "output file",
-            detail: format!(
-                "{}: the name must end in .svg, .png or .csv (the chart's data)",
-                path.display()
-            ),
-        }),
-    }
-}
-
-/// Builds a figure with `build` and writes it to `path` (as [`write()`]), checking the file name
-/// first so that a wrong extension is refused before any work. Returns the figure.
-pub fn export<F: Figure>(path: &Path, build: impl FnOnce() -> Result<F>) -> Result<F> {
-    check_output(path)?;
-    let figure = build()?;
-    write(&figure, path)?;
-    Ok(figure)
-}
-
-/// Writes `chart` to `path` as SVG, PNG or CSV (its data), chosen by the extension.
-pub fn write(chart: &impl Figure, path: &Path) -> Result<()> {
-    let write = |bytes: &[u8]| {
-        std::fs::write(path, bytes).map_err(|e| Error::write("write the chart", path, e))
-    };
-    match check_output(path)? {
-        "svg" => write(chart.svg()?.as_bytes()),
-        "png" => chart.write_png(path),
-        _ => write(chart.csv()?.as_bytes()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn colours_and_labels() {
+    fn colours_and_kinds() {
         assert_eq!(diverging(Some(0.0)), RGBColor(255, 255, 255));
         assert_eq!(diverging(Some(1.0)), POSITIVE);
         assert_eq!(diverging(Some(-1.0)), NEGATIVE);
         assert_eq!(diverging(None), UNDEFINED);
-        assert_eq!(short("abcdef", 4), "abc…");
-        assert_eq!(axis_number(2.5), "2.5");
-        assert_eq!(axis_number(123456.0), "1.23e5");
-        assert_eq!(axis_number(40.0), "40");
-        assert_eq!(tick_number(-5.551115123125783e-17, -0.5, 0.5), "0");
-        assert_eq!(tick_number(0.2, -0.5, 0.5), "0.2");
-        // A tiny axis keeps its tiny ticks.
-        assert_eq!(tick_number(1e-15, 0.0, 4e-15), "1.00e-15");
         assert!(
             Kind::parse("pie")
                 .unwrap_err()
