@@ -7,64 +7,15 @@ use std::path::Path;
 
 use super::{DriftReport, chart};
 use crate::chart::{Figure, axis_number};
+use crate::display::number;
+use crate::report::{esc, head, inline};
 use crate::{Error, Result};
-
-/// Escapes text for HTML element content and attribute values.
-pub(crate) fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Drops the XML declaration plotters writes, so the SVG can sit inside HTML.
-pub(crate) fn inline(svg: String) -> String {
-    match svg.find("<svg") {
-        Some(i) => svg[i..].to_owned(),
-        None => svg,
-    }
-}
-
-pub(crate) fn number(v: f64) -> String {
-    if v.is_nan() {
-        "—".into()
-    } else if v != 0.0 && v.abs() < 1e-4 {
-        format!("{v:.3e}")
-    } else {
-        format!("{:.4}", v)
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_owned()
-    }
-}
-
-pub(crate) const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px auto;max-width:1100px;color:#1b2430;padding:0 16px}
-h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}
-.muted{color:#5b6675}.banner{padding:14px 18px;border-radius:8px;margin:16px 0;font-size:16px}
-.drift{background:#fdecea;border:1px solid #e6a39b}.ok{background:#e9f5ee;border:1px solid #9fd0b2}
-table{border-collapse:collapse;width:100%;font-size:13px}th,td{padding:5px 8px;border-bottom:1px solid #e3e8ee;text-align:left;vertical-align:top}
-th{background:#f4f6f9;position:sticky;top:0}td.n{text-align:right;font-variant-numeric:tabular-nums}
-.yes{color:#c0392b;font-weight:600}.no{color:#2e7d4f}
-details{margin:6px 0;border:1px solid #e3e8ee;border-radius:6px;padding:6px 10px}summary{cursor:pointer;font-weight:600}
-svg{max-width:100%;height:auto}";
 
 /// The report as HTML text.
 pub fn render(report: &DriftReport) -> Result<String> {
     let mut h = String::with_capacity(64 * 1024);
     let title = format!("Drift: {} → {}", report.reference, report.current);
-    let _ = write!(
-        h,
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{}</title><style>{STYLE}</style></head><body>",
-        esc(&title)
-    );
+    h.push_str(&head(&title));
     let _ = write!(
         h,
         "<h1>{}</h1><div class=\"muted\">reference {} rows · current {} rows · written by Lathe {}</div>",
@@ -139,8 +90,13 @@ pub fn render(report: &DriftReport) -> Result<String> {
         }
         h.push_str("</ul>");
     }
-    if report.windows.is_some() {
+    if let Some(windows) = &report.windows {
         h.push_str("<h2>Drift over time</h2>");
+        let _ = write!(
+            h,
+            "<p class=\"muted\" id=\"windows-summary\">{}</p>",
+            esc(&windows.summary)
+        );
         h.push_str(&inline(chart::over_time(report, None)?.svg()?));
     }
     h.push_str("<h2>Distributions</h2>");

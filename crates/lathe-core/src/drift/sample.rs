@@ -6,7 +6,6 @@ use std::cmp::Ordering;
 use polars::prelude::*;
 
 use super::Kind;
-use super::compute_err;
 use crate::{Error, Result};
 
 /// A category: a number (an integer column treated as categorical, or a numeric column with few
@@ -300,6 +299,24 @@ impl std::hash::Hash for Label {
             }
         }
     }
+}
+
+pub(crate) fn compute_err(column: &str, e: PolarsError) -> Error {
+    Error::Compute {
+        context: "cannot compute drift",
+        detail: format!("column '{column}': {e}"),
+    }
+}
+
+/// Reads one column of a frame as a sample of `kind` (used by the windows).
+pub(crate) fn read_sample(
+    frame: &DataFrame,
+    name: &str,
+    kind: Kind,
+    rows: Option<&[u32]>,
+) -> Result<Sample> {
+    let column = frame.column(name).map_err(|e| compute_err(name, e))?;
+    sample(column, kind, rows)
 }
 
 #[cfg(test)]

@@ -9,12 +9,12 @@
 //! - [`chi2_sf`]: `scipy.stats.chi2.sf` (cephes' `igamc`).
 //! - [`normal_two_sided`]: Evidently's `2 * (1 - norm.cdf(|z|))`.
 //! - [`wasserstein`]: `scipy.stats.wasserstein_distance` of two samples.
-//! - [`sturges_edges`] and [`bin_counts`]: `numpy.histogram_bin_edges(x, "sturges")` and
-//!   `numpy.histogram(x, edges)`.
 //! - [`jensen_shannon`], [`psi`], [`kl_divergence`]: `scipy.spatial.distance.jensenshannon`,
 //!   Evidently's PSI and `scipy.stats.entropy` over binned shares.
 
 use std::f64::consts::PI;
+
+use crate::numeric::pairwise_sum;
 
 /// `max(n1, n2)` up to which `ks_2samp(method="auto")` computes the exact distribution.
 const KS_MAX_EXACT_N: usize = 10_000;
@@ -690,93 +690,6 @@ pub fn wasserstein(a: &[f64], b: &[f64]) -> f64 {
     pairwise_sum(&terms)
 }
 
-/// numpy's pairwise summation (blocks of 128 summed with 8 accumulators).
-pub fn pairwise_sum(x: &[f64]) -> f64 {
-    let n = x.len();
-    if n < 8 {
-        return x.iter().fold(0.0, |acc, &v| acc + v);
-    }
-    if n <= 128 {
-        let mut r = [0.0f64; 8];
-        r.copy_from_slice(&x[..8]);
-        let mut i = 8;
-        while i + 8 <= n {
-            for k in 0..8 {
-                r[k] += x[i + k];
-            }
-            i += 8;
-        }
-        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        while i < n {
-            res += x[i];
-            i += 1;
-        }
-        return res;
-    }
-    let mut half = n / 2;
-    half -= half % 8;
-    pairwise_sum(&x[..half]) + pairwise_sum(&x[half..])
-}
-
-/// `numpy.histogram_bin_edges(values, bins="sturges")` for finite values with the given min,
-/// max and count.
-pub fn sturges_edges(min: f64, max: f64, count: usize) -> Vec<f64> {
-    let (mut first, mut last) = (min, max);
-    if first == last {
-        first -= 0.5;
-        last += 0.5;
-    }
-    let width = (max - min) / ((count as f64).log2() + 1.0);
-    let bins = if width > 0.0 {
-        ((last - first) / width).ceil().max(1.0) as usize
-    } else {
-        1
-    };
-    linspace(first, last, bins + 1)
-}
-
-/// [`sturges_edges`] over two sorted, non-empty samples together.
-pub fn sturges_edges_of(a: &[f64], b: &[f64]) -> Vec<f64> {
-    sturges_edges(
-        a[0].min(b[0]),
-        a[a.len() - 1].max(b[b.len() - 1]),
-        a.len() + b.len(),
-    )
-}
-
-/// `numpy.linspace(start, stop, num)` (endpoint included).
-fn linspace(start: f64, stop: f64, num: usize) -> Vec<f64> {
-    let div = (num - 1) as f64;
-    let step = (stop - start) / div;
-    let mut out: Vec<f64> = (0..num).map(|i| i as f64 * step + start).collect();
-    if let Some(last) = out.last_mut() {
-        *last = stop;
-    }
-    out
-}
-
-/// `numpy.histogram(sorted, edges)[0]`: half-open bins, the last one closed; values outside
-/// are not counted.
-pub fn bin_counts(sorted: &[f64], edges: &[f64]) -> Vec<u64> {
-    if edges.len() < 2 {
-        return Vec::new();
-    }
-    let last = edges.len() - 1;
-    // cumulative: number of values < edges[k] (k < last), ≤ edges[last].
-    let cum: Vec<usize> = edges
-        .iter()
-        .enumerate()
-        .map(|(k, &e)| {
-            if k == last {
-                sorted.partition_point(|&v| v <= e)
-            } else {
-                sorted.partition_point(|&v| v < e)
-            }
-        })
-        .collect();
-    cum.windows(2).map(|w| (w[1] - w[0]) as u64).collect()
-}
-
 /// Evidently's `get_binned_data(..., feel_zeroes=True)` zero filling: each side's zero shares
 /// become its smallest non-zero share / 10⁶ when that is ≤ 0.0001, else 0.0001.
 pub fn fill_zeroes(shares: &mut [f64]) {
@@ -842,19 +755,6 @@ pub fn kl_divergence(reference: &[f64], current: &[f64]) -> f64 {
     pairwise_sum(&terms)
 }
 
-/// Population standard deviation (`numpy.std`, ddof = 0), numpy's two-pass arithmetic.
-pub fn std_pop(values: &[f64]) -> f64 {
-    let n = values.len() as f64;
-    let mean = pairwise_sum(values) / n;
-    let sq: Vec<f64> = values.iter().map(|v| (v - mean) * (v - mean)).collect();
-    (pairwise_sum(&sq) / n).sqrt()
-}
-
-/// Arithmetic mean with numpy's pairwise summation.
-pub fn mean(values: &[f64]) -> f64 {
-    pairwise_sum(values) / values.len() as f64
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -869,19 +769,5 @@ mod tests {
         let a = [1.0, 2.0, 3.0];
         let r = ks_2samp(&a, &a);
         assert_eq!((r.statistic, r.p_value), (0.0, 1.0));
-    }
-
-    #[test]
-    fn bin_counts_close_the_last_bin() {
-        assert_eq!(
-            bin_counts(&[0.0, 0.5, 1.0, 2.0, 3.0], &[0.0, 1.0, 2.0, 3.0]),
-            vec![2, 1, 2]
-        );
-    }
-
-    #[test]
-    fn pairwise_sum_matches_a_plain_sum_on_integers() {
-        let v: Vec<f64> = (0..1000).map(f64::from).collect();
-        assert_eq!(pairwise_sum(&v), 499_500.0);
     }
 }

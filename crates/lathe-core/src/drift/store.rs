@@ -108,8 +108,17 @@ pub fn load(project: &Project, id: i64) -> Result<DriftReport> {
         .ok_or_else(|| Error::NotFound {
             what: format!("no drift result {id} in this project; see `lathe drift list`"),
         })?;
-    serde_json::from_str(&json).map_err(|e| Error::Corrupt {
+    let mut report: DriftReport = serde_json::from_str(&json).map_err(|e| Error::Corrupt {
         path: root.to_path_buf(),
         detail: format!("stored drift result {id}: {e}"),
-    })
+    })?;
+    // Results stored before the display fields existed get them now.
+    report
+        .columns
+        .iter_mut()
+        .for_each(super::ColumnDrift::present);
+    if let Some(windows) = &mut report.windows {
+        windows.tally(&report.columns, report.drift_share);
+    }
+    Ok(report)
 }

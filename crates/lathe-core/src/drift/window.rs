@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::{ColumnDrift, bad};
+use super::column::ColumnDrift;
+use super::sample::read_sample;
+use super::score::evaluate_window;
 use crate::job::Job;
 use crate::{Error, Result};
 
@@ -30,7 +32,7 @@ impl Window {
     pub fn parse(text: &str) -> Result<Window> {
         let t = text.trim().to_ascii_lowercase();
         let err = || {
-            bad(
+            Error::bad_argument(
                 "window",
                 format!(
                     "'{text}': write a length of time (30m, 12h, 1d, 7d, 2w) or of rows (1000rows)"
@@ -88,6 +90,30 @@ pub struct WindowDrift {
     pub drifted: Vec<String>,
 }
 
+impl WindowDrift {
+    /// The window's verdict from its scores, with each column's method and threshold: which
+    /// columns drifted, their share of the columns tested in the window, and the dataset verdict.
+    /// The one place a window is judged, so the what-if's threshold reaches the windows too.
+    pub(crate) fn tally(&mut self, columns: &[ColumnDrift], drift_share: f64) {
+        let mut tested = 0usize;
+        self.drifted.clear();
+        for column in columns {
+            if let Some(Some(score)) = self.scores.get(&column.name) {
+                tested += 1;
+                if column.method.drifted(*score, column.threshold) {
+                    self.drifted.push(column.name.clone());
+                }
+            }
+        }
+        self.share_drifted = if tested == 0 {
+            0.0
+        } else {
+            self.drifted.len() as f64 / tested as f64
+        };
+        self.dataset_drift = tested > 0 && self.share_drifted >= drift_share;
+    }
+}
+
 /// Drift over time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -98,6 +124,26 @@ pub struct Windows {
     /// Current rows without a time, left out.
     pub rows_without_time: u64,
     pub windows: Vec<WindowDrift>,
+    /// How many windows show dataset drift, in words: `2 of 6 windows show dataset drift`.
+    #[serde(default)]
+    pub summary: String,
+}
+
+impl Windows {
+    /// Judges every window again from its scores (see [`WindowDrift::tally`]) and words the
+    /// count of drifted windows.
+    pub(crate) fn tally(&mut self, columns: &[ColumnDrift], drift_share: f64) {
+        for window in &mut self.windows {
+            window.tally(columns, drift_share);
+        }
+        let drifted = self.windows.iter().filter(|w| w.dataset_drift).count();
+        let n = self.windows.len();
+        self.summary = format!(
+            "{drifted} of {n} {} {} dataset drift",
+            if n == 1 { "window" } else { "windows" },
+            if drifted == 1 { "shows" } else { "show" }
+        );
+    }
 }
 
 fn iso(ms: i64) -> String {
@@ -110,7 +156,7 @@ fn iso(ms: i64) -> String {
 /// Milliseconds since the epoch of every row of a time column (`None` where missing).
 fn times(frame: &DataFrame, name: &str) -> Result<Vec<Option<i64>>> {
     let column = frame.column(name).map_err(|_| {
-        bad(
+        Error::bad_argument(
             "time column",
             format!("no column '{name}' in the current data"),
         )
@@ -150,7 +196,7 @@ fn times(frame: &DataFrame, name: &str) -> Result<Vec<Option<i64>>> {
                 match v {
                     None => out.push(None),
                     Some(text) => out.push(Some(parse_time(text).ok_or_else(|| {
-                        bad(
+                        Error::bad_argument(
                             "time column",
                             format!("'{name}' row {}: '{text}' is not a date or time (write 2024-05-01 or 2024-05-01T12:00:00Z)", row + 1),
                         )
@@ -159,7 +205,7 @@ fn times(frame: &DataFrame, name: &str) -> Result<Vec<Option<i64>>> {
             }
             Ok(out)
         }
-        other => Err(bad(
+        other => Err(Error::bad_argument(
             "time column",
             format!("'{name}' is a {other} column; it must hold dates or times"),
         )),
@@ -198,7 +244,7 @@ fn parse_time(text: &str) -> Option<i64> {
 /// A window of current rows: its start and end labels and the rows' positions.
 type Cut = (String, String, Vec<u32>);
 /// A column's score and verdict in every window (`None`: no values there).
-type ColumnWindows = Vec<Option<(f64, bool)>>;
+type ColumnWindows = Vec<Option<f64>>;
 
 /// Cuts the current rows into windows. Returns them and the count of rows without a time.
 fn cut(current: &DataFrame, time_column: Option<&str>, window: &Window) -> Result<(Vec<Cut>, u64)> {
@@ -251,7 +297,7 @@ fn cut(current: &DataFrame, time_column: Option<&str>, window: &Window) -> Resul
         }
     }
     if out.len() > MAX_WINDOWS {
-        return Err(bad(
+        return Err(Error::bad_argument(
             "window",
             format!(
                 "{} windows of {}; at most {MAX_WINDOWS}: choose a longer window",
@@ -279,11 +325,11 @@ pub(crate) fn over_time(
         .par_iter()
         .map(|column| {
             job.cancel.check()?;
-            let r = super::read_sample(reference, &column.name, column.kind, None)?;
+            let r = read_sample(reference, &column.name, column.kind, None)?;
             cuts.iter()
                 .map(|(_, _, rows)| {
-                    let c = super::read_sample(current, &column.name, column.kind, Some(rows))?;
-                    Ok(super::evaluate_window(column, &r, &c))
+                    let c = read_sample(current, &column.name, column.kind, Some(rows))?;
+                    Ok(evaluate_window(column, &r, &c))
                 })
                 .collect()
         })
@@ -293,41 +339,31 @@ pub(crate) fn over_time(
         .iter()
         .enumerate()
         .map(|(w, (start, end, rows))| {
-            let mut scores = BTreeMap::new();
-            let mut drifted = Vec::new();
-            let mut tested = 0usize;
-            for (column, results) in columns.iter().zip(&per_column) {
-                let result = results[w];
-                scores.insert(column.name.clone(), result.map(|r| r.0));
-                if let Some((_, d)) = result {
-                    tested += 1;
-                    if d {
-                        drifted.push(column.name.clone());
-                    }
-                }
-            }
-            let share = if tested == 0 {
-                0.0
-            } else {
-                drifted.len() as f64 / tested as f64
-            };
+            let scores = columns
+                .iter()
+                .zip(&per_column)
+                .map(|(column, results)| (column.name.clone(), results[w]))
+                .collect();
             WindowDrift {
                 start: start.clone(),
                 end: end.clone(),
                 rows: rows.len() as u64,
-                share_drifted: share,
-                dataset_drift: tested > 0 && share >= drift_share,
+                share_drifted: 0.0,
+                dataset_drift: false,
                 scores,
-                drifted,
+                drifted: Vec::new(),
             }
         })
         .collect();
-    Ok(Windows {
+    let mut out = Windows {
         time_column: time_column.map(str::to_owned),
         window: window.label(),
         rows_without_time: missing,
         windows,
-    })
+        summary: String::new(),
+    };
+    out.tally(columns, drift_share);
+    Ok(out)
 }
 
 #[cfg(test)]

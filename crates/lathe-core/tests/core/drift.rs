@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use lathe_core::dataset::browse::TableSource;
 use lathe_core::drift::{self, DriftOptions, DriftReport, Method, Window, stat};
 use lathe_core::job::Job;
+use lathe_core::numeric;
 use serde_json::Value;
 
 use crate::support::{new_project, repo};
@@ -197,7 +198,7 @@ fn raw_statistics_follow_numpy_and_scipy() {
         "wasserstein",
     );
     close(
-        stat::std_pop(&a),
+        numeric::std_pop(&a),
         e["std_reference"].as_f64().unwrap(),
         "std",
     );
@@ -206,7 +207,7 @@ fn raw_statistics_follow_numpy_and_scipy() {
         e["ks_statistic"].as_f64().unwrap(),
         "ks D",
     );
-    let edges = stat::sturges_edges_of(&a, &b);
+    let edges = numeric::sturges_edges_of(&a, &b);
     let want: Vec<f64> = e["sturges_edges"]
         .as_array()
         .unwrap()
@@ -224,8 +225,14 @@ fn raw_statistics_follow_numpy_and_scipy() {
             .map(|c| c.as_u64().unwrap())
             .collect()
     };
-    assert_eq!(stat::bin_counts(&a, &edges), counts(&e["reference_counts"]));
-    assert_eq!(stat::bin_counts(&b, &edges), counts(&e["current_counts"]));
+    assert_eq!(
+        numeric::bin_counts(&a, &edges),
+        counts(&e["reference_counts"])
+    );
+    assert_eq!(
+        numeric::bin_counts(&b, &edges),
+        counts(&e["current_counts"])
+    );
 }
 
 #[test]
@@ -283,6 +290,72 @@ fn windows_match_evidently_per_window() {
             );
         }
     }
+}
+
+/// The what-if moves the windows' verdicts with the columns' (before, the windows kept the
+/// verdicts of the stored thresholds, so the over-time chart and the HTML report disagreed with
+/// the table after the slider moved). Each threshold's windows must equal a window judged anew
+/// from its scores.
+#[test]
+fn threshold_what_if_moves_every_windows_verdict() {
+    let w = &expected()["windows"];
+    let report = run(
+        w["reference"].as_str().unwrap(),
+        w["current"].as_str().unwrap(),
+        &DriftOptions {
+            time_column: Some("date".into()),
+            window: Some(Window::parse(w["window"].as_str().unwrap()).unwrap()),
+            ..Default::default()
+        },
+    );
+    let shares = |r: &DriftReport| -> Vec<f64> {
+        r.windows
+            .as_ref()
+            .unwrap()
+            .windows
+            .iter()
+            .map(|w| w.share_drifted)
+            .collect()
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for threshold in [1e-12, 1e-3, 0.05, 0.3, 0.999, 1.0] {
+        let what_if = report.with_threshold(threshold);
+        for window in &what_if.windows.as_ref().unwrap().windows {
+            let mut tested = 0;
+            let mut drifted = Vec::new();
+            for c in &what_if.columns {
+                assert_eq!(c.threshold, threshold);
+                if let Some(Some(score)) = window.scores.get(&c.name) {
+                    tested += 1;
+                    if c.method.drifted(*score, threshold) {
+                        drifted.push(c.name.clone());
+                    }
+                }
+            }
+            assert_eq!(window.drifted, drifted, "{} at {threshold}", window.start);
+            let share = if tested == 0 {
+                0.0
+            } else {
+                drifted.len() as f64 / tested as f64
+            };
+            assert_eq!(
+                window.share_drifted, share,
+                "{} at {threshold}",
+                window.start
+            );
+            assert_eq!(
+                window.dataset_drift,
+                tested > 0 && share >= what_if.drift_share,
+                "{} at {threshold}",
+                window.start
+            );
+        }
+        seen.insert(format!("{:?}", shares(&what_if)));
+    }
+    assert!(
+        seen.len() > 1,
+        "the thresholds must move some window's share: {seen:?}"
+    );
 }
 
 #[test]
