@@ -10,7 +10,7 @@ use polars::prelude::*;
 
 use super::eval::Evaluation;
 use crate::chart::{
-    ACCENT, FAMILY, Figure, TEXT, data_error, draw_error, frame_csv, short, tick_number,
+    ACCENT, FAMILY, Figure, NamedChart, TEXT, data_error, draw_error, frame_csv, short, tick_number,
 };
 use crate::{Error, Result};
 
@@ -218,20 +218,20 @@ pub fn available(e: &Evaluation) -> Vec<&'static str> {
         .collect()
 }
 
+/// Every chart this evaluation has, by name (the view's key and the file's stem alike).
+pub fn charts(e: &Evaluation) -> Result<Vec<NamedChart<EvalChart>>> {
+    available(e)
+        .into_iter()
+        .map(|name| Ok(NamedChart::new(name, name, chart(e, name)?)))
+        .collect()
+}
+
 /// Writes every chart of `e` into `dir` as NAME.svg with its data as NAME.csv.
 pub fn write_all(e: &Evaluation, dir: &Path) -> Result<Vec<String>> {
-    std::fs::create_dir_all(dir)
-        .map_err(|err| Error::write("create the charts folder", dir, err))?;
-    let mut written = Vec::new();
-    for name in available(e) {
-        let c = chart(e, name)?;
-        for ext in ["svg", "csv"] {
-            let path = dir.join(format!("{name}.{ext}"));
-            crate::chart::write(&c, &path)?;
-            written.push(path.display().to_string());
-        }
-    }
-    Ok(written)
+    Ok(crate::chart::write_named(&charts(e)?, dir)?
+        .into_iter()
+        .map(|p| p.display().to_string())
+        .collect())
 }
 
 impl Figure for EvalChart {

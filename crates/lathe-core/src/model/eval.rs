@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::tensor::{Data, Tensor};
 use super::{Model, Prediction, feature_matrix};
-use crate::drift::stat::pairwise_sum;
+use crate::numeric::pairwise_sum;
 use crate::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,6 +11,7 @@
 //! A graph with an op neither engine runs is refused naming the op. Parsed tree ensembles stay
 //! reachable through [`Model::trees`] for explanations.
 
+pub(crate) mod attrs;
 pub mod chart;
 pub mod eval;
 pub(crate) mod onnx;

@@ -4,8 +4,9 @@
 use prost::Message;
 use tract_onnx::pb;
 
+use super::attrs::OpError;
 use super::ops::Op;
-use super::tensor::{Data, Labels, Tensor, op_error};
+use super::tensor::{Tensor, op_error, tensor_from_proto};
 use crate::{Error, Result};
 
 /// Decodes an ONNX file's bytes. `what` names the file in errors.
@@ -34,152 +35,6 @@ pub(crate) fn decode(bytes: &[u8], what: &str) -> Result<pb::ModelProto> {
         ));
     }
     Ok(model)
-}
-
-/// A node's attributes, by name.
-#[derive(Debug)]
-pub(crate) struct Attrs<'a>(pub &'a [pb::AttributeProto]);
-
-impl<'a> Attrs<'a> {
-    fn get(&self, name: &str) -> Option<&'a pb::AttributeProto> {
-        self.0.iter().find(|a| a.name == name)
-    }
-    pub fn int(&self, name: &str) -> Option<i64> {
-        self.get(name).map(|a| a.i)
-    }
-    pub fn float(&self, name: &str) -> Option<f32> {
-        self.get(name).map(|a| a.f)
-    }
-    pub fn string(&self, name: &str) -> Option<String> {
-        self.get(name)
-            .map(|a| String::from_utf8_lossy(&a.s).into_owned())
-    }
-    pub fn ints(&self, name: &str) -> &'a [i64] {
-        self.get(name).map_or(&[], |a| a.ints.as_slice())
-    }
-    pub fn floats(&self, name: &str) -> &'a [f32] {
-        self.get(name).map_or(&[], |a| a.floats.as_slice())
-    }
-    pub fn strings(&self, name: &str) -> Vec<String> {
-        self.get(name).map_or_else(Vec::new, |a| {
-            a.strings
-                .iter()
-                .map(|s| String::from_utf8_lossy(s).into_owned())
-                .collect()
-        })
-    }
-    pub fn tensor(&self, name: &str) -> Result<Option<Tensor>> {
-        match self.get(name).and_then(|a| a.t.as_ref()) {
-            Some(t) => tensor_from_proto(t).map(Some),
-            None => Ok(None),
-        }
-    }
-    /// A float list, or its double `_as_tensor` variant.
-    pub fn floats_or_tensor(&self, name: &str, tensor_name: &str) -> Result<Vec<f32>> {
-        if let Some(t) = self.tensor(tensor_name)? {
-            return t.to_f32(tensor_name);
-        }
-        Ok(self.floats(name).to_vec())
-    }
-    pub fn tensor_f32(&self, name: &str) -> Result<Vec<f32>> {
-        match self.tensor(name)? {
-            Some(t) => t.to_f32(name),
-            None => Ok(self.floats(name).to_vec()),
-        }
-    }
-    pub fn tensor_i64(&self, name: &str) -> Result<Vec<i64>> {
-        match self.tensor(name)? {
-            Some(t) => t.to_i64(name),
-            None => Ok(self.ints(name).to_vec()),
-        }
-    }
-    /// `{prefix}_int64s` (or `_ints`) or `{prefix}_strings`.
-    pub fn labels(&self, prefix: &str) -> Result<Option<Labels>> {
-        // LinearClassifier says `classlabels_ints`, the others `..._int64s`.
-        let mut ints = self.ints(&format!("{prefix}_int64s"));
-        if ints.is_empty() {
-            ints = self.ints(&format!("{prefix}_ints"));
-        }
-        let strings = self.strings(&format!("{prefix}_strings"));
-        Ok(if !strings.is_empty() {
-            Some(Labels::Str(strings))
-        } else if !ints.is_empty() {
-            Some(Labels::Int(ints.to_vec()))
-        } else {
-            None
-        })
-    }
-}
-
-/// An initializer or attribute tensor.
-pub(crate) fn tensor_from_proto(t: &pb::TensorProto) -> Result<Tensor> {
-    if !t.external_data.is_empty() || t.data_location == Some(1) {
-        return Err(Error::BadArgument {
-            argument: "model",
-            detail: format!(
-                "tensor {:?} keeps its data in an external file; save the model with its weights inside (onnx.save(..., save_as_external_data=False))",
-                t.name
-            ),
-        });
-    }
-    let shape: Vec<usize> = t
-        .dims
-        .iter()
-        .map(|&d| usize::try_from(d))
-        .collect::<std::result::Result<_, _>>()
-        .map_err(|_| op_error("initializer", "negative dimension"))?;
-    let raw = &t.raw_data;
-    let chunks = |width: usize| -> Result<std::slice::ChunksExact<'_, u8>> {
-        if !raw.len().is_multiple_of(width) {
-            return Err(op_error("initializer", "raw data of a partial element"));
-        }
-        Ok(raw.chunks_exact(width))
-    };
-    let data = match t.data_type {
-        1 if !raw.is_empty() => Data::F32(
-            chunks(4)?
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
-        ),
-        1 => Data::F32(t.float_data.clone()),
-        11 if !raw.is_empty() => Data::F64(
-            chunks(8)?
-                .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
-                .collect(),
-        ),
-        11 => Data::F64(t.double_data.clone()),
-        7 if !raw.is_empty() => Data::I64(
-            chunks(8)?
-                .map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
-                .collect(),
-        ),
-        7 => Data::I64(t.int64_data.clone()),
-        6 if !raw.is_empty() => Data::I64(
-            chunks(4)?
-                .map(|c| i64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]])))
-                .collect(),
-        ),
-        2 | 9 if !raw.is_empty() => Data::I64(raw.iter().map(|&b| i64::from(b)).collect()),
-        3 if !raw.is_empty() => Data::I64(raw.iter().map(|&b| i64::from(b as i8)).collect()),
-        2 | 3 | 4 | 5 | 6 | 9 => Data::I64(t.int32_data.iter().map(|&v| i64::from(v)).collect()),
-        8 => Data::Str(
-            t.string_data
-                .iter()
-                .map(|s| String::from_utf8_lossy(s).into_owned())
-                .collect(),
-        ),
-        other => {
-            return Err(op_error(
-                "initializer",
-                &format!(
-                    "{:?} has element type {}, which Lathe does not run",
-                    t.name,
-                    super::tensor::elem_type_name(other)
-                ),
-            ));
-        }
-    };
-    Tensor::new(shape, data)
 }
 
 /// One node of the graph, its values addressed by slot.
@@ -384,16 +239,4 @@ pub(crate) enum GraphError {
     /// Ops the evaluator does not run, as `domain:Op` (plain `Op` for the standard domain).
     Unsupported(Vec<String>),
     Other(Error),
-}
-
-#[derive(Debug)]
-pub(crate) enum OpError {
-    Unsupported,
-    Bad(Error),
-}
-
-impl From<Error> for OpError {
-    fn from(e: Error) -> Self {
-        OpError::Bad(e)
-    }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tract_onnx::pb;
 
-use super::onnx::{Attrs, OpError};
+use super::attrs::{Attrs, OpError};
 use super::tensor::{Data, Labels, Tensor, op_error};
 use super::trees::{PostTransform, TreeEnsemble, logistic, mlas_logistic};
 use crate::Result;

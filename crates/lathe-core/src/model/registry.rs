@@ -21,8 +21,9 @@ use crate::{Error, Result};
 #[derive(Debug, Clone, Default)]
 pub struct RegisterOptions {
     pub name: String,
-    /// A run of the project (`lathe runs list` ids or the source's run id).
-    pub run: Option<String>,
+    /// The run that made the model (its id in the project; resolve a user's `#ID` or source
+    /// run id with `runs::resolve_run` first). The registry does not read runs.
+    pub run_id: Option<i64>,
     /// The training dataset, `NAME[@VERSION]`.
     pub dataset: Option<String>,
     pub target: Option<String>,
@@ -125,10 +126,7 @@ pub fn register(
     let bytes = std::fs::read(path).map_err(|e| Error::io("read the model file", path, e))?;
     let what = path.display().to_string();
     let model = Model::load(&bytes, &what)?;
-    let run_id = match &options.run {
-        Some(r) => Some(crate::runs::query::resolve_run(project, r)?),
-        None => None,
-    };
+    let run_id = options.run_id;
     let training = match &options.dataset {
         Some(d) => Some(dataset::resolve(project, d)?),
         None => None,

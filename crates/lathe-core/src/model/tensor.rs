@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use tract_onnx::pb;
+
 use crate::{Error, Result};
 
 /// ONNX element types Lathe names in signatures (`TensorProto.DataType`).
@@ -259,4 +261,74 @@ pub(crate) fn op_error(op: &str, detail: &str) -> Error {
         context: "cannot run the model",
         detail: format!("{op}: {detail}"),
     }
+}
+/// An initializer or attribute tensor.
+pub(crate) fn tensor_from_proto(t: &pb::TensorProto) -> Result<Tensor> {
+    if !t.external_data.is_empty() || t.data_location == Some(1) {
+        return Err(Error::BadArgument {
+            argument: "model",
+            detail: format!(
+                "tensor {:?} keeps its data in an external file; save the model with its weights inside (onnx.save(..., save_as_external_data=False))",
+                t.name
+            ),
+        });
+    }
+    let shape: Vec<usize> = t
+        .dims
+        .iter()
+        .map(|&d| usize::try_from(d))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| op_error("initializer", "negative dimension"))?;
+    let raw = &t.raw_data;
+    let chunks = |width: usize| -> Result<std::slice::ChunksExact<'_, u8>> {
+        if !raw.len().is_multiple_of(width) {
+            return Err(op_error("initializer", "raw data of a partial element"));
+        }
+        Ok(raw.chunks_exact(width))
+    };
+    let data = match t.data_type {
+        1 if !raw.is_empty() => Data::F32(
+            chunks(4)?
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+        ),
+        1 => Data::F32(t.float_data.clone()),
+        11 if !raw.is_empty() => Data::F64(
+            chunks(8)?
+                .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+                .collect(),
+        ),
+        11 => Data::F64(t.double_data.clone()),
+        7 if !raw.is_empty() => Data::I64(
+            chunks(8)?
+                .map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+                .collect(),
+        ),
+        7 => Data::I64(t.int64_data.clone()),
+        6 if !raw.is_empty() => Data::I64(
+            chunks(4)?
+                .map(|c| i64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+                .collect(),
+        ),
+        2 | 9 if !raw.is_empty() => Data::I64(raw.iter().map(|&b| i64::from(b)).collect()),
+        3 if !raw.is_empty() => Data::I64(raw.iter().map(|&b| i64::from(b as i8)).collect()),
+        2 | 3 | 4 | 5 | 6 | 9 => Data::I64(t.int32_data.iter().map(|&v| i64::from(v)).collect()),
+        8 => Data::Str(
+            t.string_data
+                .iter()
+                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .collect(),
+        ),
+        other => {
+            return Err(op_error(
+                "initializer",
+                &format!(
+                    "{:?} has element type {}, which Lathe does not run",
+                    t.name,
+                    super::tensor::elem_type_name(other)
+                ),
+            ));
+        }
+    };
+    Tensor::new(shape, data)
 }

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-use super::onnx::Attrs;
+use super::attrs::Attrs;
 use super::tensor::{Labels, Tensor, op_error};
 use crate::Result;
 

@@ -12,7 +12,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use polars::prelude::*;
 
+use super::compare::param_diff;
+use super::load::{load, load_in_order};
 use super::query::{self, Column};
+use super::record::RunRecord;
 use super::{Point, history};
 use crate::chart::{
     FAMILY, Figure, TEXT, axis_number, draw_error, frame_csv, series_legend, short, tick_number,
@@ -215,7 +218,7 @@ pub fn line_chart(project: &Project, runs: &[i64], options: &LineOptions) -> Res
             ),
         });
     }
-    let records = query::load(project, true, Some(runs))?;
+    let records = load(project, true, Some(runs))?;
     let label_of = |id: i64| {
         records
             .iter()
@@ -758,7 +761,7 @@ enum PlotKind {
 }
 
 /// The metric value (last, or `.min` / `.max`) of each run, NaN where missing.
-fn metric_axis(records: &[query::RunRecord], metric: &str) -> Result<(String, Vec<f64>)> {
+fn metric_axis(records: &[RunRecord], metric: &str) -> Result<(String, Vec<f64>)> {
     let Column::Metric(key, agg) = query::parse_column(&format!("metrics.{metric}"))? else {
         unreachable!("a metrics. key parses as a metric")
     };
@@ -779,7 +782,7 @@ fn metric_axis(records: &[query::RunRecord], metric: &str) -> Result<(String, Ve
     Ok((metric.to_owned(), values))
 }
 
-fn label(r: &query::RunRecord) -> String {
+fn label(r: &RunRecord) -> String {
     r.name
         .clone()
         .unwrap_or_else(|| r.source_run_id.chars().take(8).collect())
@@ -792,7 +795,7 @@ pub fn scatter_chart(
     param: &str,
     metric: &str,
 ) -> Result<RunsPlot> {
-    let records = query::load_in_order(project, runs)?;
+    let records = load_in_order(project, runs)?;
     let values: Vec<Option<String>> = records
         .iter()
         .map(|r| r.params.get(param).cloned())
@@ -821,9 +824,9 @@ pub fn parallel_chart(
     params: &[String],
     metric: &str,
 ) -> Result<RunsPlot> {
-    let records = query::load_in_order(project, runs)?;
+    let records = load_in_order(project, runs)?;
     let params: Vec<String> = if params.is_empty() {
-        query::param_diff(&records).differing.into_keys().collect()
+        param_diff(&records).differing.into_keys().collect()
     } else {
         params.to_vec()
     };

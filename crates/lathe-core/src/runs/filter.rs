@@ -23,7 +23,6 @@
 
 use regex::Regex;
 
-use super::query::RunRecord;
 use crate::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -433,6 +432,37 @@ impl Parser<'_> {
 }
 
 /// The attribute a name (or one of its aliases, any case) stands for.
+/// A key as filters and sort keys take it: backquoted unless plain (`` `val loss` ``).
+pub fn quote_key(key: &str) -> String {
+    let plain = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/' | ':'));
+    if plain {
+        key.to_owned()
+    } else {
+        format!("`{key}`")
+    }
+}
+
+/// The condition that selects the runs whose `entity.key` (`params`, `tags`, `attributes`) is
+/// `value`, or that lack it (`IS NULL`) when `value` is `None`.
+pub fn equals(entity: &str, key: &str, value: Option<&str>) -> String {
+    let column = format!("{entity}.{}", quote_key(key));
+    match value {
+        None => format!("{column} IS NULL"),
+        Some(v) => format!("{column} = '{}'", v.replace('\'', "''")),
+    }
+}
+
+/// `current` (a filter, blank: every run) narrowed by `condition`.
+pub fn narrowed(current: Option<&str>, condition: &str) -> String {
+    match current.map(str::trim).filter(|c| !c.is_empty()) {
+        None => condition.to_owned(),
+        Some(c) => format!("({c}) and {condition}"),
+    }
+}
+
 pub(crate) fn attribute(key: &str) -> Option<&'static str> {
     Some(match key.to_ascii_lowercase().as_str() {
         "run_id" | "run_uuid" | "source_run_id" => "run_id",
@@ -520,7 +550,7 @@ pub(crate) struct MetricValues {
     pub max: Option<f64>,
 }
 
-/// What filters and sorts read of a run: a full [`RunRecord`], or the lean form a listing
+/// What filters and sorts read of a run: a full `RunRecord`, or the lean form a listing
 /// holds for every run of a project.
 pub(crate) trait RunView {
     fn param(&self, key: &str) -> Option<&str>;
@@ -530,41 +560,7 @@ pub(crate) trait RunView {
     fn attribute(&self, key: &str) -> Field<'_>;
 }
 
-impl RunView for RunRecord {
-    fn param(&self, key: &str) -> Option<&str> {
-        self.params.get(key).map(String::as_str)
-    }
-
-    fn tag(&self, key: &str) -> Option<&str> {
-        self.tags.get(key).map(String::as_str)
-    }
-
-    fn metric(&self, key: &str) -> Option<MetricValues> {
-        self.metrics.get(key).map(|m| MetricValues {
-            last: m.last.0,
-            min: m.min.map(|v| v.0),
-            max: m.max.map(|v| v.0),
-        })
-    }
-
-    fn attribute(&self, key: &str) -> Field<'_> {
-        match key {
-            "run_id" => Field::Text(&self.source_run_id),
-            "run_name" => text(&self.name),
-            "status" => Field::Text(&self.status),
-            "lifecycle_stage" => Field::Text(&self.lifecycle_stage),
-            "artifact_uri" => text(&self.artifact_uri),
-            "experiment" => Field::Text(&self.experiment),
-            "parent" => text(&self.parent_run_id),
-            "start_time" => time(self.start_time),
-            "end_time" => time(self.end_time),
-            "id" => Field::Number(self.id as f64),
-            _ => Field::Missing,
-        }
-    }
-}
-
-fn text(v: &Option<String>) -> Field<'_> {
+pub(crate) fn text(v: &Option<String>) -> Field<'_> {
     v.as_deref().map_or(Field::Missing, Field::Text)
 }
 
@@ -641,6 +637,45 @@ fn eval(e: &Expr, run: &impl RunView) -> bool {
                 _ => value.as_ref().is_some_and(|v| compare(&f, op, v)),
             };
             holds != *negate
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_conditions_quote_as_the_parser_reads() {
+        assert_eq!(
+            equals("params", "optimizer", Some("sgd")),
+            "params.optimizer = 'sgd'"
+        );
+        assert_eq!(
+            equals("tags", "team name", Some("o'brien")),
+            "tags.`team name` = 'o''brien'"
+        );
+        assert_eq!(
+            equals("attributes", "experiment", Some("churn")),
+            "attributes.experiment = 'churn'"
+        );
+        assert_eq!(equals("params", "lr", None), "params.lr IS NULL");
+        assert_eq!(
+            narrowed(
+                Some("metrics.acc > 0.9 or params.x = 'a'"),
+                "params.lr IS NULL"
+            ),
+            "(metrics.acc > 0.9 or params.x = 'a') and params.lr IS NULL"
+        );
+        assert_eq!(
+            narrowed(Some("  "), "params.lr IS NULL"),
+            "params.lr IS NULL"
+        );
+        for text in [
+            equals("tags", "team name", Some("o'brien")),
+            narrowed(Some("metrics.acc > 0.9"), &equals("params", "lr", None)),
+        ] {
+            assert!(Filter::parse(&text).is_ok(), "{text}");
         }
     }
 }

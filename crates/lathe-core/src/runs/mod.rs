@@ -7,12 +7,17 @@
 //! whose `meta.yaml` is garbled, a JSONL line that is not JSON) is skipped and named in the
 //! [`ImportSummary`], never silently dropped.
 
+mod browser;
 pub mod chart;
+mod compare;
 pub mod filter;
+mod group;
+mod load;
 mod log;
 mod mlflow;
 mod models;
-pub mod query;
+pub(crate) mod query;
+mod record;
 mod store;
 
 use std::collections::BTreeMap;
@@ -23,10 +28,12 @@ use serde::{Serialize, Serializer};
 use crate::job::Job;
 use crate::{Error, Project, Result};
 
-pub use query::{
-    Agg, ComparedRun, GroupStat, GroupSummary, MetricStat, ParamDiff, RunBrowser, RunComparison,
-    RunMetric, RunQuery, RunRecord, RunsPage, compare, group, history, list, resolve_run,
-};
+pub use browser::RunBrowser;
+pub use compare::{ComparedRun, ParamDiff, RunComparison, RunMetric, compare};
+pub use group::{GroupStat, GroupSummary, group};
+pub use load::{history, resolve_run};
+pub use query::list;
+pub use record::{Agg, MetricStat, RunQuery, RunRecord, RunsPage};
 
 /// One logged value of a metric.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -100,7 +100,7 @@ pub(crate) fn adopt(project: &Project, path: &Path, job: &Job) -> Result<Adopted
         };
         let options = RegisterOptions {
             name: p.name.clone(),
-            run: run.map(|id| format!("#{id}")),
+            run_id: run,
             features: onnx
                 .parent()
                 .and_then(|d| signature_features(&d.join("MLmodel"))),
