@@ -13,6 +13,7 @@ use std::path::Path;
 
 use super::Lineage;
 use super::descriptors::yq;
+use crate::display::number;
 use crate::drift::DriftReport;
 use crate::explain::Explanation;
 use crate::fairness::Fairness;
@@ -108,17 +109,6 @@ pub struct CardInput<'a> {
     pub fairness: Option<&'a Fairness>,
     pub drift: Option<&'a DriftReport>,
     pub text: &'a CardText,
-}
-
-fn num(v: f64) -> String {
-    if v.is_nan() {
-        "n/a".into()
-    } else {
-        format!("{:.4}", v)
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_owned()
-    }
 }
 
 /// Markdown table cell text.
@@ -314,7 +304,7 @@ fn quantitative(out: &mut String, input: &CardInput) {
         let _ = writeln!(out, "| Metric | Value |");
         let _ = writeln!(out, "|---|---:|");
         for (name, value) in &e.metrics {
-            let _ = writeln!(out, "| {name} | {} |", num(*value));
+            let _ = writeln!(out, "| {name} | {} |", number(*value));
         }
         let _ = writeln!(out);
     }
@@ -329,7 +319,7 @@ fn quantitative(out: &mut String, input: &CardInput) {
         let _ = writeln!(out, "| Feature | Mean abs. SHAP |");
         let _ = writeln!(out, "|---|---:|");
         for (name, value) in crate::explain::chart::mean_abs(s).iter().take(10) {
-            let _ = writeln!(out, "| {} | {} |", cell(name), num(*value));
+            let _ = writeln!(out, "| {} | {} |", cell(name), number(*value));
         }
         let _ = writeln!(out);
     }
@@ -354,26 +344,30 @@ fn quantitative(out: &mut String, input: &CardInput) {
                     "| {} | {} | {} | {} | {} | {} |",
                     cell(&g.group),
                     g.count,
-                    num(g.selection_rate),
-                    num(g.accuracy),
-                    num(g.tpr),
-                    num(g.fpr)
+                    number(g.selection_rate),
+                    number(g.accuracy),
+                    number(g.tpr),
+                    number(g.fpr)
                 );
             }
             let _ = writeln!(out);
             let flag = |name: &str, v: f64| {
                 if r.flagged.iter().any(|f| f == name) {
-                    format!("{} ⚠ below 0.8", num(v))
+                    format!(
+                        "{} ⚠ below {}",
+                        number(v),
+                        number(crate::fairness::RATIO_THRESHOLD)
+                    )
                 } else {
-                    num(v)
+                    number(v)
                 }
             };
             let _ = writeln!(
                 out,
                 "Demographic parity: difference {}, ratio {}. Equalized odds: difference {}, ratio {}.",
-                num(r.demographic_parity_difference),
+                number(r.demographic_parity_difference),
                 flag("demographic_parity_ratio", r.demographic_parity_ratio),
-                num(r.equalized_odds_difference),
+                number(r.equalized_odds_difference),
                 flag("equalized_odds_ratio", r.equalized_odds_ratio)
             );
         }

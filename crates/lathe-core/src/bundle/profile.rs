@@ -14,9 +14,9 @@
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::dataset::stats::quantile_sorted;
 use crate::drift::sample::{self, Label, Sample, Values};
-use crate::drift::{self, DriftOptions, DriftReport, Kind, SchemaDrift, SideInfo, Skipped, stat};
+use crate::drift::{self, DriftOptions, DriftReport, Kind, SchemaDrift, SideInfo, Skipped};
+use crate::numeric::{self, quantile_sorted};
 use crate::{Error, Result};
 
 /// Quantiles kept for a numeric column: 0, 0.001, …, 1.
@@ -126,8 +126,8 @@ fn profile_column(column: &Column) -> std::result::Result<ColumnProfile, String>
         if !v.is_empty() {
             out.min = v.first().copied();
             out.max = v.last().copied();
-            out.mean = Some(stat::mean(v));
-            out.std = Some(stat::std_pop(v));
+            out.mean = Some(numeric::mean(v));
+            out.std = Some(numeric::std_pop(v));
         }
         if s.distinct() > MAX_EXACT_VALUES {
             out.quantiles = Some(
@@ -138,7 +138,7 @@ fn profile_column(column: &Column) -> std::result::Result<ColumnProfile, String>
             let (lo, hi) = (v[0], v[v.len() - 1]);
             let edges: Vec<f64> = (0..=20).map(|i| lo + (hi - lo) * i as f64 / 20.0).collect();
             out.histogram = Some(Histogram {
-                counts: stat::bin_counts(v, &edges),
+                counts: numeric::bin_counts(v, &edges),
                 edges,
             });
             return Ok(out);

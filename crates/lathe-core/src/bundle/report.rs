@@ -5,9 +5,10 @@ use std::fmt::Write as _;
 
 use crate::Result;
 use crate::chart::Figure;
-use crate::drift::html::{STYLE, esc, inline, number};
+use crate::display::number;
 use crate::explain::shap::ShapValues;
 use crate::model::eval::Evaluation;
+use crate::report::{STYLE, esc, inline};
 
 fn page(title: &str, body: &str) -> String {
     format!(

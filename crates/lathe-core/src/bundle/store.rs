@@ -20,6 +20,9 @@ pub struct BundleRecord {
     pub format: String,
     pub sha256: String,
     pub size_bytes: u64,
+    /// The size as people read it ([`crate::display::bytes`]).
+    #[serde(default)]
+    pub size: String,
     pub files: u64,
     pub signed_by: Option<String>,
     pub created_at: String,
@@ -93,6 +96,7 @@ pub fn list(project: &Project) -> Result<Vec<BundleRecord>> {
             format: r.get(3)?,
             sha256: r.get(4)?,
             size_bytes: r.get::<_, i64>(5)? as u64,
+            size: crate::display::bytes(r.get::<_, i64>(5)? as u64),
             files: r.get::<_, i64>(6)? as u64,
             signed_by: r.get(7)?,
             created_at: r.get(8)?,

@@ -1,8 +1,8 @@
 //! Charts of explanations, drawn by the one chart engine ([`crate::chart::Figure`]), each with
 //! its data as CSV: mean |SHAP| bars, the beeswarm, a row's waterfall, a feature's dependence
 //! scatter coloured by its strongest interacting feature, permutation importance with error
-//! bars, and partial dependence over ICE lines. The grouped bars of fairness reports are drawn
-//! here too.
+//! bars, and partial dependence over ICE lines. [`charts`] is the one list of what an
+//! explanation shows, for the CLI's files and the desktop's tabs alike.
 
 use std::path::{Path, PathBuf};
 
@@ -16,19 +16,20 @@ use super::importance::Importance;
 use super::pdp::FeatureDependence;
 use super::shap::ShapValues;
 use crate::chart::{
-    ACCENT, FAMILY, Figure, TEXT, axis_number, data_error, draw_error, frame_csv, short,
-    tick_number,
+    ACCENT, FAMILY, Figure, HIGH, NamedChart, TEXT, axis_number, data_error, draw_error, frame_csv,
+    range, short, slug, tick_number, write_named,
 };
 use crate::{Error, Result};
 
-const GRID: RGBColor = RGBColor(0xee, 0xf1, 0xf5);
+use crate::chart::GRID;
 const LOW: RGBColor = RGBColor(0x1e, 0x88, 0xe5);
-const HIGH: RGBColor = RGBColor(0xff, 0x0d, 0x57);
 const GUIDE: RGBColor = RGBColor(0x9a, 0xa5, 0xb1);
 /// Features shown at most on bar and beeswarm charts (the rest are summed in CSV only).
 pub const TOP: usize = 20;
 /// ICE lines drawn at most (evenly chosen rows); the CSV keeps every row.
 pub const ICE_LINES: usize = 200;
+/// LIME charts drawn at most: one per explained row, the first ones.
+pub const LIME_CHARTS: usize = 5;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Body {
@@ -66,38 +67,13 @@ enum Body {
         average: Vec<f64>,
         ice: Vec<Vec<f64>>,
     },
-    /// Groups along x, one bar per series in each.
-    Grouped {
-        groups: Vec<String>,
-        series: Vec<(String, Vec<f64>)>,
-        y_desc: String,
-    },
 }
 
-/// One chart of an explanation or a fairness report.
+/// One chart of an explanation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExplainChart {
     pub title: String,
     body: Body,
-}
-
-fn range(values: impl Iterator<Item = f64> + Clone, pad_zero: bool) -> (f64, f64) {
-    let mut lo = values
-        .clone()
-        .filter(|v| v.is_finite())
-        .fold(f64::INFINITY, f64::min);
-    let mut hi = values
-        .filter(|v| v.is_finite())
-        .fold(f64::NEG_INFINITY, f64::max);
-    if !lo.is_finite() {
-        return (0.0, 1.0);
-    }
-    if pad_zero {
-        lo = lo.min(0.0);
-        hi = hi.max(0.0);
-    }
-    let pad = ((hi - lo) * 0.06).max(1e-9);
-    (lo - pad, hi + pad)
 }
 
 /// Mean |SHAP| per feature, largest first.
@@ -342,86 +318,82 @@ pub fn pdp(f: &FeatureDependence, output: &str) -> ExplainChart {
     }
 }
 
-/// Grouped bars (fairness metrics per group).
-pub fn grouped(
-    title: String,
-    y_desc: &str,
-    groups: Vec<String>,
-    series: Vec<(String, Vec<f64>)>,
-) -> ExplainChart {
-    ExplainChart {
-        title,
-        body: Body::Grouped {
-            groups,
-            series,
-            y_desc: y_desc.to_owned(),
-        },
-    }
-}
-
-/// A file-name-safe form of a feature or column name.
-pub fn slug(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// Writes every chart of an explanation (SVG, and CSV data) into `dir`; returns the files.
-pub fn write_all(e: &Explanation, dir: &Path) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir)
-        .map_err(|err| Error::write("create the chart folder", dir, err))?;
-    let mut charts: Vec<(String, ExplainChart)> = Vec::new();
+/// Which charts an explanation shows, by the same rule for every front end: SHAP's bar,
+/// beeswarm, the first row's waterfall and the top feature's dependence; the importance bars;
+/// a LIME chart for each of the first [`LIME_CHARTS`] rows; a PDP chart per feature.
+pub fn charts(e: &Explanation) -> Result<Vec<NamedChart<ExplainChart>>> {
+    let mut out = Vec::new();
     match e {
         Explanation::Shap(s) => {
-            charts.push(("shap_bar".into(), shap_bar(s)));
-            charts.push(("shap_beeswarm".into(), beeswarm(s)));
-            if !s.values.is_empty() {
-                charts.push((
-                    format!("shap_waterfall_row_{}", s.rows[0]),
+            out.push(NamedChart::new("bar", "shap_bar", shap_bar(s)));
+            out.push(NamedChart::new("beeswarm", "shap_beeswarm", beeswarm(s)));
+            if let Some(row) = s.rows.first() {
+                out.push(NamedChart::new(
+                    "waterfall",
+                    format!("shap_waterfall_row_{row}"),
                     waterfall(s, 0)?,
                 ));
             }
             if let Some((top, _)) = mean_abs(s).first() {
-                charts.push((
+                out.push(NamedChart::new(
+                    "dependence",
                     format!("shap_dependence_{}", slug(top)),
                     dependence(s, top)?,
                 ));
             }
         }
-        Explanation::Permutation(p) => charts.push(("importance".into(), importance(p))),
+        Explanation::Permutation(p) => {
+            out.push(NamedChart::new("importance", "importance", importance(p)));
+        }
         Explanation::Lime(l) => {
-            for (i, r) in l.rows.iter().enumerate() {
-                charts.push((format!("lime_row_{}", r.row), lime_chart(l, i)?));
+            for (i, r) in l.rows.iter().enumerate().take(LIME_CHARTS) {
+                out.push(NamedChart::new(
+                    format!("lime:{}", r.row),
+                    format!("lime_row_{}", r.row),
+                    lime_chart(l, i)?,
+                ));
             }
         }
         Explanation::Pdp(d) => {
             for f in &d.features {
-                charts.push((
+                out.push(NamedChart::new(
+                    format!("pdp:{}", f.name),
                     format!("pdp_{}", slug(&f.name)),
                     pdp(f, &d.output.description),
                 ));
             }
         }
     }
-    write_charts(&charts, dir)
+    Ok(out)
 }
 
-pub(crate) fn write_charts(charts: &[(String, ExplainChart)], dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut written = Vec::new();
-    for (name, chart) in charts {
-        for ext in ["svg", "csv"] {
-            let path = dir.join(format!("{name}.{ext}"));
-            crate::chart::write(chart, &path)?;
-            written.push(path);
-        }
+/// One SHAP chart for a picked row (`waterfall`, by index into the explained rows) or feature
+/// (`dependence`), as SVG.
+pub fn shap_chart_svg(
+    e: &Explanation,
+    chart: &str,
+    row: Option<usize>,
+    feature: Option<&str>,
+) -> Result<String> {
+    let Explanation::Shap(s) = e else {
+        return Err(Error::BadArgument {
+            argument: "chart",
+            detail: "only SHAP values have row and feature charts".to_owned(),
+        });
+    };
+    match chart {
+        "waterfall" => waterfall(s, row.unwrap_or(0))?.svg(),
+        "dependence" => dependence(s, feature.unwrap_or_default())?.svg(),
+        other => Err(Error::BadArgument {
+            argument: "chart",
+            detail: format!("{other:?} is not waterfall or dependence"),
+        }),
     }
-    Ok(written)
+}
+
+/// Writes every chart of an explanation (SVG, and CSV data) into `dir`; returns the files.
+pub fn write_all(e: &Explanation, dir: &Path) -> Result<Vec<PathBuf>> {
+    write_named(&charts(e)?, dir)
 }
 
 impl Figure for ExplainChart {
@@ -430,7 +402,6 @@ impl Figure for ExplainChart {
             Body::Bars { labels, .. } => (640, 120 + 24 * labels.len().min(TOP) as u32),
             Body::Beeswarm { labels, .. } => (720, 120 + 28 * labels.len().min(TOP) as u32),
             Body::Waterfall { steps, .. } => (720, 150 + 26 * (steps.len().min(TOP) as u32 + 1)),
-            Body::Grouped { groups, .. } => ((200 + 90 * groups.len() as u32).max(560), 440),
             _ => (640, 480),
         }
     }
@@ -509,13 +480,6 @@ impl Figure for ExplainChart {
                 ];
                 for (r, line) in ice.iter().enumerate() {
                     cols.push(Column::new(format!("ice_{r}").into(), line.clone()));
-                }
-                DataFrame::new_infer_height(cols)
-            }
-            Body::Grouped { groups, series, .. } => {
-                let mut cols = vec![Column::new("group".into(), groups.clone())];
-                for (name, v) in series {
-                    cols.push(Column::new(name.as_str().into(), v.clone()));
                 }
                 DataFrame::new_infer_height(cols)
             }
@@ -764,64 +728,6 @@ impl Figure for ExplainChart {
                     .legend(|(x, y)| {
                         PathElement::new(vec![(x, y), (x + 16, y)], HIGH.stroke_width(3))
                     });
-                crate::chart::series_legend(&mut chart, label.clone())?;
-            }
-            Body::Grouped {
-                groups,
-                series,
-                y_desc,
-            } => {
-                let g = groups.len();
-                let k = series.len().max(1);
-                let (lo, hi) = range(series.iter().flat_map(|s| s.1.iter().copied()), true);
-                let mut chart = ChartBuilder::on(root)
-                    .caption(&self.title, caption)
-                    .margin(16)
-                    .x_label_area_size(48)
-                    .y_label_area_size(56)
-                    .build_cartesian_2d(0f64..g as f64, lo..hi.max(1.0))
-                    .map_err(draw_error)?;
-                let name = |v: &f64| {
-                    let i = v.floor() as usize;
-                    if (v - v.floor() - 0.5).abs() < 1e-9 && i < g {
-                        short(&groups[i], 16)
-                    } else {
-                        String::new()
-                    }
-                };
-                chart
-                    .configure_mesh()
-                    .y_desc(y_desc.as_str())
-                    .x_label_formatter(&name)
-                    .x_labels(2 * g + 1)
-                    .disable_x_mesh()
-                    .y_label_formatter(&|v| tick_number(*v, lo, hi.max(1.0)))
-                    .light_line_style(TRANSPARENT)
-                    .bold_line_style(GRID)
-                    .label_style(label.clone())
-                    .axis_desc_style(label.clone())
-                    .draw()
-                    .map_err(draw_error)?;
-                let palette = [
-                    ACCENT,
-                    HIGH,
-                    RGBColor(0x2e, 0x9e, 0x5b),
-                    RGBColor(0xe6, 0x9b, 0x00),
-                ];
-                let width = 0.8 / k as f64;
-                for (s, (sname, vals)) in series.iter().enumerate() {
-                    let c = palette[s % palette.len()];
-                    chart
-                        .draw_series(vals.iter().enumerate().map(|(i, v)| {
-                            let x0 = i as f64 + 0.1 + s as f64 * width;
-                            Rectangle::new([(x0, 0.0), (x0 + width * 0.9, *v)], c.filled())
-                        }))
-                        .map_err(draw_error)?
-                        .label(sname.as_str())
-                        .legend(move |(x, y)| {
-                            Rectangle::new([(x, y - 5), (x + 10, y + 5)], c.filled())
-                        });
-                }
                 crate::chart::series_legend(&mut chart, label.clone())?;
             }
         }

@@ -71,6 +71,8 @@ pub struct ProjectInfo {
     pub counts: BTreeMap<String, u64>,
     /// Total size of the registered objects.
     pub object_store_bytes: u64,
+    /// The same, as people read it ([`crate::display::bytes`]).
+    pub object_store_size: String,
 }
 
 impl Project {
@@ -283,6 +285,7 @@ impl Project {
             ),
             ("bundles".to_owned(), count("SELECT count(*) FROM bundles")?),
         ]);
+        let object_store_bytes = count("SELECT coalesce(sum(size_bytes), 0) FROM objects")?;
         Ok(ProjectInfo {
             name: self.name()?,
             path: self.root.display().to_string(),
@@ -290,7 +293,8 @@ impl Project {
             lathe_version: crate::LATHE_VERSION.to_owned(),
             created_at: self.meta("created_at")?.unwrap_or_default(),
             counts,
-            object_store_bytes: count("SELECT coalesce(sum(size_bytes), 0) FROM objects")?,
+            object_store_bytes,
+            object_store_size: crate::display::bytes(object_store_bytes),
         })
     }
 

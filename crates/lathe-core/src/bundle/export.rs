@@ -1,0 +1,404 @@
+//! Exporting a model version as a bundle: every file in memory, the manifest, `SHA256SUMS` and
+//! the signature, then one write (a deterministic tar.gz, or a folder).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::*;
+use crate::chart::Figure;
+use crate::dataset::{self, StoredVersion, browse::TableSource};
+use crate::drift::{DriftOptions, DriftReport, SideInfo};
+use crate::explain::{self, Explanation};
+use crate::fairness::Fairness;
+use crate::job::Job;
+use crate::model::eval::{EvalInput, Evaluation, evaluate};
+use crate::model::registry::{self};
+use crate::project::Project;
+use crate::{Error, Result};
+
+/// What to export.
+#[derive(Debug, Clone, Default)]
+pub struct ExportOptions {
+    /// `NAME[@VERSION|@ALIAS]`.
+    pub model: String,
+    /// `FILE.tar.gz`, or a folder (any other path).
+    pub out: PathBuf,
+    /// Evaluated, explained and (with `sensitive`) assessed for fairness in the bundle.
+    pub eval_dataset: Option<String>,
+    /// The monitoring reference; default: the version's training dataset.
+    pub reference_dataset: Option<String>,
+    /// Sensitive columns of the evaluation dataset for the card's fairness breakdown; default:
+    /// the version's latest stored fairness report.
+    pub sensitive: Vec<String>,
+    pub card: CardText,
+    /// A private key file (PKCS#8 PEM) to sign `SHA256SUMS` with.
+    pub sign_key: Option<PathBuf>,
+}
+
+/// What [`export()`] wrote.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Exported {
+    pub path: String,
+    /// `tar.gz` or `folder`.
+    pub format: String,
+    pub model: String,
+    /// The archive's SHA-256; for a folder, its `SHA256SUMS` file's.
+    pub sha256: String,
+    pub size_bytes: u64,
+    /// The size as people read it ([`crate::display::bytes`]).
+    #[serde(default)]
+    pub size: String,
+    pub files: u64,
+    /// The signing key's fingerprint.
+    pub signed_by: Option<String>,
+    /// What the bundle lacks, and why (no evaluation dataset, say).
+    pub notes: Vec<String>,
+}
+
+pub(super) fn dataset_ref(v: &StoredVersion) -> DatasetRef {
+    DatasetRef {
+        name: v.dataset.clone(),
+        version: v.version,
+        sha256: v.object_sha256.clone(),
+    }
+}
+
+pub(super) fn svg(chart: &impl Figure) -> Result<Vec<u8>> {
+    Ok(chart.svg()?.into_bytes())
+}
+
+/// Exports a registered model version as a bundle (see the module documentation).
+pub fn export(project: &Project, options: &ExportOptions, job: &Job) -> Result<Exported> {
+    let version = registry::show(project, &options.model)?;
+    let archive = is_archive_path(&options.out);
+    if options.out.exists() && archive {
+        return Err(Error::BadArgument {
+            argument: "out",
+            detail: format!(
+                "{} exists; Lathe does not overwrite a bundle, pick a new path",
+                options.out.display()
+            ),
+        });
+    }
+    let key = options
+        .sign_key
+        .as_deref()
+        .map(sign::read_private)
+        .transpose()?;
+    job.progress("reading the model", 0, None);
+    let model_path = project.objects().path_of(&version.sha256);
+    let model_bytes = std::fs::read(&model_path)
+        .map_err(|e| Error::io("read the model object", &model_path, e))?;
+    let model = crate::model::Model::load(&model_bytes, &version.reference())?;
+    let resolve = |r: &Option<String>| {
+        r.as_deref()
+            .map(|r| dataset::resolve(project, r))
+            .transpose()
+    };
+    let eval = resolve(&options.eval_dataset)?;
+    let training = resolve(&version.dataset)?;
+    let reference = match resolve(&options.reference_dataset)? {
+        Some(r) => Some(r),
+        None => training.clone(),
+    };
+    let mut notes = Vec::new();
+    let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let root = root_name(&version);
+    let triton = descriptors::triton_name(&version);
+    files.insert(
+        "model/signature.json".into(),
+        descriptors::signature_json(&version, &model)?,
+    );
+    // Each dataset is read once (the reference defaults to the training data).
+    job.progress("reading the data", 0, None);
+    let frame_of = |v: &StoredVersion| {
+        TableSource::stored(project, &format!("{}@{}", v.dataset, v.version))?.frame(None)
+    };
+    let eval_frame = eval.as_ref().map(frame_of).transpose()?;
+    let reference_frame = match (&reference, &eval, &eval_frame) {
+        (Some(r), Some(e), Some(f)) if r.id == e.id => Some(f.clone()),
+        (Some(r), _, _) => Some(frame_of(r)?),
+        _ => None,
+    };
+    match eval_frame.as_ref().or(reference_frame.as_ref()) {
+        Some(frame) => {
+            files.insert(
+                "model/input_example.json".into(),
+                descriptors::input_example(frame, &version.features)?,
+            );
+        }
+        None => notes.push("no dataset to take an input example from".into()),
+    }
+    files.insert(
+        "MLmodel".into(),
+        descriptors::mlmodel(&version, "model/").into_bytes(),
+    );
+    files.insert(
+        "model/MLmodel".into(),
+        descriptors::mlmodel(&version, "").into_bytes(),
+    );
+    files.insert(
+        format!("triton/{triton}/config.pbtxt"),
+        descriptors::triton_config(&version).into_bytes(),
+    );
+    files.insert(
+        "kserve.yaml".into(),
+        descriptors::kserve_yaml(&version, &root).into_bytes(),
+    );
+    job.cancel.check()?;
+
+    // Evaluation, explanation and fairness on the evaluation dataset.
+    let mut evaluation: Option<Evaluation> = None;
+    let mut explanation: Option<Explanation> = None;
+    let mut fairness: Option<Fairness> = None;
+    if let (Some(ev), Some(frame)) = (&eval, &eval_frame) {
+        let data_ref = format!("{}@{}", ev.dataset, ev.version);
+        job.progress("evaluating", 0, None);
+        match &version.target {
+            Some(target) => {
+                let e = evaluate(
+                    &model,
+                    &EvalInput {
+                        model_name: version.reference(),
+                        data_name: data_ref.clone(),
+                        frame,
+                        features: &version.features,
+                        target,
+                        task: Some(version.task),
+                    },
+                )?;
+                for name in crate::model::chart::available(&e) {
+                    let c = crate::model::chart::chart(&e, name)?;
+                    files.insert(format!("charts/evaluation_{name}.svg"), svg(&c)?);
+                }
+                files.insert(
+                    "reports/evaluation.html".into(),
+                    report::evaluation(&e)?.into_bytes(),
+                );
+                evaluation = Some(e);
+            }
+            None => notes.push(format!(
+                "{} has no target column: not evaluated",
+                version.reference()
+            )),
+        }
+        job.cancel.check()?;
+        job.progress("explaining", 0, None);
+        let request = explain::Request::Shap {
+            algorithm: explain::shap::Algorithm::Auto,
+            rows: None,
+            background: 100,
+            max_evals: 500,
+            seed: 0,
+            class: None,
+        };
+        let stored = explain::store::explain_stored(
+            project,
+            &version.reference(),
+            &data_ref,
+            None,
+            &request,
+            job,
+        )?;
+        if let Explanation::Shap(s) = &stored.result {
+            files.insert(
+                "charts/shap_bar.svg".into(),
+                svg(&explain::chart::shap_bar(s))?,
+            );
+            files.insert(
+                "charts/shap_beeswarm.svg".into(),
+                svg(&explain::chart::beeswarm(s))?,
+            );
+            files.insert(
+                "reports/explanation.html".into(),
+                report::explanation(s, &stored.data)?.into_bytes(),
+            );
+        }
+        explanation = Some(stored.result);
+        job.cancel.check()?;
+        if !options.sensitive.is_empty() {
+            job.progress("assessing fairness", 0, None);
+            fairness = Some(crate::fairness::store::fairness_stored(
+                project,
+                &version.reference(),
+                &data_ref,
+                None,
+                &options.sensitive,
+                job,
+            )?);
+        }
+    } else {
+        notes
+            .push("no --eval-dataset: no evaluation, explanation or fairness in the bundle".into());
+    }
+    if fairness.is_none() && options.sensitive.is_empty() {
+        fairness = crate::fairness::store::latest_stored(project, version.id)?;
+    }
+    if let Some(f) = &fairness {
+        for c in crate::fairness::chart::charts(f) {
+            files.insert(format!("charts/{}.svg", c.file), svg(&c.chart)?);
+        }
+    }
+
+    // The monitoring profile, and the evaluation data's drift from it.
+    let mut drift: Option<DriftReport> = None;
+    match (&reference, &reference_frame) {
+        (Some(r), Some(frame)) => {
+            job.progress("profiling the reference", 0, None);
+            let mut columns = version.features.clone();
+            if let Some(t) = version.target.as_ref().filter(|t| frame.column(t).is_ok()) {
+                columns.push(t.clone());
+            }
+            let p = profile::build(
+                frame,
+                &columns,
+                &format!("{}@{}", r.dataset, r.version),
+                &r.object_sha256,
+            )?;
+            files.insert(PROFILE.into(), descriptors::json_bytes(&p)?);
+            if let (Some(ev), Some(cur)) = (eval.as_ref().filter(|ev| ev.id != r.id), &eval_frame) {
+                job.progress("testing drift", 0, None);
+                let side = |v: &StoredVersion, f: &polars::prelude::DataFrame| SideInfo {
+                    name: v.dataset.clone(),
+                    version: Some(v.version),
+                    rows: f.height() as u64,
+                };
+                let d = crate::drift::compare_frames(
+                    (side(r, frame), frame),
+                    (side(ev, cur), cur),
+                    &DriftOptions {
+                        columns: Some(columns.clone()),
+                        ..DriftOptions::default()
+                    },
+                    job,
+                )?;
+                files.insert(
+                    "reports/drift.html".into(),
+                    crate::drift::html::render(&d)?.into_bytes(),
+                );
+                drift = Some(d);
+            }
+        }
+        _ => notes.push(format!(
+            "{} has no training dataset and no --reference-dataset was given: no monitoring profile",
+            version.reference()
+        )),
+    }
+    job.cancel.check()?;
+
+    let lineage = Lineage {
+        run: version.run_id.map(|id| RunRef {
+            id,
+            source_run_id: version.run_source_id.clone(),
+        }),
+        training_dataset: training.as_ref().map(dataset_ref),
+        evaluation_dataset: eval.as_ref().map(dataset_ref),
+        reference_dataset: reference.as_ref().map(dataset_ref),
+    };
+    files.insert(
+        CARD.into(),
+        card::render(&card::CardInput {
+            version: &version,
+            lineage: &lineage,
+            evaluation: evaluation.as_ref(),
+            explanation: explanation.as_ref(),
+            fairness: fairness.as_ref(),
+            drift: drift.as_ref(),
+            text: &options.card,
+        })
+        .into_bytes(),
+    );
+    files.insert(format!("triton/{triton}/1/model.onnx"), model_bytes.clone());
+    files.insert("model/model.onnx".into(), model_bytes);
+
+    job.progress("hashing", 0, None);
+    let entries: Vec<FileEntry> = files
+        .iter()
+        .map(|(path, data)| FileEntry {
+            path: path.clone(),
+            sha256: sha_hex(data),
+            size: data.len() as u64,
+        })
+        .collect();
+    let signature = match &key {
+        Some(k) => Some(SignatureInfo {
+            algorithm: "ed25519".into(),
+            signed_file: SUMS.into(),
+            signature_file: SUMS_SIG.into(),
+            public_key: sign::public_pem(&k.verifying_key())?,
+            fingerprint: sign::fingerprint(&k.verifying_key()),
+        }),
+        None => None,
+    };
+    let manifest = Manifest {
+        format: FORMAT.into(),
+        format_version: FORMAT_VERSION,
+        model: ManifestModel {
+            name: version.name.clone(),
+            version: version.version,
+            sha256: version.sha256.clone(),
+            size_bytes: version.size_bytes,
+            task: version.task.name().into(),
+            target: version.target.clone(),
+            features: version.features.clone(),
+            registered_at: version.registered_at.clone(),
+        },
+        created: version.registered_at.clone(),
+        lathe_version: crate::LATHE_VERSION.into(),
+        lineage,
+        metrics: evaluation
+            .as_ref()
+            .map(|e| e.metrics.clone())
+            .unwrap_or_default(),
+        files: entries.clone(),
+        signature: signature.clone(),
+    };
+    let manifest_bytes = descriptors::json_bytes(&manifest)?;
+    let mut sums_entries: Vec<(String, String)> = entries
+        .iter()
+        .map(|e| (e.path.clone(), e.sha256.clone()))
+        .collect();
+    sums_entries.push((MANIFEST.into(), sha_hex(&manifest_bytes)));
+    sums_entries.sort();
+    let sums: String = sums_entries
+        .iter()
+        .map(|(path, sha)| format!("{sha}  {path}\n"))
+        .collect();
+    files.insert(MANIFEST.into(), manifest_bytes);
+    if let Some(k) = &key {
+        files.insert(SUMS_SIG.into(), sign::sign(k, sums.as_bytes()).to_vec());
+    }
+    let sums_sha = sha_hex(sums.as_bytes());
+    files.insert(SUMS.into(), sums.into_bytes());
+    job.cancel.check()?;
+
+    job.progress("writing", 0, None);
+    let (sha256, size_bytes) = if archive {
+        let mtime = crate::audit::unix_seconds(&version.registered_at).unwrap_or(0);
+        let written =
+            archive::write_archive(&options.out, &root, &files, mtime, &|done, total| {
+                job.progress("writing", done, Some(total));
+            })?;
+        (written.sha256, written.bytes)
+    } else {
+        archive::write_dir(&options.out, &files)?;
+        (sums_sha, files.values().map(|d| d.len() as u64).sum())
+    };
+    let path = std::fs::canonicalize(&options.out).unwrap_or_else(|_| options.out.clone());
+    let exported = Exported {
+        path: path.display().to_string(),
+        format: if archive { "tar.gz" } else { "folder" }.into(),
+        model: version.reference(),
+        sha256,
+        size_bytes,
+        size: crate::display::bytes(size_bytes),
+        files: files.len() as u64,
+        signed_by: signature.map(|s| s.fingerprint),
+        notes,
+    };
+    store::record(project, &version, &exported, options)?;
+    Ok(exported)
+}

@@ -1,0 +1,136 @@
+//! Inspecting a verified bundle (manifest, card, profile) and checking data for drift against
+//! its reference profile.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::*;
+use crate::dataset::browse::TableSource;
+use crate::drift::{DriftOptions, DriftReport, SideInfo};
+use crate::{Error, Result};
+
+/// Everything a reader of a bundle sees: what `lathe bundle inspect` and `lathe-viewer` show.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Inspection {
+    pub verification: Verification,
+    pub manifest: Option<Manifest>,
+    pub card: Option<String>,
+    pub profile: Option<ReferenceProfile>,
+    /// `charts/*.svg` and `reports/*.html` paths.
+    pub charts: Vec<String>,
+    pub reports: Vec<String>,
+}
+
+/// Reads, verifies and describes a bundle.
+pub fn inspect(path: &Path, trusted: Option<&ed25519_dalek::VerifyingKey>) -> Result<Inspection> {
+    let bundle = read(path)?;
+    Ok(inspect_files(&bundle, trusted))
+}
+
+/// [`inspect`] on files already read.
+pub fn inspect_files(
+    bundle: &BundleFiles,
+    trusted: Option<&ed25519_dalek::VerifyingKey>,
+) -> Inspection {
+    let verification = verify_files(bundle, trusted);
+    let listed = |prefix: &str, ext: &str| -> Vec<String> {
+        bundle
+            .files
+            .keys()
+            .filter(|p| p.starts_with(prefix) && p.ends_with(ext))
+            .cloned()
+            .collect()
+    };
+    Inspection {
+        manifest: bundle
+            .get(MANIFEST)
+            .and_then(|m| serde_json::from_slice(m).ok()),
+        card: bundle
+            .get(CARD)
+            .map(|c| String::from_utf8_lossy(c).into_owned()),
+        profile: bundle
+            .get(PROFILE)
+            .and_then(|p| serde_json::from_slice(p).ok()),
+        charts: listed("charts/", ".svg"),
+        reports: listed("reports/", ".html"),
+        verification,
+    }
+}
+
+/// Tests `current` against the bundle's reference profile. The bundle's files must verify
+/// (the signature is not required); the report has `lathe drift`'s shape.
+pub fn check_drift(
+    path: &Path,
+    current: &TableSource,
+    options: &DriftOptions,
+) -> Result<DriftReport> {
+    let bundle = read(path)?;
+    let frame = current.frame(None)?;
+    let (name, version) = current.label();
+    check_drift_files(
+        &bundle,
+        (
+            SideInfo {
+                name,
+                version,
+                rows: frame.height() as u64,
+            },
+            &frame,
+        ),
+        options,
+    )
+}
+
+/// [`check_drift`] on a bundle already read and a frame.
+pub fn check_drift_files(
+    bundle: &BundleFiles,
+    current: (SideInfo, &polars::prelude::DataFrame),
+    options: &DriftOptions,
+) -> Result<DriftReport> {
+    check_drift_verified(bundle, &verify_files(bundle, None), current, options)
+}
+
+/// [`check_drift_files`] given the bundle's [`verify_files`] result, for a reader that verified
+/// the bundle when it opened it (the viewer) and should not hash every file again.
+pub fn check_drift_verified(
+    bundle: &BundleFiles,
+    verification: &Verification,
+    current: (SideInfo, &polars::prelude::DataFrame),
+    options: &DriftOptions,
+) -> Result<DriftReport> {
+    let integrity: Vec<&String> = verification
+        .files
+        .iter()
+        .filter(|f| f.status != FileStatus::Ok && f.status != FileStatus::Invalid)
+        .filter_map(|f| f.detail.as_ref())
+        .collect();
+    if !integrity.is_empty() {
+        return Err(Error::BadBundle {
+            path: bundle.source.clone(),
+            detail: format!(
+                "it fails verification, so its reference cannot be trusted: {}",
+                integrity
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        });
+    }
+    let bytes = bundle.get(PROFILE).ok_or_else(|| Error::BadBundle {
+        path: bundle.source.clone(),
+        detail: format!("it has no {PROFILE}: it was exported without a reference dataset"),
+    })?;
+    let p: ReferenceProfile = serde_json::from_slice(bytes).map_err(|e| Error::BadBundle {
+        path: bundle.source.clone(),
+        detail: format!("{PROFILE} cannot be read: {e}"),
+    })?;
+    let reference = SideInfo {
+        name: format!("{} (reference profile of {})", p.dataset, bundle.root),
+        version: None,
+        rows: p.rows,
+    };
+    profile::check_drift(&p, reference, current, options)
+}
