@@ -1,0 +1,26 @@
+//! The one API surface every front end calls: the CLI parses its flags into these requests and
+//! prints the responses, the desktop's Tauri commands forward to them in one line, and the UI
+//! renders their fields. A request type carries its defaults; a response carries what a front
+//! end shows (charts as SVG, display strings such as `score_text`, flags such as `flagged` and
+//! `is_test`), so that no front end computes a rule again.
+//!
+//! This module sits at the top of the core's layers: it may use every capability, and no
+//! capability may use it (checked by `tests/core/layers.rs`).
+//!
+//! - [`input`]: what a text given by a person names: a file, or a stored `NAME@VERSION`.
+//! - [`requests`]: what a front end asks for, with the defaults, turned into a capability's
+//!   options.
+//! - [`views`]: what a front end shows, with the charts each view draws.
+
+pub mod input;
+pub mod requests;
+pub mod views;
+
+pub use input::{Input, LoadedModel};
+pub use requests::{
+    BundleExportRequest, ChartRequest, DriftRequest, GroupRunsRequest, RegisterRequest,
+    RowsRequest, RunChartRequest, RunsPlotRequest, RunsRequest,
+};
+pub use views::{
+    DriftView, EvaluationView, ExplainView, FairnessView, ModelPage, RunChartView, RunGroups,
+};

@@ -1,0 +1,302 @@
+//! What a front end asks for. Each request carries its defaults (a blank text field means "not
+//! given") and becomes a capability's options here, so that the CLI and the desktop ask the
+//! core the same question the same way.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::bundle::{CardText, ExportOptions};
+use crate::dataset::browse::{RowsQuery, SortKey};
+use crate::drift::{self, DriftOptions, Method};
+use crate::model::eval::Task;
+use crate::model::registry::RegisterOptions;
+use crate::runs::chart::{LineOptions, RunsPlot, XAxis, parallel_chart, scatter_chart};
+use crate::runs::{self, Agg, RunQuery};
+use crate::{Error, Project, Result};
+
+/// A text field as given: trimmed, and `None` when blank.
+pub fn given(text: Option<String>) -> Option<String> {
+    text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+/// A drift comparison; empty means the default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct DriftRequest {
+    pub columns: Option<Vec<String>>,
+    pub method: Option<String>,
+    pub threshold: Option<f64>,
+    /// Default [`drift::DEFAULT_DRIFT_SHARE`].
+    pub drift_share: Option<f64>,
+    pub time_column: Option<String>,
+    pub window: Option<String>,
+}
+
+impl DriftRequest {
+    pub fn into_options(self) -> Result<DriftOptions> {
+        Ok(DriftOptions {
+            columns: self.columns.filter(|c| !c.is_empty()),
+            method: given(self.method)
+                .as_deref()
+                .map(Method::parse)
+                .transpose()?,
+            threshold: self.threshold,
+            drift_share: self.drift_share.unwrap_or(drift::DEFAULT_DRIFT_SHARE),
+            time_column: given(self.time_column),
+            window: given(self.window)
+                .as_deref()
+                .map(drift::Window::parse)
+                .transpose()?,
+            ..DriftOptions::default()
+        })
+    }
+}
+
+/// Registering an ONNX file as the next version of a model; empty means not given.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RegisterRequest {
+    pub name: String,
+    /// A run of the project: `#ID` or the source's run id.
+    pub run: Option<String>,
+    pub dataset: Option<String>,
+    pub target: Option<String>,
+    pub task: Option<String>,
+    /// Comma-separated feature columns.
+    pub features: Option<String>,
+}
+
+impl RegisterRequest {
+    pub fn into_options(self, project: &Project) -> Result<RegisterOptions> {
+        Ok(RegisterOptions {
+            name: self.name.trim().to_owned(),
+            run_id: given(self.run)
+                .map(|r| runs::resolve_run(project, &r))
+                .transpose()?,
+            dataset: given(self.dataset),
+            target: given(self.target),
+            task: given(self.task).as_deref().map(Task::parse).transpose()?,
+            features: given(self.features)
+                .map(|f| f.split(',').map(|s| s.trim().to_owned()).collect()),
+        })
+    }
+}
+
+/// A bundle export; blank fields mean the default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct BundleExportRequest {
+    /// `NAME@VERSION`.
+    pub model: String,
+    /// `FILE.tar.gz` (from the save dialog) or a folder.
+    pub out: String,
+    pub eval_dataset: Option<String>,
+    pub reference_dataset: Option<String>,
+    pub sensitive: Vec<String>,
+    pub card: CardText,
+    /// A private key file to sign with.
+    pub sign_key: Option<String>,
+}
+
+impl BundleExportRequest {
+    pub fn into_options(self) -> Result<ExportOptions> {
+        let out = given(Some(self.out)).ok_or_else(|| Error::BadArgument {
+            argument: "out",
+            detail: "no output path given; choose where to write the bundle".to_owned(),
+        })?;
+        Ok(ExportOptions {
+            model: self.model,
+            out: PathBuf::from(out),
+            eval_dataset: given(self.eval_dataset),
+            reference_dataset: given(self.reference_dataset),
+            sensitive: self.sensitive,
+            card: self.card,
+            sign_key: given(self.sign_key).map(PathBuf::from),
+        })
+    }
+}
+
+/// A page of a dataset version's rows; `sort` is `COLUMN` or `COLUMN:desc`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct RowsRequest {
+    pub offset: u64,
+    pub limit: u64,
+    pub sort: Option<String>,
+    pub filter: Option<String>,
+    pub columns: Option<Vec<String>>,
+}
+
+impl RowsRequest {
+    pub fn query(self) -> RowsQuery {
+        RowsQuery {
+            offset: self.offset,
+            limit: self.limit,
+            sort: given(self.sort).as_deref().map(SortKey::parse),
+            filter: given(self.filter),
+            columns: self.columns,
+        }
+    }
+}
+
+/// A chart of a stored version: a column's (`kind` null: histogram or top values) or the
+/// table's (`missing`, `pearson`, `spearman`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ChartRequest {
+    pub reference: String,
+    pub column: Option<String>,
+    pub kind: Option<String>,
+}
+
+impl ChartRequest {
+    pub fn chart(&self, project: &Project) -> Result<crate::dataset::chart::Chart> {
+        let profile = crate::dataset::stored_profile(project, &self.reference)?;
+        let kind = self
+            .kind
+            .as_deref()
+            .map(crate::dataset::chart::Kind::parse)
+            .transpose()?;
+        crate::dataset::chart::chart(&profile, kind, self.column.as_deref())
+    }
+}
+
+/// A page of the run table: MLflow filter strings (plus `or`, `~`), `KEY` or `KEY:desc` sorts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct RunsRequest {
+    pub filter: Option<String>,
+    pub sort: Option<String>,
+    pub experiment: Option<String>,
+    pub include_deleted: bool,
+    pub offset: u64,
+    /// `None`: every matching run.
+    pub limit: Option<u64>,
+}
+
+impl RunsRequest {
+    pub fn query(self) -> RunQuery {
+        RunQuery {
+            experiment: given(self.experiment),
+            filter: given(self.filter),
+            sort: given(self.sort),
+            include_deleted: self.include_deleted,
+            offset: usize::try_from(self.offset).unwrap_or(usize::MAX),
+            limit: self.limit.map(|l| usize::try_from(l).unwrap_or(usize::MAX)),
+        }
+    }
+}
+
+/// The runs a filter matches, grouped by a param, tag or attribute (`params.optimizer`,
+/// `attributes.experiment`), as `lathe runs list --group-by`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct GroupRunsRequest {
+    pub filter: Option<String>,
+    pub experiment: Option<String>,
+    pub include_deleted: bool,
+    pub by: String,
+    /// Per metric, `last` (the default), `min` or `max`: the value of each run that is grouped.
+    #[cfg_attr(
+        feature = "ts",
+        ts(type = "Record<string, \"last\" | \"min\" | \"max\">")
+    )]
+    pub values: HashMap<String, String>,
+    /// At most this many groups, the first in the values' order.
+    pub limit: u64,
+}
+
+impl GroupRunsRequest {
+    pub fn run(self, project: &Project) -> Result<super::RunGroups> {
+        let values = self
+            .values
+            .into_iter()
+            .map(|(k, v)| Ok((k, v.parse::<Agg>()?)))
+            .collect::<Result<HashMap<_, _>>>()?;
+        let query = RunsRequest {
+            filter: self.filter.clone(),
+            experiment: self.experiment,
+            include_deleted: self.include_deleted,
+            ..RunsRequest::default()
+        }
+        .query();
+        let page = runs::list(project, &query)?;
+        let mut groups = runs::group(&page.runs, &self.by, |k| {
+            values.get(k).copied().unwrap_or_default()
+        })?;
+        let total = groups.len() as u64;
+        groups.truncate(usize::try_from(self.limit).unwrap_or(usize::MAX));
+        for g in &mut groups {
+            g.filter = runs::filter::narrowed(self.filter.as_deref(), &g.filter);
+        }
+        Ok(super::RunGroups { total, groups })
+    }
+}
+
+/// A run chart: overlaid histories of `metric`, optionally smoothed, grouped or zoomed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct RunChartRequest {
+    pub runs: Vec<i64>,
+    pub metric: String,
+    /// `step`, `time` or `relative`.
+    pub x: String,
+    pub smooth: Option<f64>,
+    pub group_by: Option<String>,
+    pub x_range: Option<(f64, f64)>,
+    /// Default 900 × 420, kept within 320–4000 × 200–3000.
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+}
+
+impl RunChartRequest {
+    pub fn options(&self) -> Result<LineOptions> {
+        Ok(LineOptions {
+            metric: self.metric.clone(),
+            x: XAxis::parse(&self.x)?,
+            smooth: self.smooth.filter(|s| *s > 0.0),
+            group_by: given(self.group_by.clone()),
+            x_range: self.x_range,
+            size: (
+                self.width.unwrap_or(900).clamp(320, 4000),
+                self.height.unwrap_or(420).clamp(200, 3000),
+            ),
+        })
+    }
+
+    pub fn chart(&self, project: &Project) -> Result<crate::runs::chart::RunChart> {
+        crate::runs::chart::line_chart(project, &self.runs, &self.options()?)
+    }
+}
+
+/// A param against a metric (`kind` `scatter`) or parallel coordinates (`parallel`) of runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct RunsPlotRequest {
+    pub runs: Vec<i64>,
+    #[cfg_attr(feature = "ts", ts(type = "\"scatter\" | \"parallel\""))]
+    pub kind: String,
+    pub param: Option<String>,
+    pub metric: String,
+}
+
+impl RunsPlotRequest {
+    pub fn plot(&self, project: &Project) -> Result<RunsPlot> {
+        match (self.kind.as_str(), self.param.as_deref()) {
+            ("scatter", Some(param)) => scatter_chart(project, &self.runs, param, &self.metric),
+            ("parallel", _) => parallel_chart(project, &self.runs, &[], &self.metric),
+            _ => Err(Error::BadArgument {
+                argument: "plot",
+                detail: "a scatter needs a param; the kinds are scatter and parallel".to_owned(),
+            }),
+        }
+    }
+}
