@@ -1,6 +1,12 @@
 //! Transport types: what crosses the IPC boundary to the front end and exists only for it.
 //! Reports that are domain data (`ProjectInfo`, `AuditEntry`, `Progress`) come from the core.
 
+use lathe_core::ErrorCode;
+use lathe_core::api::{
+    BundleExportRequest, ChartRequest, DriftRequest, DriftView, EvaluationView, ExplainView,
+    FairnessView, GroupRunsRequest, ModelPage, RegisterRequest, RowsRequest, RunChartRequest,
+    RunChartView, RunGroups, RunsPlotRequest, RunsRequest,
+};
 use lathe_core::audit::AuditEntry;
 use lathe_core::bundle::sign::NewKey;
 use lathe_core::bundle::{BundleRecord, CardText, Exported};
@@ -12,7 +18,6 @@ use lathe_core::dataset::compare::{
 use lathe_core::dataset::profile::{
     ColumnProfile, Correlations, Lengths, Matrix, Quantiles, TopValue,
 };
-use lathe_core::dataset::stats::Histogram;
 use lathe_core::dataset::{DatasetSummary, ImportOutcome, Profile};
 use lathe_core::drift::window::{WindowDrift, Windows};
 use lathe_core::drift::{
@@ -31,6 +36,7 @@ use lathe_core::model::eval::{
 };
 use lathe_core::model::registry::{ModelSummary, ModelVersion, Registered};
 use lathe_core::model::{Runtime, Signature, ValueSignature};
+use lathe_core::numeric::Histogram;
 use lathe_core::project::ProjectInfo;
 use lathe_core::runs::{
     ComparedRun, GroupStat, GroupSummary, ImportSummary, MetricStat, ParamDiff, RunComparison,
@@ -39,27 +45,28 @@ use lathe_core::runs::{
 use serde::Serialize;
 use ts_rs::TS;
 
-/// Every command error, as the front end receives it. `code` is stable (see
-/// `lathe_core::Error::code`); `message` is for a person and says what to do.
+/// Every command error, as the front end receives it. `code` is one of the core's
+/// [`ErrorCode`]s (exported to TypeScript, so the UI can name only those); `message` is for a
+/// person and says what to do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct IpcError {
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
 }
 
 impl From<lathe_core::Error> for IpcError {
     fn from(err: lathe_core::Error) -> Self {
         IpcError {
-            code: err.code().to_owned(),
+            code: err.code(),
             message: err.to_string(),
         }
     }
 }
 
 impl IpcError {
-    pub fn new(code: &str, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         IpcError {
-            code: code.to_owned(),
+            code,
             message: message.into(),
         }
     }
@@ -83,114 +90,6 @@ pub struct RecentProject {
     pub exists: bool,
 }
 
-/// A run chart for the Compare page: the SVG, and where its plot area is, so that a drag across
-/// it can be turned into an x range (a zoom, drawn again from every stored point).
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
-pub struct RunChartView {
-    pub svg: String,
-    pub title: String,
-    /// The x range drawn, in data units (steps, epoch ms or seconds).
-    pub x_range: (f64, f64),
-    /// The plot area's left and right edges, in the SVG's pixels.
-    pub plot_left: u32,
-    pub plot_right: u32,
-    pub width: u32,
-    /// Points the chart stands for, and points it draws after per-pixel min/max decimation.
-    pub points: u64,
-    pub points_drawn: u64,
-}
-
-/// The run table grouped: the first groups in the values' order, and how many there are (a
-/// key with a value per run, such as a seed, has as many groups as runs: too many to draw).
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
-pub struct RunGroups {
-    pub total: u64,
-    pub groups: Vec<GroupSummary>,
-}
-
-/// A drift comparison for the Drift page: the stored result's id, the report, and its scores
-/// and over-time charts.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
-pub struct DriftView {
-    pub id: i64,
-    pub report: DriftReport,
-    pub scores_svg: String,
-    pub over_time_svg: Option<String>,
-}
-
-/// A model version with its stored evaluations (the Models view's detail pane).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, TS)]
-pub struct ModelPage {
-    pub version: ModelVersion,
-    pub evaluations: Vec<Evaluation>,
-}
-
-/// An evaluation with its charts as SVG, by chart name (roc, precision_recall, ...).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, TS)]
-pub struct EvaluationView {
-    pub evaluation: Evaluation,
-    pub charts: Vec<(String, String)>,
-}
-
-/// A computed or reopened explanation with its charts as SVG, by name.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, TS)]
-pub struct ExplainView {
-    pub id: i64,
-    pub model: String,
-    pub data: String,
-    /// Seconds the computation took (when it ran).
-    pub seconds: f64,
-    /// Found stored rather than computed now.
-    pub reopened: bool,
-    pub explanation: Explanation,
-    pub charts: Vec<(String, String)>,
-}
-
-/// A fairness report with one grouped bar chart per sensitive column and intersection.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, TS)]
-pub struct FairnessView {
-    pub report: Fairness,
-    pub charts: Vec<(String, String)>,
-}
-
-/// The Models view's register form; empty means not given.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize, TS)]
-pub struct RegisterRequest {
-    pub name: String,
-    pub run: Option<String>,
-    pub dataset: Option<String>,
-    pub target: Option<String>,
-    pub task: Option<String>,
-    /// Comma-separated feature columns.
-    pub features: Option<String>,
-}
-
-/// What the Drift page asks for; empty means the default.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize, TS)]
-pub struct DriftRequest {
-    pub columns: Option<Vec<String>>,
-    pub method: Option<String>,
-    pub threshold: Option<f64>,
-    pub drift_share: Option<f64>,
-    pub time_column: Option<String>,
-    pub window: Option<String>,
-}
-
-/// What the Bundles page's export form sends; blank fields mean the default.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize, TS)]
-pub struct BundleExportRequest {
-    /// `NAME@VERSION`.
-    pub model: String,
-    /// `FILE.tar.gz` (from the save dialog) or a folder.
-    pub out: String,
-    pub eval_dataset: Option<String>,
-    pub reference_dataset: Option<String>,
-    pub sensitive: Vec<String>,
-    pub card: CardText,
-    /// A private key file to sign with.
-    pub sign_key: Option<String>,
-}
-
 /// Streamed to the front end while a long command runs.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(tag = "event", content = "data", rename_all = "camelCase")]
@@ -203,6 +102,31 @@ pub fn typescript_bindings() -> Result<Vec<(String, String)>, ts_rs::ExportError
     let cfg = ts_rs::Config::new().with_large_int("number");
     Ok(vec![
         ("IpcError.ts".into(), IpcError::export_to_string(&cfg)?),
+        ("ErrorCode.ts".into(), ErrorCode::export_to_string(&cfg)?),
+        (
+            "RowsRequest.ts".into(),
+            RowsRequest::export_to_string(&cfg)?,
+        ),
+        (
+            "ChartRequest.ts".into(),
+            ChartRequest::export_to_string(&cfg)?,
+        ),
+        (
+            "RunsRequest.ts".into(),
+            RunsRequest::export_to_string(&cfg)?,
+        ),
+        (
+            "GroupRunsRequest.ts".into(),
+            GroupRunsRequest::export_to_string(&cfg)?,
+        ),
+        (
+            "RunChartRequest.ts".into(),
+            RunChartRequest::export_to_string(&cfg)?,
+        ),
+        (
+            "RunsPlotRequest.ts".into(),
+            RunsPlotRequest::export_to_string(&cfg)?,
+        ),
         (
             "ProjectOverview.ts".into(),
             ProjectOverview::export_to_string(&cfg)?,

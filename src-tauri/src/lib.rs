@@ -1,12 +1,16 @@
 //! Lathe's desktop app: a Tauri 2 shell whose commands are thin adapters over `lathe-core`.
 //!
-//! - [`commands`]: the `#[tauri::command]` functions. Each parses its arguments, runs the core
-//!   call on tokio's blocking pool (never the UI thread), and returns a payload or an
-//!   [`ipc::IpcError`]. Long work reports progress through a `tauri::ipc::Channel<TaskEvent>`.
+//! - `command_list.rs`: every command, listed once; the build script, the invoke handler and
+//!   the check of the capability file and `ipc.ts` all read it.
+//! - [`commands`]: the `#[tauri::command]` forwards, one module per capability. Each calls
+//!   `lathe_core::api` on tokio's blocking pool (never the UI thread) and returns its response
+//!   or an [`ipc::IpcError`]. Long work reports progress through a `Channel<TaskEvent>`.
 //! - [`ipc`]: the shapes that cross to the front end. Their TypeScript twins in
 //!   `ui/src/bindings/` are generated from them by ts-rs and checked by a test.
 //! - [`recent`]: the recent-projects list kept in the app's config folder.
 
+#[macro_use]
+mod command_list;
 pub mod commands;
 pub mod ipc;
 pub mod recent;
@@ -59,6 +63,13 @@ fn paint_without_compositing(window: &tauri::WebviewWindow) -> tauri::Result<()>
     })
 }
 
+/// The invoke handler of every command in `command_list.rs`.
+macro_rules! invoke_handler {
+    ($($module:ident :: $command:ident),* $(,)?) => {
+        tauri::generate_handler![$(commands::$module::$command),*]
+    };
+}
+
 pub fn run(startup_project: Option<PathBuf>) {
     let state = AppState {
         startup_project: Mutex::new(startup_project),
@@ -78,52 +89,7 @@ pub fn run(startup_project: Option<PathBuf>) {
             }
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::startup_project,
-            commands::recent_projects,
-            commands::open_project,
-            commands::create_project,
-            commands::create_demo_project,
-            commands::project_overview,
-            commands::close_project,
-            commands::list_datasets,
-            commands::dataset_profile,
-            commands::import_dataset,
-            commands::dataset_rows,
-            commands::dataset_diff,
-            commands::dataset_chart,
-            commands::export_chart,
-            commands::cancel_task,
-            commands::import_runs,
-            commands::refresh_runs,
-            commands::run_sources,
-            commands::list_runs,
-            commands::group_runs,
-            commands::compare_runs,
-            commands::runs_chart,
-            commands::export_runs_chart,
-            commands::runs_plot,
-            commands::export_runs_plot,
-            commands::run_drift,
-            commands::drift_what_if,
-            commands::drift_column_chart,
-            commands::export_drift_report,
-            commands::list_drift,
-            commands::list_models,
-            commands::model_page,
-            commands::register_model,
-            commands::set_model_alias,
-            commands::evaluate_model,
-            commands::evaluation_charts,
-            commands::explain_model,
-            commands::shap_chart,
-            commands::model_fairness,
-            commands::dataset_columns,
-            commands::export_bundle,
-            commands::list_bundles,
-            commands::create_signing_key,
-            commands::show_in_folder,
-        ])
+        .invoke_handler(with_commands!(invoke_handler))
         .run(tauri::generate_context!());
     if let Err(err) = result {
         eprintln!("error: Lathe could not start: {err}");

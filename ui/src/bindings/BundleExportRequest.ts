@@ -2,7 +2,7 @@
 import type { CardText } from "./CardText";
 
 /**
- * What the Bundles page's export form sends; blank fields mean the default.
+ * A bundle export; blank fields mean the default.
  */
 export type BundleExportRequest = { 
 /**

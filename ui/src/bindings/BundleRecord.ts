@@ -3,4 +3,8 @@
 /**
  * One exported bundle.
  */
-export type BundleRecord = { id: number, model: string, path: string, format: string, sha256: string, size_bytes: number, files: number, signed_by: string | null, created_at: string, };
+export type BundleRecord = { id: number, model: string, path: string, format: string, sha256: string, size_bytes: number, 
+/**
+ * The size as people read it ([`crate::display::bytes`]).
+ */
+size: string, files: number, signed_by: string | null, created_at: string, };

@@ -24,4 +24,12 @@ statistic: number, p_value: number | null, threshold: number, drifted: boolean, 
 /**
  * Distinct values of both sides together.
  */
-distinct: number, effect: DriftEffect, bins: DriftBins, };
+distinct: number, effect: DriftEffect, bins: DriftBins, 
+/**
+ * The score is a test's p-value (drift when small), not a distance (drift when large).
+ */
+is_test: boolean, 
+/**
+ * The score as every front end prints it ([`crate::display::number`]).
+ */
+score_text: string, };

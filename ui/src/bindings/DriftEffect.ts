@@ -8,4 +8,12 @@ export type DriftEffect = {
  * `mean_shift` (difference of means in reference standard deviations) or `share_change`
  * (the category whose share changed most, current minus reference).
  */
-measure: string, value: number | null, text: string, };
+measure: string, value: number | null, text: string, 
+/**
+ * The category whose share changed most (`share_change` only).
+ */
+category: string | null, 
+/**
+ * The effect short enough for a table cell: `mean +0.42 sd`, `rain +3.1 pts`, `—`.
+ */
+short: string, };

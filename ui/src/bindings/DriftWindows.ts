@@ -8,4 +8,8 @@ export type DriftWindows = { time_column: string | null, window: string,
 /**
  * Current rows without a time, left out.
  */
-rows_without_time: number, windows: Array<WindowDrift>, };
+rows_without_time: number, windows: Array<WindowDrift>, 
+/**
+ * How many windows show dataset drift, in words: `2 of 6 windows show dataset drift`.
+ */
+summary: string, };

@@ -11,7 +11,11 @@ format: string, model: string,
 /**
  * The archive's SHA-256; for a folder, its `SHA256SUMS` file's.
  */
-sha256: string, size_bytes: number, files: number, 
+sha256: string, size_bytes: number, 
+/**
+ * The size as people read it ([`crate::display::bytes`]).
+ */
+size: string, files: number, 
 /**
  * The signing key's fingerprint.
  */

@@ -9,7 +9,12 @@ export type GroupSummary = {
 /**
  * The param, tag or attribute value (`null`: runs without it).
  */
-value: string | null, runs: number, 
+value: string | null, 
+/**
+ * The filter that selects this group's runs (the listing's filter, if any, narrowed by
+ * the group's value), to open the group in the run table.
+ */
+filter: string, runs: number, 
 /**
  * Per metric: mean, min and max of the runs' values (their last, or the asked min or max;
  * NaN values left out).

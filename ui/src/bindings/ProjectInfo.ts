@@ -24,4 +24,8 @@ counts: { [key in string]: number },
 /**
  * Total size of the registered objects.
  */
-object_store_bytes: number, };
+object_store_bytes: number, 
+/**
+ * The same, as people read it ([`crate::display::bytes`]).
+ */
+object_store_size: string, };

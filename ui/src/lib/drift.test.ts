@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ColumnDrift } from "../bindings/ColumnDrift";
-import { formatThreshold, shortEffect, sortDriftColumns } from "./drift";
+import { formatThreshold, sortDriftColumns } from "./drift";
 
 function column(name: string, score: number, drifted: boolean): ColumnDrift {
   return {
@@ -17,7 +17,9 @@ function column(name: string, score: number, drifted: boolean): ColumnDrift {
     n_current: 10,
     dropped_non_finite: { reference: 0, current: 0 },
     distinct: 10,
-    effect: { measure: "mean_shift", value: null, text: "" },
+    is_test: true,
+    score_text: String(score),
+    effect: { measure: "mean_shift", value: null, text: "", category: null, short: "—" },
     bins: { edges: null, labels: [], reference: [], current: [] },
   };
 }
@@ -44,16 +46,5 @@ describe("formatThreshold", () => {
   it("switches to an exponent below 0.001", () => {
     expect(formatThreshold(0.05)).toBe("0.050");
     expect(formatThreshold(10 ** -9)).toBe("1.0e-9");
-  });
-});
-
-describe("shortEffect", () => {
-  it("shows a mean shift in standard deviations and a share change in points", () => {
-    const shift = column("a", 0.01, true);
-    shift.effect = { measure: "mean_shift", value: -0.512, text: "mean 2 → 1 (-0.51 reference standard deviations)" };
-    expect(shortEffect(shift)).toBe("mean −0.51 sd");
-    const share = column("b", 0.01, true);
-    share.effect = { measure: "share_change", value: 0.257, text: "'fog': 21.7% → 47.4% of rows (+25.7 points)" };
-    expect(shortEffect(share)).toBe("fog +25.7 pts");
   });
 });

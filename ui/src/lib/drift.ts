@@ -31,13 +31,3 @@ export function sortDriftColumns(columns: ColumnDrift[], sort: DriftSort): Colum
 export function formatThreshold(t: number): string {
   return t < 0.001 ? t.toExponential(1) : t.toFixed(3);
 }
-
-/** A column's effect size, short enough for a table cell (the full sentence goes in a tooltip). */
-export function shortEffect(c: ColumnDrift): string {
-  const v = c.effect.value;
-  if (v === null) return "—";
-  const sign = v >= 0 ? "+" : "−";
-  if (c.effect.measure === "mean_shift") return `mean ${sign}${Math.abs(v).toFixed(2)} sd`;
-  const label = c.effect.text.match(/^'(.*)':/)?.[1] ?? "";
-  return `${label} ${sign}${Math.abs(v * 100).toFixed(1)} pts`;
-}

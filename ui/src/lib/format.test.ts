@@ -1,16 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { countLabel, countWithShare, formatBytes, formatSeconds, formatStat, formatTimestamp, percent } from "./format";
-
-describe("formatBytes", () => {
-  it.each([
-    [0, "0 B"],
-    [1023, "1023 B"],
-    [1024, "1.0 KiB"],
-    [1536, "1.5 KiB"],
-    [5 * 1024 ** 3, "5.0 GiB"],
-    [3 * 1024 ** 5, "3072.0 TiB"],
-  ])("%d bytes → %s", (bytes, text) => expect(formatBytes(bytes)).toBe(text));
-});
+import { countLabel, countWithShare, formatSeconds, formatStat, formatTimestamp, percent } from "./format";
 
 describe("countLabel", () => {
   it("turns keys into labels", () => {

@@ -1,18 +1,5 @@
 // Presentation helpers, shared by every view.
 
-const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
-
-/** Bytes in binary units, as the CLI prints them: "0 B", "1.5 KiB". */
-export function formatBytes(bytes: number): string {
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${UNITS[unit]}`;
-}
-
 /** A record-count key from `lathe info` as a label: "audit_entries" → "Audit entries". */
 export function countLabel(key: string): string {
   const words = key.replace(/_/g, " ");

@@ -1,5 +1,7 @@
-// Typed wrappers over the app's Tauri commands. The payload types are generated from the Rust
-// ones (ui/src/bindings, by ts-rs); every rejection is normalised to IpcError { code, message }.
+// Typed wrappers over the app's Tauri commands, one per command of src-tauri/src/command_list.rs
+// (a Rust test checks that they agree). The payload types are generated from the Rust ones
+// (ui/src/bindings, by ts-rs); every rejection is normalised to IpcError { code, message }, its
+// code one of the core's ErrorCodes.
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type { Comparison } from "../bindings/Comparison";
 import type { DatasetSummary } from "../bindings/DatasetSummary";
@@ -42,8 +44,22 @@ import type { BundleExportRequest } from "../bindings/BundleExportRequest";
 import type { BundleRecord } from "../bindings/BundleRecord";
 import type { Exported } from "../bindings/Exported";
 import type { NewKey } from "../bindings/NewKey";
+import type { ErrorCode } from "../bindings/ErrorCode";
+import type { RowsRequest } from "../bindings/RowsRequest";
+import type { ChartRequest } from "../bindings/ChartRequest";
+import type { RunsRequest } from "../bindings/RunsRequest";
+import type { GroupRunsRequest } from "../bindings/GroupRunsRequest";
+import type { RunChartRequest } from "../bindings/RunChartRequest";
+import type { RunsPlotRequest } from "../bindings/RunsPlotRequest";
 
 export type {
+  ErrorCode,
+  RowsRequest,
+  ChartRequest,
+  RunsRequest,
+  GroupRunsRequest,
+  RunChartRequest,
+  RunsPlotRequest,
   BundleExportRequest,
   BundleRecord,
   Exported,
@@ -86,51 +102,8 @@ export type {
   SensitiveReport,
 };
 
-/** A page of the run table: MLflow filter strings (plus `or`, `~`), `KEY` or `KEY:desc` sorts. */
-export interface RunsQuery {
-  filter: string | null;
-  sort: string | null;
-  experiment: string | null;
-  includeDeleted: boolean;
-  offset: number;
-  limit: number;
-}
-
-/** Runs as a whole: a param against a metric, or parallel coordinates of the differing params. */
-export interface RunsPlotSpec {
-  runs: number[];
-  kind: "scatter" | "parallel";
-  param: string | null;
-  metric: string;
-}
-
-/** A run chart: overlaid histories of `metric`, optionally smoothed, grouped or zoomed. */
-export interface RunChartSpec {
-  runs: number[];
-  metric: string;
-  x: "step" | "time" | "relative";
-  smooth: number | null;
-  groupBy: string | null;
-  xRange: [number, number] | null;
-  width: number | null;
-  height: number | null;
-}
-
-/** What a table page asks for; `sort` is `COLUMN` or `COLUMN:desc`. */
-export interface RowsQuery {
-  offset: number;
-  limit: number;
-  sort: string | null;
-  filter: string | null;
-  columns: string[] | null;
-}
-
-/** A chart of a stored version: a column's (kind null: histogram or top values) or the table's. */
-export interface ChartSpec {
-  reference: string;
-  column: string | null;
-  kind: string | null;
-}
+/** A failure of the app itself (not the input's): the one code the front end adds. */
+const INTERNAL: ErrorCode = "internal";
 
 export function isIpcError(value: unknown): value is IpcError {
   return (
@@ -144,9 +117,9 @@ export function isIpcError(value: unknown): value is IpcError {
 /** Whatever a command rejected with, as the one error shape the UI shows. */
 export function toIpcError(error: unknown): IpcError {
   if (isIpcError(error)) return { code: error.code, message: error.message };
-  if (typeof error === "string") return { code: "internal", message: error };
-  if (error instanceof Error) return { code: "internal", message: error.message };
-  return { code: "internal", message: `unexpected error: ${JSON.stringify(error)}` };
+  if (typeof error === "string") return { code: INTERNAL, message: error };
+  if (error instanceof Error) return { code: INTERNAL, message: error.message };
+  return { code: INTERNAL, message: `unexpected error: ${JSON.stringify(error)}` };
 }
 
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
@@ -180,22 +153,21 @@ export const api = {
   importDataset: (path: string, name: string | null, taskId: string, onProgress: (p: Progress) => void) =>
     call<ImportOutcome>("import_dataset", { path, name, taskId, onProgress: progressChannel(onProgress) }),
   cancelTask: (taskId: string) => call<null>("cancel_task", { taskId }),
-  datasetRows: (reference: string, query: RowsQuery) => call<RowsPage>("dataset_rows", { reference, ...query }),
+  datasetRows: (reference: string, query: RowsRequest) => call<RowsPage>("dataset_rows", { reference, query }),
   datasetDiff: (a: string, b: string) => call<Comparison>("dataset_diff", { a, b }),
-  datasetChart: (chart: ChartSpec) => call<string>("dataset_chart", { ...chart }),
-  exportChart: (chart: ChartSpec, path: string) => call<null>("export_chart", { ...chart, path }),
+  datasetChart: (chart: ChartRequest) => call<string>("dataset_chart", { chart }),
+  exportChart: (chart: ChartRequest, path: string) => call<null>("export_chart", { chart, path }),
   importRuns: (path: string, taskId: string, onProgress: (p: Progress) => void) =>
     call<ImportSummary>("import_runs", { path, taskId, onProgress: progressChannel(onProgress) }),
   refreshRuns: (path: string) => call<ImportSummary>("refresh_runs", { path }),
   runSources: () => call<RunSource[]>("run_sources"),
-  listRuns: (query: RunsQuery) => call<RunsPage>("list_runs", { ...query }),
-  groupRuns: (query: { filter: string | null; experiment: string | null; includeDeleted: boolean; by: string; values: Record<string, "last" | "min" | "max">; limit: number }) =>
-    call<RunGroups>("group_runs", { ...query }),
+  listRuns: (query: RunsRequest) => call<RunsPage>("list_runs", { query }),
+  groupRuns: (query: GroupRunsRequest) => call<RunGroups>("group_runs", { query }),
   compareRuns: (runs: number[]) => call<RunComparison>("compare_runs", { runs }),
-  runsChart: (spec: RunChartSpec) => call<RunChartView>("runs_chart", { spec }),
-  exportRunsChart: (spec: RunChartSpec, path: string) => call<null>("export_runs_chart", { spec, path }),
-  runsPlot: (spec: RunsPlotSpec) => call<string>("runs_plot", { spec }),
-  exportRunsPlot: (spec: RunsPlotSpec, path: string) => call<null>("export_runs_plot", { spec, path }),
+  runsChart: (spec: RunChartRequest) => call<RunChartView>("runs_chart", { spec }),
+  exportRunsChart: (spec: RunChartRequest, path: string) => call<null>("export_runs_chart", { spec, path }),
+  runsPlot: (spec: RunsPlotRequest) => call<string>("runs_plot", { spec }),
+  exportRunsPlot: (spec: RunsPlotRequest, path: string) => call<null>("export_runs_plot", { spec, path }),
   runDrift: (reference: string, current: string, request: DriftRequest, taskId: string, onProgress: (p: Progress) => void) =>
     call<DriftView>("run_drift", {
       reference,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { commonKeys, dragToRange, groupFilter, metricSortKey, metricText, runTime } from "./runs";
+import { commonKeys, dragToRange, metricSortKey, metricText, runTime } from "./runs";
 
 describe("runs helpers", () => {
   it("shows metric values briefly, non-finite ones by name", () => {
@@ -13,14 +13,6 @@ describe("runs helpers", () => {
     expect(metricSortKey("acc", "last")).toBe("metrics.acc");
     expect(metricSortKey("val/loss", "min")).toBe("metrics.val/loss.min");
     expect(metricSortKey("val loss", "max")).toBe("metrics.`val loss`.max");
-  });
-  it("narrows the current filter to one group", () => {
-    expect(groupFilter("params", "optimizer", "sgd", null)).toBe("params.optimizer = 'sgd'");
-    expect(groupFilter("tags", "team name", "o'brien", "")).toBe("tags.`team name` = 'o''brien'");
-    expect(groupFilter("attributes", "experiment", "churn", null)).toBe("attributes.experiment = 'churn'");
-    expect(groupFilter("params", "lr", null, "metrics.acc > 0.9 or params.x = 'a'")).toBe(
-      "(metrics.acc > 0.9 or params.x = 'a') and params.lr IS NULL",
-    );
   });
   it("turns a drag into the x range under it", () => {
     // Plot from pixel 76 to 886 showing steps 0..810: one step a pixel.

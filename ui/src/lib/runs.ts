@@ -25,16 +25,6 @@ export function metricSortKey(key: string, agg: Agg): string {
   return agg === "last" ? `metrics.${quoted}` : `metrics.${quoted}.${agg}`;
 }
 
-/**
- * The filter that narrows `current` (null: every run) to one group of a grouping by
- * `entity.key`: `params.optimizer = 'sgd'`, or `IS NULL` for the runs without it.
- */
-export function groupFilter(entity: "params" | "tags" | "attributes", key: string, value: string | null, current: string | null): string {
-  const column = `${entity}.${quoteKey(key)}`;
-  const condition = value === null ? `${column} IS NULL` : `${column} = '${value.replace(/'/g, "''")}'`;
-  return current === null || current.trim() === "" ? condition : `(${current}) and ${condition}`;
-}
-
 /** Milliseconds since the epoch as a short UTC date-time. */
 export function runTime(ms: number | null): string {
   if (ms === null) return "";

@@ -1,0 +1,72 @@
+//! Deployment bundles: export, list, signing keys, and showing a bundle in the file manager.
+
+use lathe_core::ErrorCode;
+use lathe_core::api::BundleExportRequest;
+use lathe_core::bundle::{self, BundleRecord, Exported};
+use tauri::State;
+use tauri::ipc::Channel;
+
+use super::{blocking, folder_of, on_project, parse_path, task_on_project};
+use crate::AppState;
+use crate::ipc::{IpcError, TaskEvent};
+
+/// Exports a model version as a deployment bundle, streaming progress.
+#[tauri::command]
+pub async fn export_bundle(
+    request: BundleExportRequest,
+    task_id: String,
+    on_progress: Channel<TaskEvent>,
+    state: State<'_, AppState>,
+) -> Result<Exported, IpcError> {
+    let options = request.into_options()?;
+    task_on_project(&state, &task_id, on_progress, move |p, job| {
+        bundle::export(p, &options, job)
+    })
+    .await
+}
+
+/// The bundles exported from the project, newest first.
+#[tauri::command]
+pub async fn list_bundles(state: State<'_, AppState>) -> Result<Vec<BundleRecord>, IpcError> {
+    on_project(&state, bundle::list).await
+}
+
+/// Makes a signing key pair at `path` (private, mode 0600) and `path.pub`.
+#[tauri::command]
+pub async fn create_signing_key(path: String) -> Result<bundle::sign::NewKey, IpcError> {
+    let out = parse_path(&path)?;
+    blocking(move || bundle::sign::new_key(&out)).await
+}
+
+/// Opens the system file manager on the folder holding an exported bundle.
+#[tauri::command]
+pub async fn show_in_folder(path: String) -> Result<(), IpcError> {
+    let path = parse_path(&path)?;
+    let folder = folder_of(&path);
+    if !folder.is_dir() {
+        return Err(IpcError::new(
+            ErrorCode::NotFound,
+            format!("{} is gone; it was moved or deleted", path.display()),
+        ));
+    }
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(windows) {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
+    std::process::Command::new(opener)
+        .arg(&folder)
+        .spawn()
+        .map(|_| ())
+        .map_err(|e| {
+            IpcError::new(
+                ErrorCode::Io,
+                format!(
+                    "cannot open the file manager ({opener}: {e}); the bundle is in {}",
+                    folder.display()
+                ),
+            )
+        })
+}

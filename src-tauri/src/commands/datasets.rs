@@ -1,0 +1,110 @@
+//! Datasets: list, import, profile, rows, version diff, charts, columns.
+
+use lathe_core::api::{ChartRequest, RowsRequest, requests::given};
+use lathe_core::dataset::browse::{RowsPage, TableSource};
+use lathe_core::dataset::compare::{self, Comparison};
+use lathe_core::dataset::{self, DatasetSummary, ImportOutcome, Profile, ReadOptions};
+use tauri::State;
+use tauri::ipc::Channel;
+
+use super::{export_figure, on_project, parse_path, task_on_project};
+use crate::AppState;
+use crate::ipc::{IpcError, TaskEvent};
+use lathe_core::chart::Figure;
+
+#[tauri::command]
+pub async fn list_datasets(state: State<'_, AppState>) -> Result<Vec<DatasetSummary>, IpcError> {
+    on_project(&state, dataset::list).await
+}
+
+/// The stored profile of `reference` (`NAME` or `NAME@VERSION`).
+#[tauri::command]
+pub async fn dataset_profile(
+    reference: String,
+    state: State<'_, AppState>,
+) -> Result<Profile, IpcError> {
+    on_project(&state, move |p| dataset::stored_profile(p, &reference)).await
+}
+
+/// Imports a file into the current project, streaming progress; `cancel_task(task_id)` stops
+/// it, leaving nothing behind.
+#[tauri::command]
+pub async fn import_dataset(
+    path: String,
+    name: Option<String>,
+    task_id: String,
+    on_progress: Channel<TaskEvent>,
+    state: State<'_, AppState>,
+) -> Result<ImportOutcome, IpcError> {
+    let file = parse_path(&path)?;
+    let name = given(name);
+    task_on_project(&state, &task_id, on_progress, move |p, job| {
+        dataset::import(p, &file, name.as_deref(), &ReadOptions::default(), job)
+    })
+    .await
+}
+
+/// A page of rows of `reference`, sorted and filtered (through the app's one `Browser`, which
+/// keeps the last order so scrolling is cheap).
+#[tauri::command]
+pub async fn dataset_rows(
+    reference: String,
+    query: RowsRequest,
+    state: State<'_, AppState>,
+) -> Result<RowsPage, IpcError> {
+    let browser = state.browser.clone();
+    on_project(&state, move |p| {
+        Ok(browser
+            .page(&TableSource::stored(p, &reference)?, &query.query())?
+            .report())
+    })
+    .await
+}
+
+/// Compares two stored versions or datasets.
+#[tauri::command]
+pub async fn dataset_diff(
+    a: String,
+    b: String,
+    state: State<'_, AppState>,
+) -> Result<Comparison, IpcError> {
+    on_project(&state, move |p| {
+        Ok(compare::compare(
+            &dataset::stored_profile(p, &a)?,
+            &dataset::stored_profile(p, &b)?,
+        ))
+    })
+    .await
+}
+
+/// A chart of a stored version as an SVG document (drawn by lathe-core, as the CLI's).
+#[tauri::command]
+pub async fn dataset_chart(
+    chart: ChartRequest,
+    state: State<'_, AppState>,
+) -> Result<String, IpcError> {
+    on_project(&state, move |p| chart.chart(p)?.svg()).await
+}
+
+/// Writes a chart to `path` as SVG, PNG or its data as CSV (by the extension).
+#[tauri::command]
+pub async fn export_chart(
+    chart: ChartRequest,
+    path: String,
+    state: State<'_, AppState>,
+) -> Result<(), IpcError> {
+    export_figure(&state, &path, move |p| chart.chart(p)).await
+}
+
+/// The columns of a stored dataset version, for pickers (sensitive columns, targets).
+#[tauri::command]
+pub async fn dataset_columns(
+    reference: String,
+    state: State<'_, AppState>,
+) -> Result<Vec<String>, IpcError> {
+    on_project(&state, move |p| {
+        let profile = dataset::stored_profile(p, &reference)?;
+        Ok(profile.columns.iter().map(|c| c.name.clone()).collect())
+    })
+    .await
+}
