@@ -11,7 +11,7 @@ use lathe_core::drift::DriftOptions;
 use lathe_core::job::{CancelToken, Job, Progress};
 
 use crate::drift::DRIFT_EXIT;
-use crate::{human_bytes, open_project, print, progress_bar};
+use crate::{open_project, print, progress_bar};
 
 #[derive(Debug, Subcommand)]
 pub enum BundleCommand {
@@ -44,7 +44,7 @@ pub enum BundleCommand {
         #[arg(long, value_delimiter = ',', value_name = "A,B")]
         columns: Option<Vec<String>>,
         /// The dataset drifts when at least this share of the columns drift.
-        #[arg(long, value_name = "S", default_value_t = 0.5)]
+        #[arg(long, value_name = "S", default_value_t = lathe_core::drift::DEFAULT_DRIFT_SHARE)]
         drift_share: f64,
         /// Exit with code 3 when the data drifted.
         #[arg(long)]
@@ -138,10 +138,7 @@ pub fn run(
                     format!("Exported {} to {}", exported.model, exported.path),
                     format!(
                         "{} files, {} ({}), SHA-256 {}",
-                        exported.files,
-                        human_bytes(exported.size_bytes),
-                        exported.format,
-                        exported.sha256
+                        exported.files, exported.size, exported.format, exported.sha256
                     ),
                     match &exported.signed_by {
                         Some(f) => format!("Signed by {f}"),
@@ -208,7 +205,7 @@ pub fn run(
                             b.created_at,
                             b.model,
                             b.format,
-                            human_bytes(b.size_bytes),
+                            b.size,
                             &b.sha256[..12],
                             b.path,
                             if b.signed_by.is_some() {
@@ -307,7 +304,7 @@ fn inspection_text(i: &Inspection) -> String {
                 "Metrics: {}",
                 m.metrics
                     .iter()
-                    .map(|(k, v)| format!("{k} {v:.4}"))
+                    .map(|(k, v)| format!("{k} {}", lathe_core::display::number(*v)))
                     .collect::<Vec<_>>()
                     .join(", ")
             ));

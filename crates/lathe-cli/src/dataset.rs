@@ -3,8 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
-use lathe_core::chart::{self, Kind};
+use lathe_core::api::Input;
+use lathe_core::chart;
 use lathe_core::dataset::browse::{Browser, RowsPage, RowsQuery, SortKey, TableSource};
+use lathe_core::dataset::chart::{self as profile_chart, Kind};
 use lathe_core::dataset::compare::{self, Comparison};
 use lathe_core::dataset::{Format, Profile, ReadOptions};
 use lathe_core::job::{CancelToken, Job, Progress};
@@ -88,26 +90,19 @@ fn parse_kind(text: &str) -> Result<Kind, String> {
 }
 
 /// The profile of a stored `NAME[@VERSION]`, or of a file path (nothing is stored then).
+/// A profile of `reference`: a file's, computed now, or a stored version's.
 fn profile_of(reference: &str, project_dir: Option<&Path>) -> anyhow::Result<Profile> {
-    let path = Path::new(reference);
-    // A path that exists is a file to profile (a folder then gets a clear "not a file").
-    Ok(if path.exists() {
-        lathe_core::dataset::profile_file(path, &ReadOptions::default(), &Job::silent())?
-    } else {
-        lathe_core::dataset::stored_profile(&open_project(project_dir)?, reference)?
+    Ok(match Input::data(reference) {
+        Input::File(path) => {
+            lathe_core::dataset::profile_file(&path, &ReadOptions::default(), &Job::silent())?
+        }
+        Input::Stored(r) => lathe_core::dataset::stored_profile(&open_project(project_dir)?, &r)?,
     })
 }
 
 fn table_of(reference: &str, project_dir: Option<&Path>) -> anyhow::Result<TableSource> {
-    let path = Path::new(reference);
-    Ok(if path.exists() {
-        TableSource::File {
-            path: path.to_path_buf(),
-            options: ReadOptions::default(),
-        }
-    } else {
-        TableSource::stored(&open_project(project_dir)?, reference)?
-    })
+    let mut project = None;
+    Ok(Input::data(reference).table(|| crate::project_on_demand(&mut project, project_dir))?)
 }
 
 fn parse_format(text: &str) -> Result<Format, String> {
@@ -230,7 +225,9 @@ pub fn run(command: DatasetCommand, project_dir: Option<&Path>, json: bool) -> a
             out,
         } => {
             let profile = profile_of(&dataset, project_dir)?;
-            let chart = chart::export(&out, || chart::chart(&profile, kind, column.as_deref()))?;
+            let chart = chart::export(&out, || {
+                profile_chart::chart(&profile, kind, column.as_deref())
+            })?;
             let written = serde_json::json!({ "chart": chart.kind.name(), "title": chart.title, "out": out.display().to_string() });
             print(json, &written, || {
                 format!("Wrote {} ({})", out.display(), chart.title)

@@ -4,8 +4,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use lathe_core::dataset::ReadOptions;
+use lathe_core::api::Input;
 use lathe_core::dataset::browse::TableSource;
+use lathe_core::display;
 use lathe_core::drift::{self, DriftOptions, DriftReport, Method, Window};
 use lathe_core::job::{CancelToken, Job, Progress};
 use lathe_core::{Error, Project};
@@ -39,7 +40,7 @@ pub struct DriftArgs {
     #[arg(long, value_name = "T")]
     threshold: Option<f64>,
     /// The dataset drifts when at least this share of the columns drift.
-    #[arg(long, value_name = "S", default_value_t = 0.5)]
+    #[arg(long, value_name = "S", default_value_t = lathe_core::drift::DEFAULT_DRIFT_SHARE)]
     drift_share: f64,
     /// Drift over time: the current data's date/time column.
     #[arg(long, value_name = "C")]
@@ -110,22 +111,14 @@ fn options_of(args: &DriftArgs) -> Result<DriftOptions, Error> {
     Ok(options)
 }
 
-/// A file path that exists is a file; anything else names a dataset in the project (opened
-/// on first need). Shared by `drift` and `model`.
+/// The table a dataset argument names ([`Input::data`]'s rule); the project is opened on
+/// first need. Shared by `drift`, `model` and `explain`.
 pub(crate) fn source(
     text: &str,
     project: &mut Option<Project>,
     dir: Option<&Path>,
 ) -> anyhow::Result<TableSource> {
-    let path = Path::new(text);
-    if path.exists() {
-        return Ok(TableSource::File {
-            path: path.to_path_buf(),
-            options: ReadOptions::default(),
-        });
-    }
-    let p = crate::project_on_demand(project, dir)?;
-    Ok(TableSource::stored(p, text)?)
+    Ok(Input::data(text).table(|| crate::project_on_demand(project, dir))?)
 }
 
 pub fn run(args: DriftArgs, project_dir: Option<&Path>, json: bool) -> anyhow::Result<ExitCode> {
@@ -275,16 +268,6 @@ fn write_charts(report: &DriftReport, dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn number(v: f64) -> String {
-    if v.is_nan() {
-        "—".into()
-    } else if v != 0.0 && v.abs() < 1e-4 {
-        format!("{v:.2e}")
-    } else {
-        format!("{v:.4}")
-    }
-}
-
 pub(crate) fn text(report: &DriftReport) -> String {
     let mut out = vec![format!(
         "{}: {} of {} columns drifted ({:.0}%, threshold {:.0}%)  —  reference {} ({} rows), current {} ({} rows)",
@@ -325,8 +308,8 @@ pub(crate) fn text(report: &DriftReport) -> String {
                     "categorical"
                 },
                 c.method.name(),
-                number(c.score),
-                number(c.threshold),
+                display::number(c.score),
+                display::number(c.threshold),
                 if c.drifted { "DRIFT" } else { "-" },
                 c.effect.text
             ));
@@ -343,7 +326,7 @@ pub(crate) fn text(report: &DriftReport) -> String {
     }
     if let Some(w) = &report.windows {
         out.push(String::new());
-        out.push(format!("Drift per {} window:", w.window));
+        out.push(format!("Drift per {} window ({}):", w.window, w.summary));
         for win in &w.windows {
             out.push(format!(
                 "  {}  {:>6} rows  {:>5.1}% drifted  {}",

@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use lathe_core::Error;
+use lathe_core::api::Input;
+use lathe_core::display;
 use lathe_core::explain::importance::Scoring;
 use lathe_core::explain::shap::Algorithm;
 use lathe_core::explain::{self, ExplainInput, Explanation, Request, store};
@@ -157,11 +159,11 @@ fn with_progress<T>(work: impl FnOnce(&Job) -> T) -> T {
 
 pub fn run_explain(a: ExplainArgs, dir: Option<&Path>, json: bool) -> anyhow::Result<()> {
     let mut project = None;
-    let data_is_file = Path::new(&a.data).exists();
+    let data_is_file = Input::data(&a.data).is_file();
     let bg_is_file = a
         .background_data
         .as_deref()
-        .is_some_and(|b| Path::new(b).exists());
+        .is_some_and(|b| Input::data(b).is_file());
     let stored = !is_file(&a.model) && !data_is_file && !bg_is_file && a.features.is_none();
     let (explanation, note) = if stored {
         let p = open_project(dir)?;
@@ -329,7 +331,7 @@ pub fn run_fairness(a: FairnessArgs, dir: Option<&Path>, json: bool) -> anyhow::
     let report: Fairness = match model {
         Some(m)
             if !is_file(&m)
-                && !Path::new(&data).exists()
+                && !Input::data(&data).is_file()
                 && a.features.is_none()
                 && a.positive.is_none() =>
         {
@@ -385,29 +387,29 @@ pub fn run_fairness(a: FairnessArgs, dir: Option<&Path>, json: bool) -> anyhow::
     print(json, &report, || fairness_text(&report))
 }
 
-fn ratio(v: f64) -> String {
-    if v.is_nan() {
-        "n/a".to_owned()
-    } else {
-        format!("{v:.4}")
-    }
-}
-
 fn fairness_text(f: &Fairness) -> String {
     let mut out = vec![format!(
         "Fairness of {} on {} ({} rows; target {}, positive outcome {:?})",
         f.predictions, f.data, f.rows, f.target, f.positive_label
     )];
     for (name, r) in &f.by_sensitive {
+        // The core decides what is flagged; this only says so.
+        let below = |ratio: &str| {
+            if r.flagged.iter().any(|n| n == ratio) {
+                format!(" (below {})", display::number(f.threshold))
+            } else {
+                String::new()
+            }
+        };
         out.push(String::new());
         out.push(format!(
-            "{name}: demographic parity difference {:.4}, ratio {}{}; equalized odds difference {:.4}, ratio {}{}",
-            r.demographic_parity_difference,
-            ratio(r.demographic_parity_ratio),
-            if r.demographic_parity_ratio < f.threshold { " (below 0.8)" } else { "" },
-            r.equalized_odds_difference,
-            ratio(r.equalized_odds_ratio),
-            if r.equalized_odds_ratio < f.threshold { " (below 0.8)" } else { "" },
+            "{name}: demographic parity difference {}, ratio {}{}; equalized odds difference {}, ratio {}{}",
+            display::number(r.demographic_parity_difference),
+            display::number(r.demographic_parity_ratio),
+            below("demographic_parity_ratio"),
+            display::number(r.equalized_odds_difference),
+            display::number(r.equalized_odds_ratio),
+            below("equalized_odds_ratio"),
         ));
         out.push(format!(
             "  {:<24} {:>7} {:>10} {:>9} {:>7} {:>7}",

@@ -226,7 +226,7 @@ fn info_text(info: &ProjectInfo) -> String {
         ("Created".into(), info.created_at.clone()),
         ("Schema version".into(), info.schema_version.to_string()),
         ("Lathe".into(), info.lathe_version.clone()),
-        ("Object store".into(), human_bytes(info.object_store_bytes)),
+        ("Object store".into(), info.object_store_size.clone()),
     ];
     rows.extend(
         info.counts
@@ -256,24 +256,11 @@ fn log_text(entries: &[AuditEntry]) -> String {
         .join("\n")
 }
 
-pub(crate) fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
 /// Handles an error once, at the edge: a message on stderr, plus JSON on stdout for scripts.
 fn report_error(err: &anyhow::Error, json: bool) {
-    let code = err.downcast_ref::<Error>().map_or("error", Error::code);
+    let code = err
+        .downcast_ref::<Error>()
+        .map_or(lathe_core::ErrorCode::Internal, Error::code);
     eprintln!("error: {err:#}");
     if json {
         let body = serde_json::json!({ "error": { "code": code, "message": format!("{err:#}") } });

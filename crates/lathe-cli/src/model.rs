@@ -3,10 +3,11 @@
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
+use lathe_core::api::{Input, LoadedModel};
 use lathe_core::job::Job;
 use lathe_core::model::eval::{self, EvalInput, Evaluation, Task};
+use lathe_core::model::feature_matrix;
 use lathe_core::model::registry::{self, ModelVersion, RegisterOptions};
-use lathe_core::model::{Model, feature_matrix};
 use lathe_core::{Error, Project};
 
 use crate::{open_project, print};
@@ -77,58 +78,19 @@ pub enum ModelCommand {
     },
 }
 
-/// A plain `.onnx` file given as MODEL.
+/// A plain `.onnx` file given as MODEL ([`Input::model`]'s rule).
 pub(crate) fn is_file(model: &str) -> bool {
-    let p = Path::new(model);
-    p.is_file()
-        && p.extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("onnx"))
+    Input::model(model).is_file()
 }
 
-pub(crate) struct Loaded {
-    pub model: Model,
-    pub name: String,
-    pub features: Vec<String>,
-    pub target: Option<String>,
-    pub task: Option<Task>,
-}
-
+/// The model a MODEL argument names, with its features; the project is opened on first need.
 pub(crate) fn load(
     model: &str,
     features: Option<Vec<String>>,
     project: &mut Option<Project>,
     dir: Option<&Path>,
-) -> anyhow::Result<Loaded> {
-    if is_file(model) {
-        let bytes = std::fs::read(model)?;
-        let m = Model::load(&bytes, model)?;
-        let features = match features.or_else(|| m.input_feature_names()) {
-            Some(f) => f,
-            None => {
-                return Err(Error::BadArgument {
-                    argument: "features",
-                    detail: format!("{model} takes one input matrix; pass its feature columns in order with --features a,b,..."),
-                }
-                .into());
-            }
-        };
-        return Ok(Loaded {
-            model: m,
-            name: model.to_owned(),
-            features,
-            target: None,
-            task: None,
-        });
-    }
-    let p = crate::project_on_demand(project, dir)?;
-    let version = registry::show(p, model)?;
-    Ok(Loaded {
-        model: registry::load_model(p, &version)?,
-        name: version.reference(),
-        features: features.unwrap_or(version.features),
-        target: version.target,
-        task: Some(version.task),
-    })
+) -> anyhow::Result<LoadedModel> {
+    Ok(Input::model(model).load_model(features, || crate::project_on_demand(project, dir))?)
 }
 
 pub fn run(command: ModelCommand, dir: Option<&Path>, json: bool) -> anyhow::Result<()> {
@@ -145,7 +107,9 @@ pub fn run(command: ModelCommand, dir: Option<&Path>, json: bool) -> anyhow::Res
             let project = open_project(dir)?;
             let options = RegisterOptions {
                 name,
-                run,
+                run_id: run
+                    .map(|r| lathe_core::runs::resolve_run(&project, &r))
+                    .transpose()?,
                 dataset,
                 target,
                 task: task.as_deref().map(Task::parse).transpose()?,
@@ -286,7 +250,7 @@ pub fn run(command: ModelCommand, dir: Option<&Path>, json: bool) -> anyhow::Res
             let mut project = None;
             let task = task.as_deref().map(Task::parse).transpose()?;
             let stored = !is_file(&model)
-                && !Path::new(&data).exists()
+                && !Input::data(&data).is_file()
                 && features.is_none()
                 && task.is_none();
             let evaluation = if stored {
@@ -368,7 +332,7 @@ fn show_text(v: &ModelVersion, evaluations: &[Evaluation]) -> String {
             e.target,
             e.metrics
                 .iter()
-                .map(|(k, v)| format!("{k} {v:.4}"))
+                .map(|(k, v)| format!("{k} {}", lathe_core::display::number(*v)))
                 .collect::<Vec<_>>()
                 .join(", ")
         ));

@@ -532,7 +532,10 @@ impl Viewer {
                     .as_ref()
                     .and_then(|q| q.get(q.len() / 2).copied());
                 for v in [c.min, median, c.max, c.mean, c.std] {
-                    ui.label(v.map(number).unwrap_or_else(|| "—".into()));
+                    ui.label(
+                        v.map(lathe_core::display::number)
+                            .unwrap_or_else(|| "—".into()),
+                    );
                 }
                 ui.label(match (&c.values, &c.quantiles) {
                     (Some(v), _) => format!("{} exact counts", v.len()),
@@ -600,8 +603,8 @@ impl Viewer {
             for c in &report.columns {
                 ui.label(&c.name);
                 ui.label(c.method.name()).on_hover_text(&c.method_reason);
-                ui.label(number(c.score));
-                ui.label(number(c.threshold));
+                ui.label(lathe_core::display::number(c.score));
+                ui.label(lathe_core::display::number(c.threshold));
                 if c.drifted {
                     ui.label(RichText::new("DRIFT").color(RED).strong());
                 } else {
@@ -627,19 +630,6 @@ fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string())
-}
-
-fn number(v: f64) -> String {
-    if v.is_nan() {
-        "—".into()
-    } else if v != 0.0 && v.abs() < 1e-3 {
-        format!("{v:.2e}")
-    } else {
-        format!("{v:.4}")
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_owned()
-    }
 }
 
 fn row(ui: &mut egui::Ui, key: &str, value: &str) {

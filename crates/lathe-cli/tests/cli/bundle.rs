@@ -49,10 +49,16 @@ fn export_verify_inspect_and_check_drift() {
             "path",
             "sha256",
             "signed_by",
+            // The size as every front end shows it (added with the one bytes formatter).
+            "size",
             "size_bytes"
         ]
     );
     assert_eq!(exported["model"], "breast_cancer_classifier@1");
+    assert_eq!(
+        exported["size"],
+        lathe_core::display::bytes(exported["size_bytes"].as_u64().unwrap())
+    );
     assert_eq!(exported["signed_by"], made["fingerprint"]);
 
     let public = made["public_key"].as_str().unwrap();

@@ -1,5 +1,5 @@
 //! The `lathe` binary as scripts and people use it: every command, the `--json` shapes, exit
-//! codes and error messages. One test binary (see STYLE.md).
+//! codes and error messages. One test binary (see CONTRIBUTING.md).
 
 // A test fails by panicking: unwrap/expect on a fixture is the clearest way to say so.
 #![allow(clippy::unwrap_used, clippy::expect_used)]

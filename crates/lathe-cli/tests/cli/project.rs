@@ -2,12 +2,14 @@ use predicates::prelude::*;
 
 use crate::{json, keys, lathe, path_str};
 
-const INFO_KEYS: [&str; 7] = [
+const INFO_KEYS: [&str; 8] = [
     "counts",
     "created_at",
     "lathe_version",
     "name",
     "object_store_bytes",
+    // The size as every front end shows it (added with the one bytes formatter).
+    "object_store_size",
     "path",
     "schema_version",
 ];
