@@ -21,6 +21,17 @@ async fn wait_verdict(app: &App, needle: &str) -> String {
     }
 }
 
+/// Moves the what-if slider to 10^`log10`, as dragging it does (an input event that bubbles).
+async fn move_threshold(app: &App, log10: f64) {
+    app.client
+        .execute(
+            "const s = document.querySelector('[data-testid=drift-threshold]'); s.value = String(arguments[0]); s.dispatchEvent(new Event('input', { bubbles: true }));",
+            vec![serde_json::json!(log10)],
+        )
+        .await
+        .expect("move the slider");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn compare_versions_open_a_column_and_move_the_threshold() {
     let work = tempfile::tempdir().expect("temp dir");
@@ -134,13 +145,7 @@ async fn compare_versions_open_a_column_and_move_the_threshold() {
 
     // The what-if (a log-scale slider): every threshold at 1e-9 flags what the CLI's
     // --threshold 1e-9 flags, and the verdict flips.
-    app.client
-        .execute(
-            "const s = document.querySelector('[data-testid=drift-threshold]'); s.value = '-9'; s.dispatchEvent(new Event('input', { bubbles: true }));",
-            vec![],
-        )
-        .await
-        .expect("move the slider");
+    move_threshold(&app, -9.0).await;
     let verdict = wait_verdict(
         &app,
         &format!("{strict_drifted} of {tested} columns drifted"),
@@ -184,10 +189,59 @@ async fn compare_versions_open_a_column_and_move_the_threshold() {
     app.find("[data-testid=drift-over-time] svg").await;
     app.scroll_to("[data-testid=drift-over-time]").await;
     app.screenshot("20-drift-over-time").await;
-    // The CLI's two runs and the app's two are stored.
+
+    // The windows follow the what-if too: the over-time caption says what the CLI's windows
+    // say at each threshold, and so does the exported report (before the windows were judged
+    // again, they kept the stored thresholds' verdicts after the slider moved).
+    let windows = |threshold: Option<&str>| -> String {
+        let mut args = vec![
+            "drift",
+            "breast_cancer@1",
+            "breast_cancer@2",
+            "--window",
+            "100rows",
+            "--json",
+            "--project",
+            demo_path,
+        ];
+        args.extend(threshold);
+        lathe(&args)["windows"]["summary"]
+            .as_str()
+            .expect("a windows summary")
+            .to_owned()
+    };
+    let at_default = windows(None);
+    let at_strict = windows(Some("--threshold=1e-9"));
+    assert_ne!(
+        at_default, at_strict,
+        "the strict threshold must change which windows drift, or this test shows nothing"
+    );
+    app.wait_text("[data-testid=drift-over-time-summary]", &at_default)
+        .await;
+    move_threshold(&app, -9.0).await;
+    app.wait_text("[data-testid=drift-over-time-summary]", &at_strict)
+        .await;
+    app.scroll_to("[data-testid=drift-over-time]").await;
+    app.screenshot("20b-drift-over-time-what-if").await;
+    let windowed = work.path().join("windows.html");
+    app.click("[data-testid=drift-export]").await;
+    app.save_in_dialog("Export the drift report", &windowed)
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !windowed.is_file() {
+        assert!(Instant::now() < deadline, "no windowed report written");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let html = std::fs::read_to_string(&windowed).expect("read the report");
+    assert!(
+        html.contains(&format!("id=\"windows-summary\">{at_strict}</p>")),
+        "the exported report's windows are the what-if's: {at_strict}"
+    );
+
+    // The CLI's four runs and the app's two are stored.
     assert_eq!(
         lathe(&["info", "--json", "--project", demo_path])["counts"]["drift_reports"],
-        4
+        6
     );
     app.close().await;
 }
