@@ -10,6 +10,7 @@ mod corpus;
 mod dataset;
 mod drift;
 mod explain;
+mod layers;
 mod migrations;
 mod models;
 mod objects;
