@@ -5,7 +5,7 @@ use lathe_core::ErrorCode;
 use lathe_core::api::{
     BundleExportRequest, ChartRequest, DriftRequest, DriftView, EvaluationView, ExplainView,
     FairnessView, GroupRunsRequest, ModelPage, RegisterRequest, RowsRequest, RunChartRequest,
-    RunChartView, RunGroups, RunsPlotRequest, RunsRequest,
+    RunChartView, RunGroups, RunsPlotRequest, RunsRequest, SensitiveShown,
 };
 use lathe_core::audit::AuditEntry;
 use lathe_core::bundle::sign::NewKey;
@@ -103,6 +103,10 @@ pub fn typescript_bindings() -> Result<Vec<(String, String)>, ts_rs::ExportError
     Ok(vec![
         ("IpcError.ts".into(), IpcError::export_to_string(&cfg)?),
         ("ErrorCode.ts".into(), ErrorCode::export_to_string(&cfg)?),
+        (
+            "SensitiveShown.ts".into(),
+            SensitiveShown::export_to_string(&cfg)?,
+        ),
         (
             "RowsRequest.ts".into(),
             RowsRequest::export_to_string(&cfg)?,

@@ -4,6 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use lathe_core::display::number;
+
 use crate::harness::{App, lathe};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -66,7 +68,8 @@ async fn register_a_model_evaluate_it_and_see_its_roc_curve() {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let shown = app.wait_text_containing("[data-metric=roc_auc]", "").await;
-        let want = format!("{:.4}", cli["metrics"]["roc_auc"].as_f64().expect("auc"));
+        // The CLI's number, written by the one formatter both front ends use.
+        let want = number(cli["metrics"]["roc_auc"].as_f64().expect("auc"));
         if shown == want {
             break;
         }
@@ -79,10 +82,7 @@ async fn register_a_model_evaluate_it_and_see_its_roc_curve() {
     let accuracy = app.wait_text_containing("[data-metric=accuracy]", "").await;
     assert_eq!(
         accuracy,
-        format!(
-            "{:.4}",
-            cli["metrics"]["accuracy"].as_f64().expect("accuracy")
-        )
+        number(cli["metrics"]["accuracy"].as_f64().expect("accuracy"))
     );
     app.wait_text_containing("[data-testid=eval-chart-roc] svg", "ROC (AUC")
         .await;
@@ -134,7 +134,7 @@ async fn explain_a_model_and_assess_its_fairness() {
         demo_path,
     ]);
     assert_eq!(cli["algorithm"], "linear");
-    let base = format!("{:.4}", cli["base_value"].as_f64().expect("base value"));
+    let base = number(cli["base_value"].as_f64().expect("base value"));
     assert!(caption.contains(&base), "{caption} lacks base {base}");
     assert!(
         caption.contains("reopened") || caption.contains("computed"),
@@ -236,11 +236,10 @@ async fn explain_a_model_and_assess_its_fairness() {
         "--project",
         demo_path,
     ]);
-    let dpr = format!(
-        "{:.4}",
+    let dpr = number(
         cli["by_sensitive"]["age_band"]["demographic_parity_ratio"]
             .as_f64()
-            .expect("ratio")
+            .expect("ratio"),
     );
     app.wait_text_containing("[data-sensitive=age_band] [data-testid=fairness-dpr]", &dpr)
         .await;

@@ -392,6 +392,7 @@ fn fairness_text(f: &Fairness) -> String {
         "Fairness of {} on {} ({} rows; target {}, positive outcome {:?})",
         f.predictions, f.data, f.rows, f.target, f.positive_label
     )];
+    let shown = lathe_core::api::shown_fairness(f);
     for (name, r) in &f.by_sensitive {
         // The core decides what is flagged; this only says so.
         let below = |ratio: &str| {
@@ -401,24 +402,26 @@ fn fairness_text(f: &Fairness) -> String {
                 String::new()
             }
         };
+        let Some(s) = shown.get(name) else {
+            continue;
+        };
         out.push(String::new());
         out.push(format!(
             "{name}: demographic parity difference {}, ratio {}{}; equalized odds difference {}, ratio {}{}",
-            display::number(r.demographic_parity_difference),
-            display::number(r.demographic_parity_ratio),
+            s.demographic_parity_difference,
+            s.demographic_parity_ratio,
             below("demographic_parity_ratio"),
-            display::number(r.equalized_odds_difference),
-            display::number(r.equalized_odds_ratio),
+            s.equalized_odds_difference,
+            s.equalized_odds_ratio,
             below("equalized_odds_ratio"),
         ));
         out.push(format!(
             "  {:<24} {:>7} {:>10} {:>9} {:>7} {:>7}",
             "group", "count", "selection", "accuracy", "TPR", "FPR"
         ));
-        for g in &r.groups {
+        for [group, count, selection, accuracy, tpr, fpr] in &s.groups {
             out.push(format!(
-                "  {:<24} {:>7} {:>10.4} {:>9.4} {:>7.4} {:>7.4}",
-                g.group, g.count, g.selection_rate, g.accuracy, g.tpr, g.fpr
+                "  {group:<24} {count:>7} {selection:>10} {accuracy:>9} {tpr:>7} {fpr:>7}"
             ));
         }
     }

@@ -349,8 +349,8 @@ fn eval_text(e: &Evaluation) -> String {
         e.target,
         e.task.name()
     )];
-    for (k, v) in &e.metrics {
-        lines.push(format!("  {k:<10} {v:.6}"));
+    for (k, v) in lathe_core::api::shown_metrics(&e.metrics) {
+        lines.push(format!("  {k:<10} {v}"));
     }
     if !e.confusion_matrix.is_empty() {
         lines.push("  confusion matrix (rows: actual, columns: predicted)".into());

@@ -21,6 +21,20 @@ pub fn number(v: f64) -> String {
     }
 }
 
+/// A duration for a caption: `0.42 s`, `12.3 s`, `2 min 5 s`; below 5 ms, `under 0.01 s`.
+pub fn seconds(s: f64) -> String {
+    if s < 0.005 {
+        "under 0.01 s".into()
+    } else if s < 10.0 {
+        format!("{s:.2} s")
+    } else if s < 60.0 {
+        format!("{s:.1} s")
+    } else {
+        let t = s.round() as u64;
+        format!("{} min {} s", t / 60, t % 60)
+    }
+}
+
 /// A size in binary units: `0 B`, `512 B`, `1.5 KiB`, `3.2 GiB`.
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -62,6 +76,15 @@ mod tests {
         check(0.000895, "8.95e-4");
         check(0.00004999, "5.00e-5");
         check(123456.789, "123456.789");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(seconds(0.001), "under 0.01 s");
+        assert_eq!(seconds(0.42), "0.42 s");
+        assert_eq!(seconds(12.34), "12.3 s");
+        assert_eq!(seconds(119.6), "2 min 0 s");
+        assert_eq!(seconds(125.2), "2 min 5 s");
     }
 
     #[test]

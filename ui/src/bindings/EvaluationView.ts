@@ -2,6 +2,11 @@
 import type { Evaluation } from "./Evaluation";
 
 /**
- * An evaluation with its charts as SVG, by chart name (roc, precision_recall, ...).
+ * An evaluation with its charts as SVG, by chart name (roc, precision_recall, ...), and its
+ * metrics as shown: headline metrics first, each as [`number`] writes it.
  */
-export type EvaluationView = { evaluation: Evaluation, charts: Array<[string, string]>, };
+export type EvaluationView = { evaluation: Evaluation, charts: Array<[string, string]>, 
+/**
+ * `(metric, text)` in the order they are shown.
+ */
+metrics: Array<[string, string]>, };

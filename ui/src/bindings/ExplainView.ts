@@ -2,7 +2,8 @@
 import type { Explanation } from "./Explanation";
 
 /**
- * A computed or reopened explanation with its charts as SVG, by name.
+ * A computed or reopened explanation with its charts as SVG, by name, and its numbers as
+ * shown.
  */
 export type ExplainView = { id: number, model: string, data: string, 
 /**
@@ -12,4 +13,16 @@ seconds: number,
 /**
  * Found stored rather than computed now.
  */
-reopened: boolean, explanation: Explanation, charts: Array<[string, string]>, };
+reopened: boolean, explanation: Explanation, charts: Array<[string, string]>, 
+/**
+ * What was explained, how, and when: `… · base value 0.3512 · computed in 0.42 s`.
+ */
+caption: string, 
+/**
+ * SHAP: each explained row's model output, as shown, in the rows' order.
+ */
+outputs: Array<string>, 
+/**
+ * Permutation importance: `(feature, mean drop, std)`, the largest drop first.
+ */
+importance: Array<[string, string, string]>, };

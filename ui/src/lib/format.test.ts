@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { countLabel, countWithShare, formatSeconds, formatStat, formatTimestamp, percent } from "./format";
+import { countLabel, countWithShare, formatStat, formatTimestamp, percent } from "./format";
 
 describe("countLabel", () => {
   it("turns keys into labels", () => {
@@ -43,12 +43,5 @@ describe("countWithShare", () => {
   it("leaves zero and empty tables plain", () => {
     expect(countWithShare(0, 406)).toBe("0");
     expect(countWithShare(3, 0)).toBe("3");
-  });
-  it("writes durations for captions", () => {
-    expect(formatSeconds(0.001)).toBe("under 0.01 s");
-    expect(formatSeconds(0.4249)).toBe("0.42 s");
-    expect(formatSeconds(12.34)).toBe("12.3 s");
-    expect(formatSeconds(119.6)).toBe("2 min 0 s");
-    expect(formatSeconds(125)).toBe("2 min 5 s");
   });
 });

@@ -34,12 +34,3 @@ export function countWithShare(count: number, total: number): string {
   if (total <= 0 || count === 0) return count.toLocaleString("en-US");
   return `${count.toLocaleString("en-US")} (${((count / total) * 100).toFixed(1)}%)`;
 }
-
-/** A duration for a caption: "0.42 s", "12.3 s", "2 min 5 s"; below 10 ms, "under 0.01 s". */
-export function formatSeconds(s: number): string {
-  if (s < 0.005) return "under 0.01 s";
-  if (s < 10) return `${s.toFixed(2)} s`;
-  if (s < 60) return `${s.toFixed(1)} s`;
-  const t = Math.round(s);
-  return `${Math.floor(t / 60)} min ${t % 60} s`;
-}

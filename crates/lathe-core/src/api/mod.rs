@@ -23,4 +23,5 @@ pub use requests::{
 };
 pub use views::{
     DriftView, EvaluationView, ExplainView, FairnessView, ModelPage, RunChartView, RunGroups,
+    SensitiveShown, shown_fairness, shown_metrics,
 };

@@ -2,10 +2,13 @@
 //! choice of charts is made here (or by the capability's `charts` function) once, for the
 //! desktop's pages; the CLI writes the same charts to files.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::Result;
 use crate::chart::{Figure, svgs};
+use crate::display::{number, seconds};
 use crate::drift::{self, DriftReport};
 use crate::explain::Explanation;
 use crate::explain::store::StoredExplanation;
@@ -93,22 +96,53 @@ pub struct ModelPage {
     pub evaluations: Vec<Evaluation>,
 }
 
-/// An evaluation with its charts as SVG, by chart name (roc, precision_recall, ...).
+/// An evaluation with its charts as SVG, by chart name (roc, precision_recall, ...), and its
+/// metrics as shown: headline metrics first, each as [`number`] writes it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EvaluationView {
     pub evaluation: Evaluation,
     pub charts: Vec<(String, String)>,
+    /// `(metric, text)` in the order they are shown.
+    pub metrics: Vec<(String, String)>,
 }
 
 impl EvaluationView {
     pub fn new(evaluation: Evaluation) -> Result<EvaluationView> {
         let charts = svgs(&crate::model::chart::charts(&evaluation)?)?;
-        Ok(EvaluationView { evaluation, charts })
+        let metrics = shown_metrics(&evaluation.metrics);
+        Ok(EvaluationView {
+            evaluation,
+            charts,
+            metrics,
+        })
     }
 }
 
-/// A computed or reopened explanation with its charts as SVG, by name.
+/// Metrics in the order people look for them (the headline ones first, the rest by name), each
+/// as [`number`] writes it. The CLI's text and the desktop's Evaluate page both show these.
+pub fn shown_metrics(metrics: &BTreeMap<String, f64>) -> Vec<(String, String)> {
+    const FIRST: [&str; 9] = [
+        "accuracy",
+        "roc_auc",
+        "f1",
+        "precision",
+        "recall",
+        "log_loss",
+        "r2",
+        "rmse",
+        "mae",
+    ];
+    let headline = FIRST.iter().filter_map(|k| metrics.get_key_value(*k));
+    let rest = metrics.iter().filter(|(k, _)| !FIRST.contains(&k.as_str()));
+    headline
+        .chain(rest)
+        .map(|(k, v)| (k.clone(), number(*v)))
+        .collect()
+}
+
+/// A computed or reopened explanation with its charts as SVG, by name, and its numbers as
+/// shown.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ExplainView {
@@ -121,12 +155,68 @@ pub struct ExplainView {
     pub reopened: bool,
     pub explanation: Explanation,
     pub charts: Vec<(String, String)>,
+    /// What was explained, how, and when: `… · base value 0.3512 · computed in 0.42 s`.
+    pub caption: String,
+    /// SHAP: each explained row's model output, as shown, in the rows' order.
+    pub outputs: Vec<String>,
+    /// Permutation importance: `(feature, mean drop, std)`, the largest drop first.
+    pub importance: Vec<(String, String, String)>,
 }
 
 impl ExplainView {
     pub fn new(stored: StoredExplanation) -> Result<ExplainView> {
         let charts = svgs(&crate::explain::chart::charts(&stored.result)?)?;
+        let what = match &stored.result {
+            Explanation::Shap(s) => format!(
+                "SHAP ({}) of the {}, {} rows, {} background rows, base value {}",
+                s.algorithm.name(),
+                s.output.description,
+                s.rows.len(),
+                s.background_rows,
+                number(s.base_value)
+            ),
+            Explanation::Lime(l) => format!(
+                "LIME of the {}, {} rows, {} samples each (weights of the first rows charted)",
+                l.output.description,
+                l.rows.len(),
+                l.samples
+            ),
+            Explanation::Permutation(p) => format!(
+                "permutation importance ({}, {} repeats), baseline {}",
+                p.scoring.name(),
+                p.repeats,
+                number(p.baseline_score)
+            ),
+            Explanation::Pdp(d) => format!("partial dependence of the {}", d.output.description),
+        };
+        let when = if stored.reopened {
+            "reopened from the project".to_owned()
+        } else {
+            format!("computed in {}", seconds(stored.seconds))
+        };
+        let outputs = match &stored.result {
+            Explanation::Shap(s) => s.model_output.iter().map(|v| number(*v)).collect(),
+            _ => Vec::new(),
+        };
+        let importance = match &stored.result {
+            Explanation::Permutation(p) => {
+                let mut features: Vec<_> = p.features.iter().collect();
+                features.sort_by(|a, b| b.importance_mean.total_cmp(&a.importance_mean));
+                features
+                    .into_iter()
+                    .map(|f| {
+                        (
+                            f.name.clone(),
+                            number(f.importance_mean),
+                            number(f.importance_std),
+                        )
+                    })
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
         Ok(ExplainView {
+            caption: format!("{} on {} · {what} · {when}", stored.model, stored.data),
             id: stored.id,
             model: stored.model,
             data: stored.data,
@@ -134,21 +224,105 @@ impl ExplainView {
             reopened: stored.reopened,
             explanation: stored.result,
             charts,
+            outputs,
+            importance,
         })
     }
 }
 
-/// A fairness report with one grouped bar chart per sensitive column and intersection.
+/// A fairness report with one grouped bar chart per sensitive column and intersection, and
+/// its numbers as shown.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FairnessView {
     pub report: Fairness,
     pub charts: Vec<(String, String)>,
+    /// Per sensitive column and intersection, as [`Fairness::by_sensitive`].
+    pub shown: BTreeMap<String, SensitiveShown>,
+}
+
+/// One sensitive column's disparities and groups as text ([`number`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct SensitiveShown {
+    pub demographic_parity_difference: String,
+    pub demographic_parity_ratio: String,
+    pub equalized_odds_difference: String,
+    pub equalized_odds_ratio: String,
+    /// `[group, count, selection rate, accuracy, TPR, FPR]` per group.
+    pub groups: Vec<[String; 6]>,
 }
 
 impl FairnessView {
     pub fn new(report: Fairness) -> Result<FairnessView> {
         let charts = svgs(&crate::fairness::chart::charts(&report))?;
-        Ok(FairnessView { report, charts })
+        let shown = shown_fairness(&report);
+        Ok(FairnessView {
+            report,
+            charts,
+            shown,
+        })
+    }
+}
+
+/// Each sensitive column's numbers as shown, for the CLI's text and the desktop's panel.
+pub fn shown_fairness(report: &Fairness) -> BTreeMap<String, SensitiveShown> {
+    report
+        .by_sensitive
+        .iter()
+        .map(|(name, r)| {
+            let shown = SensitiveShown {
+                demographic_parity_difference: number(r.demographic_parity_difference),
+                demographic_parity_ratio: number(r.demographic_parity_ratio),
+                equalized_odds_difference: number(r.equalized_odds_difference),
+                equalized_odds_ratio: number(r.equalized_odds_ratio),
+                groups: r
+                    .groups
+                    .iter()
+                    .map(|g| {
+                        [
+                            g.group.clone(),
+                            g.count.to_string(),
+                            number(g.selection_rate),
+                            number(g.accuracy),
+                            number(g.tpr),
+                            number(g.fpr),
+                        ]
+                    })
+                    .collect(),
+            };
+            (name.clone(), shown)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headline_metrics_come_first_then_the_rest_by_name() {
+        let metrics: BTreeMap<String, f64> = [
+            ("recall", 0.5),
+            ("accuracy", 0.780393),
+            ("log_loss", 0.25),
+            ("zeta", 12345.678),
+            ("roc_auc", f64::NAN),
+            ("beta", 0.00012),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let shown = shown_metrics(&metrics);
+        let names: Vec<&str> = shown.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            names,
+            ["accuracy", "roc_auc", "recall", "log_loss", "beta", "zeta"]
+        );
+        let texts: Vec<&str> = shown.iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(
+            texts,
+            ["0.7804", "—", "0.5", "0.25", "1.20e-4", "12345.678"]
+        );
     }
 }
