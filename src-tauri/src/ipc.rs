@@ -3,9 +3,10 @@
 
 use lathe_core::ErrorCode;
 use lathe_core::api::{
-    BundleExportRequest, ChartRequest, DriftRequest, DriftView, EvaluationView, ExplainView,
-    FairnessView, GroupRunsRequest, ModelPage, RegisterRequest, RowsRequest, RunChartRequest,
-    RunChartView, RunGroups, RunsPlotRequest, RunsRequest, SensitiveShown,
+    BundleExportRequest, ChartRequest, ColumnShown, ComparisonView, DriftRequest, DriftView,
+    EvaluationView, ExplainView, FairnessView, GroupRunsRequest, ModelPage, ProfileView,
+    RegisterRequest, RowsRequest, RunChartRequest, RunChartView, RunGroups, RunsPlotRequest,
+    RunsRequest, SensitiveShown, StatisticShown,
 };
 use lathe_core::audit::AuditEntry;
 use lathe_core::bundle::sign::NewKey;
@@ -103,6 +104,22 @@ pub fn typescript_bindings() -> Result<Vec<(String, String)>, ts_rs::ExportError
     Ok(vec![
         ("IpcError.ts".into(), IpcError::export_to_string(&cfg)?),
         ("ErrorCode.ts".into(), ErrorCode::export_to_string(&cfg)?),
+        (
+            "ProfileView.ts".into(),
+            ProfileView::export_to_string(&cfg)?,
+        ),
+        (
+            "ColumnShown.ts".into(),
+            ColumnShown::export_to_string(&cfg)?,
+        ),
+        (
+            "ComparisonView.ts".into(),
+            ComparisonView::export_to_string(&cfg)?,
+        ),
+        (
+            "StatisticShown.ts".into(),
+            StatisticShown::export_to_string(&cfg)?,
+        ),
         (
             "SensitiveShown.ts".into(),
             SensitiveShown::export_to_string(&cfg)?,

@@ -308,15 +308,6 @@ fn rows_text(page: &RowsPage) -> String {
 }
 
 /// A whole number without decimals, else six; `signed` adds the sign.
-fn number(f: f64, signed: bool) -> String {
-    match (f.fract() == 0.0 && f.abs() < 1e15, signed) {
-        (true, true) => format!("{f:+.0}"),
-        (true, false) => format!("{f:.0}"),
-        (false, true) => format!("{f:+.6}"),
-        (false, false) => format!("{f:.6}"),
-    }
-}
-
 fn diff_text(diff: &Comparison, all: bool) -> String {
     let name = |s: &compare::Side| {
         format!(
@@ -344,24 +335,17 @@ fn diff_text(diff: &Comparison, all: bool) -> String {
             out.push_str(&format!("  ~ {}: {} -> {}\n", c.name, c.from, c.to));
         }
     }
-    let num = |v: &serde_json::Value| match v.as_f64() {
-        Some(f) if v.is_f64() => number(f, false),
-        _ => cell_text(v),
-    };
+    // The desktop's comparison shows the same text (api::shown_statistic).
     let mut table = String::new();
     for column in &diff.columns {
-        for s in column.statistics.iter().filter(|s| all || s.a != s.b) {
-            let change = match (s.delta, s.relative) {
-                (Some(d), Some(r)) => format!("{} ({:+.1}%)", number(d, true), r * 100.0),
-                (Some(d), None) => number(d, true),
-                _ => String::new(),
-            };
+        for s in &column.statistics {
+            let t = lathe_core::api::shown_statistic(s);
+            if !all && !t.changed {
+                continue;
+            }
             table.push_str(&format!(
-                "\n{:<24} {:<11} {:>16} {:>16}  {change}",
-                column.name,
-                s.statistic,
-                num(&s.a),
-                num(&s.b)
+                "\n{:<24} {:<11} {:>16} {:>16}  {}",
+                column.name, s.statistic, t.a, t.b, t.change
             ));
         }
     }
@@ -414,24 +398,21 @@ fn profile_text(profile: &Profile) -> String {
         "MIN",
         "MAX"
     );
-    let num = |v: Option<f64>| v.map(|x| format!("{x:.6}")).unwrap_or_else(|| "-".into());
-    let val = |v: &Option<serde_json::Value>| match v {
-        Some(serde_json::Value::String(s)) => s.chars().take(12).collect(),
-        Some(other) => other.to_string(),
-        None => "-".into(),
-    };
-    for c in &profile.columns {
+    // The desktop's profile shows the same text (api::ProfileView).
+    let shown = lathe_core::api::ProfileView::new(profile.clone()).columns;
+    let clip = |s: &str| -> String { s.chars().take(12).collect() };
+    for (c, t) in profile.columns.iter().zip(&shown) {
         out.push_str(&format!(
             "\n{:<28} {:<8} {:>8} {:>7} {:>8} {:>12} {:>12} {:>12} {:>12}",
             c.name,
             c.dtype,
-            c.count,
+            t.count,
             c.nulls,
-            c.distinct,
-            num(c.mean),
-            num(c.std),
-            val(&c.min),
-            val(&c.max)
+            t.distinct,
+            t.mean,
+            t.std,
+            clip(&t.min),
+            clip(&t.max)
         ));
     }
     out

@@ -160,21 +160,13 @@ fn listed<'a>(r: &'a RunRecord, agg: Agg) -> Listed<'a> {
     }
 }
 
+/// A metric value as every front end writes it ([`lathe_core::display::statistic`]); `-` when
+/// the run has none.
 pub(crate) fn value_text(v: Option<Value>) -> String {
-    match v {
-        None => "-".to_owned(),
-        Some(Value(x)) if x.is_nan() => "NaN".to_owned(),
-        Some(Value(x)) if x.is_infinite() => (if x > 0.0 { "inf" } else { "-inf" }).to_owned(),
-        Some(Value(x)) => {
-            let s = format!("{x:.6}");
-            let s = s.trim_end_matches('0').trim_end_matches('.');
-            if s.len() > 12 {
-                format!("{x:.4e}")
-            } else {
-                s.to_owned()
-            }
-        }
-    }
+    v.map_or_else(
+        || "-".to_owned(),
+        |Value(x)| lathe_core::display::statistic(x),
+    )
 }
 
 fn time_text(ms: Option<i64>) -> String {

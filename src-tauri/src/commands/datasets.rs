@@ -1,9 +1,9 @@
 //! Datasets: list, import, profile, rows, version diff, charts, columns.
 
-use lathe_core::api::{ChartRequest, RowsRequest, requests::given};
+use lathe_core::api::{ChartRequest, ComparisonView, ProfileView, RowsRequest, requests::given};
 use lathe_core::dataset::browse::{RowsPage, TableSource};
-use lathe_core::dataset::compare::{self, Comparison};
-use lathe_core::dataset::{self, DatasetSummary, ImportOutcome, Profile, ReadOptions};
+use lathe_core::dataset::compare;
+use lathe_core::dataset::{self, DatasetSummary, ImportOutcome, ReadOptions};
 use tauri::State;
 use tauri::ipc::Channel;
 
@@ -17,13 +17,16 @@ pub async fn list_datasets(state: State<'_, AppState>) -> Result<Vec<DatasetSumm
     on_project(&state, dataset::list).await
 }
 
-/// The stored profile of `reference` (`NAME` or `NAME@VERSION`).
+/// The stored profile of `reference` (`NAME` or `NAME@VERSION`), with its numbers as text.
 #[tauri::command]
 pub async fn dataset_profile(
     reference: String,
     state: State<'_, AppState>,
-) -> Result<Profile, IpcError> {
-    on_project(&state, move |p| dataset::stored_profile(p, &reference)).await
+) -> Result<ProfileView, IpcError> {
+    on_project(&state, move |p| {
+        Ok(ProfileView::new(dataset::stored_profile(p, &reference)?))
+    })
+    .await
 }
 
 /// Imports a file into the current project, streaming progress; `cancel_task(task_id)` stops
@@ -67,12 +70,12 @@ pub async fn dataset_diff(
     a: String,
     b: String,
     state: State<'_, AppState>,
-) -> Result<Comparison, IpcError> {
+) -> Result<ComparisonView, IpcError> {
     on_project(&state, move |p| {
-        Ok(compare::compare(
+        Ok(ComparisonView::new(compare::compare(
             &dataset::stored_profile(p, &a)?,
             &dataset::stored_profile(p, &b)?,
-        ))
+        )))
     })
     .await
 }
@@ -103,8 +106,7 @@ pub async fn dataset_columns(
     state: State<'_, AppState>,
 ) -> Result<Vec<String>, IpcError> {
     on_project(&state, move |p| {
-        let profile = dataset::stored_profile(p, &reference)?;
-        Ok(profile.columns.iter().map(|c| c.name.clone()).collect())
+        lathe_core::api::dataset_columns(p, &reference)
     })
     .await
 }

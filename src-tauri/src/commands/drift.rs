@@ -1,10 +1,8 @@
 //! Data drift between two stored versions: run, what-if, a column's chart, the HTML report.
 
-use lathe_core::api::{DriftRequest, DriftView};
+use lathe_core::api::{DriftRequest, DriftView, stored_drift};
 use lathe_core::chart::Figure;
-use lathe_core::dataset::browse::TableSource;
-use lathe_core::drift::{self, DriftReport, StoredDrift};
-use lathe_core::{Project, Result};
+use lathe_core::drift::{self, StoredDrift};
 use tauri::State;
 use tauri::ipc::Channel;
 
@@ -24,24 +22,9 @@ pub async fn run_drift(
     state: State<'_, AppState>,
 ) -> Result<DriftView, IpcError> {
     task_on_project(&state, &task_id, on_progress, move |p, job| {
-        let report = drift::compare(
-            &TableSource::stored(p, &reference)?,
-            &TableSource::stored(p, &current_data)?,
-            &request.into_options()?,
-            job,
-        )?;
-        DriftView::new(drift::save(p, &report)?, report)
+        DriftView::compare_stored(p, &reference, &current_data, &request.into_options()?, job)
     })
     .await
-}
-
-/// A stored result, at `threshold` (the what-if) when given.
-fn stored(project: &Project, id: i64, threshold: Option<f64>) -> Result<DriftReport> {
-    let report = drift::load(project, id)?;
-    Ok(match threshold {
-        Some(t) => report.with_threshold(t),
-        None => report,
-    })
 }
 
 /// A stored drift result, with every column's threshold set to `threshold` when given: the
@@ -52,10 +35,7 @@ pub async fn drift_what_if(
     threshold: Option<f64>,
     state: State<'_, AppState>,
 ) -> Result<DriftView, IpcError> {
-    on_project(&state, move |p| {
-        DriftView::new(id, stored(p, id, threshold)?)
-    })
-    .await
+    on_project(&state, move |p| DriftView::stored(p, id, threshold)).await
 }
 
 /// One column's reference and current distributions as SVG.
@@ -66,7 +46,7 @@ pub async fn drift_column_chart(
     state: State<'_, AppState>,
 ) -> Result<String, IpcError> {
     on_project(&state, move |p| {
-        drift::chart::distribution(&stored(p, id, None)?, &column)?.svg()
+        drift::chart::distribution(&stored_drift(p, id, None)?, &column)?.svg()
     })
     .await
 }
@@ -81,7 +61,7 @@ pub async fn export_drift_report(
 ) -> Result<(), IpcError> {
     let out = parse_path(&path)?;
     on_project(&state, move |p| {
-        drift::html::write(&stored(p, id, threshold)?, &out)
+        drift::html::write(&stored_drift(p, id, threshold)?, &out)
     })
     .await
 }

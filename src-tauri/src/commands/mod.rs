@@ -1,10 +1,10 @@
 //! The `#[tauri::command]` forwards, one module per capability. Each takes its arguments (a
 //! request type of `lathe_core::api` where there are several), runs the core call on tokio's
-//! blocking pool (never the UI thread) through [`on_project`] or [`task_on_project`], and
+//! blocking pool (never the UI thread) through `on_project` or `task_on_project`, and
 //! returns the core's response or an [`IpcError`]. No rule is decided here: defaults, parsing
 //! and the charts a view shows live in `lathe_core::api`.
 //!
-//! The list of commands is `command_list.rs`; [`tests`] checks that the capability file and the
+//! The list of commands is `command_list.rs`; its `tests` check that the capability file and the
 //! front end's `ipc.ts` agree with it.
 
 pub mod bundles;

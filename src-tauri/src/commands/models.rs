@@ -24,15 +24,7 @@ pub async fn model_page(
     reference: String,
     state: State<'_, AppState>,
 ) -> Result<ModelPage, IpcError> {
-    on_project(&state, move |p| {
-        let version = registry::show(p, &reference)?;
-        let evaluations = registry::evaluations(p, &version.reference())?;
-        Ok(ModelPage {
-            version,
-            evaluations,
-        })
-    })
-    .await
+    on_project(&state, move |p| ModelPage::load(p, &reference)).await
 }
 
 /// Registers an ONNX file (picked in a dialog or typed) as the next version of a model.

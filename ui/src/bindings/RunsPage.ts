@@ -12,4 +12,9 @@ total: number, offset: number, runs: Array<RunRecord>,
 /**
  * Every param, tag and metric key among the matching runs: the column chooser's list.
  */
-param_keys: Array<string>, tag_keys: Array<string>, metric_keys: Array<string>, };
+param_keys: Array<string>, tag_keys: Array<string>, metric_keys: Array<string>, 
+/**
+ * Per metric key, the sort keys of its last, min and max value, quoted as the filter
+ * language reads them (`metrics.\`val loss\`.min`).
+ */
+metric_sort_keys: { [key in string]: [string, string, string] }, };

@@ -17,20 +17,3 @@ export function percent(done: number, total: number | null): number | null {
   if (total === null || total <= 0) return null;
   return Math.min(100, Math.max(0, Math.round((done / total) * 100)));
 }
-
-/** A statistic for a table cell: up to 6 significant digits, plain notation where sensible. */
-export function formatStat(value: number | string | null | undefined): string {
-  if (value === null || value === undefined) return "–";
-  if (typeof value === "string") return value;
-  if (!Number.isFinite(value)) return String(value);
-  if (Number.isInteger(value) && Math.abs(value) < 1e15) return value.toLocaleString("en-US");
-  const abs = Math.abs(value);
-  if (abs !== 0 && (abs < 1e-4 || abs >= 1e9)) return value.toExponential(3);
-  return Number(value.toPrecision(6)).toLocaleString("en-US", { maximumFractionDigits: 6 });
-}
-
-/** "8 (2.0%)": a count with its share of `total`. */
-export function countWithShare(count: number, total: number): string {
-  if (total <= 0 || count === 0) return count.toLocaleString("en-US");
-  return `${count.toLocaleString("en-US")} (${((count / total) * 100).toFixed(1)}%)`;
-}

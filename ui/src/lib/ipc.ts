@@ -8,6 +8,8 @@ import type { DatasetSummary } from "../bindings/DatasetSummary";
 import type { ImportOutcome } from "../bindings/ImportOutcome";
 import type { IpcError } from "../bindings/IpcError";
 import type { Profile } from "../bindings/Profile";
+import type { ProfileView } from "../bindings/ProfileView";
+import type { ComparisonView } from "../bindings/ComparisonView";
 import type { Progress } from "../bindings/Progress";
 import type { ProjectOverview } from "../bindings/ProjectOverview";
 import type { RecentProject } from "../bindings/RecentProject";
@@ -54,6 +56,8 @@ import type { RunsPlotRequest } from "../bindings/RunsPlotRequest";
 
 export type {
   ErrorCode,
+  ProfileView,
+  ComparisonView,
   RowsRequest,
   ChartRequest,
   RunsRequest,
@@ -149,12 +153,12 @@ export const api = {
   projectOverview: () => call<ProjectOverview>("project_overview"),
   closeProject: () => call<null>("close_project"),
   listDatasets: () => call<DatasetSummary[]>("list_datasets"),
-  datasetProfile: (reference: string) => call<Profile>("dataset_profile", { reference }),
+  datasetProfile: (reference: string) => call<ProfileView>("dataset_profile", { reference }),
   importDataset: (path: string, name: string | null, taskId: string, onProgress: (p: Progress) => void) =>
     call<ImportOutcome>("import_dataset", { path, name, taskId, onProgress: progressChannel(onProgress) }),
   cancelTask: (taskId: string) => call<null>("cancel_task", { taskId }),
   datasetRows: (reference: string, query: RowsRequest) => call<RowsPage>("dataset_rows", { reference, query }),
-  datasetDiff: (a: string, b: string) => call<Comparison>("dataset_diff", { a, b }),
+  datasetDiff: (a: string, b: string) => call<ComparisonView>("dataset_diff", { a, b }),
   datasetChart: (chart: ChartRequest) => call<string>("dataset_chart", { chart }),
   exportChart: (chart: ChartRequest, path: string) => call<null>("export_chart", { chart, path }),
   importRuns: (path: string, taskId: string, onProgress: (p: Progress) => void) =>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { commonKeys, dragToRange, metricSortKey, metricText, runTime } from "./runs";
+import { commonKeys, dragToRange, metricText, runTime } from "./runs";
 
 describe("runs helpers", () => {
   it("shows metric values briefly, non-finite ones by name", () => {
@@ -8,11 +8,6 @@ describe("runs helpers", () => {
     expect(metricText("inf")).toBe("inf");
     expect(metricText(1.5e-7)).toBe("1.500e-7");
     expect(metricText(null)).toBe("");
-  });
-  it("sorts metric columns by the value they show", () => {
-    expect(metricSortKey("acc", "last")).toBe("metrics.acc");
-    expect(metricSortKey("val/loss", "min")).toBe("metrics.val/loss.min");
-    expect(metricSortKey("val loss", "max")).toBe("metrics.`val loss`.max");
   });
   it("turns a drag into the x range under it", () => {
     // Plot from pixel 76 to 886 showing steps 0..810: one step a pixel.

@@ -1,5 +1,5 @@
-// Presentation helpers of the Runs view: metric values (numbers or "NaN"/"inf"/"-inf"), sort
-// keys of metric columns, and turning a drag across a chart into an x range.
+// Presentation helpers of the Runs view: metric values (numbers or "NaN"/"inf"/"-inf") and
+// turning a drag across a chart into an x range.
 
 export type MetricValue = number | string | null | undefined;
 export type Agg = "last" | "min" | "max";
@@ -12,17 +12,6 @@ export function metricText(v: MetricValue): string {
   const abs = Math.abs(v);
   if (abs !== 0 && (abs < 1e-4 || abs >= 1e7)) return v.toExponential(3);
   return String(Number(v.toPrecision(6)));
-}
-
-/** A key as filters and sort keys take it: backquoted unless plain (`` `val loss` ``). */
-function quoteKey(key: string): string {
-  return /^[A-Za-z0-9_.\-/:]+$/.test(key) ? key : `\`${key}\``;
-}
-
-/** The sort key of a metric column showing `agg`: `metrics.acc`, `metrics.acc.min`. */
-export function metricSortKey(key: string, agg: Agg): string {
-  const quoted = quoteKey(key);
-  return agg === "last" ? `metrics.${quoted}` : `metrics.${quoted}.${agg}`;
 }
 
 /** Milliseconds since the epoch as a short UTC date-time. */

@@ -22,6 +22,7 @@ pub use requests::{
     RowsRequest, RunChartRequest, RunsPlotRequest, RunsRequest,
 };
 pub use views::{
-    DriftView, EvaluationView, ExplainView, FairnessView, ModelPage, RunChartView, RunGroups,
-    SensitiveShown, shown_fairness, shown_metrics,
+    ColumnShown, ComparisonView, DriftView, EvaluationView, ExplainView, FairnessView, ModelPage,
+    ProfileView, RunChartView, RunGroups, SensitiveShown, StatisticShown, alert_measure,
+    dataset_columns, shown_fairness, shown_metrics, shown_statistic, stored_drift,
 };

@@ -6,17 +6,22 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::Result;
 use crate::chart::{Figure, svgs};
-use crate::display::{number, seconds};
+use crate::dataset::Profile;
+use crate::dataset::alerts::Alert;
+use crate::dataset::browse::TableSource;
+use crate::dataset::compare::Comparison;
+use crate::display::{self, number, seconds};
 use crate::drift::{self, DriftReport};
 use crate::explain::Explanation;
 use crate::explain::store::StoredExplanation;
 use crate::fairness::Fairness;
+use crate::job::Job;
 use crate::model::eval::Evaluation;
 use crate::model::registry::ModelVersion;
 use crate::runs::GroupSummary;
 use crate::runs::chart::RunChart;
+use crate::{Project, Result};
 
 /// A run chart for the Compare page: the SVG, and where its plot area is, so that a drag across
 /// it can be turned into an x range (a zoom, drawn again from every stored point).
@@ -73,6 +78,29 @@ pub struct DriftView {
 }
 
 impl DriftView {
+    /// Compares two stored dataset versions (`NAME[@VERSION]`), stores the result, and returns
+    /// it with its charts.
+    pub fn compare_stored(
+        project: &Project,
+        reference: &str,
+        current: &str,
+        options: &drift::DriftOptions,
+        job: &Job,
+    ) -> Result<DriftView> {
+        let report = drift::compare(
+            &TableSource::stored(project, reference)?,
+            &TableSource::stored(project, current)?,
+            options,
+            job,
+        )?;
+        DriftView::new(drift::save(project, &report)?, report)
+    }
+
+    /// A stored result, at `threshold` (the what-if) when given; nothing is stored.
+    pub fn stored(project: &Project, id: i64, threshold: Option<f64>) -> Result<DriftView> {
+        DriftView::new(id, stored_drift(project, id, threshold)?)
+    }
+
     pub fn new(id: i64, report: DriftReport) -> Result<DriftView> {
         let scores_svg = drift::chart::scores(&report).svg()?;
         let over_time_svg = match report.windows {
@@ -88,12 +116,178 @@ impl DriftView {
     }
 }
 
+/// A stored drift result, with every column's threshold set to `threshold` when given.
+pub fn stored_drift(project: &Project, id: i64, threshold: Option<f64>) -> Result<DriftReport> {
+    let report = drift::load(project, id)?;
+    Ok(match threshold {
+        Some(t) => report.with_threshold(t),
+        None => report,
+    })
+}
+
+/// The columns of a stored dataset version, for pickers (sensitive columns, targets).
+pub fn dataset_columns(project: &Project, reference: &str) -> Result<Vec<String>> {
+    let profile = crate::dataset::stored_profile(project, reference)?;
+    Ok(profile.columns.into_iter().map(|c| c.name).collect())
+}
+
+/// A dataset version's profile with what its page shows as text: each column's statistics
+/// and each alert's measure.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ProfileView {
+    pub profile: Profile,
+    /// One per column, in the profile's order.
+    pub columns: Vec<ColumnShown>,
+    /// One per alert, in the profile's order: its measure in words (`2.0% of rows`).
+    pub alerts: Vec<String>,
+}
+
+/// A column's statistics as text ([`display::statistic`], [`display::value`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ColumnShown {
+    pub count: String,
+    /// With its share of the rows: `8 (2.0%)`.
+    pub nulls: String,
+    pub distinct: String,
+    pub mean: String,
+    pub std: String,
+    pub min: String,
+    pub median: String,
+    pub max: String,
+    pub skewness: String,
+    /// The most frequent value and its count, when any.
+    pub top: Option<(String, String)>,
+    /// Text lengths: `length 2–14 (mean 7.5)`.
+    pub lengths: Option<String>,
+}
+
+impl ProfileView {
+    pub fn new(profile: Profile) -> ProfileView {
+        let stat = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), display::statistic);
+        let columns = profile
+            .columns
+            .iter()
+            .map(|c| ColumnShown {
+                count: display::count(c.count),
+                nulls: display::count_with_share(c.nulls, profile.rows),
+                distinct: display::count(c.distinct),
+                mean: stat(c.mean),
+                std: stat(c.std),
+                min: display::value(c.min.as_ref()),
+                median: stat(c.quantiles.as_ref().map(|q| q.p50)),
+                max: display::value(c.max.as_ref()),
+                skewness: stat(c.skewness),
+                top: c
+                    .top_values
+                    .first()
+                    .map(|t| (display::value(Some(&t.value)), display::count(t.count))),
+                lengths: c.lengths.as_ref().map(|l| {
+                    format!(
+                        "length {}–{} (mean {})",
+                        l.min,
+                        l.max,
+                        display::statistic(l.mean)
+                    )
+                }),
+            })
+            .collect();
+        let alerts = profile.alerts.iter().map(alert_measure).collect();
+        ProfileView {
+            profile,
+            columns,
+            alerts,
+        }
+    }
+}
+
+/// An alert's measure in words: a share of rows, a coefficient, a count, or the kind of PII.
+pub fn alert_measure(alert: &Alert) -> String {
+    use serde_json::Value;
+    match &alert.value {
+        Value::Null => String::new(),
+        Value::String(s) => s.replace('_', " "),
+        Value::Number(n) => {
+            let v = n.as_f64().unwrap_or(f64::NAN);
+            match alert.kind.as_str() {
+                "missing" | "zeros" | "infinite" => format!("{:.1}% of rows", v * 100.0),
+                "high_correlation" => format!("r = {v:.3}"),
+                "high_cardinality" => format!("{} distinct values", display::statistic(v)),
+                "duplicates" => format!("{} rows", display::statistic(v)),
+                _ => display::statistic(v),
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Two versions compared, with each statistic's row as text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ComparisonView {
+    pub comparison: Comparison,
+    /// Per shared column, in the comparison's order, its statistics as text.
+    pub columns: Vec<Vec<StatisticShown>>,
+}
+
+/// One statistic of a column on both sides, and the change, as text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct StatisticShown {
+    pub a: String,
+    pub b: String,
+    /// `+1,234 (+5.0%)`, or empty when there is no numeric change.
+    pub change: String,
+    /// Whether the two sides differ.
+    pub changed: bool,
+}
+
+impl ComparisonView {
+    pub fn new(comparison: Comparison) -> ComparisonView {
+        let columns = comparison
+            .columns
+            .iter()
+            .map(|c| c.statistics.iter().map(shown_statistic).collect())
+            .collect();
+        ComparisonView {
+            comparison,
+            columns,
+        }
+    }
+}
+
+/// A compared statistic as text, for the CLI's table and the desktop's.
+pub fn shown_statistic(s: &crate::dataset::compare::StatisticDiff) -> StatisticShown {
+    StatisticShown {
+        a: display::value(Some(&s.a)),
+        b: display::value(Some(&s.b)),
+        change: s
+            .delta
+            .map(|d| display::change(d, s.relative))
+            .unwrap_or_default(),
+        changed: s.a != s.b,
+    }
+}
+
 /// A model version with its stored evaluations (the Models view's detail pane).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ModelPage {
     pub version: ModelVersion,
     pub evaluations: Vec<Evaluation>,
+}
+
+impl ModelPage {
+    /// A version (`NAME[@VERSION|@ALIAS]`) with its stored evaluations.
+    pub fn load(project: &Project, reference: &str) -> Result<ModelPage> {
+        let version = crate::model::registry::show(project, reference)?;
+        let evaluations = crate::model::registry::evaluations(project, &version.reference())?;
+        Ok(ModelPage {
+            version,
+            evaluations,
+        })
+    }
 }
 
 /// An evaluation with its charts as SVG, by chart name (roc, precision_recall, ...), and its

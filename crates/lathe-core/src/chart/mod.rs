@@ -1,6 +1,6 @@
 //! The one chart engine every capability draws with: the [`Figure`] trait (a size, a drawing
 //! with plotters, the data as CSV → SVG, PNG or CSV), the theme (font, colours), axis numbers,
-//! legends, and writing a figure to a file by its extension ([`export`], [`write`]). Each
+//! legends, and writing a figure to a file by its extension ([`export`], [`write()`]). Each
 //! capability keeps its own charts beside its code (`dataset::chart`, `drift::chart`,
 //! `runs::chart`, `model::chart`, `explain::chart`, `fairness::chart`); what two capabilities
 //! share, such as the grouped bar chart, lives here.
@@ -78,7 +78,7 @@ pub(crate) fn tick_number(v: f64, lo: f64, hi: f64) -> String {
     }
 }
 
-/// Anything Lathe draws: a profile's [`Chart`], a run chart. Each is drawn with plotters on any
+/// Anything Lathe draws: a profile's [`crate::dataset::chart::Chart`], a run chart. Each is drawn with plotters on any
 /// backend and carries its data as CSV, so every chart can be exported with its numbers.
 pub trait Figure {
     /// Width and height in pixels.

@@ -8,7 +8,7 @@
 //!
 //! - [`read`]: formats, CSV dialect sniffing, read errors.
 //! - [`profile`]: the statistics, with pandas' definitions.
-//! - [`stats`]: histogram and correlation arithmetic reproducing numpy and pandas.
+//! - [`chart`]: the profile's charts (its numerics are in [`crate::numeric`]).
 //! - [`alerts`]: data-quality alerts with ydata-profiling's names and thresholds, and PII.
 
 pub mod alerts;

@@ -646,6 +646,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn keys_are_quoted_unless_plain() {
+        assert_eq!(quote_key("acc"), "acc");
+        assert_eq!(quote_key("val/loss"), "val/loss");
+        assert_eq!(quote_key("val loss"), "`val loss`");
+    }
+
+    #[test]
     fn group_conditions_quote_as_the_parser_reads() {
         assert_eq!(
             equals("params", "optimizer", Some("sgd")),

@@ -221,6 +221,18 @@ pub(super) fn page_of(
         .collect();
     let full = load_in_order(project, &ids)?;
     let (metric_keys, param_keys, tag_keys) = all_keys(project)?;
+    let metric_sort_keys = metric_keys
+        .iter()
+        .map(|k| {
+            let column = format!("metrics.{}", filter::quote_key(k));
+            let keys = [
+                column.clone(),
+                format!("{column}.min"),
+                format!("{column}.max"),
+            ];
+            (k.clone(), keys)
+        })
+        .collect();
     Ok(RunsPage {
         total: order.len() as u64,
         offset: query.offset as u64,
@@ -228,6 +240,7 @@ pub(super) fn page_of(
         param_keys,
         tag_keys,
         metric_keys,
+        metric_sort_keys,
     })
 }
 

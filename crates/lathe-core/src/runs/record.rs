@@ -111,6 +111,9 @@ pub struct RunsPage {
     pub param_keys: Vec<String>,
     pub tag_keys: Vec<String>,
     pub metric_keys: Vec<String>,
+    /// Per metric key, the sort keys of its last, min and max value, quoted as the filter
+    /// language reads them (`metrics.\`val loss\`.min`).
+    pub metric_sort_keys: BTreeMap<String, [String; 3]>,
 }
 
 /// Which value of a metric a column shows.
