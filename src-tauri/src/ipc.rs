@@ -5,8 +5,8 @@ use lathe_core::ErrorCode;
 use lathe_core::api::{
     BundleExportRequest, ChartRequest, ColumnShown, ComparisonView, DriftRequest, DriftView,
     EvaluationView, ExplainView, FairnessView, GroupRunsRequest, ModelPage, ProfileView,
-    RegisterRequest, RowsRequest, RunChartRequest, RunChartView, RunGroups, RunsPlotRequest,
-    RunsRequest, SensitiveShown, StatisticShown,
+    RegisterRequest, RowsRequest, RunChartRequest, RunChartView, RunComparisonView, RunGroups,
+    RunsPlotRequest, RunsRequest, RunsView, SensitiveShown, StatisticShown,
 };
 use lathe_core::audit::AuditEntry;
 use lathe_core::bundle::sign::NewKey;
@@ -104,6 +104,11 @@ pub fn typescript_bindings() -> Result<Vec<(String, String)>, ts_rs::ExportError
     Ok(vec![
         ("IpcError.ts".into(), IpcError::export_to_string(&cfg)?),
         ("ErrorCode.ts".into(), ErrorCode::export_to_string(&cfg)?),
+        ("RunsView.ts".into(), RunsView::export_to_string(&cfg)?),
+        (
+            "RunComparisonView.ts".into(),
+            RunComparisonView::export_to_string(&cfg)?,
+        ),
         (
             "ProfileView.ts".into(),
             ProfileView::export_to_string(&cfg)?,

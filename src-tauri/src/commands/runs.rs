@@ -1,11 +1,12 @@
 //! Experiment runs: import (and watch), sources, the run table, groups, compare, charts.
 
 use lathe_core::api::{
-    GroupRunsRequest, RunChartRequest, RunChartView, RunGroups, RunsPlotRequest, RunsRequest,
+    GroupRunsRequest, RunChartRequest, RunChartView, RunComparisonView, RunGroups, RunsPlotRequest,
+    RunsRequest, RunsView,
 };
 use lathe_core::chart::Figure;
 use lathe_core::job::Job;
-use lathe_core::runs::{self, ImportSummary, RunComparison, RunSource, RunsPage};
+use lathe_core::runs::{self, ImportSummary, RunSource};
 use tauri::State;
 use tauri::ipc::Channel;
 
@@ -51,9 +52,12 @@ pub async fn run_sources(state: State<'_, AppState>) -> Result<Vec<RunSource>, I
 pub async fn list_runs(
     query: RunsRequest,
     state: State<'_, AppState>,
-) -> Result<RunsPage, IpcError> {
+) -> Result<RunsView, IpcError> {
     let browser = state.runs.clone();
-    on_project(&state, move |p| browser.page(p, &query.query())).await
+    on_project(&state, move |p| {
+        Ok(RunsView::new(browser.page(p, &query.query())?))
+    })
+    .await
 }
 
 /// The runs a filter matches, grouped, as `lathe runs list --group-by`.
@@ -70,8 +74,11 @@ pub async fn group_runs(
 pub async fn compare_runs(
     runs: Vec<i64>,
     state: State<'_, AppState>,
-) -> Result<RunComparison, IpcError> {
-    on_project(&state, move |p| runs::compare(p, &runs)).await
+) -> Result<RunComparisonView, IpcError> {
+    on_project(&state, move |p| {
+        Ok(RunComparisonView::new(runs::compare(p, &runs)?))
+    })
+    .await
 }
 
 /// Overlaid metric histories as SVG, with what a zoom by dragging needs.

@@ -5,4 +5,8 @@ import type { GroupSummary } from "./GroupSummary";
  * The run table grouped: the first groups in the values' order, and how many there are (a
  * key with a value per run, such as a seed, has as many groups as runs: too many to draw).
  */
-export type RunGroups = { total: number, groups: Array<GroupSummary>, };
+export type RunGroups = { total: number, groups: Array<GroupSummary>, 
+/**
+ * Per group, in order: each metric's mean, min and max as shown.
+ */
+metrics: Array<{ [key in string]: [string, string, string] }>, };

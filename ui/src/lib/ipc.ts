@@ -22,6 +22,8 @@ import type { RunComparison } from "../bindings/RunComparison";
 import type { RunRecord } from "../bindings/RunRecord";
 import type { RunSource } from "../bindings/RunSource";
 import type { RunsPage } from "../bindings/RunsPage";
+import type { RunsView } from "../bindings/RunsView";
+import type { RunComparisonView } from "../bindings/RunComparisonView";
 import type { GroupSummary } from "../bindings/GroupSummary";
 import type { GroupStat } from "../bindings/GroupStat";
 import type { RunGroups } from "../bindings/RunGroups";
@@ -56,6 +58,8 @@ import type { RunsPlotRequest } from "../bindings/RunsPlotRequest";
 
 export type {
   ErrorCode,
+  RunsView,
+  RunComparisonView,
   ProfileView,
   ComparisonView,
   RowsRequest,
@@ -165,9 +169,9 @@ export const api = {
     call<ImportSummary>("import_runs", { path, taskId, onProgress: progressChannel(onProgress) }),
   refreshRuns: (path: string) => call<ImportSummary>("refresh_runs", { path }),
   runSources: () => call<RunSource[]>("run_sources"),
-  listRuns: (query: RunsRequest) => call<RunsPage>("list_runs", { query }),
+  listRuns: (query: RunsRequest) => call<RunsView>("list_runs", { query }),
   groupRuns: (query: GroupRunsRequest) => call<RunGroups>("group_runs", { query }),
-  compareRuns: (runs: number[]) => call<RunComparison>("compare_runs", { runs }),
+  compareRuns: (runs: number[]) => call<RunComparisonView>("compare_runs", { runs }),
   runsChart: (spec: RunChartRequest) => call<RunChartView>("runs_chart", { spec }),
   exportRunsChart: (spec: RunChartRequest, path: string) => call<null>("export_runs_chart", { spec, path }),
   runsPlot: (spec: RunsPlotRequest) => call<string>("runs_plot", { spec }),

@@ -1,14 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { commonKeys, dragToRange, metricText, runTime } from "./runs";
+import { commonKeys, dragToRange, runTime } from "./runs";
 
 describe("runs helpers", () => {
-  it("shows metric values briefly, non-finite ones by name", () => {
-    expect(metricText(0.82758621)).toBe("0.827586");
-    expect(metricText(20)).toBe("20");
-    expect(metricText("inf")).toBe("inf");
-    expect(metricText(1.5e-7)).toBe("1.500e-7");
-    expect(metricText(null)).toBe("");
-  });
   it("turns a drag into the x range under it", () => {
     // Plot from pixel 76 to 886 showing steps 0..810: one step a pixel.
     expect(dragToRange(176, 276, 76, 886, 0, 810)).toEqual([100, 200]);

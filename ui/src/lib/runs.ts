@@ -1,18 +1,7 @@
-// Presentation helpers of the Runs view: metric values (numbers or "NaN"/"inf"/"-inf") and
-// turning a drag across a chart into an x range.
+// Presentation helpers of the Runs view: a run's start time, turning a drag across a chart into
+// an x range, and the columns shown first.
 
-export type MetricValue = number | string | null | undefined;
 export type Agg = "last" | "min" | "max";
-
-/** A metric value for a table cell: up to 6 significant digits; NaN and infinities by name. */
-export function metricText(v: MetricValue): string {
-  if (v === null || v === undefined) return "";
-  if (typeof v === "string") return v;
-  if (Number.isInteger(v)) return String(v);
-  const abs = Math.abs(v);
-  if (abs !== 0 && (abs < 1e-4 || abs >= 1e7)) return v.toExponential(3);
-  return String(Number(v.toPrecision(6)));
-}
 
 /** Milliseconds since the epoch as a short UTC date-time. */
 export function runTime(ms: number | null): string {

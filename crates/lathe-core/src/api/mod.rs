@@ -23,6 +23,7 @@ pub use requests::{
 };
 pub use views::{
     ColumnShown, ComparisonView, DriftView, EvaluationView, ExplainView, FairnessView, ModelPage,
-    ProfileView, RunChartView, RunGroups, SensitiveShown, StatisticShown, alert_measure,
-    dataset_columns, shown_fairness, shown_metrics, shown_statistic, stored_drift,
+    ProfileView, RunChartView, RunComparisonView, RunGroups, RunsView, SensitiveShown,
+    StatisticShown, alert_measure, dataset_columns, metric_texts, shown_fairness, shown_metrics,
+    shown_statistic, stored_drift,
 };

@@ -235,7 +235,7 @@ impl GroupRunsRequest {
         for g in &mut groups {
             g.filter = runs::filter::narrowed(self.filter.as_deref(), &g.filter);
         }
-        Ok(super::RunGroups { total, groups })
+        Ok(super::RunGroups::new(total, groups))
     }
 }
 

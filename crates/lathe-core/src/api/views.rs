@@ -19,8 +19,8 @@ use crate::fairness::Fairness;
 use crate::job::Job;
 use crate::model::eval::Evaluation;
 use crate::model::registry::ModelVersion;
-use crate::runs::GroupSummary;
 use crate::runs::chart::RunChart;
+use crate::runs::{GroupSummary, MetricStat, RunComparison, RunsPage, Value as RunValue};
 use crate::{Project, Result};
 
 /// A run chart for the Compare page: the SVG, and where its plot area is, so that a drag across
@@ -64,6 +64,96 @@ impl RunChartView {
 pub struct RunGroups {
     pub total: u64,
     pub groups: Vec<GroupSummary>,
+    /// Per group, in order: each metric's mean, min and max as shown.
+    pub metrics: Vec<BTreeMap<String, [String; 3]>>,
+}
+
+impl RunGroups {
+    pub fn new(total: u64, groups: Vec<GroupSummary>) -> RunGroups {
+        let metrics = groups
+            .iter()
+            .map(|g| {
+                g.metrics
+                    .iter()
+                    .map(|(k, st)| {
+                        let text = [st.mean, st.min, st.max].map(|v| metric_text(Some(v)));
+                        (k.clone(), text)
+                    })
+                    .collect()
+            })
+            .collect();
+        RunGroups {
+            total,
+            groups,
+            metrics,
+        }
+    }
+}
+
+/// A logged metric value as shown ([`display::statistic`]: NaN and infinities by name); empty
+/// when the run has none.
+fn metric_text(v: Option<RunValue>) -> String {
+    v.map_or_else(String::new, |x| display::statistic(x.0))
+}
+
+/// A run's metric as shown: its last, smallest and largest value.
+pub fn metric_texts(stat: &MetricStat) -> [String; 3] {
+    [
+        metric_text(Some(stat.last)),
+        metric_text(stat.min),
+        metric_text(stat.max),
+    ]
+}
+
+/// A page of the run table, with each run's metrics as shown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RunsView {
+    pub page: RunsPage,
+    /// Per run of the page, in order: each metric's last, min and max as shown.
+    pub metrics: Vec<BTreeMap<String, [String; 3]>>,
+}
+
+impl RunsView {
+    pub fn new(page: RunsPage) -> RunsView {
+        let metrics = page
+            .runs
+            .iter()
+            .map(|r| {
+                r.metrics
+                    .iter()
+                    .map(|(k, st)| (k.clone(), metric_texts(st)))
+                    .collect()
+            })
+            .collect();
+        RunsView { page, metrics }
+    }
+}
+
+/// Runs side by side, with each run's metric summaries as shown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RunComparisonView {
+    pub comparison: RunComparison,
+    /// Per metric, one `[last, min, max]` per entry of `comparison.metrics`, in order.
+    pub metrics: BTreeMap<String, Vec<[String; 3]>>,
+}
+
+impl RunComparisonView {
+    pub fn new(comparison: RunComparison) -> RunComparisonView {
+        let metrics = comparison
+            .metrics
+            .iter()
+            .map(|(k, entries)| {
+                let texts = entries.iter().map(|e| metric_texts(&e.stat)).collect();
+                (k.clone(), texts)
+            })
+            .collect();
+        RunComparisonView {
+            comparison,
+            metrics,
+        }
+    }
 }
 
 /// A drift comparison for the Drift page: the stored result's id, the report, and its scores
