@@ -4,10 +4,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use lathe_core::api::Input;
+use lathe_core::api::{DriftRequest, Input};
 use lathe_core::dataset::browse::TableSource;
 use lathe_core::display;
-use lathe_core::drift::{self, DriftOptions, DriftReport, Method, Window};
+use lathe_core::drift::{self, DriftOptions, DriftReport};
 use lathe_core::job::{CancelToken, Job, Progress};
 use lathe_core::{Error, Project};
 
@@ -78,37 +78,18 @@ fn usage(detail: impl Into<String>) -> Error {
     }
 }
 
+/// The flags as the one drift request the desktop sends too (defaults and parsing in the core).
 fn options_of(args: &DriftArgs) -> Result<DriftOptions, Error> {
-    let mut options = DriftOptions {
+    DriftRequest {
         columns: args.columns.clone(),
-        method: args.method.as_deref().map(Method::parse).transpose()?,
+        method: args.method.clone(),
         threshold: args.threshold,
-        drift_share: args.drift_share,
+        drift_share: Some(args.drift_share),
         time_column: args.time_column.clone(),
-        window: args.window.as_deref().map(Window::parse).transpose()?,
-        ..Default::default()
-    };
-    for spec in &args.column_method {
-        let (column, rest) = spec.split_once('=').ok_or_else(|| {
-            usage(format!(
-                "--column-method '{spec}': write COLUMN=METHOD or COLUMN=METHOD:THRESHOLD"
-            ))
-        })?;
-        let (method, threshold) = match rest.split_once(':') {
-            Some((m, t)) => (
-                m,
-                Some(t.trim().parse::<f64>().map_err(|_| {
-                    usage(format!("--column-method '{spec}': '{t}' is not a number"))
-                })?),
-            ),
-            None => (rest, None),
-        };
-        options.column_methods.insert(
-            column.trim().to_owned(),
-            (Method::parse(method)?, threshold),
-        );
+        window: args.window.clone(),
+        column_methods: args.column_method.clone(),
     }
-    Ok(options)
+    .into_options()
 }
 
 /// The table a dataset argument names ([`Input::data`]'s rule); the project is opened on

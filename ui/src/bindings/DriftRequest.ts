@@ -7,4 +7,9 @@ export type DriftRequest = { columns: Array<string> | null, method: string | nul
 /**
  * Default [`drift::DEFAULT_DRIFT_SHARE`].
  */
-drift_share: number | null, time_column: string | null, window: string | null, };
+drift_share: number | null, time_column: string | null, window: string | null, 
+/**
+ * A column's own method and, optionally, threshold: `COLUMN=METHOD` or
+ * `COLUMN=METHOD:THRESHOLD`.
+ */
+column_methods: Array<string>, };

@@ -32,11 +32,21 @@ pub struct DriftRequest {
     pub drift_share: Option<f64>,
     pub time_column: Option<String>,
     pub window: Option<String>,
+    /// A column's own method and, optionally, threshold: `COLUMN=METHOD` or
+    /// `COLUMN=METHOD:THRESHOLD`.
+    #[serde(default)]
+    pub column_methods: Vec<String>,
 }
 
 impl DriftRequest {
     pub fn into_options(self) -> Result<DriftOptions> {
+        let mut column_methods = std::collections::BTreeMap::new();
+        for spec in &self.column_methods {
+            let (column, method, threshold) = column_method(spec)?;
+            column_methods.insert(column, (method, threshold));
+        }
         Ok(DriftOptions {
+            column_methods,
             columns: self.columns.filter(|c| !c.is_empty()),
             method: given(self.method)
                 .as_deref()
@@ -49,9 +59,32 @@ impl DriftRequest {
                 .as_deref()
                 .map(drift::Window::parse)
                 .transpose()?,
-            ..DriftOptions::default()
         })
     }
+}
+
+/// `COLUMN=METHOD[:THRESHOLD]`, as `lathe drift --column-method` takes it.
+fn column_method(spec: &str) -> Result<(String, Method, Option<f64>)> {
+    let usage = |detail: String| Error::BadArgument {
+        argument: "drift arguments",
+        detail,
+    };
+    let (column, rest) = spec.split_once('=').ok_or_else(|| {
+        usage(format!(
+            "--column-method '{spec}': write COLUMN=METHOD or COLUMN=METHOD:THRESHOLD"
+        ))
+    })?;
+    let (method, threshold) =
+        match rest.split_once(':') {
+            Some((m, t)) => (
+                m,
+                Some(t.trim().parse::<f64>().map_err(|_| {
+                    usage(format!("--column-method '{spec}': '{t}' is not a number"))
+                })?),
+            ),
+            None => (rest, None),
+        };
+    Ok((column.trim().to_owned(), Method::parse(method)?, threshold))
 }
 
 /// Registering an ONNX file as the next version of a model; empty means not given.
@@ -297,6 +330,43 @@ impl RunsPlotRequest {
                 argument: "plot",
                 detail: "a scatter needs a param; the kinds are scatter and parallel".to_owned(),
             }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_drift_request_carries_the_defaults_and_the_column_methods() {
+        let options = DriftRequest {
+            method: Some("  ".into()),
+            column_methods: vec!["price=psi:0.2".into(), " city =chi2".into()],
+            ..DriftRequest::default()
+        }
+        .into_options()
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(options.drift_share, drift::DEFAULT_DRIFT_SHARE);
+        assert_eq!(options.method, None, "a blank method is the default");
+        assert_eq!(
+            options.column_methods.get("price"),
+            Some(&(Method::Psi, Some(0.2)))
+        );
+        assert_eq!(
+            options.column_methods.get("city"),
+            Some(&(Method::Chi2, None))
+        );
+        for (bad, says) in [("price", "COLUMN=METHOD"), ("price=psi:x", "not a number")] {
+            let err = DriftRequest {
+                column_methods: vec![bad.into()],
+                ..DriftRequest::default()
+            }
+            .into_options()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+            assert!(err.contains(says), "{bad}: {err}");
         }
     }
 }
