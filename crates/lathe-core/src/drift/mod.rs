@@ -123,7 +123,6 @@ pub fn compare_frames(
             &columns,
             options.time_column.as_deref(),
             window,
-            options.drift_share,
             job,
         )?),
         None => None,

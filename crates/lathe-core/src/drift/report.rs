@@ -105,7 +105,7 @@ impl DriftReport {
 
     /// The verdicts from the columns' scores and thresholds: the dataset's and each window's,
     /// and what the front ends show of each column.
-    fn tally(&mut self) {
+    pub(super) fn tally(&mut self) {
         for column in &mut self.columns {
             column.present();
         }

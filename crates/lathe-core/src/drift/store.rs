@@ -112,13 +112,8 @@ pub fn load(project: &Project, id: i64) -> Result<DriftReport> {
         path: root.to_path_buf(),
         detail: format!("stored drift result {id}: {e}"),
     })?;
-    // Results stored before the display fields existed get them now.
-    report
-        .columns
-        .iter_mut()
-        .for_each(super::ColumnDrift::present);
-    if let Some(windows) = &mut report.windows {
-        windows.tally(&report.columns, report.drift_share);
-    }
+    // Results stored before the display fields existed get them now (the verdicts come out as
+    // they were stored: the same scores and thresholds).
+    report.tally();
     Ok(report)
 }

@@ -315,7 +315,6 @@ pub(crate) fn over_time(
     columns: &[ColumnDrift],
     time_column: Option<&str>,
     window: &Window,
-    drift_share: f64,
     job: &Job,
 ) -> Result<Windows> {
     let (cuts, missing) = cut(current, time_column, window)?;
@@ -355,15 +354,14 @@ pub(crate) fn over_time(
             }
         })
         .collect();
-    let mut out = Windows {
+    // Judged with the columns when the report is tallied (`DriftReport::tallied`).
+    Ok(Windows {
         time_column: time_column.map(str::to_owned),
         window: window.label(),
         rows_without_time: missing,
         windows,
         summary: String::new(),
-    };
-    out.tally(columns, drift_share);
-    Ok(out)
+    })
 }
 
 #[cfg(test)]
