@@ -399,7 +399,7 @@ fn profile_text(profile: &Profile) -> String {
         "MAX"
     );
     // The desktop's profile shows the same text (api::ProfileView).
-    let shown = lathe_core::api::ProfileView::new(profile.clone()).columns;
+    let shown = lathe_core::api::shown_columns(profile);
     let clip = |s: &str| -> String { s.chars().take(12).collect() };
     for (c, t) in profile.columns.iter().zip(&shown) {
         out.push_str(&format!(

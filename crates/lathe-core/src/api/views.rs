@@ -255,34 +255,7 @@ pub struct ColumnShown {
 
 impl ProfileView {
     pub fn new(profile: Profile) -> ProfileView {
-        let stat = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), display::statistic);
-        let columns = profile
-            .columns
-            .iter()
-            .map(|c| ColumnShown {
-                count: display::count(c.count),
-                nulls: display::count_with_share(c.nulls, profile.rows),
-                distinct: display::count(c.distinct),
-                mean: stat(c.mean),
-                std: stat(c.std),
-                min: display::value(c.min.as_ref()),
-                median: stat(c.quantiles.as_ref().map(|q| q.p50)),
-                max: display::value(c.max.as_ref()),
-                skewness: stat(c.skewness),
-                top: c
-                    .top_values
-                    .first()
-                    .map(|t| (display::value(Some(&t.value)), display::count(t.count))),
-                lengths: c.lengths.as_ref().map(|l| {
-                    format!(
-                        "length {}–{} (mean {})",
-                        l.min,
-                        l.max,
-                        display::statistic(l.mean)
-                    )
-                }),
-            })
-            .collect();
+        let columns = shown_columns(&profile);
         let alerts = profile.alerts.iter().map(alert_measure).collect();
         ProfileView {
             profile,
@@ -290,6 +263,39 @@ impl ProfileView {
             alerts,
         }
     }
+}
+
+/// Each column's statistics as text, in the profile's order: the desktop's profile table and
+/// the CLI's `dataset show` text.
+pub fn shown_columns(profile: &Profile) -> Vec<ColumnShown> {
+    let stat = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), display::statistic);
+    profile
+        .columns
+        .iter()
+        .map(|c| ColumnShown {
+            count: display::count(c.count),
+            nulls: display::count_with_share(c.nulls, profile.rows),
+            distinct: display::count(c.distinct),
+            mean: stat(c.mean),
+            std: stat(c.std),
+            min: display::value(c.min.as_ref()),
+            median: stat(c.quantiles.as_ref().map(|q| q.p50)),
+            max: display::value(c.max.as_ref()),
+            skewness: stat(c.skewness),
+            top: c
+                .top_values
+                .first()
+                .map(|t| (display::value(Some(&t.value)), display::count(t.count))),
+            lengths: c.lengths.as_ref().map(|l| {
+                format!(
+                    "length {}–{} (mean {})",
+                    l.min,
+                    l.max,
+                    display::statistic(l.mean)
+                )
+            }),
+        })
+        .collect()
 }
 
 /// An alert's measure in words: a share of rows, a coefficient, a count, or the kind of PII.
