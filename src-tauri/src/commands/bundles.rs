@@ -1,12 +1,14 @@
 //! Deployment bundles: export, list, signing keys, and showing a bundle in the file manager.
 
+use std::path::PathBuf;
+
 use lathe_core::ErrorCode;
 use lathe_core::api::BundleExportRequest;
 use lathe_core::bundle::{self, BundleRecord, Exported};
 use tauri::State;
 use tauri::ipc::Channel;
 
-use super::{blocking, folder_of, on_project, parse_path, task_on_project};
+use super::{blocking, on_project, parse_path, task_on_project};
 use crate::AppState;
 use crate::ipc::{IpcError, TaskEvent};
 
@@ -42,7 +44,12 @@ pub async fn create_signing_key(path: String) -> Result<bundle::sign::NewKey, Ip
 #[tauri::command]
 pub async fn show_in_folder(path: String) -> Result<(), IpcError> {
     let path = parse_path(&path)?;
-    let folder = folder_of(&path);
+    // The bundle's own folder when it was exported as one, else the folder holding the archive.
+    let folder = if path.is_dir() {
+        path.clone()
+    } else {
+        path.parent().map(PathBuf::from).unwrap_or_default()
+    };
     if !folder.is_dir() {
         return Err(IpcError::new(
             ErrorCode::NotFound,

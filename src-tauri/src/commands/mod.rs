@@ -15,7 +15,7 @@ pub mod models;
 pub mod project;
 pub mod runs;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
 use lathe_core::audit::Actor;
@@ -157,15 +157,6 @@ async fn export_figure<F: lathe_core::chart::Figure + Send + 'static>(
         lathe_core::chart::export(&out, || build(p)).map(drop)
     })
     .await
-}
-
-/// The folder to show for `path`: itself when a folder, else the one holding it.
-fn folder_of(path: &Path) -> PathBuf {
-    if path.is_dir() {
-        path.to_path_buf()
-    } else {
-        path.parent().map(PathBuf::from).unwrap_or_default()
-    }
 }
 
 /// The names of the listed commands, in `command_list.rs`'s order.
