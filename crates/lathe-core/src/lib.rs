@@ -37,6 +37,7 @@ pub mod job;
 pub mod model;
 pub mod numeric;
 pub mod project;
+pub mod remote;
 pub mod report;
 pub mod runs;
 

@@ -12,6 +12,7 @@ mod explain;
 mod model;
 mod project;
 mod runs;
+mod s3;
 
 use std::path::Path;
 

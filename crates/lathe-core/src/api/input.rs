@@ -1,38 +1,48 @@
-//! What a dataset or model argument names. The rule, in one place for every front end: a path
-//! that exists is a file (for a model, an existing `.onnx` file); anything else names a record
-//! of the project (`NAME[@VERSION]`, `NAME@ALIAS`).
+//! What a dataset or model argument names. The rule, in one place for every front end: a URL
+//! of a store Lathe reads (`s3://`, `gs://`, `az://`, `https://`; see [`crate::remote`]) is
+//! that object; a path that exists is a file (for a model, an existing `.onnx` file); anything
+//! else names a record of the project (`NAME[@VERSION]`, `NAME@ALIAS`).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use crate::dataset::ReadOptions;
 use crate::dataset::browse::TableSource;
+use crate::dataset::{Profile, ReadOptions};
+use crate::job::Job;
 use crate::model::Model;
 use crate::model::eval::Task;
 use crate::model::registry;
-use crate::{Error, Project, Result};
+use crate::{Error, Project, Result, remote};
 
-/// A file on disk, or a record stored in the project.
+/// A file on disk, an object named by URL, or a record stored in the project.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     File(PathBuf),
+    Url(String),
     Stored(String),
 }
 
 impl Input {
-    /// A dataset argument: an existing path is a file, anything else `NAME[@VERSION]`.
+    /// A dataset argument: a URL is an object, an existing path a file, anything else
+    /// `NAME[@VERSION]`.
     pub fn data(text: &str) -> Input {
         let path = Path::new(text);
-        if path.exists() {
+        if remote::is_url(text) {
+            Input::Url(text.to_owned())
+        } else if path.exists() {
             Input::File(path.to_path_buf())
         } else {
             Input::Stored(text.to_owned())
         }
     }
 
-    /// A model argument: an existing `.onnx` file, anything else `NAME[@VERSION|@ALIAS]`.
+    /// A model argument: a URL, an existing `.onnx` file, anything else
+    /// `NAME[@VERSION|@ALIAS]`.
     pub fn model(text: &str) -> Input {
         let path = Path::new(text);
-        if path.is_file()
+        if remote::is_url(text) {
+            Input::Url(text.to_owned())
+        } else if path.is_file()
             && path
                 .extension()
                 .is_some_and(|e| e.eq_ignore_ascii_case("onnx"))
@@ -43,8 +53,9 @@ impl Input {
         }
     }
 
+    /// A file or a URL: not a record of the project (no project is needed to read it).
     pub fn is_file(&self) -> bool {
-        matches!(self, Input::File(_))
+        matches!(self, Input::File(_) | Input::Url(_))
     }
 
     /// The table this dataset argument names; `project` is asked for only when it names a
@@ -55,8 +66,35 @@ impl Input {
                 path: path.clone(),
                 options: ReadOptions::default(),
             },
+            Input::Url(url) => {
+                let fetched = remote::fetch(url, &std::env::temp_dir(), &Job::silent())?;
+                TableSource::Remote {
+                    url: fetched.object.url,
+                    copy: Arc::new(fetched.file),
+                    options: ReadOptions::default(),
+                }
+            }
             Input::Stored(reference) => TableSource::stored(project()?, reference)?,
         })
+    }
+
+    /// This dataset argument's profile: a file's or a URL's computed now, a stored version's
+    /// read back.
+    pub fn profile<'p>(
+        &self,
+        job: &Job,
+        project: impl FnOnce() -> Result<&'p Project>,
+    ) -> Result<Profile> {
+        match self {
+            Input::File(path) => crate::dataset::profile_file(path, &ReadOptions::default(), job),
+            Input::Url(_) => {
+                let table = self.table(project)?;
+                let frame = table.frame(None)?;
+                let (name, _) = table.label();
+                crate::dataset::profile::profile(&name, None, &frame, job)
+            }
+            Input::Stored(reference) => crate::dataset::stored_profile(project()?, reference),
+        }
     }
 
     /// The model this model argument names, with its features (`features` overrides them) and,
@@ -67,10 +105,19 @@ impl Input {
         project: impl FnOnce() -> Result<&'p Project>,
     ) -> Result<LoadedModel> {
         match self {
-            Input::File(path) => {
-                let bytes =
-                    std::fs::read(path).map_err(|e| Error::io("read the model file", path, e))?;
-                let what = path.display().to_string();
+            Input::File(_) | Input::Url(_) => {
+                let (bytes, what) = match self {
+                    Input::File(path) => (
+                        std::fs::read(path)
+                            .map_err(|e| Error::io("read the model file", path, e))?,
+                        path.display().to_string(),
+                    ),
+                    _ => {
+                        let text = self.text();
+                        let (bytes, object) = remote::read_all(text, &Job::silent())?;
+                        (bytes, object.url)
+                    }
+                };
                 let model = Model::load(&bytes, &what)?;
                 let Some(features) = features.or_else(|| model.input_feature_names()) else {
                     return Err(Error::BadArgument {
@@ -99,6 +146,16 @@ impl Input {
                     task: Some(version.task),
                 })
             }
+        }
+    }
+}
+
+impl Input {
+    /// The argument as given.
+    fn text(&self) -> &str {
+        match self {
+            Input::File(path) => path.to_str().unwrap_or_default(),
+            Input::Url(text) | Input::Stored(text) => text,
         }
     }
 }

@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::filter::{self, column_list};
-use super::read::{self, ReadOptions};
+use super::read::ReadOptions;
 use crate::project::Project;
 use crate::{Error, Result};
 
@@ -70,6 +70,14 @@ pub enum TableSource {
     },
     /// A file read whole, without a project.
     File { path: PathBuf, options: ReadOptions },
+    /// An object named by URL, read from its downloaded copy (removed when the last clone of
+    /// this source is dropped).
+    Remote {
+        /// The URL without credentials.
+        url: String,
+        copy: Arc<tempfile::TempPath>,
+        options: ReadOptions,
+    },
 }
 
 impl TableSource {
@@ -88,8 +96,8 @@ impl TableSource {
     pub fn frame(&self, columns: Option<Vec<String>>) -> Result<DataFrame> {
         match self {
             TableSource::Stored { parquet, .. } => read_parquet(parquet, columns, None),
-            TableSource::File { path, options } => {
-                let (frame, _) = super::read::read_table(path, options)?;
+            TableSource::File { .. } | TableSource::Remote { .. } => {
+                let frame = self.read_whole()?;
                 match columns {
                     Some(names) => frame.select(names).map_err(polars_err),
                     None => Ok(frame),
@@ -105,6 +113,27 @@ impl TableSource {
                 dataset, version, ..
             } => (dataset.clone(), Some(*version)),
             TableSource::File { path, .. } => (super::default_name(path), None),
+            TableSource::Remote { url, .. } => (
+                super::default_name(Path::new(&crate::remote::file_name(url))),
+                None,
+            ),
+        }
+    }
+
+    /// A file's or a URL's table, read whole; errors name the URL, not its local copy.
+    fn read_whole(&self) -> Result<DataFrame> {
+        match self {
+            TableSource::File { path, options } => Ok(super::read::read_table(path, options)?.0),
+            TableSource::Remote { url, copy, options } => super::read::read_table(copy, options)
+                .map(|(frame, _)| frame)
+                .map_err(|e| match e {
+                    Error::BadInput { detail, .. } => Error::BadInput {
+                        path: url.into(),
+                        detail,
+                    },
+                    other => other,
+                }),
+            TableSource::Stored { parquet, .. } => read_parquet(parquet, None, None),
         }
     }
 }
@@ -296,8 +325,8 @@ impl Browser {
                 let (names, rows) = parquet_schema(parquet)?;
                 (None, names, rows, Some(parquet.as_path()))
             }
-            TableSource::File { path, options } => {
-                let (frame, _) = read::read_table(path, options)?;
+            TableSource::File { .. } | TableSource::Remote { .. } => {
+                let frame = source.read_whole()?;
                 let names = frame
                     .get_column_names()
                     .iter()
@@ -386,7 +415,7 @@ impl Browser {
         let identity = match source {
             TableSource::Stored { parquet, .. } => Some(parquet.clone()),
             // A file may change between pages: it is not cached.
-            TableSource::File { .. } => None,
+            TableSource::File { .. } | TableSource::Remote { .. } => None,
         };
         let key = (
             identity.clone().unwrap_or_default(),

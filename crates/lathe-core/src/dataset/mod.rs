@@ -31,6 +31,7 @@ use sha2::{Digest, Sha256};
 use crate::audit::{self, NewAuditEntry};
 use crate::job::Job;
 use crate::project::Project;
+use crate::remote::{self, RemoteObject};
 use crate::{Error, Result};
 pub use profile::Profile;
 pub use read::{Format, ReadOptions};
@@ -121,6 +122,14 @@ fn schema_json(frame: &DataFrame) -> String {
     serde_json::Value::from(fields).to_string()
 }
 
+/// Where an imported table came from, as its version records it.
+struct Origin<'a> {
+    /// The path, or the URL without credentials.
+    source: String,
+    /// The object a URL named, when imported from one.
+    remote: Option<&'a RemoteObject>,
+}
+
 /// Imports `path` as a new version of dataset `name` (default: the file's stem).
 pub fn import(
     project: &Project,
@@ -133,10 +142,83 @@ pub fn import(
         .map(str::to_owned)
         .unwrap_or_else(|| default_name(path));
     check_name(&name)?;
-    let root = project.root();
-    let db = |e| Error::db(root, e);
     read::check_file(path)?;
     let (source_sha256, _) = hash_file(path, job)?;
+    let origin = Origin {
+        source: path.display().to_string(),
+        remote: None,
+    };
+    import_file(project, path, name, source_sha256, origin, options, job)
+}
+
+/// Imports the object at `url` (`s3://`, `gs://`, `az://`, `https://`; see [`crate::remote`])
+/// as a new version of dataset `name` (default: the object's name without its extension). An
+/// object whose ETag this dataset already recorded for this URL is not downloaded again; one
+/// with the same bytes as a version makes no new version. Nothing is stored if the read fails.
+pub fn import_url(
+    project: &Project,
+    url: &str,
+    name: Option<&str>,
+    options: &ReadOptions,
+    job: &Job,
+) -> Result<ImportOutcome> {
+    let name = name.map(str::to_owned).unwrap_or_else(|| {
+        let file = remote::file_name(url);
+        default_name(Path::new(&file))
+    });
+    check_name(&name)?;
+    job.progress("asking the store", 0, None);
+    let object = remote::head(url)?;
+    if let Some(etag) = &object.etag {
+        let root = project.root();
+        let known = project
+            .conn()
+            .query_row(
+                "SELECT v.version, v.rows, v.columns, v.source_sha256 FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id
+                 WHERE d.name = ?1 AND v.source_path = ?2 AND v.source_etag = ?3",
+                params![name, object.url, etag],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?)),
+            )
+            .optional()
+            .map_err(|e| Error::db(root, e))?;
+        if let Some((version, rows, columns, sha256)) = known {
+            return Ok(ImportOutcome {
+                dataset: name,
+                version,
+                sha256,
+                rows: rows as u64,
+                columns: columns as u64,
+                new_version: false,
+            });
+        }
+    }
+    let fetched = remote::fetch(url, &project.objects().dir().join("tmp"), job)?;
+    let origin = Origin {
+        source: fetched.object.url.clone(),
+        remote: Some(&fetched.object),
+    };
+    let sha256 = fetched.sha256.clone();
+    // Errors about the table name the URL, not the temporary copy.
+    import_file(project, &fetched.file, name, sha256, origin, options, job).map_err(|e| match e {
+        Error::BadInput { detail, .. } => Error::BadInput {
+            path: fetched.object.url.clone().into(),
+            detail,
+        },
+        other => other,
+    })
+}
+
+fn import_file(
+    project: &Project,
+    path: &Path,
+    name: String,
+    source_sha256: String,
+    origin: Origin<'_>,
+    options: &ReadOptions,
+    job: &Job,
+) -> Result<ImportOutcome> {
+    let root = project.root();
+    let db = |e| Error::db(root, e);
     let existing = project
         .conn()
         .query_row(
@@ -206,19 +288,21 @@ pub fn import(
         )
         .map_err(db)?;
     tx.execute(
-        "INSERT INTO dataset_versions (dataset_id, version, source_sha256, object_sha256, source_path, format, rows, columns, schema, imported_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO dataset_versions (dataset_id, version, source_sha256, object_sha256, source_path, format, rows, columns, schema, imported_at, source_etag, source_version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         params![
             dataset_id,
             version,
             source_sha256,
             object.sha256,
-            path.display().to_string(),
+            origin.source,
             format.name(),
             frame.height() as i64,
             frame.width() as i64,
             schema_json(&frame),
-            now
+            now,
+            origin.remote.and_then(|r| r.etag.clone()),
+            origin.remote.and_then(|r| r.version.clone()),
         ],
     )
     .map_err(db)?;
@@ -240,8 +324,9 @@ pub fn import(
             action: "dataset.import",
             target: &format!("{name}@{version}"),
             details: serde_json::json!({
-                "source": path.display().to_string(), "source_sha256": source_sha256, "object_sha256": object.sha256,
+                "source": origin.source, "source_sha256": source_sha256, "object_sha256": object.sha256,
                 "format": format.name(), "rows": frame.height(), "columns": frame.width(),
+                "etag": origin.remote.and_then(|r| r.etag.clone()),
             }),
         },
     )

@@ -354,6 +354,16 @@ pub const MIGRATIONS: &[Migration] = &[
             end_time, source_run_id, name, parent_source_run_id);
     "#,
     },
+    Migration {
+        version: 9,
+        description: "dataset versions imported from a URL record the object's ETag and version",
+        sql: r#"
+        -- source_path holds the URL (without credentials) for these; re-importing an object
+        -- whose ETag has not changed makes no new version and downloads nothing.
+        ALTER TABLE dataset_versions ADD COLUMN source_etag TEXT;
+        ALTER TABLE dataset_versions ADD COLUMN source_version TEXT;
+    "#,
+    },
 ];
 
 /// The schema version this build of Lathe writes and reads.

@@ -1,0 +1,535 @@
+//! `s3://` inputs against a real S3-compatible server: SeaweedFS (`weed mini`), started by this
+//! test binary on 127.0.0.1 with free ports and stopped by pid when the binary exits, however
+//! it exits (a watchdog shell waits on this process). `scripts/test.sh` installs `weed` into a
+//! cache outside the clone and passes it as `LATHE_WEED`.
+//!
+//! Every command over `s3://` must print what the same command prints over the local file;
+//! each failure (no credentials, wrong key, no bucket, no object, server gone mid-read) is a
+//! clear error naming the URL, with no secret in it, and leaves the project as it was.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as Process, Stdio};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use object_store::aws::AmazonS3Builder;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use serde_json::Value;
+
+use crate::{file, lathe, path_str};
+
+const KEY: &str = "lathe-test-key";
+const SECRET: &str = "lathe-test-secret-7f3a9c";
+const BUCKET: &str = "lathe-data";
+
+/// A running `weed mini`; the watchdog stops it when this test process ends.
+struct Server {
+    endpoint: String,
+    master_port: u16,
+    /// The watchdog shell (its child is weed).
+    _watchdog: Child,
+    _dir: tempfile::TempDir,
+}
+
+fn weed() -> PathBuf {
+    std::env::var_os("LATHE_WEED")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("PATH").and_then(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|p| p.join("weed"))
+                    .find(|p| p.is_file())
+            })
+        })
+        .expect("SeaweedFS's `weed` is not installed: run scripts/test.sh (it installs it), or set LATHE_WEED")
+}
+
+/// A port that is free, and whose gRPC twin (+10000, as weed takes it) is free too.
+fn free_port() -> u16 {
+    for _ in 0..200 {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let low = 20_000 + port % 25_000;
+        if TcpListener::bind(("127.0.0.1", low)).is_ok()
+            && TcpListener::bind(("127.0.0.1", low + 10_000)).is_ok()
+        {
+            return low;
+        }
+    }
+    panic!("no free port pair")
+}
+
+impl Server {
+    fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("s3.json");
+        std::fs::write(
+            &config,
+            serde_json::json!({"identities": [{
+                "name": "lathe", "credentials": [{"accessKey": KEY, "secretKey": SECRET}],
+                "actions": ["Admin", "Read", "List", "Tagging", "Write"]}]})
+            .to_string(),
+        )
+        .unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        let ports: Vec<u16> = (0..4).map(|_| free_port()).collect();
+        let (s3, master, filer, volume) = (ports[0], ports[1], ports[2], ports[3]);
+        let weed = weed();
+        // The shell starts weed, then waits for this process to end and stops weed by its pid
+        // (SIGINT: it exits within seconds), so no server outlives the tests.
+        let script = format!(
+            r#""$0" mini -dir="$1" -ip=127.0.0.1 -ip.bind=127.0.0.1 -s3.port={s3} -s3.config="$2" \
+               -s3.port.iceberg=0 -s3.port.lance=0 -webdav=false -admin.ui=false \
+               -master.port={master} -filer.port={filer} -volume.port={volume} >"$3" 2>&1 &
+               w=$!
+               while kill -0 {parent} 2>/dev/null && kill -0 $w 2>/dev/null; do sleep 0.2; done
+               kill -INT $w 2>/dev/null
+               for _ in $(seq 50); do kill -0 $w 2>/dev/null || break; sleep 0.1; done
+               kill -KILL $w 2>/dev/null; wait $w; rm -rf "$4""#,
+            parent = std::process::id()
+        );
+        let watchdog = Process::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg(&weed)
+            .arg(&data)
+            .arg(&config)
+            .arg(dir.path().join("weed.log"))
+            .arg(dir.path())
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = Server {
+            endpoint: format!("http://127.0.0.1:{s3}"),
+            master_port: master,
+            _watchdog: watchdog,
+            _dir: dir,
+        };
+        server.wait_ready();
+        server
+    }
+
+    /// Until a bucket can be created (the S3 gateway answers and the volume is up).
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let created = Process::new(weed())
+                .args(["shell", &format!("-master=127.0.0.1:{}", self.master_port)])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .and_then(|mut shell| {
+                    use std::io::Write;
+                    shell
+                        .stdin
+                        .take()
+                        .unwrap()
+                        .write_all(format!("s3.bucket.create -name {BUCKET}\n").as_bytes())?;
+                    shell.wait_with_output()
+                });
+            if created.is_ok_and(|o| o.status.success()) && self.put("ready", b"ok").is_ok() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "SeaweedFS did not come up in 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    fn store(&self) -> Arc<dyn ObjectStore> {
+        Arc::new(
+            AmazonS3Builder::new()
+                .with_endpoint(&self.endpoint)
+                .with_bucket_name(BUCKET)
+                .with_access_key_id(KEY)
+                .with_secret_access_key(SECRET)
+                .with_region("us-east-1")
+                .with_allow_http(true)
+                .build()
+                .unwrap(),
+        )
+    }
+
+    fn put(&self, key: &str, bytes: &[u8]) -> object_store::Result<()> {
+        let store = self.store();
+        let payload = PutPayload::from(bytes.to_vec());
+        let location = ObjectPath::from(key);
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async move { store.put(&location, payload).await.map(|_| ()) })
+    }
+
+    /// Uploads a repository file under `key`; returns its `s3://` URL.
+    fn upload(&self, relative: &str, key: &str) -> String {
+        let bytes = std::fs::read(file(relative)).unwrap();
+        self.put(key, &bytes).unwrap();
+        format!("s3://{BUCKET}/{key}")
+    }
+}
+
+fn server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(Server::start)
+}
+
+/// `lathe` with the server's credentials in the environment, as a user sets them.
+fn s3_lathe(server: &Server) -> assert_cmd::Command {
+    let mut cmd = lathe();
+    for (key, _) in std::env::vars() {
+        if key.starts_with("AWS_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("AWS_ACCESS_KEY_ID", KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .env("AWS_ENDPOINT_URL", &server.endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .env("HOME", "/nonexistent");
+    cmd
+}
+
+fn run_json(mut cmd: assert_cmd::Command, args: &[&str]) -> Value {
+    let out = cmd.args(args).arg("--json").output().unwrap();
+    assert!(
+        out.status.success(),
+        "lathe {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The error a failing command prints with `--json`: its code and message.
+fn run_error(mut cmd: assert_cmd::Command, args: &[&str]) -> (String, String) {
+    let out = cmd.args(args).arg("--json").output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "lathe {args:?} should fail");
+    let body: Value = serde_json::from_slice(&out.stdout).unwrap();
+    (
+        body["error"]["code"].as_str().unwrap().to_owned(),
+        body["error"]["message"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[test]
+fn profile_rows_drift_and_eval_over_s3_equal_the_local_files() {
+    let s = server();
+    let cars = s.upload("tests/fixtures/data/cars.csv", "tables/cars.csv");
+    let local = run_json(
+        lathe(),
+        &["dataset", "show", &file("tests/fixtures/data/cars.csv")],
+    );
+    let remote = run_json(s3_lathe(s), &["dataset", "show", &cars]);
+    assert_eq!(remote, local, "the profile over s3:// equals the local one");
+
+    let rows = [
+        "--sort",
+        "Miles_per_Gallon:desc",
+        "--filter",
+        "Cylinders >= 6",
+        "--limit",
+        "7",
+    ];
+    let local_rows = run_json(
+        lathe(),
+        &[
+            &["dataset", "rows", &file("tests/fixtures/data/cars.csv")][..],
+            &rows,
+        ]
+        .concat(),
+    );
+    let remote_rows = run_json(
+        s3_lathe(s),
+        &[&["dataset", "rows", &cars][..], &rows].concat(),
+    );
+    assert_eq!(remote_rows, local_rows);
+
+    let reference = s.upload(
+        "tests/fixtures/drift/data/bc_reference.csv",
+        "drift/bc_reference.csv",
+    );
+    let current = s.upload(
+        "tests/fixtures/drift/data/bc_current_shifted.csv",
+        "drift/bc_current_shifted.csv",
+    );
+    let local_drift = run_json(
+        lathe(),
+        &[
+            "drift",
+            &file("tests/fixtures/drift/data/bc_reference.csv"),
+            &file("tests/fixtures/drift/data/bc_current_shifted.csv"),
+        ],
+    );
+    let remote_drift = run_json(s3_lathe(s), &["drift", &reference, &current]);
+    assert_eq!(remote_drift, local_drift);
+    assert_eq!(remote_drift["dataset_drift"], true);
+
+    let model = s.upload("tests/fixtures/models/rf_reg.onnx", "models/rf_reg.onnx");
+    let data = s.upload("assets/datasets/diabetes.csv", "tables/diabetes.csv");
+    let eval = |cmd, model: &str, data: &str| {
+        run_json(
+            cmd,
+            &[
+                "model",
+                "eval",
+                model,
+                data,
+                "--features",
+                "age,sex,bmi,bp,s1,s2,s3,s4,s5,s6",
+                "--target",
+                "target",
+            ],
+        )
+    };
+    let local_eval = eval(
+        lathe(),
+        &file("tests/fixtures/models/rf_reg.onnx"),
+        &file("assets/datasets/diabetes.csv"),
+    );
+    let mut remote_eval = eval(s3_lathe(s), &model, &data);
+    assert_eq!(remote_eval["metrics"], local_eval["metrics"]);
+    remote_eval["model"] = local_eval["model"].clone();
+    remote_eval["dataset"] = local_eval["dataset"].clone();
+    assert_eq!(remote_eval["task"], local_eval["task"]);
+}
+
+#[test]
+fn import_records_the_url_etag_and_sha_and_an_unchanged_object_makes_no_version() {
+    let s = server();
+    let url = s.upload("tests/fixtures/data/people.csv", "import/people.csv");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    run_json(lathe(), &["init", path_str(&dir)]);
+    let p = path_str(&dir);
+    let first = run_json(s3_lathe(s), &["--project", p, "dataset", "import", &url]);
+    assert_eq!(first["dataset"], "people");
+    assert_eq!(first["new_version"], true);
+    let local_sha = {
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        std::fs::File::open(file("tests/fixtures/data/people.csv"))
+            .unwrap()
+            .read_to_end(&mut bytes)
+            .unwrap();
+        sha256_hex(&bytes)
+    };
+    assert_eq!(first["sha256"], local_sha.as_str(), "the object's SHA-256");
+    let again = run_json(s3_lathe(s), &["--project", p, "dataset", "import", &url]);
+    assert_eq!(again["new_version"], false);
+    assert_eq!(again["version"], 1);
+
+    // The version records the URL (no credentials) and the ETag; the audit log no secret.
+    let db = rusqlite::Connection::open(dir.join("lathe.sqlite")).unwrap();
+    let (source, etag): (String, Option<String>) = db
+        .query_row(
+            "SELECT source_path, source_etag FROM dataset_versions",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(source, url);
+    assert!(etag.is_some_and(|e| !e.is_empty()), "an ETag is recorded");
+    let audit: String = db
+        .query_row(
+            "SELECT group_concat(details, ' ') FROM audit_log",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(audit.contains(&url));
+    assert!(!audit.contains(SECRET) && !audit.contains(KEY));
+
+    // A changed object under the same URL is a new version; the stored table equals a local
+    // import of the same bytes.
+    s.upload("tests/fixtures/data/cars.csv", "import/people.csv");
+    let changed = run_json(s3_lathe(s), &["--project", p, "dataset", "import", &url]);
+    assert_eq!(changed["new_version"], true);
+    assert_eq!(changed["version"], 2);
+    let stored = run_json(lathe(), &["--project", p, "dataset", "show", "people@2"]);
+    let local = run_json(
+        lathe(),
+        &["dataset", "show", &file("tests/fixtures/data/cars.csv")],
+    );
+    assert_eq!(stored["columns"], local["columns"]);
+    assert_eq!(stored["rows"], local["rows"]);
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    let out = Process::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(bytes)?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// Every file of a project folder with its size: a failed import must change nothing.
+fn tree(dir: &Path) -> Vec<(PathBuf, u64)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let len = entry.metadata().unwrap().len();
+                out.push((path.strip_prefix(dir).unwrap().to_path_buf(), len));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn each_failure_names_the_url_says_what_to_do_and_changes_nothing() {
+    let s = server();
+    let url = s.upload("tests/fixtures/data/people.csv", "errors/people.csv");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    run_json(lathe(), &["init", path_str(&dir)]);
+    let p = path_str(&dir);
+    let before = tree(&dir);
+    let import = |cmd, url: &str| run_error(cmd, &["--project", p, "dataset", "import", url]);
+
+    let mut no_keys = s3_lathe(s);
+    no_keys
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY");
+    let (code, message) = import(no_keys, &url);
+    assert_eq!(code, "remote");
+    assert!(message.contains(&url), "{message}");
+    assert!(message.contains("no credentials found"), "{message}");
+    assert!(message.contains("AWS_ACCESS_KEY_ID"), "{message}");
+
+    let mut wrong = s3_lathe(s);
+    wrong.env("AWS_SECRET_ACCESS_KEY", "not-the-secret-1234");
+    let (code, message) = import(wrong, &url);
+    assert_eq!(code, "remote");
+    assert!(message.contains("access denied"), "{message}");
+    assert!(!message.contains("not-the-secret-1234"), "{message}");
+
+    let (_, message) = import(s3_lathe(s), "s3://no-such-bucket-here/people.csv");
+    assert!(message.contains("no such bucket"), "{message}");
+    assert!(
+        message.contains("s3://no-such-bucket-here/people.csv"),
+        "{message}"
+    );
+
+    let missing = format!("s3://{BUCKET}/errors/missing.csv");
+    let (_, message) = import(s3_lathe(s), &missing);
+    assert!(message.contains("no such object"), "{message}");
+    assert!(message.contains(&missing), "{message}");
+
+    let mut unreachable = s3_lathe(s);
+    unreachable.env(
+        "AWS_ENDPOINT_URL",
+        format!("http://127.0.0.1:{}", free_port()),
+    );
+    let (_, message) = import(unreachable, &url);
+    assert!(message.contains("cannot be reached"), "{message}");
+
+    assert_eq!(tree(&dir), before, "no failed import changed the project");
+}
+
+#[test]
+fn a_server_stopped_mid_read_is_a_clear_error_and_nothing_is_imported() {
+    // A server of its own, stopped while the import reads a 96 MiB object.
+    let s = Server::start();
+    let mut csv = String::from("a,b,c\n");
+    let mut i = 0u64;
+    while csv.len() < 96 << 20 {
+        csv.push_str(&format!("{i},{},{}\n", i * 7 % 1000, i % 13));
+        i += 1;
+    }
+    s.put("big/table.csv", csv.as_bytes()).unwrap();
+    let url = format!("s3://{BUCKET}/big/table.csv");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    run_json(lathe(), &["init", path_str(&dir)]);
+    let before = tree(&dir);
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("lathe"));
+    for (key, value) in s3_lathe(&s).get_envs() {
+        match value {
+            Some(v) => cmd.env(key, v),
+            None => cmd.env_remove(key),
+        };
+    }
+    let child = cmd
+        .args([
+            "--project",
+            path_str(&dir),
+            "dataset",
+            "import",
+            &url,
+            "--json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Stop the server once the download has begun (its copy appears in the project's tmp).
+    let tmp_dir = dir.join("objects/tmp");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_dir(&tmp_dir).is_ok_and(|mut d| d.next().is_some()) {
+        assert!(Instant::now() < deadline, "the download never began");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    stop(s);
+    let out = child.wait_with_output().unwrap();
+    let body: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    if out.status.success() {
+        // The whole object arrived before the server went: nothing to test on this machine.
+        panic!("the 96 MiB download finished before the server stopped; {body}");
+    }
+    assert_eq!(body["error"]["code"], "remote", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains(&url), "{message}");
+    assert!(
+        message.contains("cannot be reached") || message.contains("read failed"),
+        "{message}"
+    );
+    let after: Vec<_> = tree(&dir)
+        .into_iter()
+        .filter(|(p, _)| !p.starts_with("objects/tmp"))
+        .collect();
+    let before: Vec<_> = before
+        .into_iter()
+        .filter(|(p, _)| !p.starts_with("objects/tmp"))
+        .collect();
+    assert_eq!(after, before, "nothing half-imported");
+    assert_eq!(
+        std::fs::read_dir(&tmp_dir).map(|d| d.count()).unwrap_or(0),
+        0,
+        "the partial download was removed"
+    );
+}
+
+/// Kills the server's weed process now (not at the end of the tests).
+fn stop(server: Server) {
+    let pid = server._watchdog.id();
+    // The watchdog's child is weed: kill it by pid; the watchdog then exits.
+    let _ = Process::new("pkill")
+        .args(["-KILL", "-P", &pid.to_string()])
+        .status();
+    drop(server);
+}
