@@ -228,24 +228,25 @@ fn column_profile(series: &Series) -> Result<(ColumnProfile, ColumnFacts)> {
             .iter()
             .map(|v| v.unwrap_or(f64::NAN))
             .collect();
-        let mut values: Vec<f64> = numbers.iter().copied().filter(|v| !v.is_nan()).collect();
+        let values: Vec<f64> = numbers.iter().copied().filter(|v| !v.is_nan()).collect();
         facts.infinite = values.iter().filter(|v| v.is_infinite()).count() as u64;
         facts.numeric = true;
-        facts.numbers = Some(numbers);
         out.count = values.len() as u64;
         out.nulls = series.len() as u64 - out.count;
-        numeric_stats(&mut values, &mut out);
         let integral = dtype.is_integer();
-        // By bit pattern, with -0.0 folded into 0.0 (they are equal, as pandas counts them).
-        let bits = values
-            .iter()
-            .map(|v| if *v == 0.0 { 0u64 } else { v.to_bits() });
-        let counts = value_counts(bits, |b| number(f64::from_bits(b), integral));
+        // Sorted (a radix sort): runs of equal values are the value counts, and the order
+        // statistics and bins are read off it.
+        facts.numbers = Some(numbers);
+        let mut sorted = values.clone();
+        radsort::sort(&mut sorted);
+        let counts = sorted_value_counts(&sorted, integral);
+        numeric_stats(&values, &sorted, &mut out);
+        drop(values);
         (out.distinct, out.top_values) = (counts.distinct, counts.top);
         // Used only if the alerts treat the column as categorical (few distinct values).
         facts.imbalance = counts.imbalance;
-        // `values` is sorted by `numeric_stats`.
-        let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+        let finite: Vec<f64> = sorted.iter().copied().filter(|v| v.is_finite()).collect();
+        drop(sorted);
         out.histogram =
             stats::histogram(&finite, (out.distinct as usize).clamp(1, stats::MAX_BINS));
         // pandas keeps an integer column with missing values as floats.
@@ -340,12 +341,18 @@ fn value_counts<T: std::hash::Hash + Eq + Copy>(
             .sum();
         1.0 - entropy / (distinct as f64).ln()
     });
+    let frequencies: Vec<u64> = counts.values().map(|(n, _)| *n).collect();
     let mut ranked: Vec<_> = counts.into_iter().collect();
-    ranked.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.1.1.cmp(&b.1.1)));
-    let frequencies: Vec<u64> = ranked.iter().map(|(_, (n, _))| *n).collect();
+    let order =
+        |a: &(T, (u64, usize)), b: &(T, (u64, usize))| b.1.0.cmp(&a.1.0).then(a.1.1.cmp(&b.1.1));
+    // Only the first TOP_VALUES need an order: select them, then sort those.
+    if ranked.len() > TOP_VALUES {
+        ranked.select_nth_unstable_by(TOP_VALUES - 1, order);
+        ranked.truncate(TOP_VALUES);
+    }
+    ranked.sort_by(order);
     let top = ranked
         .into_iter()
-        .take(TOP_VALUES)
         .map(|(v, (count, _))| TopValue {
             value: to_json(v),
             count,
@@ -355,6 +362,51 @@ fn value_counts<T: std::hash::Hash + Eq + Copy>(
         distinct,
         top,
         imbalance,
+        uniform_p: stats::chi_squared_uniform_p(&frequencies),
+    }
+}
+
+/// [`value_counts`] of numbers from their sorted values: one pass over the runs of equal
+/// values (-0.0 joins 0.0, as pandas counts them), no hash table, and only the [`TOP_VALUES`]
+/// most frequent kept in order. Ties go to the smaller value, as they always have in Lathe's
+/// profiles.
+fn sorted_value_counts(sorted: &[f64], integral: bool) -> Counts {
+    let total = sorted.len() as f64;
+    let mut frequencies = Vec::new();
+    let mut entropy = 0.0;
+    // (count, position of the run, value), most frequent first, ties by position.
+    let mut top: Vec<(u64, usize, f64)> = Vec::with_capacity(TOP_VALUES + 1);
+    let mut start = 0;
+    while start < sorted.len() {
+        let value = sorted[start];
+        let mut end = start + 1;
+        while end < sorted.len() && sorted[end] == value {
+            end += 1;
+        }
+        let first = start;
+        let count = (end - start) as u64;
+        frequencies.push(count);
+        let p = count as f64 / total;
+        entropy -= p * p.ln();
+        let beats = |t: &(u64, usize, f64)| count > t.0 || (count == t.0 && first < t.1);
+        if top.len() < TOP_VALUES || top.last().is_some_and(beats) {
+            let at = top.iter().position(beats).unwrap_or(top.len());
+            top.insert(at, (count, first, if value == 0.0 { 0.0 } else { value }));
+            top.truncate(TOP_VALUES);
+        }
+        start = end;
+    }
+    let distinct = frequencies.len() as u64;
+    Counts {
+        distinct,
+        top: top
+            .into_iter()
+            .map(|(count, _, value)| TopValue {
+                value: number(value, integral),
+                count,
+            })
+            .collect(),
+        imbalance: (distinct > 1).then(|| 1.0 - entropy / (distinct as f64).ln()),
         uniform_p: stats::chi_squared_uniform_p(&frequencies),
     }
 }
@@ -528,7 +580,9 @@ fn zero_out_fperr(x: f64) -> f64 {
     if x.abs() < 1e-14 { 0.0 } else { x }
 }
 
-fn numeric_stats(values: &mut [f64], out: &mut ColumnProfile) {
+/// Moments of `values` (in the table's order, as pandas sums them) and order statistics of
+/// `sorted` (the same values, ascending).
+fn numeric_stats(values: &[f64], sorted: &[f64], out: &mut ColumnProfile) {
     let n = values.len();
     if n == 0 {
         return;
@@ -550,10 +604,9 @@ fn numeric_stats(values: &mut [f64], out: &mut ColumnProfile) {
             (nf * (nf - 1.0).sqrt() / (nf - 2.0)) * (m3 / m2.powf(1.5))
         });
     }
-    values.sort_unstable_by(f64::total_cmp);
-    out.min = Some(number(values[0], false));
-    out.max = Some(number(values[n - 1], false));
-    let q = |p: f64| stats::quantile_sorted(values, p);
+    out.min = Some(number(sorted[0], false));
+    out.max = Some(number(sorted[n - 1], false));
+    let q = |p: f64| stats::quantile_sorted(sorted, p);
     out.quantiles = Some(Quantiles {
         p5: q(0.05),
         p25: q(0.25),

@@ -133,22 +133,36 @@ pub fn pearson(x: &[f64], y: &[f64]) -> Option<f64> {
 
 /// 1-based ranks, ties sharing the average of their positions.
 pub fn average_ranks(values: &[f64]) -> Vec<f64> {
-    let mut order: Vec<usize> = (0..values.len()).collect();
-    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+    let order = sorted_pairs(values);
     let mut ranks = vec![0.0; values.len()];
     let mut start = 0;
     while start < order.len() {
         let mut end = start + 1;
-        while end < order.len() && values[order[end]] == values[order[start]] {
+        while end < order.len() && order[end].0 == order[start].0 {
             end += 1;
         }
         let rank = (start + 1 + end) as f64 / 2.0;
-        for &i in &order[start..end] {
-            ranks[i] = rank;
+        for &(_, i) in &order[start..end] {
+            ranks[i as usize] = rank;
         }
         start = end;
     }
     ranks
+}
+
+/// The present (non-NaN) values with their row numbers, ascending, rows of equal values in row
+/// order. A radix sort of the pairs themselves: sorting row numbers by looking their values up
+/// costs a cache miss per comparison once a column outgrows the cache, which made the profile's
+/// time grow faster than its rows (52x the time at 20x the rows).
+pub fn sorted_pairs(values: &[f64]) -> Vec<(f64, u32)> {
+    let mut pairs: Vec<(f64, u32)> = values
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| !v.is_nan())
+        .map(|(i, &v)| (v, i as u32))
+        .collect();
+    radsort::sort_by_key(&mut pairs, |p| p.0);
+    pairs
 }
 
 /// Spearman's rho over the rows where both values are present (NaN marks a missing value).
@@ -181,16 +195,14 @@ fn bit(bits: &[u64], i: usize) -> bool {
 impl SortedColumn {
     /// Prepares `values` (NaN marks a missing value).
     pub fn new(values: &[f64]) -> SortedColumn {
-        let mut order: Vec<u32> = (0..values.len() as u32)
-            .filter(|&r| !values[r as usize].is_nan())
-            .collect();
-        order.sort_by(|&a, &b| values[a as usize].total_cmp(&values[b as usize]));
-        let mut run_starts = vec![0u64; order.len().div_ceil(64)];
-        for k in 0..order.len() {
-            if k == 0 || values[order[k] as usize] != values[order[k - 1] as usize] {
+        let pairs = sorted_pairs(values);
+        let mut run_starts = vec![0u64; pairs.len().div_ceil(64)];
+        for k in 0..pairs.len() {
+            if k == 0 || pairs[k].0 != pairs[k - 1].0 {
                 run_starts[k / 64] |= 1 << (k % 64);
             }
         }
+        let order: Vec<u32> = pairs.into_iter().map(|(_, r)| r).collect();
         let mut present = vec![0u64; values.len().div_ceil(64)];
         for &r in &order {
             present[r as usize / 64] |= 1 << (r % 64);
