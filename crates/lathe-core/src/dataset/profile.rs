@@ -311,7 +311,8 @@ fn integral_json(v: &Value) -> Value {
 /// What [`value_counts`] finds.
 struct Counts {
     distinct: u64,
-    /// The most frequent values, most frequent first, ties broken by first appearance.
+    /// The most frequent values, most frequent first; ties go to the value seen first (text)
+    /// or the smaller number.
     top: Vec<TopValue>,
     /// 1 − H/ln k of the value distribution (H its entropy, k the distinct values); `None`
     /// for fewer than two.
