@@ -1,187 +1,18 @@
-//! `s3://` inputs against a real S3-compatible server: SeaweedFS (`weed mini`), started by this
-//! test binary on 127.0.0.1 with free ports and stopped by pid when the binary exits, however
-//! it exits (a watchdog shell waits on this process). `scripts/test.sh` installs `weed` into a
-//! cache outside the clone and passes it as `LATHE_WEED`.
+//! `s3://` inputs against a real S3-compatible server: SeaweedFS, started by this test binary
+//! on 127.0.0.1 (`lathe_testkit::s3`).
 //!
 //! Every command over `s3://` must print what the same command prints over the local file;
 //! each failure (no credentials, wrong key, no bucket, no object, server gone mid-read) is a
 //! clear error naming the URL, with no secret in it, and leaves the project as it was.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command as Process, Stdio};
-use std::sync::{Arc, OnceLock};
+use std::process::{Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
-use object_store::aws::AmazonS3Builder;
-use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use lathe_testkit::s3::{BUCKET, KEY, SECRET, Server, free_port};
 use serde_json::Value;
 
-use crate::{file, lathe, path_str};
-
-const KEY: &str = "lathe-test-key";
-const SECRET: &str = "lathe-test-secret-7f3a9c";
-const BUCKET: &str = "lathe-data";
-
-/// A running `weed mini`; the watchdog stops it when this test process ends.
-struct Server {
-    endpoint: String,
-    master_port: u16,
-    /// The watchdog shell (its child is weed).
-    _watchdog: Child,
-    _dir: tempfile::TempDir,
-}
-
-fn weed() -> PathBuf {
-    std::env::var_os("LATHE_WEED")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("PATH").and_then(|paths| {
-                std::env::split_paths(&paths)
-                    .map(|p| p.join("weed"))
-                    .find(|p| p.is_file())
-            })
-        })
-        .expect("SeaweedFS's `weed` is not installed: run scripts/test.sh (it installs it), or set LATHE_WEED")
-}
-
-/// A port that is free, and whose gRPC twin (+10000, as weed takes it) is free too.
-fn free_port() -> u16 {
-    for _ in 0..200 {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let low = 20_000 + port % 25_000;
-        if TcpListener::bind(("127.0.0.1", low)).is_ok()
-            && TcpListener::bind(("127.0.0.1", low + 10_000)).is_ok()
-        {
-            return low;
-        }
-    }
-    panic!("no free port pair")
-}
-
-impl Server {
-    fn start() -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("s3.json");
-        std::fs::write(
-            &config,
-            serde_json::json!({"identities": [{
-                "name": "lathe", "credentials": [{"accessKey": KEY, "secretKey": SECRET}],
-                "actions": ["Admin", "Read", "List", "Tagging", "Write"]}]})
-            .to_string(),
-        )
-        .unwrap();
-        let data = dir.path().join("data");
-        std::fs::create_dir_all(&data).unwrap();
-        let ports: Vec<u16> = (0..4).map(|_| free_port()).collect();
-        let (s3, master, filer, volume) = (ports[0], ports[1], ports[2], ports[3]);
-        let weed = weed();
-        // The shell starts weed, then waits for this process to end and stops weed by its pid
-        // (SIGINT: it exits within seconds), so no server outlives the tests.
-        let script = format!(
-            r#""$0" mini -dir="$1" -ip=127.0.0.1 -ip.bind=127.0.0.1 -s3.port={s3} -s3.config="$2" \
-               -s3.port.iceberg=0 -s3.port.lance=0 -webdav=false -admin.ui=false \
-               -master.port={master} -filer.port={filer} -volume.port={volume} >"$3" 2>&1 &
-               w=$!
-               while kill -0 {parent} 2>/dev/null && kill -0 $w 2>/dev/null; do sleep 0.2; done
-               kill -INT $w 2>/dev/null
-               for _ in $(seq 50); do kill -0 $w 2>/dev/null || break; sleep 0.1; done
-               kill -KILL $w 2>/dev/null; wait $w; rm -rf "$4""#,
-            parent = std::process::id()
-        );
-        let watchdog = Process::new("sh")
-            .arg("-c")
-            .arg(script)
-            .arg(&weed)
-            .arg(&data)
-            .arg(&config)
-            .arg(dir.path().join("weed.log"))
-            .arg(dir.path())
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap();
-        let server = Server {
-            endpoint: format!("http://127.0.0.1:{s3}"),
-            master_port: master,
-            _watchdog: watchdog,
-            _dir: dir,
-        };
-        server.wait_ready();
-        server
-    }
-
-    /// Until a bucket can be created (the S3 gateway answers and the volume is up).
-    fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let created = Process::new(weed())
-                .args(["shell", &format!("-master=127.0.0.1:{}", self.master_port)])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .and_then(|mut shell| {
-                    use std::io::Write;
-                    shell
-                        .stdin
-                        .take()
-                        .unwrap()
-                        .write_all(format!("s3.bucket.create -name {BUCKET}\n").as_bytes())?;
-                    shell.wait_with_output()
-                });
-            if created.is_ok_and(|o| o.status.success()) && self.put("ready", b"ok").is_ok() {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "SeaweedFS did not come up in 60 s"
-            );
-            std::thread::sleep(Duration::from_millis(300));
-        }
-    }
-
-    fn store(&self) -> Arc<dyn ObjectStore> {
-        Arc::new(
-            AmazonS3Builder::new()
-                .with_endpoint(&self.endpoint)
-                .with_bucket_name(BUCKET)
-                .with_access_key_id(KEY)
-                .with_secret_access_key(SECRET)
-                .with_region("us-east-1")
-                .with_allow_http(true)
-                .build()
-                .unwrap(),
-        )
-    }
-
-    fn put(&self, key: &str, bytes: &[u8]) -> object_store::Result<()> {
-        let store = self.store();
-        let payload = PutPayload::from(bytes.to_vec());
-        let location = ObjectPath::from(key);
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(async move { store.put(&location, payload).await.map(|_| ()) })
-    }
-
-    /// Uploads a repository file under `key`; returns its `s3://` URL.
-    fn upload(&self, relative: &str, key: &str) -> String {
-        let bytes = std::fs::read(file(relative)).unwrap();
-        self.put(key, &bytes).unwrap();
-        format!("s3://{BUCKET}/{key}")
-    }
-}
-
-fn server() -> &'static Server {
-    static SERVER: OnceLock<Server> = OnceLock::new();
-    SERVER.get_or_init(Server::start)
-}
+use crate::{file, lathe, path_str, repo};
 
 /// `lathe` with the server's credentials in the environment, as a user sets them.
 fn s3_lathe(server: &Server) -> assert_cmd::Command {
@@ -191,11 +22,7 @@ fn s3_lathe(server: &Server) -> assert_cmd::Command {
             cmd.env_remove(key);
         }
     }
-    cmd.env("AWS_ACCESS_KEY_ID", KEY)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET)
-        .env("AWS_ENDPOINT_URL", &server.endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("HOME", "/nonexistent");
+    cmd.envs(server.env()).env("HOME", "/nonexistent");
     cmd
 }
 
@@ -222,8 +49,11 @@ fn run_error(mut cmd: assert_cmd::Command, args: &[&str]) -> (String, String) {
 
 #[test]
 fn profile_rows_drift_and_eval_over_s3_equal_the_local_files() {
-    let s = server();
-    let cars = s.upload("tests/fixtures/data/cars.csv", "tables/cars.csv");
+    let s = lathe_testkit::s3::shared();
+    let cars = s.upload(
+        &repo().join("tests/fixtures/data/cars.csv"),
+        "tables/cars.csv",
+    );
     let local = run_json(
         lathe(),
         &["dataset", "show", &file("tests/fixtures/data/cars.csv")],
@@ -254,11 +84,11 @@ fn profile_rows_drift_and_eval_over_s3_equal_the_local_files() {
     assert_eq!(remote_rows, local_rows);
 
     let reference = s.upload(
-        "tests/fixtures/drift/data/bc_reference.csv",
+        &repo().join("tests/fixtures/drift/data/bc_reference.csv"),
         "drift/bc_reference.csv",
     );
     let current = s.upload(
-        "tests/fixtures/drift/data/bc_current_shifted.csv",
+        &repo().join("tests/fixtures/drift/data/bc_current_shifted.csv"),
         "drift/bc_current_shifted.csv",
     );
     let local_drift = run_json(
@@ -273,8 +103,14 @@ fn profile_rows_drift_and_eval_over_s3_equal_the_local_files() {
     assert_eq!(remote_drift, local_drift);
     assert_eq!(remote_drift["dataset_drift"], true);
 
-    let model = s.upload("tests/fixtures/models/rf_reg.onnx", "models/rf_reg.onnx");
-    let data = s.upload("assets/datasets/diabetes.csv", "tables/diabetes.csv");
+    let model = s.upload(
+        &repo().join("tests/fixtures/models/rf_reg.onnx"),
+        "models/rf_reg.onnx",
+    );
+    let data = s.upload(
+        &repo().join("assets/datasets/diabetes.csv"),
+        "tables/diabetes.csv",
+    );
     let eval = |cmd, model: &str, data: &str| {
         run_json(
             cmd,
@@ -304,8 +140,11 @@ fn profile_rows_drift_and_eval_over_s3_equal_the_local_files() {
 
 #[test]
 fn import_records_the_url_etag_and_sha_and_an_unchanged_object_makes_no_version() {
-    let s = server();
-    let url = s.upload("tests/fixtures/data/people.csv", "import/people.csv");
+    let s = lathe_testkit::s3::shared();
+    let url = s.upload(
+        &repo().join("tests/fixtures/data/people.csv"),
+        "import/people.csv",
+    );
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("p");
     run_json(lathe(), &["init", path_str(&dir)]);
@@ -350,7 +189,10 @@ fn import_records_the_url_etag_and_sha_and_an_unchanged_object_makes_no_version(
 
     // A changed object under the same URL is a new version; the stored table equals a local
     // import of the same bytes.
-    s.upload("tests/fixtures/data/cars.csv", "import/people.csv");
+    s.upload(
+        &repo().join("tests/fixtures/data/cars.csv"),
+        "import/people.csv",
+    );
     let changed = run_json(s3_lathe(s), &["--project", p, "dataset", "import", &url]);
     assert_eq!(changed["new_version"], true);
     assert_eq!(changed["version"], 2);
@@ -402,8 +244,11 @@ fn tree(dir: &Path) -> Vec<(PathBuf, u64)> {
 
 #[test]
 fn each_failure_names_the_url_says_what_to_do_and_changes_nothing() {
-    let s = server();
-    let url = s.upload("tests/fixtures/data/people.csv", "errors/people.csv");
+    let s = lathe_testkit::s3::shared();
+    let url = s.upload(
+        &repo().join("tests/fixtures/data/people.csv"),
+        "errors/people.csv",
+    );
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("p");
     run_json(lathe(), &["init", path_str(&dir)]);
@@ -494,7 +339,7 @@ fn a_server_stopped_mid_read_is_a_clear_error_and_nothing_is_imported() {
         assert!(Instant::now() < deadline, "the download never began");
         std::thread::sleep(Duration::from_millis(5));
     }
-    stop(s);
+    s.kill();
     let out = child.wait_with_output().unwrap();
     let body: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     if out.status.success() {
@@ -522,14 +367,4 @@ fn a_server_stopped_mid_read_is_a_clear_error_and_nothing_is_imported() {
         0,
         "the partial download was removed"
     );
-}
-
-/// Kills the server's weed process now (not at the end of the tests).
-fn stop(server: Server) {
-    let pid = server._watchdog.id();
-    // The watchdog's child is weed: kill it by pid; the watchdog then exits.
-    let _ = Process::new("pkill")
-        .args(["-KILL", "-P", &pid.to_string()])
-        .status();
-    drop(server);
 }

@@ -1,0 +1,206 @@
+//! A real S3-compatible server: SeaweedFS (`weed mini`), started on 127.0.0.1 with free ports
+//! and stopped by pid when the test process exits, however it exits (a watchdog shell waits on
+//! the process, then stops weed and removes its folder). `scripts/test.sh` installs `weed`
+//! into a cache outside the clone and passes it as `LATHE_WEED`.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as Process, Stdio};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use object_store::aws::AmazonS3Builder;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+/// The access key of the server's one identity.
+pub const KEY: &str = "lathe-test-key";
+/// Its secret key.
+pub const SECRET: &str = "lathe-test-secret-7f3a9c";
+/// The bucket every server starts with.
+pub const BUCKET: &str = "lathe-data";
+
+/// A running `weed mini`; the watchdog stops it when this test process ends.
+pub struct Server {
+    /// `http://127.0.0.1:PORT`, the S3 API.
+    pub endpoint: String,
+    master_port: u16,
+    /// The watchdog shell (its child is weed).
+    _watchdog: Child,
+    _dir: tempfile::TempDir,
+}
+
+fn weed() -> PathBuf {
+    std::env::var_os("LATHE_WEED")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("PATH").and_then(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|p| p.join("weed"))
+                    .find(|p| p.is_file())
+            })
+        })
+        .expect("SeaweedFS's `weed` is not installed: run scripts/test.sh (it installs it), or set LATHE_WEED")
+}
+
+/// A port that is free, and whose gRPC twin (+10000, as weed takes it) is free too.
+pub fn free_port() -> u16 {
+    for _ in 0..200 {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let low = 20_000 + port % 25_000;
+        if TcpListener::bind(("127.0.0.1", low)).is_ok()
+            && TcpListener::bind(("127.0.0.1", low + 10_000)).is_ok()
+        {
+            return low;
+        }
+    }
+    panic!("no free port pair")
+}
+
+impl Server {
+    /// Starts a server of its own (stop it with [`Server::kill`], or let the process end).
+    pub fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("s3.json");
+        std::fs::write(
+            &config,
+            serde_json::json!({"identities": [{
+                "name": "lathe", "credentials": [{"accessKey": KEY, "secretKey": SECRET}],
+                "actions": ["Admin", "Read", "List", "Tagging", "Write"]}]})
+            .to_string(),
+        )
+        .unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        let ports: Vec<u16> = (0..4).map(|_| free_port()).collect();
+        let (s3, master, filer, volume) = (ports[0], ports[1], ports[2], ports[3]);
+        let weed = weed();
+        // The shell starts weed, then waits for this process to end and stops weed by its pid
+        // (SIGINT: it exits within seconds), so no server outlives the tests.
+        let script = format!(
+            r#""$0" mini -dir="$1" -ip=127.0.0.1 -ip.bind=127.0.0.1 -s3.port={s3} -s3.config="$2" \
+               -s3.port.iceberg=0 -s3.port.lance=0 -webdav=false -admin.ui=false \
+               -master.port={master} -filer.port={filer} -volume.port={volume} >"$3" 2>&1 &
+               w=$!
+               while kill -0 {parent} 2>/dev/null && kill -0 $w 2>/dev/null; do sleep 0.2; done
+               kill -INT $w 2>/dev/null
+               for _ in $(seq 50); do kill -0 $w 2>/dev/null || break; sleep 0.1; done
+               kill -KILL $w 2>/dev/null; wait $w; rm -rf "$4""#,
+            parent = std::process::id()
+        );
+        let watchdog = Process::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg(&weed)
+            .arg(&data)
+            .arg(&config)
+            .arg(dir.path().join("weed.log"))
+            .arg(dir.path())
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = Server {
+            endpoint: format!("http://127.0.0.1:{s3}"),
+            master_port: master,
+            _watchdog: watchdog,
+            _dir: dir,
+        };
+        server.wait_ready();
+        server
+    }
+
+    /// Until a bucket can be created (the S3 gateway answers and the volume is up).
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let created = Process::new(weed())
+                .args(["shell", &format!("-master=127.0.0.1:{}", self.master_port)])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .and_then(|mut shell| {
+                    use std::io::Write;
+                    shell
+                        .stdin
+                        .take()
+                        .unwrap()
+                        .write_all(format!("s3.bucket.create -name {BUCKET}\n").as_bytes())?;
+                    shell.wait_with_output()
+                });
+            if created.is_ok_and(|o| o.status.success()) && self.put("ready", b"ok").is_ok() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "SeaweedFS did not come up in 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    /// A client with the server's credentials.
+    pub fn store(&self) -> Arc<dyn ObjectStore> {
+        Arc::new(
+            AmazonS3Builder::new()
+                .with_endpoint(&self.endpoint)
+                .with_bucket_name(BUCKET)
+                .with_access_key_id(KEY)
+                .with_secret_access_key(SECRET)
+                .with_region("us-east-1")
+                .with_allow_http(true)
+                .build()
+                .unwrap(),
+        )
+    }
+
+    /// Stores `bytes` under `key` in [`BUCKET`].
+    pub fn put(&self, key: &str, bytes: &[u8]) -> object_store::Result<()> {
+        let store = self.store();
+        let payload = PutPayload::from(bytes.to_vec());
+        let location = ObjectPath::from(key);
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async move { store.put(&location, payload).await.map(|_| ()) })
+    }
+
+    /// Uploads the file at `path` under `key`; returns its `s3://` URL.
+    pub fn upload(&self, path: &Path, key: &str) -> String {
+        let bytes = std::fs::read(path).unwrap();
+        self.put(key, &bytes).unwrap();
+        format!("s3://{BUCKET}/{key}")
+    }
+}
+
+/// The process's shared server, started by the first test that asks.
+pub fn shared() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(Server::start)
+}
+
+impl Server {
+    /// The environment a client of this server is given: its credentials and endpoint, as a
+    /// user sets them.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ACCESS_KEY_ID", KEY.to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", SECRET.to_owned()),
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_REGION", "us-east-1".to_owned()),
+        ]
+    }
+
+    /// Kills weed now (by the pid of the watchdog's child), as a server that dies mid-request.
+    pub fn kill(self) {
+        let pid = self._watchdog.id();
+        let _ = Process::new("pkill")
+            .args(["-KILL", "-P", &pid.to_string()])
+            .status();
+    }
+}
