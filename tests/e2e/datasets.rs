@@ -112,6 +112,53 @@ async fn a_broken_file_shows_its_error_and_imports_nothing() {
     app.close().await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn open_a_dataset_from_an_s3_url_and_read_its_profile() {
+    let s3 = lathe_testkit::s3::shared();
+    let cars =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/data/cars.csv");
+    let url = s3.upload(&cars, "team/cars.csv");
+    let work = tempfile::tempdir().expect("temp dir");
+    let project = work.path().join("p");
+    let project_path = project.to_str().expect("utf-8 path");
+    lathe(&["init", project_path, "--json"]);
+
+    let app = App::start_with_env(&[project_path], &s3.env()).await;
+    app.click("[data-testid=nav-datasets]").await;
+    app.click("[data-testid=open-url]").await;
+    let field = app.find("[data-testid=dataset-path]").await;
+    assert_eq!(
+        field.prop("value").await.expect("value").as_deref(),
+        Some("s3://")
+    );
+    app.type_into(
+        "[data-testid=dataset-path]",
+        url.trim_start_matches("s3://"),
+    )
+    .await;
+    app.click("[data-testid=import-path]").await;
+    app.find("[data-testid=profile-summary]").await;
+    assert_eq!(app.text("[data-testid=profile-title]").await, "cars@1");
+    let summary = app.text("[data-testid=profile-summary]").await;
+    assert!(summary.starts_with("406 rows × 9 columns"), "{summary}");
+    app.screenshot("07c-profile-from-s3").await;
+
+    // The stored profile equals the one of the local file, and the version names the URL.
+    let stored = lathe(&[
+        "dataset",
+        "show",
+        "cars",
+        "--json",
+        "--project",
+        project_path,
+    ]);
+    let local = lathe(&["dataset", "show", cars.to_str().expect("utf-8"), "--json"]);
+    assert_eq!(stored["columns"], local["columns"]);
+    let log = lathe(&["log", "--json", "--project", project_path]);
+    assert!(log.to_string().contains(&url), "{log}");
+    app.close().await;
+}
+
 /// The rows of `cars` as the CLI pages them: the reference for the table on screen.
 fn cli_rows(project: &str, extra: &[&str]) -> Value {
     let args = [

@@ -100,6 +100,12 @@ pub struct App {
 impl App {
     /// Starts `lathe-desktop` with `args`.
     pub async fn start(args: &[&str]) -> App {
+        App::start_with_env(args, &[]).await
+    }
+
+    /// Starts `lathe-desktop` with `args` and these environment variables (credentials for a
+    /// test's object store, say).
+    pub async fn start_with_env(args: &[&str], env: &[(&str, String)]) -> App {
         let turn = ONE_APP_AT_A_TIME.lock().await;
         // Its own Xvfb, so the suite runs the same in CI and never opens windows on a developer's
         // screen; LATHE_E2E_DISPLAY=:0 watches it run on a real display instead.
@@ -117,6 +123,7 @@ impl App {
             // GTK's dialogs save their settings through dconf, which without a session bus
             // prints a warning per write: hundreds of lines that bury a failing test's message.
             .env("GSETTINGS_BACKEND", "memory")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()

@@ -4,6 +4,7 @@ use lathe_core::api::{ChartRequest, ComparisonView, ProfileView, RowsRequest, re
 use lathe_core::dataset::browse::{RowsPage, TableSource};
 use lathe_core::dataset::compare;
 use lathe_core::dataset::{self, DatasetSummary, ImportOutcome, ReadOptions};
+use lathe_core::remote;
 use tauri::State;
 use tauri::ipc::Channel;
 
@@ -29,8 +30,8 @@ pub async fn dataset_profile(
     .await
 }
 
-/// Imports a file into the current project, streaming progress; `cancel_task(task_id)` stops
-/// it, leaving nothing behind.
+/// Imports a file, or the object at an `s3://`, `gs://`, `az://` or `https://` URL, into the
+/// current project, streaming progress; `cancel_task(task_id)` stops it, leaving nothing behind.
 #[tauri::command]
 pub async fn import_dataset(
     path: String,
@@ -42,7 +43,11 @@ pub async fn import_dataset(
     let file = parse_path(&path)?;
     let name = given(name);
     task_on_project(&state, &task_id, on_progress, move |p, job| {
-        dataset::import(p, &file, name.as_deref(), &ReadOptions::default(), job)
+        let options = ReadOptions::default();
+        match file.to_str().filter(|text| remote::is_url(text)) {
+            Some(url) => dataset::import_url(p, url, name.as_deref(), &options, job),
+            None => dataset::import(p, &file, name.as_deref(), &options, job),
+        }
     })
     .await
 }
