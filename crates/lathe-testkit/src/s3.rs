@@ -21,6 +21,7 @@ pub const SECRET: &str = "lathe-test-secret-7f3a9c";
 pub const BUCKET: &str = "lathe-data";
 
 /// A running `weed mini`; the watchdog stops it when this test process ends.
+#[derive(Debug)]
 pub struct Server {
     /// `http://127.0.0.1:PORT`, the S3 API.
     pub endpoint: String,
