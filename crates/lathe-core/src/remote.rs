@@ -2,7 +2,7 @@
 //! through the `object_store` crate, with credentials from the standard places and errors that
 //! name the URL and say what to do, never a secret.
 //!
-//! A remote table is downloaded by ranges ([`CHUNK`] bytes, [`PARALLEL`] at a time, each one
+//! A remote table is downloaded by ranges (`CHUNK` bytes, `PARALLEL` at a time, each one
 //! conditional on the ETag the first answer gave, so an object replaced mid-read is an error,
 //! not a mix) into a temporary file that is hashed as it is written; the caller reads that file
 //! as it would a local one, and the file is removed when the caller drops it.
