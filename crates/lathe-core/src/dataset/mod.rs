@@ -15,6 +15,7 @@ pub mod alerts;
 pub mod browse;
 pub mod chart;
 pub mod compare;
+mod duplicates;
 pub mod filter;
 pub mod profile;
 pub mod read;

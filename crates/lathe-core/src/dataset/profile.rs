@@ -177,21 +177,12 @@ pub fn profile(
         fact.numbers = None;
     }
     job.progress("finding duplicate rows", total - 1, Some(total));
-    // The number of groups of equal rows; no copy of the distinct rows is made.
-    let distinct_rows = if frame.width() == 0 {
-        frame.height().min(1)
-    } else {
-        frame
-            .group_by(frame.get_column_names_owned())
-            .map_err(polars_err)?
-            .get_groups()
-            .len()
-    };
+    let duplicate_rows = super::duplicates::duplicate_rows(frame)?;
     Ok(Profile {
         dataset: dataset.to_owned(),
         version,
         rows: frame.height() as u64,
-        duplicate_rows: (frame.height() - distinct_rows) as u64,
+        duplicate_rows,
         columns,
         correlations,
         alerts: Vec::new(),
