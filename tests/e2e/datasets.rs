@@ -136,12 +136,13 @@ async fn open_a_dataset_from_an_s3_url_and_read_its_profile() {
         url.trim_start_matches("s3://"),
     )
     .await;
+    app.screenshot("07c-open-from-url").await;
     app.click("[data-testid=import-path]").await;
     app.find("[data-testid=profile-summary]").await;
     assert_eq!(app.text("[data-testid=profile-title]").await, "cars@1");
     let summary = app.text("[data-testid=profile-summary]").await;
     assert!(summary.starts_with("406 rows × 9 columns"), "{summary}");
-    app.screenshot("07c-profile-from-s3").await;
+    app.screenshot("07d-profile-from-s3").await;
 
     // The stored profile equals the one of the local file, and the version names the URL.
     let stored = lathe(&[
