@@ -89,9 +89,20 @@ impl Input {
             Input::File(path) => crate::dataset::profile_file(path, &ReadOptions::default(), job),
             Input::Url(_) => {
                 let table = self.table(project)?;
-                let frame = table.frame(None)?;
                 let (name, _) = table.label();
-                crate::dataset::profile::profile(&name, None, &frame, job)
+                let TableSource::Remote { url, copy, options } = &table else {
+                    return Err(Error::bad_argument("dataset", "not a URL"));
+                };
+                let mut profile =
+                    crate::dataset::profile_file(copy, options, job).map_err(|e| match e {
+                        Error::BadInput { detail, .. } => Error::BadInput {
+                            path: url.into(),
+                            detail,
+                        },
+                        other => other,
+                    })?;
+                profile.dataset = name;
+                Ok(profile)
             }
             Input::Stored(reference) => crate::dataset::stored_profile(project()?, reference),
         }

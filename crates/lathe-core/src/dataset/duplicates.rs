@@ -8,6 +8,7 @@
 
 use polars::prelude::*;
 
+use super::columns::Columns;
 use crate::{Error, Result};
 
 /// A null mixed into a row's hash (any constant: collisions are checked).
@@ -88,22 +89,22 @@ fn text_key(hasher: &foldhash::quality::FixedState, text: Option<&str>) -> u64 {
     text.map_or(NULL_KEY, |t| hasher.hash_one(t))
 }
 
-/// The rows of `frame` equal to an earlier row.
-pub fn duplicate_rows(frame: &DataFrame) -> Result<u64> {
-    count(frame, &|_, key| key)
+/// The rows of `table` equal to an earlier row, reading it a column at a time.
+pub fn duplicate_rows(table: &Columns<'_>) -> Result<u64> {
+    count(table, &|_, key| key)
 }
 
 /// [`duplicate_rows`] with `scramble` applied to every row hash: tests force collisions with
 /// it (a constant), which must not change the count.
-fn count(frame: &DataFrame, scramble: &dyn Fn(usize, u64) -> u64) -> Result<u64> {
-    let rows = frame.height();
-    if frame.width() == 0 {
+fn count(table: &Columns<'_>, scramble: &dyn Fn(usize, u64) -> u64) -> Result<u64> {
+    let rows = table.height();
+    if table.width() == 0 {
         return Ok((rows - rows.min(1)) as u64);
     }
     let hasher = foldhash::quality::FixedState::with_seed(SEED);
     let mut hashes = vec![SEED; rows];
-    for column in frame.columns() {
-        match keys_of(column)? {
+    for i in 0..table.width() {
+        match keys_of(&table.column(i)?)? {
             Keys::Bits(values) => {
                 for (h, v) in hashes.iter_mut().zip(values) {
                     *h = mix(*h, v.unwrap_or(NULL_KEY));
@@ -143,8 +144,8 @@ fn count(frame: &DataFrame, scramble: &dyn Fn(usize, u64) -> u64) -> Result<u64>
     }
     // The common case: every later row of a group equals its first row.
     let mut whole = vec![true; groups.len()];
-    for column in frame.columns() {
-        let keys = keys_of(column)?;
+    for i in 0..table.width() {
+        let keys = keys_of(&table.column(i)?)?;
         for (g, (first, later)) in groups.iter().enumerate() {
             if whole[g] {
                 whole[g] = later
@@ -165,20 +166,36 @@ fn count(frame: &DataFrame, scramble: &dyn Fn(usize, u64) -> u64) -> Result<u64>
         }
     }
     // Hash collisions: the rows of such a group are sorted into classes of equal rows, value by
-    // value; every row after the first of its class is a duplicate.
-    let columns: Vec<Keys> = if mixed.is_empty() {
-        Vec::new()
-    } else {
-        frame.columns().iter().map(keys_of).collect::<Result<_>>()?
-    };
+    // value; every row after the first of its class is a duplicate. Only these rows' values are
+    // gathered, a column at a time.
+    if mixed.is_empty() {
+        return Ok(duplicates);
+    }
+    let involved: Vec<usize> = mixed.iter().flatten().map(|&r| r as usize).collect();
+    let position: std::collections::HashMap<u32, usize> = involved
+        .iter()
+        .enumerate()
+        .map(|(k, &r)| (r as u32, k))
+        .collect();
+    // values[k][c]: column c of involved row k, as text or bits.
+    let mut values: Vec<Vec<Option<Result<u64, String>>>> = vec![Vec::new(); involved.len()];
+    for i in 0..table.width() {
+        let keys = keys_of(&table.column(i)?)?;
+        for (k, &r) in involved.iter().enumerate() {
+            values[k].push(match &keys {
+                Keys::Bits(v) => v[r].map(Ok),
+                Keys::Text(t) => t.get(r).map(|s| Err(s.to_owned())),
+            });
+        }
+    }
     for rows in mixed {
-        let equal = |a: u32, b: u32| columns.iter().all(|k| k.same(a as usize, b as usize));
-        let mut classes: Vec<u32> = Vec::new();
+        let mut classes: Vec<usize> = Vec::new();
         for row in rows {
-            if classes.iter().any(|&c| equal(c, row)) {
+            let k = position[&row];
+            if classes.iter().any(|&c| values[c] == values[k]) {
                 duplicates += 1;
             } else {
-                classes.push(row);
+                classes.push(k);
             }
         }
     }
@@ -206,22 +223,24 @@ mod tests {
             .map(|g| g.get_groups().len())
             .unwrap_or_default();
         assert_eq!(groups, 5, "polars' own count: 9 rows, 5 distinct");
-        assert_eq!(duplicate_rows(&f).ok(), Some(4));
+        assert_eq!(duplicate_rows(&Columns::Frame(&f)).ok(), Some(4));
     }
 
     #[test]
     fn a_hash_collision_never_counts() {
         let f = frame();
         // Every row gets the same hash: the count comes from comparing values alone.
-        assert_eq!(count(&f, &|_, _| 7).ok(), Some(4));
+        let t = Columns::Frame(&f);
+        assert_eq!(count(&t, &|_, _| 7).ok(), Some(4));
         // Half the rows share one hash, the rest another.
-        assert_eq!(count(&f, &|row, _| (row % 2) as u64).ok(), Some(4));
+        assert_eq!(count(&t, &|row, _| (row % 2) as u64).ok(), Some(4));
     }
 
     #[test]
     fn a_null_is_not_a_nan() {
         let f = df!("x" => [None, Some(f64::NAN), None]).unwrap_or_default();
-        assert_eq!(duplicate_rows(&f).ok(), Some(1));
-        assert_eq!(count(&f, &|_, _| 0).ok(), Some(1));
+        let t = Columns::Frame(&f);
+        assert_eq!(duplicate_rows(&t).ok(), Some(1));
+        assert_eq!(count(&t, &|_, _| 0).ok(), Some(1));
     }
 }

@@ -14,6 +14,7 @@
 pub mod alerts;
 pub mod browse;
 pub mod chart;
+pub mod columns;
 pub mod compare;
 mod duplicates;
 pub mod filter;
@@ -34,6 +35,7 @@ use crate::job::Job;
 use crate::project::Project;
 use crate::remote::{self, RemoteObject};
 use crate::{Error, Result};
+use columns::Columns;
 pub use profile::Profile;
 pub use read::{Format, ReadOptions};
 
@@ -244,7 +246,7 @@ fn import_file(
     job.progress("reading", 0, None);
     let (mut frame, format) = read::read_table(path, options)?;
     job.cancel.check()?;
-    let mut profile = profile::profile(&name, None, &frame, job)?;
+    let (rows, width, schema) = (frame.height(), frame.width(), schema_json(&frame));
 
     job.progress("writing parquet", 0, None);
     let tmp_dir = project.objects().dir().join("tmp");
@@ -262,6 +264,16 @@ fn import_file(
             context: "cannot write the Parquet copy",
             detail: e.to_string(),
         })?;
+    // A table of up to `columns::MAX_READ_ONE_BY_ONE` columns is profiled from its Parquet
+    // copy a column at a time: the frame goes first, so the import never holds the table and
+    // the profile's working set together.
+    let mut profile = if width <= columns::MAX_READ_ONE_BY_ONE {
+        drop(frame);
+        job.cancel.check()?;
+        profile::profile_columns(&name, None, &Columns::parquet(parquet.path())?, job)?
+    } else {
+        profile::profile(&name, None, &frame, job)?
+    };
     job.cancel.check()?;
     let size = parquet.as_file().metadata().map(|m| m.len()).ok();
     let mut reader = File::open(parquet.path())
@@ -298,9 +310,9 @@ fn import_file(
             object.sha256,
             origin.source,
             format.name(),
-            frame.height() as i64,
-            frame.width() as i64,
-            schema_json(&frame),
+            rows as i64,
+            width as i64,
+            schema,
             now,
             origin.remote.and_then(|r| r.etag.clone()),
             origin.remote.and_then(|r| r.version.clone()),
@@ -326,7 +338,7 @@ fn import_file(
             target: &format!("{name}@{version}"),
             details: serde_json::json!({
                 "source": origin.source, "source_sha256": source_sha256, "object_sha256": object.sha256,
-                "format": format.name(), "rows": frame.height(), "columns": frame.width(),
+                "format": format.name(), "rows": rows, "columns": width,
                 "etag": origin.remote.and_then(|r| r.etag.clone()),
             }),
         },
@@ -337,8 +349,8 @@ fn import_file(
         dataset: name,
         version,
         sha256: source_sha256,
-        rows: frame.height() as u64,
-        columns: frame.width() as u64,
+        rows: rows as u64,
+        columns: width as u64,
         new_version: true,
     })
 }
@@ -443,8 +455,16 @@ pub fn stored_profile(project: &Project, reference: &str) -> Result<Profile> {
     })
 }
 
-/// Profiles a file without a project (nothing is stored).
+/// Profiles a file without a project (nothing is stored). A Parquet file is read a column at
+/// a time, never whole.
 pub fn profile_file(path: &Path, options: &ReadOptions, job: &Job) -> Result<Profile> {
+    if options.format.or_else(|| Format::from_path(path)) == Some(Format::Parquet) {
+        read::check_file(path)?;
+        let table = Columns::parquet(path)?;
+        if table.width() <= columns::MAX_READ_ONE_BY_ONE {
+            return profile::profile_columns(&default_name(path), None, &table, job);
+        }
+    }
     let (frame, _) = read::read_table(path, options)?;
     profile::profile(&default_name(path), None, &frame, job)
 }

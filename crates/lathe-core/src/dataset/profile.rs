@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::alerts::{self, Alert};
+use super::columns::Columns;
 use crate::job::Job;
 use crate::numeric::stats::{self, Histogram};
 use crate::{Error, Result};
@@ -145,19 +146,32 @@ pub fn profile(
     frame: &DataFrame,
     job: &Job,
 ) -> Result<Profile> {
-    let total = frame.width() as u64 + 1;
-    let mut columns = Vec::with_capacity(frame.width());
-    let mut facts = Vec::with_capacity(frame.width());
+    profile_columns(dataset, version, &Columns::Frame(frame), job)
+}
+
+/// Profiles every column of `table`, reading (for a Parquet file) as many columns at a time as
+/// there are threads, reporting progress per column.
+pub fn profile_columns(
+    dataset: &str,
+    version: Option<i64>,
+    table: &Columns<'_>,
+    job: &Job,
+) -> Result<Profile> {
+    let width = table.width();
+    let total = width as u64 + 1;
+    let mut columns = Vec::with_capacity(width);
+    let mut facts = Vec::with_capacity(width);
     let mut numeric_columns = 0;
     // As many columns at a time as there are threads: all cores busy, and the memory of only
     // that many columns' working copies at once.
     let batch = rayon::current_num_threads().max(1);
-    for (b, chunk) in frame.columns().chunks(batch).enumerate() {
+    let indexes: Vec<usize> = (0..width).collect();
+    for (b, chunk) in indexes.chunks(batch).enumerate() {
         job.cancel.check()?;
         job.progress("profiling columns", (b * batch) as u64, Some(total));
         let profiled: Vec<_> = chunk
             .par_iter()
-            .map(|column| column_profile(column.as_materialized_series()))
+            .map(|&i| column_profile(table.column(i)?.as_materialized_series()))
             .collect::<Result<_>>()?;
         for (profile, mut fact) in profiled {
             if fact.numeric {
@@ -176,12 +190,13 @@ pub fn profile(
     for fact in &mut facts {
         fact.numbers = None;
     }
+    job.cancel.check()?;
     job.progress("finding duplicate rows", total - 1, Some(total));
-    let duplicate_rows = super::duplicates::duplicate_rows(frame)?;
+    let duplicate_rows = super::duplicates::duplicate_rows(table)?;
     Ok(Profile {
         dataset: dataset.to_owned(),
         version,
-        rows: frame.height() as u64,
+        rows: table.height() as u64,
         duplicate_rows,
         columns,
         correlations,
