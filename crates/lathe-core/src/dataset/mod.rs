@@ -2,8 +2,8 @@
 //! profiled once at import.
 //!
 //! Import: hash the source file → if this dataset already has a version with these bytes, stop
-//! (re-importing is free) → read it with polars → profile → write Parquet (zstd) to a temp file
-//! → store it as an object → record the dataset, the version, the profile and an audit entry in
+//! (re-importing is free) → read it with polars → write Parquet (zstd) to a temp file → profile
+//! that copy a column at a time ([`columns`]) → store it as an object → record the dataset, the version, the profile and an audit entry in
 //! one transaction. Cancellation is honoured up to the object write; nothing is left behind.
 //!
 //! - [`read`]: formats, CSV dialect sniffing, read errors.
