@@ -223,6 +223,18 @@ impl Error {
         }
     }
 
+    /// This error as it concerns `shown` (a URL) rather than the local copy read for it: a
+    /// `BadInput` names `shown`; any other error is kept as it is.
+    pub(crate) fn naming(self, shown: &str) -> Error {
+        match self {
+            Error::BadInput { detail, .. } => Error::BadInput {
+                path: shown.into(),
+                detail,
+            },
+            other => other,
+        }
+    }
+
     pub(crate) fn io(action: &'static str, path: &Path, source: io::Error) -> Error {
         Error::Io {
             action,

@@ -87,21 +87,12 @@ impl Input {
     ) -> Result<Profile> {
         match self {
             Input::File(path) => crate::dataset::profile_file(path, &ReadOptions::default(), job),
-            Input::Url(_) => {
-                let table = self.table(project)?;
-                let (name, _) = table.label();
-                let TableSource::Remote { url, copy, options } = &table else {
-                    return Err(Error::bad_argument("dataset", "not a URL"));
-                };
+            Input::Url(url) => {
+                let fetched = remote::fetch(url, &std::env::temp_dir(), job)?;
                 let mut profile =
-                    crate::dataset::profile_file(copy, options, job).map_err(|e| match e {
-                        Error::BadInput { detail, .. } => Error::BadInput {
-                            path: url.into(),
-                            detail,
-                        },
-                        other => other,
-                    })?;
-                profile.dataset = name;
+                    crate::dataset::profile_file(&fetched.file, &ReadOptions::default(), job)
+                        .map_err(|e| e.naming(&fetched.object.url))?;
+                profile.dataset = crate::dataset::url_name(url);
                 Ok(profile)
             }
             Input::Stored(reference) => crate::dataset::stored_profile(project()?, reference),
@@ -116,35 +107,14 @@ impl Input {
         project: impl FnOnce() -> Result<&'p Project>,
     ) -> Result<LoadedModel> {
         match self {
-            Input::File(_) | Input::Url(_) => {
-                let (bytes, what) = match self {
-                    Input::File(path) => (
-                        std::fs::read(path)
-                            .map_err(|e| Error::io("read the model file", path, e))?,
-                        path.display().to_string(),
-                    ),
-                    _ => {
-                        let text = self.text();
-                        let (bytes, object) = remote::read_all(text, &Job::silent())?;
-                        (bytes, object.url)
-                    }
-                };
-                let model = Model::load(&bytes, &what)?;
-                let Some(features) = features.or_else(|| model.input_feature_names()) else {
-                    return Err(Error::BadArgument {
-                        argument: "features",
-                        detail: format!(
-                            "{what} takes one input matrix; pass its feature columns in order with --features a,b,..."
-                        ),
-                    });
-                };
-                Ok(LoadedModel {
-                    model,
-                    name: what,
-                    features,
-                    target: None,
-                    task: None,
-                })
+            Input::File(path) => {
+                let bytes =
+                    std::fs::read(path).map_err(|e| Error::io("read the model file", path, e))?;
+                Input::unregistered(bytes, path.display().to_string(), features)
+            }
+            Input::Url(url) => {
+                let (bytes, object) = remote::read_all(url, &Job::silent())?;
+                Input::unregistered(bytes, object.url, features)
             }
             Input::Stored(reference) => {
                 let project = project()?;
@@ -159,15 +129,29 @@ impl Input {
             }
         }
     }
-}
 
-impl Input {
-    /// The argument as given.
-    fn text(&self) -> &str {
-        match self {
-            Input::File(path) => path.to_str().unwrap_or_default(),
-            Input::Url(text) | Input::Stored(text) => text,
-        }
+    /// A model file's model (read from a path or a URL, `what` naming it), with its features.
+    fn unregistered(
+        bytes: Vec<u8>,
+        what: String,
+        features: Option<Vec<String>>,
+    ) -> Result<LoadedModel> {
+        let model = Model::load(&bytes, &what)?;
+        let Some(features) = features.or_else(|| model.input_feature_names()) else {
+            return Err(Error::BadArgument {
+                argument: "features",
+                detail: format!(
+                    "{what} takes one input matrix; pass its feature columns in order with --features a,b,..."
+                ),
+            });
+        };
+        Ok(LoadedModel {
+            model,
+            name: what,
+            features,
+            target: None,
+            task: None,
+        })
     }
 }
 
@@ -175,7 +159,7 @@ impl Input {
 #[derive(Debug)]
 pub struct LoadedModel {
     pub model: Model,
-    /// The file's path, or `NAME@VERSION`.
+    /// The file's path, the URL, or `NAME@VERSION`.
     pub name: String,
     pub features: Vec<String>,
     pub target: Option<String>,

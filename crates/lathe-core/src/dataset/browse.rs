@@ -113,10 +113,7 @@ impl TableSource {
                 dataset, version, ..
             } => (dataset.clone(), Some(*version)),
             TableSource::File { path, .. } => (super::default_name(path), None),
-            TableSource::Remote { url, .. } => (
-                super::default_name(Path::new(&crate::remote::file_name(url))),
-                None,
-            ),
+            TableSource::Remote { url, .. } => (super::url_name(url), None),
         }
     }
 
@@ -126,13 +123,7 @@ impl TableSource {
             TableSource::File { path, options } => Ok(super::read::read_table(path, options)?.0),
             TableSource::Remote { url, copy, options } => super::read::read_table(copy, options)
                 .map(|(frame, _)| frame)
-                .map_err(|e| match e {
-                    Error::BadInput { detail, .. } => Error::BadInput {
-                        path: url.into(),
-                        detail,
-                    },
-                    other => other,
-                }),
+                .map_err(|e| e.naming(url)),
             TableSource::Stored { parquet, .. } => read_parquet(parquet, None, None),
         }
     }

@@ -3,8 +3,8 @@
 //!
 //! Import: hash the source file → if this dataset already has a version with these bytes, stop
 //! (re-importing is free) → read it with polars → write Parquet (zstd) to a temp file → profile
-//! that copy a column at a time ([`columns`]) → store it as an object → record the dataset, the version, the profile and an audit entry in
-//! one transaction. Cancellation is honoured up to the object write; nothing is left behind.
+//! that copy a column at a time ([`columns`]) → store it as an object → record the dataset,
+//! the version, the profile and an audit entry in one transaction. Cancellation is honoured up to the object write; nothing is left behind.
 //!
 //! - [`read`]: formats, CSV dialect sniffing, read errors.
 //! - [`profile`]: the statistics, with pandas' definitions.
@@ -125,6 +125,11 @@ fn schema_json(frame: &DataFrame) -> String {
     serde_json::Value::from(fields).to_string()
 }
 
+/// The dataset name a URL gives by default: its object's name without the extension.
+pub(crate) fn url_name(url: &str) -> String {
+    default_name(Path::new(&remote::file_name(url)))
+}
+
 /// Where an imported table came from, as its version records it.
 struct Origin<'a> {
     /// The path, or the URL without credentials.
@@ -165,10 +170,7 @@ pub fn import_url(
     options: &ReadOptions,
     job: &Job,
 ) -> Result<ImportOutcome> {
-    let name = name.map(str::to_owned).unwrap_or_else(|| {
-        let file = remote::file_name(url);
-        default_name(Path::new(&file))
-    });
+    let name = name.map(str::to_owned).unwrap_or_else(|| url_name(url));
     check_name(&name)?;
     job.progress("asking the store", 0, None);
     let object = remote::head(url)?;
@@ -202,13 +204,8 @@ pub fn import_url(
     };
     let sha256 = fetched.sha256.clone();
     // Errors about the table name the URL, not the temporary copy.
-    import_file(project, &fetched.file, name, sha256, origin, options, job).map_err(|e| match e {
-        Error::BadInput { detail, .. } => Error::BadInput {
-            path: fetched.object.url.clone().into(),
-            detail,
-        },
-        other => other,
-    })
+    import_file(project, &fetched.file, name, sha256, origin, options, job)
+        .map_err(|e| e.naming(&fetched.object.url))
 }
 
 fn import_file(

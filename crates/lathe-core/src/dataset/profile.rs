@@ -390,15 +390,14 @@ fn sorted_value_counts(sorted: &[f64], integral: bool) -> Counts {
         while end < sorted.len() && sorted[end] == value {
             end += 1;
         }
-        let first = start;
         let count = (end - start) as u64;
         frequencies.push(count);
         let p = count as f64 / total;
         entropy -= p * p.ln();
-        let beats = |t: &(u64, usize, f64)| count > t.0 || (count == t.0 && first < t.1);
+        let beats = |t: &(u64, usize, f64)| count > t.0 || (count == t.0 && start < t.1);
         if top.len() < TOP_VALUES || top.last().is_some_and(beats) {
             let at = top.iter().position(beats).unwrap_or(top.len());
-            top.insert(at, (count, first, if value == 0.0 { 0.0 } else { value }));
+            top.insert(at, (count, start, if value == 0.0 { 0.0 } else { value }));
             top.truncate(TOP_VALUES);
         }
         start = end;
