@@ -5,11 +5,11 @@
 //! each failure (no credentials, wrong key, no bucket, no object, server gone mid-read) is a
 //! clear error naming the URL, with no secret in it, and leaves the project as it was.
 
-use std::path::{Path, PathBuf};
 use std::process::{Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
 use lathe_testkit::s3::{BUCKET, KEY, SECRET, Server, free_port};
+use lathe_testkit::tree;
 use serde_json::Value;
 
 use crate::{file, lathe, path_str, repo};
@@ -221,25 +221,6 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .next()
         .unwrap()
         .to_owned()
-}
-
-/// Every file of a project folder with its size: a failed import must change nothing.
-fn tree(dir: &Path) -> Vec<(PathBuf, u64)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let len = entry.metadata().unwrap().len();
-                out.push((path.strip_prefix(dir).unwrap().to_path_buf(), len));
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 #[test]

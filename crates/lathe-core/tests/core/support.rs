@@ -31,27 +31,7 @@ pub fn new_project(dir: &Path) -> Project {
     Project::create(dir, Some("test"), OpenOptions::default()).expect("create project")
 }
 
-/// Every file below `dir`, relative, sorted: to prove that a failed operation changed nothing.
-pub fn tree(dir: &Path) -> Vec<(PathBuf, u64)> {
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, u64)>) {
-        for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                walk(root, &path, out);
-            } else {
-                let len = entry.metadata().map(|m| m.len()).unwrap_or(0);
-                out.push((
-                    path.strip_prefix(root).expect("below root").to_path_buf(),
-                    len,
-                ));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(dir, dir, &mut out);
-    out.sort();
-    out
-}
+pub use lathe_testkit::tree;
 
 /// The bytes of the project database and its WAL, to prove that a failed open changed nothing.
 pub fn db_bytes(dir: &Path) -> Vec<u8> {
