@@ -12,8 +12,8 @@ use super::columns::Columns;
 use crate::{Error, Result};
 
 /// A null mixed into a row's hash (any constant: collisions are checked).
-const NULL_KEY: u64 = 0x6a09_e667_f3bc_c909;
-const SEED: u64 = 0x243f_6a88_85a3_08d3;
+pub(crate) const NULL_KEY: u64 = 0x6a09_e667_f3bc_c909;
+pub(crate) const SEED: u64 = 0x243f_6a88_85a3_08d3;
 
 fn polars_err(e: PolarsError) -> Error {
     Error::Compute {
@@ -89,6 +89,24 @@ fn text_key(hasher: &foldhash::quality::FixedState, text: Option<&str>) -> u64 {
     text.map_or(NULL_KEY, |t| hasher.hash_one(t))
 }
 
+/// Mixes the values of `column` into the hashes of its rows (start each at [`SEED`]).
+pub(crate) fn mix_column(column: &Column, hashes: &mut [u64]) -> Result<()> {
+    let hasher = foldhash::quality::FixedState::with_seed(SEED);
+    match keys_of(column)? {
+        Keys::Bits(values) => {
+            for (h, v) in hashes.iter_mut().zip(values) {
+                *h = mix(*h, v.unwrap_or(NULL_KEY));
+            }
+        }
+        Keys::Text(text) => {
+            for (h, v) in hashes.iter_mut().zip(text.iter()) {
+                *h = mix(*h, text_key(&hasher, v));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The rows of `table` equal to an earlier row, reading it a column at a time.
 pub fn duplicate_rows(table: &Columns<'_>) -> Result<u64> {
     count(table, &|_, key| key)
@@ -101,21 +119,9 @@ fn count(table: &Columns<'_>, scramble: &dyn Fn(usize, u64) -> u64) -> Result<u6
     if table.width() == 0 {
         return Ok((rows - rows.min(1)) as u64);
     }
-    let hasher = foldhash::quality::FixedState::with_seed(SEED);
     let mut hashes = vec![SEED; rows];
     for i in 0..table.width() {
-        match keys_of(&table.column(i)?)? {
-            Keys::Bits(values) => {
-                for (h, v) in hashes.iter_mut().zip(values) {
-                    *h = mix(*h, v.unwrap_or(NULL_KEY));
-                }
-            }
-            Keys::Text(text) => {
-                for (h, v) in hashes.iter_mut().zip(text.iter()) {
-                    *h = mix(*h, text_key(&hasher, v));
-                }
-            }
-        }
+        mix_column(&table.column(i)?, &mut hashes)?;
     }
     // Rows by hash, rows of one hash in row order (a stable sort).
     let mut by_hash: Vec<(u64, u32)> = hashes

@@ -21,7 +21,7 @@ use crate::numeric::stats::{self, Histogram};
 use crate::{Error, Result};
 
 /// How many most frequent values a column keeps.
-const TOP_VALUES: usize = 10;
+pub(crate) const TOP_VALUES: usize = 10;
 
 /// The most numeric columns the correlation matrices cover.
 pub const MAX_CORRELATION_COLUMNS: usize = 100;
@@ -92,17 +92,17 @@ pub struct ColumnProfile {
 
 /// What the alerts need to know about a column beyond its profile.
 #[derive(Debug, Default)]
-struct ColumnFacts {
-    infinite: u64,
-    imbalance: Option<f64>,
-    pii: Option<(&'static str, f64)>,
+pub(crate) struct ColumnFacts {
+    pub(crate) infinite: u64,
+    pub(crate) imbalance: Option<f64>,
+    pub(crate) pii: Option<(&'static str, f64)>,
     /// p-value of the chi-squared test that the values are uniform (as ydata-profiling: over
     /// numpy's "auto" histogram for numbers, over the value counts for text).
-    uniform_p: Option<f64>,
-    numeric: bool,
+    pub(crate) uniform_p: Option<f64>,
+    pub(crate) numeric: bool,
     /// Values as numbers (NaN = missing), for correlations: the first
     /// [`MAX_CORRELATION_COLUMNS`] numeric columns only.
-    numbers: Option<Vec<f64>>,
+    pub(crate) numbers: Option<Vec<f64>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -132,7 +132,7 @@ pub struct TopValue {
     pub count: u64,
 }
 
-fn polars_err(e: PolarsError) -> Error {
+pub(crate) fn polars_err(e: PolarsError) -> Error {
     Error::Compute {
         context: "cannot profile the table",
         detail: e.to_string(),
@@ -207,24 +207,7 @@ pub fn profile_columns(
 
 fn column_profile(series: &Series) -> Result<(ColumnProfile, ColumnFacts)> {
     let dtype = series.dtype().clone();
-    let mut out = ColumnProfile {
-        name: series.name().to_string(),
-        dtype: dtype.to_string(),
-        count: 0,
-        nulls: 0,
-        distinct: 0,
-        mean: None,
-        std: None,
-        min: None,
-        max: None,
-        quantiles: None,
-        skewness: None,
-        zeros: None,
-        top_values: Vec::new(),
-        histogram: None,
-        lengths: None,
-        alerts: Vec::new(),
-    };
+    let mut out = ColumnProfile::empty(series.name(), &dtype);
     let mut facts = ColumnFacts::default();
     if dtype.is_primitive_numeric() {
         let floats = series.cast(&DataType::Float64).map_err(polars_err)?;
@@ -287,6 +270,30 @@ fn column_profile(series: &Series) -> Result<(ColumnProfile, ColumnFacts)> {
     Ok((out, facts))
 }
 
+impl ColumnProfile {
+    /// The profile of a column before any statistic is filled in.
+    pub(crate) fn empty(name: &str, dtype: &DataType) -> ColumnProfile {
+        ColumnProfile {
+            name: name.to_string(),
+            dtype: dtype.to_string(),
+            count: 0,
+            nulls: 0,
+            distinct: 0,
+            mean: None,
+            std: None,
+            min: None,
+            max: None,
+            quantiles: None,
+            skewness: None,
+            zeros: None,
+            top_values: Vec::new(),
+            histogram: None,
+            lengths: None,
+            alerts: Vec::new(),
+        }
+    }
+}
+
 fn lengths(values: &[&str]) -> Option<Lengths> {
     let mut lengths: Vec<f64> = values.iter().map(|v| v.chars().count() as f64).collect();
     if lengths.is_empty() {
@@ -302,7 +309,7 @@ fn lengths(values: &[&str]) -> Option<Lengths> {
     })
 }
 
-fn number(value: f64, integral: bool) -> Value {
+pub(crate) fn number(value: f64, integral: bool) -> Value {
     if integral && value.fract() == 0.0 && value.abs() < 9.007_199_254_740_992e15 {
         Value::from(value as i64)
     } else {
@@ -310,21 +317,90 @@ fn number(value: f64, integral: bool) -> Value {
     }
 }
 
-fn integral_json(v: &Value) -> Value {
+pub(crate) fn integral_json(v: &Value) -> Value {
     v.as_f64().map_or(Value::Null, |f| number(f, true))
 }
 
 /// What [`value_counts`] finds.
-struct Counts {
-    distinct: u64,
+pub(crate) struct Counts {
+    pub(crate) distinct: u64,
     /// The most frequent values, most frequent first; ties go to the value seen first (text)
     /// or the smaller number.
-    top: Vec<TopValue>,
+    pub(crate) top: Vec<TopValue>,
     /// 1 − H/ln k of the value distribution (H its entropy, k the distinct values); `None`
     /// for fewer than two.
-    imbalance: Option<f64>,
-    /// p-value of the chi-squared test that every distinct value is equally frequent.
-    uniform_p: Option<f64>,
+    pub(crate) imbalance: Option<f64>,
+    /// p-value of the chi-squared test that every distinct value is equally frequent; `None`
+    /// past [`UNIFORM_TEST_MAX`] distinct values (where no alert reads it).
+    pub(crate) uniform_p: Option<f64>,
+}
+
+/// The most distinct values for which the alerts read a uniformity test of the value counts
+/// (text up to the cardinality threshold, numbers up to the low-categorical one).
+const UNIFORM_TEST_MAX: u64 = if alerts::CARDINALITY_THRESHOLD > alerts::LOW_CATEGORICAL_THRESHOLD {
+    alerts::CARDINALITY_THRESHOLD
+} else {
+    alerts::LOW_CATEGORICAL_THRESHOLD
+};
+
+/// [`Counts`] built from one distinct value at a time, in any order: what the in-memory
+/// profile and the streamed one ([`super::stream`]) share, so both rank and sum alike.
+pub(crate) struct CountsBuilder {
+    total: f64,
+    entropy: f64,
+    distinct: u64,
+    /// Kept while there are at most [`UNIFORM_TEST_MAX`] distinct values.
+    frequencies: Vec<u64>,
+    /// (count, order, value), most frequent first, ties by order.
+    top: Vec<(u64, u64, Value)>,
+}
+
+impl CountsBuilder {
+    /// Counts over `total` values.
+    pub(crate) fn new(total: u64) -> CountsBuilder {
+        CountsBuilder {
+            total: total as f64,
+            entropy: 0.0,
+            distinct: 0,
+            frequencies: Vec::new(),
+            top: Vec::with_capacity(TOP_VALUES + 1),
+        }
+    }
+
+    /// One distinct value seen `count` times; `order` breaks ties among the top values (the
+    /// smaller first); `value` is called only if it enters the top.
+    pub(crate) fn add(&mut self, count: u64, order: u64, value: impl FnOnce() -> Value) {
+        self.distinct += 1;
+        if self.distinct <= UNIFORM_TEST_MAX {
+            self.frequencies.push(count);
+        }
+        let p = count as f64 / self.total;
+        self.entropy -= p * p.ln();
+        let beats = |t: &(u64, u64, Value)| count > t.0 || (count == t.0 && order < t.1);
+        if self.top.len() < TOP_VALUES || self.top.last().is_some_and(beats) {
+            let at = self.top.iter().position(beats).unwrap_or(self.top.len());
+            self.top.insert(at, (count, order, value()));
+            self.top.truncate(TOP_VALUES);
+        }
+    }
+
+    pub(crate) fn finish(self) -> Counts {
+        let distinct = self.distinct;
+        Counts {
+            distinct,
+            top: self
+                .top
+                .into_iter()
+                .map(|(count, _, value)| TopValue { value, count })
+                .collect(),
+            imbalance: (distinct > 1).then(|| 1.0 - self.entropy / (distinct as f64).ln()),
+            uniform_p: if distinct <= UNIFORM_TEST_MAX {
+                stats::chi_squared_uniform_p(&self.frequencies)
+            } else {
+                None
+            },
+        }
+    }
 }
 
 /// Counts the values in one pass.
@@ -333,88 +409,66 @@ fn value_counts<T: std::hash::Hash + Eq + Copy>(
     to_json: impl Fn(T) -> Value,
 ) -> Counts {
     let mut counts: HashMap<T, (u64, usize)> = HashMap::new();
+    let mut total = 0u64;
     for (i, v) in values.enumerate() {
         counts.entry(v).or_insert((0, i)).0 += 1;
+        total += 1;
     }
-    let distinct = counts.len() as u64;
-    let total: u64 = counts.values().map(|(n, _)| n).sum();
-    let imbalance = (distinct > 1).then(|| {
-        let entropy: f64 = counts
-            .values()
-            .map(|(n, _)| {
-                let p = *n as f64 / total as f64;
-                -p * p.ln()
-            })
-            .sum();
-        1.0 - entropy / (distinct as f64).ln()
-    });
-    let frequencies: Vec<u64> = counts.values().map(|(n, _)| *n).collect();
-    let mut ranked: Vec<_> = counts.into_iter().collect();
-    let order =
-        |a: &(T, (u64, usize)), b: &(T, (u64, usize))| b.1.0.cmp(&a.1.0).then(a.1.1.cmp(&b.1.1));
-    // Only the first TOP_VALUES need an order: select them, then sort those.
-    if ranked.len() > TOP_VALUES {
-        ranked.select_nth_unstable_by(TOP_VALUES - 1, order);
-        ranked.truncate(TOP_VALUES);
+    let mut builder = CountsBuilder::new(total);
+    for (v, (count, first)) in counts {
+        builder.add(count, first as u64, || to_json(v));
     }
-    ranked.sort_by(order);
-    let top = ranked
-        .into_iter()
-        .map(|(v, (count, _))| TopValue {
-            value: to_json(v),
-            count,
-        })
-        .collect();
-    Counts {
-        distinct,
-        top,
-        imbalance,
-        uniform_p: stats::chi_squared_uniform_p(&frequencies),
+    builder.finish()
+}
+
+/// Equal values of a sorted run of numbers, one run at a time: -0.0 joins 0.0, as pandas
+/// counts them.
+pub(crate) struct Runs {
+    current: Option<(f64, u64, u64)>,
+}
+
+impl Runs {
+    pub(crate) fn new() -> Runs {
+        Runs { current: None }
+    }
+
+    /// The next value in ascending order, at `position`; returns the run it ends, as
+    /// (value, count, position of its first value).
+    pub(crate) fn push(&mut self, value: f64, position: u64) -> Option<(f64, u64, u64)> {
+        match &mut self.current {
+            Some((v, count, _)) if *v == value => {
+                *count += 1;
+                None
+            }
+            _ => self.current.replace((value, 1, position)),
+        }
+    }
+
+    /// The last run.
+    pub(crate) fn finish(self) -> Option<(f64, u64, u64)> {
+        self.current
     }
 }
 
 /// [`value_counts`] of numbers from their sorted values: one pass over the runs of equal
-/// values (-0.0 joins 0.0, as pandas counts them), no hash table, and only the [`TOP_VALUES`]
-/// most frequent kept in order. Ties go to the smaller value, as they always have in Lathe's
-/// profiles.
+/// values, no hash table, and only the [`TOP_VALUES`] most frequent kept in order. Ties go to
+/// the smaller value, as they always have in Lathe's profiles.
 fn sorted_value_counts(sorted: &[f64], integral: bool) -> Counts {
-    let total = sorted.len() as f64;
-    let mut frequencies = Vec::new();
-    let mut entropy = 0.0;
-    // (count, position of the run, value), most frequent first, ties by position.
-    let mut top: Vec<(u64, usize, f64)> = Vec::with_capacity(TOP_VALUES + 1);
-    let mut start = 0;
-    while start < sorted.len() {
-        let value = sorted[start];
-        let mut end = start + 1;
-        while end < sorted.len() && sorted[end] == value {
-            end += 1;
+    let mut builder = CountsBuilder::new(sorted.len() as u64);
+    let mut add = |(value, count, start): (f64, u64, u64)| {
+        let value = if value == 0.0 { 0.0 } else { value };
+        builder.add(count, start, || number(value, integral));
+    };
+    let mut runs = Runs::new();
+    for (i, &v) in sorted.iter().enumerate() {
+        if let Some(run) = runs.push(v, i as u64) {
+            add(run);
         }
-        let count = (end - start) as u64;
-        frequencies.push(count);
-        let p = count as f64 / total;
-        entropy -= p * p.ln();
-        let beats = |t: &(u64, usize, f64)| count > t.0 || (count == t.0 && start < t.1);
-        if top.len() < TOP_VALUES || top.last().is_some_and(beats) {
-            let at = top.iter().position(beats).unwrap_or(top.len());
-            top.insert(at, (count, start, if value == 0.0 { 0.0 } else { value }));
-            top.truncate(TOP_VALUES);
-        }
-        start = end;
     }
-    let distinct = frequencies.len() as u64;
-    Counts {
-        distinct,
-        top: top
-            .into_iter()
-            .map(|(count, _, value)| TopValue {
-                value: number(value, integral),
-                count,
-            })
-            .collect(),
-        imbalance: (distinct > 1).then(|| 1.0 - entropy / (distinct as f64).ln()),
-        uniform_p: stats::chi_squared_uniform_p(&frequencies),
+    if let Some(run) = runs.finish() {
+        add(run);
     }
+    builder.finish()
 }
 
 fn correlations(columns: &[ColumnProfile], facts: &[ColumnFacts]) -> Correlations {
@@ -474,7 +528,7 @@ fn correlations(columns: &[ColumnProfile], facts: &[ColumnFacts]) -> Correlation
 
 impl Profile {
     /// Fills `alerts` (and each column's list of alert kinds) from the statistics.
-    fn with_alerts(mut self, facts: &[ColumnFacts]) -> Profile {
+    pub(crate) fn with_alerts(mut self, facts: &[ColumnFacts]) -> Profile {
         use alerts::*;
         let rows = self.rows as f64;
         let mut all = Vec::new();
@@ -568,17 +622,34 @@ impl Profile {
 /// Sum with Neumaier compensation: exact enough that the 1e-9 tolerance against pandas holds
 /// for millions of values.
 fn sum(values: impl Iterator<Item = f64>) -> f64 {
-    let (mut total, mut compensation) = (0.0f64, 0.0f64);
+    let mut total = Neumaier::default();
     for v in values {
-        let t = total + v;
-        compensation += if total.abs() >= v.abs() {
-            (total - t) + v
-        } else {
-            (v - t) + total
-        };
-        total = t;
+        total.add(v);
     }
-    total + compensation
+    total.total()
+}
+
+/// A running Neumaier-compensated sum: [`sum`] of values given one at a time.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Neumaier {
+    total: f64,
+    compensation: f64,
+}
+
+impl Neumaier {
+    pub(crate) fn add(&mut self, v: f64) {
+        let t = self.total + v;
+        self.compensation += if self.total.abs() >= v.abs() {
+            (self.total - t) + v
+        } else {
+            (v - t) + self.total
+        };
+        self.total = t;
+    }
+
+    pub(crate) fn total(self) -> f64 {
+        self.total + self.compensation
+    }
 }
 
 /// pandas zeroes central moments below this to hide floating-point noise (`_zero_out_fperr`).
@@ -594,31 +665,52 @@ fn numeric_stats(values: &[f64], sorted: &[f64], out: &mut ColumnProfile) {
         return;
     }
     out.zeros = Some(values.iter().filter(|v| **v == 0.0).count() as u64);
-    let nf = n as f64;
-    let mean = sum(values.iter().copied()) / nf;
-    out.mean = Some(mean);
+    let mean = sum(values.iter().copied()) / n as f64;
     let m2 = sum(values.iter().map(|v| (v - mean).powi(2)));
+    let m3 = sum(values.iter().map(|v| (v - mean).powi(3)));
+    moments(n as u64, mean, m2, m3, out);
+    let q = |p: f64| stats::quantile_sorted(sorted, p);
+    order_statistics(sorted[0], sorted[n - 1], q, out);
+}
+
+/// Mean, standard deviation (ddof 1) and skewness from the mean and the sums of squared and
+/// cubed deviations of `n` values.
+pub(crate) fn moments(n: u64, mean: f64, m2: f64, m3: f64, out: &mut ColumnProfile) {
+    let nf = n as f64;
+    out.mean = Some(mean);
     if n > 1 {
         out.std = Some((m2 / (nf - 1.0)).sqrt());
     }
     if n > 2 {
         let m2 = zero_out_fperr(m2);
-        let m3 = zero_out_fperr(sum(values.iter().map(|v| (v - mean).powi(3))));
+        let m3 = zero_out_fperr(m3);
         out.skewness = Some(if m2 == 0.0 {
             0.0
         } else {
             (nf * (nf - 1.0).sqrt() / (nf - 2.0)) * (m3 / m2.powf(1.5))
         });
     }
-    out.min = Some(number(sorted[0], false));
-    out.max = Some(number(sorted[n - 1], false));
-    let q = |p: f64| stats::quantile_sorted(sorted, p);
+}
+
+/// The quantiles a profile reports.
+pub(crate) const QUANTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
+
+/// Minimum, maximum and [`QUANTILES`] (`q(p)` gives the `p` quantile).
+pub(crate) fn order_statistics(
+    min: f64,
+    max: f64,
+    q: impl Fn(f64) -> f64,
+    out: &mut ColumnProfile,
+) {
+    out.min = Some(number(min, false));
+    out.max = Some(number(max, false));
+    let [p5, p25, p50, p75, p95] = QUANTILES.map(q);
     out.quantiles = Some(Quantiles {
-        p5: q(0.05),
-        p25: q(0.25),
-        p50: q(0.5),
-        p75: q(0.75),
-        p95: q(0.95),
+        p5,
+        p25,
+        p50,
+        p75,
+        p95,
     });
 }
 

@@ -19,46 +19,84 @@ pub const MAX_BINS: usize = 20;
 /// `numpy.histogram(values, bins)` for sorted, finite `values`, with `bins` equal-width bins
 /// over [min, max] (widened by 0.5 each side when min == max, as numpy does).
 pub fn histogram(sorted: &[f64], bins: usize) -> Option<Histogram> {
-    let (&lo, &hi) = (sorted.first()?, sorted.last()?);
-    if !lo.is_finite() || !hi.is_finite() || bins == 0 {
-        return None;
-    }
-    let (first, last) = if lo == hi {
-        (lo - 0.5, hi + 0.5)
-    } else {
-        (lo, hi)
-    };
-    let step = (last - first) / bins as f64;
-    let mut edges: Vec<f64> = (0..=bins).map(|i| i as f64 * step + first).collect();
-    edges[bins] = last;
-    let mut counts = vec![0u64; bins];
-    let denom = last - first;
+    let mut h = Bins::new(*sorted.first()?, *sorted.last()?, bins)?;
     for &x in sorted {
-        let mut i = (((x - first) / denom) * bins as f64) as usize;
+        h.add(x, 1);
+    }
+    Some(h.finish())
+}
+
+/// [`histogram`] filled one value at a time, for values that are streamed rather than held:
+/// the same edges and the same bin for every value.
+#[derive(Debug, Clone)]
+pub struct Bins {
+    first: f64,
+    denom: f64,
+    edges: Vec<f64>,
+    counts: Vec<u64>,
+}
+
+impl Bins {
+    /// Bins over [`lo`, `hi`], the smallest and largest finite values.
+    pub fn new(lo: f64, hi: f64, bins: usize) -> Option<Bins> {
+        if !lo.is_finite() || !hi.is_finite() || bins == 0 {
+            return None;
+        }
+        let (first, last) = if lo == hi {
+            (lo - 0.5, hi + 0.5)
+        } else {
+            (lo, hi)
+        };
+        let step = (last - first) / bins as f64;
+        let mut edges: Vec<f64> = (0..=bins).map(|i| i as f64 * step + first).collect();
+        edges[bins] = last;
+        Some(Bins {
+            first,
+            denom: last - first,
+            edges,
+            counts: vec![0u64; bins],
+        })
+    }
+
+    /// Counts `n` occurrences of the finite value `x`.
+    pub fn add(&mut self, x: f64, n: u64) {
+        let bins = self.counts.len();
+        let mut i = (((x - self.first) / self.denom) * bins as f64) as usize;
         if i >= bins {
             i = bins - 1;
         }
-        if x < edges[i] && i > 0 {
+        if x < self.edges[i] && i > 0 {
             i -= 1;
-        } else if i + 1 < bins && x >= edges[i + 1] {
+        } else if i + 1 < bins && x >= self.edges[i + 1] {
             i += 1;
         }
-        counts[i] += 1;
+        self.counts[i] += n;
     }
-    Some(Histogram { edges, counts })
+
+    pub fn finish(self) -> Histogram {
+        Histogram {
+            edges: self.edges,
+            counts: self.counts,
+        }
+    }
 }
 
 /// The bin count of `numpy.histogram_bin_edges(values, bins="auto")` for sorted, finite
 /// `values`: the smaller of the Freedman–Diaconis and Sturges bin widths (Sturges alone when the
 /// IQR is zero), at least 1 wide for integers. Capped at [`MAX_AUTO_BINS`].
 pub fn auto_bins(sorted: &[f64], integral: bool) -> usize {
-    let n = sorted.len();
     let (Some(&lo), Some(&hi)) = (sorted.first(), sorted.last()) else {
         return 1;
     };
+    let q = |p| quantile_sorted(sorted, p);
+    auto_bins_of(sorted.len(), lo, hi, q(0.25), q(0.75), integral)
+}
+
+/// [`auto_bins`] from what it reads of the values: their number, extremes and quartiles.
+pub fn auto_bins_of(n: usize, lo: f64, hi: f64, q25: f64, q75: f64, integral: bool) -> usize {
     let ptp = hi - lo;
     let sturges = ptp / ((n as f64).log2() + 1.0);
-    let iqr = quantile_sorted(sorted, 0.75) - quantile_sorted(sorted, 0.25);
+    let iqr = q75 - q25;
     let fd = 2.0 * iqr * (n as f64).powf(-1.0 / 3.0);
     let mut width = if fd > 0.0 { fd.min(sturges) } else { sturges };
     if width > 0.0 && integral && width < 1.0 {
@@ -78,11 +116,22 @@ pub const MAX_AUTO_BINS: usize = 1 << 20;
 /// Linear interpolation between order statistics, as numpy's default (`method="linear"`),
 /// including its choice of formula on each side of the midpoint.
 pub fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
-    let position = p * (sorted.len() - 1) as f64;
+    let (below, above, t) = quantile_positions(sorted.len(), p);
+    interpolate(sorted[below], sorted[above], t)
+}
+
+/// The two order statistics (0-based positions among `n` sorted values) that the `p`
+/// quantile interpolates between, and the weight of the upper one.
+pub fn quantile_positions(n: usize, p: f64) -> (usize, usize, f64) {
+    let position = p * (n - 1) as f64;
     let below = position.floor() as usize;
-    let above = (below + 1).min(sorted.len() - 1);
-    let t = position - below as f64;
-    let (a, b) = (sorted[below], sorted[above]);
+    let above = (below + 1).min(n - 1);
+    (below, above, position - below as f64)
+}
+
+/// numpy's linear interpolation between `a` and `b` at `t`, with its choice of formula on each
+/// side of the midpoint.
+pub fn interpolate(a: f64, b: f64, t: f64) -> f64 {
     let diff = b - a;
     if t >= 0.5 {
         b - diff * (1.0 - t)
@@ -112,23 +161,60 @@ pub fn chi_squared_uniform_p(counts: &[u64]) -> Option<f64> {
 /// `None` when undefined (fewer than two rows, or a constant side). Clamped to [−1, 1] against
 /// rounding.
 pub fn pearson(x: &[f64], y: &[f64]) -> Option<f64> {
-    let (mut n, mut mean_x, mut mean_y, mut ssq_x, mut ssq_y, mut cov) =
-        (0.0f64, 0.0, 0.0, 0.0, 0.0, 0.0);
-    for (&vx, &vy) in x.iter().zip(y) {
-        if vx.is_nan() || vy.is_nan() {
-            continue;
+    let mut acc = Pearson::default();
+    acc.add(x, y);
+    acc.finish()
+}
+
+/// [`pearson`] over rows given slice by slice, in row order: the same updates, the same
+/// coefficient.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Pearson {
+    n: f64,
+    mean_x: f64,
+    mean_y: f64,
+    ssq_x: f64,
+    ssq_y: f64,
+    cov: f64,
+}
+
+impl Pearson {
+    pub fn add(&mut self, x: &[f64], y: &[f64]) {
+        let Pearson {
+            mut n,
+            mut mean_x,
+            mut mean_y,
+            mut ssq_x,
+            mut ssq_y,
+            mut cov,
+        } = *self;
+        for (&vx, &vy) in x.iter().zip(y) {
+            if vx.is_nan() || vy.is_nan() {
+                continue;
+            }
+            n += 1.0;
+            let dx = vx - mean_x;
+            let dy = vy - mean_y;
+            mean_x += 1.0 / n * dx;
+            mean_y += 1.0 / n * dy;
+            ssq_x += (vx - mean_x) * dx;
+            ssq_y += (vy - mean_y) * dy;
+            cov += (vx - mean_x) * dy;
         }
-        n += 1.0;
-        let dx = vx - mean_x;
-        let dy = vy - mean_y;
-        mean_x += 1.0 / n * dx;
-        mean_y += 1.0 / n * dy;
-        ssq_x += (vx - mean_x) * dx;
-        ssq_y += (vy - mean_y) * dy;
-        cov += (vx - mean_x) * dy;
+        *self = Pearson {
+            n,
+            mean_x,
+            mean_y,
+            ssq_x,
+            ssq_y,
+            cov,
+        };
     }
-    let divisor = (ssq_x * ssq_y).sqrt();
-    (n >= 1.0 && divisor != 0.0).then(|| (cov / divisor).clamp(-1.0, 1.0))
+
+    pub fn finish(self) -> Option<f64> {
+        let divisor = (self.ssq_x * self.ssq_y).sqrt();
+        (self.n >= 1.0 && divisor != 0.0).then(|| (self.cov / divisor).clamp(-1.0, 1.0))
+    }
 }
 
 /// 1-based ranks, ties sharing the average of their positions.
@@ -188,7 +274,7 @@ pub struct SortedColumn {
     present: Vec<u64>,
 }
 
-fn bit(bits: &[u64], i: usize) -> bool {
+pub fn bit(bits: &[u64], i: usize) -> bool {
     bits[i / 64] & (1 << (i % 64)) != 0
 }
 
@@ -279,20 +365,48 @@ pub fn spearman_presorted(
     if n < 1.0 {
         return None;
     }
-    let mean = (n + 1.0) / 2.0;
-    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    let mut acc = SpearmanSums::new(n as u64);
     for r in (0..rows).filter(|&r| bit(&both, r)) {
+        acc.add(scratch.rank_x[r], scratch.rank_y[r]);
+    }
+    acc.finish()
+}
+
+/// The sums of Spearman's rho over `n` rows' doubled ranks, added in row order.
+#[derive(Debug, Clone, Copy)]
+pub struct SpearmanSums {
+    mean: f64,
+    sxy: f64,
+    sxx: f64,
+    syy: f64,
+}
+
+impl SpearmanSums {
+    pub fn new(n: u64) -> SpearmanSums {
+        SpearmanSums {
+            mean: (n as f64 + 1.0) / 2.0,
+            sxy: 0.0,
+            sxx: 0.0,
+            syy: 0.0,
+        }
+    }
+
+    /// One row's doubled ranks.
+    pub fn add(&mut self, doubled_x: u32, doubled_y: u32) {
         // Halving an integer below 2^53 is exact: the same rank as before it was doubled.
         let (vx, vy) = (
-            f64::from(scratch.rank_x[r]) / 2.0 - mean,
-            f64::from(scratch.rank_y[r]) / 2.0 - mean,
+            f64::from(doubled_x) / 2.0 - self.mean,
+            f64::from(doubled_y) / 2.0 - self.mean,
         );
-        sxy += vx * vy;
-        sxx += vx * vx;
-        syy += vy * vy;
+        self.sxy += vx * vy;
+        self.sxx += vx * vx;
+        self.syy += vy * vy;
     }
-    let divisor = (sxx * syy).sqrt();
-    (divisor != 0.0).then(|| (sxy / divisor).clamp(-1.0, 1.0))
+
+    pub fn finish(self) -> Option<f64> {
+        let divisor = (self.sxx * self.syy).sqrt();
+        (divisor != 0.0).then(|| (self.sxy / divisor).clamp(-1.0, 1.0))
+    }
 }
 
 /// Spearman's rho from ranks of the same rows.
