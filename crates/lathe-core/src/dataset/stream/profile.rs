@@ -1,0 +1,937 @@
+//! The profile of a Parquet table larger than its memory budget, with the in-memory profile's
+//! numbers ([`crate::dataset::profile`]): every statistic is exact, and each is computed with
+//! the same arithmetic in the same order, so the two agree to the last bit except the
+//! imbalance and uniformity of text columns (summed in another order: ~1e-15).
+//!
+//! Per column, within its share of the budget:
+//! 1. a pass over the column in row order: counts, the sum (for the mean), extremes, and every
+//!    present value with its row into an external sort ([`super::sorter`]);
+//! 2. the merged sorted values: quantiles, distinct values and the most frequent ones, the
+//!    histogram, and (for the correlations) the rows in value order, written to a file;
+//! 3. a second pass in row order: the central moments (standard deviation, skewness) and the
+//!    bins of the uniformity test.
+//!
+//! Text columns are counted in a hash table while it fits the share, else sorted as well.
+//! Pearson's r is one pass over the numeric columns in row order. Spearman's rho re-ranks
+//! each pair's pairwise-complete rows from the two value-order files, a slab of rows at a
+//! time. Duplicate rows: a hash per row, sorted; only rows whose hash repeats are read back and
+//! compared value by value.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use polars::prelude::*;
+use rayon::prelude::*;
+use serde_json::Value;
+
+use super::sorter::{Keyed, Sorter, Text};
+use super::{MemoryLimit, ParquetTable};
+use crate::dataset::columns::Columns;
+use crate::dataset::profile::{
+    self, ColumnFacts, ColumnProfile, Correlations, CountsBuilder, Lengths, Matrix, Neumaier,
+    Profile, Runs, polars_err,
+};
+use crate::dataset::{alerts, duplicates};
+use crate::job::{CancelToken, Job};
+use crate::numeric::stats::{self, Bins, Pearson, SpearmanSums};
+use crate::{Error, Result};
+
+/// Rows are numbered in 31 bits in the value-order files (the 32nd marks a new value).
+const MAX_ROWS: usize = (1 << 31) - 1;
+
+/// Profiles `table` within `limit`, spilling into `spill` (a folder that exists).
+pub fn profile_parquet(
+    dataset: &str,
+    version: Option<i64>,
+    table: &ParquetTable,
+    limit: MemoryLimit,
+    spill: &Path,
+    job: &Job,
+) -> Result<Profile> {
+    if table.rows > MAX_ROWS {
+        return Err(Error::BadInput {
+            path: table.path.clone(),
+            detail: format!(
+                "it has {} rows; a table over its memory limit can have at most {MAX_ROWS} rows; raise --memory-limit or split the table",
+                table.rows
+            ),
+        });
+    }
+    let width = table.names.len();
+    let threads = rayon::current_num_threads().max(1);
+    let share = limit.bytes() / threads;
+    let total = width as u64 + 2;
+    // The first MAX_CORRELATION_COLUMNS numeric columns keep their value order.
+    let mut correlated = Vec::new();
+    for (i, dtype) in table.dtypes.iter().enumerate() {
+        if dtype.is_primitive_numeric() && correlated.len() < profile::MAX_CORRELATION_COLUMNS {
+            correlated.push(i);
+        }
+    }
+    let mut columns = Vec::with_capacity(width);
+    let mut facts = Vec::with_capacity(width);
+    let mut orders: Vec<Order> = Vec::with_capacity(correlated.len());
+    let indexes: Vec<usize> = (0..width).collect();
+    for (b, chunk) in indexes.chunks(threads).enumerate() {
+        job.cancel.check()?;
+        job.progress("profiling columns", (b * threads) as u64, Some(total));
+        let profiled: Vec<_> = chunk
+            .par_iter()
+            .map(|&i| {
+                if table.dtypes[i].is_primitive_numeric() {
+                    numeric_column(table, i, share, spill, correlated.contains(&i), &job.cancel)
+                } else {
+                    text_column(table, i, share, spill, &job.cancel).map(|(p, f)| (p, f, None))
+                }
+            })
+            .collect::<Result<_>>()?;
+        for (column, fact, order) in profiled {
+            columns.push(column);
+            facts.push(fact);
+            orders.extend(order);
+        }
+    }
+    job.cancel.check()?;
+    job.progress("correlations", width as u64, Some(total));
+    let names: Vec<String> = correlated.iter().map(|&i| table.names[i].clone()).collect();
+    let correlations = correlations(
+        table,
+        &correlated,
+        names,
+        &orders,
+        limit,
+        spill,
+        &job.cancel,
+    )?;
+    drop(orders);
+    job.cancel.check()?;
+    job.progress("finding duplicate rows", width as u64 + 1, Some(total));
+    let duplicate_rows = duplicate_rows(table, limit.bytes(), spill, &job.cancel)?;
+    Ok(Profile {
+        dataset: dataset.to_owned(),
+        version,
+        rows: table.rows as u64,
+        duplicate_rows,
+        columns,
+        correlations,
+        alerts: Vec::new(),
+    }
+    .with_alerts(&facts))
+}
+
+/// A column's present rows in ascending value order (bit 31 set where a new value starts),
+/// and which rows are present (`None`: all of them).
+#[derive(Debug)]
+struct Order {
+    file: File,
+    present: Option<Vec<u64>>,
+}
+
+impl Order {
+    fn has(&self, row: usize) -> bool {
+        self.present.as_ref().is_none_or(|p| stats::bit(p, row))
+    }
+}
+
+/// An order-preserving key of a non-NaN float: the order of `radsort` (and of `total_cmp`).
+fn ordered(v: f64) -> u64 {
+    let bits = v.to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | 1 << 63
+    }
+}
+
+fn from_ordered(key: u64) -> f64 {
+    f64::from_bits(if key >> 63 == 1 {
+        key & !(1 << 63)
+    } else {
+        !key
+    })
+}
+
+fn floats(slice: &DataFrame) -> Result<Float64Chunked> {
+    let series = slice.columns()[0].as_materialized_series();
+    Ok(series
+        .cast(&DataType::Float64)
+        .map_err(polars_err)?
+        .f64()
+        .map_err(polars_err)?
+        .clone())
+}
+
+fn spill_file(spill: &Path) -> Result<File> {
+    tempfile::tempfile_in(spill)
+        .map_err(|e| Error::write("create a file in the spill folder", spill, e))
+}
+
+fn numeric_column(
+    table: &ParquetTable,
+    i: usize,
+    share: usize,
+    spill: &Path,
+    keep_order: bool,
+    cancel: &CancelToken,
+) -> Result<(ColumnProfile, ColumnFacts, Option<Order>)> {
+    let dtype = &table.dtypes[i];
+    let integral = dtype.is_integer();
+    let rows = table.rows;
+    let mut out = ColumnProfile::empty(&table.names[i], dtype);
+    let mut facts = ColumnFacts {
+        numeric: true,
+        ..ColumnFacts::default()
+    };
+    // Pass 1, in row order.
+    let mut sorter = Sorter::<Keyed>::new(spill, share);
+    let mut sum = Neumaier::default();
+    let (mut zeros, mut below_finite) = (0u64, 0u64);
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    let mut present = keep_order.then(|| vec![0u64; rows.div_ceil(64)]);
+    table.for_each_slice(&[i], share, cancel, |offset, slice| {
+        for (k, v) in floats(slice)?.iter().enumerate() {
+            let Some(v) = v.filter(|v| !v.is_nan()) else {
+                continue;
+            };
+            let row = offset + k;
+            out.count += 1;
+            sum.add(v);
+            if v == 0.0 {
+                zeros += 1;
+            }
+            if v.is_infinite() {
+                facts.infinite += 1;
+                if v < 0.0 {
+                    below_finite += 1;
+                }
+            } else {
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
+            if let Some(p) = &mut present {
+                p[row / 64] |= 1 << (row % 64);
+            }
+            sorter.push(Keyed {
+                key: ordered(v),
+                row: row as u32,
+            })?;
+        }
+        Ok(())
+    })?;
+    let n = out.count;
+    out.nulls = rows as u64 - n;
+    let finite_n = n - facts.infinite;
+
+    // Pass 2: the sorted values.
+    let mut wanted: BTreeMap<u64, f64> = BTreeMap::new();
+    if n > 0 {
+        for p in profile::QUANTILES {
+            let (below, above, _) = stats::quantile_positions(n as usize, p);
+            wanted.extend([(below as u64, f64::NAN), (above as u64, f64::NAN)]);
+        }
+    }
+    if finite_n > 0 {
+        for p in [0.25, 0.75] {
+            let (below, above, _) = stats::quantile_positions(finite_n as usize, p);
+            wanted.extend([
+                (below_finite + below as u64, f64::NAN),
+                (below_finite + above as u64, f64::NAN),
+            ]);
+        }
+    }
+    let mut counts = CountsBuilder::new(n);
+    let mut few_runs: Vec<(f64, u64)> = Vec::new();
+    let mut bins = Bins::new(lo, hi, stats::MAX_BINS);
+    let mut add_run = |(value, count, start): (f64, u64, u64), counts: &mut CountsBuilder| {
+        let value = if value == 0.0 { 0.0 } else { value };
+        counts.add(count, start, || profile::number(value, integral));
+        if value.is_finite() && few_runs.len() <= stats::MAX_BINS {
+            few_runs.push((value, count));
+        }
+    };
+    let mut order_out = match keep_order {
+        true => Some(BufWriter::with_capacity(1 << 16, spill_file(spill)?)),
+        false => None,
+    };
+    let write_error = |e| Error::write("write a column's value order", spill, e);
+    let (mut min, mut max) = (f64::NAN, f64::NAN);
+    let mut runs = Runs::new();
+    let mut sorted = sorter.finish()?;
+    let mut position = 0u64;
+    while let Some(record) = sorted.next_record()? {
+        let v = from_ordered(record.key);
+        if position == 0 {
+            min = v;
+        }
+        max = v;
+        if let Some(slot) = wanted.get_mut(&position) {
+            *slot = v;
+        }
+        if let Some(b) = bins.as_mut().filter(|_| v.is_finite()) {
+            b.add(v, 1);
+        }
+        let ended = runs.push(v, position);
+        let starts = position == 0 || ended.is_some();
+        if let Some(run) = ended {
+            add_run(run, &mut counts);
+        }
+        if let Some(w) = &mut order_out {
+            let entry = record.row | (u32::from(starts) << 31);
+            w.write_all(&entry.to_le_bytes()).map_err(write_error)?;
+        }
+        position += 1;
+    }
+    drop(sorted);
+    if let Some(run) = runs.finish() {
+        add_run(run, &mut counts);
+    }
+    let counts = counts.finish();
+    (out.distinct, out.top_values) = (counts.distinct, counts.top);
+    facts.imbalance = counts.imbalance;
+    if finite_n > 0 {
+        out.histogram = if out.distinct as usize >= stats::MAX_BINS {
+            bins.map(Bins::finish)
+        } else {
+            Bins::new(lo, hi, (out.distinct as usize).max(1)).map(|mut b| {
+                for &(v, count) in &few_runs {
+                    b.add(v, count);
+                }
+                b.finish()
+            })
+        };
+    }
+    if n > 0 {
+        out.zeros = Some(zeros);
+        let q = |p: f64| {
+            let (below, above, t) = stats::quantile_positions(n as usize, p);
+            stats::interpolate(wanted[&(below as u64)], wanted[&(above as u64)], t)
+        };
+        profile::order_statistics(min, max, q, &mut out);
+    }
+
+    // Pass 3, in row order: central moments, and the bins of the uniformity test.
+    let mean = sum.total() / n.max(1) as f64;
+    let mut auto = None;
+    if out.distinct > alerts::LOW_CATEGORICAL_THRESHOLD && finite_n > 0 {
+        let q = |p: f64| {
+            let (below, above, t) = stats::quantile_positions(finite_n as usize, p);
+            let at = |k: usize| wanted[&(below_finite + k as u64)];
+            stats::interpolate(at(below), at(above), t)
+        };
+        let count = stats::auto_bins_of(
+            finite_n as usize,
+            lo,
+            hi,
+            q(0.25),
+            q(0.75),
+            integral && out.nulls == 0,
+        );
+        auto = Bins::new(lo, hi, count);
+    }
+    let (mut m2, mut m3) = (Neumaier::default(), Neumaier::default());
+    if n > 0 {
+        table.for_each_slice(&[i], share, cancel, |_, slice| {
+            for v in floats(slice)?.iter().flatten().filter(|v| !v.is_nan()) {
+                m2.add((v - mean).powi(2));
+                m3.add((v - mean).powi(3));
+                if let Some(b) = auto.as_mut().filter(|_| v.is_finite()) {
+                    b.add(v, 1);
+                }
+            }
+            Ok(())
+        })?;
+        profile::moments(n, mean, m2.total(), m3.total(), &mut out);
+    }
+    facts.uniform_p = if out.distinct <= alerts::LOW_CATEGORICAL_THRESHOLD {
+        counts.uniform_p
+    } else {
+        auto.and_then(|b| stats::chi_squared_uniform_p(&b.finish().counts))
+    };
+    if integral {
+        out.min = out.min.take().map(|v| profile::integral_json(&v));
+        out.max = out.max.take().map(|v| profile::integral_json(&v));
+    }
+    let order = match order_out {
+        Some(w) => Some(Order {
+            file: w.into_inner().map_err(|e| write_error(e.into_error()))?,
+            present: present.filter(|_| out.nulls > 0),
+        }),
+        None => None,
+    };
+    Ok((out, facts, order))
+}
+
+/// What a text column's pass gathers besides its value counts.
+#[derive(Default)]
+struct TextPass {
+    count: u64,
+    min: Option<String>,
+    max: Option<String>,
+    sample: Vec<String>,
+    length_sum: Neumaier,
+    lengths: BTreeMap<u64, u64>,
+}
+
+impl TextPass {
+    fn see(&mut self, v: &str, lengths: bool) {
+        self.count += 1;
+        if self.min.as_deref().is_none_or(|m| v < m) {
+            self.min = Some(v.to_owned());
+        }
+        if self.max.as_deref().is_none_or(|m| v > m) {
+            self.max = Some(v.to_owned());
+        }
+        if self.sample.len() < alerts::PII_SAMPLE {
+            self.sample.push(v.to_owned());
+        }
+        if lengths {
+            let len = v.chars().count() as u64;
+            self.length_sum.add(len as f64);
+            *self.lengths.entry(len).or_insert(0) += 1;
+        }
+    }
+}
+
+/// Value counts of a text column in a hash table, or `None` when the table outgrew `share`.
+fn text_column(
+    table: &ParquetTable,
+    i: usize,
+    share: usize,
+    spill: &Path,
+    cancel: &CancelToken,
+) -> Result<(ColumnProfile, ColumnFacts)> {
+    let dtype = &table.dtypes[i];
+    let lengths = *dtype == DataType::String;
+    let text_of = |slice: &DataFrame| -> Result<StringChunked> {
+        let series = slice.columns()[0].as_materialized_series();
+        Ok(series
+            .cast(&DataType::String)
+            .map_err(polars_err)?
+            .str()
+            .map_err(polars_err)?
+            .clone())
+    };
+    // First try: a hash table of the distinct values (most text columns are categories).
+    let mut pass = TextPass::default();
+    let mut map: HashMap<Box<str>, (u64, u64)> = HashMap::new();
+    let mut map_bytes = 0usize;
+    let mut overflow = false;
+    table.for_each_slice(&[i], share, cancel, |_, slice| {
+        for v in text_of(slice)?.iter().flatten() {
+            let index = pass.count;
+            pass.see(v, lengths);
+            if overflow {
+                continue;
+            }
+            match map.get_mut(v) {
+                Some(entry) => entry.0 += 1,
+                None => {
+                    map_bytes += v.len().next_multiple_of(16) + 48;
+                    map.insert(v.into(), (1, index));
+                    if map_bytes * 2 > share {
+                        overflow = true;
+                        map = HashMap::new();
+                    }
+                }
+            }
+        }
+        Ok(())
+    })?;
+    let counts = if !overflow {
+        let mut counts = CountsBuilder::new(pass.count);
+        for (v, (count, first)) in map {
+            counts.add(count, first, || Value::from(&*v));
+        }
+        counts.finish()
+    } else {
+        // Too many distinct values: sort them.
+        let mut sorter = Sorter::<Text>::new(spill, share);
+        let mut index = 0u64;
+        table.for_each_slice(&[i], share, cancel, |_, slice| {
+            for v in text_of(slice)?.iter().flatten() {
+                sorter.push(Text {
+                    value: v.into(),
+                    index,
+                })?;
+                index += 1;
+            }
+            Ok(())
+        })?;
+        let mut counts = CountsBuilder::new(pass.count);
+        let mut sorted = sorter.finish()?;
+        let mut run: Option<(Box<str>, u64, u64)> = None;
+        while let Some(t) = sorted.next_record()? {
+            match &mut run {
+                Some((v, count, _)) if **v == *t.value => *count += 1,
+                _ => {
+                    if let Some((v, count, first)) = run.replace((t.value, 1, t.index)) {
+                        counts.add(count, first, || Value::from(&*v));
+                    }
+                }
+            }
+        }
+        if let Some((v, count, first)) = run {
+            counts.add(count, first, || Value::from(&*v));
+        }
+        counts.finish()
+    };
+    let mut out = ColumnProfile::empty(&table.names[i], dtype);
+    out.count = pass.count;
+    out.nulls = table.rows as u64 - pass.count;
+    out.min = pass.min.map(Value::from);
+    out.max = pass.max.map(Value::from);
+    (out.distinct, out.top_values) = (counts.distinct, counts.top);
+    let facts = ColumnFacts {
+        imbalance: counts.imbalance,
+        uniform_p: counts.uniform_p,
+        pii: alerts::pii_like(pass.sample.iter().map(String::as_str)),
+        ..ColumnFacts::default()
+    };
+    if lengths && pass.count > 0 {
+        let at = |k: u64| {
+            let mut seen = 0;
+            for (&len, &count) in &pass.lengths {
+                seen += count;
+                if k < seen {
+                    return len as f64;
+                }
+            }
+            f64::NAN
+        };
+        let (below, above, t) = stats::quantile_positions(pass.count as usize, 0.5);
+        out.lengths = Some(Lengths {
+            min: pass.lengths.keys().next().copied().unwrap_or(0),
+            max: pass.lengths.keys().next_back().copied().unwrap_or(0),
+            mean: pass.length_sum.total() / pass.count as f64,
+            median: stats::interpolate(at(below as u64), at(above as u64), t),
+        });
+    }
+    Ok((out, facts))
+}
+
+/// Reads a value-order file a block at a time, at its own offset (two cursors read one file).
+struct Cursor<'a> {
+    file: &'a File,
+    offset: u64,
+    block: Vec<u32>,
+    next: usize,
+}
+
+impl<'a> Cursor<'a> {
+    const BLOCK: usize = 1 << 16;
+
+    fn new(file: &'a File) -> Cursor<'a> {
+        Cursor {
+            file,
+            offset: 0,
+            block: Vec::new(),
+            next: 0,
+        }
+    }
+
+    fn next(&mut self, spill: &Path) -> Result<Option<u32>> {
+        if self.next == self.block.len() {
+            let mut bytes = vec![0u8; Self::BLOCK * 4];
+            let read = read_at(self.file, &mut bytes, self.offset)
+                .map_err(|e| Error::io("read a column's value order", spill, e))?;
+            self.offset += read as u64;
+            self.block = bytes[..read - read % 4]
+                .chunks_exact(4)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            self.next = 0;
+            if self.block.is_empty() {
+                return Ok(None);
+            }
+        }
+        self.next += 1;
+        Ok(Some(self.block[self.next - 1]))
+    }
+}
+
+/// Fills `buf` from `offset` as far as the file goes; the bytes read.
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        #[cfg(unix)]
+        let n =
+            std::os::unix::fs::FileExt::read_at(file, &mut buf[filled..], offset + filled as u64)?;
+        #[cfg(windows)]
+        let n = std::os::windows::fs::FileExt::seek_read(
+            file,
+            &mut buf[filled..],
+            offset + filled as u64,
+        )?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+    }
+    Ok(filled)
+}
+
+/// Doubled average ranks of `column` among the rows where `other` is present too, for the
+/// rows `start..start + out.len()` (others are skipped): the streamed twin of the in-memory
+/// `ranks_where`. One cursor finds each run of equal values and how many of its rows are kept;
+/// a second one, behind it, writes their rank.
+fn ranks_where(
+    column: &Order,
+    other: &Order,
+    start: usize,
+    out: &mut [u32],
+    spill: &Path,
+) -> Result<()> {
+    let (mut lead, mut trail) = (Cursor::new(&column.file), Cursor::new(&column.file));
+    let row = |e: u32| (e & !(1 << 31)) as usize;
+    let end = start + out.len();
+    let mut position = 0u64;
+    let mut pending = lead.next(spill)?;
+    while let Some(first) = pending {
+        let (mut group, mut kept) = (1u64, u64::from(other.has(row(first))));
+        pending = None;
+        while let Some(e) = lead.next(spill)? {
+            if e >> 31 == 1 {
+                pending = Some(e);
+                break;
+            }
+            group += 1;
+            kept += u64::from(other.has(row(e)));
+        }
+        let doubled = (2 * position + 1 + kept) as u32;
+        for _ in 0..group {
+            let r = trail.next(spill)?.map(row).unwrap_or(usize::MAX);
+            if (start..end).contains(&r) && other.has(r) {
+                out[r - start] = doubled;
+            }
+        }
+        position += kept;
+    }
+    Ok(())
+}
+
+/// Spearman's rho of two columns from their value orders, in slabs of `slab` rows: the same
+/// ranks and the same sums, in the same row order, as the in-memory coefficient.
+fn spearman(x: &Order, y: &Order, rows: usize, slab: usize, spill: &Path) -> Result<Option<f64>> {
+    let n = match (&x.present, &y.present) {
+        (Some(a), Some(b)) => a
+            .iter()
+            .zip(b)
+            .map(|(a, b)| (a & b).count_ones() as u64)
+            .sum(),
+        (Some(p), None) | (None, Some(p)) => p.iter().map(|w| w.count_ones() as u64).sum(),
+        (None, None) => rows as u64,
+    };
+    if n < 1 {
+        return Ok(None);
+    }
+    let mut sums = SpearmanSums::new(n);
+    let slab = slab.max(1 << 10);
+    let (mut rx, mut ry) = (Vec::new(), Vec::new());
+    let mut start = 0;
+    while start < rows {
+        let len = slab.min(rows - start);
+        rx.clear();
+        rx.resize(len, 0u32);
+        ry.clear();
+        ry.resize(len, 0u32);
+        ranks_where(x, y, start, &mut rx, spill)?;
+        ranks_where(y, x, start, &mut ry, spill)?;
+        for (&a, &b) in rx.iter().zip(&ry) {
+            if a != 0 {
+                sums.add(a, b);
+            }
+        }
+        start += len;
+    }
+    Ok(sums.finish())
+}
+
+fn correlations(
+    table: &ParquetTable,
+    correlated: &[usize],
+    names: Vec<String>,
+    orders: &[Order],
+    limit: MemoryLimit,
+    spill: &Path,
+    cancel: &CancelToken,
+) -> Result<Correlations> {
+    let k = correlated.len();
+    let pairs: Vec<(usize, usize)> = (0..k).flat_map(|i| (i..k).map(move |j| (i, j))).collect();
+    // Pearson: one pass in row order, every pair updated slice by slice.
+    let mut pearson = vec![Pearson::default(); pairs.len()];
+    if k > 0 {
+        table.for_each_slice(correlated, limit.bytes() / 2, cancel, |_, slice| {
+            let values: Vec<Vec<f64>> = (0..k)
+                .map(|c| {
+                    let series = slice.columns()[c].as_materialized_series();
+                    let floats = series.cast(&DataType::Float64).map_err(polars_err)?;
+                    Ok(floats
+                        .f64()
+                        .map_err(polars_err)?
+                        .iter()
+                        .map(|v| v.unwrap_or(f64::NAN))
+                        .collect())
+                })
+                .collect::<Result<_>>()?;
+            pearson
+                .par_iter_mut()
+                .zip(&pairs)
+                .for_each(|(acc, &(i, j))| acc.add(&values[i], &values[j]));
+            Ok(())
+        })?;
+    }
+    // Spearman: pairs in parallel, each with two slabs of ranks in its share.
+    let threads = rayon::current_num_threads().max(1);
+    let slab = limit.bytes() / threads / 8;
+    let rho: Vec<Option<f64>> = pairs
+        .par_iter()
+        .map(|&(i, j)| {
+            cancel.check()?;
+            spearman(&orders[i], &orders[j], table.rows, slab, spill)
+        })
+        .collect::<Result<_>>()?;
+    let mut p = vec![vec![None; k]; k];
+    let mut s = vec![vec![None; k]; k];
+    for (n, &(i, j)) in pairs.iter().enumerate() {
+        let r = pearson[n].finish();
+        (p[i][j], p[j][i]) = (r, r);
+        (s[i][j], s[j][i]) = (rho[n], rho[n]);
+    }
+    Ok(Correlations {
+        pearson: Matrix {
+            columns: names.clone(),
+            values: p,
+        },
+        spearman: Matrix {
+            columns: names,
+            values: s,
+        },
+    })
+}
+
+/// Rows equal to an earlier row. Every row's hash (the in-memory count's hash) is sorted;
+/// rows whose hash is unique cannot be duplicates. The rows whose hash repeats are read back
+/// and counted exactly by the in-memory count, which compares their values.
+fn duplicate_rows(
+    table: &ParquetTable,
+    share: usize,
+    spill: &Path,
+    cancel: &CancelToken,
+) -> Result<u64> {
+    let width = table.names.len();
+    let mut sorter = Sorter::<Keyed>::new(spill, share / 2);
+    let slab = (share / 4 / 8).max(1 << 12);
+    let mut start = 0;
+    while start < table.rows {
+        cancel.check()?;
+        let len = slab.min(table.rows - start);
+        let mut hashes = vec![duplicates::SEED; len];
+        for c in 0..width {
+            let slice = table.read(&[c], start, len)?;
+            duplicates::mix_column(&slice.columns()[0], &mut hashes)?;
+        }
+        for (k, h) in hashes.into_iter().enumerate() {
+            sorter.push(Keyed {
+                key: h,
+                row: (start + k) as u32,
+            })?;
+        }
+        start += len;
+    }
+    // Rows in a group of equal hashes, in row order.
+    let mut candidates: Vec<u32> = Vec::new();
+    let mut sorted = sorter.finish()?;
+    let mut group: Vec<u32> = Vec::new();
+    let mut current = None;
+    while let Some(r) = sorted.next_record()? {
+        if current != Some(r.key) {
+            if group.len() > 1 {
+                candidates.extend(&group);
+            }
+            group.clear();
+            current = Some(r.key);
+        }
+        group.push(r.row);
+    }
+    if group.len() > 1 {
+        candidates.extend(&group);
+    }
+    drop(sorted);
+    if candidates.is_empty() {
+        return Ok(0);
+    }
+    radsort::sort(&mut candidates);
+    // Those rows' values, a column at a time, into a small table.
+    let mut gathered: Vec<Column> = Vec::with_capacity(width);
+    for c in 0..width {
+        let mut parts: Option<Series> = None;
+        table.for_each_slice(&[c], share, cancel, |offset, slice| {
+            let from = candidates.partition_point(|&r| (r as usize) < offset);
+            let to = candidates.partition_point(|&r| (r as usize) < offset + slice.height());
+            let idx: Vec<IdxSize> = candidates[from..to]
+                .iter()
+                .map(|&r| (r as usize - offset) as IdxSize)
+                .collect();
+            let taken = slice.columns()[0]
+                .as_materialized_series()
+                .take(&IdxCa::from_vec(PlSmallStr::EMPTY, idx))
+                .map_err(polars_err)?;
+            match &mut parts {
+                Some(p) => {
+                    p.append(&taken).map_err(polars_err)?;
+                }
+                None => parts = Some(taken),
+            }
+            Ok(())
+        })?;
+        if let Some(p) = parts {
+            gathered.push(p.into());
+        }
+    }
+    let frame = DataFrame::new(candidates.len(), gathered).map_err(polars_err)?;
+    duplicates::duplicate_rows(&Columns::Frame(&frame))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A table with every case the profile distinguishes: nulls, NaN, ±inf, -0.0, ties, a
+    /// constant, integers, low- and high-cardinality text, booleans, duplicate rows.
+    fn table(rows: usize) -> DataFrame {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut normal = Vec::new();
+        let mut ties = Vec::new();
+        let mut counts = Vec::new();
+        let mut special = Vec::new();
+        let mut country = Vec::new();
+        let mut id = Vec::new();
+        let mut flag = Vec::new();
+        for r in 0..rows {
+            let u = next();
+            normal.push((u % 7 != 0).then(|| (u >> 11) as f64 / (1u64 << 53) as f64 * 6.0 - 3.0));
+            ties.push((u % 5 != 1).then_some(((u >> 20) % 9) as f64 - 4.0));
+            counts.push(((u >> 30) % 1000) as i64);
+            special.push(match u % 11 {
+                0 => Some(f64::INFINITY),
+                1 => Some(f64::NEG_INFINITY),
+                2 => Some(f64::NAN),
+                3 => Some(-0.0),
+                4 => None,
+                _ => Some(((u >> 8) % 50) as f64),
+            });
+            country.push(["SE", "NO", "DK", "FI", "IS"][((u >> 40) % 5) as usize]);
+            id.push((u % 13 != 0).then(|| format!("c{}", (u >> 24) % (rows as u64 / 2))));
+            flag.push(r % 3 == 0);
+        }
+        // Exact duplicates of earlier rows at the end.
+        for v in [&mut normal, &mut ties] {
+            for k in 0..rows / 50 {
+                v[rows - 1 - k] = v[k];
+            }
+        }
+        for k in 0..rows / 50 {
+            counts[rows - 1 - k] = counts[k];
+            special[rows - 1 - k] = special[k];
+            country[rows - 1 - k] = country[k];
+            id[rows - 1 - k] = id[k].clone();
+            flag[rows - 1 - k] = flag[k];
+        }
+        df!(
+            "normal" => normal,
+            "ties" => ties,
+            "counts" => counts,
+            "special" => special,
+            "constant" => vec![Some(1.5f64); rows],
+            "country" => country,
+            "id" => id,
+            "flag" => flag,
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Numbers equal to the last bit, except where `loose` says the order of a sum differs.
+    fn same(a: &Value, b: &Value, path: &str, loose: bool) {
+        match (a, b) {
+            (Value::Number(x), Value::Number(y)) if loose => {
+                let (x, y) = (x.as_f64().unwrap_or(0.0), y.as_f64().unwrap_or(0.0));
+                assert!(
+                    (x - y).abs() <= 1e-12 * x.abs().max(1.0),
+                    "{path}: {x} vs {y}"
+                );
+            }
+            (Value::Object(x), Value::Object(y)) => {
+                assert_eq!(x.len(), y.len(), "{path}");
+                for (k, v) in x {
+                    let loose = loose || k == "value";
+                    same(v, &y[k], &format!("{path}.{k}"), loose);
+                }
+            }
+            (Value::Array(x), Value::Array(y)) => {
+                assert_eq!(x.len(), y.len(), "{path}");
+                for (i, (v, w)) in x.iter().zip(y).enumerate() {
+                    same(v, w, &format!("{path}[{i}]"), loose);
+                }
+            }
+            _ => assert_eq!(a, b, "{path}"),
+        }
+    }
+
+    #[test]
+    fn the_streamed_profile_equals_the_in_memory_one() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("t.parquet");
+        let mut frame = table(60_000);
+        let file = File::create(&path).unwrap_or_else(|e| panic!("{e}"));
+        ParquetWriter::new(file)
+            .with_row_group_size(Some(7_000))
+            .finish(&mut frame)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let expected =
+            profile::profile("t", None, &frame, &Job::silent()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            expected.duplicate_rows >= 1_200,
+            "{}",
+            expected.duplicate_rows
+        );
+        let table = ParquetTable::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let spill = dir.path().join("spill");
+        std::fs::create_dir(&spill).unwrap_or_else(|e| panic!("{e}"));
+        // 512 KiB: every column's sort spills runs, Spearman works in two slabs, the text
+        // column of ids outgrows its hash table.
+        let streamed = profile_parquet(
+            "t",
+            None,
+            &table,
+            MemoryLimit(1 << 19),
+            &spill,
+            &Job::silent(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        // Numeric columns and both correlation matrices: the same bits (Debug prints the
+        // shortest text that reads back as the same float; NaN != NaN for `==`).
+        for (a, b) in expected.columns.iter().zip(&streamed.columns).take(5) {
+            assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        }
+        assert_eq!(
+            format!("{:?}", expected.correlations),
+            format!("{:?}", streamed.correlations)
+        );
+        assert_eq!(expected.duplicate_rows, streamed.duplicate_rows);
+        let (a, b) = (
+            serde_json::to_value(&expected).unwrap_or_default(),
+            serde_json::to_value(&streamed).unwrap_or_default(),
+        );
+        same(&a, &b, "profile", false);
+        // Nothing is left in the spill folder.
+        assert_eq!(std::fs::read_dir(&spill).map(|d| d.count()).ok(), Some(0));
+    }
+}
