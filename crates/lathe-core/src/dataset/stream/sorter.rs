@@ -139,7 +139,13 @@ impl<T: Record> Sorter<T> {
     }
 
     pub fn push(&mut self, record: T) -> Result<()> {
-        // Half the share for the run, half for the sort's scratch and the vector's growth.
+        // Half the share for the run, half for the sort's scratch. The run's vector gets its
+        // whole half at once (pages are only resident once written), so it never grows by
+        // copying; it is reused run after run.
+        if self.buffer.capacity() == 0 {
+            self.buffer
+                .reserve_exact(self.share / 2 / std::mem::size_of::<T>().max(1));
+        }
         self.used += record.bytes();
         self.buffer.push(record);
         if self.used * 2 >= self.share {
@@ -171,7 +177,6 @@ impl<T: Record> Sorter<T> {
         file.seek(SeekFrom::Start(0))
             .map_err(|e| spill_error(&self.dir, e))?;
         self.runs.push(file);
-        self.buffer = Vec::new();
         self.used = 0;
         Ok(())
     }
