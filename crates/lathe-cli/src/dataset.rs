@@ -8,6 +8,7 @@ use lathe_core::chart;
 use lathe_core::dataset::browse::{Browser, RowsPage, RowsQuery, SortKey, TableSource};
 use lathe_core::dataset::chart::{self as profile_chart, Kind};
 use lathe_core::dataset::compare::{self, Comparison};
+use lathe_core::dataset::stream::MemoryLimit;
 use lathe_core::dataset::{Format, Profile, ReadOptions};
 use lathe_core::job::{CancelToken, Job, Progress};
 
@@ -34,11 +35,21 @@ pub enum DatasetCommand {
         /// The CSV has no header line (detected by default).
         #[arg(long)]
         no_header: bool,
+        /// Memory for reading and profiling the table (e.g. 512MiB, 2GiB); a larger table is
+        /// streamed from disk in that much. Default: a quarter of RAM, at most 2GiB.
+        #[arg(long, value_parser = parse_memory_limit, value_name = "SIZE")]
+        memory_limit: Option<MemoryLimit>,
     },
     /// List the project's datasets with their latest version.
     List,
     /// Show the profile of NAME (latest version) or NAME@VERSION, or of a file path (without a project; nothing is stored).
-    Show { dataset: String },
+    Show {
+        dataset: String,
+        /// Memory for profiling a file (e.g. 512MiB, 2GiB); a larger table is streamed from
+        /// disk in that much. Default: a quarter of RAM, at most 2GiB.
+        #[arg(long, value_parser = parse_memory_limit, value_name = "SIZE")]
+        memory_limit: Option<MemoryLimit>,
+    },
     /// Page through the rows of NAME, NAME@VERSION or a file, sorted and filtered.
     Rows {
         dataset: String,
@@ -92,9 +103,13 @@ fn parse_kind(text: &str) -> Result<Kind, String> {
 
 /// The profile of a stored `NAME[@VERSION]`, or of a file path (nothing is stored then).
 /// A profile of `reference`: a file's, computed now, or a stored version's.
-fn profile_of(reference: &str, project_dir: Option<&Path>) -> anyhow::Result<Profile> {
+fn profile_of(
+    reference: &str,
+    options: &ReadOptions,
+    project_dir: Option<&Path>,
+) -> anyhow::Result<Profile> {
     let mut project = None;
-    Ok(Input::data(reference).profile(&Job::silent(), || {
+    Ok(Input::data(reference).profile(options, &Job::silent(), || {
         crate::project_on_demand(&mut project, project_dir)
     })?)
 }
@@ -107,6 +122,10 @@ fn table_of(reference: &str, project_dir: Option<&Path>) -> anyhow::Result<Table
 fn parse_format(text: &str) -> Result<Format, String> {
     Format::parse(text)
         .ok_or_else(|| format!("unknown format '{text}'; use one of {}", Format::NAMES))
+}
+
+fn parse_memory_limit(text: &str) -> Result<MemoryLimit, String> {
+    MemoryLimit::parse(text)
 }
 
 fn parse_delimiter(text: &str) -> Result<u8, String> {
@@ -128,12 +147,14 @@ pub fn run(command: DatasetCommand, project_dir: Option<&Path>, json: bool) -> a
             delimiter,
             null_values,
             no_header,
+            memory_limit,
         } => {
             let options = ReadOptions {
                 format,
                 delimiter,
                 has_header: no_header.then_some(false),
                 null_values,
+                memory_limit,
             };
             let project = open_project(project_dir)?;
             let bar = progress_bar();
@@ -188,8 +209,15 @@ pub fn run(command: DatasetCommand, project_dir: Option<&Path>, json: bool) -> a
                 out
             })
         }
-        DatasetCommand::Show { dataset } => {
-            let profile = profile_of(&dataset, project_dir)?;
+        DatasetCommand::Show {
+            dataset,
+            memory_limit,
+        } => {
+            let options = ReadOptions {
+                memory_limit,
+                ..ReadOptions::default()
+            };
+            let profile = profile_of(&dataset, &options, project_dir)?;
             print(json, &profile, || profile_text(&profile))
         }
         DatasetCommand::Rows {
@@ -218,8 +246,10 @@ pub fn run(command: DatasetCommand, project_dir: Option<&Path>, json: bool) -> a
             print(json, &report, || rows_text(&report))
         }
         DatasetCommand::Diff { a, b, all } => {
-            let diff =
-                compare::compare(&profile_of(&a, project_dir)?, &profile_of(&b, project_dir)?);
+            let diff = compare::compare(
+                &profile_of(&a, &ReadOptions::default(), project_dir)?,
+                &profile_of(&b, &ReadOptions::default(), project_dir)?,
+            );
             print(json, &diff, || diff_text(&diff, all))
         }
         DatasetCommand::Chart {
@@ -228,7 +258,7 @@ pub fn run(command: DatasetCommand, project_dir: Option<&Path>, json: bool) -> a
             kind,
             out,
         } => {
-            let profile = profile_of(&dataset, project_dir)?;
+            let profile = profile_of(&dataset, &ReadOptions::default(), project_dir)?;
             let chart = chart::export(&out, || {
                 profile_chart::chart(&profile, kind, column.as_deref())
             })?;

@@ -9,6 +9,7 @@ mod dataset;
 mod drift;
 mod errors;
 mod explain;
+mod memory;
 mod model;
 mod project;
 mod runs;

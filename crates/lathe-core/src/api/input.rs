@@ -82,16 +82,16 @@ impl Input {
     /// read back.
     pub fn profile<'p>(
         &self,
+        options: &ReadOptions,
         job: &Job,
         project: impl FnOnce() -> Result<&'p Project>,
     ) -> Result<Profile> {
         match self {
-            Input::File(path) => crate::dataset::profile_file(path, &ReadOptions::default(), job),
+            Input::File(path) => crate::dataset::profile_file(path, options, job),
             Input::Url(url) => {
                 let fetched = remote::fetch(url, &std::env::temp_dir(), job)?;
-                let mut profile =
-                    crate::dataset::profile_file(&fetched.file, &ReadOptions::default(), job)
-                        .map_err(|e| e.naming(&fetched.object.url))?;
+                let mut profile = crate::dataset::profile_file(&fetched.file, options, job)
+                    .map_err(|e| e.naming(&fetched.object.url))?;
                 profile.dataset = crate::dataset::url_name(url);
                 Ok(profile)
             }

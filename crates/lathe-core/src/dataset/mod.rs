@@ -117,11 +117,10 @@ fn hash_file(path: &Path, job: &Job) -> Result<(String, u64)> {
     Ok((hex::encode(hasher.finalize()), done))
 }
 
-fn schema_json(frame: &DataFrame) -> String {
-    let fields: Vec<_> = frame
-        .columns()
+fn schema_json(schema: &Schema) -> String {
+    let fields: Vec<_> = schema
         .iter()
-        .map(|c| serde_json::json!({ "name": c.name().as_str(), "dtype": c.dtype().to_string() }))
+        .map(|(name, dtype)| serde_json::json!({ "name": name.as_str(), "dtype": dtype.to_string() }))
         .collect();
     serde_json::Value::from(fields).to_string()
 }
@@ -241,12 +240,8 @@ fn import_file(
         });
     }
 
-    job.progress("reading", 0, None);
-    let (mut frame, format) = read::read_table(path, options)?;
-    job.cancel.check()?;
-    let (rows, width, schema) = (frame.height(), frame.width(), schema_json(&frame));
-
-    job.progress("writing parquet", 0, None);
+    let format = read::table_format(path, options)?;
+    let limit = options.memory_limit();
     let tmp_dir = project.objects().dir().join("tmp");
     std::fs::create_dir_all(&tmp_dir)
         .map_err(|e| Error::write("create the object store", &tmp_dir, e))?;
@@ -255,22 +250,39 @@ fn import_file(
         .suffix(".parquet")
         .tempfile_in(&tmp_dir)
         .map_err(|e| Error::write("create a temporary file", &tmp_dir, e))?;
-    ParquetWriter::new(parquet.as_file_mut())
-        .with_compression(ParquetCompression::Zstd(None))
-        .finish(&mut frame)
-        .map_err(|e| Error::Compute {
-            context: "cannot write the Parquet copy",
-            detail: e.to_string(),
-        })?;
-    // A table of up to `columns::MAX_READ_ONE_BY_ONE` columns is profiled from its Parquet
-    // copy a column at a time: the frame goes first, so the import never holds the table and
-    // the profile's working set together.
-    let mut profile = if width <= columns::MAX_READ_ONE_BY_ONE {
-        drop(frame);
+    let (rows, width, schema, frame) = if stream::fits_whole(path, format, limit)? {
+        job.progress("reading", 0, None);
+        let (mut frame, _) = read::read_table(path, options)?;
         job.cancel.check()?;
-        profile::profile_columns(&name, None, &Columns::parquet(parquet.path())?, job)?
+        let (rows, width, schema) = (frame.height(), frame.width(), schema_json(frame.schema()));
+        job.progress("writing parquet", 0, None);
+        ParquetWriter::new(parquet.as_file_mut())
+            .with_compression(ParquetCompression::Zstd(None))
+            .finish(&mut frame)
+            .map_err(|e| Error::Compute {
+                context: "cannot write the Parquet copy",
+                detail: e.to_string(),
+            })?;
+        (rows, width, schema, Some(frame))
     } else {
-        profile::profile(&name, None, &frame, job)?
+        // Larger than the budget: written to Parquet a slice at a time, never whole.
+        let written =
+            stream::convert::to_parquet(path, format, options, parquet.as_file(), limit, job)?;
+        let width = written.schema.len();
+        (written.rows, width, schema_json(&written.schema), None)
+    };
+    job.cancel.check()?;
+    // The profile reads the Parquet copy: a column at a time when that fits the budget, in
+    // slices of rows otherwise; a very wide table (short, then) from the frame. The frame goes
+    // first, so the import never holds the table and the profile's working set together.
+    let mut profile = match frame {
+        Some(frame) if width > columns::MAX_READ_ONE_BY_ONE => {
+            profile::profile(&name, None, &frame, job)?
+        }
+        frame => {
+            drop(frame);
+            profile_parquet(&name, parquet.path(), limit, &tmp_dir, job)?
+        }
     };
     job.cancel.check()?;
     let size = parquet.as_file().metadata().map(|m| m.len()).ok();
@@ -453,16 +465,51 @@ pub fn stored_profile(project: &Project, reference: &str) -> Result<Profile> {
     })
 }
 
-/// Profiles a file without a project (nothing is stored). A Parquet file is read a column at
-/// a time, never whole.
+/// Profiles a file without a project (nothing is stored). A Parquet file is read a column
+/// at a time, or in slices of rows when that is over the memory budget; a CSV file over the
+/// budget is first written to a temporary Parquet file a slice at a time.
 pub fn profile_file(path: &Path, options: &ReadOptions, job: &Job) -> Result<Profile> {
-    if options.format.or_else(|| Format::from_path(path)) == Some(Format::Parquet) {
-        read::check_file(path)?;
-        let table = Columns::parquet(path)?;
-        if table.width() <= columns::MAX_READ_ONE_BY_ONE {
-            return profile::profile_columns(&default_name(path), None, &table, job);
+    let format = read::table_format(path, options)?;
+    let limit = options.memory_limit();
+    let name = default_name(path);
+    let spill = std::env::temp_dir();
+    if format == Format::Parquet {
+        let table = stream::ParquetTable::open(path)?;
+        if table.names.len() <= columns::MAX_READ_ONE_BY_ONE
+            || !limit.fits(table.rows, table.names.len())
+        {
+            return profile_parquet(&name, path, limit, &spill, job);
         }
+    } else if !stream::fits_whole(path, format, limit)? {
+        let copy = tempfile::Builder::new()
+            .prefix("lathe-profile-")
+            .suffix(".parquet")
+            .tempfile_in(&spill)
+            .map_err(|e| Error::write("create a temporary file", &spill, e))?;
+        stream::convert::to_parquet(path, format, options, copy.as_file(), limit, job)?;
+        return profile_parquet(&name, copy.path(), limit, &spill, job)
+            .map_err(|e| e.naming(&path.display().to_string()));
     }
     let (frame, _) = read::read_table(path, options)?;
-    profile::profile(&default_name(path), None, &frame, job)
+    profile::profile(&name, None, &frame, job)
+}
+
+/// Profiles the Parquet file at `path`: a column at a time when `limit` allows it, else
+/// streamed in slices of rows, spilling into a folder made in `spill` (and removed after).
+fn profile_parquet(
+    name: &str,
+    path: &Path,
+    limit: stream::MemoryLimit,
+    spill: &Path,
+    job: &Job,
+) -> Result<Profile> {
+    let table = stream::ParquetTable::open(path)?;
+    if limit.fits(table.rows, table.names.len()) {
+        return profile::profile_columns(name, None, &Columns::parquet(path)?, job);
+    }
+    let folder = tempfile::Builder::new()
+        .prefix("lathe-spill-")
+        .tempdir_in(spill)
+        .map_err(|e| Error::write("create a spill folder", spill, e))?;
+    stream::profile::profile_parquet(name, None, &table, limit, folder.path(), job)
 }

@@ -6,6 +6,8 @@ use std::io::Read;
 use std::path::Path;
 
 use polars::prelude::*;
+
+use super::stream::MemoryLimit;
 use serde::Serialize;
 
 use crate::{Error, Result};
@@ -65,9 +67,18 @@ pub struct ReadOptions {
     pub has_header: Option<bool>,
     /// CSV/TSV: strings read as null, besides empty fields.
     pub null_values: Vec<String>,
+    /// The memory budget of whole-table work; [`MemoryLimit::for_this_machine`] by default.
+    pub memory_limit: Option<MemoryLimit>,
 }
 
-fn bad(path: &Path, detail: impl Into<String>) -> Error {
+impl ReadOptions {
+    pub fn memory_limit(&self) -> MemoryLimit {
+        self.memory_limit
+            .unwrap_or_else(MemoryLimit::for_this_machine)
+    }
+}
+
+pub(crate) fn bad(path: &Path, detail: impl Into<String>) -> Error {
     Error::BadInput {
         path: path.to_path_buf(),
         detail: detail.into(),
@@ -86,8 +97,9 @@ pub fn check_file(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Reads `path` whole. Returns the frame and the format it was read as.
-pub fn read_table(path: &Path, options: &ReadOptions) -> Result<(DataFrame, Format)> {
+/// The format `path` is read as (from the options, else its name), once it is known to be a
+/// readable file with data.
+pub fn table_format(path: &Path, options: &ReadOptions) -> Result<Format> {
     check_file(path)?;
     let format = options
         .format
@@ -111,6 +123,12 @@ pub fn read_table(path: &Path, options: &ReadOptions) -> Result<(DataFrame, Form
             "the file has no data (only blank lines or spaces)",
         ));
     }
+    Ok(format)
+}
+
+/// Reads `path` whole. Returns the frame and the format it was read as.
+pub fn read_table(path: &Path, options: &ReadOptions) -> Result<(DataFrame, Format)> {
+    let format = table_format(path, options)?;
     let open = || File::open(path).map_err(|e| bad(path, format!("{e}")));
     let polars = |e: PolarsError| {
         bad(
@@ -145,7 +163,7 @@ pub fn read_table(path: &Path, options: &ReadOptions) -> Result<(DataFrame, Form
 /// polars' message without the advice meant for its Python API ("Consider setting
 /// 'truncate_ragged_lines=true'", "You might want to try: increasing `infer_schema_length`"),
 /// which names options Lathe users do not have.
-fn polars_message(e: &PolarsError) -> String {
+pub(crate) fn polars_message(e: &PolarsError) -> String {
     let text = e.to_string();
     let cut = [
         "Consider setting",
@@ -165,7 +183,7 @@ fn polars_message(e: &PolarsError) -> String {
 }
 
 /// Whether the file holds nothing but white space (read up to its first non-blank byte).
-fn is_blank(path: &Path) -> Result<bool> {
+pub(crate) fn is_blank(path: &Path) -> Result<bool> {
     let mut file = File::open(path).map_err(|e| bad(path, format!("{e}")))?;
     let mut buf = [0u8; 8192];
     loop {
@@ -181,7 +199,7 @@ fn is_blank(path: &Path) -> Result<bool> {
 
 /// A header cell left empty becomes `column_<n>` (1-based), so every column can be named on
 /// the command line and in filters.
-fn name_unnamed_columns(frame: &mut DataFrame) {
+pub(crate) fn name_unnamed_columns(frame: &mut DataFrame) {
     let names: Vec<PlSmallStr> = frame
         .get_column_names()
         .iter()
@@ -199,40 +217,73 @@ fn name_unnamed_columns(frame: &mut DataFrame) {
     let _ = frame.set_column_names(&names);
 }
 
-fn read_csv(path: &Path, format: Format, options: &ReadOptions) -> Result<DataFrame> {
-    let head = read_head(path)?;
-    if std::str::from_utf8(trim_partial_utf8(&head)).is_err() {
-        return Err(bad(
-            path,
-            "it is not UTF-8 text (a binary file, or another encoding); convert it to UTF-8 first",
-        ));
+/// How a CSV file is read: its delimiter, header and null strings, from the options or
+/// sniffed from its first 64 KiB.
+#[derive(Debug, Clone)]
+pub(crate) struct CsvDialect {
+    pub(crate) delimiter: u8,
+    pub(crate) has_header: bool,
+    nulls: Option<NullValues>,
+}
+
+impl CsvDialect {
+    pub(crate) fn of(path: &Path, format: Format, options: &ReadOptions) -> Result<CsvDialect> {
+        let head = read_head(path)?;
+        if std::str::from_utf8(trim_partial_utf8(&head)).is_err() {
+            return Err(bad(
+                path,
+                "it is not UTF-8 text (a binary file, or another encoding); convert it to UTF-8 first",
+            ));
+        }
+        let delimiter = match (options.delimiter, format) {
+            (Some(d), _) => d,
+            (None, Format::Tsv) => b'\t',
+            (None, _) => sniff_delimiter(&head),
+        };
+        let has_header = options
+            .has_header
+            .unwrap_or_else(|| first_line_is_header(&head, delimiter));
+        let nulls = (!options.null_values.is_empty()).then(|| {
+            NullValues::AllColumns(
+                options
+                    .null_values
+                    .iter()
+                    .map(|s| PlSmallStr::from_str(s))
+                    .collect(),
+            )
+        });
+        Ok(CsvDialect {
+            delimiter,
+            has_header,
+            nulls,
+        })
     }
-    let delimiter = match (options.delimiter, format) {
-        (Some(d), _) => d,
-        (None, Format::Tsv) => b'\t',
-        (None, _) => sniff_delimiter(&head),
-    };
-    let has_header = options
-        .has_header
-        .unwrap_or_else(|| first_line_is_header(&head, delimiter));
-    let nulls = (!options.null_values.is_empty()).then(|| {
-        NullValues::AllColumns(
-            options
-                .null_values
-                .iter()
-                .map(|s| PlSmallStr::from_str(s))
-                .collect(),
-        )
-    });
-    let read = |infer: Option<usize>| {
+
+    /// polars' options for this dialect: types inferred from `infer` rows (`None`: all), or
+    /// the given `schema`; `header`: whether these bytes start with the header line.
+    pub(crate) fn options(
+        &self,
+        header: bool,
+        infer: Option<usize>,
+        schema: Option<SchemaRef>,
+    ) -> CsvReadOptions {
         CsvReadOptions::default()
-            .with_has_header(has_header)
+            .with_has_header(header)
             .with_infer_schema_length(infer)
+            .with_schema(schema)
             .map_parse_options(|o| {
-                o.with_separator(delimiter)
-                    .with_null_values(nulls.clone())
+                o.with_separator(self.delimiter)
+                    .with_null_values(self.nulls.clone())
                     .with_quote_char(Some(b'"'))
             })
+    }
+}
+
+fn read_csv(path: &Path, format: Format, options: &ReadOptions) -> Result<DataFrame> {
+    let dialect = CsvDialect::of(path, format, options)?;
+    let read = |infer: Option<usize>| {
+        dialect
+            .options(dialect.has_header, infer, None)
             .try_into_reader_with_file_path(Some(path.to_path_buf()))
             .and_then(|r| r.finish())
     };
@@ -246,7 +297,7 @@ fn read_csv(path: &Path, format: Format, options: &ReadOptions) -> Result<DataFr
         .filter(|frame| !has_column_empty_in_sample(frame));
     match sampled {
         Some(frame) => Ok(frame),
-        None => read(None).map_err(|e| bad(path, csv_error(path, &e, delimiter))),
+        None => read(None).map_err(|e| bad(path, csv_error(path, &e, dialect.delimiter))),
     }
 }
 
@@ -266,7 +317,7 @@ fn has_column_empty_in_sample(frame: &DataFrame) -> bool {
 
 /// Explains a CSV read failure in the file's own terms (which line is ragged, or that a quote
 /// is never closed) before polars' message.
-fn csv_error(path: &Path, e: &PolarsError, delimiter: u8) -> String {
+pub(crate) fn csv_error(path: &Path, e: &PolarsError, delimiter: u8) -> String {
     let message = polars_message(e);
     let bytes = std::fs::read(path).unwrap_or_default();
     if bytes.iter().filter(|&&b| b == b'"').count() % 2 == 1 {

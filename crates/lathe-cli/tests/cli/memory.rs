@@ -1,0 +1,129 @@
+//! Bounded memory: a table larger than its memory limit is profiled, and imported, within that
+//! limit plus a fixed overhead, and its numbers are the in-memory profile's.
+//!
+//! Peak memory is the kernel's high-water mark of the `lathe` process, as GNU time reports it
+//! (`%M`, the maximum resident set size). The fixed overhead is measured, not assumed: the
+//! same command on a 100-row table.
+
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::{json, path_str};
+
+const MIB: u64 = 1024;
+
+/// A CSV of `rows` rows with the profile benchmark's mix of columns: normal and skewed
+/// numbers with missing values, integer counts, a small category, and a text id with many
+/// distinct values (its hash table outgrows a small budget). Deterministic.
+fn write_table(path: &Path, rows: usize) {
+    let mut out = BufWriter::new(std::fs::File::create(path).unwrap());
+    writeln!(out, "normal,skewed,count,city,id").unwrap();
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    for _ in 0..rows {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let u = (x >> 11) as f64 / (1u64 << 53) as f64;
+        let normal = if x.is_multiple_of(50) {
+            String::new()
+        } else {
+            format!("{:.6}", 100.0 + 15.0 * (u - 0.5) * (x % 7) as f64)
+        };
+        let skewed = if x % 47 == 3 {
+            String::new()
+        } else {
+            format!("{:.4}", (8.0 * u).exp())
+        };
+        let city = ["SE", "NO", "DK", "FI", "IS"][(x >> 40) as usize % 5];
+        writeln!(
+            out,
+            "{normal},{skewed},{},{city},c{}",
+            (x >> 20) % 40,
+            (x >> 24) % (rows as u64 / 2)
+        )
+        .unwrap();
+    }
+}
+
+/// Runs `lathe ARGS` under GNU time; its stdout as JSON, and its peak memory in KiB.
+fn peak(args: &[&str]) -> (Value, u64) {
+    let tmp = tempfile::NamedTempFile::new().unwrap();
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%M", "-o", path_str(tmp.path())])
+        .arg(assert_cmd::cargo::cargo_bin("lathe"))
+        .args(args)
+        .arg("--json")
+        .env_remove("LATHE_PROJECT")
+        .output()
+        .expect("GNU time at /usr/bin/time (Debian package `time`)");
+    assert!(
+        out.status.success(),
+        "lathe {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let kib = std::fs::read_to_string(tmp.path()).unwrap();
+    let kib = kib.trim().lines().last().unwrap().parse().unwrap();
+    (serde_json::from_slice(&out.stdout).unwrap(), kib)
+}
+
+/// The profile without what names it (a stored one has a name and a version).
+fn numbers(mut profile: Value) -> Value {
+    profile["dataset"] = Value::Null;
+    profile["version"] = Value::Null;
+    profile
+}
+
+#[test]
+fn a_table_over_its_memory_limit_is_profiled_and_imported_within_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (big, small) = (tmp.path().join("big.csv"), tmp.path().join("small.csv"));
+    write_table(&big, 2_000_000);
+    write_table(&small, 100);
+    let (big, small) = (path_str(&big), path_str(&small));
+    let limit = "64MiB";
+    let budget = 64 * MIB;
+
+    let (_, overhead) = peak(&["dataset", "show", small, "--memory-limit", limit]);
+    // Default limit: this table fits it, so it is read whole and profiled in memory.
+    let (whole, whole_peak) = peak(&["dataset", "show", big]);
+    let (streamed, streamed_peak) = peak(&["dataset", "show", big, "--memory-limit", limit]);
+    let report = format!(
+        "peak KiB: 100 rows {overhead}, 2M rows in memory {whole_peak}, 2M rows in {limit} {streamed_peak}"
+    );
+    eprintln!("{report}");
+    assert_eq!(whole["rows"], 2_000_000);
+    assert_eq!(streamed, whole, "the same profile, streamed");
+    // Within the limit plus the fixed overhead, and 32 MiB for the allocator's cached pages.
+    assert!(streamed_peak <= overhead + budget + 32 * MIB, "{report}");
+    // The test can fail: in memory, the same profile takes far more.
+    assert!(whole_peak > streamed_peak + 2 * budget, "{report}");
+
+    // An import within the limit: streamed to Parquet, profiled from it, the same numbers.
+    let project = tmp.path().join("project");
+    json(&["init", path_str(&project)]);
+    let (imported, import_peak) = peak(&[
+        "dataset",
+        "import",
+        big,
+        "--memory-limit",
+        limit,
+        "--project",
+        path_str(&project),
+    ]);
+    assert!(
+        import_peak <= overhead + budget + 32 * MIB,
+        "import: {import_peak} KiB; {report}"
+    );
+    assert_eq!(imported["rows"], 2_000_000);
+    let stored = json(&["dataset", "show", "big", "--project", path_str(&project)]);
+    assert_eq!(numbers(stored), numbers(whole));
+    // Nothing of the spill folder is left in the project.
+    let tmp_dir = project.join("objects/tmp");
+    let left: Vec<_> = std::fs::read_dir(&tmp_dir)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "left in {}: {left:?}", tmp_dir.display());
+}
