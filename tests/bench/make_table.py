@@ -1,9 +1,11 @@
-"""Generates the profile benchmark's table: 1,000,000 rows x 25 columns as CSV.
+"""Generates the profile benchmark's table: 1,000,000 rows x 25 columns as CSV (or Parquet,
+by the output's extension), or ROWS rows.
 
 20 numeric columns (normal, lognormal, uniform, integer counts; about 2% missing in half of
 them) and 5 categorical ones (low and high cardinality). Seeded: the same file every time.
+Written a million rows at a time, so a 100,000,000-row table needs no more memory than one.
 
-    python tests/bench/make_table.py OUT.csv [ROWS]
+    python tests/bench/make_table.py OUT.csv|OUT.parquet [ROWS]
 """
 
 import sys
@@ -11,11 +13,10 @@ import sys
 import numpy as np
 import pandas as pd
 
+CHUNK = 1_000_000
 
-def main() -> None:
-    out = sys.argv[1]
-    rows = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000
-    rng = np.random.default_rng(20261126)
+
+def chunk(rng: np.random.Generator, rows: int) -> pd.DataFrame:
     data = {}
     for i in range(20):
         kind = i % 4
@@ -35,10 +36,34 @@ def main() -> None:
     data["customer"] = np.char.add("c", rng.integers(0, 200_000, rows).astype(str))
     data["channel"] = rng.choice(["web", "app", "store"], rows)
     data["segment"] = rng.choice(list("ABCDEFGH"), rows)
-    frame = pd.DataFrame(data)
-    # Integer-valued columns keep their decimals off, so readers infer them as they would.
-    frame.to_csv(out, index=False, float_format="%.6g")
-    print(f"{out}: {rows} rows x {frame.shape[1]} columns")
+    return pd.DataFrame(data)
+
+
+def main() -> None:
+    out = sys.argv[1]
+    rows = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000
+    rng = np.random.default_rng(20261126)
+    parquet = out.endswith(".parquet")
+    writer = None
+    done = 0
+    while done < rows:
+        n = min(CHUNK, rows - done)
+        frame = chunk(rng, n)
+        if parquet:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(out, table.schema)
+            writer.write_table(table)
+        else:
+            # Integer-valued columns keep their decimals off, so readers infer them as they would.
+            frame.to_csv(out, index=False, float_format="%.6g", mode="w" if done == 0 else "a", header=done == 0)
+        done += n
+    if writer is not None:
+        writer.close()
+    print(f"{out}: {rows} rows x 25 columns")
 
 
 if __name__ == "__main__":
