@@ -39,7 +39,7 @@ def compare(summary: list[dict], lathe: dict) -> None:
         for key, theirs in (("mean", row["avg"]), ("std", row["std"])):
             worst[key] = max(worst[key], relative(float(theirs), c[key]))
     print(f"{len(summary)} columns agree on count, nulls, min, max; largest relative difference: "
-          f"mean {worst['mean']:.1e}, std {worst['std']:.1e}")
+          f"mean {worst['mean']:.1e}, std {worst['std']:.1e}", file=sys.stderr)
     assert worst["mean"] < 1e-9 and worst["std"] < 1e-9, worst
 
 

@@ -109,9 +109,32 @@ fn profile_of(
     project_dir: Option<&Path>,
 ) -> anyhow::Result<Profile> {
     let mut project = None;
-    Ok(Input::data(reference).profile(options, &Job::silent(), || {
+    let bar = progress_bar();
+    // LATHE_STAGE_TIMES=1 prints when each stage starts (what the benchmarks read).
+    let times = std::env::var_os("LATHE_STAGE_TIMES").is_some();
+    let started = std::time::Instant::now();
+    let last = std::sync::Mutex::new(String::new());
+    let report = |p: Progress| {
+        if times {
+            let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
+            if *last != p.stage {
+                eprintln!("[{:8.1} s] {}", started.elapsed().as_secs_f64(), p.stage);
+                last.clone_from(&p.stage);
+            }
+        }
+        bar.set_message(p.stage);
+        bar.set_length(p.total.unwrap_or(0));
+        bar.set_position(p.done);
+    };
+    let job = Job::new(&report, CancelToken::new());
+    let profile = Input::data(reference).profile(options, &job, || {
         crate::project_on_demand(&mut project, project_dir)
-    })?)
+    });
+    bar.finish_and_clear();
+    if times {
+        eprintln!("[{:8.1} s] done", started.elapsed().as_secs_f64());
+    }
+    Ok(profile?)
 }
 
 fn table_of(reference: &str, project_dir: Option<&Path>) -> anyhow::Result<TableSource> {

@@ -98,17 +98,8 @@ pub fn profile_parquet(
         }
     }
     job.cancel.check()?;
-    job.progress("correlations", width as u64, Some(total));
     let names: Vec<String> = correlated.iter().map(|&i| table.names[i].clone()).collect();
-    let correlations = correlations(
-        table,
-        &correlated,
-        names,
-        &orders,
-        limit,
-        spill,
-        &job.cancel,
-    )?;
+    let correlations = correlations(table, &correlated, names, &orders, limit, spill, job)?;
     drop(orders);
     job.cancel.check()?;
     job.progress("finding duplicate rows", width as u64 + 1, Some(total));
@@ -125,15 +116,19 @@ pub fn profile_parquet(
     .with_alerts(&facts))
 }
 
-/// A column's present rows in ascending value order (bit 31 set where a new value starts),
-/// and which rows are present (`None`: all of them).
+/// What Spearman's rho needs of a column: for every row, the run of equal values its value
+/// belongs to in the column's ascending order, as positions `start..end` among the present
+/// values ([`MISSING`] where the value is missing), in a file by row; and how many values are
+/// present.
 #[derive(Debug)]
 struct Order {
-    file: File,
-    present: Option<Vec<u64>>,
-    /// The column's own doubled ranks by row ([`full_ranks`]).
-    ranks: File,
+    spans: File,
+    present: u64,
+    has_missing: bool,
 }
+
+/// The span of a missing value.
+const MISSING: u64 = u64::MAX;
 
 /// An order-preserving key of a non-NaN float: the order of `radsort` (and of `total_cmp`).
 fn ordered(v: f64) -> u64 {
@@ -189,7 +184,6 @@ fn numeric_column(
     let mut sum = Neumaier::default();
     let (mut zeros, mut below_finite) = (0u64, 0u64);
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    let mut present = keep_order.then(|| vec![0u64; rows.div_ceil(64)]);
     table.for_each_slice(&[i], share, cancel, |offset, slice| {
         for (k, v) in floats(slice)?.iter().enumerate() {
             let Some(v) = v.filter(|v| !v.is_nan()) else {
@@ -209,9 +203,6 @@ fn numeric_column(
             } else {
                 lo = lo.min(v);
                 hi = hi.max(v);
-            }
-            if let Some(p) = &mut present {
-                p[row / 64] |= 1 << (row % 64);
             }
             sorter.push(Keyed {
                 key: ordered(v),
@@ -356,12 +347,13 @@ fn numeric_column(
     let order = match order_out {
         Some(w) => {
             let file = w.into_inner().map_err(|e| write_error(e.into_error()))?;
-            // Two rank slabs a pair: the share's worth of rows.
-            let ranks = full_ranks(&file, rows, (share / 8).max(1 << 10), spill)?;
+            // A slab of spans takes 8 bytes a row: the share's worth of rows (the sort's
+            // memory is free again by now).
+            let spans = spans_by_row(&file, rows, (share / 8).max(1 << 10), spill)?;
             Some(Order {
-                file,
-                present: present.filter(|_| out.nulls > 0),
-                ranks,
+                spans,
+                present: n,
+                has_missing: out.nulls > 0,
             })
         }
         None => None,
@@ -583,32 +575,15 @@ fn for_entries(
     Ok(())
 }
 
-/// Doubled average ranks of a column among the rows `present` says (all when `None`), written
-/// for the rows `start..start + out.len()` (others are skipped): the streamed twin of the
-/// in-memory `ranks_where`, over the column's value-order file a block at a time. A run of
-/// equal values longer than a block is counted first, then read again to write its rank.
-fn ranks_where(
-    order: &File,
-    present: Option<&[u64]>,
-    start: usize,
-    out: &mut [u32],
-    spill: &Path,
-) -> Result<()> {
-    let has = |r: usize| present.is_none_or(|p| stats::bit(p, r));
-    let end = start + out.len();
-    let mut write = |entries: &[u32], doubled: u32| {
-        for &e in entries {
-            let r = row_of(e);
-            if r >= start && r < end && has(r) {
-                out[r - start] = doubled;
-            }
-        }
-    };
+/// Calls `f(entries, start, end)` for every run of equal values of a value-order file, a
+/// block of its entries at a time (a run longer than a block comes in several calls), with the
+/// run's positions `start..end`. A run that outgrows the block is measured first, then read
+/// again.
+fn for_runs(order: &File, spill: &Path, mut f: impl FnMut(&[u32], u64, u64)) -> Result<()> {
     let mut buf = vec![0u32; BLOCK];
-    // Entries buf[..len] are the file's entries from `base`.
+    // Entries buf[..len] are the file's entries from position `base`.
     let (mut base, mut len) = (0u64, read_u32s(order, 0, &mut buf, spill)?);
     let mut i = 0;
-    let mut position = 0u64;
     while i < len {
         let mut j = i + 1;
         while j < len && buf[j] >> 31 == 0 {
@@ -624,11 +599,10 @@ fn ranks_where(
                 i = 0;
                 continue;
             }
-            // A run longer than a block: find its end and count what is kept, then write.
+            // A run longer than a block: find its end, then read it again.
             let from = base;
-            let (mut to, mut kept) = (base, 0u64);
-            let mut ended = false;
-            while !ended {
+            let mut to = base;
+            'scan: loop {
                 let got = read_u32s(order, to, &mut buf, spill)?;
                 if got == 0 {
                     break;
@@ -636,31 +610,18 @@ fn ranks_where(
                 for (k, &e) in buf[..got].iter().enumerate() {
                     if to + k as u64 > from && e >> 31 == 1 {
                         to += k as u64;
-                        ended = true;
-                        break;
+                        break 'scan;
                     }
-                    kept += u64::from(has(row_of(e)));
                 }
-                if !ended {
-                    to += got as u64;
-                }
+                to += got as u64;
             }
-            if kept > 0 {
-                let doubled = (2 * position + 1 + kept) as u32;
-                for_entries(order, from, to, spill, |entries| write(entries, doubled))?;
-            }
-            position += kept;
+            for_entries(order, from, to, spill, |entries| f(entries, from, to))?;
             base = to;
             len = read_u32s(order, base, &mut buf, spill)?;
             i = 0;
             continue;
         }
-        let run = &buf[i..j];
-        let kept = run.iter().filter(|&&e| has(row_of(e))).count() as u64;
-        if kept > 0 {
-            write(run, (2 * position + 1 + kept) as u32);
-            position += kept;
-        }
+        f(&buf[i..j], base + i as u64, base + j as u64);
         i = j;
         if i == len && len == BLOCK {
             base += len as u64;
@@ -671,19 +632,26 @@ fn ranks_where(
     Ok(())
 }
 
-/// A column's doubled ranks among its own present rows, by row (0 where missing), written to a
-/// file: what every pair with a column that has no missing value reads instead of re-ranking.
-fn full_ranks(order: &File, rows: usize, slab: usize, spill: &Path) -> Result<File> {
+/// The run spans of a column by row (see [`Order`]), from its value-order file, written a slab
+/// of `slab` rows at a time (each slab reads the value order once).
+fn spans_by_row(order: &File, rows: usize, slab: usize, spill: &Path) -> Result<File> {
     let mut out = BufWriter::with_capacity(1 << 16, spill_file(spill)?);
-    let mut ranks = Vec::new();
+    let mut spans = Vec::new();
     let mut start = 0;
     while start < rows {
         let len = slab.min(rows - start);
-        ranks.clear();
-        ranks.resize(len, 0u32);
-        ranks_where(order, None, start, &mut ranks, spill)?;
-        for r in &ranks {
-            out.write_all(&r.to_le_bytes())
+        spans.clear();
+        spans.resize(len, MISSING);
+        for_runs(order, spill, |entries, from, to| {
+            for &e in entries {
+                let r = row_of(e);
+                if r >= start && r < start + len {
+                    spans[r - start] = from | (to << 32);
+                }
+            }
+        })?;
+        for s in &spans {
+            out.write_all(&s.to_le_bytes())
                 .map_err(|e| Error::write("write a column's ranks", spill, e))?;
         }
         start += len;
@@ -692,53 +660,143 @@ fn full_ranks(order: &File, rows: usize, slab: usize, spill: &Path) -> Result<Fi
         .map_err(|e| Error::write("write a column's ranks", spill, e.into_error()))
 }
 
-/// The doubled ranks of `x` among the rows where `y` is present too, for the rows
-/// `start..start + out.len()`.
-fn pair_ranks(x: &Order, y: &Order, start: usize, out: &mut [u32], spill: &Path) -> Result<()> {
-    match &y.present {
-        // Every row of `y` is present: `x`'s own ranks.
-        None => {
-            read_u32s(&x.ranks, start as u64, out, spill)?;
-            Ok(())
+/// Reads the run spans of rows `row..row + out.len()`.
+fn read_spans(file: &File, row: usize, out: &mut [u64], spill: &Path) -> Result<()> {
+    let mut bytes = vec![0u8; out.len() * 8];
+    let read = read_at(file, &mut bytes, row as u64 * 8)
+        .map_err(|e| Error::io("read a column's ranks", spill, e))?;
+    if read != bytes.len() {
+        return Err(Error::io(
+            "read a column's ranks",
+            spill,
+            std::io::ErrorKind::UnexpectedEof.into(),
+        ));
+    }
+    for (o, b) in out.iter_mut().zip(bytes.chunks_exact(8)) {
+        *o = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+    }
+    Ok(())
+}
+
+/// Calls `f(x spans, y spans)` for consecutive blocks of rows of two columns.
+fn for_span_blocks(
+    x: &Order,
+    y: &Order,
+    rows: usize,
+    spill: &Path,
+    mut f: impl FnMut(&[u64], &[u64]),
+) -> Result<()> {
+    const ROWS: usize = 1 << 16;
+    let (mut a, mut b) = (vec![0u64; ROWS], vec![0u64; ROWS]);
+    let mut start = 0;
+    while start < rows {
+        let len = ROWS.min(rows - start);
+        read_spans(&x.spans, start, &mut a[..len], spill)?;
+        read_spans(&y.spans, start, &mut b[..len], spill)?;
+        f(&a[..len], &b[..len]);
+        start += len;
+    }
+    Ok(())
+}
+
+/// How many of a column's present values, at positions in its value order, are among those
+/// dropped for a pair (present here, missing in the other column). Looked up at random for
+/// every row, so each 64-byte line holds all it needs for 480 positions: the count before
+/// them and a bit each (one cache miss a lookup, 1.07 bits a position).
+struct Dropped {
+    lines: Vec<Line>,
+}
+
+/// One cache line: the count of dropped positions before it, then 480 bits.
+#[derive(Clone, Copy)]
+#[repr(align(64))]
+struct Line([u32; 16]);
+
+/// Positions a line of [`Dropped`] covers: 15 words of 32 bits after the count.
+const LINE: u64 = 15 * 32;
+
+impl Dropped {
+    /// From the run starts of the dropped values: `k` values in a run starting at `s` take the
+    /// positions `s..s + k`, all inside the run, so every count before a run boundary is right.
+    fn new(mut starts: Vec<u32>, positions: u64) -> Dropped {
+        radsort::sort(&mut starts);
+        let mut lines = vec![Line([0u32; 16]); (positions / LINE) as usize + 1];
+        let mut k = 0;
+        while k < starts.len() {
+            let s = u64::from(starts[k]);
+            let mut n = 0;
+            while k < starts.len() && u64::from(starts[k]) == s {
+                let p = s + n;
+                let (line, bit) = ((p / LINE) as usize, p % LINE);
+                lines[line].0[1 + (bit / 32) as usize] |= 1 << (bit % 32);
+                n += 1;
+                k += 1;
+            }
         }
-        Some(mask) => ranks_where(&x.file, Some(mask), start, out, spill),
+        let mut total = 0u32;
+        for Line(line) in &mut lines {
+            line[0] = total;
+            total += line[1..].iter().map(|w| w.count_ones()).sum::<u32>();
+        }
+        Dropped { lines }
+    }
+
+    /// Dropped values at positions below `p`.
+    fn before(&self, p: u64) -> u64 {
+        let Line(line) = &self.lines[(p / LINE) as usize];
+        let bit = p % LINE;
+        let (word, within) = ((bit / 32) as usize, bit % 32);
+        let whole: u32 = line[1..1 + word].iter().map(|w| w.count_ones()).sum();
+        let part = (line[1 + word] & ((1u32 << within) - 1)).count_ones();
+        u64::from(line[0] + whole + part)
     }
 }
 
-/// Spearman's rho of two columns from their value orders, in slabs of `slab` rows: the same
-/// ranks and the same sums, in the same row order, as the in-memory coefficient.
-fn spearman(x: &Order, y: &Order, rows: usize, slab: usize, spill: &Path) -> Result<Option<f64>> {
-    let n = match (&x.present, &y.present) {
-        (Some(a), Some(b)) => a
-            .iter()
-            .zip(b)
-            .map(|(a, b)| (a & b).count_ones() as u64)
-            .sum(),
-        (Some(p), None) | (None, Some(p)) => p.iter().map(|w| w.count_ones() as u64).sum(),
-        (None, None) => rows as u64,
+/// The doubled average rank of a value whose run spans `span`, among the values not dropped.
+fn doubled_rank(span: u64, dropped: Option<&Dropped>) -> u32 {
+    let (start, end) = (span & 0xffff_ffff, span >> 32);
+    let (start, end) = match dropped {
+        Some(d) => (start - d.before(start), end - d.before(end)),
+        None => (start, end),
     };
+    // 2·start + (end − start) + 1: twice the mean of the 1-based positions start+1 ..= end.
+    (start + end + 1) as u32
+}
+
+/// Spearman's rho of two columns over the rows where both are present: the same doubled
+/// ranks and the same sums, in the same row order, as the in-memory coefficient. A column's
+/// rank among the pair's rows is its own rank less the values the pair drops before it.
+fn spearman(x: &Order, y: &Order, rows: usize, spill: &Path) -> Result<Option<f64>> {
+    // Run starts of the values each side drops.
+    let (mut dx, mut dy) = (Vec::new(), Vec::new());
+    let mut n = 0u64;
+    if x.has_missing || y.has_missing {
+        for_span_blocks(x, y, rows, spill, |a, b| {
+            for (&sx, &sy) in a.iter().zip(b) {
+                match (sx == MISSING, sy == MISSING) {
+                    (false, false) => n += 1,
+                    (false, true) => dx.push((sx & 0xffff_ffff) as u32),
+                    (true, false) => dy.push((sy & 0xffff_ffff) as u32),
+                    (true, true) => {}
+                }
+            }
+        })?;
+    } else {
+        n = rows as u64;
+    }
     if n < 1 {
         return Ok(None);
     }
+    let dx = (!dx.is_empty()).then(|| Dropped::new(dx, x.present));
+    let dy = (!dy.is_empty()).then(|| Dropped::new(dy, y.present));
     let mut sums = SpearmanSums::new(n);
-    let (mut rx, mut ry) = (Vec::new(), Vec::new());
-    let mut start = 0;
-    while start < rows {
-        let len = slab.min(rows - start);
-        rx.clear();
-        rx.resize(len, 0u32);
-        ry.clear();
-        ry.resize(len, 0u32);
-        pair_ranks(x, y, start, &mut rx, spill)?;
-        pair_ranks(y, x, start, &mut ry, spill)?;
-        // A rank is 0 where either value is missing.
-        for (&a, &b) in rx.iter().zip(&ry) {
-            if a != 0 && b != 0 {
-                sums.add(a, b);
+    for_span_blocks(x, y, rows, spill, |a, b| {
+        for (&sx, &sy) in a.iter().zip(b) {
+            if sx != MISSING && sy != MISSING {
+                sums.add(doubled_rank(sx, dx.as_ref()), doubled_rank(sy, dy.as_ref()));
             }
         }
-        start += len;
-    }
+    })?;
     Ok(sums.finish())
 }
 
@@ -749,11 +807,24 @@ fn correlations(
     orders: &[Order],
     limit: MemoryLimit,
     spill: &Path,
-    cancel: &CancelToken,
+    job: &Job,
 ) -> Result<Correlations> {
+    let cancel = &job.cancel;
     let k = correlated.len();
+    let stage = |name: &str, done: usize| job.progress(name, done as u64, Some(2));
     let pairs: Vec<(usize, usize)> = (0..k).flat_map(|i| (i..k).map(move |j| (i, j))).collect();
+    // Spearman first, while the run spans just written are still in the page cache: pairs
+    // in parallel.
+    stage("rank correlations", 0);
+    let rho: Vec<Option<f64>> = pairs
+        .par_iter()
+        .map(|&(i, j)| {
+            cancel.check()?;
+            spearman(&orders[i], &orders[j], table.rows, spill)
+        })
+        .collect::<Result<_>>()?;
     // Pearson: one pass in row order, every pair updated slice by slice.
+    stage("linear correlations", 1);
     let mut pearson = vec![Pearson::default(); pairs.len()];
     if k > 0 {
         table.for_each_slice(correlated, limit.bytes() / 2, cancel, |_, slice| {
@@ -776,16 +847,6 @@ fn correlations(
             Ok(())
         })?;
     }
-    // Spearman: pairs in parallel, each with two slabs of ranks in its share.
-    let threads = rayon::current_num_threads().max(1);
-    let slab = (limit.bytes() / threads / 8).max(1 << 10);
-    let rho: Vec<Option<f64>> = pairs
-        .par_iter()
-        .map(|&(i, j)| {
-            cancel.check()?;
-            spearman(&orders[i], &orders[j], table.rows, slab, spill)
-        })
-        .collect::<Result<_>>()?;
     let mut p = vec![vec![None; k]; k];
     let mut s = vec![vec![None; k]; k];
     for (n, &(i, j)) in pairs.iter().enumerate() {
