@@ -281,7 +281,13 @@ fn import_file(
         }
         frame => {
             drop(frame);
-            profile_parquet(&name, parquet.path(), limit, &tmp_dir, job)?
+            profile_parquet(
+                &name,
+                stream::ParquetTable::open(parquet.path())?,
+                limit,
+                &tmp_dir,
+                job,
+            )?
         }
     };
     job.cancel.check()?;
@@ -478,7 +484,7 @@ pub fn profile_file(path: &Path, options: &ReadOptions, job: &Job) -> Result<Pro
         if table.names.len() <= columns::MAX_READ_ONE_BY_ONE
             || !limit.fits(table.rows, table.names.len())
         {
-            return profile_parquet(&name, path, limit, &spill, job);
+            return profile_parquet(&name, table, limit, &spill, job);
         }
     } else if !stream::fits_whole(path, format, limit)? {
         let copy = tempfile::Builder::new()
@@ -487,25 +493,25 @@ pub fn profile_file(path: &Path, options: &ReadOptions, job: &Job) -> Result<Pro
             .tempfile_in(&spill)
             .map_err(|e| Error::write("create a temporary file", &spill, e))?;
         stream::convert::to_parquet(path, format, options, copy.as_file(), limit, job)?;
-        return profile_parquet(&name, copy.path(), limit, &spill, job)
+        return stream::ParquetTable::open(copy.path())
+            .and_then(|table| profile_parquet(&name, table, limit, &spill, job))
             .map_err(|e| e.naming(&path.display().to_string()));
     }
     let (frame, _) = read::read_table(path, options)?;
     profile::profile(&name, None, &frame, job)
 }
 
-/// Profiles the Parquet file at `path`: a column at a time when `limit` allows it, else
+/// Profiles the Parquet `table`: a column at a time when `limit` allows it, else
 /// streamed in slices of rows, spilling into a folder made in `spill` (and removed after).
 fn profile_parquet(
     name: &str,
-    path: &Path,
+    table: stream::ParquetTable,
     limit: stream::MemoryLimit,
     spill: &Path,
     job: &Job,
 ) -> Result<Profile> {
-    let table = stream::ParquetTable::open(path)?;
     if limit.fits(table.rows, table.names.len()) {
-        return profile::profile_columns(name, None, &Columns::parquet(path)?, job);
+        return profile::profile_columns(name, None, &Columns::Parquet(table), job);
     }
     let folder = tempfile::Builder::new()
         .prefix("lathe-spill-")

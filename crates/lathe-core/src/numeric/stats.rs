@@ -274,7 +274,7 @@ pub struct SortedColumn {
     present: Vec<u64>,
 }
 
-pub fn bit(bits: &[u64], i: usize) -> bool {
+fn bit(bits: &[u64], i: usize) -> bool {
     bits[i / 64] & (1 << (i % 64)) != 0
 }
 
