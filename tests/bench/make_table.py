@@ -5,7 +5,10 @@ by the output's extension), or ROWS rows.
 them) and 5 categorical ones (low and high cardinality). Seeded: the same file every time.
 Written a million rows at a time, so a 100,000,000-row table needs no more memory than one.
 
-    python tests/bench/make_table.py OUT.csv|OUT.parquet [ROWS]
+    python tests/bench/make_table.py OUT.csv|OUT.parquet [ROWS [SEED [SHIFT]]]
+
+Another SEED draws another sample of the same distributions; SHIFT moves the normal columns'
+means by that many units (the drift benchmark's current data).
 """
 
 import sys
@@ -16,12 +19,12 @@ import pandas as pd
 CHUNK = 1_000_000
 
 
-def chunk(rng: np.random.Generator, rows: int) -> pd.DataFrame:
+def chunk(rng: np.random.Generator, rows: int, shift: float = 0.0) -> pd.DataFrame:
     data = {}
     for i in range(20):
         kind = i % 4
         if kind == 0:
-            col = rng.normal(100 + i, 15, rows)
+            col = rng.normal(100 + i + shift, 15, rows)
         elif kind == 1:
             col = rng.lognormal(3, 1, rows)
         elif kind == 2:
@@ -42,13 +45,15 @@ def chunk(rng: np.random.Generator, rows: int) -> pd.DataFrame:
 def main() -> None:
     out = sys.argv[1]
     rows = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000
-    rng = np.random.default_rng(20261126)
+    seed = int(sys.argv[3]) if len(sys.argv) > 3 else 20261126
+    shift = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
+    rng = np.random.default_rng(seed)
     parquet = out.endswith(".parquet")
     writer = None
     done = 0
     while done < rows:
         n = min(CHUNK, rows - done)
-        frame = chunk(rng, n)
+        frame = chunk(rng, n, shift)
         if parquet:
             import pyarrow as pa
             import pyarrow.parquet as pq

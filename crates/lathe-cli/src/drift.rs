@@ -48,6 +48,10 @@ pub struct DriftArgs {
     /// Window for drift over time: 12h, 1d, 7d, 2w, or a number of rows (1000rows).
     #[arg(long, value_name = "W")]
     window: Option<String>,
+    /// Memory for the tables' values (e.g. 512MiB, 2GiB); larger tables are compared a
+    /// column at a time from disk. Default: a quarter of RAM, at most 2GiB.
+    #[arg(long, value_name = "SIZE")]
+    memory_limit: Option<String>,
     /// Write the self-contained HTML report here.
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
@@ -88,6 +92,7 @@ fn options_of(args: &DriftArgs) -> Result<DriftOptions, Error> {
         time_column: args.time_column.clone(),
         window: args.window.clone(),
         column_methods: args.column_method.clone(),
+        memory_limit: args.memory_limit.clone(),
     }
     .into_options()
 }

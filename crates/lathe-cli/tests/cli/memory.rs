@@ -1,5 +1,5 @@
-//! Bounded memory: a table larger than its memory limit is profiled, and imported, within that
-//! limit plus a fixed overhead, and its numbers are the in-memory profile's.
+//! Bounded memory: a table larger than its memory limit is profiled, imported and compared for
+//! drift within that limit plus a fixed overhead, and its numbers are the in-memory ones.
 //!
 //! Peak memory is the kernel's high-water mark of the `lathe` process, as GNU time reports it
 //! (`%M`, the maximum resident set size). The fixed overhead is measured, not assumed: the
@@ -14,14 +14,15 @@ use serde_json::Value;
 use crate::{json, path_str};
 
 const MIB: u64 = 1024;
+const SEED: u64 = 0x9e37_79b9_7f4a_7c15;
 
 /// A CSV of `rows` rows with the profile benchmark's mix of columns: normal and skewed
 /// numbers with missing values, integer counts, a small category, and a text id with many
 /// distinct values (its hash table outgrows a small budget). Deterministic.
-fn write_table(path: &Path, rows: usize) {
+fn write_table(path: &Path, rows: usize, seed: u64) {
     let mut out = BufWriter::new(std::fs::File::create(path).unwrap());
     writeln!(out, "normal,skewed,count,city,id").unwrap();
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut x = seed;
     for _ in 0..rows {
         x ^= x << 13;
         x ^= x >> 7;
@@ -80,8 +81,8 @@ fn numbers(mut profile: Value) -> Value {
 fn a_table_over_its_memory_limit_is_profiled_and_imported_within_it() {
     let tmp = tempfile::tempdir().unwrap();
     let (big, small) = (tmp.path().join("big.csv"), tmp.path().join("small.csv"));
-    write_table(&big, 2_000_000);
-    write_table(&small, 100);
+    write_table(&big, 2_000_000, SEED);
+    write_table(&small, 100, SEED);
     let (big, small) = (path_str(&big), path_str(&small));
     let limit = "64MiB";
     let budget = 64 * MIB;
@@ -126,4 +127,76 @@ fn a_table_over_its_memory_limit_is_profiled_and_imported_within_it() {
         .map(|d| d.flatten().map(|e| e.file_name()).collect())
         .unwrap_or_default();
     assert!(left.is_empty(), "left in {}: {left:?}", tmp_dir.display());
+
+    // Drift of two 2M-row versions within the limit: the in-memory numbers, to the bit. The
+    // id column is categorical (43% of its values distinct), with more categories than 64 MiB
+    // holds counted: a clear error, then the other columns.
+    let other = tmp.path().join("other.csv");
+    write_table(&other, 2_000_000, 0x2545_f491_4f6c_dd1d);
+    let p = path_str(&project);
+    json(&[
+        "dataset",
+        "import",
+        path_str(&other),
+        "--name",
+        "big",
+        "--project",
+        p,
+    ]);
+    crate::check(
+        &[
+            "drift",
+            "big@1",
+            "big@2",
+            "--memory-limit",
+            limit,
+            "--project",
+            p,
+        ],
+        "compute",
+        &[
+            "column 'id' has",
+            "categories",
+            "raise --memory-limit",
+            "--columns",
+        ],
+    );
+    let columns = "normal,skewed,count,city";
+    let (whole, whole_peak) = peak(&[
+        "drift",
+        "big@1",
+        "big@2",
+        "--columns",
+        columns,
+        "--project",
+        p,
+    ]);
+    let (streamed, drift_peak) = peak(&[
+        "drift",
+        "big@1",
+        "big@2",
+        "--columns",
+        columns,
+        "--memory-limit",
+        limit,
+        "--project",
+        p,
+    ]);
+    eprintln!("drift peak KiB: in memory {whole_peak}, in {limit} {drift_peak}");
+    let tested = |report: &Value| report["columns"].as_array().map(Vec::len).unwrap_or(0);
+    assert_eq!(tested(&whole), 4, "{whole}");
+    assert_eq!(streamed["columns"], whole["columns"]);
+    assert_eq!(streamed["skipped"], whole["skipped"]);
+    assert!(
+        drift_peak <= overhead + budget + 32 * MIB,
+        "drift: {drift_peak} KiB; {report}"
+    );
+    assert!(
+        whole_peak > drift_peak + budget,
+        "drift: in memory {whole_peak} KiB"
+    );
+    let left: Vec<_> = std::fs::read_dir(&tmp_dir)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "left after drift: {left:?}");
 }

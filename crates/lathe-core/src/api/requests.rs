@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bundle::{CardText, ExportOptions};
 use crate::dataset::browse::{RowsQuery, SortKey};
+use crate::dataset::stream::MemoryLimit;
 use crate::drift::{self, DriftOptions, Method};
 use crate::model::eval::Task;
 use crate::model::registry::RegisterOptions;
@@ -36,6 +37,11 @@ pub struct DriftRequest {
     /// `COLUMN=METHOD:THRESHOLD`.
     #[serde(default)]
     pub column_methods: Vec<String>,
+    /// Memory for the tables' values (`512MiB`, `2GiB`); larger tables are compared from
+    /// disk. Default: a quarter of RAM, at most 2 GiB.
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub memory_limit: Option<String>,
 }
 
 impl DriftRequest {
@@ -58,6 +64,11 @@ impl DriftRequest {
             window: given(self.window)
                 .as_deref()
                 .map(drift::Window::parse)
+                .transpose()?,
+            memory_limit: given(self.memory_limit)
+                .map(|text| {
+                    MemoryLimit::parse(&text).map_err(|e| Error::bad_argument("memory limit", e))
+                })
                 .transpose()?,
         })
     }
@@ -357,6 +368,22 @@ mod tests {
             options.column_methods.get("city"),
             Some(&(Method::Chi2, None))
         );
+        let limited = DriftRequest {
+            memory_limit: Some(" 64MiB ".into()),
+            ..DriftRequest::default()
+        }
+        .into_options()
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(limited.memory_limit, Some(MemoryLimit(64 << 20)));
+        let err = DriftRequest {
+            memory_limit: Some("lots".into()),
+            ..DriftRequest::default()
+        }
+        .into_options()
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(err.contains("'lots' is not a size"), "{err}");
         for (bad, says) in [("price", "COLUMN=METHOD"), ("price=psi:x", "not a number")] {
             let err = DriftRequest {
                 column_methods: vec![bad.into()],

@@ -14,7 +14,7 @@
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::drift::sample::{self, Label, Sample, Values};
+use crate::drift::sample::{self, Label, Numbers, Sample, Values};
 use crate::drift::{self, DriftOptions, DriftReport, Kind, SchemaDrift, SideInfo, Skipped};
 use crate::numeric::{self, quantile_sorted};
 use crate::{Error, Result};
@@ -122,7 +122,7 @@ fn profile_column(column: &Column) -> std::result::Result<ColumnProfile, String>
         quantiles: None,
         histogram: None,
     };
-    if let Some(v) = s.numbers() {
+    if let Some(v) = s.numbers().and_then(Numbers::as_slice) {
         if !v.is_empty() {
             out.min = v.first().copied();
             out.max = v.last().copied();
@@ -225,7 +225,7 @@ fn reference_sample(
                     };
                     v.extend(std::iter::repeat_n(*x, *count as usize));
                 }
-                Values::Numeric(v)
+                Values::Numeric(Numbers::new(v))
             }
         };
         let sample = Sample {
@@ -258,7 +258,7 @@ fn reference_sample(
         .collect();
     Ok((
         Sample {
-            values: Values::Numeric(rebuilt),
+            values: Values::Numeric(Numbers::new(rebuilt)),
             n,
             dropped: c.missing,
         },

@@ -16,7 +16,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::filter::{self, column_list};
-use super::read::ReadOptions;
+use super::read::{self, Format, ReadOptions};
+use super::stream::{self, MemoryLimit, ParquetTable};
+use crate::job::Job;
 use crate::project::Project;
 use crate::{Error, Result};
 
@@ -67,6 +69,8 @@ pub enum TableSource {
         dataset: String,
         version: i64,
         parquet: PathBuf,
+        /// The project's folder for temporary files (`objects/tmp`).
+        spill: PathBuf,
     },
     /// A file read whole, without a project.
     File { path: PathBuf, options: ReadOptions },
@@ -89,6 +93,94 @@ impl TableSource {
             dataset: version.dataset,
             version: version.version,
             parquet,
+            spill: project.objects().dir().join("tmp"),
+        })
+    }
+
+    /// Where whole-table work on this source spills: the project's `objects/tmp` for a stored
+    /// version (created when missing), the system's temporary folder otherwise.
+    pub fn spill_folder(&self) -> Result<PathBuf> {
+        match self {
+            TableSource::Stored { spill, .. } => {
+                std::fs::create_dir_all(spill)
+                    .map_err(|e| Error::write("create the spill folder", spill, e))?;
+                Ok(spill.clone())
+            }
+            _ => Ok(std::env::temp_dir()),
+        }
+    }
+
+    /// Whether the table can be read whole and worked on in memory within `limit`.
+    pub fn fits(&self, limit: MemoryLimit) -> Result<bool> {
+        match self {
+            TableSource::Stored { parquet, .. } => {
+                let table = ParquetTable::open(parquet)?;
+                Ok(limit.fits(table.rows, table.names.len()))
+            }
+            TableSource::File { path, options } => {
+                stream::fits_whole(path, read::table_format(path, options)?, limit)
+            }
+            TableSource::Remote { url, copy, options } => {
+                stream::fits_whole(copy, read::table_format(copy, options)?, limit)
+                    .map_err(|e| e.naming(url))
+            }
+        }
+    }
+
+    /// The table as a Parquet file to read in slices of rows: a stored version's object, a
+    /// Parquet file itself, anything else copied into a temporary Parquet file in `spill` (a
+    /// CSV a chunk at a time, within `limit`), deleted with the returned value.
+    pub fn sliced(&self, limit: MemoryLimit, spill: &Path, job: &Job) -> Result<SlicedTable> {
+        let (path, options, shown) = match self {
+            TableSource::Stored { parquet, .. } => {
+                return Ok(SlicedTable {
+                    table: ParquetTable::open(parquet)?,
+                    _copy: None,
+                });
+            }
+            TableSource::File { path, options } => (path.as_path(), options, None),
+            TableSource::Remote { url, copy, options } => {
+                (copy.as_ref().as_ref(), options, Some(url.as_str()))
+            }
+        };
+        let name = |e: Error| match shown {
+            Some(url) => e.naming(url),
+            None => e,
+        };
+        let format = read::table_format(path, options).map_err(name)?;
+        if format == Format::Parquet {
+            return Ok(SlicedTable {
+                table: ParquetTable::open(path).map_err(name)?,
+                _copy: None,
+            });
+        }
+        let copy = tempfile::Builder::new()
+            .prefix("lathe-table-")
+            .suffix(".parquet")
+            .tempfile_in(spill)
+            .map_err(|e| Error::write("create a temporary file", spill, e))?;
+        match format {
+            Format::Csv | Format::Tsv => {
+                stream::convert::to_parquet(path, format, options, copy.as_file(), limit, job)
+                    .map_err(name)?;
+            }
+            // The other formats are read whole anyway (they fit, or they could not be read).
+            _ => {
+                let mut frame = self.read_whole()?;
+                ParquetWriter::new(copy.as_file())
+                    .finish(&mut frame)
+                    .map_err(|e| {
+                        Error::write(
+                            "write a temporary Parquet copy",
+                            copy.path(),
+                            std::io::Error::other(e),
+                        )
+                    })?;
+            }
+        }
+        Ok(SlicedTable {
+            table: ParquetTable::open(copy.path()).map_err(name)?,
+            _copy: Some(copy),
         })
     }
 
@@ -127,6 +219,13 @@ impl TableSource {
             TableSource::Stored { parquet, .. } => read_parquet(parquet, None, None),
         }
     }
+}
+
+/// A table read in slices ([`TableSource::sliced`]), with the temporary copy it reads from.
+#[derive(Debug)]
+pub struct SlicedTable {
+    pub table: ParquetTable,
+    _copy: Option<tempfile::NamedTempFile>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -17,6 +17,7 @@ mod method;
 mod plan;
 mod report;
 mod score;
+mod stream;
 
 pub mod chart;
 pub mod html;
@@ -30,12 +31,13 @@ use rayon::prelude::*;
 
 use crate::Result;
 use crate::dataset::browse::TableSource;
+use crate::dataset::stream::MemoryLimit;
 use crate::job::Job;
 pub use column::{Bins, ColumnDrift, Dropped, Effect};
 pub use method::{Kind, Method};
 pub(crate) use plan::evaluate_samples;
 pub use plan::{DEFAULT_DRIFT_SHARE, DriftOptions};
-use plan::{plan_columns, test_column};
+use plan::{plan_columns, schema_of, test_column};
 pub(crate) use report::Parts;
 pub use report::{DriftReport, SchemaDrift, SideInfo, Skipped};
 use sample::compute_err;
@@ -43,7 +45,9 @@ pub use score::{Score, score};
 pub use store::{StoredDrift, list, load, save};
 pub use window::{Window, WindowDrift, Windows};
 
-/// Compares `current` with `reference`.
+/// Compares `current` with `reference`: in memory when both fit half of the memory limit
+/// each, else a column at a time from slices of their Parquet files (the same numbers; drift
+/// over windows needs the tables in memory).
 pub fn compare(
     reference: &TableSource,
     current: &TableSource,
@@ -51,6 +55,13 @@ pub fn compare(
     job: &Job,
 ) -> Result<DriftReport> {
     options.check()?;
+    let limit = options
+        .memory_limit
+        .unwrap_or_else(MemoryLimit::for_this_machine);
+    let half = MemoryLimit(limit.0 / 2);
+    if !(reference.fits(half)? && current.fits(half)?) {
+        return stream::compare_sources(reference, current, options, limit, job);
+    }
     job.progress("reading the reference", 0, None);
     let ref_frame = reference.frame(None)?;
     job.cancel.check()?;
@@ -89,7 +100,15 @@ pub fn compare_frames(
     job: &Job,
 ) -> Result<DriftReport> {
     options.check()?;
-    let (plans, mut skipped, schema) = plan_columns(ref_frame, cur_frame, options)?;
+    let (plans, mut skipped, schema) = plan_columns(
+        &schema_of(ref_frame),
+        &schema_of(cur_frame),
+        options,
+        |name| {
+            let column = cur_frame.column(name).map_err(|e| compute_err(name, e))?;
+            Ok(sample::infer_kind(column))
+        },
+    )?;
     let total = plans.len() as u64;
     let done = std::sync::atomic::AtomicU64::new(0);
     job.progress("testing columns", 0, Some(total));

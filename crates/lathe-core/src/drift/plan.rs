@@ -12,6 +12,7 @@ use super::sample::{self, Sample};
 use super::score::score;
 use super::score::{display_bins, effect};
 use super::window::Window;
+use crate::dataset::stream::MemoryLimit;
 use crate::{Error, Result};
 
 /// What to compare and how.
@@ -30,6 +31,9 @@ pub struct DriftOptions {
     /// Drift over time: the current data's time column and window.
     pub time_column: Option<String>,
     pub window: Option<Window>,
+    /// Memory for the tables' values (default: [`MemoryLimit::for_this_machine`]); tables
+    /// over it are compared a column at a time from sorted runs spilled to disk.
+    pub memory_limit: Option<MemoryLimit>,
 }
 
 /// The dataset drifts when at least this share of the tested columns drift (Evidently's
@@ -46,6 +50,7 @@ impl Default for DriftOptions {
             drift_share: DEFAULT_DRIFT_SHARE,
             time_column: None,
             window: None,
+            memory_limit: None,
         }
     }
 }
@@ -101,27 +106,40 @@ impl DriftOptions {
 #[derive(Debug, Clone)]
 pub(super) struct Plan {
     pub(super) name: String,
-    kind: Kind,
+    pub(super) kind: Kind,
     /// `None`: Evidently's default, picked from the data.
     method: Option<(Method, &'static str)>,
     threshold: Option<f64>,
 }
 
+/// A table's columns: names and types.
+pub(super) type Schema = Vec<(String, DataType)>;
+
+/// The columns of a frame.
+pub(super) fn schema_of(frame: &DataFrame) -> Schema {
+    frame
+        .columns()
+        .iter()
+        .map(|c| (c.name().to_string(), c.dtype().clone()))
+        .collect()
+}
+
+/// Plans the comparison of two tables' columns. `kind_of(name)` is the kind Evidently infers
+/// from the current data's column `name` (or why it has none).
 pub(super) fn plan_columns(
-    reference: &DataFrame,
-    current: &DataFrame,
+    reference: &Schema,
+    current: &Schema,
     options: &DriftOptions,
+    mut kind_of: impl FnMut(&str) -> Result<std::result::Result<Kind, String>>,
 ) -> Result<(Vec<Plan>, Vec<Skipped>, SchemaDrift)> {
-    let ref_names: Vec<String> = reference
-        .get_column_names()
-        .iter()
-        .map(|n| n.to_string())
-        .collect();
-    let cur_names: Vec<String> = current
-        .get_column_names()
-        .iter()
-        .map(|n| n.to_string())
-        .collect();
+    let ref_names: Vec<String> = reference.iter().map(|(n, _)| n.clone()).collect();
+    let cur_names: Vec<String> = current.iter().map(|(n, _)| n.clone()).collect();
+    let dtype = |schema: &Schema, name: &str| {
+        schema
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| t.clone())
+    };
     let schema = SchemaDrift {
         only_in_reference: ref_names
             .iter()
@@ -177,11 +195,11 @@ pub(super) fn plan_columns(
         if options.time_column.as_deref() == Some(name.as_str()) {
             continue;
         }
-        let (Ok(rc), Ok(cc)) = (reference.column(&name), current.column(&name)) else {
+        let (Some(rtype), Some(ctype)) = (dtype(reference, &name), dtype(current, &name)) else {
             continue;
         };
         // Evidently infers each column's type from the current data.
-        let kind = match sample::infer_kind(cc) {
+        let kind = match kind_of(&name)? {
             Ok(kind) => kind,
             Err(reason) => {
                 skipped.push(Skipped {
@@ -191,12 +209,10 @@ pub(super) fn plan_columns(
                 continue;
             }
         };
-        if !sample::fits(rc.dtype(), kind) {
+        if !sample::fits(&rtype, kind) {
             skipped.push(Skipped {
                 reason: format!(
-                    "the type changed: {} in the reference, {} in the current data (schema drift)",
-                    rc.dtype(),
-                    cc.dtype()
+                    "the type changed: {rtype} in the reference, {ctype} in the current data (schema drift)"
                 ),
                 name,
             });
@@ -281,7 +297,7 @@ pub(super) fn evaluate(
         ));
     }
     let distinct = match (r.numbers(), c.numbers()) {
-        (Some(a), Some(b)) => sample::distinct_union(a, b),
+        (Some(a), Some(b)) => sample::distinct_union(a.iter(), b.iter()),
         _ => sample::merge_categories(&r.categories(), &c.categories()).len(),
     };
     let (method, reason) = match plan.method {

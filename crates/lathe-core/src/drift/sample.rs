@@ -49,9 +49,210 @@ impl std::fmt::Display for Label {
 #[derive(Debug, Clone)]
 pub enum Values {
     /// Sorted, finite.
-    Numeric(Vec<f64>),
+    Numeric(Numbers),
     /// Each category once, sorted by label, with its count.
     Categorical(Vec<(Label, u64)>),
+}
+
+/// A column's finite values in ascending order: in memory, or in a file of the spill folder
+/// when they are over the memory budget, read back a block at a time as often as a statistic
+/// needs (every statistic reads them through [`Numbers::iter`], so both give the same bits).
+#[derive(Debug, Clone)]
+pub enum Numbers {
+    Memory { values: Vec<f64>, distinct: usize },
+    Spilled(Spilled),
+}
+
+/// Sorted values written as little-endian `f64`s to an anonymous temporary file.
+#[derive(Debug, Clone)]
+pub struct Spilled {
+    pub(crate) file: std::sync::Arc<std::fs::File>,
+    pub(crate) len: usize,
+    pub(crate) distinct: usize,
+    pub(crate) first: f64,
+    pub(crate) last: f64,
+    /// The first read error, reported by [`Numbers::check`] after the statistics.
+    pub(crate) error: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+}
+
+/// Values read back from a spilled file at a time.
+const READ_BLOCK: usize = 8192;
+
+impl Numbers {
+    /// Sorted finite values held in memory.
+    pub fn new(sorted: Vec<f64>) -> Numbers {
+        let distinct = runs(sorted.iter().copied()).count();
+        Numbers::Memory {
+            values: sorted,
+            distinct,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Numbers::Memory { values, .. } => values.len(),
+            Numbers::Spilled(s) => s.len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn distinct(&self) -> usize {
+        match self {
+            Numbers::Memory { distinct, .. } => *distinct,
+            Numbers::Spilled(s) => s.distinct,
+        }
+    }
+
+    pub fn first(&self) -> Option<f64> {
+        match self {
+            Numbers::Memory { values, .. } => values.first().copied(),
+            Numbers::Spilled(s) => (s.len > 0).then_some(s.first),
+        }
+    }
+
+    pub fn last(&self) -> Option<f64> {
+        match self {
+            Numbers::Memory { values, .. } => values.last().copied(),
+            Numbers::Spilled(s) => (s.len > 0).then_some(s.last),
+        }
+    }
+
+    /// The values when they are in memory.
+    pub fn as_slice(&self) -> Option<&[f64]> {
+        match self {
+            Numbers::Memory { values, .. } => Some(values),
+            Numbers::Spilled(_) => None,
+        }
+    }
+
+    /// The values in ascending order.
+    pub fn iter(&self) -> NumbersIter<'_> {
+        match self {
+            Numbers::Memory { values, .. } => NumbersIter::Memory(values.iter()),
+            Numbers::Spilled(s) => NumbersIter::Spilled {
+                from: s,
+                offset: 0,
+                block: Vec::new(),
+                at: 0,
+            },
+        }
+    }
+
+    /// numpy's mean (pairwise summation).
+    pub fn mean(&self) -> f64 {
+        match self {
+            Numbers::Memory { values, .. } => crate::numeric::mean(values),
+            Numbers::Spilled(s) => {
+                crate::numeric::pairwise_sum_of(s.len, &mut self.iter()) / s.len as f64
+            }
+        }
+    }
+
+    /// numpy's population standard deviation (two passes).
+    pub fn std_pop(&self) -> f64 {
+        match self {
+            Numbers::Memory { values, .. } => crate::numeric::std_pop(values),
+            Numbers::Spilled(s) => {
+                let n = s.len as f64;
+                let mean = self.mean();
+                let mut squares = self.iter().map(|v| (v - mean) * (v - mean));
+                (crate::numeric::pairwise_sum_of(s.len, &mut squares) / n).sqrt()
+            }
+        }
+    }
+
+    /// A read error met while iterating a spilled file, if any.
+    pub fn check(&self) -> Result<()> {
+        if let Numbers::Spilled(s) = self
+            && let Some(e) = s.error.lock().ok().and_then(|mut e| e.take())
+        {
+            return Err(Error::Compute {
+                context: "cannot compute drift",
+                detail: format!("reading sorted values back from the spill folder: {e}"),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// [`Numbers::iter`].
+#[derive(Debug)]
+pub enum NumbersIter<'a> {
+    Memory(std::slice::Iter<'a, f64>),
+    Spilled {
+        from: &'a Spilled,
+        offset: u64,
+        block: Vec<f64>,
+        at: usize,
+    },
+}
+
+impl Iterator for NumbersIter<'_> {
+    type Item = f64;
+
+    fn next(&mut self) -> Option<f64> {
+        match self {
+            NumbersIter::Memory(values) => values.next().copied(),
+            NumbersIter::Spilled {
+                from,
+                offset,
+                block,
+                at,
+            } => {
+                if *at == block.len() {
+                    let left = (from.len as u64 * 8).saturating_sub(*offset);
+                    if left == 0 {
+                        return None;
+                    }
+                    let mut bytes = vec![0u8; (left as usize).min(READ_BLOCK * 8)];
+                    if let Err(e) = read_at(&from.file, &mut bytes, *offset) {
+                        if let Ok(mut slot) = from.error.lock() {
+                            slot.get_or_insert(e.to_string());
+                        }
+                        return None;
+                    }
+                    *offset += bytes.len() as u64;
+                    block.clear();
+                    block.extend(
+                        bytes
+                            .chunks_exact(8)
+                            .map(|b| f64::from_le_bytes(b.try_into().unwrap_or_default())),
+                    );
+                    *at = 0;
+                }
+                let v = block[*at];
+                *at += 1;
+                Some(v)
+            }
+        }
+    }
+}
+
+/// Fills `buf` from `file` at `offset`, without moving a shared file position.
+fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+    }
+    #[cfg(windows)]
+    {
+        let mut done = 0;
+        while done < buf.len() {
+            let n = std::os::windows::fs::FileExt::seek_read(
+                file,
+                &mut buf[done..],
+                offset + done as u64,
+            )?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            done += n;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -68,54 +269,59 @@ impl Sample {
     pub fn categories(&self) -> Vec<(Label, u64)> {
         match &self.values {
             Values::Categorical(c) => c.clone(),
-            Values::Numeric(v) => runs(v).map(|(x, n)| (Label::Num(x), n)).collect(),
+            Values::Numeric(v) => runs(v.iter()).map(|(x, n)| (Label::Num(x), n)).collect(),
         }
     }
 
     pub fn distinct(&self) -> usize {
         match &self.values {
             Values::Categorical(c) => c.len(),
-            Values::Numeric(v) => runs(v).count(),
+            Values::Numeric(v) => v.distinct(),
         }
     }
 
-    pub fn numbers(&self) -> Option<&[f64]> {
+    pub fn numbers(&self) -> Option<&Numbers> {
         match &self.values {
             Values::Numeric(v) => Some(v),
             Values::Categorical(_) => None,
         }
     }
+
+    /// A read error met by the statistics, if any.
+    pub fn check(&self) -> Result<()> {
+        match &self.values {
+            Values::Numeric(v) => v.check(),
+            Values::Categorical(_) => Ok(()),
+        }
+    }
 }
 
-/// Runs of equal values in a sorted slice: (value, count).
-pub fn runs(sorted: &[f64]) -> impl Iterator<Item = (f64, u64)> + '_ {
-    let mut i = 0;
+/// Runs of equal values in ascending order: (value, count).
+pub fn runs(sorted: impl Iterator<Item = f64>) -> impl Iterator<Item = (f64, u64)> {
+    let mut sorted = sorted.peekable();
     std::iter::from_fn(move || {
-        let &x = sorted.get(i)?;
-        let start = i;
-        while i < sorted.len() && sorted[i] == x {
-            i += 1;
+        let x = sorted.next()?;
+        let mut count = 1;
+        while sorted.next_if(|&v| v == x).is_some() {
+            count += 1;
         }
-        Some((x, (i - start) as u64))
+        Some((x, count))
     })
 }
 
-/// Distinct values of two sorted slices together.
-pub fn distinct_union(a: &[f64], b: &[f64]) -> usize {
-    let (mut i, mut j, mut count) = (0, 0, 0);
-    while i < a.len() || j < b.len() {
-        let x = match (a.get(i), b.get(j)) {
+/// Distinct values of two ascending streams together.
+pub fn distinct_union(a: impl Iterator<Item = f64>, b: impl Iterator<Item = f64>) -> usize {
+    let (mut a, mut b) = (a.peekable(), b.peekable());
+    let mut count = 0;
+    loop {
+        let x = match (a.peek(), b.peek()) {
             (Some(&x), Some(&y)) => x.min(y),
             (Some(&x), None) => x,
             (None, Some(&y)) => y,
             (None, None) => break,
         };
-        while i < a.len() && a[i] == x {
-            i += 1;
-        }
-        while j < b.len() && b[j] == x {
-            j += 1;
-        }
+        while a.next_if(|&v| v == x).is_some() {}
+        while b.next_if(|&v| v == x).is_some() {}
         count += 1;
     }
     count
@@ -156,21 +362,36 @@ pub fn merge_categories(a: &[(Label, u64)], b: &[(Label, u64)]) -> Vec<(Label, u
     out
 }
 
-/// The kind Evidently infers for a column, or why it has none: floats are numeric; integers are
-/// categorical with at most 10 distinct values, else numeric; booleans are categorical; text is
-/// categorical unless more than half its values are distinct (free text, not tested).
+/// The kind Evidently infers for a column, or why it has none ([`kind_of`]).
 pub fn infer_kind(column: &Column) -> std::result::Result<Kind, String> {
-    let dtype = column.dtype();
     let name = column.name().as_str();
+    kind_of(
+        column.dtype(),
+        || column.len() - column.null_count(),
+        || {
+            column
+                .drop_nulls()
+                .n_unique()
+                .map_err(|e| compute_err(name, e).to_string())
+        },
+    )
+}
+
+/// Evidently's rule, given a column's type, its number of non-null values and its number of
+/// distinct non-null values (each asked only when the rule needs it; for integers, any number
+/// above 10 decides alike): floats are numeric; integers are categorical with at most 10
+/// distinct values, else numeric; booleans are categorical; text is categorical unless more
+/// than half its values are distinct (free text, not tested).
+pub fn kind_of(
+    dtype: &DataType,
+    non_null: impl FnOnce() -> usize,
+    distinct: impl FnOnce() -> std::result::Result<usize, String>,
+) -> std::result::Result<Kind, String> {
     if dtype.is_float() {
         return Ok(Kind::Numeric);
     }
     if dtype.is_integer() {
-        let distinct = column
-            .drop_nulls()
-            .n_unique()
-            .map_err(|e| compute_err(name, e).to_string())?;
-        return Ok(if distinct <= 10 {
+        return Ok(if distinct()? <= 10 {
             Kind::Categorical
         } else {
             Kind::Numeric
@@ -179,14 +400,11 @@ pub fn infer_kind(column: &Column) -> std::result::Result<Kind, String> {
     match dtype {
         DataType::Boolean => Ok(Kind::Categorical),
         DataType::String => {
-            let non_null = column.len() - column.null_count();
+            let non_null = non_null();
             if non_null == 0 {
                 return Err("every value is missing".into());
             }
-            let distinct = column
-                .drop_nulls()
-                .n_unique()
-                .map_err(|e| compute_err(name, e).to_string())?;
+            let distinct = distinct()?;
             if distinct as f64 > non_null as f64 * 0.5 {
                 Err(format!(
                     "free text ({distinct} distinct values in {non_null}): text drift is not computed"
@@ -242,10 +460,12 @@ pub fn sample(column: &Column, kind: Kind, rows: Option<&[u32]>) -> Result<Sampl
         let n = values.len();
         let dropped = (total - n) as u64;
         let values = match kind {
-            Kind::Numeric => Values::Numeric(values),
-            Kind::Categorical => {
-                Values::Categorical(runs(&values).map(|(x, c)| (Label::Num(x), c)).collect())
-            }
+            Kind::Numeric => Values::Numeric(Numbers::new(values)),
+            Kind::Categorical => Values::Categorical(
+                runs(values.iter().copied())
+                    .map(|(x, c)| (Label::Num(x), c))
+                    .collect(),
+            ),
         };
         return Ok(Sample { values, n, dropped });
     }
@@ -328,10 +548,10 @@ mod tests {
         let a = [1.0, 1.0, 2.0, 5.0];
         let b = [2.0, 3.0, 3.0];
         assert_eq!(
-            runs(&a).collect::<Vec<_>>(),
+            runs(a.iter().copied()).collect::<Vec<_>>(),
             vec![(1.0, 2), (2.0, 1), (5.0, 1)]
         );
-        assert_eq!(distinct_union(&a, &b), 4);
+        assert_eq!(distinct_union(a.iter().copied(), b.iter().copied()), 4);
         let x = vec![(Label::Text("a".into()), 2), (Label::Text("c".into()), 1)];
         let y = vec![(Label::Text("b".into()), 4), (Label::Text("c".into()), 3)];
         let m = merge_categories(&x, &y);

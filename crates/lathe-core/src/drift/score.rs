@@ -17,6 +17,16 @@ pub struct Score {
     pub p_value: Option<f64>,
 }
 
+impl Score {
+    /// The score of a numeric-only method on a sample without numbers (never reached: such a
+    /// plan is refused before testing).
+    const NAN: Score = Score {
+        score: f64::NAN,
+        statistic: f64::NAN,
+        p_value: None,
+    };
+}
+
 /// Evidently's bins for a numeric column whose reference has more than 20 distinct values:
 /// Sturges bins over both sides together, with each side's counts. `None` where Evidently
 /// counts one bin per value (categories, and numbers with few values).
@@ -31,10 +41,11 @@ pub(super) fn sturges_counts(
     if r.distinct() <= 20 {
         return None;
     }
-    let edges = numeric::sturges_edges_of(a, b);
+    let (lo, hi) = (a.first()?.min(b.first()?), a.last()?.max(b.last()?));
+    let edges = numeric::sturges_edges(lo, hi, a.len() + b.len());
     let (ra, cb) = (
-        numeric::bin_counts(a, &edges),
-        numeric::bin_counts(b, &edges),
+        numeric::bin_counts_of(a.iter(), &edges),
+        numeric::bin_counts_of(b.iter(), &edges),
     );
     Some((edges, ra, cb))
 }
@@ -58,8 +69,10 @@ pub(super) fn binned_shares(kind: Kind, r: &Sample, c: &Sample) -> (Vec<f64>, Ve
 pub fn score(method: Method, kind: Kind, r: &Sample, c: &Sample) -> Score {
     match method {
         Method::Ks => {
-            let (a, b) = (r.numbers().unwrap_or(&[]), c.numbers().unwrap_or(&[]));
-            let ks = stat::ks_2samp(a, b);
+            let (Some(a), Some(b)) = (r.numbers(), c.numbers()) else {
+                return Score::NAN;
+            };
+            let ks = stat::ks_2samp_of((a.len(), a.iter()), (b.len(), b.iter()));
             Score {
                 score: ks.p_value,
                 statistic: ks.statistic,
@@ -67,9 +80,12 @@ pub fn score(method: Method, kind: Kind, r: &Sample, c: &Sample) -> Score {
             }
         }
         Method::Wasserstein => {
-            let (a, b) = (r.numbers().unwrap_or(&[]), c.numbers().unwrap_or(&[]));
-            let norm = numeric::std_pop(a).max(0.001);
-            let distance = stat::wasserstein(a, b);
+            let (Some(a), Some(b)) = (r.numbers(), c.numbers()) else {
+                return Score::NAN;
+            };
+            let norm = a.std_pop().max(0.001);
+            let distinct = sample::distinct_union(a.iter(), b.iter());
+            let distance = stat::wasserstein_of((a.len(), a.iter()), (b.len(), b.iter()), distinct);
             Score {
                 score: distance / norm,
                 statistic: distance,
@@ -201,7 +217,7 @@ pub(super) fn display_bins(kind: Kind, r: &Sample, c: &Sample) -> Bins {
 
 pub(super) fn effect(kind: Kind, r: &Sample, c: &Sample, bins: &Bins) -> Effect {
     if let (Kind::Numeric, Some(a), Some(b)) = (kind, r.numbers(), c.numbers()) {
-        let (ma, mb, sd) = (numeric::mean(a), numeric::mean(b), numeric::std_pop(a));
+        let (ma, mb, sd) = (a.mean(), b.mean(), a.std_pop());
         let value = (sd > 0.0).then(|| (mb - ma) / sd);
         let text = match value {
             Some(v) => format!(

@@ -14,7 +14,7 @@
 
 use std::f64::consts::PI;
 
-use crate::numeric::pairwise_sum;
+use crate::numeric::{pairwise_sum, pairwise_sum_of};
 
 /// `max(n1, n2)` up to which `ks_2samp(method="auto")` computes the exact distribution.
 const KS_MAX_EXACT_N: usize = 10_000;
@@ -30,7 +30,14 @@ pub struct Ks {
 
 /// `scipy.stats.ks_2samp(a, b)` for two sorted, finite, non-empty samples.
 pub fn ks_2samp(a: &[f64], b: &[f64]) -> Ks {
-    let (n1, n2) = (a.len(), b.len());
+    ks_2samp_of((a.len(), a.iter().copied()), (b.len(), b.iter().copied()))
+}
+
+/// [`ks_2samp`] of two samples streamed in ascending order, each with its length.
+pub fn ks_2samp_of(
+    (n1, a): (usize, impl Iterator<Item = f64>),
+    (n2, b): (usize, impl Iterator<Item = f64>),
+) -> Ks {
     if n1 == 0 || n2 == 0 {
         return Ks {
             statistic: f64::NAN,
@@ -39,19 +46,14 @@ pub fn ks_2samp(a: &[f64], b: &[f64]) -> Ks {
         };
     }
     // max and min of F1 − F2 over every data value (both ECDFs right-continuous).
+    let (mut a, mut b) = (a.peekable(), b.peekable());
     let (mut i, mut j) = (0usize, 0usize);
     let (mut max_diff, mut min_diff) = (f64::NEG_INFINITY, f64::INFINITY);
-    while i < n1 || j < n2 {
-        let x = match (a.get(i), b.get(j)) {
-            (Some(&x), Some(&y)) => x.min(y),
-            (Some(&x), None) => x,
-            (None, Some(&y)) => y,
-            (None, None) => break,
-        };
-        while i < n1 && a[i] <= x {
+    while let Some(x) = lowest(a.peek(), b.peek()) {
+        while a.next_if(|&v| v <= x).is_some() {
             i += 1;
         }
-        while j < n2 && b[j] <= x {
+        while b.next_if(|&v| v <= x).is_some() {
             j += 1;
         }
         let diff = i as f64 / n1 as f64 - j as f64 / n2 as f64;
@@ -60,6 +62,16 @@ pub fn ks_2samp(a: &[f64], b: &[f64]) -> Ks {
     }
     let d = (-min_diff).clamp(0.0, 1.0).max(max_diff);
     ks_p_value(n1, n2, d)
+}
+
+/// The smaller of two sorted streams' next values.
+fn lowest(a: Option<&f64>, b: Option<&f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(&x), Some(&y)) => Some(x.min(y)),
+        (Some(&x), None) => Some(x),
+        (None, Some(&y)) => Some(y),
+        (None, None) => None,
+    }
 }
 
 /// The p-value `ks_2samp` gives a statistic `d` for sample sizes `n1` and `n2`.
@@ -662,32 +674,45 @@ pub fn normal_two_sided(z: f64) -> f64 {
 /// `scipy.stats.wasserstein_distance(a, b)` for two sorted, finite, non-empty samples: the
 /// integral of |F_a − F_b|.
 pub fn wasserstein(a: &[f64], b: &[f64]) -> f64 {
-    let (na, nb) = (a.len() as f64, b.len() as f64);
-    if a.is_empty() || b.is_empty() {
+    let distinct = super::sample::distinct_union(a.iter().copied(), b.iter().copied());
+    wasserstein_of(
+        (a.len(), a.iter().copied()),
+        (b.len(), b.iter().copied()),
+        distinct,
+    )
+}
+
+/// [`wasserstein`] of two samples streamed in ascending order, each with its length, given
+/// the number of distinct values of both together (the terms are summed pairwise as scipy
+/// sums its array of them, which needs their number first).
+pub fn wasserstein_of(
+    (na, a): (usize, impl Iterator<Item = f64>),
+    (nb, b): (usize, impl Iterator<Item = f64>),
+    distinct: usize,
+) -> f64 {
+    if na == 0 || nb == 0 {
         return f64::NAN;
     }
+    let (na, nb) = (na as f64, nb as f64);
+    let (mut a, mut b) = (a.peekable(), b.peekable());
     let (mut i, mut j) = (0usize, 0usize);
-    // Walk the merged sorted values; between consecutive merged values both CDFs are constant.
-    let mut terms: Vec<f64> = Vec::with_capacity(a.len() + b.len());
-    let mut prev = a[0].min(b[0]);
-    loop {
+    // Walk the merged sorted values; between consecutive merged values both CDFs are constant:
+    // one term for each distinct value after the first.
+    let mut prev = lowest(a.peek(), b.peek()).unwrap_or(0.0);
+    let mut terms = std::iter::from_fn(|| {
         // Advance past every value equal to `prev` (searchsorted "right").
-        while i < a.len() && a[i] <= prev {
+        while a.next_if(|&v| v <= prev).is_some() {
             i += 1;
         }
-        while j < b.len() && b[j] <= prev {
+        while b.next_if(|&v| v <= prev).is_some() {
             j += 1;
         }
-        let next = match (a.get(i), b.get(j)) {
-            (Some(&x), Some(&y)) => x.min(y),
-            (Some(&x), None) => x,
-            (None, Some(&y)) => y,
-            (None, None) => break,
-        };
-        terms.push((i as f64 / na - j as f64 / nb).abs() * (next - prev));
+        let next = lowest(a.peek(), b.peek())?;
+        let term = (i as f64 / na - j as f64 / nb).abs() * (next - prev);
         prev = next;
-    }
-    pairwise_sum(&terms)
+        Some(term)
+    });
+    pairwise_sum_of(distinct.saturating_sub(1), &mut terms)
 }
 
 /// Evidently's `get_binned_data(..., feel_zeroes=True)` zero filling: each side's zero shares

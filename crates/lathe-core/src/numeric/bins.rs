@@ -41,23 +41,36 @@ fn linspace(start: f64, stop: f64, num: usize) -> Vec<f64> {
 /// `numpy.histogram(sorted, edges)[0]`: half-open bins, the last one closed; values outside
 /// are not counted.
 pub fn bin_counts(sorted: &[f64], edges: &[f64]) -> Vec<u64> {
+    bin_counts_of(sorted.iter().copied(), edges)
+}
+
+/// [`bin_counts`] of values streamed in ascending order.
+pub fn bin_counts_of(sorted: impl Iterator<Item = f64>, edges: &[f64]) -> Vec<u64> {
     if edges.len() < 2 {
         return Vec::new();
     }
     let last = edges.len() - 1;
     // cumulative: number of values < edges[k] (k < last), ≤ edges[last].
-    let cum: Vec<usize> = edges
-        .iter()
-        .enumerate()
-        .map(|(k, &e)| {
-            if k == last {
-                sorted.partition_point(|&v| v <= e)
-            } else {
-                sorted.partition_point(|&v| v < e)
-            }
-        })
-        .collect();
-    cum.windows(2).map(|w| (w[1] - w[0]) as u64).collect()
+    let below = |v: f64, k: usize| {
+        if k == last {
+            v <= edges[k]
+        } else {
+            v < edges[k]
+        }
+    };
+    let mut cum = vec![0u64; edges.len()];
+    let (mut k, mut seen) = (0usize, 0u64);
+    for v in sorted {
+        while k <= last && !below(v, k) {
+            cum[k] = seen;
+            k += 1;
+        }
+        seen += 1;
+    }
+    for c in &mut cum[k.min(edges.len())..] {
+        *c = seen;
+    }
+    cum.windows(2).map(|w| w[1] - w[0]).collect()
 }
 
 #[cfg(test)]

@@ -12,6 +12,6 @@ pub mod bins;
 pub mod stats;
 pub mod sum;
 
-pub use bins::{bin_counts, sturges_edges, sturges_edges_of};
+pub use bins::{bin_counts, bin_counts_of, sturges_edges, sturges_edges_of};
 pub use stats::{Histogram, histogram, quantile_sorted};
-pub use sum::{mean, pairwise_sum, std_pop};
+pub use sum::{mean, pairwise_sum, pairwise_sum_of, std_pop};

@@ -30,6 +30,22 @@ pub fn pairwise_sum(x: &[f64]) -> f64 {
     pairwise_sum(&x[..half]) + pairwise_sum(&x[half..])
 }
 
+/// [`pairwise_sum`] of the next `n` values of `values`: the same additions in the same order
+/// (so the same bits), holding at most one block of 128 values at a time. The tree depends
+/// only on `n`, so a stream of known length is summed as numpy sums the whole array.
+pub fn pairwise_sum_of(n: usize, values: &mut impl Iterator<Item = f64>) -> f64 {
+    if n <= 128 {
+        let mut block = [0.0f64; 128];
+        for slot in &mut block[..n] {
+            *slot = values.next().unwrap_or(0.0);
+        }
+        return pairwise_sum(&block[..n]);
+    }
+    let mut half = n / 2;
+    half -= half % 8;
+    pairwise_sum_of(half, values) + pairwise_sum_of(n - half, values)
+}
+
 /// Population standard deviation (`numpy.std`, ddof = 0), numpy's two-pass arithmetic.
 pub fn std_pop(values: &[f64]) -> f64 {
     let n = values.len() as f64;
@@ -51,5 +67,22 @@ mod tests {
     fn pairwise_sum_matches_a_plain_sum_on_integers() {
         let v: Vec<f64> = (0..1000).map(f64::from).collect();
         assert_eq!(pairwise_sum(&v), 499_500.0);
+    }
+
+    #[test]
+    fn the_streamed_pairwise_sum_has_the_same_bits() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for n in [0, 1, 7, 8, 127, 128, 129, 1000, 4099, 100_003] {
+            let v: Vec<f64> = (0..n)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    (x >> 11) as f64 / 1e9 - 4e6
+                })
+                .collect();
+            let streamed = pairwise_sum_of(n, &mut v.iter().copied());
+            assert_eq!(streamed.to_bits(), pairwise_sum(&v).to_bits(), "n = {n}");
+        }
     }
 }

@@ -26,7 +26,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use serde_json::Value;
 
-use super::sorter::{Keyed, Sorter, Text};
+use super::sorter::{Keyed, Sorter, Text, from_ordered, ordered};
 use super::{MemoryLimit, ParquetTable};
 use crate::dataset::columns::Columns;
 use crate::dataset::profile::{
@@ -129,24 +129,6 @@ struct Order {
 
 /// The span of a missing value.
 const MISSING: u64 = u64::MAX;
-
-/// An order-preserving key of a non-NaN float: the order of `radsort` (and of `total_cmp`).
-fn ordered(v: f64) -> u64 {
-    let bits = v.to_bits();
-    if bits >> 63 == 1 {
-        !bits
-    } else {
-        bits | 1 << 63
-    }
-}
-
-fn from_ordered(key: u64) -> f64 {
-    f64::from_bits(if key >> 63 == 1 {
-        key & !(1 << 63)
-    } else {
-        !key
-    })
-}
 
 fn floats(slice: &DataFrame) -> Result<Float64Chunked> {
     let series = slice.columns()[0].as_materialized_series();

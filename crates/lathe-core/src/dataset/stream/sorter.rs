@@ -62,6 +62,42 @@ impl Record for Keyed {
     }
 }
 
+/// A bare key: the values of a column when their rows do not matter (drift's samples).
+impl Record for u64 {
+    fn bytes(&self) -> usize {
+        8
+    }
+    fn write(&self, out: &mut impl Write) -> io::Result<()> {
+        out.write_all(&self.to_le_bytes())
+    }
+    fn read(input: &mut impl Read) -> io::Result<Option<Self>> {
+        let mut b = [0u8; 8];
+        Ok(read_or_end(input, &mut b)?.then(|| u64::from_le_bytes(b)))
+    }
+    fn sort(run: &mut [Self]) {
+        radsort::sort(run);
+    }
+}
+
+/// An order-preserving key of a non-NaN float: the order of `radsort` (and of `total_cmp`).
+pub fn ordered(v: f64) -> u64 {
+    let bits = v.to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | 1 << 63
+    }
+}
+
+/// The float of an [`ordered`] key.
+pub fn from_ordered(key: u64) -> f64 {
+    f64::from_bits(if key >> 63 == 1 {
+        key & !(1 << 63)
+    } else {
+        !key
+    })
+}
+
 /// A text value and its position among the column's values.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Text {
