@@ -196,6 +196,15 @@ impl ParquetTable {
         reader
             .with_projection(Some(columns.to_vec()))
             .with_slice(Some((offset, len)))
+            .read_parallel(if columns.len() == 1 {
+                // Decoded on the calling thread, so what it allocates is freed and reused
+                // there: decoded on polars' threads, a column read in a loop left the
+                // allocator holding twice the budget (drift of 1M against 4M rows × 25
+                // columns in 256 MiB: 548 MiB peak, 222 MiB this way).
+                ParallelStrategy::None
+            } else {
+                ParallelStrategy::Auto
+            })
             .finish()
             .map_err(|e| unreadable(&self.path, &e))
     }
