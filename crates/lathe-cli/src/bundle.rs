@@ -8,6 +8,7 @@ use lathe_core::api::Input;
 use lathe_core::bundle::{self, CardText, ExportOptions, FileStatus, Inspection, Verification};
 use lathe_core::dataset::ReadOptions;
 use lathe_core::dataset::browse::TableSource;
+use lathe_core::dataset::stream::MemoryLimit;
 use lathe_core::drift::DriftOptions;
 use lathe_core::job::{CancelToken, Job, Progress};
 
@@ -50,6 +51,10 @@ pub enum BundleCommand {
         /// Exit with code 3 when the data drifted.
         #[arg(long)]
         fail_on_drift: bool,
+        /// Memory for the data's values (e.g. 512MiB, 2GiB); larger data is read a column at
+        /// a time from disk. Default: a quarter of RAM, at most 2GiB.
+        #[arg(long, value_parser = MemoryLimit::parse, value_name = "SIZE")]
+        memory_limit: Option<MemoryLimit>,
     },
     /// The bundles exported from this project, newest first.
     List,
@@ -173,6 +178,7 @@ pub fn run(
             columns,
             drift_share,
             fail_on_drift,
+            memory_limit,
         } => {
             let source = if lathe_core::remote::is_url(&data) {
                 // A URL never needs the project.
@@ -187,9 +193,19 @@ pub fn run(
             let options = DriftOptions {
                 columns,
                 drift_share,
+                memory_limit,
                 ..DriftOptions::default()
             };
-            let report = bundle::check_drift(&path, &source, &options)?;
+            let bar = progress_bar();
+            let report_progress = |p: Progress| {
+                bar.set_message(p.stage);
+                bar.set_length(p.total.unwrap_or(0));
+                bar.set_position(p.done);
+            };
+            let job = Job::new(&report_progress, CancelToken::new());
+            let report = bundle::check_drift(&path, &source, &options, &job);
+            bar.finish_and_clear();
+            let report = report?;
             print(json, &report, || crate::drift::text(&report))?;
             Ok(if fail_on_drift && report.dataset_drift {
                 ExitCode::from(DRIFT_EXIT)

@@ -147,25 +147,14 @@ impl Viewer {
                 path: data.clone(),
                 options: Default::default(),
             };
-            let result = source
-                .frame(None)
-                .and_then(|frame| {
-                    let (name, version) = source.label();
-                    bundle::check_drift_verified(
-                        &files,
-                        &verification,
-                        (
-                            lathe_core::drift::SideInfo {
-                                name,
-                                version,
-                                rows: frame.height() as u64,
-                            },
-                            &frame,
-                        ),
-                        &DriftOptions::default(),
-                    )
-                })
-                .map_err(|e| e.to_string());
+            let result = bundle::check_drift_source(
+                &files,
+                &verification,
+                &source,
+                &DriftOptions::default(),
+                &lathe_core::job::Job::silent(),
+            )
+            .map_err(|e| e.to_string());
             let _ = send.send(Work::Drift(DriftCheck { data, result }));
         });
         self.pending = Some((label, receive));

@@ -12,4 +12,9 @@ drift_share: number | null, time_column: string | null, window: string | null,
  * A column's own method and, optionally, threshold: `COLUMN=METHOD` or
  * `COLUMN=METHOD:THRESHOLD`.
  */
-column_methods: Array<string>, };
+column_methods: Array<string>, 
+/**
+ * Memory for the tables' values (`512MiB`, `2GiB`); larger tables are compared from
+ * disk. Default: a quarter of RAM, at most 2 GiB.
+ */
+memory_limit?: string, };

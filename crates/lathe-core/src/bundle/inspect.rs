@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::*;
 use crate::dataset::browse::TableSource;
-use crate::drift::{DriftOptions, DriftReport, SideInfo};
+use crate::drift::{self, DriftOptions, DriftReport, SideInfo, Table};
+use crate::job::Job;
 use crate::{Error, Result};
 
 /// Everything a reader of a bundle sees: what `lathe bundle inspect` and `lathe-viewer` show.
@@ -60,25 +61,33 @@ pub fn inspect_files(
 }
 
 /// Tests `current` against the bundle's reference profile. The bundle's files must verify
-/// (the signature is not required); the report has `lathe drift`'s shape.
+/// (the signature is not required); the report has `lathe drift`'s shape. A table over the
+/// memory limit is read in slices ([`drift::open_tables`]).
 pub fn check_drift(
     path: &Path,
     current: &TableSource,
     options: &DriftOptions,
+    job: &Job,
 ) -> Result<DriftReport> {
     let bundle = read(path)?;
-    let frame = current.frame(None)?;
-    let (name, version) = current.label();
-    check_drift_files(
-        &bundle,
-        (
-            SideInfo {
-                name,
-                version,
-                rows: frame.height() as u64,
-            },
-            &frame,
-        ),
+    check_drift_source(&bundle, &verify_files(&bundle, None), current, options, job)
+}
+
+/// [`check_drift_verified`] of a source, read whole or in slices as [`drift::open_tables`]
+/// decides.
+pub fn check_drift_source(
+    bundle: &BundleFiles,
+    verification: &Verification,
+    current: &TableSource,
+    options: &DriftOptions,
+    job: &Job,
+) -> Result<DriftReport> {
+    let opened = drift::open_tables(&[current], options, job)?;
+    let table = opened[0].table();
+    check_drift_verified(
+        bundle,
+        verification,
+        (drift::side_info(current, table), table),
         options,
     )
 }
@@ -86,7 +95,7 @@ pub fn check_drift(
 /// [`check_drift`] on a bundle already read and a frame.
 pub fn check_drift_files(
     bundle: &BundleFiles,
-    current: (SideInfo, &polars::prelude::DataFrame),
+    current: (SideInfo, &dyn Table),
     options: &DriftOptions,
 ) -> Result<DriftReport> {
     check_drift_verified(bundle, &verify_files(bundle, None), current, options)
@@ -97,7 +106,7 @@ pub fn check_drift_files(
 pub fn check_drift_verified(
     bundle: &BundleFiles,
     verification: &Verification,
-    current: (SideInfo, &polars::prelude::DataFrame),
+    current: (SideInfo, &dyn Table),
     options: &DriftOptions,
 ) -> Result<DriftReport> {
     let integrity: Vec<&String> = verification

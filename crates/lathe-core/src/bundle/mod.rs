@@ -36,7 +36,8 @@ pub use archive::{BundleFiles, Limits};
 pub use card::CardText;
 pub use export::{ExportOptions, Exported, export};
 pub use inspect::{
-    Inspection, check_drift, check_drift_files, check_drift_verified, inspect, inspect_files,
+    Inspection, check_drift, check_drift_files, check_drift_source, check_drift_verified, inspect,
+    inspect_files,
 };
 pub use profile::ReferenceProfile;
 pub use sign::SignatureInfo;

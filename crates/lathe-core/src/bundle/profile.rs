@@ -15,7 +15,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::drift::sample::{self, Label, Numbers, Sample, Values};
-use crate::drift::{self, DriftOptions, DriftReport, Kind, SchemaDrift, SideInfo, Skipped};
+use crate::drift::{self, DriftOptions, DriftReport, Kind, SchemaDrift, SideInfo, Skipped, Table};
 use crate::numeric::{self, quantile_sorted};
 use crate::{Error, Result};
 
@@ -245,20 +245,11 @@ fn reference_sample(
         );
     }
     let n = c.count as usize;
-    // The quantiles are points of the quantile function: read it at each rank.
-    let rebuilt: Vec<f64> = (0..n)
-        .map(|i| {
-            let p = if n > 1 {
-                i as f64 / (n - 1) as f64
-            } else {
-                0.0
-            };
-            quantile_sorted(q, p)
-        })
-        .collect();
+    // The quantiles are points of the quantile function: read it at each rank, as the values
+    // are needed (a reference of 50M values is not held in memory).
     Ok((
         Sample {
-            values: Values::Numeric(Numbers::new(rebuilt)),
+            values: Values::Numeric(Numbers::from_quantiles(q.clone(), n)),
             n,
             dropped: c.missing,
         },
@@ -270,16 +261,12 @@ fn reference_sample(
 pub fn check_drift(
     profile: &ReferenceProfile,
     reference: SideInfo,
-    current: (SideInfo, &DataFrame),
+    current: (SideInfo, &dyn Table),
     options: &DriftOptions,
 ) -> Result<DriftReport> {
     options.check()?;
-    let (current, frame) = current;
-    let cur_names: Vec<String> = frame
-        .get_column_names()
-        .iter()
-        .map(|n| n.to_string())
-        .collect();
+    let (current, table) = current;
+    let cur_names: Vec<String> = table.schema().into_iter().map(|(n, _)| n).collect();
     let profiled: Vec<&str> = profile
         .columns
         .iter()
@@ -328,14 +315,14 @@ pub fn check_drift(
         .collect();
     let mut columns = Vec::new();
     for c in profile.columns.iter().filter(|c| wanted(&c.name)) {
-        let Ok(column) = frame.column(&c.name) else {
+        if !cur_names.contains(&c.name) {
             continue;
-        };
+        }
         let skip = |reason: String| Skipped {
             name: c.name.clone(),
             reason,
         };
-        let kind = match sample::infer_kind(column) {
+        let kind = match table.kind(&c.name)? {
             Ok(kind) => kind,
             Err(reason) => {
                 skipped.push(skip(format!("current data: {reason}")));
@@ -357,8 +344,10 @@ pub fn check_drift(
                 continue;
             }
         };
-        let cur = sample::sample(column, kind, None)?;
-        match drift::evaluate_samples(&c.name, kind, method, threshold, &r, &cur) {
+        let cur = table.sample(&c.name, kind)?;
+        let result = drift::evaluate_samples(&c.name, kind, method, threshold, &r, &cur);
+        cur.check()?;
+        match result {
             Ok(mut d) => {
                 d.method_reason = format!("{}; {basis}", d.method_reason);
                 columns.push(d);

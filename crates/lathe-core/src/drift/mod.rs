@@ -7,6 +7,8 @@
 //! and Evidently's arithmetic and is checked against them by `tests/fixtures/drift_reference.py`.
 //!
 //! - [`sample`]: a column's values as sorted numbers or category counts, non-finite dropped.
+//! - [`Table`]: where the columns come from, a frame or slices of a Parquet file ([`Sliced`],
+//!   for tables over the memory limit).
 //! - [`window`]: drift over time.
 //! - [`chart`]: distribution, score and over-time charts.
 //! - [`html`]: the report.
@@ -18,6 +20,7 @@ mod plan;
 mod report;
 mod score;
 mod stream;
+mod table;
 
 pub mod chart;
 pub mod html;
@@ -37,17 +40,107 @@ pub use column::{Bins, ColumnDrift, Dropped, Effect};
 pub use method::{Kind, Method};
 pub(crate) use plan::evaluate_samples;
 pub use plan::{DEFAULT_DRIFT_SHARE, DriftOptions};
-use plan::{plan_columns, schema_of, test_column};
+use plan::{evaluate, plan_columns};
 pub(crate) use report::Parts;
 pub use report::{DriftReport, SchemaDrift, SideInfo, Skipped};
-use sample::compute_err;
 pub use score::{Score, score};
 pub use store::{StoredDrift, list, load, save};
+pub use stream::Sliced;
+pub use table::Table;
 pub use window::{Window, WindowDrift, Windows};
 
+/// A source opened for a comparison: read whole, or read in slices.
+#[derive(Debug)]
+pub enum Opened {
+    Frame(DataFrame),
+    Sliced(Sliced),
+}
+
+impl Opened {
+    /// Opens `source` whole, or in slices when `sliced` (working within `limit`).
+    pub fn open(
+        source: &TableSource,
+        sliced: bool,
+        limit: MemoryLimit,
+        job: &Job,
+    ) -> Result<Opened> {
+        Ok(if sliced {
+            Opened::Sliced(Sliced::open(source, limit, job)?)
+        } else {
+            Opened::Frame(source.frame(None)?)
+        })
+    }
+
+    pub fn table(&self) -> &dyn Table {
+        match self {
+            Opened::Frame(frame) => frame,
+            Opened::Sliced(sliced) => sliced,
+        }
+    }
+
+    pub fn frame(&self) -> Option<&DataFrame> {
+        match self {
+            Opened::Frame(frame) => Some(frame),
+            Opened::Sliced(_) => None,
+        }
+    }
+}
+
+/// Opens the tables of a comparison: each read whole when every one of them fits half the
+/// memory limit, else every one read in slices of its Parquet file (a CSV copied to Parquet
+/// first), a column at a time. Drift over windows needs the tables whole.
+pub fn open_tables(
+    sources: &[&TableSource],
+    options: &DriftOptions,
+    job: &Job,
+) -> Result<Vec<Opened>> {
+    let limit = options
+        .memory_limit
+        .unwrap_or_else(MemoryLimit::for_this_machine);
+    let half = MemoryLimit(limit.0 / 2);
+    let mut sliced = false;
+    for source in sources {
+        sliced |= !source.fits(half)?;
+    }
+    if sliced && options.window.is_some() {
+        return Err(crate::Error::bad_argument(
+            "window",
+            format!(
+                "drift over windows reads the current data whole, and these tables are over the memory limit ({} MiB); raise --memory-limit, or compare without --window",
+                limit.0 >> 20
+            ),
+        ));
+    }
+    let mut opened = Vec::with_capacity(sources.len());
+    for source in sources {
+        job.cancel.check()?;
+        job.progress(
+            if sliced {
+                "opening the tables to read in slices"
+            } else {
+                "reading the tables"
+            },
+            opened.len() as u64,
+            Some(sources.len() as u64),
+        );
+        opened.push(Opened::open(source, sliced, limit, job)?);
+    }
+    Ok(opened)
+}
+
+/// A side of a comparison, as its report names it.
+pub fn side_info(source: &TableSource, table: &dyn Table) -> SideInfo {
+    let (name, version) = source.label();
+    SideInfo {
+        name,
+        version,
+        rows: table.rows() as u64,
+    }
+}
+
 /// Compares `current` with `reference`: in memory when both fit half of the memory limit
-/// each, else a column at a time from slices of their Parquet files (the same numbers; drift
-/// over windows needs the tables in memory).
+/// each, else a column at a time from slices of their Parquet files, with the same numbers
+/// ([`open_tables`]).
 pub fn compare(
     reference: &TableSource,
     current: &TableSource,
@@ -55,40 +148,15 @@ pub fn compare(
     job: &Job,
 ) -> Result<DriftReport> {
     options.check()?;
-    let limit = options
-        .memory_limit
-        .unwrap_or_else(MemoryLimit::for_this_machine);
-    let half = MemoryLimit(limit.0 / 2);
-    if !(reference.fits(half)? && current.fits(half)?) {
-        return stream::compare_sources(reference, current, options, limit, job);
-    }
-    job.progress("reading the reference", 0, None);
-    let ref_frame = reference.frame(None)?;
-    job.cancel.check()?;
-    job.progress("reading the current data", 0, None);
-    let cur_frame = current.frame(None)?;
-    job.cancel.check()?;
-    let (rname, rversion) = reference.label();
-    let (cname, cversion) = current.label();
-    compare_frames(
-        (
-            SideInfo {
-                name: rname,
-                version: rversion,
-                rows: ref_frame.height() as u64,
-            },
-            &ref_frame,
-        ),
-        (
-            SideInfo {
-                name: cname,
-                version: cversion,
-                rows: cur_frame.height() as u64,
-            },
-            &cur_frame,
-        ),
+    let opened = open_tables(&[reference, current], options, job)?;
+    let (r, c) = (&opened[0], &opened[1]);
+    let frames = r.frame().zip(c.frame());
+    compare_tables(
+        (side_info(reference, r.table()), r.table()),
+        (side_info(current, c.table()), c.table()),
         options,
         job,
+        frames,
     )
 }
 
@@ -99,16 +167,29 @@ pub fn compare_frames(
     options: &DriftOptions,
     job: &Job,
 ) -> Result<DriftReport> {
-    options.check()?;
-    let (plans, mut skipped, schema) = plan_columns(
-        &schema_of(ref_frame),
-        &schema_of(cur_frame),
+    compare_tables(
+        (reference, ref_frame),
+        (current, cur_frame),
         options,
-        |name| {
-            let column = cur_frame.column(name).map_err(|e| compute_err(name, e))?;
-            Ok(sample::infer_kind(column))
-        },
-    )?;
+        job,
+        Some((ref_frame, cur_frame)),
+    )
+}
+
+/// Plans and tests the columns of two tables; the windows (when asked) from `frames`.
+pub(crate) fn compare_tables(
+    (reference, r): (SideInfo, &dyn Table),
+    (current, c): (SideInfo, &dyn Table),
+    options: &DriftOptions,
+    job: &Job,
+    frames: Option<(&DataFrame, &DataFrame)>,
+) -> Result<DriftReport> {
+    options.check()?;
+    job.progress("reading the current data's column kinds", 0, None);
+    let (plans, mut skipped, schema) = plan_columns(&r.schema(), &c.schema(), options, |name| {
+        job.cancel.check()?;
+        c.kind(name)
+    })?;
     let total = plans.len() as u64;
     let done = std::sync::atomic::AtomicU64::new(0);
     job.progress("testing columns", 0, Some(total));
@@ -116,16 +197,14 @@ pub fn compare_frames(
         .par_iter()
         .map(|plan| {
             job.cancel.check()?;
-            let rc = ref_frame
-                .column(&plan.name)
-                .map_err(|e| compute_err(&plan.name, e))?;
-            let cc = cur_frame
-                .column(&plan.name)
-                .map_err(|e| compute_err(&plan.name, e))?;
-            let out = test_column(plan, rc, cc);
+            let cs = c.sample(&plan.name, plan.kind)?;
+            let rs = r.sample(&plan.name, plan.kind)?;
+            let out = evaluate(plan, &rs, &cs);
+            rs.check()?;
+            cs.check()?;
             let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             job.progress("testing columns", n, Some(total));
-            out
+            Ok(out)
         })
         .collect();
     let mut columns = Vec::with_capacity(results.len());
@@ -135,8 +214,8 @@ pub fn compare_frames(
             Err(skip) => skipped.push(skip),
         }
     }
-    let windows = match &options.window {
-        Some(window) => Some(window::over_time(
+    let windows = match (&options.window, frames) {
+        (Some(window), Some((ref_frame, cur_frame))) => Some(window::over_time(
             ref_frame,
             cur_frame,
             &columns,
@@ -144,7 +223,13 @@ pub fn compare_frames(
             window,
             job,
         )?),
-        None => None,
+        (Some(_), None) => {
+            return Err(crate::Error::bad_argument(
+                "window",
+                "drift over windows needs the tables in memory",
+            ));
+        }
+        (None, _) => None,
     };
     Ok(DriftReport::tallied(Parts {
         reference,

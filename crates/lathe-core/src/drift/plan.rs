@@ -115,15 +115,6 @@ pub(super) struct Plan {
 /// A table's columns: names and types.
 pub(super) type Schema = Vec<(String, DataType)>;
 
-/// The columns of a frame.
-pub(super) fn schema_of(frame: &DataFrame) -> Schema {
-    frame
-        .columns()
-        .iter()
-        .map(|c| (c.name().to_string(), c.dtype().clone()))
-        .collect()
-}
-
 /// Plans the comparison of two tables' columns. `kind_of(name)` is the kind Evidently infers
 /// from the current data's column `name` (or why it has none).
 pub(super) fn plan_columns(
@@ -246,17 +237,6 @@ pub(super) fn plan_columns(
         ));
     }
     Ok((plans, skipped, schema))
-}
-
-/// Tests one planned column. `Err(reason)` when it cannot be tested.
-pub(super) fn test_column(
-    plan: &Plan,
-    reference: &Column,
-    current: &Column,
-) -> Result<std::result::Result<ColumnDrift, Skipped>> {
-    let r = sample::sample(reference, plan.kind, None)?;
-    let c = sample::sample(current, plan.kind, None)?;
-    Ok(evaluate(plan, &r, &c))
 }
 
 /// Tests one column on samples already read: `method` `None` picks Evidently's default.

@@ -59,8 +59,18 @@ pub enum Values {
 /// needs (every statistic reads them through [`Numbers::iter`], so both give the same bits).
 #[derive(Debug, Clone)]
 pub enum Numbers {
-    Memory { values: Vec<f64>, distinct: usize },
+    Memory {
+        values: Vec<f64>,
+        distinct: usize,
+    },
     Spilled(Spilled),
+    /// `len` values read off a piecewise-linear quantile function at evenly spaced ranks
+    /// (a bundle's reference, rebuilt from its profile's quantiles), made as they are read.
+    Quantiles {
+        quantiles: std::sync::Arc<[f64]>,
+        len: usize,
+        distinct: usize,
+    },
 }
 
 /// Sorted values written as little-endian `f64`s to an anonymous temporary file.
@@ -88,10 +98,27 @@ impl Numbers {
         }
     }
 
+    /// `len` values read off the quantile function through `quantiles` (sorted, at least
+    /// two) at ranks `i / (len − 1)`.
+    pub fn from_quantiles(quantiles: Vec<f64>, len: usize) -> Numbers {
+        let quantiles: std::sync::Arc<[f64]> = quantiles.into();
+        let mut numbers = Numbers::Quantiles {
+            quantiles,
+            len,
+            distinct: 0,
+        };
+        let counted = runs(numbers.iter()).count();
+        if let Numbers::Quantiles { distinct, .. } = &mut numbers {
+            *distinct = counted;
+        }
+        numbers
+    }
+
     pub fn len(&self) -> usize {
         match self {
             Numbers::Memory { values, .. } => values.len(),
             Numbers::Spilled(s) => s.len,
+            Numbers::Quantiles { len, .. } => *len,
         }
     }
 
@@ -103,6 +130,7 @@ impl Numbers {
         match self {
             Numbers::Memory { distinct, .. } => *distinct,
             Numbers::Spilled(s) => s.distinct,
+            Numbers::Quantiles { distinct, .. } => *distinct,
         }
     }
 
@@ -110,6 +138,7 @@ impl Numbers {
         match self {
             Numbers::Memory { values, .. } => values.first().copied(),
             Numbers::Spilled(s) => (s.len > 0).then_some(s.first),
+            Numbers::Quantiles { .. } => self.iter().next(),
         }
     }
 
@@ -117,6 +146,9 @@ impl Numbers {
         match self {
             Numbers::Memory { values, .. } => values.last().copied(),
             Numbers::Spilled(s) => (s.len > 0).then_some(s.last),
+            Numbers::Quantiles { quantiles, len, .. } => {
+                (*len > 0).then(|| rank_value(quantiles, *len - 1, *len))
+            }
         }
     }
 
@@ -124,7 +156,7 @@ impl Numbers {
     pub fn as_slice(&self) -> Option<&[f64]> {
         match self {
             Numbers::Memory { values, .. } => Some(values),
-            Numbers::Spilled(_) => None,
+            Numbers::Spilled(_) | Numbers::Quantiles { .. } => None,
         }
     }
 
@@ -138,6 +170,11 @@ impl Numbers {
                 block: Vec::new(),
                 at: 0,
             },
+            Numbers::Quantiles { quantiles, len, .. } => NumbersIter::Quantiles {
+                quantiles,
+                next: 0,
+                len: *len,
+            },
         }
     }
 
@@ -145,9 +182,7 @@ impl Numbers {
     pub fn mean(&self) -> f64 {
         match self {
             Numbers::Memory { values, .. } => crate::numeric::mean(values),
-            Numbers::Spilled(s) => {
-                crate::numeric::pairwise_sum_of(s.len, &mut self.iter()) / s.len as f64
-            }
+            _ => crate::numeric::pairwise_sum_of(self.len(), &mut self.iter()) / self.len() as f64,
         }
     }
 
@@ -155,11 +190,11 @@ impl Numbers {
     pub fn std_pop(&self) -> f64 {
         match self {
             Numbers::Memory { values, .. } => crate::numeric::std_pop(values),
-            Numbers::Spilled(s) => {
-                let n = s.len as f64;
+            _ => {
+                let n = self.len();
                 let mean = self.mean();
                 let mut squares = self.iter().map(|v| (v - mean) * (v - mean));
-                (crate::numeric::pairwise_sum_of(s.len, &mut squares) / n).sqrt()
+                (crate::numeric::pairwise_sum_of(n, &mut squares) / n as f64).sqrt()
             }
         }
     }
@@ -178,10 +213,25 @@ impl Numbers {
     }
 }
 
+/// The value at rank `i` of `len` read off the quantile function through `quantiles`.
+pub fn rank_value(quantiles: &[f64], i: usize, len: usize) -> f64 {
+    let p = if len > 1 {
+        i as f64 / (len - 1) as f64
+    } else {
+        0.0
+    };
+    crate::numeric::quantile_sorted(quantiles, p)
+}
+
 /// [`Numbers::iter`].
 #[derive(Debug)]
 pub enum NumbersIter<'a> {
     Memory(std::slice::Iter<'a, f64>),
+    Quantiles {
+        quantiles: &'a [f64],
+        next: usize,
+        len: usize,
+    },
     Spilled {
         from: &'a Spilled,
         offset: u64,
@@ -196,6 +246,18 @@ impl Iterator for NumbersIter<'_> {
     fn next(&mut self) -> Option<f64> {
         match self {
             NumbersIter::Memory(values) => values.next().copied(),
+            NumbersIter::Quantiles {
+                quantiles,
+                next,
+                len,
+            } => {
+                if *next == *len {
+                    return None;
+                }
+                let v = rank_value(quantiles, *next, *len);
+                *next += 1;
+                Some(v)
+            }
             NumbersIter::Spilled {
                 from,
                 offset,

@@ -1,149 +1,112 @@
-//! Drift of tables over the memory budget. Both tables are read from Parquet in slices of rows
-//! a column at a time: a numeric column's finite values go through the external merge sort of
+//! Drift of tables over the memory budget ([`Sliced`]). Both tables are read from Parquet in
+//! slices of rows a column at a time: a numeric column's finite values go through the external merge sort of
 //! [`crate::dataset::stream::sorter`] into [`Numbers`] (in memory, or a file of sorted values
 //! in the spill folder when over the share), and a categorical column is counted slice by
-//! slice. The columns are then planned and scored by the same code as in memory
-//! ([`plan_columns`], [`evaluate`]), whose statistics read the sorted values through an
-//! iterator, so the numbers are the in-memory ones to the bit.
+//! slice. The columns are then planned and scored by the same code as in memory, whose
+//! statistics read the sorted values through an iterator, so the numbers are the in-memory
+//! ones to the bit.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufWriter, Write};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use polars::prelude::*;
-use rayon::prelude::*;
 
-use super::column::ColumnDrift;
 use super::method::Kind;
-use super::plan::{DriftOptions, Schema, evaluate, plan_columns};
-use super::report::{DriftReport, Parts, SideInfo, Skipped};
+use super::plan::Schema;
 use super::sample::{self, Label, Numbers, Sample, Spilled, Values, compute_err};
-use crate::dataset::browse::TableSource;
+use super::table::Table;
+use crate::dataset::browse::{SlicedTable, TableSource};
 use crate::dataset::stream::sorter::{Sorter, Text, from_ordered, ordered};
 use crate::dataset::stream::{MemoryLimit, ParquetTable};
 use crate::job::{CancelToken, Job};
 use crate::{Error, Result};
 
-/// Compares two sources that do not both fit `limit` in memory.
-pub(super) fn compare_sources(
-    reference: &TableSource,
-    current: &TableSource,
-    options: &DriftOptions,
-    limit: MemoryLimit,
-    job: &Job,
-) -> Result<DriftReport> {
-    if options.window.is_some() {
-        return Err(Error::bad_argument(
-            "window",
-            format!(
-                "drift over windows reads the current data whole, and these tables are over the memory limit ({} MiB); raise --memory-limit, or compare without --window",
-                limit.0 >> 20
-            ),
-        ));
-    }
-    let base = current.spill_folder()?;
-    let folder = tempfile::Builder::new()
-        .prefix("lathe-spill-")
-        .tempdir_in(&base)
-        .map_err(|e| Error::write("create a spill folder", &base, e))?;
-    job.progress("reading the reference", 0, None);
-    let rtable = reference.sliced(limit, folder.path(), job)?;
-    job.progress("reading the current data", 0, None);
-    let ctable = current.sliced(limit, folder.path(), job)?;
-    let side = |source: &TableSource, table: &ParquetTable| {
-        let (name, version) = source.label();
-        SideInfo {
-            name,
-            version,
-            rows: table.rows as u64,
-        }
-    };
-    compare_tables(
-        (side(reference, &rtable.table), &rtable.table),
-        (side(current, &ctable.table), &ctable.table),
-        options,
-        limit,
-        folder.path(),
-        job,
-    )
+/// A table read in slices of rows of its Parquet file, a column at a time, working in a
+/// share of the memory limit per thread and spilling into a folder of its own (removed when
+/// it is dropped).
+#[derive(Debug)]
+pub struct Sliced {
+    table: SlicedTable,
+    share: usize,
+    spill: tempfile::TempDir,
+    cancel: CancelToken,
+    /// Text columns counted to infer their kind, kept as their samples.
+    counted: Mutex<HashMap<String, Sample>>,
 }
 
-/// Compares two Parquet tables read in slices, spilling into `spill`.
-pub(super) fn compare_tables(
-    (reference, rtable): (SideInfo, &ParquetTable),
-    (current, ctable): (SideInfo, &ParquetTable),
-    options: &DriftOptions,
-    limit: MemoryLimit,
-    spill: &Path,
-    job: &Job,
-) -> Result<DriftReport> {
-    let threads = rayon::current_num_threads().max(1);
-    // The working set is half the limit (the allocator keeps some of what it frees), shared by
-    // the threads that test columns side by side.
-    let share = limit.bytes() / 2 / threads;
-    let schema = |t: &ParquetTable| -> Schema {
+impl Sliced {
+    /// Opens `source` to be read in slices within `limit` (a CSV is first copied to Parquet).
+    pub(crate) fn open(source: &TableSource, limit: MemoryLimit, job: &Job) -> Result<Sliced> {
+        let base = source.spill_folder()?;
+        let spill = tempfile::Builder::new()
+            .prefix("lathe-spill-")
+            .tempdir_in(&base)
+            .map_err(|e| Error::write("create a spill folder", &base, e))?;
+        let table = source.sliced(limit, spill.path(), job)?;
+        // The working set is half the limit (the allocator keeps some of what it frees),
+        // shared by the threads that test columns side by side.
+        let threads = rayon::current_num_threads().max(1);
+        Ok(Sliced {
+            table,
+            share: limit.bytes() / 2 / threads,
+            spill,
+            cancel: job.cancel.clone(),
+            counted: Mutex::default(),
+        })
+    }
+
+    fn parquet(&self) -> &ParquetTable {
+        &self.table.table
+    }
+}
+
+impl Table for Sliced {
+    fn schema(&self) -> Schema {
+        let t = self.parquet();
         t.names
             .iter()
             .cloned()
             .zip(t.dtypes.iter().cloned())
             .collect()
-    };
-    // The current data's text columns are counted to infer their kind; the counts are kept
-    // as their samples.
-    let mut counted: HashMap<String, Sample> = HashMap::new();
-    job.progress("reading the current data's column kinds", 0, None);
-    let (plans, mut skipped, schema_drift) =
-        plan_columns(&schema(rtable), &schema(ctable), options, |name| {
-            job.cancel.check()?;
-            infer(
-                ctable,
-                index(ctable, name)?,
-                share,
-                spill,
-                &job.cancel,
-                &mut counted,
-            )
-        })?;
-    let total = plans.len() as u64;
-    let done = AtomicU64::new(0);
-    job.progress("testing columns", 0, Some(total));
-    let counted = Mutex::new(counted);
-    let results: Vec<Result<std::result::Result<ColumnDrift, Skipped>>> = plans
-        .par_iter()
-        .map(|plan| {
-            job.cancel.check()?;
-            let cached = counted.lock().ok().and_then(|mut c| c.remove(&plan.name));
-            let c = match cached {
-                Some(sample) => sample,
-                None => read_side(ctable, &plan.name, plan.kind, share, spill, &job.cancel)?,
-            };
-            let r = read_side(rtable, &plan.name, plan.kind, share, spill, &job.cancel)?;
-            let out = evaluate(plan, &r, &c);
-            r.check()?;
-            c.check()?;
-            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-            job.progress("testing columns", n, Some(total));
-            Ok(out)
-        })
-        .collect();
-    let mut columns = Vec::with_capacity(results.len());
-    for result in results {
-        match result? {
-            Ok(column) => columns.push(column),
-            Err(skip) => skipped.push(skip),
+    }
+
+    fn rows(&self) -> usize {
+        self.parquet().rows
+    }
+
+    fn kind(&self, name: &str) -> Result<std::result::Result<Kind, String>> {
+        self.cancel.check()?;
+        let table = self.parquet();
+        let (kind, counted) = infer(
+            table,
+            index(table, name)?,
+            self.share,
+            self.spill.path(),
+            &self.cancel,
+        )?;
+        if let (Some(sample), Ok(mut cache)) = (counted, self.counted.lock()) {
+            cache.insert(name.to_owned(), sample);
+        }
+        Ok(kind)
+    }
+
+    fn sample(&self, name: &str, kind: Kind) -> Result<Sample> {
+        self.cancel.check()?;
+        let cached = self.counted.lock().ok().and_then(|mut c| c.remove(name));
+        match cached {
+            Some(sample) if kind == Kind::Categorical => Ok(sample),
+            _ => read_side(
+                self.parquet(),
+                name,
+                kind,
+                self.share,
+                self.spill.path(),
+                &self.cancel,
+            ),
         }
     }
-    Ok(DriftReport::tallied(Parts {
-        reference,
-        current,
-        drift_share: options.drift_share,
-        columns,
-        skipped,
-        schema: schema_drift,
-        windows: None,
-    }))
 }
 
 fn index(table: &ParquetTable, name: &str) -> Result<usize> {
@@ -157,39 +120,36 @@ fn index(table: &ParquetTable, name: &str) -> Result<usize> {
         })
 }
 
-/// The kind Evidently infers for the current data's column ([`sample::kind_of`]), reading
-/// only what the rule needs: nothing for floats and booleans, integers until an eleventh
-/// distinct value, text counted whole (kept in `counted` when categorical).
+/// The kind Evidently infers for a column ([`sample::kind_of`]), reading only what the rule
+/// needs: nothing for floats and booleans, integers until an eleventh distinct value, text
+/// counted whole (its counts returned, to be its sample).
 fn infer(
     table: &ParquetTable,
     column: usize,
     share: usize,
     spill: &Path,
     cancel: &CancelToken,
-    counted: &mut HashMap<String, Sample>,
-) -> Result<std::result::Result<Kind, String>> {
+) -> Result<(std::result::Result<Kind, String>, Option<Sample>)> {
     let dtype = &table.dtypes[column];
     let name = &table.names[column];
     if dtype.is_integer() {
         let distinct = few_distinct(table, column, share, cancel)?;
-        return Ok(sample::kind_of(dtype, || 0, || Ok(distinct)));
+        return Ok((sample::kind_of(dtype, || 0, || Ok(distinct)), None));
     }
     if dtype != &DataType::String {
-        return Ok(sample::kind_of(dtype, || table.rows, || Ok(0)));
+        return Ok((sample::kind_of(dtype, || table.rows, || Ok(0)), None));
     }
     Ok(match count_categories(table, column, share, cancel)? {
         Some(s) => {
             let kind = sample::kind_of(dtype, || s.n, || Ok(s.distinct()));
-            if kind.is_ok() {
-                counted.insert(name.clone(), s);
-            }
-            kind
+            let keep = kind.is_ok().then_some(s);
+            (kind, keep)
         }
         None => {
             let (non_null, distinct) = count_text(table, column, share, spill, cancel)?;
             match sample::kind_of(dtype, || non_null, || Ok(distinct)) {
                 Ok(_) => return Err(too_many_categories(name, Some(distinct))),
-                Err(reason) => Err(reason),
+                Err(reason) => (Err(reason), None),
             }
         }
     })
@@ -414,7 +374,7 @@ fn sorted_numbers(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::drift::{Method, compare_frames};
+    use crate::drift::{DriftOptions, Method, SideInfo, compare_frames, compare_tables};
 
     /// Every case the samples distinguish: floats with nulls, NaN, ±inf, -0.0 and ties;
     /// integers of few and of many values; categories; free text; booleans. `shift` moves
@@ -457,13 +417,16 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"))
     }
 
-    fn write(frame: &mut DataFrame, path: &Path) -> ParquetTable {
+    fn write(frame: &mut DataFrame, path: &Path) -> TableSource {
         let file = std::fs::File::create(path).unwrap_or_else(|e| panic!("{e}"));
         ParquetWriter::new(file)
             .with_row_group_size(Some(7_000))
             .finish(frame)
             .unwrap_or_else(|e| panic!("{e}"));
-        ParquetTable::open(path).unwrap_or_else(|e| panic!("{e}"))
+        TableSource::File {
+            path: path.to_path_buf(),
+            options: Default::default(),
+        }
     }
 
     fn side(rows: usize) -> SideInfo {
@@ -477,14 +440,12 @@ mod tests {
     #[test]
     fn the_streamed_drift_equals_the_in_memory_one() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let spill = dir.path().join("spill");
-        std::fs::create_dir_all(&spill).unwrap_or_else(|e| panic!("{e}"));
         // 800 reference rows: Evidently's tests (K-S, chi-square, z); 50,000: its distances.
         for (ref_rows, cur_rows) in [(800, 1_300), (50_000, 41_000)] {
             let mut reference = table(ref_rows, 0x2545_f491_4f6c_dd1d, 0.0);
             let mut current = table(cur_rows, 0x9e37_79b9_7f4a_7c15, 0.3);
-            let rtable = write(&mut reference, &dir.path().join("r.parquet"));
-            let ctable = write(&mut current, &dir.path().join("c.parquet"));
+            let rsource = write(&mut reference, &dir.path().join("r.parquet"));
+            let csource = write(&mut current, &dir.path().join("c.parquet"));
             let numeric = ["normal", "ties", "special", "many"];
             let mut runs = vec![DriftOptions::default()];
             for method in [
@@ -513,13 +474,18 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{e}"));
                 // 256 KiB: every numeric column is sorted in spilled runs, and the free-text
                 // column outgrows its table of counts.
+                let limit = MemoryLimit(256 << 10);
+                let open = |source| {
+                    Sliced::open(source, limit, &Job::silent()).unwrap_or_else(|e| panic!("{e}"))
+                };
+                let (r, c) = (open(&rsource), open(&csource));
+                let spill = c.spill.path().to_path_buf();
                 let streamed = compare_tables(
-                    (side(ref_rows), &rtable),
-                    (side(cur_rows), &ctable),
+                    (side(ref_rows), &r),
+                    (side(cur_rows), &c),
                     &options,
-                    MemoryLimit(256 << 10),
-                    &spill,
                     &Job::silent(),
+                    None,
                 )
                 .unwrap_or_else(|e| panic!("{e}"));
                 assert_eq!(
@@ -531,9 +497,41 @@ mod tests {
                 assert_eq!(streamed.skipped, memory.skipped);
                 assert_eq!(streamed.drifted_columns, memory.drifted_columns);
                 assert!(memory.columns.len() >= 6, "{:?}", memory.skipped);
+                let left = std::fs::read_dir(&spill).map(|d| d.count()).unwrap_or(0);
+                assert_eq!(left, 0, "no spilled file outlives its column");
+                drop((r, c));
+                assert!(!spill.exists(), "the spill folder is removed");
             }
         }
-        let left = std::fs::read_dir(&spill).map(|d| d.count()).unwrap_or(0);
-        assert_eq!(left, 0, "the spill folder is empty afterwards");
+    }
+
+    #[test]
+    fn a_bundle_check_drift_in_slices_equals_the_in_memory_one() {
+        use crate::bundle::profile;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        // 50,000 reference rows: numeric columns with many values keep quantiles, and the
+        // reference rebuilt from them has 50,000 values, made as they are read.
+        let reference = table(50_000, 0x2545_f491_4f6c_dd1d, 0.0);
+        let names: Vec<String> = Table::schema(&reference)
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        let p = profile::build(&reference, &names, "t@1", "00").unwrap_or_else(|e| panic!("{e}"));
+        let mut current = table(41_000, 0x9e37_79b9_7f4a_7c15, 0.3);
+        let source = write(&mut current, &dir.path().join("c.parquet"));
+        let sliced = Sliced::open(&source, MemoryLimit(256 << 10), &Job::silent())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let options = DriftOptions::default();
+        let check = |table: &dyn Table| {
+            profile::check_drift(&p, side(50_000), (side(41_000), table), &options)
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let (memory, streamed) = (check(&current), check(&sliced));
+        assert!(memory.columns.len() >= 6, "{:?}", memory.skipped);
+        assert_eq!(
+            format!("{:?}", streamed.columns),
+            format!("{:?}", memory.columns)
+        );
+        assert_eq!(streamed.skipped, memory.skipped);
     }
 }

@@ -362,6 +362,7 @@ fn hostile_archives_are_rejected_before_anything_is_written() {
                 options: Default::default(),
             },
             &DriftOptions::default(),
+            &Job::silent(),
         )
         .expect_err(file);
         assert_eq!(err.code(), "bad_bundle", "{file}: {err}");
@@ -633,7 +634,8 @@ fn check_drift_refuses_a_bundle_whose_profile_was_altered() {
         path: repo().join("assets/datasets/diabetes.csv"),
         options: Default::default(),
     };
-    let report = bundle::check_drift(&dir, &data, &DriftOptions::default()).unwrap();
+    let report =
+        bundle::check_drift(&dir, &data, &DriftOptions::default(), &Job::silent()).unwrap();
     assert!(!report.dataset_drift, "the reference against itself");
     assert!(report.columns.iter().all(|c| !c.drifted));
     // A bundle exported without a reference has no profile to check against.
@@ -656,7 +658,8 @@ fn check_drift_refuses_a_bundle_whose_profile_was_altered() {
     .unwrap();
     let bare = tmp.path().join("bare");
     export(&project, &registered.model.reference(), None, &bare, None);
-    let err = bundle::check_drift(&bare, &data, &DriftOptions::default()).unwrap_err();
+    let err =
+        bundle::check_drift(&bare, &data, &DriftOptions::default(), &Job::silent()).unwrap_err();
     assert_eq!(err.code(), "bad_bundle");
     assert!(
         err.to_string()
@@ -669,6 +672,7 @@ fn check_drift_refuses_a_bundle_whose_profile_was_altered() {
             .unwrap()
             .replacen("\"count\": 442", "\"count\": 44", 1);
     std::fs::write(&profile, text).unwrap();
-    let err = bundle::check_drift(&dir, &data, &DriftOptions::default()).unwrap_err();
+    let err =
+        bundle::check_drift(&dir, &data, &DriftOptions::default(), &Job::silent()).unwrap_err();
     assert!(err.to_string().contains("reference_profile.json"), "{err}");
 }
