@@ -365,3 +365,98 @@ pub fn check_drift(
         windows: None,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::browse::TableSource;
+    use crate::dataset::stream::MemoryLimit;
+    use crate::job::Job;
+
+    /// Floats with nulls, NaN and ties, integers of many values, categories, booleans.
+    fn table(rows: usize, seed: u64, shift: f64) -> DataFrame {
+        let mut x = seed;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let (mut normal, mut ties, mut many, mut city, mut flag) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..rows {
+            let u = next();
+            let unit = (u >> 11) as f64 / (1u64 << 53) as f64;
+            normal.push(match u % 9 {
+                0 => None,
+                1 => Some(f64::NAN),
+                _ => Some(unit * 6.0 - 3.0 + shift),
+            });
+            ties.push(((u >> 20) % 9) as f64);
+            many.push(((u >> 30) % 1000) as i64);
+            city.push(["SE", "NO", "DK", "FI"][((u >> 40) % 4) as usize]);
+            flag.push((u >> 50) % 3 == 0);
+        }
+        df!("normal" => normal, "ties" => ties, "many" => many, "city" => city, "flag" => flag)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn side(rows: usize) -> SideInfo {
+        SideInfo {
+            name: "t".into(),
+            version: None,
+            rows: rows as u64,
+        }
+    }
+
+    #[test]
+    fn a_check_drift_of_data_in_slices_equals_the_in_memory_one() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        // 50,000 reference rows: the numeric columns with many values keep quantiles, and the
+        // reference rebuilt from them has 50,000 values, made as they are read.
+        let reference = table(50_000, 0x2545_f491_4f6c_dd1d, 0.0);
+        let names: Vec<String> = reference
+            .get_column_names()
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        let p = build(&reference, &names, "t@1", "00").unwrap_or_else(|e| panic!("{e}"));
+        let mut current = table(41_000, 0x9e37_79b9_7f4a_7c15, 0.3);
+        let path = dir.path().join("c.parquet");
+        let file = std::fs::File::create(&path).unwrap_or_else(|e| panic!("{e}"));
+        ParquetWriter::new(file)
+            .with_row_group_size(Some(7_000))
+            .finish(&mut current)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let source = TableSource::File {
+            path,
+            options: Default::default(),
+        };
+        // 256 KiB: the data is read in slices and its numbers sorted in spilled runs.
+        let options = DriftOptions {
+            memory_limit: Some(MemoryLimit(256 << 10)),
+            ..DriftOptions::default()
+        };
+        let opened = drift::open_tables(&[&source], &options, &Job::silent())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(opened[0].frame().is_none(), "read in slices");
+        let check = |table: &dyn Table| {
+            check_drift(&p, side(50_000), (side(41_000), table), &options)
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let (memory, sliced) = (check(&current), check(opened[0].table()));
+        assert_eq!(memory.columns.len(), 5, "{:?}", memory.skipped);
+        assert!(
+            memory
+                .columns
+                .iter()
+                .any(|c| c.method_reason.contains("1001 quantiles")),
+            "a reference rebuilt from quantiles"
+        );
+        assert_eq!(
+            format!("{:?}", sliced.columns),
+            format!("{:?}", memory.columns)
+        );
+        assert_eq!(sliced.skipped, memory.skipped);
+    }
+}

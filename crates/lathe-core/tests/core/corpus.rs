@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use lathe_core::Project;
+use lathe_core::dataset::stream::MemoryLimit;
 use lathe_core::dataset::{self, ReadOptions};
 use lathe_core::job::Job;
 
@@ -124,17 +125,15 @@ fn assert_untouched(project: &Project, before: &[(PathBuf, u64)], what: &str) {
 }
 
 fn check(path: &Path, expect: &Expect) {
+    check_with(path, expect, &ReadOptions::default());
+}
+
+fn check_with(path: &Path, expect: &Expect, options: &ReadOptions) {
     let name = path.file_name().unwrap().to_string_lossy().into_owned();
     let tmp = tempfile::tempdir().unwrap();
     let project = new_project(tmp.path());
     let before = tree(tmp.path());
-    let result = dataset::import(
-        &project,
-        path,
-        Some("corpus"),
-        &ReadOptions::default(),
-        &Job::silent(),
-    );
+    let result = dataset::import(&project, path, Some("corpus"), options, &Job::silent());
     match (expect, result) {
         (Error(needle), Err(err)) => {
             let message = err.to_string();
@@ -184,6 +183,45 @@ fn every_corpus_input_gives_a_clear_error_or_its_stated_import() {
         .collect();
     assert_eq!(listed, present);
     assert!(CASES.len() >= 25);
+}
+
+/// The same corpus imported over the smallest memory limit, so that every CSV and Parquet
+/// file takes the streamed path (converted a chunk at a time, profiled from slices): the same
+/// errors, the same imports, nothing left in the project.
+#[test]
+fn the_corpus_over_its_memory_limit_gives_the_same_errors_and_imports() {
+    let dir = corpus();
+    let options = ReadOptions {
+        memory_limit: Some(MemoryLimit::MIN),
+        ..ReadOptions::default()
+    };
+    for (file, expect) in CASES {
+        check_with(&dir.join(file), expect, &options);
+    }
+}
+
+/// Bad input past the first chunk of a streamed CSV (1 MiB chunks at 16 MiB): a ragged row
+/// and an unclosed quote near the end of a 3 MB file are clear errors that change nothing.
+#[test]
+fn a_streamed_csv_broken_past_its_first_chunk_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let options = ReadOptions {
+        memory_limit: Some(MemoryLimit::MIN),
+        ..ReadOptions::default()
+    };
+    let body: String = (0..200_000).map(|i| format!("{i},{}\n", i % 7)).collect();
+    for (name, tail, needle) in [
+        ("late_ragged.csv", "1,2,3\n", "fields"),
+        (
+            "late_quote.csv",
+            "5,\"never closed\n6,7\n",
+            "quoted field is never closed",
+        ),
+    ] {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, format!("a,b\n{body}{tail}")).unwrap();
+        check_with(&path, &Error(needle), &options);
+    }
 }
 
 #[test]
