@@ -110,6 +110,21 @@ impl TableSource {
         }
     }
 
+    /// The Parquet file the table is read from, when it is one (a stored version, or a
+    /// Parquet file or download): read by columns and row ranges rather than whole.
+    pub fn parquet_file(&self) -> Result<Option<&Path>> {
+        Ok(match self {
+            TableSource::Stored { parquet, .. } => Some(parquet),
+            TableSource::File { path, options } => {
+                (read::table_format(path, options)? == Format::Parquet).then_some(path.as_path())
+            }
+            TableSource::Remote { url, copy, options } => {
+                let format = read::table_format(copy, options).map_err(|e| e.naming(url))?;
+                (format == Format::Parquet).then(|| copy.as_ref().as_ref())
+            }
+        })
+    }
+
     /// Whether the table can be read whole and worked on in memory within `limit`.
     pub fn fits(&self, limit: MemoryLimit) -> Result<bool> {
         match self {
@@ -410,12 +425,12 @@ impl Browser {
         }
         let filter = query.filter.as_deref().map(filter::parse).transpose()?;
         let (dataset, version) = source.label();
-        let (frame_all, names, total_rows, parquet) = match source {
-            TableSource::Stored { parquet, .. } => {
+        let (frame_all, names, total_rows, parquet) = match source.parquet_file()? {
+            Some(parquet) => {
                 let (names, rows) = parquet_schema(parquet)?;
-                (None, names, rows, Some(parquet.as_path()))
+                (None, names, rows, Some(parquet))
             }
-            TableSource::File { .. } | TableSource::Remote { .. } => {
+            None => {
                 let frame = source.read_whole()?;
                 let names = frame
                     .get_column_names()
@@ -474,7 +489,14 @@ impl Browser {
             (total_rows, frame)
         } else {
             let end = offset.saturating_add(limit);
-            let ordering = self.ordering(source, query, filter.as_ref(), total_rows, end, &read)?;
+            let ordering = self.ordering(
+                source,
+                query,
+                filter.as_ref(),
+                (total_rows, end),
+                parquet,
+                &read,
+            )?;
             let matching = ordering.matching;
             let start = offset.min(matching);
             let len = limit.min(matching - start);
@@ -498,8 +520,8 @@ impl Browser {
         source: &TableSource,
         query: &RowsQuery,
         filter: Option<&filter::Expr>,
-        total_rows: u64,
-        end: u64,
+        (total_rows, end): (u64, u64),
+        parquet: Option<&Path>,
         read: &dyn Fn(Vec<String>, Option<(usize, usize)>) -> Result<DataFrame>,
     ) -> Result<Arc<Ordering>> {
         let identity = match source {
@@ -525,6 +547,30 @@ impl Browser {
             && !needed.contains(&sort.column)
         {
             needed.push(sort.column.clone());
+        }
+        // The first pages of a Parquet table: one pass over slices of the key columns, the
+        // first rows kept in a bounded heap (memory for a page, not for the table).
+        if let Some(path) = parquet
+            && end <= SORTED_PREFIX
+        {
+            let (rows, matching) = first_rows(
+                path,
+                &needed,
+                filter,
+                query.sort.as_ref(),
+                SORTED_PREFIX as usize,
+            )?;
+            let ordering = Arc::new(Ordering {
+                key,
+                rows,
+                matching,
+            });
+            if identity.is_some()
+                && let Ok(mut last) = self.last.lock()
+            {
+                *last = Some(ordering.clone());
+            }
+            return Ok(ordering);
         }
         let keys = read(needed, None)?;
         let mut rows: IdxCa = match filter {
@@ -619,6 +665,168 @@ fn read_rows(
         })
         .collect_ca(PlSmallStr::EMPTY);
     combined.take(&local).map_err(polars_err)
+}
+
+/// A sort key in a form that orders as the column's values do ([`sort_positions`]'s rules):
+/// numbers and dates as order-preserving integers, text as text; `None` is missing.
+enum Keys {
+    Ordered(Vec<Option<u64>>),
+    Text(Vec<Option<String>>),
+}
+
+fn slice_keys(values: &Series) -> Result<Keys> {
+    let dtype = values.dtype();
+    if dtype.is_float() {
+        let floats = values.cast(&DataType::Float64).map_err(polars_err)?;
+        let ca = floats.f64().map_err(polars_err)?;
+        return Ok(Keys::Ordered(
+            ca.iter()
+                .map(|v| v.filter(|x| !x.is_nan()).map(stream::sorter::ordered))
+                .collect(),
+        ));
+    }
+    if dtype.is_integer() || dtype.is_temporal() || dtype == &DataType::Boolean {
+        let physical = values.to_physical_repr();
+        if physical.dtype() == &DataType::UInt64 {
+            return Ok(Keys::Ordered(
+                physical.u64().map_err(polars_err)?.iter().collect(),
+            ));
+        }
+        let ints = physical.cast(&DataType::Int64).map_err(polars_err)?;
+        let ca = ints.i64().map_err(polars_err)?;
+        return Ok(Keys::Ordered(
+            ca.iter()
+                .map(|v| v.map(|x| (x as u64) ^ (1 << 63)))
+                .collect(),
+        ));
+    }
+    let text = values.cast(&DataType::String).map_err(polars_err)?;
+    let ca = text.str().map_err(polars_err)?;
+    Ok(Keys::Text(
+        ca.iter().map(|v| v.map(str::to_owned)).collect(),
+    ))
+}
+
+/// The `wanted` best (key, row) pairs seen, best first by key then row: a max-heap of the
+/// worst kept.
+struct Best<K: Ord> {
+    heap: std::collections::BinaryHeap<(K, u64)>,
+    wanted: usize,
+}
+
+impl<K: Ord> Best<K> {
+    fn push(&mut self, key: K, row: u64) {
+        if self.heap.len() < self.wanted {
+            self.heap.push((key, row));
+        } else if let Some(worst) = self.heap.peek()
+            && (&key, row) < (&worst.0, worst.1)
+        {
+            self.heap.pop();
+            self.heap.push((key, row));
+        }
+    }
+
+    fn rows(self) -> Vec<u64> {
+        self.heap
+            .into_sorted_vec()
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect()
+    }
+}
+
+/// The first `wanted` matching rows of a Parquet table in display order (sorted stably,
+/// missing keys last in either direction, as [`sort_positions`]; else in row order) and how
+/// many rows match, reading only the `needed` columns a slice at a time.
+fn first_rows(
+    path: &Path,
+    needed: &[String],
+    filter: Option<&filter::Expr>,
+    sort: Option<&SortKey>,
+    wanted: usize,
+) -> Result<(IdxCa, u64)> {
+    let table = ParquetTable::open(path)?;
+    let columns: Vec<usize> = needed
+        .iter()
+        .filter_map(|n| table.names.iter().position(|c| c == n))
+        .collect();
+    let descending = sort.is_some_and(|s| s.descending);
+    let mut ordered = Best::<u64> {
+        heap: Default::default(),
+        wanted,
+    };
+    let mut text = Best::<String> {
+        heap: Default::default(),
+        wanted,
+    };
+    let mut text_desc = Best::<std::cmp::Reverse<String>> {
+        heap: Default::default(),
+        wanted,
+    };
+    // Rows in row order: every match when unsorted, the missing keys when sorted.
+    let mut in_order: Vec<u64> = Vec::new();
+    let mut matching = 0u64;
+    table.for_each_slice(
+        &columns,
+        64 << 20,
+        &crate::job::CancelToken::new(),
+        |offset, slice| {
+            let mask = filter.map(|f| f.evaluate(slice)).transpose()?;
+            let keep = |i: usize| mask.as_ref().is_none_or(|m| m.get(i).unwrap_or(false));
+            let keys = match sort {
+                Some(s) => Some(slice_keys(
+                    slice
+                        .column(&s.column)
+                        .map_err(polars_err)?
+                        .as_materialized_series(),
+                )?),
+                None => None,
+            };
+            for i in 0..slice.height() {
+                if !keep(i) {
+                    continue;
+                }
+                matching += 1;
+                let row = (offset + i) as u64;
+                let missing = match &keys {
+                    None => true,
+                    Some(Keys::Ordered(k)) => match k[i] {
+                        Some(v) => {
+                            ordered.push(if descending { !v } else { v }, row);
+                            false
+                        }
+                        None => true,
+                    },
+                    Some(Keys::Text(k)) => match &k[i] {
+                        Some(v) if descending => {
+                            text_desc.push(std::cmp::Reverse(v.clone()), row);
+                            false
+                        }
+                        Some(v) => {
+                            text.push(v.clone(), row);
+                            false
+                        }
+                        None => true,
+                    },
+                };
+                if missing && in_order.len() < wanted {
+                    in_order.push(row);
+                }
+            }
+            Ok(())
+        },
+    )?;
+    let mut rows = ordered.rows();
+    rows.extend(text.rows());
+    rows.extend(text_desc.rows());
+    rows.extend(in_order);
+    rows.truncate(wanted);
+    Ok((
+        rows.into_iter()
+            .map(|r| r as IdxSize)
+            .collect_ca(PlSmallStr::EMPTY),
+        matching,
+    ))
 }
 
 /// Page rows closer than this are read as one stretch.
