@@ -125,6 +125,8 @@ struct Order {
     spans: File,
     present: u64,
     has_missing: bool,
+    /// Runs of equal values among the present ones (their distinct values).
+    runs: u64,
 }
 
 /// The span of a missing value.
@@ -233,6 +235,7 @@ fn numeric_column(
     let mut runs = Runs::new();
     let mut sorted = sorter.finish()?;
     let mut position = 0u64;
+    let mut run_count = 0u64;
     while let Some(record) = sorted.next_record()? {
         let v = from_ordered(record.key);
         if position == 0 {
@@ -247,6 +250,7 @@ fn numeric_column(
         }
         let ended = runs.push(v, position);
         let starts = position == 0 || ended.is_some();
+        run_count += u64::from(starts);
         if let Some(run) = ended {
             add_run(run, &mut counts);
         }
@@ -335,6 +339,7 @@ fn numeric_column(
                 spans,
                 present: n,
                 has_missing: out.nulls > 0,
+                runs: run_count,
             })
         }
         None => None,
@@ -769,6 +774,14 @@ fn spearman(x: &Order, y: &Order, rows: usize, spill: &Path) -> Result<Option<f6
     Ok(sums.finish())
 }
 
+/// Spearman's rho of a column with itself, without a pass: the sums of the same ranks are
+/// equal (sxy = sxx = syy, the same operations), and √(sxx·sxx) rounds to sxx exactly in
+/// binary floating point, so the in-memory coefficient is exactly 1 when the ranks vary (two
+/// or more distinct values) and missing otherwise.
+fn diagonal(x: &Order) -> Option<f64> {
+    (x.present > 0 && x.runs >= 2).then_some(1.0)
+}
+
 fn correlations(
     table: &ParquetTable,
     correlated: &[usize],
@@ -789,6 +802,9 @@ fn correlations(
         .par_iter()
         .map(|&(i, j)| {
             cancel.check()?;
+            if i == j {
+                return Ok(diagonal(&orders[i]));
+            }
             spearman(&orders[i], &orders[j], table.rows, spill)
         })
         .collect::<Result<_>>()?;
