@@ -53,7 +53,7 @@ pub use window::{Window, WindowDrift, Windows};
 #[derive(Debug)]
 pub enum Opened {
     Frame(DataFrame),
-    Sliced(Sliced),
+    Sliced(Box<Sliced>),
 }
 
 impl Opened {
@@ -65,7 +65,7 @@ impl Opened {
         job: &Job,
     ) -> Result<Opened> {
         Ok(if sliced {
-            Opened::Sliced(Sliced::open(source, limit, job)?)
+            Opened::Sliced(Box::new(Sliced::open(source, limit, job)?))
         } else {
             Opened::Frame(source.frame(None)?)
         })
@@ -74,7 +74,7 @@ impl Opened {
     pub fn table(&self) -> &dyn Table {
         match self {
             Opened::Frame(frame) => frame,
-            Opened::Sliced(sliced) => sliced,
+            Opened::Sliced(sliced) => sliced.as_ref(),
         }
     }
 
