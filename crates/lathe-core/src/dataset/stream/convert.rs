@@ -92,7 +92,7 @@ fn copy_parquet(path: &Path, out: &File, limit: MemoryLimit, job: &Job) -> Resul
             writer = Some(parquet_writer(out, &schema)?);
         }
         if let Some(w) = &mut writer {
-            write_rows(w, &mut slice.clone())?;
+            w.write_batch(slice).map_err(write_error)?;
         }
         Ok(())
     })?;
@@ -113,20 +113,6 @@ fn parquet_writer<'a>(
         .with_compression(ParquetCompression::Zstd(None))
         .batched(schema)
         .map_err(write_error)
-}
-
-/// Rows per row group of a Parquet copy: polars' own default for a whole frame.
-const ROW_GROUP: usize = 512 * 512;
-
-/// Writes `frame` in row groups of [`ROW_GROUP`] rows. A batch is otherwise written a row
-/// group per chunk of the frame, and a parsed CSV chunk is many small chunks: a 4M-row import
-/// at 256 MiB made 1,287 row groups of 3,211 rows, and every later read paid for each.
-fn write_rows(
-    writer: &mut polars::io::parquet::write::BatchedWriter<&File>,
-    frame: &mut DataFrame,
-) -> Result<()> {
-    let grouped = polars::frame::chunk_df_for_writing(frame, ROW_GROUP).map_err(write_error)?;
-    writer.write_batch(&grouped).map_err(write_error)
 }
 
 /// Asks to start again with the types of every chunk.
@@ -262,7 +248,7 @@ fn write_csv(
         first = false;
         rows += frame.height();
         if let Some(w) = &mut writer {
-            write_rows(w, &mut frame)?;
+            w.write_batch(&frame).map_err(write_error)?;
         }
     }
     let (Some(w), Some(schema)) = (writer, schema) else {
@@ -377,31 +363,6 @@ mod tests {
             read::read_table(&path, &ReadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
         assert!(whole.equals_missing(&frame), "{whole}\n{frame}");
         frame
-    }
-
-    #[test]
-    fn a_copy_has_a_row_group_per_chunk_not_per_parse_block() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let path = dir.path().join("t.csv");
-        let csv: String = std::iter::once("a,b\n".to_owned())
-            .chain((0..300_000).map(|i| format!("{i},{}\n", i % 7)))
-            .collect();
-        std::fs::write(&path, csv).unwrap_or_else(|e| panic!("{e}"));
-        let out = tempfile::NamedTempFile::new().unwrap_or_else(|e| panic!("{e}"));
-        // 16 MiB: 1 MiB chunks, three of them.
-        let written = to_parquet(
-            &path,
-            Format::Csv,
-            &ReadOptions::default(),
-            out.as_file(),
-            MemoryLimit::MIN,
-            &Job::silent(),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(written.rows, 300_000);
-        let table = ParquetTable::open(out.path()).unwrap_or_else(|e| panic!("{e}"));
-        let groups = table.metadata.row_groups.len();
-        assert!((2..=3).contains(&groups), "{groups} row groups");
     }
 
     #[test]
