@@ -10,10 +10,9 @@ use lathe_core::dataset::ReadOptions;
 use lathe_core::dataset::browse::TableSource;
 use lathe_core::dataset::stream::MemoryLimit;
 use lathe_core::drift::DriftOptions;
-use lathe_core::job::{CancelToken, Job, Progress};
 
 use crate::drift::DRIFT_EXIT;
-use crate::{open_project, print, progress_bar};
+use crate::{open_project, print, with_progress};
 
 #[derive(Debug, Subcommand)]
 pub enum BundleCommand {
@@ -129,16 +128,7 @@ pub fn run(
                     .unwrap_or_default(),
                 sign_key: args.sign,
             };
-            let bar = progress_bar();
-            let report = |p: Progress| {
-                bar.set_message(p.stage);
-                bar.set_length(p.total.unwrap_or(0));
-                bar.set_position(p.done);
-            };
-            let job = Job::new(&report, CancelToken::new());
-            let exported = bundle::export(&project, &options, &job);
-            bar.finish_and_clear();
-            let exported = exported?;
+            let exported = with_progress(|job| bundle::export(&project, &options, job))?;
             print(json, &exported, || {
                 let mut out = vec![
                     format!("Exported {} to {}", exported.model, exported.path),
@@ -196,16 +186,7 @@ pub fn run(
                 memory_limit,
                 ..DriftOptions::default()
             };
-            let bar = progress_bar();
-            let report_progress = |p: Progress| {
-                bar.set_message(p.stage);
-                bar.set_length(p.total.unwrap_or(0));
-                bar.set_position(p.done);
-            };
-            let job = Job::new(&report_progress, CancelToken::new());
-            let report = bundle::check_drift(&path, &source, &options, &job);
-            bar.finish_and_clear();
-            let report = report?;
+            let report = with_progress(|job| bundle::check_drift(&path, &source, &options, job))?;
             print(json, &report, || crate::drift::text(&report))?;
             Ok(if fail_on_drift && report.dataset_drift {
                 ExitCode::from(DRIFT_EXIT)

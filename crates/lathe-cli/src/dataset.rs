@@ -12,7 +12,7 @@ use lathe_core::dataset::stream::MemoryLimit;
 use lathe_core::dataset::{Format, Profile, ReadOptions};
 use lathe_core::job::{CancelToken, Job, Progress};
 
-use crate::{open_project, print, progress_bar};
+use crate::{open_project, print, progress_bar, with_progress};
 
 #[derive(Debug, Subcommand)]
 pub enum DatasetCommand {
@@ -180,26 +180,14 @@ pub fn run(command: DatasetCommand, project_dir: Option<&Path>, json: bool) -> a
                 memory_limit,
             };
             let project = open_project(project_dir)?;
-            let bar = progress_bar();
-            let report = |p: Progress| {
-                bar.set_message(p.stage);
-                bar.set_length(p.total.unwrap_or(0));
-                bar.set_position(p.done);
-            };
-            let job = Job::new(&report, CancelToken::new());
-            let outcome = if lathe_core::remote::is_url(&file) {
-                lathe_core::dataset::import_url(&project, &file, name.as_deref(), &options, &job)
-            } else {
-                lathe_core::dataset::import(
-                    &project,
-                    Path::new(&file),
-                    name.as_deref(),
-                    &options,
-                    &job,
-                )
-            };
-            bar.finish_and_clear();
-            let outcome = outcome?;
+            let outcome = with_progress(|job| {
+                if lathe_core::remote::is_url(&file) {
+                    lathe_core::dataset::import_url(&project, &file, name.as_deref(), &options, job)
+                } else {
+                    let path = Path::new(&file);
+                    lathe_core::dataset::import(&project, path, name.as_deref(), &options, job)
+                }
+            })?;
             print(json, &outcome, || {
                 let what = if outcome.new_version {
                     "Imported"

@@ -8,10 +8,9 @@ use lathe_core::api::{DriftRequest, Input};
 use lathe_core::dataset::browse::TableSource;
 use lathe_core::display;
 use lathe_core::drift::{self, DriftOptions, DriftReport};
-use lathe_core::job::{CancelToken, Job, Progress};
 use lathe_core::{Error, Project};
 
-use crate::{open_project, print, progress_bar};
+use crate::{open_project, print, with_progress};
 
 /// Exit code when `--fail-on-drift` is given and the dataset drifted.
 pub const DRIFT_EXIT: u8 = 3;
@@ -164,16 +163,7 @@ pub fn run(args: DriftArgs, project_dir: Option<&Path>, json: bool) -> anyhow::R
             Err(e) => return Err(e.into()),
         };
     }
-    let bar = progress_bar();
-    let report_progress = |p: Progress| {
-        bar.set_message(p.stage);
-        bar.set_length(p.total.unwrap_or(0));
-        bar.set_position(p.done);
-    };
-    let job = Job::new(&report_progress, CancelToken::new());
-    let report = drift::compare(&ref_source, &cur_source, &options, &job);
-    bar.finish_and_clear();
-    let report = report?;
+    let report = with_progress(|job| drift::compare(&ref_source, &cur_source, &options, job))?;
     if let Some(project) = &project {
         drift::save(project, &report)?;
     }

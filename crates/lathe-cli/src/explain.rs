@@ -10,10 +10,9 @@ use lathe_core::explain::importance::Scoring;
 use lathe_core::explain::shap::Algorithm;
 use lathe_core::explain::{self, ExplainInput, Explanation, Request, store};
 use lathe_core::fairness::{self, Fairness, Predictions};
-use lathe_core::job::{CancelToken, Job, Progress};
 
 use crate::model::{is_file, load};
-use crate::{open_project, print, progress_bar};
+use crate::{open_project, print, with_progress};
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
@@ -143,18 +142,6 @@ fn request(a: &ExplainArgs, target: Option<String>) -> anyhow::Result<Request> {
             .into());
         }
     })
-}
-
-fn with_progress<T>(work: impl FnOnce(&Job) -> T) -> T {
-    let bar = progress_bar();
-    let report = |p: Progress| {
-        bar.set_message(p.stage);
-        bar.set_length(p.total.unwrap_or(0));
-        bar.set_position(p.done);
-    };
-    let out = work(&Job::new(&report, CancelToken::new()));
-    bar.finish_and_clear();
-    out
 }
 
 pub fn run_explain(a: ExplainArgs, dir: Option<&Path>, json: bool) -> anyhow::Result<()> {

@@ -186,6 +186,22 @@ pub(crate) fn project_on_demand<'a>(
 }
 
 /// A progress bar on stderr, shown only when stderr is a terminal.
+/// Runs `work` with a progress bar on the terminal that follows its job's stages.
+pub(crate) fn with_progress<T>(work: impl FnOnce(&lathe_core::job::Job) -> T) -> T {
+    let bar = progress_bar();
+    let report = |p: lathe_core::job::Progress| {
+        bar.set_message(p.stage);
+        bar.set_length(p.total.unwrap_or(0));
+        bar.set_position(p.done);
+    };
+    let out = work(&lathe_core::job::Job::new(
+        &report,
+        lathe_core::job::CancelToken::new(),
+    ));
+    bar.finish_and_clear();
+    out
+}
+
 pub(crate) fn progress_bar() -> ProgressBar {
     let bar = ProgressBar::new(0);
     bar.set_style(

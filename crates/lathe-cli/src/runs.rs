@@ -5,12 +5,11 @@ use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 use lathe_core::chart;
-use lathe_core::job::{CancelToken, Job, Progress};
 use lathe_core::runs::chart::{LineOptions, XAxis, line_chart};
 use lathe_core::runs::{self, Agg, RunQuery, RunRecord, Value};
 use serde::Serialize;
 
-use crate::{open_project, print, progress_bar};
+use crate::{open_project, print, with_progress};
 
 #[derive(Debug, Subcommand)]
 pub enum RunsCommand {
@@ -262,15 +261,7 @@ pub fn run(command: RunsCommand, project_dir: Option<&Path>, json: bool) -> anyh
     let project = open_project(project_dir)?;
     match command {
         RunsCommand::Import { path } => {
-            let bar = progress_bar();
-            let report = |p: Progress| {
-                bar.set_message(p.stage);
-                bar.set_length(p.total.unwrap_or(0));
-                bar.set_position(p.done);
-            };
-            let summary = runs::import(&project, &path, &Job::new(&report, CancelToken::new()));
-            bar.finish_and_clear();
-            let s = summary?;
+            let s = with_progress(|job| runs::import(&project, &path, job))?;
             print(json, &s, || {
                 let mut out = format!(
                     "Imported {} ({}): {} experiments, {} new runs, {} updated, {} unchanged, {} new metric points",

@@ -560,17 +560,7 @@ impl Browser {
                 query.sort.as_ref(),
                 SORTED_PREFIX as usize,
             )?;
-            let ordering = Arc::new(Ordering {
-                key,
-                rows,
-                matching,
-            });
-            if identity.is_some()
-                && let Ok(mut last) = self.last.lock()
-            {
-                *last = Some(ordering.clone());
-            }
-            return Ok(ordering);
+            return Ok(self.remember(identity.is_some(), key, rows, matching));
         }
         let keys = read(needed, None)?;
         let mut rows: IdxCa = match filter {
@@ -608,17 +598,26 @@ impl Browser {
                 .collect_ca(PlSmallStr::EMPTY);
             rows = rows.take(&positions).map_err(polars_err)?;
         }
+        Ok(self.remember(identity.is_some(), key, rows, matching))
+    }
+
+    /// An ordering, kept for the next page when its table cannot change (`cached`).
+    fn remember(
+        &self,
+        cached: bool,
+        key: (PathBuf, Option<String>, Option<SortKey>),
+        rows: IdxCa,
+        matching: u64,
+    ) -> Arc<Ordering> {
         let ordering = Arc::new(Ordering {
             key,
             rows,
             matching,
         });
-        if identity.is_some()
-            && let Ok(mut last) = self.last.lock()
-        {
+        if cached && let Ok(mut last) = self.last.lock() {
             *last = Some(ordering.clone());
         }
-        Ok(ordering)
+        ordering
     }
 }
 
