@@ -270,7 +270,13 @@ impl Iterator for NumbersIter<'_> {
                         return None;
                     }
                     let mut bytes = vec![0u8; (left as usize).min(READ_BLOCK * 8)];
-                    if let Err(e) = read_at(&from.file, &mut bytes, *offset) {
+                    let read = crate::dataset::stream::read_at(&from.file, &mut bytes, *offset)
+                        .and_then(|n| {
+                            (n == bytes.len())
+                                .then_some(())
+                                .ok_or_else(|| std::io::ErrorKind::UnexpectedEof.into())
+                        });
+                    if let Err(e) = read {
                         if let Ok(mut slot) = from.error.lock() {
                             slot.get_or_insert(e.to_string());
                         }
@@ -290,30 +296,6 @@ impl Iterator for NumbersIter<'_> {
                 Some(v)
             }
         }
-    }
-}
-
-/// Fills `buf` from `file` at `offset`, without moving a shared file position.
-fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
-    }
-    #[cfg(windows)]
-    {
-        let mut done = 0;
-        while done < buf.len() {
-            let n = std::os::windows::fs::FileExt::seek_read(
-                file,
-                &mut buf[done..],
-                offset + done as u64,
-            )?;
-            if n == 0 {
-                return Err(std::io::ErrorKind::UnexpectedEof.into());
-            }
-            done += n;
-        }
-        Ok(())
     }
 }
 

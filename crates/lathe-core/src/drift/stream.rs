@@ -18,7 +18,7 @@ use super::plan::Schema;
 use super::sample::{self, Label, Numbers, Sample, Spilled, Values, compute_err};
 use super::table::Table;
 use crate::dataset::browse::{SlicedTable, TableSource};
-use crate::dataset::stream::sorter::{Sorter, Text, from_ordered, ordered};
+use crate::dataset::stream::sorter::{Sorter, from_ordered, ordered};
 use crate::dataset::stream::{MemoryLimit, ParquetTable};
 use crate::job::{CancelToken, Job};
 use crate::{Error, Result};
@@ -252,21 +252,7 @@ fn count_text(
     spill: &Path,
     cancel: &CancelToken,
 ) -> Result<(usize, usize)> {
-    let name = &table.names[column];
-    let mut sorter: Sorter<Text> = Sorter::new(spill, share / 2);
-    let mut index = 0u64;
-    table.for_each_slice(&[column], share, cancel, |_, slice| {
-        let values = slice.columns()[0].str().map_err(|e| compute_err(name, e))?;
-        for v in values.iter().flatten() {
-            sorter.push(Text {
-                value: v.into(),
-                index,
-            })?;
-            index += 1;
-        }
-        Ok(())
-    })?;
-    let mut sorted = sorter.finish()?;
+    let mut sorted = table.sorted_text(column, share, spill, cancel)?;
     let (mut non_null, mut distinct) = (0usize, 0usize);
     let mut last: Option<Box<str>> = None;
     while let Some(t) = sorted.next_record()? {

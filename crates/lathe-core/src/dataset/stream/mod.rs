@@ -256,6 +256,39 @@ impl ParquetTable {
         (share / 4 / per_row.max(1)).max(1024).min(self.rows.max(1))
     }
 
+    /// The non-null values of `column`, as text, in order: an external sort in half of
+    /// `share`, spilling into `spill`; each value keeps its position among them.
+    pub fn sorted_text(
+        &self,
+        column: usize,
+        share: usize,
+        spill: &Path,
+        cancel: &crate::job::CancelToken,
+    ) -> Result<sorter::Sorted<sorter::Text>> {
+        let mut sorter = sorter::Sorter::<sorter::Text>::new(spill, share / 2);
+        let mut index = 0u64;
+        self.for_each_slice(&[column], share, cancel, |_, slice| {
+            let series = slice.columns()[0].as_materialized_series();
+            let text = series
+                .cast(&DataType::String)
+                .map_err(|e| unreadable(&self.path, &e))?;
+            for v in text
+                .str()
+                .map_err(|e| unreadable(&self.path, &e))?
+                .iter()
+                .flatten()
+            {
+                sorter.push(sorter::Text {
+                    value: v.into(),
+                    index,
+                })?;
+                index += 1;
+            }
+            Ok(())
+        })?;
+        sorter.finish()
+    }
+
     /// Calls `f(offset, slice)` for consecutive slices of `columns` covering every row.
     pub fn for_each_slice(
         &self,
@@ -275,6 +308,27 @@ impl ParquetTable {
         }
         Ok(())
     }
+}
+
+/// Fills `buf` from `offset` as far as the file goes; the bytes read.
+pub(crate) fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        #[cfg(unix)]
+        let n =
+            std::os::unix::fs::FileExt::read_at(file, &mut buf[filled..], offset + filled as u64)?;
+        #[cfg(windows)]
+        let n = std::os::windows::fs::FileExt::seek_read(
+            file,
+            &mut buf[filled..],
+            offset + filled as u64,
+        )?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+    }
+    Ok(filled)
 }
 
 #[cfg(test)]

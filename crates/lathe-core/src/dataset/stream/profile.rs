@@ -26,8 +26,8 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use serde_json::Value;
 
-use super::sorter::{Keyed, Sorter, Text, from_ordered, ordered};
-use super::{MemoryLimit, ParquetTable};
+use super::sorter::{Keyed, Sorter, from_ordered, ordered};
+use super::{MemoryLimit, ParquetTable, read_at};
 use crate::dataset::columns::Columns;
 use crate::dataset::profile::{
     self, ColumnFacts, ColumnProfile, Correlations, CountsBuilder, Lengths, Matrix, Neumaier,
@@ -431,20 +431,8 @@ fn text_column(
         counts.finish()
     } else {
         // Too many distinct values: sort them.
-        let mut sorter = Sorter::<Text>::new(spill, share / 2);
-        let mut index = 0u64;
-        table.for_each_slice(&[i], share, cancel, |_, slice| {
-            for v in text_of(slice)?.iter().flatten() {
-                sorter.push(Text {
-                    value: v.into(),
-                    index,
-                })?;
-                index += 1;
-            }
-            Ok(())
-        })?;
         let mut counts = CountsBuilder::new(pass.count);
-        let mut sorted = sorter.finish()?;
+        let mut sorted = table.sorted_text(i, share, spill, cancel)?;
         let mut run: Option<(Box<str>, u64, u64)> = None;
         while let Some(t) = sorted.next_record()? {
             match &mut run {
@@ -516,27 +504,6 @@ fn read_u32s(file: &File, offset: u64, out: &mut [u32], spill: &Path) -> Result<
         *o = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
     }
     Ok(read / 4)
-}
-
-/// Fills `buf` from `offset` as far as the file goes; the bytes read.
-fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        #[cfg(unix)]
-        let n =
-            std::os::unix::fs::FileExt::read_at(file, &mut buf[filled..], offset + filled as u64)?;
-        #[cfg(windows)]
-        let n = std::os::windows::fs::FileExt::seek_read(
-            file,
-            &mut buf[filled..],
-            offset + filled as u64,
-        )?;
-        if n == 0 {
-            break;
-        }
-        filled += n;
-    }
-    Ok(filled)
 }
 
 /// Calls `f` with the entries `from..to` of a value-order file, a block at a time.
