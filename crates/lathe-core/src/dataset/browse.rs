@@ -730,6 +730,13 @@ struct Best<K: Ord> {
 }
 
 impl<K: Ord> Best<K> {
+    fn new(wanted: usize) -> Best<K> {
+        Best {
+            heap: Default::default(),
+            wanted,
+        }
+    }
+
     fn push(&mut self, key: K, row: u64) {
         if self.heap.len() < self.wanted {
             self.heap.push((key, row));
@@ -741,6 +748,15 @@ impl<K: Ord> Best<K> {
         }
     }
 
+    /// The best of both: (key, row) pairs are distinct and totally ordered, so the result does
+    /// not depend on which slices each side saw.
+    fn merge(mut self, other: Best<K>) -> Best<K> {
+        for (key, row) in other.heap {
+            self.push(key, row);
+        }
+        self
+    }
+
     fn rows(self) -> Vec<u64> {
         self.heap
             .into_sorted_vec()
@@ -750,9 +766,47 @@ impl<K: Ord> Best<K> {
     }
 }
 
+/// What a pass over some consecutive slices of a table found for [`first_rows`].
+struct Scan {
+    ordered: Best<u64>,
+    text: Best<String>,
+    text_desc: Best<std::cmp::Reverse<String>>,
+    /// Rows in row order: every match when unsorted, the missing keys when sorted.
+    in_order: Vec<u64>,
+    matching: u64,
+}
+
+impl Scan {
+    fn new(wanted: usize) -> Scan {
+        Scan {
+            ordered: Best::new(wanted),
+            text: Best::new(wanted),
+            text_desc: Best::new(wanted),
+            in_order: Vec::new(),
+            matching: 0,
+        }
+    }
+
+    /// `self` then `later` (the slices after `self`'s).
+    fn then(self, later: Scan) -> Scan {
+        let wanted = self.ordered.wanted;
+        let mut in_order = self.in_order;
+        in_order.extend(later.in_order);
+        in_order.truncate(wanted);
+        Scan {
+            ordered: self.ordered.merge(later.ordered),
+            text: self.text.merge(later.text),
+            text_desc: self.text_desc.merge(later.text_desc),
+            in_order,
+            matching: self.matching + later.matching,
+        }
+    }
+}
+
 /// The first `wanted` matching rows of a Parquet table in display order (sorted stably,
 /// missing keys last in either direction, as [`sort_positions`]; else in row order) and how
-/// many rows match, reading only the `needed` columns a slice at a time.
+/// many rows match, reading only the `needed` columns a slice at a time, slices on every core
+/// (100M rows sorted by a number: the pass was 0.9 s of a 2.2 s first page on one).
 fn first_rows(
     path: &Path,
     needed: &[String],
@@ -760,87 +814,96 @@ fn first_rows(
     sort: Option<&SortKey>,
     wanted: usize,
 ) -> Result<(IdxCa, u64)> {
+    first_rows_within(path, needed, filter, sort, wanted, 64 << 20)
+}
+
+/// [`first_rows`], reading slices of about `share` bytes.
+fn first_rows_within(
+    path: &Path,
+    needed: &[String],
+    filter: Option<&filter::Expr>,
+    sort: Option<&SortKey>,
+    wanted: usize,
+    share: usize,
+) -> Result<(IdxCa, u64)> {
+    use rayon::prelude::*;
     let table = ParquetTable::open(path)?;
     let columns: Vec<usize> = needed
         .iter()
         .filter_map(|n| table.names.iter().position(|c| c == n))
         .collect();
     let descending = sort.is_some_and(|s| s.descending);
-    let mut ordered = Best::<u64> {
-        heap: Default::default(),
-        wanted,
-    };
-    let mut text = Best::<String> {
-        heap: Default::default(),
-        wanted,
-    };
-    let mut text_desc = Best::<std::cmp::Reverse<String>> {
-        heap: Default::default(),
-        wanted,
-    };
-    // Rows in row order: every match when unsorted, the missing keys when sorted.
-    let mut in_order: Vec<u64> = Vec::new();
-    let mut matching = 0u64;
-    table.for_each_slice(
-        &columns,
-        64 << 20,
-        &crate::job::CancelToken::new(),
-        |offset, slice| {
-            let mask = filter.map(|f| f.evaluate(slice)).transpose()?;
-            let keep = |i: usize| mask.as_ref().is_none_or(|m| m.get(i).unwrap_or(false));
-            let keys = match sort {
-                Some(s) => Some(slice_keys(
-                    slice
-                        .column(&s.column)
-                        .map_err(polars_err)?
-                        .as_materialized_series(),
-                )?),
-                None => None,
-            };
-            for i in 0..slice.height() {
-                if !keep(i) {
-                    continue;
-                }
-                matching += 1;
-                let row = (offset + i) as u64;
-                let missing = match &keys {
-                    None => true,
-                    Some(Keys::Ordered(k)) => match k[i] {
-                        Some(v) => {
-                            ordered.push(if descending { !v } else { v }, row);
-                            false
-                        }
-                        None => true,
-                    },
-                    Some(Keys::Text(k)) => match &k[i] {
-                        Some(v) if descending => {
-                            text_desc.push(std::cmp::Reverse(v.clone()), row);
-                            false
-                        }
-                        Some(v) => {
-                            text.push(v.clone(), row);
-                            false
-                        }
-                        None => true,
-                    },
-                };
-                if missing && in_order.len() < wanted {
-                    in_order.push(row);
-                }
+    let step = table.slice_rows(&columns, share);
+    let offsets: Vec<usize> = (0..table.rows).step_by(step.max(1)).collect();
+    let scan_slice = |mut scan: Scan, offset: usize| -> Result<Scan> {
+        // A column at a time: each decoded on this thread (two columns read together on
+        // polars' pool peaked at 1.7 GB for 100M rows, one at a time at ~0.3 GB).
+        let len = step.min(table.rows - offset);
+        let parts: Vec<Column> = columns
+            .iter()
+            .map(|&c| Ok(table.read(&[c], offset, len)?.columns()[0].clone()))
+            .collect::<Result<_>>()?;
+        let slice = DataFrame::new(len, parts).map_err(polars_err)?;
+        let mask = filter.map(|f| f.evaluate(&slice)).transpose()?;
+        let keep = |i: usize| mask.as_ref().is_none_or(|m| m.get(i).unwrap_or(false));
+        let keys = match sort {
+            Some(s) => Some(slice_keys(
+                slice
+                    .column(&s.column)
+                    .map_err(polars_err)?
+                    .as_materialized_series(),
+            )?),
+            None => None,
+        };
+        for i in 0..slice.height() {
+            if !keep(i) {
+                continue;
             }
-            Ok(())
-        },
-    )?;
-    let mut rows = ordered.rows();
-    rows.extend(text.rows());
-    rows.extend(text_desc.rows());
-    rows.extend(in_order);
+            scan.matching += 1;
+            let row = (offset + i) as u64;
+            let missing = match &keys {
+                None => true,
+                Some(Keys::Ordered(k)) => match k[i] {
+                    Some(v) => {
+                        scan.ordered.push(if descending { !v } else { v }, row);
+                        false
+                    }
+                    None => true,
+                },
+                Some(Keys::Text(k)) => match &k[i] {
+                    Some(v) if descending => {
+                        scan.text_desc.push(std::cmp::Reverse(v.clone()), row);
+                        false
+                    }
+                    Some(v) => {
+                        scan.text.push(v.clone(), row);
+                        false
+                    }
+                    None => true,
+                },
+            };
+            if missing && scan.in_order.len() < wanted {
+                scan.in_order.push(row);
+            }
+        }
+        Ok(scan)
+    };
+    // Folds keep their slices' order and reduce joins neighbours in order, so `in_order`
+    // stays in row order.
+    let scan = offsets
+        .into_par_iter()
+        .try_fold(|| Scan::new(wanted), scan_slice)
+        .try_reduce(|| Scan::new(wanted), |a, b| Ok(a.then(b)))?;
+    let mut rows = scan.ordered.rows();
+    rows.extend(scan.text.rows());
+    rows.extend(scan.text_desc.rows());
+    rows.extend(scan.in_order);
     rows.truncate(wanted);
     Ok((
         rows.into_iter()
             .map(|r| r as IdxSize)
             .collect_ca(PlSmallStr::EMPTY),
-        matching,
+        scan.matching,
     ))
 }
 
@@ -938,6 +1001,54 @@ fn stable_prefix<T: Copy>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn first_rows_from_slices_on_every_core_equal_one_pass() {
+        // 20,000 rows read in slices of 1,024 (20 slices over two threads) against one
+        // slice: the same rows in the same order and the same count, for sorts by a number
+        // and by text both ways (ties, missing keys past the first slice), a filter alone (the
+        // first matches in row order), and a filter with a sort.
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("t.parquet");
+        let n = 20_000usize;
+        let mut frame = df!(
+            "v" => (0..n).map(|i| (i % 13 != 4).then_some(((i * 7919) % 501) as f64)).collect::<Vec<_>>(),
+            "s" => (0..n).map(|i| (i % 11 != 2).then(|| format!("k{}", (i * 31) % 97))).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        ParquetWriter::new(File::create(&path).unwrap())
+            .finish(&mut frame)
+            .unwrap();
+        let expr = filter::parse("v >= 250").unwrap();
+        let sorts = [None, Some("v"), Some("v:desc"), Some("s"), Some("s:desc")];
+        let mut compared = 0;
+        for sort in sorts.map(|s| s.map(SortKey::parse)) {
+            for filter in [None, Some(&expr)] {
+                if sort.is_none() && filter.is_none() {
+                    continue;
+                }
+                let mut needed: Vec<String> = filter.map(|f| f.columns()).unwrap_or_default();
+                if let Some(s) = &sort
+                    && !needed.contains(&s.column)
+                {
+                    needed.push(s.column.clone());
+                }
+                for wanted in [300, 10_000] {
+                    let run = |share| {
+                        let (rows, matching) =
+                            first_rows_within(&path, &needed, filter, sort.as_ref(), wanted, share)
+                                .unwrap();
+                        (rows.into_no_null_iter().collect::<Vec<_>>(), matching)
+                    };
+                    let (one, many) = (run(1 << 30), run(1));
+                    assert_eq!(one, many, "{sort:?} {:?} {wanted}", filter.is_some());
+                    assert_eq!(one.0.len(), wanted.min(one.1 as usize));
+                    compared += 1;
+                }
+            }
+        }
+        assert_eq!(compared, 18);
+    }
 
     #[test]
     fn a_prefix_is_the_start_of_the_full_stable_sort() {
