@@ -266,3 +266,43 @@ fn ten_thousand_columns_import() {
         dataset::profile::MAX_CORRELATION_COLUMNS
     );
 }
+
+/// Drift over the smallest memory limit, so that both tables are read in slices (a CSV copied
+/// to a temporary Parquet file first): every malformed input, on either side, is the clear
+/// error its import gives, naming the file.
+#[test]
+fn drift_over_its_memory_limit_names_each_malformed_table() {
+    use lathe_core::dataset::browse::TableSource;
+    use lathe_core::drift::{self, DriftOptions};
+    let tmp = tempfile::tempdir().unwrap();
+    let good = tmp.path().join("good.csv");
+    let body: String = (0..5_000).map(|i| format!("{i},{}\n", i % 7)).collect();
+    std::fs::write(&good, format!("a,b\n{body}")).unwrap();
+    let file = |path: &Path| TableSource::File {
+        path: path.to_path_buf(),
+        options: ReadOptions::default(),
+    };
+    let options = DriftOptions {
+        memory_limit: Some(MemoryLimit::MIN),
+        ..DriftOptions::default()
+    };
+    let dir = corpus();
+    let mut tried = 0;
+    for (name, expect) in CASES {
+        let Error(needle) = expect else { continue };
+        let bad = dir.join(name);
+        for (reference, current) in [(file(&good), file(&bad)), (file(&bad), file(&good))] {
+            let err =
+                drift::compare(&reference, &current, &options, &Job::silent()).expect_err(name);
+            let message = err.to_string();
+            assert_eq!(err.code(), "bad_input", "{name}: {message}");
+            assert!(message.contains(name), "{name}: not named: {message}");
+            assert!(
+                message.contains(needle),
+                "{name}: {message:?} lacks {needle:?}"
+            );
+        }
+        tried += 1;
+    }
+    assert!(tried >= 15, "{tried} malformed inputs");
+}
