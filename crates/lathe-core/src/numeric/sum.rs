@@ -46,6 +46,82 @@ pub fn pairwise_sum_of(n: usize, values: &mut impl Iterator<Item = f64>) -> f64 
     pairwise_sum_of(half, values) + pairwise_sum_of(n - half, values)
 }
 
+/// [`pairwise_sum`] of `n` values pushed one at a time: the same tree of additions (it
+/// depends only on `n`), so the same bits, holding one block of 128 values and one partial
+/// sum per level. For a computation that makes several sums in one pass over its data.
+#[derive(Debug, Clone)]
+pub struct PairwiseSum {
+    /// Right halves still to sum, each with the sum of its left half once known.
+    pending: Vec<(usize, Option<f64>)>,
+    block: [f64; 128],
+    filled: usize,
+    leaf: usize,
+    total: Option<f64>,
+}
+
+impl PairwiseSum {
+    pub fn new(n: usize) -> PairwiseSum {
+        let mut sum = PairwiseSum {
+            pending: Vec::new(),
+            block: [0.0; 128],
+            filled: 0,
+            leaf: 0,
+            total: None,
+        };
+        if n == 0 {
+            sum.total = Some(0.0);
+        } else {
+            sum.descend(n);
+        }
+        sum
+    }
+
+    /// Splits `n` as `pairwise_sum` does down to its first leaf.
+    fn descend(&mut self, mut n: usize) {
+        while n > 128 {
+            let mut half = n / 2;
+            half -= half % 8;
+            self.pending.push((n - half, None));
+            n = half;
+        }
+        self.leaf = n;
+    }
+
+    /// Adds the next value; values past the `n` given are ignored.
+    pub fn add(&mut self, v: f64) {
+        if self.total.is_some() {
+            return;
+        }
+        self.block[self.filled] = v;
+        self.filled += 1;
+        if self.filled < self.leaf {
+            return;
+        }
+        let mut s = pairwise_sum(&self.block[..self.leaf]);
+        self.filled = 0;
+        loop {
+            match self.pending.pop() {
+                None => {
+                    self.total = Some(s);
+                    return;
+                }
+                Some((right, None)) => {
+                    self.pending.push((right, Some(s)));
+                    self.descend(right);
+                    return;
+                }
+                // IEEE addition commutes: the same bits as left + s.
+                Some((_, Some(left))) => s += left,
+            }
+        }
+    }
+
+    /// The sum, once all `n` values were added (`NaN` before).
+    pub fn total(&self) -> f64 {
+        self.total.unwrap_or(f64::NAN)
+    }
+}
+
 /// Population standard deviation (`numpy.std`, ddof = 0), numpy's two-pass arithmetic.
 pub fn std_pop(values: &[f64]) -> f64 {
     let n = values.len() as f64;
@@ -83,6 +159,15 @@ mod tests {
                 .collect();
             let streamed = pairwise_sum_of(n, &mut v.iter().copied());
             assert_eq!(streamed.to_bits(), pairwise_sum(&v).to_bits(), "n = {n}");
+            let mut pushed = PairwiseSum::new(n);
+            for &x in &v {
+                pushed.add(x);
+            }
+            assert_eq!(
+                pushed.total().to_bits(),
+                pairwise_sum(&v).to_bits(),
+                "n = {n}"
+            );
         }
     }
 }

@@ -11,6 +11,7 @@
 pub mod convert;
 pub mod profile;
 pub mod sorter;
+pub mod spool;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -247,6 +248,15 @@ impl ParquetTable {
             footer_buf: base.footer_buf.clone(),
         };
         (Arc::new(pruned), offset - self.group_starts[first])
+    }
+
+    /// The row after the last of the row group holding row `row`.
+    pub fn group_end(&self, row: usize) -> usize {
+        let groups = self.group_starts.len().saturating_sub(1);
+        let g = self.group_starts[..groups]
+            .partition_point(|&s| s <= row)
+            .saturating_sub(1);
+        self.group_starts.get(g + 1).copied().unwrap_or(self.rows)
     }
 
     /// How many rows of `columns` to read at a time within `share` bytes (a quarter of it:

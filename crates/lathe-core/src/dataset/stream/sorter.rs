@@ -134,7 +134,7 @@ impl Record for Text {
 }
 
 /// Fills `buf`, or returns `false` at a clean end of input.
-fn read_or_end(input: &mut impl Read, buf: &mut [u8]) -> io::Result<bool> {
+pub(crate) fn read_or_end(input: &mut impl Read, buf: &mut [u8]) -> io::Result<bool> {
     let mut filled = 0;
     while filled < buf.len() {
         match input.read(&mut buf[filled..]) {
