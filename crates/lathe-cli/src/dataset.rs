@@ -147,7 +147,7 @@ fn parse_format(text: &str) -> Result<Format, String> {
         .ok_or_else(|| format!("unknown format '{text}'; use one of {}", Format::NAMES))
 }
 
-fn parse_memory_limit(text: &str) -> Result<MemoryLimit, String> {
+pub(crate) fn parse_memory_limit(text: &str) -> Result<MemoryLimit, String> {
     MemoryLimit::parse(text)
 }
 

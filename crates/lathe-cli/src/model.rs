@@ -4,8 +4,9 @@ use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 use lathe_core::api::{Input, LoadedModel};
+use lathe_core::dataset::stream::MemoryLimit;
 use lathe_core::job::Job;
-use lathe_core::model::eval::{self, EvalInput, Evaluation, Task};
+use lathe_core::model::eval::{self, Evaluation, SourceInput, Task};
 use lathe_core::model::feature_matrix;
 use lathe_core::model::registry::{self, ModelVersion, RegisterOptions};
 use lathe_core::{Error, Project};
@@ -75,6 +76,10 @@ pub enum ModelCommand {
         /// Write the evaluation charts (SVG) with their data (CSV) into this folder.
         #[arg(long, value_name = "DIR")]
         charts: Option<PathBuf>,
+        /// Memory for the data (e.g. 512MiB, 2GiB; default: a quarter of the machine's, at most
+        /// 2 GiB). Larger data are read and predicted a slice at a time, with the same numbers.
+        #[arg(long, value_parser = crate::dataset::parse_memory_limit, value_name = "SIZE")]
+        memory_limit: Option<MemoryLimit>,
     },
 }
 
@@ -246,6 +251,7 @@ pub fn run(command: ModelCommand, dir: Option<&Path>, json: bool) -> anyhow::Res
             features,
             task,
             charts,
+            memory_limit,
         } => {
             let mut project = None;
             let task = task.as_deref().map(Task::parse).transpose()?;
@@ -255,24 +261,33 @@ pub fn run(command: ModelCommand, dir: Option<&Path>, json: bool) -> anyhow::Res
                 && task.is_none();
             let evaluation = if stored {
                 let p = open_project(dir)?;
-                registry::evaluate_stored(&p, &model, &data, target.as_deref(), &Job::silent())?
+                registry::evaluate_stored(
+                    &p,
+                    &model,
+                    &data,
+                    target.as_deref(),
+                    memory_limit,
+                    &Job::silent(),
+                )?
             } else {
                 let loaded = load(&model, features, &mut project, dir)?;
                 let target = target.or(loaded.target).ok_or_else(|| Error::BadArgument {
                     argument: "target",
                     detail: "pass the target column with --target COL".to_owned(),
                 })?;
-                let frame = crate::drift::source(&data, &mut project, dir)?.frame(None)?;
-                eval::evaluate(
+                let source = crate::drift::source(&data, &mut project, dir)?;
+                eval::evaluate_source(
                     &loaded.model,
-                    &EvalInput {
+                    &SourceInput {
                         model_name: loaded.name,
                         data_name: data.clone(),
-                        frame: &frame,
+                        source: &source,
                         features: &loaded.features,
                         target: &target,
                         task: task.or(loaded.task),
+                        limit: memory_limit.unwrap_or_else(MemoryLimit::for_this_machine),
                     },
+                    &Job::silent(),
                 )?
             };
             if let Some(dir) = &charts {

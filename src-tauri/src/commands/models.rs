@@ -72,6 +72,7 @@ pub async fn evaluate_model(
             &reference,
             &data,
             target.as_deref(),
+            None,
             job,
         )?)
     })

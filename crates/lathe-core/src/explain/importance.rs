@@ -107,15 +107,15 @@ fn score(target: &Target, scoring: Scoring, x: &[f32], truth: &Truth) -> Result<
             let classes = target.classes.as_ref().map_or(0, Vec::len);
             let positive: Vec<bool> = y.iter().map(|&c| c == 1).collect();
             let s: Vec<f64> = p.values.iter().skip(1).step_by(classes).copied().collect();
-            eval::roc_auc(&positive, &s)
+            eval::roc_auc(&positive, &s)?
         }
         (Truth::Classes(y), Scoring::NegLogLoss) => {
             let labels = target.classes.clone().unwrap_or_default();
-            let (metrics, _, _) = eval::classification_metrics(&labels, y, &p.labels, &p.values);
+            let (metrics, _, _) = eval::classification_metrics(&labels, y, &p.labels, &p.values)?;
             -metrics.get("log_loss").copied().unwrap_or(f64::NAN)
         }
         (Truth::Values(y), s) => {
-            let m = eval::regression_metrics(y, &p.values);
+            let m = eval::regression_metrics(y, &p.values)?;
             match s {
                 Scoring::R2 => m["r2"],
                 Scoring::NegMeanAbsoluteError => -m["mae"],

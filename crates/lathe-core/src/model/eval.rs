@@ -15,9 +15,16 @@ use std::collections::BTreeMap;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use std::path::PathBuf;
+
 use super::tensor::{Data, Tensor};
-use super::{Model, Prediction, feature_matrix};
-use crate::numeric::pairwise_sum;
+use super::{Model, Prediction, feature_matrix_at};
+use crate::dataset::browse::TableSource;
+use crate::dataset::stream::MemoryLimit;
+use crate::dataset::stream::sorter::{Record, Sorter, from_ordered, ordered, read_or_end};
+use crate::dataset::stream::spool::{Spool, Spooled};
+use crate::job::Job;
+use crate::numeric::PairwiseSum;
 use crate::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,211 +145,469 @@ fn keep(n: usize, max: usize) -> Option<Vec<usize>> {
     Some(idx)
 }
 
-fn pick<T: Clone>(values: &[T], idx: &[usize]) -> Vec<T> {
-    idx.iter().map(|&i| values[i].clone()).collect()
+/// Where an evaluation keeps its rows and sorts: in memory up to `share` bytes each, beyond in
+/// files of `dir`.
+#[derive(Debug, Clone)]
+pub struct Work {
+    pub dir: PathBuf,
+    pub share: usize,
 }
 
-/// Thins curves and plot points of a big evaluation (the metrics are computed before).
-fn thin(e: &mut Evaluation) {
-    if let Some(c) = &mut e.curves {
-        if let Some(idx) = keep(c.roc.fpr.len(), MAX_CURVE_POINTS) {
-            c.roc.fpr = pick(&c.roc.fpr, &idx);
-            c.roc.tpr = pick(&c.roc.tpr, &idx);
-            c.roc.thresholds = pick(&c.roc.thresholds, &idx);
-            e.thinned = true;
-        }
-        if let Some(idx) = keep(c.pr.precision.len(), MAX_CURVE_POINTS) {
-            c.pr.precision = pick(&c.pr.precision, &idx);
-            c.pr.recall = pick(&c.pr.recall, &idx);
-            // One threshold fewer than points: the last point has none.
-            let t: Vec<usize> = idx
-                .iter()
-                .copied()
-                .filter(|&i| i < c.pr.thresholds.len())
-                .collect();
-            c.pr.thresholds = pick(&c.pr.thresholds, &t);
-            e.thinned = true;
+impl Work {
+    /// Everything in memory (nothing is ever written to the folder).
+    pub fn memory() -> Work {
+        Work {
+            dir: std::env::temp_dir(),
+            share: usize::MAX,
         }
     }
-    if let Some(r) = &mut e.regression
-        && let Some(idx) = keep(r.actual.len(), MAX_PLOT_POINTS)
-    {
-        r.actual = pick(&r.actual, &idx);
-        r.predicted = pick(&r.predicted, &idx);
-        e.thinned = true;
+
+    fn spool(&self, width: usize) -> Spool {
+        Spool::new(width, self.share, &self.dir)
+    }
+
+    /// A sorter for `rows` records: all in memory when they fit the share.
+    fn sorter(&self, rows: usize) -> Sorter<Ranked> {
+        let need = rows
+            .saturating_mul(2 * std::mem::size_of::<Ranked>())
+            .saturating_add(1 << 16);
+        Sorter::new(&self.dir, self.share.min(need))
     }
 }
 
-fn mean(x: &[f64]) -> f64 {
-    pairwise_sum(x) / x.len() as f64
+/// A score as a descending key, and its row's place among equal scores. scikit-learn sorts
+/// the scores with a stable ascending sort and reverses it, so equal scores come last row
+/// first; that order shows where ties are thresholds of their own (NaN scores).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Ranked {
+    /// The complement of the score's ascending key (`total_cmp`'s order).
+    key: u64,
+    /// `(2^31 - 1 - row) << 1`, plus 1 for a positive row.
+    tie: u32,
 }
 
-/// scikit-learn's `_binary_clf_curve`: distinct thresholds (descending) with cumulative false
-/// and true positives.
-fn binary_clf_curve(positive: &[bool], score: &[f64]) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-    // np.argsort(score, kind="mergesort")[::-1]: a stable ascending sort, reversed.
-    let mut order: Vec<usize> = (0..score.len()).collect();
-    order.sort_by(|&a, &b| score[a].total_cmp(&score[b]));
-    order.reverse();
-    let s: Vec<f64> = order.iter().map(|&i| score[i]).collect();
-    let y: Vec<f64> = order
-        .iter()
-        .map(|&i| f64::from(u8::from(positive[i])))
-        .collect();
-    let mut idx: Vec<usize> = (0..s.len().saturating_sub(1))
-        .filter(|&i| s[i + 1] != s[i])
-        .collect();
-    idx.push(s.len() - 1);
-    let mut cum = Vec::with_capacity(y.len());
-    let mut acc = 0.0;
-    for v in &y {
-        acc += v;
-        cum.push(acc);
+impl Record for Ranked {
+    fn bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
     }
-    let tps: Vec<f64> = idx.iter().map(|&i| cum[i]).collect();
-    let fps: Vec<f64> = idx
-        .iter()
-        .zip(&tps)
-        .map(|(&i, t)| 1.0 + i as f64 - t)
-        .collect();
-    let thresholds = idx.iter().map(|&i| s[i]).collect();
-    (fps, tps, thresholds)
+    fn write(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        out.write_all(&self.key.to_le_bytes())?;
+        out.write_all(&self.tie.to_le_bytes())
+    }
+    fn read(input: &mut impl std::io::Read) -> std::io::Result<Option<Self>> {
+        let mut b = [0u8; 12];
+        if !read_or_end(input, &mut b)? {
+            return Ok(None);
+        }
+        let (key, tie) = b.split_at(8);
+        Ok(Some(Ranked {
+            key: u64::from_le_bytes(key.try_into().unwrap_or_default()),
+            tie: u32::from_le_bytes(tie.try_into().unwrap_or_default()),
+        }))
+    }
+    fn sort(run: &mut [Self]) {
+        radsort::sort_by_key(run, |r| (u128::from(r.key) << 32) | u128::from(r.tie));
+    }
 }
 
-/// `sklearn.metrics.roc_curve(..., drop_intermediate=True)`.
-pub fn roc_curve(positive: &[bool], score: &[f64]) -> RocCurve {
-    let (mut fps, mut tps, thr) = binary_clf_curve(positive, score);
-    let mut thr: Vec<Option<f64>> = thr.into_iter().map(Some).collect();
-    if fps.len() > 2 {
-        let mut keep = vec![0usize];
-        for i in 1..fps.len() - 1 {
-            let d2f = fps[i + 1] - 2.0 * fps[i] + fps[i - 1];
-            let d2t = tps[i + 1] - 2.0 * tps[i] + tps[i - 1];
+/// Rows a curve sorts at most: the row's place takes 31 bits of [`Ranked::tie`].
+const MAX_CURVE_ROWS: usize = (1 << 31) - 1;
+
+/// Picks the items of evenly spaced indices ([`keep`]) as they go by, in order.
+struct Picker {
+    picks: Option<Vec<usize>>,
+    next: usize,
+}
+
+impl Picker {
+    fn new(n: usize, max: usize) -> Picker {
+        Picker {
+            picks: keep(n, max),
+            next: 0,
+        }
+    }
+    fn thinned(&self) -> bool {
+        self.picks.is_some()
+    }
+    /// Whether item `i` is kept (items asked in increasing order).
+    fn take(&mut self, i: usize) -> bool {
+        match &self.picks {
+            None => true,
+            Some(p) if p.get(self.next) == Some(&i) => {
+                self.next += 1;
+                true
+            }
+            Some(_) => false,
+        }
+    }
+}
+
+/// scikit-learn's `_binary_clf_curve`: the distinct thresholds, descending, as rows
+/// `[threshold, false positives, true positives]` (cumulative), with the totals.
+struct ClfCurve {
+    points: Spooled,
+    positives: f64,
+    negatives: f64,
+}
+
+/// The curve of the scores and classes `pick` reads off each row.
+fn clf_curve(
+    work: &Work,
+    scored: &Spooled,
+    pick: impl Fn(&[f64]) -> (f64, bool),
+) -> Result<ClfCurve> {
+    if scored.rows() > MAX_CURVE_ROWS {
+        return Err(Error::BadArgument {
+            argument: "data",
+            detail: format!(
+                "the data have {} rows; an evaluation's curves take at most {MAX_CURVE_ROWS}",
+                scored.rows()
+            ),
+        });
+    }
+    let mut sorter = work.sorter(scored.rows());
+    scored.for_each(|i, row| {
+        let (score, positive) = pick(row);
+        sorter.push(Ranked {
+            key: !ordered(score),
+            tie: ((MAX_CURVE_ROWS - i) as u32) << 1 | u32::from(positive),
+        })
+    })?;
+    let mut sorted = sorter.finish()?;
+    let mut points = work.spool(3);
+    let (mut count, mut tps) = (0.0f64, 0.0f64);
+    let mut last: Option<f64> = None;
+    while let Some(r) = sorted.next_record()? {
+        let score = from_ordered(!r.key);
+        // numpy's `diff != 0`: a NaN is a threshold of its own, 0.0 and -0.0 are one.
+        if let Some(previous) = last
+            && score != previous
+        {
+            points.push(&[previous, count - tps, tps])?;
+        }
+        last = Some(score);
+        count += 1.0;
+        tps += f64::from(r.tie & 1);
+    }
+    if let Some(previous) = last {
+        points.push(&[previous, count - tps, tps])?;
+    }
+    Ok(ClfCurve {
+        points: points.finish()?,
+        positives: tps,
+        negatives: count - tps,
+    })
+}
+
+/// The points `roc_curve(..., drop_intermediate=True)` keeps of a curve (after its (0, 0)),
+/// in order: `f(false positives, true positives, threshold)`.
+fn roc_walk(points: &Spooled, mut f: impl FnMut(f64, f64, f64) -> Result<()>) -> Result<()> {
+    let d = points.rows();
+    let mut before = [[0.0f64; 3]; 2];
+    points.for_each(|i, row| {
+        let p = [row[0], row[1], row[2]];
+        if i == 0 {
+            f(p[1], p[2], p[0])?;
+        } else if i >= 2 {
+            let (a, b) = (before[0], before[1]);
+            let d2f = p[1] - 2.0 * b[1] + a[1];
+            let d2t = p[2] - 2.0 * b[2] + a[2];
             if d2f != 0.0 || d2t != 0.0 {
-                keep.push(i);
+                f(b[1], b[2], b[0])?;
             }
         }
-        keep.push(fps.len() - 1);
-        fps = keep.iter().map(|&i| fps[i]).collect();
-        tps = keep.iter().map(|&i| tps[i]).collect();
-        thr = keep.iter().map(|&i| thr[i]).collect();
-    }
-    fps.insert(0, 0.0);
-    tps.insert(0, 0.0);
-    thr.insert(0, None);
-    let (fl, tl) = (*fps.last().unwrap_or(&0.0), *tps.last().unwrap_or(&0.0));
-    RocCurve {
-        fpr: fps
-            .iter()
-            .map(|f| if fl > 0.0 { f / fl } else { f64::NAN })
-            .collect(),
-        tpr: tps
-            .iter()
-            .map(|t| if tl > 0.0 { t / tl } else { f64::NAN })
-            .collect(),
-        thresholds: thr,
-    }
+        if i + 1 == d && i >= 1 {
+            f(p[1], p[2], p[0])?;
+        }
+        before = [before[1], p];
+        Ok(())
+    })
 }
 
-/// `sklearn.metrics.auc`: the trapezoidal rule (numpy's `trapezoid`, pairwise-summed).
-pub fn auc(x: &[f64], y: &[f64]) -> f64 {
-    let terms: Vec<f64> = (1..x.len())
-        .map(|i| (x[i] - x[i - 1]) * (y[i] + y[i - 1]) / 2.0)
-        .collect();
-    let area = pairwise_sum(&terms);
-    // x decreasing everywhere gives a negative area; scikit-learn flips it.
-    if x.windows(2).all(|w| w[1] <= w[0]) && x.windows(2).any(|w| w[1] < w[0]) {
-        -area
-    } else {
-        area
-    }
-}
-
-/// `roc_auc_score` of a binary problem.
-pub fn roc_auc(positive: &[bool], score: &[f64]) -> f64 {
-    let roc = roc_curve(positive, score);
-    auc(&roc.fpr, &roc.tpr)
-}
-
-/// `sklearn.metrics.precision_recall_curve` (no intermediate points dropped).
-pub fn pr_curve(positive: &[bool], score: &[f64]) -> PrCurve {
-    let (fps, tps, thr) = binary_clf_curve(positive, score);
-    let last = *tps.last().unwrap_or(&0.0);
-    let mut precision: Vec<f64> = fps
-        .iter()
-        .zip(&tps)
-        .map(|(f, t)| if f + t != 0.0 { t / (f + t) } else { 0.0 })
-        .collect();
-    let mut recall: Vec<f64> = tps
-        .iter()
-        .map(|t| if last > 0.0 { t / last } else { 1.0 })
-        .collect();
-    let mut thresholds = thr;
-    precision.reverse();
-    recall.reverse();
-    thresholds.reverse();
-    precision.push(1.0);
-    recall.push(0.0);
-    PrCurve {
-        precision,
-        recall,
-        thresholds,
-    }
-}
-
-/// `sklearn.calibration.calibration_curve(..., n_bins=10, strategy="uniform")`.
-pub fn calibration_curve(positive: &[bool], prob: &[f64]) -> CalibrationCurve {
-    const BINS: usize = 10;
-    // np.linspace(0, 1, 11)[1:-1]: i × 0.1.
-    let inner: Vec<f64> = (1..BINS).map(|i| i as f64 * (1.0 / BINS as f64)).collect();
-    let mut sums = [0.0f64; BINS];
-    let mut trues = [0.0f64; BINS];
-    let mut totals = [0u64; BINS];
-    for (&p, &y) in prob.iter().zip(positive) {
-        // np.searchsorted(inner, p), side="left": edges strictly below p.
-        let b = inner.partition_point(|&e| e < p);
-        sums[b] += p;
-        trues[b] += f64::from(u8::from(y));
-        totals[b] += 1;
-    }
-    let mut out = CalibrationCurve {
-        prob_true: Vec::new(),
-        prob_pred: Vec::new(),
-        counts: Vec::new(),
+/// The ROC curve of `curve` (thinned to [`MAX_CURVE_POINTS`]) and its area, with scikit-learn's
+/// arithmetic (`sklearn.metrics.auc`: numpy's trapezoid, pairwise-summed).
+fn roc(curve: &ClfCurve, with_points: bool) -> Result<(f64, Option<RocCurve>, bool)> {
+    let mut m = 1;
+    roc_walk(&curve.points, |_, _, _| {
+        m += 1;
+        Ok(())
+    })?;
+    let rate = |v: f64, total: f64| if total > 0.0 { v / total } else { f64::NAN };
+    let (fl, tl) = (curve.negatives, curve.positives);
+    let mut picker = Picker::new(m, MAX_CURVE_POINTS);
+    let mut out = RocCurve {
+        fpr: Vec::new(),
+        tpr: Vec::new(),
+        thresholds: Vec::new(),
     };
-    for b in 0..BINS {
-        if totals[b] > 0 {
-            out.prob_true.push(trues[b] / totals[b] as f64);
-            out.prob_pred.push(sums[b] / totals[b] as f64);
-            out.counts.push(totals[b]);
-        }
+    let (mut px, mut py) = (rate(0.0, fl), rate(0.0, tl));
+    if with_points && picker.take(0) {
+        out.fpr.push(px);
+        out.tpr.push(py);
+        out.thresholds.push(None);
     }
-    out
+    let mut area = PairwiseSum::new(m - 1);
+    let (mut all_down, mut any_down) = (true, false);
+    let mut j = 0;
+    roc_walk(&curve.points, |f, t, threshold| {
+        j += 1;
+        let (x, y) = (rate(f, fl), rate(t, tl));
+        area.add((x - px) * (y + py) / 2.0);
+        all_down &= x <= px;
+        any_down |= x < px;
+        if with_points && picker.take(j) {
+            out.fpr.push(x);
+            out.tpr.push(y);
+            out.thresholds.push(Some(threshold));
+        }
+        (px, py) = (x, y);
+        Ok(())
+    })?;
+    // x decreasing everywhere gives a negative area; scikit-learn flips it.
+    let area = if all_down && any_down {
+        -area.total()
+    } else {
+        area.total()
+    };
+    let thinned = with_points && picker.thinned();
+    Ok((area, with_points.then_some(out), thinned))
 }
 
-/// Per-class precision and recall (0 where undefined, scikit-learn's `zero_division="warn"`).
-fn precision_recall_f1(actual: &[usize], predicted: &[usize], class: usize) -> (f64, f64, f64) {
-    let mut tp = 0.0;
-    let mut fp = 0.0;
-    let mut fneg = 0.0;
-    for (&a, &p) in actual.iter().zip(predicted) {
-        match (a == class, p == class) {
-            (true, true) => tp += 1.0,
-            (false, true) => fp += 1.0,
-            (true, false) => fneg += 1.0,
-            _ => {}
+/// `sklearn.metrics.precision_recall_curve` of `curve` (no intermediate points dropped),
+/// thinned to [`MAX_CURVE_POINTS`].
+fn pr(curve: &ClfCurve) -> Result<(PrCurve, bool)> {
+    let d = curve.points.rows();
+    let last = curve.positives;
+    // Thresholds ascending (the curve's reversed), then the point (1, 0) without one.
+    let mut picker = Picker::new(d + 1, MAX_CURVE_POINTS);
+    let picks: Vec<usize> = (0..=d).filter(|&j| picker.take(j)).collect();
+    let mut wanted = picks.iter().rev().filter(|&&j| j < d).peekable();
+    let mut out = PrCurve {
+        precision: Vec::new(),
+        recall: Vec::new(),
+        thresholds: Vec::new(),
+    };
+    curve.points.for_each(|q, row| {
+        let j = d - 1 - q;
+        if wanted.peek() == Some(&&j) {
+            wanted.next();
+            let (f, t) = (row[1], row[2]);
+            out.precision
+                .push(if f + t != 0.0 { t / (f + t) } else { 0.0 });
+            out.recall.push(if last > 0.0 { t / last } else { 1.0 });
+            out.thresholds.push(row[0]);
+        }
+        Ok(())
+    })?;
+    out.precision.reverse();
+    out.recall.reverse();
+    out.thresholds.reverse();
+    out.precision.push(1.0);
+    out.recall.push(0.0);
+    Ok((out, picker.thinned()))
+}
+
+/// `sklearn.calibration.calibration_curve(..., n_bins=10, strategy="uniform")`, a value at a
+/// time.
+struct Calibration {
+    sums: [f64; 10],
+    trues: [f64; 10],
+    totals: [u64; 10],
+}
+
+impl Calibration {
+    const BINS: usize = 10;
+
+    fn new() -> Calibration {
+        Calibration {
+            sums: [0.0; 10],
+            trues: [0.0; 10],
+            totals: [0; 10],
         }
     }
+
+    fn add(&mut self, p: f64, positive: bool) {
+        // np.linspace(0, 1, 11)[1:-1] is i × 0.1; np.searchsorted(inner, p), side="left":
+        // the edges strictly below p.
+        let b = (1..Self::BINS)
+            .map(|i| i as f64 * (1.0 / Self::BINS as f64))
+            .filter(|&e| e < p)
+            .count();
+        self.sums[b] += p;
+        self.trues[b] += f64::from(u8::from(positive));
+        self.totals[b] += 1;
+    }
+
+    fn curve(&self) -> CalibrationCurve {
+        let mut out = CalibrationCurve {
+            prob_true: Vec::new(),
+            prob_pred: Vec::new(),
+            counts: Vec::new(),
+        };
+        for b in 0..Self::BINS {
+            if self.totals[b] > 0 {
+                out.prob_true.push(self.trues[b] / self.totals[b] as f64);
+                out.prob_pred.push(self.sums[b] / self.totals[b] as f64);
+                out.counts.push(self.totals[b]);
+            }
+        }
+        out
+    }
+}
+
+/// Precision, recall and F1 of `class` from the confusion matrix (0 where undefined,
+/// scikit-learn's `zero_division="warn"`; F1 from counts, 2tp / (2tp + fp + fn), as 1.7).
+fn precision_recall_f1(cm: &[Vec<u64>], class: usize) -> (f64, f64, f64) {
+    let tp = cm[class][class] as f64;
+    let fp = (0..cm.len())
+        .filter(|&a| a != class)
+        .map(|a| cm[a][class])
+        .sum::<u64>() as f64;
+    let fneg = (0..cm.len())
+        .filter(|&p| p != class)
+        .map(|p| cm[class][p])
+        .sum::<u64>() as f64;
     let precision = if tp + fp > 0.0 { tp / (tp + fp) } else { 0.0 };
     let recall = if tp + fneg > 0.0 {
         tp / (tp + fneg)
     } else {
         0.0
     };
-    // scikit-learn 1.7 computes F1 from counts: 2tp / (2tp + fp + fn).
     let denom = 2.0 * tp + fp + fneg;
     let f1 = if denom > 0.0 { 2.0 * tp / denom } else { 0.0 };
     (precision, recall, f1)
+}
+
+/// A classification's metrics, confusion matrix (rows: actual class; columns: predicted) and
+/// binary curves.
+pub type Classified = (BTreeMap<String, f64>, Vec<Vec<u64>>, Option<Curves>);
+
+/// Classification metrics, confusion matrix and binary curves of scored rows
+/// `[actual class, predicted class, probability of each class…]` (classes index `labels`).
+/// Also whether a curve was thinned.
+fn classification_of(
+    labels: &[String],
+    scored: &Spooled,
+    work: &Work,
+) -> Result<(Classified, bool)> {
+    let c = labels.len();
+    let n = scored.rows();
+    let eps = f64::EPSILON;
+    let mut correct = PairwiseSum::new(n);
+    let mut losses = PairwiseSum::new(n);
+    let mut cm = vec![vec![0u64; c]; c];
+    let mut calibration = Calibration::new();
+    scored.for_each(|_, row| {
+        let (a, p) = (row[0] as usize, row[1] as usize);
+        correct.add(f64::from(u8::from(a == p)));
+        cm[a][p] += 1;
+        losses.add(-row[2 + a].clamp(0.0, 1.0).clamp(eps, 1.0 - eps).ln());
+        if c == 2 {
+            calibration.add(row[3].clamp(0.0, 1.0), a == 1);
+        }
+        Ok(())
+    })?;
+    let mut metrics = BTreeMap::new();
+    metrics.insert("accuracy".to_owned(), correct.total() / n as f64);
+    metrics.insert("log_loss".to_owned(), losses.total() / n as f64);
+    let mut curves = None;
+    let mut thinned = false;
+    if c == 2 {
+        let (p, r, f) = precision_recall_f1(&cm, 1);
+        metrics.insert("precision".to_owned(), p);
+        metrics.insert("recall".to_owned(), r);
+        metrics.insert("f1".to_owned(), f);
+        let curve = clf_curve(work, scored, |row| (row[3].clamp(0.0, 1.0), row[0] == 1.0))?;
+        let (area, roc, roc_thinned) = roc(&curve, true)?;
+        metrics.insert("roc_auc".to_owned(), area);
+        let (pr, pr_thinned) = pr(&curve)?;
+        thinned = roc_thinned || pr_thinned;
+        curves = roc.map(|roc| Curves {
+            roc,
+            pr,
+            calibration: calibration.curve(),
+        });
+    } else {
+        // Macro averages over the labels present in the actual or predicted classes.
+        let present: Vec<usize> = (0..c)
+            .filter(|&k| (0..c).any(|o| cm[k][o] > 0 || cm[o][k] > 0))
+            .collect();
+        let per: Vec<(f64, f64, f64)> = present
+            .iter()
+            .map(|&k| precision_recall_f1(&cm, k))
+            .collect();
+        let avg =
+            |f: fn(&(f64, f64, f64)) -> f64| per.iter().map(f).sum::<f64>() / per.len() as f64;
+        metrics.insert("precision".to_owned(), avg(|x| x.0));
+        metrics.insert("recall".to_owned(), avg(|x| x.1));
+        metrics.insert("f1".to_owned(), avg(|x| x.2));
+        let mut aucs = Vec::with_capacity(c);
+        for k in 0..c {
+            let curve = clf_curve(work, scored, |row| {
+                (row[2 + k].clamp(0.0, 1.0), row[0] == k as f64)
+            })?;
+            aucs.push(roc(&curve, false)?.0);
+        }
+        metrics.insert("roc_auc".to_owned(), aucs.iter().sum::<f64>() / c as f64);
+    }
+    Ok(((metrics, cm, curves), thinned))
+}
+
+/// MAE, RMSE and R² of scored rows `[actual, predicted]` as scikit-learn computes them, and the
+/// plot points (thinned to [`MAX_PLOT_POINTS`]).
+fn regression_of(scored: &Spooled) -> Result<(BTreeMap<String, f64>, RegressionPoints, bool)> {
+    let n = scored.rows();
+    let (mut actual, mut abs, mut sq) = (
+        PairwiseSum::new(n),
+        PairwiseSum::new(n),
+        PairwiseSum::new(n),
+    );
+    scored.for_each(|_, row| {
+        let (a, p) = (row[0], row[1]);
+        actual.add(a);
+        abs.add((a - p).abs());
+        sq.add((a - p) * (a - p));
+        Ok(())
+    })?;
+    let m = actual.total() / n as f64;
+    let mut dev = PairwiseSum::new(n);
+    let mut picker = Picker::new(n, MAX_PLOT_POINTS);
+    let mut points = RegressionPoints {
+        actual: Vec::new(),
+        predicted: Vec::new(),
+    };
+    scored.for_each(|i, row| {
+        dev.add((row[0] - m) * (row[0] - m));
+        if picker.take(i) {
+            points.actual.push(row[0]);
+            points.predicted.push(row[1]);
+        }
+        Ok(())
+    })?;
+    let (num, den) = (sq.total(), dev.total());
+    let r2 = if den != 0.0 {
+        1.0 - num / den
+    } else if num == 0.0 {
+        1.0
+    } else {
+        0.0
+    };
+    let metrics = BTreeMap::from([
+        ("mae".to_owned(), abs.total() / n as f64),
+        ("rmse".to_owned(), (num / n as f64).sqrt()),
+        ("r2".to_owned(), r2),
+    ]);
+    Ok((metrics, points, picker.thinned()))
+}
+
+/// `roc_auc_score` of a binary problem.
+pub fn roc_auc(positive: &[bool], score: &[f64]) -> Result<f64> {
+    let mut rows = Work::memory().spool(2);
+    for (&p, &s) in positive.iter().zip(score) {
+        rows.push(&[s, f64::from(u8::from(p))])?;
+    }
+    let curve = clf_curve(&Work::memory(), &rows.finish()?, |r| (r[0], r[1] == 1.0))?;
+    Ok(roc(&curve, false)?.0)
 }
 
 /// Classification metrics from class indices (into `labels`) and probabilities
@@ -352,106 +617,40 @@ pub fn classification_metrics(
     actual: &[usize],
     predicted: &[usize],
     proba: &[f64],
-) -> (BTreeMap<String, f64>, Vec<Vec<u64>>, Option<Curves>) {
+) -> Result<Classified> {
     let c = labels.len();
-    let n = actual.len();
-    let mut metrics = BTreeMap::new();
-    let correct: Vec<f64> = actual
-        .iter()
-        .zip(predicted)
-        .map(|(a, p)| f64::from(u8::from(a == p)))
-        .collect();
-    metrics.insert("accuracy".to_owned(), mean(&correct));
-    let mut cm = vec![vec![0u64; c]; c];
-    for (&a, &p) in actual.iter().zip(predicted) {
-        cm[a][p] += 1;
+    let mut rows = Work::memory().spool(2 + c);
+    let mut row = vec![0.0; 2 + c];
+    for (i, (&a, &p)) in actual.iter().zip(predicted).enumerate() {
+        row[0] = a as f64;
+        row[1] = p as f64;
+        row[2..].copy_from_slice(&proba[i * c..(i + 1) * c]);
+        rows.push(&row)?;
     }
-    let eps = f64::EPSILON;
-    let losses: Vec<f64> = (0..n)
-        .map(|i| {
-            -proba[i * c + actual[i]]
-                .clamp(0.0, 1.0)
-                .clamp(eps, 1.0 - eps)
-                .ln()
-        })
-        .collect();
-    metrics.insert("log_loss".to_owned(), mean(&losses));
-    let column =
-        |k: usize| -> Vec<f64> { (0..n).map(|i| proba[i * c + k].clamp(0.0, 1.0)).collect() };
-    let mut curves = None;
-    if c == 2 {
-        let (p, r, f) = precision_recall_f1(actual, predicted, 1);
-        metrics.insert("precision".to_owned(), p);
-        metrics.insert("recall".to_owned(), r);
-        metrics.insert("f1".to_owned(), f);
-        let positive: Vec<bool> = actual.iter().map(|&a| a == 1).collect();
-        let score = column(1);
-        let roc = roc_curve(&positive, &score);
-        metrics.insert("roc_auc".to_owned(), auc(&roc.fpr, &roc.tpr));
-        curves = Some(Curves {
-            pr: pr_curve(&positive, &score),
-            calibration: calibration_curve(&positive, &score),
-            roc,
-        });
-    } else {
-        // Macro averages over the labels present in the actual or predicted classes.
-        let present: Vec<usize> = (0..c)
-            .filter(|&k| actual.contains(&k) || predicted.contains(&k))
-            .collect();
-        let per: Vec<(f64, f64, f64)> = present
-            .iter()
-            .map(|&k| precision_recall_f1(actual, predicted, k))
-            .collect();
-        let avg =
-            |f: fn(&(f64, f64, f64)) -> f64| per.iter().map(f).sum::<f64>() / per.len() as f64;
-        metrics.insert("precision".to_owned(), avg(|x| x.0));
-        metrics.insert("recall".to_owned(), avg(|x| x.1));
-        metrics.insert("f1".to_owned(), avg(|x| x.2));
-        let aucs: Vec<f64> = (0..c)
-            .map(|k| {
-                let positive: Vec<bool> = actual.iter().map(|&a| a == k).collect();
-                roc_auc(&positive, &column(k))
-            })
-            .collect();
-        metrics.insert("roc_auc".to_owned(), aucs.iter().sum::<f64>() / c as f64);
-    }
-    (metrics, cm, curves)
+    Ok(classification_of(labels, &rows.finish()?, &Work::memory())?.0)
 }
 
 /// MAE, RMSE and R² as scikit-learn computes them.
-pub fn regression_metrics(actual: &[f64], predicted: &[f64]) -> BTreeMap<String, f64> {
-    let abs: Vec<f64> = actual
-        .iter()
-        .zip(predicted)
-        .map(|(a, p)| (a - p).abs())
-        .collect();
-    let sq: Vec<f64> = actual
-        .iter()
-        .zip(predicted)
-        .map(|(a, p)| (a - p) * (a - p))
-        .collect();
-    let m = mean(actual);
-    let dev: Vec<f64> = actual.iter().map(|a| (a - m) * (a - m)).collect();
-    let (num, den) = (pairwise_sum(&sq), pairwise_sum(&dev));
-    let r2 = if den != 0.0 {
-        1.0 - num / den
-    } else if num == 0.0 {
-        1.0
-    } else {
-        0.0
-    };
-    BTreeMap::from([
-        ("mae".to_owned(), mean(&abs)),
-        ("rmse".to_owned(), mean(&sq).sqrt()),
-        ("r2".to_owned(), r2),
-    ])
+pub fn regression_metrics(actual: &[f64], predicted: &[f64]) -> Result<BTreeMap<String, f64>> {
+    let mut rows = Work::memory().spool(2);
+    for (&a, &p) in actual.iter().zip(predicted) {
+        rows.push(&[a, p])?;
+    }
+    Ok(regression_of(&rows.finish()?)?.0)
 }
-
 /// A target value as the text class labels are compared with: integers without a fraction.
 pub(crate) fn target_texts(column: &Column, target: &str) -> Result<Vec<String>> {
+    target_texts_at(column, target, 0)
+}
+
+/// [`target_texts`] of a slice whose first row is row `first_row` of the table.
+fn target_texts_at(column: &Column, target: &str, first_row: usize) -> Result<Vec<String>> {
     let missing = |r: usize| Error::BadArgument {
         argument: "target",
-        detail: format!("row {} has no value in the target column {target:?}", r + 1),
+        detail: format!(
+            "row {} has no value in the target column {target:?}",
+            first_row + r + 1
+        ),
     };
     let dtype = column.dtype().clone();
     if dtype.is_bool() {
@@ -565,12 +764,6 @@ fn label_output(p: &Prediction) -> Option<(&str, &Tensor)> {
     Some((p.outputs[i].0.as_str(), &p.outputs[i].1))
 }
 
-/// The probability output of a prediction.
-fn probability_output(p: &Prediction) -> Option<(&str, &Tensor)> {
-    let i = probability_position(p.outputs.iter().map(|(_, t)| t))?;
-    Some((p.outputs[i].0.as_str(), &p.outputs[i].1))
-}
-
 /// Whether a model looks like a classifier (it outputs a label).
 pub fn infer_task(prediction: &Prediction) -> Task {
     if label_output(prediction).is_some() {
@@ -594,144 +787,350 @@ pub struct EvalInput<'a> {
 
 /// Predicts `frame` and scores the predictions against its target column.
 pub fn evaluate(model: &Model, input: &EvalInput) -> Result<Evaluation> {
-    let target = input.target;
-    let column = input.frame.column(target).map_err(|_| Error::BadArgument {
-        argument: "target",
-        detail: format!(
-            "the data have no column {target:?}; the columns are: {}",
-            input
-                .frame
-                .get_column_names()
-                .iter()
-                .map(|c| c.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+    let names: Vec<String> = input
+        .frame
+        .get_column_names()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    check_columns(&names, input.features, input.target, input.frame.height())?;
+    let mut scorer = Scorer::new(
+        model,
+        input.features,
+        input.target,
+        input.task,
+        Work::memory(),
+    );
+    scorer.push(input.frame, 0)?;
+    scorer.finish(&input.model_name, &input.data_name)
+}
+
+/// What to evaluate, read from a table source within a memory limit.
+#[derive(Debug, Clone)]
+pub struct SourceInput<'a> {
+    pub model_name: String,
+    pub data_name: String,
+    pub source: &'a TableSource,
+    pub features: &'a [String],
+    pub target: &'a str,
+    pub task: Option<Task>,
+    pub limit: MemoryLimit,
+}
+
+/// [`evaluate`] of a table source: read whole when it fits the memory limit, else predicted a
+/// slice of rows at a time from its Parquet file, the scored rows and the sorts of the curves
+/// spilling to the source's spill folder. The numbers are the same either way (the metrics
+/// are made from the scored rows in order, with the same sums).
+pub fn evaluate_source(model: &Model, input: &SourceInput, job: &Job) -> Result<Evaluation> {
+    let source = input.source;
+    if source.fits(input.limit)? {
+        job.progress("reading the data", 0, None);
+        let frame = source.frame(None)?;
+        job.cancel.check()?;
+        job.progress("predicting", 0, Some(frame.height() as u64));
+        return evaluate(
+            model,
+            &EvalInput {
+                model_name: input.model_name.clone(),
+                data_name: input.data_name.clone(),
+                frame: &frame,
+                features: input.features,
+                target: input.target,
+                task: input.task,
+            },
+        );
+    }
+    let spill = source.spill_folder()?;
+    let sliced = source.sliced(input.limit, &spill, job)?;
+    let table = &sliced.table;
+    check_columns(&table.names, input.features, input.target, table.rows)?;
+    let columns: Vec<usize> = input
+        .features
+        .iter()
+        .chain(std::iter::once(&input.target.to_owned()))
+        .filter_map(|name| table.names.iter().position(|n| n == name))
+        .collect();
+    // A quarter of the limit for each slice read, a quarter for the scored rows, half for
+    // the sorts of the curves (which run after the reading).
+    let share = input.limit.bytes() / 4;
+    let work = Work { dir: spill, share };
+    let mut scorer = Scorer::new(model, input.features, input.target, input.task, work);
+    let total = table.rows as u64;
+    table.for_each_slice(&columns, share, &job.cancel, |offset, slice| {
+        job.progress("predicting", offset as u64, Some(total));
+        scorer.push(slice, offset)
     })?;
-    if input.features.iter().any(|f| f == target) {
+    job.progress("scoring", total, Some(total));
+    scorer.work.share = input.limit.bytes() / 2;
+    scorer.finish(&input.model_name, &input.data_name)
+}
+
+/// The target column is there and is not a feature, and there are rows.
+fn check_columns(names: &[String], features: &[String], target: &str, rows: usize) -> Result<()> {
+    if !names.iter().any(|n| n == target) {
+        return Err(Error::BadArgument {
+            argument: "target",
+            detail: format!(
+                "the data have no column {target:?}; the columns are: {}",
+                names.join(", ")
+            ),
+        });
+    }
+    if features.iter().any(|f| f == target) {
         return Err(Error::BadArgument {
             argument: "target",
             detail: format!("{target:?} is one of the model's features"),
         });
     }
-    if input.frame.height() == 0 {
+    if rows == 0 {
         return Err(Error::BadArgument {
             argument: "data",
             detail: "the data have no rows".to_owned(),
         });
     }
-    let x = feature_matrix(input.frame, input.features)?;
-    let prediction = model.predict(&x, input.features.len())?;
-    let task = input.task.unwrap_or_else(|| infer_task(&prediction));
-    let mut evaluation = Evaluation {
-        model: input.model_name.clone(),
-        data: input.data_name.clone(),
-        target: target.to_owned(),
-        task,
-        rows: prediction.rows as u64,
-        metrics: BTreeMap::new(),
-        labels: Vec::new(),
-        confusion_matrix: Vec::new(),
-        positive_label: None,
-        curves: None,
-        regression: None,
-        outputs_used: Vec::new(),
-        thinned: false,
-    };
-    match task {
-        Task::Regression => {
-            let (name, out) = prediction_position(prediction.outputs.iter().map(|(_, t)| t))
-                .map(|i| (&prediction.outputs[i].0, &prediction.outputs[i].1))
-                .ok_or_else(|| Error::BadArgument {
-                    argument: "task",
-                    detail:
-                        "the model has no single-valued numeric output to evaluate as a regression"
-                            .to_owned(),
-                })?;
-            let predicted = out.to_f64(name)?;
-            if !column.dtype().is_primitive_numeric() {
-                return Err(Error::BadArgument {
-                    argument: "target",
-                    detail: format!(
-                        "regression needs a numeric target; {target:?} holds {} values",
-                        column.dtype()
-                    ),
-                });
-            }
-            let actual: Vec<f64> = target_texts(column, target)?
-                .iter()
-                .map(|t| t.parse::<f64>().unwrap_or(f64::NAN))
-                .collect();
-            evaluation.metrics = regression_metrics(&actual, &predicted);
-            evaluation.outputs_used = vec![name.clone()];
-            evaluation.regression = Some(RegressionPoints { actual, predicted });
+    Ok(())
+}
+
+/// Which outputs an evaluation reads, fixed by the first slice predicted.
+#[derive(Debug)]
+enum Reading {
+    Regression {
+        output: usize,
+    },
+    Classification {
+        label: usize,
+        prob: usize,
+        labels: Vec<String>,
+    },
+}
+
+/// Predicts slices of rows in order and keeps one scored row per data row: `[actual,
+/// predicted]` for a regression, `[actual class, predicted class, probabilities…]` for a
+/// classification.
+struct Scorer<'a> {
+    model: &'a Model,
+    features: &'a [String],
+    target: &'a str,
+    task: Option<Task>,
+    work: Work,
+    reading: Option<(Task, Reading, Vec<String>)>,
+    rows: Option<Spool>,
+    /// The smallest five target values outside the model's classes.
+    unknown: std::collections::BTreeSet<String>,
+}
+
+impl<'a> Scorer<'a> {
+    fn new(
+        model: &'a Model,
+        features: &'a [String],
+        target: &'a str,
+        task: Option<Task>,
+        work: Work,
+    ) -> Scorer<'a> {
+        Scorer {
+            model,
+            features,
+            target,
+            task,
+            work,
+            reading: None,
+            rows: None,
+            unknown: Default::default(),
         }
-        Task::Classification => {
-            let (label_name, label_t) = label_output(&prediction).ok_or_else(|| Error::BadArgument {
-                argument: "task",
-                detail: "the model outputs no class labels; evaluate it as a regression (--task regression)".to_owned(),
-            })?;
-            let (prob_name, prob_t) =
-                probability_output(&prediction).ok_or_else(|| Error::BadArgument {
+    }
+
+    /// How to read the model's outputs, from its first prediction.
+    fn reading(
+        &self,
+        prediction: &Prediction,
+        column: &Column,
+    ) -> Result<(Task, Reading, Vec<String>)> {
+        let task = self.task.unwrap_or_else(|| infer_task(prediction));
+        let target = self.target;
+        Ok(match task {
+            Task::Regression => {
+                let output = prediction_position(prediction.outputs.iter().map(|(_, t)| t))
+                    .ok_or_else(|| Error::BadArgument {
+                        argument: "task",
+                        detail:
+                            "the model has no single-valued numeric output to evaluate as a regression"
+                                .to_owned(),
+                    })?;
+                if !column.dtype().is_primitive_numeric() {
+                    return Err(Error::BadArgument {
+                        argument: "target",
+                        detail: format!(
+                            "regression needs a numeric target; {target:?} holds {} values",
+                            column.dtype()
+                        ),
+                    });
+                }
+                let used = vec![prediction.outputs[output].0.clone()];
+                (task, Reading::Regression { output }, used)
+            }
+            Task::Classification => {
+                let outputs = || prediction.outputs.iter().map(|(_, t)| t);
+                let label = label_position(outputs()).ok_or_else(|| Error::BadArgument {
+                    argument: "task",
+                    detail: "the model outputs no class labels; evaluate it as a regression (--task regression)".to_owned(),
+                })?;
+                let prob = probability_position(outputs()).ok_or_else(|| Error::BadArgument {
                     argument: "task",
                     detail:
                         "the model outputs no class probabilities, which ROC AUC and log loss need"
                             .to_owned(),
                 })?;
-            let labels = probability_classes(model, prob_t).ok_or_else(|| Error::BadArgument {
-                argument: "model",
-                detail: format!(
-                    "cannot tell which class each of the {} probability columns is for",
-                    prob_t.row_len()
-                ),
-            })?;
-            let index = |text: &str| labels.iter().position(|l| l == text);
-            let predicted = label_indexes(label_t, &labels)?;
-            let actual_text = target_texts(column, target)?;
-            let mut unknown: Vec<&str> = actual_text
-                .iter()
-                .filter(|t| index(t).is_none())
-                .map(String::as_str)
-                .collect();
-            unknown.sort_unstable();
-            unknown.dedup();
-            if !unknown.is_empty() {
-                return Err(Error::BadArgument {
-                    argument: "target",
-                    detail: format!(
-                        "{target:?} holds {} the model does not know ({}); the model's classes are {}{}",
-                        if unknown.len() == 1 {
-                            "a class"
-                        } else {
-                            "classes"
-                        },
-                        unknown
-                            .iter()
-                            .take(5)
-                            .copied()
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        labels.join(", "),
-                        if labels.len() == 2 {
-                            " (binary metrics need a target with those two values)"
-                        } else {
-                            ""
-                        }
-                    ),
-                });
+                let prob_t = &prediction.outputs[prob].1;
+                let labels =
+                    probability_classes(self.model, prob_t).ok_or_else(|| Error::BadArgument {
+                        argument: "model",
+                        detail: format!(
+                            "cannot tell which class each of the {} probability columns is for",
+                            prob_t.row_len()
+                        ),
+                    })?;
+                let used = vec![
+                    prediction.outputs[label].0.clone(),
+                    prediction.outputs[prob].0.clone(),
+                ];
+                (
+                    task,
+                    Reading::Classification {
+                        label,
+                        prob,
+                        labels,
+                    },
+                    used,
+                )
             }
-            let actual: Vec<usize> = actual_text.iter().filter_map(|t| index(t)).collect();
-            let proba = prob_t.to_f64(prob_name)?;
-            let (metrics, cm, curves) =
-                classification_metrics(&labels, &actual, &predicted, &proba);
-            evaluation.metrics = metrics;
-            evaluation.confusion_matrix = cm;
-            evaluation.curves = curves;
-            evaluation.positive_label = (labels.len() == 2).then(|| labels[1].clone());
-            evaluation.labels = labels;
-            evaluation.outputs_used = vec![label_name.to_owned(), prob_name.to_owned()];
-        }
+        })
     }
-    thin(&mut evaluation);
-    Ok(evaluation)
+
+    /// Predicts and scores `frame`, rows `first_row..` of the data.
+    fn push(&mut self, frame: &DataFrame, first_row: usize) -> Result<()> {
+        let target = self.target;
+        let column = frame.column(target).map_err(polars_err)?;
+        let x = feature_matrix_at(frame, self.features, first_row)?;
+        let prediction = self.model.predict(&x, self.features.len())?;
+        if self.reading.is_none() {
+            self.reading = Some(self.reading(&prediction, column)?);
+        }
+        let Some((_, reading, _)) = &self.reading else {
+            return Ok(());
+        };
+        match reading {
+            Reading::Regression { output } => {
+                let (name, out) = &prediction.outputs[*output];
+                let predicted = out.to_f64(name)?;
+                let actual = target_texts_at(column, target, first_row)?;
+                let rows = self.rows.get_or_insert_with(|| self.work.spool(2));
+                for (a, &p) in actual.iter().zip(&predicted) {
+                    rows.push(&[a.parse::<f64>().unwrap_or(f64::NAN), p])?;
+                }
+            }
+            Reading::Classification {
+                label,
+                prob,
+                labels,
+            } => {
+                let predicted = label_indexes(&prediction.outputs[*label].1, labels)?;
+                let actual = target_texts_at(column, target, first_row)?;
+                let (prob_name, prob_t) = &prediction.outputs[*prob];
+                let proba = prob_t.to_f64(prob_name)?;
+                let c = labels.len();
+                let rows = self.rows.get_or_insert_with(|| self.work.spool(2 + c));
+                let mut row = vec![0.0; 2 + c];
+                for (i, (a, &p)) in actual.iter().zip(&predicted).enumerate() {
+                    let Some(a) = labels.iter().position(|l| l == a) else {
+                        if self.unknown.len() < 5 || self.unknown.last().is_some_and(|l| a < l) {
+                            self.unknown.insert(a.clone());
+                            if self.unknown.len() > 5 {
+                                self.unknown.pop_last();
+                            }
+                        }
+                        continue;
+                    };
+                    row[0] = a as f64;
+                    row[1] = p as f64;
+                    row[2..].copy_from_slice(&proba[i * c..(i + 1) * c]);
+                    rows.push(&row)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The evaluation of every row pushed.
+    fn finish(self, model_name: &str, data_name: &str) -> Result<Evaluation> {
+        let (Some((task, reading, outputs_used)), Some(rows)) = (self.reading, self.rows) else {
+            return Err(Error::BadArgument {
+                argument: "data",
+                detail: "the data have no rows".to_owned(),
+            });
+        };
+        let target = self.target;
+        let mut evaluation = Evaluation {
+            model: model_name.to_owned(),
+            data: data_name.to_owned(),
+            target: target.to_owned(),
+            task,
+            rows: 0,
+            metrics: BTreeMap::new(),
+            labels: Vec::new(),
+            confusion_matrix: Vec::new(),
+            positive_label: None,
+            curves: None,
+            regression: None,
+            outputs_used,
+            thinned: false,
+        };
+        match reading {
+            Reading::Regression { .. } => {
+                let scored = rows.finish()?;
+                evaluation.rows = scored.rows() as u64;
+                let (metrics, points, thinned) = regression_of(&scored)?;
+                evaluation.metrics = metrics;
+                evaluation.regression = Some(points);
+                evaluation.thinned = thinned;
+            }
+            Reading::Classification { labels, .. } => {
+                if !self.unknown.is_empty() {
+                    let unknown: Vec<&str> = self.unknown.iter().map(String::as_str).collect();
+                    return Err(Error::BadArgument {
+                        argument: "target",
+                        detail: format!(
+                            "{target:?} holds {} the model does not know ({}); the model's classes are {}{}",
+                            if unknown.len() == 1 {
+                                "a class"
+                            } else {
+                                "classes"
+                            },
+                            unknown.join(", "),
+                            labels.join(", "),
+                            if labels.len() == 2 {
+                                " (binary metrics need a target with those two values)"
+                            } else {
+                                ""
+                            }
+                        ),
+                    });
+                }
+                let scored = rows.finish()?;
+                evaluation.rows = scored.rows() as u64;
+                let ((metrics, cm, curves), thinned) =
+                    classification_of(&labels, &scored, &self.work)?;
+                evaluation.metrics = metrics;
+                evaluation.confusion_matrix = cm;
+                evaluation.curves = curves;
+                evaluation.thinned = thinned;
+                evaluation.positive_label = (labels.len() == 2).then(|| labels[1].clone());
+                evaluation.labels = labels;
+            }
+        }
+        Ok(evaluation)
+    }
 }
+
+#[cfg(test)]
+#[path = "eval_oracle.rs"]
+mod oracle;

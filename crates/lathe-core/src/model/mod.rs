@@ -865,16 +865,35 @@ fn tensor_json(t: &Tensor) -> serde_json::Value {
 /// Feature columns of a table as a row-major f32 matrix, in `features` order. Every column
 /// must be numeric (or boolean); a missing value is an error naming the column and the row.
 pub fn feature_matrix(frame: &DataFrame, features: &[String]) -> Result<Vec<f32>> {
+    feature_matrix_at(frame, features, 0)
+}
+
+/// [`feature_matrix`] of a slice of a table whose first row is row `first_row` of the table
+/// (which errors name).
+pub fn feature_matrix_at(
+    frame: &DataFrame,
+    features: &[String],
+    first_row: usize,
+) -> Result<Vec<f32>> {
     let mut x = vec![0.0f32; frame.height() * features.len()];
-    read_features(frame, features, |i, v| x[i] = v as f32)?;
+    read_features(frame, features, first_row, |i, v| x[i] = v as f32)?;
     Ok(x)
 }
 
 /// The same matrix in f64, the values as the table holds them (explanations build grids and
 /// report data from these; the model is fed the f32 matrix).
 pub fn feature_values(frame: &DataFrame, features: &[String]) -> Result<Vec<f64>> {
+    feature_values_at(frame, features, 0)
+}
+
+/// [`feature_values`] of a slice whose first row is row `first_row` of the table.
+pub fn feature_values_at(
+    frame: &DataFrame,
+    features: &[String],
+    first_row: usize,
+) -> Result<Vec<f64>> {
     let mut x = vec![0.0f64; frame.height() * features.len()];
-    read_features(frame, features, |i, v| x[i] = v)?;
+    read_features(frame, features, first_row, |i, v| x[i] = v)?;
     Ok(x)
 }
 
@@ -882,6 +901,7 @@ pub fn feature_values(frame: &DataFrame, features: &[String]) -> Result<Vec<f64>
 fn read_features(
     frame: &DataFrame,
     features: &[String],
+    first_row: usize,
     mut put: impl FnMut(usize, f64),
 ) -> Result<()> {
     let width = features.len();
@@ -928,7 +948,7 @@ fn read_features(
                         argument: "data",
                         detail: format!(
                             "row {} has no value (null or NaN) in feature {name:?}; Lathe does not guess values for the model: impute or drop such rows first",
-                            r + 1
+                            first_row + r + 1
                         ),
                     });
                 }

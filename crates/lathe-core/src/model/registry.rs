@@ -9,9 +9,10 @@ use std::path::Path;
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-use super::eval::{EvalInput, Evaluation, Task, evaluate};
+use super::eval::{Evaluation, SourceInput, Task, evaluate_source};
 use super::{Model, Signature};
 use crate::audit::{self, NewAuditEntry};
+use crate::dataset::stream::MemoryLimit;
 use crate::dataset::{self, browse::TableSource};
 use crate::job::Job;
 use crate::project::Project;
@@ -548,32 +549,33 @@ pub fn load_model(project: &Project, version: &ModelVersion) -> Result<Model> {
 }
 
 /// Evaluates a registered version on a stored dataset version and keeps the result (replacing
-/// an earlier one for the same pair and target).
+/// an earlier one for the same pair and target). A version over `limit` (default: the
+/// machine's, [`MemoryLimit::for_this_machine`]) is read and predicted a slice at a time.
 pub fn evaluate_stored(
     project: &Project,
     model_ref: &str,
     data_ref: &str,
     target: Option<&str>,
+    limit: Option<MemoryLimit>,
     job: &Job,
 ) -> Result<Evaluation> {
     let version = show(project, model_ref)?;
     let target = version.target_or(target)?;
     let data = dataset::resolve(project, data_ref)?;
-    job.progress("reading the data", 0, None);
-    let frame = TableSource::stored(project, data_ref)?.frame(None)?;
     let model = load_model(project, &version)?;
     job.cancel.check()?;
-    job.progress("predicting", 0, Some(frame.height() as u64));
-    let evaluation = evaluate(
+    let evaluation = evaluate_source(
         &model,
-        &EvalInput {
+        &SourceInput {
             model_name: version.reference(),
             data_name: format!("{}@{}", data.dataset, data.version),
-            frame: &frame,
+            source: &TableSource::stored(project, data_ref)?,
             features: &version.features,
             target: &target,
             task: Some(version.task),
+            limit: limit.unwrap_or_else(MemoryLimit::for_this_machine),
         },
+        job,
     )?;
     job.cancel.check()?;
     let db = db(project);

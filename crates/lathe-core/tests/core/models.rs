@@ -237,7 +237,7 @@ fn metrics_equal_scikit_learn_given_the_same_predictions() {
                 .iter()
                 .map(|t| t.parse().unwrap())
                 .collect();
-            let got = regression_metrics(&actual, &numbers(&outputs["variable"]));
+            let got = regression_metrics(&actual, &numbers(&outputs["variable"])).unwrap();
             for key in ["mae", "rmse", "r2"] {
                 close(
                     got[key],
@@ -257,7 +257,8 @@ fn metrics_equal_scikit_learn_given_the_same_predictions() {
                 .map(|v| index(&v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
                 .collect();
             let proba = numbers(&outputs["probabilities"]);
-            let (got, cm, curves) = classification_metrics(&labels, &actual, &predicted, &proba);
+            let (got, cm, curves) =
+                classification_metrics(&labels, &actual, &predicted, &proba).unwrap();
             for key in [
                 "accuracy",
                 "precision",
