@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use lathe_core::Error;
 use lathe_core::api::Input;
+use lathe_core::dataset::stream::MemoryLimit;
 use lathe_core::display;
 use lathe_core::explain::importance::Scoring;
 use lathe_core::explain::shap::Algorithm;
-use lathe_core::explain::{self, ExplainInput, Explanation, Request, store};
+use lathe_core::explain::{self, Explanation, Request, store};
 use lathe_core::fairness::{self, Fairness, Predictions};
 
 use crate::model::{is_file, load};
@@ -73,6 +74,11 @@ pub struct ExplainArgs {
     /// The model's feature columns in order (for a plain .onnx file).
     #[arg(long, value_delimiter = ',', value_name = "A,B")]
     features: Option<Vec<String>>,
+    /// Memory for the data (e.g. 512MiB, 2GiB; default: a quarter of RAM, at most 2GiB). Over
+    /// it, SHAP reads only the rows it explains and its background; the other methods need
+    /// every row in memory.
+    #[arg(long, value_parser = MemoryLimit::parse, value_name = "SIZE")]
+    memory_limit: Option<MemoryLimit>,
     /// Write the charts (SVG) and their data (CSV) into this folder.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -167,6 +173,7 @@ pub fn run_explain(a: ExplainArgs, dir: Option<&Path>, json: bool) -> anyhow::Re
                 &a.data,
                 a.background_data.as_deref(),
                 &req,
+                a.memory_limit,
                 job,
             )
         })?;
@@ -179,19 +186,20 @@ pub fn run_explain(a: ExplainArgs, dir: Option<&Path>, json: bool) -> anyhow::Re
     } else {
         let loaded = load(&a.model, a.features.clone(), &mut project, dir)?;
         let req = request(&a, a.target.clone().or(loaded.target.clone()))?;
-        let frame = crate::drift::source(&a.data, &mut project, dir)?.frame(None)?;
+        let data = crate::drift::source(&a.data, &mut project, dir)?;
         let bg = match &a.background_data {
-            Some(b) => Some(crate::drift::source(b, &mut project, dir)?.frame(None)?),
+            Some(b) => Some(crate::drift::source(b, &mut project, dir)?),
             None => None,
         };
         let start = std::time::Instant::now();
         let e = with_progress(|job| {
-            explain::explain(
-                &ExplainInput {
+            explain::source::explain_source(
+                &explain::source::SourceInput {
                     model: &loaded.model,
                     features: &loaded.features,
-                    frame: &frame,
+                    data: &data,
                     background: bg.as_ref(),
+                    limit: a.memory_limit.unwrap_or_else(MemoryLimit::for_this_machine),
                 },
                 &req,
                 job,

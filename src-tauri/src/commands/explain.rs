@@ -24,7 +24,7 @@ pub async fn explain_model(
 ) -> Result<ExplainView, IpcError> {
     task_on_project(&state, &task_id, on_progress, move |p, job| {
         ExplainView::new(explain::store::explain_stored(
-            p, &reference, &data, None, &request, job,
+            p, &reference, &data, None, &request, None, job,
         )?)
     })
     .await

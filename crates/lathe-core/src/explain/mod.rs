@@ -21,6 +21,7 @@ pub mod lime;
 pub mod pdp;
 pub mod rng;
 pub mod shap;
+pub mod source;
 pub mod store;
 mod treeshap;
 
@@ -365,6 +366,50 @@ fn to_f32(v: &[f64]) -> Vec<f32> {
     v.iter().map(|&x| x as f32).collect()
 }
 
+/// SHAP values of rows `range` of the data (`x64`: their features, row-major) against the
+/// background rows `bg64` (already sampled) for a [`Request::Shap`].
+fn shap_of(
+    target: &Target,
+    features: &[String],
+    range: std::ops::Range<usize>,
+    x64: &[f64],
+    bg64: &[f64],
+    request: &Request,
+    job: &Job,
+) -> Result<Explanation> {
+    let Request::Shap {
+        algorithm,
+        max_evals,
+        seed,
+        ..
+    } = request
+    else {
+        return Err(Error::Compute {
+            context: "cannot explain",
+            detail: "SHAP values of a request that is not SHAP".to_owned(),
+        });
+    };
+    let x = to_f32(x64);
+    let background = to_f32(bg64);
+    let values = shap::shap(
+        &shap::ShapInput {
+            target,
+            features,
+            x: &x,
+            x64,
+            rows: range.collect(),
+            background: &background,
+        },
+        &shap::ShapSettings {
+            algorithm: *algorithm,
+            max_evals: *max_evals,
+            seed: *seed,
+        },
+        job,
+    )?;
+    Ok(Explanation::Shap(values))
+}
+
 /// Runs `request` on `input`.
 pub fn explain(input: &ExplainInput, request: &Request, job: &Job) -> Result<Explanation> {
     let features = input.features;
@@ -394,10 +439,8 @@ pub fn explain(input: &ExplainInput, request: &Request, job: &Job) -> Result<Exp
     let target = Target::new(input.model, width, class, &x)?;
     match request {
         Request::Shap {
-            algorithm,
             rows,
             background,
-            max_evals,
             seed,
             ..
         } => {
@@ -434,27 +477,12 @@ pub fn explain(input: &ExplainInput, request: &Request, job: &Job) -> Result<Exp
                 });
             }
             let pick = rng::sample_rows(bg_rows, *background, *seed);
-            let bg: Vec<f32> = pick
+            let bg: Vec<f64> = pick
                 .iter()
-                .flat_map(|&r| bg64[r * width..(r + 1) * width].iter().map(|&v| v as f32))
+                .flat_map(|&r| bg64[r * width..(r + 1) * width].iter().copied())
                 .collect();
-            let values = shap::shap(
-                &shap::ShapInput {
-                    target: &target,
-                    features,
-                    x: &x[range.start * width..range.end * width],
-                    x64: &x64[range.start * width..range.end * width],
-                    rows: range.collect(),
-                    background: &bg,
-                },
-                &shap::ShapSettings {
-                    algorithm: *algorithm,
-                    max_evals: *max_evals,
-                    seed: *seed,
-                },
-                job,
-            )?;
-            Ok(Explanation::Shap(values))
+            let rows = &x64[range.start * width..range.end * width];
+            shap_of(&target, features, range, rows, &bg, request, job)
         }
         Request::Permutation {
             scoring,

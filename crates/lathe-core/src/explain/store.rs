@@ -4,8 +4,10 @@
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use super::{ExplainInput, Explanation, Request, explain};
+use super::source::{SourceInput, explain_source};
+use super::{Explanation, Request};
 use crate::audit::{self, NewAuditEntry};
+use crate::dataset::stream::MemoryLimit;
 use crate::dataset::{self, browse::TableSource};
 use crate::job::Job;
 use crate::model::registry;
@@ -41,13 +43,15 @@ fn corrupt(project: &Project, e: serde_json::Error) -> Error {
 
 /// Explains registered `model_ref` on stored dataset `data_ref`, or reopens the stored result
 /// for the same settings. `background_ref` names a stored dataset to sample SHAP's background
-/// from (default: the data).
+/// from (default: the data). Datasets over `limit` (default: the machine's) are read in
+/// slices ([`explain_source`]).
 pub fn explain_stored(
     project: &Project,
     model_ref: &str,
     data_ref: &str,
     background_ref: Option<&str>,
     request: &Request,
+    limit: Option<MemoryLimit>,
     job: &Job,
 ) -> Result<StoredExplanation> {
     let version = registry::show(project, model_ref)?;
@@ -86,20 +90,19 @@ pub fn explain_stored(
             result: serde_json::from_str(&json).map_err(|e| corrupt(project, e))?,
         });
     }
-    job.progress("reading the data", 0, None);
-    let frame = TableSource::stored(project, data_ref)?.frame(None)?;
-    let bg_frame = match background_ref {
-        Some(r) => Some(TableSource::stored(project, r)?.frame(None)?),
-        None => None,
-    };
+    let data_source = TableSource::stored(project, data_ref)?;
+    let bg_source = background_ref
+        .map(|r| TableSource::stored(project, r))
+        .transpose()?;
     let model = registry::load_model(project, &version)?;
     let start = std::time::Instant::now();
-    let result = explain(
-        &ExplainInput {
+    let result = explain_source(
+        &SourceInput {
             model: &model,
             features: &version.features,
-            frame: &frame,
-            background: bg_frame.as_ref(),
+            data: &data_source,
+            background: bg_source.as_ref(),
+            limit: limit.unwrap_or_else(MemoryLimit::for_this_machine),
         },
         request,
         job,

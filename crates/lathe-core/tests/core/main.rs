@@ -11,6 +11,7 @@ mod dataset;
 mod drift;
 mod explain;
 mod layers;
+mod limits;
 mod migrations;
 mod models;
 mod objects;

@@ -17,19 +17,19 @@ fn fixtures() -> PathBuf {
     repo().join("tests/fixtures/models")
 }
 
-fn expected() -> Value {
+pub(crate) fn expected() -> Value {
     let text = std::fs::read_to_string(fixtures().join("expected.json")).unwrap();
     serde_json::from_str(&text).unwrap()
 }
 
-fn data_path(dataset: &str) -> PathBuf {
+pub(crate) fn data_path(dataset: &str) -> PathBuf {
     match dataset {
         "diabetes_class" => fixtures().join("diabetes_class.csv"),
         other => repo().join(format!("assets/datasets/{other}.csv")),
     }
 }
 
-fn strings(v: &Value) -> Vec<String> {
+pub(crate) fn strings(v: &Value) -> Vec<String> {
     v.as_array()
         .unwrap()
         .iter()

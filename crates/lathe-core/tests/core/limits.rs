@@ -1,0 +1,226 @@
+//! Evaluation and SHAP over tables larger than their memory limit: read a slice of rows at a
+//! time (and only the rows SHAP needs), with spilled scored rows and sort runs, they give the
+//! same bits as the in-memory computation.
+
+use std::path::Path;
+
+use lathe_core::dataset::browse::TableSource;
+use lathe_core::dataset::stream::MemoryLimit;
+use lathe_core::explain::shap::Algorithm;
+use lathe_core::explain::source::{SourceInput as ExplainSource, explain_source};
+use lathe_core::explain::{ExplainInput, Request, explain};
+use lathe_core::job::Job;
+use lathe_core::model::eval::{EvalInput, SourceInput, evaluate, evaluate_source};
+use polars::prelude::*;
+
+use crate::models::{data_path, expected, load, strings};
+
+/// 256 KiB: slices of 1,024 rows, and the scored rows and every sort run go to disk.
+const TINY: MemoryLimit = MemoryLimit(256 << 10);
+
+/// `copies` of a model's dataset, the first feature jittered so the scores take many values,
+/// written as Parquet in row groups of 3,000 rows.
+fn big_table(name: &str, copies: usize, dir: &Path) -> (DataFrame, TableSource) {
+    let expected = expected();
+    let entry = &expected["models"][name];
+    let frame = TableSource::File {
+        path: data_path(entry["dataset"].as_str().unwrap()),
+        options: Default::default(),
+    }
+    .frame(None)
+    .unwrap();
+    let mut big = frame.clone();
+    for _ in 1..copies {
+        big.vstack_mut(&frame).unwrap();
+    }
+    let first = strings(&entry["features"])[0].clone();
+    let n = big.height();
+    let jitter: Vec<f64> = (0..n).map(|i| (i % 997) as f64 * 1e-3).collect();
+    let col = big
+        .column(&first)
+        .unwrap()
+        .cast(&DataType::Float64)
+        .unwrap();
+    let shifted = (col.as_materialized_series() + &Series::new("j".into(), jitter)).unwrap();
+    big.replace(
+        &first,
+        shifted.with_name(first.as_str().into()).into_column(),
+    )
+    .unwrap();
+    let path = dir.join(format!("{name}.parquet"));
+    ParquetWriter::new(std::fs::File::create(&path).unwrap())
+        .with_row_group_size(Some(3_000))
+        .finish(&mut big)
+        .unwrap();
+    let source = TableSource::File {
+        path,
+        options: Default::default(),
+    };
+    (big, source)
+}
+
+#[test]
+fn an_evaluation_over_its_memory_limit_equals_the_in_memory_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let expected = expected();
+    for (name, copies) in [("logreg_binary", 40), ("gb_multi", 30), ("rf_reg", 40)] {
+        let entry = &expected["models"][name];
+        let features = strings(&entry["features"]);
+        let target = entry["target"].as_str().unwrap();
+        let model = load(name);
+        let (frame, source) = big_table(name, copies, dir.path());
+        assert!(!source.fits(TINY).unwrap());
+        let memory = evaluate(
+            &model,
+            &EvalInput {
+                model_name: name.into(),
+                data_name: "d".into(),
+                frame: &frame,
+                features: &features,
+                target,
+                task: None,
+            },
+        )
+        .unwrap();
+        let sliced = evaluate_source(
+            &model,
+            &SourceInput {
+                model_name: name.into(),
+                data_name: "d".into(),
+                source: &source,
+                features: &features,
+                target,
+                task: None,
+                limit: TINY,
+            },
+            &Job::silent(),
+        )
+        .unwrap();
+        assert_eq!(sliced.rows as usize, frame.height());
+        // (A multi-class evaluation keeps no curves.)
+        assert!(
+            memory.thinned || name == "gb_multi",
+            "{name}: curves or points thinned"
+        );
+        assert_eq!(format!("{sliced:?}"), format!("{memory:?}"), "{name}");
+    }
+
+    // An error in a later slice names the row of the table, as in memory.
+    let entry = &expected["models"]["rf_reg"];
+    let features = strings(&entry["features"]);
+    let (mut frame, _) = big_table("rf_reg", 40, dir.path());
+    let name = features[3].clone();
+    let mut values: Vec<Option<f64>> = frame
+        .column(&name)
+        .unwrap()
+        .cast(&DataType::Float64)
+        .unwrap()
+        .f64()
+        .unwrap()
+        .iter()
+        .collect();
+    values[15_000] = None;
+    frame
+        .replace(
+            &name,
+            Series::new(name.as_str().into(), values).into_column(),
+        )
+        .unwrap();
+    let path = dir.path().join("holed.parquet");
+    ParquetWriter::new(std::fs::File::create(&path).unwrap())
+        .with_row_group_size(Some(3_000))
+        .finish(&mut frame)
+        .unwrap();
+    let source = TableSource::File {
+        path,
+        options: Default::default(),
+    };
+    let model = load("rf_reg");
+    let e = evaluate_source(
+        &model,
+        &SourceInput {
+            model_name: "m".into(),
+            data_name: "d".into(),
+            source: &source,
+            features: &features,
+            target: entry["target"].as_str().unwrap(),
+            task: None,
+            limit: TINY,
+        },
+        &Job::silent(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("row 15001 has no value"), "{e}");
+}
+
+#[test]
+fn shap_over_its_memory_limit_reads_only_its_rows_and_equals_the_in_memory_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let expected = expected();
+    for (name, algorithm) in [
+        ("logreg_binary", Algorithm::Auto),
+        ("rf_binary", Algorithm::Auto),
+        ("rf_reg", Algorithm::Permutation),
+    ] {
+        let entry = &expected["models"][name];
+        let features = strings(&entry["features"]);
+        let model = load(name);
+        let (frame, source) = big_table(name, 30, dir.path());
+        let request = Request::Shap {
+            algorithm,
+            rows: Some("9000..9012".into()),
+            background: 40,
+            max_evals: 300,
+            seed: 7,
+            class: None,
+        };
+        let memory = explain(
+            &ExplainInput {
+                model: &model,
+                features: &features,
+                frame: &frame,
+                background: None,
+            },
+            &request,
+            &Job::silent(),
+        )
+        .unwrap();
+        let sliced = explain_source(
+            &ExplainSource {
+                model: &model,
+                features: &features,
+                data: &source,
+                background: None,
+                limit: TINY,
+            },
+            &request,
+            &Job::silent(),
+        )
+        .unwrap();
+        assert_eq!(format!("{sliced:?}"), format!("{memory:?}"), "{name}");
+        // The methods that read every row say so.
+        let pdp = Request::Pdp {
+            features: None,
+            grid_resolution: 5,
+            class: None,
+        };
+        let e = explain_source(
+            &ExplainSource {
+                model: &model,
+                features: &features,
+                data: &source,
+                background: None,
+                limit: TINY,
+            },
+            &pdp,
+            &Job::silent(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("over the memory limit") && e.contains("SHAP"),
+            "{e}"
+        );
+    }
+}
