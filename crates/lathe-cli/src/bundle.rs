@@ -81,6 +81,10 @@ pub struct ExportArgs {
     /// Sign SHA256SUMS with this private key (from `lathe key new`).
     #[arg(long, value_name = "KEYFILE")]
     sign: Option<PathBuf>,
+    /// Memory for the data (e.g. 512MiB, 2GiB); larger datasets are evaluated, profiled and
+    /// tested for drift a slice at a time. Default: a quarter of RAM, at most 2GiB.
+    #[arg(long, value_parser = MemoryLimit::parse, value_name = "SIZE")]
+    memory_limit: Option<MemoryLimit>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -127,6 +131,7 @@ pub fn run(
                     .transpose()?
                     .unwrap_or_default(),
                 sign_key: args.sign,
+                memory_limit: args.memory_limit,
             };
             let exported = with_progress(|job| bundle::export(&project, &options, job))?;
             print(json, &exported, || {

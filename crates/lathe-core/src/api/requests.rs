@@ -158,6 +158,7 @@ impl BundleExportRequest {
             sensitive: self.sensitive,
             card: self.card,
             sign_key: given(self.sign_key).map(PathBuf::from),
+            memory_limit: None,
         })
     }
 }

@@ -8,12 +8,13 @@ use serde::{Deserialize, Serialize};
 
 use super::*;
 use crate::chart::Figure;
+use crate::dataset::stream::MemoryLimit;
 use crate::dataset::{self, StoredVersion, browse::TableSource};
 use crate::drift::{DriftOptions, DriftReport, SideInfo};
 use crate::explain::{self, Explanation};
 use crate::fairness::Fairness;
 use crate::job::Job;
-use crate::model::eval::{EvalInput, Evaluation, evaluate};
+use crate::model::eval::{Evaluation, SourceInput, evaluate_source};
 use crate::model::registry::{self};
 use crate::project::Project;
 use crate::{Error, Result};
@@ -35,6 +36,9 @@ pub struct ExportOptions {
     pub card: CardText,
     /// A private key file (PKCS#8 PEM) to sign `SHA256SUMS` with.
     pub sign_key: Option<PathBuf>,
+    /// Memory for the data (default: the machine's, [`MemoryLimit::for_this_machine`]): larger
+    /// datasets are evaluated, profiled and tested for drift a slice at a time.
+    pub memory_limit: Option<MemoryLimit>,
 }
 
 /// What [`export()`] wrote.
@@ -112,22 +116,24 @@ pub fn export(project: &Project, options: &ExportOptions, job: &Job) -> Result<E
         "model/signature.json".into(),
         descriptors::signature_json(&version, &model)?,
     );
-    // Each dataset is read once (the reference defaults to the training data).
-    job.progress("reading the data", 0, None);
-    let frame_of = |v: &StoredVersion| {
-        TableSource::stored(project, &format!("{}@{}", v.dataset, v.version))?.frame(None)
-    };
-    let eval_frame = eval.as_ref().map(frame_of).transpose()?;
-    let reference_frame = match (&reference, &eval, &eval_frame) {
-        (Some(r), Some(e), Some(f)) if r.id == e.id => Some(f.clone()),
-        (Some(r), _, _) => Some(frame_of(r)?),
-        _ => None,
-    };
-    match eval_frame.as_ref().or(reference_frame.as_ref()) {
-        Some(frame) => {
+    // Each dataset is opened once (the reference defaults to the training data); tables over
+    // the memory limit are read in slices by each step.
+    job.progress("opening the data", 0, None);
+    let limit = options
+        .memory_limit
+        .unwrap_or_else(MemoryLimit::for_this_machine);
+    let source_of =
+        |v: &StoredVersion| TableSource::stored(project, &format!("{}@{}", v.dataset, v.version));
+    let eval_source = eval.as_ref().map(source_of).transpose()?;
+    let reference_source = reference.as_ref().map(source_of).transpose()?;
+    match eval_source.as_ref().or(reference_source.as_ref()) {
+        Some(source) => {
             files.insert(
                 "model/input_example.json".into(),
-                descriptors::input_example(frame, &version.features)?,
+                descriptors::input_example(
+                    &source.head(descriptors::EXAMPLE_ROWS)?,
+                    &version.features,
+                )?,
             );
         }
         None => notes.push("no dataset to take an input example from".into()),
@@ -154,21 +160,23 @@ pub fn export(project: &Project, options: &ExportOptions, job: &Job) -> Result<E
     let mut evaluation: Option<Evaluation> = None;
     let mut explanation: Option<Explanation> = None;
     let mut fairness: Option<Fairness> = None;
-    if let (Some(ev), Some(frame)) = (&eval, &eval_frame) {
+    if let (Some(ev), Some(source)) = (&eval, &eval_source) {
         let data_ref = format!("{}@{}", ev.dataset, ev.version);
         job.progress("evaluating", 0, None);
         match &version.target {
             Some(target) => {
-                let e = evaluate(
+                let e = evaluate_source(
                     &model,
-                    &EvalInput {
+                    &SourceInput {
                         model_name: version.reference(),
                         data_name: data_ref.clone(),
-                        frame,
+                        source,
                         features: &version.features,
                         target,
                         task: Some(version.task),
+                        limit,
                     },
+                    job,
                 )?;
                 for name in crate::model::chart::available(&e) {
                     let c = crate::model::chart::chart(&e, name)?;
@@ -201,6 +209,7 @@ pub fn export(project: &Project, options: &ExportOptions, job: &Job) -> Result<E
             &data_ref,
             None,
             &request,
+            Some(limit),
             job,
         )?;
         if let Explanation::Shap(s) = &stored.result {
@@ -245,35 +254,52 @@ pub fn export(project: &Project, options: &ExportOptions, job: &Job) -> Result<E
 
     // The monitoring profile, and the evaluation data's drift from it.
     let mut drift: Option<DriftReport> = None;
-    match (&reference, &reference_frame) {
-        (Some(r), Some(frame)) => {
+    match (&reference, &reference_source) {
+        (Some(r), Some(reference_source)) => {
+            let current = eval
+                .as_ref()
+                .filter(|ev| ev.id != r.id)
+                .zip(eval_source.as_ref());
+            let mut sources = vec![reference_source];
+            sources.extend(current.map(|(_, source)| source));
+            let drift_options = DriftOptions {
+                memory_limit: Some(limit),
+                ..DriftOptions::default()
+            };
+            let opened = crate::drift::open_tables(&sources, &drift_options, job)?;
+            let table = opened[0].table();
             job.progress("profiling the reference", 0, None);
             let mut columns = version.features.clone();
-            if let Some(t) = version.target.as_ref().filter(|t| frame.column(t).is_ok()) {
+            if let Some(t) = version
+                .target
+                .as_ref()
+                .filter(|t| table.schema().iter().any(|(name, _)| name == *t))
+            {
                 columns.push(t.clone());
             }
             let p = profile::build(
-                frame,
+                table,
                 &columns,
                 &format!("{}@{}", r.dataset, r.version),
                 &r.object_sha256,
             )?;
             files.insert(PROFILE.into(), descriptors::json_bytes(&p)?);
-            if let (Some(ev), Some(cur)) = (eval.as_ref().filter(|ev| ev.id != r.id), &eval_frame) {
+            if let (Some((ev, _)), Some(cur)) = (current, opened.get(1)) {
                 job.progress("testing drift", 0, None);
-                let side = |v: &StoredVersion, f: &polars::prelude::DataFrame| SideInfo {
+                let side = |v: &StoredVersion, t: &dyn crate::drift::Table| SideInfo {
                     name: v.dataset.clone(),
                     version: Some(v.version),
-                    rows: f.height() as u64,
+                    rows: t.rows() as u64,
                 };
-                let d = crate::drift::compare_frames(
-                    (side(r, frame), frame),
-                    (side(ev, cur), cur),
+                let d = crate::drift::compare_tables(
+                    (side(r, table), table),
+                    (side(ev, cur.table()), cur.table()),
                     &DriftOptions {
                         columns: Some(columns.clone()),
-                        ..DriftOptions::default()
+                        ..drift_options
                     },
                     job,
+                    None,
                 )?;
                 files.insert(
                     "reports/drift.html".into(),

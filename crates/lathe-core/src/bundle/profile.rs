@@ -14,9 +14,10 @@
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::drift::sample::{self, Label, Numbers, Sample, Values};
+use crate::drift::sample::{Label, Numbers, Sample, Values};
 use crate::drift::{self, DriftOptions, DriftReport, Kind, SchemaDrift, SideInfo, Skipped, Table};
-use crate::numeric::{self, quantile_sorted};
+use crate::numeric;
+use crate::numeric::stats::{interpolate, quantile_positions};
 use crate::{Error, Result};
 
 /// Quantiles kept for a numeric column: 0, 0.001, …, 1.
@@ -104,13 +105,23 @@ fn value_label(value: &serde_json::Value) -> Option<Label> {
     }
 }
 
-fn profile_column(column: &Column) -> std::result::Result<ColumnProfile, String> {
-    let kind = sample::infer_kind(column)?;
-    let s = sample::sample(column, kind, None).map_err(|e| e.to_string())?;
+fn profile_column(
+    table: &dyn Table,
+    name: &str,
+    dtype: &DataType,
+) -> Result<std::result::Result<ColumnProfile, String>> {
+    let kind = match table.kind(name)? {
+        Ok(kind) => kind,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    let s = match table.sample(name, kind) {
+        Ok(s) => s,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
     let mut out = ColumnProfile {
-        name: column.name().to_string(),
+        name: name.to_owned(),
         kind,
-        dtype: column.dtype().to_string(),
+        dtype: dtype.to_string(),
         count: s.n as u64,
         missing: s.dropped,
         min: None,
@@ -122,29 +133,64 @@ fn profile_column(column: &Column) -> std::result::Result<ColumnProfile, String>
         quantiles: None,
         histogram: None,
     };
-    if let Some(v) = s.numbers().and_then(Numbers::as_slice) {
+    if let Some(v) = s.numbers() {
         if !v.is_empty() {
-            out.min = v.first().copied();
-            out.max = v.last().copied();
-            out.mean = Some(numeric::mean(v));
-            out.std = Some(numeric::std_pop(v));
+            out.min = v.first();
+            out.max = v.last();
+            out.mean = Some(v.mean());
+            out.std = Some(v.std_pop());
         }
         if s.distinct() > MAX_EXACT_VALUES {
-            out.quantiles = Some(
-                (0..QUANTILES)
-                    .map(|k| quantile_sorted(v, k as f64 / (QUANTILES - 1) as f64))
-                    .collect(),
-            );
-            let (lo, hi) = (v[0], v[v.len() - 1]);
+            out.quantiles = Some(quantiles(v));
+            let (lo, hi) = (v.first().unwrap_or(0.0), v.last().unwrap_or(0.0));
             let edges: Vec<f64> = (0..=20).map(|i| lo + (hi - lo) * i as f64 / 20.0).collect();
             out.histogram = Some(Histogram {
-                counts: numeric::bin_counts(v, &edges),
+                counts: numeric::bin_counts_of(v.iter(), &edges),
                 edges,
             });
-            return Ok(out);
+            s.check()?;
+            return Ok(Ok(out));
         }
     }
-    let mut categories = s.categories();
+    let categories = s.categories();
+    s.check()?;
+    Ok(Ok(categories_of(categories, out)))
+}
+
+/// The [`QUANTILES`] quantiles of sorted values (numpy's linear interpolation), read in one
+/// pass over them.
+fn quantiles(v: &Numbers) -> Vec<f64> {
+    let n = v.len();
+    let at: Vec<(usize, usize, f64)> = (0..QUANTILES)
+        .map(|k| quantile_positions(n, k as f64 / (QUANTILES - 1) as f64))
+        .collect();
+    let mut wanted: Vec<usize> = at.iter().flat_map(|&(a, b, _)| [a, b]).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut found = Vec::with_capacity(wanted.len());
+    let mut next = wanted.iter().peekable();
+    for (i, x) in v.iter().enumerate() {
+        while next.peek() == Some(&&i) {
+            next.next();
+            found.push(x);
+        }
+        if next.peek().is_none() {
+            break;
+        }
+    }
+    let value = |i: usize| {
+        wanted
+            .binary_search(&i)
+            .ok()
+            .and_then(|j| found.get(j).copied())
+            .unwrap_or(f64::NAN)
+    };
+    at.iter()
+        .map(|&(a, b, t)| interpolate(value(a), value(b), t))
+        .collect()
+}
+
+fn categories_of(mut categories: Vec<(Label, u64)>, mut out: ColumnProfile) -> ColumnProfile {
     if categories.len() > MAX_CATEGORIES {
         categories.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         out.other_count = categories[MAX_CATEGORIES..].iter().map(|c| c.1).sum();
@@ -160,12 +206,13 @@ fn profile_column(column: &Column) -> std::result::Result<ColumnProfile, String>
             })
             .collect(),
     );
-    Ok(out)
+    out
 }
 
-/// Profiles `columns` of the reference frame (those it lacks are an error).
+/// Profiles `columns` of the reference table (those it lacks are an error): a frame in
+/// memory, or a table read in slices ([`drift::open_tables`]), with the same numbers.
 pub fn build(
-    frame: &DataFrame,
+    table: &dyn Table,
     columns: &[String],
     dataset: &str,
     sha256: &str,
@@ -174,16 +221,21 @@ pub fn build(
         format_version: PROFILE_FORMAT,
         dataset: dataset.to_owned(),
         sha256: sha256.to_owned(),
-        rows: frame.height() as u64,
+        rows: table.rows() as u64,
         columns: Vec::new(),
         skipped: Vec::new(),
     };
+    let schema = table.schema();
     for name in columns {
-        let column = frame.column(name).map_err(|_| Error::BadArgument {
-            argument: "reference dataset",
-            detail: format!("{dataset} has no column '{name}', which the model needs"),
-        })?;
-        match profile_column(column) {
+        let (_, dtype) =
+            schema
+                .iter()
+                .find(|(n, _)| n == name)
+                .ok_or_else(|| Error::BadArgument {
+                    argument: "reference dataset",
+                    detail: format!("{dataset} has no column '{name}', which the model needs"),
+                })?;
+        match profile_column(table, name, dtype)? {
             Ok(c) => out.columns.push(c),
             Err(reason) => out.skipped.push(Skipped {
                 name: name.clone(),
@@ -458,5 +510,60 @@ mod tests {
             format!("{:?}", memory.columns)
         );
         assert_eq!(sliced.skipped, memory.skipped);
+    }
+
+    #[test]
+    fn quantiles_read_in_one_pass_equal_numpys_on_the_array() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for n in [1usize, 2, 3, 999, 1_000, 1_001, 1_002, 4_321] {
+            let mut v: Vec<f64> = (0..n)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    ((x >> 40) % 500) as f64 / 7.0
+                })
+                .collect();
+            v.sort_by(f64::total_cmp);
+            let got = quantiles(&Numbers::new(v.clone()));
+            let want: Vec<f64> = (0..QUANTILES)
+                .map(|k| crate::numeric::quantile_sorted(&v, k as f64 / (QUANTILES - 1) as f64))
+                .collect();
+            assert_eq!(format!("{got:?}"), format!("{want:?}"), "{n} values");
+        }
+    }
+
+    #[test]
+    fn a_reference_profile_of_data_in_slices_equals_the_in_memory_one() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut frame = table(60_000, 0x9e37_79b9_7f4a_7c15, 0.0);
+        let names: Vec<String> = frame
+            .get_column_names()
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        let path = dir.path().join("r.parquet");
+        let file = std::fs::File::create(&path).unwrap_or_else(|e| panic!("{e}"));
+        ParquetWriter::new(file)
+            .with_row_group_size(Some(7_000))
+            .finish(&mut frame)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let source = TableSource::File {
+            path,
+            options: Default::default(),
+        };
+        let options = DriftOptions {
+            memory_limit: Some(MemoryLimit(256 << 10)),
+            ..DriftOptions::default()
+        };
+        let opened = drift::open_tables(&[&source], &options, &Job::silent())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(opened[0].frame().is_none(), "read in slices");
+        let memory = build(&frame, &names, "t@1", "00").unwrap_or_else(|e| panic!("{e}"));
+        let sliced =
+            build(opened[0].table(), &names, "t@1", "00").unwrap_or_else(|e| panic!("{e}"));
+        assert!(memory.columns.iter().any(|c| c.quantiles.is_some()));
+        assert!(memory.columns.iter().any(|c| c.values.is_some()));
+        assert_eq!(format!("{sliced:?}"), format!("{memory:?}"));
     }
 }

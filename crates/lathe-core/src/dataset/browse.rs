@@ -213,6 +213,17 @@ impl TableSource {
         }
     }
 
+    /// The first `rows` rows: only their row groups of a Parquet file, else the table read
+    /// whole and cut.
+    pub fn head(&self, rows: usize) -> Result<DataFrame> {
+        if let Some(path) = self.parquet_file()? {
+            let table = ParquetTable::open(path)?;
+            let columns: Vec<usize> = (0..table.names.len()).collect();
+            return table.read(&columns, 0, rows.min(table.rows));
+        }
+        Ok(self.read_whole()?.head(Some(rows)))
+    }
+
     /// The dataset name and version (none for a plain file).
     pub fn label(&self) -> (String, Option<i64>) {
         match self {

@@ -12,6 +12,7 @@ use std::process::Command;
 use lathe_core::Project;
 use lathe_core::bundle::{self, ExportOptions, FileStatus, Limits, SignatureStatus, archive, sign};
 use lathe_core::dataset::browse::TableSource;
+use lathe_core::dataset::stream::MemoryLimit;
 use lathe_core::drift::{self, DriftOptions, SideInfo};
 use lathe_core::job::Job;
 use lathe_core::model::{Model, feature_matrix};
@@ -675,4 +676,72 @@ fn check_drift_refuses_a_bundle_whose_profile_was_altered() {
     let err =
         bundle::check_drift(&dir, &data, &DriftOptions::default(), &Job::silent()).unwrap_err();
     assert!(err.to_string().contains("reference_profile.json"), "{err}");
+}
+
+/// An export whose datasets are over its memory limit evaluates, explains, profiles the
+/// reference and tests drift a slice at a time: the same files as the export in memory (but
+/// for the export's time in the card and the manifest).
+#[test]
+fn an_export_over_its_memory_limit_writes_the_same_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut folders = Vec::new();
+    for (i, limit) in [None, Some(MemoryLimit(256 << 10))].into_iter().enumerate() {
+        let project = lathe_core::demo::create(
+            &tmp.path().join(format!("demo{i}")),
+            Default::default(),
+            &Job::silent(),
+        )
+        .unwrap();
+        let out = tmp.path().join(format!("bundle{i}"));
+        bundle::export(
+            &project,
+            &ExportOptions {
+                model: "breast_cancer_classifier@production".into(),
+                out: out.clone(),
+                eval_dataset: Some("breast_cancer@2".into()),
+                memory_limit: limit,
+                ..Default::default()
+            },
+            &Job::silent(),
+        )
+        .unwrap();
+        folders.push(out);
+    }
+    let timed = [
+        "MLmodel",
+        "model/MLmodel",
+        "MODEL_CARD.md",
+        "manifest.json",
+        "SHA256SUMS",
+    ];
+    let files = tree(&folders[0]);
+    for wanted in [
+        "monitoring/reference_profile.json",
+        "reports/drift.html",
+        "reports/evaluation.html",
+        "reports/explanation.html",
+    ] {
+        assert!(
+            files.iter().any(|(rel, _)| rel == Path::new(wanted)),
+            "{wanted}"
+        );
+    }
+    assert_eq!(
+        files.iter().map(|(rel, _)| rel).collect::<Vec<_>>(),
+        tree(&folders[1])
+            .iter()
+            .map(|(rel, _)| rel)
+            .collect::<Vec<_>>()
+    );
+    for (rel, _) in files
+        .iter()
+        .filter(|(rel, _)| !timed.iter().any(|t| rel == Path::new(t)))
+    {
+        let read = |f: &PathBuf| std::fs::read(f.join(rel)).unwrap();
+        assert!(
+            read(&folders[0]) == read(&folders[1]),
+            "{} differs",
+            rel.display()
+        );
+    }
 }
