@@ -856,7 +856,12 @@ pub fn evaluate_source(model: &Model, input: &SourceInput, job: &Job) -> Result<
     let work = Work { dir: spill, share };
     let mut scorer = Scorer::new(model, input.features, input.target, input.task, work);
     let total = table.rows as u64;
-    table.for_each_slice(&columns, share, &job.cancel, |offset, slice| {
+    // A row costs its columns read (and copied while cast), its f32 features for the model,
+    // and the outputs read back as f64s (with room for a few classes).
+    let width = input.features.len();
+    let per_row = 2 * table.row_bytes_of(&columns) + 4 * width + 8 * (width + 8);
+    let step = (share / per_row).clamp(1024, table.rows.max(1024));
+    table.for_each_rows(&columns, step, &job.cancel, |offset, slice| {
         job.progress("predicting", offset as u64, Some(total));
         scorer.push(slice, offset)
     })?;

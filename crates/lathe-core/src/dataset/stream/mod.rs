@@ -262,8 +262,9 @@ impl ParquetTable {
     /// How many rows of `columns` to read at a time within `share` bytes (a quarter of it:
     /// the slice is converted and copied by the steps that read it).
     pub fn slice_rows(&self, columns: &[usize], share: usize) -> usize {
-        let per_row: usize = columns.iter().map(|&c| self.row_bytes[c]).sum();
-        (share / 4 / per_row.max(1)).max(1024).min(self.rows.max(1))
+        (share / 4 / self.row_bytes_of(columns))
+            .max(1024)
+            .min(self.rows.max(1))
     }
 
     /// The non-null values of `column`, as text, in order: an external sort in half of
@@ -299,15 +300,35 @@ impl ParquetTable {
         sorter.finish()
     }
 
+    /// Bytes a row of `columns` takes once read (an estimate from the file's sizes).
+    pub fn row_bytes_of(&self, columns: &[usize]) -> usize {
+        columns
+            .iter()
+            .map(|&c| self.row_bytes[c])
+            .sum::<usize>()
+            .max(1)
+    }
+
     /// Calls `f(offset, slice)` for consecutive slices of `columns` covering every row.
     pub fn for_each_slice(
         &self,
         columns: &[usize],
         share: usize,
         cancel: &crate::job::CancelToken,
+        f: impl FnMut(usize, &DataFrame) -> Result<()>,
+    ) -> Result<()> {
+        self.for_each_rows(columns, self.slice_rows(columns, share), cancel, f)
+    }
+
+    /// Calls `f(offset, slice)` for consecutive slices of `step` rows of `columns`.
+    pub fn for_each_rows(
+        &self,
+        columns: &[usize],
+        step: usize,
+        cancel: &crate::job::CancelToken,
         mut f: impl FnMut(usize, &DataFrame) -> Result<()>,
     ) -> Result<()> {
-        let step = self.slice_rows(columns, share);
+        let step = step.max(1);
         let mut offset = 0;
         while offset < self.rows {
             cancel.check()?;
