@@ -200,3 +200,76 @@ fn a_table_over_its_memory_limit_is_profiled_and_imported_within_it() {
         .unwrap_or_default();
     assert!(left.is_empty(), "left after drift: {left:?}");
 }
+
+/// A CSV of `rows` rows of 30 float features `f0`..`f29` and a 0/1 target `y` that a
+/// logistic regression scores with many distinct probabilities. Deterministic. Wide on
+/// purpose: its CSV-to-Parquet copy once kept every page header of hundreds of row groups.
+fn write_features(path: &Path, rows: usize) {
+    let mut out = BufWriter::new(std::fs::File::create(path).unwrap());
+    let names: Vec<String> = (0..30).map(|i| format!("f{i}")).collect();
+    writeln!(out, "{},y", names.join(",")).unwrap();
+    let mut x = SEED;
+    let mut line = String::new();
+    for _ in 0..rows {
+        line.clear();
+        let mut sum = 0.0;
+        for i in 0..30 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let u = (x >> 11) as f64 / (1u64 << 53) as f64;
+            // Around the breast-cancer features' scales, so the model's scores spread out.
+            let v = (1.0 + 40.0 * u) * [1.0, 0.1, 10.0][i % 3];
+            sum += u;
+            line.push_str(&format!("{v:.4},"));
+        }
+        writeln!(out, "{line}{}", u8::from(sum + (x % 5) as f64 * 0.3 > 15.6)).unwrap();
+    }
+}
+
+#[test]
+fn a_model_is_evaluated_over_its_memory_limit_within_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (big, small) = (tmp.path().join("big.csv"), tmp.path().join("small.csv"));
+    write_features(&big, 500_000);
+    write_features(&small, 100);
+    let model = crate::file("tests/fixtures/models/logreg_binary.onnx");
+    let features: Vec<String> = (0..30).map(|i| format!("f{i}")).collect();
+    let features = features.join(",");
+    let eval = |data: &Path, limit: Option<&str>| {
+        let mut args = vec![
+            "model",
+            "eval",
+            &model,
+            path_str(data),
+            "--features",
+            &features,
+            "--target",
+            "y",
+        ];
+        if let Some(limit) = limit {
+            args.extend(["--memory-limit", limit]);
+        }
+        peak(&args)
+    };
+    let limit = "64MiB";
+    let budget = 64 * MIB;
+    let (_, overhead) = eval(&small, Some(limit));
+    let (whole, whole_peak) = eval(&big, None);
+    let (streamed, streamed_peak) = eval(&big, Some(limit));
+    let report = format!(
+        "eval peak KiB: 100 rows {overhead}, 500k rows in memory {whole_peak}, in {limit} {streamed_peak}"
+    );
+    eprintln!("{report}");
+    assert_eq!(whole["rows"], 500_000);
+    // The labels are not the model's, so the AUC is near 0.5; what matters is that the curve
+    // was made from many distinct scores and the streamed run gives the same bits.
+    let auc = whole["metrics"]["roc_auc"].as_f64().unwrap();
+    assert!(auc > 0.0 && auc < 1.0, "{auc}");
+    assert_eq!(
+        streamed, whole,
+        "the same evaluation, scored a slice at a time"
+    );
+    assert!(streamed_peak <= overhead + budget + 32 * MIB, "{report}");
+    assert!(whole_peak > streamed_peak + budget, "{report}");
+}
