@@ -115,16 +115,26 @@ fn parquet_writer<'a>(
         .map_err(write_error)
 }
 
-/// Writes `frame` as one row group. The CSV parser and the slice reader hand back frames of
-/// many small chunks, and the writer makes a row group of each chunk and keeps every page's
-/// header until the footer: at a few hundred rows a group that metadata grew with the rows
-/// (69 MB for a 500,000 × 31 table) and made the copy slow to read.
+/// The most rows in a row group of a copy: reading a page of rows decodes whole row groups,
+/// so a page of the app's table stays quick.
+const GROUP_ROWS: usize = 65_536;
+
+/// Writes `frame` as row groups of up to [`GROUP_ROWS`] rows. The CSV parser and the slice
+/// reader hand back frames of many small chunks, and the writer makes a row group of each
+/// chunk and keeps every page's header until the footer: at a few hundred rows a group that
+/// metadata grew with the rows (69 MB for a 500,000 × 31 table).
 fn write_group(
     writer: &mut polars::io::parquet::write::BatchedWriter<&File>,
     mut frame: DataFrame,
 ) -> Result<()> {
     frame.rechunk_mut_par();
-    writer.write_batch(&frame).map_err(write_error)
+    let mut offset = 0;
+    while offset < frame.height() {
+        let group = frame.slice(offset as i64, GROUP_ROWS);
+        writer.write_batch(&group).map_err(write_error)?;
+        offset += GROUP_ROWS;
+    }
+    Ok(())
 }
 
 /// Asks to start again with the types of every chunk.
@@ -438,5 +448,31 @@ mod tests {
         let groups = table.group_starts.len() - 1;
         let chunks = csv.len().div_ceil(chunk);
         assert!(groups <= chunks, "{groups} row groups from {chunks} chunks");
+
+        // One chunk of more than GROUP_ROWS rows: split, every row written once, in order.
+        let mut long = String::from("a\n");
+        for i in 0..(2 * GROUP_ROWS + 10) {
+            long.push_str(&format!("{i}\n"));
+        }
+        std::fs::write(&path, &long).unwrap_or_else(|e| panic!("{e}"));
+        let out = File::create(&out_path).unwrap_or_else(|e| panic!("{e}"));
+        match write_csv(&path, &dialect, 16 << 20, None, &out, &Job::silent()) {
+            Ok(Ok(w)) => assert_eq!(w.rows, 2 * GROUP_ROWS + 10),
+            _ => panic!("the types hold for the whole file"),
+        }
+        let table = ParquetTable::open(&out_path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            table.group_starts,
+            [0, GROUP_ROWS, 2 * GROUP_ROWS, 2 * GROUP_ROWS + 10]
+        );
+        let a = table
+            .read(&[0], 0, table.rows)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let a = a.columns()[0].i64().unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            a.into_no_null_iter()
+                .enumerate()
+                .all(|(i, v)| v == i as i64)
+        );
     }
 }
