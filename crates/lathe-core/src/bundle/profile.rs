@@ -424,6 +424,7 @@ mod tests {
     use crate::dataset::browse::TableSource;
     use crate::dataset::stream::MemoryLimit;
     use crate::job::Job;
+    use std::path::Path;
 
     /// Floats with nulls, NaN and ties, integers of many values, categories, booleans.
     fn table(rows: usize, seed: u64, shift: f64) -> DataFrame {
@@ -461,6 +462,28 @@ mod tests {
         }
     }
 
+    /// `frame` written to `path` in row groups of 7,000 rows and opened at 256 KiB: read in
+    /// slices, its numbers sorted in spilled runs.
+    fn in_slices(frame: &mut DataFrame, path: &Path) -> (Vec<drift::Opened>, DriftOptions) {
+        let file = std::fs::File::create(path).unwrap_or_else(|e| panic!("{e}"));
+        ParquetWriter::new(file)
+            .with_row_group_size(Some(7_000))
+            .finish(frame)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let source = TableSource::File {
+            path: path.to_path_buf(),
+            options: Default::default(),
+        };
+        let options = DriftOptions {
+            memory_limit: Some(MemoryLimit(256 << 10)),
+            ..DriftOptions::default()
+        };
+        let opened = drift::open_tables(&[&source], &options, &Job::silent())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(opened[0].frame().is_none(), "read in slices");
+        (opened, options)
+    }
+
     #[test]
     fn a_check_drift_of_data_in_slices_equals_the_in_memory_one() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -474,24 +497,7 @@ mod tests {
             .collect();
         let p = build(&reference, &names, "t@1", "00").unwrap_or_else(|e| panic!("{e}"));
         let mut current = table(41_000, 0x9e37_79b9_7f4a_7c15, 0.3);
-        let path = dir.path().join("c.parquet");
-        let file = std::fs::File::create(&path).unwrap_or_else(|e| panic!("{e}"));
-        ParquetWriter::new(file)
-            .with_row_group_size(Some(7_000))
-            .finish(&mut current)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let source = TableSource::File {
-            path,
-            options: Default::default(),
-        };
-        // 256 KiB: the data is read in slices and its numbers sorted in spilled runs.
-        let options = DriftOptions {
-            memory_limit: Some(MemoryLimit(256 << 10)),
-            ..DriftOptions::default()
-        };
-        let opened = drift::open_tables(&[&source], &options, &Job::silent())
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert!(opened[0].frame().is_none(), "read in slices");
+        let (opened, options) = in_slices(&mut current, &dir.path().join("c.parquet"));
         let check = |table: &dyn Table| {
             check_drift(&p, side(50_000), (side(41_000), table), &options)
                 .unwrap_or_else(|e| panic!("{e}"))
@@ -542,23 +548,7 @@ mod tests {
             .iter()
             .map(|n| n.to_string())
             .collect();
-        let path = dir.path().join("r.parquet");
-        let file = std::fs::File::create(&path).unwrap_or_else(|e| panic!("{e}"));
-        ParquetWriter::new(file)
-            .with_row_group_size(Some(7_000))
-            .finish(&mut frame)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let source = TableSource::File {
-            path,
-            options: Default::default(),
-        };
-        let options = DriftOptions {
-            memory_limit: Some(MemoryLimit(256 << 10)),
-            ..DriftOptions::default()
-        };
-        let opened = drift::open_tables(&[&source], &options, &Job::silent())
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert!(opened[0].frame().is_none(), "read in slices");
+        let (opened, _) = in_slices(&mut frame, &dir.path().join("r.parquet"));
         let memory = build(&frame, &names, "t@1", "00").unwrap_or_else(|e| panic!("{e}"));
         let sliced =
             build(opened[0].table(), &names, "t@1", "00").unwrap_or_else(|e| panic!("{e}"));

@@ -2,7 +2,7 @@
 //! time (and only the rows SHAP needs), with spilled scored rows and sort runs, they give the
 //! same bits as the in-memory computation.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use lathe_core::dataset::browse::TableSource;
 use lathe_core::dataset::stream::MemoryLimit;
@@ -13,7 +13,7 @@ use lathe_core::job::Job;
 use lathe_core::model::eval::{EvalInput, SourceInput, evaluate, evaluate_source};
 use polars::prelude::*;
 
-use crate::models::{data_path, expected, load, strings};
+use crate::models::{expected, jittered, load, strings};
 
 /// 256 KiB: slices of 1,024 rows, and the scored rows and every sort run go to disk.
 const TINY: MemoryLimit = MemoryLimit(256 << 10);
@@ -21,42 +21,21 @@ const TINY: MemoryLimit = MemoryLimit(256 << 10);
 /// `copies` of a model's dataset, the first feature jittered so the scores take many values,
 /// written as Parquet in row groups of 3,000 rows.
 fn big_table(name: &str, copies: usize, dir: &Path) -> (DataFrame, TableSource) {
-    let expected = expected();
-    let entry = &expected["models"][name];
-    let frame = TableSource::File {
-        path: data_path(entry["dataset"].as_str().unwrap()),
-        options: Default::default(),
-    }
-    .frame(None)
-    .unwrap();
-    let mut big = frame.clone();
-    for _ in 1..copies {
-        big.vstack_mut(&frame).unwrap();
-    }
-    let first = strings(&entry["features"])[0].clone();
-    let n = big.height();
-    let jitter: Vec<f64> = (0..n).map(|i| (i % 997) as f64 * 1e-3).collect();
-    let col = big
-        .column(&first)
-        .unwrap()
-        .cast(&DataType::Float64)
-        .unwrap();
-    let shifted = (col.as_materialized_series() + &Series::new("j".into(), jitter)).unwrap();
-    big.replace(
-        &first,
-        shifted.with_name(first.as_str().into()).into_column(),
-    )
-    .unwrap();
-    let path = dir.join(format!("{name}.parquet"));
+    let mut big = jittered(name, copies);
+    let source = parquet_source(&mut big, dir.join(format!("{name}.parquet")));
+    (big, source)
+}
+
+/// `frame` written to `path` as Parquet in row groups of 3,000 rows.
+fn parquet_source(frame: &mut DataFrame, path: PathBuf) -> TableSource {
     ParquetWriter::new(std::fs::File::create(&path).unwrap())
         .with_row_group_size(Some(3_000))
-        .finish(&mut big)
+        .finish(frame)
         .unwrap();
-    let source = TableSource::File {
+    TableSource::File {
         path,
         options: Default::default(),
-    };
-    (big, source)
+    }
 }
 
 #[test]
@@ -126,15 +105,7 @@ fn an_evaluation_over_its_memory_limit_equals_the_in_memory_one() {
             Series::new(name.as_str().into(), values).into_column(),
         )
         .unwrap();
-    let path = dir.path().join("holed.parquet");
-    ParquetWriter::new(std::fs::File::create(&path).unwrap())
-        .with_row_group_size(Some(3_000))
-        .finish(&mut frame)
-        .unwrap();
-    let source = TableSource::File {
-        path,
-        options: Default::default(),
-    };
+    let source = parquet_source(&mut frame, dir.path().join("holed.parquet"));
     let model = load("rf_reg");
     let e = evaluate_source(
         &model,

@@ -437,35 +437,11 @@ fn evaluation_refuses_bad_targets() {
 #[test]
 fn big_evaluations_store_thinned_curves() {
     use lathe_core::model::eval::{EvalInput, MAX_CURVE_POINTS, MAX_PLOT_POINTS, evaluate};
-    use polars::prelude::*;
     let expected = expected();
     let run = |name: &str, copies: usize| {
         let entry = &expected["models"][name];
-        let table = TableSource::File {
-            path: data_path(entry["dataset"].as_str().unwrap()),
-            options: Default::default(),
-        };
-        let frame = table.frame(None).unwrap();
-        let mut big = frame.clone();
-        for _ in 1..copies {
-            big.vstack_mut(&frame).unwrap();
-        }
-        // Jitter one feature so the scores take many distinct values.
         let features = strings(&entry["features"]);
-        let first = features[0].clone();
-        let n = big.height();
-        let jitter: Vec<f64> = (0..n).map(|i| (i % 997) as f64 * 1e-3).collect();
-        let col = big
-            .column(&first)
-            .unwrap()
-            .cast(&DataType::Float64)
-            .unwrap();
-        let shifted = (col.as_materialized_series() + &Series::new("j".into(), jitter)).unwrap();
-        big.replace(
-            &first,
-            shifted.with_name(first.as_str().into()).into_column(),
-        )
-        .unwrap();
+        let big = jittered(name, copies);
         evaluate(
             &load(name),
             &EvalInput {
@@ -493,4 +469,37 @@ fn big_evaluations_store_thinned_curves() {
     let whole = run("rf_reg", 1);
     assert!(!whole.thinned);
     assert_eq!(whole.regression.unwrap().actual.len(), 442);
+}
+
+/// `copies` of a model's dataset, its first feature jittered so the scores take many
+/// distinct values.
+pub fn jittered(name: &str, copies: usize) -> polars::prelude::DataFrame {
+    use polars::prelude::*;
+    let expected = expected();
+    let entry = &expected["models"][name];
+    let frame = TableSource::File {
+        path: data_path(entry["dataset"].as_str().unwrap()),
+        options: Default::default(),
+    }
+    .frame(None)
+    .unwrap();
+    let mut big = frame.clone();
+    for _ in 1..copies {
+        big.vstack_mut(&frame).unwrap();
+    }
+    let first = strings(&entry["features"])[0].clone();
+    let n = big.height();
+    let jitter: Vec<f64> = (0..n).map(|i| (i % 997) as f64 * 1e-3).collect();
+    let col = big
+        .column(&first)
+        .unwrap()
+        .cast(&DataType::Float64)
+        .unwrap();
+    let shifted = (col.as_materialized_series() + &Series::new("j".into(), jitter)).unwrap();
+    big.replace(
+        &first,
+        shifted.with_name(first.as_str().into()).into_column(),
+    )
+    .unwrap();
+    big
 }
