@@ -48,8 +48,9 @@ pub fn to_parquet(
         Format::Parquet => copy_parquet(path, out, MemoryLimit(limit.0 / 2), job),
         Format::Csv | Format::Tsv => {
             let dialect = CsvDialect::of(path, format, options)?;
-            // A chunk is parsed into a frame of about twice its size, then encoded: a sixteenth of the
-            // limit each leaves room for the allocator's cached pages.
+            // A chunk is parsed into a frame of about twice its size, copied into one piece (see
+            // `write_groups`), then encoded: a sixteenth of the limit each leaves room for the
+            // allocator's cached pages.
             let chunk = (limit.bytes() / 16).clamp(1 << 20, 128 << 20);
             match write_csv(path, &dialect, chunk, None, out, job)? {
                 Ok(written) => Ok(written),
@@ -92,7 +93,7 @@ fn copy_parquet(path: &Path, out: &File, limit: MemoryLimit, job: &Job) -> Resul
             writer = Some(parquet_writer(out, &schema)?);
         }
         if let Some(w) = &mut writer {
-            write_group(w, slice.clone())?;
+            write_groups(w, slice.clone())?;
         }
         Ok(())
     })?;
@@ -123,7 +124,7 @@ const GROUP_ROWS: usize = 65_536;
 /// reader hand back frames of many small chunks, and the writer makes a row group of each
 /// chunk and keeps every page's header until the footer: at a few hundred rows a group that
 /// metadata grew with the rows (69 MB for a 500,000 × 31 table).
-fn write_group(
+fn write_groups(
     writer: &mut polars::io::parquet::write::BatchedWriter<&File>,
     mut frame: DataFrame,
 ) -> Result<()> {
@@ -270,7 +271,7 @@ fn write_csv(
         first = false;
         rows += frame.height();
         if let Some(w) = &mut writer {
-            write_group(w, frame)?;
+            write_groups(w, frame)?;
         }
     }
     let (Some(w), Some(schema)) = (writer, schema) else {
@@ -427,7 +428,7 @@ mod tests {
     }
 
     #[test]
-    fn each_chunk_is_one_row_group() {
+    fn a_chunk_is_one_row_group_of_at_most_group_rows() {
         let mut csv = String::from("a,b,c\n");
         for i in 0..40_000 {
             csv.push_str(&format!("{i},{}.25,{}\n", i % 13, i * 7));
