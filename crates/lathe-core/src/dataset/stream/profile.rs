@@ -13,8 +13,9 @@
 //!
 //! Text columns are counted in a hash table while it fits the share, else sorted as well.
 //! Pearson's r is one pass over the numeric columns in row order. Spearman's rho re-ranks
-//! each pair's pairwise-complete rows from the two value-order files, a slab of rows at a
-//! time. Duplicate rows: a hash per row, sorted; only rows whose hash repeats are read back and
+//! each pair's pairwise-complete rows from each column's run spans by row: one pass per column
+//! finds the values every partner with missing values drops from it (from the partners'
+//! missing-row bitmaps), then one pass per pair sums the ranks. Duplicate rows: a hash per row, sorted; only rows whose hash repeats are read back and
 //! compared value by value.
 
 use std::collections::{BTreeMap, HashMap};
@@ -123,8 +124,9 @@ pub fn profile_parquet(
 #[derive(Debug)]
 struct Order {
     spans: File,
+    /// Where the value is missing, a bit per row (bit `r % 64` of word `r / 64`), when any is.
+    missing: Option<File>,
     present: u64,
-    has_missing: bool,
     /// Runs of equal values among the present ones (their distinct values).
     runs: u64,
 }
@@ -334,11 +336,12 @@ fn numeric_column(
         Some(w) => {
             let file = w.into_inner().map_err(|e| write_error(e.into_error()))?;
             // A slab of spans takes 8 bytes a row: half the share's worth of rows.
-            let spans = spans_by_row(&file, rows, (share / 16).max(1 << 10), spill)?;
+            let (spans, missing) =
+                spans_by_row(&file, rows, (share / 16).max(1 << 10), out.nulls > 0, spill)?;
             Some(Order {
                 spans,
+                missing,
                 present: n,
-                has_missing: out.nulls > 0,
                 runs: run_count,
             })
         }
@@ -586,9 +589,23 @@ fn for_runs(order: &File, spill: &Path, mut f: impl FnMut(&[u32], u64, u64)) -> 
 }
 
 /// The run spans of a column by row (see [`Order`]), from its value-order file, written a slab
-/// of `slab` rows at a time (each slab reads the value order once).
-fn spans_by_row(order: &File, rows: usize, slab: usize, spill: &Path) -> Result<File> {
+/// of `slab` rows at a time (each slab reads the value order once); and, when `missing`, the
+/// bitmap of the rows whose value is missing.
+fn spans_by_row(
+    order: &File,
+    rows: usize,
+    slab: usize,
+    missing: bool,
+    spill: &Path,
+) -> Result<(File, Option<File>)> {
+    let write_error = |e| Error::write("write a column's ranks", spill, e);
+    // Slabs of whole bitmap words.
+    let slab = (slab / 64).max(1) * 64;
     let mut out = BufWriter::with_capacity(1 << 16, spill_file(spill)?);
+    let mut bitmap = match missing {
+        true => Some(BufWriter::with_capacity(1 << 16, spill_file(spill)?)),
+        false => None,
+    };
     let mut spans = Vec::new();
     let mut start = 0;
     while start < rows {
@@ -604,19 +621,34 @@ fn spans_by_row(order: &File, rows: usize, slab: usize, spill: &Path) -> Result<
             }
         })?;
         for s in &spans {
-            out.write_all(&s.to_le_bytes())
-                .map_err(|e| Error::write("write a column's ranks", spill, e))?;
+            out.write_all(&s.to_le_bytes()).map_err(write_error)?;
+        }
+        if let Some(b) = &mut bitmap {
+            for word in spans.chunks(64) {
+                let w = word
+                    .iter()
+                    .enumerate()
+                    .fold(0u64, |w, (k, &s)| w | (u64::from(s == MISSING) << k));
+                b.write_all(&w.to_le_bytes()).map_err(write_error)?;
+            }
         }
         start += len;
     }
-    out.into_inner()
-        .map_err(|e| Error::write("write a column's ranks", spill, e.into_error()))
+    let file = |w: BufWriter<File>| w.into_inner().map_err(|e| write_error(e.into_error()));
+    Ok((file(out)?, bitmap.map(file).transpose()?))
 }
 
-/// Reads the run spans of rows `row..row + out.len()`.
-fn read_spans(file: &File, row: usize, out: &mut [u64], spill: &Path) -> Result<()> {
+/// Rows the Spearman passes read at a time: whole bitmap words (tests use small blocks, so
+/// that a table takes several).
+#[cfg(not(test))]
+const ROWS: usize = 1 << 16;
+#[cfg(test)]
+const ROWS: usize = 1 << 7;
+
+/// Reads `out.len()` little-endian `u64`s from word `at` of `file`, all of them.
+fn read_words(file: &File, at: usize, out: &mut [u64], spill: &Path) -> Result<()> {
     let mut bytes = vec![0u8; out.len() * 8];
-    let read = read_at(file, &mut bytes, row as u64 * 8)
+    let read = read_at(file, &mut bytes, at as u64 * 8)
         .map_err(|e| Error::io("read a column's ranks", spill, e))?;
     if read != bytes.len() {
         return Err(Error::io(
@@ -631,6 +663,16 @@ fn read_spans(file: &File, row: usize, out: &mut [u64], spill: &Path) -> Result<
     Ok(())
 }
 
+/// Writes `words` to a new file in the spill folder.
+fn write_words(words: &[u64], spill: &Path) -> Result<File> {
+    let mut out = BufWriter::with_capacity(1 << 16, spill_file(spill)?);
+    let write_error = |e| Error::write("write a column's dropped ranks", spill, e);
+    for w in words {
+        out.write_all(&w.to_le_bytes()).map_err(write_error)?;
+    }
+    out.into_inner().map_err(|e| write_error(e.into_error()))
+}
+
 /// Calls `f(x spans, y spans)` for consecutive blocks of rows of two columns.
 fn for_span_blocks(
     x: &Order,
@@ -639,51 +681,150 @@ fn for_span_blocks(
     spill: &Path,
     mut f: impl FnMut(&[u64], &[u64]),
 ) -> Result<()> {
-    const ROWS: usize = 1 << 16;
     let (mut a, mut b) = (vec![0u64; ROWS], vec![0u64; ROWS]);
     let mut start = 0;
     while start < rows {
         let len = ROWS.min(rows - start);
-        read_spans(&x.spans, start, &mut a[..len], spill)?;
-        read_spans(&y.spans, start, &mut b[..len], spill)?;
+        read_words(&x.spans, start, &mut a[..len], spill)?;
+        read_words(&y.spans, start, &mut b[..len], spill)?;
         f(&a[..len], &b[..len]);
         start += len;
     }
     Ok(())
 }
 
+/// The values of a column that a pair drops (present here, missing in the other column), being
+/// gathered: a bit per position in the column's value order. The `k` dropped values of a run
+/// starting at `s` take the positions `s..s + k`, all inside the run, so that every count
+/// before a run boundary is right.
+struct DropBits {
+    bits: Vec<u64>,
+    /// The next free position of the runs whose start is taken.
+    next: HashMap<u32, u32>,
+    count: u64,
+}
+
+impl DropBits {
+    fn new(positions: u64) -> DropBits {
+        DropBits {
+            bits: vec![0; positions as usize / 64 + 1],
+            next: HashMap::new(),
+            count: 0,
+        }
+    }
+
+    /// A dropped value of the run starting at `start`.
+    fn add(&mut self, start: u32) {
+        let taken = |bits: &[u64], p: u32| bits[p as usize / 64] >> (p % 64) & 1 == 1;
+        let mut p = start;
+        if taken(&self.bits, p) {
+            let next = self.next.entry(start).or_insert(start + 1);
+            p = *next;
+            *next += 1;
+        }
+        self.bits[p as usize / 64] |= 1 << (p % 64);
+        self.count += 1;
+    }
+}
+
+/// A pair's dropped values of one column, spilled (see [`DropBits`]).
+struct Drops {
+    bits: File,
+    count: u64,
+}
+
+/// For each column `x` (by index in `orders`), and each other column `y` with missing values,
+/// the values of `x` in the rows where `y` is missing and `x` is not: the values Spearman's rho
+/// of the pair drops from `x` (`None` where there are none). Each column's spans are read once
+/// for every batch of partners whose bits fit `share`; the partners' missing bitmaps beside
+/// them.
+fn dropped_values(
+    orders: &[Order],
+    rows: usize,
+    share: usize,
+    spill: &Path,
+    cancel: &CancelToken,
+) -> Result<Vec<Vec<Option<Drops>>>> {
+    (0..orders.len())
+        .into_par_iter()
+        .map(|i| {
+            let x = &orders[i];
+            let mut out: Vec<Option<Drops>> = orders.iter().map(|_| None).collect();
+            let partners: Vec<usize> = (0..orders.len())
+                .filter(|&j| j != i && orders[j].missing.is_some())
+                .collect();
+            if x.present == 0 || partners.is_empty() {
+                return Ok(out);
+            }
+            let bytes = (x.present as usize / 64 + 1) * 8;
+            let (mut spans, mut xm, mut ym) = (
+                vec![0u64; ROWS],
+                vec![0u64; ROWS / 64],
+                vec![0u64; ROWS / 64],
+            );
+            for batch in partners.chunks((share / bytes).max(1)) {
+                let mut built: Vec<DropBits> =
+                    batch.iter().map(|_| DropBits::new(x.present)).collect();
+                let mut start = 0;
+                while start < rows {
+                    cancel.check()?;
+                    let len = ROWS.min(rows - start);
+                    let words = len.div_ceil(64);
+                    read_words(&x.spans, start, &mut spans[..len], spill)?;
+                    match &x.missing {
+                        Some(m) => read_words(m, start / 64, &mut xm[..words], spill)?,
+                        None => xm.fill(0),
+                    }
+                    for (drops, &j) in built.iter_mut().zip(batch) {
+                        if let Some(m) = &orders[j].missing {
+                            read_words(m, start / 64, &mut ym[..words], spill)?;
+                        }
+                        for (w, (&ymw, &xmw)) in ym[..words].iter().zip(&xm).enumerate() {
+                            let mut m = ymw & !xmw;
+                            while m != 0 {
+                                let r = w * 64 + m.trailing_zeros() as usize;
+                                drops.add((spans[r] & 0xffff_ffff) as u32);
+                                m &= m - 1;
+                            }
+                        }
+                    }
+                    start += len;
+                }
+                for (drops, &j) in built.into_iter().zip(batch) {
+                    if drops.count > 0 {
+                        out[j] = Some(Drops {
+                            bits: write_words(&drops.bits, spill)?,
+                            count: drops.count,
+                        });
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .collect()
+}
+
 /// How many of a column's present values, at positions in its value order, are among those
-/// dropped for a pair (present here, missing in the other column): a bit per position and a
-/// count per 64 positions, so that [`Dropped::before`] is two reads. (Measured at 100M rows:
-/// a cache-line layout and a sparse one with 2-byte offsets were both slower.)
+/// dropped for a pair: a bit per position and a count per 64 positions, so that
+/// [`Dropped::before`] is two reads. (Measured at 100M rows: a cache-line layout and a sparse
+/// one with 2-byte offsets were both slower.)
 struct Dropped {
     bits: Vec<u64>,
     counts: Vec<u32>,
 }
 
 impl Dropped {
-    /// From the run starts of the dropped values: `k` values in a run starting at `s` take the
-    /// positions `s..s + k`, all inside the run, so every count before a run boundary is right.
-    fn new(mut starts: Vec<u32>, positions: u64) -> Dropped {
-        radsort::sort(&mut starts);
+    /// The spilled bits of a column with `positions` present values.
+    fn load(drops: &Drops, positions: u64, spill: &Path) -> Result<Dropped> {
         let mut bits = vec![0u64; positions as usize / 64 + 1];
-        let mut k = 0;
-        while k < starts.len() {
-            let s = starts[k] as usize;
-            let mut n = 0;
-            while k < starts.len() && starts[k] as usize == s {
-                bits[(s + n) / 64] |= 1 << ((s + n) % 64);
-                n += 1;
-                k += 1;
-            }
-        }
+        read_words(&drops.bits, 0, &mut bits, spill)?;
         let mut counts = Vec::with_capacity(bits.len());
         let mut total = 0u32;
         for w in &bits {
             counts.push(total);
             total += w.count_ones();
         }
-        Dropped { bits, counts }
+        Ok(Dropped { bits, counts })
     }
 
     /// Dropped values at positions below `p`.
@@ -697,6 +838,11 @@ impl Dropped {
 fn doubled_rank(span: u64, dropped: Option<&Dropped>) -> u32 {
     let (start, end) = (span & 0xffff_ffff, span >> 32);
     let (start, end) = match dropped {
+        // A run of one value not dropped: nothing dropped inside it.
+        Some(d) if end == start + 1 => {
+            let before = d.before(start);
+            (start - before, end - before)
+        }
         Some(d) => (start - d.before(start), end - d.before(end)),
         None => (start, end),
     };
@@ -704,34 +850,29 @@ fn doubled_rank(span: u64, dropped: Option<&Dropped>) -> u32 {
     (start + end + 1) as u32
 }
 
-/// Spearman's rho of two columns over the rows where both are present: the same doubled
-/// ranks and the same sums, in the same row order, as the in-memory coefficient. A column's
-/// rank among the pair's rows is its own rank less the values the pair drops before it.
-fn spearman(x: &Order, y: &Order, rows: usize, spill: &Path) -> Result<Option<f64>> {
-    // Run starts of the values each side drops.
-    let (mut dx, mut dy) = (Vec::new(), Vec::new());
-    let mut n = 0u64;
-    if x.has_missing || y.has_missing {
-        for_span_blocks(x, y, rows, spill, |a, b| {
-            for (&sx, &sy) in a.iter().zip(b) {
-                match (sx == MISSING, sy == MISSING) {
-                    (false, false) => n += 1,
-                    (false, true) => dx.push((sx & 0xffff_ffff) as u32),
-                    (true, false) => dy.push((sy & 0xffff_ffff) as u32),
-                    (true, true) => {}
-                }
-            }
-        })?;
-    } else {
-        n = rows as u64;
-    }
+/// Spearman's rho of two columns over the rows where both are present, given the values each
+/// drops (see [`dropped_values`]): the same doubled ranks and the same sums, in the same row
+/// order, as the in-memory coefficient. A column's rank among the pair's rows is its own rank
+/// less the values the pair drops before it.
+fn spearman(
+    x: (&Order, Option<&Drops>),
+    y: (&Order, Option<&Drops>),
+    rows: usize,
+    spill: &Path,
+) -> Result<Option<f64>> {
+    // The pair's rows: x's present ones less those where y is missing.
+    let n = x.0.present - x.1.map_or(0, |d| d.count);
     if n < 1 {
         return Ok(None);
     }
-    let dx = (!dx.is_empty()).then(|| Dropped::new(dx, x.present));
-    let dy = (!dy.is_empty()).then(|| Dropped::new(dy, y.present));
+    let load = |(order, drops): (&Order, Option<&Drops>)| {
+        drops
+            .map(|d| Dropped::load(d, order.present, spill))
+            .transpose()
+    };
+    let (dx, dy) = (load(x)?, load(y)?);
     let mut sums = SpearmanSums::new(n);
-    for_span_blocks(x, y, rows, spill, |a, b| {
+    for_span_blocks(x.0, y.0, rows, spill, |a, b| {
         for (&sx, &sy) in a.iter().zip(b) {
             if sx != MISSING && sy != MISSING {
                 sums.add(doubled_rank(sx, dx.as_ref()), doubled_rank(sy, dy.as_ref()));
@@ -765,6 +906,8 @@ fn correlations(
     // Spearman first, while the run spans just written are still in the page cache: pairs
     // in parallel.
     stage("rank correlations", 0);
+    let share = limit.bytes() / rayon::current_num_threads().max(1);
+    let drops = dropped_values(orders, table.rows, share, spill, cancel)?;
     let rho: Vec<Option<f64>> = pairs
         .par_iter()
         .map(|&(i, j)| {
@@ -772,7 +915,12 @@ fn correlations(
             if i == j {
                 return Ok(diagonal(&orders[i]));
             }
-            spearman(&orders[i], &orders[j], table.rows, spill)
+            spearman(
+                (&orders[i], drops[i][j].as_ref()),
+                (&orders[j], drops[j][i].as_ref()),
+                table.rows,
+                spill,
+            )
         })
         .collect::<Result<_>>()?;
     // Pearson: one pass in row order, every pair updated slice by slice.
