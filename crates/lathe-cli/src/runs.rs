@@ -14,8 +14,15 @@ use crate::{open_project, print, with_progress};
 #[derive(Debug, Subcommand)]
 pub enum RunsCommand {
     /// Import (or re-import: only what is new is added) an MLflow `mlruns/` folder, an
-    /// `mlflow.db`, a `.jsonl` run log or a `.csv` of runs.
-    Import { path: PathBuf },
+    /// `mlflow.db`, a `.jsonl` run log, a `.csv` of runs, or an MLflow tracking server by URL
+    /// (`http(s)://host:port`; credentials from MLFLOW_TRACKING_TOKEN or
+    /// MLFLOW_TRACKING_USERNAME/PASSWORD).
+    Import {
+        path: PathBuf,
+        /// Of a tracking server, only this experiment (by name or id; repeat for more).
+        #[arg(long = "experiment", value_name = "NAME|ID")]
+        experiments: Vec<String>,
+    },
     /// List runs across experiments, newest first.
     List {
         /// Only runs of this experiment (by name).
@@ -260,8 +267,8 @@ fn resolve_ids(project: &lathe_core::Project, runs: &[String]) -> lathe_core::Re
 pub fn run(command: RunsCommand, project_dir: Option<&Path>, json: bool) -> anyhow::Result<()> {
     let project = open_project(project_dir)?;
     match command {
-        RunsCommand::Import { path } => {
-            let s = with_progress(|job| runs::import(&project, &path, job))?;
+        RunsCommand::Import { path, experiments } => {
+            let s = with_progress(|job| runs::import_from(&project, &path, &experiments, job))?;
             print(json, &s, || {
                 let mut out = format!(
                     "Imported {} ({}): {} experiments, {} new runs, {} updated, {} unchanged, {} new metric points",

@@ -228,7 +228,7 @@ pub fn read_all(text: &str, job: &Job) -> Result<(Vec<u8>, RemoteObject)> {
 
 /// Runs `work` on a thread of its own with a small runtime: the core is synchronous, and its
 /// callers may already be inside a runtime (the desktop's blocking tasks).
-fn run<T: Send>(work: impl std::future::Future<Output = Result<T>> + Send) -> Result<T> {
+pub(crate) fn run<T: Send>(work: impl std::future::Future<Output = Result<T>> + Send) -> Result<T> {
     std::thread::scope(|scope| {
         scope
             .spawn(move || {

@@ -18,6 +18,7 @@ mod mlflow;
 mod models;
 pub(crate) mod query;
 mod record;
+mod server;
 mod store;
 
 use std::collections::BTreeMap;
@@ -86,6 +87,8 @@ pub enum SourceKind {
     Jsonl,
     /// A CSV of one row per run (`mlflow.search_runs(...).to_csv()` works).
     Csv,
+    /// An MLflow tracking server, by URL.
+    MlflowServer,
 }
 
 impl SourceKind {
@@ -95,6 +98,7 @@ impl SourceKind {
             SourceKind::MlflowSqlite => "mlflow-sqlite",
             SourceKind::Jsonl => "jsonl",
             SourceKind::Csv => "csv",
+            SourceKind::MlflowServer => "mlflow-server",
         }
     }
 
@@ -191,6 +195,9 @@ pub(crate) struct Snapshot {
     pub runs: Vec<SourceRun>,
     pub models: Vec<SourceModel>,
     pub skipped: Vec<Skipped>,
+    /// Metrics of runs (by the source's run id) that the source says have not changed since
+    /// the project stored them: their histories were not read, and the store keeps its own.
+    pub kept: std::collections::HashMap<String, std::collections::BTreeSet<String>>,
 }
 
 /// Something in a source that was not imported, and why.
@@ -221,8 +228,30 @@ pub struct ImportSummary {
     pub skipped: Vec<Skipped>,
 }
 
-/// Imports (or re-imports) the run source at `path` into the project.
+/// Imports (or re-imports) the run source at `path` into the project: a local source, or an
+/// MLflow tracking server when `path` is an `http(s)://` URL.
 pub fn import(project: &Project, path: &Path, job: &Job) -> Result<ImportSummary> {
+    import_from(project, path, &[], job)
+}
+
+/// [`import`], reading only the experiments named or numbered in `experiments` (all when it is
+/// empty) of an MLflow tracking server.
+pub fn import_from(
+    project: &Project,
+    path: &Path,
+    experiments: &[String],
+    job: &Job,
+) -> Result<ImportSummary> {
+    if let Some(url) = path.to_str().filter(|p| server::is_server(p)) {
+        return import_server(project, url, experiments, job);
+    }
+    if !experiments.is_empty() {
+        return Err(Error::BadArgument {
+            argument: "--experiment",
+            detail: "only an MLflow tracking server (an http(s):// URL) is read by experiment"
+                .to_owned(),
+        });
+    }
     let kind = SourceKind::detect(path)?;
     let canonical = path
         .canonicalize()
@@ -239,6 +268,10 @@ pub fn import(project: &Project, path: &Path, job: &Job) -> Result<ImportSummary
         SourceKind::MlflowSqlite => mlflow::read_sqlite_store(&canonical, job)?,
         SourceKind::Jsonl => log::read_jsonl(&canonical)?,
         SourceKind::Csv => log::read_csv(&canonical)?,
+        // `detect` never tells a path to be a server.
+        SourceKind::MlflowServer => {
+            return import_server(project, &path.display().to_string(), &[], job);
+        }
     };
     job.cancel.check()?;
     let mut summary = store::write(project, &canonical, kind, snapshot, stamp.as_deref(), job)?;
@@ -246,7 +279,38 @@ pub fn import(project: &Project, path: &Path, job: &Job) -> Result<ImportSummary
     // be registered is a skip, not a failed import.
     if summary.registered_models > 0 {
         job.progress("registering ONNX model versions", 0, None);
-        let adopted = models::adopt(project, &canonical, job)?;
+        let adopted = models::adopt(project, &canonical, None, job)?;
+        summary.model_versions_registered = adopted.new;
+        summary.skipped.extend(adopted.skipped);
+    }
+    Ok(summary)
+}
+
+/// Imports the runs of an MLflow tracking server: recorded under its URL without credentials.
+fn import_server(
+    project: &Project,
+    url: &str,
+    experiments: &[String],
+    job: &Job,
+) -> Result<ImportSummary> {
+    let shown = server::display_url(url)?;
+    let stored = store::latest_points(project, &shown)?;
+    job.progress("reading runs", 0, None);
+    let snapshot = server::read_server(url, experiments, &stored, job)?;
+    job.cancel.check()?;
+    let source = Path::new(&shown);
+    let mut summary = store::write(
+        project,
+        source,
+        SourceKind::MlflowServer,
+        snapshot,
+        None,
+        job,
+    )?;
+    if summary.registered_models > 0 {
+        job.progress("registering ONNX model versions", 0, None);
+        let fetch = |artifact: &str, dir: &Path| server::download(url, artifact, dir);
+        let adopted = models::adopt(project, source, Some(&fetch), job)?;
         summary.model_versions_registered = adopted.new;
         summary.skipped.extend(adopted.skipped);
     }
@@ -300,6 +364,7 @@ fn stamp(path: &Path, kind: SourceKind) -> Option<String> {
             ))
         }
         SourceKind::Jsonl | SourceKind::Csv => file_stamp(path),
+        SourceKind::MlflowServer => None,
     }
 }
 

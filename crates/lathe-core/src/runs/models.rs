@@ -3,7 +3,7 @@
 //! listed and are never loaded (nothing is unpickled).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rusqlite::params;
 use yaml_rust2::YamlLoader;
@@ -54,7 +54,17 @@ pub(crate) fn signature_features(mlmodel: &Path) -> Option<Vec<String>> {
 /// Registers every not yet adopted ONNX version of the source at `path` in Lathe's registry
 /// and carries its aliases over. A version that cannot be registered (an op no runtime has, a
 /// feature order nobody states) is skipped with the reason.
-pub(crate) fn adopt(project: &Project, path: &Path, job: &Job) -> Result<Adopted> {
+/// For a source whose ONNX files are not local (a tracking server): makes a version's
+/// `onnx_path` a local file in the folder it is given, and returns it.
+pub(crate) type Fetch<'a> = &'a dyn Fn(&str, &Path) -> Result<PathBuf>;
+
+/// `fetch`: see [`Fetch`].
+pub(crate) fn adopt(
+    project: &Project,
+    path: &Path,
+    fetch: Option<Fetch<'_>>,
+    job: &Job,
+) -> Result<Adopted> {
     let db = |e| Error::db(project.root(), e);
     let source = path.display().to_string();
     let pending: Vec<Pending> = project
@@ -83,7 +93,28 @@ pub(crate) fn adopt(project: &Project, path: &Path, job: &Job) -> Result<Adopted
     for p in pending {
         job.cancel.check()?;
         let item = format!("registered model {} version {}", p.name, p.version);
-        let onnx = Path::new(&p.onnx_path);
+        // A remote file is downloaded into a folder removed when this version is done.
+        let scratch = match fetch {
+            Some(_) => Some(tempfile::tempdir().map_err(|e| {
+                Error::write("create a temporary folder", &std::env::temp_dir(), e)
+            })?),
+            None => None,
+        };
+        let local = match (fetch, &scratch) {
+            (Some(fetch), Some(dir)) => match fetch(&p.onnx_path, dir.path()) {
+                Ok(file) => file,
+                Err(Error::Cancelled) => return Err(Error::Cancelled),
+                Err(e) => {
+                    adopted.skipped.push(Skipped {
+                        item,
+                        reason: format!("not registered in Lathe: {e}"),
+                    });
+                    continue;
+                }
+            },
+            _ => PathBuf::from(&p.onnx_path),
+        };
+        let onnx = local.as_path();
         // Lathe's id of the version's run in this source (`#ID` is never a source's run id).
         let run: Option<i64> = match &p.run_id {
             Some(run_id) => project

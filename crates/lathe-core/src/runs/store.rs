@@ -20,6 +20,32 @@ use crate::audit::{self, NewAuditEntry};
 use crate::job::Job;
 use crate::{Error, Project, Result};
 
+/// The last point (step, timestamp) of every metric of every run the project holds from the
+/// source recorded as `source`: by the source's run id, then metric key.
+pub(crate) fn latest_points(project: &Project, source: &str) -> Result<LatestPoints> {
+    let db = |e| Error::db(project.root(), e);
+    let mut stmt = project
+        .conn()
+        .prepare(
+            "SELECT r.source_run_id, m.key, m.last_step, m.last_timestamp FROM run_metrics m
+             JOIN runs r ON r.id = m.run_id JOIN experiments e ON e.id = r.experiment_id
+             JOIN run_sources s ON s.id = e.source_id WHERE s.path = ?1",
+        )
+        .map_err(db)?;
+    let mut out = LatestPoints::new();
+    let mut rows = stmt.query([source]).map_err(db)?;
+    while let Some(r) = rows.next().map_err(db)? {
+        out.entry(r.get(0).map_err(db)?).or_default().insert(
+            r.get(1).map_err(db)?,
+            (r.get(2).map_err(db)?, r.get(3).map_err(db)?),
+        );
+    }
+    Ok(out)
+}
+
+/// See [`latest_points`].
+pub(crate) type LatestPoints = HashMap<String, HashMap<String, (i64, i64)>>;
+
 pub(crate) fn write(
     project: &Project,
     path: &Path,
@@ -229,6 +255,12 @@ fn write_in_transaction(
         };
         let fingerprint = fingerprint(run);
         let known_run = known.get(&(experiment_id, run.id.clone()));
+        // Metrics the source says are unchanged: neither rewritten nor gone.
+        if let (Some((id, _)), Some(kept)) = (known_run, snapshot.kept.get(&run.id)) {
+            for key in kept {
+                series.remove(&(*id, key.clone()));
+            }
+        }
         let changed = known_run.map(|(_, old)| *old != fingerprint);
         let run_id = match known_run {
             Some((id, _)) if changed == Some(false) => *id,

@@ -1061,3 +1061,156 @@ fn groups_come_in_the_order_of_their_values() {
         [some("10"), some("adam"), some("sgd"), None]
     );
 }
+
+/// Every point of every metric of a run: step, timestamp, the value's exact text.
+type Histories = BTreeMap<String, Vec<(i64, i64, String)>>;
+
+/// Every run of a project as the comparison sees it: without Lathe's own ids and the source's
+/// name, keyed by the source's run id; and every metric's full history.
+fn comparable(project: &lathe_core::Project) -> BTreeMap<String, (Json, Histories)> {
+    all_runs(project)
+        .into_iter()
+        .map(|r| {
+            let histories = r
+                .metrics
+                .keys()
+                .map(|k| {
+                    let mut points: Vec<(i64, i64, String)> = runs::history(project, r.id, k)
+                        .unwrap()
+                        .iter()
+                        .map(|p| (p.step, p.timestamp, format!("{:?}", p.value)))
+                        .collect();
+                    points.sort();
+                    (k.clone(), points)
+                })
+                .collect();
+            let mut json = serde_json::to_value(&r).unwrap();
+            for field in ["id", "source", "parent"] {
+                json.as_object_mut().unwrap().remove(field);
+            }
+            (r.source_run_id.clone(), (json, histories))
+        })
+        .collect()
+}
+
+/// A live `mlflow server` (started here, on 127.0.0.1) imports to exactly the runs its own
+/// SQLite database imports to through the `mlflow.db` reader; a re-import after runs were
+/// added, changed and deleted on the server brings exactly those changes.
+#[test]
+fn a_tracking_server_imports_as_its_own_database_does() {
+    let server = lathe_testkit::mlflow::Server::start();
+    let script = repo().join("tests/fixtures/mlflow_server_log.py");
+    server.python(&script, &["first"]);
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (new_project(dir_a.path()), new_project(dir_b.path()));
+    let url = Path::new(&server.url);
+    let first = import(&a, url);
+    assert_eq!(first.kind, runs::SourceKind::MlflowServer);
+    assert_eq!(first.source, server.url);
+    assert_eq!(
+        (first.runs_new, first.registered_models),
+        (9, 1),
+        "{first:?}"
+    );
+    import(&b, &server.db);
+    let (from_server, from_db) = (comparable(&a), comparable(&b));
+    assert_eq!(from_server.len(), 9);
+    assert_eq!(from_server, from_db);
+    // The long history came whole, across pages.
+    let long = all_runs(&a)
+        .into_iter()
+        .find(|r| r.name.as_deref() == Some("long"))
+        .unwrap();
+    assert_eq!(runs::history(&a, long.id, "loss").unwrap().len(), 30_000);
+    // The registry: versions, the alias, the runs they came from.
+    let models = runs::registered_models(&a).unwrap();
+    let expected = runs::registered_models(&b).unwrap();
+    assert_eq!(models.len(), 1);
+    assert_eq!(models[0].aliases.get("champion"), Some(&2));
+    let fields = |v: &runs::RegisteredVersion| {
+        (
+            v.version,
+            v.run_id.clone(),
+            v.source.clone(),
+            v.status.clone(),
+        )
+    };
+    assert_eq!(
+        models[0].versions.iter().map(fields).collect::<Vec<_>>(),
+        expected[0].versions.iter().map(fields).collect::<Vec<_>>()
+    );
+    // Both versions' ONNX files came through the server's artifact proxy and were registered
+    // with the runs they came from; the alias points at version 2's model.
+    assert_eq!(first.model_versions_registered, 2, "{first:?}");
+    for v in &models[0].versions {
+        let onnx = v.onnx_path.as_deref().unwrap();
+        assert!(
+            onnx.starts_with("runs:/") && onnx.ends_with("/model/model.onnx"),
+            "{onnx}"
+        );
+        assert!(v.lathe_version.is_some(), "{v:?}");
+    }
+    let fixture = std::fs::read(repo().join("tests/fixtures/models/gb_binary.onnx")).unwrap();
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&fixture))
+    };
+    let champion = registry::show(&a, "churn-model@champion").unwrap();
+    assert_eq!(champion.sha256, sha);
+    assert_eq!(
+        Some(champion.reference()),
+        models[0].versions[1].lathe_version
+    );
+    assert_eq!(champion.run_source_id, models[0].versions[1].run_id);
+    assert_eq!(champion.features.len(), 30);
+    assert_eq!(champion.features[0], "f00");
+
+    // Unchanged: nothing new.
+    let again = import(&a, url);
+    assert_eq!(
+        (again.runs_new, again.runs_updated, again.runs_unchanged),
+        (0, 0, 9)
+    );
+    // Two new runs, one run changed, one deleted.
+    server.python(&script, &["more"]);
+    let after = import(&a, url);
+    assert_eq!(
+        (after.runs_new, after.runs_updated, after.runs_unchanged),
+        (2, 2, 7),
+        "{after:?}"
+    );
+    import(&b, &server.db);
+    assert_eq!(comparable(&a), comparable(&b));
+}
+
+/// What a user gets wrong about a server's URL is named, and nothing is imported.
+#[test]
+fn a_server_that_is_not_there_or_not_mlflow_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = new_project(dir.path());
+    let before = crate::support::tree(dir.path());
+    let port = lathe_testkit::mlflow::free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let e = runs::import(&project, Path::new(&url), &Job::silent()).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains(&url) && text.contains("cannot connect"),
+        "{text}"
+    );
+    // An HTTP server that is not MLflow: SeaweedFS's S3 gateway.
+    let s3 = lathe_testkit::s3::shared();
+    let e = runs::import(&project, Path::new(&s3.endpoint), &Job::silent()).unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("MLflow tracking server"), "{text}");
+    // Credentials in the URL never reach the message.
+    let e = runs::import_from(
+        &project,
+        Path::new(&format!("http://someone:hunter2@127.0.0.1:{port}")),
+        &[],
+        &Job::silent(),
+    )
+    .unwrap_err();
+    assert!(!e.to_string().contains("hunter2"), "{e}");
+    assert_eq!(crate::support::tree(dir.path()), before);
+    assert!(runs::sources(&project).unwrap().is_empty());
+}

@@ -1,0 +1,619 @@
+//! An MLflow tracking server as a run source, read through its REST API (`/api/2.0/mlflow/`):
+//! `experiments/search`, `runs/search` (paged, deleted runs included), `metrics/get-history`
+//! (paged) for every metric of every run, and the registry (`registered-models/search`,
+//! `model-versions/search`). The result is the same [`Snapshot`] the `mlflow.db` reader gives,
+//! written by the same store, so a server and its own backend database import to the same
+//! runs.
+//!
+//! Requests run `PARALLEL` at a time; a 429 or 5xx answer, a timeout or a dropped connection is
+//! retried `RETRIES` times with a doubling pause. Credentials come from the variables MLflow's
+//! client reads — `MLFLOW_TRACKING_TOKEN` (bearer), `MLFLOW_TRACKING_USERNAME` and
+//! `MLFLOW_TRACKING_PASSWORD` (basic) — and `MLFLOW_TRACKING_INSECURE_TLS=true` accepts any
+//! certificate; none of them is written into the project or shown in an error.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures_util::{StreamExt, TryStreamExt};
+use serde_json::{Value, json};
+
+use super::store::LatestPoints;
+use super::{Point, Snapshot, SourceExperiment, SourceModel, SourceModelVersion, SourceRun};
+use crate::job::Job;
+use crate::{Error, Result};
+
+/// Requests in flight at once.
+const PARALLEL: usize = 8;
+/// Retries of a request that failed for a reason that may pass.
+const RETRIES: u32 = 4;
+/// Runs per `runs/search` page (MLflow's maximum is 50,000; a page of this many is a few MB).
+const RUNS_PAGE: u32 = 1_000;
+/// Points per `metrics/get-history` page.
+const HISTORY_PAGE: u32 = 25_000;
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Whether `text` names an MLflow tracking server (an `http://` or `https://` URL).
+pub fn is_server(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
+/// The server's URL as Lathe records it: no credentials, no query, no trailing slash.
+pub fn display_url(url: &str) -> Result<String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| Error::BadArgument {
+        argument: "MLflow server URL",
+        detail: format!("{url:?} is not a URL: {e}"),
+    })?;
+    let mut shown = parsed.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.set_query(None);
+    shown.set_fragment(None);
+    Ok(shown.as_str().trim_end_matches('/').to_owned())
+}
+
+/// A client of one server.
+struct Client {
+    http: reqwest::Client,
+    /// `…/api/2.0/mlflow/`
+    api: String,
+    shown: String,
+    auth: Auth,
+}
+
+enum Auth {
+    None,
+    Bearer(String),
+    Basic(String, String),
+}
+
+impl Client {
+    fn new(url: &str) -> Result<Client> {
+        let shown = display_url(url)?;
+        let parsed = reqwest::Url::parse(url).map_err(|e| Error::BadArgument {
+            argument: "MLflow server URL",
+            detail: e.to_string(),
+        })?;
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let auth = if let Some(token) = env("MLFLOW_TRACKING_TOKEN") {
+            Auth::Bearer(token)
+        } else if let (Some(user), Some(password)) = (
+            env("MLFLOW_TRACKING_USERNAME")
+                .or_else(|| (!parsed.username().is_empty()).then(|| parsed.username().to_owned())),
+            env("MLFLOW_TRACKING_PASSWORD").or_else(|| parsed.password().map(str::to_owned)),
+        ) {
+            Auth::Basic(user, password)
+        } else {
+            Auth::None
+        };
+        let insecure = env("MLFLOW_TRACKING_INSECURE_TLS")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .danger_accept_invalid_certs(insecure)
+            .user_agent(concat!("lathe/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Remote {
+                url: shown.clone(),
+                detail: format!("cannot start an HTTP client: {e}"),
+            })?;
+        Ok(Client {
+            http,
+            api: format!("{shown}/api/2.0/mlflow/"),
+            shown,
+            auth,
+        })
+    }
+
+    fn error(&self, detail: impl Into<String>) -> Error {
+        Error::Remote {
+            url: self.shown.clone(),
+            detail: detail.into(),
+        }
+    }
+
+    /// A JSON request to `endpoint` (`GET` with `query`, or `POST` with `body`), retried while
+    /// the failure may pass.
+    async fn call(
+        &self,
+        endpoint: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Result<Value> {
+        let url = format!("{}{endpoint}", self.api);
+        let mut pause = Duration::from_millis(200);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut request = match body {
+                Some(b) => self.http.post(&url).json(b),
+                None => self.http.get(&url).query(query),
+            };
+            request = match &self.auth {
+                Auth::None => request,
+                Auth::Bearer(t) => request.bearer_auth(t),
+                Auth::Basic(u, p) => request.basic_auth(u, Some(p)),
+            };
+            let outcome: std::result::Result<(), String> = match request.send().await {
+                Ok(response) => {
+                    let status = response.status();
+                    let text = response.text().await;
+                    match (status.as_u16(), text) {
+                        (200, Ok(text)) => {
+                            return serde_json::from_str(&text).map_err(|_| {
+                                self.error(format!(
+                                    "{endpoint} did not answer JSON: is this an MLflow tracking server? (it answered {:?})",
+                                    text.chars().take(80).collect::<String>()
+                                ))
+                            });
+                        }
+                        (429 | 500..=599, _) => Err(format!("{endpoint} answered {status}")),
+                        (401, _) => {
+                            return Err(self.error(
+                                "the server refused the credentials (401): set MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD",
+                            ));
+                        }
+                        (403, _) => {
+                            return Err(self.error(
+                                "access denied (403): the credentials have no permission to read this server's experiments",
+                            ));
+                        }
+                        (_, text) => {
+                            // MLflow answers its errors as {error_code, message}; anything else
+                            // is another kind of server.
+                            let text = text.unwrap_or_default();
+                            return Err(self.error(match serde_json::from_str::<Value>(&text) {
+                                Ok(v) if v.get("error_code").is_some() => format!(
+                                    "{endpoint} answered {status}: {}",
+                                    v["message"].as_str().unwrap_or("")
+                                ),
+                                _ => format!(
+                                    "{endpoint} answered {status} and no MLflow error: is this the URL of an MLflow tracking server (without a path)?"
+                                ),
+                            }));
+                        }
+                    }
+                }
+                Err(e) if e.is_timeout() => Err(format!(
+                    "{endpoint} did not answer within {} s",
+                    REQUEST_TIMEOUT.as_secs()
+                )),
+                Err(e) if e.is_connect() => Err(format!(
+                    "cannot connect ({}): is the server running, and is the host and port right?",
+                    root_cause(&e)
+                )),
+                Err(e) => Err(format!("{endpoint}: {}", root_cause(&e))),
+            };
+            if let Err(why) = outcome {
+                if attempt > RETRIES {
+                    return Err(self.error(format!("{why} (tried {attempt} times)")));
+                }
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
+        }
+    }
+}
+
+/// The innermost error's text (reqwest's own says only "error sending request").
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+/// A metric value as MLflow's JSON writes it: a number, or `"NaN"`, `"Infinity"`,
+/// `"-Infinity"`. A server on an SQL store keeps ±inf as ±f64::MAX and answers that: read back
+/// as ±inf, as the `mlflow.db` reader does.
+fn metric_value(v: &Value) -> Option<f64> {
+    let x = match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => super::parse_value(s),
+        _ => None,
+    }?;
+    Some(if x == f64::MAX {
+        f64::INFINITY
+    } else if x == f64::MIN {
+        f64::NEG_INFINITY
+    } else {
+        x
+    })
+}
+
+fn integer(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+fn text(v: &Value) -> Option<String> {
+    v.as_str().map(str::to_owned)
+}
+
+/// `[{key, value}]` as a map.
+fn pairs(v: &Value) -> BTreeMap<String, String> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| Some((text(&p["key"])?, text(&p["value"]).unwrap_or_default())))
+        .collect()
+}
+
+/// Every page of a paged endpoint: `items` of each answer, following `next_page_token`.
+async fn all_pages(
+    client: &Client,
+    endpoint: &str,
+    items: &str,
+    request: impl Fn(Option<&str>) -> (Vec<(&'static str, String)>, Option<Value>),
+) -> Result<Vec<Value>> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let (query, body) = request(token.as_deref());
+        let page = client.call(endpoint, &query, body.as_ref()).await?;
+        if let Some(list) = page[items].as_array() {
+            out.extend(list.iter().cloned());
+        }
+        match page["next_page_token"].as_str().filter(|t| !t.is_empty()) {
+            Some(t) => token = Some(t.to_owned()),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Reads the server at `url`: every experiment (or those named or numbered in `only`), every
+/// run of them with its full metric histories, and the model registry. A metric whose latest
+/// point (step and timestamp, as `runs/search` gives it) is the one `stored` holds for the run
+/// is not read again: it goes into [`Snapshot::kept`].
+pub(crate) fn read_server(
+    url: &str,
+    only: &[String],
+    stored: &LatestPoints,
+    job: &Job,
+) -> Result<Snapshot> {
+    let client = Client::new(url)?;
+    crate::remote::run(async {
+        job.progress("reading experiments", 0, None);
+        let experiments = all_pages(&client, "experiments/search", "experiments", |token| {
+            let mut body = json!({"max_results": 1000, "view_type": "ALL"});
+            if let Some(t) = token {
+                body["page_token"] = json!(t);
+            }
+            (Vec::new(), Some(body))
+        })
+        .await?;
+        let mut snapshot = Snapshot::default();
+        for e in &experiments {
+            let (Some(id), Some(name)) = (text(&e["experiment_id"]), text(&e["name"])) else {
+                continue;
+            };
+            if !only.is_empty() && !only.iter().any(|o| *o == id || *o == name) {
+                continue;
+            }
+            snapshot.experiments.push(SourceExperiment {
+                id,
+                name,
+                lifecycle_stage: text(&e["lifecycle_stage"]).unwrap_or_else(|| "active".into()),
+                tags: pairs(&e["tags"]),
+            });
+        }
+        if let Some(missing) = only.iter().find(|o| {
+            !snapshot
+                .experiments
+                .iter()
+                .any(|e| e.id == **o || e.name == **o)
+        }) {
+            return Err(client.error(format!(
+                "it has no experiment named or numbered {missing:?} (it has: {})",
+                experiments
+                    .iter()
+                    .filter_map(|e| text(&e["name"]))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        snapshot.experiments.sort_by(|a, b| natural(&a.id, &b.id));
+        job.cancel.check()?;
+        // Runs, a page of experiments at a time (runs/search takes at most 100 ids).
+        job.progress("reading runs", 0, None);
+        let ids: Vec<String> = snapshot.experiments.iter().map(|e| e.id.clone()).collect();
+        let mut found = Vec::new();
+        for chunk in ids.chunks(100) {
+            found.extend(
+                all_pages(&client, "runs/search", "runs", |token| {
+                    let mut body = json!({
+                        "experiment_ids": chunk,
+                        "max_results": RUNS_PAGE,
+                        "run_view_type": "ALL",
+                    });
+                    if let Some(t) = token {
+                        body["page_token"] = json!(t);
+                    }
+                    (Vec::new(), Some(body))
+                })
+                .await?,
+            );
+            job.cancel.check()?;
+        }
+        let mut runs: Vec<(SourceRun, Vec<String>)> = Vec::with_capacity(found.len());
+        for r in &found {
+            let info = &r["info"];
+            let Some(id) = text(&info["run_id"]).or_else(|| text(&info["run_uuid"])) else {
+                snapshot.skipped.push(super::Skipped {
+                    item: "a run".into(),
+                    reason: "the server sent a run without an id".into(),
+                });
+                continue;
+            };
+            // Metrics whose latest point the project already holds are kept, the rest read.
+            let known = stored.get(&id);
+            let mut keys = Vec::new();
+            for m in r["data"]["metrics"].as_array().into_iter().flatten() {
+                let Some(key) = text(&m["key"]) else { continue };
+                let latest = (
+                    integer(&m["step"]).unwrap_or(0),
+                    integer(&m["timestamp"]).unwrap_or(0),
+                );
+                if known.and_then(|k| k.get(&key)) == Some(&latest) {
+                    snapshot.kept.entry(id.clone()).or_default().insert(key);
+                } else {
+                    keys.push(key);
+                }
+            }
+            runs.push((
+                SourceRun {
+                    experiment_id: text(&info["experiment_id"]).unwrap_or_default(),
+                    name: text(&info["run_name"]),
+                    status: text(&info["status"]).unwrap_or_default(),
+                    lifecycle_stage: text(&info["lifecycle_stage"])
+                        .unwrap_or_else(|| "active".into()),
+                    start_time: integer(&info["start_time"]),
+                    end_time: integer(&info["end_time"]),
+                    artifact_uri: text(&info["artifact_uri"]),
+                    params: pairs(&r["data"]["params"]),
+                    tags: pairs(&r["data"]["tags"]),
+                    metrics: BTreeMap::new(),
+                    artifacts: BTreeMap::new(),
+                    id,
+                },
+                keys,
+            ));
+        }
+        // Every metric's history, PARALLEL requests at a time.
+        let wanted: Vec<(usize, String)> = runs
+            .iter()
+            .enumerate()
+            .flat_map(|(i, (_, keys))| keys.iter().map(move |k| (i, k.clone())))
+            .collect();
+        let total = wanted.len() as u64;
+        let done = std::sync::atomic::AtomicU64::new(0);
+        let histories: Vec<(usize, String, Vec<Point>)> = futures_util::stream::iter(wanted)
+            .map(|(i, key)| {
+                let (client, done, run_id) = (&client, &done, runs[i].0.id.clone());
+                async move {
+                    job.cancel.check()?;
+                    let points = all_pages(client, "metrics/get-history", "metrics", |token| {
+                        let mut query = vec![
+                            ("run_id", run_id.clone()),
+                            ("metric_key", key.clone()),
+                            ("max_results", HISTORY_PAGE.to_string()),
+                        ];
+                        if let Some(t) = token {
+                            query.push(("page_token", t.to_owned()));
+                        }
+                        (query, None)
+                    })
+                    .await?;
+                    let points = points
+                        .iter()
+                        .filter_map(|p| {
+                            Some(Point {
+                                value: metric_value(&p["value"])?,
+                                timestamp: integer(&p["timestamp"]).unwrap_or(0),
+                                step: integer(&p["step"]).unwrap_or(0),
+                            })
+                        })
+                        .collect();
+                    let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                    if n % 64 == 0 || n == total {
+                        job.progress("reading metric histories", n, Some(total));
+                    }
+                    Ok::<_, Error>((i, key, points))
+                }
+            })
+            .buffer_unordered(PARALLEL)
+            .try_collect()
+            .await?;
+        for (i, key, points) in histories {
+            runs[i].0.metrics.insert(key, points);
+        }
+        snapshot.runs = runs.into_iter().map(|(r, _)| r).collect();
+        snapshot
+            .runs
+            .sort_by(|a, b| natural(&a.experiment_id, &b.experiment_id).then(a.id.cmp(&b.id)));
+        job.cancel.check()?;
+        job.progress("reading the model registry", 0, None);
+        snapshot.models = registry(&client).await?;
+        Ok(snapshot)
+    })
+}
+
+/// Numeric ids in numeric order (MLflow's experiment ids are integers as text).
+fn natural(a: &str, b: &str) -> std::cmp::Ordering {
+    match (a.parse::<i64>(), b.parse::<i64>()) {
+        (Ok(x), Ok(y)) => x.cmp(&y),
+        _ => a.cmp(b),
+    }
+}
+
+/// Every file below `path` of a run's artifacts, with its size (`artifacts/list`, folders
+/// listed in turn).
+async fn list_artifacts(client: &Client, run_id: &str, path: &str) -> Result<Vec<(String, u64)>> {
+    let mut files = Vec::new();
+    let mut folders = vec![path.to_owned()];
+    while let Some(folder) = folders.pop() {
+        let entries = all_pages(client, "artifacts/list", "files", |token| {
+            let mut query = vec![("run_id", run_id.to_owned()), ("path", folder.clone())];
+            if let Some(t) = token {
+                query.push(("page_token", t.to_owned()));
+            }
+            (query, None)
+        })
+        .await?;
+        for e in entries {
+            let Some(p) = text(&e["path"]) else { continue };
+            if e["is_dir"].as_bool() == Some(true) {
+                folders.push(p);
+            } else {
+                files.push((p, integer(&e["file_size"]).unwrap_or(0) as u64));
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// A version's one `.onnx` artifact as `runs:/RUN/PATH`, when its source is a run's artifact
+/// folder holding exactly one.
+async fn onnx_artifact(client: &Client, source: Option<&str>) -> Result<Option<String>> {
+    let Some(rest) = source.and_then(|s| s.strip_prefix("runs:/")) else {
+        return Ok(None);
+    };
+    let (run_id, sub) = rest.split_once('/').unwrap_or((rest, ""));
+    let onnx: Vec<String> = list_artifacts(client, run_id, sub.trim_end_matches('/'))
+        .await?
+        .into_iter()
+        .map(|(p, _)| p)
+        .filter(|p| p.ends_with(".onnx"))
+        .collect();
+    Ok((onnx.len() == 1).then(|| format!("runs:/{run_id}/{}", onnx[0])))
+}
+
+/// Downloads an artifact named `runs:/RUN/PATH` (as [`read_server`] names a version's ONNX
+/// file) into `dir`, with the `MLmodel` beside it when there is one (it names the features);
+/// returns the downloaded file.
+pub(crate) fn download(
+    url: &str,
+    artifact: &str,
+    dir: &std::path::Path,
+) -> Result<std::path::PathBuf> {
+    let client = Client::new(url)?;
+    let rest = artifact
+        .strip_prefix("runs:/")
+        .ok_or_else(|| client.error(format!("{artifact:?} is not a run's artifact")))?;
+    let (run_id, path) = rest
+        .split_once('/')
+        .ok_or_else(|| client.error(format!("{artifact:?} names no file")))?;
+    let folder = path.rsplit_once('/').map_or("", |(f, _)| f);
+    let mlmodel = if folder.is_empty() {
+        "MLmodel".to_owned()
+    } else {
+        format!("{folder}/MLmodel")
+    };
+    crate::remote::run(async {
+        let mut out = None;
+        for (wanted, required) in [(path.to_owned(), true), (mlmodel, false)] {
+            let name = wanted.rsplit('/').next().unwrap_or("artifact").to_owned();
+            let response = client
+                .http
+                .get(format!("{}/get-artifact", client.shown))
+                .query(&[("run_uuid", run_id), ("path", wanted.as_str())]);
+            let response = match &client.auth {
+                Auth::None => response,
+                Auth::Bearer(t) => response.bearer_auth(t),
+                Auth::Basic(u, p) => response.basic_auth(u, Some(p)),
+            }
+            .send()
+            .await
+            .map_err(|e| client.error(format!("cannot download {artifact}: {}", root_cause(&e))))?;
+            if !response.status().is_success() {
+                if required {
+                    return Err(client.error(format!(
+                        "cannot download {artifact}: the server answered {}",
+                        response.status()
+                    )));
+                }
+                continue;
+            }
+            let bytes = response.bytes().await.map_err(|e| {
+                client.error(format!("cannot download {artifact}: {}", root_cause(&e)))
+            })?;
+            let target = dir.join(&name);
+            std::fs::write(&target, &bytes)
+                .map_err(|e| Error::write("write a downloaded artifact", &target, e))?;
+            if required {
+                out = Some(target);
+            }
+        }
+        out.ok_or_else(|| client.error(format!("cannot download {artifact}")))
+    })
+}
+
+async fn registry(client: &Client) -> Result<Vec<SourceModel>> {
+    let models = all_pages(
+        client,
+        "registered-models/search",
+        "registered_models",
+        |token| {
+            let mut query = vec![("max_results", "1000".to_owned())];
+            if let Some(t) = token {
+                query.push(("page_token", t.to_owned()));
+            }
+            (query, None)
+        },
+    )
+    .await?;
+    let mut out = Vec::new();
+    for m in &models {
+        let Some(name) = text(&m["name"]) else {
+            continue;
+        };
+        let versions = all_pages(client, "model-versions/search", "model_versions", |token| {
+            let mut query = vec![
+                ("filter", format!("name='{}'", name.replace('\'', "\\'"))),
+                ("max_results", "1000".to_owned()),
+            ];
+            if let Some(t) = token {
+                query.push(("page_token", t.to_owned()));
+            }
+            (query, None)
+        })
+        .await?;
+        let mut versions: Vec<SourceModelVersion> = versions
+            .iter()
+            .filter_map(|v| {
+                Some(SourceModelVersion {
+                    version: integer(&v["version"])?,
+                    run_id: text(&v["run_id"]).filter(|r| !r.is_empty()),
+                    source: text(&v["source"]),
+                    status: text(&v["status"]),
+                    onnx_path: None,
+                })
+            })
+            .collect();
+        versions.sort_by_key(|v| v.version);
+        for v in &mut versions {
+            v.onnx_path = onnx_artifact(client, v.source.as_deref())
+                .await?
+                .map(std::path::PathBuf::from);
+        }
+        out.push(SourceModel {
+            tags: pairs(&m["tags"]),
+            aliases: m["aliases"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|a| Some((text(&a["alias"])?, integer(&a["version"])?)))
+                .collect(),
+            versions,
+            name,
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}

@@ -1,0 +1,129 @@
+//! A real MLflow tracking server (`mlflow server`, SQLite backend, artifacts served by the
+//! server), started on 127.0.0.1 on a free port in a session of its own, and stopped with its
+//! workers (the whole process group) when the test process exits, however it exits.
+//! `scripts/test.sh` installs mlflow into a virtual environment outside the clone and passes
+//! its `bin` folder as `LATHE_MLFLOW_BIN`.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as Process, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running `mlflow server`; the watchdog stops it when this test process ends.
+#[derive(Debug)]
+pub struct Server {
+    /// `http://127.0.0.1:PORT`
+    pub url: String,
+    /// The SQLite database behind it.
+    pub db: PathBuf,
+    _watchdog: Child,
+    dir: tempfile::TempDir,
+}
+
+/// The folder holding `mlflow` and the `python` that has the mlflow client.
+pub fn bin() -> PathBuf {
+    std::env::var_os("LATHE_MLFLOW_BIN")
+        .map(PathBuf::from)
+        .expect("mlflow is not installed: run scripts/test.sh (it installs it), or set LATHE_MLFLOW_BIN to the bin folder of a virtual environment with mlflow")
+}
+
+/// A free port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Server {
+    /// Starts a server with an empty store.
+    pub fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("mlflow.db");
+        let artifacts = dir.path().join("artifacts");
+        let port = free_port();
+        // The shell starts mlflow as the leader of a new process group, waits for this
+        // process to end, then stops the group (mlflow's workers linger after SIGTERM).
+        let script = format!(
+            r#"setsid "$0" server --backend-store-uri "sqlite:///$1" --artifacts-destination "$2" \
+                 --host 127.0.0.1 --port {port} --workers 1 >"$3" 2>&1 &
+               w=$!
+               while kill -0 {parent} 2>/dev/null && kill -0 $w 2>/dev/null; do sleep 0.2; done
+               kill -TERM -$w 2>/dev/null
+               for _ in $(seq 30); do kill -0 -$w 2>/dev/null || break; sleep 0.1; done
+               kill -KILL -$w 2>/dev/null; wait $w; rm -rf "$4""#,
+            parent = std::process::id()
+        );
+        let watchdog = Process::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg(bin().join("mlflow"))
+            .arg(&db)
+            .arg(&artifacts)
+            .arg(dir.path().join("mlflow.log"))
+            .arg(dir.path())
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = Server {
+            url: format!("http://127.0.0.1:{port}"),
+            db,
+            _watchdog: watchdog,
+            dir,
+        };
+        server.wait_ready(port);
+        server
+    }
+
+    /// Until `/health` answers.
+    fn wait_ready(&self, port: u16) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            if get(port, "/health").is_some_and(|body| body.contains("OK")) {
+                return;
+            }
+            let log =
+                std::fs::read_to_string(self.dir.path().join("mlflow.log")).unwrap_or_default();
+            assert!(
+                Instant::now() < deadline,
+                "mlflow server did not answer /health in 120 s:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    /// Runs `script` (a Python file) with the mlflow client's Python, the server's URL as
+    /// `MLFLOW_TRACKING_URI`, and `args`; panics with its output when it fails.
+    pub fn python(&self, script: &Path, args: &[&str]) {
+        let out = Process::new(bin().join("python"))
+            .arg(script)
+            .args(args)
+            .env("MLFLOW_TRACKING_URI", &self.url)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{} failed:\n{}{}",
+            script.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// The body of a plain `GET` (HTTP/1.0), or `None` when nothing answers.
+fn get(port: u16, path: &str) -> Option<String> {
+    let mut stream =
+        TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n"
+    )
+    .ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    text.starts_with("HTTP/1.").then_some(text)
+}
