@@ -22,6 +22,13 @@ use super::{Point, Snapshot, SourceExperiment, SourceModel, SourceModelVersion, 
 use crate::job::Job;
 use crate::{Error, Result};
 
+/// MLflow's REST API, below the server's URL.
+const API: &str = "api/2.0/mlflow/";
+/// The histories of one metric of up to `BULK_RUNS` runs in one answer of at most
+/// `HISTORY_PAGE` points (the endpoint MLflow's own UI uses; one query on the server instead of
+/// one per run).
+const BULK: &str = "ajax-api/2.0/mlflow/metrics/get-history-bulk";
+const BULK_RUNS: usize = 100;
 /// Requests in flight at once.
 const PARALLEL: usize = 8;
 /// Retries of a request that failed for a reason that may pass.
@@ -56,8 +63,8 @@ pub fn display_url(url: &str) -> Result<String> {
 /// A client of one server.
 struct Client {
     http: reqwest::Client,
-    /// `…/api/2.0/mlflow/`
-    api: String,
+    /// `…/`: endpoints are [`API`] or [`BULK`] paths below it.
+    base: String,
     shown: String,
     auth: Auth,
 }
@@ -101,7 +108,7 @@ impl Client {
             })?;
         Ok(Client {
             http,
-            api: format!("{shown}/api/2.0/mlflow/"),
+            base: format!("{shown}/"),
             shown,
             auth,
         })
@@ -114,15 +121,29 @@ impl Client {
         }
     }
 
-    /// A JSON request to `endpoint` (`GET` with `query`, or `POST` with `body`), retried while
-    /// the failure may pass.
+    /// A JSON request to `endpoint` (below `api/2.0/mlflow/`; `GET` with `query`, or `POST`
+    /// with `body`), retried while the failure may pass.
     async fn call(
         &self,
         endpoint: &str,
         query: &[(&str, String)],
         body: Option<&Value>,
     ) -> Result<Value> {
-        let url = format!("{}{endpoint}", self.api);
+        self.request(&format!("{API}{endpoint}"), query, body, false)
+            .await
+            .map(Option::unwrap_or_default)
+    }
+
+    /// [`Client::call`] of any path below the server's URL; `None` for a 404 when
+    /// `missing_ok` (an endpoint an older server lacks).
+    async fn request(
+        &self,
+        endpoint: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        missing_ok: bool,
+    ) -> Result<Option<Value>> {
+        let url = format!("{}{endpoint}", self.base);
         let mut pause = Duration::from_millis(200);
         let mut attempt = 0;
         loop {
@@ -141,8 +162,9 @@ impl Client {
                     let status = response.status();
                     let text = response.text().await;
                     match (status.as_u16(), text) {
+                        (404, _) if missing_ok => return Ok(None),
                         (200, Ok(text)) => {
-                            return serde_json::from_str(&text).map_err(|_| {
+                            return parse_json(&text).map(Some).map_err(|_| {
                                 self.error(format!(
                                     "{endpoint} did not answer JSON: is this an MLflow tracking server? (it answered {:?})",
                                     text.chars().take(80).collect::<String>()
@@ -195,6 +217,44 @@ impl Client {
             }
         }
     }
+}
+
+/// JSON, or the JSON Python's `json` module writes: bare `NaN`, `Infinity` and `-Infinity`
+/// (the bulk endpoint answers them so) are read as the strings MLflow's REST API uses.
+fn parse_json(text: &str) -> serde_json::Result<Value> {
+    serde_json::from_str(text).or_else(|e| {
+        let mut out = String::with_capacity(text.len() + 64);
+        let (mut in_string, mut escaped) = (false, false);
+        let mut rest = text;
+        while let Some(c) = rest.chars().next() {
+            if in_string {
+                out.push(c);
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == '"' {
+                    in_string = false;
+                }
+                rest = &rest[c.len_utf8()..];
+                continue;
+            }
+            if let Some(word) = ["NaN", "-Infinity", "Infinity"]
+                .into_iter()
+                .find(|w| rest.starts_with(w))
+            {
+                out.push('"');
+                out.push_str(word);
+                out.push('"');
+                rest = &rest[word.len()..];
+                continue;
+            }
+            in_string = c == '"';
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+        serde_json::from_str(&out).map_err(|_| e)
+    })
 }
 
 /// The innermost error's text (reqwest's own says only "error sending request").
@@ -341,7 +401,7 @@ pub(crate) fn read_server(
             );
             job.cancel.check()?;
         }
-        let mut runs: Vec<(SourceRun, Vec<String>)> = Vec::with_capacity(found.len());
+        let mut runs: Vec<(SourceRun, Vec<(String, i64)>)> = Vec::with_capacity(found.len());
         for r in &found {
             let info = &r["info"];
             let Some(id) = text(&info["run_id"]).or_else(|| text(&info["run_uuid"])) else {
@@ -351,9 +411,10 @@ pub(crate) fn read_server(
                 });
                 continue;
             };
-            // Metrics whose latest point the project already holds are kept, the rest read.
+            // Metrics whose latest point the project already holds are kept, the rest read
+            // (with their latest step, to size the batches).
             let known = stored.get(&id);
-            let mut keys = Vec::new();
+            let mut keys: Vec<(String, i64)> = Vec::new();
             for m in r["data"]["metrics"].as_array().into_iter().flatten() {
                 let Some(key) = text(&m["key"]) else { continue };
                 let latest = (
@@ -363,7 +424,7 @@ pub(crate) fn read_server(
                 if known.and_then(|k| k.get(&key)) == Some(&latest) {
                     snapshot.kept.entry(id.clone()).or_default().insert(key);
                 } else {
-                    keys.push(key);
+                    keys.push((key, latest.0));
                 }
             }
             runs.push((
@@ -385,17 +446,66 @@ pub(crate) fn read_server(
                 keys,
             ));
         }
-        // Every metric's history, PARALLEL requests at a time.
-        let wanted: Vec<(usize, String)> = runs
-            .iter()
-            .enumerate()
-            .flat_map(|(i, (_, keys))| keys.iter().map(move |k| (i, k.clone())))
-            .collect();
-        let total = wanted.len() as u64;
+        // Every metric's history: runs in batches per key through the bulk endpoint, the rest
+        // (a batch the server cut at its limit, a server without the endpoint) run by run.
+        let total = runs.iter().map(|(_, keys)| keys.len() as u64).sum::<u64>();
         let done = std::sync::atomic::AtomicU64::new(0);
-        let histories: Vec<(usize, String, Vec<Point>)> = futures_util::stream::iter(wanted)
+        let tick = |n: u64| {
+            let n = done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
+            job.progress("reading metric histories", n, Some(total));
+        };
+        let mut by_key: BTreeMap<&str, Vec<(usize, i64)>> = BTreeMap::new();
+        for (i, (_, keys)) in runs.iter().enumerate() {
+            for (key, step) in keys {
+                by_key.entry(key).or_default().push((i, *step));
+            }
+        }
+        let mut batches: Vec<(String, Vec<usize>)> = Vec::new();
+        for (key, mut entries) in by_key {
+            entries.sort_by(|a, b| runs[a.0].0.id.cmp(&runs[b.0].0.id));
+            let (mut batch, mut points) = (Vec::new(), 0i64);
+            for (i, step) in entries {
+                // The latest step + 1 is the points of a metric logged once a step.
+                let estimate = (step.max(0) + 1).min(i64::from(HISTORY_PAGE));
+                if !batch.is_empty()
+                    && (batch.len() == BULK_RUNS || points + estimate > i64::from(HISTORY_PAGE))
+                {
+                    batches.push((key.to_owned(), std::mem::take(&mut batch)));
+                    points = 0;
+                }
+                batch.push(i);
+                points += estimate;
+            }
+            if !batch.is_empty() {
+                batches.push((key.to_owned(), batch));
+            }
+        }
+        let runs_ref = &runs;
+        let bulk: Vec<Bulk> = futures_util::stream::iter(batches)
+            .map(|(key, batch)| {
+                let client = &client;
+                async move {
+                    job.cancel.check()?;
+                    bulk_histories(client, runs_ref, &key, &batch).await
+                }
+            })
+            .buffer_unordered(PARALLEL)
+            .inspect(|r| {
+                if let Ok((complete, _)) = r {
+                    tick(complete.len() as u64);
+                }
+            })
+            .try_collect()
+            .await?;
+        let mut histories = Vec::new();
+        let mut single = Vec::new();
+        for (complete, rest) in bulk {
+            histories.extend(complete);
+            single.extend(rest);
+        }
+        let rest: Vec<(usize, String, Vec<Point>)> = futures_util::stream::iter(single)
             .map(|(i, key)| {
-                let (client, done, run_id) = (&client, &done, runs[i].0.id.clone());
+                let (client, run_id) = (&client, runs[i].0.id.clone());
                 async move {
                     job.cancel.check()?;
                     let points = all_pages(client, "metrics/get-history", "metrics", |token| {
@@ -410,26 +520,14 @@ pub(crate) fn read_server(
                         (query, None)
                     })
                     .await?;
-                    let points = points
-                        .iter()
-                        .filter_map(|p| {
-                            Some(Point {
-                                value: metric_value(&p["value"])?,
-                                timestamp: integer(&p["timestamp"]).unwrap_or(0),
-                                step: integer(&p["step"]).unwrap_or(0),
-                            })
-                        })
-                        .collect();
-                    let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                    if n % 64 == 0 || n == total {
-                        job.progress("reading metric histories", n, Some(total));
-                    }
-                    Ok::<_, Error>((i, key, points))
+                    tick(1);
+                    Ok::<_, Error>((i, key, points.iter().filter_map(point).collect()))
                 }
             })
             .buffer_unordered(PARALLEL)
             .try_collect()
             .await?;
+        histories.extend(rest);
         for (i, key, points) in histories {
             runs[i].0.metrics.insert(key, points);
         }
@@ -442,6 +540,66 @@ pub(crate) fn read_server(
         snapshot.models = registry(&client).await?;
         Ok(snapshot)
     })
+}
+
+/// Histories read (run index, key, points), and the (run index, key) left to read one by one.
+type Bulk = (Vec<(usize, String, Vec<Point>)>, Vec<(usize, String)>);
+
+/// A point of a history answer.
+fn point(p: &Value) -> Option<Point> {
+    Some(Point {
+        value: metric_value(&p["value"])?,
+        timestamp: integer(&p["timestamp"]).unwrap_or(0),
+        step: integer(&p["step"]).unwrap_or(0),
+    })
+}
+
+/// The histories of `key` of the runs `batch` (indexes into `runs`, in run id order) in one
+/// request: the ones the answer holds whole, and the runs left to read one by one — those
+/// from the last one the answer holds on when the server stopped at its limit (it answers
+/// runs in id order), or all of them when the server has no bulk endpoint.
+async fn bulk_histories(
+    client: &Client,
+    runs: &[(SourceRun, Vec<(String, i64)>)],
+    key: &str,
+    batch: &[usize],
+) -> Result<Bulk> {
+    let mut query: Vec<(&str, String)> = batch
+        .iter()
+        .map(|&i| ("run_id", runs[i].0.id.clone()))
+        .collect();
+    query.push(("metric_key", key.to_owned()));
+    query.push(("max_results", HISTORY_PAGE.to_string()));
+    let Some(answer) = client.request(BULK, &query, None, true).await? else {
+        return Ok((
+            Vec::new(),
+            batch.iter().map(|&i| (i, key.to_owned())).collect(),
+        ));
+    };
+    let list = answer["metrics"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let mut by_run: std::collections::HashMap<&str, Vec<Point>> = std::collections::HashMap::new();
+    for p in list {
+        if let (Some(run), Some(point)) = (p["run_id"].as_str(), point(p)) {
+            by_run.entry(run).or_default().push(point);
+        }
+    }
+    // Cut at the limit: the last run the answer reaches may be partial, later ones absent.
+    let cut = (list.len() >= HISTORY_PAGE as usize)
+        .then(|| list.last().and_then(|p| p["run_id"].as_str()))
+        .flatten();
+    let (mut complete, mut rest) = (Vec::new(), Vec::new());
+    for &i in batch {
+        let id = runs[i].0.id.as_str();
+        if cut.is_some_and(|c| id >= c) {
+            rest.push((i, key.to_owned()));
+        } else {
+            complete.push((i, key.to_owned(), by_run.remove(id).unwrap_or_default()));
+        }
+    }
+    Ok((complete, rest))
 }
 
 /// Numeric ids in numeric order (MLflow's experiment ids are integers as text).
@@ -616,4 +774,28 @@ async fn registry(client: &Client) -> Result<Vec<SourceModel>> {
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_json_with_bare_nan_and_infinities_reads() {
+        let v = parse_json(r#"{"a": [NaN, Infinity, -Infinity, 1.5], "s": "NaN \"Infinity\""}"#)
+            .unwrap_or_default();
+        let values: Vec<Option<f64>> = v["a"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(metric_value)
+            .collect();
+        assert!(values[0].is_some_and(f64::is_nan));
+        assert_eq!(
+            values[1..],
+            [Some(f64::INFINITY), Some(f64::NEG_INFINITY), Some(1.5)]
+        );
+        assert_eq!(v["s"], "NaN \"Infinity\"");
+        assert!(parse_json("{oops").is_err());
+    }
 }

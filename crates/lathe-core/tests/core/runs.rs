@@ -1165,6 +1165,17 @@ fn a_tracking_server_imports_as_its_own_database_does() {
     assert_eq!(champion.features.len(), 30);
     assert_eq!(champion.features[0], "f00");
 
+    // One experiment, by name; an unknown one is named in the error, with the ones there are.
+    let dir_c = tempfile::tempdir().unwrap();
+    let c = new_project(dir_c.path());
+    let vision = runs::import_from(&c, url, &["vision".to_owned()], &Job::silent()).unwrap();
+    assert_eq!((vision.experiments, vision.runs_new), (1, 3), "{vision:?}");
+    let e = runs::import_from(&c, url, &["audio".to_owned()], &Job::silent()).unwrap_err();
+    assert!(
+        e.to_string().contains("\"audio\"") && e.to_string().contains("churn"),
+        "{e}"
+    );
+
     // Unchanged: nothing new.
     let again = import(&a, url);
     assert_eq!(

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Benchmark: `lathe runs import URL` from a real MLflow tracking server (mlflow 3.17.2, SQLite
+# backend, one worker, on 127.0.0.1) holding RUNS runs (default 10,000; 10 params, 5 metrics ×
+# 100 steps each, from make_runs_stores.py), side by side with the mlflow client reading the
+# same runs and histories through the same server (runs_server_mlflow.py); then a re-sync with
+# nothing changed, and one after 100 runs changed (a tag set and a metric point logged on each).
+# Goals (issue 22): no-change re-sync ≤ 1 s, 100 changed ≤ 3 s. Needs the mlflow venv that
+# scripts/test.sh installs (LATHE_MLFLOW_BIN, default ~/.cache/lathe-tools/mlflow-3.17.2/bin).
+#
+#   tests/bench/runs_server.sh [RUNS]
+set -euo pipefail
+REPO="$(cd "$(dirname "$0")/../.." && pwd)"
+export LATHE_BENCH_RUNS="${LATHE_BENCH_RUNS:-1}"
+. "$REPO/tests/bench/lib.sh"
+N="${1:-10000}"
+BIN="${LATHE_MLFLOW_BIN:-$HOME/.cache/lathe-tools/mlflow-3.17.2/bin}"
+STORES="$DATA/runs-server-$N"
+[ -f "$STORES/mlflow.db" ] || "$BIN/python" "$REPO/tests/bench/make_runs_stores.py" "$STORES" "$N"
+
+# The server works on a copy (the benchmark changes runs), stopped by its process group.
+WORK="$(mktemp -d)"
+cp "$STORES/mlflow.db" "$WORK/mlflow.db"
+PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+setsid "$BIN/mlflow" server --backend-store-uri "sqlite:///$WORK/mlflow.db" --artifacts-destination "$WORK/artifacts" \
+  --host 127.0.0.1 --port "$PORT" --workers 1 > "$WORK/mlflow.log" 2>&1 &
+SERVER=$!
+trap 'kill -TERM -$SERVER 2>/dev/null; sleep 2; kill -KILL -$SERVER 2>/dev/null; rm -rf "$WORK"' EXIT
+URL="http://127.0.0.1:$PORT"
+for _ in $(seq 120); do curl -sf "$URL/health" >/dev/null && break; sleep 1; done
+
+"$LATHE" init "$WORK/project" > /dev/null
+measure "lathe runs import URL ($N runs, first)" "$LATHE" --project "$WORK/project" runs import "$URL" > /dev/null
+"$LATHE" --project "$WORK/project" runs list --include-deleted --json | python3 -c "import json,sys; print('lathe holds', len(json.load(sys.stdin)), 'runs', file=sys.stderr)"
+measure "mlflow client search_runs + get_metric_history" "$BIN/python" "$REPO/tests/bench/runs_server_mlflow.py" "$URL" > /dev/null
+"$BIN/python" "$REPO/tests/bench/runs_server_mlflow.py" "$URL" >&2
+measure "lathe runs import URL again (nothing changed)" "$LATHE" --project "$WORK/project" runs import "$URL" > /dev/null
+"$BIN/python" - "$URL" <<'PY'
+import sys, time
+from mlflow.entities import Metric, RunTag
+from mlflow.tracking import MlflowClient
+client = MlflowClient(tracking_uri=sys.argv[1])
+exp = [e.experiment_id for e in client.search_experiments()]
+runs = client.search_runs(exp, max_results=100)
+for r in runs:
+    client.log_batch(r.info.run_id, metrics=[Metric("m0", 0.1, int(time.time() * 1000), 100)], tags=[RunTag("touched", "yes")])
+print(f"changed {len(runs)} runs", file=sys.stderr)
+PY
+/usr/bin/time -f "%e %M" -o "$WORK/time.txt" "$LATHE" --project "$WORK/project" runs import "$URL" --json > "$WORK/after.json"
+read -r secs kb < "$WORK/time.txt"
+python3 -c "import json,sys; s=json.load(open(sys.argv[1])); print(f're-sync after 100 runs changed: {sys.argv[2]} s, peak {int(sys.argv[3]) // 1024} MiB:', s['runs_new'], 'new,', s['runs_updated'], 'updated,', s['runs_unchanged'], 'unchanged', file=sys.stderr)" "$WORK/after.json" "$secs" "$kb"
