@@ -28,7 +28,7 @@ def main() -> None:
     for r in runs:
         for key in r.data.metrics:
             points += len(client.get_metric_history(r.info.run_id, key))
-    print(f"mlflow client: {len(runs)} runs, {points} points in {time.perf_counter() - start:.1f} s")
+    print(f"mlflow client: {len(runs)} runs, {points} points in {time.perf_counter() - start:.1f} s", file=sys.stderr)
 
 
 if __name__ == "__main__":
