@@ -100,21 +100,6 @@ pub(crate) fn adopt(
             })?),
             None => None,
         };
-        let local = match (fetch, &scratch) {
-            (Some(fetch), Some(dir)) => match fetch(&p.onnx_path, dir.path()) {
-                Ok(file) => file,
-                Err(Error::Cancelled) => return Err(Error::Cancelled),
-                Err(e) => {
-                    adopted.skipped.push(Skipped {
-                        item,
-                        reason: format!("not registered in Lathe: {e}"),
-                    });
-                    continue;
-                }
-            },
-            _ => PathBuf::from(&p.onnx_path),
-        };
-        let onnx = local.as_path();
         // Lathe's id of the version's run in this source (`#ID` is never a source's run id).
         let run: Option<i64> = match &p.run_id {
             Some(run_id) => project
@@ -129,15 +114,22 @@ pub(crate) fn adopt(
                 .ok(),
             None => None,
         };
-        let options = RegisterOptions {
-            name: p.name.clone(),
-            run_id: run,
-            features: onnx
-                .parent()
-                .and_then(|d| signature_features(&d.join("MLmodel"))),
-            ..RegisterOptions::default()
+        let local = match (fetch, &scratch) {
+            (Some(fetch), Some(dir)) => fetch(&p.onnx_path, dir.path()),
+            _ => Ok(PathBuf::from(&p.onnx_path)),
         };
-        let registered = match registry::register(project, onnx, &options, job) {
+        let registered = local.and_then(|onnx| {
+            let options = RegisterOptions {
+                name: p.name.clone(),
+                run_id: run,
+                features: onnx
+                    .parent()
+                    .and_then(|d| signature_features(&d.join("MLmodel"))),
+                ..RegisterOptions::default()
+            };
+            registry::register(project, &onnx, &options, job)
+        });
+        let registered = match registered {
             Ok(r) => r,
             Err(Error::Cancelled) => return Err(Error::Cancelled),
             Err(e) => {
