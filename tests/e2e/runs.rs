@@ -681,3 +681,45 @@ async fn scroll_a_table_of_100000_runs() {
     .expect("write runs-scroll.json");
     app.close().await;
 }
+
+/// A shared MLflow tracking server (a real `mlflow server` on 127.0.0.1), imported by typing
+/// its URL: its runs fill the table, its ONNX versions reach Models, and the source is listed
+/// by URL, ready to be watched.
+#[tokio::test(flavor = "multi_thread")]
+async fn import_runs_from_an_mlflow_tracking_server() {
+    let server = lathe_testkit::mlflow::Server::start();
+    server.python(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/mlflow_server_log.py"),
+        &["first"],
+    );
+    let work = tempfile::tempdir().expect("temp dir");
+    let project = work.path().join("p");
+    let project_path = project.to_str().expect("utf-8 path");
+    lathe(&["init", project_path, "--json"]);
+
+    let app = App::start(&[project_path]).await;
+    app.click("[data-testid=nav-runs]").await;
+    app.find("[data-testid=runs-page]").await;
+    app.type_into("[data-testid=runs-path]", &server.url).await;
+    app.click("[data-testid=runs-import-path]").await;
+    let summary = app.text("[data-testid=runs-import-summary]").await;
+    assert!(
+        summary.contains("9 new runs")
+            && summary.contains("1 registered models")
+            && summary.contains("2 ONNX versions added to Models"),
+        "{summary}"
+    );
+    // The deleted run is hidden; the source is the server's URL.
+    app.wait_attr("[data-testid=runs-count]", "data-total", "8")
+        .await;
+    let sources = app.text("[data-testid=run-sources]").await;
+    assert!(sources.contains("mlflow-server"), "{sources}");
+    let path = app
+        .find("[data-testid=run-sources] td.mono")
+        .await
+        .prop("title")
+        .await
+        .expect("title");
+    assert_eq!(path.as_deref(), Some(server.url.as_str()));
+    app.screenshot("17b-runs-from-mlflow-server").await;
+}
