@@ -275,15 +275,26 @@ pub fn import_from(
     };
     job.cancel.check()?;
     let mut summary = store::write(project, &canonical, kind, snapshot, stamp.as_deref(), job)?;
-    // After the runs are in (so the versions have their runs as lineage); a version that cannot
-    // be registered is a skip, not a failed import.
+    adopt_versions(project, &canonical, None, &mut summary, job)?;
+    Ok(summary)
+}
+
+/// After the runs are in (so the versions have their runs as lineage): registers the source's
+/// ONNX versions in Lathe; a version that cannot be registered is a skip, not a failed import.
+fn adopt_versions(
+    project: &Project,
+    source: &Path,
+    fetch: Option<models::Fetch<'_>>,
+    summary: &mut ImportSummary,
+    job: &Job,
+) -> Result<()> {
     if summary.registered_models > 0 {
         job.progress("registering ONNX model versions", 0, None);
-        let adopted = models::adopt(project, &canonical, None, job)?;
+        let adopted = models::adopt(project, source, fetch, job)?;
         summary.model_versions_registered = adopted.new;
         summary.skipped.extend(adopted.skipped);
     }
-    Ok(summary)
+    Ok(())
 }
 
 /// Imports the runs of an MLflow tracking server: recorded under its URL without credentials.
@@ -307,13 +318,8 @@ fn import_server(
         None,
         job,
     )?;
-    if summary.registered_models > 0 {
-        job.progress("registering ONNX model versions", 0, None);
-        let fetch = |artifact: &str, dir: &Path| server::download(url, artifact, dir);
-        let adopted = models::adopt(project, source, Some(&fetch), job)?;
-        summary.model_versions_registered = adopted.new;
-        summary.skipped.extend(adopted.skipped);
-    }
+    let fetch = |artifact: &str, dir: &Path| server::download(url, artifact, dir);
+    adopt_versions(project, source, Some(&fetch), &mut summary, job)?;
     Ok(summary)
 }
 

@@ -114,6 +114,15 @@ impl Client {
         })
     }
 
+    /// `request` with the credentials, when there are any.
+    fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.auth {
+            Auth::None => request,
+            Auth::Bearer(t) => request.bearer_auth(t),
+            Auth::Basic(u, p) => request.basic_auth(u, Some(p)),
+        }
+    }
+
     fn error(&self, detail: impl Into<String>) -> Error {
         Error::Remote {
             url: self.shown.clone(),
@@ -152,11 +161,7 @@ impl Client {
                 Some(b) => self.http.post(&url).json(b),
                 None => self.http.get(&url).query(query),
             };
-            request = match &self.auth {
-                Auth::None => request,
-                Auth::Bearer(t) => request.bearer_auth(t),
-                Auth::Basic(u, p) => request.basic_auth(u, Some(p)),
-            };
+            request = self.authorized(request);
             let outcome: std::result::Result<(), String> = match request.send().await {
                 Ok(response) => {
                     let status = response.status();
@@ -681,14 +686,9 @@ pub(crate) fn download(
                 .http
                 .get(format!("{}/get-artifact", client.shown))
                 .query(&[("run_uuid", run_id), ("path", wanted.as_str())]);
-            let response = match &client.auth {
-                Auth::None => response,
-                Auth::Bearer(t) => response.bearer_auth(t),
-                Auth::Basic(u, p) => response.basic_auth(u, Some(p)),
-            }
-            .send()
-            .await
-            .map_err(|e| client.error(format!("cannot download {artifact}: {}", root_cause(&e))))?;
+            let response = client.authorized(response).send().await.map_err(|e| {
+                client.error(format!("cannot download {artifact}: {}", root_cause(&e)))
+            })?;
             if !response.status().is_success() {
                 if required {
                     return Err(client.error(format!(
