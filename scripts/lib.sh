@@ -108,6 +108,24 @@ ensure_mlflow() {
   export LATHE_MLFLOW_BIN="$dir/bin"
 }
 
+# Apache Spark (PyPI's pyspark ships Spark's jars, the Connect server among them) and a Java 17
+# runtime: the real Spark Connect server the Spark-engine tests start on 127.0.0.1.
+SPARK_VERSION="4.3.0"
+ensure_spark() {
+  ensure_packages openjdk-17-jre-headless
+  local dir="$LATHE_TOOLS/pyspark-$SPARK_VERSION"
+  local home
+  home="$(ls -d "$dir"/lib/python3*/site-packages/pyspark 2>/dev/null | head -n1 || true)"
+  if [ -z "$home" ] || [ ! -x "$home/bin/spark-submit" ]; then
+    rm -rf "$dir"
+    python3 -m venv "$dir"
+    "$dir/bin/pip" install --quiet --disable-pip-version-check "pyspark==$SPARK_VERSION"
+    home="$(ls -d "$dir"/lib/python3*/site-packages/pyspark | head -n1)"
+  fi
+  [ -x "$home/bin/spark-submit" ] || die "pyspark $SPARK_VERSION installed no bin/spark-submit in $dir"
+  export LATHE_SPARK_HOME="$home"
+}
+
 build_ui() {
   (cd "$REPO/ui" && npm run --silent build)
 }

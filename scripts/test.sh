@@ -12,6 +12,7 @@ stage "tauri-driver" ensure_tauri_driver
 stage "node modules" ensure_node_modules
 stage "seaweedfs" ensure_seaweedfs
 stage "mlflow" ensure_mlflow
+stage "spark" ensure_spark
 
 stage "cargo fmt" cargo fmt --all --check
 stage "ui type-check" bash -c "cd ui && npm run --silent check"

@@ -6,6 +6,7 @@
 
 pub mod mlflow;
 pub mod s3;
+pub mod spark;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,105 @@
+//! The client against a real Spark Connect server (see lathe-testkit's `spark`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use lathe_spark::{Address, Error, Kind, Session, Source};
+use polars::prelude::*;
+
+fn session() -> Session {
+    Session::connect(&Address::parse(&lathe_testkit::spark::shared().url).unwrap()).unwrap()
+}
+
+#[test]
+fn queries_answer_as_polars_frames_and_views_read_files_the_server_sees() {
+    let mut s = session();
+    let frame = s
+        .sql(
+            "SELECT 1 AS a, 'x' AS b, CAST(NULL AS DOUBLE) AS c",
+            &|| false,
+        )
+        .unwrap();
+    assert_eq!(frame.shape(), (1, 3));
+    assert_eq!(frame.column("a").unwrap().i32().unwrap().get(0), Some(1));
+    assert_eq!(frame.column("b").unwrap().str().unwrap().get(0), Some("x"));
+    assert_eq!(frame.column("c").unwrap().null_count(), 1);
+
+    // Many batches: more rows than one Arrow batch holds.
+    let many = s
+        .sql(
+            "SELECT id, repeat('v', 100) AS t FROM range(200000)",
+            &|| false,
+        )
+        .unwrap();
+    assert_eq!(many.height(), 200_000);
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.parquet");
+    let mut df =
+        df!("n" => [1i64, 2, 3], "f" => [0.5f64, f64::NAN, 2.0], "s" => ["a", "b", "a"]).unwrap();
+    ParquetWriter::new(std::fs::File::create(&path).unwrap())
+        .finish(&mut df)
+        .unwrap();
+    let source = Source::Files {
+        path: path.to_str().unwrap().into(),
+        format: "parquet".into(),
+    };
+    s.create_view("t", &source).unwrap();
+    let schema = s.schema("t").unwrap();
+    let kinds: Vec<(&str, &Kind)> = schema.iter().map(|f| (f.name.as_str(), &f.kind)).collect();
+    assert_eq!(
+        kinds,
+        [
+            ("n", &Kind::Int(64)),
+            ("f", &Kind::Float(64)),
+            ("s", &Kind::Text)
+        ]
+    );
+    let sum = s.sql("SELECT sum(n) AS total FROM t", &|| false).unwrap();
+    assert_eq!(sum.column("total").unwrap().i64().unwrap().get(0), Some(6));
+}
+
+#[test]
+fn missing_tables_servers_and_cancelled_queries_are_clear_errors() {
+    let mut s = session();
+    let e = s
+        .create_view("v", &Source::Table("no_such_db.no_such_table".into()))
+        .unwrap_err();
+    assert!(matches!(e, Error::Query { .. }), "{e}");
+    assert!(e.to_string().contains("no_such_table"), "{e}");
+
+    let e = s
+        .create_view(
+            "v",
+            &Source::Files {
+                path: "/nonexistent/x.parquet".into(),
+                format: "parquet".into(),
+            },
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("/nonexistent/x.parquet"), "{e}");
+
+    let port = lathe_testkit::mlflow::free_port();
+    let e = Session::connect(&Address::parse(&format!("sc://127.0.0.1:{port}")).unwrap())
+        .and_then(|mut s| s.sql("SELECT 1", &|| false))
+        .unwrap_err();
+    assert!(matches!(e, Error::Unreachable { .. }), "{e}");
+    assert!(e.to_string().contains(&format!("127.0.0.1:{port}")), "{e}");
+
+    // A query that would run for minutes stops within seconds of being cancelled, and the
+    // session stays usable.
+    let start = Instant::now();
+    let e = s
+        .sql("SELECT sum(hash(id)) FROM range(1000000000000)", &|| {
+            start.elapsed() > Duration::from_secs(2)
+        })
+        .unwrap_err();
+    assert!(matches!(e, Error::Cancelled), "{e}");
+    assert!(
+        start.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(s.sql("SELECT 2 AS x", &|| false).unwrap().height(), 1);
+}
