@@ -1,5 +1,6 @@
-//! What a dataset or model argument names. The rule, in one place for every front end: a URL
-//! of a store Lathe reads (`s3://`, `gs://`, `az://`, `https://`; see [`crate::remote`]) is
+//! What a dataset or model argument names. The rule, in one place for every front end: an
+//! `sc://` address is a table on a Spark cluster, profiled there ([`crate::dataset::spark`]); a
+//! URL of a store Lathe reads (`s3://`, `gs://`, `az://`, `https://`; see [`crate::remote`]) is
 //! that object; a path that exists is a file (for a model, an existing `.onnx` file); anything
 //! else names a record of the project (`NAME[@VERSION]`, `NAME@ALIAS`).
 
@@ -14,12 +15,20 @@ use crate::model::eval::Task;
 use crate::model::registry;
 use crate::{Error, Project, Result, remote};
 
-/// A file on disk, an object named by URL, or a record stored in the project.
+/// A file on disk, an object named by URL, a table on a Spark cluster, or a record stored in
+/// the project.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     File(PathBuf),
     Url(String),
+    /// `sc://HOST:PORT/?table=…` or `?path=…`: computed on the cluster.
+    Spark(String),
     Stored(String),
+}
+
+/// Spark Connect's scheme.
+fn is_spark(text: &str) -> bool {
+    text.starts_with("sc://")
 }
 
 impl Input {
@@ -27,7 +36,9 @@ impl Input {
     /// `NAME[@VERSION]`.
     pub fn data(text: &str) -> Input {
         let path = Path::new(text);
-        if remote::is_url(text) {
+        if is_spark(text) {
+            Input::Spark(text.to_owned())
+        } else if remote::is_url(text) {
             Input::Url(text.to_owned())
         } else if path.exists() {
             Input::File(path.to_path_buf())
@@ -40,7 +51,9 @@ impl Input {
     /// `NAME[@VERSION|@ALIAS]`.
     pub fn model(text: &str) -> Input {
         let path = Path::new(text);
-        if remote::is_url(text) {
+        if is_spark(text) {
+            Input::Spark(text.to_owned())
+        } else if remote::is_url(text) {
             Input::Url(text.to_owned())
         } else if path.is_file()
             && path
@@ -55,7 +68,7 @@ impl Input {
 
     /// A file or a URL: not a record of the project (no project is needed to read it).
     pub fn is_file(&self) -> bool {
-        matches!(self, Input::File(_) | Input::Url(_))
+        matches!(self, Input::File(_) | Input::Url(_) | Input::Spark(_))
     }
 
     /// The table this dataset argument names; `project` is asked for only when it names a
@@ -74,6 +87,7 @@ impl Input {
                     options: ReadOptions::default(),
                 }
             }
+            Input::Spark(url) => return Err(spark_rows(url)),
             Input::Stored(reference) => TableSource::stored(project()?, reference)?,
         })
     }
@@ -95,6 +109,7 @@ impl Input {
                 profile.dataset = crate::dataset::url_name(url);
                 Ok(profile)
             }
+            Input::Spark(url) => crate::dataset::spark::profile(url, job),
             Input::Stored(reference) => crate::dataset::stored_profile(project()?, reference),
         }
     }
@@ -116,6 +131,13 @@ impl Input {
                 let (bytes, object) = remote::read_all(url, &Job::silent())?;
                 Input::unregistered(bytes, object.url, features)
             }
+            Input::Spark(url) => Err(Error::BadArgument {
+                argument: "model",
+                detail: format!(
+                    "{} is a Spark table, not a model: pass an .onnx file, its URL, or NAME@VERSION",
+                    lathe_spark::redact(url)
+                ),
+            }),
             Input::Stored(reference) => {
                 let project = project()?;
                 let version = registry::show(project, reference)?;
@@ -152,6 +174,17 @@ impl Input {
             target: None,
             task: None,
         })
+    }
+}
+
+/// What reading a Spark table's rows says until the rows view samples them on the cluster.
+fn spark_rows(url: &str) -> Error {
+    Error::BadArgument {
+        argument: "dataset",
+        detail: format!(
+            "{}: Lathe profiles Spark tables on the cluster (`lathe dataset show`) but does not yet page through their rows",
+            lathe_spark::redact(url)
+        ),
     }
 }
 

@@ -20,6 +20,7 @@ mod duplicates;
 pub mod filter;
 pub mod profile;
 pub mod read;
+pub mod spark;
 pub mod stream;
 
 use std::fs::File;

@@ -337,11 +337,12 @@ pub(crate) struct Counts {
 
 /// The most distinct values for which the alerts read a uniformity test of the value counts
 /// (text up to the cardinality threshold, numbers up to the low-categorical one).
-const UNIFORM_TEST_MAX: u64 = if alerts::CARDINALITY_THRESHOLD > alerts::LOW_CATEGORICAL_THRESHOLD {
-    alerts::CARDINALITY_THRESHOLD
-} else {
-    alerts::LOW_CATEGORICAL_THRESHOLD
-};
+pub(crate) const UNIFORM_TEST_MAX: u64 =
+    if alerts::CARDINALITY_THRESHOLD > alerts::LOW_CATEGORICAL_THRESHOLD {
+        alerts::CARDINALITY_THRESHOLD
+    } else {
+        alerts::LOW_CATEGORICAL_THRESHOLD
+    };
 
 /// [`Counts`] built from one distinct value at a time, in any order: what the in-memory
 /// profile and the streamed one ([`super::stream`]) share, so both rank and sum alike.

@@ -58,6 +58,17 @@ impl Bins {
         })
     }
 
+    /// The lower edge of the first bin, the width of the whole range, and the number of bins:
+    /// with the upper edge, what [`Bins::add`] computes a value's bin from (for an engine that
+    /// bins values itself, with the same arithmetic).
+    pub fn layout(&self) -> (f64, f64, usize) {
+        (self.first, self.denom, self.counts.len())
+    }
+
+    pub fn edges(&self) -> &[f64] {
+        &self.edges
+    }
+
     /// Counts `n` occurrences of the finite value `x`.
     pub fn add(&mut self, x: f64, n: u64) {
         let bins = self.counts.len();

@@ -1052,12 +1052,12 @@ fn duplicate_rows(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A table with every case the profile distinguishes: nulls, NaN, ±inf, -0.0, ties, a
     /// constant, integers, low- and high-cardinality text, booleans, duplicate rows.
-    fn table(rows: usize) -> DataFrame {
+    pub(crate) fn table(rows: usize) -> DataFrame {
         let mut x = 0x2545_f491_4f6c_dd1du64;
         let mut next = move || {
             x ^= x << 13;

@@ -1,0 +1,861 @@
+//! The profile of a table on a Spark cluster, computed by the cluster: Lathe sends aggregate
+//! queries over Spark Connect ([`lathe_spark`]) and brings back only aggregates, never the
+//! rows. The statistics and alerts have the local profile's definitions
+//! ([`crate::dataset::profile`]); what Spark sums in another order agrees within rounding.
+//!
+//! The queries, each one pass over the table unless said otherwise:
+//! 1. counts, extremes, zeros and infinities, mean, variance and skewness (Spark's one-pass
+//!    central moments, converted to pandas' adjusted skewness), text lengths, Pearson's r of
+//!    every pair, and approximate quantiles (`percentile_approx`) bracketing each reported one;
+//! 2. the values inside each bracket, and how many lie below it: the exact order statistics,
+//!    interpolated as numpy does, so quantiles are exact without sorting the column;
+//! 3. per column, its value counts grouped by the cluster: distinct values, the most frequent
+//!    ones, the entropy (imbalance) and the chi-squared uniformity test;
+//! 4. every histogram at once, each value binned with [`stats::Bins`]' own arithmetic;
+//! 5. duplicate rows (grouped by every column), and the first values of text columns for the
+//!    PII check.
+//!
+//! Spearman's rho needs every row's rank in two columns at once; it is not pushed down, and
+//! a Spark profile's Spearman matrix is empty.
+
+use lathe_spark::{Address, Kind, Session};
+use polars::prelude::*;
+use serde_json::Value;
+
+use super::alerts;
+use super::profile::{
+    self, ColumnFacts, ColumnProfile, Correlations, Counts, Lengths, Matrix, Profile, QUANTILES,
+    TopValue,
+};
+use crate::job::Job;
+use crate::numeric::stats::{self, Bins, Histogram};
+use crate::{Error, Result};
+
+/// The view every query reads: each column under the alias `c{i}`, numbers as doubles with
+/// NaN as NULL (the profile's one notion of missing), everything else as text.
+const VIEW: &str = "lathe_profile_v";
+/// The table or files as the cluster reads them.
+const SOURCE: &str = "lathe_profile_src";
+
+/// One column of the table.
+struct Col {
+    name: String,
+    kind: Kind,
+    alias: String,
+}
+
+impl Col {
+    fn numeric(&self) -> bool {
+        self.kind.is_numeric()
+    }
+}
+
+/// Profiles the table `url` names (`sc://HOST:PORT/?table=…` or `?path=…`) on its cluster.
+pub fn profile(url: &str, job: &Job) -> Result<Profile> {
+    let address = Address::parse(url).map_err(|e| spark_error(url, e))?;
+    let Some(source) = address.source.clone() else {
+        return Err(Error::BadArgument {
+            argument: "dataset",
+            detail: format!(
+                "{address} names no table: add ?table=DB.TABLE, or ?path=PATH for a file the cluster reads (with &format=csv|parquet when the extension does not say)"
+            ),
+        });
+    };
+    let shown = address.to_string();
+    job.progress("connecting to Spark", 0, None);
+    let session = Session::connect(&address).map_err(|e| spark_error(&shown, e))?;
+    let mut engine = Engine {
+        session,
+        url: shown.clone(),
+        job,
+    };
+    engine
+        .session
+        .create_view(SOURCE, &source)
+        .map_err(|e| spark_error(&shown, e))?;
+    let fields = engine
+        .session
+        .schema(SOURCE)
+        .map_err(|e| spark_error(&shown, e))?;
+    let cols: Vec<Col> = fields
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| Col {
+            name: f.name,
+            kind: f.kind,
+            alias: format!("c{i}"),
+        })
+        .collect();
+    engine.run(&view_sql(&cols))?;
+    let mut profile = engine.profile(&cols)?;
+    profile.dataset = shown;
+    Ok(profile)
+}
+
+fn spark_error(url: &str, e: lathe_spark::Error) -> Error {
+    match e {
+        lathe_spark::Error::Cancelled => Error::Cancelled,
+        e => Error::Remote {
+            url: lathe_spark::redact(url),
+            detail: e.to_string(),
+        },
+    }
+}
+
+/// `name` quoted as a Spark identifier.
+fn ident(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+/// `x` as a Spark double literal that parses back to the same bits (Rust prints the shortest
+/// text that round-trips; Java's parser rounds correctly).
+fn lit(x: f64) -> String {
+    if x.is_nan() {
+        "CAST('NaN' AS DOUBLE)".into()
+    } else if x == f64::INFINITY {
+        "CAST('Infinity' AS DOUBLE)".into()
+    } else if x == f64::NEG_INFINITY {
+        "CAST('-Infinity' AS DOUBLE)".into()
+    } else {
+        format!("CAST('{x:?}' AS DOUBLE)")
+    }
+}
+
+fn view_sql(cols: &[Col]) -> String {
+    let mut select: Vec<String> = cols
+        .iter()
+        .map(|c| {
+            let name = ident(&c.name);
+            let expr = match c.kind {
+                Kind::Float(_) => {
+                    format!("CASE WHEN isnan({name}) THEN NULL ELSE CAST({name} AS DOUBLE) END")
+                }
+                Kind::Int(_) => format!("CAST({name} AS DOUBLE)"),
+                _ => format!("CAST({name} AS STRING)"),
+            };
+            format!("{expr} AS {}", c.alias)
+        })
+        .collect();
+    // The order rows are read in: ties among a text column's most frequent values go to the
+    // value seen first, as in the local profile.
+    select.push("monotonically_increasing_id() AS lathe_row".into());
+    format!(
+        "CREATE OR REPLACE TEMPORARY VIEW {VIEW} AS SELECT {} FROM {SOURCE}",
+        select.join(", ")
+    )
+}
+
+struct Engine<'j> {
+    session: Session,
+    url: String,
+    job: &'j Job<'j>,
+}
+
+/// A value of a one-row answer.
+struct Row<'a>(&'a DataFrame);
+
+impl Row<'_> {
+    fn f64(&self, name: &str) -> Option<f64> {
+        let column = self.0.column(name).ok()?;
+        let column = column.cast(&DataType::Float64).ok()?;
+        column.f64().ok()?.get(0)
+    }
+
+    fn u64(&self, name: &str) -> u64 {
+        self.f64(name).map_or(0, |v| v as u64)
+    }
+
+    fn text(&self, name: &str) -> Option<String> {
+        let column = self.0.column(name).ok()?;
+        column.str().ok()?.get(0).map(str::to_owned)
+    }
+
+    /// A list of doubles (an aggregate's `collect_list` or `percentile_approx` array).
+    fn doubles(&self, name: &str) -> Vec<f64> {
+        let Ok(column) = self.0.column(name) else {
+            return Vec::new();
+        };
+        let Ok(list) = column.list() else {
+            return Vec::new();
+        };
+        let Some(series) = list.get_as_series(0) else {
+            return Vec::new();
+        };
+        let Ok(floats) = series.cast(&DataType::Float64) else {
+            return Vec::new();
+        };
+        floats
+            .f64()
+            .map(|f| f.iter().flatten().collect())
+            .unwrap_or_default()
+    }
+}
+
+/// What the first pass learns of a numeric column.
+#[derive(Default, Clone)]
+struct Pass1 {
+    count: u64,
+    min: f64,
+    max: f64,
+    finite_min: Option<f64>,
+    finite_max: Option<f64>,
+    infinite: u64,
+    /// Approximate quantiles bracketing each of [`QUANTILES`]: (below, above).
+    brackets: Vec<(f64, f64)>,
+}
+
+/// `percentile_approx`'s accuracy: its answers are within `rows / accuracy` ranks, so each
+/// bracket holds about `6 × rows / accuracy` values (at most a few thousand).
+fn accuracy(rows: u64) -> u64 {
+    (rows / 500).clamp(10_000, 1_000_000)
+}
+
+impl Engine<'_> {
+    fn run(&mut self, query: &str) -> Result<DataFrame> {
+        self.job.cancel.check()?;
+        let cancel = self.job.cancel.clone();
+        let stop = move || cancel.is_cancelled();
+        let url = self.url.clone();
+        self.session
+            .sql(query, &stop)
+            .map_err(|e| spark_error(&url, e))
+    }
+
+    fn profile(&mut self, cols: &[Col]) -> Result<Profile> {
+        let total = 5 + cols.len() as u64;
+        let numeric: Vec<usize> = (0..cols.len()).filter(|&i| cols[i].numeric()).collect();
+        let correlated: Vec<usize> = numeric
+            .iter()
+            .copied()
+            .take(profile::MAX_CORRELATION_COLUMNS)
+            .collect();
+
+        // 1. One pass: counts, extremes, moments, lengths, correlations, brackets.
+        self.job.progress("counting and summing", 0, Some(total));
+        let first = self.run(&format!("SELECT count(*) AS n FROM {VIEW}"))?;
+        let rows = Row(&first).u64("n");
+        let acc = accuracy(rows);
+        let delta = 3.0 / acc as f64;
+        let mut select = vec!["count(*) AS rows".to_owned()];
+        for c in cols {
+            let a = &c.alias;
+            select.push(format!("count({a}) AS {a}_n"));
+            if c.numeric() {
+                let finite = format!("abs({a}) < {}", lit(f64::INFINITY));
+                select.extend([
+                    format!("min({a}) AS {a}_min"),
+                    format!("max({a}) AS {a}_max"),
+                    format!("min({a}) FILTER (WHERE {finite}) AS {a}_fmin"),
+                    format!("max({a}) FILTER (WHERE {finite}) AS {a}_fmax"),
+                    format!("count_if(NOT ({finite})) AS {a}_inf"),
+                    format!("count_if({a} = 0) AS {a}_zeros"),
+                    format!("avg({a}) AS {a}_mean"),
+                    format!("var_samp({a}) AS {a}_var"),
+                    format!("skewness({a}) AS {a}_skew"),
+                ]);
+                let probabilities: Vec<String> = QUANTILES
+                    .iter()
+                    .flat_map(|p| [(p - delta).max(0.0), (p + delta).min(1.0)])
+                    .map(|p| format!("{p:?}"))
+                    .collect();
+                select.push(format!(
+                    "percentile_approx({a}, array({}), {acc}) AS {a}_approx",
+                    probabilities.join(", ")
+                ));
+            } else {
+                select.extend([
+                    format!("min({a}) AS {a}_min"),
+                    format!("max({a}) AS {a}_max"),
+                ]);
+                if c.kind == Kind::Text {
+                    select.extend([
+                        format!("min(char_length({a})) AS {a}_lmin"),
+                        format!("max(char_length({a})) AS {a}_lmax"),
+                        format!("avg(char_length({a})) AS {a}_lmean"),
+                        format!("percentile(char_length({a}), 0.5) AS {a}_lmedian"),
+                    ]);
+                }
+            }
+        }
+        for (x, &i) in correlated.iter().enumerate() {
+            for &j in &correlated[x..] {
+                let (a, b) = (&cols[i].alias, &cols[j].alias);
+                select.push(format!("corr({a}, {b}) AS r_{a}_{b}"));
+            }
+        }
+        let answer = self.run(&format!("SELECT {} FROM {VIEW}", select.join(", ")))?;
+        let one = Row(&answer);
+        let rows = one.u64("rows");
+
+        let mut columns = Vec::with_capacity(cols.len());
+        let mut facts = Vec::with_capacity(cols.len());
+        let mut pass1 = vec![Pass1::default(); cols.len()];
+        for (i, c) in cols.iter().enumerate() {
+            let a = &c.alias;
+            let mut out = ColumnProfile::empty(&c.name, &DataType::Null);
+            out.dtype = c.kind.polars_name();
+            let mut fact = ColumnFacts::default();
+            out.count = one.u64(&format!("{a}_n"));
+            out.nulls = rows - out.count;
+            if c.numeric() {
+                fact.numeric = true;
+                let p = &mut pass1[i];
+                p.count = out.count;
+                fact.infinite = one.u64(&format!("{a}_inf"));
+                p.infinite = fact.infinite;
+                if out.count > 0 {
+                    out.zeros = Some(one.u64(&format!("{a}_zeros")));
+                    let n = out.count as f64;
+                    let mean = one.f64(&format!("{a}_mean")).unwrap_or(f64::NAN);
+                    let m2 = one.f64(&format!("{a}_var")).map_or(0.0, |v| v * (n - 1.0));
+                    // Spark's skewness is sqrt(n)·m3 / m2^1.5 (population); m3 back from it.
+                    let m3 = one
+                        .f64(&format!("{a}_skew"))
+                        .filter(|g| g.is_finite())
+                        .map_or(0.0, |g| g * m2.powf(1.5) / n.sqrt());
+                    profile::moments(out.count, mean, m2, m3, &mut out);
+                    p.min = one.f64(&format!("{a}_min")).unwrap_or(f64::NAN);
+                    p.max = one.f64(&format!("{a}_max")).unwrap_or(f64::NAN);
+                    p.finite_min = one.f64(&format!("{a}_fmin"));
+                    p.finite_max = one.f64(&format!("{a}_fmax"));
+                    let approx = one.doubles(&format!("{a}_approx"));
+                    p.brackets = QUANTILES
+                        .iter()
+                        .enumerate()
+                        .map(|(q, &prob)| {
+                            let below = if prob - delta <= 0.0 {
+                                f64::NEG_INFINITY
+                            } else {
+                                approx.get(2 * q).copied().unwrap_or(f64::NEG_INFINITY)
+                            };
+                            let above = if prob + delta >= 1.0 {
+                                f64::INFINITY
+                            } else {
+                                approx.get(2 * q + 1).copied().unwrap_or(f64::INFINITY)
+                            };
+                            (below, above)
+                        })
+                        .collect();
+                }
+            } else {
+                out.min = one.text(&format!("{a}_min")).map(Value::from);
+                out.max = one.text(&format!("{a}_max")).map(Value::from);
+                if c.kind == Kind::Text && out.count > 0 {
+                    out.lengths = Some(Lengths {
+                        min: one.u64(&format!("{a}_lmin")),
+                        max: one.u64(&format!("{a}_lmax")),
+                        mean: one.f64(&format!("{a}_lmean")).unwrap_or(f64::NAN),
+                        median: one.f64(&format!("{a}_lmedian")).unwrap_or(f64::NAN),
+                    });
+                }
+            }
+            columns.push(out);
+            facts.push(fact);
+        }
+        let k = correlated.len();
+        let mut pearson = vec![vec![None; k]; k];
+        for x in 0..k {
+            for y in x..k {
+                let (a, b) = (&cols[correlated[x]].alias, &cols[correlated[y]].alias);
+                let r = one
+                    .f64(&format!("r_{a}_{b}"))
+                    .filter(|r| r.is_finite())
+                    .map(|r| r.clamp(-1.0, 1.0));
+                (pearson[x][y], pearson[y][x]) = (r, r);
+            }
+        }
+
+        // 2. The exact order statistics from the values inside each bracket.
+        self.job.progress("exact quantiles", 1, Some(total));
+        self.quantiles(cols, &pass1, &mut columns)?;
+
+        // 3. Value counts, a column at a time.
+        for (i, c) in cols.iter().enumerate() {
+            self.job.progress(
+                &format!("counting the values of {}", c.name),
+                2 + i as u64,
+                Some(total),
+            );
+            let counts = self.value_counts(c, columns[i].count)?;
+            (columns[i].distinct, columns[i].top_values) = (counts.distinct, counts.top);
+            facts[i].imbalance = counts.imbalance;
+            facts[i].uniform_p = counts.uniform_p;
+        }
+
+        // 4. Histograms: the profile's, and the "auto" one of the uniformity test.
+        self.job
+            .progress("histograms", 2 + cols.len() as u64, Some(total));
+        self.histograms(cols, &pass1, &mut columns, &mut facts)?;
+
+        // 5. Duplicate rows, and the PII check's sample of text values.
+        self.job
+            .progress("finding duplicate rows", 3 + cols.len() as u64, Some(total));
+        let keys: Vec<String> = cols.iter().map(|c| c.alias.clone()).collect();
+        let duplicate_rows = if keys.is_empty() {
+            0
+        } else {
+            let d = self.run(&format!(
+                "SELECT coalesce(sum(n - 1), 0) AS d FROM (SELECT count(*) AS n FROM {SOURCE} GROUP BY {}) WHERE n > 1",
+                group_keys(cols).join(", ")
+            ))?;
+            Row(&d).u64("d")
+        };
+        self.job
+            .progress("looking for PII", 4 + cols.len() as u64, Some(total));
+        for (i, c) in cols.iter().enumerate() {
+            if c.numeric() || columns[i].count == 0 {
+                continue;
+            }
+            let a = &c.alias;
+            let sample = self.run(&format!(
+                "SELECT {a} FROM {VIEW} WHERE {a} IS NOT NULL LIMIT {}",
+                alerts::PII_SAMPLE
+            ))?;
+            let values = sample.column(a).map_err(profile::polars_err)?;
+            let values = values.str().map_err(profile::polars_err)?;
+            facts[i].pii = alerts::pii_like(values.iter().flatten());
+        }
+
+        let names: Vec<String> = correlated.iter().map(|&i| cols[i].name.clone()).collect();
+        Ok(Profile {
+            dataset: String::new(),
+            version: None,
+            rows,
+            duplicate_rows,
+            columns,
+            correlations: Correlations {
+                pearson: Matrix {
+                    columns: names,
+                    values: pearson,
+                },
+                spearman: Matrix {
+                    columns: Vec::new(),
+                    values: Vec::new(),
+                },
+            },
+            alerts: Vec::new(),
+        }
+        .with_alerts(&facts))
+    }
+
+    /// Each quantile from the sorted values of its bracket and how many values lie below it;
+    /// a column whose bracket missed (it cannot, within `percentile_approx`'s guarantee, but
+    /// the check is cheap) gets Spark's exact `percentile`.
+    fn quantiles(
+        &mut self,
+        cols: &[Col],
+        pass1: &[Pass1],
+        columns: &mut [ColumnProfile],
+    ) -> Result<()> {
+        let mut select = Vec::new();
+        for (i, c) in cols.iter().enumerate() {
+            let a = &c.alias;
+            for (q, (below, above)) in pass1[i].brackets.iter().enumerate() {
+                select.push(format!("count_if({a} < {}) AS {a}_q{q}_below", lit(*below)));
+                select.push(format!(
+                    "collect_list({a}) FILTER (WHERE {a} >= {} AND {a} <= {}) AS {a}_q{q}_in",
+                    lit(*below),
+                    lit(*above)
+                ));
+            }
+        }
+        if select.is_empty() {
+            return Ok(());
+        }
+        let answer = self.run(&format!("SELECT {} FROM {VIEW}", select.join(", ")))?;
+        let one = Row(&answer);
+        for (i, c) in cols.iter().enumerate() {
+            let p = &pass1[i];
+            if p.brackets.is_empty() {
+                continue;
+            }
+            let a = &c.alias;
+            let n = p.count as usize;
+            let mut values = [0.0; 5];
+            let mut exact = true;
+            for (q, &prob) in QUANTILES.iter().enumerate() {
+                let offset = one.u64(&format!("{a}_q{q}_below")) as usize;
+                let mut inside = one.doubles(&format!("{a}_q{q}_in"));
+                radsort::sort(&mut inside);
+                let (below, above, t) = stats::quantile_positions(n, prob);
+                if below < offset || above >= offset + inside.len() {
+                    exact = false;
+                    break;
+                }
+                values[q] = stats::interpolate(inside[below - offset], inside[above - offset], t);
+            }
+            if !exact {
+                let answer = self.run(&format!(
+                    "SELECT percentile({a}, array({})) AS q FROM {VIEW}",
+                    QUANTILES.map(|p| format!("{p:?}")).join(", ")
+                ))?;
+                let q = Row(&answer).doubles("q");
+                if q.len() == QUANTILES.len() {
+                    values.copy_from_slice(&q);
+                }
+            }
+            let integral = matches!(c.kind, Kind::Int(_));
+            profile::order_statistics(p.min, p.max, |x| quantile_at(&values, x), &mut columns[i]);
+            if integral {
+                let out = &mut columns[i];
+                out.min = out.min.take().map(|v| profile::integral_json(&v));
+                out.max = out.max.take().map(|v| profile::integral_json(&v));
+            }
+        }
+        Ok(())
+    }
+
+    /// The value counts of one column, grouped by the cluster: the distinct values, the most
+    /// frequent, the entropy, and (for few distinct values) the uniformity test, exact in
+    /// integers.
+    fn value_counts(&mut self, c: &Col, total: u64) -> Result<Counts> {
+        let a = &c.alias;
+        // Ties: the smaller number, or the text seen first.
+        let tie = if c.numeric() { "v" } else { "o" };
+        let query = format!(
+            "WITH g AS (SELECT {a} AS v, count(*) AS n, min(lathe_row) AS o FROM {VIEW} WHERE {a} IS NOT NULL GROUP BY {a}) \
+             SELECT 0 AS part, v, n, o, CAST(NULL AS DOUBLE) AS e, CAST(NULL AS STRING) AS s \
+               FROM (SELECT v, n, o FROM g ORDER BY n DESC, {tie} ASC LIMIT {top}) \
+             UNION ALL SELECT 1, NULL, count(*), NULL, sum(n * ln(n)), \
+               CAST(sum(CAST(n AS DECIMAL(38,0)) * n) AS STRING) FROM g",
+            top = profile::TOP_VALUES
+        );
+        let answer = self.run(&query)?;
+        let ints = |name: &str| -> Result<Vec<Option<i64>>> {
+            let column = answer
+                .column(name)
+                .and_then(|c| c.cast(&DataType::Int64))
+                .map_err(profile::polars_err)?;
+            Ok(column.i64().map_err(profile::polars_err)?.iter().collect())
+        };
+        let (part, n, o) = (ints("part")?, ints("n")?, ints("o")?);
+        let v = answer.column("v").map_err(profile::polars_err)?;
+        let numbers = if c.numeric() {
+            let f = v.cast(&DataType::Float64).map_err(profile::polars_err)?;
+            Some(f.f64().map_err(profile::polars_err)?.clone())
+        } else {
+            None
+        };
+        let integral = matches!(c.kind, Kind::Int(_));
+        // (count, tie-breaker, value)
+        let mut top: Vec<(u64, f64, Value)> = Vec::new();
+        let mut distinct = 0;
+        let mut n_ln_n = 0.0;
+        let mut squares = 0u128;
+        for row in 0..answer.height() {
+            let count = n[row].unwrap_or(0) as u64;
+            if part[row] == Some(0) {
+                let (tie, value) = match &numbers {
+                    Some(f) => {
+                        let x = f.get(row).unwrap_or(f64::NAN);
+                        let x = if x == 0.0 { 0.0 } else { x };
+                        (x, profile::number(x, integral))
+                    }
+                    None => (
+                        o[row].unwrap_or(i64::MAX) as f64,
+                        v.str()
+                            .ok()
+                            .and_then(|s| s.get(row))
+                            .map_or(Value::Null, Value::from),
+                    ),
+                };
+                top.push((count, tie, value));
+            } else {
+                let one = answer.slice(row as i64, 1);
+                let one = Row(&one);
+                distinct = count;
+                n_ln_n = one.f64("e").unwrap_or(0.0);
+                squares = one.text("s").and_then(|s| s.parse().ok()).unwrap_or(0);
+            }
+        }
+        // The union's rows come in any order: most frequent first, ties as the query broke them.
+        top.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.total_cmp(&y.1)));
+        let top = top.into_iter().map(|(n, _, v)| (n, v)).collect();
+        Ok(counts_of(total, distinct, n_ln_n, squares, top))
+    }
+
+    fn histograms(
+        &mut self,
+        cols: &[Col],
+        pass1: &[Pass1],
+        columns: &mut [ColumnProfile],
+        facts: &mut [ColumnFacts],
+    ) -> Result<()> {
+        // (column, bins, whether it is the uniformity test's)
+        let mut wanted: Vec<(usize, Bins, bool)> = Vec::new();
+        for (i, c) in cols.iter().enumerate() {
+            let p = &pass1[i];
+            let (Some(lo), Some(hi)) = (p.finite_min, p.finite_max) else {
+                continue;
+            };
+            let out = &columns[i];
+            if let Some(bins) = Bins::new(lo, hi, (out.distinct as usize).clamp(1, stats::MAX_BINS))
+            {
+                wanted.push((i, bins, false));
+            }
+            if out.distinct > alerts::LOW_CATEGORICAL_THRESHOLD {
+                let finite = p.count - p.infinite;
+                let (q25, q75) = if p.infinite == 0 {
+                    let q = out.quantiles.as_ref();
+                    (q.map_or(lo, |q| q.p25), q.map_or(hi, |q| q.p75))
+                } else {
+                    self.finite_quartiles(&c.alias)?
+                };
+                let integral = matches!(c.kind, Kind::Int(_)) && out.nulls == 0;
+                let auto = stats::auto_bins_of(finite as usize, lo, hi, q25, q75, integral);
+                if let Some(bins) = Bins::new(lo, hi, auto) {
+                    wanted.push((i, bins, true));
+                }
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        // Inside, each histogram's first estimate of every value's bin; outside, its correction
+        // and one (histogram, bin) row per histogram, counted.
+        let mut inner: Vec<String> = cols.iter().map(|c| c.alias.clone()).collect();
+        let mut stacked = Vec::with_capacity(wanted.len());
+        for (id, (i, bins, _)) in wanted.iter().enumerate() {
+            let a = &cols[*i].alias;
+            inner.push(format!("{} AS e{id}", estimate_sql(a, bins)));
+            stacked.push(format!("{id}, {}", bin_sql(a, &format!("e{id}"), bins)));
+        }
+        let answer = self.run(&format!(
+            "SELECT id, bin, count(*) AS n FROM \
+               (SELECT stack({}, {}) AS (id, bin) FROM (SELECT {} FROM {VIEW})) \
+             WHERE bin IS NOT NULL GROUP BY id, bin",
+            wanted.len(),
+            stacked.join(", "),
+            inner.join(", ")
+        ))?;
+        let get = |name: &str| -> Result<Vec<Option<i64>>> {
+            let column = answer
+                .column(name)
+                .and_then(|c| c.cast(&DataType::Int64))
+                .map_err(profile::polars_err)?;
+            Ok(column.i64().map_err(profile::polars_err)?.iter().collect())
+        };
+        let (ids, bins, counts) = (get("id")?, get("bin")?, get("n")?);
+        let mut tallies: Vec<Vec<u64>> = wanted
+            .iter()
+            .map(|(_, b, _)| vec![0; b.layout().2])
+            .collect();
+        for ((id, bin), n) in ids.into_iter().zip(bins).zip(counts) {
+            if let (Some(id), Some(bin), Some(n)) = (id, bin, n)
+                && let Some(slot) = tallies
+                    .get_mut(id as usize)
+                    .and_then(|t| t.get_mut(bin as usize))
+            {
+                *slot += n as u64;
+            }
+        }
+        for ((i, bins, uniformity), counts) in wanted.into_iter().zip(tallies) {
+            let histogram = Histogram {
+                edges: bins.edges().to_vec(),
+                counts,
+            };
+            if uniformity {
+                facts[i].uniform_p = stats::chi_squared_uniform_p(&histogram.counts);
+            } else {
+                columns[i].histogram = Some(histogram);
+            }
+        }
+        Ok(())
+    }
+
+    /// The quartiles of a column's finite values (only asked for when it has infinities).
+    fn finite_quartiles(&mut self, alias: &str) -> Result<(f64, f64)> {
+        let answer = self.run(&format!(
+            "SELECT percentile({alias}, array(0.25, 0.75)) FILTER (WHERE abs({alias}) < {}) AS q FROM {VIEW}",
+            lit(f64::INFINITY)
+        ))?;
+        let q = Row(&answer).doubles("q");
+        Ok((
+            q.first().copied().unwrap_or(f64::NAN),
+            q.get(1).copied().unwrap_or(f64::NAN),
+        ))
+    }
+}
+
+/// The GROUP BY keys of the duplicate-row search: every column of the source, as the cluster
+/// reads it (maps and other ungroupable types as their text).
+fn group_keys(cols: &[Col]) -> Vec<String> {
+    cols.iter()
+        .map(|c| match c.kind {
+            Kind::Other(_) => format!("CAST({} AS STRING)", ident(&c.name)),
+            _ => ident(&c.name),
+        })
+        .collect()
+}
+
+/// The `p` quantile from the five computed ones (the profile asks only for those).
+fn quantile_at(values: &[f64; 5], p: f64) -> f64 {
+    QUANTILES
+        .iter()
+        .position(|q| *q == p)
+        .map_or(f64::NAN, |i| values[i])
+}
+
+/// [`Bins::add`]'s first estimate of the bin of a finite value of column `a`, as Spark SQL
+/// with the same floating-point operations in the same order; NULL for missing and infinite
+/// values.
+fn estimate_sql(a: &str, bins: &Bins) -> String {
+    let (first, denom, n) = bins.layout();
+    format!(
+        "CASE WHEN abs({a}) < {inf} THEN least(CAST((({a} - {first}) / {denom}) * CAST({n} AS DOUBLE) AS BIGINT), {last}) END",
+        inf = lit(f64::INFINITY),
+        first = lit(first),
+        denom = lit(denom),
+        last = n - 1
+    )
+}
+
+/// The bin [`Bins::add`] puts the value in, from the estimate `e` (a column of
+/// [`estimate_sql`]): one bin down or up when the value lies outside the estimated one.
+fn bin_sql(a: &str, e: &str, bins: &Bins) -> String {
+    let (first, denom, n) = bins.layout();
+    let last = bins.edges()[n];
+    let step = denom / n as f64;
+    let edge = |i: &str| {
+        format!(
+            "(CASE WHEN {i} >= {n} THEN {} ELSE CAST({i} AS DOUBLE) * {} + {} END)",
+            lit(last),
+            lit(step),
+            lit(first)
+        )
+    };
+    format!(
+        "CASE WHEN {e} > 0 AND {a} < {lower} THEN {e} - 1 \
+              WHEN {e} + 1 < {n} AND {a} >= {upper} THEN {e} + 1 ELSE {e} END",
+        lower = edge(e),
+        upper = edge(&format!("({e} + 1)")),
+    )
+}
+
+/// [`Counts`] from a column's grouped counts: `distinct` values, Σ n·ln n, Σ n², and the
+/// most frequent values with their counts, most frequent first.
+fn counts_of(
+    total: u64,
+    distinct: u64,
+    n_ln_n: f64,
+    squares: u128,
+    top: Vec<(u64, Value)>,
+) -> Counts {
+    let t = total as f64;
+    // H = −Σ (n/N) ln(n/N) = ln N − Σ n ln n / N
+    let entropy = if total > 0 { t.ln() - n_ln_n / t } else { 0.0 };
+    let imbalance = (distinct > 1).then(|| 1.0 - entropy / (distinct as f64).ln());
+    // χ² = Σ (n − N/k)² / (N/k) = (k Σ n² − N²) / N, exact in integers.
+    let uniform_p = if (2..=profile::UNIFORM_TEST_MAX).contains(&distinct) && total > 0 {
+        use statrs::distribution::{ChiSquared, ContinuousCDF};
+        let numerator = u128::from(distinct) * squares - u128::from(total) * u128::from(total);
+        let statistic = numerator as f64 / t;
+        ChiSquared::new((distinct - 1) as f64)
+            .ok()
+            .map(|d| d.sf(statistic))
+    } else {
+        None
+    };
+    Counts {
+        distinct,
+        top: top
+            .into_iter()
+            .map(|(count, value)| TopValue { value, count })
+            .collect(),
+        imbalance,
+        uniform_p,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs::File;
+    use std::path::Path;
+
+    use serde_json::Value;
+
+    use super::*;
+    use crate::dataset::profile;
+
+    /// Every number of the Spark profile equals the local one: counts, extremes, quantiles,
+    /// histograms, value counts and lengths exactly; what Spark sums in another order (mean,
+    /// standard deviation, skewness, Pearson's r, imbalance, uniformity) within 1e-9 relative.
+    fn same(local: &Value, spark: &Value, path: &str, loose: bool) {
+        match (local, spark) {
+            (Value::Number(x), Value::Number(y)) if loose => {
+                let (x, y) = (x.as_f64().unwrap_or(0.0), y.as_f64().unwrap_or(0.0));
+                assert!(
+                    (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0),
+                    "{path}: local {x} vs Spark {y}"
+                );
+            }
+            (Value::Object(x), Value::Object(y)) => {
+                let keys =
+                    |m: &serde_json::Map<String, Value>| m.keys().cloned().collect::<Vec<_>>();
+                assert_eq!(keys(x), keys(y), "{path}");
+                for (k, v) in x {
+                    let loose = loose
+                        || ["mean", "std", "skewness", "value", "pearson"].contains(&k.as_str());
+                    same(v, &y[k], &format!("{path}.{k}"), loose);
+                }
+            }
+            (Value::Array(x), Value::Array(y)) => {
+                assert_eq!(x.len(), y.len(), "{path}: {local} vs {spark}");
+                for (i, (v, w)) in x.iter().zip(y).enumerate() {
+                    same(v, w, &format!("{path}[{i}]"), loose);
+                }
+            }
+            _ => assert_eq!(local, spark, "{path}"),
+        }
+    }
+
+    fn check(frame: &mut DataFrame, dir: &Path, name: &str) {
+        let path = dir.join(format!("{name}.parquet"));
+        ParquetWriter::new(File::create(&path).unwrap_or_else(|e| panic!("{e}")))
+            .with_row_group_size(Some(10_000))
+            .finish(frame)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let local =
+            profile::profile(name, None, frame, &Job::silent()).unwrap_or_else(|e| panic!("{e}"));
+        let url = format!(
+            "{}/?path={}",
+            lathe_testkit::spark::shared().url,
+            path.display()
+        );
+        let spark = super::profile(&url, &Job::silent()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut a = serde_json::to_value(&local).unwrap_or_default();
+        let mut b = serde_json::to_value(&spark).unwrap_or_default();
+        for v in [&mut a, &mut b] {
+            v["dataset"] = Value::Null;
+            v["correlations"]["spearman"] = Value::Null;
+        }
+        same(&a, &b, name, false);
+    }
+
+    #[test]
+    fn the_spark_profile_equals_the_local_one() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        // Infinities, NaN, -0.0, nulls, ties, duplicate rows, text ids, booleans.
+        check(
+            &mut crate::dataset::stream::profile::tests::table(60_000),
+            dir.path(),
+            "synthetic",
+        );
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        for csv in [
+            "tests/fixtures/data/cars.csv",
+            "tests/fixtures/data/people.csv",
+            "tests/fixtures/data/seattle_weather.csv",
+            "assets/datasets/diabetes.csv",
+        ] {
+            let (mut frame, _) =
+                crate::dataset::read::read_table(&repo.join(csv), &Default::default())
+                    .unwrap_or_else(|e| panic!("{csv}: {e}"));
+            let name = Path::new(csv)
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("t");
+            check(&mut frame, dir.path(), name);
+        }
+    }
+}
