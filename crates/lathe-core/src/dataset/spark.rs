@@ -4,9 +4,12 @@
 //! ([`crate::dataset::profile`]); what Spark sums in another order agrees within rounding.
 //!
 //! The queries, each one pass over the table unless said otherwise:
-//! 1. counts, extremes, zeros and infinities, mean, variance and skewness (Spark's one-pass
-//!    central moments, converted to pandas' adjusted skewness), text lengths, Pearson's r of
-//!    every pair, and approximate quantiles (`percentile_approx`) bracketing each reported one;
+//! 1. counts, extremes, zeros and infinities, sums (the mean) and text lengths, in queries of
+//!    at most [`FIELDS_PER_QUERY`] aggregates; approximate quantiles (`percentile_approx`)
+//!    bracketing each reported one; then sums of the deviations from the means (powers 1–3,
+//!    and the product of every pair) grouped by which columns are missing, from which the
+//!    standard deviation, pandas' skewness and each pair's Pearson's r over its complete rows
+//!    follow;
 //! 2. the values inside each bracket, and how many lie below it: the exact order statistics,
 //!    interpolated as numpy does, so quantiles are exact without sorting the column;
 //! 3. per column, its value counts grouped by the cluster: distinct values, the most frequent
@@ -18,14 +21,16 @@
 //! Spearman's rho needs every row's rank in two columns at once; it is not pushed down, and
 //! a Spark profile's Spearman matrix is empty.
 
+use std::collections::HashMap;
+
 use lathe_spark::{Address, Kind, Session};
 use polars::prelude::*;
 use serde_json::Value;
 
 use super::alerts;
 use super::profile::{
-    self, ColumnFacts, ColumnProfile, Correlations, Counts, Lengths, Matrix, Profile, QUANTILES,
-    TopValue,
+    self, ColumnFacts, ColumnProfile, Correlations, Counts, Lengths, Matrix, Neumaier, Profile,
+    QUANTILES, TopValue,
 };
 use crate::job::Job;
 use crate::numeric::stats::{self, Bins, Histogram};
@@ -33,63 +38,74 @@ use crate::{Error, Result};
 
 /// The view every query reads: each column under the alias `c{i}`, numbers as doubles with
 /// NaN as NULL (the profile's one notion of missing), everything else as text.
-const VIEW: &str = "lathe_profile_v";
+pub(crate) const VIEW: &str = "lathe_profile_v";
 /// The table or files as the cluster reads them.
 const SOURCE: &str = "lathe_profile_src";
 
 /// One column of the table.
-struct Col {
-    name: String,
-    kind: Kind,
-    alias: String,
+#[derive(Debug, Clone)]
+pub(crate) struct Col {
+    pub(crate) name: String,
+    pub(crate) kind: Kind,
+    /// Its name in [`VIEW`].
+    pub(crate) alias: String,
 }
 
 impl Col {
-    fn numeric(&self) -> bool {
+    pub(crate) fn numeric(&self) -> bool {
         self.kind.is_numeric()
     }
 }
 
 /// Profiles the table `url` names (`sc://HOST:PORT/?table=…` or `?path=…`) on its cluster.
 pub fn profile(url: &str, job: &Job) -> Result<Profile> {
-    let address = Address::parse(url).map_err(|e| spark_error(url, e))?;
-    let Some(source) = address.source.clone() else {
-        return Err(Error::BadArgument {
-            argument: "dataset",
-            detail: format!(
-                "{address} names no table: add ?table=DB.TABLE, or ?path=PATH for a file the cluster reads (with &format=csv|parquet when the extension does not say)"
-            ),
-        });
-    };
-    let shown = address.to_string();
-    job.progress("connecting to Spark", 0, None);
-    let session = Session::connect(&address).map_err(|e| spark_error(&shown, e))?;
-    let mut engine = Engine {
-        session,
-        url: shown.clone(),
-        job,
-    };
-    engine
-        .session
-        .create_view(SOURCE, &source)
-        .map_err(|e| spark_error(&shown, e))?;
-    let fields = engine
-        .session
-        .schema(SOURCE)
-        .map_err(|e| spark_error(&shown, e))?;
-    let cols: Vec<Col> = fields
-        .into_iter()
-        .enumerate()
-        .map(|(i, f)| Col {
-            name: f.name,
-            kind: f.kind,
-            alias: format!("c{i}"),
-        })
-        .collect();
-    engine.run(&view_sql(&cols))?;
-    let mut profile = engine.profile(&cols)?;
-    profile.dataset = shown;
+    let (mut cluster, cols) = Cluster::open(url, job)?;
+    let mut profile = cluster.profile(&cols)?;
+    profile.dataset = cluster.url.clone();
     Ok(profile)
+}
+
+impl<'j> Cluster<'j> {
+    /// Connects to the cluster `url` names and makes its table this session's [`VIEW`]; returns
+    /// the table's columns.
+    pub(crate) fn open(url: &str, job: &'j Job<'j>) -> Result<(Cluster<'j>, Vec<Col>)> {
+        let address = Address::parse(url).map_err(|e| spark_error(url, e))?;
+        let Some(source) = address.source.clone() else {
+            return Err(Error::BadArgument {
+                argument: "dataset",
+                detail: format!(
+                    "{address} names no table: add ?table=DB.TABLE, or ?path=PATH for a file the cluster reads (with &format=csv|parquet when the extension does not say)"
+                ),
+            });
+        };
+        let shown = address.to_string();
+        job.progress("connecting to Spark", 0, None);
+        let session = Session::connect(&address).map_err(|e| spark_error(&shown, e))?;
+        let mut cluster = Cluster {
+            session,
+            url: shown.clone(),
+            job,
+        };
+        cluster
+            .session
+            .create_view(SOURCE, &source)
+            .map_err(|e| spark_error(&shown, e))?;
+        let fields = cluster
+            .session
+            .schema(SOURCE)
+            .map_err(|e| spark_error(&shown, e))?;
+        let cols: Vec<Col> = fields
+            .into_iter()
+            .enumerate()
+            .map(|(i, f)| Col {
+                name: f.name,
+                kind: f.kind,
+                alias: format!("c{i}"),
+            })
+            .collect();
+        cluster.run(&view_sql(&cols))?;
+        Ok((cluster, cols))
+    }
 }
 
 fn spark_error(url: &str, e: lathe_spark::Error) -> Error {
@@ -109,7 +125,7 @@ fn ident(name: &str) -> String {
 
 /// `x` as a Spark double literal that parses back to the same bits (Rust prints the shortest
 /// text that round-trips; Java's parser rounds correctly).
-fn lit(x: f64) -> String {
+pub(crate) fn lit(x: f64) -> String {
     if x.is_nan() {
         "CAST('NaN' AS DOUBLE)".into()
     } else if x == f64::INFINITY {
@@ -145,33 +161,35 @@ fn view_sql(cols: &[Col]) -> String {
     )
 }
 
-struct Engine<'j> {
+/// A table on a Spark cluster, opened as this session's [`VIEW`].
+pub(crate) struct Cluster<'j> {
     session: Session,
-    url: String,
+    /// The address without credentials.
+    pub(crate) url: String,
     job: &'j Job<'j>,
 }
 
 /// A value of a one-row answer.
-struct Row<'a>(&'a DataFrame);
+pub(crate) struct Row<'a>(pub(crate) &'a DataFrame);
 
 impl Row<'_> {
-    fn f64(&self, name: &str) -> Option<f64> {
+    pub(crate) fn f64(&self, name: &str) -> Option<f64> {
         let column = self.0.column(name).ok()?;
         let column = column.cast(&DataType::Float64).ok()?;
         column.f64().ok()?.get(0)
     }
 
-    fn u64(&self, name: &str) -> u64 {
+    pub(crate) fn u64(&self, name: &str) -> u64 {
         self.f64(name).map_or(0, |v| v as u64)
     }
 
-    fn text(&self, name: &str) -> Option<String> {
+    pub(crate) fn text(&self, name: &str) -> Option<String> {
         let column = self.0.column(name).ok()?;
         column.str().ok()?.get(0).map(str::to_owned)
     }
 
     /// A list of doubles (an aggregate's `collect_list` or `percentile_approx` array).
-    fn doubles(&self, name: &str) -> Vec<f64> {
+    pub(crate) fn doubles(&self, name: &str) -> Vec<f64> {
         let Ok(column) = self.0.column(name) else {
             return Vec::new();
         };
@@ -210,8 +228,9 @@ fn accuracy(rows: u64) -> u64 {
     (rows / 500).clamp(10_000, 1_000_000)
 }
 
-impl Engine<'_> {
-    fn run(&mut self, query: &str) -> Result<DataFrame> {
+impl Cluster<'_> {
+    /// Runs `query` on the cluster (interrupted there when the job is cancelled).
+    pub(crate) fn run(&mut self, query: &str) -> Result<DataFrame> {
         self.job.cancel.check()?;
         let cancel = self.job.cancel.clone();
         let stop = move || cancel.is_cancelled();
@@ -230,66 +249,75 @@ impl Engine<'_> {
             .take(profile::MAX_CORRELATION_COLUMNS)
             .collect();
 
-        // 1. One pass: counts, extremes, moments, lengths, correlations, brackets.
+        // 1. Counts, extremes, sums and lengths: plain aggregates, a few dozen per query so
+        //    Spark compiles each query's loop (past ~100 aggregate fields it interprets them,
+        //    measured 10-20x slower).
         self.job.progress("counting and summing", 0, Some(total));
-        let first = self.run(&format!("SELECT count(*) AS n FROM {VIEW}"))?;
-        let rows = Row(&first).u64("n");
-        let acc = accuracy(rows);
-        let delta = 3.0 / acc as f64;
-        let mut select = vec!["count(*) AS rows".to_owned()];
+        let mut fields = vec!["count(*) AS rows".to_owned()];
         for c in cols {
             let a = &c.alias;
-            select.push(format!("count({a}) AS {a}_n"));
+            fields.push(format!("count({a}) AS {a}_n"));
             if c.numeric() {
                 let finite = format!("abs({a}) < {}", lit(f64::INFINITY));
-                select.extend([
+                fields.extend([
                     format!("min({a}) AS {a}_min"),
                     format!("max({a}) AS {a}_max"),
                     format!("min({a}) FILTER (WHERE {finite}) AS {a}_fmin"),
                     format!("max({a}) FILTER (WHERE {finite}) AS {a}_fmax"),
                     format!("count_if(NOT ({finite})) AS {a}_inf"),
                     format!("count_if({a} = 0) AS {a}_zeros"),
-                    format!("avg({a}) AS {a}_mean"),
-                    format!("var_samp({a}) AS {a}_var"),
-                    format!("skewness({a}) AS {a}_skew"),
+                    format!("sum({a}) AS {a}_sum"),
                 ]);
+            } else {
+                fields.extend([
+                    format!("min({a}) AS {a}_min"),
+                    format!("max({a}) AS {a}_max"),
+                ]);
+                if c.kind == Kind::Text {
+                    fields.extend([
+                        format!("min(char_length({a})) AS {a}_lmin"),
+                        format!("max(char_length({a})) AS {a}_lmax"),
+                        format!("sum(char_length({a})) AS {a}_lsum"),
+                    ]);
+                }
+            }
+        }
+        let answer = self.aggregate(&fields)?;
+        let one = Row(&answer);
+        let rows = one.u64("rows");
+
+        // Quantile brackets and median lengths: the aggregates that keep a sketch or a map.
+        self.job.progress("approximate quantiles", 1, Some(total));
+        let acc = accuracy(rows);
+        let delta = 3.0 / acc as f64;
+        let mut sketches = Vec::new();
+        for c in cols {
+            let a = &c.alias;
+            if c.numeric() {
                 let probabilities: Vec<String> = QUANTILES
                     .iter()
                     .flat_map(|p| [(p - delta).max(0.0), (p + delta).min(1.0)])
                     .map(|p| format!("{p:?}"))
                     .collect();
-                select.push(format!(
+                sketches.push(format!(
                     "percentile_approx({a}, array({}), {acc}) AS {a}_approx",
                     probabilities.join(", ")
                 ));
-            } else {
-                select.extend([
-                    format!("min({a}) AS {a}_min"),
-                    format!("max({a}) AS {a}_max"),
-                ]);
-                if c.kind == Kind::Text {
-                    select.extend([
-                        format!("min(char_length({a})) AS {a}_lmin"),
-                        format!("max(char_length({a})) AS {a}_lmax"),
-                        format!("avg(char_length({a})) AS {a}_lmean"),
-                        format!("percentile(char_length({a}), 0.5) AS {a}_lmedian"),
-                    ]);
-                }
+            } else if c.kind == Kind::Text {
+                sketches.push(format!("percentile(char_length({a}), 0.5) AS {a}_lmedian"));
             }
         }
-        for (x, &i) in correlated.iter().enumerate() {
-            for &j in &correlated[x..] {
-                let (a, b) = (&cols[i].alias, &cols[j].alias);
-                select.push(format!("corr({a}, {b}) AS r_{a}_{b}"));
-            }
-        }
-        let answer = self.run(&format!("SELECT {} FROM {VIEW}", select.join(", ")))?;
-        let one = Row(&answer);
-        let rows = one.u64("rows");
+        let sketched = if sketches.is_empty() {
+            DataFrame::empty()
+        } else {
+            self.run(&format!("SELECT {} FROM {VIEW}", sketches.join(", ")))?
+        };
+        let sketch = Row(&sketched);
 
         let mut columns = Vec::with_capacity(cols.len());
         let mut facts = Vec::with_capacity(cols.len());
         let mut pass1 = vec![Pass1::default(); cols.len()];
+        let mut means = vec![f64::NAN; cols.len()];
         for (i, c) in cols.iter().enumerate() {
             let a = &c.alias;
             let mut out = ColumnProfile::empty(&c.name, &DataType::Null);
@@ -305,20 +333,12 @@ impl Engine<'_> {
                 p.infinite = fact.infinite;
                 if out.count > 0 {
                     out.zeros = Some(one.u64(&format!("{a}_zeros")));
-                    let n = out.count as f64;
-                    let mean = one.f64(&format!("{a}_mean")).unwrap_or(f64::NAN);
-                    let m2 = one.f64(&format!("{a}_var")).map_or(0.0, |v| v * (n - 1.0));
-                    // Spark's skewness is sqrt(n)·m3 / m2^1.5 (population); m3 back from it.
-                    let m3 = one
-                        .f64(&format!("{a}_skew"))
-                        .filter(|g| g.is_finite())
-                        .map_or(0.0, |g| g * m2.powf(1.5) / n.sqrt());
-                    profile::moments(out.count, mean, m2, m3, &mut out);
+                    means[i] = one.f64(&format!("{a}_sum")).unwrap_or(f64::NAN) / out.count as f64;
                     p.min = one.f64(&format!("{a}_min")).unwrap_or(f64::NAN);
                     p.max = one.f64(&format!("{a}_max")).unwrap_or(f64::NAN);
                     p.finite_min = one.f64(&format!("{a}_fmin"));
                     p.finite_max = one.f64(&format!("{a}_fmax"));
-                    let approx = one.doubles(&format!("{a}_approx"));
+                    let approx = sketch.doubles(&format!("{a}_approx"));
                     p.brackets = QUANTILES
                         .iter()
                         .enumerate()
@@ -344,23 +364,41 @@ impl Engine<'_> {
                     out.lengths = Some(Lengths {
                         min: one.u64(&format!("{a}_lmin")),
                         max: one.u64(&format!("{a}_lmax")),
-                        mean: one.f64(&format!("{a}_lmean")).unwrap_or(f64::NAN),
-                        median: one.f64(&format!("{a}_lmedian")).unwrap_or(f64::NAN),
+                        mean: one.f64(&format!("{a}_lsum")).unwrap_or(f64::NAN) / out.count as f64,
+                        median: sketch.f64(&format!("{a}_lmedian")).unwrap_or(f64::NAN),
                     });
                 }
             }
             columns.push(out);
             facts.push(fact);
         }
+
+        // Central moments and Pearson's r from sums of deviations from the mean, grouped by
+        // which columns are missing, so each pair sums over its complete rows.
+        self.job
+            .progress("moments and correlations", 1, Some(total));
+        let missing: Vec<usize> = correlated
+            .iter()
+            .copied()
+            .filter(|&i| columns[i].count < rows)
+            .collect();
+        let gram = self.gram(cols, &numeric, &correlated, &means, &missing)?;
+        let constant: Vec<bool> = pass1
+            .iter()
+            .map(|p| p.count > 0 && p.infinite == 0 && p.finite_min == p.finite_max)
+            .collect();
+        for &i in &numeric {
+            let n = columns[i].count;
+            if n > 0 {
+                let (m2, m3) = gram.moments(i, n);
+                profile::moments(n, means[i], m2, m3, &mut columns[i]);
+            }
+        }
         let k = correlated.len();
         let mut pearson = vec![vec![None; k]; k];
         for x in 0..k {
             for y in x..k {
-                let (a, b) = (&cols[correlated[x]].alias, &cols[correlated[y]].alias);
-                let r = one
-                    .f64(&format!("r_{a}_{b}"))
-                    .filter(|r| r.is_finite())
-                    .map(|r| r.clamp(-1.0, 1.0));
+                let r = gram.pearson(correlated[x], correlated[y], &constant);
                 (pearson[x][y], pearson[y][x]) = (r, r);
             }
         }
@@ -436,6 +474,148 @@ impl Engine<'_> {
             alerts: Vec::new(),
         }
         .with_alerts(&facts))
+    }
+
+    /// The one-row answer of `fields` (aggregates over [`VIEW`]), asked [`FIELDS_PER_QUERY`]
+    /// at a time.
+    fn aggregate(&mut self, fields: &[String]) -> Result<DataFrame> {
+        let mut out = DataFrame::empty();
+        for chunk in fields.chunks(FIELDS_PER_QUERY) {
+            let part = self.run(&format!("SELECT {} FROM {VIEW}", chunk.join(", ")))?;
+            out = if out.width() == 0 {
+                part
+            } else {
+                out.hstack(part.columns()).map_err(profile::polars_err)?
+            };
+        }
+        Ok(out)
+    }
+
+    /// Sums of deviations from each numeric column's mean (first, second and third powers,
+    /// and the products of every pair of `correlated` columns), grouped by which of the
+    /// correlated columns are missing (`missing`: those that ever are), so that a pair's sums
+    /// can be taken over its complete rows. With more than [`MAX_KEYED`] such columns the
+    /// patterns could be as many as the rows: their pairs get Spark's `corr` instead.
+    fn gram(
+        &mut self,
+        cols: &[Col],
+        numeric: &[usize],
+        correlated: &[usize],
+        means: &[f64],
+        missing: &[usize],
+    ) -> Result<Gram> {
+        let deviation = |i: usize| {
+            let a = &cols[i].alias;
+            if means[i].is_finite() {
+                format!("coalesce({a} - {}, CAST(0 AS DOUBLE))", lit(means[i]))
+            } else {
+                format!("coalesce({a}, CAST(0 AS DOUBLE))")
+            }
+        };
+        let grouped = missing.len() <= MAX_KEYED;
+        let keyed: Vec<usize> = if grouped {
+            missing.to_vec()
+        } else {
+            Vec::new()
+        };
+        let key = if keyed.is_empty() {
+            "''".to_owned()
+        } else {
+            let flags: Vec<String> = keyed
+                .iter()
+                .map(|&i| format!("IF({} IS NULL, '1', '0')", cols[i].alias))
+                .collect();
+            format!("concat({})", flags.join(", "))
+        };
+        let mut fields: Vec<(String, String)> = Vec::new();
+        for &i in numeric {
+            let d = deviation(i);
+            fields.push((format!("s1_{i}"), format!("sum({d})")));
+            fields.push((format!("s2_{i}"), format!("sum({d} * {d})")));
+            fields.push((format!("s3_{i}"), format!("sum({d} * {d} * {d})")));
+        }
+        let mut direct = HashMap::new();
+        for (x, &i) in correlated.iter().enumerate() {
+            for &j in &correlated[x + 1..] {
+                if grouped || !(missing.contains(&i) || missing.contains(&j)) {
+                    fields.push((
+                        format!("p_{i}_{j}"),
+                        format!("sum({} * {})", deviation(i), deviation(j)),
+                    ));
+                } else {
+                    direct.insert(
+                        (i, j),
+                        format!("corr({}, {})", cols[i].alias, cols[j].alias),
+                    );
+                }
+            }
+        }
+        let mut groups: HashMap<String, Group> = HashMap::new();
+        for chunk in fields.chunks(FIELDS_PER_QUERY) {
+            let select: Vec<String> = chunk
+                .iter()
+                .map(|(name, expr)| format!("{expr} AS {name}"))
+                .collect();
+            let answer = self.run(&format!(
+                "SELECT {key} AS k, count(*) AS g_n, {} FROM {VIEW} GROUP BY 1",
+                select.join(", ")
+            ))?;
+            let keys = answer
+                .column("k")
+                .and_then(|k| k.cast(&DataType::String))
+                .map_err(profile::polars_err)?;
+            let keys = keys.str().map_err(profile::polars_err)?;
+            let counts = answer
+                .column("g_n")
+                .and_then(|k| k.cast(&DataType::UInt64))
+                .map_err(profile::polars_err)?;
+            let counts = counts.u64().map_err(profile::polars_err)?;
+            let mut values = Vec::with_capacity(chunk.len());
+            for (name, _) in chunk {
+                let column = answer
+                    .column(name)
+                    .and_then(|c| c.cast(&DataType::Float64))
+                    .map_err(profile::polars_err)?;
+                values.push(column.f64().map_err(profile::polars_err)?.clone());
+            }
+            for row in 0..answer.height() {
+                let k = keys.get(row).unwrap_or_default();
+                let group = groups.entry(k.to_owned()).or_insert_with(|| Group {
+                    missing: keyed
+                        .iter()
+                        .zip(k.bytes())
+                        .filter(|(_, flag)| *flag == b'1')
+                        .map(|(i, _)| *i)
+                        .collect(),
+                    rows: 0,
+                    sums: HashMap::new(),
+                });
+                group.rows = counts.get(row).unwrap_or(0);
+                for ((name, _), column) in chunk.iter().zip(&values) {
+                    group
+                        .sums
+                        .insert(name.clone(), column.get(row).unwrap_or(f64::NAN));
+                }
+            }
+        }
+        // Pairs of columns with missing values when there are too many such columns to group.
+        let mut corr = HashMap::new();
+        let pairs: Vec<((usize, usize), String)> = direct.into_iter().collect();
+        for chunk in pairs.chunks(FIELDS_PER_QUERY / 6) {
+            let select: Vec<String> = chunk
+                .iter()
+                .map(|((i, j), expr)| format!("{expr} AS r_{i}_{j}"))
+                .collect();
+            let answer = self.run(&format!("SELECT {} FROM {VIEW}", select.join(", ")))?;
+            let one = Row(&answer);
+            for ((i, j), _) in chunk {
+                corr.insert((*i, *j), one.f64(&format!("r_{i}_{j}")));
+            }
+        }
+        Ok(Gram {
+            groups: groups.into_values().collect(),
+            corr,
+        })
     }
 
     /// Each quantile from the sorted values of its bracket and how many values lie below it;
@@ -677,6 +857,91 @@ impl Engine<'_> {
     }
 }
 
+/// Aggregates per query: Spark compiles an aggregation's loop only while its buffers have at
+/// most ~100 fields (`spark.sql.codegen.maxFields`); past that it interprets every update.
+/// Measured on 1,000,000 rows: 190 `corr` in one query 91 s, 190 sums 8.2 s, the same sums in
+/// two queries of 95 3.8 s.
+const FIELDS_PER_QUERY: usize = 90;
+
+/// The most columns with missing values whose patterns group the correlation sums.
+const MAX_KEYED: usize = 16;
+
+/// Sums of one pattern of missing columns.
+#[derive(Debug)]
+struct Group {
+    /// The columns missing in every row of the group.
+    missing: Vec<usize>,
+    rows: u64,
+    /// `s1_i`, `s2_i`, `s3_i`, `p_i_j` (see [`Cluster::gram`]).
+    sums: HashMap<String, f64>,
+}
+
+/// What [`Cluster::gram`] brings back.
+#[derive(Debug)]
+struct Gram {
+    groups: Vec<Group>,
+    /// Spark's `corr` of the pairs not summed (too many columns with missing values).
+    corr: HashMap<(usize, usize), Option<f64>>,
+}
+
+impl Gram {
+    fn total(&self, name: &str, keep: impl Fn(&Group) -> bool) -> (u64, f64) {
+        let mut rows = 0;
+        let mut sum = Neumaier::default();
+        for g in self.groups.iter().filter(|g| keep(g)) {
+            rows += g.rows;
+            sum.add(g.sums.get(name).copied().unwrap_or(0.0));
+        }
+        (rows, sum.total())
+    }
+
+    /// The sums of squared and cubed deviations of column `i`'s `n` values from their mean.
+    fn moments(&self, i: usize, n: u64) -> (f64, f64) {
+        let all = |_: &Group| true;
+        let s1 = self.total(&format!("s1_{i}"), all).1;
+        let s2 = self.total(&format!("s2_{i}"), all).1;
+        let s3 = self.total(&format!("s3_{i}"), all).1;
+        // The deviations are from Spark's mean; shift them to the values' own.
+        let n = n as f64;
+        let shift = s1 / n;
+        (
+            s2 - s1 * shift,
+            s3 - 3.0 * shift * s2 + 2.0 * s1 * shift * shift,
+        )
+    }
+
+    /// Pearson's r of columns `i` and `j` over the rows where both are present; `None` where
+    /// undefined (fewer than two rows, or a side without variance: `constant`).
+    fn pearson(&self, i: usize, j: usize, constant: &[bool]) -> Option<f64> {
+        if constant[i] || constant[j] {
+            return None;
+        }
+        let (a, b) = (i.min(j), i.max(j));
+        if let Some(r) = self.corr.get(&(a, b)) {
+            return r.filter(|r| r.is_finite()).map(|r| r.clamp(-1.0, 1.0));
+        }
+        let both = |g: &Group| !g.missing.contains(&a) && !g.missing.contains(&b);
+        let (rows, sa) = self.total(&format!("s1_{a}"), both);
+        let sb = self.total(&format!("s1_{b}"), both).1;
+        let saa = self.total(&format!("s2_{a}"), both).1;
+        let sbb = self.total(&format!("s2_{b}"), both).1;
+        let product = if a == b {
+            format!("s2_{a}")
+        } else {
+            format!("p_{a}_{b}")
+        };
+        let sab = self.total(&product, both).1;
+        if rows < 2 {
+            return None;
+        }
+        let n = rows as f64;
+        let cov = sab - sa * sb / n;
+        let (va, vb) = (saa - sa * sa / n, sbb - sb * sb / n);
+        let r = cov / (va * vb).sqrt();
+        (va > 0.0 && vb > 0.0 && r.is_finite()).then(|| r.clamp(-1.0, 1.0))
+    }
+}
+
 /// The GROUP BY keys of the duplicate-row search: every column of the source, as the cluster
 /// reads it (maps and other ungroupable types as their text).
 fn group_keys(cols: &[Col]) -> Vec<String> {
@@ -841,6 +1106,21 @@ mod tests {
             dir.path(),
             "synthetic",
         );
+        // More columns with missing values than the correlation sums group by: Spark's corr.
+        let wide: Vec<Column> = (0..MAX_KEYED + 2)
+            .map(|c| {
+                let values: Vec<Option<f64>> = (0..3_000u64)
+                    .map(|r| {
+                        let x = (r * 2_654_435_761 + c as u64 * 40_503) % 1_000;
+                        (!x.is_multiple_of(7 + c as u64))
+                            .then_some(x as f64 / 10.0 + (r % 17) as f64)
+                    })
+                    .collect();
+                Column::new(format!("x{c}").into(), values)
+            })
+            .collect();
+        let mut wide = DataFrame::new(3_000, wide).unwrap_or_else(|e| panic!("{e}"));
+        check(&mut wide, dir.path(), "wide");
         let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         for csv in [
             "tests/fixtures/data/cars.csv",
