@@ -87,7 +87,12 @@ impl Input {
                     options: ReadOptions::default(),
                 }
             }
-            Input::Spark(url) => return Err(spark_rows(url)),
+            Input::Spark(url) => TableSource::Spark {
+                shown: lathe_spark::Address::parse(url)
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|_| lathe_spark::redact(url)),
+                url: url.clone(),
+            },
             Input::Stored(reference) => TableSource::stored(project()?, reference)?,
         })
     }
@@ -174,17 +179,6 @@ impl Input {
             target: None,
             task: None,
         })
-    }
-}
-
-/// What reading a Spark table's rows says until the rows view samples them on the cluster.
-fn spark_rows(url: &str) -> Error {
-    Error::BadArgument {
-        argument: "dataset",
-        detail: format!(
-            "{}: Lathe profiles Spark tables on the cluster (`lathe dataset show`) but does not yet page through their rows",
-            lathe_spark::redact(url)
-        ),
     }
 }
 

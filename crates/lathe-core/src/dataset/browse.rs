@@ -82,6 +82,14 @@ pub enum TableSource {
         copy: Arc<tempfile::TempPath>,
         options: ReadOptions,
     },
+    /// A table on a Spark cluster (`sc://…`): its statistics are computed there
+    /// ([`super::spark`]); its rows are never read here.
+    Spark {
+        /// The address without credentials.
+        shown: String,
+        /// The address as given (it may hold a token).
+        url: String,
+    },
 }
 
 impl TableSource {
@@ -122,6 +130,7 @@ impl TableSource {
                 let format = read::table_format(copy, options).map_err(|e| e.naming(url))?;
                 (format == Format::Parquet).then(|| copy.as_ref().as_ref())
             }
+            TableSource::Spark { .. } => None,
         })
     }
 
@@ -139,6 +148,8 @@ impl TableSource {
                 stream::fits_whole(copy, read::table_format(copy, options)?, limit)
                     .map_err(|e| e.naming(url))
             }
+            // Nothing of it is held here.
+            TableSource::Spark { .. } => Ok(true),
         }
     }
 
@@ -157,6 +168,7 @@ impl TableSource {
             TableSource::Remote { url, copy, options } => {
                 (copy.as_ref().as_ref(), options, Some(url.as_str()))
             }
+            TableSource::Spark { shown, .. } => return Err(rows_stay_on_the_cluster(shown)),
         };
         let name = |e: Error| match shown {
             Some(url) => e.naming(url),
@@ -203,7 +215,7 @@ impl TableSource {
     pub fn frame(&self, columns: Option<Vec<String>>) -> Result<DataFrame> {
         match self {
             TableSource::Stored { parquet, .. } => read_parquet(parquet, columns, None),
-            TableSource::File { .. } | TableSource::Remote { .. } => {
+            TableSource::File { .. } | TableSource::Remote { .. } | TableSource::Spark { .. } => {
                 let frame = self.read_whole()?;
                 match columns {
                     Some(names) => frame.select(names).map_err(polars_err),
@@ -232,6 +244,7 @@ impl TableSource {
             } => (dataset.clone(), Some(*version)),
             TableSource::File { path, .. } => (super::default_name(path), None),
             TableSource::Remote { url, .. } => (super::url_name(url), None),
+            TableSource::Spark { shown, .. } => (shown.clone(), None),
         }
     }
 
@@ -243,7 +256,19 @@ impl TableSource {
                 .map(|(frame, _)| frame)
                 .map_err(|e| e.naming(url)),
             TableSource::Stored { parquet, .. } => read_parquet(parquet, None, None),
+            TableSource::Spark { shown, .. } => Err(rows_stay_on_the_cluster(shown)),
         }
+    }
+}
+
+/// What asking for a Spark table's rows says: Lathe computes on the cluster, it does not pull
+/// the table.
+fn rows_stay_on_the_cluster(shown: &str) -> Error {
+    Error::BadArgument {
+        argument: "dataset",
+        detail: format!(
+            "{shown} is a table on a Spark cluster: its profile (`lathe dataset show`) and drift (`lathe drift`) are computed there, but its rows are not read into Lathe; import a copy of the file to page through rows or evaluate models on it"
+        ),
     }
 }
 
@@ -554,7 +579,9 @@ impl Browser {
         let identity = match source {
             TableSource::Stored { parquet, .. } => Some(parquet.clone()),
             // A file may change between pages: it is not cached.
-            TableSource::File { .. } | TableSource::Remote { .. } => None,
+            TableSource::File { .. } | TableSource::Remote { .. } | TableSource::Spark { .. } => {
+                None
+            }
         };
         let key = (
             identity.clone().unwrap_or_default(),

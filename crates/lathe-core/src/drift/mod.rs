@@ -19,6 +19,7 @@ mod method;
 mod plan;
 mod report;
 mod score;
+mod spark;
 mod stream;
 mod table;
 
@@ -44,6 +45,7 @@ use plan::{evaluate, plan_columns};
 pub(crate) use report::Parts;
 pub use report::{DriftReport, SchemaDrift, SideInfo, Skipped};
 pub use score::{Score, score};
+pub use spark::SparkTable;
 pub use store::{StoredDrift, list, load, save};
 pub use stream::Sliced;
 pub use table::Table;
@@ -54,6 +56,8 @@ pub use window::{Window, WindowDrift, Windows};
 pub enum Opened {
     Frame(DataFrame),
     Sliced(Box<Sliced>),
+    /// A table on a Spark cluster, summarised there ([`SparkTable`]).
+    Spark(Box<SparkTable>),
 }
 
 impl Opened {
@@ -64,7 +68,9 @@ impl Opened {
         limit: MemoryLimit,
         job: &Job,
     ) -> Result<Opened> {
-        Ok(if sliced {
+        Ok(if let TableSource::Spark { url, .. } = source {
+            Opened::Spark(Box::new(SparkTable::open(url, job)?))
+        } else if sliced {
             Opened::Sliced(Box::new(Sliced::open(source, limit, job)?))
         } else {
             Opened::Frame(source.frame(None)?)
@@ -75,13 +81,14 @@ impl Opened {
         match self {
             Opened::Frame(frame) => frame,
             Opened::Sliced(sliced) => sliced.as_ref(),
+            Opened::Spark(spark) => spark.as_ref(),
         }
     }
 
     pub fn frame(&self) -> Option<&DataFrame> {
         match self {
             Opened::Frame(frame) => Some(frame),
-            Opened::Sliced(_) => None,
+            Opened::Sliced(_) | Opened::Spark(_) => None,
         }
     }
 }
@@ -99,8 +106,16 @@ pub fn open_tables(
         .unwrap_or_else(MemoryLimit::for_this_machine);
     let half = MemoryLimit(limit.0 / 2);
     let mut sliced = false;
+    let mut on_spark = false;
     for source in sources {
+        on_spark |= matches!(source, TableSource::Spark { .. });
         sliced |= !source.fits(half)?;
+    }
+    if on_spark && options.window.is_some() {
+        return Err(crate::Error::bad_argument(
+            "window",
+            "drift over windows reads the current data's rows, and a Spark table's rows stay on the cluster; compare without --window",
+        ));
     }
     if sliced && options.window.is_some() {
         return Err(crate::Error::bad_argument(
@@ -115,7 +130,9 @@ pub fn open_tables(
     for source in sources {
         job.cancel.check()?;
         job.progress(
-            if sliced {
+            if matches!(source, TableSource::Spark { .. }) {
+                "summarising the table on Spark"
+            } else if sliced {
                 "opening the tables to read in slices"
             } else {
                 "reading the tables"
