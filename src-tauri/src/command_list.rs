@@ -24,6 +24,7 @@ macro_rules! with_commands {
             datasets::dataset_chart,
             datasets::export_chart,
             datasets::dataset_columns,
+            datasets::source_profile,
             runs::import_runs,
             runs::refresh_runs,
             runs::run_sources,

@@ -39,6 +39,8 @@ pub struct AppState {
     pub browser: Arc<Browser>,
     /// Keeps the loaded runs and the last filter/sort order, so the run table scrolls cheaply.
     pub runs: Arc<RunBrowser>,
+    /// Profiles of tables outside the project (a Spark table), kept so their charts draw.
+    pub sources: Arc<lathe_core::api::Sources>,
 }
 
 /// The environment variable that keeps WebKitGTK's own choice of composited rendering.

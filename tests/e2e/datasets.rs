@@ -160,6 +160,68 @@ async fn open_a_dataset_from_an_s3_url_and_read_its_profile() {
     app.close().await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn profile_a_table_on_a_spark_cluster() {
+    let spark = lathe_testkit::spark::shared();
+    let cars =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/data/cars.csv");
+    let address = format!("{}/?path={}", spark.url, cars.display());
+    // The CLI's profile of the same table (which also warms the server's JVM).
+    let cli = lathe(&["dataset", "show", &address, "--json"]);
+    assert_eq!(cli["rows"], Value::from(406));
+    let work = tempfile::tempdir().expect("temp dir");
+    let project = work.path().join("p");
+    let project_path = project.to_str().expect("utf-8 path");
+    lathe(&["init", project_path, "--json"]);
+
+    let app = App::start(&[project_path]).await;
+    app.click("[data-testid=nav-datasets]").await;
+    app.click("[data-testid=open-spark]").await;
+    let field = app.find("[data-testid=spark-address]").await;
+    assert_eq!(
+        field.prop("value").await.expect("value").as_deref(),
+        Some("sc://")
+    );
+    app.type_into(
+        "[data-testid=spark-address]",
+        address.trim_start_matches("sc://"),
+    )
+    .await;
+    app.screenshot("07e-open-from-spark").await;
+    app.click("[data-testid=spark-profile]").await;
+    app.find_within(
+        "[data-testid=source-summary]",
+        std::time::Duration::from_secs(120),
+    )
+    .await;
+    assert_eq!(
+        app.text("[data-testid=source-title]").await.trim(),
+        format!("cars.csv on {}", spark.url)
+    );
+    let summary = app.text("[data-testid=source-summary]").await;
+    assert!(summary.starts_with("406 rows × 9 columns"), "{summary}");
+    assert!(summary.contains("Spark cluster"), "{summary}");
+    // The table shows the cluster's numbers, as the CLI printed them.
+    let nulls = app
+        .find("[data-testid=profile-columns] tr[data-column=Horsepower] [data-stat=nulls]")
+        .await
+        .attr("data-value")
+        .await
+        .expect("attr");
+    assert_eq!(nulls.as_deref(), Some("6"));
+    assert_eq!(
+        cli["columns"][4]["name"],
+        Value::from("Horsepower"),
+        "{cli}"
+    );
+    assert_eq!(cli["columns"][4]["nulls"], Value::from(6));
+    // Its charts are drawn from the cluster's profile.
+    app.find("[data-testid=column-charts] [data-column=Horsepower] .chart-svg svg")
+        .await;
+    app.screenshot("07f-profile-on-spark").await;
+    app.close().await;
+}
+
 /// The rows of `cars` as the CLI pages them: the reference for the table on screen.
 fn cli_rows(project: &str, extra: &[&str]) -> Value {
     let args = [

@@ -326,10 +326,15 @@ impl App {
     /// The element matching `css`, waiting up to 20 s for it; on failure the window is saved as
     /// `target/e2e/failed-find.png` to show what was there instead.
     pub async fn find(&self, css: &str) -> fantoccini::elements::Element {
+        self.find_within(css, Duration::from_secs(20)).await
+    }
+
+    /// Waits for an element to appear, up to `timeout` (work done by a server, say).
+    pub async fn find_within(&self, css: &str, timeout: Duration) -> fantoccini::elements::Element {
         match self
             .client
             .wait()
-            .at_most(Duration::from_secs(20))
+            .at_most(timeout)
             .for_element(Locator::Css(css))
             .await
         {

@@ -91,7 +91,25 @@ pub async fn dataset_chart(
     chart: ChartRequest,
     state: State<'_, AppState>,
 ) -> Result<String, IpcError> {
-    on_project(&state, move |p| chart.chart(p)?.svg()).await
+    let sources = state.sources.clone();
+    on_project(&state, move |p| sources.chart(&chart, p)?.svg()).await
+}
+
+/// The profile of a table outside the project — `sc://HOST:PORT/?table=…` (computed by the
+/// Spark cluster), a file or a URL — streaming progress; `cancel_task(task_id)` stops it.
+/// Its charts are then drawn by `dataset_chart` with `source` as the reference.
+#[tauri::command]
+pub async fn source_profile(
+    source: String,
+    task_id: String,
+    on_progress: Channel<TaskEvent>,
+    state: State<'_, AppState>,
+) -> Result<ProfileView, IpcError> {
+    let sources = state.sources.clone();
+    task_on_project(&state, &task_id, on_progress, move |p, job| {
+        sources.profile(p, &source, job)
+    })
+    .await
 }
 
 /// Writes a chart to `path` as SVG, PNG or its data as CSV (by the extension).
@@ -101,7 +119,8 @@ pub async fn export_chart(
     path: String,
     state: State<'_, AppState>,
 ) -> Result<(), IpcError> {
-    export_figure(&state, &path, move |p| chart.chart(p)).await
+    let sources = state.sources.clone();
+    export_figure(&state, &path, move |p| sources.chart(&chart, p)).await
 }
 
 /// The columns of a stored dataset version, for pickers (sensitive columns, targets).

@@ -164,6 +164,8 @@ export const api = {
   datasetRows: (reference: string, query: RowsRequest) => call<RowsPage>("dataset_rows", { reference, query }),
   datasetDiff: (a: string, b: string) => call<ComparisonView>("dataset_diff", { a, b }),
   datasetChart: (chart: ChartRequest) => call<string>("dataset_chart", { chart }),
+  sourceProfile: (source: string, taskId: string, onProgress: (p: Progress) => void) =>
+    call<ProfileView>("source_profile", { source, taskId, onProgress: progressChannel(onProgress) }),
   exportChart: (chart: ChartRequest, path: string) => call<null>("export_chart", { chart, path }),
   importRuns: (path: string, taskId: string, onProgress: (p: Progress) => void) =>
     call<ImportSummary>("import_runs", { path, taskId, onProgress: progressChannel(onProgress) }),

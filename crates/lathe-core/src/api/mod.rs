@@ -10,10 +10,13 @@
 //! - [`input`]: what a text given by a person names: a file, or a stored `NAME@VERSION`.
 //! - [`requests`]: what a front end asks for, with the defaults, turned into a capability's
 //!   options.
+//! - [`sources`]: profiles of tables computed on request (a Spark table, a file), kept for the
+//!   session so their charts can be drawn.
 //! - [`views`]: what a front end shows, with the charts each view draws.
 
 pub mod input;
 pub mod requests;
+pub mod sources;
 pub mod views;
 
 pub use input::{Input, LoadedModel};
@@ -21,6 +24,7 @@ pub use requests::{
     BundleExportRequest, ChartRequest, DriftRequest, GroupRunsRequest, RegisterRequest,
     RowsRequest, RunChartRequest, RunsPlotRequest, RunsRequest,
 };
+pub use sources::Sources;
 pub use views::{
     ColumnShown, ComparisonView, DriftView, EvaluationView, ExplainView, FairnessView, ModelPage,
     ProfileView, RunChartView, RunComparisonView, RunGroups, RunsView, SensitiveShown,

@@ -200,13 +200,20 @@ pub struct ChartRequest {
 
 impl ChartRequest {
     pub fn chart(&self, project: &Project) -> Result<crate::dataset::chart::Chart> {
-        let profile = crate::dataset::stored_profile(project, &self.reference)?;
+        self.chart_of(&crate::dataset::stored_profile(project, &self.reference)?)
+    }
+
+    /// The chart of `profile` (one computed rather than stored).
+    pub fn chart_of(
+        &self,
+        profile: &crate::dataset::Profile,
+    ) -> Result<crate::dataset::chart::Chart> {
         let kind = self
             .kind
             .as_deref()
             .map(crate::dataset::chart::Kind::parse)
             .transpose()?;
-        crate::dataset::chart::chart(&profile, kind, self.column.as_deref())
+        crate::dataset::chart::chart(profile, kind, self.column.as_deref())
     }
 }
 

@@ -61,8 +61,24 @@ impl Col {
 pub fn profile(url: &str, job: &Job) -> Result<Profile> {
     let (mut cluster, cols) = Cluster::open(url, job)?;
     let mut profile = cluster.profile(&cols)?;
-    profile.dataset = cluster.url.clone();
+    profile.dataset = Address::parse(url).map_or_else(|_| cluster.url.clone(), |a| name_of(&a));
     Ok(profile)
+}
+
+/// What a profile calls a Spark table: `db.sales on sc://host:15002`, `cars.csv on …` for
+/// files (the last part of the path), never the credentials.
+fn name_of(address: &Address) -> String {
+    let table = match &address.source {
+        Some(lathe_spark::Source::Table(t)) => t.clone(),
+        Some(lathe_spark::Source::Files { path, .. }) => path
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or(path)
+            .to_owned(),
+        None => String::new(),
+    };
+    format!("{table} on sc://{}:{}", address.host, address.port)
 }
 
 impl<'j> Cluster<'j> {
