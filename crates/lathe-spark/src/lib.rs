@@ -22,7 +22,8 @@ use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
     clippy::all,
     clippy::pedantic,
     missing_docs,
-    missing_debug_implementations
+    missing_debug_implementations,
+    rustdoc::all
 )]
 pub mod proto {
     tonic::include_proto!("spark.connect");

@@ -5,7 +5,7 @@
 //!
 //! The queries, each one pass over the table unless said otherwise:
 //! 1. counts, extremes, zeros and infinities, sums (the mean) and text lengths, in queries of
-//!    at most [`FIELDS_PER_QUERY`] aggregates; approximate quantiles (`percentile_approx`)
+//!    at most 90 aggregates; approximate quantiles (`percentile_approx`)
 //!    bracketing each reported one; then sums of the deviations from the means (powers 1–3,
 //!    and the product of every pair) grouped by which columns are missing, from which the
 //!    standard deviation, pandas' skewness and each pair's Pearson's r over its complete rows
