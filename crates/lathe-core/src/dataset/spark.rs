@@ -717,13 +717,7 @@ impl Cluster<'_> {
             top = profile::TOP_VALUES
         );
         let answer = self.run(&query)?;
-        let ints = |name: &str| -> Result<Vec<Option<i64>>> {
-            let column = answer
-                .column(name)
-                .and_then(|c| c.cast(&DataType::Int64))
-                .map_err(profile::polars_err)?;
-            Ok(column.i64().map_err(profile::polars_err)?.iter().collect())
-        };
+        let ints = |name: &str| integers(&answer, name);
         let (part, n, o) = (ints("part")?, ints("n")?, ints("o")?);
         let v = answer.column("v").map_err(profile::polars_err)?;
         let numbers = if c.numeric() {
@@ -824,13 +818,7 @@ impl Cluster<'_> {
             stacked.join(", "),
             inner.join(", ")
         ))?;
-        let get = |name: &str| -> Result<Vec<Option<i64>>> {
-            let column = answer
-                .column(name)
-                .and_then(|c| c.cast(&DataType::Int64))
-                .map_err(profile::polars_err)?;
-            Ok(column.i64().map_err(profile::polars_err)?.iter().collect())
-        };
+        let get = |name: &str| integers(&answer, name);
         let (ids, bins, counts) = (get("id")?, get("bin")?, get("n")?);
         let mut tallies: Vec<Vec<u64>> = wanted
             .iter()
@@ -956,6 +944,15 @@ impl Gram {
         let r = cov / (va * vb).sqrt();
         (va > 0.0 && vb > 0.0 && r.is_finite()).then(|| r.clamp(-1.0, 1.0))
     }
+}
+
+/// Column `name` of an answer as 64-bit integers.
+fn integers(answer: &DataFrame, name: &str) -> Result<Vec<Option<i64>>> {
+    let column = answer
+        .column(name)
+        .and_then(|c| c.cast(&DataType::Int64))
+        .map_err(profile::polars_err)?;
+    Ok(column.i64().map_err(profile::polars_err)?.iter().collect())
 }
 
 /// The GROUP BY keys of the duplicate-row search: every column of the source, as the cluster
