@@ -453,9 +453,10 @@ impl Session {
         Ok(out)
     }
 
-    /// Names `source` as the temporary view `name` of this session (replacing any earlier).
-    /// Files are read with a header row and inferred types when they are CSV.
-    pub fn create_view(&mut self, name: &str, source: &Source) -> Result<()> {
+    /// Names `source` as the temporary view `name` of this session (replacing any earlier),
+    /// and returns its columns. Files are read with a header row and inferred types when they
+    /// are CSV.
+    pub fn create_view(&mut self, name: &str, source: &Source) -> Result<Vec<Field>> {
         use proto::read::{DataSource, NamedTable, ReadType};
         let read_type = match source {
             Source::Table(table) => ReadType::NamedTable(NamedTable {
@@ -499,7 +500,7 @@ impl Session {
         let request = self.execute_request(proto::plan::OpType::Command(command));
         self.execute(&what, request, &|| false)?;
         // The view is lazy: read its schema now, so a missing table or path fails here.
-        self.schema(name).map(|_| ())
+        self.schema(name)
     }
 
     /// The columns of the table or view `name`, in order.

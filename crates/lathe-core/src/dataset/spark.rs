@@ -102,13 +102,9 @@ impl<'j> Cluster<'j> {
             url: shown.clone(),
             job,
         };
-        cluster
-            .session
-            .create_view(SOURCE, &source)
-            .map_err(|e| spark_error(&shown, e))?;
         let fields = cluster
             .session
-            .schema(SOURCE)
+            .create_view(SOURCE, &source)
             .map_err(|e| spark_error(&shown, e))?;
         let cols: Vec<Col> = fields
             .into_iter()
