@@ -364,6 +364,15 @@ pub const MIGRATIONS: &[Migration] = &[
         ALTER TABLE dataset_versions ADD COLUMN source_version TEXT;
     "#,
     },
+    Migration {
+        version: 10,
+        description: "a tracking server source records the experiments it is read by",
+        sql: r#"
+        -- JSON array of the experiment names or ids given at the last import of an MLflow
+        -- tracking server (NULL: every experiment), so a sync reads the same ones again.
+        ALTER TABLE run_sources ADD COLUMN experiments TEXT;
+    "#,
+    },
 ];
 
 /// The schema version this build of Lathe writes and reads.

@@ -198,6 +198,8 @@ pub(crate) struct Snapshot {
     /// Metrics of runs (by the source's run id) that the source says have not changed since
     /// the project stored them: their histories were not read, and the store keeps its own.
     pub kept: std::collections::HashMap<String, std::collections::BTreeSet<String>>,
+    /// The experiments (names or ids) a tracking server was read by; empty: all of them.
+    pub read_by: Vec<String>,
 }
 
 /// Something in a source that was not imported, and why.
@@ -417,6 +419,8 @@ pub struct RunSource {
     pub kind: String,
     pub runs: u64,
     pub last_imported_at: String,
+    /// The experiments (names or ids) a tracking server source is read by; empty: all of them.
+    pub experiments: Vec<String>,
 }
 
 /// Every imported source, by path.
@@ -426,20 +430,36 @@ pub fn sources(project: &Project) -> Result<Vec<RunSource>> {
         .conn()
         .prepare(
             "SELECT s.path, s.kind, s.last_imported_at,
-                    (SELECT count(*) FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE e.source_id = s.id)
+                    (SELECT count(*) FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE e.source_id = s.id),
+                    s.experiments
              FROM run_sources s ORDER BY s.path",
         )
         .map_err(db)?;
     stmt.query_map([], |r| {
+        let experiments: Option<String> = r.get(4)?;
         Ok(RunSource {
             path: r.get(0)?,
             kind: r.get(1)?,
             last_imported_at: r.get(2)?,
             runs: r.get::<_, i64>(3)? as u64,
+            experiments: experiments
+                .and_then(|text| serde_json::from_str(&text).ok())
+                .unwrap_or_default(),
         })
     })
     .and_then(|rows| rows.collect())
     .map_err(db)
+}
+
+/// Imports an imported source again as it was imported: a tracking server by the experiments
+/// it was read by. What the desktop's sync button and its watch do.
+pub fn sync(project: &Project, path: &str, job: &Job) -> Result<ImportSummary> {
+    let experiments = sources(project)?
+        .into_iter()
+        .find(|s| s.path == path)
+        .map(|s| s.experiments)
+        .unwrap_or_default();
+    import_from(project, Path::new(path), &experiments, job)
 }
 
 /// A registered model found in an MLflow source's registry.

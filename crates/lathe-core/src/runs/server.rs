@@ -353,7 +353,10 @@ pub(crate) fn read_server(
             (Vec::new(), Some(body))
         })
         .await?;
-        let mut snapshot = Snapshot::default();
+        let mut snapshot = Snapshot {
+            read_by: only.to_vec(),
+            ..Snapshot::default()
+        };
         for e in &experiments {
             let (Some(id), Some(name)) = (text(&e["experiment_id"]), text(&e["name"])) else {
                 continue;

@@ -84,6 +84,8 @@ fn write_in_transaction(
     let now = audit::now();
     let path_text = path.display().to_string();
     let tx = project.conn().unchecked_transaction().map_err(db)?;
+    let read_by = (!snapshot.read_by.is_empty())
+        .then(|| serde_json::to_string(&snapshot.read_by).unwrap_or_else(|_| "[]".to_owned()));
 
     let existing_kind: Option<String> = tx
         .query_row(
@@ -106,9 +108,11 @@ fn write_in_transaction(
         });
     }
     tx.execute(
-        "INSERT INTO run_sources (kind, path, first_imported_at, last_imported_at, stamp) VALUES (?1, ?2, ?3, ?3, ?4)
-         ON CONFLICT (path) DO UPDATE SET last_imported_at = excluded.last_imported_at, stamp = excluded.stamp",
-        params![kind.name(), path_text, now, stamp],
+        "INSERT INTO run_sources (kind, path, first_imported_at, last_imported_at, stamp, experiments)
+         VALUES (?1, ?2, ?3, ?3, ?4, ?5)
+         ON CONFLICT (path) DO UPDATE SET last_imported_at = excluded.last_imported_at,
+             stamp = excluded.stamp, experiments = excluded.experiments",
+        params![kind.name(), path_text, now, stamp, read_by],
     )
     .map_err(db)?;
     let source_id: i64 = tx

@@ -1192,6 +1192,29 @@ fn a_tracking_server_imports_as_its_own_database_does() {
     );
     import(&b, &server.db);
     assert_eq!(comparable(&a), comparable(&b));
+
+    // A source read by experiment records them, and a sync (the desktop's button and watch)
+    // reads the same ones again; a source read whole records none and syncs whole.
+    let sources = runs::sources(&c).unwrap();
+    assert_eq!(sources[0].experiments, vec!["vision".to_owned()]);
+    let synced = runs::sync(&c, &server.url, &Job::silent()).unwrap();
+    assert_eq!(synced.experiments, 1, "{synced:?}");
+    assert_eq!(
+        runs::sources(&c).unwrap()[0].experiments,
+        vec!["vision".to_owned()]
+    );
+    assert!(runs::sources(&a).unwrap()[0].experiments.is_empty());
+    let whole = runs::sync(&a, &server.url, &Job::silent()).unwrap();
+    assert_eq!(
+        (
+            whole.experiments,
+            whole.runs_new,
+            whole.runs_updated,
+            whole.runs_unchanged
+        ),
+        (after.experiments, 0, 0, 11),
+        "{whole:?}"
+    );
 }
 
 /// What a user gets wrong about a server's URL is named, and nothing is imported.
