@@ -26,6 +26,7 @@ macro_rules! with_commands {
             datasets::dataset_columns,
             datasets::source_profile,
             runs::import_runs,
+            runs::sync_runs,
             runs::refresh_runs,
             runs::run_sources,
             runs::list_runs,

@@ -682,16 +682,16 @@ async fn scroll_a_table_of_100000_runs() {
     app.close().await;
 }
 
-/// A shared MLflow tracking server (a real `mlflow server` on 127.0.0.1), imported by typing
-/// its URL: its runs fill the table, its ONNX versions reach Models, and the source is listed
-/// by URL, ready to be watched.
+/// A shared MLflow tracking server (a real `mlflow server` on 127.0.0.1), reached through
+/// "Connect to MLflow server…": a wrong address is named in the error banner, the real one's
+/// runs fill the table, its ONNX versions reach Models, the source is listed by URL with when
+/// it was synced, and "Sync now" brings exactly what changed on the server.
 #[tokio::test(flavor = "multi_thread")]
-async fn import_runs_from_an_mlflow_tracking_server() {
+async fn connect_to_an_mlflow_tracking_server_and_sync_it() {
     let server = lathe_testkit::mlflow::Server::start();
-    server.python(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/mlflow_server_log.py"),
-        &["first"],
-    );
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/mlflow_server_log.py");
+    server.python(&script, &["first"]);
     let work = tempfile::tempdir().expect("temp dir");
     let project = work.path().join("p");
     let project_path = project.to_str().expect("utf-8 path");
@@ -700,8 +700,32 @@ async fn import_runs_from_an_mlflow_tracking_server() {
     let app = App::start(&[project_path]).await;
     app.click("[data-testid=nav-runs]").await;
     app.find("[data-testid=runs-page]").await;
-    app.type_into("[data-testid=runs-path]", &server.url).await;
-    app.click("[data-testid=runs-import-path]").await;
+    app.click("[data-testid=runs-connect-server]").await;
+    let field = app.find("[data-testid=server-url]").await;
+    assert_eq!(
+        field.prop("value").await.expect("value").as_deref(),
+        Some("http://")
+    );
+    // Nothing listens there: the banner names the address, and nothing is imported.
+    let nobody = format!("127.0.0.1:{}", lathe_testkit::mlflow::free_port());
+    app.type_into("[data-testid=server-url]", &nobody).await;
+    app.click("[data-testid=server-connect]").await;
+    let error = app
+        .wait_text_containing("[data-testid=error]", "cannot connect")
+        .await;
+    assert!(error.contains(&nobody), "{error}");
+    app.screenshot("17a-mlflow-server-unreachable").await;
+    app.click("[data-testid=error] button").await;
+    assert!(
+        app.text("[data-testid=runs-page]")
+            .await
+            .contains("Connect and import")
+    );
+
+    field.clear().await.expect("clear the URL");
+    app.type_into("[data-testid=server-url]", &server.url).await;
+    app.screenshot("17b-connect-to-mlflow-server").await;
+    app.click("[data-testid=server-connect]").await;
     let summary = app.text("[data-testid=runs-import-summary]").await;
     assert!(
         summary.contains("9 new runs")
@@ -709,7 +733,7 @@ async fn import_runs_from_an_mlflow_tracking_server() {
             && summary.contains("2 ONNX versions added to Models"),
         "{summary}"
     );
-    // The deleted run is hidden; the source is the server's URL.
+    // The deleted run is hidden; the source is the server's URL, synced moments ago.
     app.wait_attr("[data-testid=runs-count]", "data-total", "8")
         .await;
     let sources = app.text("[data-testid=run-sources]").await;
@@ -721,5 +745,19 @@ async fn import_runs_from_an_mlflow_tracking_server() {
         .await
         .expect("title");
     assert_eq!(path.as_deref(), Some(server.url.as_str()));
-    app.screenshot("17b-runs-from-mlflow-server").await;
+    let synced = app.text("[data-testid=source-synced]").await;
+    assert!(
+        synced.starts_with("synced ") && synced.ends_with(" s ago"),
+        "{synced}"
+    );
+    app.screenshot("17c-runs-from-mlflow-server").await;
+
+    // Two runs logged, one changed and one deleted on the server: Sync now brings them.
+    server.python(&script, &["more"]);
+    app.click("[data-testid=sync-source]").await;
+    app.wait_text_containing("[data-testid=runs-import-summary]", "2 new runs, 2 updated")
+        .await;
+    app.wait_attr("[data-testid=runs-count]", "data-total", "9")
+        .await;
+    app.close().await;
 }

@@ -14,30 +14,47 @@ use super::{export_figure, on_project, parse_path, task_on_project};
 use crate::AppState;
 use crate::ipc::{IpcError, TaskEvent};
 
-/// Imports (or re-imports, adding only what is new) an MLflow store or run log, streaming
-/// progress; `cancel_task(task_id)` stops it with nothing changed.
+/// Imports (or re-imports, adding only what is new) an MLflow store, a tracking server (only
+/// `experiments`, by name or id, when some are given) or a run log, streaming progress;
+/// `cancel_task(task_id)` stops it with nothing changed.
 #[tauri::command]
 pub async fn import_runs(
     path: String,
+    experiments: Vec<String>,
     task_id: String,
     on_progress: Channel<TaskEvent>,
     state: State<'_, AppState>,
 ) -> Result<ImportSummary, IpcError> {
     let source = parse_path(&path)?;
     task_on_project(&state, &task_id, on_progress, move |p, job| {
-        runs::import(p, &source, job)
+        runs::import_from(p, &source, &experiments, job)
     })
     .await
 }
 
-/// Re-imports a source the user watches: the same as `import_runs`, silently, every few seconds.
+/// Syncs an imported source now (its Sync button), as it was imported, streaming progress.
+#[tauri::command]
+pub async fn sync_runs(
+    path: String,
+    task_id: String,
+    on_progress: Channel<TaskEvent>,
+    state: State<'_, AppState>,
+) -> Result<ImportSummary, IpcError> {
+    parse_path(&path)?;
+    task_on_project(&state, &task_id, on_progress, move |p, job| {
+        runs::sync(p, &path, job)
+    })
+    .await
+}
+
+/// Syncs a source the user watches: the same as `sync_runs`, silently, every few seconds.
 #[tauri::command]
 pub async fn refresh_runs(
     path: String,
     state: State<'_, AppState>,
 ) -> Result<ImportSummary, IpcError> {
-    let source = parse_path(&path)?;
-    on_project(&state, move |p| runs::import(p, &source, &Job::silent())).await
+    parse_path(&path)?;
+    on_project(&state, move |p| runs::sync(p, &path, &Job::silent())).await
 }
 
 /// Every imported run source.

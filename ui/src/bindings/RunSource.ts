@@ -3,4 +3,8 @@
 /**
  * A run source imported into the project.
  */
-export type RunSource = { path: string, kind: string, runs: number, last_imported_at: string, };
+export type RunSource = { path: string, kind: string, runs: number, last_imported_at: string, 
+/**
+ * The experiments (names or ids) a tracking server source is read by; empty: all of them.
+ */
+experiments: Array<string>, };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { countLabel, formatTimestamp, percent } from "./format";
+import { ago, countLabel, formatTimestamp, percent } from "./format";
 
 describe("countLabel", () => {
   it("turns keys into labels", () => {
@@ -14,6 +14,22 @@ describe("formatTimestamp", () => {
   });
   it("passes through what it does not recognise", () => {
     expect(formatTimestamp("yesterday")).toBe("yesterday");
+  });
+});
+
+describe("ago", () => {
+  const t = "2026-11-26T16:10:47.091Z";
+  const at = Date.parse(t);
+  it("counts seconds, minutes and hours", () => {
+    expect(ago(t, at + 400)).toBe("0 s ago");
+    expect(ago(t, at + 59_999)).toBe("59 s ago");
+    expect(ago(t, at + 61_000)).toBe("1 min ago");
+    expect(ago(t, at + 7_300_000)).toBe("2 h ago");
+  });
+  it("writes older times, clock skew and the unreadable plainly", () => {
+    expect(ago(t, at + 90_000_000)).toBe("2026-11-26 16:10:47 UTC");
+    expect(ago(t, at - 5_000)).toBe("0 s ago");
+    expect(ago("yesterday", at)).toBe("yesterday");
   });
 });
 

@@ -12,6 +12,18 @@ export function formatTimestamp(rfc3339: string): string {
   return match ? `${match[1]} ${match[2]} UTC` : rfc3339;
 }
 
+/** How long before `now` (ms since the epoch) an RFC 3339 time was: "12 s ago", "3 min ago",
+ * "2 h ago"; older than a day (or unreadable) as `formatTimestamp` writes it. */
+export function ago(rfc3339: string, now: number): string {
+  const then = Date.parse(rfc3339);
+  if (Number.isNaN(then)) return formatTimestamp(rfc3339);
+  const seconds = Math.max(0, Math.floor((now - then) / 1000));
+  if (seconds < 60) return `${seconds} s ago`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
+  return formatTimestamp(rfc3339);
+}
+
 /** Share of work done, 0–100, or null when the total is unknown. */
 export function percent(done: number, total: number | null): number | null {
   if (total === null || total <= 0) return null;

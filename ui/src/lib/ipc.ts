@@ -167,8 +167,10 @@ export const api = {
   sourceProfile: (source: string, taskId: string, onProgress: (p: Progress) => void) =>
     call<ProfileView>("source_profile", { source, taskId, onProgress: progressChannel(onProgress) }),
   exportChart: (chart: ChartRequest, path: string) => call<null>("export_chart", { chart, path }),
-  importRuns: (path: string, taskId: string, onProgress: (p: Progress) => void) =>
-    call<ImportSummary>("import_runs", { path, taskId, onProgress: progressChannel(onProgress) }),
+  importRuns: (path: string, experiments: string[], taskId: string, onProgress: (p: Progress) => void) =>
+    call<ImportSummary>("import_runs", { path, experiments, taskId, onProgress: progressChannel(onProgress) }),
+  syncRuns: (path: string, taskId: string, onProgress: (p: Progress) => void) =>
+    call<ImportSummary>("sync_runs", { path, taskId, onProgress: progressChannel(onProgress) }),
   refreshRuns: (path: string) => call<ImportSummary>("refresh_runs", { path }),
   runSources: () => call<RunSource[]>("run_sources"),
   listRuns: (query: RunsRequest) => call<RunsView>("list_runs", { query }),
