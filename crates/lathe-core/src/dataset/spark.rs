@@ -490,7 +490,7 @@ impl Cluster<'_> {
 
     /// The one-row answer of `fields` (aggregates over [`VIEW`]), asked [`FIELDS_PER_QUERY`]
     /// at a time.
-    fn aggregate(&mut self, fields: &[String]) -> Result<DataFrame> {
+    pub(crate) fn aggregate(&mut self, fields: &[String]) -> Result<DataFrame> {
         let mut out = DataFrame::empty();
         for chunk in fields.chunks(FIELDS_PER_QUERY) {
             let part = self.run(&format!("SELECT {} FROM {VIEW}", chunk.join(", ")))?;
@@ -654,7 +654,7 @@ impl Cluster<'_> {
         if select.is_empty() {
             return Ok(());
         }
-        let answer = self.run(&format!("SELECT {} FROM {VIEW}", select.join(", ")))?;
+        let answer = self.aggregate(&select)?;
         let one = Row(&answer);
         for (i, c) in cols.iter().enumerate() {
             let p = &pass1[i];
@@ -797,23 +797,26 @@ impl Cluster<'_> {
         if wanted.is_empty() {
             return Ok(());
         }
-        // Inside, each histogram's first estimate of every value's bin; outside, its correction
-        // and one (histogram, bin) row per histogram, counted.
-        let mut inner: Vec<String> = cols.iter().map(|c| c.alias.clone()).collect();
-        let mut stacked = Vec::with_capacity(wanted.len());
-        for (id, (i, bins, _)) in wanted.iter().enumerate() {
-            let a = &cols[*i].alias;
-            inner.push(format!("{} AS e{id}", estimate_sql(a, bins)));
-            stacked.push(format!("{id}, {}", bin_sql(a, &format!("e{id}"), bins)));
-        }
-        let answer = self.run(&format!(
-            "SELECT id, bin, count(*) AS n FROM \
-               (SELECT stack({}, {}) AS (id, bin) FROM (SELECT {} FROM {VIEW})) \
-             WHERE bin IS NOT NULL GROUP BY id, bin",
-            wanted.len(),
-            stacked.join(", "),
-            inner.join(", ")
-        ))?;
+        // Each histogram is its own grouping of one column (inside, the first estimate of
+        // every value's bin; outside, its correction), the groupings one query's UNION ALL:
+        // each scan reads one column and hashes into a few dozen bins. (Stacking one
+        // (histogram, bin) row per histogram out of every row, then grouping those, made 40
+        // rows of each row and took 5 minutes of 10,000,000 rows × 25 columns.)
+        let parts: Vec<String> = wanted
+            .iter()
+            .enumerate()
+            .map(|(id, (i, bins, _))| {
+                let a = &cols[*i].alias;
+                format!(
+                    "SELECT {id} AS id, bin, count(*) AS n FROM \
+                       (SELECT {} AS bin FROM (SELECT {a}, {} AS e FROM {VIEW})) \
+                     WHERE bin IS NOT NULL GROUP BY bin",
+                    bin_sql(a, "e", bins),
+                    estimate_sql(a, bins)
+                )
+            })
+            .collect();
+        let answer = self.run(&parts.join(" UNION ALL "))?;
         let get = |name: &str| integers(&answer, name);
         let (ids, bins, counts) = (get("id")?, get("bin")?, get("n")?);
         let mut tallies: Vec<Vec<u64>> = wanted

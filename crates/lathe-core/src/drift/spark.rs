@@ -105,7 +105,7 @@ impl SparkTable {
                 select.push(format!("approx_count_distinct({a}) AS {a}_d"));
             }
         }
-        let answer = cluster.run(&format!("SELECT {} FROM {VIEW}", select.join(", ")))?;
+        let answer = cluster.aggregate(&select)?;
         let one = Row(&answer);
         let rows = one.u64("rows") as usize;
         let mut columns = HashMap::new();
