@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { toIpcError } from "./ipc";
+import { taskError, toIpcError } from "./ipc";
 
 describe("toIpcError", () => {
   it("keeps a { code, message } from Rust as is", () => {
@@ -17,5 +17,17 @@ describe("toIpcError", () => {
   it("wraps JS errors and anything else", () => {
     expect(toIpcError(new Error("boom")).message).toBe("boom");
     expect(toIpcError(42)).toEqual({ code: "internal", message: "unexpected error: 42" });
+  });
+});
+
+describe("taskError", () => {
+  it("says what a cancel did instead of the core's message", () => {
+    expect(taskError({ code: "cancelled", message: "cancelled" }, "Import cancelled; nothing was changed.")).toEqual({
+      code: "cancelled",
+      message: "Import cancelled; nothing was changed.",
+    });
+  });
+  it("passes other errors through", () => {
+    expect(taskError({ code: "remote", message: "cannot connect" }, "x")).toEqual({ code: "remote", message: "cannot connect" });
   });
 });

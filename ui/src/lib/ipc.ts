@@ -130,6 +130,13 @@ export function toIpcError(error: unknown): IpcError {
   return { code: INTERNAL, message: `unexpected error: ${JSON.stringify(error)}` };
 }
 
+/** The error of a task with progress and Cancel: a cancel is not a failure, so the banner
+ * says `cancelled` (what happened to the project) instead of the core's message. */
+export function taskError(error: unknown, cancelled: string): IpcError {
+  const err = toIpcError(error);
+  return err.code === "cancelled" ? { code: err.code, message: cancelled } : err;
+}
+
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
   try {
     return await invoke<T>(command, args);
