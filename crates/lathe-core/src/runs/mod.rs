@@ -442,9 +442,7 @@ pub fn sources(project: &Project) -> Result<Vec<RunSource>> {
             kind: r.get(1)?,
             last_imported_at: r.get(2)?,
             runs: r.get::<_, i64>(3)? as u64,
-            experiments: experiments
-                .and_then(|text| serde_json::from_str(&text).ok())
-                .unwrap_or_default(),
+            experiments: experiments_of(experiments),
         })
     })
     .and_then(|rows| rows.collect())
@@ -454,12 +452,27 @@ pub fn sources(project: &Project) -> Result<Vec<RunSource>> {
 /// Imports an imported source again as it was imported: a tracking server by the experiments
 /// it was read by. What the desktop's sync button and its watch do.
 pub fn sync(project: &Project, path: &str, job: &Job) -> Result<ImportSummary> {
-    let experiments = sources(project)?
-        .into_iter()
-        .find(|s| s.path == path)
-        .map(|s| s.experiments)
-        .unwrap_or_default();
+    use rusqlite::OptionalExtension;
+    // One row by its key, not `sources` (which counts every source's runs): a watch syncs
+    // every few seconds.
+    let recorded: Option<Option<String>> = project
+        .conn()
+        .query_row(
+            "SELECT experiments FROM run_sources WHERE path = ?1",
+            [path],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(|e| Error::db(project.root(), e))?;
+    let experiments = experiments_of(recorded.flatten());
     import_from(project, Path::new(path), &experiments, job)
+}
+
+/// `run_sources.experiments` as a list: NULL (every experiment) as none.
+fn experiments_of(recorded: Option<String>) -> Vec<String> {
+    recorded
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default()
 }
 
 /// A registered model found in an MLflow source's registry.
