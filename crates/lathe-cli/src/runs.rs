@@ -22,6 +22,11 @@ pub enum RunsCommand {
         /// Of a tracking server, only this experiment (by name or id; repeat for more).
         #[arg(long = "experiment", value_name = "NAME|ID")]
         experiments: Vec<String>,
+        /// Of a tracking server, read every run, not only those started, ended, unfinished or
+        /// deleted since the last import: a tag set or a point logged on a finished run is seen
+        /// only so (a read of changes reads every run itself when the last was over an hour ago).
+        #[arg(long)]
+        full: bool,
     },
     /// List runs across experiments, newest first.
     List {
@@ -267,8 +272,18 @@ fn resolve_ids(project: &lathe_core::Project, runs: &[String]) -> lathe_core::Re
 pub fn run(command: RunsCommand, project_dir: Option<&Path>, json: bool) -> anyhow::Result<()> {
     let project = open_project(project_dir)?;
     match command {
-        RunsCommand::Import { path, experiments } => {
-            let s = with_progress(|job| runs::import_from(&project, &path, &experiments, job))?;
+        RunsCommand::Import {
+            path,
+            experiments,
+            full,
+        } => {
+            let read = if full {
+                runs::Read::Everything
+            } else {
+                runs::Read::Changes
+            };
+            let s =
+                with_progress(|job| runs::import_from(&project, &path, &experiments, read, job))?;
             print(json, &s, || {
                 let mut out = format!(
                     "Imported {} ({}): {} experiments, {} new runs, {} updated, {} unchanged, {} new metric points",
@@ -290,6 +305,12 @@ pub fn run(command: RunsCommand, project_dir: Option<&Path>, json: bool) -> anyh
                     out.push_str(&format!(
                         ", {} ONNX versions added to the model registry (`lathe model list`)",
                         s.model_versions_registered
+                    ));
+                }
+                if let Some(since) = s.since {
+                    out.push_str(&format!(
+                        "\nRead the runs started, ended, unfinished or deleted since {} UTC; --full reads every run",
+                        time_text(Some(since))
                     ));
                 }
                 if !s.skipped.is_empty() {

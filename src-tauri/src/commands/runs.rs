@@ -27,12 +27,14 @@ pub async fn import_runs(
 ) -> Result<ImportSummary, IpcError> {
     let source = parse_path(&path)?;
     task_on_project(&state, &task_id, on_progress, move |p, job| {
-        runs::import_from(p, &source, &experiments, job)
+        runs::import_from(p, &source, &experiments, runs::Read::Changes, job)
     })
     .await
 }
 
-/// Syncs an imported source now (its Sync button), as it was imported, streaming progress.
+/// Syncs an imported source now (its Sync now button), as it was imported, streaming progress:
+/// a tracking server whole, seeing what a watch's read of changes does not (a tag set on a
+/// finished run).
 #[tauri::command]
 pub async fn sync_runs(
     path: String,
@@ -42,19 +44,23 @@ pub async fn sync_runs(
 ) -> Result<ImportSummary, IpcError> {
     parse_path(&path)?;
     task_on_project(&state, &task_id, on_progress, move |p, job| {
-        runs::sync(p, &path, job)
+        runs::sync(p, &path, runs::Read::Everything, job)
     })
     .await
 }
 
-/// Syncs a source the user watches: the same as `sync_runs`, silently, every few seconds.
+/// Syncs a source the user watches, silently, every few seconds: a tracking server by its
+/// changes since the last read.
 #[tauri::command]
 pub async fn refresh_runs(
     path: String,
     state: State<'_, AppState>,
 ) -> Result<ImportSummary, IpcError> {
     parse_path(&path)?;
-    on_project(&state, move |p| runs::sync(p, &path, &Job::silent())).await
+    on_project(&state, move |p| {
+        runs::sync(p, &path, runs::Read::Changes, &Job::silent())
+    })
+    .await
 }
 
 /// Every imported run source.

@@ -17,4 +17,10 @@ registered_models: number,
 /**
  * MLflow versions with an ONNX artifact that became Lathe model versions in this import.
  */
-model_versions_registered: number, skipped: Array<Skipped>, };
+model_versions_registered: number, skipped: Array<Skipped>, 
+/**
+ * A tracking server read by its changes: only the runs started or ended after this time
+ * (ms since the epoch), unfinished, deleted or restored were read, and the counts are of
+ * those. `None`: every run was read.
+ */
+since: number | null, };

@@ -86,7 +86,7 @@ fn a_project_from_a_newer_lathe() {
         &[
             "newer Lathe",
             "schema version 99",
-            "reads up to 10",
+            "reads up to 11",
             "upgrade Lathe",
         ],
     );

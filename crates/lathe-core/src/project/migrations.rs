@@ -373,6 +373,17 @@ pub const MIGRATIONS: &[Migration] = &[
         ALTER TABLE run_sources ADD COLUMN experiments TEXT;
     "#,
     },
+    Migration {
+        version: 11,
+        description: "a tracking server source records when it was last read, and last read whole",
+        sql: r#"
+        -- Milliseconds since the epoch on this machine's clock, taken as each read of an MLflow
+        -- tracking server starts: the next read can ask only for the runs started, ended or
+        -- deleted since (read_at), and a read of every run is due when read_whole_at is old.
+        ALTER TABLE run_sources ADD COLUMN read_at INTEGER;
+        ALTER TABLE run_sources ADD COLUMN read_whole_at INTEGER;
+    "#,
+    },
 ];
 
 /// The schema version this build of Lathe writes and reads.

@@ -200,6 +200,25 @@ pub(crate) struct Snapshot {
     pub kept: std::collections::HashMap<String, std::collections::BTreeSet<String>>,
     /// The experiments (names or ids) a tracking server was read by; empty: all of them.
     pub read_by: Vec<String>,
+    /// A tracking server: when this read started (ms since the epoch, this machine's clock).
+    pub read_at: Option<i64>,
+    /// A tracking server read by its changes since this time (ms), not whole.
+    pub since: Option<i64>,
+}
+
+/// What a read of a server's changes asks for: of the experiments the project holds, the runs
+/// started or ended after `since` (milliseconds since the epoch), the runs not finished
+/// (`RUNNING`, `SCHEDULED`: still logging), every deleted run, and the runs the project holds
+/// as deleted that no longer are (restored); of the others, every run. MLflow keeps no last-update time for a run, so a tag set or a point logged on a
+/// finished run without ending it again is seen only by a read of every run.
+#[derive(Debug)]
+pub(crate) struct Changes {
+    pub since: i64,
+    /// Run ids the project holds as deleted.
+    pub deleted: std::collections::HashSet<String>,
+    /// The experiment ids the project holds of this server: the runs of any other experiment
+    /// are all read.
+    pub experiments: std::collections::HashSet<String>,
 }
 
 /// Something in a source that was not imported, and why.
@@ -228,24 +247,50 @@ pub struct ImportSummary {
     /// MLflow versions with an ONNX artifact that became Lathe model versions in this import.
     pub model_versions_registered: u64,
     pub skipped: Vec<Skipped>,
+    /// A tracking server read by its changes: only the runs started or ended after this time
+    /// (ms since the epoch), unfinished, deleted or restored were read, and the counts are of
+    /// those. `None`: every run was read.
+    pub since: Option<i64>,
 }
+
+/// How much of an MLflow tracking server an import reads (a local source is read whole, or
+/// not at all when its files have not changed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Read {
+    /// Only the runs that can have changed since the last read: started or ended since (less
+    /// [`SKEW_MS`] for the clocks of the machines that log runs), unfinished, deleted or
+    /// restored. Every run, when the source was never read, was read by other experiments, or
+    /// was last read whole more than [`WHOLE_EVERY_MS`] ago: MLflow keeps no last-update time
+    /// for a run, so a tag set or a point logged on a finished run is seen only by a whole read.
+    #[default]
+    Changes,
+    /// Every run (`lathe runs import --full`, the desktop's Sync now).
+    Everything,
+}
+
+/// How far the clocks of the machines that log runs may be behind this one's: a read of
+/// changes asks for runs started or ended up to this long before the last read began.
+pub const SKEW_MS: i64 = 5 * 60 * 1000;
+/// A read of changes reads every run when the last whole read is older than this.
+pub const WHOLE_EVERY_MS: i64 = 60 * 60 * 1000;
 
 /// Imports (or re-imports) the run source at `path` into the project: a local source, or an
 /// MLflow tracking server when `path` is an `http(s)://` URL.
 pub fn import(project: &Project, path: &Path, job: &Job) -> Result<ImportSummary> {
-    import_from(project, path, &[], job)
+    import_from(project, path, &[], Read::Changes, job)
 }
 
 /// [`import`], reading only the experiments named or numbered in `experiments` (all when it is
-/// empty) of an MLflow tracking server.
+/// empty) of an MLflow tracking server, as much of it as `read` says.
 pub fn import_from(
     project: &Project,
     path: &Path,
     experiments: &[String],
+    read: Read,
     job: &Job,
 ) -> Result<ImportSummary> {
     if let Some(url) = path.to_str().filter(|p| server::is_server(p)) {
-        return import_server(project, url, experiments, job);
+        return import_server(project, url, experiments, read, job);
     }
     if !experiments.is_empty() {
         return Err(Error::BadArgument {
@@ -272,7 +317,7 @@ pub fn import_from(
         SourceKind::Csv => log::read_csv(&canonical)?,
         // `detect` never tells a path to be a server.
         SourceKind::MlflowServer => {
-            return import_server(project, &path.display().to_string(), &[], job);
+            return import_server(project, &path.display().to_string(), &[], read, job);
         }
     };
     job.cancel.check()?;
@@ -304,12 +349,20 @@ fn import_server(
     project: &Project,
     url: &str,
     experiments: &[String],
+    read: Read,
     job: &Job,
 ) -> Result<ImportSummary> {
     let shown = server::display_url(url)?;
+    let read_at = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    let changes = match read {
+        Read::Everything => None,
+        Read::Changes => store::changes_since(project, &shown, experiments, read_at)?,
+    };
     let stored = store::latest_points(project, &shown)?;
     job.progress("reading runs", 0, None);
-    let snapshot = server::read_server(url, experiments, &stored, job)?;
+    let mut snapshot = server::read_server(url, experiments, &stored, changes.as_ref(), job)?;
+    snapshot.read_at = Some(read_at);
+    snapshot.since = changes.map(|c| c.since);
     job.cancel.check()?;
     let source = Path::new(&shown);
     let mut summary = store::write(
@@ -408,6 +461,7 @@ fn unchanged(
         registered_models: 0,
         model_versions_registered: 0,
         skipped: Vec::new(),
+        since: None,
     }))
 }
 
@@ -450,8 +504,9 @@ pub fn sources(project: &Project) -> Result<Vec<RunSource>> {
 }
 
 /// Imports an imported source again as it was imported: a tracking server by the experiments
-/// it was read by. What the desktop's sync button and its watch do.
-pub fn sync(project: &Project, path: &str, job: &Job) -> Result<ImportSummary> {
+/// it was read by, as much of it as `read` says. What the desktop's watch (its changes) and its
+/// Sync now button (everything) do.
+pub fn sync(project: &Project, path: &str, read: Read, job: &Job) -> Result<ImportSummary> {
     use rusqlite::OptionalExtension;
     // One row by its key, not `sources` (which counts every source's runs): a watch syncs
     // every few seconds.
@@ -465,7 +520,7 @@ pub fn sync(project: &Project, path: &str, job: &Job) -> Result<ImportSummary> {
         .optional()
         .map_err(|e| Error::db(project.root(), e))?;
     let experiments = experiments_of(recorded.flatten());
-    import_from(project, Path::new(path), &experiments, job)
+    import_from(project, Path::new(path), &experiments, read, job)
 }
 
 /// `run_sources.experiments` as a list: NULL (every experiment) as none.

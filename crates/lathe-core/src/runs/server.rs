@@ -18,7 +18,9 @@ use futures_util::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 
 use super::store::LatestPoints;
-use super::{Point, Snapshot, SourceExperiment, SourceModel, SourceModelVersion, SourceRun};
+use super::{
+    Changes, Point, Snapshot, SourceExperiment, SourceModel, SourceModelVersion, SourceRun,
+};
 use crate::job::Job;
 use crate::{Error, Result};
 
@@ -335,11 +337,14 @@ async fn all_pages(
 /// Reads the server at `url`: every experiment (or those named or numbered in `only`), every
 /// run of them with its full metric histories, and the model registry. A metric whose latest
 /// point (step and timestamp, as `runs/search` gives it) is the one `stored` holds for the run
-/// is not read again: it goes into [`Snapshot::kept`].
+/// is not read again: it goes into [`Snapshot::kept`]. With `changes`, only the runs that can
+/// have changed since are read (see [`Changes`]); the experiments and the registry are read whole
+/// either way.
 pub(crate) fn read_server(
     url: &str,
     only: &[String],
     stored: &LatestPoints,
+    changes: Option<&Changes>,
     job: &Job,
 ) -> Result<Snapshot> {
     let client = Client::new(url)?;
@@ -391,24 +396,31 @@ pub(crate) fn read_server(
         // Runs, a page of experiments at a time (runs/search takes at most 100 ids).
         job.progress("reading runs", 0, None);
         let ids: Vec<String> = snapshot.experiments.iter().map(|e| e.id.clone()).collect();
-        let mut found = Vec::new();
-        for chunk in ids.chunks(100) {
-            found.extend(
-                all_pages(&client, "runs/search", "runs", |token| {
-                    let mut body = json!({
-                        "experiment_ids": chunk,
-                        "max_results": RUNS_PAGE,
-                        "run_view_type": "ALL",
-                    });
-                    if let Some(t) = token {
-                        body["page_token"] = json!(t);
-                    }
-                    (Vec::new(), Some(body))
-                })
-                .await?,
-            );
-            job.cancel.check()?;
-        }
+        let found = match changes {
+            None => {
+                let mut found = Vec::new();
+                for chunk in ids.chunks(100) {
+                    found.extend(search_runs(&client, chunk, "ALL", None).await?);
+                    job.cancel.check()?;
+                }
+                found
+            }
+            Some(changes) => {
+                // An experiment the project does not hold yet (new, restored, or newly
+                // readable with these credentials) is read whole.
+                let (held, new): (Vec<String>, Vec<String>) = ids
+                    .iter()
+                    .cloned()
+                    .partition(|id| changes.experiments.contains(id));
+                let mut found = Vec::new();
+                for chunk in new.chunks(100) {
+                    found.extend(search_runs(&client, chunk, "ALL", None).await?);
+                    job.cancel.check()?;
+                }
+                found.extend(changed_runs(&client, &held, changes, job).await?);
+                found
+            }
+        };
         let mut runs: Vec<(SourceRun, Vec<(String, i64)>)> = Vec::with_capacity(found.len());
         for r in &found {
             let info = &r["info"];
@@ -548,6 +560,114 @@ pub(crate) fn read_server(
         snapshot.models = registry(&client).await?;
         Ok(snapshot)
     })
+}
+
+/// Every page of `runs/search` over `experiments` (at most 100) in `view`, with `filter`.
+async fn search_runs(
+    client: &Client,
+    experiments: &[String],
+    view: &str,
+    filter: Option<&str>,
+) -> Result<Vec<Value>> {
+    all_pages(client, "runs/search", "runs", |token| {
+        let mut body = json!({
+            "experiment_ids": experiments,
+            "max_results": RUNS_PAGE,
+            "run_view_type": view,
+        });
+        if let Some(f) = filter {
+            body["filter"] = json!(f);
+        }
+        if let Some(t) = token {
+            body["page_token"] = json!(t);
+        }
+        (Vec::new(), Some(body))
+    })
+    .await
+}
+
+/// The runs of `experiments` that [`Changes`] asks for, each once: five searches per hundred
+/// experiments, in parallel, and one by id for the runs that may have been restored.
+async fn changed_runs(
+    client: &Client,
+    experiments: &[String],
+    changes: &Changes,
+    job: &Job<'_>,
+) -> Result<Vec<Value>> {
+    let since = changes.since;
+    // Owned, so each query's future borrows nothing of the closure's arguments.
+    let queries: Vec<(Vec<String>, bool, Option<String>)> = experiments
+        .chunks(100)
+        .flat_map(|chunk| {
+            [
+                (false, Some(format!("attributes.start_time > {since}"))),
+                (false, Some(format!("attributes.end_time > {since}"))),
+                (false, Some("attributes.status = 'RUNNING'".to_owned())),
+                (false, Some("attributes.status = 'SCHEDULED'".to_owned())),
+                // Every deleted run.
+                (true, None),
+            ]
+            .map(|(deleted, filter)| (chunk.to_vec(), deleted, filter))
+        })
+        .collect();
+    let mut answers: Vec<(bool, Vec<Value>)> = Vec::new();
+    let mut pending = futures_util::stream::iter(queries)
+        .map(
+            |(chunk, deleted, filter): (Vec<String>, bool, Option<String>)| async move {
+                job.cancel.check()?;
+                let view = if deleted { "DELETED_ONLY" } else { "ALL" };
+                let runs = search_runs(client, &chunk, view, filter.as_deref()).await?;
+                Ok::<_, Error>((deleted, runs))
+            },
+        )
+        .buffered(PARALLEL);
+    while let Some(answer) = pending.next().await {
+        answers.push(answer?);
+    }
+    drop(pending);
+    let id_of = |r: &Value| {
+        let info = &r["info"];
+        text(&info["run_id"]).or_else(|| text(&info["run_uuid"]))
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut deleted_now = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for (deleted_view, runs) in answers {
+        for r in runs {
+            let id = id_of(&r);
+            if deleted_view && let Some(id) = &id {
+                deleted_now.insert(id.clone());
+            }
+            // A run without an id is passed on, to be reported as skipped.
+            if id.is_none_or(|id| seen.insert(id)) {
+                out.push(r);
+            }
+        }
+    }
+    // Held as deleted, deleted no longer: restored (or removed for good, and then not found).
+    let mut restored: Vec<&String> = changes
+        .deleted
+        .iter()
+        .filter(|id| !deleted_now.contains(*id) && !seen.contains(*id))
+        .collect();
+    restored.sort();
+    for ids in restored.chunks(100) {
+        let list = ids
+            .iter()
+            .map(|id| format!("'{}'", id.replace('\'', "")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let filter = format!("attributes.run_id IN ({list})");
+        for chunk in experiments.chunks(100) {
+            job.cancel.check()?;
+            for r in search_runs(client, chunk, "ALL", Some(&filter)).await? {
+                if id_of(&r).is_some_and(|id| seen.insert(id)) {
+                    out.push(r);
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Histories read (run index, key, points), and the (run index, key) left to read one by one.

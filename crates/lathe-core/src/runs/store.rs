@@ -46,6 +46,51 @@ pub(crate) fn latest_points(project: &Project, source: &str) -> Result<LatestPoi
 /// See [`latest_points`].
 pub(crate) type LatestPoints = HashMap<String, HashMap<String, (i64, i64)>>;
 
+/// What a read of the changes of the tracking server recorded as `source` asks for (see
+/// [`super::Read::Changes`]), or `None` when every run is to be read: the source was never
+/// read, was read by other experiments than `experiments`, or not whole since
+/// [`super::WHOLE_EVERY_MS`] before `now`.
+pub(crate) fn changes_since(
+    project: &Project,
+    source: &str,
+    experiments: &[String],
+    now: i64,
+) -> Result<Option<super::Changes>> {
+    let db = |e| Error::db(project.root(), e);
+    // (source id, experiments read by, read_at, read_whole_at)
+    type Recorded = (i64, Option<String>, Option<i64>, Option<i64>);
+    let recorded: Option<Recorded> = project
+        .conn()
+        .query_row(
+            "SELECT id, experiments, read_at, read_whole_at FROM run_sources WHERE path = ?1",
+            [source],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()
+        .map_err(db)?;
+    let Some((id, read_by, Some(read_at), Some(whole_at))) = recorded else {
+        return Ok(None);
+    };
+    if super::experiments_of(read_by) != experiments || now - whole_at > super::WHOLE_EVERY_MS {
+        return Ok(None);
+    }
+    let strings = |sql: &str| -> Result<std::collections::HashSet<String>> {
+        let mut stmt = project.conn().prepare(sql).map_err(db)?;
+        stmt.query_map([id], |r| r.get(0))
+            .map_err(db)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(db)
+    };
+    Ok(Some(super::Changes {
+        since: read_at - super::SKEW_MS,
+        deleted: strings(
+            "SELECT r.source_run_id FROM runs r JOIN experiments e ON e.id = r.experiment_id
+             WHERE e.source_id = ?1 AND r.lifecycle_stage = 'deleted'",
+        )?,
+        experiments: strings("SELECT source_experiment_id FROM experiments WHERE source_id = ?1")?,
+    }))
+}
+
 pub(crate) fn write(
     project: &Project,
     path: &Path,
@@ -107,12 +152,16 @@ fn write_in_transaction(
             ),
         });
     }
+    // A read of changes keeps the time of the last whole read.
+    let whole_at = snapshot.read_at.filter(|_| snapshot.since.is_none());
     tx.execute(
-        "INSERT INTO run_sources (kind, path, first_imported_at, last_imported_at, stamp, experiments)
-         VALUES (?1, ?2, ?3, ?3, ?4, ?5)
+        "INSERT INTO run_sources (kind, path, first_imported_at, last_imported_at, stamp, experiments,
+                                  read_at, read_whole_at)
+         VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (path) DO UPDATE SET last_imported_at = excluded.last_imported_at,
-             stamp = excluded.stamp, experiments = excluded.experiments",
-        params![kind.name(), path_text, now, stamp, read_by],
+             stamp = excluded.stamp, experiments = excluded.experiments, read_at = excluded.read_at,
+             read_whole_at = coalesce(excluded.read_whole_at, read_whole_at)",
+        params![kind.name(), path_text, now, stamp, read_by, snapshot.read_at, whole_at],
     )
     .map_err(db)?;
     let source_id: i64 = tx
@@ -243,6 +292,7 @@ fn write_in_transaction(
         registered_models: snapshot.models.len() as u64,
         model_versions_registered: 0,
         skipped: snapshot.skipped,
+        since: snapshot.since,
     };
     let total = snapshot.runs.len() as u64;
     for (i, run) in snapshot.runs.iter().enumerate() {

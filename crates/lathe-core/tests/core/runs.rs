@@ -1168,43 +1168,96 @@ fn a_tracking_server_imports_as_its_own_database_does() {
     // One experiment, by name; an unknown one is named in the error, with the ones there are.
     let dir_c = tempfile::tempdir().unwrap();
     let c = new_project(dir_c.path());
-    let vision = runs::import_from(&c, url, &["vision".to_owned()], &Job::silent()).unwrap();
+    let vision = runs::import_from(
+        &c,
+        url,
+        &["vision".to_owned()],
+        runs::Read::Changes,
+        &Job::silent(),
+    )
+    .unwrap();
     assert_eq!((vision.experiments, vision.runs_new), (1, 3), "{vision:?}");
-    let e = runs::import_from(&c, url, &["audio".to_owned()], &Job::silent()).unwrap_err();
+    let e = runs::import_from(
+        &c,
+        url,
+        &["audio".to_owned()],
+        runs::Read::Changes,
+        &Job::silent(),
+    )
+    .unwrap_err();
     assert!(
         e.to_string().contains("\"audio\"") && e.to_string().contains("churn"),
         "{e}"
     );
 
-    // Unchanged: nothing new.
+    // Unchanged: nothing new. A re-import reads the changes since the last read: of these
+    // runs (all started and ended long before), only the deleted one.
+    assert_eq!(first.since, None, "a first import reads every run");
     let again = import(&a, url);
+    assert!(again.since.is_some(), "{again:?}");
     assert_eq!(
         (again.runs_new, again.runs_updated, again.runs_unchanged),
-        (0, 0, 9)
+        (0, 0, 1),
+        "{again:?}"
     );
-    // Two new runs, one run changed, one deleted.
+    // Two new runs, one run resumed and ended again, one deleted: exactly those changes, and
+    // the deleted run held before.
     server.python(&script, &["more"]);
     let after = import(&a, url);
     assert_eq!(
         (after.runs_new, after.runs_updated, after.runs_unchanged),
-        (2, 2, 7),
+        (2, 2, 1),
         "{after:?}"
     );
     import(&b, &server.db);
+    assert_eq!(comparable(&a), comparable(&b));
+    // A deleted run restored is seen by a read of changes; a tag set on a finished run (MLflow
+    // keeps no update time for a run) only by a read of every run.
+    server.python(&script, &["later"]);
+    let restored = import(&a, url);
+    assert_eq!(
+        (restored.runs_new, restored.runs_updated),
+        (0, 1),
+        "{restored:?}"
+    );
+    import(&b, &server.db);
+    let (held, expected) = (comparable(&a), comparable(&b));
+    let differ: Vec<_> = held
+        .iter()
+        .zip(&expected)
+        .filter(|(h, e)| h != e)
+        .map(|(_, e)| format!("{e:?}"))
+        .collect();
+    assert!(
+        differ.len() == 1 && differ[0].contains("unstable") && differ[0].contains("reviewed"),
+        "{differ:?}"
+    );
+    let everything =
+        runs::import_from(&a, url, &[], runs::Read::Everything, &Job::silent()).unwrap();
+    assert_eq!(everything.since, None);
+    assert_eq!(
+        (
+            everything.runs_new,
+            everything.runs_updated,
+            everything.runs_unchanged
+        ),
+        (0, 1, 10),
+        "{everything:?}"
+    );
     assert_eq!(comparable(&a), comparable(&b));
 
     // A source read by experiment records them, and a sync (the desktop's button and watch)
     // reads the same ones again; a source read whole records none and syncs whole.
     let sources = runs::sources(&c).unwrap();
     assert_eq!(sources[0].experiments, vec!["vision".to_owned()]);
-    let synced = runs::sync(&c, &server.url, &Job::silent()).unwrap();
+    let synced = runs::sync(&c, &server.url, runs::Read::Changes, &Job::silent()).unwrap();
     assert_eq!(synced.experiments, 1, "{synced:?}");
     assert_eq!(
         runs::sources(&c).unwrap()[0].experiments,
         vec!["vision".to_owned()]
     );
     assert!(runs::sources(&a).unwrap()[0].experiments.is_empty());
-    let whole = runs::sync(&a, &server.url, &Job::silent()).unwrap();
+    let whole = runs::sync(&a, &server.url, runs::Read::Everything, &Job::silent()).unwrap();
     assert_eq!(
         (
             whole.experiments,
@@ -1241,6 +1294,7 @@ fn a_server_that_is_not_there_or_not_mlflow_is_a_clear_error() {
         &project,
         Path::new(&format!("http://someone:hunter2@127.0.0.1:{port}")),
         &[],
+        runs::Read::Changes,
         &Job::silent(),
     )
     .unwrap_err();
