@@ -99,10 +99,10 @@ ensure_seaweedfs() {
 MLFLOW_VERSION="3.17.2"
 ensure_mlflow() {
   local dir="$LATHE_TOOLS/mlflow-$MLFLOW_VERSION"
-  if [ ! -x "$dir/bin/mlflow" ]; then
-    rm -rf "$dir"
-    python3 -m venv "$dir"
-    "$dir/bin/pip" install --quiet --disable-pip-version-check "mlflow==$MLFLOW_VERSION"
+  # [auth]: Flask-WTF, for the tests of a server behind MLflow's basic authentication.
+  if [ ! -x "$dir/bin/mlflow" ] || ! "$dir/bin/python" -c "import flask_wtf" 2>/dev/null; then
+    [ -x "$dir/bin/pip" ] || { rm -rf "$dir"; python3 -m venv "$dir"; }
+    "$dir/bin/pip" install --quiet --disable-pip-version-check "mlflow[auth]==$MLFLOW_VERSION"
   fi
   [ -x "$dir/bin/mlflow" ] || die "mlflow $MLFLOW_VERSION installed no bin/mlflow in $dir"
   export LATHE_MLFLOW_BIN="$dir/bin"

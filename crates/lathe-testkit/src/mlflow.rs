@@ -17,6 +17,9 @@ pub struct Server {
     pub url: String,
     /// The SQLite database behind it.
     pub db: PathBuf,
+    /// With authentication ([`Server::start_with_basic_auth`]): the admin's user name and
+    /// password, which [`Server::python`] logs in with.
+    pub admin: Option<(String, String)>,
     _watchdog: Child,
     dir: tempfile::TempDir,
 }
@@ -40,7 +43,32 @@ pub fn free_port() -> u16 {
 impl Server {
     /// Starts a server with an empty store.
     pub fn start() -> Server {
+        Server::start_as(false)
+    }
+
+    /// Starts a server with an empty store behind MLflow's own basic authentication
+    /// (`--app-name basic-auth`): an admin ([`Server::admin`]), and no permission on anything
+    /// for any other user until granted.
+    pub fn start_with_basic_auth() -> Server {
+        Server::start_as(true)
+    }
+
+    fn start_as(auth: bool) -> Server {
         let dir = tempfile::tempdir().unwrap();
+        let admin = auth.then(|| ("admin".to_owned(), "admin-password-1234".to_owned()));
+        let config = dir.path().join("basic_auth.ini");
+        if let Some((user, password)) = &admin {
+            std::fs::write(
+                &config,
+                format!(
+                    "[mlflow]\ndefault_permission = NO_PERMISSIONS\ndatabase_uri = sqlite:///{}\n\
+                     admin_username = {user}\nadmin_password = {password}\n\
+                     authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n",
+                    dir.path().join("basic_auth.db").display()
+                ),
+            )
+            .unwrap();
+        }
         let db = dir.path().join("mlflow.db");
         let artifacts = dir.path().join("artifacts");
         let port = free_port();
@@ -48,15 +76,22 @@ impl Server {
         // process to end, then stops the group (mlflow's workers linger after SIGTERM).
         let script = format!(
             r#"setsid "$0" server --backend-store-uri "sqlite:///$1" --artifacts-destination "$2" \
-                 --host 127.0.0.1 --port {port} --workers 1 >"$3" 2>&1 &
+                 --host 127.0.0.1 --port {port} --workers 1 {app} >"$3" 2>&1 &
                w=$!
                while kill -0 {parent} 2>/dev/null && kill -0 $w 2>/dev/null; do sleep 0.2; done
                kill -TERM -$w 2>/dev/null
                for _ in $(seq 30); do kill -0 -$w 2>/dev/null || break; sleep 0.1; done
                kill -KILL -$w 2>/dev/null; wait $w; rm -rf "$4""#,
-            parent = std::process::id()
+            parent = std::process::id(),
+            app = if auth { "--app-name basic-auth" } else { "" },
         );
-        let watchdog = Process::new("sh")
+        let mut watchdog = Process::new("sh");
+        if auth {
+            watchdog
+                .env("MLFLOW_AUTH_CONFIG_PATH", &config)
+                .env("MLFLOW_FLASK_SERVER_SECRET_KEY", "lathe-tests-only");
+        }
+        let watchdog = watchdog
             .arg("-c")
             .arg(script)
             .arg(bin().join("mlflow"))
@@ -70,6 +105,7 @@ impl Server {
         let server = Server {
             url: format!("http://127.0.0.1:{port}"),
             db,
+            admin,
             _watchdog: watchdog,
             dir,
         };
@@ -95,14 +131,20 @@ impl Server {
     }
 
     /// Runs `script` (a Python file) with the mlflow client's Python, the server's URL as
-    /// `MLFLOW_TRACKING_URI`, and `args`; panics with its output when it fails.
+    /// `MLFLOW_TRACKING_URI` (and the admin's credentials when it has authentication), and
+    /// `args`; panics with its output when it fails.
     pub fn python(&self, script: &Path, args: &[&str]) {
-        let out = Process::new(bin().join("python"))
+        let mut python = Process::new(bin().join("python"));
+        python
             .arg(script)
             .args(args)
-            .env("MLFLOW_TRACKING_URI", &self.url)
-            .output()
-            .unwrap();
+            .env("MLFLOW_TRACKING_URI", &self.url);
+        if let Some((user, password)) = &self.admin {
+            python
+                .env("MLFLOW_TRACKING_USERNAME", user)
+                .env("MLFLOW_TRACKING_PASSWORD", password);
+        }
+        let out = python.output().unwrap();
         assert!(
             out.status.success(),
             "{} failed:\n{}{}",

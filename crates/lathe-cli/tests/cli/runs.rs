@@ -347,3 +347,76 @@ fn runs_errors() {
         &[".svg, .png or .csv"],
     );
 }
+
+/// A tracking server behind MLflow's own basic authentication (a real `mlflow server
+/// --app-name basic-auth`): read with MLflow's credential variables, refused by name (401)
+/// without them or with a wrong password, leaving the project unchanged; a user who may read
+/// one experiment imports that one, and asking for another says what the credentials list.
+#[test]
+fn a_server_behind_basic_auth_is_read_with_mlflows_credential_variables() {
+    let server = lathe_testkit::mlflow::Server::start_with_basic_auth();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
+    server.python(&fixtures.join("mlflow_server_log.py"), &["first"]);
+    server.python(
+        &fixtures.join("mlflow_server_auth.py"),
+        &["reader", "reader-password-1234", "vision"],
+    );
+    let (admin, admin_password) = server.admin.clone().unwrap();
+    let (_tmp, dir) = project_with_runs();
+    let run = |credentials: Option<(&str, &str)>, extra: &[&str]| {
+        let mut cmd = lathe();
+        cmd.args(["--project", &dir, "runs", "import", &server.url, "--json"])
+            .args(extra)
+            .env_remove("MLFLOW_TRACKING_TOKEN")
+            .env_remove("MLFLOW_TRACKING_USERNAME")
+            .env_remove("MLFLOW_TRACKING_PASSWORD");
+        if let Some((user, password)) = credentials {
+            cmd.env("MLFLOW_TRACKING_USERNAME", user)
+                .env("MLFLOW_TRACKING_PASSWORD", password);
+        }
+        let out = cmd.output().unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.success(), body)
+    };
+    let info = || json(&["info", "--project", &dir])["counts"].clone();
+    let before = info();
+    for credentials in [None, Some(("reader", "not-the-password"))] {
+        let (ok, body) = run(credentials, &[]);
+        assert!(!ok, "{body}");
+        assert_eq!(body["error"]["code"], "remote", "{body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("401")
+                && message.contains("MLFLOW_TRACKING_USERNAME")
+                && message.contains(&server.url),
+            "{message}"
+        );
+        assert!(!message.contains("not-the-password"), "{message}");
+    }
+    assert_eq!(info(), before, "a refused import changes nothing");
+    // The reader may read "vision" only.
+    let (ok, body) = run(
+        Some(("reader", "reader-password-1234")),
+        &["--experiment", "churn"],
+    );
+    assert!(!ok, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("\"churn\"") && message.contains("vision") && message.contains("may read"),
+        "{message}"
+    );
+    assert_eq!(info(), before);
+    let (ok, body) = run(Some(("reader", "reader-password-1234")), &[]);
+    assert!(ok, "{body}");
+    assert_eq!(
+        (&body["experiments"], &body["runs_new"]),
+        (&1.into(), &3.into()),
+        "{body}"
+    );
+    // The admin sees all three experiments: the two the project does not hold yet are read
+    // whole (their runs started long ago), the held one by its changes.
+    let (ok, body) = run(Some((&admin, &admin_password)), &[]);
+    assert!(ok, "{body}");
+    assert_eq!(body["runs_new"], 6, "{body}");
+}

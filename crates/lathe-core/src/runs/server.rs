@@ -383,7 +383,7 @@ pub(crate) fn read_server(
                 .any(|e| e.id == **o || e.name == **o)
         }) {
             return Err(client.error(format!(
-                "it has no experiment named or numbered {missing:?} (it has: {})",
+                "it lists no experiment named or numbered {missing:?} (it lists: {}; a server with authentication lists only the experiments the credentials may read)",
                 experiments
                     .iter()
                     .filter_map(|e| text(&e["name"]))
