@@ -38,7 +38,8 @@ measure "lathe runs import URL ($N runs, first)" "$LATHE" --project "$WORK/proje
 SAMPLE=0; [ "$N" -gt 2000 ] && SAMPLE=200
 measure "mlflow client search_runs + get_metric_history" "$BIN/python" "$REPO/tests/bench/runs_server_mlflow.py" "$URL" "$SAMPLE" > /dev/null
 RUNS=3 measure "lathe runs import URL again (nothing changed)" "$LATHE" --project "$WORK/project" runs import "$URL" > /dev/null
-"$BIN/python" - "$URL" <<'PY'
+# (mlflow prints a "View run" line for each run it ends.)
+"$BIN/python" - "$URL" > /dev/null <<'PY'
 import sys, time
 from mlflow.entities import Metric, RunTag
 from mlflow.tracking import MlflowClient
