@@ -219,6 +219,14 @@ async fn profile_a_table_on_a_spark_cluster() {
     app.find("[data-testid=column-charts] [data-column=Horsepower] .chart-svg svg")
         .await;
     app.screenshot("07f-profile-on-spark").await;
+    // Its rows: a sample the cluster's LIMIT returns (all 406 of this table), said so.
+    app.click("[data-testid=source-tab-rows]").await;
+    let count = app
+        .wait_text_containing("[data-testid=rows-count]", "a sample")
+        .await;
+    assert!(count.starts_with("406 rows"), "{count}");
+    app.find("[data-testid=rows-viewport] tbody tr").await;
+    app.screenshot("07g-rows-sample-on-spark").await;
     app.close().await;
 }
 

@@ -349,6 +349,11 @@ fn rows_text(page: &RowsPage) -> String {
             page.matching_rows
         )
     });
+    if let Some(sample) = page.sample {
+        out.push_str(&format!(
+            "\n(a sample: the Spark table's first {sample} rows by LIMIT, sorted and filtered here; the table stays on the cluster)"
+        ));
+    }
     out
 }
 

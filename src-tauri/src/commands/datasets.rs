@@ -1,7 +1,9 @@
 //! Datasets: list, import, profile, rows, version diff, charts, columns.
 
-use lathe_core::api::{ChartRequest, ComparisonView, ProfileView, RowsRequest, requests::given};
-use lathe_core::dataset::browse::{RowsPage, TableSource};
+use lathe_core::api::{
+    ChartRequest, ComparisonView, Input, ProfileView, RowsRequest, requests::given,
+};
+use lathe_core::dataset::browse::RowsPage;
 use lathe_core::dataset::compare;
 use lathe_core::dataset::{self, DatasetSummary, ImportOutcome, ReadOptions};
 use lathe_core::remote;
@@ -52,8 +54,9 @@ pub async fn import_dataset(
     .await
 }
 
-/// A page of rows of `reference`, sorted and filtered (through the app's one `Browser`, which
-/// keeps the last order so scrolling is cheap).
+/// A page of rows of `reference` (a stored version, or a Spark table's sample of its first
+/// rows), sorted and filtered (through the app's one `Browser`, which keeps the last order, and
+/// a Spark table's sample, so scrolling is cheap).
 #[tauri::command]
 pub async fn dataset_rows(
     reference: String,
@@ -63,7 +66,7 @@ pub async fn dataset_rows(
     let browser = state.browser.clone();
     on_project(&state, move |p| {
         Ok(browser
-            .page(&TableSource::stored(p, &reference)?, &query.query())?
+            .page(&Input::app_table(p, &reference)?, &query.query())?
             .report())
     })
     .await

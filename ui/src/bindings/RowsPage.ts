@@ -12,7 +12,13 @@ total_rows: number,
 /**
  * Rows that pass the filter (all rows without one).
  */
-matching_rows: number, offset: number, columns: Array<ColumnType>, 
+matching_rows: number, offset: number, 
+/**
+ * A table on a Spark cluster: the rows are its first [`SPARK_SAMPLE_ROWS`] by `LIMIT`
+ * (this many, fewer when the table is smaller), and `total_rows` and `matching_rows`
+ * count within them.
+ */
+sample: number | null, columns: Array<ColumnType>, 
 /**
  * One array per row, values in `columns` order: numbers, text, booleans, `null`; dates
  * and times as ISO text; NaN and infinities as the text "NaN", "inf", "-inf".

@@ -279,10 +279,12 @@ fn rows_pages_sorts_filters_and_exports() {
             "matching_rows",
             "offset",
             "rows",
+            "sample",
             "total_rows",
             "version"
         ]
     );
+    assert_eq!(page["sample"], serde_json::Value::Null);
     assert_eq!(
         (page["total_rows"].as_u64(), page["offset"].as_u64()),
         (Some(442), Some(1))

@@ -97,6 +97,18 @@ impl Input {
         })
     }
 
+    /// The table a view of the desktop app names by `reference`: a table on a Spark cluster
+    /// for an `sc://` address (its rows view pages a sample of its first rows,
+    /// [`crate::dataset::browse::SPARK_SAMPLE_ROWS`]; its drift is computed there), else a
+    /// stored version (the app imports files and URLs first; paging one would read it again
+    /// for every page).
+    pub fn app_table(project: &Project, reference: &str) -> Result<TableSource> {
+        match Input::data(reference) {
+            spark @ Input::Spark(_) => spark.table(|| Ok(project)),
+            _ => TableSource::stored(project, reference),
+        }
+    }
+
     /// This dataset argument's profile: a file's or a URL's computed now, a stored version's
     /// read back.
     pub fn profile<'p>(

@@ -24,6 +24,9 @@ use crate::{Error, Result};
 
 /// The most rows one page may hold (`--csv` export is not paged by the app, so it is high).
 pub const MAX_LIMIT: u64 = 10_000_000;
+/// The rows a Spark table's rows view holds: its first rows by `LIMIT`, paged, sorted and
+/// filtered here; the table itself stays on the cluster.
+pub const SPARK_SAMPLE_ROWS: usize = 10_000;
 
 /// A sort key: `COLUMN` or `COLUMN:desc` (`:asc` is the default).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -225,9 +228,12 @@ impl TableSource {
         }
     }
 
-    /// The first `rows` rows: only their row groups of a Parquet file, else the table read
-    /// whole and cut.
+    /// The first `rows` rows: only their row groups of a Parquet file, a Spark table's by
+    /// `LIMIT`, else the table read whole and cut.
     pub fn head(&self, rows: usize) -> Result<DataFrame> {
+        if let TableSource::Spark { url, .. } = self {
+            return super::spark::head(url, rows, &Job::silent());
+        }
         if let Some(path) = self.parquet_file()? {
             let table = ParquetTable::open(path)?;
             let columns: Vec<usize> = (0..table.names.len()).collect();
@@ -267,7 +273,7 @@ fn rows_stay_on_the_cluster(shown: &str) -> Error {
     Error::BadArgument {
         argument: "dataset",
         detail: format!(
-            "{shown} is a table on a Spark cluster: its profile (`lathe dataset show`) and drift (`lathe drift`) are computed there, but its rows are not read into Lathe; import a copy of the file to page through rows or evaluate models on it"
+            "{shown} is a table on a Spark cluster: its profile (`lathe dataset show`) and drift (`lathe drift`) are computed there, and `lathe dataset rows` shows a sample of its first rows, but the table is not read into Lathe; import a copy of the file to evaluate models on it"
         ),
     }
 }
@@ -297,6 +303,10 @@ pub struct RowsPage {
     /// Rows that pass the filter (all rows without one).
     pub matching_rows: u64,
     pub offset: u64,
+    /// A table on a Spark cluster: the rows are its first [`SPARK_SAMPLE_ROWS`] by `LIMIT`
+    /// (this many, fewer when the table is smaller), and `total_rows` and `matching_rows`
+    /// count within them.
+    pub sample: Option<u64>,
     pub columns: Vec<ColumnType>,
     /// One array per row, values in `columns` order: numbers, text, booleans, `null`; dates
     /// and times as ISO text; NaN and infinities as the text "NaN", "inf", "-inf".
@@ -315,6 +325,8 @@ pub struct Page {
     pub total_rows: u64,
     pub matching_rows: u64,
     pub offset: u64,
+    /// See [`RowsPage::sample`].
+    pub sample: Option<u64>,
     pub frame: DataFrame,
 }
 
@@ -327,6 +339,7 @@ impl Page {
             total_rows: self.total_rows,
             matching_rows: self.matching_rows,
             offset: self.offset,
+            sample: self.sample,
             columns: columns
                 .iter()
                 .map(|c| ColumnType {
@@ -407,6 +420,8 @@ struct Ordering {
 #[derive(Debug, Default)]
 pub struct Browser {
     last: Mutex<Option<Arc<Ordering>>>,
+    /// The last Spark table paged, by its address as given, with its sample of rows.
+    sample: Mutex<Option<(String, DataFrame)>>,
 }
 
 fn polars_err(e: PolarsError) -> Error {
@@ -467,7 +482,10 @@ impl Browser {
                 (None, names, rows, Some(parquet))
             }
             None => {
-                let frame = source.read_whole()?;
+                let frame = match source {
+                    TableSource::Spark { url, .. } => self.spark_sample(url)?,
+                    _ => source.read_whole()?,
+                };
                 let names = frame
                     .get_column_names()
                     .iter()
@@ -562,8 +580,25 @@ impl Browser {
             total_rows,
             matching_rows,
             offset,
+            sample: matches!(source, TableSource::Spark { .. }).then_some(total_rows),
             frame,
         })
+    }
+
+    /// The rows view's sample of the Spark table `url`: read once, then kept for the next pages
+    /// of the same table.
+    fn spark_sample(&self, url: &str) -> Result<DataFrame> {
+        if let Ok(kept) = self.sample.lock()
+            && let Some((at, frame)) = kept.as_ref()
+            && at == url
+        {
+            return Ok(frame.clone());
+        }
+        let frame = super::spark::head(url, SPARK_SAMPLE_ROWS, &Job::silent())?;
+        if let Ok(mut kept) = self.sample.lock() {
+            *kept = Some((url.to_owned(), frame.clone()));
+        }
+        Ok(frame)
     }
 
     /// The matching row numbers in display order, from the cache when the query repeats.
@@ -1111,5 +1146,80 @@ mod tests {
                 assert_eq!(prefix, expected[..wanted], "{wanted} {descending}");
             }
         }
+    }
+
+    /// The rows view of a Spark table is a sample of its first rows, fetched by `LIMIT` once
+    /// and then paged, sorted and filtered here; the same rows a local read of the file gives.
+    #[test]
+    fn the_rows_of_a_spark_table_are_a_sample_of_its_first_rows() {
+        use std::fs::File;
+
+        use polars::prelude::ParquetWriter;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("rows.parquet");
+        let mut frame = crate::dataset::stream::profile::tests::table(25_000);
+        ParquetWriter::new(File::create(&path).unwrap_or_else(|e| panic!("{e}")))
+            .finish(&mut frame)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let url = format!(
+            "{}/?path={}",
+            lathe_testkit::spark::shared().url,
+            path.display()
+        );
+        let spark = TableSource::Spark {
+            shown: url.clone(),
+            url,
+        };
+        let local = TableSource::File {
+            path: path.clone(),
+            options: Default::default(),
+        };
+        let query = |offset, sort: Option<&str>, filter: Option<&str>| RowsQuery {
+            offset,
+            limit: 40,
+            sort: sort.map(SortKey::parse),
+            filter: filter.map(str::to_owned),
+            columns: None,
+        };
+        let browser = Browser::new();
+        let first = browser
+            .page(&spark, &query(0, None, None))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let n = SPARK_SAMPLE_ROWS as u64;
+        assert_eq!(
+            (first.sample, first.total_rows, first.matching_rows),
+            (Some(n), n, n)
+        );
+        let expected = Browser::new()
+            .page(&local, &query(0, None, None))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(first.report().rows, expected.report().rows);
+        assert_eq!(first.report().columns, expected.report().columns);
+        // Sorted and filtered within the sample: the local file's first rows, sorted and
+        // filtered alike.
+        let head = dir.path().join("head.parquet");
+        ParquetWriter::new(File::create(&head).unwrap_or_else(|e| panic!("{e}")))
+            .finish(&mut frame.head(Some(SPARK_SAMPLE_ROWS)))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let head = TableSource::File {
+            path: head,
+            options: Default::default(),
+        };
+        let q = query(80, Some("counts:desc"), Some("country = 'SE'"));
+        let (a, b) = (
+            browser.page(&spark, &q).unwrap_or_else(|e| panic!("{e}")),
+            Browser::new()
+                .page(&head, &q)
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
+        assert!(
+            a.matching_rows > 1_000 && a.matching_rows < n,
+            "{}",
+            a.matching_rows
+        );
+        assert_eq!(a.matching_rows, b.matching_rows);
+        assert_eq!(a.report().rows, b.report().rows);
+        // `head` for the first rows is the same LIMIT.
+        assert_eq!(spark.head(5).unwrap_or_else(|e| panic!("{e}")).height(), 5);
     }
 }

@@ -65,6 +65,15 @@ pub fn profile(url: &str, job: &Job) -> Result<Profile> {
     Ok(profile)
 }
 
+/// The first `rows` rows of the table `url` names, as the cluster's `LIMIT` returns them (no
+/// order: for a table read from files, in practice the first file's first rows): the rows
+/// view's sample. Nothing more of the table is read here.
+pub fn head(url: &str, rows: usize, job: &Job) -> Result<polars::prelude::DataFrame> {
+    let (mut cluster, _) = Cluster::open(url, job)?;
+    job.progress("reading a sample of rows", 0, None);
+    cluster.run(&format!("SELECT * FROM {SOURCE} LIMIT {rows}"))
+}
+
 /// What a profile calls a Spark table: `db.sales on sc://host:15002`, `cars.csv on …` for
 /// files (the last part of the path), never the credentials.
 fn name_of(address: &Address) -> String {
