@@ -1,5 +1,6 @@
 //! The Drift view on the demo project: compare breast_cancer's two versions, read the verdict
-//! (the same as `lathe drift` says), open a column's distributions, and move the threshold.
+//! (the same as `lathe drift` says), open a column's distributions, and move the threshold;
+//! then a stored version against a table on a Spark cluster.
 
 use std::time::{Duration, Instant};
 
@@ -243,5 +244,60 @@ async fn compare_versions_open_a_column_and_move_the_threshold() {
         lathe(&["info", "--json", "--project", demo_path])["counts"]["drift_reports"],
         6
     );
+    app.close().await;
+}
+
+/// Drift of a stored version against a table on a Spark cluster, computed there: the desktop's
+/// verdict is the CLI's for the same two tables.
+#[tokio::test(flavor = "multi_thread")]
+async fn compare_a_stored_version_with_a_table_on_a_spark_cluster() {
+    let spark = lathe_testkit::spark::shared();
+    let work = tempfile::tempdir().expect("temp dir");
+    let demo = work.path().join("demo");
+    let demo_path = demo.to_str().expect("utf-8 path");
+    lathe(&["demo", demo_path, "--json"]);
+    let batch = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../assets/datasets/breast_cancer_batch2.csv");
+    let address = format!("{}/?path={}", spark.url, batch.display());
+    let cli = lathe(&[
+        "drift",
+        "breast_cancer@1",
+        &address,
+        "--json",
+        "--project",
+        demo_path,
+    ]);
+    let tested = cli["columns"].as_array().expect("columns").len();
+    let drifted = cli["drifted_columns"].as_u64().expect("count");
+
+    let app = App::start(&[demo_path]).await;
+    app.click("[data-testid=nav-drift]").await;
+    app.find("[data-testid=drift-page]").await;
+    app.select("[data-testid=drift-reference]", "breast_cancer@1")
+        .await;
+    app.select("[data-testid=drift-current]", "spark:").await;
+    app.type_into(
+        "[data-testid=drift-current-spark]",
+        address.trim_start_matches("sc://"),
+    )
+    .await;
+    app.click("[data-testid=drift-run]").await;
+    app.find_within("[data-testid=drift-verdict]", Duration::from_secs(180))
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let needle = format!("{drifted} of {tested} columns drifted");
+    loop {
+        let text = app.text("[data-testid=drift-verdict]").await;
+        if text.contains(&needle) {
+            break;
+        }
+        if Instant::now() > deadline {
+            app.screenshot("failed-drift-on-spark").await;
+            panic!("verdict {text:?} never held {needle:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    app.find("[data-testid=drift-column-chart] svg").await;
+    app.screenshot("20b-drift-against-spark").await;
     app.close().await;
 }

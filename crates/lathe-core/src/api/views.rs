@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::Input;
 use crate::chart::{Figure, svgs};
 use crate::dataset::Profile;
 use crate::dataset::alerts::Alert;
-use crate::dataset::browse::TableSource;
 use crate::dataset::compare::Comparison;
 use crate::display::{self, number, seconds};
 use crate::drift::{self, DriftReport};
@@ -168,8 +168,9 @@ pub struct DriftView {
 }
 
 impl DriftView {
-    /// Compares two stored dataset versions (`NAME[@VERSION]`), stores the result, and returns
-    /// it with its charts.
+    /// Compares two stored dataset versions (`NAME[@VERSION]`) or tables on a Spark cluster
+    /// (`sc://…`, computed there; [`Input::app_table`]), stores the result, and returns it with
+    /// its charts.
     pub fn compare_stored(
         project: &Project,
         reference: &str,
@@ -178,8 +179,8 @@ impl DriftView {
         job: &Job,
     ) -> Result<DriftView> {
         let report = drift::compare(
-            &TableSource::stored(project, reference)?,
-            &TableSource::stored(project, current)?,
+            &Input::app_table(project, reference)?,
+            &Input::app_table(project, current)?,
             options,
             job,
         )?;
