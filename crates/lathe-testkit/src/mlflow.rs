@@ -78,6 +78,7 @@ impl Server {
             r#"setsid "$0" server --backend-store-uri "sqlite:///$1" --artifacts-destination "$2" \
                  --host 127.0.0.1 --port {port} --workers 1 {app} >"$3" 2>&1 &
                w=$!
+               echo $w > "$4/pid"
                while kill -0 {parent} 2>/dev/null && kill -0 $w 2>/dev/null; do sleep 0.2; done
                kill -TERM -$w 2>/dev/null
                for _ in $(seq 30); do kill -0 -$w 2>/dev/null || break; sleep 0.1; done
@@ -111,6 +112,25 @@ impl Server {
         };
         server.wait_ready(port);
         server
+    }
+
+    /// Stops the server's processes (SIGSTOP to its group): it accepts connections and
+    /// answers nothing, as a server that hangs does, until [`Server::resume`].
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = std::fs::read_to_string(self.dir.path().join("pid")).unwrap();
+        let status = Process::new("kill")
+            .args([signal, "--", &format!("-{}", pid.trim())])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill {signal} the server's group");
     }
 
     /// Until `/health` answers.

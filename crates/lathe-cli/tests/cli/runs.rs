@@ -420,3 +420,56 @@ fn a_server_behind_basic_auth_is_read_with_mlflows_credential_variables() {
     assert!(ok, "{body}");
     assert_eq!(body["runs_new"], 6, "{body}");
 }
+
+/// A real server that stops answering (its processes stopped): each request gives up after
+/// MLflow's `MLFLOW_HTTP_REQUEST_TIMEOUT`, is retried `MLFLOW_HTTP_REQUEST_MAX_RETRIES` times,
+/// and the error says so; nothing is written. A value that is not a number is named.
+#[test]
+fn a_server_that_hangs_times_out_as_mlflows_variables_say() {
+    let server = lathe_testkit::mlflow::Server::start();
+    let (_tmp, dir) = project_with_runs();
+    let info = || json(&["info", "--project", &dir])["counts"].clone();
+    let before = info();
+    let import = |timeout: &str| {
+        lathe()
+            .args(["--project", &dir, "runs", "import", &server.url, "--json"])
+            .env("MLFLOW_HTTP_REQUEST_TIMEOUT", timeout)
+            .env("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+            .output()
+            .unwrap()
+    };
+    server.pause();
+    let start = std::time::Instant::now();
+    let out = import("2");
+    let took = start.elapsed();
+    server.resume();
+    assert!(!out.status.success());
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(body["error"]["code"], "remote", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("did not answer within 2 s")
+            && message.contains("MLFLOW_HTTP_REQUEST_TIMEOUT")
+            && message.contains("tried 2 times"),
+        "{message}"
+    );
+    assert!(took < std::time::Duration::from_secs(20), "{took:?}");
+    assert_eq!(info(), before);
+    let out = import("soon");
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(body["error"]["code"], "bad_argument", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("MLFLOW_HTTP_REQUEST_TIMEOUT"),
+        "{body}"
+    );
+    // Answering again, it imports.
+    let out = import("30");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

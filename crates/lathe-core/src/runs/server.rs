@@ -6,8 +6,10 @@
 //! runs.
 //!
 //! Requests run `PARALLEL` at a time; a 429 or 5xx answer, a timeout or a dropped connection is
-//! retried `RETRIES` times with a doubling pause. Credentials come from the variables MLflow's
-//! client reads — `MLFLOW_TRACKING_TOKEN` (bearer), `MLFLOW_TRACKING_USERNAME` and
+//! retried `RETRIES` times with a doubling pause (MLflow's `MLFLOW_HTTP_REQUEST_MAX_RETRIES`
+//! and `MLFLOW_HTTP_REQUEST_TIMEOUT` set the retries and the seconds a request may take).
+//! Credentials come from the variables MLflow's client reads — `MLFLOW_TRACKING_TOKEN`
+//! (bearer), `MLFLOW_TRACKING_USERNAME` and
 //! `MLFLOW_TRACKING_PASSWORD` (basic) — and `MLFLOW_TRACKING_INSECURE_TLS=true` accepts any
 //! certificate; none of them is written into the project or shown in an error.
 
@@ -69,6 +71,22 @@ struct Client {
     base: String,
     shown: String,
     auth: Auth,
+    /// How long one request may take, and how many times a failure that may pass is retried:
+    /// MLflow's own `MLFLOW_HTTP_REQUEST_TIMEOUT` and `MLFLOW_HTTP_REQUEST_MAX_RETRIES` when
+    /// set, else [`REQUEST_TIMEOUT`] and [`RETRIES`].
+    timeout: Duration,
+    retries: u32,
+}
+
+/// A whole number from MLflow's variable `name`, or `default` when it is not set.
+fn env_number(name: &'static str, default: u64) -> Result<u64> {
+    match std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
+        None => Ok(default),
+        Some(text) => text.trim().parse().map_err(|_| Error::BadArgument {
+            argument: name,
+            detail: format!("{text:?} is not a whole number"),
+        }),
+    }
 }
 
 enum Auth {
@@ -98,8 +116,16 @@ impl Client {
         };
         let insecure = env("MLFLOW_TRACKING_INSECURE_TLS")
             .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+        let timeout = Duration::from_secs(
+            env_number("MLFLOW_HTTP_REQUEST_TIMEOUT", REQUEST_TIMEOUT.as_secs())?.max(1),
+        );
+        let retries = u32::try_from(env_number(
+            "MLFLOW_HTTP_REQUEST_MAX_RETRIES",
+            u64::from(RETRIES),
+        )?)
+        .unwrap_or(u32::MAX);
         let http = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
+            .timeout(timeout)
             .connect_timeout(CONNECT_TIMEOUT)
             .danger_accept_invalid_certs(insecure)
             .user_agent(concat!("lathe/", env!("CARGO_PKG_VERSION")))
@@ -113,6 +139,8 @@ impl Client {
             base: format!("{shown}/"),
             shown,
             auth,
+            timeout,
+            retries,
         })
     }
 
@@ -206,8 +234,8 @@ impl Client {
                     }
                 }
                 Err(e) if e.is_timeout() => Err(format!(
-                    "{endpoint} did not answer within {} s",
-                    REQUEST_TIMEOUT.as_secs()
+                    "{endpoint} did not answer within {} s (MLFLOW_HTTP_REQUEST_TIMEOUT sets how long to wait)",
+                    self.timeout.as_secs()
                 )),
                 Err(e) if e.is_connect() => Err(format!(
                     "cannot connect ({}): is the server running, and is the host and port right?",
@@ -216,7 +244,7 @@ impl Client {
                 Err(e) => Err(format!("{endpoint}: {}", root_cause(&e))),
             };
             if let Err(why) = outcome {
-                if attempt > RETRIES {
+                if attempt > self.retries {
                     return Err(self.error(format!("{why} (tried {attempt} times)")));
                 }
                 tokio::time::sleep(pause).await;
