@@ -103,3 +103,28 @@ fn missing_tables_servers_and_cancelled_queries_are_clear_errors() {
     );
     assert_eq!(s.sql("SELECT 2 AS x", &|| false).unwrap().height(), 1);
 }
+
+/// A server that requires a token (`spark.connect.authenticate.token`): the address's token is
+/// sent as a bearer token and accepted; no token or a wrong one is refused as denied, by the
+/// address and without the token.
+#[test]
+fn a_server_that_requires_a_token_takes_it_from_the_address() {
+    let server = lathe_testkit::spark::Server::start_with_token("lathe-test-token");
+    let connect = |token: Option<&str>| {
+        let url = match token {
+            Some(t) => format!("{}/;token={t};use_ssl=false", server.url),
+            None => server.url.clone(),
+        };
+        Session::connect(&Address::parse(&url).unwrap())
+            .and_then(|mut s| s.sql("SELECT 7 AS x", &|| false))
+    };
+    let frame = connect(Some("lathe-test-token")).unwrap();
+    assert_eq!(frame.column("x").unwrap().i32().unwrap().get(0), Some(7));
+    for token in [None, Some("not-the-token")] {
+        let e = connect(token).unwrap_err();
+        assert!(matches!(e, Error::Denied { .. }), "{token:?}: {e}");
+        let text = e.to_string();
+        assert!(text.contains(&server.url.replace("sc://", "")), "{text}");
+        assert!(!text.contains("not-the-token"), "{text}");
+    }
+}

@@ -36,6 +36,12 @@ pub fn shared() -> &'static Server {
 
 impl Server {
     fn start() -> Server {
+        Server::start_with_token("")
+    }
+
+    /// A server of its own (not [`shared`]) that accepts only clients sending `token` as a
+    /// bearer token (Spark's `spark.connect.authenticate.token`; none when empty).
+    pub fn start_with_token(token: &str) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         // The shell starts Spark as the leader of a new process group, waits for this process
@@ -49,7 +55,8 @@ impl Server {
                  --conf spark.ui.enabled=false --conf spark.driver.bindAddress=127.0.0.1 \
                  --conf spark.driver.host=127.0.0.1 --conf spark.sql.shuffle.partitions=4 \
                  --conf spark.sql.session.timeZone=UTC \
-                 --conf spark.driver.extraJavaOptions=-Djava.io.tmpdir="$2" >"$1" 2>&1 &
+                 --conf spark.driver.extraJavaOptions=-Djava.io.tmpdir="$2" \
+                 ${{3:+--conf spark.connect.authenticate.token="$3"}} >"$1" 2>&1 &
                w=$!
                while kill -0 {parent} 2>/dev/null && kill -0 $w 2>/dev/null; do sleep 0.2; done
                kill -TERM -$w 2>/dev/null
@@ -63,6 +70,7 @@ impl Server {
             .arg(home())
             .arg(dir.path().join("spark.log"))
             .arg(dir.path())
+            .arg(token)
             .stdin(Stdio::null())
             .spawn()
             .unwrap();
