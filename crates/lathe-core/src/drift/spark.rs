@@ -424,6 +424,33 @@ mod tests {
         assert_eq!(local.dataset_drift, spark.dataset_drift, "{what}");
     }
 
+    /// Drift over windows reads rows, so a Spark side is refused by name before anything is
+    /// contacted (nothing listens at this address).
+    #[test]
+    fn drift_over_windows_refuses_a_spark_side_before_connecting() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let r = dir.path().join("r.parquet");
+        write(&mut table(100, 1, 0.0), &r);
+        let port = lathe_testkit::mlflow::free_port();
+        let url = format!("sc://127.0.0.1:{port}/?path=/data/today.parquet");
+        let spark = TableSource::Spark {
+            shown: url.clone(),
+            url,
+        };
+        let options = DriftOptions {
+            window: Some(crate::drift::window::Window::Rows(10)),
+            ..DriftOptions::default()
+        };
+        let Err(e) = super::super::compare(&local(&r), &spark, &options, &Job::silent()) else {
+            panic!("a window over a Spark table was compared");
+        };
+        let text = e.to_string();
+        assert!(
+            text.contains("compare without --window") && text.contains("Spark"),
+            "{text}"
+        );
+    }
+
     #[test]
     fn drift_computed_on_spark_agrees_with_the_local_drift() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
