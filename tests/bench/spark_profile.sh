@@ -6,7 +6,10 @@
 # Wall times end to end (the server is started once and warmed with one query first);
 # the client's peak RSS. Not part of the test suite.
 #
-#   tests/bench/spark_profile.sh [ROWS]     (needs ~/.cache/lathe-benchenv with pyspark-client)
+#   tests/bench/spark_profile.sh [ROWS]
+#
+# The peer runs in the pyspark venv scripts/test.sh installs, with the Connect client's
+# dependencies added (pyspark[connect]) on first use.
 set -euo pipefail
 export OUT
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -14,7 +17,9 @@ export LATHE_BENCH_RUNS="${LATHE_BENCH_RUNS:-1}"
 . "$REPO/tests/bench/lib.sh"
 (. "$REPO/scripts/lib.sh"; ensure_spark; echo "$LATHE_SPARK_HOME" > "$DATA/spark-home.txt")
 SPARK_HOME="$(cat "$DATA/spark-home.txt")"
-PY="${LATHE_BENCH_PYTHON:-$HOME/.cache/lathe-benchenv/bin/python}"
+PY="${LATHE_BENCH_PYTHON:-$(cd "$SPARK_HOME/../../../.." && pwd)/bin/python}"
+"$PY" -c "import grpc, pandas, pyarrow" 2>/dev/null \
+  || "$(dirname "$PY")/pip" install --quiet --disable-pip-version-check "pyspark[connect]==$("$PY" -c 'import pyspark; print(pyspark.__version__)')"
 ROWS="${1:-10000000}"
 FILE="$DATA/table-$ROWS.parquet"
 [ -f "$FILE" ] || "$PY" "$REPO/tests/bench/make_table.py" "$FILE" "$ROWS"
@@ -28,7 +33,7 @@ SPARK_HOME="$SPARK_HOME" SPARK_LOCAL_IP=127.0.0.1 setsid "$SPARK_HOME/bin/spark-
   --conf spark.ui.enabled=false --conf spark.driver.bindAddress=127.0.0.1 \
   --conf spark.driver.host=127.0.0.1 >"$LOGS/spark.log" 2>&1 &
 SPARK_PID=$!
-trap 'kill -TERM -$SPARK_PID 2>/dev/null; sleep 3; kill -KILL -$SPARK_PID 2>/dev/null; rm -rf "$LOGS"' EXIT
+trap 'kill -TERM -$SPARK_PID 2>/dev/null; sleep 3; kill -KILL -$SPARK_PID 2>/dev/null; rm -rf "$LOGS"; true' EXIT
 until grep -q "Spark Connect server started" "$LOGS/spark.log"; do
   kill -0 $SPARK_PID 2>/dev/null || { cat "$LOGS/spark.log"; exit 1; }
   sleep 0.5
