@@ -209,8 +209,9 @@ pub(crate) struct Snapshot {
 /// What a read of a server's changes asks for: of the experiments the project holds, the runs
 /// started or ended after `since` (milliseconds since the epoch), the runs not finished
 /// (`RUNNING`, `SCHEDULED`: still logging), every deleted run, and the runs the project holds
-/// as deleted that no longer are (restored); of the others, every run. MLflow keeps no last-update time for a run, so a tag set or a point logged on a
-/// finished run without ending it again is seen only by a read of every run.
+/// as deleted that no longer are (restored); of the others, every run. MLflow keeps no
+/// last-update time for a run, so a tag set or a point logged on a finished run without ending
+/// it again is seen only by a read of every run.
 #[derive(Debug)]
 pub(crate) struct Changes {
     pub since: i64,

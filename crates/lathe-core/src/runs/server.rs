@@ -424,35 +424,24 @@ pub(crate) fn read_server(
         // Runs, a page of experiments at a time (runs/search takes at most 100 ids).
         job.progress("reading runs", 0, None);
         let ids: Vec<String> = snapshot.experiments.iter().map(|e| e.id.clone()).collect();
-        let found = match changes {
-            None => {
-                let mut found = Vec::new();
-                for chunk in ids.chunks(100) {
-                    found.extend(search_runs(&client, chunk, "ALL", None).await?);
-                    job.cancel.check()?;
-                }
-                found
-            }
-            Some(changes) => {
-                // An experiment the project does not hold yet (new, restored, or newly
-                // readable with these credentials) is read whole.
-                let (held, new): (Vec<String>, Vec<String>) = ids
-                    .iter()
-                    .cloned()
-                    .partition(|id| changes.experiments.contains(id));
-                let mut found = Vec::new();
-                for chunk in new.chunks(100) {
-                    found.extend(search_runs(&client, chunk, "ALL", None).await?);
-                    job.cancel.check()?;
-                }
-                found.extend(changed_runs(&client, &held, changes, job).await?);
-                found
-            }
-        };
+        // Every run of the experiments read whole: all of them, or with `changes` those the
+        // project does not hold yet (new, restored, or newly readable with these credentials);
+        // the changed runs of the others.
+        let (held, whole): (Vec<String>, Vec<String>) = ids
+            .into_iter()
+            .partition(|id| changes.is_some_and(|c| c.experiments.contains(id)));
+        let mut found = Vec::new();
+        for chunk in whole.chunks(100) {
+            found.extend(search_runs(&client, chunk, "ALL", None).await?);
+            job.cancel.check()?;
+        }
+        if let Some(changes) = changes {
+            found.extend(changed_runs(&client, &held, changes, job).await?);
+        }
         let mut runs: Vec<(SourceRun, Vec<(String, i64)>)> = Vec::with_capacity(found.len());
         for r in &found {
             let info = &r["info"];
-            let Some(id) = text(&info["run_id"]).or_else(|| text(&info["run_uuid"])) else {
+            let Some(id) = run_id(r) else {
                 snapshot.skipped.push(super::Skipped {
                     item: "a run".into(),
                     reason: "the server sent a run without an id".into(),
@@ -590,6 +579,12 @@ pub(crate) fn read_server(
     })
 }
 
+/// A `runs/search` run's id (`run_uuid` on older servers).
+fn run_id(run: &Value) -> Option<String> {
+    let info = &run["info"];
+    text(&info["run_id"]).or_else(|| text(&info["run_uuid"]))
+}
+
 /// Every page of `runs/search` over `experiments` (at most 100) in `view`, with `filter`.
 async fn search_runs(
     client: &Client,
@@ -653,16 +648,12 @@ async fn changed_runs(
         answers.push(answer?);
     }
     drop(pending);
-    let id_of = |r: &Value| {
-        let info = &r["info"];
-        text(&info["run_id"]).or_else(|| text(&info["run_uuid"]))
-    };
     let mut seen = std::collections::HashSet::new();
     let mut deleted_now = std::collections::HashSet::new();
     let mut out = Vec::new();
     for (deleted_view, runs) in answers {
         for r in runs {
-            let id = id_of(&r);
+            let id = run_id(&r);
             if deleted_view && let Some(id) = &id {
                 deleted_now.insert(id.clone());
             }
@@ -689,7 +680,7 @@ async fn changed_runs(
         for chunk in experiments.chunks(100) {
             job.cancel.check()?;
             for r in search_runs(client, chunk, "ALL", Some(&filter)).await? {
-                if id_of(&r).is_some_and(|id| seen.insert(id)) {
+                if run_id(&r).is_some_and(|id| seen.insert(id)) {
                     out.push(r);
                 }
             }
