@@ -417,7 +417,7 @@ impl Cluster<'_> {
 
         // 2. The exact order statistics from the values inside each bracket.
         self.job.progress("exact quantiles", 1, Some(total));
-        self.quantiles(cols, &pass1, &mut columns)?;
+        let finite_quartiles = self.quantiles(cols, &pass1, &mut columns)?;
 
         // 3. Value counts, a column at a time.
         for (i, c) in cols.iter().enumerate() {
@@ -435,7 +435,7 @@ impl Cluster<'_> {
         // 4. Histograms: the profile's, and the "auto" one of the uniformity test.
         self.job
             .progress("histograms", 2 + cols.len() as u64, Some(total));
-        self.histograms(cols, &pass1, &mut columns, &mut facts)?;
+        self.histograms(cols, &pass1, &finite_quartiles, &mut columns, &mut facts)?;
 
         // 5. Duplicate rows, and the PII check's sample of text values.
         self.job
@@ -643,7 +643,7 @@ impl Cluster<'_> {
         cols: &[Col],
         pass1: &[Pass1],
         columns: &mut [ColumnProfile],
-    ) -> Result<()> {
+    ) -> Result<HashMap<usize, (f64, f64)>> {
         // The value at each (column, rank) wanted, and the ranks still being searched for.
         let mut found: HashMap<(usize, u64), f64> = HashMap::new();
         let mut pending: Vec<(u64, Range)> = Vec::new();
@@ -653,44 +653,54 @@ impl Cluster<'_> {
                 continue;
             }
             let positive_infinite = p.infinite - p.negative_infinite;
-            for &prob in &QUANTILES {
-                let (below, above, _) = stats::quantile_positions(p.count as usize, prob);
-                for rank in [below as u64, above as u64] {
-                    let searched = pending
-                        .iter()
-                        .any(|(r, range)| *r == rank && range.col == i);
-                    if searched || found.contains_key(&(i, rank)) {
-                        continue;
-                    }
-                    let value = if rank < p.negative_infinite {
-                        f64::NEG_INFINITY
-                    } else if rank < p.negative {
-                        let range = Range {
-                            col: i,
-                            lo: p.finite_min.unwrap_or(0.0),
-                            hi: 0.0,
-                            below: p.negative_infinite,
-                        };
-                        pending.push((rank, range));
-                        continue;
-                    } else if rank < p.negative + p.negative_zeros {
-                        -0.0
-                    } else if rank < p.negative + p.zeros {
-                        0.0
-                    } else if rank < p.count - positive_infinite {
-                        let range = Range {
-                            col: i,
-                            lo: 0.0,
-                            hi: p.finite_max.unwrap_or(0.0),
-                            below: p.negative + p.zeros,
-                        };
-                        pending.push((rank, range));
-                        continue;
-                    } else {
-                        f64::INFINITY
-                    };
-                    found.insert((i, rank), value);
+            let mut ranks: Vec<u64> = QUANTILES
+                .iter()
+                .flat_map(|&prob| {
+                    let (below, above, _) = stats::quantile_positions(p.count as usize, prob);
+                    [below as u64, above as u64]
+                })
+                .collect();
+            ranks.extend(
+                finite_quartile_ranks(p)
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|(below, above, _)| [below, above]),
+            );
+            for rank in ranks {
+                let searched = pending
+                    .iter()
+                    .any(|(r, range)| *r == rank && range.col == i);
+                if searched || found.contains_key(&(i, rank)) {
+                    continue;
                 }
+                let value = if rank < p.negative_infinite {
+                    f64::NEG_INFINITY
+                } else if rank < p.negative {
+                    let range = Range {
+                        col: i,
+                        lo: p.finite_min.unwrap_or(0.0),
+                        hi: 0.0,
+                        below: p.negative_infinite,
+                    };
+                    pending.push((rank, range));
+                    continue;
+                } else if rank < p.negative + p.negative_zeros {
+                    -0.0
+                } else if rank < p.negative + p.zeros {
+                    0.0
+                } else if rank < p.count - positive_infinite {
+                    let range = Range {
+                        col: i,
+                        lo: 0.0,
+                        hi: p.finite_max.unwrap_or(0.0),
+                        below: p.negative + p.zeros,
+                    };
+                    pending.push((rank, range));
+                    continue;
+                } else {
+                    f64::INFINITY
+                };
+                found.insert((i, rank), value);
             }
         }
         let mut failed: Vec<usize> = Vec::new();
@@ -841,7 +851,26 @@ impl Cluster<'_> {
                 out.max = out.max.take().map(|v| profile::integral_json(&v));
             }
         }
-        Ok(())
+        // The quartiles of the finite values of columns with infinities (the uniformity
+        // test's bins), from the same search.
+        let mut finite_quartiles = HashMap::new();
+        for (i, p) in pass1.iter().enumerate() {
+            let Some(ranks) = finite_quartile_ranks(p) else {
+                continue;
+            };
+            let [q25, q75] = ranks.map(|(below, above, t)| {
+                match (found.get(&(i, below)), found.get(&(i, above))) {
+                    (Some(&x), Some(&y)) => Some(stats::interpolate(x, y, t)),
+                    _ => None,
+                }
+            });
+            if let (Some(q25), Some(q75)) = (q25, q75)
+                && !failed.contains(&i)
+            {
+                finite_quartiles.insert(i, (q25, q75));
+            }
+        }
+        Ok(finite_quartiles)
     }
 
     /// The value counts of one column, grouped by the cluster: the distinct values, the most
@@ -943,6 +972,7 @@ impl Cluster<'_> {
         &mut self,
         cols: &[Col],
         pass1: &[Pass1],
+        finite_quartiles: &HashMap<usize, (f64, f64)>,
         columns: &mut [ColumnProfile],
         facts: &mut [ColumnFacts],
     ) -> Result<()> {
@@ -964,7 +994,10 @@ impl Cluster<'_> {
                     let q = out.quantiles.as_ref();
                     (q.map_or(lo, |q| q.p25), q.map_or(hi, |q| q.p75))
                 } else {
-                    self.finite_quartiles(&c.alias)?
+                    match finite_quartiles.get(&i) {
+                        Some(&quartiles) => quartiles,
+                        None => self.finite_quartiles(&c.alias)?,
+                    }
                 };
                 let integral = matches!(c.kind, Kind::Int(_)) && out.nulls == 0;
                 let auto = stats::auto_bins_of(finite as usize, lo, hi, q25, q75, integral);
@@ -1054,7 +1087,8 @@ impl Cluster<'_> {
         Ok(())
     }
 
-    /// The quartiles of a column's finite values (only asked for when it has infinities).
+    /// The quartiles of a column's finite values by Spark's `percentile`, for a column with
+    /// infinities whose quantile search fell back to it.
     fn finite_quartiles(&mut self, alias: &str) -> Result<(f64, f64)> {
         let answer = self.run(&format!(
             "SELECT percentile({alias}, array(0.25, 0.75)) FILTER (WHERE abs({alias}) < {}) AS q FROM {VIEW}",
@@ -1136,6 +1170,20 @@ impl Range {
             a.to_owned()
         }
     }
+}
+
+/// For a column with infinities and finite values, the ranks (among all its values) that the
+/// quartiles of its finite values interpolate between: `[(below, above, t); 2]`, as
+/// [`stats::quantile_positions`] gives them among the finite values.
+fn finite_quartile_ranks(p: &Pass1) -> Option<[(u64, u64, f64); 2]> {
+    let finite = p.count - p.infinite;
+    (p.infinite > 0 && finite > 0).then(|| {
+        [0.25, 0.75].map(|prob| {
+            let (below, above, t) = stats::quantile_positions(finite as usize, prob);
+            let shift = p.negative_infinite;
+            (below as u64 + shift, above as u64 + shift, t)
+        })
+    })
 }
 
 /// The ranges of `ranks` once each.
