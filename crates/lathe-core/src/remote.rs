@@ -2,10 +2,15 @@
 //! through the `object_store` crate, with credentials from the standard places and errors that
 //! name the URL and say what to do, never a secret.
 //!
-//! A remote table is downloaded by ranges (`CHUNK` bytes, `PARALLEL` at a time, each one
+//! An object to import is downloaded by ranges (`CHUNK` bytes, `PARALLEL` at a time, each one
 //! conditional on the ETag the first answer gave, so an object replaced mid-read is an error,
 //! not a mix) into a temporary file that is hashed as it is written; the caller reads that file
 //! as it would a local one, and the file is removed when the caller drops it.
+//!
+//! A table read without importing it is a [`Partial`] copy: a sparse local file of the
+//! object's size into which only the byte ranges a read needs are fetched (for Parquet: the
+//! footer, then the column chunks of the row groups and columns each read asks for), under the
+//! same ETag condition; readers that need the whole file fetch the rest first.
 //!
 //! Credentials (never written anywhere by Lathe):
 //! - S3: `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN`, else the profile
@@ -22,7 +27,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{StreamExt, TryStreamExt};
@@ -38,6 +43,13 @@ use crate::{Error, Result};
 const CHUNK: u64 = 16 << 20;
 /// Ranged reads in flight: enough to fill a fast link, at most this many chunks in memory.
 const PARALLEL: usize = 4;
+/// Two wanted ranges closer than this are fetched as one request: the bytes between cost less
+/// than another round trip (the `parquet` crate's object-store reader joins ranges 1 MiB
+/// apart too).
+const GAP: u64 = 1 << 20;
+/// The bytes fetched from the end of a Parquet object first: its footer, in one request for
+/// most tables (a footer is a few KB a row group for 25 columns).
+const FOOTER: u64 = 64 << 10;
 /// A request that has not finished in this long fails (and is retried).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -131,17 +143,7 @@ pub fn head(text: &str) -> Result<RemoteObject> {
 /// failure the partial file is removed.
 pub fn fetch(text: &str, dir: &Path, job: &Job) -> Result<Fetched> {
     let target = Target::parse(text)?;
-    std::fs::create_dir_all(dir).map_err(|e| Error::write("create a temporary folder", dir, e))?;
-    let name = file_name(text);
-    let suffix = name
-        .rfind('.')
-        .map(|i| name[i..].to_owned())
-        .unwrap_or_default();
-    let temp = tempfile::Builder::new()
-        .prefix("download-")
-        .suffix(&suffix)
-        .tempfile_in(dir)
-        .map_err(|e| Error::write("create a temporary file", dir, e))?;
+    let temp = temp_copy(text, dir)?;
     run(async move {
         let (mut file, path) = temp.into_parts();
         let meta = target.head().await?;
@@ -149,30 +151,16 @@ pub fn fetch(text: &str, dir: &Path, job: &Job) -> Result<Fetched> {
         let ranges: Vec<Range<u64>> = (0..size.div_ceil(CHUNK))
             .map(|i| i * CHUNK..((i + 1) * CHUNK).min(size))
             .collect();
-        let etag = meta.e_tag.clone();
-        let store = Arc::clone(&target.store);
-        let location = target.path.clone();
-        let mut chunks = futures_util::stream::iter(ranges)
-            .map(|range| {
-                let (store, location, etag) = (Arc::clone(&store), location.clone(), etag.clone());
-                async move {
-                    let options = GetOptions {
-                        range: Some(GetRange::Bounded(range)),
-                        if_match: etag,
-                        ..GetOptions::default()
-                    };
-                    store.get_opts(&location, options).await?.bytes().await
-                }
-            })
-            .buffered(PARALLEL);
+        let mut chunks = target.ranges(meta.e_tag.clone(), ranges);
         let mut hasher = Sha256::new();
         let mut done = 0u64;
         job.progress("downloading", 0, Some(size));
         while let Some(chunk) = chunks.next().await {
             job.cancel.check()?;
-            let chunk = chunk.map_err(|e| target.error(e))?;
-            hasher.update(&chunk);
-            file.write_all(&chunk)
+            let (_, chunk) = chunk?;
+            let chunk = chunk.as_ref();
+            hasher.update(chunk);
+            file.write_all(chunk)
                 .map_err(|e| Error::write("write the downloaded copy", &path, e))?;
             done += chunk.len() as u64;
             job.progress("downloading", done, Some(size));
@@ -196,6 +184,279 @@ pub fn fetch(text: &str, dir: &Path, job: &Job) -> Result<Fetched> {
             },
         })
     })
+}
+
+/// An object read by ranges into a sparse local file of its size: only what readers ask for is
+/// fetched (each request conditional on the ETag the object had when it was opened), and the
+/// file is removed when this is dropped. Shared between threads: one fetch at a time.
+pub struct Partial {
+    target: Target,
+    /// What the store said of the object when it was opened.
+    pub object: RemoteObject,
+    file: std::fs::File,
+    path: tempfile::TempPath,
+    /// The byte ranges already in the local file: sorted, disjoint, not touching.
+    present: Mutex<Vec<Range<u64>>>,
+}
+
+impl std::fmt::Debug for Partial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Partial")
+            .field("url", &self.object.url)
+            .field("size", &self.object.size)
+            .field("fetched", &self.fetched())
+            .finish()
+    }
+}
+
+impl Partial {
+    /// Opens the object at `text` (one HEAD request) as an empty sparse file in `dir` whose name
+    /// ends like the URL's, so its format can be told from it.
+    pub fn open(text: &str, dir: &Path) -> Result<Partial> {
+        Partial::open_target(Target::parse(text)?, text, dir)
+    }
+
+    /// The object `key` of `store`, shown as `url` (for tests: a store whose credentials are
+    /// not in the environment).
+    #[cfg(test)]
+    pub(crate) fn open_in(
+        store: Arc<dyn ObjectStore>,
+        key: &str,
+        url: &str,
+        dir: &Path,
+    ) -> Result<Partial> {
+        let target = Target {
+            store,
+            path: ObjectPath::from(key),
+            shown: url.to_owned(),
+            secrets: Vec::new(),
+        };
+        Partial::open_target(target, url, dir)
+    }
+
+    fn open_target(target: Target, text: &str, dir: &Path) -> Result<Partial> {
+        let meta = run(async { target.head().await })?;
+        let temp = temp_copy(text, dir)?;
+        let (file, path) = temp.into_parts();
+        file.set_len(meta.size)
+            .map_err(|e| Error::write("create the local copy", &path, e))?;
+        Ok(Partial {
+            object: RemoteObject {
+                url: target.shown.clone(),
+                etag: meta.e_tag,
+                version: meta.version,
+                size: meta.size,
+            },
+            target,
+            file,
+            path,
+            present: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The local copy: only the fetched ranges hold the object's bytes.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// How many of the object's bytes are in the local copy.
+    pub fn fetched(&self) -> u64 {
+        self.present().iter().map(|r| r.end - r.start).sum()
+    }
+
+    fn present(&self) -> std::sync::MutexGuard<'_, Vec<Range<u64>>> {
+        self.present.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Makes the bytes of `wanted` present, fetching what is missing (ranges closer than `GAP`
+    /// in one request, `CHUNK` bytes at most a request, `PARALLEL` in flight). Honors cancel.
+    pub fn fetch(&self, wanted: impl IntoIterator<Item = Range<u64>>, job: &Job) -> Result<()> {
+        let mut present = self.present();
+        let missing = missing(&present, wanted, self.object.size);
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let requests: Vec<Range<u64>> = missing
+            .iter()
+            .flat_map(|r| {
+                (r.start..r.end)
+                    .step_by(CHUNK as usize)
+                    .map(move |s| s..(s + CHUNK).min(r.end))
+            })
+            .collect();
+        let total: u64 = requests.iter().map(|r| r.end - r.start).sum();
+        run(async {
+            let mut chunks = self.target.ranges(self.object.etag.clone(), requests);
+            let mut done = 0u64;
+            while let Some(chunk) = chunks.next().await {
+                job.cancel.check()?;
+                let (range, bytes) = chunk?;
+                let bytes = bytes.as_ref();
+                if bytes.len() as u64 != range.end - range.start {
+                    return Err(self.target.failure(
+                        Failure::Network,
+                        format!(
+                            "asked for bytes {}..{} of its {}, the store sent {}",
+                            range.start,
+                            range.end,
+                            self.object.size,
+                            bytes.len()
+                        ),
+                    ));
+                }
+                write_at(&self.file, bytes, range.start)
+                    .map_err(|e| Error::write("write the local copy", &self.path, e))?;
+                done += bytes.len() as u64;
+                job.progress("downloading", done, Some(total));
+            }
+            Ok(())
+        })?;
+        for range in missing {
+            insert(&mut present, range);
+        }
+        Ok(())
+    }
+
+    /// Fetches whatever is not present yet: afterwards the local copy is the object.
+    pub fn complete(&self, job: &Job) -> Result<()> {
+        self.fetch(std::iter::once(0..self.object.size), job)
+    }
+
+    /// Fetches a Parquet object's footer: its leading magic and its last `FOOTER` bytes, then,
+    /// when the metadata its last 8 bytes announce is longer, the rest of it. Anything else is
+    /// left for the Parquet reader to call unreadable.
+    pub fn fetch_parquet_footer(&self, job: &Job) -> Result<()> {
+        let size = self.object.size;
+        let tail = size.min(FOOTER);
+        self.fetch([0..size.min(4), size - tail..size], job)?;
+        if size < 12 {
+            return Ok(());
+        }
+        let mut end = [0u8; 8];
+        read_at(&self.file, &mut end, size - 8)
+            .map_err(|e| Error::io("read the local copy", &self.path, e))?;
+        if &end[4..] == b"PAR1" {
+            let length = u64::from(u32::from_le_bytes([end[0], end[1], end[2], end[3]])) + 8;
+            if length > tail && length <= size {
+                self.fetch(std::iter::once(size - length..size), job)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What of `wanted` (clamped to `size`) is not in `present`, as requests: sorted, ranges
+/// closer than `GAP` joined (the bytes between fetched again, harmlessly).
+fn missing(
+    present: &[Range<u64>],
+    wanted: impl IntoIterator<Item = Range<u64>>,
+    size: u64,
+) -> Vec<Range<u64>> {
+    let mut wanted: Vec<Range<u64>> = wanted
+        .into_iter()
+        .map(|r| r.start.min(size)..r.end.min(size))
+        .filter(|r| r.start < r.end)
+        .collect();
+    wanted.sort_by_key(|r| r.start);
+    let mut out: Vec<Range<u64>> = Vec::new();
+    for range in wanted {
+        // The parts of `range` no present range covers.
+        let mut start = range.start;
+        for have in present
+            .iter()
+            .skip_while(|h| h.end <= range.start)
+            .take_while(|h| h.start < range.end)
+        {
+            if have.start > start {
+                push_joined(&mut out, start..have.start);
+            }
+            start = start.max(have.end);
+        }
+        if start < range.end {
+            push_joined(&mut out, start..range.end);
+        }
+    }
+    out
+}
+
+fn push_joined(out: &mut Vec<Range<u64>>, range: Range<u64>) {
+    match out.last_mut() {
+        Some(last) if range.start <= last.end.saturating_add(GAP) => {
+            last.end = last.end.max(range.end);
+        }
+        _ => out.push(range),
+    }
+}
+
+/// Adds `range` to the sorted, disjoint `present`, joining what it touches.
+fn insert(present: &mut Vec<Range<u64>>, range: Range<u64>) {
+    present.push(range);
+    present.sort_by_key(|r| r.start);
+    let mut joined: Vec<Range<u64>> = Vec::with_capacity(present.len());
+    for r in present.drain(..) {
+        match joined.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => joined.push(r),
+        }
+    }
+    *present = joined;
+}
+
+fn write_at(file: &std::fs::File, bytes: &[u8], offset: u64) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::write_all_at(file, bytes, offset)
+    }
+    #[cfg(windows)]
+    {
+        let mut written = 0;
+        while written < bytes.len() {
+            written += std::os::windows::fs::FileExt::seek_write(
+                file,
+                &bytes[written..],
+                offset + written as u64,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+    }
+    #[cfg(windows)]
+    {
+        let mut filled = 0;
+        while filled < buf.len() {
+            let n = std::os::windows::fs::FileExt::seek_read(
+                file,
+                &mut buf[filled..],
+                offset + filled as u64,
+            )?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            filled += n;
+        }
+        Ok(())
+    }
+}
+
+/// A temporary file in `dir` whose name ends like the URL's.
+fn temp_copy(text: &str, dir: &Path) -> Result<tempfile::NamedTempFile> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::write("create a temporary folder", dir, e))?;
+    let name = file_name(text);
+    let suffix = name
+        .rfind('.')
+        .map(|i| name[i..].to_owned())
+        .unwrap_or_default();
+    tempfile::Builder::new()
+        .prefix("download-")
+        .suffix(&suffix)
+        .tempfile_in(dir)
+        .map_err(|e| Error::write("create a temporary file", dir, e))
 }
 
 /// Reads the whole object into memory (for small objects: a model file).
@@ -429,6 +690,32 @@ impl Target {
             }
             Err(e) => Err(self.error(e)),
         }
+    }
+
+    /// GETs of `ranges`, `PARALLEL` in flight, answered in order; each one conditional on
+    /// `etag`, so an object replaced between them is an error, not a mix.
+    fn ranges(
+        &self,
+        etag: Option<String>,
+        ranges: Vec<Range<u64>>,
+    ) -> impl futures_util::Stream<Item = Result<(Range<u64>, impl AsRef<[u8]>)>> + '_ {
+        futures_util::stream::iter(ranges)
+            .map(move |range| {
+                let options = GetOptions {
+                    range: Some(GetRange::Bounded(range.clone())),
+                    if_match: etag.clone(),
+                    ..GetOptions::default()
+                };
+                async move {
+                    let got = self.store.get_opts(&self.path, options).await;
+                    let bytes = match got {
+                        Ok(got) => got.bytes().await,
+                        Err(e) => Err(e),
+                    };
+                    bytes.map(|b| (range, b)).map_err(|e| self.error(e))
+                }
+            })
+            .buffered(PARALLEL)
     }
 
     fn error(&self, e: object_store::Error) -> Error {

@@ -80,10 +80,10 @@ impl Input {
                 options: ReadOptions::default(),
             },
             Input::Url(url) => {
-                let fetched = remote::fetch(url, &std::env::temp_dir(), &Job::silent())?;
+                let copy = remote::Partial::open(url, &std::env::temp_dir())?;
                 TableSource::Remote {
-                    url: fetched.object.url,
-                    copy: Arc::new(fetched.file),
+                    url: copy.object.url.clone(),
+                    copy: Arc::new(copy),
                     options: ReadOptions::default(),
                 }
             }

@@ -20,6 +20,7 @@ use super::read::{self, Format, ReadOptions};
 use super::stream::{self, MemoryLimit, ParquetTable};
 use crate::job::Job;
 use crate::project::Project;
+use crate::remote::Partial;
 use crate::{Error, Result};
 
 /// The most rows one page may hold (`--csv` export is not paged by the app, so it is high).
@@ -77,12 +78,14 @@ pub enum TableSource {
     },
     /// A file read whole, without a project.
     File { path: PathBuf, options: ReadOptions },
-    /// An object named by URL, read from its downloaded copy (removed when the last clone of
-    /// this source is dropped).
+    /// An object named by URL, read from a partial local copy (removed when the last clone of
+    /// this source is dropped): a Parquet object's footer and then only the column chunks each
+    /// read decodes are fetched; an object of any other format is fetched whole before it is
+    /// read.
     Remote {
         /// The URL without credentials.
         url: String,
-        copy: Arc<tempfile::TempPath>,
+        copy: Arc<Partial>,
         options: ReadOptions,
     },
     /// A table on a Spark cluster (`sc://…`): its statistics are computed there
@@ -121,17 +124,24 @@ impl TableSource {
         }
     }
 
-    /// The Parquet file the table is read from, when it is one (a stored version, or a
-    /// Parquet file or download): read by columns and row ranges rather than whole.
-    pub fn parquet_file(&self) -> Result<Option<&Path>> {
+    /// The table as Parquet read by columns and row ranges rather than whole, when it is
+    /// Parquet (a stored version, a Parquet file, a Parquet object named by URL).
+    pub fn parquet_table(&self) -> Result<Option<ParquetTable>> {
         Ok(match self {
-            TableSource::Stored { parquet, .. } => Some(parquet),
+            TableSource::Stored { parquet, .. } => Some(ParquetTable::open(parquet)?),
             TableSource::File { path, options } => {
-                (read::table_format(path, options)? == Format::Parquet).then_some(path.as_path())
+                if read::table_format(path, options)? == Format::Parquet {
+                    Some(ParquetTable::open(path)?)
+                } else {
+                    None
+                }
             }
             TableSource::Remote { url, copy, options } => {
-                let format = read::table_format(copy, options).map_err(|e| e.naming(url))?;
-                (format == Format::Parquet).then(|| copy.as_ref().as_ref())
+                if remote_format(url, copy, options)? == Format::Parquet {
+                    Some(ParquetTable::open_remote(copy.clone()).map_err(|e| e.naming(url))?)
+                } else {
+                    None
+                }
             }
             TableSource::Spark { .. } => None,
         })
@@ -148,8 +158,17 @@ impl TableSource {
                 stream::fits_whole(path, read::table_format(path, options)?, limit)
             }
             TableSource::Remote { url, copy, options } => {
-                stream::fits_whole(copy, read::table_format(copy, options)?, limit)
-                    .map_err(|e| e.naming(url))
+                if remote_format(url, copy, options)? == Format::Parquet {
+                    let table =
+                        ParquetTable::open_remote(copy.clone()).map_err(|e| e.naming(url))?;
+                    return Ok(limit.fits(table.rows, table.names.len()));
+                }
+                stream::fits_whole(
+                    copy.path(),
+                    read::table_format(copy.path(), options)?,
+                    limit,
+                )
+                .map_err(|e| e.naming(url))
             }
             // Nothing of it is held here.
             TableSource::Spark { .. } => Ok(true),
@@ -169,7 +188,14 @@ impl TableSource {
             }
             TableSource::File { path, options } => (path.as_path(), options, None),
             TableSource::Remote { url, copy, options } => {
-                (copy.as_ref().as_ref(), options, Some(url.as_str()))
+                if remote_format(url, copy, options)? == Format::Parquet {
+                    return Ok(SlicedTable {
+                        table: ParquetTable::open_remote(copy.clone())
+                            .map_err(|e| e.naming(url))?,
+                        _copy: None,
+                    });
+                }
+                (copy.path(), options, Some(url.as_str()))
             }
             TableSource::Spark { shown, .. } => return Err(rows_stay_on_the_cluster(shown)),
         };
@@ -214,10 +240,18 @@ impl TableSource {
         })
     }
 
-    /// The whole table (only `columns` when given).
+    /// The whole table (only `columns` when given; of a Parquet object named by URL, only
+    /// they are fetched).
     pub fn frame(&self, columns: Option<Vec<String>>) -> Result<DataFrame> {
         match self {
             TableSource::Stored { parquet, .. } => read_parquet(parquet, columns, None),
+            TableSource::Remote { url, copy, options }
+                if remote_format(url, copy, options)? == Format::Parquet =>
+            {
+                ParquetTable::open_remote(copy.clone())
+                    .and_then(|table| table.read_whole(columns))
+                    .map_err(|e| e.naming(url))
+            }
             TableSource::File { .. } | TableSource::Remote { .. } | TableSource::Spark { .. } => {
                 let frame = self.read_whole()?;
                 match columns {
@@ -234,8 +268,7 @@ impl TableSource {
         if let TableSource::Spark { url, .. } = self {
             return super::spark::head(url, rows, &Job::silent());
         }
-        if let Some(path) = self.parquet_file()? {
-            let table = ParquetTable::open(path)?;
+        if let Some(table) = self.parquet_table()? {
             let columns: Vec<usize> = (0..table.names.len()).collect();
             return table.read(&columns, 0, rows.min(table.rows));
         }
@@ -258,13 +291,25 @@ impl TableSource {
     fn read_whole(&self) -> Result<DataFrame> {
         match self {
             TableSource::File { path, options } => Ok(super::read::read_table(path, options)?.0),
-            TableSource::Remote { url, copy, options } => super::read::read_table(copy, options)
-                .map(|(frame, _)| frame)
-                .map_err(|e| e.naming(url)),
+            TableSource::Remote { url, copy, options } => {
+                copy.complete(&Job::silent())?;
+                super::read::read_table(copy.path(), options)
+                    .map(|(frame, _)| frame)
+                    .map_err(|e| e.naming(url))
+            }
             TableSource::Stored { parquet, .. } => read_parquet(parquet, None, None),
             TableSource::Spark { shown, .. } => Err(rows_stay_on_the_cluster(shown)),
         }
     }
+}
+
+/// The format of a URL's object, told from the options or its name. An object of any format
+/// but Parquet is fetched whole first: it is read whole.
+fn remote_format(url: &str, copy: &Partial, options: &ReadOptions) -> Result<Format> {
+    if options.format.or_else(|| Format::from_path(copy.path())) != Some(Format::Parquet) {
+        copy.complete(&Job::silent())?;
+    }
+    read::table_format(copy.path(), options).map_err(|e| e.naming(url))
 }
 
 /// What asking for a Spark table's rows says: Lathe computes on the cluster, it does not pull
@@ -449,15 +494,6 @@ fn read_parquet(
         .map_err(polars_err)
 }
 
-fn parquet_schema(path: &Path) -> Result<(Vec<String>, u64)> {
-    let file = File::open(path).map_err(|e| Error::io("read the dataset", path, e))?;
-    let mut reader = ParquetReader::new(file);
-    let schema = reader.schema().map_err(polars_err)?;
-    let names = schema.iter_names().map(|n| n.to_string()).collect();
-    let rows = reader.num_rows().map_err(polars_err)? as u64;
-    Ok((names, rows))
-}
-
 impl Browser {
     pub fn new() -> Browser {
         Browser::default()
@@ -476,11 +512,9 @@ impl Browser {
         }
         let filter = query.filter.as_deref().map(filter::parse).transpose()?;
         let (dataset, version) = source.label();
-        let (frame_all, names, total_rows, parquet) = match source.parquet_file()? {
-            Some(parquet) => {
-                let (names, rows) = parquet_schema(parquet)?;
-                (None, names, rows, Some(parquet))
-            }
+        let table = source.parquet_table()?;
+        let (frame_all, names, total_rows) = match &table {
+            Some(table) => (None, table.names.clone(), table.rows as u64),
             None => {
                 let frame = match source {
                     TableSource::Spark { url, .. } => self.spark_sample(url)?,
@@ -492,7 +526,7 @@ impl Browser {
                     .map(|n| n.to_string())
                     .collect();
                 let rows = frame.height() as u64;
-                (Some(frame), names, rows, None)
+                (Some(frame), names, rows)
             }
         };
         let known = |column: &str, argument: &'static str| {
@@ -520,10 +554,8 @@ impl Browser {
         if let Some(sort) = &query.sort {
             known(&sort.column, "sort")?;
         }
-        // (A file it cannot open this way is read as before, which names what is wrong.)
-        let table = parquet.and_then(|path| ParquetTable::open(path).ok());
         let read = |columns: Vec<String>, slice: Option<(usize, usize)>| -> Result<DataFrame> {
-            match (&frame_all, parquet) {
+            match (&frame_all, &table) {
                 (Some(frame), _) => {
                     let selected = frame.select(columns).map_err(polars_err)?;
                     Ok(match slice {
@@ -533,8 +565,8 @@ impl Browser {
                 }
                 // Stretches of rows from the table opened once for the page: only the row
                 // groups that hold them (a whole-file read maps every row group's chunks).
-                (None, Some(path)) => match (slice, &table) {
-                    (Some((start, len)), Some(table)) => {
+                (None, Some(table)) => match slice {
+                    Some((start, len)) => {
                         let indexes: Vec<usize> = columns
                             .iter()
                             .filter_map(|c| table.names.iter().position(|n| n == c))
@@ -544,7 +576,7 @@ impl Browser {
                             .select(columns)
                             .map_err(polars_err)
                     }
-                    _ => read_parquet(path, Some(columns), slice),
+                    None => table.read_whole(Some(columns)),
                 },
                 (None, None) => unreachable!("a source is a frame or a Parquet file"),
             }
@@ -564,13 +596,20 @@ impl Browser {
                 query,
                 filter.as_ref(),
                 (total_rows, end),
-                parquet,
+                table.as_ref(),
                 &read,
             )?;
             let matching = ordering.matching;
             let start = offset.min(matching);
             let len = limit.min(matching - start);
             let page = ordering.rows.slice(start as i64, len as usize);
+            if let Some(table) = &table {
+                let columns: Vec<usize> = output
+                    .iter()
+                    .filter_map(|c| table.names.iter().position(|n| n == c))
+                    .collect();
+                table.prefetch_rows(&columns, page.into_no_null_iter().map(|r| r as usize))?;
+            }
             let frame = read_rows(&read, &output, &page)?;
             (matching, frame)
         };
@@ -608,7 +647,7 @@ impl Browser {
         query: &RowsQuery,
         filter: Option<&filter::Expr>,
         (total_rows, end): (u64, u64),
-        parquet: Option<&Path>,
+        parquet: Option<&ParquetTable>,
         read: &dyn Fn(Vec<String>, Option<(usize, usize)>) -> Result<DataFrame>,
     ) -> Result<Arc<Ordering>> {
         let identity = match source {
@@ -639,11 +678,11 @@ impl Browser {
         }
         // The first pages of a Parquet table: one pass over slices of the key columns, the
         // first rows kept in a bounded heap (memory for a page, not for the table).
-        if let Some(path) = parquet
+        if let Some(table) = parquet
             && end <= SORTED_PREFIX
         {
             let (rows, matching) = first_rows(
-                path,
+                table,
                 &needed,
                 filter,
                 query.sort.as_ref(),
@@ -881,18 +920,18 @@ impl Scan {
 /// many rows match, reading only the `needed` columns a slice at a time, slices on every core
 /// (100M rows sorted by a number: the pass was 0.9 s of a 2.2 s first page on one).
 fn first_rows(
-    path: &Path,
+    table: &ParquetTable,
     needed: &[String],
     filter: Option<&filter::Expr>,
     sort: Option<&SortKey>,
     wanted: usize,
 ) -> Result<(IdxCa, u64)> {
-    first_rows_within(path, needed, filter, sort, wanted, 64 << 20)
+    first_rows_within(table, needed, filter, sort, wanted, 64 << 20)
 }
 
 /// [`first_rows`], reading slices of about `share` bytes.
 fn first_rows_within(
-    path: &Path,
+    table: &ParquetTable,
     needed: &[String],
     filter: Option<&filter::Expr>,
     sort: Option<&SortKey>,
@@ -900,12 +939,12 @@ fn first_rows_within(
     share: usize,
 ) -> Result<(IdxCa, u64)> {
     use rayon::prelude::*;
-    let table = ParquetTable::open(path)?;
     let columns: Vec<usize> = needed
         .iter()
         .filter_map(|n| table.names.iter().position(|c| c == n))
         .collect();
     let descending = sort.is_some_and(|s| s.descending);
+    table.prefetch(&columns, &crate::job::CancelToken::new())?;
     let step = table.slice_rows(&columns, share);
     let offsets: Vec<usize> = (0..table.rows).step_by(step.max(1)).collect();
     let scan_slice = |mut scan: Scan, offset: usize| -> Result<Scan> {
@@ -1092,6 +1131,7 @@ mod tests {
         ParquetWriter::new(File::create(&path).unwrap())
             .finish(&mut frame)
             .unwrap();
+        let table = ParquetTable::open(&path).unwrap();
         let expr = filter::parse("v >= 250").unwrap();
         let sorts = [None, Some("v"), Some("v:desc"), Some("s"), Some("s:desc")];
         let mut compared = 0;
@@ -1108,9 +1148,15 @@ mod tests {
                 }
                 for wanted in [300, 10_000] {
                     let run = |share| {
-                        let (rows, matching) =
-                            first_rows_within(&path, &needed, filter, sort.as_ref(), wanted, share)
-                                .unwrap();
+                        let (rows, matching) = first_rows_within(
+                            &table,
+                            &needed,
+                            filter,
+                            sort.as_ref(),
+                            wanted,
+                            share,
+                        )
+                        .unwrap();
                         (rows.into_no_null_iter().collect::<Vec<_>>(), matching)
                     };
                     let (one, many) = (run(1 << 30), run(1));
@@ -1221,5 +1267,130 @@ mod tests {
         assert_eq!(a.report().rows, b.report().rows);
         // `head` for the first rows is the same LIMIT.
         assert_eq!(spark.head(5).unwrap_or_else(|e| panic!("{e}")).height(), 5);
+    }
+
+    #[test]
+    fn a_parquet_object_is_read_by_the_ranges_each_read_needs() {
+        // 200,000 rows × 12 columns in 10 row groups on a real S3 server: each page, sort and
+        // column read equals the local file's, fetching only the footer and the chunks it
+        // decodes; completing the copy makes it the object, byte for byte; an object
+        // replaced between two reads is an error, not a mix.
+        let server = lathe_testkit::s3::shared();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wide.parquet");
+        let n = 200_000usize;
+        let mut columns: Vec<Column> = (0..10u64)
+            .map(|c| {
+                Column::new(
+                    format!("x{c}").into(),
+                    (0..n as u64)
+                        .map(|i| {
+                            // splitmix64: values that do not compress, so chunks keep their size.
+                            let mut z = (i + c * 1_000_003).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                            (z ^ (z >> 31)) as f64 / u64::MAX as f64
+                        })
+                        .collect::<Vec<f64>>(),
+                )
+            })
+            .collect();
+        columns.push(Column::new(
+            "s".into(),
+            (0..n)
+                .map(|i| format!("k{}", (i * 31) % 997))
+                .collect::<Vec<_>>(),
+        ));
+        columns.push(Column::new(
+            "m".into(),
+            (0..n)
+                .map(|i| (i % 7 != 3).then_some(i as i64 % 1_000))
+                .collect::<Vec<_>>(),
+        ));
+        let mut frame = DataFrame::new(n, columns).unwrap();
+        ParquetWriter::new(File::create(&path).unwrap())
+            .with_row_group_size(Some(20_000))
+            .finish(&mut frame)
+            .unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let size = bytes.len() as u64;
+        let key = "partial/wide.parquet";
+        server.put(key, &bytes).unwrap();
+        let url = format!("s3://{}/{key}", lathe_testkit::s3::BUCKET);
+        let copy = Arc::new(Partial::open_in(server.store(), key, &url, dir.path()).unwrap());
+        assert_eq!(copy.fetched(), 0);
+        let remote = TableSource::Remote {
+            url: url.clone(),
+            copy: copy.clone(),
+            options: ReadOptions::default(),
+        };
+        let local = TableSource::File {
+            path: path.clone(),
+            options: ReadOptions::default(),
+        };
+        let browser = Browser::new();
+        let page = |source: &TableSource, offset, sort: Option<&str>, columns: Option<&[&str]>| {
+            let query = RowsQuery {
+                offset,
+                limit: 50,
+                sort: sort.map(SortKey::parse),
+                filter: None,
+                columns: columns.map(|c| c.iter().map(|s| s.to_string()).collect()),
+            };
+            browser.page(source, &query).unwrap().frame
+        };
+
+        let first = page(&remote, 0, None, Some(&["x0", "x3"]));
+        assert_eq!(first, page(&local, 0, None, Some(&["x0", "x3"])));
+        let after_first = copy.fetched();
+        assert!(
+            after_first < size / 10,
+            "the first page of two columns fetched {after_first} of {size} bytes"
+        );
+        let later = page(&remote, 150_000, None, None);
+        assert_eq!(later, page(&local, 150_000, None, None));
+        assert!(copy.fetched() < size / 4, "{} of {size}", copy.fetched());
+
+        let sorted = page(&remote, 0, Some("x7:desc"), Some(&["s", "m"]));
+        assert_eq!(sorted, page(&local, 0, Some("x7:desc"), Some(&["s", "m"])));
+        assert!(copy.fetched() < size / 2, "{} of {size}", copy.fetched());
+        assert_eq!(
+            remote.frame(Some(vec!["m".into()])).unwrap(),
+            local.frame(Some(vec!["m".into()])).unwrap()
+        );
+
+        copy.complete(&Job::silent()).unwrap();
+        assert_eq!(copy.fetched(), size);
+        assert!(
+            std::fs::read(copy.path()).unwrap() == bytes,
+            "the copy is the object"
+        );
+        assert_eq!(remote.frame(None).unwrap(), frame);
+
+        // Replaced after it was opened: the next fetch is refused on the ETag.
+        let copy = Arc::new(Partial::open_in(server.store(), key, &url, dir.path()).unwrap());
+        let replaced = TableSource::Remote {
+            url: url.clone(),
+            copy,
+            options: ReadOptions::default(),
+        };
+        server.put(key, &bytes[..bytes.len() / 2]).unwrap();
+        let e = browser
+            .page(
+                &replaced,
+                &RowsQuery {
+                    offset: 0,
+                    limit: 5,
+                    sort: None,
+                    filter: None,
+                    columns: None,
+                },
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(&url) && e.contains("changed"),
+            "the replaced object's error: {e}"
+        );
     }
 }

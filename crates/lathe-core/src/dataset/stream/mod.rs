@@ -20,6 +20,8 @@ use std::sync::Arc;
 use polars::io::parquet::metadata::FileMetadata;
 use polars::prelude::*;
 
+use crate::job::Job;
+use crate::remote::Partial;
 use crate::{Error, Result};
 
 const MIB: u64 = 1 << 20;
@@ -118,10 +120,12 @@ fn total_memory() -> Option<u64> {
 }
 
 /// A Parquet file read in slices of rows: its metadata is parsed once and shared by every
-/// read.
+/// read. A table of an object named by URL is read from a [`Partial`] copy: each read first
+/// fetches the column chunks it decodes (and only those).
 #[derive(Debug, Clone)]
 pub struct ParquetTable {
     pub path: PathBuf,
+    remote: Option<Arc<Partial>>,
     metadata: Arc<FileMetadata>,
     pub names: Vec<String>,
     pub dtypes: Vec<DataType>,
@@ -189,6 +193,7 @@ impl ParquetTable {
         group_starts.push(start);
         Ok(ParquetTable {
             path: path.to_path_buf(),
+            remote: None,
             metadata,
             names,
             dtypes,
@@ -198,12 +203,113 @@ impl ParquetTable {
         })
     }
 
-    /// Rows `offset..offset + len` of `columns`.
-    pub fn read(&self, columns: &[usize], offset: usize, len: usize) -> Result<DataFrame> {
+    /// The Parquet object `copy` holds: its footer is fetched now, its column chunks as reads
+    /// need them.
+    pub fn open_remote(copy: Arc<Partial>) -> Result<ParquetTable> {
+        copy.fetch_parquet_footer(&Job::silent())?;
+        let mut table = ParquetTable::open(copy.path())?;
+        table.remote = Some(copy);
+        Ok(table)
+    }
+
+    /// For a table read from a [`Partial`] copy: fetches the chunks of `columns` in the row
+    /// groups `metadata` lists.
+    fn fetch(&self, columns: &[usize], metadata: &FileMetadata) -> Result<()> {
+        self.fetch_within(
+            columns,
+            metadata,
+            0..metadata.row_groups.len(),
+            &Job::silent(),
+        )
+    }
+
+    /// Fetches the chunks of `columns` in the row groups `groups` of `metadata`.
+    fn fetch_within(
+        &self,
+        columns: &[usize],
+        metadata: &FileMetadata,
+        groups: impl Iterator<Item = usize>,
+        job: &Job,
+    ) -> Result<()> {
+        let Some(copy) = &self.remote else {
+            return Ok(());
+        };
+        let ranges = groups.map(|g| &metadata.row_groups[g]).flat_map(|group| {
+            columns.iter().flat_map(move |&c| {
+                group
+                    .columns_under_root_iter(&self.names[c])
+                    .into_iter()
+                    .flatten()
+                    .map(|chunk| chunk.byte_range())
+            })
+        });
+        copy.fetch(ranges, job)
+    }
+
+    /// For a table read from a [`Partial`] copy: fetches every chunk of `columns` now, in one
+    /// batch of requests, before a pass over all the rows reads them a slice at a time (a
+    /// fetch a slice costs a round of requests each).
+    pub fn prefetch(&self, columns: &[usize], cancel: &crate::job::CancelToken) -> Result<()> {
+        self.fetch_within(
+            columns,
+            &self.metadata,
+            0..self.metadata.row_groups.len(),
+            &Job::new(&|_| {}, cancel.clone()),
+        )
+    }
+
+    /// For a table read from a [`Partial`] copy: fetches, in one batch, the chunks of
+    /// `columns` in the row groups that hold `rows` (a page of scattered rows is then read
+    /// without a round of requests per stretch).
+    pub fn prefetch_rows(
+        &self,
+        columns: &[usize],
+        rows: impl Iterator<Item = usize>,
+    ) -> Result<()> {
+        if self.remote.is_none() {
+            return Ok(());
+        }
+        let groups = self.metadata.row_groups.len();
+        let mut holding: Vec<usize> = rows
+            .map(|r| {
+                self.group_starts[..groups]
+                    .partition_point(|&s| s <= r)
+                    .saturating_sub(1)
+            })
+            .collect();
+        holding.sort_unstable();
+        holding.dedup();
+        self.fetch_within(columns, &self.metadata, holding.into_iter(), &Job::silent())
+    }
+
+    /// Every row of the columns named `names` (all of them when `None`), decoded on polars'
+    /// threads.
+    pub fn read_whole(&self, names: Option<Vec<String>>) -> Result<DataFrame> {
+        let indexes: Vec<usize> = match &names {
+            Some(names) => names
+                .iter()
+                .filter_map(|n| self.names.iter().position(|c| c == n))
+                .collect(),
+            None => (0..self.names.len()).collect(),
+        };
+        self.fetch(&indexes, &self.metadata)?;
         let file =
             File::open(&self.path).map_err(|e| Error::io("read the table", &self.path, e))?;
         let mut reader = ParquetReader::new(file);
+        reader.set_metadata(self.metadata.clone());
+        reader
+            .with_columns(names)
+            .finish()
+            .map_err(|e| unreadable(&self.path, &e))
+    }
+
+    /// Rows `offset..offset + len` of `columns`.
+    pub fn read(&self, columns: &[usize], offset: usize, len: usize) -> Result<DataFrame> {
         let (metadata, offset) = self.metadata_for(offset, len);
+        self.fetch(columns, &metadata)?;
+        let file =
+            File::open(&self.path).map_err(|e| Error::io("read the table", &self.path, e))?;
+        let mut reader = ParquetReader::new(file);
         reader.set_metadata(metadata);
         reader
             .with_projection(Some(columns.to_vec()))
@@ -329,6 +435,7 @@ impl ParquetTable {
         mut f: impl FnMut(usize, &DataFrame) -> Result<()>,
     ) -> Result<()> {
         let step = step.max(1);
+        self.prefetch(columns, cancel)?;
         let mut offset = 0;
         while offset < self.rows {
             cancel.check()?;
