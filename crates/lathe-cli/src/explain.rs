@@ -103,6 +103,10 @@ pub struct FairnessArgs {
     positive: Option<String>,
     #[arg(long, value_delimiter = ',', value_name = "A,B")]
     features: Option<Vec<String>>,
+    /// Memory for the data (e.g. 512MiB, 2GiB; default: a quarter of RAM, at most 2GiB). Over
+    /// it, the data are read and predicted a slice of rows at a time, with the same report.
+    #[arg(long, value_parser = MemoryLimit::parse, value_name = "SIZE")]
+    memory_limit: Option<MemoryLimit>,
     /// Write the grouped bar chart (SVG) and its data (CSV) into this folder.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -323,6 +327,7 @@ pub fn run_fairness(a: FairnessArgs, dir: Option<&Path>, json: bool) -> anyhow::
         }
     };
     let mut project = None;
+    let limit = a.memory_limit.unwrap_or_else(MemoryLimit::for_this_machine);
     let report: Fairness = match model {
         Some(m)
             if !is_file(&m)
@@ -338,6 +343,7 @@ pub fn run_fairness(a: FairnessArgs, dir: Option<&Path>, json: bool) -> anyhow::
                     &data,
                     a.target.as_deref(),
                     &a.sensitive,
+                    a.memory_limit,
                     job,
                 )
             })?
@@ -345,32 +351,40 @@ pub fn run_fairness(a: FairnessArgs, dir: Option<&Path>, json: bool) -> anyhow::
         Some(m) => {
             let loaded = load(&m, a.features.clone(), &mut project, dir)?;
             let target = need_target(a.target.clone().or(loaded.target.clone()))?;
-            let frame = crate::drift::source(&data, &mut project, dir)?.frame(None)?;
-            fairness::assess_frame(
-                &frame,
-                &data,
-                &Predictions::Model {
-                    model: &loaded.model,
-                    name: loaded.name.clone(),
-                    features: &loaded.features,
-                },
-                &target,
-                &a.sensitive,
-                a.positive.as_deref(),
-            )?
+            let source = crate::drift::source(&data, &mut project, dir)?;
+            with_progress(|job| {
+                fairness::assess_source(
+                    &source,
+                    &data,
+                    &Predictions::Model {
+                        model: &loaded.model,
+                        name: loaded.name.clone(),
+                        features: &loaded.features,
+                    },
+                    &target,
+                    &a.sensitive,
+                    a.positive.as_deref(),
+                    limit,
+                    job,
+                )
+            })?
         }
         None => {
             let col = a.prediction_column.as_deref().unwrap_or_default();
             let target = need_target(a.target.clone())?;
-            let frame = crate::drift::source(&data, &mut project, dir)?.frame(None)?;
-            fairness::assess_frame(
-                &frame,
-                &data,
-                &Predictions::Column(col),
-                &target,
-                &a.sensitive,
-                a.positive.as_deref(),
-            )?
+            let source = crate::drift::source(&data, &mut project, dir)?;
+            with_progress(|job| {
+                fairness::assess_source(
+                    &source,
+                    &data,
+                    &Predictions::Column(col),
+                    &target,
+                    &a.sensitive,
+                    a.positive.as_deref(),
+                    limit,
+                    job,
+                )
+            })?
         }
     };
     if let Some(out) = &a.out {

@@ -63,6 +63,7 @@ pub async fn model_fairness(
             &data,
             target.as_deref(),
             &sensitive,
+            None,
             job,
         )?)
     })

@@ -206,7 +206,7 @@ fn a_table_over_its_memory_limit_is_profiled_and_imported_within_it() {
 /// purpose: its CSV-to-Parquet copy once kept every page header of hundreds of row groups.
 fn write_features(path: &Path, rows: usize) {
     let mut out = BufWriter::new(std::fs::File::create(path).unwrap());
-    writeln!(out, "{},y", feature_names()).unwrap();
+    writeln!(out, "{},y,g", feature_names()).unwrap();
     let mut x = SEED;
     let mut line = String::new();
     for _ in 0..rows {
@@ -222,7 +222,10 @@ fn write_features(path: &Path, rows: usize) {
             sum += u;
             line.push_str(&format!("{v:.4},"));
         }
-        writeln!(out, "{line}{}", u8::from(sum + (x % 5) as f64 * 0.3 > 15.6)).unwrap();
+        let y = u8::from(sum + (x % 5) as f64 * 0.3 > 15.6);
+        // A sensitive column for fairness: three groups.
+        let g = ["north", "south", "west"][(x % 3) as usize];
+        writeln!(out, "{line}{y},{g}").unwrap();
     }
 }
 
@@ -273,6 +276,46 @@ fn a_model_is_evaluated_over_its_memory_limit_within_it() {
     assert_eq!(
         streamed, whole,
         "the same evaluation, scored a slice at a time"
+    );
+    assert!(streamed_peak <= overhead + budget + 32 * MIB, "{report}");
+    assert!(whole_peak > streamed_peak + budget, "{report}");
+
+    // Fairness of the same predictions per group of `g`: the same report a slice at a time.
+    let fairness = |data: &Path, limit: Option<&str>| {
+        let mut args = vec![
+            "fairness",
+            &model,
+            path_str(data),
+            "--features",
+            &features,
+            "--target",
+            "y",
+            "--sensitive",
+            "g",
+        ];
+        if let Some(limit) = limit {
+            args.extend(["--memory-limit", limit]);
+        }
+        peak(&args)
+    };
+    let (_, overhead) = fairness(&small, Some(limit));
+    let (whole, whole_peak) = fairness(&big, None);
+    let (streamed, streamed_peak) = fairness(&big, Some(limit));
+    let report = format!(
+        "fairness peak KiB: 100 rows {overhead}, 500k rows in memory {whole_peak}, in {limit} {streamed_peak}"
+    );
+    eprintln!("{report}");
+    assert_eq!(whole["rows"], 500_000);
+    assert_eq!(
+        whole["by_sensitive"]["g"]["groups"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        streamed, whole,
+        "the same report, predicted a slice at a time"
     );
     assert!(streamed_peak <= overhead + budget + 32 * MIB, "{report}");
     assert!(whole_peak > streamed_peak + budget, "{report}");

@@ -236,6 +236,7 @@ pub fn export(project: &Project, options: &ExportOptions, job: &Job) -> Result<E
                 &data_ref,
                 None,
                 &options.sensitive,
+                Some(limit),
                 job,
             )?);
         }

@@ -60,17 +60,32 @@ pub struct Fairness {
     pub threshold: f64,
 }
 
-fn metrics(group: String, idx: &[usize], y: &[bool], p: &[bool]) -> GroupMetrics {
-    let (mut tp, mut fp, mut tn, mut fnn) = (0u64, 0u64, 0u64, 0u64);
-    for &i in idx {
-        match (y[i], p[i]) {
-            (true, true) => tp += 1,
-            (false, true) => fp += 1,
-            (false, false) => tn += 1,
-            (true, false) => fnn += 1,
+/// A group's confusion counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Counts {
+    tp: u64,
+    fp: u64,
+    tn: u64,
+    fnn: u64,
+}
+
+impl Counts {
+    fn add(&mut self, actual: bool, predicted: bool, n: u64) {
+        match (actual, predicted) {
+            (true, true) => self.tp += n,
+            (false, true) => self.fp += n,
+            (false, false) => self.tn += n,
+            (true, false) => self.fnn += n,
         }
     }
-    let n = idx.len() as f64;
+
+    fn total(self) -> u64 {
+        self.tp + self.fp + self.tn + self.fnn
+    }
+}
+
+fn metrics(group: String, c: Counts) -> GroupMetrics {
+    let n = c.total() as f64;
     let rate = |a: u64, b: u64| {
         if a + b == 0 {
             0.0
@@ -80,11 +95,11 @@ fn metrics(group: String, idx: &[usize], y: &[bool], p: &[bool]) -> GroupMetrics
     };
     GroupMetrics {
         group,
-        count: idx.len() as u64,
-        selection_rate: (tp + fp) as f64 / n,
-        accuracy: (tp + tn) as f64 / n,
-        tpr: rate(tp, fnn),
-        fpr: rate(fp, tn),
+        count: c.total(),
+        selection_rate: (c.tp + c.fp) as f64 / n,
+        accuracy: (c.tp + c.tn) as f64 / n,
+        tpr: rate(c.tp, c.fnn),
+        fpr: rate(c.fp, c.tn),
     }
 }
 
@@ -117,12 +132,7 @@ fn sort_groups(keys: &mut [Vec<String>]) {
     });
 }
 
-fn report(name: &str, columns: &[&[String]], y: &[bool], p: &[bool]) -> Result<SensitiveReport> {
-    let mut groups: BTreeMap<Vec<String>, Vec<usize>> = BTreeMap::new();
-    for i in 0..y.len() {
-        let key: Vec<String> = columns.iter().map(|c| c[i].clone()).collect();
-        groups.entry(key).or_default().push(i);
-    }
+fn report(name: &str, groups: BTreeMap<Vec<String>, Counts>) -> Result<SensitiveReport> {
     if groups.len() < 2 {
         return Err(Error::BadArgument {
             argument: "sensitive",
@@ -140,7 +150,7 @@ fn report(name: &str, columns: &[&[String]], y: &[bool], p: &[bool]) -> Result<S
     sort_groups(&mut keys);
     let rows: Vec<GroupMetrics> = keys
         .iter()
-        .map(|k| metrics(k.join(", "), &groups[k], y, p))
+        .map(|k| metrics(k.join(", "), groups[k]))
         .collect();
     let (dpd, dpr) = spread(rows.iter().map(|g| g.selection_rate));
     let (tpr_d, tpr_r) = spread(rows.iter().map(|g| g.tpr));
@@ -186,36 +196,92 @@ pub struct FairnessInput<'a> {
 /// Fairness per sensitive column and per pair of them.
 pub fn assess(input: &FairnessInput) -> Result<Fairness> {
     let (y, p) = (input.actual, input.predicted);
-    if input.sensitive.is_empty() {
+    let mut cells: BTreeMap<Vec<String>, Counts> = BTreeMap::new();
+    for i in 0..y.len() {
+        let key: Vec<String> = input.sensitive.iter().map(|(_, v)| v[i].clone()).collect();
+        cells.entry(key).or_default().add(y[i], p[i], 1);
+    }
+    let names: Vec<String> = input.sensitive.iter().map(|(n, _)| n.clone()).collect();
+    from_cells(
+        Heading {
+            predictions: input.predictions.clone(),
+            data: input.data.clone(),
+            target: input.target.clone(),
+            positive_label: input.positive_label.clone(),
+        },
+        &names,
+        &cells,
+    )
+}
+
+/// What a report is of.
+struct Heading {
+    predictions: String,
+    data: String,
+    target: String,
+    positive_label: String,
+}
+
+/// The report from the confusion counts of each combination of the sensitive columns' values
+/// (`cells`): each column's groups and each pair's are sums of those.
+fn from_cells(
+    heading: Heading,
+    sensitive: &[String],
+    cells: &BTreeMap<Vec<String>, Counts>,
+) -> Result<Fairness> {
+    if sensitive.is_empty() {
         return Err(Error::BadArgument {
             argument: "sensitive",
             detail: "name at least one sensitive column".to_owned(),
         });
     }
-    if y.is_empty() {
+    let mut overall = Counts::default();
+    for c in cells.values() {
+        for (actual, predicted, n) in [
+            (true, true, c.tp),
+            (false, true, c.fp),
+            (false, false, c.tn),
+            (true, false, c.fnn),
+        ] {
+            overall.add(actual, predicted, n);
+        }
+    }
+    if overall.total() == 0 {
         return Err(Error::BadArgument {
             argument: "data",
             detail: "the data have no rows".to_owned(),
         });
     }
+    let project = |levels: &[usize]| {
+        let mut groups: BTreeMap<Vec<String>, Counts> = BTreeMap::new();
+        for (key, c) in cells {
+            let g = groups
+                .entry(levels.iter().map(|&l| key[l].clone()).collect())
+                .or_default();
+            g.tp += c.tp;
+            g.fp += c.fp;
+            g.tn += c.tn;
+            g.fnn += c.fnn;
+        }
+        groups
+    };
     let mut by = BTreeMap::new();
-    for (name, values) in input.sensitive {
-        by.insert(name.clone(), report(name, &[values], y, p)?);
+    for (i, name) in sensitive.iter().enumerate() {
+        by.insert(name.clone(), report(name, project(&[i]))?);
     }
-    for (i, (a, va)) in input.sensitive.iter().enumerate() {
-        for (b, vb) in &input.sensitive[i + 1..] {
+    for (i, a) in sensitive.iter().enumerate() {
+        for (j, b) in sensitive.iter().enumerate().skip(i + 1) {
             let name = format!("{a}&{b}");
-            by.insert(name.clone(), report(&name, &[va, vb], y, p)?);
+            by.insert(name.clone(), report(&name, project(&[i, j]))?);
         }
     }
-    let all: Vec<usize> = (0..y.len()).collect();
     Ok(Fairness {
-        predictions: input.predictions.clone(),
-        data: input.data.clone(),
-        target: input.target.clone(),
-        positive_label: input.positive_label.clone(),
-        rows: y.len() as u64,
-        overall: metrics("overall".to_owned(), &all, y, p),
+        predictions: heading.predictions,
+        data: heading.data,
+        target: heading.target,
+        positive_label: heading.positive_label,
+        rows: overall.total(),
+        overall: metrics("overall".to_owned(), overall),
         by_sensitive: by,
         threshold: RATIO_THRESHOLD,
     })
@@ -259,94 +325,224 @@ pub fn assess_frame(
     sensitive: &[String],
     positive: Option<&str>,
 ) -> Result<Fairness> {
-    let actual_text = text_column(frame, target, "target")?;
-    let mut columns = Vec::new();
-    for s in sensitive {
-        if s == target {
+    let mut tally = Tally::new(predictions, target, sensitive)?;
+    tally.add(frame, 0)?;
+    tally.finish(data_name, positive)
+}
+
+/// [`assess_frame`] on a table: read whole (only the columns it needs) when it fits in `limit`,
+/// else a slice of rows at a time from its Parquet file (a copy, for other formats), counting
+/// each slice's outcomes per group: the same counts, so the same report.
+#[allow(clippy::too_many_arguments)]
+pub fn assess_source(
+    source: &crate::dataset::browse::TableSource,
+    data_name: &str,
+    predictions: &Predictions,
+    target: &str,
+    sensitive: &[String],
+    positive: Option<&str>,
+    limit: crate::dataset::stream::MemoryLimit,
+    job: &crate::job::Job,
+) -> Result<Fairness> {
+    let mut tally = Tally::new(predictions, target, sensitive)?;
+    if source.fits(limit)? {
+        job.progress("reading the data", 0, None);
+        let frame = source.frame(None)?;
+        job.progress("predicting", 0, Some(frame.height() as u64));
+        tally.add(&frame, 0)?;
+        return tally.finish(data_name, positive);
+    }
+    let spill = source.spill_folder()?;
+    let sliced = source.sliced(limit, &spill, job)?;
+    let table = &sliced.table;
+    let empty = polars::prelude::DataFrame::new(
+        0,
+        table
+            .names
+            .iter()
+            .zip(&table.dtypes)
+            .map(|(n, d)| polars::prelude::Column::new_empty(n.as_str().into(), d))
+            .collect(),
+    )
+    .map_err(|e| Error::Compute {
+        context: "cannot read the data",
+        detail: e.to_string(),
+    })?;
+    let mut needed: Vec<&str> = vec![target];
+    needed.extend(sensitive.iter().map(String::as_str));
+    match predictions {
+        Predictions::Model { features, .. } => needed.extend(features.iter().map(String::as_str)),
+        Predictions::Column(col) => needed.push(col),
+    }
+    let mut columns: Vec<usize> = Vec::new();
+    for (k, name) in needed.iter().enumerate() {
+        let argument = match (k, predictions) {
+            (0, _) => "target",
+            (k, _) if k <= sensitive.len() => "sensitive",
+            (_, Predictions::Column(_)) => "prediction-column",
+            _ => "features",
+        };
+        let at = table
+            .names
+            .iter()
+            .position(|n| n == name)
+            .ok_or_else(|| crate::explain::missing_column(argument, name, &empty))?;
+        if !columns.contains(&at) {
+            columns.push(at);
+        }
+    }
+    job.progress("predicting", 0, Some(table.rows as u64));
+    table.for_each_slice(&columns, limit.bytes(), &job.cancel, |offset, slice| {
+        tally.add(slice, offset)?;
+        job.progress(
+            "predicting",
+            (offset + slice.height()) as u64,
+            Some(table.rows as u64),
+        );
+        Ok(())
+    })?;
+    tally.finish(data_name, positive)
+}
+
+/// Outcome counts per combination of the sensitive columns' values, gathered a slice of rows
+/// at a time.
+struct Tally<'a> {
+    predictions: &'a Predictions<'a>,
+    target: &'a str,
+    sensitive: &'a [String],
+    /// (the sensitive values, the actual outcome, the predicted outcome) → rows.
+    cells: BTreeMap<(Vec<String>, String, String), u64>,
+    /// The model's classes, once a slice was predicted.
+    classes: Option<Vec<String>>,
+}
+
+impl<'a> Tally<'a> {
+    fn new(
+        predictions: &'a Predictions<'a>,
+        target: &'a str,
+        sensitive: &'a [String],
+    ) -> Result<Self> {
+        if let Some(s) = sensitive.iter().find(|s| *s == target) {
             return Err(Error::BadArgument {
                 argument: "sensitive",
                 detail: format!("{s:?} is the target column"),
             });
         }
-        columns.push((s.clone(), text_column(frame, s, "sensitive")?));
+        Ok(Tally {
+            predictions,
+            target,
+            sensitive,
+            cells: BTreeMap::new(),
+            classes: None,
+        })
     }
-    let (name, predicted_text, positive_label) = match predictions {
-        Predictions::Model {
-            model,
-            name,
-            features,
-        } => {
-            let values = crate::model::feature_values(frame, features)?;
-            let x: Vec<f32> = values.iter().map(|&v| v as f32).collect();
-            let target_fn = crate::explain::Target::new(model, features.len(), None, &x)?;
-            let classes = target_fn
-                .classes
-                .clone()
-                .ok_or_else(|| Error::BadArgument {
-                    argument: "model",
-                    detail: "fairness needs a classifier; this model predicts numbers".to_owned(),
-                })?;
-            if classes.len() != 2 {
-                return Err(Error::BadArgument {
-                    argument: "model",
-                    detail: format!(
-                        "fairness metrics here are for binary classifiers; this one has {} classes",
-                        classes.len()
-                    ),
-                });
-            }
-            let p = target_fn.predict_all(&x)?;
-            let texts: Vec<String> = p.labels.iter().map(|&i| classes[i].clone()).collect();
-            let pos = positive.map_or_else(|| classes[1].clone(), str::to_owned);
-            (name.clone(), texts, pos)
-        }
-        Predictions::Column(col) => {
-            let texts = text_column(frame, col, "prediction-column")?;
-            let pos = match positive {
-                Some(p) => p.to_owned(),
-                None => ["1", "true", "True"]
-                    .iter()
-                    .find(|c| texts.iter().chain(&actual_text).any(|t| t == *c))
-                    .map(|c| (*c).to_owned())
+
+    /// Counts the rows of `frame`, whose first row is row `first_row` of the data.
+    fn add(&mut self, frame: &polars::prelude::DataFrame, first_row: usize) -> Result<()> {
+        let actual = text_column(frame, self.target, "target")?;
+        let columns: Vec<Vec<String>> = self
+            .sensitive
+            .iter()
+            .map(|s| text_column(frame, s, "sensitive"))
+            .collect::<Result<_>>()?;
+        let predicted: Vec<String> = match self.predictions {
+            Predictions::Model {
+                model, features, ..
+            } => {
+                let values = crate::model::feature_values_at(frame, features, first_row)?;
+                let x: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+                let target_fn = crate::explain::Target::new(model, features.len(), None, &x)?;
+                let classes = target_fn
+                    .classes
+                    .clone()
                     .ok_or_else(|| Error::BadArgument {
-                        argument: "positive",
+                        argument: "model",
+                        detail: "fairness needs a classifier; this model predicts numbers"
+                            .to_owned(),
+                    })?;
+                if classes.len() != 2 {
+                    return Err(Error::BadArgument {
+                        argument: "model",
                         detail: format!(
-                            "cannot tell which value of {col:?} is the positive outcome; pass --positive LABEL"
+                            "fairness metrics here are for binary classifiers; this one has {} classes",
+                            classes.len()
                         ),
-                    })?,
-            };
-            (format!("column {col}"), texts, pos)
+                    });
+                }
+                let p = target_fn.predict_all(&x)?;
+                let texts = p.labels.iter().map(|&i| classes[i].clone()).collect();
+                self.classes = Some(classes);
+                texts
+            }
+            Predictions::Column(col) => text_column(frame, col, "prediction-column")?,
+        };
+        for (i, (a, p)) in actual.into_iter().zip(predicted).enumerate() {
+            let key: Vec<String> = columns.iter().map(|c| c[i].clone()).collect();
+            *self.cells.entry((key, a, p)).or_default() += 1;
         }
-    };
-    let mut seen: Vec<&String> = actual_text.iter().chain(&predicted_text).collect();
-    seen.sort_unstable();
-    seen.dedup();
-    if seen.len() > 2 {
-        return Err(Error::BadArgument {
-            argument: "target",
-            detail: format!(
-                "fairness metrics here are for binary outcomes; the target and predictions hold {} values ({})",
-                seen.len(),
-                seen.iter()
-                    .take(6)
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        });
+        Ok(())
     }
-    let actual: Vec<bool> = actual_text.iter().map(|t| *t == positive_label).collect();
-    let predicted: Vec<bool> = predicted_text
-        .iter()
-        .map(|t| *t == positive_label)
-        .collect();
-    assess(&FairnessInput {
-        predictions: name,
-        data: data_name.to_owned(),
-        target: target.to_owned(),
-        positive_label,
-        actual: &actual,
-        predicted: &predicted,
-        sensitive: &columns,
-    })
+
+    fn finish(self, data_name: &str, positive: Option<&str>) -> Result<Fairness> {
+        let seen: std::collections::BTreeSet<&String> =
+            self.cells.keys().flat_map(|(_, a, p)| [a, p]).collect();
+        let (name, positive_label) = match self.predictions {
+            Predictions::Model { name, .. } => {
+                let pos = match (positive, &self.classes) {
+                    (Some(p), _) => p.to_owned(),
+                    (None, Some(classes)) => classes[1].clone(),
+                    (None, None) => String::new(),
+                };
+                (name.clone(), pos)
+            }
+            Predictions::Column(col) => {
+                let pos = match positive {
+                    Some(p) => p.to_owned(),
+                    None => ["1", "true", "True"]
+                        .iter()
+                        .find(|c| seen.iter().any(|t| t == c))
+                        .map(|c| (*c).to_owned())
+                        .ok_or_else(|| Error::BadArgument {
+                            argument: "positive",
+                            detail: format!(
+                                "cannot tell which value of {col:?} is the positive outcome; pass --positive LABEL"
+                            ),
+                        })?,
+                };
+                (format!("column {col}"), pos)
+            }
+        };
+        if seen.len() > 2 {
+            return Err(Error::BadArgument {
+                argument: "target",
+                detail: format!(
+                    "fairness metrics here are for binary outcomes; the target and predictions hold {} values ({})",
+                    seen.len(),
+                    seen.iter()
+                        .take(6)
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+        let mut cells: BTreeMap<Vec<String>, Counts> = BTreeMap::new();
+        for ((key, a, p), n) in &self.cells {
+            cells.entry(key.clone()).or_default().add(
+                *a == positive_label,
+                *p == positive_label,
+                *n,
+            );
+        }
+        from_cells(
+            Heading {
+                predictions: name,
+                data: data_name.to_owned(),
+                target: self.target.to_owned(),
+                positive_label,
+            },
+            self.sensitive,
+            &cells,
+        )
+    }
 }

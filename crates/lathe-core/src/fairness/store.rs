@@ -3,32 +3,33 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Fairness, Predictions, assess_frame};
+use super::{Fairness, Predictions, assess_source};
 use crate::audit::{self, NewAuditEntry};
+use crate::dataset::stream::MemoryLimit;
 use crate::dataset::{self, browse::TableSource};
 use crate::job::Job;
 use crate::model::registry;
 use crate::project::Project;
 use crate::{Error, Result};
 
-/// Assesses registered `model_ref` on stored `data_ref` and keeps the report.
+/// Assesses registered `model_ref` on stored `data_ref` and keeps the report. The data are
+/// read whole when they fit in `limit` (default [`MemoryLimit::for_this_machine`]), else a
+/// slice of rows at a time ([`assess_source`]).
 pub fn fairness_stored(
     project: &Project,
     model_ref: &str,
     data_ref: &str,
     target: Option<&str>,
     sensitive: &[String],
+    limit: Option<MemoryLimit>,
     job: &Job,
 ) -> Result<Fairness> {
     let version = registry::show(project, model_ref)?;
     let target = version.target_or(target)?;
     let data = dataset::resolve(project, data_ref)?;
-    job.progress("reading the data", 0, None);
-    let frame = TableSource::stored(project, data_ref)?.frame(None)?;
     let model = registry::load_model(project, &version)?;
-    job.progress("predicting", 0, Some(frame.height() as u64));
-    let report = assess_frame(
-        &frame,
+    let report = assess_source(
+        &TableSource::stored(project, data_ref)?,
         &format!("{}@{}", data.dataset, data.version),
         &Predictions::Model {
             model: &model,
@@ -38,6 +39,8 @@ pub fn fairness_stored(
         &target,
         sensitive,
         None,
+        limit.unwrap_or_else(MemoryLimit::for_this_machine),
+        job,
     )?;
     job.cancel.check()?;
     let db = |e| Error::db(project.root(), e);

@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 
 use lathe_core::dataset::browse::TableSource;
+use lathe_core::dataset::stream::MemoryLimit;
 use lathe_core::explain::shap::Algorithm;
 use lathe_core::explain::{ExplainInput, Explanation, OutputKind, Request, explain};
 use lathe_core::fairness::{self, Predictions};
@@ -340,6 +341,74 @@ fn fairness_equals_fairlearns() {
     )
     .unwrap();
     assert_eq!(from_column.by_sensitive, report.by_sensitive);
+
+    // Over a memory limit: 40 copies read and predicted 1,024 rows at a time (row groups of
+    // 3,000) give the report the whole table gives, to the bit, from the model and from the
+    // column; a missing column is named with the table's columns.
+    let dir = tempfile::tempdir().unwrap();
+    let mut big = with.clone();
+    for _ in 1..40 {
+        big.vstack_mut(&with).unwrap();
+    }
+    let path = dir.path().join("big.parquet");
+    ParquetWriter::new(std::fs::File::create(&path).unwrap())
+        .with_row_group_size(Some(3_000))
+        .finish(&mut big)
+        .unwrap();
+    let source = TableSource::File {
+        path,
+        options: Default::default(),
+    };
+    let tiny = MemoryLimit(256 << 10);
+    assert!(!source.fits(tiny).unwrap());
+    let sensitive = ["sex".to_owned(), "age_band".to_owned()];
+    for predictions in [
+        Predictions::Model {
+            model: &m,
+            name: "risk".to_owned(),
+            features: &features,
+        },
+        Predictions::Column("predicted"),
+    ] {
+        let whole = fairness::assess_frame(
+            &big,
+            "big",
+            &predictions,
+            "high_progression",
+            &sensitive,
+            None,
+        )
+        .unwrap();
+        assert_eq!(whole.rows as usize, big.height());
+        let sliced = fairness::assess_source(
+            &source,
+            "big",
+            &predictions,
+            "high_progression",
+            &sensitive,
+            None,
+            tiny,
+            &Job::silent(),
+        )
+        .unwrap();
+        assert_eq!(format!("{sliced:?}"), format!("{whole:?}"));
+    }
+    let e = fairness::assess_source(
+        &source,
+        "big",
+        &Predictions::Column("predicted"),
+        "high_progression",
+        &["gender".to_owned()],
+        None,
+        tiny,
+        &Job::silent(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("no column \"gender\"") && e.contains("age_band"),
+        "{e}"
+    );
 }
 
 /// Seeded 0, Lathe draws lime's very neighbourhoods (numpy's MT19937 through `choice` and
