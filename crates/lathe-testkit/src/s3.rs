@@ -25,6 +25,9 @@ pub const BUCKET: &str = "lathe-data";
 pub struct Server {
     /// `http://127.0.0.1:PORT`, the S3 API.
     pub endpoint: String,
+    /// `http://127.0.0.1:PORT`, the filer's plain HTTP server: an object `KEY` of the bucket
+    /// is `{filer}/buckets/{BUCKET}/KEY`, readable without credentials, with ranges and ETags.
+    pub filer: String,
     master_port: u16,
     /// The watchdog shell (its child is weed).
     _watchdog: Child,
@@ -106,6 +109,7 @@ impl Server {
             .unwrap();
         let server = Server {
             endpoint: format!("http://127.0.0.1:{s3}"),
+            filer: format!("http://127.0.0.1:{filer}"),
             master_port: master,
             _watchdog: watchdog,
             _dir: dir,

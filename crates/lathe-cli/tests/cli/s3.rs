@@ -167,6 +167,9 @@ fn rows_and_eval_of_a_parquet_object_equal_the_local_file() {
     let url = s.upload(&local, "tables/diabetes.parquet");
     let local = path_str(&local);
 
+    // The same object over plain HTTP (the server's filer; no credentials), through
+    // `object_store`'s HTTP client: ranges and ETags as over S3.
+    let http = format!("{}/buckets/{BUCKET}/tables/diabetes.parquet", s.filer);
     for query in [
         &["--limit", "9", "--offset", "400"][..],
         &["--sort", "bmi:desc", "--limit", "7", "--columns", "age,bmi"],
@@ -179,7 +182,27 @@ fn rows_and_eval_of_a_parquet_object_equal_the_local_file() {
         let mut expected = run_json(lathe(), &[&["dataset", "rows", local][..], query].concat());
         expected["dataset"] = remote["dataset"].clone();
         assert_eq!(remote, expected, "rows {query:?}");
+        let over_http = run_json(lathe(), &[&["dataset", "rows", &http][..], query].concat());
+        assert_eq!(over_http, expected, "rows over http:// {query:?}");
     }
+    s.upload(
+        &repo().join("tests/fixtures/data/cars.csv"),
+        "tables/cars_http.csv",
+    );
+    let profile_http = run_json(
+        lathe(),
+        &[
+            "dataset",
+            "show",
+            &format!("{}/buckets/{BUCKET}/tables/cars_http.csv", s.filer),
+        ],
+    );
+    let mut profile_local = run_json(
+        lathe(),
+        &["dataset", "show", &file("tests/fixtures/data/cars.csv")],
+    );
+    profile_local["dataset"] = profile_http["dataset"].clone();
+    assert_eq!(profile_http, profile_local, "a CSV profiled over http://");
 
     let model = s.upload(
         &repo().join("tests/fixtures/models/rf_reg.onnx"),
