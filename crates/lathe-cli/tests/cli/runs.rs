@@ -465,6 +465,19 @@ fn a_server_that_hangs_times_out_as_mlflows_variables_say() {
             .contains("MLFLOW_HTTP_REQUEST_TIMEOUT"),
         "{body}"
     );
+    let out = lathe()
+        .args(["--project", &dir, "runs", "import", &server.url, "--json"])
+        .env("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "a few")
+        .output()
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(body["error"]["code"], "bad_argument", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("MLFLOW_HTTP_REQUEST_MAX_RETRIES") && message.contains("a few"),
+        "{message}"
+    );
+    assert_eq!(info(), before);
     // Answering again, it imports.
     let out = import("30");
     assert!(
