@@ -345,9 +345,15 @@ pub fn assess_source(
     job: &crate::job::Job,
 ) -> Result<Fairness> {
     let mut tally = Tally::new(predictions, target, sensitive)?;
+    let mut needed: Vec<&str> = vec![target];
+    needed.extend(sensitive.iter().map(String::as_str));
+    match predictions {
+        Predictions::Model { features, .. } => needed.extend(features.iter().map(String::as_str)),
+        Predictions::Column(col) => needed.push(col),
+    }
     if source.fits(limit)? {
         job.progress("reading the data", 0, None);
-        let frame = source.frame(None)?;
+        let frame = source.frame_of(&needed)?;
         job.progress("predicting", 0, Some(frame.height() as u64));
         tally.add(&frame, 0)?;
         return tally.finish(data_name, positive);
@@ -368,12 +374,6 @@ pub fn assess_source(
         context: "cannot read the data",
         detail: e.to_string(),
     })?;
-    let mut needed: Vec<&str> = vec![target];
-    needed.extend(sensitive.iter().map(String::as_str));
-    match predictions {
-        Predictions::Model { features, .. } => needed.extend(features.iter().map(String::as_str)),
-        Predictions::Column(col) => needed.push(col),
-    }
     let mut columns: Vec<usize> = Vec::new();
     for (k, name) in needed.iter().enumerate() {
         let argument = match (k, predictions) {

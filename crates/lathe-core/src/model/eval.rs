@@ -825,7 +825,9 @@ pub fn evaluate_source(model: &Model, input: &SourceInput, job: &Job) -> Result<
     let source = input.source;
     if source.fits(input.limit)? {
         job.progress("reading the data", 0, None);
-        let frame = source.frame(None)?;
+        let mut needed: Vec<&str> = input.features.iter().map(String::as_str).collect();
+        needed.push(input.target);
+        let frame = source.frame_of(&needed)?;
         job.cancel.check()?;
         job.progress("predicting", 0, Some(frame.height() as u64));
         return evaluate(
