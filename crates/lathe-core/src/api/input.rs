@@ -120,9 +120,12 @@ impl Input {
         match self {
             Input::File(path) => crate::dataset::profile_file(path, options, job),
             Input::Url(url) => {
-                let fetched = remote::fetch(url, &std::env::temp_dir(), job)?;
-                let mut profile = crate::dataset::profile_file(&fetched.file, options, job)
-                    .map_err(|e| e.naming(&fetched.object.url))?;
+                // Every byte is read, so the whole object is fetched first, without the
+                // SHA-256 only an import records.
+                let copy = remote::Partial::open(url, &std::env::temp_dir())?;
+                copy.complete(job)?;
+                let mut profile = crate::dataset::profile_file(copy.path(), options, job)
+                    .map_err(|e| e.naming(&copy.object.url))?;
                 profile.dataset = crate::dataset::url_name(url);
                 Ok(profile)
             }
