@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use lathe_core::Error;
+use lathe_core::Project;
 use lathe_core::api::Input;
 use lathe_core::dataset::stream::MemoryLimit;
 use lathe_core::display;
@@ -328,6 +329,25 @@ pub fn run_fairness(a: FairnessArgs, dir: Option<&Path>, json: bool) -> anyhow::
     };
     let mut project = None;
     let limit = a.memory_limit.unwrap_or_else(MemoryLimit::for_this_machine);
+    // A model file or a prediction column, on a file, a URL or a stored version.
+    let assess = |predictions: &Predictions,
+                  target: &str,
+                  project: &mut Option<Project>|
+     -> anyhow::Result<Fairness> {
+        let source = crate::drift::source(&data, project, dir)?;
+        Ok(with_progress(|job| {
+            fairness::assess_source(
+                &source,
+                &data,
+                predictions,
+                target,
+                &a.sensitive,
+                a.positive.as_deref(),
+                limit,
+                job,
+            )
+        })?)
+    };
     let report: Fairness = match model {
         Some(m)
             if !is_file(&m)
@@ -351,40 +371,17 @@ pub fn run_fairness(a: FairnessArgs, dir: Option<&Path>, json: bool) -> anyhow::
         Some(m) => {
             let loaded = load(&m, a.features.clone(), &mut project, dir)?;
             let target = need_target(a.target.clone().or(loaded.target.clone()))?;
-            let source = crate::drift::source(&data, &mut project, dir)?;
-            with_progress(|job| {
-                fairness::assess_source(
-                    &source,
-                    &data,
-                    &Predictions::Model {
-                        model: &loaded.model,
-                        name: loaded.name.clone(),
-                        features: &loaded.features,
-                    },
-                    &target,
-                    &a.sensitive,
-                    a.positive.as_deref(),
-                    limit,
-                    job,
-                )
-            })?
+            let predictions = Predictions::Model {
+                model: &loaded.model,
+                name: loaded.name.clone(),
+                features: &loaded.features,
+            };
+            assess(&predictions, &target, &mut project)?
         }
         None => {
             let col = a.prediction_column.as_deref().unwrap_or_default();
             let target = need_target(a.target.clone())?;
-            let source = crate::drift::source(&data, &mut project, dir)?;
-            with_progress(|job| {
-                fairness::assess_source(
-                    &source,
-                    &data,
-                    &Predictions::Column(col),
-                    &target,
-                    &a.sensitive,
-                    a.positive.as_deref(),
-                    limit,
-                    job,
-                )
-            })?
+            assess(&Predictions::Column(col), &target, &mut project)?
         }
     };
     if let Some(out) = &a.out {
