@@ -707,7 +707,7 @@ async fn connect_to_an_mlflow_tracking_server_and_sync_it() {
         Some("http://")
     );
     // Nothing listens there: the banner names the address, and nothing is imported.
-    let nobody = format!("127.0.0.1:{}", lathe_testkit::mlflow::free_port());
+    let nobody = format!("127.0.0.1:{}", lathe_testkit::free_port());
     app.type_into("[data-testid=server-url]", &nobody).await;
     app.click("[data-testid=server-connect]").await;
     let error = app

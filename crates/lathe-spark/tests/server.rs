@@ -80,7 +80,7 @@ fn missing_tables_servers_and_cancelled_queries_are_clear_errors() {
         .unwrap_err();
     assert!(e.to_string().contains("/nonexistent/x.parquet"), "{e}");
 
-    let port = lathe_testkit::mlflow::free_port();
+    let port = lathe_testkit::free_port();
     let e = Session::connect(&Address::parse(&format!("sc://127.0.0.1:{port}")).unwrap())
         .and_then(|mut s| s.sql("SELECT 1", &|| false))
         .unwrap_err();

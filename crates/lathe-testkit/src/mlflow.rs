@@ -31,15 +31,6 @@ pub fn bin() -> PathBuf {
         .expect("mlflow is not installed: run scripts/test.sh (it installs it), or set LATHE_MLFLOW_BIN to the bin folder of a virtual environment with mlflow")
 }
 
-/// A free port on 127.0.0.1.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 impl Server {
     /// Starts a server with an empty store.
     pub fn start() -> Server {
@@ -71,7 +62,7 @@ impl Server {
         }
         let db = dir.path().join("mlflow.db");
         let artifacts = dir.path().join("artifacts");
-        let port = free_port();
+        let port = crate::free_port();
         // The shell starts mlflow as the leader of a new process group, waits for this
         // process to end, then stops the group (mlflow's workers linger after SIGTERM).
         let script = format!(

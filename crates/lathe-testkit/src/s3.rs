@@ -168,19 +168,7 @@ impl Server {
         let store = self.store();
         let payload = PutPayload::from(bytes.to_vec());
         let location = ObjectPath::from(key);
-        // On a thread of its own: the caller may be an async test, inside a runtime already.
-        std::thread::scope(|scope| {
-            scope
-                .spawn(|| {
-                    tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .unwrap()
-                        .block_on(async move { store.put(&location, payload).await.map(|_| ()) })
-                })
-                .join()
-                .unwrap()
-        })
+        crate::block_on(async move { store.put(&location, payload).await.map(|_| ()) })
     }
 
     /// Uploads the file at `path` under `key`; returns its `s3://` URL.

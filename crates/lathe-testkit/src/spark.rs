@@ -10,7 +10,7 @@ use std::process::{Child, Command as Process, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::mlflow::free_port;
+use crate::free_port;
 
 /// A running Spark Connect server.
 #[derive(Debug)]

@@ -431,7 +431,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let r = dir.path().join("r.parquet");
         write(&mut table(100, 1, 0.0), &r);
-        let port = lathe_testkit::mlflow::free_port();
+        let port = lathe_testkit::free_port();
         let url = format!("sc://127.0.0.1:{port}/?path=/data/today.parquet");
         let spark = TableSource::Spark {
             shown: url.clone(),

@@ -1276,7 +1276,7 @@ fn a_server_that_is_not_there_or_not_mlflow_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let project = new_project(dir.path());
     let before = crate::support::tree(dir.path());
-    let port = lathe_testkit::mlflow::free_port();
+    let port = lathe_testkit::free_port();
     let url = format!("http://127.0.0.1:{port}");
     let e = runs::import(&project, Path::new(&url), &Job::silent()).unwrap_err();
     let text = e.to_string();
