@@ -94,6 +94,19 @@ ensure_seaweedfs() {
   export LATHE_WEED="$dir/bin/weed"
 }
 
+# Azurite, Microsoft's Azure Blob Storage emulator (npm), the real server the az:// and
+# https:// tests start on 127.0.0.1 over TLS (openssl makes its certificate). Outside the clone.
+AZURITE_VERSION="3.37.0"
+ensure_azurite() {
+  local dir="$LATHE_TOOLS/azurite-$AZURITE_VERSION"
+  if [ ! -x "$dir/node_modules/.bin/azurite-blob" ]; then
+    npm install --silent --no-audit --no-fund --prefix "$dir" "azurite@$AZURITE_VERSION"
+  fi
+  [ -x "$dir/node_modules/.bin/azurite-blob" ] || die "azurite $AZURITE_VERSION installed no azurite-blob in $dir"
+  command -v openssl >/dev/null || ensure_packages openssl
+  export LATHE_AZURITE="$dir/node_modules/.bin/azurite-blob"
+}
+
 # MLflow, the real tracking server the runs-import tests start on 127.0.0.1 (and the client
 # that logs runs into it), in a virtual environment outside the clone, reused by the next run.
 MLFLOW_VERSION="3.17.2"

@@ -11,6 +11,7 @@ stage "rust components" ensure_rust_components
 stage "tauri-driver" ensure_tauri_driver
 stage "node modules" ensure_node_modules
 stage "seaweedfs" ensure_seaweedfs
+stage "azurite" ensure_azurite
 stage "mlflow" ensure_mlflow
 stage "spark" ensure_spark
 

@@ -521,6 +521,7 @@ pub enum Failure {
     NoSuchBucket,
     NotFound,
     Network,
+    Untrusted,
     Timeout,
     Changed,
     Other,
@@ -539,11 +540,14 @@ impl Failure {
                 "the store refused these credentials: check the access key and secret (or the profile), and that they may read this object"
             }
             Failure::NoSuchBucket => {
-                "check the bucket's name (and AWS_ENDPOINT_URL for an S3-compatible store)"
+                "check the bucket's (or Azure container's) name, and the endpoint (AWS_ENDPOINT_URL for an S3-compatible store)"
             }
             Failure::NotFound => "check the object's key: nothing is stored under it",
             Failure::Network => {
                 "check the network and the endpoint (AWS_ENDPOINT_URL for an S3-compatible store), then try again"
+            }
+            Failure::Untrusted => {
+                "the server's TLS certificate is not signed by an authority this system trusts; if it is your organisation's own, set SSL_CERT_FILE to that authority's certificate (PEM)"
             }
             Failure::Timeout => "the store did not answer in time; check the network and try again",
             Failure::Changed => "the object was replaced while it was being read; try again",
@@ -559,6 +563,7 @@ impl Failure {
             Failure::NoSuchBucket => "no such bucket",
             Failure::NotFound => "no such object",
             Failure::Network => "the store cannot be reached",
+            Failure::Untrusted => "the server's certificate is not trusted",
             Failure::Timeout => "timed out",
             Failure::Changed => "the object changed during the read",
             Failure::Other => "the read failed",
@@ -733,7 +738,9 @@ fn classify(e: &object_store::Error) -> Failure {
     let text = format!("{e:?} {e}");
     let has = |needle: &str| text.contains(needle);
     match e {
-        E::NotFound { .. } if has("NoSuchBucket") => Failure::NoSuchBucket,
+        E::NotFound { .. } if has("NoSuchBucket") || has("ContainerNotFound") => {
+            Failure::NoSuchBucket
+        }
         E::NotFound { .. } => Failure::NotFound,
         E::PermissionDenied { .. } | E::Unauthenticated { .. } => Failure::AccessDenied,
         E::Precondition { .. } => Failure::Changed,
@@ -747,6 +754,7 @@ fn classify(e: &object_store::Error) -> Failure {
             Failure::AccessDenied
         }
         _ if has("PreconditionFailed") || has("412 Precondition") => Failure::Changed,
+        _ if has("InvalidCertificate") || has("invalid peer certificate") => Failure::Untrusted,
         _ if has("timed out") || has("TimedOut") || has("operation timed out") => Failure::Timeout,
         _ if has("onnect") || has("dns error") || has("Connection refused") => Failure::Network,
         _ if has("Missing bucket") || has("Missing") && has("account") => Failure::BadUrl,

@@ -4,6 +4,7 @@
 // A test fails by panicking: a server that does not start is the clearest failure there is.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod azure;
 pub mod mlflow;
 pub mod s3;
 pub mod spark;

@@ -4,6 +4,7 @@
 // A test fails by panicking: unwrap/expect on a fixture is the clearest way to say so.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod azure;
 mod bundle;
 mod dataset;
 mod drift;
