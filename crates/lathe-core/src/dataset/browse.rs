@@ -149,67 +149,46 @@ impl TableSource {
 
     /// Whether the table can be read whole and worked on in memory within `limit`.
     pub fn fits(&self, limit: MemoryLimit) -> Result<bool> {
+        if let Some(table) = self.parquet_table()? {
+            return Ok(limit.fits(table.rows, table.names.len()));
+        }
         match self {
-            TableSource::Stored { parquet, .. } => {
-                let table = ParquetTable::open(parquet)?;
-                Ok(limit.fits(table.rows, table.names.len()))
-            }
             TableSource::File { path, options } => {
                 stream::fits_whole(path, read::table_format(path, options)?, limit)
             }
-            TableSource::Remote { url, copy, options } => {
-                if remote_format(url, copy, options)? == Format::Parquet {
-                    let table =
-                        ParquetTable::open_remote(copy.clone()).map_err(|e| e.naming(url))?;
-                    return Ok(limit.fits(table.rows, table.names.len()));
-                }
-                stream::fits_whole(
-                    copy.path(),
-                    read::table_format(copy.path(), options)?,
-                    limit,
-                )
-                .map_err(|e| e.naming(url))
-            }
+            TableSource::Remote { url, copy, options } => stream::fits_whole(
+                copy.path(),
+                read::table_format(copy.path(), options)?,
+                limit,
+            )
+            .map_err(|e| e.naming(url)),
             // Nothing of it is held here.
             TableSource::Spark { .. } => Ok(true),
+            TableSource::Stored { .. } => unreachable!("a stored version is Parquet"),
         }
     }
 
     /// The table as a Parquet file to read in slices of rows: a stored version's object, a
-    /// Parquet file itself, anything else copied into a temporary Parquet file in `spill` (a
-    /// CSV a chunk at a time, within `limit`), deleted with the returned value.
+    /// Parquet file or object itself, anything else copied into a temporary Parquet file in
+    /// `spill` (a CSV a chunk at a time, within `limit`), deleted with the returned value.
     pub fn sliced(&self, limit: MemoryLimit, spill: &Path, job: &Job) -> Result<SlicedTable> {
+        if let Some(table) = self.parquet_table()? {
+            return Ok(SlicedTable { table, _copy: None });
+        }
         let (path, options, shown) = match self {
-            TableSource::Stored { parquet, .. } => {
-                return Ok(SlicedTable {
-                    table: ParquetTable::open(parquet)?,
-                    _copy: None,
-                });
-            }
             TableSource::File { path, options } => (path.as_path(), options, None),
             TableSource::Remote { url, copy, options } => {
-                if remote_format(url, copy, options)? == Format::Parquet {
-                    return Ok(SlicedTable {
-                        table: ParquetTable::open_remote(copy.clone())
-                            .map_err(|e| e.naming(url))?,
-                        _copy: None,
-                    });
-                }
                 (copy.path(), options, Some(url.as_str()))
             }
             TableSource::Spark { shown, .. } => return Err(rows_stay_on_the_cluster(shown)),
+            TableSource::Stored { .. } => unreachable!("a stored version is Parquet"),
         };
         let name = |e: Error| match shown {
             Some(url) => e.naming(url),
             None => e,
         };
+        // Not Parquet: that was answered above.
         let format = read::table_format(path, options).map_err(name)?;
-        if format == Format::Parquet {
-            return Ok(SlicedTable {
-                table: ParquetTable::open(path).map_err(name)?,
-                _copy: None,
-            });
-        }
         let copy = tempfile::Builder::new()
             .prefix("lathe-table-")
             .suffix(".parquet")
@@ -584,16 +563,10 @@ impl Browser {
                 // Stretches of rows from the table opened once for the page: only the row
                 // groups that hold them (a whole-file read maps every row group's chunks).
                 (None, Some(table)) => match slice {
-                    Some((start, len)) => {
-                        let indexes: Vec<usize> = columns
-                            .iter()
-                            .filter_map(|c| table.names.iter().position(|n| n == c))
-                            .collect();
-                        table
-                            .read(&indexes, start, len)?
-                            .select(columns)
-                            .map_err(polars_err)
-                    }
+                    Some((start, len)) => table
+                        .read(&table.indexes(&columns), start, len)?
+                        .select(columns)
+                        .map_err(polars_err),
                     None => table.read_whole(Some(columns)),
                 },
                 (None, None) => unreachable!("a source is a frame or a Parquet file"),
@@ -622,11 +595,10 @@ impl Browser {
             let len = limit.min(matching - start);
             let page = ordering.rows.slice(start as i64, len as usize);
             if let Some(table) = &table {
-                let columns: Vec<usize> = output
-                    .iter()
-                    .filter_map(|c| table.names.iter().position(|n| n == c))
-                    .collect();
-                table.prefetch_rows(&columns, page.into_no_null_iter().map(|r| r as usize))?;
+                table.prefetch_rows(
+                    &table.indexes(&output),
+                    page.into_no_null_iter().map(|r| r as usize),
+                )?;
             }
             let frame = read_rows(&read, &output, &page)?;
             (matching, frame)
@@ -957,10 +929,7 @@ fn first_rows_within(
     share: usize,
 ) -> Result<(IdxCa, u64)> {
     use rayon::prelude::*;
-    let columns: Vec<usize> = needed
-        .iter()
-        .filter_map(|n| table.names.iter().position(|c| c == n))
-        .collect();
+    let columns = table.indexes(needed);
     let descending = sort.is_some_and(|s| s.descending);
     table.prefetch(&columns, &crate::job::CancelToken::new())?;
     let step = table.slice_rows(&columns, share);
