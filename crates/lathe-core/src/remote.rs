@@ -148,10 +148,10 @@ pub fn fetch(text: &str, dir: &Path, job: &Job) -> Result<Fetched> {
         let (mut file, path) = temp.into_parts();
         let meta = target.head().await?;
         let size = meta.size;
-        let ranges: Vec<Range<u64>> = (0..size.div_ceil(CHUNK))
-            .map(|i| i * CHUNK..((i + 1) * CHUNK).min(size))
-            .collect();
-        let mut chunks = target.ranges(meta.e_tag.clone(), ranges);
+        let mut chunks = target.ranges(
+            meta.e_tag.clone(),
+            requests(std::slice::from_ref(&(0..size))),
+        );
         let mut hasher = Sha256::new();
         let mut done = 0u64;
         job.progress("downloading", 0, Some(size));
@@ -276,14 +276,7 @@ impl Partial {
         if missing.is_empty() {
             return Ok(());
         }
-        let requests: Vec<Range<u64>> = missing
-            .iter()
-            .flat_map(|r| {
-                (r.start..r.end)
-                    .step_by(CHUNK as usize)
-                    .map(move |s| s..(s + CHUNK).min(r.end))
-            })
-            .collect();
+        let requests = requests(&missing);
         let total: u64 = requests.iter().map(|r| r.end - r.start).sum();
         run(async {
             let mut chunks = self.target.ranges(self.object.etag.clone(), requests);
@@ -377,6 +370,18 @@ fn missing(
         }
     }
     out
+}
+
+/// `ranges` cut into requests of `CHUNK` bytes at most.
+fn requests(ranges: &[Range<u64>]) -> Vec<Range<u64>> {
+    ranges
+        .iter()
+        .flat_map(|r| {
+            (r.start..r.end)
+                .step_by(CHUNK as usize)
+                .map(move |s| s..(s + CHUNK).min(r.end))
+        })
+        .collect()
 }
 
 fn push_joined(out: &mut Vec<Range<u64>>, range: Range<u64>) {
