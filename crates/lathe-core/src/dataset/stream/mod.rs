@@ -282,14 +282,19 @@ impl ParquetTable {
         self.fetch_within(columns, &self.metadata, holding.into_iter(), &Job::silent())
     }
 
+    /// The indexes of the columns named `names` that the table has, in `names`' order.
+    pub fn indexes(&self, names: &[impl AsRef<str>]) -> Vec<usize> {
+        names
+            .iter()
+            .filter_map(|n| self.names.iter().position(|c| c == n.as_ref()))
+            .collect()
+    }
+
     /// Every row of the columns named `names` (all of them when `None`), decoded on polars'
     /// threads.
     pub fn read_whole(&self, names: Option<Vec<String>>) -> Result<DataFrame> {
         let indexes: Vec<usize> = match &names {
-            Some(names) => names
-                .iter()
-                .filter_map(|n| self.names.iter().position(|c| c == n))
-                .collect(),
+            Some(names) => self.indexes(names),
             None => (0..self.names.len()).collect(),
         };
         self.fetch(&indexes, &self.metadata)?;
