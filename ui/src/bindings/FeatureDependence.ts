@@ -8,4 +8,8 @@ average: Array<number>,
 /**
  * ICE: per row, the output at each grid value.
  */
-individual: Array<Array<number>>, };
+individual: Array<Array<number>>, 
+/**
+ * The rows of `individual` when it does not hold every row (data over the memory limit).
+ */
+ice_rows?: Array<number>, };

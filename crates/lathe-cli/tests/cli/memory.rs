@@ -320,3 +320,91 @@ fn a_model_is_evaluated_over_its_memory_limit_within_it() {
     assert!(streamed_peak <= overhead + budget + 32 * MIB, "{report}");
     assert!(whole_peak > streamed_peak + budget, "{report}");
 }
+
+#[test]
+fn lime_and_partial_dependence_run_over_their_memory_limit_within_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (big, small) = (tmp.path().join("big.csv"), tmp.path().join("small.csv"));
+    write_features(&big, 500_000);
+    write_features(&small, 100);
+    let model = crate::file("tests/fixtures/models/logreg_binary.onnx");
+    let features = feature_names();
+    let limit = "64MiB";
+    let budget = 64 * MIB;
+    let explain = |data: &Path, method: &[&str], limit: Option<&str>| {
+        let mut args = vec!["explain", &model, path_str(data), "--features", &features];
+        args.extend(method);
+        if let Some(limit) = limit {
+            args.extend(["--memory-limit", limit]);
+        }
+        peak(&args)
+    };
+
+    // LIME's discretizer from every row: the same explanation, to the printed digit.
+    let lime = [
+        "--method",
+        "lime",
+        "--rows",
+        "250000..250002",
+        "--samples",
+        "500",
+    ];
+    let (_, overhead) = explain(
+        &small,
+        &["--method", "lime", "--samples", "500"],
+        Some(limit),
+    );
+    let (whole, whole_peak) = explain(&big, &lime, None);
+    let (streamed, streamed_peak) = explain(&big, &lime, Some(limit));
+    let report = format!(
+        "LIME peak KiB: 100 rows {overhead}, 500k rows in memory {whole_peak}, in {limit} {streamed_peak}"
+    );
+    eprintln!("{report}");
+    assert_eq!(whole["rows"].as_array().unwrap().len(), 2);
+    assert_eq!(streamed, whole);
+    assert!(streamed_peak <= overhead + budget + 32 * MIB, "{report}");
+    assert!(whole_peak > streamed_peak + budget, "{report}");
+
+    // Partial dependence: the same grids and averages; the ICE lines the chart draws.
+    let pdp = [
+        "--method",
+        "pdp",
+        "--feature",
+        "f0,f2",
+        "--grid-resolution",
+        "6",
+    ];
+    let (whole, whole_peak) = explain(&big, &pdp, None);
+    let (streamed, streamed_peak) = explain(&big, &pdp, Some(limit));
+    let report = format!(
+        "PDP peak KiB: 500k rows in memory {whole_peak}, in {limit} {streamed_peak} (overhead {overhead})"
+    );
+    eprintln!("{report}");
+    for (s, w) in streamed["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(whole["features"].as_array().unwrap())
+    {
+        assert_eq!(s["grid"], w["grid"]);
+        assert_eq!(s["average"], w["average"]);
+        let rows: Vec<usize> = s["ice_rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_u64().unwrap() as usize)
+            .collect();
+        assert_eq!(rows, (0..500_000).step_by(2_500).collect::<Vec<_>>());
+        let kept: Vec<&Value> = rows.iter().map(|&r| &w["individual"][r]).collect();
+        assert_eq!(
+            s["individual"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .collect::<Vec<_>>(),
+            kept
+        );
+    }
+    assert!(streamed_peak <= overhead + budget + 32 * MIB, "{report}");
+    assert!(whole_peak > streamed_peak + budget, "{report}");
+}

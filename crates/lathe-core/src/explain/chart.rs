@@ -66,6 +66,8 @@ enum Body {
         grid: Vec<f64>,
         average: Vec<f64>,
         ice: Vec<Vec<f64>>,
+        /// The data row of each ICE line.
+        ice_rows: Vec<usize>,
     },
 }
 
@@ -314,6 +316,10 @@ pub fn pdp(f: &FeatureDependence, output: &str) -> ExplainChart {
             grid: f.grid.clone(),
             average: f.average.clone(),
             ice: f.individual.clone(),
+            ice_rows: f
+                .ice_rows
+                .clone()
+                .unwrap_or_else(|| (0..f.individual.len()).collect()),
         },
     }
 }
@@ -472,13 +478,14 @@ impl Figure for ExplainChart {
                 grid,
                 average,
                 ice,
+                ice_rows,
                 ..
             } => {
                 let mut cols = vec![
                     Column::new(x_desc.as_str().into(), grid.clone()),
                     Column::new("average".into(), average.clone()),
                 ];
-                for (r, line) in ice.iter().enumerate() {
+                for (r, line) in ice_rows.iter().zip(ice) {
                     cols.push(Column::new(format!("ice_{r}").into(), line.clone()));
                 }
                 DataFrame::new_infer_height(cols)
@@ -680,6 +687,7 @@ impl Figure for ExplainChart {
                 grid,
                 average,
                 ice,
+                ..
             } => {
                 let step = ice.len().div_ceil(ICE_LINES).max(1);
                 let shown: Vec<&Vec<f64>> = ice.iter().step_by(step).collect();

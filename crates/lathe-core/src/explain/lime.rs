@@ -21,6 +21,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal};
 
+use super::picks::Picks;
 use super::rng::RandomState;
 use super::{Output, Target};
 use crate::job::Job;
@@ -64,7 +65,8 @@ pub struct Lime {
 }
 
 /// lime's QuartileDiscretizer, fitted on the training (or background) data.
-struct Quartiles {
+#[derive(Debug, Clone)]
+pub struct Quartiles {
     /// Per feature: the three quartiles.
     qts: Vec<[f64; 3]>,
     /// Per feature and bin: mean, std (+1e-11), lower and upper bound.
@@ -73,40 +75,122 @@ struct Quartiles {
     freqs: Vec<Vec<(usize, f64)>>,
 }
 
-/// numpy's `percentile(v, q)` (linear), of sorted values.
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    let pos = (sorted.len() - 1) as f64 * q / 100.0;
+/// numpy's `percentile(v, q)` (linear) positions among `n` sorted values: the two read and
+/// the weight of the second.
+fn percentile_position(n: usize, q: f64) -> (usize, usize, f64) {
+    let pos = n.saturating_sub(1) as f64 * q / 100.0;
     let lo = pos.floor() as usize;
-    let hi = pos.ceil() as usize;
-    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+    (lo, pos.ceil() as usize, pos - lo as f64)
 }
 
-impl Quartiles {
-    fn fit(train: &[f64], width: usize) -> Quartiles {
-        let n = train.len() / width;
+const QUARTILES: [f64; 3] = [25.0, 50.0, 75.0];
+
+/// Fits [`Quartiles`] on `n` rows seen three times, a column or a slice at a time, so that
+/// data over the memory limit give the numbers of data in memory: each column's values in
+/// sorted order ([`QuartileFit::sorted`]: quartiles, min, max), then every row in order twice
+/// ([`QuartileFit::sum`], then [`QuartileFit::deviation`]: each bin's mean, then its standard
+/// deviation, as running sums in row order).
+#[derive(Debug, Clone)]
+pub struct QuartileFit {
+    n: usize,
+    picks: Vec<Picks>,
+    qts: Vec<[f64; 3]>,
+    counts: Vec<[usize; 4]>,
+    sums: Vec<[f64; 4]>,
+    means: Vec<[f64; 4]>,
+    deviations: Vec<[f64; 4]>,
+}
+
+impl QuartileFit {
+    pub fn new(n: usize, width: usize) -> QuartileFit {
+        let positions: Vec<usize> = QUARTILES
+            .iter()
+            .flat_map(|&q| {
+                let (lo, hi, _) = percentile_position(n, q);
+                [lo, hi]
+            })
+            .chain([0, n.saturating_sub(1)])
+            .collect();
+        QuartileFit {
+            n,
+            picks: vec![Picks::new(positions); width],
+            qts: Vec::new(),
+            counts: vec![[0; 4]; width],
+            sums: vec![[0.0; 4]; width],
+            means: Vec::new(),
+            deviations: vec![[0.0; 4]; width],
+        }
+    }
+
+    /// The next value of feature `j` in sorted order.
+    pub fn sorted(&mut self, j: usize, v: f64) {
+        self.picks[j].next(v);
+    }
+
+    fn quartiles(&mut self) {
+        if self.qts.is_empty() {
+            self.qts = self
+                .picks
+                .iter()
+                .map(|p| {
+                    QUARTILES.map(|q| {
+                        let (lo, hi, w) = percentile_position(self.n, q);
+                        let (lo, hi) = (p.at(lo), p.at(hi));
+                        lo + (hi - lo) * w
+                    })
+                })
+                .collect();
+        }
+    }
+
+    /// The next row (after every column's sorted values), first pass.
+    pub fn sum(&mut self, row: &[f64]) {
+        self.quartiles();
+        for (j, &v) in row.iter().enumerate() {
+            let b = bin(&self.qts[j], v);
+            self.counts[j][b] += 1;
+            self.sums[j][b] += v;
+        }
+    }
+
+    /// The next row, second pass.
+    pub fn deviation(&mut self, row: &[f64]) {
+        if self.means.is_empty() {
+            self.means = self.mean_of_each_bin();
+        }
+        for (j, &v) in row.iter().enumerate() {
+            let b = bin(&self.qts[j], v);
+            self.deviations[j][b] += (v - self.means[j][b]).powi(2);
+        }
+    }
+
+    fn mean_of_each_bin(&self) -> Vec<[f64; 4]> {
+        self.sums
+            .iter()
+            .zip(&self.counts)
+            .map(|(s, c)| std::array::from_fn(|b| s[b] / c[b] as f64))
+            .collect()
+    }
+
+    pub fn finish(mut self) -> Quartiles {
+        self.quartiles();
+        let n = self.n;
         let mut out = Quartiles {
             qts: Vec::new(),
             bins: Vec::new(),
             freqs: Vec::new(),
         };
-        for j in 0..width {
-            let col: Vec<f64> = train.iter().skip(j).step_by(width).copied().collect();
-            let mut sorted = col.clone();
-            sorted.sort_by(f64::total_cmp);
-            let q = [25.0, 50.0, 75.0].map(|p| percentile(&sorted, p));
-            let (min, max) = (sorted[0], sorted[n - 1]);
+        for (j, q) in self.qts.iter().enumerate() {
+            let (min, max) = (self.picks[j].at(0), self.picks[j].at(n.saturating_sub(1)));
+            let counts = self.counts[j];
             let mut stats = [(0.0, 0.0, 0.0, 0.0); 4];
-            let mut counts = [0usize; 4];
             for (b, s) in stats.iter_mut().enumerate() {
-                let sel: Vec<f64> = col.iter().copied().filter(|&v| bin(&q, v) == b).collect();
-                let (mean, std) = if sel.is_empty() {
+                let (mean, std) = if counts[b] == 0 {
                     (0.0, 0.0)
                 } else {
-                    let m = sel.iter().sum::<f64>() / sel.len() as f64;
-                    let var = sel.iter().map(|v| (v - m).powi(2)).sum::<f64>() / sel.len() as f64;
-                    (m, var.sqrt())
+                    let c = counts[b] as f64;
+                    (self.sums[j][b] / c, (self.deviations[j][b] / c).sqrt())
                 };
-                counts[b] = sel.len();
                 let lo = if b == 0 { min } else { q[b - 1] };
                 let hi = if b == 3 { max } else { q[b] };
                 *s = (mean, std + 1e-11, lo, hi);
@@ -117,10 +201,31 @@ impl Quartiles {
                     .map(|b| (b, counts[b] as f64 / n as f64))
                     .collect(),
             );
-            out.qts.push(q);
+            out.qts.push(*q);
             out.bins.push(stats);
         }
         out
+    }
+}
+
+impl Quartiles {
+    /// Fitted on `train` (row-major, `width` features) in memory.
+    pub fn fit(train: &[f64], width: usize) -> Quartiles {
+        let mut fit = QuartileFit::new(train.len() / width, width);
+        for j in 0..width {
+            let mut sorted: Vec<f64> = train.iter().skip(j).step_by(width).copied().collect();
+            sorted.sort_by(f64::total_cmp);
+            for v in sorted {
+                fit.sorted(j, v);
+            }
+        }
+        for row in train.chunks(width) {
+            fit.sum(row);
+        }
+        for row in train.chunks(width) {
+            fit.deviation(row);
+        }
+        fit.finish()
     }
 
     fn name(&self, j: usize, feature: &str, b: usize) -> String {
@@ -230,13 +335,14 @@ pub struct LimeSettings {
     pub seed: u32,
 }
 
-/// LIME explanations of rows `x` (their indexes `rows`), the discretizer fitted on `train`.
+/// LIME explanations of rows `x` (their indexes `rows`), with the discretizer `disc` (fitted
+/// on the training or background data: [`Quartiles::fit`], [`QuartileFit`]).
 pub fn lime(
     target: &Target,
     features: &[String],
     x: &[f64],
     rows: &[usize],
-    train: &[f64],
+    disc: &Quartiles,
     settings: LimeSettings,
     job: &Job,
 ) -> Result<Lime> {
@@ -247,7 +353,6 @@ pub fn lime(
             detail: "LIME needs at least 2 samples".to_owned(),
         });
     }
-    let disc = Quartiles::fit(train, width);
     let kernel_width = (width as f64).sqrt() * 0.75;
     let normal = Normal::standard();
     let n = settings.samples;

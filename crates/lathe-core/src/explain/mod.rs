@@ -19,6 +19,7 @@ mod forest;
 pub mod importance;
 pub mod lime;
 pub mod pdp;
+mod picks;
 pub mod rng;
 pub mod shap;
 pub mod source;
@@ -312,6 +313,18 @@ pub enum Request {
 /// Rows LIME explains when `--rows` is not given (each costs `samples` model rows).
 pub const DEFAULT_LIME_ROWS: usize = 20;
 
+impl Request {
+    /// The class whose output is explained (`None`: the model's default).
+    pub fn class(&self) -> Option<&str> {
+        match self {
+            Request::Shap { class, .. }
+            | Request::Permutation { class, .. }
+            | Request::Pdp { class, .. }
+            | Request::Lime { class, .. } => class.as_deref(),
+        }
+    }
+}
+
 /// Rows SHAP explains when `--rows` is not given.
 pub const DEFAULT_SHAP_ROWS: usize = 1000;
 
@@ -430,13 +443,7 @@ pub fn explain(input: &ExplainInput, request: &Request, job: &Job) -> Result<Exp
     }
     let x64 = feature_values(input.frame, features)?;
     let x = to_f32(&x64);
-    let class = match request {
-        Request::Shap { class, .. }
-        | Request::Permutation { class, .. }
-        | Request::Pdp { class, .. }
-        | Request::Lime { class, .. } => class.as_deref(),
-    };
-    let target = Target::new(input.model, width, class, &x)?;
+    let target = Target::new(input.model, width, request.class(), &x)?;
     match request {
         Request::Shap {
             rows,
@@ -584,7 +591,7 @@ pub fn explain(input: &ExplainInput, request: &Request, job: &Job) -> Result<Exp
                 features,
                 &x64[range.start * width..range.end * width],
                 &range.collect::<Vec<_>>(),
-                &train,
+                &lime::Quartiles::fit(&train, width),
                 lime::LimeSettings {
                     samples: *samples,
                     num_features: *num_features,
@@ -598,24 +605,7 @@ pub fn explain(input: &ExplainInput, request: &Request, job: &Job) -> Result<Exp
             grid_resolution,
             ..
         } => {
-            let idx: Vec<usize> = match chosen {
-                None => (0..width).collect(),
-                Some(names) => names
-                    .iter()
-                    .map(|c| {
-                        features
-                            .iter()
-                            .position(|f| f == c)
-                            .ok_or_else(|| Error::BadArgument {
-                                argument: "feature",
-                                detail: format!(
-                                    "{c:?} is not one of the model's features: {}",
-                                    features.join(", ")
-                                ),
-                            })
-                    })
-                    .collect::<Result<_>>()?,
-            };
+            let idx = pdp::chosen_features(chosen.as_deref(), features)?;
             Ok(Explanation::Pdp(Dependence {
                 output: target.output_spec.clone(),
                 grid_resolution: *grid_resolution,

@@ -1,13 +1,21 @@
 //! Explanations of tables named by a [`TableSource`]: read whole when they fit the memory
-//! limit; over it, SHAP reads only the rows it explains and the background rows it samples
-//! (from the Parquet file, a row group at a time), with the same numbers. The other methods
-//! read every row and say so.
+//! limit. Over it, with the same numbers:
+//! - SHAP reads only the rows it explains and the background rows it samples (from the
+//!   Parquet file, a row group at a time);
+//! - LIME fits its discretizer from an external sort of each feature (quartiles, min, max)
+//!   and two passes over the rows in slices (each bin's mean, then standard deviation);
+//! - partial dependence takes each grid from an external sort of its feature and sums the
+//!   predictions a slice of rows at a time; it keeps the ICE lines the chart draws (every
+//!   ⌈n / 200⌉-th row, named in `ice_rows`), not one per row.
+//!
+//! Permutation importance still reads every row and says so.
 
 use super::{
-    DEFAULT_SHAP_ROWS, ExplainInput, Explanation, Request, Target, check_features, explain,
-    missing_column, parse_rows, rng, shap_of,
+    DEFAULT_LIME_ROWS, DEFAULT_SHAP_ROWS, Dependence, ExplainInput, Explanation, Request, Target,
+    check_features, explain, lime, missing_column, parse_rows, pdp, rng, shap_of,
 };
 use crate::dataset::browse::TableSource;
+use crate::dataset::stream::sorter::{self, Sorter};
 use crate::dataset::stream::{MemoryLimit, ParquetTable};
 use crate::job::Job;
 use crate::model::{Model, feature_values_at};
@@ -46,27 +54,15 @@ pub fn explain_source(input: &SourceInput, request: &Request, job: &Job) -> Resu
             job,
         );
     }
-    let Request::Shap {
-        rows,
-        background,
-        seed,
-        class,
-        ..
-    } = request
-    else {
-        let method = match request {
-            Request::Permutation { .. } => "permutation importance",
-            Request::Pdp { .. } => "partial dependence",
-            _ => "LIME",
-        };
+    if let Request::Permutation { .. } = request {
         return Err(Error::BadArgument {
             argument: "method",
             detail: format!(
-                "{method} reads every row of the data, and the data are over the memory limit ({} MiB); raise --memory-limit, or explain with SHAP, which reads only the rows it explains and its background",
+                "permutation importance reads every row of the data, and the data are over the memory limit ({} MiB); raise --memory-limit, or explain with SHAP, LIME or partial dependence, which work within it",
                 input.limit.0 >> 20
             ),
         });
-    };
+    }
     let features = input.features;
     let width = features.len();
     if width == 0 {
@@ -86,6 +82,228 @@ pub fn explain_source(input: &SourceInput, request: &Request, job: &Job) -> Resu
             detail: "the data have no rows".to_owned(),
         });
     }
+    // The model is probed with the data's first row, as in memory.
+    let probe = feature_values_at(&table.read(&columns, 0, 1)?, features, 0)?;
+    let probe: Vec<f32> = probe.iter().map(|&v| v as f32).collect();
+    let target = Target::new(input.model, width, request.class(), &probe)?;
+    let data = Sliced {
+        table,
+        columns: &columns,
+        features,
+        limit: input.limit,
+        spill: &spill,
+    };
+    match request {
+        Request::Pdp {
+            features: chosen,
+            grid_resolution,
+            ..
+        } => pdp_sliced(&target, &data, chosen.as_deref(), *grid_resolution, job),
+        Request::Lime {
+            rows,
+            samples,
+            num_features,
+            seed,
+            ..
+        } => {
+            let range = match rows {
+                Some(r) => parse_rows(r, n)?,
+                None => 0..n.min(DEFAULT_LIME_ROWS),
+            };
+            let bg_sliced = input
+                .background
+                .map(|b| b.sliced(input.limit, &spill, job))
+                .transpose()?;
+            let disc = match &bg_sliced {
+                Some(s) => {
+                    let bg_columns = feature_columns(&s.table, features, "background-data")?;
+                    fit_quartiles(
+                        &Sliced {
+                            table: &s.table,
+                            columns: &bg_columns,
+                            ..data
+                        },
+                        job,
+                    )?
+                }
+                None => fit_quartiles(&data, job)?,
+            };
+            job.progress("reading the rows to explain", 0, None);
+            let x64 = feature_values_at(
+                &table.read(&columns, range.start, range.len())?,
+                features,
+                range.start,
+            )?;
+            Ok(Explanation::Lime(lime::lime(
+                &target,
+                features,
+                &x64,
+                &range.collect::<Vec<_>>(),
+                &disc,
+                lime::LimeSettings {
+                    samples: *samples,
+                    num_features: *num_features,
+                    seed: *seed,
+                },
+                job,
+            )?))
+        }
+        Request::Shap { .. } => shap_sliced(input, request, &target, &data, job),
+        Request::Permutation { .. } => unreachable!("refused above"),
+    }
+}
+
+/// A table over the memory limit, and what reading it needs.
+#[derive(Clone, Copy)]
+struct Sliced<'a> {
+    table: &'a ParquetTable,
+    /// The positions of `features` among its columns.
+    columns: &'a [usize],
+    features: &'a [String],
+    limit: MemoryLimit,
+    spill: &'a std::path::Path,
+}
+
+impl Sliced<'_> {
+    /// Rows of features to hold at a time: the f64 and f32 copies, and the model's inputs
+    /// and scratch for them, within an eighth of the limit.
+    fn step(&self) -> usize {
+        let row = self.features.len().max(1) * 8 * 32;
+        (self.limit.bytes() / row)
+            .max(1024)
+            .min(self.table.rows.max(1))
+    }
+
+    /// Calls `f(first_row, values)` for consecutive slices of rows in order (values row-major,
+    /// checked as in memory).
+    fn for_each_rows(
+        &self,
+        job: &Job,
+        mut f: impl FnMut(usize, &[f64]) -> Result<()>,
+    ) -> Result<()> {
+        self.table
+            .for_each_rows(self.columns, self.step(), &job.cancel, |first, slice| {
+                f(first, &feature_values_at(slice, self.features, first)?)
+            })
+    }
+
+    /// Hands every value of feature `j` to `f` in sorted order (`f64::total_cmp`'s): an
+    /// external sort within a quarter of the limit, spilling into the project's folder.
+    fn sorted(&self, j: usize, job: &Job, mut f: impl FnMut(f64)) -> Result<()> {
+        let share = self.limit.bytes() / 4;
+        let mut sorter = Sorter::<u64>::new(self.spill, share / 2);
+        let feature = &self.features[j..=j];
+        self.table
+            .for_each_slice(&self.columns[j..=j], share, &job.cancel, |first, slice| {
+                for v in feature_values_at(slice, feature, first)? {
+                    sorter.push(sorter::ordered(v))?;
+                }
+                Ok(())
+            })?;
+        let mut sorted = sorter.finish()?;
+        while let Some(key) = sorted.next_record()? {
+            f(sorter::from_ordered(key));
+        }
+        Ok(())
+    }
+}
+
+/// lime's discretizer fitted on a table over the limit: as [`lime::Quartiles::fit`] on it.
+fn fit_quartiles(data: &Sliced, job: &Job) -> Result<lime::Quartiles> {
+    let (n, width) = (data.table.rows, data.features.len());
+    if n == 0 {
+        return Err(Error::BadArgument {
+            argument: "background-data",
+            detail: "the background data have no rows".to_owned(),
+        });
+    }
+    let mut fit = lime::QuartileFit::new(n, width);
+    for j in 0..width {
+        job.progress("LIME: sorting the features", j as u64, Some(width as u64));
+        data.sorted(j, job, |v| fit.sorted(j, v))?;
+    }
+    job.progress("LIME: the bins' means", 0, None);
+    data.for_each_rows(job, |_, x| {
+        x.chunks(width).for_each(|row| fit.sum(row));
+        Ok(())
+    })?;
+    job.progress("LIME: the bins' deviations", 0, None);
+    data.for_each_rows(job, |_, x| {
+        x.chunks(width).for_each(|row| fit.deviation(row));
+        Ok(())
+    })?;
+    Ok(fit.finish())
+}
+
+/// Partial dependence of a table over the limit: each grid from a sort of its feature, then
+/// one pass over the rows for every chosen feature.
+fn pdp_sliced(
+    target: &Target,
+    data: &Sliced,
+    chosen: Option<&[String]>,
+    resolution: usize,
+    job: &Job,
+) -> Result<Explanation> {
+    let features = data.features;
+    let width = features.len();
+    pdp::check_resolution(resolution)?;
+    let chosen = pdp::chosen_features(chosen, features)?;
+    let n = data.table.rows;
+    let mut accumulators = Vec::with_capacity(chosen.len());
+    for (i, &j) in chosen.iter().enumerate() {
+        job.progress(
+            "partial dependence: grids",
+            i as u64,
+            Some(chosen.len() as u64),
+        );
+        let mut grid = pdp::Grid::new(n, resolution);
+        data.sorted(j, job, |v| grid.next(v))?;
+        accumulators.push(pdp::Accumulator::new(grid.finish(&features[j])?));
+    }
+    // The rows whose ICE lines the chart draws of the whole table.
+    let every = n.div_ceil(super::chart::ICE_LINES).max(1);
+    let mut done = 0u64;
+    data.for_each_rows(job, |first, x64| {
+        let x: Vec<f32> = x64.iter().map(|&v| v as f32).collect();
+        for (acc, &j) in accumulators.iter_mut().zip(&chosen) {
+            job.cancel.check()?;
+            acc.add(target, width, j, &x, first, |r| r % every == 0)?;
+        }
+        done += (x.len() / width) as u64;
+        job.progress("partial dependence", done, Some(n as u64));
+        Ok(())
+    })?;
+    let ice_rows: Vec<usize> = (0..n).step_by(every).collect();
+    Ok(Explanation::Pdp(Dependence {
+        output: target.output_spec.clone(),
+        grid_resolution: resolution,
+        features: accumulators
+            .into_iter()
+            .zip(&chosen)
+            .map(|(acc, &j)| acc.finish(&features[j], Some(ice_rows.clone())))
+            .collect(),
+    }))
+}
+
+/// SHAP of a table over the limit: only the rows it explains and its background are read.
+fn shap_sliced(
+    input: &SourceInput,
+    request: &Request,
+    target: &Target,
+    data: &Sliced,
+    job: &Job,
+) -> Result<Explanation> {
+    let Request::Shap {
+        rows,
+        background,
+        seed,
+        ..
+    } = request
+    else {
+        unreachable!("a SHAP request")
+    };
+    let (table, columns, features) = (data.table, data.columns, data.features);
+    let n = table.rows;
     let range = match rows {
         Some(r) => parse_rows(r, n)?,
         None => 0..n.min(DEFAULT_SHAP_ROWS),
@@ -97,25 +315,21 @@ pub fn explain_source(input: &SourceInput, request: &Request, job: &Job) -> Resu
         });
     }
     job.progress("reading the rows to explain", 0, None);
-    // The model is probed with the data's first row, as in memory.
-    let probe = feature_values_at(&table.read(&columns, 0, 1)?, features, 0)?;
-    let probe: Vec<f32> = probe.iter().map(|&v| v as f32).collect();
-    let target = Target::new(input.model, width, class.as_deref(), &probe)?;
     let x64 = feature_values_at(
-        &table.read(&columns, range.start, range.len())?,
+        &table.read(columns, range.start, range.len())?,
         features,
         range.start,
     )?;
     let bg_sliced = input
         .background
-        .map(|b| b.sliced(input.limit, &spill, job))
+        .map(|b| b.sliced(input.limit, data.spill, job))
         .transpose()?;
     let (bg_table, bg_columns) = match &bg_sliced {
         Some(s) => (
             &s.table,
             feature_columns(&s.table, features, "background-data")?,
         ),
-        None => (table, columns.clone()),
+        None => (table, columns.to_vec()),
     };
     if bg_table.rows == 0 {
         return Err(Error::BadArgument {
@@ -126,7 +340,7 @@ pub fn explain_source(input: &SourceInput, request: &Request, job: &Job) -> Resu
     job.progress("reading the background rows", 0, None);
     let pick = rng::sample_rows(bg_table.rows, *background, *seed);
     let bg64 = rows_of(bg_table, &bg_columns, features, &pick, job)?;
-    shap_of(&target, features, range, &x64, &bg64, request, job)
+    shap_of(target, features, range, &x64, &bg64, request, job)
 }
 
 /// The positions of the model's features among the table's columns, checked as in memory

@@ -8,7 +8,7 @@ use lathe_core::dataset::browse::TableSource;
 use lathe_core::dataset::stream::MemoryLimit;
 use lathe_core::explain::shap::Algorithm;
 use lathe_core::explain::source::{SourceInput as ExplainSource, explain_source};
-use lathe_core::explain::{ExplainInput, Request, explain};
+use lathe_core::explain::{ExplainInput, Explanation, Request, explain};
 use lathe_core::job::Job;
 use lathe_core::model::eval::{EvalInput, SourceInput, evaluate, evaluate_source};
 use polars::prelude::*;
@@ -170,10 +170,12 @@ fn shap_over_its_memory_limit_reads_only_its_rows_and_equals_the_in_memory_one()
         )
         .unwrap();
         assert_eq!(format!("{sliced:?}"), format!("{memory:?}"), "{name}");
-        // The methods that read every row say so.
-        let pdp = Request::Pdp {
-            features: None,
-            grid_resolution: 5,
+        // Permutation importance, which reads every row, says so.
+        let permutation = Request::Permutation {
+            scoring: None,
+            repeats: 2,
+            seed: 0,
+            target: entry["target"].as_str().unwrap().to_owned(),
             class: None,
         };
         let e = explain_source(
@@ -184,14 +186,124 @@ fn shap_over_its_memory_limit_reads_only_its_rows_and_equals_the_in_memory_one()
                 background: None,
                 limit: TINY,
             },
-            &pdp,
+            &permutation,
             &Job::silent(),
         )
         .unwrap_err()
         .to_string();
         assert!(
-            e.contains("over the memory limit") && e.contains("SHAP"),
+            e.contains("permutation importance") && e.contains("over the memory limit"),
             "{e}"
         );
+    }
+}
+
+/// LIME (its discretizer from external sorts and two passes over slices) and partial
+/// dependence (grids from external sorts, sums a slice at a time) over a 256 KiB limit give
+/// the in-memory explanation to the bit; the partial dependence keeps the ICE lines the chart
+/// draws, named by row.
+#[test]
+fn lime_and_partial_dependence_over_their_memory_limit_equal_the_in_memory_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let expected = expected();
+    for (name, chosen) in [
+        ("rf_reg", vec!["age", "sex", "bmi"]),
+        ("logreg_binary", vec![]),
+    ] {
+        let entry = &expected["models"][name];
+        let features = strings(&entry["features"]);
+        let chosen: Vec<String> = if chosen.is_empty() {
+            features[..2].to_vec()
+        } else {
+            chosen.iter().map(|c| (*c).to_owned()).collect()
+        };
+        let model = load(name);
+        let (frame, source) = big_table(name, 30, dir.path());
+        let (bg_frame, bg_source) = {
+            let mut bg = jittered(name, 12);
+            let source = parquet_source(&mut bg, dir.path().join(format!("{name}_bg.parquet")));
+            (bg, source)
+        };
+        assert!(!source.fits(TINY).unwrap() && !bg_source.fits(TINY).unwrap());
+        let both = |request: &Request, background: bool| {
+            let memory = explain(
+                &ExplainInput {
+                    model: &model,
+                    features: &features,
+                    frame: &frame,
+                    background: background.then_some(&bg_frame),
+                },
+                request,
+                &Job::silent(),
+            )
+            .unwrap();
+            let sliced = explain_source(
+                &ExplainSource {
+                    model: &model,
+                    features: &features,
+                    data: &source,
+                    background: background.then_some(&bg_source),
+                    limit: TINY,
+                },
+                request,
+                &Job::silent(),
+            )
+            .unwrap();
+            (memory, sliced)
+        };
+        let lime = Request::Lime {
+            rows: Some("9000..9003".into()),
+            samples: 400,
+            num_features: 5,
+            seed: 3,
+            class: None,
+        };
+        for background in [false, true] {
+            let (memory, sliced) = both(&lime, background);
+            assert_eq!(
+                format!("{sliced:?}"),
+                format!("{memory:?}"),
+                "{name} LIME, background {background}"
+            );
+        }
+
+        let pdp = Request::Pdp {
+            features: Some(chosen.clone()),
+            grid_resolution: 20,
+            class: None,
+        };
+        let (Explanation::Pdp(memory), Explanation::Pdp(sliced)) = both(&pdp, false) else {
+            panic!("partial dependence")
+        };
+        let n = frame.height();
+        let every = n.div_ceil(200);
+        let rows: Vec<usize> = (0..n).step_by(every).collect();
+        assert_eq!(sliced.features.len(), chosen.len());
+        for (s, m) in sliced.features.iter().zip(&memory.features) {
+            let what = format!("{name} {}", m.name);
+            assert_eq!(s.name, m.name);
+            assert_eq!(
+                format!("{:?}", s.grid),
+                format!("{:?}", m.grid),
+                "{what} grid"
+            );
+            assert_eq!(
+                format!("{:?}", s.average),
+                format!("{:?}", m.average),
+                "{what} average"
+            );
+            assert_eq!(m.ice_rows, None);
+            assert_eq!(s.ice_rows.as_ref(), Some(&rows), "{what}");
+            let kept: Vec<&Vec<f64>> = rows.iter().map(|&r| &m.individual[r]).collect();
+            assert_eq!(
+                format!("{:?}", s.individual.iter().collect::<Vec<_>>()),
+                format!("{kept:?}"),
+                "{what} ICE"
+            );
+        }
+        // "sex" has two values: its grid is those values, as in memory.
+        if name == "rf_reg" {
+            assert_eq!(sliced.features[1].grid.len(), 2);
+        }
     }
 }
