@@ -76,9 +76,8 @@ pub struct ExplainArgs {
     #[arg(long, value_delimiter = ',', value_name = "A,B")]
     features: Option<Vec<String>>,
     /// Memory for the data (e.g. 512MiB, 2GiB; default: a quarter of RAM, at most 2GiB). Over
-    /// it, SHAP reads only the rows it explains and its background, LIME and pdp work a slice
-    /// of rows at a time (pdp keeps the ICE lines its chart draws); permutation importance
-    /// needs every row in memory.
+    /// it, SHAP reads only the rows it explains and its background; LIME, pdp and permutation
+    /// work a slice of rows at a time (pdp keeps the ICE lines its chart draws).
     #[arg(long, value_parser = MemoryLimit::parse, value_name = "SIZE")]
     memory_limit: Option<MemoryLimit>,
     /// Write the charts (SVG) and their data (CSV) into this folder.

@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::Target;
 use super::rng::RandomState;
+use super::{Predicted, Target};
 use crate::job::Job;
 use crate::model::eval;
 use crate::{Error, Result};
@@ -47,6 +47,15 @@ impl Scoring {
                     ),
                 });
             }
+        })
+    }
+
+    /// `scoring`, else scikit-learn's default: accuracy for a classifier, r2 for a regressor.
+    pub fn or_default(scoring: Option<Scoring>, target: &Target) -> Scoring {
+        scoring.unwrap_or(if target.classes.is_some() {
+            Scoring::Accuracy
+        } else {
+            Scoring::R2
         })
     }
 
@@ -97,8 +106,58 @@ pub enum Truth<'a> {
     Values(&'a [f64]),
 }
 
-fn score(target: &Target, scoring: Scoring, x: &[f32], truth: &Truth) -> Result<f64> {
-    let p = target.predict_all(x)?;
+/// [`Truth`] owned: read from the target column's values as text.
+#[derive(Debug)]
+pub enum Truths {
+    Classes(Vec<usize>),
+    Values(Vec<f64>),
+}
+
+impl Truths {
+    /// The truth of `texts` (the target column `name`'s values) for `target`'s model: class
+    /// indexes of a classifier's classes, else numbers.
+    pub fn of(texts: &[String], name: &str, target: &Target) -> Result<Truths> {
+        Ok(match &target.classes {
+            Some(classes) => Truths::Classes(
+                texts
+                    .iter()
+                    .map(|t| {
+                        classes
+                            .iter()
+                            .position(|c| c == t)
+                            .ok_or_else(|| Error::BadArgument {
+                                argument: "target",
+                                detail: format!(
+                                    "{name:?} holds {t:?}, which is not one of the model's classes ({})",
+                                    classes.join(", ")
+                                ),
+                            })
+                    })
+                    .collect::<Result<_>>()?,
+            ),
+            None => Truths::Values(
+                texts
+                    .iter()
+                    .map(|t| {
+                        t.parse::<f64>().map_err(|_| Error::BadArgument {
+                            argument: "target",
+                            detail: format!("{name:?} holds {t:?}, not a number"),
+                        })
+                    })
+                    .collect::<Result<_>>()?,
+            ),
+        })
+    }
+
+    pub fn as_truth(&self) -> Truth<'_> {
+        match self {
+            Truths::Classes(c) => Truth::Classes(c),
+            Truths::Values(v) => Truth::Values(v),
+        }
+    }
+}
+
+fn score(target: &Target, scoring: Scoring, p: &Predicted, truth: &Truth) -> Result<f64> {
     Ok(match (truth, scoring) {
         (Truth::Classes(y), Scoring::Accuracy) => {
             y.iter().zip(&p.labels).filter(|(a, b)| a == b).count() as f64 / y.len() as f64
@@ -127,6 +186,52 @@ fn score(target: &Target, scoring: Scoring, x: &[f32], truth: &Truth) -> Result<
     })
 }
 
+/// What permutation importance permutes and predicts: the rows in memory ([`InMemory`]), or a
+/// table read a slice at a time (`super::source`).
+pub trait Permuted: Sync {
+    fn rows(&self) -> usize;
+    /// Feature `j` of every row, as fed to the model.
+    fn column(&self, j: usize) -> Result<Vec<f32>>;
+    /// The predictions of every row, feature `j` replaced by `column` when given.
+    fn predict(&self, target: &Target, replaced: Option<(usize, &[f32])>) -> Result<Predicted>;
+    /// Whether features may be permuted in parallel (each holds its own column and predictions).
+    fn parallel(&self) -> bool;
+}
+
+/// Rows in memory (row-major, f32 as fed to the model).
+#[derive(Debug)]
+pub struct InMemory<'a> {
+    pub x: &'a [f32],
+    pub width: usize,
+}
+
+impl Permuted for InMemory<'_> {
+    fn rows(&self) -> usize {
+        self.x.len() / self.width
+    }
+
+    fn column(&self, j: usize) -> Result<Vec<f32>> {
+        Ok(self.x.iter().skip(j).step_by(self.width).copied().collect())
+    }
+
+    fn predict(&self, target: &Target, replaced: Option<(usize, &[f32])>) -> Result<Predicted> {
+        match replaced {
+            None => target.predict_all(self.x),
+            Some((j, column)) => {
+                let mut x = self.x.to_vec();
+                for (r, &v) in column.iter().enumerate() {
+                    x[r * self.width + j] = v;
+                }
+                target.predict_all(&x)
+            }
+        }
+    }
+
+    fn parallel(&self) -> bool {
+        true
+    }
+}
+
 /// How to permute: scorer, repeats per feature, seed.
 #[derive(Debug, Clone, Copy)]
 pub struct ImportanceSettings {
@@ -135,11 +240,11 @@ pub struct ImportanceSettings {
     pub seed: u32,
 }
 
-/// Permutation importance of every feature of `x` (`rows × features.len()`).
+/// Permutation importance of every feature of `rows`.
 pub fn permutation_importance(
     target: &Target,
     features: &[String],
-    x: &[f32],
+    rows: &dyn Permuted,
     truth: &Truth,
     settings: ImportanceSettings,
     job: &Job,
@@ -150,7 +255,7 @@ pub fn permutation_importance(
         seed,
     } = settings;
     let width = features.len();
-    let rows = x.len() / width;
+    let n = rows.rows();
     let classifier = matches!(truth, Truth::Classes(_));
     if scoring.for_classifier() != classifier {
         return Err(Error::BadArgument {
@@ -183,37 +288,42 @@ pub fn permutation_importance(
             detail: "at least one repeat".to_owned(),
         });
     }
-    let baseline = score(target, scoring, x, truth)?;
+    let baseline = score(target, scoring, &rows.predict(target, None)?, truth)?;
     let column_seed = RandomState::new(seed).randint_i31();
     let done = AtomicU64::new(0);
-    let features_out: Vec<FeatureImportance> = (0..width)
-        .into_par_iter()
-        .map(|j| {
-            let mut rng = RandomState::new(column_seed);
-            let mut idx: Vec<usize> = (0..rows).collect();
-            let mut xp = x.to_vec();
-            let mut drops = Vec::with_capacity(repeats);
-            for _ in 0..repeats {
-                job.cancel.check()?;
-                rng.shuffle(&mut idx);
-                let col: Vec<f32> = idx.iter().map(|&i| xp[i * width + j]).collect();
-                for (r, v) in col.into_iter().enumerate() {
-                    xp[r * width + j] = v;
-                }
-                drops.push(baseline - score(target, scoring, &xp, truth)?);
-            }
-            let d = done.fetch_add(1, Ordering::Relaxed) + 1;
-            job.progress("permuting features", d, Some(width as u64));
-            let mean = drops.iter().sum::<f64>() / repeats as f64;
-            let var = drops.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / repeats as f64;
-            Ok(FeatureImportance {
-                name: features[j].clone(),
-                importance_mean: mean,
-                importance_std: var.sqrt(),
-                importances: drops,
-            })
+    // scikit-learn's order: each repeat shuffles the index array again and permutes the
+    // already permuted column.
+    let feature = |j: usize| -> Result<FeatureImportance> {
+        let mut rng = RandomState::new(column_seed);
+        let mut idx: Vec<usize> = (0..n).collect();
+        let mut column = rows.column(j)?;
+        let mut drops = Vec::with_capacity(repeats);
+        for _ in 0..repeats {
+            job.cancel.check()?;
+            rng.shuffle(&mut idx);
+            column = idx.iter().map(|&i| column[i]).collect();
+            let p = rows.predict(target, Some((j, &column)))?;
+            drops.push(baseline - score(target, scoring, &p, truth)?);
+        }
+        let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+        job.progress("permuting features", d, Some(width as u64));
+        let mean = drops.iter().sum::<f64>() / repeats as f64;
+        let var = drops.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / repeats as f64;
+        Ok(FeatureImportance {
+            name: features[j].clone(),
+            importance_mean: mean,
+            importance_std: var.sqrt(),
+            importances: drops,
         })
-        .collect::<Result<_>>()?;
+    };
+    let features_out: Vec<FeatureImportance> = if rows.parallel() {
+        (0..width)
+            .into_par_iter()
+            .map(feature)
+            .collect::<Result<_>>()?
+    } else {
+        (0..width).map(feature).collect::<Result<_>>()?
+    };
     Ok(Importance {
         scoring,
         repeats,

@@ -509,49 +509,14 @@ pub fn explain(input: &ExplainInput, request: &Request, job: &Job) -> Result<Exp
                 });
             }
             let texts = crate::model::eval::target_texts(column, target_col)?;
-            let (classes_idx, values);
-            let truth = match &target.classes {
-                Some(classes) => {
-                    classes_idx = texts
-                        .iter()
-                        .map(|t| {
-                            classes.iter().position(|c| c == t).ok_or_else(|| {
-                                Error::BadArgument {
-                                    argument: "target",
-                                    detail: format!(
-                                        "{target_col:?} holds {t:?}, which is not one of the model's classes ({})",
-                                        classes.join(", ")
-                                    ),
-                                }
-                            })
-                        })
-                        .collect::<Result<Vec<usize>>>()?;
-                    importance::Truth::Classes(&classes_idx)
-                }
-                None => {
-                    values = texts
-                        .iter()
-                        .map(|t| {
-                            t.parse::<f64>().map_err(|_| Error::BadArgument {
-                                argument: "target",
-                                detail: format!("{target_col:?} holds {t:?}, not a number"),
-                            })
-                        })
-                        .collect::<Result<Vec<f64>>>()?;
-                    importance::Truth::Values(&values)
-                }
-            };
-            let scoring = scoring.unwrap_or(if target.classes.is_some() {
-                importance::Scoring::Accuracy
-            } else {
-                importance::Scoring::R2
-            });
+            let truths = importance::Truths::of(&texts, target_col, &target)?;
+            let scoring = importance::Scoring::or_default(*scoring, &target);
             Ok(Explanation::Permutation(
                 importance::permutation_importance(
                     &target,
                     features,
-                    &x,
-                    &truth,
+                    &importance::InMemory { x: &x, width },
+                    &truths.as_truth(),
                     importance::ImportanceSettings {
                         scoring,
                         repeats: *repeats,

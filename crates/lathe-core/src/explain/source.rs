@@ -8,11 +8,14 @@
 //!   predictions a slice of rows at a time; it keeps the ICE lines the chart draws (every
 //!   ⌈n / 200⌉-th row, named in `ice_rows`), not one per row.
 //!
-//! Permutation importance still reads every row and says so.
+//! - permutation importance holds, for every row, only what scikit-learn's permutations and
+//!   scorers need (one permuted column, its index array, the predictions and the truth) and
+//!   reads and predicts the rest a slice at a time, one feature after another.
 
 use super::{
-    DEFAULT_LIME_ROWS, DEFAULT_SHAP_ROWS, Dependence, ExplainInput, Explanation, Request, Target,
-    check_features, explain, lime, missing_column, parse_rows, pdp, rng, shap_of,
+    DEFAULT_LIME_ROWS, DEFAULT_SHAP_ROWS, Dependence, ExplainInput, Explanation, Predicted,
+    Request, Target, check_features, explain, importance, lime, missing_column, parse_rows, pdp,
+    rng, shap_of,
 };
 use crate::dataset::browse::TableSource;
 use crate::dataset::stream::sorter::{self, Sorter};
@@ -53,15 +56,6 @@ pub fn explain_source(input: &SourceInput, request: &Request, job: &Job) -> Resu
             request,
             job,
         );
-    }
-    if let Request::Permutation { .. } = request {
-        return Err(Error::BadArgument {
-            argument: "method",
-            detail: format!(
-                "permutation importance reads every row of the data, and the data are over the memory limit ({} MiB); raise --memory-limit, or explain with SHAP, LIME or partial dependence, which work within it",
-                input.limit.0 >> 20
-            ),
-        });
     }
     let features = input.features;
     let width = features.len();
@@ -149,7 +143,132 @@ pub fn explain_source(input: &SourceInput, request: &Request, job: &Job) -> Resu
             )?))
         }
         Request::Shap { .. } => shap_sliced(input, request, &target, &data, job),
-        Request::Permutation { .. } => unreachable!("refused above"),
+        Request::Permutation {
+            scoring,
+            repeats,
+            seed,
+            target: target_col,
+            ..
+        } => {
+            let settings = importance::ImportanceSettings {
+                scoring: importance::Scoring::or_default(*scoring, &target),
+                repeats: *repeats,
+                seed: *seed,
+            };
+            permutation_sliced(&target, &data, target_col, settings, job)
+        }
+    }
+}
+
+/// Permutation importance of a table over the limit: what scikit-learn's permutations need
+/// is held for every row (the permuted column, its index array, the predictions and the
+/// truth: about `48 + 16 × outputs` bytes a row, checked against the limit), the rest is read
+/// and predicted a slice at a time, one feature after another.
+fn permutation_sliced(
+    target: &Target,
+    data: &Sliced,
+    target_col: &str,
+    settings: importance::ImportanceSettings,
+    job: &Job,
+) -> Result<Explanation> {
+    let (table, features) = (data.table, data.features);
+    let n = table.rows;
+    if features.iter().any(|f| f == target_col) {
+        return Err(Error::BadArgument {
+            argument: "target",
+            detail: format!("{target_col:?} is one of the model's features"),
+        });
+    }
+    let outputs = target.classes.as_ref().map_or(1, Vec::len);
+    let need = n.saturating_mul(48 + 16 * outputs);
+    if need > data.limit.bytes() {
+        return Err(Error::BadArgument {
+            argument: "memory-limit",
+            detail: format!(
+                "permutation importance holds about {} MiB for these {n} rows (each row's permuted value, index, truth and predictions), over the memory limit of {} MiB; raise --memory-limit",
+                need.div_ceil(1 << 20),
+                data.limit.bytes() >> 20
+            ),
+        });
+    }
+    let Some(t) = table.names.iter().position(|c| c == target_col) else {
+        let all: Vec<usize> = (0..table.names.len()).collect();
+        let head = table.read(&all, 0, n.min(1))?;
+        return Err(missing_column("target", target_col, &head));
+    };
+    job.progress("reading the target", 0, None);
+    let truth = {
+        let column = table.read(&[t], 0, n)?;
+        let texts = crate::model::eval::target_texts(&column.columns()[0], target_col)?;
+        importance::Truths::of(&texts, target_col, target)?
+    };
+    Ok(Explanation::Permutation(
+        importance::permutation_importance(
+            target,
+            features,
+            &SlicedRows { data, job },
+            &truth.as_truth(),
+            settings,
+            job,
+        )?,
+    ))
+}
+
+/// A table over the limit as permutation importance reads it: a column whole, the rows a
+/// slice at a time.
+struct SlicedRows<'a> {
+    data: &'a Sliced<'a>,
+    job: &'a Job<'a>,
+}
+
+impl importance::Permuted for SlicedRows<'_> {
+    fn rows(&self) -> usize {
+        self.data.table.rows
+    }
+
+    fn column(&self, j: usize) -> Result<Vec<f32>> {
+        let data = self.data;
+        let mut out = Vec::with_capacity(data.table.rows);
+        let feature = &data.features[j..=j];
+        data.table.for_each_rows(
+            &data.columns[j..=j],
+            data.step(),
+            &self.job.cancel,
+            |first, slice| {
+                out.extend(
+                    feature_values_at(slice, feature, first)?
+                        .into_iter()
+                        .map(|v| v as f32),
+                );
+                Ok(())
+            },
+        )?;
+        Ok(out)
+    }
+
+    fn predict(&self, target: &Target, replaced: Option<(usize, &[f32])>) -> Result<Predicted> {
+        let width = self.data.features.len();
+        let mut all = Predicted {
+            values: Vec::new(),
+            labels: Vec::new(),
+        };
+        self.data.for_each_rows(self.job, |first, x64| {
+            let mut x: Vec<f32> = x64.iter().map(|&v| v as f32).collect();
+            if let Some((j, column)) = replaced {
+                for (r, row) in x.chunks_mut(width).enumerate() {
+                    row[j] = column[first + r];
+                }
+            }
+            let p = target.predict_all(&x)?;
+            all.values.extend(p.values);
+            all.labels.extend(p.labels);
+            Ok(())
+        })?;
+        Ok(all)
+    }
+
+    fn parallel(&self) -> bool {
+        false
     }
 }
 

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use lathe_core::dataset::browse::TableSource;
 use lathe_core::dataset::stream::MemoryLimit;
+use lathe_core::explain::importance::Scoring;
 use lathe_core::explain::shap::Algorithm;
 use lathe_core::explain::source::{SourceInput as ExplainSource, explain_source};
 use lathe_core::explain::{ExplainInput, Explanation, Request, explain};
@@ -170,7 +171,8 @@ fn shap_over_its_memory_limit_reads_only_its_rows_and_equals_the_in_memory_one()
         )
         .unwrap();
         assert_eq!(format!("{sliced:?}"), format!("{memory:?}"), "{name}");
-        // Permutation importance, which reads every row, says so.
+        // Permutation importance holds some bytes a row; over what the limit allows, it says
+        // so and names the limit.
         let permutation = Request::Permutation {
             scoring: None,
             repeats: 2,
@@ -192,9 +194,69 @@ fn shap_over_its_memory_limit_reads_only_its_rows_and_equals_the_in_memory_one()
         .unwrap_err()
         .to_string();
         assert!(
-            e.contains("permutation importance") && e.contains("over the memory limit"),
+            e.contains("permutation importance holds about") && e.contains("--memory-limit"),
             "{e}"
         );
+    }
+}
+
+/// Permutation importance over a 2 MiB limit (the table is read and predicted 1,024 rows at a
+/// time, one permuted column held whole) gives scikit-learn's permutations and the in-memory
+/// scores to the bit, for each scorer kind.
+#[test]
+fn permutation_importance_over_its_memory_limit_equals_the_in_memory_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let expected = expected();
+    let limit = MemoryLimit(2 << 20);
+    for (name, scorings) in [
+        ("rf_reg", vec![None, Some(Scoring::NegMeanAbsoluteError)]),
+        (
+            "logreg_binary",
+            vec![None, Some(Scoring::RocAuc), Some(Scoring::NegLogLoss)],
+        ),
+    ] {
+        let entry = &expected["models"][name];
+        let features = strings(&entry["features"]);
+        let model = load(name);
+        let (frame, source) = big_table(name, 30, dir.path());
+        assert!(!source.fits(limit).unwrap());
+        for scoring in scorings {
+            let request = Request::Permutation {
+                scoring,
+                repeats: 2,
+                seed: 5,
+                target: entry["target"].as_str().unwrap().to_owned(),
+                class: None,
+            };
+            let memory = explain(
+                &ExplainInput {
+                    model: &model,
+                    features: &features,
+                    frame: &frame,
+                    background: None,
+                },
+                &request,
+                &Job::silent(),
+            )
+            .unwrap();
+            let sliced = explain_source(
+                &ExplainSource {
+                    model: &model,
+                    features: &features,
+                    data: &source,
+                    background: None,
+                    limit,
+                },
+                &request,
+                &Job::silent(),
+            )
+            .unwrap();
+            assert_eq!(
+                format!("{sliced:?}"),
+                format!("{memory:?}"),
+                "{name} {scoring:?}"
+            );
+        }
     }
 }
 
