@@ -325,7 +325,7 @@ fn a_model_is_evaluated_over_its_memory_limit_within_it() {
 fn every_explanation_runs_over_its_memory_limit_within_it() {
     let tmp = tempfile::tempdir().unwrap();
     let (big, small) = (tmp.path().join("big.csv"), tmp.path().join("small.csv"));
-    write_features(&big, 500_000);
+    write_features(&big, 300_000);
     write_features(&small, 100);
     let model = crate::file("tests/fixtures/models/logreg_binary.onnx");
     let features = feature_names();
@@ -345,7 +345,7 @@ fn every_explanation_runs_over_its_memory_limit_within_it() {
         "--method",
         "lime",
         "--rows",
-        "250000..250002",
+        "150000..150002",
         "--samples",
         "500",
     ];
@@ -357,7 +357,7 @@ fn every_explanation_runs_over_its_memory_limit_within_it() {
     let (whole, whole_peak) = explain(&big, &lime, None);
     let (streamed, streamed_peak) = explain(&big, &lime, Some(limit));
     let report = format!(
-        "LIME peak KiB: 100 rows {overhead}, 500k rows in memory {whole_peak}, in {limit} {streamed_peak}"
+        "LIME peak KiB: 100 rows {overhead}, 300k rows in memory {whole_peak}, in {limit} {streamed_peak}"
     );
     eprintln!("{report}");
     assert_eq!(whole["rows"].as_array().unwrap().len(), 2);
@@ -377,7 +377,7 @@ fn every_explanation_runs_over_its_memory_limit_within_it() {
     let (whole, whole_peak) = explain(&big, &pdp, None);
     let (streamed, streamed_peak) = explain(&big, &pdp, Some(limit));
     let report = format!(
-        "PDP peak KiB: 500k rows in memory {whole_peak}, in {limit} {streamed_peak} (overhead {overhead})"
+        "PDP peak KiB: 300k rows in memory {whole_peak}, in {limit} {streamed_peak} (overhead {overhead})"
     );
     eprintln!("{report}");
     for (s, w) in streamed["features"]
@@ -394,7 +394,7 @@ fn every_explanation_runs_over_its_memory_limit_within_it() {
             .iter()
             .map(|r| r.as_u64().unwrap() as usize)
             .collect();
-        assert_eq!(rows, (0..500_000).step_by(2_500).collect::<Vec<_>>());
+        assert_eq!(rows, (0..300_000).step_by(1_500).collect::<Vec<_>>());
         let kept: Vec<&Value> = rows.iter().map(|&r| &w["individual"][r]).collect();
         assert_eq!(
             s["individual"]
@@ -413,7 +413,7 @@ fn every_explanation_runs_over_its_memory_limit_within_it() {
     let (whole, whole_peak) = explain(&big, &permutation, None);
     let (streamed, streamed_peak) = explain(&big, &permutation, Some(limit));
     let report = format!(
-        "permutation peak KiB: 500k rows in memory {whole_peak}, in {limit} {streamed_peak} (overhead {overhead})"
+        "permutation peak KiB: 300k rows in memory {whole_peak}, in {limit} {streamed_peak} (overhead {overhead})"
     );
     eprintln!("{report}");
     assert_eq!(whole["features"].as_array().unwrap().len(), 30);
