@@ -314,6 +314,20 @@ pub enum Request {
 pub const DEFAULT_LIME_ROWS: usize = 20;
 
 impl Request {
+    /// The rows a SHAP or LIME request explains among `n`: its `--rows`, else its default
+    /// count from the first row (every row for the other methods).
+    pub fn rows(&self, n: usize) -> Result<std::ops::Range<usize>> {
+        let (rows, default) = match self {
+            Request::Shap { rows, .. } => (rows, DEFAULT_SHAP_ROWS),
+            Request::Lime { rows, .. } => (rows, DEFAULT_LIME_ROWS),
+            _ => (&None, n),
+        };
+        match rows {
+            Some(r) => parse_rows(r, n),
+            None => Ok(0..n.min(default)),
+        }
+    }
+
     /// The class whose output is explained (`None`: the model's default).
     pub fn class(&self) -> Option<&str> {
         match self {
@@ -446,15 +460,9 @@ pub fn explain(input: &ExplainInput, request: &Request, job: &Job) -> Result<Exp
     let target = Target::new(input.model, width, request.class(), &x)?;
     match request {
         Request::Shap {
-            rows,
-            background,
-            seed,
-            ..
+            background, seed, ..
         } => {
-            let range = match rows {
-                Some(r) => parse_rows(r, n)?,
-                None => 0..n.min(DEFAULT_SHAP_ROWS),
-            };
+            let range = request.rows(n)?;
             let bg_frame = input.background.unwrap_or(input.frame);
             check_features(
                 bg_frame,
@@ -527,16 +535,12 @@ pub fn explain(input: &ExplainInput, request: &Request, job: &Job) -> Result<Exp
             ))
         }
         Request::Lime {
-            rows,
             samples,
             num_features,
             seed,
             ..
         } => {
-            let range = match rows {
-                Some(r) => parse_rows(r, n)?,
-                None => 0..n.min(DEFAULT_LIME_ROWS),
-            };
+            let range = request.rows(n)?;
             // The discretizer is fitted on the background data when given, else on the data.
             let train = match input.background {
                 Some(bg) => {

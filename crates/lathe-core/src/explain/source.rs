@@ -13,9 +13,8 @@
 //!   reads and predicts the rest a slice at a time, one feature after another.
 
 use super::{
-    DEFAULT_LIME_ROWS, DEFAULT_SHAP_ROWS, Dependence, ExplainInput, Explanation, Predicted,
-    Request, Target, check_features, explain, importance, lime, missing_column, parse_rows, pdp,
-    rng, shap_of,
+    Dependence, ExplainInput, Explanation, Predicted, Request, Target, check_features, explain,
+    importance, lime, missing_column, pdp, rng, shap_of,
 };
 use crate::dataset::browse::TableSource;
 use crate::dataset::stream::sorter::{self, Sorter};
@@ -94,16 +93,12 @@ pub fn explain_source(input: &SourceInput, request: &Request, job: &Job) -> Resu
             ..
         } => pdp_sliced(&target, &data, chosen.as_deref(), *grid_resolution, job),
         Request::Lime {
-            rows,
             samples,
             num_features,
             seed,
             ..
         } => {
-            let range = match rows {
-                Some(r) => parse_rows(r, n)?,
-                None => 0..n.min(DEFAULT_LIME_ROWS),
-            };
+            let range = request.rows(n)?;
             let bg_sliced = input
                 .background
                 .map(|b| b.sliced(input.limit, &spill, job))
@@ -413,20 +408,14 @@ fn shap_sliced(
     job: &Job,
 ) -> Result<Explanation> {
     let Request::Shap {
-        rows,
-        background,
-        seed,
-        ..
+        background, seed, ..
     } = request
     else {
         unreachable!("a SHAP request")
     };
     let (table, columns, features) = (data.table, data.columns, data.features);
     let n = table.rows;
-    let range = match rows {
-        Some(r) => parse_rows(r, n)?,
-        None => 0..n.min(DEFAULT_SHAP_ROWS),
-    };
+    let range = request.rows(n)?;
     if *background == 0 {
         return Err(Error::BadArgument {
             argument: "background",
