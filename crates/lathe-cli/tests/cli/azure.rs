@@ -8,9 +8,8 @@
 
 use lathe_testkit::azure::{ACCOUNT_KEY, CONTAINER, PRIVATE, Server};
 use lathe_testkit::tree;
-use serde_json::Value;
 
-use crate::{file, lathe, path_str, repo};
+use crate::{file, lathe, path_str, repo, run_error, run_json};
 
 /// `lathe` with the emulator's settings in the environment, as a user of Azurite sets them.
 fn az_lathe(server: &Server) -> assert_cmd::Command {
@@ -22,26 +21,6 @@ fn az_lathe(server: &Server) -> assert_cmd::Command {
     }
     cmd.envs(server.env()).env("HOME", "/nonexistent");
     cmd
-}
-
-fn run_json(mut cmd: assert_cmd::Command, args: &[&str]) -> Value {
-    let out = cmd.args(args).arg("--json").output().unwrap();
-    assert!(
-        out.status.success(),
-        "lathe {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn run_error(mut cmd: assert_cmd::Command, args: &[&str]) -> (String, String) {
-    let out = cmd.args(args).arg("--json").output().unwrap();
-    assert_eq!(out.status.code(), Some(1), "lathe {args:?} should fail");
-    let body: Value = serde_json::from_slice(&out.stdout).unwrap();
-    (
-        body["error"]["code"].as_str().unwrap().to_owned(),
-        body["error"]["message"].as_str().unwrap().to_owned(),
-    )
 }
 
 /// A Parquet file written by Lathe's own import (the table the rows view pages through).

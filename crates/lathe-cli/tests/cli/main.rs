@@ -28,6 +28,29 @@ pub fn lathe() -> Command {
     cmd
 }
 
+/// Runs `cmd ARGS --json` (a command with its own environment), expects success, returns
+/// the parsed output.
+pub fn run_json(mut cmd: assert_cmd::Command, args: &[&str]) -> Value {
+    let out = cmd.args(args).arg("--json").output().unwrap();
+    assert!(
+        out.status.success(),
+        "lathe {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The error a failing command prints with `--json`: its code and message.
+pub fn run_error(mut cmd: assert_cmd::Command, args: &[&str]) -> (String, String) {
+    let out = cmd.args(args).arg("--json").output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "lathe {args:?} should fail");
+    let body: Value = serde_json::from_slice(&out.stdout).unwrap();
+    (
+        body["error"]["code"].as_str().unwrap().to_owned(),
+        body["error"]["message"].as_str().unwrap().to_owned(),
+    )
+}
+
 /// Runs `lathe ARGS --json`, expects success, returns the parsed output.
 pub fn json(args: &[&str]) -> Value {
     let out = lathe()

@@ -12,7 +12,7 @@ use lathe_testkit::s3::{BUCKET, KEY, SECRET, Server, free_port};
 use lathe_testkit::tree;
 use serde_json::Value;
 
-use crate::{file, lathe, path_str, repo};
+use crate::{file, lathe, path_str, repo, run_error, run_json};
 
 /// `lathe` with the server's credentials in the environment, as a user sets them.
 fn s3_lathe(server: &Server) -> assert_cmd::Command {
@@ -24,27 +24,6 @@ fn s3_lathe(server: &Server) -> assert_cmd::Command {
     }
     cmd.envs(server.env()).env("HOME", "/nonexistent");
     cmd
-}
-
-fn run_json(mut cmd: assert_cmd::Command, args: &[&str]) -> Value {
-    let out = cmd.args(args).arg("--json").output().unwrap();
-    assert!(
-        out.status.success(),
-        "lathe {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// The error a failing command prints with `--json`: its code and message.
-fn run_error(mut cmd: assert_cmd::Command, args: &[&str]) -> (String, String) {
-    let out = cmd.args(args).arg("--json").output().unwrap();
-    assert_eq!(out.status.code(), Some(1), "lathe {args:?} should fail");
-    let body: Value = serde_json::from_slice(&out.stdout).unwrap();
-    (
-        body["error"]["code"].as_str().unwrap().to_owned(),
-        body["error"]["message"].as_str().unwrap().to_owned(),
-    )
 }
 
 #[test]
