@@ -276,11 +276,38 @@ async fn compare_a_stored_version_with_a_table_on_a_spark_cluster() {
     app.select("[data-testid=drift-reference]", "breast_cancer@1")
         .await;
     app.select("[data-testid=drift-current]", "spark:").await;
-    app.type_into(
-        "[data-testid=drift-current-spark]",
-        address.trim_start_matches("sc://"),
-    )
-    .await;
+    // Nothing listens there: the banner names the address and says what to check; no verdict.
+    let nobody = format!(
+        "127.0.0.1:{}/?path={}",
+        lathe_testkit::free_port(),
+        batch.display()
+    );
+    let field = app.find("[data-testid=drift-current-spark]").await;
+    app.type_into("[data-testid=drift-current-spark]", &nobody)
+        .await;
+    app.click("[data-testid=drift-run]").await;
+    let error = app
+        .wait_text_containing(
+            "[data-testid=error]",
+            "cannot reach the Spark Connect server",
+        )
+        .await;
+    let host = nobody.split('/').next().expect("host:port");
+    assert!(error.contains(host), "{error}");
+    app.screenshot("20a-drift-spark-unreachable").await;
+    app.click("[data-testid=error] button").await;
+    assert!(
+        app.client
+            .find_all(fantoccini::Locator::Css("[data-testid=drift-verdict]"))
+            .await
+            .expect("find_all")
+            .is_empty(),
+        "no verdict from an unreachable server"
+    );
+    // Cleared, the field no longer holds its `sc://` prefix: the whole address is typed.
+    field.clear().await.expect("clear the address");
+    app.type_into("[data-testid=drift-current-spark]", &address)
+        .await;
     app.click("[data-testid=drift-run]").await;
     app.find_within("[data-testid=drift-verdict]", Duration::from_secs(180))
         .await;
