@@ -194,8 +194,9 @@ pub trait Permuted: Sync {
     fn column(&self, j: usize) -> Result<Vec<f32>>;
     /// The predictions of every row, feature `j` replaced by `column` when given.
     fn predict(&self, target: &Target, replaced: Option<(usize, &[f32])>) -> Result<Predicted>;
-    /// Whether features may be permuted in parallel (each holds its own column and predictions).
-    fn parallel(&self) -> bool;
+    /// How many features may be permuted at once (each holds its own column, index array and
+    /// predictions).
+    fn concurrency(&self) -> usize;
 }
 
 /// Rows in memory (row-major, f32 as fed to the model).
@@ -227,8 +228,8 @@ impl Permuted for InMemory<'_> {
         }
     }
 
-    fn parallel(&self) -> bool {
-        true
+    fn concurrency(&self) -> usize {
+        usize::MAX
     }
 }
 
@@ -316,14 +317,17 @@ pub fn permutation_importance(
             importances: drops,
         })
     };
-    let features_out: Vec<FeatureImportance> = if rows.parallel() {
-        (0..width)
-            .into_par_iter()
-            .map(feature)
-            .collect::<Result<_>>()?
-    } else {
-        (0..width).map(feature).collect::<Result<_>>()?
-    };
+    // In groups of `concurrency` features, a group in parallel: no more are in flight however
+    // rayon's threads steal work (the predictions are parallel too).
+    let order: Vec<usize> = (0..width).collect();
+    let mut features_out: Vec<FeatureImportance> = Vec::with_capacity(width);
+    for group in order.chunks(rows.concurrency().max(1)) {
+        let done: Vec<FeatureImportance> = group
+            .par_iter()
+            .map(|&j| feature(j))
+            .collect::<Result<_>>()?;
+        features_out.extend(done);
+    }
     Ok(Importance {
         scoring,
         repeats,

@@ -10,7 +10,7 @@
 //!
 //! - permutation importance holds, for every row, only what scikit-learn's permutations and
 //!   scorers need (one permuted column, its index array, the predictions and the truth) and
-//!   reads and predicts the rest a slice at a time, one feature after another.
+//!   reads and predicts the rest a slice at a time (a feature per thread when the limit allows).
 
 use super::{
     Dependence, ExplainInput, Explanation, Predicted, Request, Target, check_features, explain,
@@ -158,7 +158,8 @@ pub fn explain_source(input: &SourceInput, request: &Request, job: &Job) -> Resu
 /// Permutation importance of a table over the limit: what scikit-learn's permutations need
 /// is held for every row (the permuted column, its index array, the predictions and the
 /// truth: about `48 + 16 × outputs` bytes a row, checked against the limit), the rest is read
-/// and predicted a slice at a time, one feature after another.
+/// and predicted a slice at a time, one feature per thread when the limit holds that many
+/// states, else one after another.
 fn permutation_sliced(
     target: &Target,
     data: &Sliced,
@@ -175,6 +176,7 @@ fn permutation_sliced(
         });
     }
     let outputs = target.classes.as_ref().map_or(1, Vec::len);
+    let threads = rayon::current_num_threads();
     let need = n.saturating_mul(48 + 16 * outputs);
     if need > data.limit.bytes() {
         return Err(Error::BadArgument {
@@ -201,7 +203,17 @@ fn permutation_sliced(
         importance::permutation_importance(
             target,
             features,
-            &SlicedRows { data, job },
+            &SlicedRows {
+                data,
+                job,
+                // As many features at once as there are threads when that many states (and their
+                // slices) stay within half the limit, else one.
+                concurrency: if need.saturating_mul(threads) <= data.limit.bytes() / 2 {
+                    threads
+                } else {
+                    1
+                },
+            },
             &truth.as_truth(),
             settings,
             job,
@@ -214,6 +226,7 @@ fn permutation_sliced(
 struct SlicedRows<'a> {
     data: &'a Sliced<'a>,
     job: &'a Job<'a>,
+    concurrency: usize,
 }
 
 impl importance::Permuted for SlicedRows<'_> {
@@ -262,8 +275,8 @@ impl importance::Permuted for SlicedRows<'_> {
         Ok(all)
     }
 
-    fn parallel(&self) -> bool {
-        false
+    fn concurrency(&self) -> usize {
+        self.concurrency
     }
 }
 

@@ -200,14 +200,14 @@ fn shap_over_its_memory_limit_reads_only_its_rows_and_equals_the_in_memory_one()
     }
 }
 
-/// Permutation importance over a 2 MiB limit (the table is read and predicted 1,024 rows at a
-/// time, one permuted column held whole) gives scikit-learn's permutations and the in-memory
-/// scores to the bit, for each scorer kind.
+/// Permutation importance over a 2 MiB and a 32 MiB limit (the table is read and predicted a
+/// slice at a time, one permuted column held whole; features one after another, then one per
+/// thread) gives scikit-learn's permutations and the in-memory scores to the bit, for each
+/// scorer kind.
 #[test]
 fn permutation_importance_over_its_memory_limit_equals_the_in_memory_one() {
     let dir = tempfile::tempdir().unwrap();
     let expected = expected();
-    let limit = MemoryLimit(2 << 20);
     for (name, scorings) in [
         ("rf_reg", vec![None, Some(Scoring::NegMeanAbsoluteError)]),
         (
@@ -219,8 +219,12 @@ fn permutation_importance_over_its_memory_limit_equals_the_in_memory_one() {
         let features = strings(&entry["features"]);
         let model = load(name);
         let (frame, source) = big_table(name, 30, dir.path());
-        assert!(!source.fits(limit).unwrap());
-        for scoring in scorings {
+        // 2 MiB: one feature after another; 32 MiB: a feature per thread. Both over the limit.
+        for (scoring, limit) in scorings
+            .into_iter()
+            .flat_map(|s| [(s, MemoryLimit(2 << 20)), (s, MemoryLimit(32 << 20))])
+        {
+            assert!(!source.fits(limit).unwrap());
             let request = Request::Permutation {
                 scoring,
                 repeats: 2,
@@ -254,7 +258,7 @@ fn permutation_importance_over_its_memory_limit_equals_the_in_memory_one() {
             assert_eq!(
                 format!("{sliced:?}"),
                 format!("{memory:?}"),
-                "{name} {scoring:?}"
+                "{name} {scoring:?} {limit:?}"
             );
         }
     }
