@@ -37,14 +37,7 @@ pub struct FeatureDependence {
     pub ice_rows: Option<Vec<usize>>,
 }
 
-/// scipy's `mquantiles(x, prob, alphap=0.4, betap=0.4)` of unsorted values.
-pub fn mquantiles(values: &[f64], probs: &[f64]) -> Vec<f64> {
-    let mut x = values.to_vec();
-    x.sort_by(f64::total_cmp);
-    mquantiles_at(x.len(), probs, |i| x[i])
-}
-
-/// Where `mquantiles` of `n` sorted values at `p` looks: the two positions and the weight of
+/// Where scipy's `mquantiles(x, prob, alphap=0.4, betap=0.4)` of `n` sorted values at `p` looks: the two positions and the weight of
 /// the second.
 fn mquantile_position(n: usize, p: f64) -> (usize, usize, f64) {
     let n = n as f64;
@@ -57,7 +50,7 @@ fn mquantile_position(n: usize, p: f64) -> (usize, usize, f64) {
     (k - 1, k, gamma)
 }
 
-/// `mquantiles` of `n` sorted values, the `i`-th of which is `at(i)`.
+/// scipy's `mquantiles` of `n` sorted values, the `i`-th of which is `at(i)`.
 fn mquantiles_at(n: usize, probs: &[f64], at: impl Fn(usize) -> f64) -> Vec<f64> {
     probs
         .iter()
@@ -156,7 +149,7 @@ impl Grid {
 /// order (so any slicing gives the same sums), with the ICE of the rows `keep` names.
 #[derive(Debug)]
 pub struct Accumulator {
-    pub grid: Vec<f64>,
+    grid: Vec<f64>,
     sums: Vec<f64>,
     rows: usize,
     individual: Vec<Vec<f64>>,
