@@ -9,7 +9,7 @@
 use lathe_testkit::azure::{ACCOUNT_KEY, CONTAINER, PRIVATE, Server};
 use lathe_testkit::tree;
 
-use crate::{file, lathe, path_str, repo, run_error, run_json};
+use crate::{assert_records_url_and_etag, file, lathe, path_str, repo, run_error, run_json};
 
 /// `lathe` with the emulator's settings in the environment, as a user of Azurite sets them.
 fn az_lathe(server: &Server) -> assert_cmd::Command {
@@ -144,15 +144,7 @@ fn profile_rows_drift_and_import_over_az_and_https_equal_the_local_files() {
     );
     assert_eq!(again["new_version"], false);
     let db = rusqlite::Connection::open(dir.join("lathe.sqlite")).unwrap();
-    let (source, etag): (String, Option<String>) = db
-        .query_row(
-            "SELECT source_path, source_etag FROM dataset_versions",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
-    assert_eq!(source, cars_az);
-    assert!(etag.is_some_and(|e| !e.is_empty()), "an ETag is recorded");
+    assert_records_url_and_etag(&db, &cars_az);
 }
 
 #[test]

@@ -51,6 +51,19 @@ pub fn run_error(mut cmd: assert_cmd::Command, args: &[&str]) -> (String, String
     )
 }
 
+/// That the project's one dataset version records `url` as its source, and an ETag.
+pub fn assert_records_url_and_etag(db: &rusqlite::Connection, url: &str) {
+    let (source, etag): (String, Option<String>) = db
+        .query_row(
+            "SELECT source_path, source_etag FROM dataset_versions",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(source, url);
+    assert!(etag.is_some_and(|e| !e.is_empty()), "an ETag is recorded");
+}
+
 /// Runs `lathe ARGS --json`, expects success, returns the parsed output.
 pub fn json(args: &[&str]) -> Value {
     let out = lathe()

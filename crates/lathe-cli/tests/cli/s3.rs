@@ -12,7 +12,7 @@ use lathe_testkit::s3::{BUCKET, KEY, SECRET, Server, free_port};
 use lathe_testkit::tree;
 use serde_json::Value;
 
-use crate::{file, lathe, path_str, repo, run_error, run_json};
+use crate::{assert_records_url_and_etag, file, lathe, path_str, repo, run_error, run_json};
 
 /// `lathe` with the server's credentials in the environment, as a user sets them.
 fn s3_lathe(server: &Server) -> assert_cmd::Command {
@@ -251,15 +251,7 @@ fn import_records_the_url_etag_and_sha_and_an_unchanged_object_makes_no_version(
 
     // The version records the URL (no credentials) and the ETag; the audit log no secret.
     let db = rusqlite::Connection::open(dir.join("lathe.sqlite")).unwrap();
-    let (source, etag): (String, Option<String>) = db
-        .query_row(
-            "SELECT source_path, source_etag FROM dataset_versions",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
-    assert_eq!(source, url);
-    assert!(etag.is_some_and(|e| !e.is_empty()), "an ETag is recorded");
+    assert_records_url_and_etag(&db, &url);
     let audit: String = db
         .query_row(
             "SELECT group_concat(details, ' ') FROM audit_log",
