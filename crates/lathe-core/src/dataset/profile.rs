@@ -494,14 +494,19 @@ fn correlations(columns: &[ColumnProfile], facts: &[ColumnFacts]) -> Correlation
     let upper: Vec<Vec<(Option<f64>, Option<f64>)>> = (0..k)
         .into_par_iter()
         .map_init(stats::RankScratch::default, |scratch, i| {
+            let pairs: Vec<(&[f64], &[f64])> = (i..k)
+                .map(|j| (&numeric[i].1[..], &numeric[j].1[..]))
+                .collect();
+            let mut linear = vec![stats::Pearson::default(); pairs.len()];
+            stats::Pearson::add_pairs(&mut linear, &pairs);
             (i..k)
-                .map(|j| {
-                    let r = stats::pearson(numeric[i].1, numeric[j].1);
+                .zip(linear)
+                .map(|(j, r)| {
                     let rho = match (&full_ranks[i], &full_ranks[j]) {
                         (Some(ri), Some(rj)) => stats::spearman_of_ranks(ri, rj),
                         _ => stats::spearman_presorted(&prepared[i], &prepared[j], rows, scratch),
                     };
-                    (r, rho)
+                    (r.finish(), rho)
                 })
                 .collect()
         })

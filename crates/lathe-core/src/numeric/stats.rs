@@ -190,36 +190,61 @@ pub struct Pearson {
 }
 
 impl Pearson {
-    pub fn add(&mut self, x: &[f64], y: &[f64]) {
-        let Pearson {
-            mut n,
-            mut mean_x,
-            mut mean_y,
-            mut ssq_x,
-            mut ssq_y,
-            mut cov,
-        } = *self;
-        for (&vx, &vy) in x.iter().zip(y) {
-            if vx.is_nan() || vy.is_nan() {
-                continue;
-            }
-            n += 1.0;
-            let dx = vx - mean_x;
-            let dy = vy - mean_y;
-            mean_x += 1.0 / n * dx;
-            mean_y += 1.0 / n * dy;
-            ssq_x += (vx - mean_x) * dx;
-            ssq_y += (vy - mean_y) * dy;
-            cov += (vx - mean_x) * dy;
+    /// One row's values (NaN marks a missing one).
+    #[inline(always)]
+    fn step(&mut self, vx: f64, vy: f64) {
+        if vx.is_nan() || vy.is_nan() {
+            return;
         }
-        *self = Pearson {
-            n,
-            mean_x,
-            mean_y,
-            ssq_x,
-            ssq_y,
-            cov,
-        };
+        self.n += 1.0;
+        let dx = vx - self.mean_x;
+        let dy = vy - self.mean_y;
+        self.mean_x += 1.0 / self.n * dx;
+        self.mean_y += 1.0 / self.n * dy;
+        self.ssq_x += (vx - self.mean_x) * dx;
+        self.ssq_y += (vy - self.mean_y) * dy;
+        self.cov += (vx - self.mean_x) * dy;
+    }
+
+    pub fn add(&mut self, x: &[f64], y: &[f64]) {
+        let mut acc = *self;
+        for (&vx, &vy) in x.iter().zip(y) {
+            acc.step(vx, vy);
+        }
+        *self = acc;
+    }
+
+    /// [`Pearson::add`] of each pair of `columns` to its accumulator in `accs`, three pairs
+    /// at a time when their columns are equally long: each pair's updates are its own, in row
+    /// order (the same bits as one pair at a time), and the three chains of dependent
+    /// arithmetic overlap (measured 1.9× one pair at a time; more pairs spill registers).
+    pub fn add_pairs(accs: &mut [Pearson], columns: &[(&[f64], &[f64])]) {
+        const N: usize = 3;
+        for (accs, columns) in accs.chunks_mut(N).zip(columns.chunks(N)) {
+            let len = columns.first().map_or(0, |(x, _)| x.len());
+            let even = columns
+                .iter()
+                .all(|(x, y)| x.len() == len && y.len() == len);
+            match (
+                <&mut [Pearson; N]>::try_from(&mut *accs),
+                <&[(&[f64], &[f64]); N]>::try_from(columns),
+            ) {
+                (Ok(three), Ok(columns)) if even => {
+                    let mut acc = *three;
+                    for r in 0..len {
+                        for (a, (x, y)) in acc.iter_mut().zip(columns) {
+                            a.step(x[r], y[r]);
+                        }
+                    }
+                    *three = acc;
+                }
+                _ => {
+                    for (acc, (x, y)) in accs.iter_mut().zip(columns) {
+                        acc.add(x, y);
+                    }
+                }
+            }
+        }
     }
 
     pub fn finish(self) -> Option<f64> {
@@ -441,6 +466,44 @@ pub fn spearman_of_ranks(rx: &[f64], ry: &[f64]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pearson_of_pairs_together_equals_each_alone_to_the_bit() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let columns: Vec<Vec<f64>> = (0..5)
+            .map(|c| {
+                (0..1000)
+                    .map(|_| {
+                        let u = next();
+                        match c % 2 == 0 && u % 9 == 0 {
+                            true => f64::NAN,
+                            false => (u >> 11) as f64 / (1u64 << 53) as f64 * 1e3 + c as f64,
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        // Seven pairs: two groups of three and one left over; then a pair of shorter columns
+        // in a group (added one at a time).
+        let mut pairs: Vec<(&[f64], &[f64])> = (0..7)
+            .map(|p| (&columns[p % 5][..], &columns[(p * 2 + 1) % 5][..]))
+            .collect();
+        pairs.push((&columns[0][..10], &columns[1][..10]));
+        let mut together = vec![Pearson::default(); pairs.len()];
+        Pearson::add_pairs(&mut together, &pairs);
+        for (acc, (x, y)) in together.iter().zip(&pairs) {
+            let mut alone = Pearson::default();
+            alone.add(x, y);
+            assert_eq!(format!("{acc:?}"), format!("{alone:?}"));
+            assert!(acc.finish().is_some());
+        }
+    }
 
     #[test]
     fn histogram_puts_the_maximum_in_the_last_bin() {

@@ -940,10 +940,17 @@ fn correlations(
                         .collect())
                 })
                 .collect::<Result<_>>()?;
+            // Three pairs at a time (see Pearson::add_pairs).
             pearson
-                .par_iter_mut()
-                .zip(&pairs)
-                .for_each(|(acc, &(i, j))| acc.add(&values[i], &values[j]));
+                .par_chunks_mut(3)
+                .zip(pairs.par_chunks(3))
+                .for_each(|(accs, pairs)| {
+                    let columns: Vec<(&[f64], &[f64])> = pairs
+                        .iter()
+                        .map(|&(i, j)| (&values[i][..], &values[j][..]))
+                        .collect();
+                    Pearson::add_pairs(accs, &columns);
+                });
             Ok(())
         })?;
     }
