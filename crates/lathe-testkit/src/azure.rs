@@ -7,7 +7,7 @@
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command as Process};
+use std::process::Child;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -46,28 +46,8 @@ fn azurite() -> PathBuf {
 impl Server {
     pub fn start() -> Server {
         let dir = tempfile::tempdir().unwrap();
-        // A certificate authority of its own, and the server's certificate signed by it (a
-        // self-signed server certificate is refused by webpki as a CA used as an end entity).
-        let made = Process::new("sh")
-            .arg("-c")
-            .arg(
-                r#"set -e; cd "$0"
-                openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=lathe-test-ca \
-                  -addext basicConstraints=critical,CA:TRUE -keyout ca.key -out ca.pem
-                openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout key.pem -out leaf.csr
-                printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > leaf.ext
-                openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-                  -extfile leaf.ext -out cert.pem"#,
-            )
-            .arg(dir.path())
-            .output()
-            .unwrap();
-        assert!(
-            made.status.success(),
-            "openssl: {}",
-            String::from_utf8_lossy(&made.stderr)
-        );
-        let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+        let tls = crate::authority(dir.path());
+        let (cert, key) = (tls.cert, tls.key);
         let port = crate::free_port().to_string();
         let state = dir.path().join("state");
         let args: Vec<&OsStr> = vec![
@@ -87,7 +67,7 @@ impl Server {
         let watchdog = crate::watched(&azurite(), &args, dir.path());
         let server = Server {
             url: format!("https://127.0.0.1:{port}"),
-            cert: dir.path().join("ca.pem"),
+            cert: tls.ca,
             _watchdog: watchdog,
             dir,
         };

@@ -41,6 +41,47 @@ pub fn watched(program: &Path, args: &[&OsStr], dir: &Path) -> Child {
         .unwrap()
 }
 
+/// A certificate authority of a test's own, made by `openssl` in a folder, and a server
+/// certificate for 127.0.0.1 signed by it (webpki refuses a self-signed server certificate as a
+/// CA used as an end entity): a client trusts the server by trusting `ca` alone, as a user
+/// behind a company's authority does.
+#[derive(Debug, Clone)]
+pub struct Authority {
+    /// The authority's certificate (PEM).
+    pub ca: PathBuf,
+    /// The server's certificate and its key (PEM).
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// Makes an [`Authority`] in `dir` (valid for two days).
+pub fn authority(dir: &Path) -> Authority {
+    let made = Process::new("sh")
+        .arg("-c")
+        .arg(
+            r#"set -e; cd "$0"
+            openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=lathe-test-ca \
+              -addext basicConstraints=critical,CA:TRUE -keyout ca.key -out ca.pem
+            openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout key.pem -out leaf.csr
+            printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > leaf.ext
+            openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+              -extfile leaf.ext -out cert.pem"#,
+        )
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "openssl: {}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    Authority {
+        ca: dir.join("ca.pem"),
+        cert: dir.join("cert.pem"),
+        key: dir.join("key.pem"),
+    }
+}
+
 /// What a server started by [`watched`] in `dir` has printed so far.
 pub fn server_log(dir: &Path) -> String {
     std::fs::read_to_string(dir.join("server.log")).unwrap_or_default()
