@@ -13,13 +13,15 @@ use std::time::{Duration, Instant};
 /// A running `mlflow server`; the watchdog stops it when this test process ends.
 #[derive(Debug)]
 pub struct Server {
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT` (`https://` with [`Server::start_with_tls`])
     pub url: String,
     /// The SQLite database behind it.
     pub db: PathBuf,
     /// With authentication ([`Server::start_with_basic_auth`]): the admin's user name and
     /// password, which [`Server::python`] logs in with.
     pub admin: Option<(String, String)>,
+    /// Over TLS ([`Server::start_with_tls`]): the authority that signed its certificate.
+    pub tls: Option<crate::Authority>,
     _watchdog: Child,
     dir: tempfile::TempDir,
 }
@@ -34,18 +36,25 @@ pub fn bin() -> PathBuf {
 impl Server {
     /// Starts a server with an empty store.
     pub fn start() -> Server {
-        Server::start_as(false)
+        Server::start_as(false, false)
     }
 
     /// Starts a server with an empty store behind MLflow's own basic authentication
     /// (`--app-name basic-auth`): an admin ([`Server::admin`]), and no permission on anything
     /// for any other user until granted.
     pub fn start_with_basic_auth() -> Server {
-        Server::start_as(true)
+        Server::start_as(true, false)
     }
 
-    fn start_as(auth: bool) -> Server {
+    /// Starts a server with an empty store that answers over TLS only (uvicorn's own TLS),
+    /// with a certificate signed by an authority of the test's own ([`Server::tls`]).
+    pub fn start_with_tls() -> Server {
+        Server::start_as(false, true)
+    }
+
+    fn start_as(auth: bool, tls: bool) -> Server {
         let dir = tempfile::tempdir().unwrap();
+        let tls = tls.then(|| crate::authority(dir.path()));
         let admin = auth.then(|| ("admin".to_owned(), "admin-password-1234".to_owned()));
         let config = dir.path().join("basic_auth.ini");
         if let Some((user, password)) = &admin {
@@ -67,7 +76,7 @@ impl Server {
         // process to end, then stops the group (mlflow's workers linger after SIGTERM).
         let script = format!(
             r#"setsid "$0" server --backend-store-uri "sqlite:///$1" --artifacts-destination "$2" \
-                 --host 127.0.0.1 --port {port} --workers 1 {app} >"$3" 2>&1 &
+                 --host 127.0.0.1 --port {port} --workers 1 {app} {uvicorn} >"$3" 2>&1 &
                w=$!
                echo $w > "$4/pid"
                while kill -0 {parent} 2>/dev/null && kill -0 $w 2>/dev/null; do sleep 0.2; done
@@ -76,6 +85,14 @@ impl Server {
                kill -KILL -$w 2>/dev/null; wait $w; rm -rf "$4""#,
             parent = std::process::id(),
             app = if auth { "--app-name basic-auth" } else { "" },
+            uvicorn = match &tls {
+                Some(t) => format!(
+                    "--uvicorn-opts '--ssl-keyfile={} --ssl-certfile={}'",
+                    t.key.display(),
+                    t.cert.display()
+                ),
+                None => String::new(),
+            },
         );
         let mut watchdog = Process::new("sh");
         if auth {
@@ -95,9 +112,13 @@ impl Server {
             .spawn()
             .unwrap();
         let server = Server {
-            url: format!("http://127.0.0.1:{port}"),
+            url: format!(
+                "{}://127.0.0.1:{port}",
+                if tls.is_some() { "https" } else { "http" }
+            ),
             db,
             admin,
+            tls,
             _watchdog: watchdog,
             dir,
         };
@@ -128,7 +149,11 @@ impl Server {
     fn wait_ready(&self, port: u16) {
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
-            if get(port, "/health").is_some_and(|body| body.contains("OK")) {
+            let health = match &self.tls {
+                Some(tls) => get_tls(&self.url, &tls.ca),
+                None => get(port, "/health"),
+            };
+            if health.is_some_and(|body| body.contains("OK")) {
                 return;
             }
             let log =
@@ -150,6 +175,9 @@ impl Server {
             .arg(script)
             .args(args)
             .env("MLFLOW_TRACKING_URI", &self.url);
+        if let Some(tls) = &self.tls {
+            python.env("MLFLOW_TRACKING_SERVER_CERT_PATH", &tls.ca);
+        }
         if let Some((user, password)) = &self.admin {
             python
                 .env("MLFLOW_TRACKING_USERNAME", user)
@@ -179,4 +207,16 @@ fn get(port: u16, path: &str) -> Option<String> {
     let mut text = String::new();
     stream.read_to_string(&mut text).ok()?;
     text.starts_with("HTTP/1.").then_some(text)
+}
+
+/// The body of `GET URL/health` over TLS, trusting `ca`, or `None` when nothing answers.
+fn get_tls(url: &str, ca: &Path) -> Option<String> {
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(ca).ok()?).ok()?;
+    let client = reqwest::Client::builder()
+        .add_root_certificate(ca)
+        .timeout(Duration::from_secs(5))
+        .build()
+        .ok()?;
+    let url = format!("{url}/health");
+    crate::block_on(async move { client.get(url).send().await.ok()?.text().await.ok() })
 }

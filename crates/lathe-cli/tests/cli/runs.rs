@@ -421,6 +421,84 @@ fn a_server_behind_basic_auth_is_read_with_mlflows_credential_variables() {
     assert_eq!(body["runs_new"], 6, "{body}");
 }
 
+/// A tracking server over TLS (uvicorn's own, with a certificate from an authority the test
+/// makes): refused by name while the authority is not trusted, without retrying, leaving the
+/// project unchanged; a file that holds no certificate is named; read when MLflow's
+/// `MLFLOW_TRACKING_SERVER_CERT_PATH` or the system's `SSL_CERT_FILE` names the authority, or
+/// with `MLFLOW_TRACKING_INSECURE_TLS=true`.
+#[test]
+fn a_server_over_tls_is_read_once_its_authority_is_trusted() {
+    let server = lathe_testkit::mlflow::Server::start_with_tls();
+    let tls = server.tls.clone().unwrap();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
+    server.python(&fixtures.join("mlflow_server_log.py"), &["first"]);
+    let (_tmp, dir) = project_with_runs();
+    let run = |dir: &str, env: &[(&str, &std::path::Path)]| {
+        let mut cmd = lathe();
+        cmd.args(["--project", dir, "runs", "import", &server.url, "--json"]);
+        for var in [
+            "MLFLOW_TRACKING_SERVER_CERT_PATH",
+            "MLFLOW_TRACKING_INSECURE_TLS",
+            "SSL_CERT_FILE",
+        ] {
+            cmd.env_remove(var);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let start = std::time::Instant::now();
+        let out = cmd.output().unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.success(), body, start.elapsed())
+    };
+    let info = || json(&["info", "--project", &dir])["counts"].clone();
+    let before = info();
+    let (ok, body, took) = run(&dir, &[]);
+    assert!(!ok, "{body}");
+    assert_eq!(body["error"]["code"], "remote", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("certificate is not trusted")
+            && message.contains("UnknownIssuer")
+            && message.contains("MLFLOW_TRACKING_SERVER_CERT_PATH")
+            && message.contains("MLFLOW_TRACKING_INSECURE_TLS")
+            && message.contains(&server.url),
+        "{message}"
+    );
+    // Not retried: a certificate does not become trusted by waiting (the four retries'
+    // pauses alone add up to 3 s).
+    assert!(took < std::time::Duration::from_secs(2), "{took:?}");
+    assert_eq!(info(), before);
+    let (ok, body, _) = run(&dir, &[("MLFLOW_TRACKING_SERVER_CERT_PATH", &tls.key)]);
+    assert!(!ok, "{body}");
+    assert_eq!(body["error"]["code"], "bad_argument", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("MLFLOW_TRACKING_SERVER_CERT_PATH")
+            && message.contains("holds no PEM certificate")
+            && !message.contains("PRIVATE KEY-----\n"),
+        "{message}"
+    );
+    assert_eq!(info(), before);
+    let (ok, body, _) = run(&dir, &[("MLFLOW_TRACKING_SERVER_CERT_PATH", &tls.ca)]);
+    assert!(ok, "{body}");
+    let imported = body["runs_new"].as_u64().unwrap();
+    assert!(imported > 5, "{body}");
+    // The system's variable, into another project: the same runs.
+    let (_other_tmp, other) = project_with_runs();
+    let (ok, body, _) = run(&other, &[("SSL_CERT_FILE", &tls.ca)]);
+    assert!(ok, "{body}");
+    assert_eq!(body["runs_new"].as_u64(), Some(imported), "{body}");
+    // Any certificate, when told so: nothing has changed since the first import.
+    let (ok, body, _) = run(
+        &dir,
+        &[("MLFLOW_TRACKING_INSECURE_TLS", std::path::Path::new("true"))],
+    );
+    assert!(ok, "{body}");
+    assert_eq!(body["runs_new"], 0, "{body}");
+}
+
 /// A real server that stops answering (its processes stopped): each request gives up after
 /// MLflow's `MLFLOW_HTTP_REQUEST_TIMEOUT`, is retried `MLFLOW_HTTP_REQUEST_MAX_RETRIES` times,
 /// and the error says so; nothing is written. A value that is not a number is named.

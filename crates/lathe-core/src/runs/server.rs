@@ -10,8 +10,9 @@
 //! and `MLFLOW_HTTP_REQUEST_TIMEOUT` set the retries and the seconds a request may take).
 //! Credentials come from the variables MLflow's client reads — `MLFLOW_TRACKING_TOKEN`
 //! (bearer), `MLFLOW_TRACKING_USERNAME` and
-//! `MLFLOW_TRACKING_PASSWORD` (basic) — and `MLFLOW_TRACKING_INSECURE_TLS=true` accepts any
-//! certificate; none of them is written into the project or shown in an error.
+//! `MLFLOW_TRACKING_PASSWORD` (basic) — `MLFLOW_TRACKING_SERVER_CERT_PATH` names a certificate
+//! authority (PEM) to trust besides the system's, and `MLFLOW_TRACKING_INSECURE_TLS=true`
+//! accepts any certificate; none of them is written into the project or shown in an error.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -124,16 +125,20 @@ impl Client {
             u64::from(RETRIES),
         )?)
         .unwrap_or(u32::MAX);
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(CONNECT_TIMEOUT)
             .danger_accept_invalid_certs(insecure)
-            .user_agent(concat!("lathe/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Error::Remote {
-                url: shown.clone(),
-                detail: format!("cannot start an HTTP client: {e}"),
-            })?;
+            .user_agent(concat!("lathe/", env!("CARGO_PKG_VERSION")));
+        if let Some(path) = env("MLFLOW_TRACKING_SERVER_CERT_PATH") {
+            for authority in server_authorities(&path)? {
+                http = http.add_root_certificate(authority);
+            }
+        }
+        let http = http.build().map_err(|e| Error::Remote {
+            url: shown.clone(),
+            detail: format!("cannot start an HTTP client: {e}"),
+        })?;
         Ok(Client {
             http,
             base: format!("{shown}/"),
@@ -237,6 +242,12 @@ impl Client {
                     "{endpoint} did not answer within {} s (MLFLOW_HTTP_REQUEST_TIMEOUT sets how long to wait)",
                     self.timeout.as_secs()
                 )),
+                Err(e) if root_cause(&e).contains("invalid peer certificate") => {
+                    return Err(self.error(format!(
+                        "the server's TLS certificate is not trusted ({}): set MLFLOW_TRACKING_SERVER_CERT_PATH (or SSL_CERT_FILE) to the certificate (PEM) of the authority that signed it, or MLFLOW_TRACKING_INSECURE_TLS=true to accept any certificate",
+                        root_cause(&e)
+                    )));
+                }
                 Err(e) if e.is_connect() => Err(format!(
                     "cannot connect ({}): is the server running, and is the host and port right?",
                     root_cause(&e)
@@ -293,6 +304,21 @@ fn parse_json(text: &str) -> serde_json::Result<Value> {
 }
 
 /// The innermost error's text (reqwest's own says only "error sending request").
+/// The certificates (PEM) in the file `MLFLOW_TRACKING_SERVER_CERT_PATH` names.
+fn server_authorities(path: &str) -> Result<Vec<reqwest::Certificate>> {
+    let bad = |detail: String| Error::BadArgument {
+        argument: "MLFLOW_TRACKING_SERVER_CERT_PATH",
+        detail,
+    };
+    let pem = std::fs::read(path).map_err(|e| bad(format!("cannot read {path}: {e}")))?;
+    match reqwest::Certificate::from_pem_bundle(&pem) {
+        Ok(found) if !found.is_empty() => Ok(found),
+        _ => Err(bad(format!(
+            "{path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+        ))),
+    }
+}
+
 fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     let mut cause = e;
     while let Some(next) = cause.source() {
