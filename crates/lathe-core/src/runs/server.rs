@@ -303,7 +303,6 @@ fn parse_json(text: &str) -> serde_json::Result<Value> {
     })
 }
 
-/// The innermost error's text (reqwest's own says only "error sending request").
 /// The certificates (PEM) in the file `MLFLOW_TRACKING_SERVER_CERT_PATH` names.
 fn server_authorities(path: &str) -> Result<Vec<reqwest::Certificate>> {
     let bad = |detail: String| Error::BadArgument {
@@ -319,6 +318,7 @@ fn server_authorities(path: &str) -> Result<Vec<reqwest::Certificate>> {
     }
 }
 
+/// The innermost error's text (reqwest's own says only "error sending request").
 fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     let mut cause = e;
     while let Some(next) = cause.source() {
