@@ -11,6 +11,7 @@ use lathe_core::explain::shap::Algorithm;
 use lathe_core::explain::source::{SourceInput as ExplainSource, explain_source};
 use lathe_core::explain::{ExplainInput, Explanation, Request, explain};
 use lathe_core::job::Job;
+use lathe_core::model::Model;
 use lathe_core::model::eval::{EvalInput, SourceInput, evaluate, evaluate_source};
 use polars::prelude::*;
 
@@ -37,6 +38,42 @@ fn parquet_source(frame: &mut DataFrame, path: PathBuf) -> TableSource {
         path,
         options: Default::default(),
     }
+}
+
+/// `request` on `model` explained over the table in memory and over its Parquet copy within
+/// `limit` (with the background, when given, the same way): both explanations.
+fn in_memory_and_sliced(
+    model: &Model,
+    features: &[String],
+    (frame, source): (&DataFrame, &TableSource),
+    background: Option<(&DataFrame, &TableSource)>,
+    limit: MemoryLimit,
+    request: &Request,
+) -> (Explanation, Explanation) {
+    let memory = explain(
+        &ExplainInput {
+            model,
+            features,
+            frame,
+            background: background.map(|(frame, _)| frame),
+        },
+        request,
+        &Job::silent(),
+    )
+    .unwrap();
+    let sliced = explain_source(
+        &ExplainSource {
+            model,
+            features,
+            data: source,
+            background: background.map(|(_, source)| source),
+            limit,
+        },
+        request,
+        &Job::silent(),
+    )
+    .unwrap();
+    (memory, sliced)
 }
 
 #[test]
@@ -147,29 +184,8 @@ fn shap_over_its_memory_limit_reads_only_its_rows_and_equals_the_in_memory_one()
             seed: 7,
             class: None,
         };
-        let memory = explain(
-            &ExplainInput {
-                model: &model,
-                features: &features,
-                frame: &frame,
-                background: None,
-            },
-            &request,
-            &Job::silent(),
-        )
-        .unwrap();
-        let sliced = explain_source(
-            &ExplainSource {
-                model: &model,
-                features: &features,
-                data: &source,
-                background: None,
-                limit: TINY,
-            },
-            &request,
-            &Job::silent(),
-        )
-        .unwrap();
+        let (memory, sliced) =
+            in_memory_and_sliced(&model, &features, (&frame, &source), None, TINY, &request);
         assert_eq!(format!("{sliced:?}"), format!("{memory:?}"), "{name}");
         // Permutation importance holds some bytes a row; over what the limit allows, it says
         // so and names the limit.
@@ -232,29 +248,8 @@ fn permutation_importance_over_its_memory_limit_equals_the_in_memory_one() {
                 target: entry["target"].as_str().unwrap().to_owned(),
                 class: None,
             };
-            let memory = explain(
-                &ExplainInput {
-                    model: &model,
-                    features: &features,
-                    frame: &frame,
-                    background: None,
-                },
-                &request,
-                &Job::silent(),
-            )
-            .unwrap();
-            let sliced = explain_source(
-                &ExplainSource {
-                    model: &model,
-                    features: &features,
-                    data: &source,
-                    background: None,
-                    limit,
-                },
-                &request,
-                &Job::silent(),
-            )
-            .unwrap();
+            let (memory, sliced) =
+                in_memory_and_sliced(&model, &features, (&frame, &source), None, limit, &request);
             assert_eq!(
                 format!("{sliced:?}"),
                 format!("{memory:?}"),
@@ -292,30 +287,14 @@ fn lime_and_partial_dependence_over_their_memory_limit_equal_the_in_memory_ones(
         };
         assert!(!source.fits(TINY).unwrap() && !bg_source.fits(TINY).unwrap());
         let both = |request: &Request, background: bool| {
-            let memory = explain(
-                &ExplainInput {
-                    model: &model,
-                    features: &features,
-                    frame: &frame,
-                    background: background.then_some(&bg_frame),
-                },
+            in_memory_and_sliced(
+                &model,
+                &features,
+                (&frame, &source),
+                background.then_some((&bg_frame, &bg_source)),
+                TINY,
                 request,
-                &Job::silent(),
             )
-            .unwrap();
-            let sliced = explain_source(
-                &ExplainSource {
-                    model: &model,
-                    features: &features,
-                    data: &source,
-                    background: background.then_some(&bg_source),
-                    limit: TINY,
-                },
-                request,
-                &Job::silent(),
-            )
-            .unwrap();
-            (memory, sliced)
         };
         let lime = Request::Lime {
             rows: Some("9000..9003".into()),
