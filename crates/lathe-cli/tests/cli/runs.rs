@@ -423,7 +423,7 @@ fn a_server_behind_basic_auth_is_read_with_mlflows_credential_variables() {
 
 /// A tracking server over TLS (uvicorn's own, with a certificate from an authority the test
 /// makes): refused by name while the authority is not trusted, without retrying, leaving the
-/// project unchanged; a file that holds no certificate is named; read when MLflow's
+/// project unchanged; a file that holds no certificate, or none at all, is named; read when MLflow's
 /// `MLFLOW_TRACKING_SERVER_CERT_PATH` or the system's `SSL_CERT_FILE` names the authority, or
 /// with `MLFLOW_TRACKING_INSECURE_TLS=true`.
 #[test]
@@ -478,6 +478,18 @@ fn a_server_over_tls_is_read_once_its_authority_is_trusted() {
         message.contains("MLFLOW_TRACKING_SERVER_CERT_PATH")
             && message.contains("holds no PEM certificate")
             && !message.contains("PRIVATE KEY-----\n"),
+        "{message}"
+    );
+    assert_eq!(info(), before);
+    let missing = tls.ca.with_file_name("no-such-ca.pem");
+    let (ok, body, _) = run(&dir, &[("MLFLOW_TRACKING_SERVER_CERT_PATH", &missing)]);
+    assert!(!ok, "{body}");
+    assert_eq!(body["error"]["code"], "bad_argument", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("MLFLOW_TRACKING_SERVER_CERT_PATH")
+            && message.contains("cannot read")
+            && message.contains("no-such-ca.pem"),
         "{message}"
     );
     assert_eq!(info(), before);
