@@ -11,10 +11,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::rng::RandomState;
 use super::{Predicted, Target};
 use crate::job::Job;
 use crate::model::eval;
+use crate::numeric::RandomState;
 use crate::{Error, Result};
 
 /// A scikit-learn scorer name.

@@ -22,9 +22,9 @@ use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal};
 
 use super::picks::Picks;
-use super::rng::RandomState;
 use super::{Output, Target};
 use crate::job::Job;
+use crate::numeric::RandomState;
 use crate::{Error, Result};
 
 /// One feature's weight in a row's explanation.

@@ -20,7 +20,6 @@ pub mod importance;
 pub mod lime;
 pub mod pdp;
 mod picks;
-pub mod rng;
 pub mod shap;
 pub mod source;
 pub mod store;
@@ -491,7 +490,7 @@ pub fn explain(input: &ExplainInput, request: &Request, job: &Job) -> Result<Exp
                     detail: "the background data have no rows".to_owned(),
                 });
             }
-            let pick = rng::sample_rows(bg_rows, *background, *seed);
+            let pick = crate::numeric::rng::sample_rows(bg_rows, *background, *seed);
             let bg: Vec<f64> = pick
                 .iter()
                 .flat_map(|&r| bg64[r * width..(r + 1) * width].iter().copied())

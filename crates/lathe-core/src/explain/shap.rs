@@ -22,10 +22,10 @@ use serde::{Deserialize, Serialize};
 
 use super::dense::Dense;
 use super::forest::Forest;
-use super::rng::RandomState;
 use super::treeshap::TreeForm;
 use super::{Output, OutputKind, Target};
 use crate::job::Job;
+use crate::numeric::RandomState;
 use crate::{Error, Result};
 
 /// Which SHAP algorithm to run.

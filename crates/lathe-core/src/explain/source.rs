@@ -14,7 +14,7 @@
 
 use super::{
     Dependence, ExplainInput, Explanation, Predicted, Request, Target, check_features, explain,
-    importance, lime, missing_column, pdp, rng, shap_of,
+    importance, lime, missing_column, pdp, shap_of,
 };
 use crate::dataset::browse::TableSource;
 use crate::dataset::stream::sorter::{self, Sorter};
@@ -459,7 +459,7 @@ fn shap_sliced(
         });
     }
     job.progress("reading the background rows", 0, None);
-    let pick = rng::sample_rows(bg_table.rows, *background, *seed);
+    let pick = crate::numeric::rng::sample_rows(bg_table.rows, *background, *seed);
     let bg64 = rows_of(bg_table, &bg_columns, features, &pick, job)?;
     shap_of(target, features, range, &x64, &bg64, request, job)
 }

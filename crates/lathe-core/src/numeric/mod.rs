@@ -4,14 +4,18 @@
 //! needs one of these takes it from here, never from another capability.
 //!
 //! - [`sum`]: numpy's pairwise summation, mean and population standard deviation.
+//! - [`rng`]: numpy's legacy `RandomState` (MT19937): the shuffles and draws the reference
+//!   tools make with a seed, so Lathe reproduces them.
 //! - [`bins`]: Sturges' bin edges and numpy's histogram counts over given edges.
 //! - [`stats`]: numpy's histogram and "auto" bins, linear quantiles (pandas' default), pandas'
 //!   Pearson and Spearman correlations, scipy's chi-square goodness of fit to a uniform.
 
 pub mod bins;
+pub mod rng;
 pub mod stats;
 pub mod sum;
 
 pub use bins::{bin_counts, bin_counts_of, sturges_edges, sturges_edges_of};
+pub use rng::RandomState;
 pub use stats::{Histogram, histogram, quantile_sorted};
 pub use sum::{PairwiseSum, mean, pairwise_sum, pairwise_sum_of, std_pop};
