@@ -9,6 +9,7 @@
 //! - [`read`]: formats, CSV dialect sniffing, read errors.
 //! - [`profile`]: the statistics, with pandas' definitions.
 //! - [`chart`]: the profile's charts (its numerics are in [`crate::numeric`]).
+//! - [`times`]: a date/time column as nanoseconds since the epoch.
 //! - [`alerts`]: data-quality alerts with ydata-profiling's names and thresholds, and PII.
 
 pub mod alerts;
@@ -22,6 +23,7 @@ pub mod profile;
 pub mod read;
 pub mod spark;
 pub mod stream;
+pub mod times;
 
 use std::fs::File;
 use std::io::{BufReader, Read};

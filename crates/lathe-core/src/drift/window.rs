@@ -13,12 +13,14 @@ use time::format_description::well_known::Rfc3339;
 use super::column::ColumnDrift;
 use super::sample::read_sample;
 use super::score::evaluate_window;
+use crate::dataset::times::times;
 use crate::job::Job;
 use crate::{Error, Result};
 
 /// The most windows one comparison makes.
 const MAX_WINDOWS: usize = 1000;
 const DAY_MS: i64 = 86_400_000;
+const NS_PER_MS: i64 = 1_000_000;
 
 /// A window: a length of time, or a number of rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,94 +155,6 @@ fn iso(ms: i64) -> String {
         .unwrap_or_else(|| ms.to_string())
 }
 
-/// Milliseconds since the epoch of every row of a time column (`None` where missing).
-fn times(frame: &DataFrame, name: &str) -> Result<Vec<Option<i64>>> {
-    let column = frame.column(name).map_err(|_| {
-        Error::bad_argument(
-            "time column",
-            format!("no column '{name}' in the current data"),
-        )
-    })?;
-    let polars = |e: PolarsError| Error::Compute {
-        context: "cannot read the time column",
-        detail: format!("'{name}': {e}"),
-    };
-    match column.dtype() {
-        DataType::Date => Ok(column
-            .cast(&DataType::Int32)
-            .map_err(polars)?
-            .i32()
-            .map_err(polars)?
-            .iter()
-            .map(|d| d.map(|d| d as i64 * DAY_MS))
-            .collect()),
-        DataType::Datetime(unit, _) => {
-            let per_ms = match unit {
-                TimeUnit::Nanoseconds => 1_000_000,
-                TimeUnit::Microseconds => 1_000,
-                TimeUnit::Milliseconds => 1,
-            };
-            Ok(column
-                .cast(&DataType::Int64)
-                .map_err(polars)?
-                .i64()
-                .map_err(polars)?
-                .iter()
-                .map(|v| v.map(|v| v.div_euclid(per_ms)))
-                .collect())
-        }
-        DataType::String => {
-            let ca = column.str().map_err(polars)?;
-            let mut out = Vec::with_capacity(ca.len());
-            for (row, v) in ca.iter().enumerate() {
-                match v {
-                    None => out.push(None),
-                    Some(text) => out.push(Some(parse_time(text).ok_or_else(|| {
-                        Error::bad_argument(
-                            "time column",
-                            format!("'{name}' row {}: '{text}' is not a date or time (write 2024-05-01 or 2024-05-01T12:00:00Z)", row + 1),
-                        )
-                    })?)),
-                }
-            }
-            Ok(out)
-        }
-        other => Err(Error::bad_argument(
-            "time column",
-            format!("'{name}' is a {other} column; it must hold dates or times"),
-        )),
-    }
-}
-
-/// `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS[.fff]]` (UTC) or RFC 3339, as ms since the epoch.
-fn parse_time(text: &str) -> Option<i64> {
-    let text = text.trim();
-    if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
-        return Some((t.unix_timestamp_nanos() / 1_000_000) as i64);
-    }
-    let (date, rest) = text.split_at(text.len().min(10));
-    let mut parts = date.split('-');
-    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
-    let date = time::Date::from_calendar_date(
-        y.parse().ok()?,
-        time::Month::try_from(m.parse::<u8>().ok()?).ok()?,
-        d.parse().ok()?,
-    )
-    .ok()?;
-    let rest = rest.trim_start_matches(['T', ' ']);
-    let mut ms = 0i64;
-    if !rest.is_empty() {
-        let rest = rest.trim_end_matches('Z');
-        let mut hms = rest.split(':');
-        let h: i64 = hms.next()?.parse().ok()?;
-        let mi: i64 = hms.next()?.parse().ok()?;
-        let s: f64 = hms.next().map(|s| s.parse().ok()).unwrap_or(Some(0.0))?;
-        ms = h * 3_600_000 + mi * 60_000 + (s * 1000.0).round() as i64;
-    }
-    let midnight = date.midnight().assume_utc().unix_timestamp() * 1000;
-    Some(midnight + ms)
-}
-
 /// A window of current rows: its start and end labels and the rows' positions.
 type Cut = (String, String, Vec<u32>);
 /// A column's score and verdict in every window (`None`: no values there).
@@ -251,7 +165,11 @@ fn cut(current: &DataFrame, time_column: Option<&str>, window: &Window) -> Resul
     let height = current.height();
     let (order, stamps, missing): (Vec<u32>, Vec<i64>, u64) = match time_column {
         Some(name) => {
-            let t = times(current, name)?;
+            let t = times(current, name, "time column", "the current data")?;
+            let t: Vec<Option<i64>> = t
+                .iter()
+                .map(|v| v.map(|ns| ns.div_euclid(NS_PER_MS)))
+                .collect();
             let mut rows: Vec<(i64, u32)> = t
                 .iter()
                 .enumerate()
@@ -375,13 +293,5 @@ mod tests {
         assert_eq!(Window::parse("1000rows").unwrap(), Window::Rows(1000));
         assert!(Window::parse("soon").is_err());
         assert!(Window::parse("0d").is_err());
-    }
-
-    #[test]
-    fn times_parse() {
-        assert_eq!(parse_time("1970-01-02"), Some(DAY_MS));
-        assert_eq!(parse_time("1970-01-01 01:00"), Some(3_600_000));
-        assert_eq!(parse_time("1970-01-01T00:00:01Z"), Some(1000));
-        assert_eq!(parse_time("yesterday"), None);
     }
 }
