@@ -35,6 +35,7 @@ pub mod explain;
 pub mod fairness;
 pub mod job;
 pub mod model;
+pub mod monitor;
 pub mod numeric;
 pub mod project;
 pub mod remote;

@@ -63,6 +63,13 @@ impl RandomState {
         self.next_u32() & 0x7fff_ffff
     }
 
+    /// `permutation(n)`: `arange(n)` shuffled.
+    pub fn permutation(&mut self, n: usize) -> Vec<usize> {
+        let mut p: Vec<usize> = (0..n).collect();
+        self.shuffle(&mut p);
+        p
+    }
+
     /// `shuffle(x)` of a one-dimensional array, in place (Fisher–Yates from the end).
     pub fn shuffle<T>(&mut self, x: &mut [T]) {
         for i in (1..x.len()).rev() {

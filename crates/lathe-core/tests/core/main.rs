@@ -14,6 +14,7 @@ mod layers;
 mod limits;
 mod migrations;
 mod models;
+mod monitor;
 mod objects;
 mod project;
 mod runs;

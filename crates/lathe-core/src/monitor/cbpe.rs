@@ -1,0 +1,484 @@
+//! Confidence-based performance estimation (CBPE) of a binary classifier, NannyML's
+//! arithmetic: the expected confusion matrix of a chunk from its calibrated scores, the
+//! sampling error from the reference's observation-level spread, thresholds from the realised
+//! performance of the reference chunks (mean ± 3 std, clipped to [0, 1]).
+
+use serde::{Deserialize, Serialize};
+
+use super::calibrate::{Decision, Isotonic, needs_calibration};
+use crate::numeric::{pairwise_sum, std_pop};
+use crate::{Error, Result};
+
+/// NannyML's `SAMPLING_ERROR_RANGE`: the confidence band is the estimate ± 3 sampling errors.
+const SAMPLING_ERROR_RANGE: f64 = 3.0;
+/// NannyML's default `StandardDeviationThreshold` multiplier.
+const THRESHOLD_STD: f64 = 3.0;
+
+/// A binary classification metric CBPE estimates, by NannyML's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    RocAuc,
+    F1,
+    Precision,
+    Recall,
+    Specificity,
+    Accuracy,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 6] = [
+        Metric::RocAuc,
+        Metric::F1,
+        Metric::Precision,
+        Metric::Recall,
+        Metric::Specificity,
+        Metric::Accuracy,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::RocAuc => "roc_auc",
+            Metric::F1 => "f1",
+            Metric::Precision => "precision",
+            Metric::Recall => "recall",
+            Metric::Specificity => "specificity",
+            Metric::Accuracy => "accuracy",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Metric::RocAuc => "ROC AUC",
+            Metric::F1 => "F1",
+            Metric::Precision => "Precision",
+            Metric::Recall => "Recall",
+            Metric::Specificity => "Specificity",
+            Metric::Accuracy => "Accuracy",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Metric> {
+        Metric::ALL
+            .into_iter()
+            .find(|m| m.name() == text.trim())
+            .ok_or_else(|| {
+                let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+                Error::bad_argument(
+                    "metrics",
+                    format!(
+                        "'{text}' is not a metric CBPE estimates; use one of {}",
+                        names.join(", ")
+                    ),
+                )
+            })
+    }
+}
+
+/// A binary classifier's outputs over some rows: the score of the positive class
+/// (uncalibrated, as the model gave it), the predicted class (0 or 1) and the target (0 or 1)
+/// where known. `NaN` marks a missing value.
+#[derive(Debug, Clone, Default)]
+pub struct Outputs {
+    pub score: Vec<f64>,
+    pub prediction: Vec<f64>,
+    pub target: Option<Vec<f64>>,
+}
+
+impl Outputs {
+    pub fn len(&self) -> usize {
+        self.score.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.score.is_empty()
+    }
+}
+
+/// One metric in one chunk. `NaN` where a value does not apply (shown as `null`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MetricChunk {
+    pub estimated: f64,
+    pub sampling_error: f64,
+    pub realized: f64,
+    pub lower_confidence: f64,
+    pub upper_confidence: f64,
+    pub lower_threshold: f64,
+    pub upper_threshold: f64,
+    pub alert: bool,
+}
+
+/// What the reference taught one metric: the sampling-error components and the thresholds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Fitted {
+    pub metric: Metric,
+    /// The reference's observation-level standard deviation.
+    pub reference_std: f64,
+    /// The share of rows the metric's observations come from (1 for accuracy).
+    pub reference_fraction: f64,
+    pub lower_threshold: Option<f64>,
+    pub upper_threshold: Option<f64>,
+}
+
+/// CBPE fitted on a reference: the calibrator (when NannyML's rule asks for one) and each
+/// metric's fit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cbpe {
+    pub decision: Decision,
+    pub calibrator: Option<Isotonic>,
+    pub metrics: Vec<Fitted>,
+}
+
+impl Cbpe {
+    /// Fits on the reference outputs (every row with a score, a prediction and a target) cut
+    /// into `chunks` (ranges of rows) for the thresholds.
+    pub fn fit(
+        reference: &Outputs,
+        chunks: &[std::ops::Range<usize>],
+        metrics: &[Metric],
+    ) -> Result<Cbpe> {
+        let target = reference.target.as_deref().ok_or_else(|| {
+            Error::bad_argument(
+                "target",
+                "the reference needs its targets: CBPE learns from them".to_owned(),
+            )
+        })?;
+        for (name, column) in [
+            ("score", &reference.score[..]),
+            ("prediction", &reference.prediction[..]),
+            ("target", target),
+        ] {
+            if let Some(row) = column.iter().position(|v| v.is_nan()) {
+                return Err(Error::bad_argument(
+                    "reference",
+                    format!(
+                        "row {} of the reference has no {name}; every reference row needs a score, a prediction and a target",
+                        row + 1
+                    ),
+                ));
+            }
+        }
+        if target.iter().all(|&t| t == target[0]) {
+            return Err(Error::bad_argument(
+                "target",
+                format!(
+                    "every reference target is {}: CBPE needs both classes in the reference to estimate performance",
+                    target[0]
+                ),
+            ));
+        }
+        let positive: Vec<bool> = target.iter().map(|&t| t == 1.0).collect();
+        let roc_auc = crate::model::eval::roc_auc(&positive, &reference.score)?;
+        let decision = needs_calibration(target, &reference.score, roc_auc);
+        let calibrator = decision
+            .calibrate()
+            .then(|| Isotonic::fit(&reference.score, target));
+        let metrics = metrics
+            .iter()
+            .map(|&metric| {
+                let (reference_std, reference_fraction) =
+                    components(metric, target, &reference.score, &reference.prediction);
+                let realized: Vec<f64> = chunks
+                    .iter()
+                    .map(|r| {
+                        realized(
+                            metric,
+                            &target[r.clone()],
+                            &reference.score[r.clone()],
+                            &reference.prediction[r.clone()],
+                        )
+                    })
+                    .collect();
+                let (lower, upper) = thresholds(&realized);
+                Ok(Fitted {
+                    metric,
+                    reference_std,
+                    reference_fraction,
+                    lower_threshold: lower,
+                    upper_threshold: upper,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Cbpe {
+            decision,
+            calibrator,
+            metrics,
+        })
+    }
+
+    /// The calibrated scores of `score`.
+    pub fn calibrated(&self, score: &[f64]) -> Vec<f64> {
+        match &self.calibrator {
+            Some(c) => score.iter().map(|&s| c.predict(s)).collect(),
+            None => score.to_vec(),
+        }
+    }
+
+    /// Every fitted metric over the rows `rows` of `outputs` (`calibrated` from
+    /// [`Cbpe::calibrated`] of its scores).
+    pub fn chunk(
+        &self,
+        outputs: &Outputs,
+        calibrated: &[f64],
+        rows: std::ops::Range<usize>,
+    ) -> Vec<(Metric, MetricChunk)> {
+        let score = &outputs.score[rows.clone()];
+        let cal = &calibrated[rows.clone()];
+        let pred = &outputs.prediction[rows.clone()];
+        let target = outputs.target.as_ref().map(|t| &t[rows.clone()]);
+        self.metrics
+            .iter()
+            .map(|f| {
+                let (estimated, n) = estimate(f.metric, cal, score, pred);
+                let sampling_error = match f.metric {
+                    Metric::Accuracy => f.reference_std / (n as f64).sqrt(),
+                    _ => f.reference_std / (n as f64 * f.reference_fraction).sqrt(),
+                };
+                let sampling_error = if n == 0 { f64::NAN } else { sampling_error };
+                let realized = target.map_or(f64::NAN, |t| realized(f.metric, t, score, pred));
+                let band = SAMPLING_ERROR_RANGE * sampling_error;
+                let (lower, upper) = (
+                    f.lower_threshold.unwrap_or(f64::NAN),
+                    f.upper_threshold.unwrap_or(f64::NAN),
+                );
+                let chunk = MetricChunk {
+                    estimated,
+                    sampling_error,
+                    realized,
+                    upper_confidence: nan_min(1.0, estimated + band),
+                    lower_confidence: nan_max(0.0, estimated - band),
+                    lower_threshold: lower,
+                    upper_threshold: upper,
+                    alert: estimated < lower || estimated > upper,
+                };
+                (f.metric, chunk)
+            })
+            .collect()
+    }
+}
+
+/// numpy's `minimum`/`maximum`: NaN wins.
+fn nan_min(a: f64, b: f64) -> f64 {
+    if b.is_nan() { b } else { a.min(b) }
+}
+
+fn nan_max(a: f64, b: f64) -> f64 {
+    if b.is_nan() { b } else { a.max(b) }
+}
+
+/// `StandardDeviationThreshold()` over the reference chunks' realised values (NaN ignored),
+/// then NannyML's limits of 0 and 1.
+fn thresholds(values: &[f64]) -> (Option<f64>, Option<f64>) {
+    let kept: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
+    let (mean, std) = if kept.is_empty() {
+        (f64::NAN, f64::NAN)
+    } else {
+        (pairwise_sum(&kept) / kept.len() as f64, std_pop(&kept))
+    };
+    let mut lower = mean - std * THRESHOLD_STD;
+    let mut upper = mean + std * THRESHOLD_STD;
+    if lower <= 0.0 {
+        lower = 0.0;
+    }
+    if upper >= 1.0 {
+        upper = 1.0;
+    }
+    (Some(lower), Some(upper))
+}
+
+/// numpy's `round(x, 5)`.
+fn round5(x: f64) -> f64 {
+    (x * 100_000.0).round_ties_even() / 100_000.0
+}
+
+/// The estimate of `metric` over a chunk and the number of rows it used (those with a score
+/// and, but for ROC AUC, a prediction).
+fn estimate(metric: Metric, cal: &[f64], score: &[f64], pred: &[f64]) -> (f64, usize) {
+    if metric == Metric::RocAuc {
+        let mut rows: Vec<usize> = (0..cal.len()).filter(|&i| !cal[i].is_nan()).collect();
+        let n = rows.len();
+        if n == 0 {
+            return (f64::NAN, 0);
+        }
+        // np.argsort(uncalibrated)[::-1]: descending. Rows with the same uncalibrated score
+        // have the same calibrated one, so their order changes nothing.
+        rows.sort_by(|&a, &b| score[b].total_cmp(&score[a]));
+        let mut tps = Vec::with_capacity(n + 1);
+        let mut fps = Vec::with_capacity(n + 1);
+        tps.push(0.0);
+        fps.push(0.0);
+        let mut sum = 0.0;
+        for (k, &i) in rows.iter().enumerate() {
+            sum += cal[i];
+            tps.push(round5(sum));
+            fps.push(round5(1.0 + k as f64 - sum));
+        }
+        let (tp_all, fp_all) = (tps[n], fps[n]);
+        let terms: Vec<f64> = (0..n)
+            .map(|k| {
+                let dx = fps[k + 1] / fp_all - fps[k] / fp_all;
+                dx * (tps[k + 1] / tp_all + tps[k] / tp_all) / 2.0
+            })
+            .collect();
+        return (pairwise_sum(&terms), n);
+    }
+    let rows: Vec<usize> = (0..cal.len())
+        .filter(|&i| !cal[i].is_nan() && !pred[i].is_nan())
+        .collect();
+    let n = rows.len();
+    if n == 0 {
+        return (f64::NAN, 0);
+    }
+    let sum_where = |f: &dyn Fn(f64, f64) -> f64| {
+        let v: Vec<f64> = rows.iter().map(|&i| f(pred[i], cal[i])).collect();
+        pairwise_sum(&v)
+    };
+    let tp = || sum_where(&|y, p| if y == 1.0 { p } else { 0.0 });
+    let fp = || sum_where(&|y, p| if y == 1.0 { 1.0 - p } else { 0.0 });
+    let fn_ = || sum_where(&|y, p| if y == 0.0 { p } else { 0.0 });
+    let tn = || sum_where(&|y, p| if y == 0.0 { 1.0 - p } else { 0.0 });
+    let ratio = |num: f64, den: f64| if den != 0.0 { num / den } else { 0.0 };
+    let value = match metric {
+        Metric::F1 => {
+            let (tp, fp, fn_) = (tp(), fp(), fn_());
+            ratio(tp, tp + 0.5 * (fp + fn_))
+        }
+        Metric::Precision => {
+            let (tp, fp) = (tp(), fp());
+            ratio(tp, tp + fp)
+        }
+        Metric::Recall => {
+            let (tp, fn_) = (tp(), fn_());
+            ratio(tp, tp + fn_)
+        }
+        Metric::Specificity => {
+            let (tn, fp) = (tn(), fp());
+            ratio(tn, tn + fp)
+        }
+        Metric::Accuracy => (tp() + tn()) / n as f64,
+        Metric::RocAuc => unreachable!("handled above"),
+    };
+    (value, n)
+}
+
+/// The realised value of `metric` where targets are known, scikit-learn's arithmetic and
+/// NannyML's NaN rules (one class among the targets, or among the predictions for F1,
+/// precision and recall: NaN).
+fn realized(metric: Metric, target: &[f64], score: &[f64], pred: &[f64]) -> f64 {
+    let other = if metric == Metric::RocAuc {
+        score
+    } else {
+        pred
+    };
+    let rows: Vec<usize> = (0..target.len())
+        .filter(|&i| !target[i].is_nan() && !other[i].is_nan())
+        .collect();
+    if rows.is_empty() {
+        return f64::NAN;
+    }
+    let one_value = |v: &[f64]| rows.iter().all(|&i| v[i] == v[rows[0]]);
+    let count = |t: f64, p: f64| {
+        rows.iter()
+            .filter(|&&i| target[i] == t && pred[i] == p)
+            .count() as f64
+    };
+    match metric {
+        Metric::RocAuc => {
+            if one_value(target) {
+                return f64::NAN;
+            }
+            let positive: Vec<bool> = rows.iter().map(|&i| target[i] == 1.0).collect();
+            let s: Vec<f64> = rows.iter().map(|&i| score[i]).collect();
+            crate::model::eval::roc_auc(&positive, &s).unwrap_or(f64::NAN)
+        }
+        Metric::F1 | Metric::Precision | Metric::Recall => {
+            if one_value(target) || one_value(pred) {
+                return f64::NAN;
+            }
+            let (tp, fp, fn_) = (count(1.0, 1.0), count(0.0, 1.0), count(1.0, 0.0));
+            let ratio = |num: f64, den: f64| if den != 0.0 { num / den } else { 0.0 };
+            match metric {
+                Metric::F1 => ratio(2.0 * tp, 2.0 * tp + fp + fn_),
+                Metric::Precision => ratio(tp, tp + fp),
+                _ => ratio(tp, tp + fn_),
+            }
+        }
+        Metric::Specificity => {
+            let (tn, fp) = (count(0.0, 0.0), count(0.0, 1.0));
+            if tn + fp == 0.0 {
+                f64::NAN
+            } else {
+                tn / (tn + fp)
+            }
+        }
+        Metric::Accuracy => {
+            let right = rows.iter().filter(|&&i| target[i] == pred[i]).count();
+            right as f64 / rows.len() as f64
+        }
+    }
+}
+
+/// The reference's sampling-error components of `metric`: the standard deviation of its
+/// observation-level values and the share of rows they come from (NannyML's
+/// `sampling_error.binary_classification`).
+fn components(metric: Metric, target: &[f64], score: &[f64], pred: &[f64]) -> (f64, f64) {
+    let n = target.len() as f64;
+    let count = |t: f64, p: f64| {
+        target
+            .iter()
+            .zip(pred)
+            .filter(|&(&a, &b)| a == t && b == p)
+            .count()
+    };
+    // `ones` observations of 1 then `zeros` of 0, times `factor`: numpy's std of that array.
+    let spread = |ones: usize, zeros: usize, factor: f64| {
+        let mut v = vec![factor; ones];
+        v.resize(ones + zeros, 0.0);
+        std_pop(&v)
+    };
+    let (tp, fp, fn_, tn) = (
+        count(1.0, 1.0),
+        count(0.0, 1.0),
+        count(1.0, 0.0),
+        count(0.0, 0.0),
+    );
+    match metric {
+        Metric::RocAuc => {
+            let flip = pairwise_sum(target) / n > 0.5;
+            let (y, p): (Vec<f64>, Vec<f64>) = if flip {
+                (
+                    target.iter().map(|t| (t - 1.0).abs()).collect(),
+                    score.iter().map(|s| 1.0 - s).collect(),
+                )
+            } else {
+                (target.to_vec(), score.to_vec())
+            };
+            // Ascending by score; rows with equal scores keep their row order (numpy's
+            // quicksort leaves them in an unspecified order, which moves this standard
+            // deviation slightly when scores tie).
+            let mut order: Vec<usize> = (0..p.len()).collect();
+            order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
+            let n_pos = pairwise_sum(&y);
+            let n_neg = n - n_pos;
+            let mut ser = Vec::new();
+            for (rank, &i) in order.iter().enumerate() {
+                if y[i] == 1.0 && rank > 0 {
+                    ser.push((rank - ser.len()) as f64 / n_neg);
+                }
+            }
+            (std_pop(&ser), n_pos / n)
+        }
+        Metric::F1 => {
+            let len = tp + fn_ + fp;
+            if len == 0 {
+                return (f64::NAN, 0.0);
+            }
+            let factor = len as f64 / ((fn_ + fp) as f64 * 0.5 + tp as f64);
+            (spread(tp, fn_ + fp, factor), len as f64 / n)
+        }
+        Metric::Precision => (spread(tp, fp, 1.0), pairwise_sum(pred) / n),
+        Metric::Recall => (spread(tp, fn_, 1.0), pairwise_sum(target) / n),
+        Metric::Specificity => (spread(tn, fp, 1.0), (tn + fp) as f64 / n),
+        Metric::Accuracy => (spread(tp + tn, fp + fn_, 1.0), 1.0),
+    }
+}
