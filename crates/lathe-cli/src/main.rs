@@ -20,6 +20,7 @@ mod dataset;
 mod drift;
 mod explain;
 mod model;
+mod monitor;
 mod runs;
 
 #[global_allocator]
@@ -73,6 +74,9 @@ enum Command {
     /// Data drift of a current dataset against a reference, per column and overall; with
     /// --fail-on-drift, exit code 3 when the dataset drifted. `lathe drift list` shows stored results.
     Drift(drift::DriftArgs),
+    /// A binary classifier's performance estimated without labels (NannyML's CBPE), chunk by
+    /// chunk, with thresholds from the reference; with --fail-on-alert, exit code 3 on an alert.
+    Monitor(monitor::MonitorArgs),
     /// Register ONNX models (versions, aliases, lineage); predict and evaluate with them.
     #[command(subcommand)]
     Model(model::ModelCommand),
@@ -129,6 +133,7 @@ pub(crate) fn open_project(flag: Option<&Path>) -> Result<Project, Error> {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Drift(args) => drift::run(args, cli.project.as_deref(), cli.json),
+        Command::Monitor(args) => monitor::run(args, cli.project.as_deref(), cli.json),
         Command::Bundle(command) => bundle::run(command, cli.project.as_deref(), cli.json),
         command => run_other(Cli { command, ..cli }).map(|()| ExitCode::SUCCESS),
     }
@@ -169,7 +174,9 @@ fn run_other(cli: Cli) -> anyhow::Result<()> {
             print(cli.json, &entries, || log_text(&entries))
         }
         Command::Key(command) => bundle::run_key(command, cli.json),
-        Command::Drift(_) | Command::Bundle(_) => unreachable!("handled by run()"),
+        Command::Drift(_) | Command::Monitor(_) | Command::Bundle(_) => {
+            unreachable!("handled by run()")
+        }
     }
 }
 

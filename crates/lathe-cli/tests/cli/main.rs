@@ -12,6 +12,7 @@ mod errors;
 mod explain;
 mod memory;
 mod model;
+mod monitor;
 mod project;
 mod runs;
 mod s3;

@@ -13,6 +13,7 @@ use crate::dataset::stream::MemoryLimit;
 use crate::drift::{self, DriftOptions, Method};
 use crate::model::eval::Task;
 use crate::model::registry::RegisterOptions;
+use crate::monitor::{Chunking, Columns, Metric, MonitorOptions, Period};
 use crate::runs::chart::{LineOptions, RunsPlot, XAxis, parallel_chart, scatter_chart};
 use crate::runs::{self, Agg, RunQuery};
 use crate::{Error, Project, Result};
@@ -70,6 +71,78 @@ impl DriftRequest {
                     MemoryLimit::parse(&text).map_err(|e| Error::bad_argument("memory limit", e))
                 })
                 .transpose()?,
+        })
+    }
+}
+
+/// Monitoring a model's outputs over time; empty means the default.
+/// (The desktop's Monitoring view will send it too; it gets its TypeScript binding then.)
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MonitorRequest {
+    /// The column holding the score (probability) of the positive class.
+    pub score_column: Option<String>,
+    /// The column holding the predicted class (0/1).
+    pub prediction_column: Option<String>,
+    /// The target column. Default `target`.
+    pub target: Option<String>,
+    pub timestamp_column: Option<String>,
+    /// At most one of the three; default ten chunks.
+    pub chunk_size: Option<usize>,
+    pub chunk_number: Option<usize>,
+    /// `1h`, `1d`, `1w`, `1M`, `1q`, `1y`.
+    pub chunk_period: Option<String>,
+    /// Default: every metric CBPE estimates.
+    pub metrics: Option<Vec<String>>,
+}
+
+impl MonitorRequest {
+    pub fn into_options(self) -> Result<MonitorOptions> {
+        let needed = |value: Option<String>, flag: &str| {
+            given(value).ok_or_else(|| {
+                Error::bad_argument(
+                    "monitor arguments",
+                    format!("name the column of the model's {flag} (--{flag}-column)"),
+                )
+            })
+        };
+        let chunkings = [
+            self.chunk_size.map(Chunking::Size),
+            self.chunk_number.map(Chunking::Number),
+            given(self.chunk_period)
+                .map(|p| Period::parse(&p).map(Chunking::Period))
+                .transpose()?,
+        ];
+        let mut chosen = chunkings.into_iter().flatten();
+        let chunking = chosen.next().unwrap_or_default();
+        if chosen.next().is_some() {
+            return Err(Error::bad_argument(
+                "monitor arguments",
+                "chunk by one of size, number or period, not several".to_owned(),
+            ));
+        }
+        let timestamp = given(self.timestamp_column);
+        if matches!(chunking, Chunking::Period(_)) && timestamp.is_none() {
+            return Err(Error::bad_argument(
+                "chunk period",
+                "chunking by period needs the timestamp column (--timestamp-column)".to_owned(),
+            ));
+        }
+        let metrics = match self.metrics.filter(|m| !m.is_empty()) {
+            None => Metric::ALL.to_vec(),
+            Some(names) => names
+                .iter()
+                .map(|n| Metric::parse(n))
+                .collect::<Result<Vec<_>>>()?,
+        };
+        Ok(MonitorOptions {
+            columns: Columns {
+                score: needed(self.score_column, "score")?,
+                prediction: needed(self.prediction_column, "prediction")?,
+                target: given(self.target).unwrap_or_else(|| "target".to_owned()),
+                timestamp,
+            },
+            chunking,
+            metrics,
         })
     }
 }

@@ -23,7 +23,9 @@ use std::collections::BTreeMap;
 use polars::prelude::*;
 use serde::Serialize;
 
+use crate::dataset::browse::TableSource;
 use crate::dataset::times::times;
+use crate::job::Job;
 use crate::{Error, Result};
 pub use calibrate::{Decision, Isotonic};
 pub use cbpe::{Cbpe, Metric, MetricChunk, Outputs};
@@ -144,6 +146,43 @@ pub struct MonitorReport {
 struct Prepared {
     outputs: Outputs,
     times: Option<Vec<i64>>,
+}
+
+/// Monitors `analysis` against `reference`, reading only the columns it needs (of Parquet:
+/// only they are read, or fetched).
+pub fn monitor_sources(
+    reference: &TableSource,
+    analysis: &TableSource,
+    options: &MonitorOptions,
+    job: &Job,
+) -> Result<MonitorReport> {
+    job.progress("reading the reference", 0, Some(3));
+    let reference = read(reference, &options.columns)?;
+    job.cancel.check()?;
+    job.progress("reading the analysis data", 1, Some(3));
+    let analysis = read(analysis, &options.columns)?;
+    job.cancel.check()?;
+    job.progress("estimating performance", 2, Some(3));
+    let report = monitor_tables(&reference, &analysis, options)?;
+    job.progress("estimating performance", 3, Some(3));
+    Ok(report)
+}
+
+/// The columns monitoring reads from a table: the target only when the table has it (the
+/// analysis may not).
+fn read(source: &TableSource, columns: &Columns) -> Result<DataFrame> {
+    let mut names = vec![
+        columns.score.as_str(),
+        columns.prediction.as_str(),
+        columns.target.as_str(),
+    ];
+    names.extend(columns.timestamp.as_deref());
+    if let Some(table) = source.parquet_table()?
+        && !table.names.iter().any(|n| n == &columns.target)
+    {
+        names.retain(|n| *n != columns.target);
+    }
+    source.frame_of(&names)
 }
 
 /// Monitors `analysis` against `reference` (tables already read).

@@ -1,0 +1,145 @@
+//! `lathe monitor`: a binary classifier's estimated performance over time (NannyML's CBPE),
+//! chunk by chunk, from its scores; gate CI on an alert.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Args;
+use lathe_core::Project;
+use lathe_core::api::MonitorRequest;
+use lathe_core::display;
+use lathe_core::monitor::{self, MonitorReport, Side};
+
+use crate::{print, with_progress};
+
+/// Exit code when `--fail-on-alert` is given and an analysis chunk alerted (as the drift gate).
+pub const ALERT_EXIT: u8 = 3;
+
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    /// The reference period: the model's outputs with their targets (a dataset `NAME[@VERSION]`
+    /// or a file: CSV, TSV, Parquet, NDJSON, JSON, Arrow).
+    reference: String,
+    /// The analysis period: the model's outputs in production, with or without targets.
+    analysis: String,
+    /// The column holding the model's probability of the positive class.
+    #[arg(long, value_name = "C")]
+    score_column: Option<String>,
+    /// The column holding the model's predicted class (0/1).
+    #[arg(long, value_name = "C")]
+    prediction_column: Option<String>,
+    /// The target column (0/1): required in the reference, used in the analysis where present.
+    #[arg(long, value_name = "C", default_value = "target")]
+    target: String,
+    /// The date/time column: rows are ordered by it and chunk dates come from it.
+    #[arg(long, value_name = "C")]
+    timestamp_column: Option<String>,
+    /// Chunks of N rows (the rest forms a last, smaller chunk).
+    #[arg(long, value_name = "N", group = "chunking")]
+    chunk_size: Option<usize>,
+    /// K chunks of equal size (the rest forms one more chunk). Default: 10.
+    #[arg(long, value_name = "K", group = "chunking")]
+    chunk_number: Option<usize>,
+    /// One chunk per calendar period of --timestamp-column: 1h, 1d, 1w, 1M, 1q, 1y.
+    #[arg(long, value_name = "P", group = "chunking")]
+    chunk_period: Option<String>,
+    /// The metrics to estimate (default all): roc_auc, f1, precision, recall, specificity, accuracy.
+    #[arg(long, value_delimiter = ',', value_name = "M,…")]
+    metrics: Option<Vec<String>>,
+    /// Exit with code 3 when an analysis chunk's estimate leaves its thresholds (for CI).
+    #[arg(long)]
+    fail_on_alert: bool,
+}
+
+pub fn run(args: MonitorArgs, project_dir: Option<&Path>, json: bool) -> anyhow::Result<ExitCode> {
+    let options = MonitorRequest {
+        score_column: args.score_column,
+        prediction_column: args.prediction_column,
+        target: Some(args.target),
+        timestamp_column: args.timestamp_column,
+        chunk_size: args.chunk_size,
+        chunk_number: args.chunk_number,
+        chunk_period: args.chunk_period,
+        metrics: args.metrics,
+    }
+    .into_options()?;
+    let mut project: Option<Project> = None;
+    let reference = crate::drift::source(&args.reference, &mut project, project_dir)?;
+    let analysis = crate::drift::source(&args.analysis, &mut project, project_dir)?;
+    let report =
+        with_progress(|job| monitor::monitor_sources(&reference, &analysis, &options, job))?;
+    print(json, &report, || text(&report))?;
+    Ok(if args.fail_on_alert && !report.alerts.is_empty() {
+        ExitCode::from(ALERT_EXIT)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn shown(v: Option<f64>) -> String {
+    v.map_or_else(|| "–".to_owned(), display::number)
+}
+
+fn text(report: &MonitorReport) -> String {
+    let mut out = Vec::new();
+    let c = &report.chunking;
+    out.push(format!(
+        "Estimated performance (CBPE), {} reference and {} analysis chunks; scores {}",
+        c.reference_chunks,
+        c.analysis_chunks,
+        if report.calibrated {
+            "calibrated (isotonic)"
+        } else {
+            "used as given"
+        }
+    ));
+    for metric in &report.metrics {
+        let name = metric.name();
+        out.push(String::new());
+        let first = report.chunks.iter().find_map(|c| c.metrics.get(name));
+        out.push(format!(
+            "{}  thresholds {} – {}",
+            metric.label(),
+            shown(first.and_then(|m| m.lower_threshold)),
+            shown(first.and_then(|m| m.upper_threshold))
+        ));
+        for chunk in report.chunks.iter().filter(|c| c.period == Side::Analysis) {
+            let m = &chunk.metrics[name];
+            let when = match (&chunk.start_date, &chunk.end_date) {
+                (Some(a), Some(b)) => {
+                    format!("  {} … {}", &a[..a.len().min(10)], &b[..b.len().min(10)])
+                }
+                _ => String::new(),
+            };
+            out.push(format!(
+                "  {:<24} estimated {} ± {}  realised {}{}{}",
+                chunk.key,
+                shown(m.estimated),
+                shown(m.sampling_error.map(|e| 3.0 * e)),
+                shown(m.realized),
+                if m.alert { "  ALERT" } else { "" },
+                when
+            ));
+        }
+    }
+    out.push(String::new());
+    out.push(if report.alerts.is_empty() {
+        "No alerts.".to_owned()
+    } else {
+        format!(
+            "{} alert{}: {}",
+            report.alerts.len(),
+            if report.alerts.len() == 1 { "" } else { "s" },
+            report
+                .alerts
+                .iter()
+                .map(|a| format!("{} in {}", a.metric, a.chunk))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    });
+    for w in &report.warnings {
+        out.push(format!("warning: {w}"));
+    }
+    out.join("\n")
+}

@@ -1,0 +1,379 @@
+//! `lathe monitor`: the JSON shape the issue fixes, the alert gate, and every bad input refused
+//! by name. The numbers themselves are checked against NannyML in lathe-core's tests.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::{lathe, run_error, run_json};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/monitor")
+}
+
+fn data(name: &str) -> String {
+    fixtures().join("data").join(name).display().to_string()
+}
+
+const COLUMNS: [&str; 4] = [
+    "--score-column",
+    "y_pred_proba",
+    "--prediction-column",
+    "y_pred",
+];
+
+fn monitor(reference: &str, analysis: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["monitor", reference, analysis];
+    args.extend(COLUMNS);
+    args.extend(extra);
+    run_json(lathe(), &args)
+}
+
+fn failure(reference: &str, analysis: &str, extra: &[&str]) -> (String, String) {
+    let mut args = vec!["monitor", reference, analysis];
+    args.extend(extra);
+    run_error(lathe(), &args)
+}
+
+#[test]
+fn the_json_has_the_issue_shape_and_nannymls_numbers() {
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures().join("expected.json")).unwrap())
+            .unwrap();
+    let case = &expected["cases"]["car_loan_size_5000"];
+    let out = monitor(
+        &data("car_loan_reference.parquet"),
+        &data("car_loan_analysis.parquet"),
+        &["--chunk-size", "5000", "--timestamp-column", "timestamp"],
+    );
+    assert_eq!(out["task"], "binary_classification");
+    assert_eq!(out["chunking"]["by"], "size");
+    assert_eq!(out["chunking"]["value"], 5000);
+    let chunks = out["chunks"].as_array().unwrap();
+    assert_eq!(chunks.len(), 20);
+    for (ours, theirs) in chunks.iter().zip(case["chunks"].as_array().unwrap()) {
+        for key in [
+            "key",
+            "period",
+            "start_index",
+            "end_index",
+            "start_date",
+            "end_date",
+        ] {
+            assert_eq!(ours[key], theirs[key], "{key}");
+        }
+        assert_eq!(ours["multivariate"], Value::Null);
+        let (m, e) = (&ours["metrics"]["f1"], &theirs["metrics"]["f1"]);
+        for (field, theirs_field) in [
+            ("estimated", "value"),
+            ("realized", "realized"),
+            ("lower_threshold", "lower_threshold"),
+            ("upper_threshold", "upper_threshold"),
+            ("lower_confidence", "lower_confidence_boundary"),
+            ("upper_confidence", "upper_confidence_boundary"),
+            ("sampling_error", "sampling_error"),
+        ] {
+            let (a, b) = (
+                m[field].as_f64().unwrap(),
+                e[theirs_field].as_f64().unwrap(),
+            );
+            assert!((a - b).abs() <= 1e-9 * b.abs(), "{field}: {a} vs {b}");
+        }
+        assert_eq!(m["alert"], e["alert"]);
+    }
+    let alerts = out["alerts"].as_array().unwrap();
+    assert!(
+        !alerts.is_empty(),
+        "the car-loan analysis drops below the thresholds"
+    );
+    assert!(
+        alerts
+            .iter()
+            .all(|a| a["chunk"].is_string() && a["metric"].is_string())
+    );
+}
+
+#[test]
+fn fail_on_alert_exits_3_and_an_analysis_without_targets_has_no_realised_values() {
+    let dir = tempfile::tempdir().unwrap();
+    // The analysis without its target column.
+    let csv = dir.path().join("analysis.csv");
+    let mut text = String::from("y_pred_proba,y_pred\n");
+    for i in 0..600 {
+        // Scores pulled towards 0.5: a model far less sure than on the reference.
+        let p = 0.45 + 0.1 * ((i * 37 % 100) as f64 / 100.0);
+        text.push_str(&format!("{p},{}\n", u8::from(p >= 0.5)));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let reference = data("continuous_reference.parquet");
+    let analysis = csv.display().to_string();
+    let out = monitor(&reference, &analysis, &["--chunk-size", "100"]);
+    let analysis_chunks: Vec<&Value> = out["chunks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["period"] == "analysis")
+        .collect();
+    assert_eq!(analysis_chunks.len(), 6);
+    for c in &analysis_chunks {
+        assert_eq!(c["metrics"]["roc_auc"]["realized"], Value::Null);
+        assert!(c["metrics"]["roc_auc"]["estimated"].is_f64());
+    }
+    assert!(!out["alerts"].as_array().unwrap().is_empty());
+
+    let mut args = vec!["monitor", reference.as_str(), analysis.as_str()];
+    args.extend(COLUMNS);
+    args.extend(["--chunk-size", "100", "--fail-on-alert"]);
+    let status = lathe().args(&args).output().unwrap().status;
+    assert_eq!(status.code(), Some(3));
+    // Without alerts the gate passes: the reference against itself.
+    let mut args = vec!["monitor", reference.as_str(), reference.as_str()];
+    args.extend(COLUMNS);
+    args.extend(["--chunk-size", "2000", "--fail-on-alert"]);
+    let status = lathe().args(&args).output().unwrap().status;
+    assert_eq!(status.code(), Some(0));
+}
+
+/// One bad input: a reference and analysis CSV, the flags, and what the message must say.
+struct Bad {
+    what: &'static str,
+    reference: String,
+    analysis: String,
+    flags: Vec<&'static str>,
+    says: &'static [&'static str],
+}
+
+#[test]
+fn every_bad_input_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let rows = |f: &dyn Fn(usize) -> String| {
+        let mut t = String::from("ts,score,pred,target\n");
+        for i in 0..100 {
+            t.push_str(&f(i));
+            t.push('\n');
+        }
+        t
+    };
+    let good = |i: usize| {
+        let p = (i % 10) as f64 / 10.0 + 0.05;
+        let y = u8::from((i * 7) % 10 < (p * 10.0) as usize);
+        format!(
+            "2024-01-{:02} 00:00,{p},{},{y}",
+            i % 28 + 1,
+            u8::from(p >= 0.5)
+        )
+    };
+    let ok = write("ok.csv", rows(&good));
+    let flags = vec!["--score-column", "score", "--prediction-column", "pred"];
+    let cases = vec![
+        Bad {
+            what: "a score column that does not exist",
+            reference: ok.clone(),
+            analysis: ok.clone(),
+            flags: vec!["--score-column", "proba", "--prediction-column", "pred"],
+            says: &["no column 'proba'", "score"],
+        },
+        Bad {
+            what: "no score column named",
+            reference: ok.clone(),
+            analysis: ok.clone(),
+            flags: vec!["--prediction-column", "pred"],
+            says: &["--score-column"],
+        },
+        Bad {
+            what: "a score that is not a probability (a logit)",
+            reference: write(
+                "logit.csv",
+                rows(&|i| format!("2024-01-01,{},1,{}", i as f64 / 10.0 - 5.0, i % 2)),
+            ),
+            analysis: ok.clone(),
+            flags: flags.clone(),
+            says: &["not a probability", "row 1"],
+        },
+        Bad {
+            what: "a reference with one class",
+            reference: write(
+                "one.csv",
+                rows(&|i| format!("2024-01-01,0.{},0,1", i % 9 + 1)),
+            ),
+            analysis: ok.clone(),
+            flags: flags.clone(),
+            says: &["both classes"],
+        },
+        Bad {
+            what: "a prediction that is not 0/1",
+            reference: write("pred.csv", rows(&|i| format!("2024-01-01,0.5,{},1", i % 3))),
+            analysis: ok.clone(),
+            flags: flags.clone(),
+            says: &["'pred'", "must be 0 and 1"],
+        },
+        Bad {
+            what: "a reference without its targets",
+            reference: write("notarget.csv", "score,pred\n0.3,0\n0.7,1\n".to_owned()),
+            analysis: ok.clone(),
+            flags: flags.clone(),
+            says: &["no column 'target'", "reference"],
+        },
+        Bad {
+            what: "a reference row without a target",
+            reference: write(
+                "gap.csv",
+                rows(&|i| {
+                    if i == 5 {
+                        "2024-01-01,0.5,1,".to_owned()
+                    } else {
+                        good(i)
+                    }
+                }),
+            ),
+            analysis: ok.clone(),
+            flags: flags.clone(),
+            says: &["row 6", "target"],
+        },
+        Bad {
+            what: "a timestamp that does not parse",
+            reference: ok.clone(),
+            analysis: write(
+                "badtime.csv",
+                rows(&|i| {
+                    if i == 3 {
+                        "soon,0.5,1,1".to_owned()
+                    } else {
+                        good(i)
+                    }
+                }),
+            ),
+            flags: [&flags[..], &["--timestamp-column", "ts"]].concat(),
+            says: &["'soon'", "row 4", "not a date"],
+        },
+        Bad {
+            what: "a row without a timestamp",
+            reference: ok.clone(),
+            analysis: write(
+                "notime.csv",
+                rows(&|i| {
+                    if i == 7 {
+                        ",0.5,1,1".to_owned()
+                    } else {
+                        good(i)
+                    }
+                }),
+            ),
+            flags: [&flags[..], &["--timestamp-column", "ts"]].concat(),
+            says: &["row 8", "'ts'"],
+        },
+        Bad {
+            what: "more chunks than rows",
+            reference: ok.clone(),
+            analysis: ok.clone(),
+            flags: [&flags[..], &["--chunk-number", "500"]].concat(),
+            says: &["fewer than the 500 chunks"],
+        },
+        Bad {
+            what: "a period without a timestamp column",
+            reference: ok.clone(),
+            analysis: ok.clone(),
+            flags: [&flags[..], &["--chunk-period", "1d"]].concat(),
+            says: &["--timestamp-column"],
+        },
+        Bad {
+            what: "an ambiguous period",
+            reference: ok.clone(),
+            analysis: ok.clone(),
+            flags: [
+                &flags[..],
+                &["--chunk-period", "m", "--timestamp-column", "ts"],
+            ]
+            .concat(),
+            says: &["'m'", "ambiguous"],
+        },
+        Bad {
+            what: "a metric CBPE does not estimate",
+            reference: ok.clone(),
+            analysis: ok.clone(),
+            flags: [&flags[..], &["--metrics", "roc_auc,mse"]].concat(),
+            says: &["'mse'", "roc_auc"],
+        },
+    ];
+    for case in cases {
+        let (code, message) = failure(&case.reference, &case.analysis, &case.flags);
+        assert_eq!(code, "bad_argument", "{}: {message}", case.what);
+        for s in case.says {
+            assert!(
+                message.contains(s),
+                "{}: {message:?} lacks {s:?}",
+                case.what
+            );
+        }
+    }
+    // Two chunkings at once: clap refuses them before Lathe runs.
+    let out = lathe()
+        .args([
+            "monitor",
+            &ok,
+            &ok,
+            "--chunk-size",
+            "10",
+            "--chunk-number",
+            "3",
+        ])
+        .args(&flags)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
+}
+
+#[test]
+fn unsorted_timestamps_are_ordered_and_few_chunks_warn() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("shuffled.csv");
+    let mut text = String::from("ts,score,pred,target\n");
+    for i in 0..300usize {
+        let day = (i * 7919) % 300; // every day once, out of order
+        let p = ((day * 31) % 97) as f64 / 100.0 + 0.01;
+        let y = u8::from((day * 13) % 100 < (p * 100.0) as usize);
+        let (y0, m0, d0) = (2024, 1 + day / 28 % 12, day % 28 + 1);
+        text.push_str(&format!(
+            "{y0}-{m0:02}-{d0:02},{p},{},{y}\n",
+            u8::from(p >= 0.5)
+        ));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let path = csv.display().to_string();
+    let out = run_json(
+        lathe(),
+        &[
+            "monitor",
+            &path,
+            &path,
+            "--score-column",
+            "score",
+            "--prediction-column",
+            "pred",
+            "--timestamp-column",
+            "ts",
+            "--chunk-number",
+            "4",
+        ],
+    );
+    let chunks = out["chunks"].as_array().unwrap();
+    let dates: Vec<&str> = chunks
+        .iter()
+        .filter(|c| c["period"] == "analysis")
+        .map(|c| c["start_date"].as_str().unwrap())
+        .collect();
+    assert!(dates.windows(2).all(|w| w[0] <= w[1]), "{dates:?}");
+    let warnings = out["warnings"].as_array().unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("fewer than 6")),
+        "{warnings:?}"
+    );
+}
