@@ -46,6 +46,10 @@ pub struct MonitorArgs {
     /// The metrics to estimate (default all): roc_auc, f1, precision, recall, specificity, accuracy.
     #[arg(long, value_delimiter = ',', value_name = "M,…")]
     metrics: Option<Vec<String>>,
+    /// The features of the multivariate drift (data reconstruction). Default: every column
+    /// both tables have besides the outputs, the target and the time (leave out identifiers).
+    #[arg(long, value_delimiter = ',', value_name = "A,B")]
+    features: Option<Vec<String>>,
     /// Exit with code 3 when an analysis chunk's estimate leaves its thresholds (for CI).
     #[arg(long)]
     fail_on_alert: bool,
@@ -61,6 +65,7 @@ pub fn run(args: MonitorArgs, project_dir: Option<&Path>, json: bool) -> anyhow:
         chunk_number: args.chunk_number,
         chunk_period: args.chunk_period,
         metrics: args.metrics,
+        features: args.features,
     }
     .into_options()?;
     let mut project: Option<Project> = None;
@@ -120,6 +125,27 @@ fn text(report: &MonitorReport) -> String {
                 if m.alert { "  ALERT" } else { "" },
                 when
             ));
+        }
+    }
+    if let Some(k) = report.components {
+        out.push(String::new());
+        let first = report.chunks.iter().find_map(|c| c.multivariate);
+        out.push(format!(
+            "Multivariate drift (reconstruction error, {k} of {} components)  thresholds {} – {}",
+            report.multivariate_features.len(),
+            shown(first.and_then(|m| m.lower_threshold)),
+            shown(first.and_then(|m| m.upper_threshold))
+        ));
+        for chunk in report.chunks.iter().filter(|c| c.period == Side::Analysis) {
+            if let Some(m) = chunk.multivariate {
+                out.push(format!(
+                    "  {:<24} error {} ± {}{}",
+                    chunk.key,
+                    shown(m.reconstruction_error),
+                    shown(m.sampling_error.map(|e| 3.0 * e)),
+                    if m.alert { "  ALERT" } else { "" },
+                ));
+            }
         }
     }
     out.push(String::new());

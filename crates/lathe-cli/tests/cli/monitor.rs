@@ -44,14 +44,26 @@ fn the_json_has_the_issue_shape_and_nannymls_numbers() {
     let out = monitor(
         &data("car_loan_reference.parquet"),
         &data("car_loan_analysis.parquet"),
-        &["--chunk-size", "5000", "--timestamp-column", "timestamp"],
+        &[
+            "--chunk-size",
+            "5000",
+            "--timestamp-column",
+            "timestamp",
+            "--features",
+            "car_value,salary_range,debt_to_income_ratio,loan_length,repaid_loan_on_prev_car,size_of_downpayment,driver_tenure",
+        ],
     );
+    let multivariate = &expected["reconstruction"]["car_loan_size_5000"]["chunks"];
     assert_eq!(out["task"], "binary_classification");
     assert_eq!(out["chunking"]["by"], "size");
     assert_eq!(out["chunking"]["value"], 5000);
     let chunks = out["chunks"].as_array().unwrap();
     assert_eq!(chunks.len(), 20);
-    for (ours, theirs) in chunks.iter().zip(case["chunks"].as_array().unwrap()) {
+    for (k, (ours, theirs)) in chunks
+        .iter()
+        .zip(case["chunks"].as_array().unwrap())
+        .enumerate()
+    {
         for key in [
             "key",
             "period",
@@ -62,7 +74,23 @@ fn the_json_has_the_issue_shape_and_nannymls_numbers() {
         ] {
             assert_eq!(ours[key], theirs[key], "{key}");
         }
-        assert_eq!(ours["multivariate"], Value::Null);
+        let (m, e) = (&ours["multivariate"], &multivariate[k]);
+        for (field, theirs_field) in [
+            ("reconstruction_error", "value"),
+            ("sampling_error", "sampling_error"),
+            ("lower_threshold", "lower_threshold"),
+            ("upper_threshold", "upper_threshold"),
+        ] {
+            let (a, b) = (
+                m[field].as_f64().unwrap(),
+                e[theirs_field].as_f64().unwrap(),
+            );
+            assert!(
+                (a - b).abs() <= 1e-9 * b.abs(),
+                "multivariate {field}: {a} vs {b}"
+            );
+        }
+        assert_eq!(m["alert"], e["alert"]);
         let (m, e) = (&ours["metrics"]["f1"], &theirs["metrics"]["f1"]);
         for (field, theirs_field) in [
             ("estimated", "value"),
@@ -291,6 +319,24 @@ fn every_bad_input_is_refused_by_name() {
             ]
             .concat(),
             says: &["'m'", "ambiguous"],
+        },
+        Bad {
+            what: "a feature that does not exist",
+            reference: ok.clone(),
+            analysis: ok.clone(),
+            flags: [&flags[..], &["--features", "age"]].concat(),
+            says: &["no column 'age'", "reference"],
+        },
+        Bad {
+            what: "the timestamp as a feature",
+            reference: ok.clone(),
+            analysis: ok.clone(),
+            flags: [
+                &flags[..],
+                &["--features", "ts", "--timestamp-column", "ts"],
+            ]
+            .concat(),
+            says: &["'ts'", "the timestamp column"],
         },
         Bad {
             what: "a metric CBPE does not estimate",

@@ -93,6 +93,8 @@ pub struct MonitorRequest {
     pub chunk_period: Option<String>,
     /// Default: every metric CBPE estimates.
     pub metrics: Option<Vec<String>>,
+    /// The features of the multivariate drift. Default: every other column both tables have.
+    pub features: Option<Vec<String>>,
 }
 
 impl MonitorRequest {
@@ -143,6 +145,7 @@ impl MonitorRequest {
             },
             chunking,
             metrics,
+            features: self.features.filter(|f| !f.is_empty()),
         })
     }
 }

@@ -6,6 +6,7 @@
 //! - [`chunk`]: NannyML's chunkers (size, number, calendar period) and its keys and dates.
 //! - [`calibrate`]: NannyML's decision to calibrate and scikit-learn's isotonic regression.
 //! - [`cbpe`]: the binary metrics, their sampling errors and thresholds.
+//! - [`reconstruct`]: multivariate drift, NannyML's data reconstruction error (PCA).
 //!
 //! What differs from NannyML 0.13.1, and why:
 //! - Rows with the same timestamp keep their file order (NannyML's sort leaves it
@@ -17,6 +18,7 @@
 pub mod calibrate;
 pub mod cbpe;
 pub mod chunk;
+pub mod reconstruct;
 
 use std::collections::BTreeMap;
 
@@ -30,6 +32,7 @@ use crate::{Error, Result};
 pub use calibrate::{Decision, Isotonic};
 pub use cbpe::{Cbpe, Metric, MetricChunk, Outputs};
 pub use chunk::{Chunk, Chunking, Period};
+pub use reconstruct::{ChunkError, Reconstruction};
 
 /// Which columns hold the model's outputs, the target and the time.
 #[derive(Debug, Clone, Default)]
@@ -49,6 +52,9 @@ pub struct MonitorOptions {
     pub columns: Columns,
     pub chunking: Chunking,
     pub metrics: Vec<Metric>,
+    /// The features of the multivariate drift: `None` for every column of the reference
+    /// besides the outputs, the target and the time (those the analysis also has).
+    pub features: Option<Vec<String>>,
 }
 
 /// One metric in one chunk, as shown: `None` where a value does not apply.
@@ -103,11 +109,12 @@ pub struct ChunkShown {
     pub end_date: Option<String>,
     pub rows: usize,
     pub metrics: BTreeMap<String, MetricShown>,
-    /// The multivariate drift of the chunk, when computed.
-    pub multivariate: Option<serde_json::Value>,
+    /// The chunk's multivariate drift (data reconstruction error), when there are features.
+    pub multivariate: Option<ChunkError>,
 }
 
-/// An analysis chunk whose estimate left the thresholds.
+/// An analysis chunk whose estimate (or reconstruction error, `metric` =
+/// `reconstruction_error`) left the thresholds.
 #[derive(Debug, Clone, Serialize)]
 pub struct Alert {
     pub chunk: String,
@@ -136,16 +143,30 @@ pub struct MonitorReport {
     pub calibration: Decision,
     pub calibrated: bool,
     pub metrics: Vec<Metric>,
+    /// The features of the multivariate drift and how many principal components it keeps.
+    pub multivariate_features: Vec<String>,
+    pub components: Option<usize>,
     pub chunks: Vec<ChunkShown>,
     pub alerts: Vec<Alert>,
     /// What NannyML would warn about (too few chunks, …).
     pub warnings: Vec<String>,
 }
 
-/// A side's outputs, in time order, and its times.
+/// A side's outputs, in time order, its times, and the order that sorted its rows.
 struct Prepared {
     outputs: Outputs,
     times: Option<Vec<i64>>,
+    order: Option<Vec<usize>>,
+}
+
+impl Prepared {
+    /// Per-row values of the table (in file order) put in time order.
+    fn ordered(&self, v: Vec<f64>) -> Vec<f64> {
+        match &self.order {
+            Some(order) => order.iter().map(|&i| v[i]).collect(),
+            None => v,
+        }
+    }
 }
 
 /// Monitors `analysis` against `reference`, reading only the columns it needs (of Parquet:
@@ -157,10 +178,11 @@ pub fn monitor_sources(
     job: &Job,
 ) -> Result<MonitorReport> {
     job.progress("reading the reference", 0, Some(3));
-    let reference = read(reference, &options.columns)?;
+    let features = options.features.as_deref();
+    let reference = read(reference, &options.columns, features)?;
     job.cancel.check()?;
     job.progress("reading the analysis data", 1, Some(3));
-    let analysis = read(analysis, &options.columns)?;
+    let analysis = read(analysis, &options.columns, features)?;
     job.cancel.check()?;
     job.progress("estimating performance", 2, Some(3));
     let report = monitor_tables(&reference, &analysis, options)?;
@@ -170,12 +192,16 @@ pub fn monitor_sources(
 
 /// The columns monitoring reads from a table: the target only when the table has it (the
 /// analysis may not).
-fn read(source: &TableSource, columns: &Columns) -> Result<DataFrame> {
-    let mut names = vec![
+fn read(source: &TableSource, columns: &Columns, features: Option<&[String]>) -> Result<DataFrame> {
+    let Some(features) = features else {
+        return source.frame(None);
+    };
+    let mut names: Vec<&str> = features.iter().map(String::as_str).collect();
+    names.extend([
         columns.score.as_str(),
         columns.prediction.as_str(),
         columns.target.as_str(),
-    ];
+    ]);
     names.extend(columns.timestamp.as_deref());
     if let Some(table) = source.parquet_table()?
         && !table.names.iter().any(|n| n == &columns.target)
@@ -187,8 +213,8 @@ fn read(source: &TableSource, columns: &Columns) -> Result<DataFrame> {
 
 /// Monitors `analysis` against `reference` (tables already read).
 pub fn monitor_tables(
-    reference: &DataFrame,
-    analysis: &DataFrame,
+    reference_frame: &DataFrame,
+    analysis_frame: &DataFrame,
     options: &MonitorOptions,
 ) -> Result<MonitorReport> {
     if options.metrics.is_empty() {
@@ -197,8 +223,13 @@ pub fn monitor_tables(
             "name at least one metric to estimate".to_owned(),
         ));
     }
-    let reference = prepare(reference, &options.columns, "the reference data", true)?;
-    let analysis = prepare(analysis, &options.columns, "the analysis data", false)?;
+    let reference = prepare(
+        reference_frame,
+        &options.columns,
+        "the reference data",
+        true,
+    )?;
+    let analysis = prepare(analysis_frame, &options.columns, "the analysis data", false)?;
     let ref_chunks = chunk::split(
         options.chunking,
         reference.outputs.len(),
@@ -213,14 +244,74 @@ pub fn monitor_tables(
     )?;
     let ranges: Vec<_> = ref_chunks.iter().map(|c| c.rows.clone()).collect();
     let cbpe = Cbpe::fit(&reference.outputs, &ranges, &options.metrics)?;
+    let mut warnings = Vec::new();
+    let features = match &options.features {
+        Some(f) => {
+            let c = &options.columns;
+            for (role, name) in [
+                ("score", Some(&c.score)),
+                ("prediction", Some(&c.prediction)),
+                ("target", Some(&c.target)),
+                ("timestamp", c.timestamp.as_ref()),
+            ] {
+                if let Some(name) = name
+                    && f.contains(name)
+                {
+                    return Err(Error::bad_argument(
+                        "features",
+                        format!(
+                            "'{name}' is the {role} column; the features are the model's inputs"
+                        ),
+                    ));
+                }
+            }
+            f.clone()
+        }
+        None => default_features(
+            reference_frame,
+            analysis_frame,
+            &options.columns,
+            &mut warnings,
+        ),
+    };
+    // Every row's reconstruction error, in time order, per side.
+    let mut reconstruction = None;
+    let mut row_errors: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    if !features.is_empty() {
+        let (mut rec, errors) = Reconstruction::fit(reference_frame, &features)?;
+        let errors = reference.ordered(errors);
+        let values: Vec<f64> = ranges
+            .iter()
+            .map(|r| reconstruct::mean_error(&errors[r.clone()]))
+            .collect();
+        rec.set_thresholds(&values);
+        row_errors[1] = analysis.ordered(rec.row_errors(analysis_frame, "the analysis data")?);
+        row_errors[0] = errors;
+        reconstruction = Some(rec);
+    }
     let mut chunks = Vec::new();
     let mut alerts = Vec::new();
-    for (side, prepared, cut) in [
-        (Side::Reference, &reference, &ref_chunks),
-        (Side::Analysis, &analysis, &ana_chunks),
+    for (side, prepared, cut, errors) in [
+        (Side::Reference, &reference, &ref_chunks, &row_errors[0]),
+        (Side::Analysis, &analysis, &ana_chunks, &row_errors[1]),
     ] {
         let calibrated = cbpe.calibrated(&prepared.outputs.score);
         for (index, c) in cut.iter().enumerate() {
+            let multivariate = reconstruction
+                .as_ref()
+                .map(|rec| rec.chunk(&errors[c.rows.clone()]));
+            if let Some(m) = multivariate
+                && side == Side::Analysis
+                && m.alert
+            {
+                alerts.push(Alert {
+                    chunk: c.key.clone(),
+                    metric: "reconstruction_error".to_owned(),
+                    estimated: m.reconstruction_error.unwrap_or(f64::NAN),
+                    lower_threshold: m.lower_threshold,
+                    upper_threshold: m.upper_threshold,
+                });
+            }
             let mut metrics = BTreeMap::new();
             for (metric, m) in cbpe.chunk(&prepared.outputs, &calibrated, c.rows.clone()) {
                 if side == Side::Analysis && m.alert {
@@ -245,11 +336,10 @@ pub fn monitor_tables(
                 end_date: c.end_date.map(chunk::iso),
                 rows: c.rows.len(),
                 metrics,
-                multivariate: None,
+                multivariate,
             });
         }
     }
-    let mut warnings = Vec::new();
     for (side, n) in [
         ("reference", ref_chunks.len()),
         ("analysis", ana_chunks.len()),
@@ -272,6 +362,8 @@ pub fn monitor_tables(
         calibrated: cbpe.calibrator.is_some(),
         calibration: cbpe.decision,
         metrics: options.metrics.clone(),
+        components: reconstruction.as_ref().map(|r| r.components.len()),
+        multivariate_features: features,
         chunks,
         alerts,
         warnings,
@@ -319,6 +411,7 @@ fn prepare(
         prediction,
         target,
     };
+    let mut kept_order = None;
     let times = match &columns.timestamp {
         None => None,
         Some(name) => {
@@ -331,11 +424,58 @@ fn prepare(
                 outputs.prediction = pick(&outputs.prediction);
                 outputs.target = outputs.target.as_deref().map(pick);
                 t = order.iter().map(|&i| t[i]).collect();
+                kept_order = Some(order);
             }
             Some(t)
         }
     };
-    Ok(Prepared { outputs, times })
+    Ok(Prepared {
+        outputs,
+        times,
+        order: kept_order,
+    })
+}
+
+/// Every column of the reference besides the outputs, the target and the time that the
+/// analysis also has and that holds numbers, text or booleans; the others are named in a
+/// warning.
+fn default_features(
+    reference: &DataFrame,
+    analysis: &DataFrame,
+    columns: &Columns,
+    warnings: &mut Vec<String>,
+) -> Vec<String> {
+    let outputs = [
+        Some(columns.score.as_str()),
+        Some(columns.prediction.as_str()),
+        Some(columns.target.as_str()),
+        columns.timestamp.as_deref(),
+    ];
+    let mut skipped = Vec::new();
+    let mut features = Vec::new();
+    for c in reference.columns() {
+        let name = c.name().as_str();
+        if outputs.contains(&Some(name)) {
+            continue;
+        }
+        let dtype = c.dtype();
+        let usable = dtype.is_primitive_numeric()
+            || dtype.is_bool()
+            || dtype.is_string()
+            || matches!(dtype, DataType::Categorical(..) | DataType::Enum(..));
+        if !usable || analysis.column(name).is_err() {
+            skipped.push(name.to_owned());
+        } else {
+            features.push(name.to_owned());
+        }
+    }
+    if !skipped.is_empty() {
+        warnings.push(format!(
+            "multivariate drift leaves out {} (not numbers, text or booleans, or not in the analysis data)",
+            skipped.join(", ")
+        ));
+    }
+    features
 }
 
 fn column<'a>(

@@ -9,7 +9,10 @@
 use std::path::PathBuf;
 
 use lathe_core::dataset::read::{ReadOptions, read_table};
-use lathe_core::monitor::{self, Chunking, Columns, Metric, MonitorOptions, MonitorReport, Period};
+use lathe_core::monitor::reconstruct::{self, ChunkError, Reconstruction};
+use lathe_core::monitor::{
+    self, Chunking, Columns, Metric, MonitorOptions, MonitorReport, Period, chunk,
+};
 use polars::prelude::DataFrame;
 use serde_json::Value;
 
@@ -65,6 +68,7 @@ fn options(case: &Value) -> MonitorOptions {
             .iter()
             .map(|m| Metric::parse(m.as_str().unwrap()).unwrap())
             .collect(),
+        features: Some(Vec::new()),
     }
 }
 
@@ -203,5 +207,98 @@ fn the_decision_to_calibrate_equals_nannyml() {
             "{}: {decision:?}",
             case["name"]
         );
+    }
+}
+
+#[test]
+fn reconstruction_drift_equals_nannyml() {
+    let expected = expected();
+    let cases = expected["reconstruction"].as_object().unwrap();
+    assert!(cases.len() >= 2);
+    for (name, case) in cases {
+        let columns: Vec<String> = case["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_owned())
+            .collect();
+        let size = case["chunking"]["chunk_size"].as_u64().unwrap() as usize;
+        let reference = table(case["reference"].as_str().unwrap());
+        let analysis = table(case["analysis"].as_str().unwrap());
+        let (mut rec, ref_errors) = Reconstruction::fit(&reference, &columns).unwrap();
+        assert_eq!(
+            rec.components.len() as u64,
+            case["n_components"].as_u64().unwrap(),
+            "{name}: components kept"
+        );
+        let ref_chunks = chunk::split(Chunking::Size(size), reference.height(), None, "r").unwrap();
+        let values: Vec<f64> = ref_chunks
+            .iter()
+            .map(|c| reconstruct::mean_error(&ref_errors[c.rows.clone()]))
+            .collect();
+        rec.set_thresholds(&values);
+        let ana_errors = rec.row_errors(&analysis, "the analysis data").unwrap();
+        let ana_chunks = chunk::split(Chunking::Size(size), analysis.height(), None, "a").unwrap();
+        let ours: Vec<(&str, String, ChunkError)> = ref_chunks
+            .iter()
+            .map(|c| {
+                (
+                    "reference",
+                    c.key.clone(),
+                    rec.chunk(&ref_errors[c.rows.clone()]),
+                )
+            })
+            .chain(ana_chunks.iter().map(|c| {
+                (
+                    "analysis",
+                    c.key.clone(),
+                    rec.chunk(&ana_errors[c.rows.clone()]),
+                )
+            }))
+            .collect();
+        let theirs = case["chunks"].as_array().unwrap();
+        assert_eq!(ours.len(), theirs.len(), "{name}: chunks");
+        for ((period, key, m), e) in ours.iter().zip(theirs) {
+            let at = format!("{name} {period} {key}");
+            assert_eq!(*period, e["period"].as_str().unwrap(), "{at}");
+            assert_eq!(*key, e["key"].as_str().unwrap(), "{at}");
+            close(
+                m.reconstruction_error,
+                &e["value"],
+                1e-9,
+                &format!("{at} error"),
+            );
+            close(
+                m.sampling_error,
+                &e["sampling_error"],
+                1e-9,
+                &format!("{at} sampling error"),
+            );
+            close(
+                m.upper_confidence,
+                &e["upper_confidence_boundary"],
+                1e-9,
+                &format!("{at} upper bound"),
+            );
+            close(
+                m.lower_confidence,
+                &e["lower_confidence_boundary"],
+                1e-9,
+                &format!("{at} lower bound"),
+            );
+            close(
+                m.upper_threshold,
+                &e["upper_threshold"],
+                1e-9,
+                &format!("{at} upper threshold"),
+            );
+            close(
+                m.lower_threshold,
+                &e["lower_threshold"],
+                1e-9,
+                &format!("{at} lower threshold"),
+            );
+            assert_eq!(m.alert, e["alert"].as_bool().unwrap(), "{at}: alert");
+        }
     }
 }

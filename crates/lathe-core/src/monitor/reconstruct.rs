@@ -1,0 +1,406 @@
+//! Multivariate drift by data reconstruction, NannyML's `DataReconstructionDriftCalculator`:
+//! the reference's features imputed (mean for numbers, the most frequent value for text and
+//! booleans), categories replaced by their reference frequency (category_encoders'
+//! `CountEncoder(normalize=True)`, 0 for a category the reference never had), standardised,
+//! and projected on the principal components that explain 65 % of the variance. A chunk's
+//! value is the mean distance between its rows and their reconstruction from those
+//! components; the thresholds are the reference chunks' mean ± 3 standard deviations.
+//!
+//! A change in how the features move together (a correlation that flips) raises the error
+//! though no single column's distribution moves.
+
+use std::collections::HashMap;
+
+use nalgebra::{DMatrix, SymmetricEigen};
+use polars::prelude::*;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::numeric::{pairwise_sum, std_pop};
+use crate::{Error, Result};
+
+/// NannyML's default share of the variance the kept components explain.
+pub const VARIANCE_KEPT: f64 = 0.65;
+const SAMPLING_ERROR_RANGE: f64 = 3.0;
+const THRESHOLD_STD: f64 = 3.0;
+
+/// How one feature enters the reconstruction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Feature {
+    /// A number; a missing one becomes the reference mean.
+    Continuous { name: String, mean: f64 },
+    /// Text or a boolean, as its reference frequency; a missing one becomes the most frequent
+    /// value.
+    Categorical {
+        name: String,
+        most_frequent: String,
+        frequencies: Vec<(String, f64)>,
+    },
+}
+
+impl Feature {
+    pub fn name(&self) -> &str {
+        match self {
+            Feature::Continuous { name, .. } | Feature::Categorical { name, .. } => name,
+        }
+    }
+}
+
+/// The fitted reconstruction: what a bundle carries to compute it without the reference.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reconstruction {
+    pub features: Vec<Feature>,
+    pub scaler_mean: Vec<f64>,
+    pub scaler_scale: Vec<f64>,
+    pub pca_mean: Vec<f64>,
+    /// The kept components, one row of `features.len()` values each.
+    pub components: Vec<Vec<f64>>,
+    pub lower_threshold: Option<f64>,
+    pub upper_threshold: Option<f64>,
+}
+
+/// One chunk's reconstruction error, as shown.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ChunkError {
+    pub reconstruction_error: Option<f64>,
+    pub sampling_error: Option<f64>,
+    pub lower_confidence: Option<f64>,
+    pub upper_confidence: Option<f64>,
+    pub lower_threshold: Option<f64>,
+    pub upper_threshold: Option<f64>,
+    pub alert: bool,
+}
+
+/// A feature column's values: numbers (NaN where missing) or texts (`None` where missing).
+enum Values {
+    Numbers(Vec<f64>),
+    Texts(Vec<Option<String>>),
+}
+
+fn values(frame: &DataFrame, name: &str, side: &str) -> Result<Values> {
+    let column = frame.column(name).map_err(|_| {
+        Error::bad_argument(
+            "features",
+            format!("no column '{name}' in {side}: both periods need every feature"),
+        )
+    })?;
+    let polars = |e: PolarsError| Error::Compute {
+        context: "cannot read a feature",
+        detail: format!("'{name}': {e}"),
+    };
+    let dtype = column.dtype();
+    if dtype.is_primitive_numeric() {
+        let cast = column.cast(&DataType::Float64).map_err(polars)?;
+        return Ok(Values::Numbers(
+            cast.f64()
+                .map_err(polars)?
+                .iter()
+                .map(|v| v.unwrap_or(f64::NAN))
+                .collect(),
+        ));
+    }
+    if dtype.is_bool()
+        || dtype.is_string()
+        || matches!(dtype, DataType::Categorical(..) | DataType::Enum(..))
+    {
+        let cast = column.cast(&DataType::String).map_err(polars)?;
+        return Ok(Values::Texts(
+            cast.str()
+                .map_err(polars)?
+                .iter()
+                .map(|v| v.map(str::to_owned))
+                .collect(),
+        ));
+    }
+    Err(Error::bad_argument(
+        "features",
+        format!(
+            "'{name}' in {side} is a {dtype} column; multivariate drift takes numbers, text and booleans: leave it out of --features"
+        ),
+    ))
+}
+
+/// The encoded, standardised matrix (row-major, `rows × features`).
+fn encode(rec: &Reconstruction, columns: &[Values], rows: usize) -> Vec<f64> {
+    let d = rec.features.len();
+    let mut x = vec![0.0; rows * d];
+    for (j, (feature, column)) in rec.features.iter().zip(columns).enumerate() {
+        let (mean, scale) = (rec.scaler_mean[j], rec.scaler_scale[j]);
+        match (feature, column) {
+            (Feature::Continuous { mean: fill, .. }, Values::Numbers(v)) => {
+                for (i, &value) in v.iter().enumerate() {
+                    let value = if value.is_nan() { *fill } else { value };
+                    x[i * d + j] = (value - mean) / scale;
+                }
+            }
+            (
+                Feature::Categorical {
+                    most_frequent,
+                    frequencies,
+                    ..
+                },
+                Values::Texts(v),
+            ) => {
+                let map: HashMap<&str, f64> =
+                    frequencies.iter().map(|(k, f)| (k.as_str(), *f)).collect();
+                for (i, value) in v.iter().enumerate() {
+                    let key = value.as_deref().unwrap_or(most_frequent);
+                    let f = map.get(key).copied().unwrap_or(0.0);
+                    x[i * d + j] = (f - mean) / scale;
+                }
+            }
+            // `read` reads each column as its feature's kind.
+            _ => {}
+        }
+    }
+    x
+}
+
+/// Reads the features of `frame` as the fitted reconstruction expects them.
+fn read(rec: &Reconstruction, frame: &DataFrame, side: &str) -> Result<Vec<Values>> {
+    rec.features
+        .iter()
+        .map(|f| {
+            let v = values(frame, f.name(), side)?;
+            match (f, v) {
+                (Feature::Continuous { .. }, v @ Values::Numbers(_))
+                | (Feature::Categorical { .. }, v @ Values::Texts(_)) => Ok(v),
+                (Feature::Categorical { .. }, Values::Numbers(v)) => Ok(Values::Texts(
+                    v.iter()
+                        .map(|x| (!x.is_nan()).then(|| x.to_string()))
+                        .collect(),
+                )),
+                (Feature::Continuous { name, .. }, Values::Texts(_)) => Err(Error::bad_argument(
+                    "features",
+                    format!("'{name}' holds numbers in the reference but text in {side}"),
+                )),
+            }
+        })
+        .collect()
+}
+
+impl Reconstruction {
+    /// Fits on the reference's `features` (in the given order). Returns it, without
+    /// thresholds yet, with every reference row's error (in the frame's order).
+    pub fn fit(frame: &DataFrame, features: &[String]) -> Result<(Reconstruction, Vec<f64>)> {
+        let rows = frame.height();
+        let columns: Vec<Values> = features
+            .iter()
+            .map(|f| values(frame, f, "the reference data"))
+            .collect::<Result<_>>()?;
+        let mut fitted = Vec::with_capacity(features.len());
+        for (name, column) in features.iter().zip(&columns) {
+            fitted.push(match column {
+                Values::Numbers(v) => {
+                    let kept: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
+                    if kept.is_empty() {
+                        return Err(Error::bad_argument(
+                            "features",
+                            format!("'{name}' has no value in the reference: leave it out of --features"),
+                        ));
+                    }
+                    Feature::Continuous {
+                        name: name.clone(),
+                        mean: pairwise_sum(&kept) / kept.len() as f64,
+                    }
+                }
+                Values::Texts(v) => {
+                    let mut counts: HashMap<&str, usize> = HashMap::new();
+                    for s in v.iter().flatten() {
+                        *counts.entry(s.as_str()).or_default() += 1;
+                    }
+                    // scikit-learn's most_frequent: the highest count, the smallest value on a tie.
+                    let most_frequent = counts
+                        .iter()
+                        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+                        .map(|(k, _)| (*k).to_owned())
+                        .ok_or_else(|| {
+                            Error::bad_argument(
+                                "features",
+                                format!("'{name}' has no value in the reference: leave it out of --features"),
+                            )
+                        })?;
+                    let missing = v.iter().filter(|s| s.is_none()).count();
+                    if missing > 0 {
+                        *counts.entry(most_frequent.as_str()).or_default() += missing;
+                    }
+                    let mut frequencies: Vec<(String, f64)> = counts
+                        .into_iter()
+                        .map(|(k, c)| (k.to_owned(), c as f64 / rows as f64))
+                        .collect();
+                    frequencies.sort_by(|a, b| a.0.cmp(&b.0));
+                    Feature::Categorical {
+                        name: name.clone(),
+                        most_frequent,
+                        frequencies,
+                    }
+                }
+            });
+        }
+        let d = fitted.len();
+        let mut rec = Reconstruction {
+            features: fitted,
+            scaler_mean: vec![0.0; d],
+            scaler_scale: vec![1.0; d],
+            pca_mean: vec![0.0; d],
+            components: Vec::new(),
+            lower_threshold: None,
+            upper_threshold: None,
+        };
+        // The encoded matrix before scaling, then scikit-learn's StandardScaler.
+        let x = encode(&rec, &columns, rows);
+        for j in 0..d {
+            let col: Vec<f64> = (0..rows).map(|i| x[i * d + j]).collect();
+            let mean = pairwise_sum(&col) / rows as f64;
+            let std = std_pop(&col);
+            rec.scaler_mean[j] = mean;
+            // `_handle_zeros_in_scale`: a constant feature keeps its scale of 1.
+            rec.scaler_scale[j] = if std <= 10.0 * f64::EPSILON * mean.abs().max(1.0) {
+                1.0
+            } else {
+                std
+            };
+        }
+        let z = encode(&rec, &columns, rows);
+        // PCA: the covariance of the standardised rows and its eigendecomposition.
+        for j in 0..d {
+            let col: Vec<f64> = (0..rows).map(|i| z[i * d + j]).collect();
+            rec.pca_mean[j] = pairwise_sum(&col) / rows as f64;
+        }
+        let mut cov = DMatrix::<f64>::zeros(d, d);
+        let pm = &rec.pca_mean;
+        let partial = z
+            .par_chunks(d * 4096)
+            .map(|block| {
+                let mut c = DMatrix::<f64>::zeros(d, d);
+                for row in block.chunks_exact(d) {
+                    for a in 0..d {
+                        let va = row[a] - pm[a];
+                        for b in a..d {
+                            c[(a, b)] += va * (row[b] - pm[b]);
+                        }
+                    }
+                }
+                c
+            })
+            .collect::<Vec<_>>();
+        for c in partial {
+            cov += c;
+        }
+        let denom = (rows.max(2) - 1) as f64;
+        for a in 0..d {
+            for b in a..d {
+                let v = cov[(a, b)] / denom;
+                cov[(a, b)] = v;
+                cov[(b, a)] = v;
+            }
+        }
+        let eigen = SymmetricEigen::new(cov);
+        let mut order: Vec<usize> = (0..d).collect();
+        order.sort_by(|&a, &b| eigen.eigenvalues[b].total_cmp(&eigen.eigenvalues[a]));
+        let values: Vec<f64> = order
+            .iter()
+            .map(|&i| eigen.eigenvalues[i].max(0.0))
+            .collect();
+        let total: f64 = pairwise_sum(&values);
+        let mut cumulative = 0.0;
+        let mut below = 0;
+        for v in &values {
+            cumulative += v / total;
+            if cumulative <= VARIANCE_KEPT {
+                below += 1;
+            }
+        }
+        let k = (below + 1).min(d);
+        rec.components = order[..k]
+            .iter()
+            .map(|&i| eigen.eigenvectors.column(i).iter().copied().collect())
+            .collect();
+        let errors = rec.errors(&z, d);
+        Ok((rec, errors))
+    }
+
+    /// NannyML's thresholds from the reference chunks' values: mean ± 3 standard deviations,
+    /// no lower threshold when it would be 0 or less.
+    pub fn set_thresholds(&mut self, values: &[f64]) {
+        let kept: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
+        if !kept.is_empty() {
+            let mean = pairwise_sum(&kept) / kept.len() as f64;
+            let std = std_pop(&kept);
+            let lower = mean - THRESHOLD_STD * std;
+            self.lower_threshold = (lower > 0.0).then_some(lower);
+            self.upper_threshold = Some(mean + THRESHOLD_STD * std);
+        }
+    }
+
+    /// Every row's reconstruction error (the distance to its projection on the components).
+    fn errors(&self, z: &[f64], d: usize) -> Vec<f64> {
+        z.par_chunks(d)
+            .map(|row| {
+                let centred: Vec<f64> =
+                    row.iter().zip(&self.pca_mean).map(|(x, m)| x - m).collect();
+                let mut back = vec![0.0; d];
+                for c in &self.components {
+                    let t: f64 = centred.iter().zip(c).map(|(a, b)| a * b).sum();
+                    for (b, v) in back.iter_mut().zip(c) {
+                        *b += t * v;
+                    }
+                }
+                centred
+                    .iter()
+                    .zip(&back)
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum::<f64>()
+                    .sqrt()
+            })
+            .collect()
+    }
+
+    /// The reconstruction errors of `frame`'s rows (in the order given).
+    pub fn row_errors(&self, frame: &DataFrame, side: &str) -> Result<Vec<f64>> {
+        let columns = read(self, frame, side)?;
+        let z = encode(self, &columns, frame.height());
+        Ok(self.errors(&z, self.features.len()))
+    }
+
+    /// A chunk's value, band, thresholds and alert from its rows' errors.
+    pub fn chunk(&self, errors: &[f64]) -> ChunkError {
+        let value = mean_error(errors);
+        let n = errors.len() as f64;
+        let std = if errors.len() > 1 {
+            let mean = value;
+            let sq: Vec<f64> = errors.iter().map(|e| (e - mean) * (e - mean)).collect();
+            (pairwise_sum(&sq) / (n - 1.0)).sqrt()
+        } else {
+            f64::NAN
+        };
+        let se = std / n.sqrt();
+        let finite = |v: f64| (!v.is_nan()).then_some(v);
+        let lower = self.lower_threshold.unwrap_or(f64::NEG_INFINITY);
+        let upper = self.upper_threshold.unwrap_or(f64::INFINITY);
+        let low_band = value - SAMPLING_ERROR_RANGE * se;
+        ChunkError {
+            reconstruction_error: finite(value),
+            sampling_error: finite(se),
+            upper_confidence: finite(value + SAMPLING_ERROR_RANGE * se),
+            lower_confidence: finite(if low_band.is_nan() {
+                low_band
+            } else {
+                low_band.max(0.0)
+            }),
+            lower_threshold: self.lower_threshold,
+            upper_threshold: self.upper_threshold,
+            alert: !(lower < value && value < upper),
+        }
+    }
+}
+
+/// The mean of a chunk's row errors (NaN for no rows).
+pub fn mean_error(errors: &[f64]) -> f64 {
+    if errors.is_empty() {
+        f64::NAN
+    } else {
+        pairwise_sum(errors) / errors.len() as f64
+    }
+}
