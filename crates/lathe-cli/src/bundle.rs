@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use lathe_core::api::Input;
+use lathe_core::api::{Input, MonitorRequest};
 use lathe_core::bundle::{self, CardText, ExportOptions, FileStatus, Inspection, Verification};
 use lathe_core::dataset::ReadOptions;
 use lathe_core::dataset::browse::TableSource;
@@ -54,6 +54,26 @@ pub enum BundleCommand {
         /// a time from disk. Default: a quarter of RAM, at most 2GiB.
         #[arg(long, value_parser = MemoryLimit::parse, value_name = "SIZE")]
         memory_limit: Option<MemoryLimit>,
+    },
+    /// Estimate the bundle's model's performance on production data without labels (CBPE)
+    /// and its multivariate drift, against the monitoring reference the bundle carries; same
+    /// report and exit code 3 (with --fail-on-alert) as `lathe monitor`. No project needed.
+    Monitor {
+        path: PathBuf,
+        /// The production data: a file, or an s3://, gs://, az:// or https:// URL.
+        data: String,
+        /// Chunks of N rows (the rest forms a last, smaller chunk).
+        #[arg(long, value_name = "N", group = "chunking")]
+        chunk_size: Option<usize>,
+        /// K chunks of equal size. Default: 10.
+        #[arg(long, value_name = "K", group = "chunking")]
+        chunk_number: Option<usize>,
+        /// The metrics to estimate (default all): roc_auc, f1, precision, recall, specificity, accuracy.
+        #[arg(long, value_delimiter = ',', value_name = "M,…")]
+        metrics: Option<Vec<String>>,
+        /// Exit with code 3 when a chunk alerts.
+        #[arg(long)]
+        fail_on_alert: bool,
     },
     /// The bundles exported from this project, newest first.
     List,
@@ -175,16 +195,7 @@ pub fn run(
             fail_on_drift,
             memory_limit,
         } => {
-            let source = if lathe_core::remote::is_url(&data) {
-                // A URL never needs the project.
-                let mut project = None;
-                Input::Url(data).table(|| crate::project_on_demand(&mut project, None))?
-            } else {
-                TableSource::File {
-                    path: data.into(),
-                    options: ReadOptions::default(),
-                }
-            };
+            let source = data_source(data)?;
             let options = DriftOptions {
                 columns,
                 drift_share,
@@ -195,6 +206,32 @@ pub fn run(
             print(json, &report, || crate::drift::text(&report))?;
             Ok(if fail_on_drift && report.dataset_drift {
                 ExitCode::from(DRIFT_EXIT)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        BundleCommand::Monitor {
+            path,
+            data,
+            chunk_size,
+            chunk_number,
+            metrics,
+            fail_on_alert,
+        } => {
+            let source = data_source(data)?;
+            let options = MonitorRequest {
+                // The bundle's model computes the outputs.
+                model: Some(path.display().to_string()),
+                chunk_size,
+                chunk_number,
+                metrics,
+                ..MonitorRequest::default()
+            }
+            .into_options()?;
+            let report = with_progress(|job| bundle::monitor(&path, &source, &options, job))?;
+            print(json, &report, || crate::monitor::text(&report))?;
+            Ok(if fail_on_alert && !report.alerts.is_empty() {
+                ExitCode::from(crate::monitor::ALERT_EXIT)
             } else {
                 ExitCode::SUCCESS
             })
@@ -332,4 +369,18 @@ fn inspection_text(i: &Inspection) -> String {
     out.push(String::new());
     out.push(verification_text(&i.verification));
     out.join("\n")
+}
+
+/// Production data for a bundle: a file or a URL, never a record of a project.
+fn data_source(data: String) -> anyhow::Result<TableSource> {
+    Ok(if lathe_core::remote::is_url(&data) {
+        // A URL never needs the project.
+        let mut project = None;
+        Input::Url(data).table(|| crate::project_on_demand(&mut project, None))?
+    } else {
+        TableSource::File {
+            path: data.into(),
+            options: ReadOptions::default(),
+        }
+    })
 }

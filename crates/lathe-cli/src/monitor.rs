@@ -8,7 +8,7 @@ use clap::Args;
 use lathe_core::Project;
 use lathe_core::api::MonitorRequest;
 use lathe_core::display;
-use lathe_core::monitor::{self, MonitorReport, Side};
+use lathe_core::monitor::{self, ModelInput, MonitorReport, Side};
 
 use crate::{print, with_progress};
 
@@ -17,11 +17,13 @@ pub const ALERT_EXIT: u8 = 3;
 
 #[derive(Debug, Args)]
 pub struct MonitorArgs {
-    /// The reference period: the model's outputs with their targets (a dataset `NAME[@VERSION]`
-    /// or a file: CSV, TSV, Parquet, NDJSON, JSON, Arrow).
-    reference: String,
-    /// The analysis period: the model's outputs in production, with or without targets.
-    analysis: String,
+    /// [MODEL] REFERENCE ANALYSIS. MODEL (an .onnx file, its URL, or `NAME[@VERSION|@ALIAS]`)
+    /// computes the outputs from the features; without it, --score-column and
+    /// --prediction-column name them. REFERENCE holds the targets; ANALYSIS may not. Each is
+    /// a dataset `NAME[@VERSION]` or a file (CSV, TSV, Parquet, NDJSON, JSON, Arrow), local or
+    /// by URL.
+    #[arg(num_args = 2..=3, required = true, value_name = "[MODEL] REFERENCE ANALYSIS")]
+    inputs: Vec<String>,
     /// The column holding the model's probability of the positive class.
     #[arg(long, value_name = "C")]
     score_column: Option<String>,
@@ -46,8 +48,10 @@ pub struct MonitorArgs {
     /// The metrics to estimate (default all): roc_auc, f1, precision, recall, specificity, accuracy.
     #[arg(long, value_delimiter = ',', value_name = "M,…")]
     metrics: Option<Vec<String>>,
-    /// The features of the multivariate drift (data reconstruction). Default: every column
-    /// both tables have besides the outputs, the target and the time (leave out identifiers).
+    /// The model's input columns (as for `lathe model predict`; default the registered ones),
+    /// which are also the features of the multivariate drift. Without a model: the features
+    /// of the multivariate drift, default every column both tables have besides the outputs,
+    /// the target and the time (leave out identifiers).
     #[arg(long, value_delimiter = ',', value_name = "A,B")]
     features: Option<Vec<String>>,
     /// Exit with code 3 when an analysis chunk's estimate leaves its thresholds (for CI).
@@ -56,7 +60,13 @@ pub struct MonitorArgs {
 }
 
 pub fn run(args: MonitorArgs, project_dir: Option<&Path>, json: bool) -> anyhow::Result<ExitCode> {
+    let (model, reference, analysis) = match args.inputs.as_slice() {
+        [m, r, a] => (Some(m.clone()), r.clone(), a.clone()),
+        [r, a] => (None, r.clone(), a.clone()),
+        _ => unreachable!("clap takes two or three inputs"),
+    };
     let options = MonitorRequest {
+        model: model.clone(),
         score_column: args.score_column,
         prediction_column: args.prediction_column,
         target: Some(args.target),
@@ -65,14 +75,26 @@ pub fn run(args: MonitorArgs, project_dir: Option<&Path>, json: bool) -> anyhow:
         chunk_number: args.chunk_number,
         chunk_period: args.chunk_period,
         metrics: args.metrics,
-        features: args.features,
+        features: if model.is_some() {
+            None
+        } else {
+            args.features.clone()
+        },
     }
     .into_options()?;
     let mut project: Option<Project> = None;
-    let reference = crate::drift::source(&args.reference, &mut project, project_dir)?;
-    let analysis = crate::drift::source(&args.analysis, &mut project, project_dir)?;
+    let loaded = model
+        .as_deref()
+        .map(|m| crate::model::load(m, args.features, &mut project, project_dir))
+        .transpose()?;
+    let reference = crate::drift::source(&reference, &mut project, project_dir)?;
+    let analysis = crate::drift::source(&analysis, &mut project, project_dir)?;
+    let input = loaded.as_ref().map(|l| ModelInput {
+        model: &l.model,
+        features: &l.features,
+    });
     let report =
-        with_progress(|job| monitor::monitor_sources(&reference, &analysis, &options, job))?;
+        with_progress(|job| monitor::monitor_sources(&reference, &analysis, &options, input, job))?;
     print(json, &report, || text(&report))?;
     Ok(if args.fail_on_alert && !report.alerts.is_empty() {
         ExitCode::from(ALERT_EXIT)
@@ -85,7 +107,7 @@ fn shown(v: Option<f64>) -> String {
     v.map_or_else(|| "–".to_owned(), display::number)
 }
 
-fn text(report: &MonitorReport) -> String {
+pub(crate) fn text(report: &MonitorReport) -> String {
     let mut out = Vec::new();
     let c = &report.chunking;
     out.push(format!(

@@ -423,3 +423,283 @@ fn unsorted_timestamps_are_ordered_and_few_chunks_warn() {
         "{warnings:?}"
     );
 }
+
+/// The repository's file, by its path from the root.
+fn asset(relative: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(relative)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn a_model_computes_the_outputs_the_columns_would_hold() {
+    let model = asset("assets/models/breast_cancer_logreg.onnx");
+    let reference = asset("assets/datasets/breast_cancer.csv");
+    let analysis = asset("assets/datasets/breast_cancer_batch2.csv");
+    let header = std::fs::read_to_string(&reference).unwrap();
+    let features: Vec<&str> = header
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .filter(|c| *c != "target" && *c != "diagnosis")
+        .collect();
+    let features = features.join(",");
+    let by_model = run_json(
+        lathe(),
+        &[
+            "monitor",
+            &model,
+            &reference,
+            &analysis,
+            "--features",
+            &features,
+            "--chunk-size",
+            "50",
+        ],
+    );
+    let chunks = by_model["chunks"].as_array().unwrap();
+    assert_eq!(chunks.len(), 12 + 6, "569 and 284 rows by 50");
+    assert_eq!(
+        by_model["multivariate_features"].as_array().unwrap().len(),
+        30
+    );
+    for c in chunks {
+        let m = &c["metrics"]["roc_auc"];
+        assert!(
+            (0.0..=1.0).contains(&m["estimated"].as_f64().unwrap()),
+            "{c}"
+        );
+        assert!(
+            m["realized"].is_f64(),
+            "both tables have their targets: {c}"
+        );
+    }
+
+    // The same numbers from the model's predictions written as columns.
+    let dir = tempfile::tempdir().unwrap();
+    let with_outputs = |data: &str, name: &str| {
+        let out = dir.path().join(format!("{name}.csv"));
+        let p = lathe()
+            .args([
+                "model",
+                "predict",
+                &model,
+                data,
+                "--features",
+                &features,
+                "--json",
+            ])
+            .output()
+            .unwrap();
+        assert!(p.status.success(), "{}", String::from_utf8_lossy(&p.stderr));
+        let predicted: Value = serde_json::from_slice(&p.stdout).unwrap();
+        let outputs = predicted["outputs"].as_object().unwrap();
+        let labels = outputs
+            .values()
+            .find(|v| v[0].is_i64() || v[0].is_string())
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone();
+        let probabilities = outputs
+            .values()
+            .find(|v| v[0].is_array() || v[0].is_object())
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone();
+        let targets: Vec<String> = std::fs::read_to_string(data)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let cols: Vec<&str> = header.lines().next().unwrap().split(',').collect();
+                let at = cols.iter().position(|c| *c == "target").unwrap();
+                l.split(',').nth(at).unwrap().to_owned()
+            })
+            .collect();
+        let mut text = String::from("score,pred,target\n");
+        for ((label, proba), target) in labels.iter().zip(&probabilities).zip(&targets) {
+            let p1 = match proba {
+                Value::Array(a) => a[1].as_f64().unwrap(),
+                Value::Object(o) => o["1"].as_f64().unwrap(),
+                _ => unreachable!(),
+            };
+            let label = label
+                .as_i64()
+                .map_or_else(|| label.as_str().unwrap().to_owned(), |v| v.to_string());
+            text.push_str(&format!("{p1},{label},{target}\n"));
+        }
+        std::fs::write(&out, text).unwrap();
+        out.display().to_string()
+    };
+    let ref_csv = with_outputs(&reference, "reference");
+    let ana_csv = with_outputs(&analysis, "analysis");
+    let by_columns = run_json(
+        lathe(),
+        &[
+            "monitor",
+            &ref_csv,
+            &ana_csv,
+            "--score-column",
+            "score",
+            "--prediction-column",
+            "pred",
+            "--chunk-size",
+            "50",
+        ],
+    );
+    assert_eq!(by_model["calibration"], by_columns["calibration"]);
+    for (a, b) in chunks.iter().zip(by_columns["chunks"].as_array().unwrap()) {
+        for metric in ["roc_auc", "f1", "accuracy"] {
+            let (x, y) = (&a["metrics"][metric], &b["metrics"][metric]);
+            for field in ["estimated", "realized", "sampling_error", "lower_threshold"] {
+                let (x, y) = (x[field].as_f64(), y[field].as_f64());
+                match (x, y) {
+                    (Some(x), Some(y)) => {
+                        assert!((x - y).abs() <= 1e-12, "{metric} {field}: {x} vs {y}")
+                    }
+                    _ => assert_eq!(x, y, "{metric} {field}"),
+                }
+            }
+        }
+    }
+    // A MODEL and output columns together are refused.
+    let (_, message) = run_error(
+        lathe(),
+        &[
+            "monitor",
+            &model,
+            &reference,
+            &analysis,
+            "--features",
+            &features,
+            "--score-column",
+            "score",
+        ],
+    );
+    assert!(message.contains("pass one"), "{message}");
+}
+
+#[test]
+fn a_bundle_monitors_production_data_as_the_project_does() {
+    let (_tmp, project) = crate::demo();
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("bc.tar.gz").display().to_string();
+    run_json(
+        lathe(),
+        &[
+            "--project",
+            &project,
+            "bundle",
+            "export",
+            "breast_cancer_classifier@1",
+            "--eval-dataset",
+            "breast_cancer@1",
+            "--out",
+            &bundle,
+        ],
+    );
+    let production = asset("assets/datasets/breast_cancer_batch2.csv");
+    let from_bundle = run_json(
+        lathe(),
+        &[
+            "bundle",
+            "monitor",
+            &bundle,
+            &production,
+            "--chunk-size",
+            "50",
+        ],
+    );
+    let from_project = run_json(
+        lathe(),
+        &[
+            "--project",
+            &project,
+            "monitor",
+            "breast_cancer_classifier@1",
+            "breast_cancer@1",
+            &production,
+            "--chunk-size",
+            "50",
+        ],
+    );
+    assert_eq!(from_bundle["chunks"], from_project["chunks"]);
+    assert_eq!(from_bundle["calibration"], from_project["calibration"]);
+    assert_eq!(from_bundle["alerts"], from_project["alerts"]);
+    assert_eq!(from_bundle["chunks"].as_array().unwrap().len(), 12 + 6);
+    // Production data without its targets: estimates, no realised values.
+    let header_and_rows = std::fs::read_to_string(&production).unwrap();
+    let cols: Vec<&str> = header_and_rows.lines().next().unwrap().split(',').collect();
+    let at = cols.iter().position(|c| *c == "target").unwrap();
+    let unlabelled: String = header_and_rows
+        .lines()
+        .map(|l| {
+            let mut f: Vec<&str> = l.split(',').collect();
+            f.remove(at);
+            f.join(",") + "\n"
+        })
+        .collect();
+    let path = dir.path().join("unlabelled.csv");
+    std::fs::write(&path, unlabelled).unwrap();
+    let blind = run_json(
+        lathe(),
+        &[
+            "bundle",
+            "monitor",
+            &bundle,
+            path.to_str().unwrap(),
+            "--chunk-size",
+            "50",
+        ],
+    );
+    for (a, b) in blind["chunks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(from_bundle["chunks"].as_array().unwrap())
+    {
+        assert_eq!(
+            a["metrics"]["f1"]["estimated"],
+            b["metrics"]["f1"]["estimated"]
+        );
+        if a["period"] == "analysis" {
+            assert_eq!(a["metrics"]["f1"]["realized"], Value::Null);
+        }
+    }
+    // A bundle that fails verification is refused.
+    let folder = dir.path().join("bc");
+    run_json(
+        lathe(),
+        &[
+            "--project",
+            &project,
+            "bundle",
+            "export",
+            "breast_cancer_classifier@1",
+            "--eval-dataset",
+            "breast_cancer@1",
+            "--out",
+            folder.to_str().unwrap(),
+        ],
+    );
+    let reference = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path().join("monitoring/monitor_reference.json"))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| folder.join("monitoring/monitor_reference.json"));
+    let mut bytes = std::fs::read(&reference).unwrap();
+    let last = bytes.len() - 2;
+    bytes[last] ^= 1;
+    std::fs::write(&reference, bytes).unwrap();
+    let (code, message) = run_error(
+        lathe(),
+        &["bundle", "monitor", folder.to_str().unwrap(), &production],
+    );
+    assert_eq!(code, "bad_bundle", "{message}");
+    assert!(message.contains("monitor_reference.json"), "{message}");
+}

@@ -79,6 +79,9 @@ impl DriftRequest {
 /// (The desktop's Monitoring view will send it too; it gets its TypeScript binding then.)
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MonitorRequest {
+    /// The model that computes the outputs (a file, URL or `NAME@VERSION`); without one, the
+    /// score and prediction columns hold them.
+    pub model: Option<String>,
     /// The column holding the score (probability) of the positive class.
     pub score_column: Option<String>,
     /// The column holding the predicted class (0/1).
@@ -99,13 +102,22 @@ pub struct MonitorRequest {
 
 impl MonitorRequest {
     pub fn into_options(self) -> Result<MonitorOptions> {
-        let needed = |value: Option<String>, flag: &str| {
-            given(value).ok_or_else(|| {
-                Error::bad_argument(
-                    "monitor arguments",
-                    format!("name the column of the model's {flag} (--{flag}-column)"),
-                )
-            })
+        let has_model = given(self.model).is_some();
+        let needed = |value: Option<String>, flag: &str| match given(value) {
+            Some(v) if has_model => Err(Error::bad_argument(
+                "monitor arguments",
+                format!(
+                    "--{flag}-column '{v}' and a MODEL both give the model's outputs: pass one"
+                ),
+            )),
+            Some(v) => Ok(v),
+            None if has_model => Ok(String::new()),
+            None => Err(Error::bad_argument(
+                "monitor arguments",
+                format!(
+                    "name the column of the model's {flag} (--{flag}-column), or give the MODEL first"
+                ),
+            )),
         };
         let chunkings = [
             self.chunk_size.map(Chunking::Size),

@@ -74,6 +74,32 @@ pub(super) fn svg(chart: &impl Figure) -> Result<Vec<u8>> {
     Ok(chart.svg()?.into_bytes())
 }
 
+/// The monitoring reference of a binary classifier on its evaluation data: its outputs,
+/// targets and the reconstruction of its features ([`crate::monitor::Reference`]), as JSON.
+fn monitor_reference(
+    model: &crate::model::Model,
+    features: &[String],
+    target: &str,
+    source: &TableSource,
+) -> Result<Vec<u8>> {
+    let mut names: Vec<&str> = features.iter().map(String::as_str).collect();
+    names.push(target);
+    let frame = source.frame_of(&names)?;
+    let reference = crate::monitor::Reference::learn(
+        &frame,
+        &crate::monitor::Columns {
+            target: target.to_owned(),
+            ..crate::monitor::Columns::default()
+        },
+        features,
+        Some(crate::monitor::ModelInput { model, features }),
+    )?;
+    serde_json::to_vec(&reference).map_err(|e| Error::Compute {
+        context: "cannot write the monitoring reference",
+        detail: e.to_string(),
+    })
+}
+
 /// Exports a registered model version as a bundle (see the module documentation).
 pub fn export(project: &Project, options: &ExportOptions, job: &Job) -> Result<Exported> {
     let version = registry::show(project, &options.model)?;
@@ -187,6 +213,15 @@ pub fn export(project: &Project, options: &ExportOptions, job: &Job) -> Result<E
                     report::evaluation(&e)?.into_bytes(),
                 );
                 evaluation = Some(e);
+                job.progress("learning the monitoring reference", 0, None);
+                match monitor_reference(&model, &version.features, target, source) {
+                    Ok(bytes) => {
+                        files.insert(MONITOR.into(), bytes);
+                    }
+                    Err(e) => notes.push(format!(
+                        "no {MONITOR} (performance estimation without labels): {e}"
+                    )),
+                }
             }
             None => notes.push(format!(
                 "{} has no target column: not evaluated",

@@ -101,6 +101,94 @@ pub fn check_drift_files(
     check_drift_verified(bundle, &verify_files(bundle, None), current, options)
 }
 
+/// Refuses a bundle whose files fail verification: its references cannot be trusted.
+fn trusted_files(bundle: &BundleFiles, verification: &Verification) -> Result<()> {
+    let integrity: Vec<&String> = verification
+        .files
+        .iter()
+        .filter(|f| f.status != FileStatus::Ok && f.status != FileStatus::Invalid)
+        .filter_map(|f| f.detail.as_ref())
+        .collect();
+    if integrity.is_empty() {
+        return Ok(());
+    }
+    Err(Error::BadBundle {
+        path: bundle.source.clone(),
+        detail: format!(
+            "it fails verification, so its reference cannot be trusted: {}",
+            integrity
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+    })
+}
+
+/// Estimates the bundle's model's performance on `data` without labels (and its multivariate
+/// drift), against the monitoring reference the bundle carries: `lathe monitor`'s report, with
+/// the bundle's model computing the outputs. The bundle's files must verify. `options` gives
+/// the chunking and metrics; the columns are the bundle's (its target, where `data` has it).
+pub fn monitor(
+    path: &Path,
+    data: &TableSource,
+    options: &crate::monitor::MonitorOptions,
+    job: &Job,
+) -> Result<crate::monitor::MonitorReport> {
+    job.progress("verifying the bundle", 0, None);
+    let bundle = read(path)?;
+    trusted_files(&bundle, &verify_files(&bundle, None))?;
+    let bad = |detail: String| Error::BadBundle {
+        path: bundle.source.clone(),
+        detail,
+    };
+    let manifest: Manifest = serde_json::from_slice(
+        bundle
+            .get(MANIFEST)
+            .ok_or_else(|| bad(format!("it has no {MANIFEST}")))?,
+    )
+    .map_err(|e| bad(format!("{MANIFEST} cannot be read: {e}")))?;
+    let reference: crate::monitor::Reference = serde_json::from_slice(bundle.get(MONITOR).ok_or_else(|| {
+        bad(format!(
+            "it has no {MONITOR}: it was exported without an evaluation dataset, or its model is not a binary classifier"
+        ))
+    })?)
+    .map_err(|e| bad(format!("{MONITOR} cannot be read: {e}")))?;
+    let model_bytes = bundle
+        .get("model/model.onnx")
+        .ok_or_else(|| bad("it has no model/model.onnx".to_owned()))?;
+    let model = crate::model::Model::load(model_bytes, &bundle.root)?;
+    let features = &manifest.model.features;
+    let mut options = options.clone();
+    options.columns = crate::monitor::Columns {
+        target: manifest.model.target.clone().unwrap_or_default(),
+        ..crate::monitor::Columns::default()
+    };
+    options.features = None;
+    job.progress("reading the data", 0, None);
+    let mut names: Vec<&str> = features.iter().map(String::as_str).collect();
+    if let Some(t) = &manifest.model.target {
+        let has = match data.parquet_table()? {
+            Some(table) => table.names.iter().any(|n| n == t),
+            None => true,
+        };
+        if has {
+            names.push(t);
+        }
+    }
+    let frame = data.frame_of(&names)?;
+    job.cancel.check()?;
+    job.progress("estimating performance", 0, None);
+    reference.analyse(
+        &frame,
+        &options,
+        Some(crate::monitor::ModelInput {
+            model: &model,
+            features,
+        }),
+    )
+}
+
 /// [`check_drift_files`] given the bundle's [`verify_files`] result, for a reader that verified
 /// the bundle when it opened it (the viewer) and should not hash every file again.
 pub fn check_drift_verified(
@@ -109,25 +197,7 @@ pub fn check_drift_verified(
     current: (SideInfo, &dyn Table),
     options: &DriftOptions,
 ) -> Result<DriftReport> {
-    let integrity: Vec<&String> = verification
-        .files
-        .iter()
-        .filter(|f| f.status != FileStatus::Ok && f.status != FileStatus::Invalid)
-        .filter_map(|f| f.detail.as_ref())
-        .collect();
-    if !integrity.is_empty() {
-        return Err(Error::BadBundle {
-            path: bundle.source.clone(),
-            detail: format!(
-                "it fails verification, so its reference cannot be trusted: {}",
-                integrity
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ),
-        });
-    }
+    trusted_files(bundle, verification)?;
     let bytes = bundle.get(PROFILE).ok_or_else(|| Error::BadBundle {
         path: bundle.source.clone(),
         detail: format!("it has no {PROFILE}: it was exported without a reference dataset"),

@@ -4,12 +4,14 @@
 //! Layout (under `<model>-<version>/` in the archive):
 //! `manifest.json`, `model/model.onnx`, `model/signature.json`, `model/input_example.json`,
 //! `MLmodel` (and `model/MLmodel`), `triton/<model>/config.pbtxt` and `triton/<model>/1/model.onnx`, `kserve.yaml`,
-//! `MODEL_CARD.md`, `monitoring/reference_profile.json`, `reports/*.html`, `charts/*.svg`,
+//! `MODEL_CARD.md`, `monitoring/reference_profile.json`, `monitoring/monitor_reference.json`
+//! (a binary classifier with an evaluation dataset), `reports/*.html`, `charts/*.svg`,
 //! `SHA256SUMS` and, when signed, `SHA256SUMS.sig`.
 //!
 //! - [`export()`] builds it from the project's records; the same inputs give the same bytes.
 //! - [`verify()`] and [`inspect`] read one through [`archive::read`], the one safe reader.
-//! - [`check_drift`] tests production data against the reference profile.
+//! - [`check_drift`] tests production data against the reference profile; [`monitor()`]
+//!   estimates a binary classifier's performance on it without labels.
 //! - [`sign`]: keys and signatures; [`profile`]: the reference profile; [`card`]: the model
 //!   card; [`descriptors`]: MLflow, Triton and KServe files.
 
@@ -37,7 +39,7 @@ pub use card::CardText;
 pub use export::{ExportOptions, Exported, export};
 pub use inspect::{
     Inspection, check_drift, check_drift_files, check_drift_source, check_drift_verified, inspect,
-    inspect_files,
+    inspect_files, monitor,
 };
 pub use profile::ReferenceProfile;
 pub use sign::SignatureInfo;
@@ -52,6 +54,9 @@ pub const MANIFEST: &str = "manifest.json";
 pub const SUMS: &str = "SHA256SUMS";
 pub const SUMS_SIG: &str = "SHA256SUMS.sig";
 pub const PROFILE: &str = "monitoring/reference_profile.json";
+/// What performance estimation and multivariate drift learn from the evaluation data
+/// ([`crate::monitor::Reference`]).
+pub const MONITOR: &str = "monitoring/monitor_reference.json";
 pub const CARD: &str = "MODEL_CARD.md";
 
 /// One file of the bundle, as the manifest lists it.

@@ -645,45 +645,54 @@ pub(crate) fn target_texts(column: &Column, target: &str) -> Result<Vec<String>>
 
 /// [`target_texts`] of a slice whose first row is row `first_row` of the table.
 fn target_texts_at(column: &Column, target: &str, first_row: usize) -> Result<Vec<String>> {
-    let missing = |r: usize| Error::BadArgument {
-        argument: "target",
-        detail: format!(
-            "row {} has no value in the target column {target:?}",
-            first_row + r + 1
-        ),
-    };
+    target_texts_or_missing(column)?
+        .into_iter()
+        .enumerate()
+        .map(|(r, v)| {
+            v.ok_or_else(|| Error::BadArgument {
+                argument: "target",
+                detail: format!(
+                    "row {} has no value in the target column {target:?}",
+                    first_row + r + 1
+                ),
+            })
+        })
+        .collect()
+}
+
+/// [`target_texts`], `None` where a row has no value (monitoring's analysis rows may lack
+/// their targets).
+pub(crate) fn target_texts_or_missing(column: &Column) -> Result<Vec<Option<String>>> {
     let dtype = column.dtype().clone();
     if dtype.is_bool() {
         let cast = column.cast(&DataType::Int64).map_err(polars_err)?;
-        return cast
+        return Ok(cast
             .i64()
             .map_err(polars_err)?
             .iter()
-            .enumerate()
-            .map(|(r, v)| v.map(|v| v.to_string()).ok_or_else(|| missing(r)))
-            .collect();
+            .map(|v| v.map(|v| v.to_string()))
+            .collect());
     }
     if dtype.is_primitive_numeric() {
         let cast = column.cast(&DataType::Float64).map_err(polars_err)?;
-        return cast
+        return Ok(cast
             .f64()
             .map_err(polars_err)?
             .iter()
-            .enumerate()
-            .map(|(r, v)| match v {
-                Some(v) if v.fract() == 0.0 && v.abs() < 9.0e15 => Ok((v as i64).to_string()),
-                Some(v) if !v.is_nan() => Ok(v.to_string()),
-                _ => Err(missing(r)),
+            .map(|v| match v {
+                Some(v) if v.fract() == 0.0 && v.abs() < 9.0e15 => Some((v as i64).to_string()),
+                Some(v) if !v.is_nan() => Some(v.to_string()),
+                _ => None,
             })
-            .collect();
+            .collect());
     }
     let cast = column.cast(&DataType::String).map_err(polars_err)?;
-    cast.str()
+    Ok(cast
+        .str()
         .map_err(polars_err)?
         .iter()
-        .enumerate()
-        .map(|(r, v)| v.map(str::to_owned).ok_or_else(|| missing(r)))
-        .collect()
+        .map(|v| v.map(str::to_owned))
+        .collect())
 }
 
 fn polars_err(e: PolarsError) -> Error {

@@ -78,7 +78,7 @@ impl Metric {
 /// A binary classifier's outputs over some rows: the score of the positive class
 /// (uncalibrated, as the model gave it), the predicted class (0 or 1) and the target (0 or 1)
 /// where known. `NaN` marks a missing value.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Outputs {
     pub score: Vec<f64>,
     pub prediction: Vec<f64>,

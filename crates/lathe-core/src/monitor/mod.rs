@@ -23,11 +23,14 @@ pub mod reconstruct;
 use std::collections::BTreeMap;
 
 use polars::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::dataset::browse::TableSource;
 use crate::dataset::times::times;
 use crate::job::Job;
+use crate::model::Model;
+use crate::model::eval;
+use crate::model::tensor::{Data, Tensor};
 use crate::{Error, Result};
 pub use calibrate::{Decision, Isotonic};
 pub use cbpe::{Cbpe, Metric, MetricChunk, Outputs};
@@ -44,6 +47,85 @@ pub struct Columns {
     /// The target, 0 or 1: required in the reference, used in the analysis where present.
     pub target: String,
     pub timestamp: Option<String>,
+}
+
+/// A binary classifier that computes the outputs from the tables, and the features it takes.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelInput<'a> {
+    pub model: &'a Model,
+    pub features: &'a [String],
+}
+
+/// A model's outputs over a table: the score of the positive class and the predicted class
+/// (1 for the positive one), with its two classes.
+struct Predicted {
+    score: Vec<f64>,
+    prediction: Vec<f64>,
+    /// The negative class, then the positive one.
+    classes: [String; 2],
+}
+
+/// Predicts `frame` with the model: the probability of its positive class (the class `1` or
+/// `true` when it has one, else its second class, as scikit-learn orders them) and its label.
+fn predict(input: ModelInput, frame: &DataFrame, side: &str) -> Result<Predicted> {
+    let x = crate::model::feature_matrix(frame, input.features).map_err(|e| match e {
+        Error::BadArgument { detail, .. } => {
+            Error::bad_argument("features", format!("{side}: {detail}"))
+        }
+        e => e,
+    })?;
+    let prediction = input.model.predict(&x, input.features.len())?;
+    let tensors: Vec<&Tensor> = prediction.outputs.iter().map(|(_, t)| t).collect();
+    let Some(p) = eval::probability_position(tensors.iter().copied()) else {
+        return Err(Error::bad_argument(
+            "model",
+            "it outputs no class probabilities: CBPE needs a classifier's probabilities (or give --score-column and --prediction-column)".to_owned(),
+        ));
+    };
+    let probabilities = tensors[p];
+    let classes = eval::probability_classes(input.model, probabilities).unwrap_or_else(|| {
+        (0..probabilities.row_len())
+            .map(|i| i.to_string())
+            .collect()
+    });
+    if classes.len() != 2 {
+        return Err(Error::bad_argument(
+            "model",
+            format!(
+                "it has {} classes ({}); CBPE here estimates binary classifiers",
+                classes.len(),
+                classes.join(", ")
+            ),
+        ));
+    }
+    let positive = classes
+        .iter()
+        .position(|c| matches!(c.to_ascii_lowercase().as_str(), "1" | "true"))
+        .unwrap_or(1);
+    let values = probabilities.to_f64("monitor")?;
+    let score: Vec<f64> = values.chunks_exact(2).map(|r| r[positive]).collect();
+    let prediction = match eval::label_position(tensors.iter().copied()) {
+        Some(l) => {
+            let labels: Vec<String> = match &tensors[l].data {
+                Data::I64(v) => v.iter().map(i64::to_string).collect(),
+                Data::Str(v) => v.clone(),
+                _ => Vec::new(),
+            };
+            labels
+                .iter()
+                .map(|t| f64::from(u8::from(*t == classes[positive])))
+                .collect()
+        }
+        None => score
+            .iter()
+            .map(|&s| f64::from(u8::from(s >= 0.5)))
+            .collect(),
+    };
+    Ok(Predicted {
+        score,
+        prediction,
+        classes: [classes[1 - positive].clone(), classes[positive].clone()],
+    })
 }
 
 /// What to monitor and how to chunk.
@@ -175,33 +257,39 @@ pub fn monitor_sources(
     reference: &TableSource,
     analysis: &TableSource,
     options: &MonitorOptions,
+    model: Option<ModelInput>,
     job: &Job,
 ) -> Result<MonitorReport> {
     job.progress("reading the reference", 0, Some(3));
-    let features = options.features.as_deref();
-    let reference = read(reference, &options.columns, features)?;
+    let reference = read(reference, options, model)?;
     job.cancel.check()?;
     job.progress("reading the analysis data", 1, Some(3));
-    let analysis = read(analysis, &options.columns, features)?;
+    let analysis = read(analysis, options, model)?;
     job.cancel.check()?;
     job.progress("estimating performance", 2, Some(3));
-    let report = monitor_tables(&reference, &analysis, options)?;
+    let report = monitor_tables(&reference, &analysis, options, model)?;
     job.progress("estimating performance", 3, Some(3));
     Ok(report)
 }
 
-/// The columns monitoring reads from a table: the target only when the table has it (the
-/// analysis may not).
-fn read(source: &TableSource, columns: &Columns, features: Option<&[String]>) -> Result<DataFrame> {
+/// The columns monitoring reads from a table: the features, the model's inputs or the output
+/// columns, the time, and the target only when the table has it (the analysis may not).
+fn read(
+    source: &TableSource,
+    options: &MonitorOptions,
+    model: Option<ModelInput>,
+) -> Result<DataFrame> {
+    let columns = &options.columns;
+    let features = options.features.as_deref().or(model.map(|m| m.features));
     let Some(features) = features else {
         return source.frame(None);
     };
     let mut names: Vec<&str> = features.iter().map(String::as_str).collect();
-    names.extend([
-        columns.score.as_str(),
-        columns.prediction.as_str(),
-        columns.target.as_str(),
-    ]);
+    match model {
+        Some(m) => names.extend(m.features.iter().map(String::as_str)),
+        None => names.extend([columns.score.as_str(), columns.prediction.as_str()]),
+    }
+    names.push(columns.target.as_str());
     names.extend(columns.timestamp.as_deref());
     if let Some(table) = source.parquet_table()?
         && !table.names.iter().any(|n| n == &columns.target)
@@ -216,34 +304,8 @@ pub fn monitor_tables(
     reference_frame: &DataFrame,
     analysis_frame: &DataFrame,
     options: &MonitorOptions,
+    model: Option<ModelInput>,
 ) -> Result<MonitorReport> {
-    if options.metrics.is_empty() {
-        return Err(Error::bad_argument(
-            "metrics",
-            "name at least one metric to estimate".to_owned(),
-        ));
-    }
-    let reference = prepare(
-        reference_frame,
-        &options.columns,
-        "the reference data",
-        true,
-    )?;
-    let analysis = prepare(analysis_frame, &options.columns, "the analysis data", false)?;
-    let ref_chunks = chunk::split(
-        options.chunking,
-        reference.outputs.len(),
-        reference.times.as_deref(),
-        "the reference data",
-    )?;
-    let ana_chunks = chunk::split(
-        options.chunking,
-        analysis.outputs.len(),
-        analysis.times.as_deref(),
-        "the analysis data",
-    )?;
-    let ranges: Vec<_> = ref_chunks.iter().map(|c| c.rows.clone()).collect();
-    let cbpe = Cbpe::fit(&reference.outputs, &ranges, &options.metrics)?;
     let mut warnings = Vec::new();
     let features = match &options.features {
         Some(f) => {
@@ -267,107 +329,201 @@ pub fn monitor_tables(
             }
             f.clone()
         }
-        None => default_features(
-            reference_frame,
-            analysis_frame,
-            &options.columns,
-            &mut warnings,
-        ),
+        None => match model {
+            Some(m) => m.features.to_vec(),
+            None => default_features(
+                reference_frame,
+                analysis_frame,
+                &options.columns,
+                &mut warnings,
+            ),
+        },
     };
-    // Every row's reconstruction error, in time order, per side.
-    let mut reconstruction = None;
-    let mut row_errors: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
-    if !features.is_empty() {
-        let (mut rec, errors) = Reconstruction::fit(reference_frame, &features)?;
-        let errors = reference.ordered(errors);
-        let values: Vec<f64> = ranges
-            .iter()
-            .map(|r| reconstruct::mean_error(&errors[r.clone()]))
-            .collect();
-        rec.set_thresholds(&values);
-        row_errors[1] = analysis.ordered(rec.row_errors(analysis_frame, "the analysis data")?);
-        row_errors[0] = errors;
-        reconstruction = Some(rec);
+    let reference = Reference::learn(reference_frame, &options.columns, &features, model)?;
+    let mut report = reference.analyse(analysis_frame, options, model)?;
+    warnings.append(&mut report.warnings);
+    report.warnings = warnings;
+    Ok(report)
+}
+
+/// What monitoring learns from the reference, kept whole so that any chunking of an analysis
+/// period can be judged against it (a bundle carries it): the reference's outputs and times in
+/// time order, the fitted reconstruction (without thresholds, which depend on the chunking)
+/// and each reference row's reconstruction error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reference {
+    pub outputs: Outputs,
+    pub times: Option<Vec<i64>>,
+    pub reconstruction: Option<Reconstruction>,
+    /// Per reference row, in time order; empty without a reconstruction.
+    pub errors: Vec<f64>,
+}
+
+impl Reference {
+    /// Learns from the reference table: its outputs (from `model`, or the columns), their
+    /// time order, and the reconstruction of `features` (none when empty).
+    pub fn learn(
+        frame: &DataFrame,
+        columns: &Columns,
+        features: &[String],
+        model: Option<ModelInput>,
+    ) -> Result<Reference> {
+        let prepared = prepare(frame, columns, "the reference data", true, model)?;
+        let (reconstruction, errors) = if features.is_empty() {
+            (None, Vec::new())
+        } else {
+            let (rec, errors) = Reconstruction::fit(frame, features)?;
+            (Some(rec), prepared.ordered(errors))
+        };
+        Ok(Reference {
+            outputs: prepared.outputs,
+            times: prepared.times,
+            reconstruction,
+            errors,
+        })
     }
-    let mut chunks = Vec::new();
-    let mut alerts = Vec::new();
-    for (side, prepared, cut, errors) in [
-        (Side::Reference, &reference, &ref_chunks, &row_errors[0]),
-        (Side::Analysis, &analysis, &ana_chunks, &row_errors[1]),
-    ] {
-        let calibrated = cbpe.calibrated(&prepared.outputs.score);
-        for (index, c) in cut.iter().enumerate() {
-            let multivariate = reconstruction
-                .as_ref()
-                .map(|rec| rec.chunk(&errors[c.rows.clone()]));
-            if let Some(m) = multivariate
-                && side == Side::Analysis
-                && m.alert
-            {
-                alerts.push(Alert {
-                    chunk: c.key.clone(),
-                    metric: "reconstruction_error".to_owned(),
-                    estimated: m.reconstruction_error.unwrap_or(f64::NAN),
-                    lower_threshold: m.lower_threshold,
-                    upper_threshold: m.upper_threshold,
-                });
-            }
-            let mut metrics = BTreeMap::new();
-            for (metric, m) in cbpe.chunk(&prepared.outputs, &calibrated, c.rows.clone()) {
-                if side == Side::Analysis && m.alert {
-                    alerts.push(Alert {
-                        chunk: c.key.clone(),
-                        metric: metric.name().to_owned(),
-                        estimated: m.estimated,
-                        lower_threshold: finite(m.lower_threshold),
-                        upper_threshold: finite(m.upper_threshold),
-                    });
-                }
-                metrics.insert(metric.name().to_owned(), MetricShown::from(m));
-            }
-            let (start_index, end_index) = c.indices();
-            chunks.push(ChunkShown {
-                key: c.key.clone(),
-                chunk_index: index,
-                period: side,
-                start_index,
-                end_index,
-                start_date: c.start_date.map(chunk::iso),
-                end_date: c.end_date.map(chunk::iso),
-                rows: c.rows.len(),
-                metrics,
-                multivariate,
-            });
-        }
-    }
-    for (side, n) in [
-        ("reference", ref_chunks.len()),
-        ("analysis", ana_chunks.len()),
-    ] {
-        if n < chunk::FEW_CHUNKS {
-            warnings.push(format!(
-                "the {side} data makes {n} chunks, fewer than {}: thresholds and trends from so few chunks are unreliable; use smaller chunks",
-                chunk::FEW_CHUNKS
+
+    /// Monitors an analysis table against this reference, chunked by `options`.
+    pub fn analyse(
+        &self,
+        analysis_frame: &DataFrame,
+        options: &MonitorOptions,
+        model: Option<ModelInput>,
+    ) -> Result<MonitorReport> {
+        if options.metrics.is_empty() {
+            return Err(Error::bad_argument(
+                "metrics",
+                "name at least one metric to estimate".to_owned(),
             ));
         }
+        let analysis = prepare(
+            analysis_frame,
+            &options.columns,
+            "the analysis data",
+            false,
+            model,
+        )?;
+        if options.columns.timestamp.is_some() != self.times.is_some() {
+            return Err(Error::bad_argument(
+                "timestamp column",
+                "the reference and the analysis data must both be ordered by a timestamp column, or neither".to_owned(),
+            ));
+        }
+        let ref_chunks = chunk::split(
+            options.chunking,
+            self.outputs.len(),
+            self.times.as_deref(),
+            "the reference data",
+        )?;
+        let ana_chunks = chunk::split(
+            options.chunking,
+            analysis.outputs.len(),
+            analysis.times.as_deref(),
+            "the analysis data",
+        )?;
+        let ranges: Vec<_> = ref_chunks.iter().map(|c| c.rows.clone()).collect();
+        let cbpe = Cbpe::fit(&self.outputs, &ranges, &options.metrics)?;
+        // Every row's reconstruction error, in time order, per side.
+        let mut reconstruction = self.reconstruction.clone();
+        let mut analysis_errors = Vec::new();
+        if let Some(rec) = &mut reconstruction {
+            let values: Vec<f64> = ranges
+                .iter()
+                .map(|r| reconstruct::mean_error(&self.errors[r.clone()]))
+                .collect();
+            rec.set_thresholds(&values);
+            analysis_errors =
+                analysis.ordered(rec.row_errors(analysis_frame, "the analysis data")?);
+        }
+        let mut chunks = Vec::new();
+        let mut alerts = Vec::new();
+        for (side, outputs, cut, errors) in [
+            (Side::Reference, &self.outputs, &ref_chunks, &self.errors),
+            (
+                Side::Analysis,
+                &analysis.outputs,
+                &ana_chunks,
+                &analysis_errors,
+            ),
+        ] {
+            let calibrated = cbpe.calibrated(&outputs.score);
+            for (index, c) in cut.iter().enumerate() {
+                let multivariate = reconstruction
+                    .as_ref()
+                    .map(|rec| rec.chunk(&errors[c.rows.clone()]));
+                if let Some(m) = multivariate
+                    && side == Side::Analysis
+                    && m.alert
+                {
+                    alerts.push(Alert {
+                        chunk: c.key.clone(),
+                        metric: "reconstruction_error".to_owned(),
+                        estimated: m.reconstruction_error.unwrap_or(f64::NAN),
+                        lower_threshold: m.lower_threshold,
+                        upper_threshold: m.upper_threshold,
+                    });
+                }
+                let mut metrics = BTreeMap::new();
+                for (metric, m) in cbpe.chunk(outputs, &calibrated, c.rows.clone()) {
+                    if side == Side::Analysis && m.alert {
+                        alerts.push(Alert {
+                            chunk: c.key.clone(),
+                            metric: metric.name().to_owned(),
+                            estimated: m.estimated,
+                            lower_threshold: finite(m.lower_threshold),
+                            upper_threshold: finite(m.upper_threshold),
+                        });
+                    }
+                    metrics.insert(metric.name().to_owned(), MetricShown::from(m));
+                }
+                let (start_index, end_index) = c.indices();
+                chunks.push(ChunkShown {
+                    key: c.key.clone(),
+                    chunk_index: index,
+                    period: side,
+                    start_index,
+                    end_index,
+                    start_date: c.start_date.map(chunk::iso),
+                    end_date: c.end_date.map(chunk::iso),
+                    rows: c.rows.len(),
+                    metrics,
+                    multivariate,
+                });
+            }
+        }
+        let mut warnings = Vec::new();
+        for (side, n) in [
+            ("reference", ref_chunks.len()),
+            ("analysis", ana_chunks.len()),
+        ] {
+            if n < chunk::FEW_CHUNKS {
+                warnings.push(format!(
+                    "the {side} data makes {n} chunks, fewer than {}: thresholds and trends from so few chunks are unreliable; use smaller chunks",
+                    chunk::FEW_CHUNKS
+                ));
+            }
+        }
+        Ok(MonitorReport {
+            task: "binary_classification",
+            chunking: ChunkingShown {
+                chunking: options.chunking,
+                timestamp_column: options.columns.timestamp.clone(),
+                reference_chunks: ref_chunks.len(),
+                analysis_chunks: ana_chunks.len(),
+            },
+            calibrated: cbpe.calibrator.is_some(),
+            calibration: cbpe.decision,
+            metrics: options.metrics.clone(),
+            components: reconstruction.as_ref().map(|r| r.components.len()),
+            multivariate_features: reconstruction
+                .as_ref()
+                .map(|r| r.features.iter().map(|f| f.name().to_owned()).collect())
+                .unwrap_or_default(),
+            chunks,
+            alerts,
+            warnings,
+        })
     }
-    Ok(MonitorReport {
-        task: "binary_classification",
-        chunking: ChunkingShown {
-            chunking: options.chunking,
-            timestamp_column: options.columns.timestamp.clone(),
-            reference_chunks: ref_chunks.len(),
-            analysis_chunks: ana_chunks.len(),
-        },
-        calibrated: cbpe.calibrator.is_some(),
-        calibration: cbpe.decision,
-        metrics: options.metrics.clone(),
-        components: reconstruction.as_ref().map(|r| r.components.len()),
-        multivariate_features: features,
-        chunks,
-        alerts,
-        warnings,
-    })
 }
 
 /// Reads a side's columns and orders its rows by time.
@@ -376,34 +532,51 @@ fn prepare(
     columns: &Columns,
     side: &str,
     is_reference: bool,
+    model: Option<ModelInput>,
 ) -> Result<Prepared> {
-    let score = numbers(frame, &columns.score, "score column", side)?;
-    if let Some((row, v)) = score
-        .iter()
-        .enumerate()
-        .find(|(_, v)| !v.is_nan() && !(0.0..=1.0).contains(*v))
-    {
+    let has_target = frame.column(&columns.target).is_ok();
+    if is_reference && !has_target {
         return Err(Error::bad_argument(
-            "score column",
+            "target",
             format!(
-                "'{}' row {} of {side} is {v}, not a probability: CBPE needs the model's probability of the positive class (0 to 1), not a raw score or logit",
-                columns.score,
-                row + 1
+                "no column '{}' in {side}: the reference needs its targets (--target names the column)",
+                columns.target
             ),
         ));
     }
-    let prediction = classes(frame, &columns.prediction, "prediction column", side)?;
-    let target = match frame.column(&columns.target) {
-        Ok(_) => Some(classes(frame, &columns.target, "target", side)?),
-        Err(_) if !is_reference => None,
-        Err(_) => {
-            return Err(Error::bad_argument(
-                "target",
-                format!(
-                    "no column '{}' in {side}: the reference needs its targets (--target names the column)",
-                    columns.target
-                ),
-            ));
+    let (score, prediction, target) = match model {
+        Some(m) => {
+            let p = predict(m, frame, side)?;
+            let target = if has_target {
+                Some(model_targets(frame, &columns.target, &p.classes, side)?)
+            } else {
+                None
+            };
+            (p.score, p.prediction, target)
+        }
+        None => {
+            let score = numbers(frame, &columns.score, "score column", side)?;
+            if let Some((row, v)) = score
+                .iter()
+                .enumerate()
+                .find(|(_, v)| !v.is_nan() && !(0.0..=1.0).contains(*v))
+            {
+                return Err(Error::bad_argument(
+                    "score column",
+                    format!(
+                        "'{}' row {} of {side} is {v}, not a probability: CBPE needs the model's probability of the positive class (0 to 1), not a raw score or logit",
+                        columns.score,
+                        row + 1
+                    ),
+                ));
+            }
+            let prediction = classes(frame, &columns.prediction, "prediction column", side)?;
+            let target = if has_target {
+                Some(classes(frame, &columns.target, "target", side)?)
+            } else {
+                None
+            };
+            (score, prediction, target)
         }
     };
     let mut outputs = Outputs {
@@ -526,6 +699,37 @@ fn numbers(frame: &DataFrame, name: &str, argument: &'static str, side: &str) ->
         .iter()
         .map(|v| v.unwrap_or(f64::NAN))
         .collect())
+}
+
+/// The target as 1 (the model's positive class), 0 (its other class) or NaN (missing).
+fn model_targets(
+    frame: &DataFrame,
+    name: &str,
+    classes: &[String; 2],
+    side: &str,
+) -> Result<Vec<f64>> {
+    let texts =
+        eval::target_texts_or_missing(frame.column(name).map_err(|_| {
+            Error::bad_argument("target", format!("no column '{name}' in {side}"))
+        })?)?;
+    texts
+        .iter()
+        .enumerate()
+        .map(|(row, t)| match t {
+            None => Ok(f64::NAN),
+            Some(t) if *t == classes[1] => Ok(1.0),
+            Some(t) if *t == classes[0] => Ok(0.0),
+            Some(t) => Err(Error::bad_argument(
+                "target",
+                format!(
+                    "'{name}' row {} of {side} is {t:?}, not one of the model's classes ({}, {})",
+                    row + 1,
+                    classes[0],
+                    classes[1]
+                ),
+            )),
+        })
+        .collect()
 }
 
 /// A 0/1 (or boolean) column as f64, missing values as NaN; any other value is refused.

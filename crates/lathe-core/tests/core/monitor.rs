@@ -75,7 +75,7 @@ fn options(case: &Value) -> MonitorOptions {
 fn run(case: &Value) -> MonitorReport {
     let reference = table(case["reference"].as_str().unwrap());
     let analysis = table(case["analysis"].as_str().unwrap());
-    monitor::monitor_tables(&reference, &analysis, &options(case)).unwrap()
+    monitor::monitor_tables(&reference, &analysis, &options(case), None).unwrap()
 }
 
 /// Whether the case's reference scores tie (NannyML's car-loan scores have two decimals).
