@@ -4,6 +4,7 @@
 //! reading of ten stratified 90/10 splits (scikit-learn's `StratifiedShuffleSplit` with
 //! `random_state=42`, whose draws [`RandomState`] reproduces).
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::numeric::RandomState;
@@ -21,20 +22,26 @@ impl Isotonic {
     /// `IsotonicRegression(out_of_bounds='clip').fit(score, target)`. Rows with a missing
     /// score or target must have been dropped.
     pub fn fit(score: &[f64], target: &[f64]) -> Isotonic {
-        // np.lexsort((y, X)): by score, then target.
-        let mut order: Vec<usize> = (0..score.len()).collect();
-        order.sort_by(|&a, &b| {
-            score[a]
-                .total_cmp(&score[b])
-                .then(target[a].total_cmp(&target[b]))
-        });
+        let order: Vec<u32> = lexsort(score, target).iter().map(|&i| i as u32).collect();
+        Isotonic::fit_sorted(score, target, &order)
+    }
+
+    /// [`Isotonic::fit`] given the rows in np.lexsort((target, score)) order: by score, then
+    /// target (a subset of a sorted order is sorted, so one sort serves every split).
+    fn fit_sorted(score: &[f64], target: &[f64], order: &[u32]) -> Isotonic {
         // _make_unique: scores closer than float64's resolution (1e-15) are one value,
         // carrying the mean target and the count as weight.
         let eps = 1e-15;
-        let (mut xs, mut ys, mut ws) = (Vec::new(), Vec::new(), Vec::new());
-        let mut current_x = score[order[0]];
+        let n = order.len();
+        let (mut xs, mut ys, mut ws) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        let mut current_x = score[order[0] as usize];
         let (mut current_y, mut current_w) = (0.0, 0.0);
-        for &i in &order {
+        for &i in order {
+            let i = i as usize;
             let x = score[i];
             if x - current_x >= eps {
                 xs.push(current_x);
@@ -80,6 +87,23 @@ impl Isotonic {
         let slope = (self.y[hi] - self.y[lo]) / (self.x[hi] - self.x[lo]);
         slope * (t - self.x[lo]) + self.y[lo]
     }
+}
+
+/// np.lexsort((target, score)): row indices by score, then target (a stable sort). Scores
+/// are probabilities (0 to 1): their bits order as they do, so one radix key holds both.
+fn lexsort(score: &[f64], target: &[f64]) -> Vec<usize> {
+    let mut keyed: Vec<(u64, u32)> = score
+        .iter()
+        .zip(target)
+        .enumerate()
+        .map(|(i, (s, t))| {
+            // -0.0 and 0.0 are equal, as numpy sorts them.
+            let bits = if *s == 0.0 { 0 } else { s.to_bits() };
+            ((bits << 1) | u64::from(*t == 1.0), i as u32)
+        })
+        .collect();
+    radsort::sort_by_key(&mut keyed, |k| k.0);
+    keyed.into_iter().map(|k| k.1 as usize).collect()
 }
 
 /// scikit-learn's `_inplace_contiguous_isotonic_regression`, the same loop.
@@ -152,16 +176,37 @@ pub fn needs_calibration(target: &[f64], score: &[f64], roc_auc: f64) -> Decisio
     if roc_auc > 0.999 {
         return Decision::Separable { roc_auc };
     }
+    // The splits draw from one generator in order; the fits are independent. Each train set
+    // is the rows of one sorted order that the split keeps.
+    let splits = stratified_shuffle_split(target, 10, 0.1, 42);
+    let sorted = lexsort(score, target);
+    let sorted_score: Vec<f64> = sorted.iter().map(|&i| score[i]).collect();
+    let sorted_target: Vec<f64> = sorted.iter().map(|&i| target[i]).collect();
+    let tested: Vec<(Vec<f64>, Vec<f64>, Vec<f64>)> = splits
+        .par_iter()
+        .map(|(train, test)| {
+            let mut in_train = vec![false; score.len()];
+            for &i in train {
+                in_train[i as usize] = true;
+            }
+            let kept: Vec<u32> = (0..sorted.len() as u32)
+                .filter(|&k| in_train[sorted[k as usize]])
+                .collect();
+            let iso = Isotonic::fit_sorted(&sorted_score, &sorted_target, &kept);
+            (
+                test.iter().map(|&i| target[i as usize]).collect(),
+                test.iter().map(|&i| score[i as usize]).collect(),
+                test.iter()
+                    .map(|&i| iso.predict(score[i as usize]))
+                    .collect(),
+            )
+        })
+        .collect();
     let (mut t_test, mut p_test, mut c_test) = (Vec::new(), Vec::new(), Vec::new());
-    for (train, test) in stratified_shuffle_split(target, 10, 0.1, 42) {
-        let tr_s: Vec<f64> = train.iter().map(|&i| score[i]).collect();
-        let tr_t: Vec<f64> = train.iter().map(|&i| target[i]).collect();
-        let iso = Isotonic::fit(&tr_s, &tr_t);
-        for &i in &test {
-            t_test.push(target[i]);
-            p_test.push(score[i]);
-            c_test.push(iso.predict(score[i]));
-        }
+    for (t, p, c) in tested {
+        t_test.extend(t);
+        p_test.extend(p);
+        c_test.extend(c);
     }
     let edges = bin_index_edges(p_test.len(), 10);
     Decision::Compared {
@@ -203,24 +248,31 @@ fn expected_calibration_error(target: &[f64], score: &[f64], edges: &[(usize, us
 }
 
 /// scikit-learn's `StratifiedShuffleSplit(n_splits, test_size, random_state=seed)` over the
-/// classes of `y`, with its draws.
+/// classes of `y`, with its draws: per split, the train rows (in class order: their final
+/// shuffle is drawn but not applied, as a set is all the fits need) and the test rows (in
+/// scikit-learn's order).
 pub fn stratified_shuffle_split(
     y: &[f64],
     splits: usize,
     test_size: f64,
     seed: u32,
-) -> Vec<(Vec<usize>, Vec<usize>)> {
+) -> Vec<(Vec<u32>, Vec<u32>)> {
     let n = y.len();
     let n_test = (test_size * n as f64).ceil() as usize;
     let n_train = n - n_test;
-    let mut classes: Vec<f64> = y.to_vec();
+    // np.unique(y): the few class values, sorted.
+    let mut classes: Vec<f64> = Vec::new();
+    for &v in y {
+        if !classes.contains(&v) {
+            classes.push(v);
+        }
+    }
     classes.sort_by(f64::total_cmp);
-    classes.dedup();
     let class_of = |v: f64| classes.partition_point(|&c| c < v);
     // np.argsort(y_indices, kind='stable') split by class: each class's rows in row order.
-    let mut class_rows: Vec<Vec<usize>> = vec![Vec::new(); classes.len()];
+    let mut class_rows: Vec<Vec<u32>> = vec![Vec::new(); classes.len()];
     for (i, &v) in y.iter().enumerate() {
-        class_rows[class_of(v)].push(i);
+        class_rows[class_of(v)].push(i as u32);
     }
     let counts: Vec<usize> = class_rows.iter().map(Vec::len).collect();
     let mut rng = RandomState::new(seed);
@@ -229,14 +281,17 @@ pub fn stratified_shuffle_split(
         let n_i = approximate_mode(&counts, n_train, &mut rng);
         let remaining: Vec<usize> = counts.iter().zip(&n_i).map(|(c, t)| c - t).collect();
         let t_i = approximate_mode(&remaining, n_test, &mut rng);
-        let (mut train, mut test) = (Vec::new(), Vec::new());
+        let (mut train, mut test) = (Vec::with_capacity(n_train), Vec::with_capacity(n_test));
         for (k, rows) in class_rows.iter().enumerate() {
-            let perm = rng.permutation(counts[k]);
-            let picked: Vec<usize> = perm.iter().map(|&p| rows[p]).collect();
-            train.extend_from_slice(&picked[..n_i[k]]);
-            test.extend_from_slice(&picked[n_i[k]..n_i[k] + t_i[k]]);
+            let perm = rng.permutation_u32(counts[k] as u32);
+            train.extend(perm[..n_i[k]].iter().map(|&p| rows[p as usize]));
+            test.extend(
+                perm[n_i[k]..n_i[k] + t_i[k]]
+                    .iter()
+                    .map(|&p| rows[p as usize]),
+            );
         }
-        rng.shuffle(&mut train);
+        rng.skip_shuffle(train.len());
         rng.shuffle(&mut test);
         out.push((train, test));
     }
@@ -304,17 +359,19 @@ mod tests {
         let s = stratified_shuffle_split(&y, 2, 0.1, 42);
         assert_eq!(s[0].1, [15, 6]);
         assert_eq!(s[1].1, [17, 4]);
-        assert_eq!(
-            s[0].0,
-            [
-                18, 19, 5, 10, 16, 12, 1, 8, 0, 17, 4, 14, 13, 2, 7, 3, 11, 9
-            ]
-        );
-        assert_eq!(
-            s[1].0,
-            [
-                18, 19, 9, 3, 1, 14, 5, 6, 16, 15, 10, 12, 2, 7, 0, 13, 8, 11
-            ]
-        );
+        // The train sets, whose order Lathe does not keep.
+        let sorted = |v: &[u32]| {
+            let mut v = v.to_vec();
+            v.sort_unstable();
+            v
+        };
+        let train_0 = [
+            18, 19, 5, 10, 16, 12, 1, 8, 0, 17, 4, 14, 13, 2, 7, 3, 11, 9,
+        ];
+        let train_1 = [
+            18, 19, 9, 3, 1, 14, 5, 6, 16, 15, 10, 12, 2, 7, 0, 13, 8, 11,
+        ];
+        assert_eq!(sorted(&s[0].0), sorted(&train_0));
+        assert_eq!(sorted(&s[1].0), sorted(&train_1));
     }
 }

@@ -3,6 +3,7 @@
 //! sampling error from the reference's observation-level spread, thresholds from the realised
 //! performance of the reference chunks (mean ± 3 std, clipped to [0, 1]).
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::calibrate::{Decision, Isotonic, needs_calibration};
@@ -167,38 +168,47 @@ impl Cbpe {
                 ),
             ));
         }
-        let positive: Vec<bool> = target.iter().map(|&t| t == 1.0).collect();
-        let roc_auc = crate::model::eval::roc_auc(&positive, &reference.score)?;
-        let decision = needs_calibration(target, &reference.score, roc_auc);
-        let calibrator = decision
-            .calibrate()
-            .then(|| Isotonic::fit(&reference.score, target));
-        let metrics = metrics
-            .iter()
-            .map(|&metric| {
-                let (reference_std, reference_fraction) =
-                    components(metric, target, &reference.score, &reference.prediction);
-                let realized: Vec<f64> = chunks
-                    .iter()
-                    .map(|r| {
-                        realized(
+        // The decision to calibrate and the metrics' fits are independent.
+        let (calibration, metrics) = rayon::join(
+            || -> Result<_> {
+                let positive: Vec<bool> = target.iter().map(|&t| t == 1.0).collect();
+                let roc_auc = crate::model::eval::roc_auc(&positive, &reference.score)?;
+                let decision = needs_calibration(target, &reference.score, roc_auc);
+                let calibrator = decision
+                    .calibrate()
+                    .then(|| Isotonic::fit(&reference.score, target));
+                Ok((decision, calibrator))
+            },
+            || {
+                metrics
+                    .par_iter()
+                    .map(|&metric| {
+                        let (reference_std, reference_fraction) =
+                            components(metric, target, &reference.score, &reference.prediction);
+                        let realized: Vec<f64> = chunks
+                            .iter()
+                            .map(|r| {
+                                realized(
+                                    metric,
+                                    &target[r.clone()],
+                                    &reference.score[r.clone()],
+                                    &reference.prediction[r.clone()],
+                                )
+                            })
+                            .collect();
+                        let (lower, upper) = thresholds(&realized);
+                        Fitted {
                             metric,
-                            &target[r.clone()],
-                            &reference.score[r.clone()],
-                            &reference.prediction[r.clone()],
-                        )
+                            reference_std,
+                            reference_fraction,
+                            lower_threshold: lower,
+                            upper_threshold: upper,
+                        }
                     })
-                    .collect();
-                let (lower, upper) = thresholds(&realized);
-                Ok(Fitted {
-                    metric,
-                    reference_std,
-                    reference_fraction,
-                    lower_threshold: lower,
-                    upper_threshold: upper,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+                    .collect::<Vec<_>>()
+            },
+        );
+        let (decision, calibrator) = calibration?;
         Ok(Cbpe {
             decision,
             calibrator,
@@ -209,7 +219,7 @@ impl Cbpe {
     /// The calibrated scores of `score`.
     pub fn calibrated(&self, score: &[f64]) -> Vec<f64> {
         match &self.calibrator {
-            Some(c) => score.iter().map(|&s| c.predict(s)).collect(),
+            Some(c) => score.par_iter().map(|&s| c.predict(s)).collect(),
             None => score.to_vec(),
         }
     }
@@ -226,16 +236,26 @@ impl Cbpe {
         let cal = &calibrated[rows.clone()];
         let pred = &outputs.prediction[rows.clone()];
         let target = outputs.target.as_ref().map(|t| &t[rows.clone()]);
+        // Every metric but ROC AUC reads the same expected and realised confusion matrices.
+        let expected = Expected::of(cal, pred);
+        let observed = target.map(|t| Observed::of(t, pred));
         self.metrics
             .iter()
             .map(|f| {
-                let (estimated, n) = estimate(f.metric, cal, score, pred);
+                let (estimated, n) = match f.metric {
+                    Metric::RocAuc => estimate_roc_auc(cal, score),
+                    m => (expected.value(m), expected.rows),
+                };
                 let sampling_error = match f.metric {
                     Metric::Accuracy => f.reference_std / (n as f64).sqrt(),
                     _ => f.reference_std / (n as f64 * f.reference_fraction).sqrt(),
                 };
                 let sampling_error = if n == 0 { f64::NAN } else { sampling_error };
-                let realized = target.map_or(f64::NAN, |t| realized(f.metric, t, score, pred));
+                let realized = match (f.metric, target, &observed) {
+                    (Metric::RocAuc, Some(t), _) => realized_roc_auc(t, score),
+                    (m, _, Some(o)) => o.value(m),
+                    _ => f64::NAN,
+                };
                 let band = SAMPLING_ERROR_RANGE * sampling_error;
                 let (lower, upper) = (
                     f.lower_threshold.unwrap_or(f64::NAN),
@@ -291,130 +311,182 @@ fn round5(x: f64) -> f64 {
     (x * 100_000.0).round_ties_even() / 100_000.0
 }
 
-/// The estimate of `metric` over a chunk and the number of rows it used (those with a score
-/// and, but for ROC AUC, a prediction).
-fn estimate(metric: Metric, cal: &[f64], score: &[f64], pred: &[f64]) -> (f64, usize) {
-    if metric == Metric::RocAuc {
-        let mut rows: Vec<usize> = (0..cal.len()).filter(|&i| !cal[i].is_nan()).collect();
-        let n = rows.len();
-        if n == 0 {
-            return (f64::NAN, 0);
-        }
-        // np.argsort(uncalibrated)[::-1]: descending. Rows with the same uncalibrated score
-        // have the same calibrated one, so their order changes nothing.
-        rows.sort_by(|&a, &b| score[b].total_cmp(&score[a]));
-        let mut tps = Vec::with_capacity(n + 1);
-        let mut fps = Vec::with_capacity(n + 1);
-        tps.push(0.0);
-        fps.push(0.0);
-        let mut sum = 0.0;
-        for (k, &i) in rows.iter().enumerate() {
-            sum += cal[i];
-            tps.push(round5(sum));
-            fps.push(round5(1.0 + k as f64 - sum));
-        }
-        let (tp_all, fp_all) = (tps[n], fps[n]);
-        let terms: Vec<f64> = (0..n)
-            .map(|k| {
-                let dx = fps[k + 1] / fp_all - fps[k] / fp_all;
-                dx * (tps[k + 1] / tp_all + tps[k] / tp_all) / 2.0
-            })
-            .collect();
-        return (pairwise_sum(&terms), n);
-    }
-    let rows: Vec<usize> = (0..cal.len())
-        .filter(|&i| !cal[i].is_nan() && !pred[i].is_nan())
-        .collect();
+/// The estimated ROC AUC of a chunk and the number of rows it used (those with a score).
+fn estimate_roc_auc(cal: &[f64], score: &[f64]) -> (f64, usize) {
+    let mut rows: Vec<usize> = (0..cal.len()).filter(|&i| !cal[i].is_nan()).collect();
     let n = rows.len();
     if n == 0 {
         return (f64::NAN, 0);
     }
-    let sum_where = |f: &dyn Fn(f64, f64) -> f64| {
-        let v: Vec<f64> = rows.iter().map(|&i| f(pred[i], cal[i])).collect();
-        pairwise_sum(&v)
-    };
-    let tp = || sum_where(&|y, p| if y == 1.0 { p } else { 0.0 });
-    let fp = || sum_where(&|y, p| if y == 1.0 { 1.0 - p } else { 0.0 });
-    let fn_ = || sum_where(&|y, p| if y == 0.0 { p } else { 0.0 });
-    let tn = || sum_where(&|y, p| if y == 0.0 { 1.0 - p } else { 0.0 });
-    let ratio = |num: f64, den: f64| if den != 0.0 { num / den } else { 0.0 };
-    let value = match metric {
-        Metric::F1 => {
-            let (tp, fp, fn_) = (tp(), fp(), fn_());
-            ratio(tp, tp + 0.5 * (fp + fn_))
-        }
-        Metric::Precision => {
-            let (tp, fp) = (tp(), fp());
-            ratio(tp, tp + fp)
-        }
-        Metric::Recall => {
-            let (tp, fn_) = (tp(), fn_());
-            ratio(tp, tp + fn_)
-        }
-        Metric::Specificity => {
-            let (tn, fp) = (tn(), fp());
-            ratio(tn, tn + fp)
-        }
-        Metric::Accuracy => (tp() + tn()) / n as f64,
-        Metric::RocAuc => unreachable!("handled above"),
-    };
-    (value, n)
+    // np.argsort(uncalibrated)[::-1]: descending. Rows with the same uncalibrated score have
+    // the same calibrated one, so their order changes nothing.
+    rows.sort_unstable_by(|&a, &b| score[b].total_cmp(&score[a]));
+    let mut tps = Vec::with_capacity(n + 1);
+    let mut fps = Vec::with_capacity(n + 1);
+    tps.push(0.0);
+    fps.push(0.0);
+    let mut sum = 0.0;
+    for (k, &i) in rows.iter().enumerate() {
+        sum += cal[i];
+        tps.push(round5(sum));
+        fps.push(round5(1.0 + k as f64 - sum));
+    }
+    let (tp_all, fp_all) = (tps[n], fps[n]);
+    let terms: Vec<f64> = (0..n)
+        .map(|k| {
+            let dx = fps[k + 1] / fp_all - fps[k] / fp_all;
+            dx * (tps[k + 1] / tp_all + tps[k] / tp_all) / 2.0
+        })
+        .collect();
+    (pairwise_sum(&terms), n)
 }
 
-/// The realised value of `metric` where targets are known, scikit-learn's arithmetic and
-/// NannyML's NaN rules (one class among the targets, or among the predictions for F1,
-/// precision and recall: NaN).
-fn realized(metric: Metric, target: &[f64], score: &[f64], pred: &[f64]) -> f64 {
-    let other = if metric == Metric::RocAuc {
-        score
-    } else {
-        pred
-    };
+/// A chunk's expected confusion matrix from its calibrated scores, over the rows with a score
+/// and a prediction: np.where(...) arrays summed as numpy sums them.
+struct Expected {
+    rows: usize,
+    tp: f64,
+    fp: f64,
+    fn_: f64,
+    tn: f64,
+}
+
+impl Expected {
+    fn of(cal: &[f64], pred: &[f64]) -> Expected {
+        let mut cells: [Vec<f64>; 4] = std::array::from_fn(|_| Vec::with_capacity(cal.len()));
+        for (&p, &y) in cal.iter().zip(pred) {
+            if p.is_nan() || y.is_nan() {
+                continue;
+            }
+            let (pos, neg) = (y == 1.0, y == 0.0);
+            cells[0].push(if pos { p } else { 0.0 });
+            cells[1].push(if pos { 1.0 - p } else { 0.0 });
+            cells[2].push(if neg { p } else { 0.0 });
+            cells[3].push(if neg { 1.0 - p } else { 0.0 });
+        }
+        let rows = cells[0].len();
+        let [tp, fp, fn_, tn] = cells.map(|c| pairwise_sum(&c));
+        Expected {
+            rows,
+            tp,
+            fp,
+            fn_,
+            tn,
+        }
+    }
+
+    /// NannyML's estimate of `metric` (not ROC AUC); NaN without rows.
+    fn value(&self, metric: Metric) -> f64 {
+        if self.rows == 0 {
+            return f64::NAN;
+        }
+        let Expected {
+            tp, fp, fn_, tn, ..
+        } = *self;
+        let ratio = |num: f64, den: f64| if den != 0.0 { num / den } else { 0.0 };
+        match metric {
+            Metric::F1 => ratio(tp, tp + 0.5 * (fp + fn_)),
+            Metric::Precision => ratio(tp, tp + fp),
+            Metric::Recall => ratio(tp, tp + fn_),
+            Metric::Specificity => ratio(tn, tn + fp),
+            Metric::Accuracy => (tp + tn) / self.rows as f64,
+            Metric::RocAuc => f64::NAN,
+        }
+    }
+}
+
+/// A chunk's realised confusion matrix over the rows with a target and a prediction, and
+/// whether either holds one value only.
+struct Observed {
+    rows: usize,
+    tp: f64,
+    fp: f64,
+    fn_: f64,
+    tn: f64,
+    one_target: bool,
+    one_prediction: bool,
+}
+
+impl Observed {
+    fn of(target: &[f64], pred: &[f64]) -> Observed {
+        let mut counts = [0usize; 4];
+        let (mut first_t, mut first_p) = (None, None);
+        let (mut one_target, mut one_prediction) = (true, true);
+        for (&t, &p) in target.iter().zip(pred) {
+            if t.is_nan() || p.is_nan() {
+                continue;
+            }
+            one_target &= *first_t.get_or_insert(t) == t;
+            one_prediction &= *first_p.get_or_insert(p) == p;
+            match (t == 1.0, p == 1.0) {
+                (true, true) => counts[0] += 1,
+                (false, true) => counts[1] += 1,
+                (true, false) => counts[2] += 1,
+                (false, false) => counts[3] += 1,
+            }
+        }
+        let [tp, fp, fn_, tn] = counts.map(|c| c as f64);
+        Observed {
+            rows: counts.iter().sum(),
+            tp,
+            fp,
+            fn_,
+            tn,
+            one_target,
+            one_prediction,
+        }
+    }
+
+    /// The realised value of `metric` (not ROC AUC), scikit-learn's arithmetic and NannyML's
+    /// NaN rules (one class among the targets, or among the predictions for F1, precision and
+    /// recall: NaN).
+    fn value(&self, metric: Metric) -> f64 {
+        if self.rows == 0 {
+            return f64::NAN;
+        }
+        let Observed {
+            tp, fp, fn_, tn, ..
+        } = *self;
+        let ratio = |num: f64, den: f64| if den != 0.0 { num / den } else { 0.0 };
+        match metric {
+            Metric::F1 | Metric::Precision | Metric::Recall
+                if self.one_target || self.one_prediction =>
+            {
+                f64::NAN
+            }
+            Metric::F1 => ratio(2.0 * tp, 2.0 * tp + fp + fn_),
+            Metric::Precision => ratio(tp, tp + fp),
+            Metric::Recall => ratio(tp, tp + fn_),
+            Metric::Specificity if tn + fp == 0.0 => f64::NAN,
+            Metric::Specificity => tn / (tn + fp),
+            Metric::Accuracy => (tp + tn) / self.rows as f64,
+            Metric::RocAuc => f64::NAN,
+        }
+    }
+}
+
+/// The realised ROC AUC over the rows with a target and a score: scikit-learn's, NaN when the
+/// targets hold one class.
+fn realized_roc_auc(target: &[f64], score: &[f64]) -> f64 {
     let rows: Vec<usize> = (0..target.len())
-        .filter(|&i| !target[i].is_nan() && !other[i].is_nan())
+        .filter(|&i| !target[i].is_nan() && !score[i].is_nan())
         .collect();
-    if rows.is_empty() {
+    let Some(&first) = rows.first() else {
+        return f64::NAN;
+    };
+    if rows.iter().all(|&i| target[i] == target[first]) {
         return f64::NAN;
     }
-    let one_value = |v: &[f64]| rows.iter().all(|&i| v[i] == v[rows[0]]);
-    let count = |t: f64, p: f64| {
-        rows.iter()
-            .filter(|&&i| target[i] == t && pred[i] == p)
-            .count() as f64
-    };
+    let positive: Vec<bool> = rows.iter().map(|&i| target[i] == 1.0).collect();
+    let s: Vec<f64> = rows.iter().map(|&i| score[i]).collect();
+    crate::model::eval::roc_auc(&positive, &s).unwrap_or(f64::NAN)
+}
+
+/// The realised value of `metric` over rows with targets.
+fn realized(metric: Metric, target: &[f64], score: &[f64], pred: &[f64]) -> f64 {
     match metric {
-        Metric::RocAuc => {
-            if one_value(target) {
-                return f64::NAN;
-            }
-            let positive: Vec<bool> = rows.iter().map(|&i| target[i] == 1.0).collect();
-            let s: Vec<f64> = rows.iter().map(|&i| score[i]).collect();
-            crate::model::eval::roc_auc(&positive, &s).unwrap_or(f64::NAN)
-        }
-        Metric::F1 | Metric::Precision | Metric::Recall => {
-            if one_value(target) || one_value(pred) {
-                return f64::NAN;
-            }
-            let (tp, fp, fn_) = (count(1.0, 1.0), count(0.0, 1.0), count(1.0, 0.0));
-            let ratio = |num: f64, den: f64| if den != 0.0 { num / den } else { 0.0 };
-            match metric {
-                Metric::F1 => ratio(2.0 * tp, 2.0 * tp + fp + fn_),
-                Metric::Precision => ratio(tp, tp + fp),
-                _ => ratio(tp, tp + fn_),
-            }
-        }
-        Metric::Specificity => {
-            let (tn, fp) = (count(0.0, 0.0), count(0.0, 1.0));
-            if tn + fp == 0.0 {
-                f64::NAN
-            } else {
-                tn / (tn + fp)
-            }
-        }
-        Metric::Accuracy => {
-            let right = rows.iter().filter(|&&i| target[i] == pred[i]).count();
-            right as f64 / rows.len() as f64
-        }
+        Metric::RocAuc => realized_roc_auc(target, score),
+        m => Observed::of(target, pred).value(m),
     }
 }
 

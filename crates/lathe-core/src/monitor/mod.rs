@@ -23,6 +23,7 @@ pub mod reconstruct;
 use std::collections::BTreeMap;
 
 use polars::prelude::*;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::browse::TableSource;
@@ -260,11 +261,12 @@ pub fn monitor_sources(
     model: Option<ModelInput>,
     job: &Job,
 ) -> Result<MonitorReport> {
-    job.progress("reading the reference", 0, Some(3));
-    let reference = read(reference, options, model)?;
-    job.cancel.check()?;
-    job.progress("reading the analysis data", 1, Some(3));
-    let analysis = read(analysis, options, model)?;
+    job.progress("reading the reference and analysis data", 0, Some(3));
+    let (reference, analysis) = rayon::join(
+        || read(reference, options, model),
+        || read(analysis, options, model),
+    );
+    let (reference, analysis) = (reference?, analysis?);
     job.cancel.check()?;
     job.progress("estimating performance", 2, Some(3));
     let report = monitor_tables(&reference, &analysis, options, model)?;
@@ -339,8 +341,45 @@ pub fn monitor_tables(
             ),
         },
     };
-    let reference = Reference::learn(reference_frame, &options.columns, &features, model)?;
-    let mut report = reference.analyse(analysis_frame, options, model)?;
+    // The reference's CBPE fit, its reconstruction and the analysis outputs are independent.
+    let prepared = prepare(
+        reference_frame,
+        &options.columns,
+        "the reference data",
+        true,
+        model,
+    )?;
+    let ((fitted, reconstruction), analysis) = rayon::join(
+        || {
+            rayon::join(
+                || fit_cbpe(&prepared.outputs, prepared.times.as_deref(), options),
+                || -> Result<_> {
+                    if features.is_empty() {
+                        return Ok((None, Vec::new()));
+                    }
+                    let (rec, errors) = Reconstruction::fit(reference_frame, &features)?;
+                    Ok((Some(rec), prepared.ordered(errors)))
+                },
+            )
+        },
+        || {
+            prepare(
+                analysis_frame,
+                &options.columns,
+                "the analysis data",
+                false,
+                model,
+            )
+        },
+    );
+    let (reconstruction, errors) = reconstruction?;
+    let reference = Reference {
+        outputs: prepared.outputs,
+        times: prepared.times,
+        reconstruction,
+        errors,
+    };
+    let mut report = reference.analyse_prepared(analysis_frame, &analysis?, options, fitted?)?;
     warnings.append(&mut report.warnings);
     report.warnings = warnings;
     Ok(report)
@@ -390,31 +429,36 @@ impl Reference {
         options: &MonitorOptions,
         model: Option<ModelInput>,
     ) -> Result<MonitorReport> {
-        if options.metrics.is_empty() {
-            return Err(Error::bad_argument(
-                "metrics",
-                "name at least one metric to estimate".to_owned(),
-            ));
-        }
-        let analysis = prepare(
-            analysis_frame,
-            &options.columns,
-            "the analysis data",
-            false,
-            model,
-        )?;
+        let (fitted, analysis) = rayon::join(
+            || fit_cbpe(&self.outputs, self.times.as_deref(), options),
+            || {
+                prepare(
+                    analysis_frame,
+                    &options.columns,
+                    "the analysis data",
+                    false,
+                    model,
+                )
+            },
+        );
+        self.analyse_prepared(analysis_frame, &analysis?, options, fitted?)
+    }
+
+    /// [`Reference::analyse`] of prepared analysis outputs, with CBPE fitted on the reference
+    /// chunks.
+    fn analyse_prepared(
+        &self,
+        analysis_frame: &DataFrame,
+        analysis: &Prepared,
+        options: &MonitorOptions,
+        (ref_chunks, cbpe): (Vec<Chunk>, Cbpe),
+    ) -> Result<MonitorReport> {
         if options.columns.timestamp.is_some() != self.times.is_some() {
             return Err(Error::bad_argument(
                 "timestamp column",
                 "the reference and the analysis data must both be ordered by a timestamp column, or neither".to_owned(),
             ));
         }
-        let ref_chunks = chunk::split(
-            options.chunking,
-            self.outputs.len(),
-            self.times.as_deref(),
-            "the reference data",
-        )?;
         let ana_chunks = chunk::split(
             options.chunking,
             analysis.outputs.len(),
@@ -422,7 +466,6 @@ impl Reference {
             "the analysis data",
         )?;
         let ranges: Vec<_> = ref_chunks.iter().map(|c| c.rows.clone()).collect();
-        let cbpe = Cbpe::fit(&self.outputs, &ranges, &options.metrics)?;
         // Every row's reconstruction error, in time order, per side.
         let mut reconstruction = self.reconstruction.clone();
         let mut analysis_errors = Vec::new();
@@ -447,48 +490,58 @@ impl Reference {
             ),
         ] {
             let calibrated = cbpe.calibrated(&outputs.score);
-            for (index, c) in cut.iter().enumerate() {
-                let multivariate = reconstruction
-                    .as_ref()
-                    .map(|rec| rec.chunk(&errors[c.rows.clone()]));
-                if let Some(m) = multivariate
-                    && side == Side::Analysis
-                    && m.alert
-                {
-                    alerts.push(Alert {
-                        chunk: c.key.clone(),
-                        metric: "reconstruction_error".to_owned(),
-                        estimated: m.reconstruction_error.unwrap_or(f64::NAN),
-                        lower_threshold: m.lower_threshold,
-                        upper_threshold: m.upper_threshold,
-                    });
-                }
-                let mut metrics = BTreeMap::new();
-                for (metric, m) in cbpe.chunk(outputs, &calibrated, c.rows.clone()) {
-                    if side == Side::Analysis && m.alert {
+            let shown: Vec<(ChunkShown, Vec<Alert>)> = cut
+                .par_iter()
+                .enumerate()
+                .map(|(index, c)| {
+                    let mut alerts = Vec::new();
+                    let multivariate = reconstruction
+                        .as_ref()
+                        .map(|rec| rec.chunk(&errors[c.rows.clone()]));
+                    if let Some(m) = multivariate
+                        && side == Side::Analysis
+                        && m.alert
+                    {
                         alerts.push(Alert {
                             chunk: c.key.clone(),
-                            metric: metric.name().to_owned(),
-                            estimated: m.estimated,
-                            lower_threshold: finite(m.lower_threshold),
-                            upper_threshold: finite(m.upper_threshold),
+                            metric: "reconstruction_error".to_owned(),
+                            estimated: m.reconstruction_error.unwrap_or(f64::NAN),
+                            lower_threshold: m.lower_threshold,
+                            upper_threshold: m.upper_threshold,
                         });
                     }
-                    metrics.insert(metric.name().to_owned(), MetricShown::from(m));
-                }
-                let (start_index, end_index) = c.indices();
-                chunks.push(ChunkShown {
-                    key: c.key.clone(),
-                    chunk_index: index,
-                    period: side,
-                    start_index,
-                    end_index,
-                    start_date: c.start_date.map(chunk::iso),
-                    end_date: c.end_date.map(chunk::iso),
-                    rows: c.rows.len(),
-                    metrics,
-                    multivariate,
-                });
+                    let mut metrics = BTreeMap::new();
+                    for (metric, m) in cbpe.chunk(outputs, &calibrated, c.rows.clone()) {
+                        if side == Side::Analysis && m.alert {
+                            alerts.push(Alert {
+                                chunk: c.key.clone(),
+                                metric: metric.name().to_owned(),
+                                estimated: m.estimated,
+                                lower_threshold: finite(m.lower_threshold),
+                                upper_threshold: finite(m.upper_threshold),
+                            });
+                        }
+                        metrics.insert(metric.name().to_owned(), MetricShown::from(m));
+                    }
+                    let (start_index, end_index) = c.indices();
+                    let chunk = ChunkShown {
+                        key: c.key.clone(),
+                        chunk_index: index,
+                        period: side,
+                        start_index,
+                        end_index,
+                        start_date: c.start_date.map(chunk::iso),
+                        end_date: c.end_date.map(chunk::iso),
+                        rows: c.rows.len(),
+                        metrics,
+                        multivariate,
+                    };
+                    (chunk, alerts)
+                })
+                .collect();
+            for (chunk, mut a) in shown {
+                chunks.push(chunk);
+                alerts.append(&mut a);
             }
         }
         let mut warnings = Vec::new();
@@ -524,6 +577,24 @@ impl Reference {
             warnings,
         })
     }
+}
+
+/// The reference chunks and CBPE fitted on them.
+fn fit_cbpe(
+    outputs: &Outputs,
+    times: Option<&[i64]>,
+    options: &MonitorOptions,
+) -> Result<(Vec<Chunk>, Cbpe)> {
+    if options.metrics.is_empty() {
+        return Err(Error::bad_argument(
+            "metrics",
+            "name at least one metric to estimate".to_owned(),
+        ));
+    }
+    let chunks = chunk::split(options.chunking, outputs.len(), times, "the reference data")?;
+    let ranges: Vec<_> = chunks.iter().map(|c| c.rows.clone()).collect();
+    let cbpe = Cbpe::fit(outputs, &ranges, &options.metrics)?;
+    Ok((chunks, cbpe))
 }
 
 /// Reads a side's columns and orders its rows by time.
@@ -690,15 +761,15 @@ fn numbers(frame: &DataFrame, name: &str, argument: &'static str, side: &str) ->
         context: "cannot read a column",
         detail: format!("'{name}': {e}"),
     })?;
-    Ok(cast
-        .f64()
-        .map_err(|e| Error::Compute {
-            context: "cannot read a column",
-            detail: format!("'{name}': {e}"),
-        })?
-        .iter()
-        .map(|v| v.unwrap_or(f64::NAN))
-        .collect())
+    let ca = cast.f64().map_err(|e| Error::Compute {
+        context: "cannot read a column",
+        detail: format!("'{name}': {e}"),
+    })?;
+    Ok(if ca.null_count() == 0 {
+        ca.into_no_null_iter().collect()
+    } else {
+        ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect()
+    })
 }
 
 /// The target as 1 (the model's positive class), 0 (its other class) or NaN (missing).

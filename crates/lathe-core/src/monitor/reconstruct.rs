@@ -9,8 +9,7 @@
 //! A change in how the features move together (a correlation that flips) raises the error
 //! though no single column's distribution moves.
 
-use std::collections::HashMap;
-
+use foldhash::HashMap;
 use nalgebra::{DMatrix, SymmetricEigen};
 use polars::prelude::*;
 use rayon::prelude::*;
@@ -72,10 +71,11 @@ pub struct ChunkError {
     pub alert: bool,
 }
 
-/// A feature column's values: numbers (NaN where missing) or texts (`None` where missing).
+/// A feature column's values: numbers (NaN where missing) or texts (polars' strings, read in
+/// place: no string is copied).
 enum Values {
     Numbers(Vec<f64>),
-    Texts(Vec<Option<String>>),
+    Texts(StringChunked),
 }
 
 fn values(frame: &DataFrame, name: &str, side: &str) -> Result<Values> {
@@ -92,26 +92,19 @@ fn values(frame: &DataFrame, name: &str, side: &str) -> Result<Values> {
     let dtype = column.dtype();
     if dtype.is_primitive_numeric() {
         let cast = column.cast(&DataType::Float64).map_err(polars)?;
-        return Ok(Values::Numbers(
-            cast.f64()
-                .map_err(polars)?
-                .iter()
-                .map(|v| v.unwrap_or(f64::NAN))
-                .collect(),
-        ));
+        let ca = cast.f64().map_err(polars)?;
+        return Ok(Values::Numbers(if ca.null_count() == 0 {
+            ca.into_no_null_iter().collect()
+        } else {
+            ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect()
+        }));
     }
     if dtype.is_bool()
         || dtype.is_string()
         || matches!(dtype, DataType::Categorical(..) | DataType::Enum(..))
     {
         let cast = column.cast(&DataType::String).map_err(polars)?;
-        return Ok(Values::Texts(
-            cast.str()
-                .map_err(polars)?
-                .iter()
-                .map(|v| v.map(str::to_owned))
-                .collect(),
-        ));
+        return Ok(Values::Texts(cast.str().map_err(polars)?.clone()));
     }
     Err(Error::bad_argument(
         "features",
@@ -121,40 +114,48 @@ fn values(frame: &DataFrame, name: &str, side: &str) -> Result<Values> {
     ))
 }
 
-/// The encoded, standardised matrix (row-major, `rows × features`).
-fn encode(rec: &Reconstruction, columns: &[Values], rows: usize) -> Vec<f64> {
-    let d = rec.features.len();
-    let mut x = vec![0.0; rows * d];
-    for (j, (feature, column)) in rec.features.iter().zip(columns).enumerate() {
-        let (mean, scale) = (rec.scaler_mean[j], rec.scaler_scale[j]);
-        match (feature, column) {
-            (Feature::Continuous { mean: fill, .. }, Values::Numbers(v)) => {
-                for (i, &value) in v.iter().enumerate() {
-                    let value = if value.is_nan() { *fill } else { value };
-                    x[i * d + j] = (value - mean) / scale;
+/// The encoded, standardised features, one column of `rows` values per feature.
+fn encode(rec: &Reconstruction, columns: &[Values]) -> Vec<Vec<f64>> {
+    rec.features
+        .par_iter()
+        .zip(columns)
+        .enumerate()
+        .map(|(j, (feature, column))| {
+            let (mean, scale) = (rec.scaler_mean[j], rec.scaler_scale[j]);
+            match (feature, column) {
+                (Feature::Continuous { mean: fill, .. }, Values::Numbers(v)) => v
+                    .iter()
+                    .map(|&value| {
+                        let value = if value.is_nan() { *fill } else { value };
+                        (value - mean) / scale
+                    })
+                    .collect(),
+                (
+                    Feature::Categorical {
+                        most_frequent,
+                        frequencies,
+                        ..
+                    },
+                    Values::Texts(v),
+                ) => {
+                    let map: HashMap<&str, f64> =
+                        frequencies.iter().map(|(k, f)| (k.as_str(), *f)).collect();
+                    let fill = map.get(most_frequent.as_str()).copied().unwrap_or(0.0);
+                    v.iter()
+                        .map(|value| {
+                            let f = match value {
+                                Some(k) => map.get(k).copied().unwrap_or(0.0),
+                                None => fill,
+                            };
+                            (f - mean) / scale
+                        })
+                        .collect()
                 }
+                // `read` reads each column as its feature's kind.
+                _ => Vec::new(),
             }
-            (
-                Feature::Categorical {
-                    most_frequent,
-                    frequencies,
-                    ..
-                },
-                Values::Texts(v),
-            ) => {
-                let map: HashMap<&str, f64> =
-                    frequencies.iter().map(|(k, f)| (k.as_str(), *f)).collect();
-                for (i, value) in v.iter().enumerate() {
-                    let key = value.as_deref().unwrap_or(most_frequent);
-                    let f = map.get(key).copied().unwrap_or(0.0);
-                    x[i * d + j] = (f - mean) / scale;
-                }
-            }
-            // `read` reads each column as its feature's kind.
-            _ => {}
-        }
-    }
-    x
+        })
+        .collect()
 }
 
 /// Reads the features of `frame` as the fitted reconstruction expects them.
@@ -166,11 +167,12 @@ fn read(rec: &Reconstruction, frame: &DataFrame, side: &str) -> Result<Vec<Value
             match (f, v) {
                 (Feature::Continuous { .. }, v @ Values::Numbers(_))
                 | (Feature::Categorical { .. }, v @ Values::Texts(_)) => Ok(v),
-                (Feature::Categorical { .. }, Values::Numbers(v)) => Ok(Values::Texts(
-                    v.iter()
-                        .map(|x| (!x.is_nan()).then(|| x.to_string()))
-                        .collect(),
-                )),
+                (Feature::Categorical { name, .. }, Values::Numbers(v)) => {
+                    Ok(Values::Texts(StringChunked::from_iter_options(
+                        name.as_str().into(),
+                        v.iter().map(|x| (!x.is_nan()).then(|| x.to_string())),
+                    )))
+                }
                 (Feature::Continuous { name, .. }, Values::Texts(_)) => Err(Error::bad_argument(
                     "features",
                     format!("'{name}' holds numbers in the reference but text in {side}"),
@@ -206,9 +208,9 @@ impl Reconstruction {
                     }
                 }
                 Values::Texts(v) => {
-                    let mut counts: HashMap<&str, usize> = HashMap::new();
+                    let mut counts: HashMap<&str, usize> = HashMap::default();
                     for s in v.iter().flatten() {
-                        *counts.entry(s.as_str()).or_default() += 1;
+                        *counts.entry(s).or_default() += 1;
                     }
                     // scikit-learn's most_frequent: the highest count, the smallest value on a tie.
                     let most_frequent = counts
@@ -221,7 +223,7 @@ impl Reconstruction {
                                 format!("'{name}' has no value in the reference: leave it out of --features"),
                             )
                         })?;
-                    let missing = v.iter().filter(|s| s.is_none()).count();
+                    let missing = v.null_count();
                     if missing > 0 {
                         *counts.entry(most_frequent.as_str()).or_default() += missing;
                     }
@@ -249,53 +251,36 @@ impl Reconstruction {
             upper_threshold: None,
         };
         // The encoded matrix before scaling, then scikit-learn's StandardScaler.
-        let x = encode(&rec, &columns, rows);
-        for j in 0..d {
-            let col: Vec<f64> = (0..rows).map(|i| x[i * d + j]).collect();
-            let mean = pairwise_sum(&col) / rows as f64;
-            let std = std_pop(&col);
+        let mut z = encode(&rec, &columns);
+        for (j, col) in z.iter_mut().enumerate() {
+            let mean = pairwise_sum(col) / rows as f64;
+            let std = std_pop(col);
             rec.scaler_mean[j] = mean;
             // `_handle_zeros_in_scale`: a constant feature keeps its scale of 1.
-            rec.scaler_scale[j] = if std <= 10.0 * f64::EPSILON * mean.abs().max(1.0) {
+            let scale = if std <= 10.0 * f64::EPSILON * mean.abs().max(1.0) {
                 1.0
             } else {
                 std
             };
+            rec.scaler_scale[j] = scale;
+            col.par_iter_mut().for_each(|v| *v = (*v - mean) / scale);
+            rec.pca_mean[j] = pairwise_sum(col) / rows as f64;
         }
-        let z = encode(&rec, &columns, rows);
         // PCA: the covariance of the standardised rows and its eigendecomposition.
-        for j in 0..d {
-            let col: Vec<f64> = (0..rows).map(|i| z[i * d + j]).collect();
-            rec.pca_mean[j] = pairwise_sum(&col) / rows as f64;
-        }
-        let mut cov = DMatrix::<f64>::zeros(d, d);
-        let pm = &rec.pca_mean;
-        let partial = z
-            .par_chunks(d * 4096)
-            .map(|block| {
-                let mut c = DMatrix::<f64>::zeros(d, d);
-                for row in block.chunks_exact(d) {
-                    for a in 0..d {
-                        let va = row[a] - pm[a];
-                        for b in a..d {
-                            c[(a, b)] += va * (row[b] - pm[b]);
-                        }
-                    }
-                }
-                c
+        // Xᵀ·X of the centred rows, a block of rows at a time (one pass over the columns).
+        let partials: Vec<DMatrix<f64>> = (0..rows.div_ceil(BLOCK))
+            .into_par_iter()
+            .map(|b| {
+                let block =
+                    centred_block(&z, &rec.pca_mean, b * BLOCK..((b + 1) * BLOCK).min(rows));
+                block.tr_mul(&block)
             })
-            .collect::<Vec<_>>();
-        for c in partial {
-            cov += c;
+            .collect();
+        let mut cov = DMatrix::<f64>::zeros(d, d);
+        for p in partials {
+            cov += p;
         }
-        let denom = (rows.max(2) - 1) as f64;
-        for a in 0..d {
-            for b in a..d {
-                let v = cov[(a, b)] / denom;
-                cov[(a, b)] = v;
-                cov[(b, a)] = v;
-            }
-        }
+        cov /= (rows.max(2) - 1) as f64;
         let eigen = SymmetricEigen::new(cov);
         let mut order: Vec<usize> = (0..d).collect();
         order.sort_by(|&a, &b| eigen.eigenvalues[b].total_cmp(&eigen.eigenvalues[a]));
@@ -317,7 +302,7 @@ impl Reconstruction {
             .iter()
             .map(|&i| eigen.eigenvectors.column(i).iter().copied().collect())
             .collect();
-        let errors = rec.errors(&z, d);
+        let errors = rec.errors(&z);
         Ok((rec, errors))
     }
 
@@ -334,34 +319,39 @@ impl Reconstruction {
         }
     }
 
-    /// Every row's reconstruction error (the distance to its projection on the components).
-    fn errors(&self, z: &[f64], d: usize) -> Vec<f64> {
-        z.par_chunks(d)
-            .map(|row| {
-                let centred: Vec<f64> =
-                    row.iter().zip(&self.pca_mean).map(|(x, m)| x - m).collect();
-                let mut back = vec![0.0; d];
-                for c in &self.components {
-                    let t: f64 = centred.iter().zip(c).map(|(a, b)| a * b).sum();
-                    for (b, v) in back.iter_mut().zip(c) {
-                        *b += t * v;
+    /// Every row's reconstruction error (the distance to its projection on the components),
+    /// from the standardised feature columns.
+    fn errors(&self, z: &[Vec<f64>]) -> Vec<f64> {
+        let d = z.len();
+        let rows = z.first().map_or(0, Vec::len);
+        let k = self.components.len();
+        // The components as the rows of a k × d matrix.
+        let v = DMatrix::from_fn(k, d, |i, j| self.components[i][j]);
+        let vt = v.transpose();
+        let blocks: Vec<Vec<f64>> = (0..rows.div_ceil(BLOCK))
+            .into_par_iter()
+            .map(|b| {
+                let range = b * BLOCK..((b + 1) * BLOCK).min(rows);
+                let centred = centred_block(z, &self.pca_mean, range);
+                // The distance between each centred row and its projection on the components.
+                let projected = (&centred * &vt) * &v;
+                let residual = centred - projected;
+                let mut sq = vec![0.0; residual.nrows()];
+                for column in residual.column_iter() {
+                    for (s, r) in sq.iter_mut().zip(column.iter()) {
+                        *s += r * r;
                     }
                 }
-                centred
-                    .iter()
-                    .zip(&back)
-                    .map(|(a, b)| (a - b) * (a - b))
-                    .sum::<f64>()
-                    .sqrt()
+                sq.into_iter().map(f64::sqrt).collect()
             })
-            .collect()
+            .collect();
+        blocks.concat()
     }
 
     /// The reconstruction errors of `frame`'s rows (in the order given).
     pub fn row_errors(&self, frame: &DataFrame, side: &str) -> Result<Vec<f64>> {
         let columns = read(self, frame, side)?;
-        let z = encode(self, &columns, frame.height());
-        Ok(self.errors(&z, self.features.len()))
+        Ok(self.errors(&encode(self, &columns)))
     }
 
     /// A chunk's value, band, thresholds and alert from its rows' errors.
@@ -394,6 +384,21 @@ impl Reconstruction {
             alert: !(lower < value && value < upper),
         }
     }
+}
+
+/// Rows per block of the matrix products.
+const BLOCK: usize = 4096;
+
+/// Rows `range` of the standardised columns, less the PCA mean, as a rows × features matrix.
+fn centred_block(z: &[Vec<f64>], mean: &[f64], range: std::ops::Range<usize>) -> DMatrix<f64> {
+    let n = range.len();
+    let mut m = DMatrix::<f64>::zeros(n, z.len());
+    for (j, (col, mu)) in z.iter().zip(mean).enumerate() {
+        for (dst, src) in m.column_mut(j).iter_mut().zip(&col[range.clone()]) {
+            *dst = src - mu;
+        }
+    }
+    m
 }
 
 /// The mean of a chunk's row errors (NaN for no rows).

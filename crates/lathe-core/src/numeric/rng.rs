@@ -70,6 +70,21 @@ impl RandomState {
         p
     }
 
+    /// [`RandomState::permutation`] as 32-bit indices (half the memory the shuffle walks).
+    pub fn permutation_u32(&mut self, n: u32) -> Vec<u32> {
+        let mut p: Vec<u32> = (0..n).collect();
+        self.shuffle(&mut p);
+        p
+    }
+
+    /// The draws `shuffle` of `len` items makes, without an array: for a caller that needs
+    /// the generator's state after the shuffle but not the shuffled order.
+    pub fn skip_shuffle(&mut self, len: usize) {
+        for i in (1..len).rev() {
+            self.interval(i as u64);
+        }
+    }
+
     /// `shuffle(x)` of a one-dimensional array, in place (Fisher–Yates from the end).
     pub fn shuffle<T>(&mut self, x: &mut [T]) {
         for i in (1..x.len()).rev() {
@@ -112,5 +127,11 @@ mod tests {
         assert_eq!(a, [0, 3, 2, 1, 4]);
         assert_eq!(sample_rows(20, 5, 3), [14, 2, 1, 17, 4]);
         assert_eq!(sample_rows(3, 5, 3), [0, 1, 2]);
+        // Skipping a shuffle leaves the generator where the shuffle would.
+        let (mut a, mut b) = (RandomState::new(5), RandomState::new(5));
+        let mut v: Vec<u32> = (0..1000).collect();
+        a.shuffle(&mut v);
+        b.skip_shuffle(1000);
+        assert_eq!(a.permutation_u32(10), b.permutation_u32(10));
     }
 }
