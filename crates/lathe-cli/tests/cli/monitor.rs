@@ -588,21 +588,24 @@ fn a_model_computes_the_outputs_the_columns_would_hold() {
 fn a_bundle_monitors_production_data_as_the_project_does() {
     let (_tmp, project) = crate::demo();
     let dir = tempfile::tempdir().unwrap();
+    let export = |out: &str| {
+        run_json(
+            lathe(),
+            &[
+                "--project",
+                &project,
+                "bundle",
+                "export",
+                "breast_cancer_classifier@1",
+                "--eval-dataset",
+                "breast_cancer@1",
+                "--out",
+                out,
+            ],
+        )
+    };
     let bundle = dir.path().join("bc.tar.gz").display().to_string();
-    run_json(
-        lathe(),
-        &[
-            "--project",
-            &project,
-            "bundle",
-            "export",
-            "breast_cancer_classifier@1",
-            "--eval-dataset",
-            "breast_cancer@1",
-            "--out",
-            &bundle,
-        ],
-    );
+    export(&bundle);
     let production = asset("assets/datasets/breast_cancer_batch2.csv");
     let from_bundle = run_json(
         lathe(),
@@ -673,20 +676,7 @@ fn a_bundle_monitors_production_data_as_the_project_does() {
     }
     // A bundle that fails verification is refused.
     let folder = dir.path().join("bc");
-    run_json(
-        lathe(),
-        &[
-            "--project",
-            &project,
-            "bundle",
-            "export",
-            "breast_cancer_classifier@1",
-            "--eval-dataset",
-            "breast_cancer@1",
-            "--out",
-            folder.to_str().unwrap(),
-        ],
-    );
+    export(folder.to_str().unwrap());
     let reference = std::fs::read_dir(&folder)
         .unwrap()
         .map(|e| e.unwrap().path().join("monitoring/monitor_reference.json"))

@@ -362,15 +362,7 @@ pub fn monitor_tables(
                 },
             )
         },
-        || {
-            prepare(
-                analysis_frame,
-                &options.columns,
-                "the analysis data",
-                false,
-                model,
-            )
-        },
+        || prepare_analysis(analysis_frame, options, model),
     );
     let (reconstruction, errors) = reconstruction?;
     let reference = Reference {
@@ -431,15 +423,7 @@ impl Reference {
     ) -> Result<MonitorReport> {
         let (fitted, analysis) = rayon::join(
             || fit_cbpe(&self.outputs, self.times.as_deref(), options),
-            || {
-                prepare(
-                    analysis_frame,
-                    &options.columns,
-                    "the analysis data",
-                    false,
-                    model,
-                )
-            },
+            || prepare_analysis(analysis_frame, options, model),
         );
         self.analyse_prepared(analysis_frame, &analysis?, options, fitted?)
     }
@@ -595,6 +579,15 @@ fn fit_cbpe(
     let ranges: Vec<_> = chunks.iter().map(|c| c.rows.clone()).collect();
     let cbpe = Cbpe::fit(outputs, &ranges, &options.metrics)?;
     Ok((chunks, cbpe))
+}
+
+/// The analysis side's outputs, in time order.
+fn prepare_analysis(
+    frame: &DataFrame,
+    options: &MonitorOptions,
+    model: Option<ModelInput>,
+) -> Result<Prepared> {
+    prepare(frame, &options.columns, "the analysis data", false, model)
 }
 
 /// Reads a side's columns and orders its rows by time.
