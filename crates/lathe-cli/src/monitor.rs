@@ -17,7 +17,8 @@ pub const ALERT_EXIT: u8 = 3;
 
 #[derive(Debug, Args)]
 pub struct MonitorArgs {
-    /// [MODEL] REFERENCE ANALYSIS. MODEL (an .onnx file, its URL, or `NAME[@VERSION|@ALIAS]`)
+    /// MODEL REFERENCE ANALYSIS, or REFERENCE ANALYSIS. MODEL (an .onnx file, its URL, or
+    /// `NAME[@VERSION|@ALIAS]`)
     /// computes the outputs from the features; without it, --score-column and
     /// --prediction-column name them. REFERENCE holds the targets; ANALYSIS may not. Each is
     /// a dataset `NAME[@VERSION]` or a file (CSV, TSV, Parquet, NDJSON, JSON, Arrow), local or

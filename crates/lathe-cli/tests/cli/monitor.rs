@@ -693,3 +693,49 @@ fn a_bundle_monitors_production_data_as_the_project_does() {
     assert_eq!(code, "bad_bundle", "{message}");
     assert!(message.contains("monitor_reference.json"), "{message}");
 }
+
+#[test]
+fn a_model_without_class_probabilities_is_refused() {
+    let regressor = asset("assets/models/diabetes_boosting.onnx");
+    let data = asset("assets/datasets/diabetes.csv");
+    let header = std::fs::read_to_string(&data).unwrap();
+    let features: Vec<&str> = header
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .filter(|c| *c != "target")
+        .collect();
+    let (code, message) = run_error(
+        lathe(),
+        &[
+            "monitor",
+            &regressor,
+            &data,
+            &data,
+            "--features",
+            &features.join(","),
+        ],
+    );
+    assert_eq!(code, "bad_argument", "{message}");
+    assert!(message.contains("no class probabilities"), "{message}");
+    // A multiclass classifier: CBPE here estimates binary ones.
+    let multi = asset("tests/fixtures/models/logreg_multi.onnx");
+    let classes = asset("tests/fixtures/models/diabetes_class.csv");
+    let features = "age,sex,bmi,bp,s1,s2,s3,s4,s5,s6";
+    let (code, message) = run_error(
+        lathe(),
+        &[
+            "monitor",
+            &multi,
+            &classes,
+            &classes,
+            "--features",
+            features,
+            "--target",
+            "target_class",
+        ],
+    );
+    assert_eq!(code, "bad_argument", "{message}");
+    assert!(message.contains("3 classes"), "{message}");
+}

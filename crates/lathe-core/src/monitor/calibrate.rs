@@ -1,8 +1,9 @@
 //! Score calibration as NannyML decides and does it: scikit-learn's `IsotonicRegression`
 //! (`out_of_bounds='clip'`) fitted on the reference scores and targets, used only when
-//! NannyML's `needs_calibration` says it lowers the expected calibration error on every
-//! reading of ten stratified 90/10 splits (scikit-learn's `StratifiedShuffleSplit` with
-//! `random_state=42`, whose draws [`RandomState`] reproduces).
+//! NannyML's `needs_calibration` says it lowers the expected calibration error over the test
+//! rows of ten stratified 90/10 splits taken together (scikit-learn's `StratifiedShuffleSplit`
+//! with `random_state=42`, whose draws [`RandomState`] reproduces), each calibrated by an
+//! isotonic regression fitted on its train rows.
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
