@@ -52,7 +52,7 @@ pub struct MonitorArgs {
     /// The model's input columns (as for `lathe model predict`; default the registered ones),
     /// which are also the features of the multivariate drift. Without a model: the features
     /// of the multivariate drift, default every column both tables have besides the outputs,
-    /// the target and the time (leave out identifiers).
+    /// the target, the time and identifiers (integer or text columns whose values all differ).
     #[arg(long, value_delimiter = ',', value_name = "A,B")]
     features: Option<Vec<String>>,
     /// Exit with code 3 when an analysis chunk's estimate leaves its thresholds (for CI).

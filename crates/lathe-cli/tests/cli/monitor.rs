@@ -424,6 +424,32 @@ fn unsorted_timestamps_are_ordered_and_few_chunks_warn() {
     );
 }
 
+#[test]
+fn an_identifier_column_is_not_a_default_feature() {
+    // The car-loan tables have an `id` column (0..50,000, then 50,000..100,000): as a feature it
+    // would drift by construction.
+    let out = monitor(
+        &data("car_loan_reference.parquet"),
+        &data("car_loan_analysis.parquet"),
+        &["--chunk-size", "5000", "--timestamp-column", "timestamp"],
+    );
+    let features: Vec<&str> = out["multivariate_features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert!(!features.contains(&"id"), "{features:?}");
+    assert!(features.contains(&"car_value") && features.contains(&"salary_range"));
+    let warnings = out["warnings"].as_array().unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("id: every value differs")),
+        "{warnings:?}"
+    );
+}
+
 /// The repository's file, by its path from the root.
 fn asset(relative: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -688,8 +688,7 @@ fn default_features(
         Some(columns.target.as_str()),
         columns.timestamp.as_deref(),
     ];
-    let mut skipped = Vec::new();
-    let mut features = Vec::new();
+    let (mut skipped, mut identifiers, mut features) = (Vec::new(), Vec::new(), Vec::new());
     for c in reference.columns() {
         let name = c.name().as_str();
         if outputs.contains(&Some(name)) {
@@ -702,6 +701,8 @@ fn default_features(
             || matches!(dtype, DataType::Categorical(..) | DataType::Enum(..));
         if !usable || analysis.column(name).is_err() {
             skipped.push(name.to_owned());
+        } else if is_identifier(c) {
+            identifiers.push(name.to_owned());
         } else {
             features.push(name.to_owned());
         }
@@ -712,7 +713,24 @@ fn default_features(
             skipped.join(", ")
         ));
     }
+    if !identifiers.is_empty() {
+        warnings.push(format!(
+            "multivariate drift leaves out {}: every value differs, as in an identifier (name the features with --features to keep one)",
+            identifiers.join(", ")
+        ));
+    }
     features
+}
+
+/// An integer or text column of more than one row whose values all differ: a row's key (an
+/// id), whose values outside the reference's range would look like drift. Numbers with a
+/// fraction are measurements, however distinct.
+fn is_identifier(c: &Column) -> bool {
+    let dtype = c.dtype();
+    (dtype.is_integer() || dtype.is_string())
+        && c.len() > 1
+        && c.null_count() == 0
+        && c.n_unique().is_ok_and(|n| n == c.len())
 }
 
 fn column<'a>(
