@@ -7,13 +7,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::calibrate::{Decision, Isotonic, needs_calibration};
+use super::{SAMPLING_ERROR_RANGE, nan_max, nan_min, standard_deviation_thresholds};
 use crate::numeric::{pairwise_sum, std_pop};
 use crate::{Error, Result};
-
-/// NannyML's `SAMPLING_ERROR_RANGE`: the confidence band is the estimate ± 3 sampling errors.
-const SAMPLING_ERROR_RANGE: f64 = 3.0;
-/// NannyML's default `StandardDeviationThreshold` multiplier.
-const THRESHOLD_STD: f64 = 3.0;
 
 /// A binary classification metric CBPE estimates, by NannyML's name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -277,26 +273,11 @@ impl Cbpe {
     }
 }
 
-/// numpy's `minimum`/`maximum`: NaN wins.
-fn nan_min(a: f64, b: f64) -> f64 {
-    if b.is_nan() { b } else { a.min(b) }
-}
-
-fn nan_max(a: f64, b: f64) -> f64 {
-    if b.is_nan() { b } else { a.max(b) }
-}
-
-/// `StandardDeviationThreshold()` over the reference chunks' realised values (NaN ignored),
-/// then NannyML's limits of 0 and 1.
+/// CBPE's thresholds: NannyML's standard-deviation thresholds limited to [0, 1] (NaN without a
+/// realised value among the reference chunks).
 fn thresholds(values: &[f64]) -> (Option<f64>, Option<f64>) {
-    let kept: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
-    let (mean, std) = if kept.is_empty() {
-        (f64::NAN, f64::NAN)
-    } else {
-        (pairwise_sum(&kept) / kept.len() as f64, std_pop(&kept))
-    };
-    let mut lower = mean - std * THRESHOLD_STD;
-    let mut upper = mean + std * THRESHOLD_STD;
+    let (mut lower, mut upper) =
+        standard_deviation_thresholds(values).unwrap_or((f64::NAN, f64::NAN));
     if lower <= 0.0 {
         lower = 0.0;
     }

@@ -157,6 +157,34 @@ fn finite(v: f64) -> Option<f64> {
     (!v.is_nan()).then_some(v)
 }
 
+/// NannyML's `SAMPLING_ERROR_RANGE`: a confidence band is the value ± 3 sampling errors.
+const SAMPLING_ERROR_RANGE: f64 = 3.0;
+/// NannyML's default `StandardDeviationThreshold` multiplier.
+const THRESHOLD_STD: f64 = 3.0;
+
+/// NannyML's `StandardDeviationThreshold()` over the reference chunks' values (NaN ignored):
+/// their mean less and plus 3 population standard deviations, before any limit; `None`
+/// without a value. CBPE and the reconstruction each apply their own limits.
+fn standard_deviation_thresholds(values: &[f64]) -> Option<(f64, f64)> {
+    let kept: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
+    if kept.is_empty() {
+        return None;
+    }
+    let mean = crate::numeric::pairwise_sum(&kept) / kept.len() as f64;
+    let std = crate::numeric::std_pop(&kept);
+    Some((mean - std * THRESHOLD_STD, mean + std * THRESHOLD_STD))
+}
+
+/// numpy's `minimum(a, b)`: NaN wins.
+fn nan_min(a: f64, b: f64) -> f64 {
+    if b.is_nan() { b } else { a.min(b) }
+}
+
+/// numpy's `maximum(a, b)`: NaN wins.
+fn nan_max(a: f64, b: f64) -> f64 {
+    if b.is_nan() { b } else { a.max(b) }
+}
+
 impl From<MetricChunk> for MetricShown {
     fn from(m: MetricChunk) -> Self {
         MetricShown {

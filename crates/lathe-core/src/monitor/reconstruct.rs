@@ -15,13 +15,12 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::{SAMPLING_ERROR_RANGE, finite, nan_max, standard_deviation_thresholds};
 use crate::numeric::{pairwise_sum, std_pop};
 use crate::{Error, Result};
 
 /// NannyML's default share of the variance the kept components explain.
 pub const VARIANCE_KEPT: f64 = 0.65;
-const SAMPLING_ERROR_RANGE: f64 = 3.0;
-const THRESHOLD_STD: f64 = 3.0;
 
 /// How one feature enters the reconstruction.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -309,13 +308,9 @@ impl Reconstruction {
     /// NannyML's thresholds from the reference chunks' values: mean ± 3 standard deviations,
     /// no lower threshold when it would be 0 or less.
     pub fn set_thresholds(&mut self, values: &[f64]) {
-        let kept: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
-        if !kept.is_empty() {
-            let mean = pairwise_sum(&kept) / kept.len() as f64;
-            let std = std_pop(&kept);
-            let lower = mean - THRESHOLD_STD * std;
+        if let Some((lower, upper)) = standard_deviation_thresholds(values) {
             self.lower_threshold = (lower > 0.0).then_some(lower);
-            self.upper_threshold = Some(mean + THRESHOLD_STD * std);
+            self.upper_threshold = Some(upper);
         }
     }
 
@@ -366,19 +361,13 @@ impl Reconstruction {
             f64::NAN
         };
         let se = std / n.sqrt();
-        let finite = |v: f64| (!v.is_nan()).then_some(v);
         let lower = self.lower_threshold.unwrap_or(f64::NEG_INFINITY);
         let upper = self.upper_threshold.unwrap_or(f64::INFINITY);
-        let low_band = value - SAMPLING_ERROR_RANGE * se;
         ChunkError {
             reconstruction_error: finite(value),
             sampling_error: finite(se),
             upper_confidence: finite(value + SAMPLING_ERROR_RANGE * se),
-            lower_confidence: finite(if low_band.is_nan() {
-                low_band
-            } else {
-                low_band.max(0.0)
-            }),
+            lower_confidence: finite(nan_max(0.0, value - SAMPLING_ERROR_RANGE * se)),
             lower_threshold: self.lower_threshold,
             upper_threshold: self.upper_threshold,
             alert: !(lower < value && value < upper),
