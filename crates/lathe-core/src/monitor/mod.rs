@@ -381,13 +381,7 @@ pub fn monitor_tables(
         || {
             rayon::join(
                 || fit_cbpe(&prepared.outputs, prepared.times.as_deref(), options),
-                || -> Result<_> {
-                    if features.is_empty() {
-                        return Ok((None, Vec::new()));
-                    }
-                    let (rec, errors) = Reconstruction::fit(reference_frame, &features)?;
-                    Ok((Some(rec), prepared.ordered(errors)))
-                },
+                || learn_reconstruction(reference_frame, &features, &prepared),
             )
         },
         || prepare_analysis(analysis_frame, options, model),
@@ -428,12 +422,7 @@ impl Reference {
         model: Option<ModelInput>,
     ) -> Result<Reference> {
         let prepared = prepare(frame, columns, "the reference data", true, model)?;
-        let (reconstruction, errors) = if features.is_empty() {
-            (None, Vec::new())
-        } else {
-            let (rec, errors) = Reconstruction::fit(frame, features)?;
-            (Some(rec), prepared.ordered(errors))
-        };
+        let (reconstruction, errors) = learn_reconstruction(frame, features, &prepared)?;
         Ok(Reference {
             outputs: prepared.outputs,
             times: prepared.times,
@@ -589,6 +578,20 @@ impl Reference {
             warnings,
         })
     }
+}
+
+/// The reconstruction of `features` fitted on the reference, with each reference row's error
+/// in time order; none without features.
+fn learn_reconstruction(
+    frame: &DataFrame,
+    features: &[String],
+    prepared: &Prepared,
+) -> Result<(Option<Reconstruction>, Vec<f64>)> {
+    if features.is_empty() {
+        return Ok((None, Vec::new()));
+    }
+    let (rec, errors) = Reconstruction::fit(frame, features)?;
+    Ok((Some(rec), prepared.ordered(errors)))
 }
 
 /// The reference chunks and CBPE fitted on them.
@@ -796,14 +799,18 @@ fn numbers(frame: &DataFrame, name: &str, argument: &'static str, side: &str) ->
             ),
         ));
     }
-    let cast = c.cast(&DataType::Float64).map_err(|e| Error::Compute {
+    float_values(c)
+}
+
+/// A numeric or boolean column as f64, missing values as NaN (copied straight when it has
+/// none).
+fn float_values(c: &Column) -> Result<Vec<f64>> {
+    let polars = |e: PolarsError| Error::Compute {
         context: "cannot read a column",
-        detail: format!("'{name}': {e}"),
-    })?;
-    let ca = cast.f64().map_err(|e| Error::Compute {
-        context: "cannot read a column",
-        detail: format!("'{name}': {e}"),
-    })?;
+        detail: format!("'{}': {e}", c.name()),
+    };
+    let cast = c.cast(&DataType::Float64).map_err(polars)?;
+    let ca = cast.f64().map_err(polars)?;
     Ok(if ca.null_count() == 0 {
         ca.into_no_null_iter().collect()
     } else {

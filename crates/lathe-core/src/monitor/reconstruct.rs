@@ -15,7 +15,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{SAMPLING_ERROR_RANGE, finite, nan_max, standard_deviation_thresholds};
+use super::{SAMPLING_ERROR_RANGE, finite, float_values, nan_max, standard_deviation_thresholds};
 use crate::numeric::{pairwise_sum, std_pop};
 use crate::{Error, Result};
 
@@ -90,13 +90,7 @@ fn values(frame: &DataFrame, name: &str, side: &str) -> Result<Values> {
     };
     let dtype = column.dtype();
     if dtype.is_primitive_numeric() {
-        let cast = column.cast(&DataType::Float64).map_err(polars)?;
-        let ca = cast.f64().map_err(polars)?;
-        return Ok(Values::Numbers(if ca.null_count() == 0 {
-            ca.into_no_null_iter().collect()
-        } else {
-            ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect()
-        }));
+        return Ok(Values::Numbers(float_values(column)?));
     }
     if dtype.is_bool()
         || dtype.is_string()
