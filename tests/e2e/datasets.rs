@@ -68,11 +68,11 @@ async fn browse_the_demo_datasets_import_a_csv_and_read_its_profile() {
     app.screenshot("07b-cars-charts").await;
 
     // The sidebar counts the new dataset.
-    app.wait_text("[data-testid=nav-datasets] .nav-count", "4")
+    app.wait_text("[data-testid=nav-datasets] .nav-count", "5")
         .await;
     assert_eq!(
         lathe(&["info", "--json", "--project", demo_path])["counts"]["datasets"],
-        Value::from(4)
+        Value::from(5)
     );
     app.close().await;
 }

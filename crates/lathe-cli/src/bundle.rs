@@ -71,6 +71,12 @@ pub enum BundleCommand {
         /// The metrics to estimate (default all): roc_auc, f1, precision, recall, specificity, accuracy.
         #[arg(long, value_delimiter = ',', value_name = "M,…")]
         metrics: Option<Vec<String>>,
+        /// Write the self-contained HTML report here.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+        /// Write every chart (SVG) with its data (CSV) into this folder.
+        #[arg(long, value_name = "DIR")]
+        charts: Option<PathBuf>,
         /// Exit with code 3 when a chunk alerts.
         #[arg(long)]
         fail_on_alert: bool,
@@ -216,8 +222,14 @@ pub fn run(
             chunk_size,
             chunk_number,
             metrics,
+            html,
+            charts,
             fail_on_alert,
         } => {
+            if let Some(h) = &html {
+                crate::drift::check_html(h)?;
+            }
+            let title = format!("{} on {data}", path.display());
             let source = data_source(data)?;
             let options = MonitorRequest {
                 // The bundle's model computes the outputs.
@@ -229,6 +241,7 @@ pub fn run(
             }
             .into_options()?;
             let report = with_progress(|job| bundle::monitor(&path, &source, &options, job))?;
+            crate::monitor::write_outputs(&report, &title, html.as_deref(), charts.as_deref())?;
             print(json, &report, || crate::monitor::text(&report))?;
             Ok(if fail_on_alert && !report.alerts.is_empty() {
                 ExitCode::from(crate::monitor::ALERT_EXIT)

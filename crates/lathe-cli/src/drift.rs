@@ -181,7 +181,7 @@ pub fn run(args: DriftArgs, project_dir: Option<&Path>, json: bool) -> anyhow::R
     })
 }
 
-fn check_html(path: &Path) -> Result<(), Error> {
+pub(crate) fn check_html(path: &Path) -> Result<(), Error> {
     let ok = path
         .extension()
         .and_then(|e| e.to_str())

@@ -1,7 +1,7 @@
 //! `lathe monitor`: a binary classifier's estimated performance over time (NannyML's CBPE),
 //! chunk by chunk, from its scores; gate CI on an alert.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
@@ -55,6 +55,13 @@ pub struct MonitorArgs {
     /// the target, the time and identifiers (integer or text columns whose values all differ).
     #[arg(long, value_delimiter = ',', value_name = "A,B")]
     features: Option<Vec<String>>,
+    /// Write the self-contained HTML report here.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Write every chart (SVG) with its data (CSV) into this folder: one per metric
+    /// (`monitor_roc_auc`, …) and `monitor_reconstruction_error`.
+    #[arg(long, value_name = "DIR")]
+    charts: Option<PathBuf>,
     /// Exit with code 3 when an analysis chunk's estimate leaves its thresholds (for CI).
     #[arg(long)]
     fail_on_alert: bool,
@@ -83,6 +90,9 @@ pub fn run(args: MonitorArgs, project_dir: Option<&Path>, json: bool) -> anyhow:
         },
     }
     .into_options()?;
+    if let Some(path) = &args.html {
+        crate::drift::check_html(path)?;
+    }
     let mut project: Option<Project> = None;
     let loaded = model
         .as_deref()
@@ -96,12 +106,39 @@ pub fn run(args: MonitorArgs, project_dir: Option<&Path>, json: bool) -> anyhow:
     });
     let report =
         with_progress(|job| monitor::monitor_sources(&reference, &analysis, &options, input, job))?;
+    let title = match &loaded {
+        Some(l) => format!("{} on {} → {}", l.name, args.inputs[1], args.inputs[2]),
+        None => format!("{} → {}", args.inputs[0], args.inputs[1]),
+    };
+    write_outputs(
+        &report,
+        &title,
+        args.html.as_deref(),
+        args.charts.as_deref(),
+    )?;
     print(json, &report, || text(&report))?;
     Ok(if args.fail_on_alert && !report.alerts.is_empty() {
         ExitCode::from(ALERT_EXIT)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Writes the HTML report and the charts where asked (`lathe monitor` and `lathe bundle
+/// monitor`).
+pub(crate) fn write_outputs(
+    report: &MonitorReport,
+    title: &str,
+    html: Option<&Path>,
+    charts: Option<&Path>,
+) -> anyhow::Result<()> {
+    if let Some(path) = html {
+        monitor::html::write(report, title, path)?;
+    }
+    if let Some(dir) = charts {
+        lathe_core::chart::write_named(&monitor::chart::charts(report), dir)?;
+    }
+    Ok(())
 }
 
 fn shown(v: Option<f64>) -> String {

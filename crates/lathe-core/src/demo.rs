@@ -35,6 +35,20 @@ const DATASETS: &[(&str, &str, &[u8])] = &[
         "diabetes.csv",
         include_bytes!("../../../assets/datasets/diabetes.csv"),
     ),
+    // The production classifier's log, for the Monitoring view (tests/fixtures/
+    // make_demo_production.py): weeks 1–12 after deployment with every label (the reference)…
+    (
+        "breast_cancer_production",
+        "breast_cancer_production_1.parquet",
+        include_bytes!("../../../assets/datasets/breast_cancer_production_1.parquet"),
+    ),
+    // …and weeks 13–24, whose later weeks drift between the classes, so that performance
+    // drops, and whose last four weeks have no labels yet.
+    (
+        "breast_cancer_production",
+        "breast_cancer_production_2.parquet",
+        include_bytes!("../../../assets/datasets/breast_cancer_production_2.parquet"),
+    ),
     // diabetes with an age band and a binary outcome: the Fairness view's data.
     (
         "diabetes_risk",

@@ -765,3 +765,105 @@ fn a_model_without_class_probabilities_is_refused() {
     assert_eq!(code, "bad_argument", "{message}");
     assert!(message.contains("3 classes"), "{message}");
 }
+
+/// The demo's production log: weekly chunks of `scored_at`, labels missing in the last weeks,
+/// a drop that alerts; the HTML report and the charts carry the same chunks.
+#[test]
+fn the_demo_production_log_alerts_and_writes_its_report_and_charts() {
+    let (tmp, dir) = crate::demo();
+    let html = tmp.path().join("monitor.html");
+    let charts = tmp.path().join("charts");
+    let report = run_json(
+        lathe(),
+        &[
+            "monitor",
+            "breast_cancer_classifier@production",
+            "breast_cancer_production@1",
+            "breast_cancer_production@2",
+            "--timestamp-column",
+            "scored_at",
+            "--chunk-period",
+            "1w",
+            "--html",
+            html.to_str().unwrap(),
+            "--charts",
+            charts.to_str().unwrap(),
+            "--project",
+            &dir,
+        ],
+    );
+    let chunks = report["chunks"].as_array().unwrap();
+    let analysis: Vec<&Value> = chunks
+        .iter()
+        .filter(|c| c["period"] == "analysis")
+        .collect();
+    assert_eq!(analysis.len(), 12, "weeks 13–24");
+    assert_eq!(analysis[0]["key"], "2026-03-30/2026-04-05");
+    // Weeks 21–24 have no labels: estimated, not realised.
+    for (week, c) in analysis.iter().enumerate() {
+        let realized = &c["metrics"]["roc_auc"]["realized"];
+        assert_eq!(realized.is_null(), week >= 8, "week {}: {c}", week + 13);
+    }
+    // The drop: the last week's estimated accuracy is below the first's and alerts, with no
+    // alert in the first analysis weeks.
+    let accuracy = |c: &Value| c["metrics"]["accuracy"]["estimated"].as_f64().unwrap();
+    assert!(accuracy(analysis[11]) < accuracy(analysis[0]) - 0.02);
+    assert_eq!(analysis[11]["metrics"]["accuracy"]["alert"], true);
+    let alerts = report["alerts"].as_array().unwrap();
+    assert!(
+        alerts
+            .iter()
+            .all(|a| a["chunk"].as_str().unwrap() >= "2026-05-04"),
+        "{alerts:?}"
+    );
+
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert!(
+        page.contains(&format!("{} alerts", alerts.len())),
+        "verdict"
+    );
+    assert!(!page.contains("<script"), "no JavaScript");
+    for metric in [
+        "roc_auc",
+        "f1",
+        "precision",
+        "recall",
+        "specificity",
+        "accuracy",
+    ] {
+        assert!(
+            page.contains(&format!("id=\"{metric}\"")),
+            "{metric} section"
+        );
+        let csv = std::fs::read_to_string(charts.join(format!("monitor_{metric}.csv"))).unwrap();
+        // A header and one line per chunk, the estimate as the JSON has it.
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), chunks.len() + 1, "{metric}");
+        let last = lines.last().unwrap();
+        let estimate = chunks.last().unwrap()["metrics"][metric]["estimated"]
+            .as_f64()
+            .unwrap();
+        let field: f64 = last.split(',').nth(2).unwrap().parse().unwrap();
+        assert!((field - estimate).abs() <= 1e-12 * estimate.abs(), "{last}");
+        assert!(charts.join(format!("monitor_{metric}.svg")).is_file());
+    }
+    assert!(charts.join("monitor_reconstruction_error.svg").is_file());
+
+    // A report name that is not .html is refused before any work.
+    let (code, message) = run_error(
+        lathe(),
+        &[
+            "monitor",
+            "breast_cancer_classifier@production",
+            "breast_cancer_production@1",
+            "breast_cancer_production@2",
+            "--html",
+            tmp.path().join("report.txt").to_str().unwrap(),
+            "--project",
+            &dir,
+        ],
+    );
+    assert_eq!(code, "bad_argument", "{message}");
+    assert!(message.contains(".html"), "{message}");
+}

@@ -171,14 +171,22 @@ fn demo_creates_the_demo_project() {
     let info = json(&["demo", path_str(&dir)]);
     assert_eq!(keys(&info), INFO_KEYS);
     assert_eq!(info["name"], "Lathe demo");
-    assert_eq!(info["counts"]["datasets"], 3, "the demo holds its datasets");
+    assert_eq!(info["counts"]["datasets"], 4, "the demo holds its datasets");
     let names: Vec<_> = json(&["dataset", "list", "--project", path_str(&dir)])
         .as_array()
         .unwrap()
         .iter()
         .map(|d| d["dataset"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(names, ["breast_cancer", "diabetes", "diabetes_risk"]);
+    assert_eq!(
+        names,
+        [
+            "breast_cancer",
+            "breast_cancer_production",
+            "diabetes",
+            "diabetes_risk"
+        ]
+    );
     assert_eq!(json(&["info", "--project", path_str(&dir)]), info);
     lathe()
         .args(["demo", path_str(&tmp.path().join("demo2"))])

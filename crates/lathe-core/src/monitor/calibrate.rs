@@ -152,6 +152,8 @@ fn pool_adjacent_violators(y: &mut [f64], w: &mut [f64]) {
 /// Why NannyML's rule did or did not calibrate.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "reason")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "CalibrationDecision"))]
 pub enum Decision {
     /// The reference targets hold one class.
     OneClass,

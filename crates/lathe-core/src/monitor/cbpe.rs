@@ -14,6 +14,8 @@ use crate::{Error, Result};
 /// A binary classification metric CBPE estimates, by NannyML's name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "MonitorMetric"))]
 pub enum Metric {
     RocAuc,
     F1,

@@ -20,6 +20,8 @@ pub const FEW_CHUNKS: usize = 6;
 /// How rows are cut into chunks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "by", content = "value")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "MonitorChunking"))]
 pub enum Chunking {
     /// Chunks of this many rows; the rest forms a last, smaller chunk (NannyML's
     /// `incomplete='keep'`).
@@ -40,6 +42,8 @@ impl Default for Chunking {
 /// A calendar period, as pandas' `to_period` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "MonitorPeriod"))]
 pub enum Period {
     Hour,
     Day,

@@ -7,6 +7,8 @@
 //! - [`calibrate`]: NannyML's decision to calibrate and scikit-learn's isotonic regression.
 //! - [`cbpe`]: the binary metrics, their sampling errors and thresholds.
 //! - [`reconstruct`]: multivariate drift, NannyML's data reconstruction error (PCA).
+//! - [`chart`]: each metric and the reconstruction error over the chunks, with bands,
+//!   thresholds, realised values and alerts; [`html`]: the self-contained report.
 //!
 //! What differs from NannyML 0.13.1, and why:
 //! - Rows with the same timestamp keep their file order (NannyML's sort leaves it
@@ -17,7 +19,9 @@
 
 pub mod calibrate;
 pub mod cbpe;
+pub mod chart;
 pub mod chunk;
+pub mod html;
 pub mod reconstruct;
 
 use std::collections::BTreeMap;
@@ -142,6 +146,8 @@ pub struct MonitorOptions {
 
 /// One metric in one chunk, as shown: `None` where a value does not apply.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "MonitorMetricShown"))]
 pub struct MetricShown {
     pub estimated: Option<f64>,
     pub sampling_error: Option<f64>,
@@ -203,6 +209,8 @@ impl From<MetricChunk> for MetricShown {
 /// `reference` or `analysis`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "MonitorSide"))]
 pub enum Side {
     Reference,
     Analysis,
@@ -210,6 +218,8 @@ pub enum Side {
 
 /// One chunk of the report.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "MonitorChunk"))]
 pub struct ChunkShown {
     pub key: String,
     pub chunk_index: usize,
@@ -227,6 +237,8 @@ pub struct ChunkShown {
 /// An analysis chunk whose estimate (or reconstruction error, `metric` =
 /// `reconstruction_error`) left the thresholds.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "MonitorAlert"))]
 pub struct Alert {
     pub chunk: String,
     pub metric: String,
@@ -237,6 +249,8 @@ pub struct Alert {
 
 /// How the rows were cut, as shown.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "ChunkingShown"))]
 pub struct ChunkingShown {
     #[serde(flatten)]
     pub chunking: Chunking,
@@ -247,6 +261,8 @@ pub struct ChunkingShown {
 
 /// The whole monitoring result.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "MonitorReport"))]
 pub struct MonitorReport {
     pub task: &'static str,
     pub chunking: ChunkingShown,

@@ -60,6 +60,8 @@ pub struct Reconstruction {
 
 /// One chunk's reconstruction error, as shown.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "MonitorChunkError"))]
 pub struct ChunkError {
     pub reconstruction_error: Option<f64>,
     pub sampling_error: Option<f64>,
