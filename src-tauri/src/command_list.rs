@@ -50,6 +50,8 @@ macro_rules! with_commands {
             explain::explain_model,
             explain::shap_chart,
             explain::model_fairness,
+            monitor::monitor_defaults,
+            monitor::monitor_model,
             bundles::export_bundle,
             bundles::list_bundles,
             bundles::create_signing_key,

@@ -4,9 +4,10 @@
 use lathe_core::ErrorCode;
 use lathe_core::api::{
     BundleExportRequest, ChartRequest, ColumnShown, ComparisonView, DriftRequest, DriftView,
-    EvaluationView, ExplainView, FairnessView, GroupRunsRequest, ModelPage, ProfileView,
-    RegisterRequest, RowsRequest, RunChartRequest, RunChartView, RunComparisonView, RunGroups,
-    RunsPlotRequest, RunsRequest, RunsView, SensitiveShown, StatisticShown,
+    EvaluationView, ExplainView, FairnessView, GroupRunsRequest, ModelPage, MonitorChartShown,
+    MonitorDefaults, MonitorRequest, MonitorView, ProfileView, RegisterRequest, RowsRequest,
+    RunChartRequest, RunChartView, RunComparisonView, RunGroups, RunsPlotRequest, RunsRequest,
+    RunsView, SensitiveShown, StatisticShown,
 };
 use lathe_core::audit::AuditEntry;
 use lathe_core::bundle::sign::NewKey;
@@ -37,6 +38,11 @@ use lathe_core::model::eval::{
 };
 use lathe_core::model::registry::{ModelSummary, ModelVersion, Registered};
 use lathe_core::model::{Runtime, Signature, ValueSignature};
+use lathe_core::monitor::chart::Row as MonitorRow;
+use lathe_core::monitor::{
+    Alert as MonitorAlert, ChunkError, ChunkShown, Chunking, ChunkingShown, Decision, Metric,
+    MetricShown, MonitorReport, Period, Side as MonitorSide,
+};
 use lathe_core::numeric::Histogram;
 use lathe_core::project::ProjectInfo;
 use lathe_core::runs::{
@@ -364,6 +370,61 @@ pub fn typescript_bindings() -> Result<Vec<(String, String)>, ts_rs::ExportError
         (
             "RegressionPoints.ts".into(),
             RegressionPoints::export_to_string(&cfg)?,
+        ),
+        (
+            "MonitorRequest.ts".into(),
+            MonitorRequest::export_to_string(&cfg)?,
+        ),
+        (
+            "MonitorView.ts".into(),
+            MonitorView::export_to_string(&cfg)?,
+        ),
+        (
+            "MonitorDefaults.ts".into(),
+            MonitorDefaults::export_to_string(&cfg)?,
+        ),
+        (
+            "MonitorChartShown.ts".into(),
+            MonitorChartShown::export_to_string(&cfg)?,
+        ),
+        ("MonitorRow.ts".into(), MonitorRow::export_to_string(&cfg)?),
+        (
+            "MonitorReport.ts".into(),
+            MonitorReport::export_to_string(&cfg)?,
+        ),
+        (
+            "MonitorChunk.ts".into(),
+            ChunkShown::export_to_string(&cfg)?,
+        ),
+        (
+            "MonitorMetricShown.ts".into(),
+            MetricShown::export_to_string(&cfg)?,
+        ),
+        (
+            "MonitorSide.ts".into(),
+            MonitorSide::export_to_string(&cfg)?,
+        ),
+        (
+            "MonitorAlert.ts".into(),
+            MonitorAlert::export_to_string(&cfg)?,
+        ),
+        (
+            "ChunkingShown.ts".into(),
+            ChunkingShown::export_to_string(&cfg)?,
+        ),
+        (
+            "MonitorChunking.ts".into(),
+            Chunking::export_to_string(&cfg)?,
+        ),
+        ("MonitorPeriod.ts".into(), Period::export_to_string(&cfg)?),
+        (
+            "CalibrationDecision.ts".into(),
+            Decision::export_to_string(&cfg)?,
+        ),
+        ("MonitorMetric.ts".into(), Metric::export_to_string(&cfg)?),
+        (
+            "MonitorChunkError.ts".into(),
+            ChunkError::export_to_string(&cfg)?,
         ),
     ])
 }

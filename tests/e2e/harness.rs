@@ -400,6 +400,7 @@ impl App {
             let value = match read {
                 Read::Text => element.prop("textContent").await,
                 Read::Attr(name) => element.attr(name).await,
+                Read::Prop(name) => element.prop(name).await,
             }
             .ok()
             .flatten();
@@ -411,6 +412,7 @@ impl App {
                 let what = match read {
                     Read::Text => String::new(),
                     Read::Attr(name) => format!(" [{name}]"),
+                    Read::Prop(name) => format!(" .{name}"),
                 };
                 panic!("{css}{what} is {value:?}, never {wanted} (see target/e2e/failed-text.png)");
             }
@@ -449,6 +451,15 @@ impl App {
     /// Waits for the attribute `attr` of `css` to be `expected`.
     pub async fn wait_attr(&self, css: &str, attr: &str, expected: &str) {
         self.wait_for(css, Read::Attr(attr), &format!("{expected:?}"), |v| {
+            v == Some(expected)
+        })
+        .await;
+    }
+
+    /// Waits for the DOM property `prop` of `css` to be `expected` (a field's or a select's
+    /// current `value`, which its attribute does not follow).
+    pub async fn wait_prop(&self, css: &str, prop: &str, expected: &str) {
+        self.wait_for(css, Read::Prop(prop), &format!("{expected:?}"), |v| {
             v == Some(expected)
         })
         .await;
@@ -538,6 +549,7 @@ impl App {
 enum Read<'a> {
     Text,
     Attr(&'a str),
+    Prop(&'a str),
 }
 
 /// A virtual X display of its own, stopped on drop: for windows other than the desktop app's

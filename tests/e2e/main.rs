@@ -13,5 +13,6 @@ mod datasets;
 mod drift;
 mod harness;
 mod models;
+mod monitor;
 mod projects;
 mod runs;

@@ -12,6 +12,7 @@ pub mod datasets;
 pub mod drift;
 pub mod explain;
 pub mod models;
+pub mod monitor;
 pub mod project;
 pub mod runs;
 

@@ -42,6 +42,9 @@ import type { ExplainView } from "../bindings/ExplainView";
 import type { ExplainRequest } from "../bindings/ExplainRequest";
 import type { Explanation } from "../bindings/Explanation";
 import type { FairnessView } from "../bindings/FairnessView";
+import type { MonitorDefaults } from "../bindings/MonitorDefaults";
+import type { MonitorRequest } from "../bindings/MonitorRequest";
+import type { MonitorView } from "../bindings/MonitorView";
 import type { ShapValues } from "../bindings/ShapValues";
 import type { SensitiveReport } from "../bindings/SensitiveReport";
 import type { BundleExportRequest } from "../bindings/BundleExportRequest";
@@ -106,6 +109,9 @@ export type {
   ExplainRequest,
   Explanation,
   FairnessView,
+  MonitorDefaults,
+  MonitorRequest,
+  MonitorView,
   ShapValues,
   SensitiveReport,
 };
@@ -213,6 +219,9 @@ export const api = {
     call<string>("shap_chart", { explanation, chart, row, feature }),
   modelFairness: (reference: string, data: string, target: string | null, sensitive: string[], taskId: string, onProgress: (p: Progress) => void) =>
     call<FairnessView>("model_fairness", { reference, data, target, sensitive, taskId, onProgress: progressChannel(onProgress) }),
+  monitorDefaults: (reference: string) => call<MonitorDefaults>("monitor_defaults", { reference }),
+  monitorModel: (reference: string, analysis: string, request: MonitorRequest, taskId: string, onProgress: (p: Progress) => void) =>
+    call<MonitorView>("monitor_model", { reference, analysis, request, taskId, onProgress: progressChannel(onProgress) }),
   datasetColumns: (reference: string) => call<string[]>("dataset_columns", { reference }),
   exportBundle: (request: BundleExportRequest, taskId: string, onProgress: (p: Progress) => void) =>
     call<Exported>("export_bundle", { request, taskId, onProgress: progressChannel(onProgress) }),

@@ -76,8 +76,8 @@ impl DriftRequest {
 }
 
 /// Monitoring a model's outputs over time; empty means the default.
-/// (The desktop's Monitoring view will send it too; it gets its TypeScript binding then.)
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MonitorRequest {
     /// The model that computes the outputs (a file, URL or `NAME@VERSION`); without one, the
     /// score and prediction columns hold them.

@@ -617,3 +617,249 @@ mod tests {
         );
     }
 }
+
+/// One chart of a monitoring result: its key (a metric's name or `reconstruction_error`), its
+/// title, the SVG, and the analysis chunks as its table shows them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MonitorChartShown {
+    pub key: String,
+    pub title: String,
+    pub svg: String,
+    pub rows: Vec<crate::monitor::chart::Row>,
+    /// How many analysis chunks alerted.
+    pub alerts: usize,
+}
+
+/// A monitoring result for the Monitoring view: the report, one chart per metric and one for
+/// the multivariate drift, and a caption saying what was monitored.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MonitorView {
+    pub report: crate::monitor::MonitorReport,
+    pub charts: Vec<MonitorChartShown>,
+    /// `model on reference → analysis · 10 reference and 12 analysis chunks · scores calibrated`.
+    pub caption: String,
+    /// `28 alerts in 7 of 12 analysis chunks, the first in 2026-05-04/2026-05-10
+    /// (reconstruction_error)`, or that there is none.
+    pub verdict: String,
+}
+
+impl MonitorView {
+    /// Monitors `analysis` against `reference` (stored `NAME@VERSION`s or files) with the model
+    /// the request names (its registered target when the request names none).
+    pub fn compute(
+        project: &Project,
+        reference: &str,
+        analysis: &str,
+        mut request: super::MonitorRequest,
+        job: &Job,
+    ) -> Result<MonitorView> {
+        let loaded = super::requests::given(request.model.clone())
+            .map(|m| Input::model(&m).load_model(None, || Ok(project)))
+            .transpose()?;
+        if request.target.is_none() {
+            request.target = loaded.as_ref().and_then(|l| l.target.clone());
+        }
+        let options = request.into_options()?;
+        let input = loaded.as_ref().map(|l| crate::monitor::ModelInput {
+            model: &l.model,
+            features: &l.features,
+        });
+        let report = crate::monitor::monitor_sources(
+            &Input::data(reference).table(|| Ok(project))?,
+            &Input::data(analysis).table(|| Ok(project))?,
+            &options,
+            input,
+            job,
+        )?;
+        let what = match &loaded {
+            Some(l) => format!("{} on {reference} → {analysis}", l.name),
+            None => format!("{reference} → {analysis}"),
+        };
+        MonitorView::new(report, &what)
+    }
+
+    pub fn new(report: crate::monitor::MonitorReport, what: &str) -> Result<MonitorView> {
+        let charts = crate::monitor::chart::charts(&report)
+            .into_iter()
+            .map(|c| {
+                let rows = c.chart.analysis_rows(&report);
+                Ok(MonitorChartShown {
+                    alerts: rows.iter().filter(|r| r.alert).count(),
+                    svg: c.chart.svg()?,
+                    title: c.chart.title.clone(),
+                    key: c.key,
+                    rows,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let c = &report.chunking;
+        let caption = format!(
+            "{what} · {} reference and {} analysis chunks · scores {}",
+            c.reference_chunks,
+            c.analysis_chunks,
+            if report.calibrated {
+                "calibrated (isotonic)"
+            } else {
+                "used as given"
+            }
+        );
+        let verdict = match report.alerts.first() {
+            None => "No alerts: every analysis chunk stays within the reference's thresholds."
+                .to_owned(),
+            Some(first) => {
+                let chunks: std::collections::BTreeSet<&str> =
+                    report.alerts.iter().map(|a| a.chunk.as_str()).collect();
+                format!(
+                    "{} alert{} in {} of {} analysis chunks, the first in {} ({}).",
+                    report.alerts.len(),
+                    if report.alerts.len() == 1 { "" } else { "s" },
+                    chunks.len(),
+                    c.analysis_chunks,
+                    first.chunk,
+                    first.metric
+                )
+            }
+        };
+        Ok(MonitorView {
+            report,
+            charts,
+            caption,
+            verdict,
+        })
+    }
+}
+
+/// What the Monitoring view of a model version starts with: the reference and analysis
+/// periods, the timestamp column and the calendar period of a chunk. Nothing is chosen where
+/// no dataset fits (`reference` empty).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MonitorDefaults {
+    pub reference: String,
+    pub analysis: String,
+    pub timestamp_column: Option<String>,
+    /// `1M`, `1w`, `1d` or `1h`: the longest that cuts the reference into at least six chunks
+    /// (NannyML warns below six).
+    pub chunk_period: Option<String>,
+    /// The registered target column.
+    pub target: Option<String>,
+    /// Why monitoring does not apply (a regressor: its estimation is not built yet).
+    pub unsupported: Option<String>,
+}
+
+impl MonitorDefaults {
+    /// A dataset with two versions or more whose latest holds the model's features: the
+    /// version before the latest (which must hold the target) is the reference, the latest the
+    /// analysis; one with a date or time column is preferred, and that column orders the rows.
+    /// Else the training dataset against its own latest version.
+    pub fn for_model(project: &Project, reference: &str) -> Result<MonitorDefaults> {
+        let version = crate::model::registry::show(project, reference)?;
+        let mut defaults = MonitorDefaults {
+            target: version.target.clone(),
+            ..MonitorDefaults::default()
+        };
+        if version.task != crate::model::eval::Task::Classification {
+            defaults.unsupported = Some(
+                "monitoring without labels estimates classifiers' performance (CBPE); a regressor's (DLE) is not built yet".to_owned(),
+            );
+            return Ok(defaults);
+        }
+        let target = version
+            .target
+            .clone()
+            .unwrap_or_else(|| "target".to_owned());
+        /// A dataset's last two versions, and its time column with its first and last time.
+        struct Pair {
+            reference: String,
+            analysis: String,
+            time: Option<(String, String, String)>,
+        }
+        let mut best: Option<Pair> = None;
+        for d in crate::dataset::list(project)? {
+            if d.versions < 2 {
+                continue;
+            }
+            let (before, latest) = (
+                format!("{}@{}", d.dataset, d.latest_version - 1),
+                format!("{}@{}", d.dataset, d.latest_version),
+            );
+            let (Ok(old), Ok(new)) = (
+                crate::dataset::stored_profile(project, &before),
+                crate::dataset::stored_profile(project, &latest),
+            ) else {
+                continue;
+            };
+            let has = |p: &Profile, c: &str| p.columns.iter().any(|x| x.name == c);
+            if !version.features.iter().all(|f| has(&new, f)) || !has(&old, &target) {
+                continue;
+            }
+            let time = old.columns.iter().find_map(|c| {
+                let timed = c.dtype.starts_with("datetime") || c.dtype == "date";
+                match (&c.min, &c.max) {
+                    (Some(serde_json::Value::String(a)), Some(serde_json::Value::String(b)))
+                        if timed && has(&new, &c.name) =>
+                    {
+                        Some((c.name.clone(), a.clone(), b.clone()))
+                    }
+                    _ => None,
+                }
+            });
+            if best
+                .as_ref()
+                .is_none_or(|b| time.is_some() && b.time.is_none())
+            {
+                best = Some(Pair {
+                    reference: before,
+                    analysis: latest,
+                    time,
+                });
+            }
+        }
+        match best {
+            Some(pair) => {
+                defaults.reference = pair.reference;
+                defaults.analysis = pair.analysis;
+                if let Some((column, first, last)) = pair.time {
+                    defaults.chunk_period = Some(period_for(&first, &last).to_owned());
+                    defaults.timestamp_column = Some(column);
+                }
+            }
+            None => {
+                if let Some(training) = &version.dataset {
+                    let name = training.split('@').next().unwrap_or(training);
+                    defaults.reference = training.clone();
+                    defaults.analysis = crate::dataset::list(project)?
+                        .into_iter()
+                        .find(|d| d.dataset == name)
+                        .map_or_else(
+                            || training.clone(),
+                            |d| format!("{name}@{}", d.latest_version),
+                        );
+                }
+            }
+        }
+        Ok(defaults)
+    }
+}
+
+/// The longest calendar period that cuts the span from `first` to `last` (a profile's minimum
+/// and maximum times) into at least six chunks.
+fn period_for(first: &str, last: &str) -> &'static str {
+    use crate::dataset::times::parse_time;
+    let days = match (parse_time(first), parse_time(last)) {
+        (Some(a), Some(b)) => (b - a) as f64 / 86_400e9,
+        _ => return "1d",
+    };
+    let few = crate::monitor::chunk::FEW_CHUNKS as f64;
+    if days / 30.4 >= few {
+        "1M"
+    } else if days / 7.0 >= few {
+        "1w"
+    } else if days >= few {
+        "1d"
+    } else {
+        "1h"
+    }
+}

@@ -302,3 +302,43 @@ fn reconstruction_drift_equals_nannyml() {
         }
     }
 }
+
+/// The Monitoring view of the demo's production classifier starts with its production log:
+/// the version before the latest as the reference, by week of `scored_at` (the longest period
+/// giving the 12-week reference six chunks or more); a regressor is said to be unsupported.
+#[test]
+fn the_monitoring_view_starts_with_the_demo_production_log() {
+    use lathe_core::api::MonitorDefaults;
+    let tmp = tempfile::tempdir().unwrap();
+    let project = lathe_core::demo::create(
+        &tmp.path().join("demo"),
+        Default::default(),
+        &lathe_core::job::Job::silent(),
+    )
+    .unwrap();
+    let d = MonitorDefaults::for_model(&project, "breast_cancer_classifier@production").unwrap();
+    assert_eq!(
+        (d.reference.as_str(), d.analysis.as_str()),
+        ("breast_cancer_production@1", "breast_cancer_production@2")
+    );
+    assert_eq!(d.timestamp_column.as_deref(), Some("scored_at"));
+    assert_eq!(d.chunk_period.as_deref(), Some("1w"));
+    assert_eq!(d.target.as_deref(), Some("target"));
+    assert_eq!(d.unsupported, None);
+    let regressor = MonitorDefaults::for_model(&project, "diabetes_regressor@1").unwrap();
+    assert!(
+        regressor
+            .unsupported
+            .as_deref()
+            .is_some_and(|u| u.contains("regressor")),
+        "{regressor:?}"
+    );
+    // A classifier whose features no multi-version dataset holds falls back to its training
+    // data against that dataset's latest version.
+    let risk = MonitorDefaults::for_model(&project, "diabetes_risk_classifier@1").unwrap();
+    assert_eq!(
+        (risk.reference.as_str(), risk.analysis.as_str()),
+        ("diabetes_risk@1", "diabetes_risk@1")
+    );
+    assert_eq!(risk.timestamp_column, None);
+}
