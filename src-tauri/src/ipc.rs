@@ -40,8 +40,9 @@ use lathe_core::model::registry::{ModelSummary, ModelVersion, Registered};
 use lathe_core::model::{Runtime, Signature, ValueSignature};
 use lathe_core::monitor::chart::Row as MonitorRow;
 use lathe_core::monitor::{
-    Alert as MonitorAlert, ChunkError, ChunkShown, Chunking, ChunkingShown, Decision, Metric,
-    MetricShown, MonitorReport, Period, Side as MonitorSide,
+    Alert as MonitorAlert, ChunkError, ChunkShown, Chunking, ChunkingShown, ColumnChunk,
+    ColumnDriftShown, Decision, Metric, MetricShown, MonitorReport, Period, Role,
+    Side as MonitorSide,
 };
 use lathe_core::numeric::Histogram;
 use lathe_core::project::ProjectInfo;
@@ -426,6 +427,15 @@ pub fn typescript_bindings() -> Result<Vec<(String, String)>, ts_rs::ExportError
             "MonitorChunkError.ts".into(),
             ChunkError::export_to_string(&cfg)?,
         ),
+        (
+            "MonitorColumnChunk.ts".into(),
+            ColumnChunk::export_to_string(&cfg)?,
+        ),
+        (
+            "MonitorColumnDrift.ts".into(),
+            ColumnDriftShown::export_to_string(&cfg)?,
+        ),
+        ("MonitorColumnRole.ts".into(), Role::export_to_string(&cfg)?),
     ])
 }
 

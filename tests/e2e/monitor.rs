@@ -110,5 +110,30 @@ async fn monitor_the_production_model_and_see_the_drop_alerted() {
     .await;
     app.scroll_to("[data-testid=model-monitor]").await;
     app.screenshot("36-monitoring-multivariate").await;
+
+    // Prediction drift: the score's distance per week against the whole reference, and the
+    // features that drifted in each week, as the CLI's JSON says.
+    app.click("[data-testid=monitor-tab-prediction_drift]")
+        .await;
+    app.wait_attr(
+        "[data-testid=monitor-chart]",
+        "data-chart",
+        "prediction_drift",
+    )
+    .await;
+    let drifted = last["column_drift"]
+        .as_object()
+        .expect("column drift")
+        .iter()
+        .filter(|(name, d)| *name != "score" && *name != "target" && d["drift"] == true)
+        .count();
+    assert!(drifted > 0, "the last week's features drift: {last}");
+    app.wait_text_containing(
+        "[data-testid=monitor-row]:last-child [data-testid=monitor-drifted]",
+        &drifted.to_string(),
+    )
+    .await;
+    app.scroll_to("[data-testid=model-monitor]").await;
+    app.screenshot("37-monitoring-prediction-drift").await;
     app.close().await;
 }

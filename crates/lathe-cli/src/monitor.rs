@@ -8,7 +8,7 @@ use clap::Args;
 use lathe_core::Project;
 use lathe_core::api::MonitorRequest;
 use lathe_core::display;
-use lathe_core::monitor::{self, ModelInput, MonitorReport, Side};
+use lathe_core::monitor::{self, ModelInput, MonitorReport, Role, Side};
 
 use crate::{print, with_progress};
 
@@ -55,6 +55,10 @@ pub struct MonitorArgs {
     /// the target, the time and identifiers (integer or text columns whose values all differ).
     #[arg(long, value_delimiter = ',', value_name = "A,B")]
     features: Option<Vec<String>>,
+    /// Skip the per-chunk drift of each feature, the score and the target (CBPE and the
+    /// multivariate drift only).
+    #[arg(long)]
+    no_column_drift: bool,
     /// Write the self-contained HTML report here.
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
@@ -88,6 +92,7 @@ pub fn run(args: MonitorArgs, project_dir: Option<&Path>, json: bool) -> anyhow:
         } else {
             args.features.clone()
         },
+        column_drift: Some(!args.no_column_drift),
     }
     .into_options()?;
     if let Some(path) = &args.html {
@@ -206,6 +211,62 @@ pub(crate) fn text(report: &MonitorReport) -> String {
                     if m.alert { "  ALERT" } else { "" },
                 ));
             }
+        }
+    }
+    if !report.column_drift.is_empty() {
+        out.push(String::new());
+        let features = report
+            .column_drift
+            .iter()
+            .filter(|c| c.role == Role::Feature)
+            .count();
+        out.push(format!(
+            "Drift per chunk against the whole reference ({features} features, the score{})",
+            if report.column_drift.iter().any(|c| c.role == Role::Target) {
+                ", the target"
+            } else {
+                ""
+            }
+        ));
+        let figures = monitor::chart::charts(report);
+        let rows = figures
+            .iter()
+            .find(|f| f.key == "prediction_drift")
+            .map(|f| f.chart.analysis_rows(report))
+            .unwrap_or_default();
+        for (chunk, row) in report
+            .chunks
+            .iter()
+            .filter(|c| c.period == Side::Analysis)
+            .zip(&rows)
+        {
+            let role_drift = |role: Role| {
+                report
+                    .column_drift
+                    .iter()
+                    .find(|c| c.role == role)
+                    .and_then(|c| chunk.column_drift.get(&c.column))
+                    .map_or("–", |d| match (d.score, d.drift) {
+                        (None, _) => "–",
+                        (Some(_), true) => "DRIFT",
+                        (Some(_), false) => "no",
+                    })
+            };
+            let drifted = &row.drifted_features;
+            let names = if drifted.len() > 3 {
+                format!("{} (+{})", drifted[..3].join(", "), drifted.len() - 3)
+            } else {
+                drifted.join(", ")
+            };
+            out.push(format!(
+                "  {:<24} score {:<5}  target {:<5}  {} of {features} features{}{}",
+                chunk.key,
+                role_drift(Role::Prediction),
+                role_drift(Role::Target),
+                drifted.len(),
+                if names.is_empty() { "" } else { ": " },
+                names
+            ));
         }
     }
     out.push(String::new());

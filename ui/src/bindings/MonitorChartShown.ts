@@ -5,7 +5,11 @@ import type { MonitorRow } from "./MonitorRow";
  * One chart of a monitoring result: its key (a metric's name or `reconstruction_error`), its
  * title, the SVG, and the analysis chunks as its table shows them.
  */
-export type MonitorChartShown = { key: string, title: string, svg: string, rows: Array<MonitorRow>, 
+export type MonitorChartShown = { key: string, title: string, 
+/**
+ * The tab's name: `ROC AUC`, `Prediction drift`, `Multivariate drift`.
+ */
+label: string, svg: string, rows: Array<MonitorRow>, 
 /**
  * How many analysis chunks alerted.
  */

@@ -3,6 +3,7 @@ import type { CalibrationDecision } from "./CalibrationDecision";
 import type { ChunkingShown } from "./ChunkingShown";
 import type { MonitorAlert } from "./MonitorAlert";
 import type { MonitorChunk } from "./MonitorChunk";
+import type { MonitorColumnDrift } from "./MonitorColumnDrift";
 import type { MonitorMetric } from "./MonitorMetric";
 
 /**
@@ -16,7 +17,12 @@ calibration: CalibrationDecision, calibrated: boolean, metrics: Array<MonitorMet
 /**
  * The features of the multivariate drift and how many principal components it keeps.
  */
-multivariate_features: Array<string>, components: number | null, chunks: Array<MonitorChunk>, alerts: Array<MonitorAlert>, 
+multivariate_features: Array<string>, components: number | null, 
+/**
+ * The columns tested for drift in every chunk (features, the score, the target), empty
+ * when not computed (a bundle's reference holds no rows to test against).
+ */
+column_drift: Array<MonitorColumnDrift>, chunks: Array<MonitorChunk>, alerts: Array<MonitorAlert>, 
 /**
  * What NannyML would warn about (too few chunks, …).
  */

@@ -36,4 +36,8 @@ metrics: Array<string> | null,
 /**
  * The features of the multivariate drift. Default: every other column both tables have.
  */
-features: Array<string> | null, };
+features: Array<string> | null, 
+/**
+ * Test every feature, the score and the target for drift in each chunk. Default: yes.
+ */
+column_drift?: boolean, };

@@ -8,4 +8,8 @@ export type MonitorRow = { chunk: string, rows: number,
 /**
  * `2018-01-01 … 2018-01-07` when chunked by time, else empty.
  */
-dates: string, value: string, band: string, realized: string, thresholds: string, alert: boolean, };
+dates: string, value: string, band: string, realized: string, thresholds: string, alert: boolean, 
+/**
+ * The features that drifted in this chunk, the furthest past its threshold first.
+ */
+drifted_features: Array<string>, };

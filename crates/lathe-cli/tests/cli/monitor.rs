@@ -655,8 +655,11 @@ fn a_bundle_monitors_production_data_as_the_project_does() {
             &production,
             "--chunk-size",
             "50",
+            // A bundle holds no reference rows to test single columns against.
+            "--no-column-drift",
         ],
     );
+    assert_eq!(from_bundle["column_drift"], serde_json::json!([]));
     assert_eq!(from_bundle["chunks"], from_project["chunks"]);
     assert_eq!(from_bundle["calibration"], from_project["calibration"]);
     assert_eq!(from_bundle["alerts"], from_project["alerts"]);
@@ -849,6 +852,52 @@ fn the_demo_production_log_alerts_and_writes_its_report_and_charts() {
         assert!(charts.join(format!("monitor_{metric}.svg")).is_file());
     }
     assert!(charts.join("monitor_reconstruction_error.svg").is_file());
+
+    // Per chunk, every feature, the score and the target are tested against the whole
+    // reference; the score drifts in the shifted weeks and not in the first analysis week,
+    // and the target has no score where labels are missing.
+    let roles: Vec<(&str, &str)> = report["column_drift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["column"].as_str().unwrap(), c["role"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        roles.len(),
+        32,
+        "30 features, the score, the target: {roles:?}"
+    );
+    assert!(roles.contains(&("score", "prediction")) && roles.contains(&("target", "target")));
+    assert_eq!(analysis[0]["column_drift"]["score"]["drift"], false);
+    assert_eq!(analysis[11]["column_drift"]["score"]["drift"], true);
+    assert!(analysis[11]["column_drift"]["target"]["score"].is_null());
+    for key in ["prediction_drift", "target_drift"] {
+        assert!(charts.join(format!("monitor_{key}.csv")).is_file(), "{key}");
+    }
+    assert!(
+        page.contains("id=\"column-drift\""),
+        "drifted features section"
+    );
+
+    // --no-column-drift leaves the per-chunk tests out, and nothing else changes.
+    let lean = run_json(
+        lathe(),
+        &[
+            "monitor",
+            "breast_cancer_classifier@production",
+            "breast_cancer_production@1",
+            "breast_cancer_production@2",
+            "--timestamp-column",
+            "scored_at",
+            "--chunk-period",
+            "1w",
+            "--no-column-drift",
+            "--project",
+            &dir,
+        ],
+    );
+    assert_eq!(lean["column_drift"], serde_json::json!([]));
+    assert_eq!(lean["alerts"], report["alerts"]);
 
     // A report name that is not .html is refused before any work.
     let (code, message) = run_error(

@@ -98,6 +98,10 @@ pub struct MonitorRequest {
     pub metrics: Option<Vec<String>>,
     /// The features of the multivariate drift. Default: every other column both tables have.
     pub features: Option<Vec<String>>,
+    /// Test every feature, the score and the target for drift in each chunk. Default: yes.
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub column_drift: Option<bool>,
 }
 
 impl MonitorRequest {
@@ -158,6 +162,7 @@ impl MonitorRequest {
             chunking,
             metrics,
             features: self.features.filter(|f| !f.is_empty()),
+            column_drift: self.column_drift.unwrap_or(true),
         })
     }
 }

@@ -625,6 +625,8 @@ mod tests {
 pub struct MonitorChartShown {
     pub key: String,
     pub title: String,
+    /// The tab's name: `ROC AUC`, `Prediction drift`, `Multivariate drift`.
+    pub label: String,
     pub svg: String,
     pub rows: Vec<crate::monitor::chart::Row>,
     /// How many analysis chunks alerted.
@@ -689,6 +691,7 @@ impl MonitorView {
                     alerts: rows.iter().filter(|r| r.alert).count(),
                     svg: c.chart.svg()?,
                     title: c.chart.title.clone(),
+                    label: c.chart.label.clone(),
                     key: c.key,
                     rows,
                 })

@@ -157,9 +157,6 @@ fn iso(ms: i64) -> String {
 
 /// A window of current rows: its start and end labels and the rows' positions.
 type Cut = (String, String, Vec<u32>);
-/// A column's score and verdict in every window (`None`: no values there).
-type ColumnWindows = Vec<Option<f64>>;
-
 /// Cuts the current rows into windows. Returns them and the count of rows without a time.
 fn cut(current: &DataFrame, time_column: Option<&str>, window: &Window) -> Result<(Vec<Cut>, u64)> {
     let height = current.height();
@@ -227,6 +224,33 @@ fn cut(current: &DataFrame, time_column: Option<&str>, window: &Window) -> Resul
     Ok((out, missing))
 }
 
+/// Every column's score in each group of `current`'s rows (indices into it), against the whole
+/// reference, with the method the whole comparison chose for the column (so that the groups
+/// are comparable): per column, per group; `None` where a group has no values. Drift over
+/// time's windows and monitoring's chunks are such groups.
+pub fn scores_in_groups(
+    reference: &DataFrame,
+    current: &DataFrame,
+    columns: &[ColumnDrift],
+    groups: &[&[u32]],
+    job: &Job,
+) -> Result<Vec<Vec<Option<f64>>>> {
+    columns
+        .par_iter()
+        .map(|column| {
+            job.cancel.check()?;
+            let r = read_sample(reference, &column.name, column.kind, None)?;
+            groups
+                .iter()
+                .map(|rows| {
+                    let c = read_sample(current, &column.name, column.kind, Some(rows))?;
+                    Ok(evaluate_window(column, &r, &c))
+                })
+                .collect()
+        })
+        .collect()
+}
+
 pub(crate) fn over_time(
     reference: &DataFrame,
     current: &DataFrame,
@@ -237,21 +261,8 @@ pub(crate) fn over_time(
 ) -> Result<Windows> {
     let (cuts, missing) = cut(current, time_column, window)?;
     job.progress("drift over time", 0, Some(columns.len() as u64));
-    // Per column: its score in every window.
-    let per_column: Vec<Result<ColumnWindows>> = columns
-        .par_iter()
-        .map(|column| {
-            job.cancel.check()?;
-            let r = read_sample(reference, &column.name, column.kind, None)?;
-            cuts.iter()
-                .map(|(_, _, rows)| {
-                    let c = read_sample(current, &column.name, column.kind, Some(rows))?;
-                    Ok(evaluate_window(column, &r, &c))
-                })
-                .collect()
-        })
-        .collect();
-    let per_column: Vec<ColumnWindows> = per_column.into_iter().collect::<Result<_>>()?;
+    let groups: Vec<&[u32]> = cuts.iter().map(|(_, _, rows)| rows.as_slice()).collect();
+    let per_column = scores_in_groups(reference, current, columns, &groups, job)?;
     let windows = cuts
         .iter()
         .enumerate()

@@ -28,6 +28,8 @@ const LEGEND_WIDTH: u32 = 150;
 #[derive(Debug, Clone, PartialEq)]
 pub struct OverChunks {
     pub title: String,
+    /// What a tab calls it: `ROC AUC`, `Prediction drift`, `Multivariate drift`.
+    pub label: String,
     /// What the estimate is: `estimated` or `reconstruction error`.
     pub series: String,
     pub keys: Vec<String>,
@@ -43,8 +45,9 @@ pub struct OverChunks {
     pub alert: Vec<bool>,
 }
 
-/// The report's charts: one per metric (key and file its name), then `reconstruction_error`
-/// when the report has a multivariate drift.
+/// The report's charts: one per metric (key and file its name), `prediction_drift` and
+/// `target_drift` when the report tested the score and the target per chunk, then
+/// `reconstruction_error` when it has a multivariate drift.
 pub fn charts(report: &MonitorReport) -> Vec<NamedChart<OverChunks>> {
     let keys: Vec<String> = report.chunks.iter().map(|c| c.key.clone()).collect();
     let first_analysis = report
@@ -69,6 +72,7 @@ pub fn charts(report: &MonitorReport) -> Vec<NamedChart<OverChunks>> {
             format!("monitor_{name}"),
             OverChunks {
                 title: format!("{} (CBPE)", metric.label()),
+                label: metric.label().to_owned(),
                 series: "estimated".to_owned(),
                 keys: keys.clone(),
                 first_analysis,
@@ -86,6 +90,50 @@ pub fn charts(report: &MonitorReport) -> Vec<NamedChart<OverChunks>> {
             },
         ));
     }
+    for c in &report.column_drift {
+        let (key, what) = match c.role {
+            super::Role::Prediction => ("prediction_drift", "Prediction drift"),
+            super::Role::Target => ("target_drift", "Target drift"),
+            super::Role::Feature => continue,
+        };
+        let cells: Vec<Option<&super::ColumnChunk>> = report
+            .chunks
+            .iter()
+            .map(|chunk| chunk.column_drift.get(&c.column))
+            .collect();
+        let (lower, upper) = if c.method.is_test() {
+            (Some(c.threshold), None)
+        } else {
+            (None, Some(c.threshold))
+        };
+        out.push(NamedChart::new(
+            key,
+            format!("monitor_{key}"),
+            OverChunks {
+                title: format!("{what} ('{}', {})", c.column, c.method.score_label()),
+                label: what.to_owned(),
+                series: if c.method.is_test() {
+                    "p-value"
+                } else {
+                    "distance"
+                }
+                .to_owned(),
+                keys: keys.clone(),
+                first_analysis,
+                estimated: cells.iter().map(|m| m.and_then(|m| m.score)).collect(),
+                lower_confidence: vec![None; cells.len()],
+                upper_confidence: vec![None; cells.len()],
+                realized: Vec::new(),
+                lower_threshold: lower,
+                upper_threshold: upper,
+                alert: cells
+                    .iter()
+                    .zip(&report.chunks)
+                    .map(|(m, chunk)| chunk.period == Side::Analysis && m.is_some_and(|m| m.drift))
+                    .collect(),
+            },
+        ));
+    }
     if report.components.is_some() {
         let errors: Vec<_> = report.chunks.iter().map(|c| c.multivariate).collect();
         let pick = |f: fn(&super::ChunkError) -> Option<f64>| -> Vec<Option<f64>> {
@@ -97,6 +145,7 @@ pub fn charts(report: &MonitorReport) -> Vec<NamedChart<OverChunks>> {
             "monitor_reconstruction_error",
             OverChunks {
                 title: "Multivariate drift (data reconstruction error)".to_owned(),
+                label: "Multivariate drift".to_owned(),
                 series: "reconstruction error".to_owned(),
                 keys,
                 first_analysis,
@@ -132,6 +181,8 @@ pub struct Row {
     pub realized: String,
     pub thresholds: String,
     pub alert: bool,
+    /// The features that drifted in this chunk, the furthest past its threshold first.
+    pub drifted_features: Vec<String>,
 }
 
 fn shown(v: Option<f64>) -> String {
@@ -161,15 +212,37 @@ impl OverChunks {
                     (a, b) => format!("{} – {}", shown(a), shown(b)),
                 },
                 realized: shown(self.realized.get(i).copied().flatten()),
-                thresholds: format!(
-                    "{} – {}",
-                    shown(self.lower_threshold),
-                    shown(self.upper_threshold)
-                ),
+                thresholds: match (self.lower_threshold, self.upper_threshold) {
+                    (Some(lo), None) => format!("≥ {}", number(lo)),
+                    (None, Some(hi)) => format!("≤ {}", number(hi)),
+                    (lo, hi) => format!("{} – {}", shown(lo), shown(hi)),
+                },
                 alert: self.alert[i],
+                drifted_features: drifted_features(report, c),
             })
             .collect()
     }
+}
+
+/// The features that drifted in `chunk`, the furthest past its threshold first.
+fn drifted_features(report: &MonitorReport, chunk: &super::ChunkShown) -> Vec<String> {
+    let mut drifted: Vec<(f64, &str)> = report
+        .column_drift
+        .iter()
+        .filter(|c| c.role == super::Role::Feature)
+        .filter_map(|c| {
+            let cell = chunk.column_drift.get(&c.column)?;
+            let score = cell.score.filter(|_| cell.drift)?;
+            let past = if c.method.is_test() {
+                c.threshold / score.max(f64::MIN_POSITIVE)
+            } else {
+                score / c.threshold
+            };
+            Some((past, c.column.as_str()))
+        })
+        .collect();
+    drifted.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    drifted.into_iter().map(|(_, c)| c.to_owned()).collect()
 }
 
 /// `(x, value)` for the chunks that have one.
@@ -392,14 +465,24 @@ impl OverChunks {
         if realized {
             entry("realised", &line(REALIZED, true))?;
         }
-        entry("confidence band", &|y| {
-            area.draw(&Rectangle::new(
-                [(6, y - 6), (26, y + 6)],
-                ACCENT.mix(0.14).filled(),
-            ))
-            .map_err(draw_error)
-        })?;
-        entry("thresholds", &line(ALERT, true))?;
+        let banded = self.upper_confidence.iter().any(Option::is_some);
+        if banded {
+            entry("confidence band", &|y| {
+                area.draw(&Rectangle::new(
+                    [(6, y - 6), (26, y + 6)],
+                    ACCENT.mix(0.14).filled(),
+                ))
+                .map_err(draw_error)
+            })?;
+        }
+        entry(
+            if self.lower_threshold.is_some() && self.upper_threshold.is_some() {
+                "thresholds"
+            } else {
+                "threshold"
+            },
+            &line(ALERT, true),
+        )?;
         if alerts {
             entry("alert", &|y| {
                 area.draw(&Circle::new((16, y), 6, ALERT.stroke_width(2)))

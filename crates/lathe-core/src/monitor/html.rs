@@ -91,6 +91,25 @@ pub fn render(report: &MonitorReport, title: &str) -> Result<String> {
         }
         h.push_str("</tbody></table></details>");
     }
+    if let Some(prediction) = chart::charts(report)
+        .into_iter()
+        .find(|f| f.key == "prediction_drift")
+    {
+        h.push_str("<h2 id=\"column-drift\">Drifted features per analysis chunk</h2><table><thead><tr><th>chunk</th><th>drifted features (furthest past the threshold first)</th></tr></thead><tbody>");
+        for r in prediction.chart.analysis_rows(report) {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td></tr>",
+                esc(&r.chunk),
+                if r.drifted_features.is_empty() {
+                    "–".to_owned()
+                } else {
+                    esc(&r.drifted_features.join(", "))
+                }
+            );
+        }
+        h.push_str("</tbody></table>");
+    }
     if report.components.is_some() {
         let _ = write!(
             h,

@@ -142,6 +142,8 @@ pub struct MonitorOptions {
     /// The features of the multivariate drift: `None` for every column of the reference
     /// besides the outputs, the target and the time (those the analysis also has).
     pub features: Option<Vec<String>>,
+    /// Also test each feature, the score and the target for drift in every chunk.
+    pub column_drift: bool,
 }
 
 /// One metric in one chunk, as shown: `None` where a value does not apply.
@@ -232,6 +234,43 @@ pub struct ChunkShown {
     pub metrics: BTreeMap<String, MetricShown>,
     /// The chunk's multivariate drift (data reconstruction error), when there are features.
     pub multivariate: Option<ChunkError>,
+    /// Per column of the report's `column_drift`: its drift score in this chunk against the
+    /// whole reference, and whether it drifted (empty when not computed).
+    pub column_drift: BTreeMap<String, ColumnChunk>,
+}
+
+/// What a column of the per-chunk drift is to the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "MonitorColumnRole"))]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Feature,
+    /// The model's score (prediction drift).
+    Prediction,
+    /// The target (target drift, where labels are present).
+    Target,
+}
+
+/// A column tested for drift in every chunk, with the method and threshold chosen for it on
+/// the whole periods (as `lathe drift` chooses them), so that chunks are comparable.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "MonitorColumnDrift"))]
+pub struct ColumnDriftShown {
+    pub column: String,
+    pub role: Role,
+    pub method: crate::drift::Method,
+    pub threshold: f64,
+}
+
+/// A column's drift in one chunk: `score` is `None` where the chunk has no values of it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "MonitorColumnChunk"))]
+pub struct ColumnChunk {
+    pub score: Option<f64>,
+    pub drift: bool,
 }
 
 /// An analysis chunk whose estimate (or reconstruction error, `metric` =
@@ -273,6 +312,9 @@ pub struct MonitorReport {
     /// The features of the multivariate drift and how many principal components it keeps.
     pub multivariate_features: Vec<String>,
     pub components: Option<usize>,
+    /// The columns tested for drift in every chunk (features, the score, the target), empty
+    /// when not computed (a bundle's reference holds no rows to test against).
+    pub column_drift: Vec<ColumnDriftShown>,
     pub chunks: Vec<ChunkShown>,
     pub alerts: Vec<Alert>,
     /// What NannyML would warn about (too few chunks, …).
@@ -403,16 +445,214 @@ pub fn monitor_tables(
         || prepare_analysis(analysis_frame, options, model),
     );
     let (reconstruction, errors) = reconstruction?;
+    let analysis = analysis?;
+    let reference_order = prepared.order;
     let reference = Reference {
         outputs: prepared.outputs,
         times: prepared.times,
         reconstruction,
         errors,
     };
-    let mut report = reference.analyse_prepared(analysis_frame, &analysis?, options, fitted?)?;
+    let mut report = reference.analyse_prepared(analysis_frame, &analysis, options, fitted?)?;
+    if options.column_drift {
+        let sides = [
+            PeriodTable {
+                frame: reference_frame,
+                outputs: &reference.outputs,
+                order: reference_order.as_deref(),
+            },
+            PeriodTable {
+                frame: analysis_frame,
+                outputs: &analysis.outputs,
+                order: analysis.order.as_deref(),
+            },
+        ];
+        drift_per_chunk(
+            &mut report,
+            &sides,
+            &features,
+            &options.columns,
+            &mut warnings,
+        )?;
+    }
     warnings.append(&mut report.warnings);
     report.warnings = warnings;
     Ok(report)
+}
+
+/// One period's table, its outputs in time order, and the order that sorted its rows.
+struct PeriodTable<'a> {
+    frame: &'a DataFrame,
+    outputs: &'a Outputs,
+    order: Option<&'a [usize]>,
+}
+
+impl PeriodTable<'_> {
+    /// Values in time order put back in the table's row order.
+    fn in_row_order(&self, v: &[f64]) -> Vec<f64> {
+        match self.order {
+            None => v.to_vec(),
+            Some(order) => {
+                let mut out = vec![f64::NAN; v.len()];
+                for (position, &row) in order.iter().enumerate() {
+                    out[row] = v[position];
+                }
+                out
+            }
+        }
+    }
+
+    /// The table's rows (indices into it) at positions `start..=end` of the time order.
+    fn rows(&self, start: usize, end: usize) -> Vec<u32> {
+        (start..=end)
+            .map(|p| self.order.map_or(p, |o| o[p]) as u32)
+            .collect()
+    }
+
+    /// The features, the score (as `score`) and the target (when the table has one).
+    fn drift_frame(&self, features: &[String], score: &str, target: &str) -> Result<DataFrame> {
+        let polars = |e: PolarsError| Error::Compute {
+            context: "cannot prepare the per-chunk drift",
+            detail: e.to_string(),
+        };
+        let mut columns: Vec<Column> = features
+            .iter()
+            .map(|f| self.frame.column(f).cloned().map_err(polars))
+            .collect::<Result<_>>()?;
+        columns.push(Column::new(
+            score.into(),
+            self.in_row_order(&self.outputs.score),
+        ));
+        if let Some(t) = &self.outputs.target {
+            columns.push(Column::new(target.into(), self.in_row_order(t)));
+        }
+        DataFrame::new_infer_height(columns).map_err(polars)
+    }
+}
+
+/// Tests each feature, the score and the target of every chunk against the whole reference,
+/// with the method `lathe drift` chooses for the two periods (the windows' arithmetic of drift
+/// over time). A distance's threshold comes from the reference chunks, as NannyML sets its
+/// univariate drift's: their mean + 3 standard deviations; a test keeps its p-value threshold.
+fn drift_per_chunk(
+    report: &mut MonitorReport,
+    sides: &[PeriodTable; 2],
+    features: &[String],
+    columns: &Columns,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    use crate::drift::{self, DriftOptions, SideInfo};
+    let score = if columns.score.is_empty() {
+        // The model computes it: a name no feature has.
+        let mut name = "score".to_owned();
+        while features.contains(&name) {
+            name.insert(0, '_');
+        }
+        name
+    } else {
+        columns.score.clone()
+    };
+    let target = columns.target.as_str();
+    let frames = [
+        sides[0].drift_frame(features, &score, target)?,
+        sides[1].drift_frame(features, &score, target)?,
+    ];
+    let mut names: Vec<String> = features.to_vec();
+    names.push(score.clone());
+    if sides[1].outputs.target.is_some() {
+        names.push(target.to_owned());
+    }
+    let info = |f: &DataFrame, name: &str| SideInfo {
+        name: name.to_owned(),
+        version: None,
+        rows: f.height() as u64,
+    };
+    let whole = drift::compare_frames(
+        (info(&frames[0], "reference"), &frames[0]),
+        (info(&frames[1], "analysis"), &frames[1]),
+        &DriftOptions {
+            columns: Some(names),
+            ..DriftOptions::default()
+        },
+        &Job::silent(),
+    )?;
+    if !whole.skipped.is_empty() {
+        let list: Vec<String> = whole
+            .skipped
+            .iter()
+            .map(|s| format!("{} ({})", s.name, s.reason))
+            .collect();
+        warnings.push(format!("per-chunk drift leaves out {}", list.join(", ")));
+    }
+    let mut scores = Vec::new();
+    for (side, (period, frame)) in [Side::Reference, Side::Analysis]
+        .into_iter()
+        .zip(sides.iter().zip(&frames))
+    {
+        let rows: Vec<Vec<u32>> = report
+            .chunks
+            .iter()
+            .filter(|c| c.period == side)
+            .map(|c| period.rows(c.start_index, c.end_index))
+            .collect();
+        let groups: Vec<&[u32]> = rows.iter().map(Vec::as_slice).collect();
+        scores.push(drift::window::scores_in_groups(
+            &frames[0],
+            frame,
+            &whole.columns,
+            &groups,
+            &Job::silent(),
+        )?);
+    }
+    // A distance drifts above the reference chunks' mean + 3 standard deviations (NannyML's
+    // default threshold for its univariate drift); a test's p-value keeps its threshold.
+    let thresholds: Vec<f64> = whole
+        .columns
+        .iter()
+        .zip(&scores[0])
+        .map(|(c, reference)| {
+            let values: Vec<f64> = reference.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
+            match standard_deviation_thresholds(&values) {
+                Some((_, upper)) if !c.method.is_test() => upper,
+                _ => c.threshold,
+            }
+        })
+        .collect();
+    report.column_drift = whole
+        .columns
+        .iter()
+        .zip(&thresholds)
+        .map(|(c, &threshold)| ColumnDriftShown {
+            column: c.name.clone(),
+            role: if c.name == score {
+                Role::Prediction
+            } else if c.name == target {
+                Role::Target
+            } else {
+                Role::Feature
+            },
+            method: c.method,
+            threshold,
+        })
+        .collect();
+    for (side, per_column) in [Side::Reference, Side::Analysis].into_iter().zip(&scores) {
+        let chunks = report.chunks.iter_mut().filter(|c| c.period == side);
+        for (k, chunk) in chunks.enumerate() {
+            for ((column, per_chunk), &threshold) in
+                whole.columns.iter().zip(per_column).zip(&thresholds)
+            {
+                let score = per_chunk[k];
+                chunk.column_drift.insert(
+                    column.name.clone(),
+                    ColumnChunk {
+                        score,
+                        drift: score.is_some_and(|s| column.method.drifted(s, threshold)),
+                    },
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What monitoring learns from the reference, kept whole so that any chunking of an analysis
@@ -552,6 +792,7 @@ impl Reference {
                         rows: c.rows.len(),
                         metrics,
                         multivariate,
+                        column_drift: BTreeMap::new(),
                     };
                     (chunk, alerts)
                 })
@@ -589,6 +830,7 @@ impl Reference {
                 .as_ref()
                 .map(|r| r.features.iter().map(|f| f.name().to_owned()).collect())
                 .unwrap_or_default(),
+            column_drift: Vec::new(),
             chunks,
             alerts,
             warnings,

@@ -69,6 +69,8 @@ fn options(case: &Value) -> MonitorOptions {
             .map(|m| Metric::parse(m.as_str().unwrap()).unwrap())
             .collect(),
         features: Some(Vec::new()),
+        // The score's and the target's drift per chunk ride along; they change no number.
+        column_drift: true,
     }
 }
 
