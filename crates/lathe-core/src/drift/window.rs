@@ -227,7 +227,9 @@ fn cut(current: &DataFrame, time_column: Option<&str>, window: &Window) -> Resul
 /// Every column's score in each group of `current`'s rows (indices into it), against the whole
 /// reference, with the method the whole comparison chose for the column (so that the groups
 /// are comparable): per column, per group; `None` where a group has no values. Drift over
-/// time's windows and monitoring's chunks are such groups.
+/// time's windows and monitoring's chunks are such groups. A Wasserstein distance is measured
+/// against the reference prepared once ([`super::stat::WassersteinReference`]: equal to the
+/// direct distance to within rounding).
 pub fn scores_in_groups(
     reference: &DataFrame,
     current: &DataFrame,
@@ -240,11 +242,25 @@ pub fn scores_in_groups(
         .map(|column| {
             job.cancel.check()?;
             let r = read_sample(reference, &column.name, column.kind, None)?;
+            // A Wasserstein distance against the same reference in every group: the reference
+            // prepared once, so that a group costs its own rows, not the reference's.
+            let prepared = match (column.method, r.numbers().and_then(|n| n.as_slice())) {
+                (super::Method::Wasserstein, Some(values)) if !values.is_empty() => Some((
+                    super::stat::WassersteinReference::new(values.to_vec()),
+                    r.numbers().map_or(0.0, |n| n.std_pop()).max(0.001),
+                )),
+                _ => None,
+            };
             groups
-                .iter()
+                .par_iter()
                 .map(|rows| {
                     let c = read_sample(current, &column.name, column.kind, Some(rows))?;
-                    Ok(evaluate_window(column, &r, &c))
+                    Ok(match (&prepared, c.numbers().and_then(|n| n.as_slice())) {
+                        (Some((reference, norm)), Some(values)) if !values.is_empty() => {
+                            Some(reference.distance(values) / norm)
+                        }
+                        _ => evaluate_window(column, &r, &c),
+                    })
                 })
                 .collect()
         })
