@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark: `lathe monitor` (CBPE of six binary metrics + data reconstruction drift, reading
 # included, release build) against NannyML doing the same on the same generated Parquet tables
-# and chunks. Reports wall time, peak memory and the ratio. Not part of the test suite.
+# and chunks; then both also testing every feature, the score and the target per chunk (Lathe's
+# column drift, NannyML's univariate drift calculator). Reports wall time, peak memory and the
+# ratio of each. Not part of the test suite.
 #
 #   tests/bench/monitor.sh [ROWS] [FEATURES] [CHUNK] [SEED]   (defaults 1000000 20 10000 1)
 #
@@ -20,9 +22,14 @@ DIR="$DATA/monitor-$ROWS-$FEATURES-$SEED"
 du -sh "$DIR"
 FEATS="$(cat "$DIR/features.txt")"
 
-read -r lathe_s lathe_kb < <(measure "lathe monitor" "$LATHE" monitor "$DIR/reference.parquet" "$DIR/analysis.parquet" \
-  --score-column y_pred_proba --prediction-column y_pred --features "$FEATS" --chunk-size "$CHUNK" --json)
-read -r nml_s nml_kb < <(NML_DISABLE_USAGE_LOGGING=1 measure "nannyml" "$NML" "$REPO/tests/bench/monitor_nannyml.py" \
-  "$DIR/reference.parquet" "$DIR/analysis.parquet" "$FEATS" "$CHUNK")
-awk -v l="$lathe_s" -v n="$nml_s" -v lk="$lathe_kb" -v nk="$nml_kb" -v r="$ROWS" -v f="$FEATURES" -v c="$CHUNK" 'BEGIN {
-  printf "%d + %d rows, %d features, chunks of %d: lathe %.2f s (%.0f MiB peak), nannyml %.2f s (%.0f MiB peak): lathe is %.1fx faster\n", r, r, f, c, l, lk/1024, n, nk/1024, n/l }'
+compare() {
+  local what="$1" lathe_flag="$2" nml_flag="$3"
+  read -r lathe_s lathe_kb < <(measure "lathe monitor ($what)" "$LATHE" monitor "$DIR/reference.parquet" "$DIR/analysis.parquet" \
+    --score-column y_pred_proba --prediction-column y_pred --features "$FEATS" --chunk-size "$CHUNK" --json $lathe_flag)
+  read -r nml_s nml_kb < <(NML_DISABLE_USAGE_LOGGING=1 measure "nannyml ($what)" "$NML" "$REPO/tests/bench/monitor_nannyml.py" \
+    "$DIR/reference.parquet" "$DIR/analysis.parquet" "$FEATS" "$CHUNK" $nml_flag)
+  awk -v w="$what" -v l="$lathe_s" -v n="$nml_s" -v lk="$lathe_kb" -v nk="$nml_kb" -v r="$ROWS" -v f="$FEATURES" -v c="$CHUNK" 'BEGIN {
+    printf "%s: %d + %d rows, %d features, chunks of %d: lathe %.2f s (%.0f MiB peak), nannyml %.2f s (%.0f MiB peak): lathe is %.1fx faster\n", w, r, r, f, c, l, lk/1024, n, nk/1024, n/l }'
+}
+compare "CBPE + reconstruction" --no-column-drift ""
+compare "with drift per chunk" "" univariate

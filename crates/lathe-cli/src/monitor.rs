@@ -28,10 +28,12 @@ pub struct MonitorArgs {
     /// The column holding the model's probability of the positive class.
     #[arg(long, value_name = "C")]
     score_column: Option<String>,
-    /// The column holding the model's predicted class (0/1).
+    /// The column holding the model's predicted class (0/1); without --score-column, a
+    /// regressor's prediction (its losses are estimated by DLE).
     #[arg(long, value_name = "C")]
     prediction_column: Option<String>,
-    /// The target column (0/1): required in the reference, used in the analysis where present.
+    /// The target column (0/1, or a regressor's number): required in the reference, used in
+    /// the analysis where present.
     #[arg(long, value_name = "C", default_value = "target")]
     target: String,
     /// The date/time column: rows are ordered by it and chunk dates come from it.
@@ -46,7 +48,9 @@ pub struct MonitorArgs {
     /// One chunk per calendar period of --timestamp-column: 1h, 1d, 1w, 1M, 1q, 1y.
     #[arg(long, value_name = "P", group = "chunking")]
     chunk_period: Option<String>,
-    /// The metrics to estimate (default all): roc_auc, f1, precision, recall, specificity, accuracy.
+    /// The metrics to estimate (default all of the model's kind): a binary classifier's roc_auc,
+    /// f1, precision, recall, specificity, accuracy; a regressor's mae, mape, mse, rmse, msle,
+    /// rmsle.
     #[arg(long, value_delimiter = ',', value_name = "M,…")]
     metrics: Option<Vec<String>>,
     /// The model's input columns (as for `lathe model predict`; default the registered ones),
@@ -153,16 +157,23 @@ fn shown(v: Option<f64>) -> String {
 pub(crate) fn text(report: &MonitorReport) -> String {
     let mut out = Vec::new();
     let c = &report.chunking;
-    out.push(format!(
-        "Estimated performance (CBPE), {} reference and {} analysis chunks; scores {}",
-        c.reference_chunks,
-        c.analysis_chunks,
-        if report.calibrated {
-            "calibrated (isotonic)"
-        } else {
-            "used as given"
-        }
-    ));
+    out.push(if report.calibration.is_some() {
+        format!(
+            "Estimated performance (CBPE), {} reference and {} analysis chunks; scores {}",
+            c.reference_chunks,
+            c.analysis_chunks,
+            if report.calibrated {
+                "calibrated (isotonic)"
+            } else {
+                "used as given"
+            }
+        )
+    } else {
+        format!(
+            "Estimated performance of a regressor (DLE), {} reference and {} analysis chunks",
+            c.reference_chunks, c.analysis_chunks
+        )
+    });
     for metric in &report.metrics {
         let name = metric.name();
         out.push(String::new());

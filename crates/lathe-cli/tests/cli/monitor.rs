@@ -198,6 +198,29 @@ fn every_bad_input_is_refused_by_name() {
     };
     let ok = write("ok.csv", rows(&good));
     let flags = vec!["--score-column", "score", "--prediction-column", "pred"];
+    // No score column named: the 0/1 predictions are taken for a regressor's, and the report
+    // says so.
+    let taken = run_json(
+        lathe(),
+        &[
+            "monitor",
+            &ok,
+            &ok,
+            "--prediction-column",
+            "pred",
+            "--no-column-drift",
+        ],
+    );
+    assert_eq!(taken["task"], "regression");
+    assert!(
+        taken["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("--score-column")),
+        "{}",
+        taken["warnings"]
+    );
     let cases = vec![
         Bad {
             what: "a score column that does not exist",
@@ -205,13 +228,6 @@ fn every_bad_input_is_refused_by_name() {
             analysis: ok.clone(),
             flags: vec!["--score-column", "proba", "--prediction-column", "pred"],
             says: &["no column 'proba'", "score"],
-        },
-        Bad {
-            what: "no score column named",
-            reference: ok.clone(),
-            analysis: ok.clone(),
-            flags: vec!["--prediction-column", "pred"],
-            says: &["--score-column"],
         },
         Bad {
             what: "a score that is not a probability (a logit)",
@@ -723,31 +739,124 @@ fn a_bundle_monitors_production_data_as_the_project_does() {
     assert!(message.contains("monitor_reference.json"), "{message}");
 }
 
+/// A regressor (one number per row, no labels) is monitored by DLE: its losses estimated per
+/// chunk, the same as from its prediction column; a classifier's metric is refused for it.
 #[test]
-fn a_model_without_class_probabilities_is_refused() {
-    let regressor = asset("assets/models/diabetes_boosting.onnx");
+fn a_regressor_is_monitored_by_direct_loss_estimation() {
+    let (tmp, dir) = crate::demo();
+    let regressor = "diabetes_regressor@1";
     let data = asset("assets/datasets/diabetes.csv");
-    let header = std::fs::read_to_string(&data).unwrap();
-    let features: Vec<&str> = header
-        .lines()
-        .next()
+    let report = run_json(
+        lathe(),
+        &[
+            "monitor",
+            regressor,
+            &data,
+            &data,
+            "--chunk-number",
+            "6",
+            "--no-column-drift",
+            "--project",
+            &dir,
+        ],
+    );
+    assert_eq!(report["task"], "regression");
+    assert_eq!(report["calibration"], Value::Null);
+    let metrics: Vec<&str> = report["metrics"]
+        .as_array()
         .unwrap()
-        .split(',')
-        .filter(|c| *c != "target")
+        .iter()
+        .map(|m| m.as_str().unwrap())
         .collect();
+    assert_eq!(metrics, ["mae", "mape", "mse", "rmse", "msle", "rmsle"]);
+    let first = &report["chunks"][0]["metrics"]["mae"];
+    for field in ["estimated", "sampling_error", "realized", "lower_threshold"] {
+        assert!(first[field].as_f64().is_some(), "{field}: {first}");
+    }
+    // The same from a prediction column: the model's predictions written beside the data.
+    let predictions = tmp.path().join("predictions.csv");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lathe"))
+        .args([
+            "model",
+            "predict",
+            regressor,
+            &data,
+            "--out",
+            predictions.to_str().unwrap(),
+            "--project",
+            &dir,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = std::fs::read_to_string(&data).unwrap();
+    let values = std::fs::read_to_string(&predictions).unwrap();
+    let prediction = values.lines().next().unwrap().trim().to_owned();
+    let joined: String = rows
+        .lines()
+        .zip(values.lines())
+        .map(|(r, v)| format!("{r},{v}\n"))
+        .collect();
+    let predicted = tmp.path().join("predicted.csv");
+    std::fs::write(&predicted, joined).unwrap();
+    let features = "age,sex,bmi,bp,s1,s2,s3,s4,s5,s6";
+    let from_columns = run_json(
+        lathe(),
+        &[
+            "monitor",
+            predicted.to_str().unwrap(),
+            predicted.to_str().unwrap(),
+            "--prediction-column",
+            &prediction,
+            "--features",
+            features,
+            "--chunk-number",
+            "6",
+            "--no-column-drift",
+        ],
+    );
+    assert_eq!(from_columns["task"], "regression");
+    for (a, b) in report["chunks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(from_columns["chunks"].as_array().unwrap())
+    {
+        for m in metrics.iter().copied() {
+            let (x, y) = (
+                a["metrics"][m]["realized"].as_f64().unwrap(),
+                b["metrics"][m]["realized"].as_f64().unwrap(),
+            );
+            assert!((x - y).abs() <= 1e-6 * x.abs().max(1.0), "{m}: {x} vs {y}");
+        }
+    }
+    // A classifier's metric is not a regressor's.
     let (code, message) = run_error(
         lathe(),
         &[
             "monitor",
-            &regressor,
+            regressor,
             &data,
             &data,
-            "--features",
-            &features.join(","),
+            "--metrics",
+            "roc_auc",
+            "--project",
+            &dir,
         ],
     );
     assert_eq!(code, "bad_argument", "{message}");
-    assert!(message.contains("no class probabilities"), "{message}");
+    assert!(
+        message.contains("roc_auc") && message.contains("mae"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_multiclass_model_is_refused() {
     // A multiclass classifier: CBPE here estimates binary ones.
     let multi = asset("tests/fixtures/models/logreg_multi.onnx");
     let classes = asset("tests/fixtures/models/diabetes_class.csv");

@@ -82,9 +82,10 @@ pub struct MonitorRequest {
     /// The model that computes the outputs (a file, URL or `NAME@VERSION`); without one, the
     /// score and prediction columns hold them.
     pub model: Option<String>,
-    /// The column holding the score (probability) of the positive class.
+    /// The column holding the score (probability) of the positive class; none for a
+    /// regressor, whose prediction column is all monitoring needs.
     pub score_column: Option<String>,
-    /// The column holding the predicted class (0/1).
+    /// The column holding the predicted class (0/1), or a regressor's prediction.
     pub prediction_column: Option<String>,
     /// The target column. Default `target`.
     pub target: Option<String>,
@@ -146,16 +147,23 @@ impl MonitorRequest {
             ));
         }
         let metrics = match self.metrics.filter(|m| !m.is_empty()) {
-            None => Metric::ALL.to_vec(),
+            // The task's metrics, once the outputs say which task.
+            None => Vec::new(),
             Some(names) => names
                 .iter()
                 .map(|n| Metric::parse(n))
                 .collect::<Result<Vec<_>>>()?,
         };
+        let prediction = needed(self.prediction_column, "prediction")?;
+        // A prediction without a score is a regressor's (DLE).
+        let score = match given(self.score_column) {
+            None if !has_model => String::new(),
+            score => needed(score, "score")?,
+        };
         Ok(MonitorOptions {
             columns: Columns {
-                score: needed(self.score_column, "score")?,
-                prediction: needed(self.prediction_column, "prediction")?,
+                score,
+                prediction,
                 target: given(self.target).unwrap_or_else(|| "target".to_owned()),
                 timestamp,
             },

@@ -699,13 +699,13 @@ impl MonitorView {
             .collect::<Result<Vec<_>>>()?;
         let c = &report.chunking;
         let caption = format!(
-            "{what} · {} reference and {} analysis chunks · scores {}",
+            "{what} · {} reference and {} analysis chunks · {}",
             c.reference_chunks,
             c.analysis_chunks,
-            if report.calibrated {
-                "calibrated (isotonic)"
-            } else {
-                "used as given"
+            match (&report.calibration, report.calibrated) {
+                (None, _) => "losses estimated by DLE",
+                (Some(_), true) => "scores calibrated (isotonic)",
+                (Some(_), false) => "scores used as given",
             }
         );
         let verdict = match report.alerts.first() {
@@ -748,7 +748,7 @@ pub struct MonitorDefaults {
     pub chunk_period: Option<String>,
     /// The registered target column.
     pub target: Option<String>,
-    /// Why monitoring does not apply (a regressor: its estimation is not built yet).
+    /// Why monitoring does not apply to this version, when it does not.
     pub unsupported: Option<String>,
 }
 
@@ -763,12 +763,6 @@ impl MonitorDefaults {
             target: version.target.clone(),
             ..MonitorDefaults::default()
         };
-        if version.task != crate::model::eval::Task::Classification {
-            defaults.unsupported = Some(
-                "monitoring without labels estimates classifiers' performance (CBPE); a regressor's (DLE) is not built yet".to_owned(),
-            );
-            return Ok(defaults);
-        }
         let target = version
             .target
             .clone()

@@ -11,7 +11,8 @@ use super::{SAMPLING_ERROR_RANGE, nan_max, nan_min, standard_deviation_threshold
 use crate::numeric::{pairwise_sum, std_pop};
 use crate::{Error, Result};
 
-/// A binary classification metric CBPE estimates, by NannyML's name.
+/// A metric monitoring estimates, by NannyML's name: a binary classifier's (CBPE) or a
+/// regressor's (DLE).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -23,16 +24,32 @@ pub enum Metric {
     Recall,
     Specificity,
     Accuracy,
+    Mae,
+    Mape,
+    Mse,
+    Rmse,
+    Msle,
+    Rmsle,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 6] = [
+    /// A binary classifier's, CBPE's.
+    pub const BINARY: [Metric; 6] = [
         Metric::RocAuc,
         Metric::F1,
         Metric::Precision,
         Metric::Recall,
         Metric::Specificity,
         Metric::Accuracy,
+    ];
+    /// A regressor's, DLE's.
+    pub const REGRESSION: [Metric; 6] = [
+        Metric::Mae,
+        Metric::Mape,
+        Metric::Mse,
+        Metric::Rmse,
+        Metric::Msle,
+        Metric::Rmsle,
     ];
 
     pub fn name(self) -> &'static str {
@@ -43,6 +60,12 @@ impl Metric {
             Metric::Recall => "recall",
             Metric::Specificity => "specificity",
             Metric::Accuracy => "accuracy",
+            Metric::Mae => "mae",
+            Metric::Mape => "mape",
+            Metric::Mse => "mse",
+            Metric::Rmse => "rmse",
+            Metric::Msle => "msle",
+            Metric::Rmsle => "rmsle",
         }
     }
 
@@ -54,23 +77,30 @@ impl Metric {
             Metric::Recall => "Recall",
             Metric::Specificity => "Specificity",
             Metric::Accuracy => "Accuracy",
+            Metric::Mae => "MAE",
+            Metric::Mape => "MAPE",
+            Metric::Mse => "MSE",
+            Metric::Rmse => "RMSE",
+            Metric::Msle => "MSLE",
+            Metric::Rmsle => "RMSLE",
         }
     }
 
     pub fn parse(text: &str) -> Result<Metric> {
-        Metric::ALL
-            .into_iter()
-            .find(|m| m.name() == text.trim())
-            .ok_or_else(|| {
-                let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
-                Error::bad_argument(
-                    "metrics",
-                    format!(
-                        "'{text}' is not a metric CBPE estimates; use one of {}",
-                        names.join(", ")
-                    ),
-                )
-            })
+        let all = || Metric::BINARY.into_iter().chain(Metric::REGRESSION);
+        all().find(|m| m.name() == text.trim()).ok_or_else(|| {
+            let names = |list: [Metric; 6]| -> String {
+                list.iter().map(|m| m.name()).collect::<Vec<_>>().join(", ")
+            };
+            Error::bad_argument(
+                "metrics",
+                format!(
+                    "'{text}' is not a metric monitoring estimates; a classifier's are {}, a regressor's {}",
+                    names(Metric::BINARY),
+                    names(Metric::REGRESSION)
+                ),
+            )
+        })
     }
 }
 
@@ -373,7 +403,8 @@ impl Expected {
             Metric::Recall => ratio(tp, tp + fn_),
             Metric::Specificity => ratio(tn, tn + fp),
             Metric::Accuracy => (tp + tn) / self.rows as f64,
-            Metric::RocAuc => f64::NAN,
+            // ROC AUC is computed from the scores; a regressor's metrics are DLE's.
+            _ => f64::NAN,
         }
     }
 }
@@ -443,7 +474,8 @@ impl Observed {
             Metric::Specificity if tn + fp == 0.0 => f64::NAN,
             Metric::Specificity => tn / (tn + fp),
             Metric::Accuracy => (tp + tn) / self.rows as f64,
-            Metric::RocAuc => f64::NAN,
+            // ROC AUC is computed from the scores; a regressor's metrics are DLE's.
+            _ => f64::NAN,
         }
     }
 }
@@ -535,5 +567,7 @@ fn components(metric: Metric, target: &[f64], score: &[f64], pred: &[f64]) -> (f
         Metric::Recall => (spread(tp, fn_, 1.0), pairwise_sum(target) / n),
         Metric::Specificity => (spread(tn, fp, 1.0), (tn + fp) as f64 / n),
         Metric::Accuracy => (spread(tp + tn, fp + fn_, 1.0), 1.0),
+        // A regressor's metrics are DLE's (refused before CBPE fits).
+        _ => (f64::NAN, 0.0),
     }
 }

@@ -71,7 +71,15 @@ pub fn charts(report: &MonitorReport) -> Vec<NamedChart<OverChunks>> {
             name,
             format!("monitor_{name}"),
             OverChunks {
-                title: format!("{} (CBPE)", metric.label()),
+                title: format!(
+                    "{} ({})",
+                    metric.label(),
+                    if report.calibration.is_some() {
+                        "CBPE"
+                    } else {
+                        "DLE"
+                    }
+                ),
                 label: metric.label().to_owned(),
                 series: "estimated".to_owned(),
                 keys: keys.clone(),

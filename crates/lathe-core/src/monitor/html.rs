@@ -19,14 +19,14 @@ pub fn render(report: &MonitorReport, title: &str) -> Result<String> {
     let c = &report.chunking;
     let _ = write!(
         h,
-        "<h1>{}</h1><div class=\"muted\">{} reference and {} analysis chunks · scores {} · written by Lathe {}</div>",
+        "<h1>{}</h1><div class=\"muted\">{} reference and {} analysis chunks · {} · written by Lathe {}</div>",
         esc(&title),
         c.reference_chunks,
         c.analysis_chunks,
-        if report.calibrated {
-            "calibrated (isotonic)"
-        } else {
-            "used as given"
+        match (&report.calibration, report.calibrated) {
+            (None, _) => "losses estimated by DLE",
+            (Some(_), true) => "scores calibrated (isotonic)",
+            (Some(_), false) => "scores used as given",
         },
         crate::LATHE_VERSION
     );

@@ -21,6 +21,8 @@ pub mod calibrate;
 pub mod cbpe;
 pub mod chart;
 pub mod chunk;
+pub mod dle;
+pub mod gbdt;
 pub mod html;
 pub mod reconstruct;
 
@@ -61,13 +63,14 @@ pub struct ModelInput<'a> {
     pub features: &'a [String],
 }
 
-/// A model's outputs over a table: the score of the positive class and the predicted class
-/// (1 for the positive one), with its two classes.
+/// A model's outputs over a table: a binary classifier's score of the positive class and its
+/// predicted class (1 for the positive one), with its two classes; or a regressor's
+/// prediction (as both, without classes).
 struct Predicted {
     score: Vec<f64>,
     prediction: Vec<f64>,
-    /// The negative class, then the positive one.
-    classes: [String; 2],
+    /// The negative class, then the positive one; `None` for a regressor.
+    classes: Option<[String; 2]>,
 }
 
 /// Predicts `frame` with the model: the probability of its positive class (the class `1` or
@@ -82,6 +85,17 @@ fn predict(input: ModelInput, frame: &DataFrame, side: &str) -> Result<Predicted
     let prediction = input.model.predict(&x, input.features.len())?;
     let tensors: Vec<&Tensor> = prediction.outputs.iter().map(|(_, t)| t).collect();
     let Some(p) = eval::probability_position(tensors.iter().copied()) else {
+        // A regressor (no label output, one number per row): DLE estimates it.
+        if eval::label_position(tensors.iter().copied()).is_none()
+            && let Some(r) = eval::prediction_position(tensors.iter().copied())
+        {
+            let values = tensors[r].to_f64("monitor")?;
+            return Ok(Predicted {
+                score: values.clone(),
+                prediction: values,
+                classes: None,
+            });
+        }
         return Err(Error::bad_argument(
             "model",
             "it outputs no class probabilities: CBPE needs a classifier's probabilities (or give --score-column and --prediction-column)".to_owned(),
@@ -129,7 +143,7 @@ fn predict(input: ModelInput, frame: &DataFrame, side: &str) -> Result<Predicted
     Ok(Predicted {
         score,
         prediction,
-        classes: [classes[1 - positive].clone(), classes[positive].clone()],
+        classes: Some([classes[1 - positive].clone(), classes[positive].clone()]),
     })
 }
 
@@ -305,8 +319,8 @@ pub struct ChunkingShown {
 pub struct MonitorReport {
     pub task: &'static str,
     pub chunking: ChunkingShown,
-    /// Whether the reference scores were calibrated, and why.
-    pub calibration: Decision,
+    /// Whether the reference scores were calibrated, and why (`None` for a regressor).
+    pub calibration: Option<Decision>,
     pub calibrated: bool,
     pub metrics: Vec<Metric>,
     /// The features of the multivariate drift and how many principal components it keeps.
@@ -321,11 +335,13 @@ pub struct MonitorReport {
     pub warnings: Vec<String>,
 }
 
-/// A side's outputs, in time order, its times, and the order that sorted its rows.
+/// A side's outputs, in time order, its times, the order that sorted its rows, and whether
+/// they are a regressor's (the prediction as the score too, the target a number).
 struct Prepared {
     outputs: Outputs,
     times: Option<Vec<i64>>,
     order: Option<Vec<usize>>,
+    regression: bool,
 }
 
 impl Prepared {
@@ -435,10 +451,36 @@ pub fn monitor_tables(
         true,
         model,
     )?;
+    let regression = prepared.regression;
+    if regression
+        && model.is_none()
+        && prepared
+            .outputs
+            .prediction
+            .iter()
+            .all(|v| v.is_nan() || *v == 0.0 || *v == 1.0)
+    {
+        warnings.push(format!(
+            "'{}' holds only 0 and 1 but is monitored as a regressor's prediction (DLE), for no score column was named; a classifier's is estimated from its probability (--score-column)",
+            options.columns.prediction
+        ));
+    }
+    let metrics = task_metrics(&options.metrics, regression)?;
     let ((fitted, reconstruction), analysis) = rayon::join(
         || {
             rayon::join(
-                || fit_cbpe(&prepared.outputs, prepared.times.as_deref(), options),
+                || -> Result<Option<(Vec<Chunk>, Estimator)>> {
+                    if regression {
+                        return Ok(None);
+                    }
+                    let (chunks, cbpe) = fit_cbpe(
+                        &prepared.outputs,
+                        prepared.times.as_deref(),
+                        options.chunking,
+                        &metrics,
+                    )?;
+                    Ok(Some((chunks, Estimator::Cbpe(cbpe))))
+                },
                 || learn_reconstruction(reference_frame, &features, &prepared),
             )
         },
@@ -446,6 +488,16 @@ pub fn monitor_tables(
     );
     let (reconstruction, errors) = reconstruction?;
     let analysis = analysis?;
+    let fitted = match fitted? {
+        Some(fitted) => fitted,
+        None => fit_dle(
+            [reference_frame, analysis_frame],
+            [&prepared, &analysis],
+            &features,
+            options.chunking,
+            &metrics,
+        )?,
+    };
     let reference_order = prepared.order;
     let reference = Reference {
         outputs: prepared.outputs,
@@ -453,7 +505,7 @@ pub fn monitor_tables(
         reconstruction,
         errors,
     };
-    let mut report = reference.analyse_prepared(analysis_frame, &analysis, options, fitted?)?;
+    let mut report = reference.analyse_prepared(analysis_frame, &analysis, options, fitted)?;
     if options.column_drift {
         let sides = [
             PeriodTable {
@@ -678,6 +730,12 @@ impl Reference {
         model: Option<ModelInput>,
     ) -> Result<Reference> {
         let prepared = prepare(frame, columns, "the reference data", true, model)?;
+        if prepared.regression {
+            return Err(Error::bad_argument(
+                "model",
+                "a bundle's monitoring reference estimates a binary classifier (CBPE); a regressor's (DLE) is monitored in a project".to_owned(),
+            ));
+        }
         let (reconstruction, errors) = learn_reconstruction(frame, features, &prepared)?;
         Ok(Reference {
             outputs: prepared.outputs,
@@ -694,11 +752,25 @@ impl Reference {
         options: &MonitorOptions,
         model: Option<ModelInput>,
     ) -> Result<MonitorReport> {
+        let metrics = task_metrics(&options.metrics, false)?;
         let (fitted, analysis) = rayon::join(
-            || fit_cbpe(&self.outputs, self.times.as_deref(), options),
+            || {
+                fit_cbpe(
+                    &self.outputs,
+                    self.times.as_deref(),
+                    options.chunking,
+                    &metrics,
+                )
+            },
             || prepare_analysis(analysis_frame, options, model),
         );
-        self.analyse_prepared(analysis_frame, &analysis?, options, fitted?)
+        let (chunks, cbpe) = fitted?;
+        self.analyse_prepared(
+            analysis_frame,
+            &analysis?,
+            options,
+            (chunks, Estimator::Cbpe(cbpe)),
+        )
     }
 
     /// [`Reference::analyse`] of prepared analysis outputs, with CBPE fitted on the reference
@@ -708,7 +780,7 @@ impl Reference {
         analysis_frame: &DataFrame,
         analysis: &Prepared,
         options: &MonitorOptions,
-        (ref_chunks, cbpe): (Vec<Chunk>, Cbpe),
+        (ref_chunks, estimator): (Vec<Chunk>, Estimator),
     ) -> Result<MonitorReport> {
         if options.columns.timestamp.is_some() != self.times.is_some() {
             return Err(Error::bad_argument(
@@ -746,7 +818,26 @@ impl Reference {
                 &analysis_errors,
             ),
         ] {
-            let calibrated = cbpe.calibrated(&outputs.score);
+            let calibrated = match &estimator {
+                Estimator::Cbpe(cbpe) => cbpe.calibrated(&outputs.score),
+                Estimator::Dle { .. } => Vec::new(),
+            };
+            let estimate = |rows: std::ops::Range<usize>| match &estimator {
+                Estimator::Cbpe(cbpe) => cbpe.chunk(outputs, &calibrated, rows),
+                Estimator::Dle {
+                    dle,
+                    reference,
+                    analysis,
+                } => dle.chunk(
+                    outputs,
+                    if side == Side::Reference {
+                        reference
+                    } else {
+                        analysis
+                    },
+                    rows,
+                ),
+            };
             let shown: Vec<(ChunkShown, Vec<Alert>)> = cut
                 .par_iter()
                 .enumerate()
@@ -768,7 +859,7 @@ impl Reference {
                         });
                     }
                     let mut metrics = BTreeMap::new();
-                    for (metric, m) in cbpe.chunk(outputs, &calibrated, c.rows.clone()) {
+                    for (metric, m) in estimate(c.rows.clone()) {
                         if side == Side::Analysis && m.alert {
                             alerts.push(Alert {
                                 chunk: c.key.clone(),
@@ -814,17 +905,24 @@ impl Reference {
                 ));
             }
         }
+        let (task, calibration) = match &estimator {
+            Estimator::Cbpe(cbpe) => ("binary_classification", Some(cbpe.decision)),
+            Estimator::Dle { .. } => ("regression", None),
+        };
         Ok(MonitorReport {
-            task: "binary_classification",
+            task,
             chunking: ChunkingShown {
                 chunking: options.chunking,
                 timestamp_column: options.columns.timestamp.clone(),
                 reference_chunks: ref_chunks.len(),
                 analysis_chunks: ana_chunks.len(),
             },
-            calibrated: cbpe.calibrator.is_some(),
-            calibration: cbpe.decision,
-            metrics: options.metrics.clone(),
+            calibrated: matches!(&estimator, Estimator::Cbpe(c) if c.calibrator.is_some()),
+            calibration,
+            metrics: match &estimator {
+                Estimator::Cbpe(cbpe) => cbpe.metrics.iter().map(|f| f.metric).collect(),
+                Estimator::Dle { dle, .. } => dle.metrics.iter().map(|f| f.metric).collect(),
+            },
             components: reconstruction.as_ref().map(|r| r.components.len()),
             multivariate_features: reconstruction
                 .as_ref()
@@ -852,22 +950,181 @@ fn learn_reconstruction(
     Ok((Some(rec), prepared.ordered(errors)))
 }
 
+/// What estimates the chunks' performance: CBPE for a binary classifier, DLE for a
+/// regressor with each side's predicted losses (per metric, per row in time order).
+enum Estimator {
+    Cbpe(Cbpe),
+    Dle {
+        dle: dle::Dle,
+        reference: Vec<Vec<f64>>,
+        analysis: Vec<Vec<f64>>,
+    },
+}
+
 /// The reference chunks and CBPE fitted on them.
 fn fit_cbpe(
     outputs: &Outputs,
     times: Option<&[i64]>,
-    options: &MonitorOptions,
+    chunking: Chunking,
+    metrics: &[Metric],
 ) -> Result<(Vec<Chunk>, Cbpe)> {
-    if options.metrics.is_empty() {
+    let chunks = chunk::split(chunking, outputs.len(), times, "the reference data")?;
+    let ranges: Vec<_> = chunks.iter().map(|c| c.rows.clone()).collect();
+    let cbpe = Cbpe::fit(outputs, &ranges, metrics)?;
+    Ok((chunks, cbpe))
+}
+
+/// The metrics asked for, or the task's by default; a metric of the other task is refused.
+fn task_metrics(asked: &[Metric], regression: bool) -> Result<Vec<Metric>> {
+    let (own, what, other) = if regression {
+        (Metric::REGRESSION, "a regressor", "a classifier's")
+    } else {
+        (Metric::BINARY, "a binary classifier", "a regressor's")
+    };
+    if asked.is_empty() {
+        return Ok(own.to_vec());
+    }
+    if let Some(m) = asked.iter().find(|m| !own.contains(m)) {
+        let names: Vec<&str> = own.iter().map(|m| m.name()).collect();
         return Err(Error::bad_argument(
             "metrics",
-            "name at least one metric to estimate".to_owned(),
+            format!(
+                "'{}' is {other} metric and these outputs are {what}'s: use {}",
+                m.name(),
+                names.join(", ")
+            ),
         ));
     }
-    let chunks = chunk::split(options.chunking, outputs.len(), times, "the reference data")?;
+    Ok(asked.to_vec())
+}
+
+/// The reference chunks and DLE fitted on the reference's features and predictions, with the
+/// predicted losses of both sides' rows.
+fn fit_dle(
+    frames: [&DataFrame; 2],
+    sides: [&Prepared; 2],
+    features: &[String],
+    chunking: Chunking,
+    metrics: &[Metric],
+) -> Result<(Vec<Chunk>, Estimator)> {
+    for (p, side) in sides
+        .iter()
+        .zip(["the reference data", "the analysis data"])
+    {
+        dle::check(metrics, &p.outputs, side)?;
+    }
+    let reference = sides[0];
+    let chunks = chunk::split(
+        chunking,
+        reference.outputs.len(),
+        reference.times.as_deref(),
+        "the reference data",
+    )?;
     let ranges: Vec<_> = chunks.iter().map(|c| c.rows.clone()).collect();
-    let cbpe = Cbpe::fit(outputs, &ranges, &options.metrics)?;
-    Ok((chunks, cbpe))
+    let encoding = Encoding::learn(frames[0], features)?;
+    let columns = [
+        encoding.columns(frames[0], sides[0], "the reference data")?,
+        encoding.columns(frames[1], sides[1], "the analysis data")?,
+    ];
+    let dle = dle::Dle::fit(&columns[0], &reference.outputs, &ranges, metrics)?;
+    let (reference, analysis) =
+        rayon::join(|| dle.predict(&columns[0]), || dle.predict(&columns[1]));
+    Ok((
+        chunks,
+        Estimator::Dle {
+            dle,
+            reference,
+            analysis,
+        },
+    ))
+}
+
+/// How DLE's learner reads the features: numbers as they are, every other column as
+/// categories (the reference's values, sorted; a missing value is the reference's most
+/// frequent one, as NannyML imputes it; a value the reference never had is missing).
+struct Encoding {
+    /// Per feature: `None` for numbers, else its categories.
+    features: Vec<(String, Option<Vec<String>>)>,
+}
+
+/// A column's values as text (missing as `None`).
+fn texts(c: &Column) -> Result<Vec<Option<String>>> {
+    let cast = c.cast(&DataType::String).map_err(|e| Error::Compute {
+        context: "cannot read a column",
+        detail: format!("'{}': {e}", c.name()),
+    })?;
+    let ca = cast.str().map_err(|e| Error::Compute {
+        context: "cannot read a column",
+        detail: format!("'{}': {e}", c.name()),
+    })?;
+    Ok(ca.iter().map(|v| v.map(str::to_owned)).collect())
+}
+
+impl Encoding {
+    fn learn(frame: &DataFrame, features: &[String]) -> Result<Encoding> {
+        let features = features
+            .iter()
+            .map(|name| {
+                let c = column(frame, name, "features", "the reference data")?;
+                if c.dtype().is_primitive_numeric() {
+                    return Ok((name.clone(), None));
+                }
+                let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+                for v in texts(c)?.into_iter().flatten() {
+                    *counts.entry(v).or_default() += 1;
+                }
+                // The most frequent first (ties to the smallest), as the imputer's choice.
+                let mut categories: Vec<(String, usize)> = counts.into_iter().collect();
+                categories.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                let mut names: Vec<String> = categories.into_iter().map(|c| c.0).collect();
+                let most = names.first().cloned();
+                names.sort();
+                if let Some(most) = most {
+                    // The imputed value leads the list; the rest stay sorted.
+                    names.retain(|n| *n != most);
+                    names.insert(0, most);
+                }
+                Ok((name.clone(), Some(names)))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Encoding { features })
+    }
+
+    /// The learner's columns for a side, in time order: the features, then the prediction.
+    fn columns(&self, frame: &DataFrame, side: &Prepared, what: &str) -> Result<Vec<gbdt::Column>> {
+        let mut out = Vec::with_capacity(self.features.len() + 1);
+        for (name, categories) in &self.features {
+            let c = column(frame, name, "features", what)?;
+            out.push(match categories {
+                None => gbdt::Column::Numbers(side.ordered(float_values(c)?)),
+                Some(categories) => {
+                    let index: std::collections::HashMap<&str, u32> = categories
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| (c.as_str(), i as u32))
+                        .collect();
+                    let codes: Vec<Option<u32>> = texts(c)?
+                        .into_iter()
+                        .map(|v| match v {
+                            // Missing: the most frequent category, listed first.
+                            None => (!categories.is_empty()).then_some(0),
+                            Some(v) => index.get(v.as_str()).copied(),
+                        })
+                        .collect();
+                    let codes = match &side.order {
+                        Some(order) => order.iter().map(|&i| codes[i]).collect(),
+                        None => codes,
+                    };
+                    gbdt::Column::Categories {
+                        codes,
+                        count: categories.len() as u32,
+                    }
+                }
+            });
+        }
+        out.push(gbdt::Column::Numbers(side.outputs.prediction.clone()));
+        Ok(out)
+    }
 }
 
 /// The analysis side's outputs, in time order.
@@ -897,15 +1154,27 @@ fn prepare(
             ),
         ));
     }
-    let (score, prediction, target) = match model {
+    let target_numbers = || -> Result<Option<Vec<f64>>> {
+        has_target
+            .then(|| numbers(frame, &columns.target, "target", side))
+            .transpose()
+    };
+    let (score, prediction, target, regression) = match model {
         Some(m) => {
             let p = predict(m, frame, side)?;
-            let target = if has_target {
-                Some(model_targets(frame, &columns.target, &p.classes, side)?)
-            } else {
-                None
+            let target = match (&p.classes, has_target) {
+                (Some(classes), true) => {
+                    Some(model_targets(frame, &columns.target, classes, side)?)
+                }
+                (None, _) => target_numbers()?,
+                (Some(_), false) => None,
             };
-            (p.score, p.prediction, target)
+            (p.score, p.prediction, target, p.classes.is_none())
+        }
+        // A regressor's prediction without a score: DLE.
+        None if columns.score.is_empty() => {
+            let prediction = numbers(frame, &columns.prediction, "prediction column", side)?;
+            (prediction.clone(), prediction, target_numbers()?, true)
         }
         None => {
             let score = numbers(frame, &columns.score, "score column", side)?;
@@ -929,7 +1198,7 @@ fn prepare(
             } else {
                 None
             };
-            (score, prediction, target)
+            (score, prediction, target, false)
         }
     };
     let mut outputs = Outputs {
@@ -959,6 +1228,7 @@ fn prepare(
         outputs,
         times,
         order: kept_order,
+        regression,
     })
 }
 
