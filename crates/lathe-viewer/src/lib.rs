@@ -3,9 +3,12 @@
 //! It opens a bundle (argument, Open dialog or drop) through `lathe_core::bundle`'s safe
 //! reader, shows the verification verdict first (green, or red naming each failing file or the
 //! bad signature), then the model card, the manifest (model, lineage, metrics, signature,
-//! files), the bundle's charts, the reference profile per feature, and a drift check of a
-//! CSV/Parquet file (opened or dropped) against the profile. It never runs anything from the
-//! bundle: the model is not loaded, the reports are not opened.
+//! files), the bundle's charts, the reference profile per feature, and a check of a
+//! CSV/Parquet file (opened or dropped): its drift against the profile and, when the bundle
+//! carries a monitoring reference, its model's performance estimated without labels (`lathe
+//! bundle monitor`'s report and charts). It never runs code from the bundle: the model is
+//! evaluated by Lathe's own ONNX runtime, only once every file verified; the reports are not
+//! opened.
 //!
 //! [`Viewer`] holds the state and draws into any [`egui::Ui`]; `main.rs` runs it in an eframe
 //! window and `tests/viewer.rs` drives it with egui_kittest by accessible labels.
@@ -16,8 +19,11 @@ use std::sync::{Arc, mpsc};
 
 use egui::{Color32, RichText};
 use lathe_core::bundle::{self, BundleFiles, FileStatus, Inspection, SignatureStatus};
+use lathe_core::chart::{Figure, NamedChart};
 use lathe_core::dataset::browse::TableSource;
 use lathe_core::drift::{DriftOptions, DriftReport, Kind};
+use lathe_core::monitor::MonitorReport;
+use lathe_core::monitor::chart::OverChunks;
 
 /// The views of an open bundle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,15 +33,17 @@ pub enum Tab {
     Charts,
     Profile,
     Drift,
+    Monitoring,
 }
 
 impl Tab {
-    const ALL: [Tab; 5] = [
+    const ALL: [Tab; 6] = [
         Tab::Card,
         Tab::Manifest,
         Tab::Charts,
         Tab::Profile,
         Tab::Drift,
+        Tab::Monitoring,
     ];
 
     fn label(self) -> &'static str {
@@ -45,6 +53,7 @@ impl Tab {
             Tab::Charts => "Charts",
             Tab::Profile => "Reference profile",
             Tab::Drift => "Drift check",
+            Tab::Monitoring => "Monitoring",
         }
     }
 }
@@ -57,11 +66,14 @@ pub struct Opened {
     pub inspection: Inspection,
 }
 
-/// The drift check of one data file.
+/// The check of one data file: its drift, and its monitoring when the bundle carries a
+/// monitoring reference (`None` when it does not), with the monitoring charts.
 #[derive(Debug)]
 pub struct DriftCheck {
     pub data: PathBuf,
     pub result: Result<DriftReport, String>,
+    pub monitoring: Option<Result<MonitorReport, String>>,
+    monitor_charts: Vec<NamedChart<OverChunks>>,
 }
 
 enum Work {
@@ -147,15 +159,39 @@ impl Viewer {
                 path: data.clone(),
                 options: Default::default(),
             };
+            let job = lathe_core::job::Job::silent();
             let result = bundle::check_drift_source(
                 &files,
                 &verification,
                 &source,
                 &DriftOptions::default(),
-                &lathe_core::job::Job::silent(),
+                &job,
             )
             .map_err(|e| e.to_string());
-            let _ = send.send(Work::Drift(DriftCheck { data, result }));
+            // The bundle's model on the data, against its monitoring reference (as `lathe
+            // bundle monitor` with its defaults).
+            let monitoring = files.get(bundle::MONITOR).map(|_| {
+                lathe_core::api::MonitorRequest {
+                    model: Some(files.source.display().to_string()),
+                    column_drift: Some(false),
+                    ..Default::default()
+                }
+                .into_options()
+                .and_then(|options| {
+                    bundle::monitor_verified(&files, &verification, &source, &options, &job)
+                })
+                .map_err(|e| e.to_string())
+            });
+            let monitor_charts = match &monitoring {
+                Some(Ok(report)) => lathe_core::monitor::chart::charts(report),
+                _ => Vec::new(),
+            };
+            let _ = send.send(Work::Drift(DriftCheck {
+                data,
+                result,
+                monitoring,
+                monitor_charts,
+            }));
         });
         self.pending = Some((label, receive));
         self.tab = Tab::Drift;
@@ -172,7 +208,10 @@ impl Viewer {
 
     fn take(&mut self, work: Work) {
         match work {
-            Work::Drift(check) => self.drift = Some(check),
+            Work::Drift(check) => {
+                self.charts.retain(|k, _| !k.starts_with("monitor:"));
+                self.drift = Some(check);
+            }
         }
     }
 
@@ -300,6 +339,7 @@ impl Viewer {
                     Tab::Charts => self.charts(ui),
                     Tab::Profile => self.profile(ui),
                     Tab::Drift => self.drift_view(ui),
+                    Tab::Monitoring => self.monitoring_view(ui),
                 });
         });
     }
@@ -536,6 +576,126 @@ impl Viewer {
         });
         for s in &p.skipped {
             ui.label(format!("Not profiled: {}: {}", s.name, s.reason));
+        }
+    }
+
+    fn monitoring_view(&mut self, ui: &mut egui::Ui) {
+        if let Some((label, _)) = &self.pending {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(label);
+            });
+            return;
+        }
+        let Some(check) = &self.drift else {
+            ui.label("Drop a CSV or Parquet file of production data here, or use Check data for drift…, to estimate the model's performance on it without labels.");
+            return;
+        };
+        let report = match &check.monitoring {
+            None => {
+                ui.label("This bundle has no monitoring/monitor_reference.json: it was exported without an evaluation dataset, or its model is not a binary classifier.");
+                return;
+            }
+            Some(Err(e)) => {
+                banner(
+                    ui,
+                    false,
+                    &format!("Cannot monitor {}", file_name(&check.data)),
+                    std::slice::from_ref(e),
+                );
+                return;
+            }
+            Some(Ok(r)) => r,
+        };
+        let c = &report.chunking;
+        let verdict = match report.alerts.len() {
+            0 => format!("No alerts in {}", file_name(&check.data)),
+            1 => format!("1 alert in {}", file_name(&check.data)),
+            n => format!("{n} alerts in {}", file_name(&check.data)),
+        };
+        let mut lines = vec![format!(
+            "Performance estimated without labels (CBPE) over {} analysis chunks, against {} reference chunks.",
+            c.analysis_chunks, c.reference_chunks
+        )];
+        lines.extend(
+            report
+                .alerts
+                .iter()
+                .take(6)
+                .map(|a| format!("{} in {}", a.metric, a.chunk)),
+        );
+        lines.extend(report.warnings.iter().cloned());
+        banner(ui, report.alerts.is_empty(), &verdict, &lines);
+        for (index, figure) in check.monitor_charts.iter().enumerate() {
+            let key = format!("monitor:{}", figure.key);
+            let texture = self.charts.entry(key.clone()).or_insert_with(|| {
+                figure
+                    .chart
+                    .svg()
+                    .map_err(|e| e.to_string())
+                    .and_then(|svg| rasterise(svg.as_bytes()))
+                    .map(|image| {
+                        ui.ctx()
+                            .load_texture(key.clone(), image, egui::TextureOptions::LINEAR)
+                    })
+            });
+            let rows = figure.chart.analysis_rows(report);
+            let alerts = rows.iter().filter(|r| r.alert).count();
+            egui::CollapsingHeader::new(format!(
+                "{}{}",
+                figure.chart.title,
+                if alerts > 0 {
+                    format!(" — {alerts} alerting chunks")
+                } else {
+                    String::new()
+                }
+            ))
+            // The first chart, and every one with an alert, open.
+            .default_open(index == 0 || alerts > 0)
+            .show(ui, |ui| {
+                match texture {
+                    Ok(t) => {
+                        ui.add(
+                            egui::Image::from_texture(&*t)
+                                .max_width(ui.available_width().min(900.0))
+                                .fit_to_original_size(1.0),
+                        );
+                    }
+                    Err(e) => {
+                        ui.label(RichText::new(format!("cannot draw the chart: {e}")).color(RED));
+                    }
+                }
+                egui::Grid::new(format!("monitor-{}", figure.key))
+                    .striped(true)
+                    .show(ui, |ui| {
+                        for h in [
+                            "Chunk",
+                            "Rows",
+                            figure.chart.series.as_str(),
+                            "Band",
+                            "Realised",
+                            "Thresholds",
+                            "",
+                        ] {
+                            ui.strong(h);
+                        }
+                        ui.end_row();
+                        for r in &rows {
+                            ui.label(&r.chunk);
+                            ui.label(r.rows.to_string());
+                            ui.label(&r.value);
+                            ui.label(&r.band);
+                            ui.label(&r.realized);
+                            ui.label(&r.thresholds);
+                            if r.alert {
+                                ui.label(RichText::new("ALERT").color(RED).strong());
+                            } else {
+                                ui.label("");
+                            }
+                            ui.end_row();
+                        }
+                    });
+            });
         }
     }
 

@@ -148,6 +148,17 @@ fn a_dropped_data_file_is_checked_for_drift() {
     ));
     assert!(has(&h, "DRIFT"));
     assert!(has(&h, "mean radius"));
+    // The same file's monitoring: the bundle's model estimates its performance without labels.
+    h.state_mut().tab = Tab::Monitoring;
+    h.run();
+    assert!(has(
+        &h,
+        "Performance estimated without labels (CBPE) over 11 analysis chunks"
+    ));
+    assert!(has(&h, "ROC AUC (CBPE)"));
+    assert!(has(&h, "Multivariate drift (data reconstruction error)"));
+    h.state_mut().tab = Tab::Drift;
+    h.run();
     // The reference data itself does not drift.
     h.state_mut()
         .check_drift(&repo().join("assets/datasets/breast_cancer.csv"));
@@ -246,7 +257,7 @@ fn a_tampered_bundle_names_the_file_and_hostile_archives_are_refused() {
 /// times or random keys in them. `UPDATE_SNAPSHOTS=true cargo test -p lathe-viewer` rewrites
 /// them after a deliberate change.
 #[test]
-fn image_snapshots_of_the_profile_the_drift_check_and_a_failed_verification() {
+fn image_snapshots_of_the_profile_the_drift_check_monitoring_and_a_failed_verification() {
     let tmp = tempfile::tempdir().unwrap();
     let folder = unsigned(tmp.path());
     let mut viewer = Viewer::default();
@@ -268,6 +279,10 @@ fn image_snapshots_of_the_profile_the_drift_check_and_a_failed_verification() {
     h.state_mut().finish_pending();
     h.run();
     h.snapshot_options("drift_check", &options);
+    h.state_mut().tab = Tab::Monitoring;
+    h.run();
+    assert!(has(&h, "ROC AUC (CBPE)"));
+    h.snapshot_options("monitoring", &options);
 
     let sums = folder.join("SHA256SUMS");
     // The first digit of MLmodel's sum changed: the same file named on every run (the sums

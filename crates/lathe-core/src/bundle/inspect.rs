@@ -137,7 +137,20 @@ pub fn monitor(
 ) -> Result<crate::monitor::MonitorReport> {
     job.progress("verifying the bundle", 0, None);
     let bundle = read(path)?;
-    trusted_files(&bundle, &verify_files(&bundle, None))?;
+    let verification = verify_files(&bundle, None);
+    monitor_verified(&bundle, &verification, data, options, job)
+}
+
+/// [`monitor`] of a bundle already read, given its [`verify_files`] result (the viewer
+/// verified it when it opened it).
+pub fn monitor_verified(
+    bundle: &BundleFiles,
+    verification: &Verification,
+    data: &TableSource,
+    options: &crate::monitor::MonitorOptions,
+    job: &Job,
+) -> Result<crate::monitor::MonitorReport> {
+    trusted_files(bundle, verification)?;
     let bad = |detail: String| Error::BadBundle {
         path: bundle.source.clone(),
         detail,

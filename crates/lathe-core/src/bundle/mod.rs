@@ -39,7 +39,7 @@ pub use card::CardText;
 pub use export::{ExportOptions, Exported, export};
 pub use inspect::{
     Inspection, check_drift, check_drift_files, check_drift_source, check_drift_verified, inspect,
-    inspect_files, monitor,
+    inspect_files, monitor, monitor_verified,
 };
 pub use profile::ReferenceProfile;
 pub use sign::SignatureInfo;
