@@ -139,6 +139,9 @@ fn log_lists_the_audit_log_newest_first() {
             "model.register",
             "model.register",
             "runs.import",
+            // breast_cancer (2 versions), breast_cancer_production (2), diabetes, diabetes_risk
+            "dataset.import",
+            "dataset.import",
             "dataset.import",
             "dataset.import",
             "dataset.import",

@@ -236,7 +236,8 @@ impl Gbdt {
     }
 }
 
-fn leaf_of_binned(tree: &[Node], binned: &[Vec<u16>], row: usize) -> f64 {
+/// The leaf value a row reaches, `left(feature, rule)` saying where it goes at each split.
+fn walk(tree: &[Node], left: impl Fn(usize, &Rule) -> bool) -> f64 {
     let mut at = 0;
     loop {
         match &tree[at] {
@@ -244,41 +245,27 @@ fn leaf_of_binned(tree: &[Node], binned: &[Vec<u16>], row: usize) -> f64 {
             Node::Split {
                 feature,
                 rule,
-                left,
+                left: l,
                 right,
-            } => {
-                at = if rule.left_bin(binned[*feature][row]) {
-                    *left
-                } else {
-                    *right
-                };
-            }
+            } => at = if left(*feature, rule) { *l } else { *right },
         }
     }
 }
 
+/// A training row, by its bins.
+fn leaf_of_binned(tree: &[Node], binned: &[Vec<u16>], row: usize) -> f64 {
+    walk(tree, |feature, rule| rule.left_bin(binned[feature][row]))
+}
+
+/// A row by its values.
 fn leaf_of_row(tree: &[Node], features: &[Column], row: usize) -> f64 {
-    let mut at = 0;
-    loop {
-        match &tree[at] {
-            Node::Leaf(v) => return *v,
-            Node::Split {
-                feature,
-                rule,
-                left,
-                right,
-            } => {
-                let goes_left = match (rule, &features[*feature]) {
-                    (Rule::AtMost { threshold, .. }, Column::Numbers(v)) => v[row] <= *threshold,
-                    (Rule::In { categories }, Column::Categories { codes, .. }) => {
-                        codes[row].is_some_and(|c| categories.contains(&c))
-                    }
-                    _ => false,
-                };
-                at = if goes_left { *left } else { *right };
-            }
+    walk(tree, |feature, rule| match (rule, &features[feature]) {
+        (Rule::AtMost { threshold, .. }, Column::Numbers(v)) => v[row] <= *threshold,
+        (Rule::In { categories }, Column::Categories { codes, .. }) => {
+            codes[row].is_some_and(|c| categories.contains(&c))
         }
-    }
+        _ => false,
+    })
 }
 
 /// One tree grown leaf-wise on the gradients of the squared loss (hessians 1).
@@ -442,9 +429,10 @@ mod tests {
 
     #[test]
     fn learns_a_step_and_a_category() {
-        // y = 10 where x > 0.5, plus 5 for category 2.
+        // y = 10 where x > 0.5, plus 5 for category 2. x takes 200 values, so each has a bin of
+        // its own (with more than 255 the bin holding 0.5 would mix both sides of the step).
         let n = 2000;
-        let x: Vec<f64> = (0..n).map(|i| (i as f64 * 0.618_034) % 1.0).collect();
+        let x: Vec<f64> = (0..n).map(|i| ((i * 37) % 200) as f64 / 200.0).collect();
         let codes: Vec<Option<u32>> = (0..n).map(|i| Some((i % 3) as u32)).collect();
         let y: Vec<f64> = x
             .iter()
