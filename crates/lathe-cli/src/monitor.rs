@@ -157,23 +157,17 @@ fn shown(v: Option<f64>) -> String {
 pub(crate) fn text(report: &MonitorReport) -> String {
     let mut out = Vec::new();
     let c = &report.chunking;
-    out.push(if report.calibration.is_some() {
-        format!(
-            "Estimated performance (CBPE), {} reference and {} analysis chunks; scores {}",
-            c.reference_chunks,
-            c.analysis_chunks,
-            if report.calibrated {
-                "calibrated (isotonic)"
-            } else {
-                "used as given"
-            }
-        )
-    } else {
-        format!(
-            "Estimated performance of a regressor (DLE), {} reference and {} analysis chunks",
-            c.reference_chunks, c.analysis_chunks
-        )
-    });
+    out.push(format!(
+        "Estimated performance ({}), {} reference and {} analysis chunks; {}",
+        if report.calibration.is_some() {
+            "CBPE"
+        } else {
+            "DLE"
+        },
+        c.reference_chunks,
+        c.analysis_chunks,
+        report.method_shown()
+    ));
     for metric in &report.metrics {
         let name = metric.name();
         out.push(String::new());

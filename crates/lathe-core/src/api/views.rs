@@ -702,11 +702,7 @@ impl MonitorView {
             "{what} · {} reference and {} analysis chunks · {}",
             c.reference_chunks,
             c.analysis_chunks,
-            match (&report.calibration, report.calibrated) {
-                (None, _) => "losses estimated by DLE",
-                (Some(_), true) => "scores calibrated (isotonic)",
-                (Some(_), false) => "scores used as given",
-            }
+            report.method_shown()
         );
         let verdict = match report.alerts.first() {
             None => "No alerts: every analysis chunk stays within the reference's thresholds."

@@ -23,11 +23,7 @@ pub fn render(report: &MonitorReport, title: &str) -> Result<String> {
         esc(&title),
         c.reference_chunks,
         c.analysis_chunks,
-        match (&report.calibration, report.calibrated) {
-            (None, _) => "losses estimated by DLE",
-            (Some(_), true) => "scores calibrated (isotonic)",
-            (Some(_), false) => "scores used as given",
-        },
+        report.method_shown(),
         crate::LATHE_VERSION
     );
     let (class, verdict) = if report.alerts.is_empty() {

@@ -335,6 +335,18 @@ pub struct MonitorReport {
     pub warnings: Vec<String>,
 }
 
+impl MonitorReport {
+    /// How the estimates were made, as every front end says it: `scores calibrated
+    /// (isotonic)`, `scores used as given` (CBPE) or `losses estimated by DLE`.
+    pub fn method_shown(&self) -> &'static str {
+        match (&self.calibration, self.calibrated) {
+            (None, _) => "losses estimated by DLE",
+            (Some(_), true) => "scores calibrated (isotonic)",
+            (Some(_), false) => "scores used as given",
+        }
+    }
+}
+
 /// A side's outputs, in time order, its times, the order that sorted its rows, and whether
 /// they are a regressor's (the prediction as the score too, the target a number).
 struct Prepared {
