@@ -20,7 +20,7 @@ pub async fn monitor_model(
     state: State<'_, AppState>,
 ) -> Result<MonitorView, IpcError> {
     task_on_project(&state, &task_id, on_progress, move |p, job| {
-        MonitorView::compute(p, &reference, &analysis, request, job)
+        request.view(p, &reference, &analysis, job)
     })
     .await
 }

@@ -7,13 +7,15 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::Input;
 use crate::bundle::{CardText, ExportOptions};
 use crate::dataset::browse::{RowsQuery, SortKey};
 use crate::dataset::stream::MemoryLimit;
 use crate::drift::{self, DriftOptions, Method};
+use crate::job::Job;
 use crate::model::eval::Task;
 use crate::model::registry::RegisterOptions;
-use crate::monitor::{Chunking, Columns, Metric, MonitorOptions, Period};
+use crate::monitor::{BusinessValue, Chunking, Columns, Metric, MonitorOptions, Period};
 use crate::runs::chart::{LineOptions, RunsPlot, XAxis, parallel_chart, scatter_chart};
 use crate::runs::{self, Agg, RunQuery};
 use crate::{Error, Project, Result};
@@ -103,9 +105,53 @@ pub struct MonitorRequest {
     #[serde(default)]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub column_drift: Option<bool>,
+    /// What a true negative, a false positive, a false negative and a true positive are worth
+    /// (NannyML's `[[TN, FP], [FN, TP]]`): estimates the business value.
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub business_value: Option<Vec<f64>>,
+    /// The business value per prediction rather than summed over a chunk.
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub business_value_per_prediction: Option<bool>,
 }
 
 impl MonitorRequest {
+    /// Monitors `analysis` against `reference` (stored `NAME@VERSION`s or files) with the model
+    /// the request names (its registered target when the request names none), as the
+    /// desktop shows it.
+    pub fn view(
+        mut self,
+        project: &Project,
+        reference: &str,
+        analysis: &str,
+        job: &Job,
+    ) -> Result<super::MonitorView> {
+        let loaded = given(self.model.clone())
+            .map(|m| Input::model(&m).load_model(None, || Ok(project)))
+            .transpose()?;
+        if self.target.is_none() {
+            self.target = loaded.as_ref().and_then(|l| l.target.clone());
+        }
+        let options = self.into_options()?;
+        let input = loaded.as_ref().map(|l| crate::monitor::ModelInput {
+            model: &l.model,
+            features: &l.features,
+        });
+        let report = crate::monitor::monitor_sources(
+            &Input::data(reference).table(|| Ok(project))?,
+            &Input::data(analysis).table(|| Ok(project))?,
+            &options,
+            input,
+            job,
+        )?;
+        let what = match &loaded {
+            Some(l) => format!("{} on {reference} → {analysis}", l.name),
+            None => format!("{reference} → {analysis}"),
+        };
+        super::MonitorView::new(report, &what)
+    }
+
     pub fn into_options(self) -> Result<MonitorOptions> {
         let has_model = given(self.model).is_some();
         let needed = |value: Option<String>, flag: &str| match given(value) {
@@ -149,10 +195,28 @@ impl MonitorRequest {
         let metrics = match self.metrics.filter(|m| !m.is_empty()) {
             // The task's metrics, once the outputs say which task.
             None => Vec::new(),
-            Some(names) => names
-                .iter()
-                .map(|n| Metric::parse(n))
-                .collect::<Result<Vec<_>>>()?,
+            Some(names) => {
+                let mut metrics: Vec<Metric> = Vec::new();
+                for name in &names {
+                    for m in Metric::parse(name)? {
+                        if !metrics.contains(&m) {
+                            metrics.push(m);
+                        }
+                    }
+                }
+                metrics
+            }
+        };
+        let per_prediction = self.business_value_per_prediction.unwrap_or(false);
+        let business_value = match self.business_value.filter(|v| !v.is_empty()) {
+            Some(values) => Some(BusinessValue::from_values(&values, per_prediction)?),
+            None if per_prediction => {
+                return Err(Error::bad_argument(
+                    "business value",
+                    "--business-value-per-prediction normalises the business value: give its values too (--business-value TN,FP,FN,TP)".to_owned(),
+                ));
+            }
+            None => None,
         };
         let prediction = needed(self.prediction_column, "prediction")?;
         // A prediction without a score is a regressor's (DLE).
@@ -171,6 +235,7 @@ impl MonitorRequest {
             metrics,
             features: self.features.filter(|f| !f.is_empty()),
             column_drift: self.column_drift.unwrap_or(true),
+            business_value,
         })
     }
 }

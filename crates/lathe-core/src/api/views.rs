@@ -648,40 +648,6 @@ pub struct MonitorView {
 }
 
 impl MonitorView {
-    /// Monitors `analysis` against `reference` (stored `NAME@VERSION`s or files) with the model
-    /// the request names (its registered target when the request names none).
-    pub fn compute(
-        project: &Project,
-        reference: &str,
-        analysis: &str,
-        mut request: super::MonitorRequest,
-        job: &Job,
-    ) -> Result<MonitorView> {
-        let loaded = super::requests::given(request.model.clone())
-            .map(|m| Input::model(&m).load_model(None, || Ok(project)))
-            .transpose()?;
-        if request.target.is_none() {
-            request.target = loaded.as_ref().and_then(|l| l.target.clone());
-        }
-        let options = request.into_options()?;
-        let input = loaded.as_ref().map(|l| crate::monitor::ModelInput {
-            model: &l.model,
-            features: &l.features,
-        });
-        let report = crate::monitor::monitor_sources(
-            &Input::data(reference).table(|| Ok(project))?,
-            &Input::data(analysis).table(|| Ok(project))?,
-            &options,
-            input,
-            job,
-        )?;
-        let what = match &loaded {
-            Some(l) => format!("{} on {reference} → {analysis}", l.name),
-            None => format!("{reference} → {analysis}"),
-        };
-        MonitorView::new(report, &what)
-    }
-
     pub fn new(report: crate::monitor::MonitorReport, what: &str) -> Result<MonitorView> {
         let charts = crate::monitor::chart::charts(&report)
             .into_iter()
