@@ -68,9 +68,13 @@ pub enum BundleCommand {
         /// K chunks of equal size. Default: 10.
         #[arg(long, value_name = "K", group = "chunking")]
         chunk_number: Option<usize>,
-        /// The metrics to estimate (default all): roc_auc, f1, precision, recall, specificity, accuracy.
+        /// The metrics to estimate, as for `lathe monitor`: roc_auc, f1, precision, recall,
+        /// specificity, accuracy (the default), average_precision, confusion_matrix,
+        /// business_value.
         #[arg(long, value_delimiter = ',', value_name = "M,…")]
         metrics: Option<Vec<String>>,
+        #[command(flatten)]
+        business_value: crate::monitor::BusinessValueArgs,
         /// Write the self-contained HTML report here.
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
@@ -222,6 +226,7 @@ pub fn run(
             chunk_size,
             chunk_number,
             metrics,
+            business_value,
             html,
             charts,
             fail_on_alert,
@@ -231,15 +236,16 @@ pub fn run(
             }
             let title = format!("{} on {data}", path.display());
             let source = data_source(data)?;
-            let options = MonitorRequest {
-                // The bundle's model computes the outputs.
-                model: Some(path.display().to_string()),
-                chunk_size,
-                chunk_number,
-                metrics,
-                ..MonitorRequest::default()
-            }
-            .into_options()?;
+            let options = business_value
+                .into_request(MonitorRequest {
+                    // The bundle's model computes the outputs.
+                    model: Some(path.display().to_string()),
+                    chunk_size,
+                    chunk_number,
+                    metrics,
+                    ..MonitorRequest::default()
+                })
+                .into_options()?;
             let report = with_progress(|job| bundle::monitor(&path, &source, &options, job))?;
             crate::monitor::write_outputs(&report, &title, html.as_deref(), charts.as_deref())?;
             print(json, &report, || crate::monitor::text(&report))?;

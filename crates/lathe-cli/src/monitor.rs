@@ -12,6 +12,35 @@ use lathe_core::monitor::{self, ModelInput, MonitorReport, Role, Side};
 
 use crate::{print, with_progress};
 
+/// The business-value metric's values, for `lathe monitor` and `lathe bundle monitor`.
+#[derive(Debug, Args)]
+pub struct BusinessValueArgs {
+    /// Estimate the business value: what a true negative, a false positive, a false negative
+    /// and a true positive are worth (NannyML's [[TN, FP], [FN, TP]]), e.g. 0,-10,-50,20.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "TN,FP,FN,TP",
+        allow_hyphen_values = true
+    )]
+    business_value: Option<Vec<f64>>,
+    /// The business value per prediction (each predicted class's cells divided by its
+    /// count) rather than summed over a chunk.
+    #[arg(long)]
+    business_value_per_prediction: bool,
+}
+
+impl BusinessValueArgs {
+    /// Fills the request's business-value fields.
+    pub fn into_request(self, request: MonitorRequest) -> MonitorRequest {
+        MonitorRequest {
+            business_value: self.business_value,
+            business_value_per_prediction: Some(self.business_value_per_prediction),
+            ..request
+        }
+    }
+}
+
 /// Exit code when `--fail-on-alert` is given and an analysis chunk alerted (as the drift gate).
 pub const ALERT_EXIT: u8 = 3;
 
@@ -48,11 +77,15 @@ pub struct MonitorArgs {
     /// One chunk per calendar period of --timestamp-column: 1h, 1d, 1w, 1M, 1q, 1y.
     #[arg(long, value_name = "P", group = "chunking")]
     chunk_period: Option<String>,
-    /// The metrics to estimate (default all of the model's kind): a binary classifier's roc_auc,
-    /// f1, precision, recall, specificity, accuracy; a regressor's mae, mape, mse, rmse, msle,
-    /// rmsle.
+    /// The metrics to estimate. A binary classifier's: roc_auc, f1, precision, recall,
+    /// specificity, accuracy (the default), average_precision, confusion_matrix (its four
+    /// cells: true_positive, true_negative, false_positive, false_negative) and
+    /// business_value (with --business-value). A regressor's: mae, mape, mse, rmse, msle,
+    /// rmsle (all by default).
     #[arg(long, value_delimiter = ',', value_name = "M,…")]
     metrics: Option<Vec<String>>,
+    #[command(flatten)]
+    business_value: BusinessValueArgs,
     /// The model's input columns (as for `lathe model predict`; default the registered ones),
     /// which are also the features of the multivariate drift. Without a model: the features
     /// of the multivariate drift, default every column both tables have besides the outputs,
@@ -81,24 +114,27 @@ pub fn run(args: MonitorArgs, project_dir: Option<&Path>, json: bool) -> anyhow:
         [r, a] => (None, r.clone(), a.clone()),
         _ => unreachable!("clap takes two or three inputs"),
     };
-    let options = MonitorRequest {
-        model: model.clone(),
-        score_column: args.score_column,
-        prediction_column: args.prediction_column,
-        target: Some(args.target),
-        timestamp_column: args.timestamp_column,
-        chunk_size: args.chunk_size,
-        chunk_number: args.chunk_number,
-        chunk_period: args.chunk_period,
-        metrics: args.metrics,
-        features: if model.is_some() {
-            None
-        } else {
-            args.features.clone()
-        },
-        column_drift: Some(!args.no_column_drift),
-    }
-    .into_options()?;
+    let options = args
+        .business_value
+        .into_request(MonitorRequest {
+            model: model.clone(),
+            score_column: args.score_column,
+            prediction_column: args.prediction_column,
+            target: Some(args.target),
+            timestamp_column: args.timestamp_column,
+            chunk_size: args.chunk_size,
+            chunk_number: args.chunk_number,
+            chunk_period: args.chunk_period,
+            metrics: args.metrics,
+            features: if model.is_some() {
+                None
+            } else {
+                args.features.clone()
+            },
+            column_drift: Some(!args.no_column_drift),
+            ..MonitorRequest::default()
+        })
+        .into_options()?;
     if let Some(path) = &args.html {
         crate::drift::check_html(path)?;
     }

@@ -16,6 +16,6 @@ chunk_period: string | null,
  */
 target: string | null, 
 /**
- * Why monitoring does not apply (a regressor: its estimation is not built yet).
+ * Why monitoring does not apply to this version, when it does not.
  */
 unsupported: string | null, };

@@ -11,9 +11,9 @@ import type { MonitorMetric } from "./MonitorMetric";
  */
 export type MonitorReport = { task: string, chunking: ChunkingShown, 
 /**
- * Whether the reference scores were calibrated, and why.
+ * Whether the reference scores were calibrated, and why (`None` for a regressor).
  */
-calibration: CalibrationDecision, calibrated: boolean, metrics: Array<MonitorMetric>, 
+calibration: CalibrationDecision | null, calibrated: boolean, metrics: Array<MonitorMetric>, 
 /**
  * The features of the multivariate drift and how many principal components it keeps.
  */

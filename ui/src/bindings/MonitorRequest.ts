@@ -10,11 +10,12 @@ export type MonitorRequest = {
  */
 model: string | null, 
 /**
- * The column holding the score (probability) of the positive class.
+ * The column holding the score (probability) of the positive class; none for a
+ * regressor, whose prediction column is all monitoring needs.
  */
 score_column: string | null, 
 /**
- * The column holding the predicted class (0/1).
+ * The column holding the predicted class (0/1), or a regressor's prediction.
  */
 prediction_column: string | null, 
 /**
@@ -40,4 +41,13 @@ features: Array<string> | null,
 /**
  * Test every feature, the score and the target for drift in each chunk. Default: yes.
  */
-column_drift?: boolean, };
+column_drift?: boolean, 
+/**
+ * What a true negative, a false positive, a false negative and a true positive are worth
+ * (NannyML's `[[TN, FP], [FN, TP]]`): estimates the business value.
+ */
+business_value?: Array<number>, 
+/**
+ * The business value per prediction rather than summed over a chunk.
+ */
+business_value_per_prediction?: boolean, };

@@ -392,6 +392,105 @@ fn every_bad_input_is_refused_by_name() {
 }
 
 #[test]
+fn average_precision_the_confusion_matrix_and_business_value_come_from_their_flags() {
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures().join("expected.json")).unwrap())
+            .unwrap();
+    let case = &expected["cases"]["continuous_more_size_2000"];
+    let (reference, analysis) = (
+        data("continuous_reference.parquet"),
+        data("continuous_analysis.parquet"),
+    );
+    let out = monitor(
+        &reference,
+        &analysis,
+        &[
+            "--chunk-size",
+            "2000",
+            "--no-column-drift",
+            "--metrics",
+            "average_precision,confusion_matrix,business_value",
+            "--business-value",
+            "0,-5,-20,10",
+            "--business-value-per-prediction",
+        ],
+    );
+    let names: Vec<&str> = out["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "average_precision",
+            "true_positive",
+            "true_negative",
+            "false_positive",
+            "false_negative",
+            "business_value"
+        ]
+    );
+    for (ours, theirs) in out["chunks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(case["chunks"].as_array().unwrap())
+    {
+        for name in &names {
+            let (a, e) = (
+                ours["metrics"][name]["estimated"].as_f64().unwrap(),
+                theirs["metrics"][name]["value"].as_f64().unwrap(),
+            );
+            assert!(
+                (a - e).abs() <= 1e-9 * e.abs().max(1.0),
+                "{name}: {a} vs {e}"
+            );
+        }
+    }
+    // The business value's values alone add it to the default metrics.
+    let out = monitor(
+        &reference,
+        &analysis,
+        &["--no-column-drift", "--business-value", "1,-2,-3,4"],
+    );
+    assert_eq!(out["metrics"].as_array().unwrap().len(), 7);
+    assert_eq!(out["metrics"][6], "business_value");
+    // Each mistake is named.
+    for (extra, says) in [
+        (
+            vec!["--metrics", "business_value"],
+            "--business-value TN,FP,FN,TP",
+        ),
+        (vec!["--business-value", "1,2,3"], "four finite numbers"),
+        (
+            vec!["--business-value-per-prediction"],
+            "give its values too",
+        ),
+        (
+            vec!["--metrics", "confusion"],
+            "confusion_matrix for its four cells",
+        ),
+    ] {
+        let mut args: Vec<&str> = COLUMNS.to_vec();
+        args.push("--no-column-drift");
+        args.extend(extra.iter().copied());
+        let (_, stderr) = failure(&reference, &analysis, &args);
+        assert!(stderr.contains(says), "{extra:?}: {stderr}");
+    }
+    // A value that is not a number is a usage error (exit 2) naming the flag.
+    let out = lathe()
+        .args(["monitor", &reference, &analysis])
+        .args(COLUMNS)
+        .args(["--business-value", "1,2,x,4"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--business-value"));
+}
+
+#[test]
 fn unsorted_timestamps_are_ordered_and_few_chunks_warn() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("shuffled.csv");

@@ -1,14 +1,21 @@
 //! Confidence-based performance estimation (CBPE) of a binary classifier, NannyML's
 //! arithmetic: the expected confusion matrix of a chunk from its calibrated scores, the
 //! sampling error from the reference's observation-level spread, thresholds from the realised
-//! performance of the reference chunks (mean ± 3 std, clipped to [0, 1]).
+//! performance of the reference chunks (mean ± 3 std, clipped to the metric's range: [0, 1]
+//! for rates, at least 0 for confusion-matrix counts, unbounded for business value).
+//!
+//! Average precision's sampling error is NannyML's bootstrap: the standard deviation of the
+//! AP of 50 resamples (with replacement) of min(n / 2, 50,000) reference rows. NannyML draws
+//! them from numpy's global generator unseeded; Lathe draws them from `RandomState(0)` as
+//! `np.random.seed(0)` would, so the same reference gives the same band every time (and the
+//! fixture, seeding numpy so, gives the same numbers).
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::calibrate::{Decision, Isotonic, needs_calibration};
 use super::{SAMPLING_ERROR_RANGE, nan_max, nan_min, standard_deviation_thresholds};
-use crate::numeric::{pairwise_sum, std_pop};
+use crate::numeric::{RandomState, pairwise_sum, std_pop};
 use crate::{Error, Result};
 
 /// A metric monitoring estimates, by NannyML's name: a binary classifier's (CBPE) or a
@@ -24,6 +31,12 @@ pub enum Metric {
     Recall,
     Specificity,
     Accuracy,
+    AveragePrecision,
+    TruePositive,
+    TrueNegative,
+    FalsePositive,
+    FalseNegative,
+    BusinessValue,
     Mae,
     Mape,
     Mse,
@@ -41,6 +54,29 @@ impl Metric {
         Metric::Recall,
         Metric::Specificity,
         Metric::Accuracy,
+    ];
+    /// Every metric CBPE estimates for a binary classifier: the default six, average
+    /// precision, the four cells of the confusion matrix and the business value.
+    pub const CLASSIFIER: [Metric; 12] = [
+        Metric::RocAuc,
+        Metric::F1,
+        Metric::Precision,
+        Metric::Recall,
+        Metric::Specificity,
+        Metric::Accuracy,
+        Metric::AveragePrecision,
+        Metric::TruePositive,
+        Metric::TrueNegative,
+        Metric::FalsePositive,
+        Metric::FalseNegative,
+        Metric::BusinessValue,
+    ];
+    /// NannyML's `confusion_matrix`, one metric per cell.
+    pub const CONFUSION_MATRIX: [Metric; 4] = [
+        Metric::TruePositive,
+        Metric::TrueNegative,
+        Metric::FalsePositive,
+        Metric::FalseNegative,
     ];
     /// A regressor's, DLE's.
     pub const REGRESSION: [Metric; 6] = [
@@ -60,6 +96,12 @@ impl Metric {
             Metric::Recall => "recall",
             Metric::Specificity => "specificity",
             Metric::Accuracy => "accuracy",
+            Metric::AveragePrecision => "average_precision",
+            Metric::TruePositive => "true_positive",
+            Metric::TrueNegative => "true_negative",
+            Metric::FalsePositive => "false_positive",
+            Metric::FalseNegative => "false_negative",
+            Metric::BusinessValue => "business_value",
             Metric::Mae => "mae",
             Metric::Mape => "mape",
             Metric::Mse => "mse",
@@ -77,6 +119,12 @@ impl Metric {
             Metric::Recall => "Recall",
             Metric::Specificity => "Specificity",
             Metric::Accuracy => "Accuracy",
+            Metric::AveragePrecision => "Average precision",
+            Metric::TruePositive => "True positives",
+            Metric::TrueNegative => "True negatives",
+            Metric::FalsePositive => "False positives",
+            Metric::FalseNegative => "False negatives",
+            Metric::BusinessValue => "Business value",
             Metric::Mae => "MAE",
             Metric::Mape => "MAPE",
             Metric::Mse => "MSE",
@@ -86,21 +134,90 @@ impl Metric {
         }
     }
 
-    pub fn parse(text: &str) -> Result<Metric> {
-        let all = || Metric::BINARY.into_iter().chain(Metric::REGRESSION);
-        all().find(|m| m.name() == text.trim()).ok_or_else(|| {
-            let names = |list: [Metric; 6]| -> String {
+    /// A metric by its name; `confusion_matrix` names its four cells.
+    pub fn parse(text: &str) -> Result<Vec<Metric>> {
+        let text = text.trim();
+        if text == "confusion_matrix" {
+            return Ok(Metric::CONFUSION_MATRIX.to_vec());
+        }
+        let all = || Metric::CLASSIFIER.into_iter().chain(Metric::REGRESSION);
+        all().find(|m| m.name() == text).map(|m| vec![m]).ok_or_else(|| {
+            let names = |list: &[Metric]| -> String {
                 list.iter().map(|m| m.name()).collect::<Vec<_>>().join(", ")
             };
             Error::bad_argument(
                 "metrics",
                 format!(
-                    "'{text}' is not a metric monitoring estimates; a classifier's are {}, a regressor's {}",
-                    names(Metric::BINARY),
-                    names(Metric::REGRESSION)
+                    "'{text}' is not a metric monitoring estimates; a classifier's are {} (confusion_matrix for its four cells), a regressor's {}",
+                    names(&Metric::CLASSIFIER),
+                    names(&Metric::REGRESSION)
                 ),
             )
         })
+    }
+
+    /// The range a classifier metric's thresholds and confidence bands are kept in
+    /// (NannyML's value limits).
+    fn limits(self) -> (Option<f64>, Option<f64>) {
+        match self {
+            Metric::TruePositive
+            | Metric::TrueNegative
+            | Metric::FalsePositive
+            | Metric::FalseNegative => (Some(0.0), None),
+            Metric::BusinessValue => (None, None),
+            _ => (Some(0.0), Some(1.0)),
+        }
+    }
+}
+
+/// What each cell of the confusion matrix is worth, for the business-value metric:
+/// NannyML's `business_value_matrix` `[[TN, FP], [FN, TP]]`, and whether the value is
+/// normalised per prediction (`normalize_business_value='per_prediction'`: each predicted
+/// class's column divided by its total) rather than summed over the chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BusinessValue {
+    pub matrix: [[f64; 2]; 2],
+    pub per_prediction: bool,
+}
+
+impl BusinessValue {
+    /// From the four values in NannyML's order: TN, FP, FN, TP.
+    pub fn from_values(values: &[f64], per_prediction: bool) -> Result<BusinessValue> {
+        match values {
+            &[tn, fp, fn_, tp] if values.iter().all(|v| v.is_finite()) => Ok(BusinessValue {
+                matrix: [[tn, fp], [fn_, tp]],
+                per_prediction,
+            }),
+            _ => Err(Error::bad_argument(
+                "business value",
+                format!(
+                    "give four finite numbers, the value of a true negative, a false positive, a false negative and a true positive (NannyML's [[TN, FP], [FN, TP]]), e.g. --business-value 0,-10,-50,20; got {values:?}"
+                ),
+            )),
+        }
+    }
+
+    /// The value of a confusion matrix `[[tn, fp], [fn, tp]]` (counts or expected counts):
+    /// numpy's `(bv * cm).sum()`, after the per-prediction normalisation when asked.
+    fn of(&self, cm: [[f64; 2]; 2]) -> f64 {
+        let mut cm = cm;
+        if self.per_prediction {
+            for col in 0..2 {
+                let total = cm[0][col] + cm[1][col];
+                for row in &mut cm {
+                    let v = row[col] / total;
+                    // np.nan_to_num
+                    row[col] = if v.is_nan() { 0.0 } else { v };
+                }
+            }
+        }
+        let m = self.matrix;
+        pairwise_sum(&[
+            m[0][0] * cm[0][0],
+            m[0][1] * cm[0][1],
+            m[1][0] * cm[1][0],
+            m[1][1] * cm[1][1],
+        ])
     }
 }
 
@@ -147,6 +264,9 @@ pub struct Fitted {
     pub reference_fraction: f64,
     pub lower_threshold: Option<f64>,
     pub upper_threshold: Option<f64>,
+    /// Average precision's resample size (its sampling error scales by √(size / rows)).
+    #[serde(default)]
+    pub resample_size: Option<usize>,
 }
 
 /// CBPE fitted on a reference: the calibrator (when NannyML's rule asks for one) and each
@@ -156,6 +276,9 @@ pub struct Cbpe {
     pub decision: Decision,
     pub calibrator: Option<Isotonic>,
     pub metrics: Vec<Fitted>,
+    /// The values of the business-value metric, when it is estimated.
+    #[serde(default)]
+    pub business_value: Option<BusinessValue>,
 }
 
 impl Cbpe {
@@ -165,7 +288,14 @@ impl Cbpe {
         reference: &Outputs,
         chunks: &[std::ops::Range<usize>],
         metrics: &[Metric],
+        business_value: Option<BusinessValue>,
     ) -> Result<Cbpe> {
+        if metrics.contains(&Metric::BusinessValue) && business_value.is_none() {
+            return Err(Error::bad_argument(
+                "business value",
+                "business_value needs what each cell of the confusion matrix is worth: --business-value TN,FP,FN,TP".to_owned(),
+            ));
+        }
         let target = reference.target.as_deref().ok_or_else(|| {
             Error::bad_argument(
                 "target",
@@ -211,8 +341,13 @@ impl Cbpe {
                 metrics
                     .par_iter()
                     .map(|&metric| {
-                        let (reference_std, reference_fraction) =
-                            components(metric, target, &reference.score, &reference.prediction);
+                        let (reference_std, reference_fraction, resample_size) = components(
+                            metric,
+                            target,
+                            &reference.score,
+                            &reference.prediction,
+                            business_value.as_ref(),
+                        );
                         let realized: Vec<f64> = chunks
                             .iter()
                             .map(|r| {
@@ -221,16 +356,18 @@ impl Cbpe {
                                     &target[r.clone()],
                                     &reference.score[r.clone()],
                                     &reference.prediction[r.clone()],
+                                    business_value.as_ref(),
                                 )
                             })
                             .collect();
-                        let (lower, upper) = thresholds(&realized);
+                        let (lower, upper) = thresholds(&realized, metric.limits());
                         Fitted {
                             metric,
                             reference_std,
                             reference_fraction,
                             lower_threshold: lower,
                             upper_threshold: upper,
+                            resample_size,
                         }
                     })
                     .collect::<Vec<_>>()
@@ -241,6 +378,7 @@ impl Cbpe {
             decision,
             calibrator,
             metrics,
+            business_value,
         })
     }
 
@@ -272,15 +410,38 @@ impl Cbpe {
             .map(|f| {
                 let (estimated, n) = match f.metric {
                     Metric::RocAuc => estimate_roc_auc(cal, score),
+                    Metric::AveragePrecision => estimate_ap(cal, score),
+                    Metric::BusinessValue => (
+                        self.business_value
+                            .map_or(f64::NAN, |bv| expected.business_value(&bv)),
+                        expected.rows,
+                    ),
                     m => (expected.value(m), expected.rows),
                 };
+                let rows = n as f64;
                 let sampling_error = match f.metric {
-                    Metric::Accuracy => f.reference_std / (n as f64).sqrt(),
-                    _ => f.reference_std / (n as f64 * f.reference_fraction).sqrt(),
+                    Metric::Accuracy => f.reference_std / rows.sqrt(),
+                    Metric::AveragePrecision => {
+                        let size = f.resample_size.unwrap_or(0) as f64;
+                        f.reference_std * (size / rows).sqrt()
+                    }
+                    Metric::TruePositive
+                    | Metric::TrueNegative
+                    | Metric::FalsePositive
+                    | Metric::FalseNegative => f.reference_std / rows.sqrt() * rows,
+                    Metric::BusinessValue => match self.business_value {
+                        Some(bv) if bv.per_prediction => f.reference_std / rows.sqrt(),
+                        _ => f.reference_std * rows / rows.sqrt(),
+                    },
+                    _ => f.reference_std / (rows * f.reference_fraction).sqrt(),
                 };
                 let sampling_error = if n == 0 { f64::NAN } else { sampling_error };
                 let realized = match (f.metric, target, &observed) {
                     (Metric::RocAuc, Some(t), _) => realized_roc_auc(t, score),
+                    (Metric::AveragePrecision, Some(t), _) => realized_ap(t, score),
+                    (Metric::BusinessValue, _, Some(o)) => self
+                        .business_value
+                        .map_or(f64::NAN, |bv| o.business_value(&bv)),
                     (m, _, Some(o)) => o.value(m),
                     _ => f64::NAN,
                 };
@@ -289,12 +450,13 @@ impl Cbpe {
                     f.lower_threshold.unwrap_or(f64::NAN),
                     f.upper_threshold.unwrap_or(f64::NAN),
                 );
+                let (floor, ceiling) = f.metric.limits();
                 let chunk = MetricChunk {
                     estimated,
                     sampling_error,
                     realized,
-                    upper_confidence: nan_min(1.0, estimated + band),
-                    lower_confidence: nan_max(0.0, estimated - band),
+                    upper_confidence: nan_min(ceiling.unwrap_or(f64::INFINITY), estimated + band),
+                    lower_confidence: nan_max(floor.unwrap_or(f64::NEG_INFINITY), estimated - band),
                     lower_threshold: lower,
                     upper_threshold: upper,
                     alert: estimated < lower || estimated > upper,
@@ -305,16 +467,20 @@ impl Cbpe {
     }
 }
 
-/// CBPE's thresholds: NannyML's standard-deviation thresholds limited to [0, 1] (NaN without a
-/// realised value among the reference chunks).
-fn thresholds(values: &[f64]) -> (Option<f64>, Option<f64>) {
+/// CBPE's thresholds: NannyML's standard-deviation thresholds kept within the metric's
+/// `limits` (NaN without a realised value among the reference chunks).
+fn thresholds(values: &[f64], limits: (Option<f64>, Option<f64>)) -> (Option<f64>, Option<f64>) {
     let (mut lower, mut upper) =
         standard_deviation_thresholds(values).unwrap_or((f64::NAN, f64::NAN));
-    if lower <= 0.0 {
-        lower = 0.0;
+    if let Some(floor) = limits.0
+        && lower <= floor
+    {
+        lower = floor;
     }
-    if upper >= 1.0 {
-        upper = 1.0;
+    if let Some(ceiling) = limits.1
+        && upper >= ceiling
+    {
+        upper = ceiling;
     }
     (Some(lower), Some(upper))
 }
@@ -403,9 +569,28 @@ impl Expected {
             Metric::Recall => ratio(tp, tp + fn_),
             Metric::Specificity => ratio(tn, tn + fp),
             Metric::Accuracy => (tp + tn) / self.rows as f64,
-            // ROC AUC is computed from the scores; a regressor's metrics are DLE's.
+            // np.mean(np.where(...)) * len(y_pred)
+            Metric::TruePositive => tp / self.rows as f64 * self.rows as f64,
+            Metric::TrueNegative => tn / self.rows as f64 * self.rows as f64,
+            Metric::FalsePositive => fp / self.rows as f64 * self.rows as f64,
+            Metric::FalseNegative => fn_ / self.rows as f64 * self.rows as f64,
+            // ROC AUC and AP are computed from the scores, the business value by
+            // `business_value`; a regressor's metrics are DLE's.
             _ => f64::NAN,
         }
+    }
+
+    /// NannyML's `estimate_business_value`; NaN without rows.
+    fn business_value(&self, bv: &BusinessValue) -> f64 {
+        if self.rows == 0 {
+            return f64::NAN;
+        }
+        let n = self.rows as f64;
+        let cell = |sum: f64| sum / n * n;
+        bv.of([
+            [cell(self.tn), cell(self.fp)],
+            [cell(self.fn_), cell(self.tp)],
+        ])
     }
 }
 
@@ -474,9 +659,22 @@ impl Observed {
             Metric::Specificity if tn + fp == 0.0 => f64::NAN,
             Metric::Specificity => tn / (tn + fp),
             Metric::Accuracy => (tp + tn) / self.rows as f64,
-            // ROC AUC is computed from the scores; a regressor's metrics are DLE's.
+            Metric::TruePositive => tp,
+            Metric::TrueNegative => tn,
+            Metric::FalsePositive => fp,
+            Metric::FalseNegative => fn_,
+            // ROC AUC and AP are computed from the scores, the business value by
+            // `business_value`; a regressor's metrics are DLE's.
             _ => f64::NAN,
         }
+    }
+
+    /// The realised business value (scikit-learn's confusion matrix); NaN without rows.
+    fn business_value(&self, bv: &BusinessValue) -> f64 {
+        if self.rows == 0 {
+            return f64::NAN;
+        }
+        bv.of([[self.tn, self.fp], [self.fn_, self.tp]])
     }
 }
 
@@ -497,18 +695,157 @@ fn realized_roc_auc(target: &[f64], score: &[f64]) -> f64 {
     crate::model::eval::roc_auc(&positive, &s).unwrap_or(f64::NAN)
 }
 
+/// The estimated average precision of a chunk (NannyML's `estimate_ap`) and the number of
+/// rows it used (those with a score).
+fn estimate_ap(cal: &[f64], score: &[f64]) -> (f64, usize) {
+    let mut rows: Vec<usize> = (0..cal.len()).filter(|&i| !cal[i].is_nan()).collect();
+    let n = rows.len();
+    if n == 0 {
+        return (f64::NAN, 0);
+    }
+    // Descending by the uncalibrated score (ties have the same calibrated score).
+    rows.sort_unstable_by(|&a, &b| score[b].total_cmp(&score[a]));
+    // precision[k] and recall[k] after the k highest rows (precision[0] = 1, tps[0] = 0).
+    let mut tps = Vec::with_capacity(n + 1);
+    tps.push(0.0);
+    let mut sum = 0.0;
+    for &i in &rows {
+        sum += cal[i];
+        tps.push(round5(sum));
+    }
+    let total = tps[n];
+    let precision = |k: usize| if k == 0 { 1.0 } else { tps[k] / k as f64 };
+    let recall = |k: usize| tps[k] / total;
+    // Reversed (recall falling from 1 to 0): -Σ diff(recall) · precision[:-1].
+    let terms: Vec<f64> = (0..n)
+        .map(|i| (recall(n - i - 1) - recall(n - i)) * precision(n - i))
+        .collect();
+    (-pairwise_sum(&terms), n)
+}
+
+/// The realised average precision over the rows with a target and a score: NaN when no
+/// target is positive (NannyML's rule), else scikit-learn's `average_precision_score`.
+fn realized_ap(target: &[f64], score: &[f64]) -> f64 {
+    let rows: Vec<usize> = (0..target.len())
+        .filter(|&i| !target[i].is_nan() && !score[i].is_nan())
+        .collect();
+    if !rows.iter().any(|&i| target[i] == 1.0) {
+        return f64::NAN;
+    }
+    let t: Vec<f64> = rows.iter().map(|&i| target[i]).collect();
+    let s: Vec<f64> = rows.iter().map(|&i| score[i]).collect();
+    average_precision(&t, &s)
+}
+
+/// scikit-learn's `average_precision_score(target, score)` (positive class 1): the step
+/// integral of its precision-recall curve, one point per distinct score.
+fn average_precision(target: &[f64], score: &[f64]) -> f64 {
+    let n = target.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_unstable_by(|&a, &b| score[b].total_cmp(&score[a]));
+    let (mut tps, mut fps) = (Vec::new(), Vec::new());
+    let mut tp = 0.0;
+    for (k, &i) in order.iter().enumerate() {
+        if target[i] == 1.0 {
+            tp += 1.0;
+        }
+        if k + 1 == n || score[order[k + 1]] != score[i] {
+            tps.push(tp);
+            fps.push((k + 1) as f64 - tp);
+        }
+    }
+    let m = tps.len();
+    let total = tps.last().copied().unwrap_or(0.0);
+    let precision = |k: usize| {
+        let ps = tps[k] + fps[k];
+        if ps != 0.0 { tps[k] / ps } else { 0.0 }
+    };
+    let recall = |k: usize| if total == 0.0 { 1.0 } else { tps[k] / total };
+    // Reversed, with (precision 1, recall 0) appended.
+    let rev_p = |i: usize| if i < m { precision(m - 1 - i) } else { 1.0 };
+    let rev_r = |i: usize| if i < m { recall(m - 1 - i) } else { 0.0 };
+    let terms: Vec<f64> = (0..m)
+        .map(|i| (rev_r(i + 1) - rev_r(i)) * rev_p(i))
+        .collect();
+    let ap = -pairwise_sum(&terms);
+    if ap > 0.0 { ap } else { 0.0 }
+}
+
+/// NannyML's resamples for average precision's sampling error.
+const AP_RESAMPLES: usize = 50;
+/// NannyML's `MAX_RESAMPLE_SIZE`.
+const AP_MAX_RESAMPLE_SIZE: usize = 50_000;
+/// The seed of the resamples (see the module's note).
+const AP_SEED: u32 = 0;
+
+/// Average precision's sampling-error components: the standard deviation of the AP of
+/// NannyML's resamples and their size (NaN and 0 without a positive target).
+fn ap_components(target: &[f64], score: &[f64]) -> (f64, usize) {
+    if !target.contains(&1.0) {
+        return (f64::NAN, 0);
+    }
+    let n = target.len();
+    let size = (n / 2).min(AP_MAX_RESAMPLE_SIZE);
+    // np.random.choice(n, size, replace=True), 50 times from one generator.
+    let mut rng = RandomState::new(AP_SEED);
+    let draws: Vec<Vec<usize>> = (0..AP_RESAMPLES)
+        .map(|_| (0..size).map(|_| rng.randint(n)).collect())
+        .collect();
+    let results: Vec<f64> = draws
+        .par_iter()
+        .map(|idx| {
+            let t: Vec<f64> = idx.iter().map(|&i| target[i]).collect();
+            let s: Vec<f64> = idx.iter().map(|&i| score[i]).collect();
+            average_precision(&t, &s)
+        })
+        .collect();
+    (std_pop(&results), size)
+}
+
 /// The realised value of `metric` over rows with targets.
-fn realized(metric: Metric, target: &[f64], score: &[f64], pred: &[f64]) -> f64 {
+fn realized(
+    metric: Metric,
+    target: &[f64],
+    score: &[f64],
+    pred: &[f64],
+    business_value: Option<&BusinessValue>,
+) -> f64 {
     match metric {
         Metric::RocAuc => realized_roc_auc(target, score),
+        Metric::AveragePrecision => realized_ap(target, score),
+        Metric::BusinessValue => {
+            business_value.map_or(f64::NAN, |bv| Observed::of(target, pred).business_value(bv))
+        }
         m => Observed::of(target, pred).value(m),
     }
 }
 
 /// The reference's sampling-error components of `metric`: the standard deviation of its
-/// observation-level values and the share of rows they come from (NannyML's
-/// `sampling_error.binary_classification`).
-fn components(metric: Metric, target: &[f64], score: &[f64], pred: &[f64]) -> (f64, f64) {
+/// observation-level values, the share of rows they come from (NannyML's
+/// `sampling_error.binary_classification`) and, for average precision, the resample size.
+fn components(
+    metric: Metric,
+    target: &[f64],
+    score: &[f64],
+    pred: &[f64],
+    business_value: Option<&BusinessValue>,
+) -> (f64, f64, Option<usize>) {
+    if metric == Metric::AveragePrecision {
+        let (std, size) = ap_components(target, score);
+        return (std, 1.0, Some(size));
+    }
+    let (std, fraction) = rate_components(metric, target, score, pred, business_value);
+    (std, fraction, None)
+}
+
+/// [`components`] of every metric but average precision.
+fn rate_components(
+    metric: Metric,
+    target: &[f64],
+    score: &[f64],
+    pred: &[f64],
+    business_value: Option<&BusinessValue>,
+) -> (f64, f64) {
     let n = target.len() as f64;
     let count = |t: f64, p: f64| {
         target
@@ -567,6 +904,22 @@ fn components(metric: Metric, target: &[f64], score: &[f64], pred: &[f64]) -> (f
         Metric::Recall => (spread(tp, fn_, 1.0), pairwise_sum(target) / n),
         Metric::Specificity => (spread(tn, fp, 1.0), (tn + fp) as f64 / n),
         Metric::Accuracy => (spread(tp + tn, fp + fn_, 1.0), 1.0),
+        // The cell's indicator over every reference row.
+        Metric::TruePositive => (spread(tp, target.len() - tp, 1.0), 1.0),
+        Metric::TrueNegative => (spread(tn, target.len() - tn, 1.0), 1.0),
+        Metric::FalsePositive => (spread(fp, target.len() - fp, 1.0), 1.0),
+        Metric::FalseNegative => (spread(fn_, target.len() - fn_, 1.0), 1.0),
+        Metric::BusinessValue => {
+            let Some(bv) = business_value else {
+                return (f64::NAN, 0.0);
+            };
+            let values: Vec<f64> = target
+                .iter()
+                .zip(pred)
+                .map(|(&t, &p)| bv.matrix[usize::from(t == 1.0)][usize::from(p == 1.0)])
+                .collect();
+            (std_pop(&values), 1.0)
+        }
         // A regressor's metrics are DLE's (refused before CBPE fits).
         _ => (f64::NAN, 0.0),
     }

@@ -40,7 +40,7 @@ use crate::model::eval;
 use crate::model::tensor::{Data, Tensor};
 use crate::{Error, Result};
 pub use calibrate::{Decision, Isotonic};
-pub use cbpe::{Cbpe, Metric, MetricChunk, Outputs};
+pub use cbpe::{BusinessValue, Cbpe, Metric, MetricChunk, Outputs};
 pub use chunk::{Chunk, Chunking, Period};
 pub use reconstruct::{ChunkError, Reconstruction};
 
@@ -158,6 +158,9 @@ pub struct MonitorOptions {
     pub features: Option<Vec<String>>,
     /// Also test each feature, the score and the target for drift in every chunk.
     pub column_drift: bool,
+    /// What each confusion-matrix cell is worth: estimates the business value (with the
+    /// default metrics, besides them).
+    pub business_value: Option<BusinessValue>,
 }
 
 /// One metric in one chunk, as shown: `None` where a value does not apply.
@@ -477,7 +480,7 @@ pub fn monitor_tables(
             options.columns.prediction
         ));
     }
-    let metrics = task_metrics(&options.metrics, regression)?;
+    let metrics = task_metrics(options, regression)?;
     let ((fitted, reconstruction), analysis) = rayon::join(
         || {
             rayon::join(
@@ -488,7 +491,7 @@ pub fn monitor_tables(
                     let (chunks, cbpe) = fit_cbpe(
                         &prepared.outputs,
                         prepared.times.as_deref(),
-                        options.chunking,
+                        options,
                         &metrics,
                     )?;
                     Ok(Some((chunks, Estimator::Cbpe(cbpe))))
@@ -764,16 +767,9 @@ impl Reference {
         options: &MonitorOptions,
         model: Option<ModelInput>,
     ) -> Result<MonitorReport> {
-        let metrics = task_metrics(&options.metrics, false)?;
+        let metrics = task_metrics(options, false)?;
         let (fitted, analysis) = rayon::join(
-            || {
-                fit_cbpe(
-                    &self.outputs,
-                    self.times.as_deref(),
-                    options.chunking,
-                    &metrics,
-                )
-            },
+            || fit_cbpe(&self.outputs, self.times.as_deref(), options, &metrics),
             || prepare_analysis(analysis_frame, options, model),
         );
         let (chunks, cbpe) = fitted?;
@@ -977,24 +973,40 @@ enum Estimator {
 fn fit_cbpe(
     outputs: &Outputs,
     times: Option<&[i64]>,
-    chunking: Chunking,
+    options: &MonitorOptions,
     metrics: &[Metric],
 ) -> Result<(Vec<Chunk>, Cbpe)> {
-    let chunks = chunk::split(chunking, outputs.len(), times, "the reference data")?;
+    let chunks = chunk::split(options.chunking, outputs.len(), times, "the reference data")?;
     let ranges: Vec<_> = chunks.iter().map(|c| c.rows.clone()).collect();
-    let cbpe = Cbpe::fit(outputs, &ranges, metrics)?;
+    let cbpe = Cbpe::fit(outputs, &ranges, metrics, options.business_value)?;
     Ok((chunks, cbpe))
 }
 
-/// The metrics asked for, or the task's by default; a metric of the other task is refused.
-fn task_metrics(asked: &[Metric], regression: bool) -> Result<Vec<Metric>> {
-    let (own, what, other) = if regression {
-        (Metric::REGRESSION, "a regressor", "a classifier's")
+/// The metrics asked for, or the task's by default (with the business value when its
+/// values are given); a metric of the other task is refused.
+fn task_metrics(options: &MonitorOptions, regression: bool) -> Result<Vec<Metric>> {
+    let asked = &options.metrics;
+    let (own, what, other): (&[Metric], _, _) = if regression {
+        (&Metric::REGRESSION, "a regressor", "a classifier's")
     } else {
-        (Metric::BINARY, "a binary classifier", "a regressor's")
+        (&Metric::CLASSIFIER, "a binary classifier", "a regressor's")
     };
+    if regression && options.business_value.is_some() {
+        return Err(Error::bad_argument(
+            "business value",
+            "--business-value weighs a classifier's confusion matrix; these outputs are a regressor's"
+                .to_owned(),
+        ));
+    }
     if asked.is_empty() {
-        return Ok(own.to_vec());
+        if regression {
+            return Ok(Metric::REGRESSION.to_vec());
+        }
+        let mut metrics = Metric::BINARY.to_vec();
+        if options.business_value.is_some() {
+            metrics.push(Metric::BusinessValue);
+        }
+        return Ok(metrics);
     }
     if let Some(m) = asked.iter().find(|m| !own.contains(m)) {
         let names: Vec<&str> = own.iter().map(|m| m.name()).collect();

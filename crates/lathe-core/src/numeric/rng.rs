@@ -58,6 +58,12 @@ impl RandomState {
         (f64::from(a) * 67_108_864.0 + f64::from(b)) / 9_007_199_254_740_992.0
     }
 
+    /// `randint(0, n)` (and `choice(n, replace=True)`, which draws by it): uniform in
+    /// `0..n`, `n ≥ 1`.
+    pub fn randint(&mut self, n: usize) -> usize {
+        self.interval(n as u64 - 1) as usize
+    }
+
     /// `randint(2**31)`, as scikit-learn draws a seed from a seed.
     pub fn randint_i31(&mut self) -> u32 {
         self.next_u32() & 0x7fff_ffff
