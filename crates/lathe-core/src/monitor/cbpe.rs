@@ -490,18 +490,16 @@ fn round5(x: f64) -> f64 {
     (x * 100_000.0).round_ties_even() / 100_000.0
 }
 
-/// The estimated ROC AUC of a chunk and the number of rows it used (those with a score).
-fn estimate_roc_auc(cal: &[f64], score: &[f64]) -> (f64, usize) {
+/// The expected true- and false-positive counts above each rank of a chunk's rows with a
+/// score, highest uncalibrated score first, rounded to five decimals as NannyML rounds them
+/// (`[0]` is before the first row).
+fn expected_counts(cal: &[f64], score: &[f64]) -> (Vec<f64>, Vec<f64>) {
     let mut rows: Vec<usize> = (0..cal.len()).filter(|&i| !cal[i].is_nan()).collect();
-    let n = rows.len();
-    if n == 0 {
-        return (f64::NAN, 0);
-    }
     // np.argsort(uncalibrated)[::-1]: descending. Rows with the same uncalibrated score have
     // the same calibrated one, so their order changes nothing.
     rows.sort_unstable_by(|&a, &b| score[b].total_cmp(&score[a]));
-    let mut tps = Vec::with_capacity(n + 1);
-    let mut fps = Vec::with_capacity(n + 1);
+    let mut tps = Vec::with_capacity(rows.len() + 1);
+    let mut fps = Vec::with_capacity(rows.len() + 1);
     tps.push(0.0);
     fps.push(0.0);
     let mut sum = 0.0;
@@ -509,6 +507,16 @@ fn estimate_roc_auc(cal: &[f64], score: &[f64]) -> (f64, usize) {
         sum += cal[i];
         tps.push(round5(sum));
         fps.push(round5(1.0 + k as f64 - sum));
+    }
+    (tps, fps)
+}
+
+/// The estimated ROC AUC of a chunk and the number of rows it used (those with a score).
+fn estimate_roc_auc(cal: &[f64], score: &[f64]) -> (f64, usize) {
+    let (tps, fps) = expected_counts(cal, score);
+    let n = tps.len() - 1;
+    if n == 0 {
+        return (f64::NAN, 0);
     }
     let (tp_all, fp_all) = (tps[n], fps[n]);
     let terms: Vec<f64> = (0..n)
@@ -698,20 +706,10 @@ fn realized_roc_auc(target: &[f64], score: &[f64]) -> f64 {
 /// The estimated average precision of a chunk (NannyML's `estimate_ap`) and the number of
 /// rows it used (those with a score).
 fn estimate_ap(cal: &[f64], score: &[f64]) -> (f64, usize) {
-    let mut rows: Vec<usize> = (0..cal.len()).filter(|&i| !cal[i].is_nan()).collect();
-    let n = rows.len();
+    let (tps, _) = expected_counts(cal, score);
+    let n = tps.len() - 1;
     if n == 0 {
         return (f64::NAN, 0);
-    }
-    // Descending by the uncalibrated score (ties have the same calibrated score).
-    rows.sort_unstable_by(|&a, &b| score[b].total_cmp(&score[a]));
-    // precision[k] and recall[k] after the k highest rows (precision[0] = 1, tps[0] = 0).
-    let mut tps = Vec::with_capacity(n + 1);
-    tps.push(0.0);
-    let mut sum = 0.0;
-    for &i in &rows {
-        sum += cal[i];
-        tps.push(round5(sum));
     }
     let total = tps[n];
     let precision = |k: usize| if k == 0 { 1.0 } else { tps[k] / k as f64 };
