@@ -577,11 +577,10 @@ impl Expected {
             Metric::Recall => ratio(tp, tp + fn_),
             Metric::Specificity => ratio(tn, tn + fp),
             Metric::Accuracy => (tp + tn) / self.rows as f64,
-            // np.mean(np.where(...)) * len(y_pred)
-            Metric::TruePositive => tp / self.rows as f64 * self.rows as f64,
-            Metric::TrueNegative => tn / self.rows as f64 * self.rows as f64,
-            Metric::FalsePositive => fp / self.rows as f64 * self.rows as f64,
-            Metric::FalseNegative => fn_ / self.rows as f64 * self.rows as f64,
+            Metric::TruePositive => self.count(tp),
+            Metric::TrueNegative => self.count(tn),
+            Metric::FalsePositive => self.count(fp),
+            Metric::FalseNegative => self.count(fn_),
             // ROC AUC and AP are computed from the scores, the business value by
             // `business_value`; a regressor's metrics are DLE's.
             _ => f64::NAN,
@@ -593,12 +592,16 @@ impl Expected {
         if self.rows == 0 {
             return f64::NAN;
         }
-        let n = self.rows as f64;
-        let cell = |sum: f64| sum / n * n;
         bv.of([
-            [cell(self.tn), cell(self.fp)],
-            [cell(self.fn_), cell(self.tp)],
+            [self.count(self.tn), self.count(self.fp)],
+            [self.count(self.fn_), self.count(self.tp)],
         ])
+    }
+
+    /// A cell's expected count as NannyML computes it: `np.mean(np.where(...)) * len(y_pred)`.
+    fn count(&self, sum: f64) -> f64 {
+        let n = self.rows as f64;
+        sum / n * n
     }
 }
 
@@ -689,18 +692,25 @@ impl Observed {
 /// The realised ROC AUC over the rows with a target and a score: scikit-learn's, NaN when the
 /// targets hold one class.
 fn realized_roc_auc(target: &[f64], score: &[f64]) -> f64 {
-    let rows: Vec<usize> = (0..target.len())
-        .filter(|&i| !target[i].is_nan() && !score[i].is_nan())
-        .collect();
-    let Some(&first) = rows.first() else {
+    let (t, s) = labelled(target, score);
+    let Some(&first) = t.first() else {
         return f64::NAN;
     };
-    if rows.iter().all(|&i| target[i] == target[first]) {
+    if t.iter().all(|&v| v == first) {
         return f64::NAN;
     }
-    let positive: Vec<bool> = rows.iter().map(|&i| target[i] == 1.0).collect();
-    let s: Vec<f64> = rows.iter().map(|&i| score[i]).collect();
+    let positive: Vec<bool> = t.iter().map(|&v| v == 1.0).collect();
     crate::model::eval::roc_auc(&positive, &s).unwrap_or(f64::NAN)
+}
+
+/// The targets and scores of the rows that have both (NannyML's `common_nan_removal`).
+fn labelled(target: &[f64], score: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    target
+        .iter()
+        .zip(score)
+        .filter(|(t, s)| !t.is_nan() && !s.is_nan())
+        .map(|(&t, &s)| (t, s))
+        .unzip()
 }
 
 /// The estimated average precision of a chunk (NannyML's `estimate_ap`) and the number of
@@ -724,14 +734,10 @@ fn estimate_ap(cal: &[f64], score: &[f64]) -> (f64, usize) {
 /// The realised average precision over the rows with a target and a score: NaN when no
 /// target is positive (NannyML's rule), else scikit-learn's `average_precision_score`.
 fn realized_ap(target: &[f64], score: &[f64]) -> f64 {
-    let rows: Vec<usize> = (0..target.len())
-        .filter(|&i| !target[i].is_nan() && !score[i].is_nan())
-        .collect();
-    if !rows.iter().any(|&i| target[i] == 1.0) {
+    let (t, s) = labelled(target, score);
+    if !t.contains(&1.0) {
         return f64::NAN;
     }
-    let t: Vec<f64> = rows.iter().map(|&i| target[i]).collect();
-    let s: Vec<f64> = rows.iter().map(|&i| score[i]).collect();
     average_precision(&t, &s)
 }
 
