@@ -195,11 +195,7 @@ pub(crate) fn text(report: &MonitorReport) -> String {
     let c = &report.chunking;
     out.push(format!(
         "Estimated performance ({}), {} reference and {} analysis chunks; {}",
-        if report.calibration.is_some() {
-            "CBPE"
-        } else {
-            "DLE"
-        },
+        report.estimator_shown(),
         c.reference_chunks,
         c.analysis_chunks,
         report.method_shown()

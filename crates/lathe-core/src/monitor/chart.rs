@@ -71,15 +71,7 @@ pub fn charts(report: &MonitorReport) -> Vec<NamedChart<OverChunks>> {
             name,
             format!("monitor_{name}"),
             OverChunks {
-                title: format!(
-                    "{} ({})",
-                    metric.label(),
-                    if report.calibration.is_some() {
-                        "CBPE"
-                    } else {
-                        "DLE"
-                    }
-                ),
+                title: format!("{} ({})", metric.label(), report.estimator_shown()),
                 label: metric.label().to_owned(),
                 series: "estimated".to_owned(),
                 keys: keys.clone(),

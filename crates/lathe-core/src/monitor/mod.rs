@@ -339,6 +339,15 @@ pub struct MonitorReport {
 }
 
 impl MonitorReport {
+    /// The estimator's name: `CBPE` for a classifier, `DLE` for a regressor.
+    pub fn estimator_shown(&self) -> &'static str {
+        if self.calibration.is_some() {
+            "CBPE"
+        } else {
+            "DLE"
+        }
+    }
+
     /// How the estimates were made, as every front end says it: `scores calibrated
     /// (isotonic)`, `scores used as given` (CBPE) or `losses estimated by DLE`.
     pub fn method_shown(&self) -> &'static str {
