@@ -16,7 +16,8 @@ use crate::{print, with_progress};
 #[derive(Debug, Args)]
 pub struct BusinessValueArgs {
     /// Estimate the business value: what a true negative, a false positive, a false negative
-    /// and a true positive are worth (NannyML's [[TN, FP], [FN, TP]]), e.g. 0,-10,-50,20.
+    /// and a true positive are worth (NannyML's [[TN, FP], [FN, TP]]), e.g. 0,-10,-50,20; for
+    /// k classes, k × k values row by true class, column by predicted class (sorted classes).
     #[arg(
         long,
         value_delimiter = ',',
@@ -54,15 +55,17 @@ pub struct MonitorArgs {
     /// by URL.
     #[arg(num_args = 2..=3, required = true, value_name = "[MODEL] REFERENCE ANALYSIS")]
     inputs: Vec<String>,
-    /// The column holding the model's probability of the positive class.
+    /// The column holding the model's probability of the positive class; for a multiclass
+    /// classifier, each class's column: CLASS=C,CLASS=C,… (e.g. a=proba_a,b=proba_b,c=proba_c).
     #[arg(long, value_name = "C")]
     score_column: Option<String>,
-    /// The column holding the model's predicted class (0/1); without --score-column, a
-    /// regressor's prediction (its losses are estimated by DLE).
+    /// The column holding the model's predicted class (0/1, or a multiclass classifier's class
+    /// names); without --score-column, a regressor's prediction (its losses are estimated by
+    /// DLE).
     #[arg(long, value_name = "C")]
     prediction_column: Option<String>,
-    /// The target column (0/1, or a regressor's number): required in the reference, used in
-    /// the analysis where present.
+    /// The target column (0/1, class names, or a regressor's number): required in the
+    /// reference, used in the analysis where present.
     #[arg(long, value_name = "C", default_value = "target")]
     target: String,
     /// The date/time column: rows are ordered by it and chunk dates come from it.
@@ -114,6 +117,14 @@ pub fn run(args: MonitorArgs, project_dir: Option<&Path>, json: bool) -> anyhow:
         [r, a] => (None, r.clone(), a.clone()),
         _ => unreachable!("clap takes two or three inputs"),
     };
+    if let Some(path) = &args.html {
+        crate::drift::check_html(path)?;
+    }
+    let mut project: Option<Project> = None;
+    let loaded = model
+        .as_deref()
+        .map(|m| crate::model::load(m, args.features.clone(), &mut project, project_dir))
+        .transpose()?;
     let options = args
         .business_value
         .into_request(MonitorRequest {
@@ -135,14 +146,6 @@ pub fn run(args: MonitorArgs, project_dir: Option<&Path>, json: bool) -> anyhow:
             ..MonitorRequest::default()
         })
         .into_options()?;
-    if let Some(path) = &args.html {
-        crate::drift::check_html(path)?;
-    }
-    let mut project: Option<Project> = None;
-    let loaded = model
-        .as_deref()
-        .map(|m| crate::model::load(m, args.features, &mut project, project_dir))
-        .transpose()?;
     let reference = crate::drift::source(&reference, &mut project, project_dir)?;
     let analysis = crate::drift::source(&analysis, &mut project, project_dir)?;
     let input = loaded.as_ref().map(|l| ModelInput {

@@ -11,9 +11,15 @@ import type { MonitorMetric } from "./MonitorMetric";
  */
 export type MonitorReport = { task: string, chunking: ChunkingShown, 
 /**
- * Whether the reference scores were calibrated, and why (`None` for a regressor).
+ * Whether the reference scores were calibrated, and why (`None` for a regressor and a
+ * multiclass classifier, whose classes are each decided: `calibrated_classes`).
  */
-calibration: CalibrationDecision | null, calibrated: boolean, metrics: Array<MonitorMetric>, 
+calibration: CalibrationDecision | null, calibrated: boolean, 
+/**
+ * A multiclass classifier's classes (sorted) and those whose probabilities were
+ * calibrated; empty otherwise.
+ */
+classes: Array<string>, calibrated_classes: Array<string>, metrics: Array<MonitorMetric>, 
 /**
  * The features of the multivariate drift and how many principal components it keeps.
  */

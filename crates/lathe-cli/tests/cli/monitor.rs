@@ -463,7 +463,10 @@ fn average_precision_the_confusion_matrix_and_business_value_come_from_their_fla
             vec!["--metrics", "business_value"],
             "--business-value TN,FP,FN,TP",
         ),
-        (vec!["--business-value", "1,2,3"], "four finite numbers"),
+        (
+            vec!["--business-value", "1,2,3"],
+            "a square of finite numbers",
+        ),
         (
             vec!["--business-value-per-prediction"],
             "give its values too",
@@ -955,12 +958,12 @@ fn a_regressor_is_monitored_by_direct_loss_estimation() {
 }
 
 #[test]
-fn a_multiclass_model_is_refused() {
-    // A multiclass classifier: CBPE here estimates binary ones.
+fn a_multiclass_model_is_monitored_by_its_class_probabilities() {
+    // A three-class logistic regression computes the outputs: multiclass CBPE.
     let multi = asset("tests/fixtures/models/logreg_multi.onnx");
     let classes = asset("tests/fixtures/models/diabetes_class.csv");
     let features = "age,sex,bmi,bp,s1,s2,s3,s4,s5,s6";
-    let (code, message) = run_error(
+    let out = run_json(
         lathe(),
         &[
             "monitor",
@@ -971,10 +974,127 @@ fn a_multiclass_model_is_refused() {
             features,
             "--target",
             "target_class",
+            "--chunk-number",
+            "4",
         ],
     );
+    assert_eq!(out["task"], "multiclass_classification");
+    assert_eq!(out["classes"].as_array().unwrap().len(), 3, "{out}");
+    let metrics: Vec<&str> = out["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        metrics,
+        [
+            "roc_auc",
+            "f1",
+            "precision",
+            "recall",
+            "specificity",
+            "accuracy"
+        ]
+    );
+    // 442 rows in four chunks of 110 and a last one of 2 (NannyML's rule), too few to judge.
+    let chunks = out["chunks"].as_array().unwrap();
+    assert_eq!(chunks.len(), 10);
+    for chunk in chunks.iter().filter(|c| c["rows"] == 110) {
+        for m in &metrics {
+            let v = &chunk["metrics"][m];
+            assert!(v["estimated"].as_f64().unwrap().is_finite(), "{m}: {v}");
+            // The analysis has its targets: the realised value is drawn beside.
+            assert!(v["realized"].as_f64().unwrap().is_finite(), "{m}: {v}");
+        }
+    }
+}
+
+#[test]
+fn a_multiclass_classifiers_columns_give_nannymls_numbers_and_bad_ones_are_refused() {
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures().join("expected.json")).unwrap())
+            .unwrap();
+    let case = &expected["cases"]["credit_card_size_6000"];
+    let (reference, analysis) = (
+        data("credit_card_reference.parquet"),
+        data("credit_card_analysis.parquet"),
+    );
+    let scores = "prepaid_card=y_pred_proba_prepaid_card,highstreet_card=y_pred_proba_highstreet_card,upmarket_card=y_pred_proba_upmarket_card";
+    let base = [
+        "monitor",
+        &reference,
+        &analysis,
+        "--score-column",
+        scores,
+        "--prediction-column",
+        "y_pred",
+        "--target",
+        "y_true",
+        "--timestamp-column",
+        "timestamp",
+        "--chunk-size",
+        "6000",
+        "--no-column-drift",
+    ];
+    let mut args = base.to_vec();
+    args.extend([
+        "--metrics",
+        "accuracy,business_value",
+        "--business-value",
+        "4,-1,-2,-1,2,-1,-3,-1,6",
+    ]);
+    let out = run_json(lathe(), &args);
+    assert_eq!(out["task"], "multiclass_classification");
+    assert_eq!(
+        out["classes"],
+        serde_json::json!(["highstreet_card", "prepaid_card", "upmarket_card"])
+    );
+    let chunks = out["chunks"].as_array().unwrap();
+    assert_eq!(chunks.len(), case["chunks"].as_array().unwrap().len());
+    for (ours, theirs) in chunks.iter().zip(case["chunks"].as_array().unwrap()) {
+        for m in ["accuracy", "business_value"] {
+            let (a, e) = (
+                ours["metrics"][m]["estimated"].as_f64().unwrap(),
+                theirs["metrics"][m]["value"].as_f64().unwrap(),
+            );
+            assert!((a - e).abs() <= 1e-9 * e.abs(), "{m}: {a} vs NannyML {e}");
+            assert_eq!(ours["metrics"][m]["alert"], theirs["metrics"][m]["alert"]);
+        }
+    }
+    // A 2 × 2 business value for three classes; a confusion matrix of three classes; two
+    // classes only; a prediction that is not one of the classes.
+    for (extra, needle) in [
+        (
+            vec!["--business-value", "0,-10,-50,20"],
+            "2 × 2 matrix but the model has 3 classes",
+        ),
+        (
+            vec!["--metrics", "confusion_matrix"],
+            "not estimated for a multiclass classifier",
+        ),
+    ] {
+        let mut args = base.to_vec();
+        args.extend(extra);
+        let (code, message) = run_error(lathe(), &args);
+        assert_eq!(code, "bad_argument", "{message}");
+        assert!(message.contains(needle), "{message}");
+    }
+    let two = "prepaid_card=y_pred_proba_prepaid_card,highstreet_card=y_pred_proba_highstreet_card";
+    let mut args = base.to_vec();
+    args[4] = two;
+    let (code, message) = run_error(lathe(), &args);
     assert_eq!(code, "bad_argument", "{message}");
-    assert!(message.contains("3 classes"), "{message}");
+    assert!(message.contains("three or more"), "{message}");
+    let swapped = "prepaid_card=y_pred_proba_prepaid_card,highstreet_card=y_pred_proba_highstreet_card,gold_card=y_pred_proba_upmarket_card";
+    let mut args = base.to_vec();
+    args[4] = swapped;
+    let (code, message) = run_error(lathe(), &args);
+    assert_eq!(code, "bad_argument", "{message}");
+    assert!(
+        message.contains("\"upmarket_card\", not one of the model's classes"),
+        "{message}"
+    );
 }
 
 /// The demo's production log: weekly chunks of `scored_at`, labels missing in the last weeks,

@@ -224,13 +224,15 @@ impl MonitorRequest {
             None if !has_model => String::new(),
             score => needed(score, "score")?,
         };
+        let mut columns = Columns {
+            prediction,
+            target: given(self.target).unwrap_or_else(|| "target".to_owned()),
+            timestamp,
+            ..Columns::default()
+        };
+        columns.set_score(&score)?;
         Ok(MonitorOptions {
-            columns: Columns {
-                score,
-                prediction,
-                target: given(self.target).unwrap_or_else(|| "target".to_owned()),
-                timestamp,
-            },
+            columns,
             chunking,
             metrics,
             features: self.features.filter(|f| !f.is_empty()),

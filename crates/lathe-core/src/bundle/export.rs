@@ -74,7 +74,7 @@ pub(super) fn svg(chart: &impl Figure) -> Result<Vec<u8>> {
     Ok(chart.svg()?.into_bytes())
 }
 
-/// The monitoring reference of a binary classifier on its evaluation data: its outputs,
+/// The monitoring reference of a classifier on its evaluation data: its outputs,
 /// targets and the reconstruction of its features ([`crate::monitor::Reference`]), as JSON.
 fn monitor_reference(
     model: &crate::model::Model,

@@ -163,7 +163,7 @@ pub fn monitor_verified(
     .map_err(|e| bad(format!("{MANIFEST} cannot be read: {e}")))?;
     let reference: crate::monitor::Reference = serde_json::from_slice(bundle.get(MONITOR).ok_or_else(|| {
         bad(format!(
-            "it has no {MONITOR}: it was exported without an evaluation dataset, or its model is not a binary classifier"
+            "it has no {MONITOR}: it was exported without an evaluation dataset, or its model is not a classifier"
         ))
     })?)
     .map_err(|e| bad(format!("{MONITOR} cannot be read: {e}")))?;

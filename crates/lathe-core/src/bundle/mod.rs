@@ -5,13 +5,13 @@
 //! `manifest.json`, `model/model.onnx`, `model/signature.json`, `model/input_example.json`,
 //! `MLmodel` (and `model/MLmodel`), `triton/<model>/config.pbtxt` and `triton/<model>/1/model.onnx`, `kserve.yaml`,
 //! `MODEL_CARD.md`, `monitoring/reference_profile.json`, `monitoring/monitor_reference.json`
-//! (a binary classifier with an evaluation dataset), `reports/*.html`, `charts/*.svg`,
+//! (a classifier with an evaluation dataset), `reports/*.html`, `charts/*.svg`,
 //! `SHA256SUMS` and, when signed, `SHA256SUMS.sig`.
 //!
 //! - [`export()`] builds it from the project's records; the same inputs give the same bytes.
 //! - [`verify()`] and [`inspect`] read one through [`archive::read`], the one safe reader.
 //! - [`check_drift`] tests production data against the reference profile; [`monitor()`]
-//!   estimates a binary classifier's performance on it without labels.
+//!   estimates a classifier's performance on it without labels.
 //! - [`sign`]: keys and signatures; [`profile`]: the reference profile; [`card`]: the model
 //!   card; [`descriptors`]: MLflow, Triton and KServe files.
 

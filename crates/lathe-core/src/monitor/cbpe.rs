@@ -158,7 +158,7 @@ impl Metric {
 
     /// The range a classifier metric's thresholds and confidence bands are kept in
     /// (NannyML's value limits).
-    fn limits(self) -> (Option<f64>, Option<f64>) {
+    pub(super) fn limits(self) -> (Option<f64>, Option<f64>) {
         match self {
             Metric::TruePositive
             | Metric::TrueNegative
@@ -171,39 +171,50 @@ impl Metric {
 }
 
 /// What each cell of the confusion matrix is worth, for the business-value metric:
-/// NannyML's `business_value_matrix` `[[TN, FP], [FN, TP]]`, and whether the value is
-/// normalised per prediction (`normalize_business_value='per_prediction'`: each predicted
-/// class's column divided by its total) rather than summed over the chunk.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// NannyML's `business_value_matrix`, a row per true class and a column per predicted class
+/// (`[[TN, FP], [FN, TP]]` for a binary classifier; a multiclass one's classes in sorted
+/// order), and whether the value is normalised per prediction
+/// (`normalize_business_value='per_prediction'`: each predicted class's column divided by its
+/// total) rather than summed over the chunk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BusinessValue {
-    pub matrix: [[f64; 2]; 2],
+    pub matrix: Vec<Vec<f64>>,
     pub per_prediction: bool,
 }
 
 impl BusinessValue {
-    /// From the four values in NannyML's order: TN, FP, FN, TP.
+    /// From the values row by row: TN, FP, FN, TP for a binary classifier (NannyML's order);
+    /// k × k values for k classes.
     pub fn from_values(values: &[f64], per_prediction: bool) -> Result<BusinessValue> {
-        match values {
-            &[tn, fp, fn_, tp] if values.iter().all(|v| v.is_finite()) => Ok(BusinessValue {
-                matrix: [[tn, fp], [fn_, tp]],
-                per_prediction,
-            }),
-            _ => Err(Error::bad_argument(
+        let k = (values.len() as f64).sqrt().round() as usize;
+        if k < 2 || k * k != values.len() || values.iter().any(|v| !v.is_finite()) {
+            return Err(Error::bad_argument(
                 "business value",
                 format!(
-                    "give four finite numbers, the value of a true negative, a false positive, a false negative and a true positive (NannyML's [[TN, FP], [FN, TP]]), e.g. --business-value 0,-10,-50,20; got {values:?}"
+                    "give a square of finite numbers, row by true class and column by predicted class: for a binary classifier the value of a true negative, a false positive, a false negative and a true positive (NannyML's [[TN, FP], [FN, TP]]), e.g. --business-value 0,-10,-50,20; for k classes k × k values, the classes in sorted order; got {values:?}"
                 ),
-            )),
+            ));
         }
+        Ok(BusinessValue {
+            matrix: values.chunks(k).map(<[f64]>::to_vec).collect(),
+            per_prediction,
+        })
     }
 
-    /// The value of a confusion matrix `[[tn, fp], [fn, tp]]` (counts or expected counts):
+    /// The number of classes it weighs.
+    pub fn classes(&self) -> usize {
+        self.matrix.len()
+    }
+
+    /// The value of a confusion matrix (counts or expected counts, a row per true class):
     /// numpy's `(bv * cm).sum()`, after the per-prediction normalisation when asked.
-    fn of(&self, cm: [[f64; 2]; 2]) -> f64 {
-        let mut cm = cm;
+    pub(super) fn of(&self, cm: &[Vec<f64>]) -> f64 {
+        let k = cm.len();
+        let mut cm = cm.to_vec();
         if self.per_prediction {
-            for col in 0..2 {
-                let total = cm[0][col] + cm[1][col];
+            for col in 0..k {
+                // cm.sum(axis=0): the rows added in order.
+                let total = cm.iter().map(|row| row[col]).fold(0.0, |a, b| a + b);
                 for row in &mut cm {
                     let v = row[col] / total;
                     // np.nan_to_num
@@ -211,24 +222,31 @@ impl BusinessValue {
                 }
             }
         }
-        let m = self.matrix;
-        pairwise_sum(&[
-            m[0][0] * cm[0][0],
-            m[0][1] * cm[0][1],
-            m[1][0] * cm[1][0],
-            m[1][1] * cm[1][1],
-        ])
+        let products: Vec<f64> = self
+            .matrix
+            .iter()
+            .zip(&cm)
+            .flat_map(|(m, c)| m.iter().zip(c).map(|(a, b)| a * b))
+            .collect();
+        pairwise_sum(&products)
     }
 }
 
-/// A binary classifier's outputs over some rows: the score of the positive class
-/// (uncalibrated, as the model gave it), the predicted class (0 or 1) and the target (0 or 1)
-/// where known. `NaN` marks a missing value.
+/// A classifier's outputs over some rows. A binary classifier's: the score of the positive
+/// class (uncalibrated, as the model gave it), the predicted class (0 or 1) and the target
+/// (0 or 1) where known. A multiclass classifier's: its classes (sorted, as NannyML orders
+/// them), each class's probability per row, the predicted class and the target as positions
+/// in `classes`, and as `score` the probability of the predicted class. `NaN` marks a missing
+/// value.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Outputs {
     pub score: Vec<f64>,
     pub prediction: Vec<f64>,
     pub target: Option<Vec<f64>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probabilities: Vec<Vec<f64>>,
 }
 
 impl Outputs {
@@ -238,6 +256,22 @@ impl Outputs {
 
     pub fn is_empty(&self) -> bool {
         self.score.is_empty()
+    }
+
+    /// Whether they are a multiclass classifier's.
+    pub fn is_multiclass(&self) -> bool {
+        !self.classes.is_empty()
+    }
+
+    /// The rows `order` picks, in that order.
+    pub fn pick(&mut self, order: &[usize]) {
+        let pick = |v: &[f64]| order.iter().map(|&i| v[i]).collect::<Vec<f64>>();
+        self.score = pick(&self.score);
+        self.prediction = pick(&self.prediction);
+        self.target = self.target.as_deref().map(pick);
+        for p in &mut self.probabilities {
+            *p = pick(p);
+        }
     }
 }
 
@@ -294,6 +328,17 @@ impl Cbpe {
             return Err(Error::bad_argument(
                 "business value",
                 "business_value needs what each cell of the confusion matrix is worth: --business-value TN,FP,FN,TP".to_owned(),
+            ));
+        }
+        if let Some(bv) = &business_value
+            && bv.classes() != 2
+        {
+            return Err(Error::bad_argument(
+                "business value",
+                format!(
+                    "--business-value gives a {0} × {0} matrix, but a binary classifier's is 2 × 2: TN,FP,FN,TP",
+                    bv.classes()
+                ),
             ));
         }
         let target = reference.target.as_deref().ok_or_else(|| {
@@ -413,7 +458,8 @@ impl Cbpe {
                     Metric::AveragePrecision => estimate_ap(cal, score),
                     Metric::BusinessValue => (
                         self.business_value
-                            .map_or(f64::NAN, |bv| expected.business_value(&bv)),
+                            .as_ref()
+                            .map_or(f64::NAN, |bv| expected.business_value(bv)),
                         expected.rows,
                     ),
                     m => (expected.value(m), expected.rows),
@@ -429,7 +475,7 @@ impl Cbpe {
                     | Metric::TrueNegative
                     | Metric::FalsePositive
                     | Metric::FalseNegative => f.reference_std / rows.sqrt() * rows,
-                    Metric::BusinessValue => match self.business_value {
+                    Metric::BusinessValue => match &self.business_value {
                         Some(bv) if bv.per_prediction => f.reference_std / rows.sqrt(),
                         _ => f.reference_std * rows / rows.sqrt(),
                     },
@@ -441,7 +487,8 @@ impl Cbpe {
                     (Metric::AveragePrecision, Some(t), _) => realized_ap(t, score),
                     (Metric::BusinessValue, _, Some(o)) => self
                         .business_value
-                        .map_or(f64::NAN, |bv| o.business_value(&bv)),
+                        .as_ref()
+                        .map_or(f64::NAN, |bv| o.business_value(bv)),
                     (m, _, Some(o)) => o.value(m),
                     _ => f64::NAN,
                 };
@@ -469,7 +516,10 @@ impl Cbpe {
 
 /// CBPE's thresholds: NannyML's standard-deviation thresholds kept within the metric's
 /// `limits` (NaN without a realised value among the reference chunks).
-fn thresholds(values: &[f64], limits: (Option<f64>, Option<f64>)) -> (Option<f64>, Option<f64>) {
+pub(super) fn thresholds(
+    values: &[f64],
+    limits: (Option<f64>, Option<f64>),
+) -> (Option<f64>, Option<f64>) {
     let (mut lower, mut upper) =
         standard_deviation_thresholds(values).unwrap_or((f64::NAN, f64::NAN));
     if let Some(floor) = limits.0
@@ -512,7 +562,7 @@ fn expected_counts(cal: &[f64], score: &[f64]) -> (Vec<f64>, Vec<f64>) {
 }
 
 /// The estimated ROC AUC of a chunk and the number of rows it used (those with a score).
-fn estimate_roc_auc(cal: &[f64], score: &[f64]) -> (f64, usize) {
+pub(super) fn estimate_roc_auc(cal: &[f64], score: &[f64]) -> (f64, usize) {
     let (tps, fps) = expected_counts(cal, score);
     let n = tps.len() - 1;
     if n == 0 {
@@ -530,7 +580,7 @@ fn estimate_roc_auc(cal: &[f64], score: &[f64]) -> (f64, usize) {
 
 /// A chunk's expected confusion matrix from its calibrated scores, over the rows with a score
 /// and a prediction: np.where(...) arrays summed as numpy sums them.
-struct Expected {
+pub(super) struct Expected {
     rows: usize,
     tp: f64,
     fp: f64,
@@ -539,7 +589,7 @@ struct Expected {
 }
 
 impl Expected {
-    fn of(cal: &[f64], pred: &[f64]) -> Expected {
+    pub(super) fn of(cal: &[f64], pred: &[f64]) -> Expected {
         let mut cells: [Vec<f64>; 4] = std::array::from_fn(|_| Vec::with_capacity(cal.len()));
         for (&p, &y) in cal.iter().zip(pred) {
             if p.is_nan() || y.is_nan() {
@@ -563,7 +613,7 @@ impl Expected {
     }
 
     /// NannyML's estimate of `metric` (not ROC AUC); NaN without rows.
-    fn value(&self, metric: Metric) -> f64 {
+    pub(super) fn value(&self, metric: Metric) -> f64 {
         if self.rows == 0 {
             return f64::NAN;
         }
@@ -592,9 +642,9 @@ impl Expected {
         if self.rows == 0 {
             return f64::NAN;
         }
-        bv.of([
-            [self.count(self.tn), self.count(self.fp)],
-            [self.count(self.fn_), self.count(self.tp)],
+        bv.of(&[
+            vec![self.count(self.tn), self.count(self.fp)],
+            vec![self.count(self.fn_), self.count(self.tp)],
         ])
     }
 
@@ -685,7 +735,7 @@ impl Observed {
         if self.rows == 0 {
             return f64::NAN;
         }
-        bv.of([[self.tn, self.fp], [self.fn_, self.tp]])
+        bv.of(&[vec![self.tn, self.fp], vec![self.fn_, self.tp]])
     }
 }
 
@@ -715,7 +765,7 @@ fn labelled(target: &[f64], score: &[f64]) -> (Vec<f64>, Vec<f64>) {
 
 /// The estimated average precision of a chunk (NannyML's `estimate_ap`) and the number of
 /// rows it used (those with a score).
-fn estimate_ap(cal: &[f64], score: &[f64]) -> (f64, usize) {
+pub(super) fn estimate_ap(cal: &[f64], score: &[f64]) -> (f64, usize) {
     let (tps, _) = expected_counts(cal, score);
     let n = tps.len() - 1;
     if n == 0 {
@@ -743,7 +793,7 @@ fn realized_ap(target: &[f64], score: &[f64]) -> f64 {
 
 /// scikit-learn's `average_precision_score(target, score)` (positive class 1): the step
 /// integral of its precision-recall curve, one point per distinct score.
-fn average_precision(target: &[f64], score: &[f64]) -> f64 {
+pub(super) fn average_precision(target: &[f64], score: &[f64]) -> f64 {
     let n = target.len();
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_unstable_by(|&a, &b| score[b].total_cmp(&score[a]));
@@ -776,11 +826,11 @@ fn average_precision(target: &[f64], score: &[f64]) -> f64 {
 }
 
 /// NannyML's resamples for average precision's sampling error.
-const AP_RESAMPLES: usize = 50;
+pub(super) const AP_RESAMPLES: usize = 50;
 /// NannyML's `MAX_RESAMPLE_SIZE`.
-const AP_MAX_RESAMPLE_SIZE: usize = 50_000;
+pub(super) const AP_MAX_RESAMPLE_SIZE: usize = 50_000;
 /// The seed of the resamples (see the module's note).
-const AP_SEED: u32 = 0;
+pub(super) const AP_SEED: u32 = 0;
 
 /// Average precision's sampling-error components: the standard deviation of the AP of
 /// NannyML's resamples and their size (NaN and 0 without a positive target).
@@ -871,31 +921,7 @@ fn rate_components(
         count(0.0, 0.0),
     );
     match metric {
-        Metric::RocAuc => {
-            let flip = pairwise_sum(target) / n > 0.5;
-            let (y, p): (Vec<f64>, Vec<f64>) = if flip {
-                (
-                    target.iter().map(|t| (t - 1.0).abs()).collect(),
-                    score.iter().map(|s| 1.0 - s).collect(),
-                )
-            } else {
-                (target.to_vec(), score.to_vec())
-            };
-            // Ascending by score; rows with equal scores keep their row order (numpy's
-            // quicksort leaves them in an unspecified order, which moves this standard
-            // deviation slightly when scores tie).
-            let mut order: Vec<usize> = (0..p.len()).collect();
-            order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
-            let n_pos = pairwise_sum(&y);
-            let n_neg = n - n_pos;
-            let mut ser = Vec::new();
-            for (rank, &i) in order.iter().enumerate() {
-                if y[i] == 1.0 && rank > 0 {
-                    ser.push((rank - ser.len()) as f64 / n_neg);
-                }
-            }
-            (std_pop(&ser), n_pos / n)
-        }
+        Metric::RocAuc => roc_auc_components(target, score),
         Metric::F1 => {
             let len = tp + fn_ + fp;
             if len == 0 {
@@ -927,4 +953,33 @@ fn rate_components(
         // A regressor's metrics are DLE's (refused before CBPE fits).
         _ => (f64::NAN, 0.0),
     }
+}
+
+/// ROC AUC's sampling-error components of a 0/1 target and its scores: the standard deviation
+/// of NannyML's observation-level values and the share of positive rows.
+pub(super) fn roc_auc_components(target: &[f64], score: &[f64]) -> (f64, f64) {
+    let n = target.len() as f64;
+    let flip = pairwise_sum(target) / n > 0.5;
+    let (y, p): (Vec<f64>, Vec<f64>) = if flip {
+        (
+            target.iter().map(|t| (t - 1.0).abs()).collect(),
+            score.iter().map(|s| 1.0 - s).collect(),
+        )
+    } else {
+        (target.to_vec(), score.to_vec())
+    };
+    // Ascending by score; rows with equal scores keep their row order (numpy's
+    // quicksort leaves them in an unspecified order, which moves this standard
+    // deviation slightly when scores tie).
+    let mut order: Vec<usize> = (0..p.len()).collect();
+    order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
+    let n_pos = pairwise_sum(&y);
+    let n_neg = n - n_pos;
+    let mut ser = Vec::new();
+    for (rank, &i) in order.iter().enumerate() {
+        if y[i] == 1.0 && rank > 0 {
+            ser.push((rank - ser.len()) as f64 / n_neg);
+        }
+    }
+    (std_pop(&ser), n_pos / n)
 }

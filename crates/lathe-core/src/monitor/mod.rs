@@ -6,6 +6,7 @@
 //! - [`chunk`]: NannyML's chunkers (size, number, calendar period) and its keys and dates.
 //! - [`calibrate`]: NannyML's decision to calibrate and scikit-learn's isotonic regression.
 //! - [`cbpe`]: the binary metrics, their sampling errors and thresholds.
+//! - [`multiclass`]: a multiclass classifier's (one-vs-rest calibration, macro averages).
 //! - [`reconstruct`]: multivariate drift, NannyML's data reconstruction error (PCA).
 //! - [`chart`]: each metric and the reconstruction error over the chunks, with bands,
 //!   thresholds, realised values and alerts; [`html`]: the self-contained report.
@@ -24,6 +25,7 @@ pub mod chunk;
 pub mod dle;
 pub mod gbdt;
 pub mod html;
+pub mod multiclass;
 pub mod reconstruct;
 
 use std::collections::BTreeMap;
@@ -42,6 +44,7 @@ use crate::{Error, Result};
 pub use calibrate::{Decision, Isotonic};
 pub use cbpe::{BusinessValue, Cbpe, Metric, MetricChunk, Outputs};
 pub use chunk::{Chunk, Chunking, Period};
+pub use multiclass::MulticlassCbpe;
 pub use reconstruct::{ChunkError, Reconstruction};
 
 /// Which columns hold the model's outputs, the target and the time.
@@ -49,11 +52,62 @@ pub use reconstruct::{ChunkError, Reconstruction};
 pub struct Columns {
     /// The score (probability) of the positive class.
     pub score: String,
+    /// A multiclass classifier's probability columns, class by class (instead of `score`).
+    pub class_scores: Vec<(String, String)>,
     /// The predicted class, 0 or 1.
     pub prediction: String,
     /// The target, 0 or 1: required in the reference, used in the analysis where present.
     pub target: String,
     pub timestamp: Option<String>,
+}
+
+impl Columns {
+    /// Sets the score column from its flag: `COLUMN` (a binary classifier's score of the
+    /// positive class) or `CLASS=COLUMN,CLASS=COLUMN,…` (a multiclass classifier's probability
+    /// column of every class).
+    pub fn set_score(&mut self, text: &str) -> Result<()> {
+        if !text.contains('=') {
+            self.score = text.trim().to_owned();
+            return Ok(());
+        }
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let Some((class, column)) = part.split_once('=') else {
+                return Err(Error::bad_argument(
+                    "score column",
+                    format!(
+                        "'{part}' in '{text}': a multiclass classifier's score columns are CLASS=COLUMN, comma-separated (e.g. a=proba_a,b=proba_b,c=proba_c)"
+                    ),
+                ));
+            };
+            let (class, column) = (class.trim(), column.trim());
+            if class.is_empty() || column.is_empty() {
+                return Err(Error::bad_argument(
+                    "score column",
+                    format!("'{part}' in '{text}': write CLASS=COLUMN"),
+                ));
+            }
+            if pairs.iter().any(|(c, _)| c == class) {
+                return Err(Error::bad_argument(
+                    "score column",
+                    format!("class '{class}' is named twice in '{text}'"),
+                ));
+            }
+            pairs.push((class.to_owned(), column.to_owned()));
+        }
+        if pairs.len() < 3 {
+            return Err(Error::bad_argument(
+                "score column",
+                format!(
+                    "'{text}' names {} class(es); a multiclass classifier has three or more (a binary one's score is one column: --score-column COLUMN)",
+                    pairs.len()
+                ),
+            ));
+        }
+        self.score = String::new();
+        self.class_scores = pairs;
+        Ok(())
+    }
 }
 
 /// A binary classifier that computes the outputs from the tables, and the features it takes.
@@ -64,13 +118,17 @@ pub struct ModelInput<'a> {
 }
 
 /// A model's outputs over a table: a binary classifier's score of the positive class and its
-/// predicted class (1 for the positive one), with its two classes; or a regressor's
-/// prediction (as both, without classes).
+/// predicted class (1 for the positive one), with its two classes; a multiclass classifier's
+/// (see [`Outputs`]), with its sorted classes; or a regressor's prediction (as both, without
+/// classes).
 struct Predicted {
     score: Vec<f64>,
     prediction: Vec<f64>,
-    /// The negative class, then the positive one; `None` for a regressor.
-    classes: Option<[String; 2]>,
+    /// The negative class, then the positive one (a multiclass classifier's sorted classes);
+    /// `None` for a regressor.
+    classes: Option<Vec<String>>,
+    /// A multiclass classifier's probabilities, per class in `classes` order.
+    probabilities: Vec<Vec<f64>>,
 }
 
 /// Predicts `frame` with the model: the probability of its positive class (the class `1` or
@@ -94,6 +152,7 @@ fn predict(input: ModelInput, frame: &DataFrame, side: &str) -> Result<Predicted
                 score: values.clone(),
                 prediction: values,
                 classes: None,
+                probabilities: Vec::new(),
             });
         }
         return Err(Error::bad_argument(
@@ -107,11 +166,22 @@ fn predict(input: ModelInput, frame: &DataFrame, side: &str) -> Result<Predicted
             .map(|i| i.to_string())
             .collect()
     });
+    let labels = || -> Option<Vec<String>> {
+        let l = eval::label_position(tensors.iter().copied())?;
+        match &tensors[l].data {
+            Data::I64(v) => Some(v.iter().map(i64::to_string).collect()),
+            Data::Str(v) => Some(v.clone()),
+            _ => None,
+        }
+    };
+    if classes.len() > 2 {
+        return multiclass_predicted(&classes, probabilities.to_f64("monitor")?, labels());
+    }
     if classes.len() != 2 {
         return Err(Error::bad_argument(
             "model",
             format!(
-                "it has {} classes ({}); CBPE here estimates binary classifiers",
+                "it has {} class ({}); CBPE estimates a classifier of two classes or more",
                 classes.len(),
                 classes.join(", ")
             ),
@@ -123,18 +193,11 @@ fn predict(input: ModelInput, frame: &DataFrame, side: &str) -> Result<Predicted
         .unwrap_or(1);
     let values = probabilities.to_f64("monitor")?;
     let score: Vec<f64> = values.chunks_exact(2).map(|r| r[positive]).collect();
-    let prediction = match eval::label_position(tensors.iter().copied()) {
-        Some(l) => {
-            let labels: Vec<String> = match &tensors[l].data {
-                Data::I64(v) => v.iter().map(i64::to_string).collect(),
-                Data::Str(v) => v.clone(),
-                _ => Vec::new(),
-            };
-            labels
-                .iter()
-                .map(|t| f64::from(u8::from(*t == classes[positive])))
-                .collect()
-        }
+    let prediction = match labels() {
+        Some(labels) => labels
+            .iter()
+            .map(|t| f64::from(u8::from(*t == classes[positive])))
+            .collect(),
         None => score
             .iter()
             .map(|&s| f64::from(u8::from(s >= 0.5)))
@@ -143,7 +206,70 @@ fn predict(input: ModelInput, frame: &DataFrame, side: &str) -> Result<Predicted
     Ok(Predicted {
         score,
         prediction,
-        classes: Some([classes[1 - positive].clone(), classes[positive].clone()]),
+        classes: Some(vec![
+            classes[1 - positive].clone(),
+            classes[positive].clone(),
+        ]),
+        probabilities: Vec::new(),
+    })
+}
+
+/// A multiclass model's outputs: its classes sorted (NannyML's order), each one's probability
+/// (`values` holds a row's probabilities in the model's class order), the predicted class (the
+/// model's label, or the most probable class) and, as the score, its probability.
+fn multiclass_predicted(
+    model_classes: &[String],
+    values: Vec<f64>,
+    labels: Option<Vec<String>>,
+) -> Result<Predicted> {
+    let k = model_classes.len();
+    let mut order: Vec<usize> = (0..k).collect();
+    order.sort_by(|&a, &b| model_classes[a].cmp(&model_classes[b]));
+    let classes: Vec<String> = order.iter().map(|&i| model_classes[i].clone()).collect();
+    let probabilities: Vec<Vec<f64>> = order
+        .iter()
+        .map(|&i| values.chunks_exact(k).map(|r| r[i]).collect())
+        .collect();
+    let rows = values.len() / k;
+    let prediction: Vec<f64> = match labels {
+        Some(labels) => labels
+            .iter()
+            .map(|l| {
+                classes
+                    .iter()
+                    .position(|c| c == l)
+                    .map_or(f64::NAN, |p| p as f64)
+            })
+            .collect(),
+        None => (0..rows)
+            .map(|i| {
+                // np.argmax: the first of the largest.
+                let mut best = 0;
+                for c in 1..k {
+                    if probabilities[c][i] > probabilities[best][i] {
+                        best = c;
+                    }
+                }
+                best as f64
+            })
+            .collect(),
+    };
+    let score = prediction
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| {
+            if p.is_nan() {
+                f64::NAN
+            } else {
+                probabilities[p as usize][i]
+            }
+        })
+        .collect();
+    Ok(Predicted {
+        score,
+        prediction,
+        classes: Some(classes),
+        probabilities,
     })
 }
 
@@ -322,9 +448,14 @@ pub struct ChunkingShown {
 pub struct MonitorReport {
     pub task: &'static str,
     pub chunking: ChunkingShown,
-    /// Whether the reference scores were calibrated, and why (`None` for a regressor).
+    /// Whether the reference scores were calibrated, and why (`None` for a regressor and a
+    /// multiclass classifier, whose classes are each decided: `calibrated_classes`).
     pub calibration: Option<Decision>,
     pub calibrated: bool,
+    /// A multiclass classifier's classes (sorted) and those whose probabilities were
+    /// calibrated; empty otherwise.
+    pub classes: Vec<String>,
+    pub calibrated_classes: Vec<String>,
     pub metrics: Vec<Metric>,
     /// The features of the multivariate drift and how many principal components it keeps.
     pub multivariate_features: Vec<String>,
@@ -341,21 +472,37 @@ pub struct MonitorReport {
 impl MonitorReport {
     /// The estimator's name: `CBPE` for a classifier, `DLE` for a regressor.
     pub fn estimator_shown(&self) -> &'static str {
-        if self.calibration.is_some() {
-            "CBPE"
-        } else {
+        if self.task == "regression" {
             "DLE"
+        } else {
+            "CBPE"
         }
     }
 
     /// How the estimates were made, as every front end says it: `scores calibrated
-    /// (isotonic)`, `scores used as given` (CBPE) or `losses estimated by DLE`.
-    pub fn method_shown(&self) -> &'static str {
+    /// (isotonic)`, `scores used as given` (CBPE), `probabilities of a, b calibrated
+    /// (isotonic)` (multiclass CBPE) or `losses estimated by DLE`.
+    pub fn method_shown(&self) -> String {
+        if !self.classes.is_empty() {
+            return if self.calibrated_classes.is_empty() {
+                format!(
+                    "probabilities of {} classes used as given",
+                    self.classes.len()
+                )
+            } else {
+                format!(
+                    "probabilities of {} (of {} classes) calibrated (isotonic)",
+                    self.calibrated_classes.join(", "),
+                    self.classes.len()
+                )
+            };
+        }
         match (&self.calibration, self.calibrated) {
             (None, _) => "losses estimated by DLE",
             (Some(_), true) => "scores calibrated (isotonic)",
             (Some(_), false) => "scores used as given",
         }
+        .to_owned()
     }
 }
 
@@ -415,7 +562,11 @@ fn read(
     let mut names: Vec<&str> = features.iter().map(String::as_str).collect();
     match model {
         Some(m) => names.extend(m.features.iter().map(String::as_str)),
-        None => names.extend([columns.score.as_str(), columns.prediction.as_str()]),
+        None => {
+            names.extend([columns.score.as_str(), columns.prediction.as_str()]);
+            names.extend(columns.class_scores.iter().map(|(_, c)| c.as_str()));
+            names.retain(|n| !n.is_empty());
+        }
     }
     names.push(columns.target.as_str());
     names.extend(columns.timestamp.as_deref());
@@ -438,12 +589,14 @@ pub fn monitor_tables(
     let features = match &options.features {
         Some(f) => {
             let c = &options.columns;
-            for (role, name) in [
+            let roles = [
                 ("score", Some(&c.score)),
                 ("prediction", Some(&c.prediction)),
                 ("target", Some(&c.target)),
                 ("timestamp", c.timestamp.as_ref()),
-            ] {
+            ];
+            let class_scores = c.class_scores.iter().map(|(_, s)| ("score", Some(s)));
+            for (role, name) in roles.into_iter().chain(class_scores) {
                 if let Some(name) = name
                     && f.contains(name)
                 {
@@ -489,7 +642,7 @@ pub fn monitor_tables(
             options.columns.prediction
         ));
     }
-    let metrics = task_metrics(options, regression)?;
+    let metrics = task_metrics(options, regression, prepared.outputs.is_multiclass())?;
     let ((fitted, reconstruction), analysis) = rayon::join(
         || {
             rayon::join(
@@ -497,13 +650,12 @@ pub fn monitor_tables(
                     if regression {
                         return Ok(None);
                     }
-                    let (chunks, cbpe) = fit_cbpe(
+                    Ok(Some(fit_cbpe(
                         &prepared.outputs,
                         prepared.times.as_deref(),
                         options,
                         &metrics,
-                    )?;
-                    Ok(Some((chunks, Estimator::Cbpe(cbpe))))
+                    )?))
                 },
                 || learn_reconstruction(reference_frame, &features, &prepared),
             )
@@ -595,12 +747,27 @@ impl PeriodTable<'_> {
             .iter()
             .map(|f| self.frame.column(f).cloned().map_err(polars))
             .collect::<Result<_>>()?;
-        columns.push(Column::new(
-            score.into(),
-            self.in_row_order(&self.outputs.score),
-        ));
-        if let Some(t) = &self.outputs.target {
-            columns.push(Column::new(target.into(), self.in_row_order(t)));
+        let classes = &self.outputs.classes;
+        // A multiclass classifier's predicted class and target are drift-tested as categories.
+        let named = |v: &[f64]| -> Vec<Option<String>> {
+            self.in_row_order(v)
+                .iter()
+                .map(|&p| (!p.is_nan()).then(|| classes[p as usize].clone()))
+                .collect()
+        };
+        if classes.is_empty() {
+            columns.push(Column::new(
+                score.into(),
+                self.in_row_order(&self.outputs.score),
+            ));
+            if let Some(t) = &self.outputs.target {
+                columns.push(Column::new(target.into(), self.in_row_order(t)));
+            }
+        } else {
+            columns.push(Column::new(score.into(), named(&self.outputs.prediction)));
+            if let Some(t) = &self.outputs.target {
+                columns.push(Column::new(target.into(), named(t)));
+            }
         }
         DataFrame::new_infer_height(columns).map_err(polars)
     }
@@ -618,9 +785,13 @@ fn drift_per_chunk(
     warnings: &mut Vec<String>,
 ) -> Result<()> {
     use crate::drift::{self, DriftOptions, SideInfo};
-    let score = if columns.score.is_empty() {
+    let multiclass = sides[0].outputs.is_multiclass();
+    let score = if multiclass && !columns.prediction.is_empty() {
+        // A multiclass classifier's predicted class.
+        columns.prediction.clone()
+    } else if columns.score.is_empty() {
         // The model computes it: a name no feature has.
-        let mut name = "score".to_owned();
+        let mut name = if multiclass { "prediction" } else { "score" }.to_owned();
         while features.contains(&name) {
             name.insert(0, '_');
         }
@@ -757,7 +928,7 @@ impl Reference {
         if prepared.regression {
             return Err(Error::bad_argument(
                 "model",
-                "a bundle's monitoring reference estimates a binary classifier (CBPE); a regressor's (DLE) is monitored in a project".to_owned(),
+                "a bundle's monitoring reference estimates a classifier (CBPE); a regressor's (DLE) is monitored in a project".to_owned(),
             ));
         }
         let (reconstruction, errors) = learn_reconstruction(frame, features, &prepared)?;
@@ -776,18 +947,12 @@ impl Reference {
         options: &MonitorOptions,
         model: Option<ModelInput>,
     ) -> Result<MonitorReport> {
-        let metrics = task_metrics(options, false)?;
+        let metrics = task_metrics(options, false, self.outputs.is_multiclass())?;
         let (fitted, analysis) = rayon::join(
             || fit_cbpe(&self.outputs, self.times.as_deref(), options, &metrics),
             || prepare_analysis(analysis_frame, options, model),
         );
-        let (chunks, cbpe) = fitted?;
-        self.analyse_prepared(
-            analysis_frame,
-            &analysis?,
-            options,
-            (chunks, Estimator::Cbpe(cbpe)),
-        )
+        self.analyse_prepared(analysis_frame, &analysis?, options, fitted?)
     }
 
     /// [`Reference::analyse`] of prepared analysis outputs, with CBPE fitted on the reference
@@ -835,12 +1000,26 @@ impl Reference {
                 &analysis_errors,
             ),
         ] {
+            if let Estimator::Multiclass(m) = &estimator
+                && outputs.classes != m.classes
+            {
+                return Err(Error::bad_argument(
+                    "analysis",
+                    format!(
+                        "the analysis's classes ({}) are not the reference's ({})",
+                        outputs.classes.join(", "),
+                        m.classes.join(", ")
+                    ),
+                ));
+            }
             let calibrated = match &estimator {
-                Estimator::Cbpe(cbpe) => cbpe.calibrated(&outputs.score),
+                Estimator::Cbpe(cbpe) => vec![cbpe.calibrated(&outputs.score)],
+                Estimator::Multiclass(m) => m.calibrated(outputs),
                 Estimator::Dle { .. } => Vec::new(),
             };
             let estimate = |rows: std::ops::Range<usize>| match &estimator {
-                Estimator::Cbpe(cbpe) => cbpe.chunk(outputs, &calibrated, rows),
+                Estimator::Cbpe(cbpe) => cbpe.chunk(outputs, &calibrated[0], rows),
+                Estimator::Multiclass(m) => m.chunk(outputs, &calibrated, rows),
                 Estimator::Dle {
                     dle,
                     reference,
@@ -924,7 +1103,20 @@ impl Reference {
         }
         let (task, calibration) = match &estimator {
             Estimator::Cbpe(cbpe) => ("binary_classification", Some(cbpe.decision)),
+            Estimator::Multiclass(_) => ("multiclass_classification", None),
             Estimator::Dle { .. } => ("regression", None),
+        };
+        let (classes, calibrated_classes) = match &estimator {
+            Estimator::Multiclass(m) => (
+                m.classes.clone(),
+                m.classes
+                    .iter()
+                    .zip(&m.calibrators)
+                    .filter(|(_, c)| c.is_some())
+                    .map(|(name, _)| name.clone())
+                    .collect(),
+            ),
+            _ => (Vec::new(), Vec::new()),
         };
         Ok(MonitorReport {
             task,
@@ -934,10 +1126,17 @@ impl Reference {
                 reference_chunks: ref_chunks.len(),
                 analysis_chunks: ana_chunks.len(),
             },
-            calibrated: matches!(&estimator, Estimator::Cbpe(c) if c.calibrator.is_some()),
+            calibrated: match &estimator {
+                Estimator::Cbpe(c) => c.calibrator.is_some(),
+                Estimator::Multiclass(m) => m.calibrated_any(),
+                Estimator::Dle { .. } => false,
+            },
             calibration,
+            classes,
+            calibrated_classes,
             metrics: match &estimator {
                 Estimator::Cbpe(cbpe) => cbpe.metrics.iter().map(|f| f.metric).collect(),
+                Estimator::Multiclass(m) => m.metrics.iter().map(|f| f.metric).collect(),
                 Estimator::Dle { dle, .. } => dle.metrics.iter().map(|f| f.metric).collect(),
             },
             components: reconstruction.as_ref().map(|r| r.components.len()),
@@ -971,6 +1170,7 @@ fn learn_reconstruction(
 /// regressor with each side's predicted losses (per metric, per row in time order).
 enum Estimator {
     Cbpe(Cbpe),
+    Multiclass(MulticlassCbpe),
     Dle {
         dle: dle::Dle,
         reference: Vec<Vec<f64>>,
@@ -978,25 +1178,45 @@ enum Estimator {
     },
 }
 
-/// The reference chunks and CBPE fitted on them.
+/// The reference chunks and CBPE (binary or multiclass) fitted on them.
 fn fit_cbpe(
     outputs: &Outputs,
     times: Option<&[i64]>,
     options: &MonitorOptions,
     metrics: &[Metric],
-) -> Result<(Vec<Chunk>, Cbpe)> {
+) -> Result<(Vec<Chunk>, Estimator)> {
     let chunks = chunk::split(options.chunking, outputs.len(), times, "the reference data")?;
     let ranges: Vec<_> = chunks.iter().map(|c| c.rows.clone()).collect();
-    let cbpe = Cbpe::fit(outputs, &ranges, metrics, options.business_value)?;
-    Ok((chunks, cbpe))
+    let business_value = options.business_value.clone();
+    let estimator = if outputs.is_multiclass() {
+        Estimator::Multiclass(MulticlassCbpe::fit(
+            outputs,
+            &ranges,
+            metrics,
+            business_value,
+        )?)
+    } else {
+        Estimator::Cbpe(Cbpe::fit(outputs, &ranges, metrics, business_value)?)
+    };
+    Ok((chunks, estimator))
 }
 
 /// The metrics asked for, or the task's by default (with the business value when its
 /// values are given); a metric of the other task is refused.
-fn task_metrics(options: &MonitorOptions, regression: bool) -> Result<Vec<Metric>> {
+fn task_metrics(
+    options: &MonitorOptions,
+    regression: bool,
+    multiclass: bool,
+) -> Result<Vec<Metric>> {
     let asked = &options.metrics;
     let (own, what, other): (&[Metric], _, _) = if regression {
         (&Metric::REGRESSION, "a regressor", "a classifier's")
+    } else if multiclass {
+        (
+            &multiclass::METRICS,
+            "a multiclass classifier",
+            "not a multiclass classifier's",
+        )
     } else {
         (&Metric::CLASSIFIER, "a binary classifier", "a regressor's")
     };
@@ -1017,7 +1237,10 @@ fn task_metrics(options: &MonitorOptions, regression: bool) -> Result<Vec<Metric
         }
         return Ok(metrics);
     }
-    if let Some(m) = asked.iter().find(|m| !own.contains(m)) {
+    // A multiclass classifier's fit names what it does not estimate.
+    if let Some(m) = asked.iter().find(|m| !own.contains(m))
+        && !multiclass
+    {
         let names: Vec<&str> = own.iter().map(|m| m.name()).collect();
         return Err(Error::bad_argument(
             "metrics",
@@ -1192,17 +1415,77 @@ fn prepare(
             .then(|| numbers(frame, &columns.target, "target", side))
             .transpose()
     };
+    let mut class_names = Vec::new();
+    let mut probabilities = Vec::new();
     let (score, prediction, target, regression) = match model {
         Some(m) => {
             let p = predict(m, frame, side)?;
             let target = match (&p.classes, has_target) {
-                (Some(classes), true) => {
-                    Some(model_targets(frame, &columns.target, classes, side)?)
+                (Some(c), true) if !p.probabilities.is_empty() => {
+                    Some(class_positions(frame, &columns.target, "target", c, side)?)
                 }
+                (Some(c), true) => Some(model_targets(frame, &columns.target, c, side)?),
                 (None, _) => target_numbers()?,
                 (Some(_), false) => None,
             };
-            (p.score, p.prediction, target, p.classes.is_none())
+            let regression = p.classes.is_none();
+            if !p.probabilities.is_empty() {
+                class_names = p.classes.unwrap_or_default();
+                probabilities = p.probabilities;
+            }
+            (p.score, p.prediction, target, regression)
+        }
+        None if !columns.class_scores.is_empty() => {
+            let mut pairs = columns.class_scores.clone();
+            pairs.sort();
+            class_names = pairs.iter().map(|(c, _)| c.clone()).collect();
+            for (class, name) in &pairs {
+                let p = numbers(frame, name, "score column", side)?;
+                if let Some((row, v)) = p
+                    .iter()
+                    .enumerate()
+                    .find(|(_, v)| !v.is_nan() && !(0.0..=1.0).contains(*v))
+                {
+                    return Err(Error::bad_argument(
+                        "score column",
+                        format!(
+                            "'{name}' (class {class}) row {} of {side} is {v}, not a probability: CBPE needs the model's probability of each class (0 to 1)",
+                            row + 1
+                        ),
+                    ));
+                }
+                probabilities.push(p);
+            }
+            let prediction = class_positions(
+                frame,
+                &columns.prediction,
+                "prediction column",
+                &class_names,
+                side,
+            )?;
+            let target = if has_target {
+                Some(class_positions(
+                    frame,
+                    &columns.target,
+                    "target",
+                    &class_names,
+                    side,
+                )?)
+            } else {
+                None
+            };
+            let score = prediction
+                .iter()
+                .enumerate()
+                .map(|(i, &p)| {
+                    if p.is_nan() {
+                        f64::NAN
+                    } else {
+                        probabilities[p as usize][i]
+                    }
+                })
+                .collect();
+            (score, prediction, target, false)
         }
         // A regressor's prediction without a score: DLE.
         None if columns.score.is_empty() => {
@@ -1238,6 +1521,8 @@ fn prepare(
         score,
         prediction,
         target,
+        classes: class_names,
+        probabilities,
     };
     let mut kept_order = None;
     let times = match &columns.timestamp {
@@ -1247,10 +1532,7 @@ fn prepare(
             let order = chunk::time_order(&t, name, side)?;
             let mut t: Vec<i64> = t.into_iter().map(|v| v.unwrap_or_default()).collect();
             if let Some(order) = order {
-                let pick = |v: &[f64]| order.iter().map(|&i| v[i]).collect::<Vec<f64>>();
-                outputs.score = pick(&outputs.score);
-                outputs.prediction = pick(&outputs.prediction);
-                outputs.target = outputs.target.as_deref().map(pick);
+                outputs.pick(&order);
                 t = order.iter().map(|&i| t[i]).collect();
                 kept_order = Some(order);
             }
@@ -1274,12 +1556,13 @@ fn default_features(
     columns: &Columns,
     warnings: &mut Vec<String>,
 ) -> Vec<String> {
-    let outputs = [
+    let mut outputs = vec![
         Some(columns.score.as_str()),
         Some(columns.prediction.as_str()),
         Some(columns.target.as_str()),
         columns.timestamp.as_deref(),
     ];
+    outputs.extend(columns.class_scores.iter().map(|(_, c)| Some(c.as_str())));
     let (mut skipped, mut identifiers, mut features) = (Vec::new(), Vec::new(), Vec::new());
     for c in reference.columns() {
         let name = c.name().as_str();
@@ -1383,7 +1666,7 @@ fn float_values(c: &Column) -> Result<Vec<f64>> {
 fn model_targets(
     frame: &DataFrame,
     name: &str,
-    classes: &[String; 2],
+    classes: &[String],
     side: &str,
 ) -> Result<Vec<f64>> {
     let texts =
@@ -1406,6 +1689,39 @@ fn model_targets(
                     classes[1]
                 ),
             )),
+        })
+        .collect()
+}
+
+/// A column of class names (text or integers) as positions in `classes`, missing values as
+/// NaN; a class the model does not have is refused.
+fn class_positions(
+    frame: &DataFrame,
+    name: &str,
+    argument: &'static str,
+    classes: &[String],
+    side: &str,
+) -> Result<Vec<f64>> {
+    let texts = eval::target_texts_or_missing(column(frame, name, argument, side)?)?;
+    texts
+        .iter()
+        .enumerate()
+        .map(|(row, t)| match t {
+            None => Ok(f64::NAN),
+            Some(t) => classes
+                .iter()
+                .position(|c| c == t)
+                .map(|p| p as f64)
+                .ok_or_else(|| {
+                    Error::bad_argument(
+                        argument,
+                        format!(
+                            "'{name}' row {} of {side} is {t:?}, not one of the model's classes ({})",
+                            row + 1,
+                            classes.join(", ")
+                        ),
+                    )
+                }),
         })
         .collect()
 }

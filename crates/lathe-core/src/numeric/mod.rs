@@ -18,4 +18,4 @@ pub mod sum;
 pub use bins::{bin_counts, bin_counts_of, sturges_edges, sturges_edges_of};
 pub use rng::RandomState;
 pub use stats::{Histogram, histogram, quantile_sorted};
-pub use sum::{PairwiseSum, mean, pairwise_sum, pairwise_sum_of, std_pop};
+pub use sum::{PairwiseSum, mean, pairwise_sum, pairwise_sum_of, std_pop, std_sample};

@@ -130,6 +130,14 @@ pub fn std_pop(values: &[f64]) -> f64 {
     (pairwise_sum(&sq) / n).sqrt()
 }
 
+/// Sample standard deviation (pandas' `Series.std`, ddof = 1), the same two-pass arithmetic.
+pub fn std_sample(values: &[f64]) -> f64 {
+    let n = values.len() as f64;
+    let mean = pairwise_sum(values) / n;
+    let sq: Vec<f64> = values.iter().map(|v| (v - mean) * (v - mean)).collect();
+    (pairwise_sum(&sq) / (n - 1.0)).sqrt()
+}
+
 /// Arithmetic mean with numpy's pairwise summation.
 pub fn mean(values: &[f64]) -> f64 {
     pairwise_sum(values) / values.len() as f64
