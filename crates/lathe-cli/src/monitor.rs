@@ -65,9 +65,10 @@ pub struct MonitorArgs {
     #[arg(long, value_name = "C")]
     prediction_column: Option<String>,
     /// The target column (0/1, class names, or a regressor's number): required in the
-    /// reference, used in the analysis where present.
-    #[arg(long, value_name = "C", default_value = "target")]
-    target: String,
+    /// reference, used in the analysis where present. Default: a registered model's target,
+    /// else `target`.
+    #[arg(long, value_name = "C")]
+    target: Option<String>,
     /// The date/time column: rows are ordered by it and chunk dates come from it.
     #[arg(long, value_name = "C")]
     timestamp_column: Option<String>,
@@ -131,7 +132,9 @@ pub fn run(args: MonitorArgs, project_dir: Option<&Path>, json: bool) -> anyhow:
             model: model.clone(),
             score_column: args.score_column,
             prediction_column: args.prediction_column,
-            target: Some(args.target),
+            target: args
+                .target
+                .or_else(|| loaded.as_ref().and_then(|l| l.target.clone())),
             timestamp_column: args.timestamp_column,
             chunk_size: args.chunk_size,
             chunk_number: args.chunk_number,

@@ -1244,3 +1244,80 @@ fn the_demo_production_log_alerts_and_writes_its_report_and_charts() {
     assert_eq!(code, "bad_argument", "{message}");
     assert!(message.contains(".html"), "{message}");
 }
+
+/// A multiclass model's bundle carries its monitoring reference, and `bundle monitor` gives the
+/// project's numbers without the project.
+#[test]
+fn a_multiclass_bundle_monitors_as_the_project_does() {
+    let (_tmp, project) = crate::demo();
+    let classes = asset("tests/fixtures/models/diabetes_class.csv");
+    let features = "age,sex,bmi,bp,s1,s2,s3,s4,s5,s6";
+    let p = project.as_str();
+    run_json(lathe(), &["--project", p, "dataset", "import", &classes]);
+    run_json(
+        lathe(),
+        &[
+            "--project",
+            p,
+            "model",
+            "register",
+            &asset("tests/fixtures/models/logreg_multi.onnx"),
+            "--name",
+            "progression_band",
+            "--dataset",
+            "diabetes_class@1",
+            "--target",
+            "target_class",
+            "--features",
+            features,
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("multi.tar.gz").display().to_string();
+    let exported = run_json(
+        lathe(),
+        &[
+            "--project",
+            p,
+            "bundle",
+            "export",
+            "progression_band@1",
+            "--eval-dataset",
+            "diabetes_class@1",
+            "--out",
+            &bundle,
+        ],
+    );
+    assert!(
+        !exported
+            .to_string()
+            .contains("no monitoring/monitor_reference.json"),
+        "{exported}"
+    );
+    let from_bundle = run_json(
+        lathe(),
+        &["bundle", "monitor", &bundle, &classes, "--chunk-size", "50"],
+    );
+    let from_project = run_json(
+        lathe(),
+        &[
+            "--project",
+            p,
+            "monitor",
+            "progression_band@1",
+            "diabetes_class@1",
+            &classes,
+            "--chunk-size",
+            "50",
+            "--no-column-drift",
+        ],
+    );
+    assert_eq!(from_bundle["task"], "multiclass_classification");
+    assert_eq!(from_bundle["classes"], from_project["classes"]);
+    assert_eq!(
+        from_bundle["calibrated_classes"],
+        from_project["calibrated_classes"]
+    );
+    assert_eq!(from_bundle["chunks"], from_project["chunks"]);
+    assert_eq!(from_bundle["alerts"], from_project["alerts"]);
+}
