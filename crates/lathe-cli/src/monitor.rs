@@ -12,7 +12,8 @@ use lathe_core::monitor::{self, ModelInput, MonitorReport, Role, Side};
 
 use crate::{print, with_progress};
 
-/// The business-value metric's values, for `lathe monitor` and `lathe bundle monitor`.
+/// The business-value metric's values and the confusion matrix's normalisation, for `lathe
+/// monitor` and `lathe bundle monitor`.
 #[derive(Debug, Args)]
 pub struct BusinessValueArgs {
     /// Estimate the business value: what a true negative, a false positive, a false negative
@@ -29,14 +30,19 @@ pub struct BusinessValueArgs {
     /// count) rather than summed over a chunk.
     #[arg(long)]
     business_value_per_prediction: bool,
+    /// Report the confusion matrix's cells normalised: by all rows (all), by the true
+    /// class's rows (true) or by the predicted class's (pred); default: counts.
+    #[arg(long, value_name = "all|true|pred")]
+    normalize_confusion_matrix: Option<String>,
 }
 
 impl BusinessValueArgs {
-    /// Fills the request's business-value fields.
+    /// Fills the request's business-value and confusion-matrix fields.
     pub fn into_request(self, request: MonitorRequest) -> MonitorRequest {
         MonitorRequest {
             business_value: self.business_value,
             business_value_per_prediction: Some(self.business_value_per_prediction),
+            normalize_confusion_matrix: self.normalize_confusion_matrix,
             ..request
         }
     }
@@ -206,13 +212,13 @@ pub(crate) fn text(report: &MonitorReport) -> String {
         c.analysis_chunks,
         report.method_shown()
     ));
-    for metric in &report.metrics {
-        let name = metric.name();
+    for name in &report.metrics {
+        let name = name.as_str();
         out.push(String::new());
         let first = report.chunks.iter().find_map(|c| c.metrics.get(name));
         out.push(format!(
             "{}  thresholds {} – {}",
-            metric.label(),
+            report.metric_label(name),
             shown(first.and_then(|m| m.lower_threshold)),
             shown(first.and_then(|m| m.upper_threshold))
         ));

@@ -4,7 +4,6 @@ import type { ChunkingShown } from "./ChunkingShown";
 import type { MonitorAlert } from "./MonitorAlert";
 import type { MonitorChunk } from "./MonitorChunk";
 import type { MonitorColumnDrift } from "./MonitorColumnDrift";
-import type { MonitorMetric } from "./MonitorMetric";
 
 /**
  * The whole monitoring result.
@@ -19,7 +18,12 @@ calibration: CalibrationDecision | null, calibrated: boolean,
  * A multiclass classifier's classes (sorted) and those whose probabilities were
  * calibrated; empty otherwise.
  */
-classes: Array<string>, calibrated_classes: Array<string>, metrics: Array<MonitorMetric>, 
+classes: Array<string>, calibrated_classes: Array<string>, 
+/**
+ * The metrics estimated, by name (a multiclass confusion matrix's cells
+ * `true_{class}_pred_{class}`).
+ */
+metrics: Array<string>, 
 /**
  * The features of the multivariate drift and how many principal components it keeps.
  */

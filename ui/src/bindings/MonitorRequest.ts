@@ -50,4 +50,8 @@ business_value?: Array<number>,
 /**
  * The business value per prediction rather than summed over a chunk.
  */
-business_value_per_prediction?: boolean, };
+business_value_per_prediction?: boolean, 
+/**
+ * The confusion matrix's cells normalised: `all`, `true` or `pred`; counts when absent.
+ */
+normalize_confusion_matrix?: string, };

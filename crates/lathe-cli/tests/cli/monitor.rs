@@ -1070,8 +1070,16 @@ fn a_multiclass_classifiers_columns_give_nannymls_numbers_and_bad_ones_are_refus
             "2 × 2 matrix but the model has 3 classes",
         ),
         (
-            vec!["--metrics", "confusion_matrix"],
+            vec!["--metrics", "true_positive"],
+            "a binary classifier's cells",
+        ),
+        (
+            vec!["--metrics", "mae"],
             "not estimated for a multiclass classifier",
+        ),
+        (
+            vec!["--normalize-confusion-matrix", "rows"],
+            "'rows' is not a normalisation",
         ),
     ] {
         let mut args = base.to_vec();
@@ -1079,6 +1087,48 @@ fn a_multiclass_classifiers_columns_give_nannymls_numbers_and_bad_ones_are_refus
         let (code, message) = run_error(lathe(), &args);
         assert_eq!(code, "bad_argument", "{message}");
         assert!(message.contains(needle), "{message}");
+    }
+    // The confusion matrix, normalised by the true class, cell by cell as NannyML names them.
+    let case = &expected["cases"]["softmax_cm_true_number_8"];
+    let out = run_json(
+        lathe(),
+        &[
+            "monitor",
+            &data("softmax_reference.parquet"),
+            &data("softmax_analysis.parquet"),
+            "--score-column",
+            "a=y_pred_proba_a,b=y_pred_proba_b,c=y_pred_proba_c,d=y_pred_proba_d",
+            "--prediction-column",
+            "y_pred",
+            "--target",
+            "y_true",
+            "--chunk-number",
+            "8",
+            "--no-column-drift",
+            "--metrics",
+            "confusion_matrix",
+            "--normalize-confusion-matrix",
+            "true",
+        ],
+    );
+    assert_eq!(out["metrics"].as_array().unwrap().len(), 16);
+    assert_eq!(out["metrics"][1], "true_a_pred_b");
+    for (ours, theirs) in out["chunks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(case["chunks"].as_array().unwrap())
+    {
+        for (cell, e) in theirs["metrics"].as_object().unwrap() {
+            let (a, e) = (
+                ours["metrics"][cell]["estimated"].as_f64().unwrap(),
+                e["value"].as_f64().unwrap(),
+            );
+            assert!(
+                (a - e).abs() <= 1e-9 * e.abs().max(1e-3),
+                "{cell}: {a} vs NannyML {e}"
+            );
+        }
     }
     let two = "prepaid_card=y_pred_proba_prepaid_card,highstreet_card=y_pred_proba_highstreet_card";
     let mut args = base.to_vec();

@@ -15,7 +15,9 @@ use crate::drift::{self, DriftOptions, Method};
 use crate::job::Job;
 use crate::model::eval::Task;
 use crate::model::registry::RegisterOptions;
-use crate::monitor::{BusinessValue, Chunking, Columns, Metric, MonitorOptions, Period};
+use crate::monitor::{
+    BusinessValue, Chunking, Columns, Metric, MonitorOptions, Normalization, Period,
+};
 use crate::runs::chart::{LineOptions, RunsPlot, XAxis, parallel_chart, scatter_chart};
 use crate::runs::{self, Agg, RunQuery};
 use crate::{Error, Project, Result};
@@ -114,6 +116,10 @@ pub struct MonitorRequest {
     #[serde(default)]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub business_value_per_prediction: Option<bool>,
+    /// The confusion matrix's cells normalised: `all`, `true` or `pred`; counts when absent.
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub normalize_confusion_matrix: Option<String>,
 }
 
 impl MonitorRequest {
@@ -238,6 +244,10 @@ impl MonitorRequest {
             features: self.features.filter(|f| !f.is_empty()),
             column_drift: self.column_drift.unwrap_or(true),
             business_value,
+            normalization: given(self.normalize_confusion_matrix)
+                .map(|n| Normalization::parse(&n))
+                .transpose()?
+                .unwrap_or_default(),
         })
     }
 }

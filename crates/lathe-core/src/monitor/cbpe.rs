@@ -232,6 +232,67 @@ impl BusinessValue {
     }
 }
 
+/// How the confusion matrix is reported (NannyML's `normalize_confusion_matrix`): as counts,
+/// or each cell divided by all rows, by its true class's rows or by its predicted class's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Normalization {
+    #[default]
+    Counts,
+    All,
+    True,
+    Pred,
+}
+
+impl Normalization {
+    /// `all`, `true` or `pred` (NannyML's names); `none` for counts.
+    pub fn parse(text: &str) -> Result<Normalization> {
+        match text.trim() {
+            "none" | "" => Ok(Normalization::Counts),
+            "all" => Ok(Normalization::All),
+            "true" => Ok(Normalization::True),
+            "pred" => Ok(Normalization::Pred),
+            other => Err(Error::bad_argument(
+                "normalize confusion matrix",
+                format!(
+                    "'{other}' is not a normalisation: all (by every row), true (by the true class's rows) or pred (by the predicted class's rows); leave it out for counts"
+                ),
+            )),
+        }
+    }
+
+    /// The range of a confusion-matrix cell: at least 0, at most 1 when normalised.
+    pub(super) fn limits(self) -> (Option<f64>, Option<f64>) {
+        match self {
+            Normalization::Counts => (Some(0.0), None),
+            _ => (Some(0.0), Some(1.0)),
+        }
+    }
+
+    /// A cell's sampling error from its reference standard deviation and share of rows over
+    /// a chunk of `rows` (NannyML's `*_sampling_error`).
+    pub(super) fn sampling_error(self, std: f64, fraction: f64, rows: f64) -> f64 {
+        match self {
+            Normalization::Counts => std / rows.sqrt() * rows,
+            Normalization::All => std / rows.sqrt(),
+            Normalization::True | Normalization::Pred => std / (rows * fraction).sqrt(),
+        }
+    }
+}
+
+/// A binary confusion-matrix cell's partners: the other cell of its true class's row and of
+/// its predicted class's column, as indices of `[tp, fp, fn, tn]`.
+fn partners(metric: Metric) -> Option<(usize, usize, usize)> {
+    // (the cell, its row partner, its column partner)
+    match metric {
+        Metric::TruePositive => Some((0, 2, 1)),
+        Metric::FalsePositive => Some((1, 3, 0)),
+        Metric::FalseNegative => Some((2, 0, 3)),
+        Metric::TrueNegative => Some((3, 1, 2)),
+        _ => None,
+    }
+}
+
 /// A classifier's outputs over some rows. A binary classifier's: the score of the positive
 /// class (uncalibrated, as the model gave it), the predicted class (0 or 1) and the target
 /// (0 or 1) where known. A multiclass classifier's: its classes (sorted, as NannyML orders
@@ -313,6 +374,19 @@ pub struct Cbpe {
     /// The values of the business-value metric, when it is estimated.
     #[serde(default)]
     pub business_value: Option<BusinessValue>,
+    /// How the confusion matrix's cells are reported.
+    #[serde(default)]
+    pub normalization: Normalization,
+}
+
+/// The range a metric's thresholds and bands are kept in, with the confusion matrix
+/// reported as `normalization` says.
+pub(super) fn limits(metric: Metric, normalization: Normalization) -> (Option<f64>, Option<f64>) {
+    if partners(metric).is_some() {
+        normalization.limits()
+    } else {
+        metric.limits()
+    }
 }
 
 impl Cbpe {
@@ -323,6 +397,7 @@ impl Cbpe {
         chunks: &[std::ops::Range<usize>],
         metrics: &[Metric],
         business_value: Option<BusinessValue>,
+        normalization: Normalization,
     ) -> Result<Cbpe> {
         if metrics.contains(&Metric::BusinessValue) && business_value.is_none() {
             return Err(Error::bad_argument(
@@ -392,6 +467,7 @@ impl Cbpe {
                             &reference.score,
                             &reference.prediction,
                             business_value.as_ref(),
+                            normalization,
                         );
                         let realized: Vec<f64> = chunks
                             .iter()
@@ -402,10 +478,11 @@ impl Cbpe {
                                     &reference.score[r.clone()],
                                     &reference.prediction[r.clone()],
                                     business_value.as_ref(),
+                                    normalization,
                                 )
                             })
                             .collect();
-                        let (lower, upper) = thresholds(&realized, metric.limits());
+                        let (lower, upper) = thresholds(&realized, limits(metric, normalization));
                         Fitted {
                             metric,
                             reference_std,
@@ -424,6 +501,7 @@ impl Cbpe {
             calibrator,
             metrics,
             business_value,
+            normalization,
         })
     }
 
@@ -462,7 +540,7 @@ impl Cbpe {
                             .map_or(f64::NAN, |bv| expected.business_value(bv)),
                         expected.rows,
                     ),
-                    m => (expected.value(m), expected.rows),
+                    m => (expected.value(m, self.normalization), expected.rows),
                 };
                 let rows = n as f64;
                 let sampling_error = match f.metric {
@@ -474,7 +552,11 @@ impl Cbpe {
                     Metric::TruePositive
                     | Metric::TrueNegative
                     | Metric::FalsePositive
-                    | Metric::FalseNegative => f.reference_std / rows.sqrt() * rows,
+                    | Metric::FalseNegative => self.normalization.sampling_error(
+                        f.reference_std,
+                        f.reference_fraction,
+                        rows,
+                    ),
                     Metric::BusinessValue => match &self.business_value {
                         Some(bv) if bv.per_prediction => f.reference_std / rows.sqrt(),
                         _ => f.reference_std * rows / rows.sqrt(),
@@ -489,7 +571,7 @@ impl Cbpe {
                         .business_value
                         .as_ref()
                         .map_or(f64::NAN, |bv| o.business_value(bv)),
-                    (m, _, Some(o)) => o.value(m),
+                    (m, _, Some(o)) => o.value(m, self.normalization),
                     _ => f64::NAN,
                 };
                 let band = SAMPLING_ERROR_RANGE * sampling_error;
@@ -497,7 +579,7 @@ impl Cbpe {
                     f.lower_threshold.unwrap_or(f64::NAN),
                     f.upper_threshold.unwrap_or(f64::NAN),
                 );
-                let (floor, ceiling) = f.metric.limits();
+                let (floor, ceiling) = limits(f.metric, self.normalization);
                 let chunk = MetricChunk {
                     estimated,
                     sampling_error,
@@ -613,13 +695,24 @@ impl Expected {
     }
 
     /// NannyML's estimate of `metric` (not ROC AUC); NaN without rows.
-    pub(super) fn value(&self, metric: Metric) -> f64 {
+    pub(super) fn value(&self, metric: Metric, normalization: Normalization) -> f64 {
         if self.rows == 0 {
             return f64::NAN;
         }
         let Expected {
             tp, fp, fn_, tn, ..
         } = *self;
+        if let Some((cell, row, column)) = partners(metric) {
+            // NannyML's ratios: np.mean(np.where(...)).
+            let n = self.rows as f64;
+            let ratio = [tp / n, fp / n, fn_ / n, tn / n];
+            return match normalization {
+                Normalization::Counts => self.count([tp, fp, fn_, tn][cell]),
+                Normalization::All => ratio[cell],
+                Normalization::True => ratio[cell] * (1.0 / (ratio[cell] + ratio[row])),
+                Normalization::Pred => ratio[cell] * (1.0 / (ratio[cell] + ratio[column])),
+            };
+        }
         let ratio = |num: f64, den: f64| if den != 0.0 { num / den } else { 0.0 };
         match metric {
             Metric::F1 => ratio(tp, tp + 0.5 * (fp + fn_)),
@@ -627,10 +720,6 @@ impl Expected {
             Metric::Recall => ratio(tp, tp + fn_),
             Metric::Specificity => ratio(tn, tn + fp),
             Metric::Accuracy => (tp + tn) / self.rows as f64,
-            Metric::TruePositive => self.count(tp),
-            Metric::TrueNegative => self.count(tn),
-            Metric::FalsePositive => self.count(fp),
-            Metric::FalseNegative => self.count(fn_),
             // ROC AUC and AP are computed from the scores, the business value by
             // `business_value`; a regressor's metrics are DLE's.
             _ => f64::NAN,
@@ -700,13 +789,24 @@ impl Observed {
     /// The realised value of `metric` (not ROC AUC), scikit-learn's arithmetic and NannyML's
     /// NaN rules (one class among the targets, or among the predictions for F1, precision and
     /// recall: NaN).
-    fn value(&self, metric: Metric) -> f64 {
+    fn value(&self, metric: Metric, normalization: Normalization) -> f64 {
         if self.rows == 0 {
             return f64::NAN;
         }
         let Observed {
             tp, fp, fn_, tn, ..
         } = *self;
+        if let Some((cell, row, column)) = partners(metric) {
+            // scikit-learn's confusion_matrix(normalize=...), NaN as 0.
+            let cells = [tp, fp, fn_, tn];
+            let v = match normalization {
+                Normalization::Counts => return cells[cell],
+                Normalization::All => cells[cell] / self.rows as f64,
+                Normalization::True => cells[cell] / (cells[cell] + cells[row]),
+                Normalization::Pred => cells[cell] / (cells[cell] + cells[column]),
+            };
+            return if v.is_nan() { 0.0 } else { v };
+        }
         let ratio = |num: f64, den: f64| if den != 0.0 { num / den } else { 0.0 };
         match metric {
             Metric::F1 | Metric::Precision | Metric::Recall
@@ -720,10 +820,6 @@ impl Observed {
             Metric::Specificity if tn + fp == 0.0 => f64::NAN,
             Metric::Specificity => tn / (tn + fp),
             Metric::Accuracy => (tp + tn) / self.rows as f64,
-            Metric::TruePositive => tp,
-            Metric::TrueNegative => tn,
-            Metric::FalsePositive => fp,
-            Metric::FalseNegative => fn_,
             // ROC AUC and AP are computed from the scores, the business value by
             // `business_value`; a regressor's metrics are DLE's.
             _ => f64::NAN,
@@ -863,6 +959,7 @@ fn realized(
     score: &[f64],
     pred: &[f64],
     business_value: Option<&BusinessValue>,
+    normalization: Normalization,
 ) -> f64 {
     match metric {
         Metric::RocAuc => realized_roc_auc(target, score),
@@ -870,7 +967,7 @@ fn realized(
         Metric::BusinessValue => {
             business_value.map_or(f64::NAN, |bv| Observed::of(target, pred).business_value(bv))
         }
-        m => Observed::of(target, pred).value(m),
+        m => Observed::of(target, pred).value(m, normalization),
     }
 }
 
@@ -883,12 +980,14 @@ fn components(
     score: &[f64],
     pred: &[f64],
     business_value: Option<&BusinessValue>,
+    normalization: Normalization,
 ) -> (f64, f64, Option<usize>) {
     if metric == Metric::AveragePrecision {
         let (std, size) = ap_components(target, score);
         return (std, 1.0, Some(size));
     }
-    let (std, fraction) = rate_components(metric, target, score, pred, business_value);
+    let (std, fraction) =
+        rate_components(metric, target, score, pred, business_value, normalization);
     (std, fraction, None)
 }
 
@@ -899,6 +998,7 @@ fn rate_components(
     score: &[f64],
     pred: &[f64],
     business_value: Option<&BusinessValue>,
+    normalization: Normalization,
 ) -> (f64, f64) {
     let n = target.len() as f64;
     let count = |t: f64, p: f64| {
@@ -934,11 +1034,26 @@ fn rate_components(
         Metric::Recall => (spread(tp, fn_, 1.0), pairwise_sum(target) / n),
         Metric::Specificity => (spread(tn, fp, 1.0), (tn + fp) as f64 / n),
         Metric::Accuracy => (spread(tp + tn, fp + fn_, 1.0), 1.0),
-        // The cell's indicator over every reference row.
-        Metric::TruePositive => (spread(tp, target.len() - tp, 1.0), 1.0),
-        Metric::TrueNegative => (spread(tn, target.len() - tn, 1.0), 1.0),
-        Metric::FalsePositive => (spread(fp, target.len() - fp, 1.0), 1.0),
-        Metric::FalseNegative => (spread(fn_, target.len() - fn_, 1.0), 1.0),
+        // The cell's indicator over every reference row, or over its true class's rows or its
+        // predicted class's.
+        Metric::TruePositive
+        | Metric::TrueNegative
+        | Metric::FalsePositive
+        | Metric::FalseNegative => {
+            let Some((cell, row, column)) = partners(metric) else {
+                return (f64::NAN, 0.0);
+            };
+            let cells = [tp, fp, fn_, tn];
+            let group = match normalization {
+                Normalization::Counts | Normalization::All => target.len(),
+                Normalization::True => cells[cell] + cells[row],
+                Normalization::Pred => cells[cell] + cells[column],
+            };
+            (
+                spread(cells[cell], group - cells[cell], 1.0),
+                group as f64 / n,
+            )
+        }
         Metric::BusinessValue => {
             let Some(bv) = business_value else {
                 return (f64::NAN, 0.0);

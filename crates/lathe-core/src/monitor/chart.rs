@@ -56,8 +56,9 @@ pub fn charts(report: &MonitorReport) -> Vec<NamedChart<OverChunks>> {
         .position(|c| c.period == Side::Analysis)
         .unwrap_or(report.chunks.len());
     let mut out = Vec::new();
-    for metric in &report.metrics {
-        let name = metric.name();
+    for name in &report.metrics {
+        let name = name.as_str();
+        let label = report.metric_label(name);
         let values: Vec<_> = report
             .chunks
             .iter()
@@ -71,8 +72,8 @@ pub fn charts(report: &MonitorReport) -> Vec<NamedChart<OverChunks>> {
             name,
             format!("monitor_{name}"),
             OverChunks {
-                title: format!("{} ({})", metric.label(), report.estimator_shown()),
-                label: metric.label().to_owned(),
+                title: format!("{label} ({})", report.estimator_shown()),
+                label: label.clone(),
                 series: "estimated".to_owned(),
                 keys: keys.clone(),
                 first_analysis,

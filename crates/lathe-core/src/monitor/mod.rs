@@ -42,7 +42,7 @@ use crate::model::eval;
 use crate::model::tensor::{Data, Tensor};
 use crate::{Error, Result};
 pub use calibrate::{Decision, Isotonic};
-pub use cbpe::{BusinessValue, Cbpe, Metric, MetricChunk, Outputs};
+pub use cbpe::{BusinessValue, Cbpe, Metric, MetricChunk, Normalization, Outputs};
 pub use chunk::{Chunk, Chunking, Period};
 pub use multiclass::MulticlassCbpe;
 pub use reconstruct::{ChunkError, Reconstruction};
@@ -287,6 +287,8 @@ pub struct MonitorOptions {
     /// What each confusion-matrix cell is worth: estimates the business value (with the
     /// default metrics, besides them).
     pub business_value: Option<BusinessValue>,
+    /// How the confusion matrix's cells are reported (counts by default).
+    pub normalization: Normalization,
 }
 
 /// One metric in one chunk, as shown: `None` where a value does not apply.
@@ -456,7 +458,9 @@ pub struct MonitorReport {
     /// calibrated; empty otherwise.
     pub classes: Vec<String>,
     pub calibrated_classes: Vec<String>,
-    pub metrics: Vec<Metric>,
+    /// The metrics estimated, by name (a multiclass confusion matrix's cells
+    /// `true_{class}_pred_{class}`).
+    pub metrics: Vec<String>,
     /// The features of the multivariate drift and how many principal components it keeps.
     pub multivariate_features: Vec<String>,
     pub components: Option<usize>,
@@ -470,6 +474,24 @@ pub struct MonitorReport {
 }
 
 impl MonitorReport {
+    /// How a metric is called in titles and tables: its label (`ROC AUC`), or for a
+    /// multiclass confusion-matrix cell `True a, predicted b`.
+    pub fn metric_label(&self, name: &str) -> String {
+        if let Ok(metrics) = Metric::parse(name)
+            && let [m] = metrics[..]
+        {
+            return m.label().to_owned();
+        }
+        for t in &self.classes {
+            for p in &self.classes {
+                if multiclass::cell_name(t, p) == name {
+                    return format!("True {t}, predicted {p}");
+                }
+            }
+        }
+        name.to_owned()
+    }
+
     /// The estimator's name: `CBPE` for a classifier, `DLE` for a regressor.
     pub fn estimator_shown(&self) -> &'static str {
         if self.task == "regression" {
@@ -1017,14 +1039,19 @@ impl Reference {
                 Estimator::Multiclass(m) => m.calibrated(outputs),
                 Estimator::Dle { .. } => Vec::new(),
             };
+            let named = |v: Vec<(Metric, MetricChunk)>| -> Vec<(String, MetricChunk)> {
+                v.into_iter()
+                    .map(|(m, c)| (m.name().to_owned(), c))
+                    .collect()
+            };
             let estimate = |rows: std::ops::Range<usize>| match &estimator {
-                Estimator::Cbpe(cbpe) => cbpe.chunk(outputs, &calibrated[0], rows),
+                Estimator::Cbpe(cbpe) => named(cbpe.chunk(outputs, &calibrated[0], rows)),
                 Estimator::Multiclass(m) => m.chunk(outputs, &calibrated, rows),
                 Estimator::Dle {
                     dle,
                     reference,
                     analysis,
-                } => dle.chunk(
+                } => named(dle.chunk(
                     outputs,
                     if side == Side::Reference {
                         reference
@@ -1032,7 +1059,7 @@ impl Reference {
                         analysis
                     },
                     rows,
-                ),
+                )),
             };
             let shown: Vec<(ChunkShown, Vec<Alert>)> = cut
                 .par_iter()
@@ -1059,13 +1086,13 @@ impl Reference {
                         if side == Side::Analysis && m.alert {
                             alerts.push(Alert {
                                 chunk: c.key.clone(),
-                                metric: metric.name().to_owned(),
+                                metric: metric.clone(),
                                 estimated: m.estimated,
                                 lower_threshold: finite(m.lower_threshold),
                                 upper_threshold: finite(m.upper_threshold),
                             });
                         }
-                        metrics.insert(metric.name().to_owned(), MetricShown::from(m));
+                        metrics.insert(metric, MetricShown::from(m));
                     }
                     let (start_index, end_index) = c.indices();
                     let chunk = ChunkShown {
@@ -1135,9 +1162,17 @@ impl Reference {
             classes,
             calibrated_classes,
             metrics: match &estimator {
-                Estimator::Cbpe(cbpe) => cbpe.metrics.iter().map(|f| f.metric).collect(),
-                Estimator::Multiclass(m) => m.metrics.iter().map(|f| f.metric).collect(),
-                Estimator::Dle { dle, .. } => dle.metrics.iter().map(|f| f.metric).collect(),
+                Estimator::Cbpe(cbpe) => cbpe
+                    .metrics
+                    .iter()
+                    .map(|f| f.metric.name().to_owned())
+                    .collect(),
+                Estimator::Multiclass(m) => m.names(),
+                Estimator::Dle { dle, .. } => dle
+                    .metrics
+                    .iter()
+                    .map(|f| f.metric.name().to_owned())
+                    .collect(),
             },
             components: reconstruction.as_ref().map(|r| r.components.len()),
             multivariate_features: reconstruction
@@ -1188,15 +1223,23 @@ fn fit_cbpe(
     let chunks = chunk::split(options.chunking, outputs.len(), times, "the reference data")?;
     let ranges: Vec<_> = chunks.iter().map(|c| c.rows.clone()).collect();
     let business_value = options.business_value.clone();
+    let normalization = options.normalization;
     let estimator = if outputs.is_multiclass() {
         Estimator::Multiclass(MulticlassCbpe::fit(
             outputs,
             &ranges,
             metrics,
             business_value,
+            normalization,
         )?)
     } else {
-        Estimator::Cbpe(Cbpe::fit(outputs, &ranges, metrics, business_value)?)
+        Estimator::Cbpe(Cbpe::fit(
+            outputs,
+            &ranges,
+            metrics,
+            business_value,
+            normalization,
+        )?)
     };
     Ok((chunks, estimator))
 }

@@ -14,13 +14,14 @@ use serde::{Deserialize, Serialize};
 use super::calibrate::{Decision, Isotonic, needs_calibration};
 use super::cbpe::{
     self, AP_MAX_RESAMPLE_SIZE, AP_RESAMPLES, AP_SEED, BusinessValue, Expected, Metric,
-    MetricChunk, Outputs,
+    MetricChunk, Normalization, Outputs,
 };
 use super::{SAMPLING_ERROR_RANGE, nan_max, nan_min};
 use crate::numeric::{RandomState, pairwise_sum, std_pop, std_sample};
 use crate::{Error, Result};
 
-/// The metrics multiclass CBPE estimates (NannyML's, but the confusion matrix).
+/// The metrics multiclass CBPE estimates besides the confusion matrix (which `--metrics
+/// confusion_matrix` asks for as a whole: a cell per true and predicted class).
 pub const METRICS: [Metric; 8] = [
     Metric::RocAuc,
     Metric::F1,
@@ -44,6 +45,25 @@ pub struct Fitted {
     pub upper_threshold: Option<f64>,
 }
 
+/// What the reference taught one confusion-matrix cell: its observation-level standard
+/// deviation, the share of rows it is taken over, and its thresholds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CellFit {
+    pub std: f64,
+    pub fraction: f64,
+    pub lower_threshold: Option<f64>,
+    pub upper_threshold: Option<f64>,
+}
+
+/// The confusion matrix's fit: a cell per true class (row) and predicted class (column), row
+/// by row, and where it stands among the metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfusionFit {
+    pub normalization: Normalization,
+    pub cells: Vec<CellFit>,
+    pub position: usize,
+}
+
 /// Multiclass CBPE fitted on a reference.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MulticlassCbpe {
@@ -53,6 +73,12 @@ pub struct MulticlassCbpe {
     pub calibrators: Vec<Option<Isotonic>>,
     pub metrics: Vec<Fitted>,
     pub business_value: Option<BusinessValue>,
+    pub confusion: Option<ConfusionFit>,
+}
+
+/// NannyML's name of a confusion-matrix cell: `true_{class}_pred_{class}`.
+pub fn cell_name(true_class: &str, predicted: &str) -> String {
+    format!("true_{true_class}_pred_{predicted}")
 }
 
 /// Whether row `i` has every probability and a prediction.
@@ -74,16 +100,36 @@ impl MulticlassCbpe {
     pub fn fit(
         reference: &Outputs,
         chunks: &[std::ops::Range<usize>],
-        metrics: &[Metric],
+        asked: &[Metric],
         business_value: Option<BusinessValue>,
+        normalization: Normalization,
     ) -> Result<MulticlassCbpe> {
         let k = reference.classes.len();
+        // `confusion_matrix` names the binary cells; for k classes it is the k × k matrix.
+        let cells = asked
+            .iter()
+            .filter(|m| Metric::CONFUSION_MATRIX.contains(m))
+            .count();
+        let position = asked
+            .iter()
+            .position(|m| Metric::CONFUSION_MATRIX.contains(m));
+        let metrics: Vec<Metric> = asked
+            .iter()
+            .copied()
+            .filter(|m| !Metric::CONFUSION_MATRIX.contains(m))
+            .collect();
+        if cells != 0 && cells != Metric::CONFUSION_MATRIX.len() {
+            return Err(Error::bad_argument(
+                "metrics",
+                "true_positive, false_positive, … are a binary classifier's cells; a multiclass classifier's confusion matrix is asked for whole: confusion_matrix".to_owned(),
+            ));
+        }
         if let Some(m) = metrics.iter().find(|m| !METRICS.contains(m)) {
             let names: Vec<&str> = METRICS.iter().map(|m| m.name()).collect();
             return Err(Error::bad_argument(
                 "metrics",
                 format!(
-                    "'{}' is not estimated for a multiclass classifier; its metrics are {} (the confusion matrix of more than two classes is not yet estimated)",
+                    "'{}' is not estimated for a multiclass classifier; its metrics are {} and confusion_matrix",
                     m.name(),
                     names.join(", ")
                 ),
@@ -154,6 +200,16 @@ impl MulticlassCbpe {
             ));
         }
         let probabilities: Vec<&[f64]> = reference.probabilities.iter().map(|p| &p[..]).collect();
+        let confusion = position.map(|position| {
+            confusion_fit(
+                target,
+                &reference.prediction,
+                chunks,
+                k,
+                normalization,
+                position,
+            )
+        });
         let (calibration, fitted) = rayon::join(
             || -> Result<(Vec<Decision>, Vec<Option<Isotonic>>)> {
                 let per_class: Vec<Result<(Decision, Option<Isotonic>)>> = (0..k)
@@ -221,7 +277,27 @@ impl MulticlassCbpe {
             calibrators,
             metrics: fitted,
             business_value,
+            confusion,
         })
+    }
+
+    /// The names of the metrics it estimates, in the order asked (the confusion matrix as
+    /// its cells, row by row).
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .metrics
+            .iter()
+            .map(|f| f.metric.name().to_owned())
+            .collect();
+        if let Some(c) = &self.confusion {
+            let cells = self
+                .classes
+                .iter()
+                .flat_map(|t| self.classes.iter().map(move |p| cell_name(t, p)));
+            let at = c.position.min(names.len());
+            names.splice(at..at, cells);
+        }
+        names
     }
 
     /// Whether any class's probability is calibrated.
@@ -264,7 +340,7 @@ impl MulticlassCbpe {
         outputs: &Outputs,
         calibrated: &[Vec<f64>],
         rows: std::ops::Range<usize>,
-    ) -> Vec<(Metric, MetricChunk)> {
+    ) -> Vec<(String, MetricChunk)> {
         let k = self.classes.len();
         // NannyML's common_nan_removal: the rows with every probability and a prediction.
         let kept: Vec<usize> = rows.clone().filter(|&i| estimable(outputs, i)).collect();
@@ -284,7 +360,8 @@ impl MulticlassCbpe {
             .iter()
             .map(|p| &p[rows.clone()])
             .collect();
-        self.metrics
+        let mut shown: Vec<(String, MetricChunk)> = self
+            .metrics
             .iter()
             .map(|f| {
                 let estimated = if n == 0 {
@@ -325,7 +402,8 @@ impl MulticlassCbpe {
                                 .map_or(f64::NAN, |bv| bv.of(&cm))
                         }
                         m => mean_over_classes(&|c| {
-                            Expected::of(&cal[c], &is_class(&pred, c)).value(m)
+                            Expected::of(&cal[c], &is_class(&pred, c))
+                                .value(m, Normalization::Counts)
                         }),
                     }
                 };
@@ -366,9 +444,204 @@ impl MulticlassCbpe {
                     upper_threshold: upper,
                     alert: estimated < lower || estimated > upper,
                 };
-                (f.metric, chunk)
+                (f.metric.name().to_owned(), chunk)
             })
-            .collect()
+            .collect();
+        if let Some(c) = &self.confusion {
+            let cells = self.confusion_chunk(
+                c,
+                &pred,
+                &cal,
+                target.map(|t| (t, &outputs.prediction[rows.clone()])),
+            );
+            let at = c.position.min(shown.len());
+            shown.splice(at..at, cells);
+        }
+        shown
+    }
+
+    /// The confusion matrix's cells over a chunk: `pred` and `cal` its rows with every
+    /// probability and a prediction; `labelled` its targets and predictions.
+    fn confusion_chunk(
+        &self,
+        fit: &ConfusionFit,
+        pred: &[f64],
+        cal: &[Vec<f64>],
+        labelled: Option<(&[f64], &[f64])>,
+    ) -> Vec<(String, MetricChunk)> {
+        let k = self.classes.len();
+        let n = pred.len() as f64;
+        // est[i][j] = np.mean(np.where(y_pred == j, proba_i, 0)), then normalised.
+        let mut est: Vec<Vec<f64>> = (0..k)
+            .map(|i| {
+                (0..k)
+                    .map(|j| {
+                        let cell: Vec<f64> = pred
+                            .iter()
+                            .zip(&cal[i])
+                            .map(|(&p, &q)| if p == j as f64 { q } else { 0.0 })
+                            .collect();
+                        pairwise_sum(&cell) / n
+                    })
+                    .collect()
+            })
+            .collect();
+        match fit.normalization {
+            Normalization::Counts => est.iter_mut().flatten().for_each(|v| *v *= n),
+            Normalization::True => {
+                for row in &mut est {
+                    let sum = row.iter().fold(0.0, |a, b| a + b);
+                    row.iter_mut().for_each(|v| *v /= sum);
+                }
+            }
+            Normalization::Pred => {
+                // Each column summed over the true classes in order.
+                let mut sums = vec![0.0; k];
+                for row in &est {
+                    sums.iter_mut().zip(row).for_each(|(s, v)| *s += v);
+                }
+                for row in &mut est {
+                    row.iter_mut().zip(&sums).for_each(|(v, s)| *v /= s);
+                }
+            }
+            Normalization::All => {
+                let flat: Vec<f64> = est.iter().flatten().copied().collect();
+                let sum = pairwise_sum(&flat);
+                est.iter_mut().flatten().for_each(|v| *v /= sum);
+            }
+        }
+        let realized = labelled.map(|(t, p)| realized_matrix(t, p, k, fit.normalization));
+        let (floor, ceiling) = fit.normalization.limits();
+        let mut out = Vec::with_capacity(k * k);
+        for i in 0..k {
+            for j in 0..k {
+                let cell = &fit.cells[i * k + j];
+                let estimated = if pred.is_empty() { f64::NAN } else { est[i][j] };
+                let sampling_error = if pred.is_empty() {
+                    f64::NAN
+                } else {
+                    fit.normalization.sampling_error(cell.std, cell.fraction, n)
+                };
+                let band = SAMPLING_ERROR_RANGE * sampling_error;
+                let (lower, upper) = (
+                    cell.lower_threshold.unwrap_or(f64::NAN),
+                    cell.upper_threshold.unwrap_or(f64::NAN),
+                );
+                out.push((
+                    cell_name(&self.classes[i], &self.classes[j]),
+                    MetricChunk {
+                        estimated,
+                        sampling_error,
+                        realized: realized.as_ref().map_or(f64::NAN, |r| r[i][j]),
+                        upper_confidence: nan_min(
+                            ceiling.unwrap_or(f64::INFINITY),
+                            estimated + band,
+                        ),
+                        lower_confidence: nan_max(
+                            floor.unwrap_or(f64::NEG_INFINITY),
+                            estimated - band,
+                        ),
+                        lower_threshold: lower,
+                        upper_threshold: upper,
+                        alert: estimated < lower || estimated > upper,
+                    },
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// The realised confusion matrix of a chunk (scikit-learn's `confusion_matrix(normalize=…)`,
+/// NaN as 0), all NaN where NannyML gives NaN: no labelled row, or one class among the
+/// targets or the predictions.
+fn realized_matrix(
+    target: &[f64],
+    pred: &[f64],
+    k: usize,
+    normalization: Normalization,
+) -> Vec<Vec<f64>> {
+    let (t, p): (Vec<f64>, Vec<f64>) = target
+        .iter()
+        .zip(pred)
+        .filter(|(t, p)| !t.is_nan() && !p.is_nan())
+        .map(|(&t, &p)| (t, p))
+        .unzip();
+    let distinct = |v: &[f64]| {
+        let mut seen = vec![false; k];
+        v.iter().for_each(|&x| seen[x as usize] = true);
+        seen.iter().filter(|&&s| s).count()
+    };
+    if t.is_empty() || distinct(&t) <= 1 || distinct(&p) <= 1 {
+        return vec![vec![f64::NAN; k]; k];
+    }
+    let mut cm = vec![vec![0.0; k]; k];
+    for (&a, &b) in t.iter().zip(&p) {
+        cm[a as usize][b as usize] += 1.0;
+    }
+    let row_sums: Vec<f64> = cm.iter().map(|r| r.iter().sum()).collect();
+    let col_sums: Vec<f64> = (0..k).map(|j| cm.iter().map(|r| r[j]).sum()).collect();
+    let total = t.len() as f64;
+    for (i, row) in cm.iter_mut().enumerate() {
+        for (j, v) in row.iter_mut().enumerate() {
+            let x = match normalization {
+                Normalization::Counts => *v,
+                Normalization::All => *v / total,
+                Normalization::True => *v / row_sums[i],
+                Normalization::Pred => *v / col_sums[j],
+            };
+            *v = if x.is_nan() { 0.0 } else { x };
+        }
+    }
+    cm
+}
+
+/// The confusion matrix's fit on the reference (NannyML's
+/// `multiclass_confusion_matrix_sampling_error_components` and the reference chunks'
+/// realised cells for the thresholds).
+fn confusion_fit(
+    target: &[f64],
+    pred: &[f64],
+    chunks: &[std::ops::Range<usize>],
+    k: usize,
+    normalization: Normalization,
+    position: usize,
+) -> ConfusionFit {
+    let n = target.len();
+    let mut cm = vec![vec![0usize; k]; k];
+    for (&t, &p) in target.iter().zip(pred) {
+        cm[t as usize][p as usize] += 1;
+    }
+    let true_marginal: Vec<usize> = cm.iter().map(|r| r.iter().sum()).collect();
+    let pred_marginal: Vec<usize> = (0..k).map(|j| cm.iter().map(|r| r[j]).sum()).collect();
+    let per_chunk: Vec<Vec<Vec<f64>>> = chunks
+        .iter()
+        .map(|r| realized_matrix(&target[r.clone()], &pred[r.clone()], k, normalization))
+        .collect();
+    let mut cells = Vec::with_capacity(k * k);
+    for i in 0..k {
+        for j in 0..k {
+            let length = match normalization {
+                Normalization::True => true_marginal[i],
+                Normalization::Pred => pred_marginal[j],
+                Normalization::Counts | Normalization::All => n,
+            };
+            let mut v = vec![1.0; cm[i][j]];
+            v.resize(length, 0.0);
+            let values: Vec<f64> = per_chunk.iter().map(|m| m[i][j]).collect();
+            let (lower, upper) = cbpe::thresholds(&values, normalization.limits());
+            cells.push(CellFit {
+                std: std_pop(&v),
+                fraction: length as f64 / n as f64,
+                lower_threshold: lower,
+                upper_threshold: upper,
+            });
+        }
+    }
+    ConfusionFit {
+        normalization,
+        cells,
+        position,
     }
 }
 
@@ -624,7 +897,14 @@ mod tests {
 
     fn fit(reference: &Outputs) -> MulticlassCbpe {
         let chunks: Vec<_> = (0..6).map(|k| k * 100..(k + 1) * 100).collect();
-        MulticlassCbpe::fit(reference, &chunks, &METRICS[..7], None).unwrap()
+        MulticlassCbpe::fit(
+            reference,
+            &chunks,
+            &METRICS[..7],
+            None,
+            Normalization::Counts,
+        )
+        .unwrap()
     }
 
     #[test]
@@ -667,7 +947,7 @@ mod tests {
         }
         let cal = cbpe.calibrated(&analysis);
         let chunk = cbpe.chunk(&analysis, &cal, 0..200);
-        let get = |m: Metric| chunk.iter().find(|(x, _)| *x == m).unwrap().1;
+        let get = |m: Metric| chunk.iter().find(|(x, _)| x == m.name()).unwrap().1;
         assert!(get(Metric::RocAuc).realized.is_nan());
         assert!(get(Metric::AveragePrecision).realized.is_nan());
         assert!(get(Metric::Accuracy).realized.is_finite());
@@ -683,7 +963,14 @@ mod tests {
             }
         }
         let chunks = [0..300, 300..600];
-        let e = MulticlassCbpe::fit(&reference, &chunks, &METRICS[..6], None).unwrap_err();
+        let e = MulticlassCbpe::fit(
+            &reference,
+            &chunks,
+            &METRICS[..6],
+            None,
+            Normalization::Counts,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("never hold b"), "{e}");
     }
 }

@@ -101,6 +101,10 @@ fn options(case: &Value) -> MonitorOptions {
             )
             .unwrap()
         }),
+        normalization: case["normalize_confusion_matrix"]
+            .as_str()
+            .map(|n| monitor::Normalization::parse(n).unwrap())
+            .unwrap_or_default(),
     }
 }
 
@@ -251,6 +255,22 @@ fn cbpe_equals_nannyml_on_every_case() {
     }
     // Multiclass CBPE, calibrated and not, on NannyML's data and a generated four-class model.
     assert!(cases.values().filter(|c| c["classes"].is_array()).count() >= 2);
+    // The confusion matrix as counts and normalised three ways, binary and multiclass.
+    for multiclass in [false, true] {
+        for norm in [Value::Null, "true".into(), "pred".into(), "all".into()] {
+            assert!(
+                cases.values().any(|c| c["classes"].is_array() == multiclass
+                    && c["normalize_confusion_matrix"] == norm
+                    && c["metrics"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|m| { m == "confusion_matrix" || m == "true_positive" })),
+                "a {} confusion matrix normalised {norm}",
+                if multiclass { "multiclass" } else { "binary" }
+            );
+        }
+    }
     for (name, case) in cases {
         check(name, case);
     }
@@ -447,6 +467,7 @@ fn dle_estimates_a_regressor_as_close_to_the_realised_metric_as_nannyml() {
         features: Some(features),
         column_drift: false,
         business_value: None,
+        normalization: Default::default(),
     };
     let report = monitor::monitor_tables(&reference, &analysis, &options, None).unwrap();
     assert_eq!(report.task, "regression");
