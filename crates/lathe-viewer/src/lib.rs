@@ -593,7 +593,7 @@ impl Viewer {
         };
         let report = match &check.monitoring {
             None => {
-                ui.label("This bundle has no monitoring/monitor_reference.json: it was exported without an evaluation dataset, or its model is not a classifier.");
+                ui.label("This bundle has no monitoring/monitor_reference.json: it was exported without an evaluation dataset holding the target.");
                 return;
             }
             Some(Err(e)) => {

@@ -1371,3 +1371,59 @@ fn a_multiclass_bundle_monitors_as_the_project_does() {
     assert_eq!(from_bundle["chunks"], from_project["chunks"]);
     assert_eq!(from_bundle["alerts"], from_project["alerts"]);
 }
+
+/// A regressor's bundle carries what DLE learns from (its evaluation rows' features and
+/// predictions), so ops estimate its losses with no project: the same report as the project's,
+/// chunk for chunk.
+#[test]
+fn a_regressor_bundle_monitors_as_the_project_does() {
+    let (_tmp, project) = crate::demo();
+    let p = project.as_str();
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("regressor.tar.gz").display().to_string();
+    let exported = run_json(
+        lathe(),
+        &[
+            "--project",
+            p,
+            "bundle",
+            "export",
+            "diabetes_regressor@1",
+            "--eval-dataset",
+            "diabetes@1",
+            "--out",
+            &bundle,
+        ],
+    );
+    assert!(
+        !exported
+            .to_string()
+            .contains("no monitoring/monitor_reference.json"),
+        "{exported}"
+    );
+    let data = asset("assets/datasets/diabetes.csv");
+    let from_bundle = run_json(
+        lathe(),
+        &["bundle", "monitor", &bundle, &data, "--chunk-number", "5"],
+    );
+    let from_project = run_json(
+        lathe(),
+        &[
+            "--project",
+            p,
+            "monitor",
+            "diabetes_regressor@1",
+            "diabetes@1",
+            &data,
+            "--chunk-number",
+            "5",
+            "--no-column-drift",
+        ],
+    );
+    assert_eq!(from_bundle["task"], "regression");
+    assert_eq!(from_bundle["metrics"], from_project["metrics"]);
+    let estimated = &from_bundle["chunks"][7]["metrics"]["mae"]["estimated"];
+    assert!(estimated.as_f64().unwrap() > 0.0, "{from_bundle}");
+    assert_eq!(from_bundle["chunks"], from_project["chunks"]);
+    assert_eq!(from_bundle["alerts"], from_project["alerts"]);
+}

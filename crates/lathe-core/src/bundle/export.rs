@@ -74,8 +74,8 @@ pub(super) fn svg(chart: &impl Figure) -> Result<Vec<u8>> {
     Ok(chart.svg()?.into_bytes())
 }
 
-/// The monitoring reference of a classifier on its evaluation data: its outputs,
-/// targets and the reconstruction of its features ([`crate::monitor::Reference`]), as JSON.
+/// The monitoring reference of a model on its evaluation data: its outputs, targets, the
+/// reconstruction of its features and, for a regressor, the features DLE learns from ([`crate::monitor::Reference`]), as JSON.
 fn monitor_reference(
     model: &crate::model::Model,
     features: &[String],

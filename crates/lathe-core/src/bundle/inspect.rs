@@ -161,12 +161,13 @@ pub fn monitor_verified(
             .ok_or_else(|| bad(format!("it has no {MANIFEST}")))?,
     )
     .map_err(|e| bad(format!("{MANIFEST} cannot be read: {e}")))?;
-    let reference: crate::monitor::Reference = serde_json::from_slice(bundle.get(MONITOR).ok_or_else(|| {
-        bad(format!(
-            "it has no {MONITOR}: it was exported without an evaluation dataset, or its model is not a classifier"
-        ))
-    })?)
-    .map_err(|e| bad(format!("{MONITOR} cannot be read: {e}")))?;
+    let reference: crate::monitor::Reference =
+        serde_json::from_slice(bundle.get(MONITOR).ok_or_else(|| {
+            bad(format!(
+                "it has no {MONITOR}: it was exported without an evaluation dataset with the target"
+            ))
+        })?)
+        .map_err(|e| bad(format!("{MONITOR} cannot be read: {e}")))?;
     let model_bytes = bundle
         .get("model/model.onnx")
         .ok_or_else(|| bad("it has no model/model.onnx".to_owned()))?;

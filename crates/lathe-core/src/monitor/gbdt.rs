@@ -26,12 +26,28 @@ const CAT_SMOOTH: f64 = 10.0;
 /// LightGBM's `min_data_per_group`: a category split leaves at least this many rows per side.
 const MIN_CATEGORY_ROWS: usize = 100;
 
-/// One feature's values for training and prediction: numbers (NaN when missing) or category
-/// codes (`None` when missing or not seen in training).
-#[derive(Debug, Clone)]
+/// One feature's values for training and prediction: numbers (NaN when missing; `null` in
+/// JSON) or category codes (`None` when missing or not seen in training).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Column {
-    Numbers(Vec<f64>),
+    Numbers(#[serde(with = "nan_as_null")] Vec<f64>),
     Categories { codes: Vec<Option<u32>>, count: u32 },
+}
+
+/// Numbers with NaN written as JSON's `null` and read back (serde_json cannot read the `null`
+/// it writes for a NaN into an `f64`).
+mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(values: &[f64], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(values.iter().map(|v| (!v.is_nan()).then_some(*v)))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+        let values = Vec::<Option<f64>>::deserialize(d)?;
+        Ok(values.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+    }
 }
 
 impl Column {
@@ -457,5 +473,31 @@ mod tests {
                 .iter()
                 .all(|p| (p - 3.0).abs() < 1e-12)
         );
+    }
+
+    /// A bundle carries DLE's columns as JSON: missing numbers (NaN) come back missing, every
+    /// other value bit for bit.
+    #[test]
+    fn columns_survive_json_with_their_missing_values() {
+        let columns = vec![
+            Column::Numbers(vec![0.1 + 0.2, f64::NAN, -1e-300, 12345.678]),
+            Column::Categories {
+                codes: vec![Some(1), None, Some(0), Some(1)],
+                count: 2,
+            },
+        ];
+        let json = serde_json::to_string(&columns).unwrap();
+        let back: Vec<Column> = serde_json::from_str(&json).unwrap();
+        let Column::Numbers(v) = &back[0] else {
+            panic!("{json}")
+        };
+        let Column::Numbers(w) = &columns[0] else {
+            unreachable!()
+        };
+        assert!(v[1].is_nan(), "{json}");
+        for i in [0, 2, 3] {
+            assert_eq!(v[i].to_bits(), w[i].to_bits(), "{json}");
+        }
+        assert_eq!(back[1], columns[1]);
     }
 }

@@ -689,9 +689,10 @@ pub fn monitor_tables(
     let fitted = match fitted? {
         Some(fitted) => fitted,
         None => fit_dle(
-            [reference_frame, analysis_frame],
-            [&prepared, &analysis],
-            &features,
+            (&prepared.outputs, prepared.times.as_deref()),
+            &DleReference::learn(reference_frame, &features, &prepared)?,
+            analysis_frame,
+            &analysis,
             options.chunking,
             &metrics,
         )?,
@@ -702,6 +703,7 @@ pub fn monitor_tables(
         times: prepared.times,
         reconstruction,
         errors,
+        dle: None,
     };
     let mut report = reference.analyse_prepared(analysis_frame, &analysis, options, fitted)?;
     if options.column_drift {
@@ -935,6 +937,25 @@ pub struct Reference {
     pub reconstruction: Option<Reconstruction>,
     /// Per reference row, in time order; empty without a reconstruction.
     pub errors: Vec<f64>,
+    /// A regressor's: what DLE learns its losses from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dle: Option<DleReference>,
+}
+
+/// What DLE learns from, for a regressor's reference: its features as the learner reads them
+/// (in time order, the prediction last), and how an analysis's features are encoded alike.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DleReference {
+    encoding: Encoding,
+    columns: Vec<gbdt::Column>,
+}
+
+impl DleReference {
+    fn learn(frame: &DataFrame, features: &[String], prepared: &Prepared) -> Result<DleReference> {
+        let encoding = Encoding::learn(frame, features)?;
+        let columns = encoding.columns(frame, prepared, "the reference data")?;
+        Ok(DleReference { encoding, columns })
+    }
 }
 
 impl Reference {
@@ -947,18 +968,17 @@ impl Reference {
         model: Option<ModelInput>,
     ) -> Result<Reference> {
         let prepared = prepare(frame, columns, "the reference data", true, model)?;
-        if prepared.regression {
-            return Err(Error::bad_argument(
-                "model",
-                "a bundle's monitoring reference estimates a classifier (CBPE); a regressor's (DLE) is monitored in a project".to_owned(),
-            ));
-        }
+        let dle = prepared
+            .regression
+            .then(|| DleReference::learn(frame, features, &prepared))
+            .transpose()?;
         let (reconstruction, errors) = learn_reconstruction(frame, features, &prepared)?;
         Ok(Reference {
             outputs: prepared.outputs,
             times: prepared.times,
             reconstruction,
             errors,
+            dle,
         })
     }
 
@@ -969,7 +989,19 @@ impl Reference {
         options: &MonitorOptions,
         model: Option<ModelInput>,
     ) -> Result<MonitorReport> {
-        let metrics = task_metrics(options, false, self.outputs.is_multiclass())?;
+        let metrics = task_metrics(options, self.dle.is_some(), self.outputs.is_multiclass())?;
+        if let Some(learned) = &self.dle {
+            let analysis = prepare_analysis(analysis_frame, options, model)?;
+            let fitted = fit_dle(
+                (&self.outputs, self.times.as_deref()),
+                learned,
+                analysis_frame,
+                &analysis,
+                options.chunking,
+                &metrics,
+            )?;
+            return self.analyse_prepared(analysis_frame, &analysis, options, fitted);
+        }
         let (fitted, analysis) = rayon::join(
             || fit_cbpe(&self.outputs, self.times.as_deref(), options, &metrics),
             || prepare_analysis(analysis_frame, options, model),
@@ -1297,37 +1329,29 @@ fn task_metrics(
     Ok(asked.to_vec())
 }
 
-/// The reference chunks and DLE fitted on the reference's features and predictions, with the
-/// predicted losses of both sides' rows.
+/// The reference chunks and DLE fitted on the reference's features (`learned`) and outputs
+/// (with their times), with the predicted losses of both sides' rows.
 fn fit_dle(
-    frames: [&DataFrame; 2],
-    sides: [&Prepared; 2],
-    features: &[String],
+    (outputs, times): (&Outputs, Option<&[i64]>),
+    learned: &DleReference,
+    analysis_frame: &DataFrame,
+    analysis: &Prepared,
     chunking: Chunking,
     metrics: &[Metric],
 ) -> Result<(Vec<Chunk>, Estimator)> {
-    for (p, side) in sides
-        .iter()
-        .zip(["the reference data", "the analysis data"])
-    {
-        dle::check(metrics, &p.outputs, side)?;
-    }
-    let reference = sides[0];
-    let chunks = chunk::split(
-        chunking,
-        reference.outputs.len(),
-        reference.times.as_deref(),
-        "the reference data",
-    )?;
+    dle::check(metrics, outputs, "the reference data")?;
+    dle::check(metrics, &analysis.outputs, "the analysis data")?;
+    let chunks = chunk::split(chunking, outputs.len(), times, "the reference data")?;
     let ranges: Vec<_> = chunks.iter().map(|c| c.rows.clone()).collect();
-    let encoding = Encoding::learn(frames[0], features)?;
-    let columns = [
-        encoding.columns(frames[0], sides[0], "the reference data")?,
-        encoding.columns(frames[1], sides[1], "the analysis data")?,
-    ];
-    let dle = dle::Dle::fit(&columns[0], &reference.outputs, &ranges, metrics)?;
-    let (reference, analysis) =
-        rayon::join(|| dle.predict(&columns[0]), || dle.predict(&columns[1]));
+    let analysis_columns =
+        learned
+            .encoding
+            .columns(analysis_frame, analysis, "the analysis data")?;
+    let dle = dle::Dle::fit(&learned.columns, outputs, &ranges, metrics)?;
+    let (reference, analysis) = rayon::join(
+        || dle.predict(&learned.columns),
+        || dle.predict(&analysis_columns),
+    );
     Ok((
         chunks,
         Estimator::Dle {
@@ -1341,6 +1365,7 @@ fn fit_dle(
 /// How DLE's learner reads the features: numbers as they are, every other column as
 /// categories (the reference's values, sorted; a missing value is the reference's most
 /// frequent one, as NannyML imputes it; a value the reference never had is missing).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Encoding {
     /// Per feature: `None` for numbers, else its categories.
     features: Vec<(String, Option<Vec<String>>)>,
