@@ -5,9 +5,9 @@ use lathe_core::ErrorCode;
 use lathe_core::api::{
     BundleExportRequest, ChartRequest, ColumnShown, ComparisonView, DriftRequest, DriftView,
     EvaluationView, ExplainView, FairnessView, GroupRunsRequest, ModelPage, MonitorChartShown,
-    MonitorDefaults, MonitorRequest, MonitorView, ProfileView, RegisterRequest, RowsRequest,
-    RunChartRequest, RunChartView, RunComparisonView, RunGroups, RunsPlotRequest, RunsRequest,
-    RunsView, SensitiveShown, StatisticShown,
+    MonitorChunkColumns, MonitorDefaults, MonitorRequest, MonitorView, ProfileView,
+    RegisterRequest, RowsRequest, RunChartRequest, RunChartView, RunComparisonView, RunGroups,
+    RunsPlotRequest, RunsRequest, RunsView, SensitiveShown, StatisticShown,
 };
 use lathe_core::audit::AuditEntry;
 use lathe_core::bundle::sign::NewKey;
@@ -38,7 +38,7 @@ use lathe_core::model::eval::{
 };
 use lathe_core::model::registry::{ModelSummary, ModelVersion, Registered};
 use lathe_core::model::{Runtime, Signature, ValueSignature};
-use lathe_core::monitor::chart::Row as MonitorRow;
+use lathe_core::monitor::chart::{ColumnRow as MonitorColumnRow, Row as MonitorRow};
 use lathe_core::monitor::{
     Alert as MonitorAlert, ChunkError, ChunkShown, Chunking, ChunkingShown, ColumnChunk,
     ColumnDriftShown, Decision, Metric, MetricShown, MonitorReport, Period, Role,
@@ -436,6 +436,14 @@ pub fn typescript_bindings() -> Result<Vec<(String, String)>, ts_rs::ExportError
             ColumnDriftShown::export_to_string(&cfg)?,
         ),
         ("MonitorColumnRole.ts".into(), Role::export_to_string(&cfg)?),
+        (
+            "MonitorColumnRow.ts".into(),
+            MonitorColumnRow::export_to_string(&cfg)?,
+        ),
+        (
+            "MonitorChunkColumns.ts".into(),
+            MonitorChunkColumns::export_to_string(&cfg)?,
+        ),
     ])
 }
 

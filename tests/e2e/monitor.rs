@@ -135,5 +135,28 @@ async fn monitor_the_production_model_and_see_the_drop_alerted() {
     .await;
     app.scroll_to("[data-testid=model-monitor]").await;
     app.screenshot("37-monitoring-prediction-drift").await;
+
+    // The last week's details: every column's drift in it, the drifted ones (features, the
+    // score, the target where labelled) as the CLI's JSON flags them.
+    let flagged = last["column_drift"]
+        .as_object()
+        .expect("column drift")
+        .values()
+        .filter(|d| d["drift"] == true && !d["score"].is_null())
+        .count();
+    let total = last["column_drift"].as_object().map_or(0, |o| o.len());
+    app.click("[data-testid=monitor-row]:last-child [data-testid=monitor-chunk-open]")
+        .await;
+    app.wait_text_containing(
+        "[data-testid=monitor-chunk-detail] h3",
+        &format!("{flagged} of {total} columns drifted"),
+    )
+    .await;
+    let first = app
+        .text("[data-testid=monitor-chunk-detail] [data-testid=monitor-chunk-column]")
+        .await;
+    assert!(first.contains("⚑ drift"), "the drifted lead: {first}");
+    app.scroll_to("[data-testid=monitor-chunk-detail]").await;
+    app.screenshot("38-monitoring-chunk-columns").await;
     app.close().await;
 }

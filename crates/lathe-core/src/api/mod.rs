@@ -27,7 +27,8 @@ pub use requests::{
 pub use sources::Sources;
 pub use views::{
     ColumnShown, ComparisonView, DriftView, EvaluationView, ExplainView, FairnessView, ModelPage,
-    MonitorChartShown, MonitorDefaults, MonitorView, ProfileView, RunChartView, RunComparisonView,
-    RunGroups, RunsView, SensitiveShown, StatisticShown, alert_measure, dataset_columns,
-    metric_texts, shown_columns, shown_fairness, shown_metrics, shown_statistic, stored_drift,
+    MonitorChartShown, MonitorChunkColumns, MonitorDefaults, MonitorView, ProfileView,
+    RunChartView, RunComparisonView, RunGroups, RunsView, SensitiveShown, StatisticShown,
+    alert_measure, dataset_columns, metric_texts, shown_columns, shown_fairness, shown_metrics,
+    shown_statistic, stored_drift,
 };

@@ -645,6 +645,17 @@ pub struct MonitorView {
     /// `28 alerts in 7 of 12 analysis chunks, the first in 2026-05-04/2026-05-10
     /// (reconstruction_error)`, or that there is none.
     pub verdict: String,
+    /// Per analysis chunk (keyed as the charts' rows), every column's drift in it: a chunk's
+    /// details. Empty when the column drift was not computed.
+    pub chunk_columns: Vec<MonitorChunkColumns>,
+}
+
+/// One analysis chunk's column drift, as its details show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MonitorChunkColumns {
+    pub chunk: String,
+    pub columns: Vec<crate::monitor::chart::ColumnRow>,
 }
 
 impl MonitorView {
@@ -687,11 +698,25 @@ impl MonitorView {
                 )
             }
         };
+        let chunk_columns = if report.column_drift.is_empty() {
+            Vec::new()
+        } else {
+            report
+                .chunks
+                .iter()
+                .filter(|c| c.period == crate::monitor::Side::Analysis)
+                .map(|c| MonitorChunkColumns {
+                    chunk: c.key.clone(),
+                    columns: crate::monitor::chart::column_rows(&report, c),
+                })
+                .collect()
+        };
         Ok(MonitorView {
             report,
             charts,
             caption,
             verdict,
+            chunk_columns,
         })
     }
 }

@@ -115,6 +115,15 @@ impl Method {
         }
     }
 
+    /// The comparison [`Method::drifted`] makes, for people: `≤ 0.05` drifts (K-S).
+    pub fn drift_sign(self) -> &'static str {
+        match self {
+            Method::Ks => "≤",
+            Method::Chi2 | Method::Z => "<",
+            _ => "≥",
+        }
+    }
+
     pub fn numeric_only(self) -> bool {
         matches!(self, Method::Ks | Method::Wasserstein)
     }

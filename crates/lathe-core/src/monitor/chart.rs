@@ -225,25 +225,67 @@ impl OverChunks {
     }
 }
 
+/// How far past its threshold a drifted column is (above 1; larger is further), for ordering.
+fn past(c: &super::ColumnDriftShown, score: f64) -> f64 {
+    if c.method.is_test() {
+        c.threshold / score.max(f64::MIN_POSITIVE)
+    } else {
+        score / c.threshold
+    }
+}
+
 /// The features that drifted in `chunk`, the furthest past its threshold first.
 fn drifted_features(report: &MonitorReport, chunk: &super::ChunkShown) -> Vec<String> {
-    let mut drifted: Vec<(f64, &str)> = report
+    column_rows(report, chunk)
+        .into_iter()
+        .filter(|r| r.drifted && r.role == super::Role::Feature)
+        .map(|r| r.column)
+        .collect()
+}
+
+/// One column's drift in one chunk, as the chunk's details show it: the method and what its
+/// score is, the score and the threshold as text (`–` where the chunk has no values).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "MonitorColumnRow"))]
+pub struct ColumnRow {
+    pub column: String,
+    pub role: super::Role,
+    pub method: String,
+    pub score: String,
+    pub threshold: String,
+    pub drifted: bool,
+}
+
+/// Every column tested for drift in `chunk`: the drifted ones first, the furthest past its
+/// threshold first, then the others in the report's order (features, prediction, target).
+pub fn column_rows(report: &MonitorReport, chunk: &super::ChunkShown) -> Vec<ColumnRow> {
+    let mut rows: Vec<(Option<f64>, ColumnRow)> = report
         .column_drift
         .iter()
-        .filter(|c| c.role == super::Role::Feature)
-        .filter_map(|c| {
-            let cell = chunk.column_drift.get(&c.column)?;
-            let score = cell.score.filter(|_| cell.drift)?;
-            let past = if c.method.is_test() {
-                c.threshold / score.max(f64::MIN_POSITIVE)
-            } else {
-                score / c.threshold
+        .map(|c| {
+            let cell = chunk.column_drift.get(&c.column);
+            let score = cell.and_then(|cell| cell.score);
+            let drifted = cell.is_some_and(|cell| cell.drift) && score.is_some();
+            let row = ColumnRow {
+                column: c.column.clone(),
+                role: c.role,
+                method: c.method.score_label().to_owned(),
+                score: shown(score),
+                threshold: format!("{} {}", c.method.drift_sign(), number(c.threshold)),
+                drifted,
             };
-            Some((past, c.column.as_str()))
+            (score.filter(|_| drifted).map(|s| past(c, s)), row)
         })
         .collect();
-    drifted.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
-    drifted.into_iter().map(|(_, c)| c.to_owned()).collect()
+    // Stable: the undrifted keep the report's order.
+    rows.sort_by(|a, b| match (a.0, b.0) {
+        (Some(x), Some(y)) => y.total_cmp(&x).then(a.1.column.cmp(&b.1.column)),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    });
+    rows.into_iter().map(|(_, r)| r).collect()
 }
 
 /// `(x, value)` for the chunks that have one.
