@@ -349,6 +349,31 @@ pub struct MetricChunk {
     pub alert: bool,
 }
 
+impl MetricChunk {
+    /// A CBPE estimate with NannyML's band (± 3 sampling errors, clipped to the metric's
+    /// `limits`) and its alert against the reference's thresholds (NaN where there are none).
+    pub(super) fn banded(
+        estimated: f64,
+        sampling_error: f64,
+        realized: f64,
+        (floor, ceiling): (Option<f64>, Option<f64>),
+        (lower, upper): (Option<f64>, Option<f64>),
+    ) -> MetricChunk {
+        let band = SAMPLING_ERROR_RANGE * sampling_error;
+        let (lower, upper) = (lower.unwrap_or(f64::NAN), upper.unwrap_or(f64::NAN));
+        MetricChunk {
+            estimated,
+            sampling_error,
+            realized,
+            upper_confidence: nan_min(ceiling.unwrap_or(f64::INFINITY), estimated + band),
+            lower_confidence: nan_max(floor.unwrap_or(f64::NEG_INFINITY), estimated - band),
+            lower_threshold: lower,
+            upper_threshold: upper,
+            alert: estimated < lower || estimated > upper,
+        }
+    }
+}
+
 /// What the reference taught one metric: the sampling-error components and the thresholds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Fitted {
@@ -574,22 +599,13 @@ impl Cbpe {
                     (m, _, Some(o)) => o.value(m, self.normalization),
                     _ => f64::NAN,
                 };
-                let band = SAMPLING_ERROR_RANGE * sampling_error;
-                let (lower, upper) = (
-                    f.lower_threshold.unwrap_or(f64::NAN),
-                    f.upper_threshold.unwrap_or(f64::NAN),
-                );
-                let (floor, ceiling) = limits(f.metric, self.normalization);
-                let chunk = MetricChunk {
+                let chunk = MetricChunk::banded(
                     estimated,
                     sampling_error,
                     realized,
-                    upper_confidence: nan_min(ceiling.unwrap_or(f64::INFINITY), estimated + band),
-                    lower_confidence: nan_max(floor.unwrap_or(f64::NEG_INFINITY), estimated - band),
-                    lower_threshold: lower,
-                    upper_threshold: upper,
-                    alert: estimated < lower || estimated > upper,
-                };
+                    limits(f.metric, self.normalization),
+                    (f.lower_threshold, f.upper_threshold),
+                );
                 (f.metric, chunk)
             })
             .collect()

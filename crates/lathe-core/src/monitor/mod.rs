@@ -254,17 +254,7 @@ fn multiclass_predicted(
             })
             .collect(),
     };
-    let score = prediction
-        .iter()
-        .enumerate()
-        .map(|(i, &p)| {
-            if p.is_nan() {
-                f64::NAN
-            } else {
-                probabilities[p as usize][i]
-            }
-        })
-        .collect();
+    let score = predicted_probability(&prediction, &probabilities);
     Ok(Predicted {
         score,
         prediction,
@@ -730,6 +720,22 @@ pub fn monitor_tables(
     warnings.append(&mut report.warnings);
     report.warnings = warnings;
     Ok(report)
+}
+
+/// A multiclass classifier's score: each row's probability of its predicted class (a position
+/// in `probabilities`, per class), NaN without a prediction.
+fn predicted_probability(prediction: &[f64], probabilities: &[Vec<f64>]) -> Vec<f64> {
+    prediction
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| {
+            if p.is_nan() {
+                f64::NAN
+            } else {
+                probabilities[p as usize][i]
+            }
+        })
+        .collect()
 }
 
 /// One period's table, its outputs in time order, and the order that sorted its rows.
@@ -1542,17 +1548,7 @@ fn prepare(
             } else {
                 None
             };
-            let score = prediction
-                .iter()
-                .enumerate()
-                .map(|(i, &p)| {
-                    if p.is_nan() {
-                        f64::NAN
-                    } else {
-                        probabilities[p as usize][i]
-                    }
-                })
-                .collect();
+            let score = predicted_probability(&prediction, &probabilities);
             (score, prediction, target, false)
         }
         // A regressor's prediction without a score: DLE.

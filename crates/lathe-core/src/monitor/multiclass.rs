@@ -16,7 +16,6 @@ use super::cbpe::{
     self, AP_MAX_RESAMPLE_SIZE, AP_RESAMPLES, AP_SEED, BusinessValue, Expected, Metric,
     MetricChunk, Normalization, Outputs,
 };
-use super::{SAMPLING_ERROR_RANGE, nan_max, nan_min};
 use crate::numeric::{RandomState, pairwise_sum, std_pop, std_sample};
 use crate::{Error, Result};
 
@@ -382,25 +381,10 @@ impl MulticlassCbpe {
                                 .collect();
                             pairwise_sum(&chosen) / rows_f
                         }
-                        Metric::BusinessValue => {
-                            let cm: Vec<Vec<f64>> = (0..k)
-                                .map(|i| {
-                                    (0..k)
-                                        .map(|j| {
-                                            let cell: Vec<f64> = pred
-                                                .iter()
-                                                .zip(&cal[i])
-                                                .map(|(&p, &q)| if p == j as f64 { q } else { 0.0 })
-                                                .collect();
-                                            pairwise_sum(&cell)
-                                        })
-                                        .collect()
-                                })
-                                .collect();
-                            self.business_value
-                                .as_ref()
-                                .map_or(f64::NAN, |bv| bv.of(&cm))
-                        }
+                        Metric::BusinessValue => self
+                            .business_value
+                            .as_ref()
+                            .map_or(f64::NAN, |bv| bv.of(&expected_counts(&pred, &cal, k))),
                         m => mean_over_classes(&|c| {
                             Expected::of(&cal[c], &is_class(&pred, c))
                                 .value(m, Normalization::Counts)
@@ -428,22 +412,13 @@ impl MulticlassCbpe {
                     ),
                     None => f64::NAN,
                 };
-                let band = SAMPLING_ERROR_RANGE * sampling_error;
-                let (lower, upper) = (
-                    f.lower_threshold.unwrap_or(f64::NAN),
-                    f.upper_threshold.unwrap_or(f64::NAN),
-                );
-                let (floor, ceiling) = f.metric.limits();
-                let chunk = MetricChunk {
+                let chunk = MetricChunk::banded(
                     estimated,
                     sampling_error,
                     realized,
-                    upper_confidence: nan_min(ceiling.unwrap_or(f64::INFINITY), estimated + band),
-                    lower_confidence: nan_max(floor.unwrap_or(f64::NEG_INFINITY), estimated - band),
-                    lower_threshold: lower,
-                    upper_threshold: upper,
-                    alert: estimated < lower || estimated > upper,
-                };
+                    f.metric.limits(),
+                    (f.lower_threshold, f.upper_threshold),
+                );
                 (f.metric.name().to_owned(), chunk)
             })
             .collect();
@@ -472,20 +447,8 @@ impl MulticlassCbpe {
         let k = self.classes.len();
         let n = pred.len() as f64;
         // est[i][j] = np.mean(np.where(y_pred == j, proba_i, 0)), then normalised.
-        let mut est: Vec<Vec<f64>> = (0..k)
-            .map(|i| {
-                (0..k)
-                    .map(|j| {
-                        let cell: Vec<f64> = pred
-                            .iter()
-                            .zip(&cal[i])
-                            .map(|(&p, &q)| if p == j as f64 { q } else { 0.0 })
-                            .collect();
-                        pairwise_sum(&cell) / n
-                    })
-                    .collect()
-            })
-            .collect();
+        let mut est = expected_counts(pred, cal, k);
+        est.iter_mut().flatten().for_each(|v| *v /= n);
         match fit.normalization {
             Normalization::Counts => est.iter_mut().flatten().for_each(|v| *v *= n),
             Normalization::True => {
@@ -522,34 +485,40 @@ impl MulticlassCbpe {
                 } else {
                     fit.normalization.sampling_error(cell.std, cell.fraction, n)
                 };
-                let band = SAMPLING_ERROR_RANGE * sampling_error;
-                let (lower, upper) = (
-                    cell.lower_threshold.unwrap_or(f64::NAN),
-                    cell.upper_threshold.unwrap_or(f64::NAN),
-                );
                 out.push((
                     cell_name(&self.classes[i], &self.classes[j]),
-                    MetricChunk {
+                    MetricChunk::banded(
                         estimated,
                         sampling_error,
-                        realized: realized.as_ref().map_or(f64::NAN, |r| r[i][j]),
-                        upper_confidence: nan_min(
-                            ceiling.unwrap_or(f64::INFINITY),
-                            estimated + band,
-                        ),
-                        lower_confidence: nan_max(
-                            floor.unwrap_or(f64::NEG_INFINITY),
-                            estimated - band,
-                        ),
-                        lower_threshold: lower,
-                        upper_threshold: upper,
-                        alert: estimated < lower || estimated > upper,
-                    },
+                        realized.as_ref().map_or(f64::NAN, |r| r[i][j]),
+                        (floor, ceiling),
+                        (cell.lower_threshold, cell.upper_threshold),
+                    ),
                 ));
             }
         }
         out
     }
+}
+
+/// The expected confusion matrix's counts over rows with predicted classes `pred` and
+/// calibrated probabilities `cal` (per class): cell `[i][j]` sums the probability of class `i`
+/// over the rows predicted `j` (NannyML's `np.where(y_pred == j, proba_i, 0)`, summed).
+fn expected_counts(pred: &[f64], cal: &[Vec<f64>], k: usize) -> Vec<Vec<f64>> {
+    (0..k)
+        .map(|i| {
+            (0..k)
+                .map(|j| {
+                    let cell: Vec<f64> = pred
+                        .iter()
+                        .zip(&cal[i])
+                        .map(|(&p, &q)| if p == j as f64 { q } else { 0.0 })
+                        .collect();
+                    pairwise_sum(&cell)
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// The realised confusion matrix of a chunk (scikit-learn's `confusion_matrix(normalize=…)`,
