@@ -358,6 +358,19 @@ impl Figure for OverChunks {
                 String::new()
             }
         };
+        // As many labels as fit side by side (about 7 px a character at 12 px, plus a gap):
+        // size keys such as `[990000:999999]` are long.
+        let longest = keys
+            .iter()
+            .map(|k| {
+                short(k.split('/').next().unwrap_or_default(), 14)
+                    .chars()
+                    .count()
+            })
+            .max()
+            .unwrap_or(1);
+        let axis_width = (self.size().0 - LEGEND_WIDTH) as usize - 100;
+        let fitting = (axis_width / (longest * 7 + 16)).max(2);
         let x_range = -0.5f64..n as f64 - 0.5;
         let (plot, legend) = root.split_horizontally(self.size().0 - LEGEND_WIDTH);
         let mut chart = ChartBuilder::on(&plot)
@@ -370,7 +383,7 @@ impl Figure for OverChunks {
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .x_labels(n.min(10))
+            .x_labels(n.min(10).min(fitting))
             .x_label_formatter(&x_label)
             .y_label_formatter(&|v| axis_number(*v))
             .light_line_style(TRANSPARENT)
