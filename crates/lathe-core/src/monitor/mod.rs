@@ -722,6 +722,15 @@ pub fn monitor_tables(
     Ok(report)
 }
 
+/// The first value (row index, value) outside 0..=1; missing values (NaN) pass.
+fn not_a_probability(values: &[f64]) -> Option<(usize, f64)> {
+    values
+        .iter()
+        .copied()
+        .enumerate()
+        .find(|(_, v)| !v.is_nan() && !(0.0..=1.0).contains(v))
+}
+
 /// A multiclass classifier's score: each row's probability of its predicted class (a position
 /// in `probabilities`, per class), NaN without a prediction.
 fn predicted_probability(prediction: &[f64], probabilities: &[Vec<f64>]) -> Vec<f64> {
@@ -1515,11 +1524,7 @@ fn prepare(
             class_names = pairs.iter().map(|(c, _)| c.clone()).collect();
             for (class, name) in &pairs {
                 let p = numbers(frame, name, "score column", side)?;
-                if let Some((row, v)) = p
-                    .iter()
-                    .enumerate()
-                    .find(|(_, v)| !v.is_nan() && !(0.0..=1.0).contains(*v))
-                {
+                if let Some((row, v)) = not_a_probability(&p) {
                     return Err(Error::bad_argument(
                         "score column",
                         format!(
@@ -1558,11 +1563,7 @@ fn prepare(
         }
         None => {
             let score = numbers(frame, &columns.score, "score column", side)?;
-            if let Some((row, v)) = score
-                .iter()
-                .enumerate()
-                .find(|(_, v)| !v.is_nan() && !(0.0..=1.0).contains(*v))
-            {
+            if let Some((row, v)) = not_a_probability(&score) {
                 return Err(Error::bad_argument(
                     "score column",
                     format!(

@@ -521,6 +521,16 @@ fn expected_counts(pred: &[f64], cal: &[Vec<f64>], k: usize) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// The targets and predictions of the rows that have both.
+fn labelled_pairs(target: &[f64], pred: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    target
+        .iter()
+        .zip(pred)
+        .filter(|(t, p)| !t.is_nan() && !p.is_nan())
+        .map(|(&t, &p)| (t, p))
+        .unzip()
+}
+
 /// The realised confusion matrix of a chunk (scikit-learn's `confusion_matrix(normalize=…)`,
 /// NaN as 0), all NaN where NannyML gives NaN: no labelled row, or one class among the
 /// targets or the predictions.
@@ -530,12 +540,7 @@ fn realized_matrix(
     k: usize,
     normalization: Normalization,
 ) -> Vec<Vec<f64>> {
-    let (t, p): (Vec<f64>, Vec<f64>) = target
-        .iter()
-        .zip(pred)
-        .filter(|(t, p)| !t.is_nan() && !p.is_nan())
-        .map(|(&t, &p)| (t, p))
-        .unzip();
+    let (t, p) = labelled_pairs(target, pred);
     let distinct = |v: &[f64]| {
         let mut seen = vec![false; k];
         v.iter().for_each(|&x| seen[x as usize] = true);
@@ -788,12 +793,7 @@ fn realized(
             )
         }
         _ => {
-            let (t, p): (Vec<f64>, Vec<f64>) = target
-                .iter()
-                .zip(pred)
-                .filter(|(t, p)| !t.is_nan() && !p.is_nan())
-                .map(|(&t, &p)| (t, p))
-                .unzip();
+            let (t, p) = labelled_pairs(target, pred);
             if t.is_empty() {
                 return f64::NAN;
             }
