@@ -41,6 +41,7 @@ pub mod project;
 pub mod remote;
 pub mod report;
 pub mod runs;
+pub mod serve;
 
 pub use error::{Error, ErrorCode, Result};
 pub use project::Project;
