@@ -22,6 +22,7 @@ mod explain;
 mod model;
 mod monitor;
 mod runs;
+mod serve;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -91,6 +92,9 @@ enum Command {
     /// and check production data for drift against a bundle (no project needed).
     #[command(subcommand)]
     Bundle(bundle::BundleCommand),
+    /// Serve a bundle (verified first) or a registered model over the Open Inference Protocol
+    /// (KServe v2, REST and gRPC) and MLflow's scoring protocol, until SIGTERM or Ctrl-C.
+    Serve(serve::ServeArgs),
     /// Ed25519 keys for signing bundles.
     #[command(subcommand)]
     Key(bundle::KeyCommand),
@@ -174,6 +178,7 @@ fn run_other(cli: Cli) -> anyhow::Result<()> {
             print(cli.json, &entries, || log_text(&entries))
         }
         Command::Key(command) => bundle::run_key(command, cli.json),
+        Command::Serve(args) => serve::run(args, cli.project.as_deref(), cli.json),
         Command::Drift(_) | Command::Monitor(_) | Command::Bundle(_) => {
             unreachable!("handled by run()")
         }

@@ -16,6 +16,7 @@ mod monitor;
 mod project;
 mod runs;
 mod s3;
+mod serve;
 
 use std::path::Path;
 
