@@ -121,6 +121,21 @@ ensure_mlflow() {
   export LATHE_MLFLOW_BIN="$dir/bin"
 }
 
+# tritonclient (NVIDIA's client of the Open Inference Protocol, REST and gRPC): the real client
+# the `lathe serve` tests drive the server with, in a virtual environment outside the clone.
+TRITONCLIENT_VERSION="2.73.0"
+ensure_tritonclient() {
+  local dir="$LATHE_TOOLS/tritonclient-$TRITONCLIENT_VERSION"
+  if ! "$dir/bin/python" -c "import tritonclient.http, tritonclient.grpc" 2>/dev/null; then
+    rm -rf "$dir"
+    python3 -m venv "$dir"
+    "$dir/bin/pip" install --quiet --disable-pip-version-check "tritonclient[http,grpc]==$TRITONCLIENT_VERSION"
+  fi
+  "$dir/bin/python" -c "import tritonclient.http, tritonclient.grpc" \
+    || die "tritonclient $TRITONCLIENT_VERSION did not install into $dir"
+  export LATHE_TRITONCLIENT_PYTHON="$dir/bin/python"
+}
+
 # Apache Spark (PyPI's pyspark ships Spark's jars, the Connect server among them) and a Java 17
 # runtime: the real Spark Connect server the Spark-engine tests start on 127.0.0.1.
 SPARK_VERSION="4.3.0"

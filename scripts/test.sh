@@ -14,6 +14,7 @@ stage "seaweedfs" ensure_seaweedfs
 stage "azurite" ensure_azurite
 stage "mlflow" ensure_mlflow
 stage "spark" ensure_spark
+stage "tritonclient" ensure_tritonclient
 
 stage "cargo fmt" cargo fmt --all --check
 stage "ui type-check" bash -c "cd ui && npm run --silent check"

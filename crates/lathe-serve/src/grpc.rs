@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use axum::http::StatusCode;
 use lathe_core::serve::BadRequest;
-use lathe_core::serve::v2::{self, InputTensor, Values};
+use lathe_core::serve::v2::{self, InputTensor, Values, from_raw, raw_bytes};
 use tonic::{Code, Request, Response, Status};
 
 use crate::State;
@@ -238,91 +238,6 @@ fn from_contents(
     })
 }
 
-fn from_raw(name: &str, datatype: &str, bytes: &[u8], n: usize) -> Result<Values, BadRequest> {
-    let size = match datatype {
-        "FP64" | "INT64" | "UINT64" => 8,
-        "FP32" | "INT32" | "UINT32" => 4,
-        "INT16" | "UINT16" => 2,
-        "INT8" | "UINT8" | "BOOL" => 1,
-        "BYTES" => 0,
-        other => {
-            return Err(BadRequest(format!(
-                "input '{name}': datatype {other:?} is not one of the protocol's (FP32, FP64, INT64, INT32, BOOL, BYTES, ...)"
-            )));
-        }
-    };
-    if size > 0 && bytes.len() != n * size {
-        return Err(BadRequest(format!(
-            "input '{name}': {datatype} values of its shape take {} bytes, raw_input_contents has {}",
-            n * size,
-            bytes.len()
-        )));
-    }
-    let words = |k: usize| bytes.chunks_exact(k);
-    Ok(match datatype {
-        "FP32" => Values::F32(
-            words(4)
-                .map(|w| f32::from_le_bytes([w[0], w[1], w[2], w[3]]))
-                .collect(),
-        ),
-        "FP64" => Values::F64(
-            words(8)
-                .map(|w| f64::from_le_bytes(w.try_into().unwrap_or([0; 8])))
-                .collect(),
-        ),
-        "INT64" => Values::I64(
-            words(8)
-                .map(|w| i64::from_le_bytes(w.try_into().unwrap_or([0; 8])))
-                .collect(),
-        ),
-        "UINT64" => Values::F64(
-            words(8)
-                .map(|w| u64::from_le_bytes(w.try_into().unwrap_or([0; 8])) as f64)
-                .collect(),
-        ),
-        "INT32" => Values::I64(
-            words(4)
-                .map(|w| i64::from(i32::from_le_bytes([w[0], w[1], w[2], w[3]])))
-                .collect(),
-        ),
-        "UINT32" => Values::I64(
-            words(4)
-                .map(|w| i64::from(u32::from_le_bytes([w[0], w[1], w[2], w[3]])))
-                .collect(),
-        ),
-        "INT16" => Values::I64(
-            words(2)
-                .map(|w| i64::from(i16::from_le_bytes([w[0], w[1]])))
-                .collect(),
-        ),
-        "UINT16" => Values::I64(
-            words(2)
-                .map(|w| i64::from(u16::from_le_bytes([w[0], w[1]])))
-                .collect(),
-        ),
-        "INT8" => Values::I64(bytes.iter().map(|&b| i64::from(b as i8)).collect()),
-        "UINT8" => Values::I64(bytes.iter().map(|&b| i64::from(b)).collect()),
-        "BOOL" => Values::Bool(bytes.iter().map(|&b| b != 0).collect()),
-        _ => {
-            let mut out = Vec::new();
-            let mut rest = bytes;
-            while rest.len() >= 4 {
-                let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-                rest = &rest[4..];
-                if len > rest.len() {
-                    return Err(BadRequest(format!(
-                        "input '{name}': a BYTES element claims {len} bytes, {} are left",
-                        rest.len()
-                    )));
-                }
-                out.push(rest[..len].to_vec());
-                rest = &rest[len..];
-            }
-            Values::Bytes(out)
-        }
-    })
-}
-
 fn contents(values: Values) -> pb::InferTensorContents {
     let mut c = pb::InferTensorContents::default();
     match values {
@@ -333,22 +248,4 @@ fn contents(values: Values) -> pb::InferTensorContents {
         Values::Bytes(v) => c.bytes_contents = v,
     }
     c
-}
-
-fn raw_bytes(values: &Values) -> Vec<u8> {
-    match values {
-        Values::F32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        Values::F64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        Values::I64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        Values::Bool(v) => v.iter().map(|&b| u8::from(b)).collect(),
-        Values::Bytes(v) => v
-            .iter()
-            .flat_map(|b| {
-                (b.len() as u32)
-                    .to_le_bytes()
-                    .into_iter()
-                    .chain(b.iter().copied())
-            })
-            .collect(),
-    }
 }

@@ -141,28 +141,59 @@ async fn model_ready_version(
 async fn infer(
     Shared(state): Shared<Arc<State>>,
     Path(name): Path<String>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    infer_named(state, name, None, body).await
+    infer_named(state, name, None, &headers, body).await
 }
 
 async fn infer_version(
     Shared(state): Shared<Arc<State>>,
     Path((name, version)): Path<(String, String)>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    infer_named(state, name, Some(version), body).await
+    infer_named(state, name, Some(version), &headers, body).await
 }
 
 async fn infer_named(
     state: Arc<State>,
     name: String,
     version: Option<String>,
+    headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let start = Instant::now();
-    let (status, response) = match v2_answer(&state, &name, version.as_deref(), body).await {
-        Ok(answer) => (StatusCode::OK, Json(answer).into_response()),
+    let answer = v2_answer(&state, &name, version.as_deref(), headers, body).await;
+    let (status, response) = match answer {
+        Ok((body, None)) => (
+            StatusCode::OK,
+            (
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )],
+                body,
+            )
+                .into_response(),
+        ),
+        Ok((body, Some(length))) => (
+            StatusCode::OK,
+            (
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/octet-stream"),
+                    ),
+                    (
+                        header::HeaderName::from_static(v2::HEADER_LENGTH),
+                        HeaderValue::from(length),
+                    ),
+                ],
+                body,
+            )
+                .into_response(),
+        ),
         Err(Refusal(status, message, retry)) => {
             let mut r = v2_error(status, message);
             if retry {
@@ -203,19 +234,29 @@ async fn v2_answer(
     state: &State,
     name: &str,
     version: Option<&str>,
+    headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Value, Refusal> {
+) -> Result<(Vec<u8>, Option<usize>), Refusal> {
     named(state, name, version).map_err(|m| Refusal(StatusCode::NOT_FOUND, m, false))?;
     let body = body.map_err(|e| body_refusal(e, state.options.max_body))?;
-    let request = v2::parse_request(&body)?;
+    let json_length = match headers.get(v2::HEADER_LENGTH) {
+        None => None,
+        Some(v) => match v.to_str().ok().and_then(|t| t.trim().parse().ok()) {
+            Some(n) => Some(n),
+            None => {
+                return Err(Refusal(
+                    StatusCode::BAD_REQUEST,
+                    format!("Inference-Header-Content-Length is {v:?}, not a byte count"),
+                    false,
+                ));
+            }
+        },
+    };
+    let request = v2::parse_request(&body, json_length)?;
     let rows = state.served.rows(&request.inputs)?;
     let prediction = predict(state, rows).await?;
     let outputs = state.served.output_tensors(&prediction, &request.outputs)?;
-    Ok(v2::response_json(
-        &state.served,
-        request.id.as_deref(),
-        &outputs,
-    ))
+    Ok(v2::response_body(&state.served, &request, &outputs))
 }
 
 /// Queues rows and waits for their prediction.

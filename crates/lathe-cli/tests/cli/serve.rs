@@ -370,6 +370,78 @@ fn a_bundle_answers_over_rest_grpc_and_invocations_as_model_predict_does() {
     );
 }
 
+#[test]
+fn tritonclient_gets_model_predicts_answers_over_rest_and_grpc() {
+    let python = std::env::var_os("LATHE_TRITONCLIENT_PYTHON").expect(
+        "tritonclient is not installed: run scripts/test.sh (it installs it), or set LATHE_TRITONCLIENT_PYTHON to the python of a virtual environment with tritonclient[http,grpc]",
+    );
+    let (_tmp, project, bundle) = bundle();
+    let data = file("assets/datasets/breast_cancer.csv");
+    let expected = lathe_json(&[
+        "--project",
+        &project,
+        "model",
+        "predict",
+        &format!("{MODEL}@production"),
+        &data,
+    ]);
+    let (_, rows) = table("assets/datasets/breast_cancer.csv");
+    let server = serve(&[&bundle]);
+    let job = json!({
+        "http": server.http.trim_start_matches("http://"),
+        "grpc": server.grpc.as_deref().unwrap().trim_start_matches("http://"),
+        "model": MODEL,
+        "rows": rows,
+    });
+    let mut client = std::process::Command::new(python)
+        .arg(file("crates/lathe-cli/tests/clients/tritonclient_infer.py"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(
+        &mut client.stdin.take().unwrap(),
+        job.to_string().as_bytes(),
+    )
+    .unwrap();
+    let out = client.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The labels come back as numpy int64 turned to float by the script; the probabilities
+    // as float32 widened to float64, exactly as `lathe model predict` prints them.
+    let labels: Vec<Value> = expected["outputs"]["label"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| json!(v.as_i64().unwrap() as f64))
+        .collect();
+    for way in ["http_binary", "http_json", "http_default", "grpc"] {
+        assert_eq!(got[way]["label"], Value::Array(labels.clone()), "{way}");
+        assert_eq!(
+            got[way]["probabilities"], expected["outputs"]["probabilities"],
+            "{way}"
+        );
+    }
+    assert_eq!(got["http_metadata"]["inputs"][0]["shape"], json!([-1, 30]));
+    assert_eq!(got["grpc_metadata"]["outputs"][1]["name"], "probabilities");
+    for (way, status) in [
+        ("http_error", "400"),
+        ("grpc_error", "StatusCode.INVALID_ARGUMENT"),
+    ] {
+        assert_eq!(got[way]["status"], status, "{way}: {}", got[way]);
+        let message = got[way]["message"].as_str().unwrap();
+        assert!(
+            message.contains("shape [569, 29] does not match the model's [-1, 30]"),
+            "{way}: {message}"
+        );
+    }
+}
+
 /// A sample's value in the exposition text.
 fn metric(text: &str, series: &str) -> f64 {
     text.lines()

@@ -70,7 +70,22 @@ pub struct InferRequest {
     pub id: Option<String>,
     pub inputs: Vec<InputTensor>,
     pub outputs: Vec<String>,
+    /// Outputs to answer as binary data (the binary tensor data extension): each output's
+    /// `binary_data` parameter, else the request's `binary_data_output`.
+    pub binary_outputs: Vec<String>,
+    pub binary_by_default: bool,
 }
+
+impl InferRequest {
+    /// Whether output `name` is answered as binary data.
+    pub fn binary(&self, name: &str) -> bool {
+        self.binary_outputs.iter().any(|n| n == name)
+            || (self.binary_by_default && !self.outputs.iter().any(|n| n == name))
+    }
+}
+
+/// The header that splits a body of the binary tensor data extension: the JSON's length.
+pub const HEADER_LENGTH: &str = "inference-header-content-length";
 
 /// The protocol's element type of an ONNX one (`float32` → `FP32`).
 pub fn datatype(onnx: &str) -> &'static str {
@@ -115,9 +130,22 @@ pub fn element_count(name: &str, shape: &[i64]) -> Result<usize, BadRequest> {
 }
 
 /// Reads a REST inference request (`{"id", "inputs": [{"name", "shape", "datatype",
-/// "data"}], "outputs": [{"name"}]}`), `data` flat or nested.
-pub fn parse_request(body: &[u8]) -> Result<InferRequest, BadRequest> {
-    let value: Value = match serde_json::from_slice(body) {
+/// "data"}], "outputs": [{"name"}]}`), `data` flat or nested. With the binary tensor data
+/// extension (`json_length`, from the `Inference-Header-Content-Length` header), the body is
+/// that much JSON followed by the inputs' bytes, each input's `binary_data_size` of them in
+/// order.
+pub fn parse_request(body: &[u8], json_length: Option<usize>) -> Result<InferRequest, BadRequest> {
+    let (json, mut binary) = match json_length {
+        Some(n) if n <= body.len() => body.split_at(n),
+        Some(n) => {
+            return bad!(
+                "Inference-Header-Content-Length is {n}, the body has only {} bytes",
+                body.len()
+            );
+        }
+        None => (body, &[][..]),
+    };
+    let value: Value = match serde_json::from_slice(json) {
         Ok(v) => v,
         Err(e) => return bad!("the request body is not valid JSON: {e}"),
     };
@@ -134,16 +162,29 @@ pub fn parse_request(body: &[u8]) -> Result<InferRequest, BadRequest> {
     };
     let mut parsed = Vec::with_capacity(inputs.len());
     for (i, input) in inputs.iter().enumerate() {
-        parsed.push(parse_input(i, input)?);
+        parsed.push(parse_input(i, input, &mut binary)?);
     }
+    if !binary.is_empty() {
+        return bad!(
+            "{} bytes follow the inputs' binary data; the inputs' binary_data_size add up to less than the body",
+            binary.len()
+        );
+    }
+    let flag = |v: Option<&Value>, key: &str| v.and_then(|p| p.get(key)).and_then(Value::as_bool);
     let mut outputs = Vec::new();
+    let mut binary_outputs = Vec::new();
     if let Some(list) = obj.get("outputs") {
         let Some(list) = list.as_array() else {
             return bad!("\"outputs\" must be a list of {{\"name\": ...}}");
         };
         for o in list {
             match o.get("name").and_then(Value::as_str) {
-                Some(n) => outputs.push(n.to_owned()),
+                Some(n) => {
+                    outputs.push(n.to_owned());
+                    if flag(o.get("parameters"), "binary_data") == Some(true) {
+                        binary_outputs.push(n.to_owned());
+                    }
+                }
                 None => return bad!("every entry of \"outputs\" needs a \"name\""),
             }
         }
@@ -152,10 +193,12 @@ pub fn parse_request(body: &[u8]) -> Result<InferRequest, BadRequest> {
         id,
         inputs: parsed,
         outputs,
+        binary_outputs,
+        binary_by_default: flag(obj.get("parameters"), "binary_data_output") == Some(true),
     })
 }
 
-fn parse_input(i: usize, input: &Value) -> Result<InputTensor, BadRequest> {
+fn parse_input(i: usize, input: &Value, binary: &mut &[u8]) -> Result<InputTensor, BadRequest> {
     let Some(name) = input.get("name").and_then(Value::as_str) else {
         return bad!("input {} has no \"name\"", i + 1);
     };
@@ -170,6 +213,27 @@ fn parse_input(i: usize, input: &Value) -> Result<InputTensor, BadRequest> {
         None => return bad!("input '{name}': \"shape\" must be a list of integers"),
     };
     let n = element_count(name, &shape)?;
+    let size = input
+        .get("parameters")
+        .and_then(|p| p.get("binary_data_size"))
+        .and_then(Value::as_u64);
+    if let Some(size) = size {
+        let size = usize::try_from(size).unwrap_or(usize::MAX);
+        if size > binary.len() {
+            return bad!(
+                "input '{name}': binary_data_size is {size}, {} bytes of binary data are left",
+                binary.len()
+            );
+        }
+        let (bytes, rest) = binary.split_at(size);
+        *binary = rest;
+        return Ok(InputTensor {
+            name: name.to_owned(),
+            datatype: datatype.to_owned(),
+            values: from_raw(name, datatype, bytes, n)?,
+            shape,
+        });
+    }
     let Some(data) = input.get("data") else {
         return bad!("input '{name}' has no \"data\"");
     };
@@ -457,7 +521,38 @@ fn output_tensor(name: &str, t: &Tensor) -> OutputTensor {
     }
 }
 
-/// The REST answer to an inference request.
+/// The REST answer to an inference request: its body, and the JSON's length when binary
+/// data follow it (the `Inference-Header-Content-Length` header to send).
+pub fn response_body(
+    served: &Served,
+    request: &InferRequest,
+    outputs: &[OutputTensor],
+) -> (Vec<u8>, Option<usize>) {
+    let mut binary = Vec::new();
+    let mut json = response_json(served, request.id.as_deref(), outputs);
+    for (o, value) in outputs
+        .iter()
+        .zip(json["outputs"].as_array_mut().into_iter().flatten())
+    {
+        if request.binary(&o.name) {
+            let bytes = raw_bytes(&o.values);
+            value["parameters"] = serde_json::json!({ "binary_data_size": bytes.len() });
+            if let Some(map) = value.as_object_mut() {
+                map.remove("data");
+            }
+            binary.extend(bytes);
+        }
+    }
+    let mut body = json.to_string().into_bytes();
+    if binary.is_empty() {
+        return (body, None);
+    }
+    let length = body.len();
+    body.extend(binary);
+    (body, Some(length))
+}
+
+/// The REST answer to an inference request, every output as JSON data.
 pub fn response_json(served: &Served, id: Option<&str>, outputs: &[OutputTensor]) -> Value {
     let outputs: Vec<Value> = outputs
         .iter()
@@ -520,4 +615,175 @@ pub fn model_metadata(served: &Served) -> Value {
         "inputs": tensors(served.input_metadata()),
         "outputs": tensors(served.output_metadata()),
     })
+}
+
+/// Values sent as little-endian bytes (gRPC's `raw_input_contents`, REST's binary data),
+/// `n` of them; BYTES elements each after their length as a 4-byte little-endian integer.
+pub fn from_raw(name: &str, datatype: &str, bytes: &[u8], n: usize) -> Result<Values, BadRequest> {
+    let size = match datatype {
+        "FP64" | "INT64" | "UINT64" => 8,
+        "FP32" | "INT32" | "UINT32" => 4,
+        "INT16" | "UINT16" => 2,
+        "INT8" | "UINT8" | "BOOL" => 1,
+        "BYTES" => 0,
+        other => {
+            return bad!(
+                "input '{name}': datatype {other:?} is not one of the protocol's (FP32, FP64, INT64, INT32, BOOL, BYTES, ...)"
+            );
+        }
+    };
+    if size > 0 && bytes.len() != n * size {
+        return bad!(
+            "input '{name}': {datatype} values of its shape take {} bytes, raw_input_contents has {}",
+            n * size,
+            bytes.len()
+        );
+    }
+    let words = |k: usize| bytes.chunks_exact(k);
+    Ok(match datatype {
+        "FP32" => Values::F32(
+            words(4)
+                .map(|w| f32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+                .collect(),
+        ),
+        "FP64" => Values::F64(
+            words(8)
+                .map(|w| f64::from_le_bytes(w.try_into().unwrap_or([0; 8])))
+                .collect(),
+        ),
+        "INT64" => Values::I64(
+            words(8)
+                .map(|w| i64::from_le_bytes(w.try_into().unwrap_or([0; 8])))
+                .collect(),
+        ),
+        "UINT64" => Values::F64(
+            words(8)
+                .map(|w| u64::from_le_bytes(w.try_into().unwrap_or([0; 8])) as f64)
+                .collect(),
+        ),
+        "INT32" => Values::I64(
+            words(4)
+                .map(|w| i64::from(i32::from_le_bytes([w[0], w[1], w[2], w[3]])))
+                .collect(),
+        ),
+        "UINT32" => Values::I64(
+            words(4)
+                .map(|w| i64::from(u32::from_le_bytes([w[0], w[1], w[2], w[3]])))
+                .collect(),
+        ),
+        "INT16" => Values::I64(
+            words(2)
+                .map(|w| i64::from(i16::from_le_bytes([w[0], w[1]])))
+                .collect(),
+        ),
+        "UINT16" => Values::I64(
+            words(2)
+                .map(|w| i64::from(u16::from_le_bytes([w[0], w[1]])))
+                .collect(),
+        ),
+        "INT8" => Values::I64(bytes.iter().map(|&b| i64::from(b as i8)).collect()),
+        "UINT8" => Values::I64(bytes.iter().map(|&b| i64::from(b)).collect()),
+        "BOOL" => Values::Bool(bytes.iter().map(|&b| b != 0).collect()),
+        _ => {
+            let mut out = Vec::new();
+            let mut rest = bytes;
+            while rest.len() >= 4 {
+                let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+                rest = &rest[4..];
+                if len > rest.len() {
+                    return bad!(
+                        "input '{name}': a BYTES element claims {len} bytes, {} are left",
+                        rest.len()
+                    );
+                }
+                out.push(rest[..len].to_vec());
+                rest = &rest[len..];
+            }
+            Values::Bytes(out)
+        }
+    })
+}
+
+/// Values as little-endian bytes, BYTES elements each after its 4-byte length.
+pub fn raw_bytes(values: &Values) -> Vec<u8> {
+    match values {
+        Values::F32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        Values::F64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        Values::I64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        Values::Bool(v) => v.iter().map(|&b| u8::from(b)).collect(),
+        Values::Bytes(v) => v
+            .iter()
+            .flat_map(|b| {
+                (b.len() as u32)
+                    .to_le_bytes()
+                    .into_iter()
+                    .chain(b.iter().copied())
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn binary_request(json: &str, bytes: &[u8]) -> (Vec<u8>, usize) {
+        let mut body = json.as_bytes().to_vec();
+        body.extend_from_slice(bytes);
+        (body, json.len())
+    }
+
+    #[test]
+    fn binary_inputs_are_read_in_order_and_checked_against_the_body() {
+        let values: Vec<u8> = [1.5f32, -2.0, 3.25]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .chain(7i64.to_le_bytes())
+            .collect();
+        let json = r#"{"inputs": [
+            {"name": "a", "datatype": "FP32", "shape": [3], "parameters": {"binary_data_size": 12}},
+            {"name": "b", "datatype": "INT64", "shape": [1], "parameters": {"binary_data_size": 8}}],
+            "parameters": {"binary_data_output": true}}"#;
+        let (body, n) = binary_request(json, &values);
+        let r = parse_request(&body, Some(n)).unwrap();
+        assert_eq!(r.inputs[0].values, Values::F32(vec![1.5, -2.0, 3.25]));
+        assert_eq!(r.inputs[1].values, Values::I64(vec![7]));
+        assert!(r.binary("label"));
+
+        let refused = |body: &[u8], n: Option<usize>| parse_request(body, n).unwrap_err().0;
+        assert!(refused(&body, Some(body.len() + 1)).contains("the body has only"));
+        assert!(
+            refused(&body[..body.len() - 1], Some(n)).contains("bytes of binary data are left")
+        );
+        let (extra, n) = binary_request(json, &[values.as_slice(), &[0]].concat());
+        assert!(refused(&extra, Some(n)).contains("1 bytes follow"));
+        let short = json.replace("\"binary_data_size\": 12", "\"binary_data_size\": 8");
+        let (body, n) = binary_request(&short, &values);
+        assert!(refused(&body, Some(n)).contains("take 12 bytes"));
+    }
+
+    #[test]
+    fn raw_bytes_elements_cannot_claim_more_than_is_sent() {
+        let mut bytes = 100u32.to_le_bytes().to_vec();
+        bytes.extend_from_slice(b"abc");
+        let e = from_raw("s", "BYTES", &bytes, 1).unwrap_err().0;
+        assert!(e.contains("claims 100 bytes, 3 are left"), "{e}");
+        let ok = raw_bytes(&Values::Bytes(vec![b"hi".to_vec(), vec![]]));
+        assert_eq!(
+            from_raw("s", "BYTES", &ok, 2).unwrap(),
+            Values::Bytes(vec![b"hi".to_vec(), vec![]])
+        );
+    }
+
+    #[test]
+    fn a_declared_shape_is_not_trusted() {
+        let e = element_count("x", &[i64::MAX, 4]).unwrap_err().0;
+        assert!(e.contains("too large"), "{e}");
+        let e = element_count("x", &[-1, 4]).unwrap_err().0;
+        assert!(e.contains("negative"), "{e}");
+        let body = br#"{"inputs": [{"name": "x", "datatype": "FP32", "shape": [2], "data": [1, 2, 3, 4]}]}"#;
+        let e = parse_request(body, None).unwrap_err().0;
+        assert!(e.contains("more values than its shape holds"), "{e}");
+    }
 }
