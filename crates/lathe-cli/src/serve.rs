@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::Args;
 use lathe_core::api::Input;
 use lathe_core::bundle;
+use lathe_core::serve::log::RequestLog;
 use lathe_core::serve::{self, ModelParts, Served};
 
 #[derive(Debug, Args)]
@@ -51,6 +52,13 @@ pub struct ServeArgs {
     /// Recent rows the live drift is computed on.
     #[arg(long, default_value_t = 1000, value_name = "ROWS")]
     pub drift_window: usize,
+    /// Append every predicted request (its time, features and outputs) to Parquet files in
+    /// DIR, which `lathe drift`, `lathe dataset import` and `lathe bundle check-drift` read.
+    #[arg(long, value_name = "DIR")]
+    pub log_requests: Option<PathBuf>,
+    /// Rows per request log file before a new one is started.
+    #[arg(long, default_value_t = 100_000, value_name = "ROWS")]
+    pub log_rows_per_file: usize,
     /// The feature columns in the model's order (for a plain .onnx file).
     #[arg(long, value_delimiter = ',', value_name = "A,B")]
     pub features: Option<Vec<String>>,
@@ -113,7 +121,12 @@ pub fn run(args: ServeArgs, dir: Option<&Path>, json: bool) -> anyhow::Result<()
         served.signed_by.clone(),
     );
     let drift = served.profile.is_some() && args.metrics;
-    let server = lathe_serve::Server::start(served, options)?;
+    let log = args
+        .log_requests
+        .as_deref()
+        .map(|dir| RequestLog::create(dir, served.features.clone(), args.log_rows_per_file))
+        .transpose()?;
+    let server = lathe_serve::Server::start(served, options, log)?;
     let http = format!("http://{}", server.http);
     let started = serde_json::json!({
         "model": name,
@@ -124,6 +137,7 @@ pub fn run(args: ServeArgs, dir: Option<&Path>, json: bool) -> anyhow::Result<()
         "grpc": server.grpc.map(|a| a.to_string()),
         "metrics": args.metrics.then(|| format!("{http}/metrics")),
         "live_drift": drift,
+        "log_requests": args.log_requests.as_ref().map(|d| d.display().to_string()),
     });
     if json {
         crate::out(&started.to_string())?;
@@ -147,6 +161,9 @@ pub fn run(args: ServeArgs, dir: Option<&Path>, json: bool) -> anyhow::Result<()
                 "\n  metrics  {http}/metrics{}",
                 if drift { " (with live drift)" } else { "" }
             ));
+        }
+        if let Some(dir) = &args.log_requests {
+            text.push_str(&format!("\n  logging requests to {}", dir.display()));
         }
         text.push_str("\nSIGTERM or Ctrl-C stops it after answering the requests in flight.");
         crate::out(&text)?;

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use lathe_core::model::Prediction;
+use lathe_core::serve::log::Logged;
 use lathe_core::serve::{self, Rows, Served};
 use tokio::sync::oneshot;
 
@@ -23,6 +24,7 @@ pub type Answer = Result<Prediction, String>;
 struct Work {
     rows: Rows,
     reply: oneshot::Sender<Answer>,
+    received: std::time::SystemTime,
 }
 
 /// The queue's sending side, shared by every request handler.
@@ -55,23 +57,33 @@ impl Batcher {
         settings: Settings,
         metrics: Arc<Metrics>,
         drift: Option<Arc<LiveDrift>>,
+        log: Option<SyncSender<Logged>>,
     ) -> (Batcher, Vec<std::thread::JoinHandle<()>>) {
         let (tx, rx) = std::sync::mpsc::sync_channel(settings.max_queue.max(1));
         let rx = Arc::new(Mutex::new(rx));
         let depth = Arc::new(AtomicI64::new(0));
         let workers = (0..settings.threads.max(1))
             .map(|i| {
-                let (rx, served, depth, metrics, drift) = (
+                let (rx, served, depth, metrics, drift, log) = (
                     rx.clone(),
                     served.clone(),
                     depth.clone(),
                     metrics.clone(),
                     drift.clone(),
+                    log.clone(),
                 );
                 std::thread::Builder::new()
                     .name(format!("lathe-serve-{i}"))
                     .spawn(move || {
-                        worker(&rx, &served, settings, &depth, &metrics, drift.as_deref())
+                        worker(
+                            &rx,
+                            &served,
+                            settings,
+                            &depth,
+                            &metrics,
+                            drift.as_deref(),
+                            log.as_ref(),
+                        )
                     })
                     .unwrap_or_else(|e| panic!("cannot start a worker thread: {e}"))
             })
@@ -95,7 +107,11 @@ impl Batcher {
             self.depth.fetch_sub(1, Ordering::SeqCst);
             return Err(Full);
         }
-        match self.tx.try_send(Work { rows, reply }) {
+        match self.tx.try_send(Work {
+            rows,
+            reply,
+            received: std::time::SystemTime::now(),
+        }) {
             Ok(()) => {
                 self.metrics
                     .queue_depth
@@ -117,6 +133,7 @@ fn worker(
     depth: &AtomicI64,
     metrics: &Metrics,
     drift: Option<&LiveDrift>,
+    log: Option<&SyncSender<Logged>>,
 ) {
     let mut carried: Option<Work> = None;
     loop {
@@ -168,17 +185,32 @@ fn worker(
                 drift.push(&w.rows.values);
             }
         }
-        run(served, batch, rows);
+        run(served, batch, rows, log);
     }
 }
 
-/// Predicts a batch as one matrix and answers each request with its rows.
-fn run(served: &Served, batch: Vec<Work>, rows: usize) {
-    if let [_] = batch[..] {
-        for w in batch {
-            let answer = served.predict(&w.rows).map_err(|e| e.to_string());
+/// Predicts a batch as one matrix and answers each request with its rows (and logs them).
+fn run(served: &Served, batch: Vec<Work>, rows: usize, log: Option<&SyncSender<Logged>>) {
+    let answer = |w: Work, answer: Answer| {
+        if let (Some(log), Ok(prediction)) = (log, &answer) {
+            let logged = Logged {
+                at: w.received,
+                rows: w.rows,
+                prediction: prediction.clone(),
+            };
+            let _ = w.reply.send(answer);
+            // The writer is gone only when the server is stopping.
+            let _ = log.send(logged);
+        } else {
             let _ = w.reply.send(answer);
         }
+    };
+    let alone = |w: Work| {
+        let a = served.predict(&w.rows).map_err(|e| e.to_string());
+        answer(w, a);
+    };
+    if let [_] = batch[..] {
+        batch.into_iter().for_each(alone);
         return;
     }
     let width = served.features.len();
@@ -191,16 +223,11 @@ fn run(served: &Served, batch: Vec<Work>, rows: usize) {
             let mut start = 0;
             for w in batch {
                 let end = start + w.rows.rows;
-                let _ = w.reply.send(Ok(serve::slice(&all, start, end)));
+                answer(w, Ok(serve::slice(&all, start, end)));
                 start = end;
             }
         }
         // One request's rows failed the whole batch: answer each on its own, so only it fails.
-        Err(_) => {
-            for w in batch {
-                let answer = served.predict(&w.rows).map_err(|e| e.to_string());
-                let _ = w.reply.send(answer);
-            }
-        }
+        Err(_) => batch.into_iter().for_each(alone),
     }
 }

@@ -10,6 +10,7 @@ pub mod batch;
 mod drift;
 mod grpc;
 mod http;
+mod log;
 pub mod metrics;
 
 /// The Open Inference Protocol's gRPC messages, service and client.
@@ -23,6 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lathe_core::serve::Served;
+use lathe_core::serve::log::RequestLog;
 use tokio::sync::watch;
 
 use batch::{Batcher, Settings};
@@ -92,8 +94,13 @@ pub struct Server {
 
 impl Server {
     /// Binds the ports and starts serving on a runtime of the server's own; returns once
-    /// both listen. A port in use is an error naming it.
-    pub fn start(served: Served, options: Options) -> std::io::Result<Server> {
+    /// both listen. A port in use is an error naming it. With `log`, every predicted request
+    /// is written to it.
+    pub fn start(
+        served: Served,
+        options: Options,
+        log: Option<RequestLog>,
+    ) -> std::io::Result<Server> {
         let bind = |port: u16, what: &str| {
             let addr = SocketAddr::new(options.host, port);
             std::net::TcpListener::bind(addr)
@@ -112,7 +119,7 @@ impl Server {
         let (stop, stopped) = watch::channel(false);
         let thread = std::thread::Builder::new()
             .name("lathe-serve".into())
-            .spawn(move || run(served, options, http_listener, grpc_listener, stopped))?;
+            .spawn(move || run(served, options, log, http_listener, grpc_listener, stopped))?;
         Ok(Server {
             http,
             grpc,
@@ -171,6 +178,7 @@ impl Drop for Server {
 fn run(
     served: Served,
     options: Options,
+    log: Option<RequestLog>,
     http_listener: std::net::TcpListener,
     grpc_listener: Option<std::net::TcpListener>,
     stopped: watch::Receiver<bool>,
@@ -192,8 +200,20 @@ fn run(
         max_queue: options.max_queue,
         threads: options.threads.max(1),
     };
-    let (batcher, workers) =
-        Batcher::start(served.clone(), settings, metrics.clone(), drift.clone());
+    let (log, writer) = match log {
+        Some(l) => {
+            let (tx, thread) = log::start(l)?;
+            (Some(tx), Some(thread))
+        }
+        None => (None, None),
+    };
+    let (batcher, workers) = Batcher::start(
+        served.clone(),
+        settings,
+        metrics.clone(),
+        drift.clone(),
+        log,
+    );
     let state = Arc::new(State {
         served,
         batcher,
@@ -238,6 +258,10 @@ fn run(
         h.and(g)
     });
     for w in workers {
+        let _ = w.join();
+    }
+    // The workers held the log's senders: the writer now writes the last rows and closes.
+    if let Some(w) = writer {
         let _ = w.join();
     }
     result

@@ -442,6 +442,79 @@ fn tritonclient_gets_model_predicts_answers_over_rest_and_grpc() {
     }
 }
 
+#[test]
+fn the_request_log_is_a_table_drift_and_import_read() {
+    let (tmp, project, bundle) = bundle();
+    let logs = tmp.path().join("logs");
+    let batch2 = file("assets/datasets/breast_cancer_batch2.csv");
+    let (features, rows) = table("assets/datasets/breast_cancer_batch2.csv");
+    let mut server = serve(&[
+        &bundle,
+        "--log-requests",
+        path_str(&logs),
+        "--max-batch",
+        "64",
+    ]);
+    let invocations = format!("{}/invocations", server.http);
+    for chunk in rows.chunks(37) {
+        let a = post(
+            &invocations,
+            &json!({"dataframe_split": {"columns": features, "data": chunk}}),
+        );
+        assert_eq!(a.status, 200, "{}", a.body);
+    }
+    let pid = server.child.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert_eq!(server.child.wait().unwrap().code(), Some(0));
+    let files: Vec<String> = std::fs::read_dir(&logs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        files.len(),
+        1,
+        "one finished file, no partial one: {files:?}"
+    );
+    assert!(
+        files[0].starts_with("requests-") && files[0].ends_with(".parquet"),
+        "{files:?}"
+    );
+    let log = path_str(&logs.join(&files[0])).to_owned();
+
+    // The log is the rows served: check-drift on it equals check-drift on the table sent.
+    let sent = lathe_json(&["bundle", "check-drift", &bundle, &batch2]);
+    let logged = lathe_json(&["bundle", "check-drift", &bundle, &log]);
+    for c in logged["columns"].as_array().unwrap() {
+        let name = c["name"].as_str().unwrap();
+        let same = sent["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap();
+        assert_eq!(c["drifted"], same["drifted"], "{name}");
+        assert_eq!(c["score"], same["score"], "{name}");
+    }
+    assert_eq!(logged["columns"].as_array().unwrap().len(), features.len());
+    let imported = lathe_json(&[
+        "--project",
+        &project,
+        "dataset",
+        "import",
+        &log,
+        "--name",
+        "served",
+    ]);
+    assert_eq!(imported["rows"], rows.len());
+    // timestamp, the 30 features, label, probabilities_0 and probabilities_1.
+    assert_eq!(imported["columns"], 34);
+    let drift = lathe_json(&["--project", &project, "drift", &batch2, "served@1"]);
+    assert_eq!(drift["drifted_columns"], 0, "the log holds the rows sent");
+}
+
 /// A sample's value in the exposition text.
 fn metric(text: &str, series: &str) -> f64 {
     text.lines()
