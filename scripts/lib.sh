@@ -136,6 +136,21 @@ ensure_tritonclient() {
   export LATHE_TRITONCLIENT_PYTHON="$dir/bin/python"
 }
 
+# kubernetes-validate (PyPI; the Kubernetes API's JSON schemas, strict): the bundle tests validate
+# the Deployment, Service and KServe predictor a bundle ships against them.
+KUBERNETES_VALIDATE_VERSION="1.37.0"
+ensure_kubernetes_validate() {
+  local dir="$LATHE_TOOLS/kubernetes-validate-$KUBERNETES_VALIDATE_VERSION"
+  if ! "$dir/bin/python" -c "import kubernetes_validate, yaml" 2>/dev/null; then
+    rm -rf "$dir"
+    python3 -m venv "$dir"
+    "$dir/bin/pip" install --quiet --disable-pip-version-check "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+  fi
+  "$dir/bin/python" -c "import kubernetes_validate, yaml" \
+    || die "kubernetes-validate $KUBERNETES_VALIDATE_VERSION did not install into $dir"
+  export LATHE_KUBERNETES_VALIDATE_PYTHON="$dir/bin/python"
+}
+
 # Apache Spark (PyPI's pyspark ships Spark's jars, the Connect server among them) and a Java 17
 # runtime: the real Spark Connect server the Spark-engine tests start on 127.0.0.1.
 SPARK_VERSION="4.3.0"

@@ -15,6 +15,7 @@ stage "azurite" ensure_azurite
 stage "mlflow" ensure_mlflow
 stage "spark" ensure_spark
 stage "tritonclient" ensure_tritonclient
+stage "kubernetes-validate" ensure_kubernetes_validate
 
 stage "cargo fmt" cargo fmt --all --check
 stage "ui type-check" bash -c "cd ui && npm run --silent check"

@@ -515,6 +515,107 @@ fn the_request_log_is_a_table_drift_and_import_read() {
     assert_eq!(drift["drifted_columns"], 0, "the log holds the rows sent");
 }
 
+#[test]
+fn the_deployment_files_validate_and_the_image_runs_what_serves() {
+    let python = std::env::var_os("LATHE_KUBERNETES_VALIDATE_PYTHON").expect(
+        "kubernetes-validate is not installed: run scripts/test.sh (it installs it), or set LATHE_KUBERNETES_VALIDATE_PYTHON to the python of a virtual environment with kubernetes-validate",
+    );
+    let (tmp, project, archive) = bundle();
+    let folder = tmp.path().join("folder");
+    lathe_json(&[
+        "--project",
+        &project,
+        "bundle",
+        "export",
+        &format!("{MODEL}@production"),
+        "--out",
+        path_str(&folder),
+    ]);
+    let verified = lathe_json(&["bundle", "verify", path_str(&folder)]);
+    for f in [
+        "deploy/Dockerfile",
+        "deploy/kubernetes.yaml",
+        "deploy/kserve.yaml",
+    ] {
+        assert!(
+            verified["files"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["path"] == f && c["status"] == "ok"),
+            "{f} is listed and verified: {verified}"
+        );
+    }
+    let checked = std::process::Command::new(python)
+        .arg(file("crates/lathe-cli/tests/clients/validate_deploy.py"))
+        .arg(&folder)
+        .output()
+        .unwrap();
+    assert!(
+        checked.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    let said = String::from_utf8_lossy(&checked.stdout);
+    assert!(
+        said.contains("Deployment, Service, InferenceService predictor"),
+        "{said}"
+    );
+
+    // The image's command, run here: the binary on the archive, ports free instead of 8080.
+    let dockerfile = std::fs::read_to_string(folder.join("deploy/Dockerfile")).unwrap();
+    let entry = dockerfile
+        .lines()
+        .find_map(|l| l.strip_prefix("ENTRYPOINT "))
+        .unwrap();
+    let command: Vec<String> = serde_json::from_str(entry).unwrap();
+    assert_eq!(
+        command[..3],
+        ["/usr/local/bin/lathe", "serve", "/srv/bundle.tar.gz"]
+    );
+    let args: Vec<String> = command[3..]
+        .iter()
+        .map(|a| match a.as_str() {
+            "0.0.0.0" => "127.0.0.1".to_owned(),
+            "8080" | "8081" => "0".to_owned(),
+            other => other.to_owned(),
+        })
+        .collect();
+    let kubernetes = std::fs::read_to_string(folder.join("deploy/kubernetes.yaml")).unwrap();
+    for probe in ["/v2/health/live", "/v2/health/ready"] {
+        assert!(kubernetes.contains(&format!("path: {probe}")), "{probe}");
+    }
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("lathe"))
+        .arg("serve")
+        .arg(&archive)
+        .args(&args)
+        .arg("--json")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let server = Serving {
+        child,
+        http: serde_json::from_str::<Value>(&line).unwrap()["http"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        grpc: None,
+    };
+    let (status, _) = get(&format!("{}/v2/health/ready", server.http));
+    assert_eq!(status, 200);
+    let (status, metrics) = get(&format!("{}/metrics", server.http));
+    assert_eq!(
+        status, 200,
+        "the image serves /metrics for the scrape annotations"
+    );
+    assert!(metrics.contains("lathe_rows_total 0"), "{metrics}");
+}
+
 /// A sample's value in the exposition text.
 fn metric(text: &str, series: &str) -> f64 {
     text.lines()

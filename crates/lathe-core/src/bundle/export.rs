@@ -152,25 +152,38 @@ pub fn export(project: &Project, options: &ExportOptions, job: &Job) -> Result<E
         |v: &StoredVersion| TableSource::stored(project, &format!("{}@{}", v.dataset, v.version));
     let eval_source = eval.as_ref().map(source_of).transpose()?;
     let reference_source = reference.as_ref().map(source_of).transpose()?;
-    match eval_source.as_ref().or(reference_source.as_ref()) {
-        Some(source) => {
+    let example = eval_source
+        .as_ref()
+        .or(reference_source.as_ref())
+        .map(|source| source.head(descriptors::EXAMPLE_ROWS))
+        .transpose()?;
+    match &example {
+        Some(frame) => {
             files.insert(
                 "model/input_example.json".into(),
-                descriptors::input_example(
-                    &source.head(descriptors::EXAMPLE_ROWS)?,
-                    &version.features,
-                )?,
+                descriptors::input_example(frame, &version.features)?,
             );
         }
         None => notes.push("no dataset to take an input example from".into()),
     }
+    let feature_types = descriptors::feature_types(example.as_ref(), &version.features);
     files.insert(
         "MLmodel".into(),
-        descriptors::mlmodel(&version, "model/").into_bytes(),
+        descriptors::mlmodel(
+            &version,
+            "model/",
+            descriptors::Pyfunc::Columns,
+            &feature_types,
+        )
+        .into_bytes(),
     );
     files.insert(
         "model/MLmodel".into(),
-        descriptors::mlmodel(&version, "").into_bytes(),
+        descriptors::mlmodel(&version, "", descriptors::Pyfunc::Tensors, &[]).into_bytes(),
+    );
+    files.insert(
+        descriptors::PYFUNC_ADAPTER_PATH.into(),
+        descriptors::PYFUNC_ADAPTER.as_bytes().to_vec(),
     );
     files.insert(
         format!("triton/{triton}/config.pbtxt"),
@@ -179,6 +192,18 @@ pub fn export(project: &Project, options: &ExportOptions, job: &Job) -> Result<E
     files.insert(
         "kserve.yaml".into(),
         descriptors::kserve_yaml(&version, &root).into_bytes(),
+    );
+    files.insert(
+        "deploy/Dockerfile".into(),
+        descriptors::dockerfile(&version).into_bytes(),
+    );
+    files.insert(
+        "deploy/kubernetes.yaml".into(),
+        descriptors::kubernetes_yaml(&version).into_bytes(),
+    );
+    files.insert(
+        "deploy/kserve.yaml".into(),
+        descriptors::kserve_container_yaml(&version).into_bytes(),
     );
     job.cancel.check()?;
 

@@ -440,10 +440,20 @@ fn mlflow_triton_and_kserve_read_the_bundle_as_lathe_wrote_it() {
             hashes["config.pbtxt"],
             "{model_ref}: config.pbtxt changed; rerun the fixture"
         );
+        for file in ["kserve.yaml", "deploy/kserve.yaml", "code/lathe_pyfunc.py"] {
+            assert_eq!(
+                sha(&read(file)),
+                hashes[file],
+                "{model_ref}: {file} changed; rerun the fixture"
+            );
+        }
+        let c = &case["kserve_container"];
+        assert_eq!(c["name"], "kserve-container");
+        assert_eq!(c["readiness"], "/v2/health/ready");
+        assert_eq!(c["liveness"], "/v2/health/live");
         assert_eq!(
-            sha(&read("kserve.yaml")),
-            hashes["kserve.yaml"],
-            "{model_ref}: kserve.yaml changed; rerun the fixture"
+            c["ports"],
+            serde_json::json!([{"name": "http1", "container_port": 8080}])
         );
 
         // Triton's schema read our config as the model's signature.
@@ -487,7 +497,38 @@ fn mlflow_triton_and_kserve_read_the_bundle_as_lathe_wrote_it() {
         let model = Model::load(&read("model/model.onnx"), model_ref).unwrap();
         let x = feature_matrix(&frame, &features).unwrap();
         let prediction = model.predict(&x, features.len()).unwrap();
-        for (output, values) in case["mlflow_outputs"].as_object().unwrap() {
+        // Through the adapter, from a DataFrame (loaded, and served by `mlflow models serve`):
+        // one column per output value, named as `lathe model predict --out` names them.
+        let header = prediction.to_csv();
+        let names: Vec<&str> = header.lines().next().unwrap().split(',').collect();
+        for key in ["mlflow_outputs", "mlflow_serve_outputs"] {
+            let theirs = case[key].as_object().unwrap();
+            assert_eq!(
+                theirs
+                    .keys()
+                    .map(String::as_str)
+                    .collect::<std::collections::BTreeSet<_>>(),
+                names.iter().copied().collect(),
+                "{model_ref} {key}"
+            );
+            for (j, name) in names.iter().enumerate() {
+                let rows: Vec<f64> = header
+                    .lines()
+                    .skip(1)
+                    .map(|l| l.split(',').nth(j).unwrap().parse().unwrap())
+                    .collect();
+                let values = theirs[*name].as_array().unwrap();
+                assert_eq!(rows.len(), values.len(), "{model_ref} {key} {name}");
+                for (i, (a, b)) in rows.iter().zip(values).enumerate() {
+                    let b = b.as_f64().unwrap();
+                    assert!(
+                        (a - b).abs() <= 1e-5,
+                        "{model_ref} {key} {name}[{i}]: Lathe {a}, MLflow {b}"
+                    );
+                }
+            }
+        }
+        for (output, values) in case["mlflow_tensor_outputs"].as_object().unwrap() {
             let theirs: Vec<f64> = match values.as_array().unwrap().first() {
                 Some(Value::Array(_)) => values
                     .as_array()
