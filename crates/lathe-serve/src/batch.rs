@@ -139,17 +139,22 @@ fn worker(
     loop {
         let mut batch: Vec<Work> = Vec::new();
         let mut rows = 0;
-        {
-            let Ok(rx) = rx.lock() else { return };
-            let first = match carried.take() {
-                Some(w) => w,
-                None => match rx.recv() {
-                    Ok(w) => w,
+        // A request carried over from the last batch starts the next one at once: waiting for
+        // the queue's lock could wait forever, as another worker holds it while it waits for
+        // new requests. It gathers more only when the lock is free.
+        let (first, gather) = match carried.take() {
+            Some(w) => (w, rx.try_lock().ok()),
+            None => {
+                let Ok(guard) = rx.lock() else { return };
+                match guard.recv() {
+                    Ok(w) => (w, Some(guard)),
                     Err(_) => return,
-                },
-            };
-            rows += first.rows.rows;
-            batch.push(first);
+                }
+            }
+        };
+        rows += first.rows.rows;
+        batch.push(first);
+        if let Some(rx) = gather {
             let deadline = Instant::now() + settings.batch_wait;
             while rows < settings.max_batch {
                 let next = match rx.try_recv() {

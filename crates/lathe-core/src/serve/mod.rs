@@ -188,11 +188,12 @@ fn finite(
     value: f64,
     row: usize,
     feature: &str,
-    input: &str,
+    input: &dyn Fn() -> String,
 ) -> std::result::Result<f64, BadRequest> {
     if value.is_nan() {
         bad!(
-            "{input}: row {} has no value (NaN) in '{feature}'; the model does not guess values: impute or drop such rows",
+            "{}: row {} has no value (NaN) in '{feature}'; the model does not guess values: impute or drop such rows",
+            input(),
             row + 1
         )
     } else {

@@ -211,7 +211,7 @@ impl Served {
                         );
                     }
                 };
-                x.push(finite(v, r, feature, "CSV")?);
+                x.push(finite(v, r, feature, &|| "CSV".to_owned())?);
             }
             rows += 1;
         }
@@ -246,7 +246,7 @@ fn cell(v: &Value, row: usize, feature: &str, format: &str) -> Result<f64, BadRe
             );
         }
     };
-    finite(value, row, feature, &format!("\"{format}\""))
+    finite(value, row, feature, &|| format!("\"{format}\""))
 }
 
 /// `{"predictions": [{OUTPUT: value, ...}, ...]}`.
