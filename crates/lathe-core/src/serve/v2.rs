@@ -223,7 +223,7 @@ struct InputJson {
     #[serde(default)]
     parameters: Option<Value>,
     #[serde(default)]
-    data: Option<Flat>,
+    data: Option<Box<serde_json::value::RawValue>>,
 }
 
 /// `data`, flat or nested, read row-major into one list per kind of value; `mixed` is the
@@ -255,70 +255,95 @@ impl Flat {
     }
 }
 
-impl<'de> serde::Deserialize<'de> for Flat {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Flat, D::Error> {
+impl Flat {
+    /// Reads `data`'s JSON text (already checked by serde_json) straight into values: numbers
+    /// by the standard library's correctly rounded parser, which is several times faster than
+    /// serde_json's exact one, with the same results (both round to the nearest `f64`).
+    fn parse(raw: &str) -> Result<Flat, BadRequest> {
         let mut flat = Flat::default();
-        d.deserialize_any(FlatVisitor(&mut flat))?;
+        let b = raw.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            match b[i] {
+                b' ' | b'\n' | b'\r' | b'\t' | b',' | b'[' | b']' => i += 1,
+                b'"' => {
+                    let mut j = i + 1;
+                    while j < b.len() && b[j] != b'"' {
+                        j += if b[j] == b'\\' { 2 } else { 1 };
+                    }
+                    let token = &raw[i..=j.min(b.len() - 1)];
+                    let text: String = match serde_json::from_str(token) {
+                        Ok(t) => t,
+                        Err(e) => return bad!("\"data\" holds a string that cannot be read: {e}"),
+                    };
+                    flat.note(Kind::Text, || format!("{text:?}"));
+                    flat.strings.push(text.into_bytes());
+                    i = j + 1;
+                }
+                b't' | b'f' => {
+                    let v = b[i] == b't';
+                    flat.note(Kind::Bool, || v.to_string());
+                    flat.bools.push(v);
+                    i += if v { 4 } else { 5 };
+                }
+                b'n' => {
+                    flat.note(Kind::Text, || "null".to_owned());
+                    if flat.mixed.is_none() {
+                        flat.mixed = Some((flat.count - 1, "null".to_owned()));
+                    }
+                    i += 4;
+                }
+                b'{' => {
+                    // An object where a value belongs: skip it, strings and nesting included.
+                    let (mut depth, mut j) = (0usize, i);
+                    while j < b.len() {
+                        match b[j] {
+                            b'{' => depth += 1,
+                            b'}' => {
+                                depth -= 1;
+                                if depth == 0 {
+                                    break;
+                                }
+                            }
+                            b'"' => {
+                                j += 1;
+                                while j < b.len() && b[j] != b'"' {
+                                    j += if b[j] == b'\\' { 2 } else { 1 };
+                                }
+                            }
+                            _ => {}
+                        }
+                        j += 1;
+                    }
+                    flat.note(Kind::Text, || "an object".to_owned());
+                    if flat.mixed.is_none() {
+                        flat.mixed = Some((flat.count - 1, "an object".to_owned()));
+                    }
+                    i = j + 1;
+                }
+                _ => {
+                    let mut j = i;
+                    while j < b.len()
+                        && matches!(b[j], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+                    {
+                        j += 1;
+                    }
+                    let token = &raw[i..j.max(i + 1).min(b.len())];
+                    let v = match token.parse::<f64>() {
+                        Ok(v) if v.is_finite() => v,
+                        // As serde_json: a number too large for a 64-bit float is refused.
+                        Ok(_) => {
+                            return bad!("\"data\" holds {token}, out of range of a 64-bit float");
+                        }
+                        Err(_) => return bad!("\"data\" holds {token:?}, which is not a value"),
+                    };
+                    flat.note(Kind::Number, || v.to_string());
+                    flat.numbers.push(v);
+                    i = j.max(i + 1);
+                }
+            }
+        }
         Ok(flat)
-    }
-}
-
-struct FlatVisitor<'a>(&'a mut Flat);
-
-impl<'de> serde::de::DeserializeSeed<'de> for FlatVisitor<'_> {
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for FlatVisitor<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("numbers, booleans or strings, in nested lists")
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(FlatVisitor(&mut *self.0))?.is_some() {}
-        Ok(())
-    }
-    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<(), E> {
-        self.0.note(Kind::Number, || v.to_string());
-        self.0.numbers.push(v);
-        Ok(())
-    }
-    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<(), E> {
-        self.visit_f64(v as f64)
-    }
-    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<(), E> {
-        self.visit_f64(v as f64)
-    }
-    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<(), E> {
-        self.0.note(Kind::Bool, || v.to_string());
-        self.0.bools.push(v);
-        Ok(())
-    }
-    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
-        self.0.note(Kind::Text, || format!("{v:?}"));
-        self.0.strings.push(v.as_bytes().to_vec());
-        Ok(())
-    }
-    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
-        self.0.note(Kind::Text, || "null".to_owned());
-        if self.0.mixed.is_none() {
-            self.0.mixed = Some((self.0.count - 1, "null".to_owned()));
-        }
-        Ok(())
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while map
-            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
-            .is_some()
-        {}
-        self.0.note(Kind::Text, || "an object".to_owned());
-        if self.0.mixed.is_none() {
-            self.0.mixed = Some((self.0.count - 1, "an object".to_owned()));
-        }
-        Ok(())
     }
 }
 
@@ -359,9 +384,10 @@ fn parse_input(i: usize, input: InputJson, binary: &mut &[u8]) -> Result<InputTe
             shape,
         });
     }
-    let Some(flat) = input.data else {
+    let Some(raw) = input.data else {
         return bad!("input '{name}' has no \"data\"");
     };
+    let flat = Flat::parse(raw.get())?;
     if flat.count > n {
         return bad!("input '{name}': \"data\" has more values than its shape holds ({n})");
     }
@@ -858,6 +884,51 @@ mod tests {
             from_raw("s", "BYTES", &ok, 2).unwrap(),
             Values::Bytes(vec![b"hi".to_vec(), vec![]])
         );
+    }
+
+    #[test]
+    fn numbers_read_as_serde_json_reads_them_bit_for_bit() {
+        let mut tokens: Vec<String> = [
+            "0",
+            "-0",
+            "0.1",
+            "1e-320",
+            "2.2250738585072011e-308",
+            "9007199254740993",
+            "1.7976931348623157e308",
+            "4.9e-324",
+            "123456789012345678901234567890",
+            "-3.5E+2",
+            "0.30000000000000004",
+            "1e22",
+            "8.98846567431158e307",
+        ]
+        .iter()
+        .map(|t| (*t).to_owned())
+        .collect();
+        // Decimal texts of many magnitudes and lengths, from a fixed generator.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let digits = 1 + (x % 19) as usize;
+            let mantissa = format!("{:019}", x % 10_000_000_000_000_000_000)[..digits].to_owned();
+            let exponent = ((x >> 40) as i64 % 640 - 340).min(300 - digits as i64);
+            let leading = mantissa.trim_start_matches('0');
+            let leading = if leading.is_empty() { "0" } else { leading };
+            tokens.push(format!("{leading}e{exponent}"));
+            tokens.push(format!("0.{mantissa}"));
+        }
+        let json = format!("[{}]", tokens.join(","));
+        let flat = Flat::parse(&json).unwrap();
+        let theirs: Vec<f64> = serde_json::from_str(&json).unwrap();
+        assert_eq!(flat.numbers.len(), theirs.len());
+        for (t, (a, b)) in tokens.iter().zip(flat.numbers.iter().zip(&theirs)) {
+            assert_eq!(a.to_bits(), b.to_bits(), "{t}: {a} vs serde_json {b}");
+        }
+        let e = Flat::parse("[1, 2e400]").err().unwrap().0;
+        assert!(e.contains("2e400, out of range"), "{e}");
     }
 
     #[test]
