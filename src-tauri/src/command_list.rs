@@ -56,6 +56,9 @@ macro_rules! with_commands {
             bundles::list_bundles,
             bundles::create_signing_key,
             bundles::show_in_folder,
+            bundles::serve_bundle,
+            bundles::stop_serving,
+            bundles::serving_status,
         }
     };
 }

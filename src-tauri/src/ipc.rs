@@ -179,6 +179,26 @@ pub fn typescript_bindings() -> Result<Vec<(String, String)>, ts_rs::ExportError
             "BundleRecord.ts".into(),
             BundleRecord::export_to_string(&cfg)?,
         ),
+        (
+            "ServeStatus.ts".into(),
+            lathe_core::serve::live::ServeStatus::export_to_string(&cfg)?,
+        ),
+        (
+            "ServeLive.ts".into(),
+            lathe_core::serve::live::ServeLive::export_to_string(&cfg)?,
+        ),
+        (
+            "LiveMetrics.ts".into(),
+            lathe_core::serve::live::LiveMetrics::export_to_string(&cfg)?,
+        ),
+        (
+            "LiveFeature.ts".into(),
+            lathe_core::serve::live::LiveFeature::export_to_string(&cfg)?,
+        ),
+        (
+            "CodeCount.ts".into(),
+            lathe_core::serve::live::CodeCount::export_to_string(&cfg)?,
+        ),
         ("NewKey.ts".into(), NewKey::export_to_string(&cfg)?),
         (
             "ProjectInfo.ts".into(),

@@ -41,6 +41,9 @@ pub struct AppState {
     pub runs: Arc<RunBrowser>,
     /// Profiles of tables outside the project (a Spark table), kept so their charts draw.
     pub sources: Arc<lathe_core::api::Sources>,
+    /// The bundle served locally from the Bundles view, if any (stopped when replaced, when
+    /// asked, or when the app exits).
+    pub serving: Mutex<Option<lathe_serve::Server>>,
 }
 
 /// The environment variable that keeps WebKitGTK's own choice of composited rendering.

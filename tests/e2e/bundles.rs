@@ -1,7 +1,9 @@
 //! The Bundles view on the demo project: export the fairness demo's classifier with an
 //! evaluation dataset, a sensitive column, a line of model card text and a new signing key,
 //! through the native save dialogs; the bundle verifies with the CLI, its card holds the text
-//! and the fairness breakdown; then `lathe-viewer` opens it in a window under Xvfb, screenshotted (`target/e2e/28-lathe-viewer.png`).
+//! and the fairness breakdown; "Serve locally" runs it behind `lathe serve` and its live panel
+//! counts real requests and names the drifted features (`target/e2e/29-bundles-serve-locally.png`);
+//! then `lathe-viewer` opens it in a window under Xvfb, screenshotted (`target/e2e/28-lathe-viewer.png`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -93,6 +95,64 @@ async fn export_a_signed_bundle_and_open_it_in_the_viewer() {
     assert_eq!(
         listed[0]["path"],
         std::fs::canonicalize(&out).unwrap().to_str().unwrap()
+    );
+
+    // Serve locally: the exported bundle behind `lathe serve`, fed rows whose bmi and s5 are
+    // shifted; the live panel counts them and names the drifted features first.
+    app.click("[data-testid=bundles-table] tr[data-bundle] [data-testid=bundle-serve]")
+        .await;
+    app.find("[data-testid=serve-panel]").await;
+    let infer = app.text("[data-testid=serve-url]").await;
+    let base = infer.split("/v2/").next().expect("a server URL").to_owned();
+    let table = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/datasets/diabetes_risk.csv"),
+    )
+    .expect("the demo table");
+    let mut lines = table.lines();
+    let header: Vec<&str> = lines.next().expect("a header").split(',').collect();
+    let shifted: Vec<String> = lines
+        .map(|l| {
+            l.split(',')
+                .zip(&header)
+                .map(|(v, h)| match *h {
+                    "bmi" | "s5" => (v.parse::<f64>().expect("a number") * 1.3).to_string(),
+                    _ => v.to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect();
+    let body = format!("{}\n{}", header.join(","), shifted.join("\n"));
+    let answer = reqwest::Client::new()
+        .post(format!("{base}/invocations"))
+        .header("content-type", "text/csv")
+        .body(body)
+        .send()
+        .await
+        .expect("the local server answers");
+    assert_eq!(answer.status().as_u16(), 200, "{:?}", answer.text().await);
+    app.wait_text("[data-testid=serve-requests]", "1").await;
+    let summary = app
+        .wait_text_containing("[data-testid=serve-drift-summary]", "features drifted")
+        .await;
+    assert!(
+        !summary.starts_with("0 of"),
+        "the shifted rows drift: {summary}"
+    );
+    let first = app.text("[data-testid=serve-drift-row] td").await;
+    assert!(
+        first == "bmi" || first == "s5",
+        "the drifted features come first: {first}"
+    );
+    app.scroll_to("[data-testid=serve-panel]").await;
+    app.screenshot("29-bundles-serve-locally").await;
+    app.click("[data-testid=serve-stop]").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        reqwest::get(format!("{base}/v2/health/live"))
+            .await
+            .is_err(),
+        "Stop stops the server"
     );
 
     // lathe-viewer opens the bundle in a window of its own display.

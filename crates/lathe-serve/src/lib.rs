@@ -24,6 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lathe_core::serve::Served;
+use lathe_core::serve::live::ServeStatus;
 use lathe_core::serve::log::RequestLog;
 use tokio::sync::watch;
 
@@ -88,6 +89,8 @@ pub(crate) struct State {
 pub struct Server {
     pub http: SocketAddr,
     pub grpc: Option<SocketAddr>,
+    /// What it serves and where, as front ends show it.
+    pub status: ServeStatus,
     stop: watch::Sender<bool>,
     thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
 }
@@ -116,6 +119,21 @@ impl Server {
         let grpc_listener = options.grpc_port.map(|p| bind(p, "gRPC")).transpose()?;
         let http = http_listener.local_addr()?;
         let grpc = grpc_listener.as_ref().map(|l| l.local_addr()).transpose()?;
+        let reference = if served.version.is_empty() {
+            served.name.clone()
+        } else {
+            format!("{}@{}", served.name, served.version)
+        };
+        let base = format!("http://{http}");
+        let status = ServeStatus {
+            model: reference,
+            source: served.source.clone(),
+            infer_url: format!("{base}/v2/models/{}/infer", served.name),
+            metrics_url: format!("{base}/metrics"),
+            http: base,
+            grpc: grpc.map(|g| g.to_string()),
+            live_drift: options.metrics && served.profile.is_some(),
+        };
         let (stop, stopped) = watch::channel(false);
         let thread = std::thread::Builder::new()
             .name("lathe-serve".into())
@@ -123,6 +141,7 @@ impl Server {
         Ok(Server {
             http,
             grpc,
+            status,
             stop,
             thread: Some(thread),
         })

@@ -6,7 +6,10 @@
 //! files), the bundle's charts, the reference profile per feature, and a check of a
 //! CSV/Parquet file (opened or dropped): its drift against the profile and, when the bundle
 //! carries a monitoring reference, its model's performance estimated without labels (`lathe
-//! bundle monitor`'s report and charts). It never runs code from the bundle: the model is
+//! bundle monitor`'s report and charts). Pointed at a running `lathe serve --metrics`
+//! (`--metrics URL`, or the Live server tab), it shows the server's requests, latency and each
+//! feature's live drift beside the reference profile, read every two seconds. It never runs
+//! code from the bundle: the model is
 //! evaluated by Lathe's own ONNX runtime, only once every file verified; the reports are not
 //! opened.
 //!
@@ -24,6 +27,7 @@ use lathe_core::dataset::browse::TableSource;
 use lathe_core::drift::{DriftOptions, DriftReport, Kind};
 use lathe_core::monitor::MonitorReport;
 use lathe_core::monitor::chart::OverChunks;
+use lathe_core::serve::live::LiveMetrics;
 
 /// The views of an open bundle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,16 +38,18 @@ pub enum Tab {
     Profile,
     Drift,
     Monitoring,
+    Live,
 }
 
 impl Tab {
-    const ALL: [Tab; 6] = [
+    const ALL: [Tab; 7] = [
         Tab::Card,
         Tab::Manifest,
         Tab::Charts,
         Tab::Profile,
         Tab::Drift,
         Tab::Monitoring,
+        Tab::Live,
     ];
 
     fn label(self) -> &'static str {
@@ -54,6 +60,7 @@ impl Tab {
             Tab::Profile => "Reference profile",
             Tab::Drift => "Drift check",
             Tab::Monitoring => "Monitoring",
+            Tab::Live => "Live server",
         }
     }
 }
@@ -80,6 +87,19 @@ enum Work {
     Drift(DriftCheck),
 }
 
+/// A running server watched through its `/metrics`.
+#[derive(Debug)]
+pub struct Live {
+    pub url: String,
+    /// The last scrape, or why it failed.
+    pub last: Option<Result<LiveMetrics, String>>,
+    pending: Option<mpsc::Receiver<Result<LiveMetrics, String>>>,
+    asked: Option<std::time::Instant>,
+}
+
+/// How often the Live server tab reads `/metrics`.
+const LIVE_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The viewer's state.
 pub struct Viewer {
     pub bundle: Option<Opened>,
@@ -87,6 +107,9 @@ pub struct Viewer {
     pub error: Option<String>,
     pub tab: Tab,
     pub drift: Option<DriftCheck>,
+    pub live: Option<Live>,
+    /// The URL typed in the Live server tab.
+    live_url: String,
     pending: Option<(String, mpsc::Receiver<Work>)>,
     charts: BTreeMap<String, Result<egui::TextureHandle, String>>,
     fonts_ready: bool,
@@ -109,6 +132,8 @@ impl Default for Viewer {
             error: None,
             tab: Tab::Card,
             drift: None,
+            live: None,
+            live_url: "http://127.0.0.1:8080/metrics".into(),
             pending: None,
             charts: BTreeMap::new(),
             fonts_ready: false,
@@ -197,6 +222,64 @@ impl Viewer {
         self.tab = Tab::Drift;
     }
 
+    /// Watches a running server's `/metrics` (the URL, or the server's address) in the Live
+    /// server tab; the first read starts at once.
+    pub fn watch(&mut self, url: &str) {
+        self.live_url = url.to_owned();
+        self.live = Some(Live {
+            url: url.to_owned(),
+            last: None,
+            pending: None,
+            asked: None,
+        });
+        self.tab = Tab::Live;
+        self.scrape();
+    }
+
+    /// Reads `/metrics` on a worker thread, unless a read is under way.
+    fn scrape(&mut self) {
+        let Some(live) = &mut self.live else { return };
+        if live.pending.is_some() {
+            return;
+        }
+        let (send, receive) = mpsc::channel();
+        let url = live.url.clone();
+        std::thread::spawn(move || {
+            let _ = send.send(lathe_core::serve::live::scrape(&url).map_err(|e| e.to_string()));
+        });
+        live.pending = Some(receive);
+        live.asked = Some(std::time::Instant::now());
+    }
+
+    /// Takes a finished read, and starts the next one every [`LIVE_EVERY`].
+    fn poll_live(&mut self, ctx: &egui::Context) {
+        let Some(live) = &mut self.live else { return };
+        if let Some(receive) = &live.pending {
+            match receive.try_recv() {
+                Ok(result) => {
+                    live.last = Some(result);
+                    live.pending = None;
+                }
+                Err(mpsc::TryRecvError::Empty) => {}
+                Err(mpsc::TryRecvError::Disconnected) => live.pending = None,
+            }
+        }
+        if live.pending.is_none() && live.asked.is_none_or(|t| t.elapsed() >= LIVE_EVERY) {
+            self.scrape();
+        }
+        ctx.request_repaint_after(std::time::Duration::from_millis(250));
+    }
+
+    /// Blocks until the Live server tab's read in flight is done (for tests).
+    pub fn finish_live(&mut self) {
+        if let Some(live) = &mut self.live
+            && let Some(receive) = live.pending.take()
+            && let Ok(result) = receive.recv()
+        {
+            live.last = Some(result);
+        }
+    }
+
     /// Blocks until background work is done (for tests and scripted use).
     pub fn finish_pending(&mut self) {
         if let Some((_, receive)) = self.pending.take()
@@ -272,6 +355,7 @@ impl Viewer {
             return;
         }
         self.poll(&ctx);
+        self.poll_live(&ctx);
         self.dropped(&ctx);
         egui::Panel::top("toolbar").show(ui, |ui| {
             ui.horizontal(|ui| {
@@ -340,6 +424,7 @@ impl Viewer {
                     Tab::Profile => self.profile(ui),
                     Tab::Drift => self.drift_view(ui),
                     Tab::Monitoring => self.monitoring_view(ui),
+                    Tab::Live => self.live_view(ui),
                 });
         });
     }
@@ -577,6 +662,97 @@ impl Viewer {
         for s in &p.skipped {
             ui.label(format!("Not profiled: {}: {}", s.name, s.reason));
         }
+    }
+
+    /// The Live server tab: a URL to watch, the server's totals, and each feature's live
+    /// drift beside its reference profile.
+    fn live_view(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            let label = ui.label("Server metrics");
+            ui.add(egui::TextEdit::singleline(&mut self.live_url).desired_width(360.0))
+                .labelled_by(label.id);
+            if ui.button("Watch").clicked() {
+                let url = self.live_url.clone();
+                self.watch(&url);
+            }
+        });
+        let Some(live) = &self.live else {
+            ui.label("Start the bundle with `lathe serve BUNDLE --metrics`, then watch its /metrics here.");
+            return;
+        };
+        let m = match &live.last {
+            None => {
+                ui.label(format!("Reading {}…", live.url));
+                return;
+            }
+            Some(Err(e)) => {
+                banner(
+                    ui,
+                    false,
+                    "Cannot read the server's metrics",
+                    std::slice::from_ref(e),
+                );
+                return;
+            }
+            Some(Ok(m)) => m,
+        };
+        ui.label(format!(
+            "{}: {} requests ({} errors), {} rows predicted, {}, {} queued.",
+            m.url, m.requests, m.errors, m.rows, m.latency_text, m.queue_depth
+        ));
+        if m.features.is_empty() {
+            ui.label("No live drift yet: the server has predicted no rows, or its bundle has no reference profile.");
+            return;
+        }
+        let verdict = format!(
+            "{} of {} features drifted over the last {} rows served",
+            m.drifted,
+            m.features.len(),
+            m.window_rows
+        );
+        ui.label(RichText::new(verdict).strong().color(if m.drifted > 0 {
+            Color32::from_rgb(0xc0, 0x39, 0x2b)
+        } else {
+            Color32::from_rgb(0x2e, 0x7d, 0x32)
+        }));
+        let profile = self
+            .bundle
+            .as_ref()
+            .and_then(|b| b.inspection.profile.as_ref());
+        egui::Grid::new("live").striped(true).show(ui, |ui| {
+            for h in [
+                "Feature",
+                "Reference median",
+                "Reference mean",
+                "Method",
+                "Live score",
+                "Verdict",
+            ] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            for f in &m.features {
+                let column = profile.and_then(|p| p.columns.iter().find(|c| c.name == f.feature));
+                let median = column
+                    .and_then(|c| c.quantiles.as_ref())
+                    .and_then(|q| q.get(q.len() / 2).copied());
+                ui.label(&f.feature);
+                for v in [median, column.and_then(|c| c.mean)] {
+                    ui.label(
+                        v.map(lathe_core::display::number)
+                            .unwrap_or_else(|| "—".into()),
+                    );
+                }
+                ui.label(&f.method);
+                ui.label(&f.score_text);
+                if f.drifted {
+                    ui.colored_label(Color32::from_rgb(0xc0, 0x39, 0x2b), "drifted");
+                } else {
+                    ui.label("stable");
+                }
+                ui.end_row();
+            }
+        });
     }
 
     fn monitoring_view(&mut self, ui: &mut egui::Ui) {

@@ -1,4 +1,4 @@
-//! `lathe-viewer [BUNDLE] [--check DATA]`: opens a deployment bundle in a window.
+//! `lathe-viewer [BUNDLE] [--check DATA] [--metrics URL]`: opens a deployment bundle in a window.
 
 use std::path::PathBuf;
 
@@ -17,6 +17,10 @@ struct Args {
     /// A CSV or Parquet file to check for drift against the bundle's reference profile.
     #[arg(long, value_name = "DATA")]
     check: Option<PathBuf>,
+    /// A running `lathe serve --metrics`: its /metrics URL (or address), shown live beside
+    /// the bundle's reference profile.
+    #[arg(long, value_name = "URL")]
+    metrics: Option<String>,
 }
 
 fn main() -> eframe::Result {
@@ -27,6 +31,9 @@ fn main() -> eframe::Result {
     }
     if let Some(data) = &args.check {
         viewer.check_drift(data);
+    }
+    if let Some(url) = &args.metrics {
+        viewer.watch(url);
     }
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()

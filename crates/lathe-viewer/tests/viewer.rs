@@ -306,3 +306,70 @@ fn image_snapshots_of_the_profile_the_drift_check_monitoring_and_a_failed_verifi
     assert!(has(&h, "Verification failed"));
     h.snapshot_options("verification_failed", &options);
 }
+
+/// Posts a CSV body to a server's `/invocations` over a plain HTTP/1.1 connection.
+fn post_csv(addr: std::net::SocketAddr, body: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "POST /invocations HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/csv\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    s.write_all(body).unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+#[test]
+fn the_live_tab_shows_a_running_servers_drift_beside_the_profile() {
+    let tmp = tempfile::tempdir().unwrap();
+    let folder = unsigned(tmp.path());
+    let served = lathe_core::serve::Served::bundle(&folder, None).unwrap();
+    let options = lathe_serve::Options {
+        port: 0,
+        grpc_port: None,
+        metrics: true,
+        ..Default::default()
+    };
+    let server = lathe_serve::Server::start(served, options, None).unwrap();
+    let rows = std::fs::read(repo().join("assets/datasets/breast_cancer_batch2.csv")).unwrap();
+    let answer = post_csv(server.http, &rows);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    let mut viewer = Viewer::default();
+    viewer.open(&folder);
+    viewer.watch(&server.status.metrics_url);
+    viewer.finish_live();
+    let m = viewer
+        .live
+        .as_ref()
+        .and_then(|l| l.last.clone())
+        .unwrap()
+        .unwrap();
+    assert_eq!((m.requests, m.rows, m.window_rows), (1, 284, 284));
+    assert!(m.drifted > 0 && m.drifted < m.features.len(), "{m:?}");
+    let h = harness(viewer);
+    assert!(has(
+        &h,
+        &format!(
+            "{} of 30 features drifted over the last 284 rows served",
+            m.drifted
+        )
+    ));
+    assert!(has(&h, "Reference median"));
+    assert!(has(&h, "1 requests (0 errors), 284 rows predicted"));
+
+    // A server that is gone: the tab says so and names the URL.
+    let url = server.status.metrics_url.clone();
+    server.stop().unwrap();
+    let mut viewer = Viewer::default();
+    viewer.open(&folder);
+    viewer.watch(&url);
+    viewer.finish_live();
+    let h = harness(viewer);
+    assert!(has(&h, "Cannot read the server's metrics"));
+    assert!(has(&h, &format!("cannot read {url}")));
+}

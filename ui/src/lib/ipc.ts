@@ -49,6 +49,10 @@ import type { ShapValues } from "../bindings/ShapValues";
 import type { SensitiveReport } from "../bindings/SensitiveReport";
 import type { BundleExportRequest } from "../bindings/BundleExportRequest";
 import type { BundleRecord } from "../bindings/BundleRecord";
+import type { ServeStatus } from "../bindings/ServeStatus";
+import type { ServeLive } from "../bindings/ServeLive";
+import type { LiveMetrics } from "../bindings/LiveMetrics";
+import type { LiveFeature } from "../bindings/LiveFeature";
 import type { Exported } from "../bindings/Exported";
 import type { NewKey } from "../bindings/NewKey";
 import type { ErrorCode } from "../bindings/ErrorCode";
@@ -73,6 +77,10 @@ export type {
   RunsPlotRequest,
   BundleExportRequest,
   BundleRecord,
+  ServeStatus,
+  ServeLive,
+  LiveMetrics,
+  LiveFeature,
   Exported,
   NewKey,
   Comparison,
@@ -228,4 +236,7 @@ export const api = {
   listBundles: () => call<BundleRecord[]>("list_bundles"),
   createSigningKey: (path: string) => call<NewKey>("create_signing_key", { path }),
   showInFolder: (path: string) => call<null>("show_in_folder", { path }),
+  serveBundle: (path: string) => call<ServeStatus>("serve_bundle", { path }),
+  stopServing: () => call<null>("stop_serving"),
+  servingStatus: () => call<ServeLive | null>("serving_status"),
 };

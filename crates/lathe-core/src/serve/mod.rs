@@ -5,6 +5,7 @@
 //! there is one. The HTTP and gRPC servers, batching and metrics live in the `lathe-serve`
 //! crate.
 
+pub mod live;
 pub mod log;
 pub mod scoring;
 pub mod v2;
