@@ -3,7 +3,7 @@
 //! Prometheus `/metrics` with live input drift, and a graceful stop.
 //!
 //! What a request means and how it is refused is the core's ([`lathe_core::serve`]); this
-//! crate moves bytes: [`http`] and [`grpc`] parse and answer, [`batch`] queues and predicts,
+//! crate moves bytes: `http.rs` and `grpc.rs` parse and answer, [`batch`] queues and predicts,
 //! [`metrics`] counts.
 
 pub mod batch;
