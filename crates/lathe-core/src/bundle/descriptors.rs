@@ -326,22 +326,42 @@ pub fn kserve_name(version: &ModelVersion) -> String {
     name.trim_end_matches('-').to_owned()
 }
 
-/// A KServe `InferenceService` (v1beta1) serving the bundle's Triton repository with the v2
-/// protocol. `storageUri` is a placeholder: where ops put `triton/`.
-pub fn kserve_yaml(version: &ModelVersion, root: &str) -> String {
-    let mut out = String::new();
+/// The first lines of a YAML file Lathe writes: where it comes from and what to do with it.
+fn written_by(out: &mut String, version: &ModelVersion, what_to_do: &str) {
     let _ = writeln!(out, "# Written by Lathe from {}.", version.reference());
-    let _ = writeln!(
-        out,
-        "# Copy the bundle's triton/ folder to your model storage and set storageUri to it."
-    );
+    let _ = writeln!(out, "# {what_to_do}");
+}
+
+/// The model's annotations (reference and hash), indented by `pad`.
+fn model_annotations(out: &mut String, version: &ModelVersion, pad: &str) {
+    let _ = writeln!(out, "{pad}lathe.dev/model: {}", yq(&version.reference()));
+    let _ = writeln!(out, "{pad}lathe.dev/model-sha256: {}", yq(&version.sha256));
+}
+
+/// An `InferenceService`'s header: kind, name and the model's annotations.
+fn inference_service(out: &mut String, version: &ModelVersion) {
     let _ = writeln!(out, "apiVersion: serving.kserve.io/v1beta1");
     let _ = writeln!(out, "kind: InferenceService");
     let _ = writeln!(out, "metadata:");
     let _ = writeln!(out, "  name: {}", kserve_name(version));
     let _ = writeln!(out, "  annotations:");
-    let _ = writeln!(out, "    lathe.dev/model: {}", yq(&version.reference()));
-    let _ = writeln!(out, "    lathe.dev/model-sha256: {}", yq(&version.sha256));
+    model_annotations(out, version, "    ");
+}
+
+/// What ops do with `deploy/kubernetes.yaml` and `deploy/kserve.yaml`.
+const APPLY: &str =
+    "Build and push the image of deploy/Dockerfile, set `image` to it, then: kubectl apply -f";
+
+/// A KServe `InferenceService` (v1beta1) serving the bundle's Triton repository with the v2
+/// protocol. `storageUri` is a placeholder: where ops put `triton/`.
+pub fn kserve_yaml(version: &ModelVersion, root: &str) -> String {
+    let mut out = String::new();
+    written_by(
+        &mut out,
+        version,
+        "Copy the bundle's triton/ folder to your model storage and set storageUri to it.",
+    );
+    inference_service(&mut out, version);
     let _ = writeln!(out, "spec:");
     let _ = writeln!(out, "  predictor:");
     let _ = writeln!(out, "    model:");
@@ -451,11 +471,7 @@ fn scrape_annotations(out: &mut String, pad: &str) {
 pub fn kubernetes_yaml(version: &ModelVersion) -> String {
     let name = kserve_name(version);
     let mut out = String::new();
-    let _ = writeln!(out, "# Written by Lathe from {}.", version.reference());
-    let _ = writeln!(
-        out,
-        "# Build and push the image of deploy/Dockerfile, set `image` to it, then: kubectl apply -f"
-    );
+    written_by(&mut out, version, APPLY);
     let _ = writeln!(out, "apiVersion: apps/v1");
     let _ = writeln!(out, "kind: Deployment");
     let _ = writeln!(out, "metadata:");
@@ -463,8 +479,7 @@ pub fn kubernetes_yaml(version: &ModelVersion) -> String {
     let _ = writeln!(out, "  labels:");
     let _ = writeln!(out, "    app.kubernetes.io/name: {name}");
     let _ = writeln!(out, "  annotations:");
-    let _ = writeln!(out, "    lathe.dev/model: {}", yq(&version.reference()));
-    let _ = writeln!(out, "    lathe.dev/model-sha256: {}", yq(&version.sha256));
+    model_annotations(&mut out, version, "    ");
     let _ = writeln!(out, "spec:");
     let _ = writeln!(out, "  replicas: 2");
     let _ = writeln!(out, "  selector:");
@@ -511,18 +526,8 @@ pub fn kubernetes_yaml(version: &ModelVersion) -> String {
 /// would be a second service with `h2c`).
 pub fn kserve_container_yaml(version: &ModelVersion) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "# Written by Lathe from {}.", version.reference());
-    let _ = writeln!(
-        out,
-        "# Build and push the image of deploy/Dockerfile, set `image` to it, then: kubectl apply -f"
-    );
-    let _ = writeln!(out, "apiVersion: serving.kserve.io/v1beta1");
-    let _ = writeln!(out, "kind: InferenceService");
-    let _ = writeln!(out, "metadata:");
-    let _ = writeln!(out, "  name: {}", kserve_name(version));
-    let _ = writeln!(out, "  annotations:");
-    let _ = writeln!(out, "    lathe.dev/model: {}", yq(&version.reference()));
-    let _ = writeln!(out, "    lathe.dev/model-sha256: {}", yq(&version.sha256));
+    written_by(&mut out, version, APPLY);
+    inference_service(&mut out, version);
     scrape_annotations(&mut out, "    ");
     let _ = writeln!(out, "spec:");
     let _ = writeln!(out, "  predictor:");
