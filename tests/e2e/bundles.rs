@@ -2,7 +2,7 @@
 //! evaluation dataset, a sensitive column, a line of model card text and a new signing key,
 //! through the native save dialogs; the bundle verifies with the CLI, its card holds the text
 //! and the fairness breakdown; "Serve locally" runs it behind `lathe serve` and its live panel
-//! counts real requests and names the drifted features (`target/e2e/29-bundles-serve-locally.png`);
+//! counts real requests and names the drifted features (`target/e2e/39-bundles-serve-locally.png`);
 //! then `lathe-viewer` opens it in a window under Xvfb, screenshotted (`target/e2e/28-lathe-viewer.png`).
 
 use std::path::{Path, PathBuf};
@@ -145,7 +145,7 @@ async fn export_a_signed_bundle_and_open_it_in_the_viewer() {
         "the drifted features come first: {first}"
     );
     app.scroll_to("[data-testid=serve-panel]").await;
-    app.screenshot("29-bundles-serve-locally").await;
+    app.screenshot("39-bundles-serve-locally").await;
     app.click("[data-testid=serve-stop]").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(
