@@ -114,28 +114,28 @@ pub fn run(args: ServeArgs, dir: Option<&Path>, json: bool) -> anyhow::Result<()
         metrics: args.metrics,
         drift_window: args.drift_window,
     };
-    let (name, version, source, signed_by) = (
+    // What the status does not say: the version on its own and the signer.
+    let (name, version, signed_by) = (
         served.name.clone(),
         served.version.clone(),
-        served.source.clone(),
         served.signed_by.clone(),
     );
-    let drift = served.profile.is_some() && args.metrics;
     let log = args
         .log_requests
         .as_deref()
         .map(|dir| RequestLog::create(dir, served.features.clone(), args.log_rows_per_file))
         .transpose()?;
     let server = lathe_serve::Server::start(served, options, log)?;
-    let http = format!("http://{}", server.http);
+    let status = &server.status;
+    let (http, source, drift) = (&status.http, &status.source, status.live_drift);
     let started = serde_json::json!({
         "model": name,
         "version": version,
         "source": source,
         "signed_by": signed_by,
         "http": http,
-        "grpc": server.grpc.map(|a| a.to_string()),
-        "metrics": args.metrics.then(|| format!("{http}/metrics")),
+        "grpc": status.grpc,
+        "metrics": args.metrics.then(|| status.metrics_url.clone()),
         "live_drift": drift,
         "log_requests": args.log_requests.as_ref().map(|d| d.display().to_string()),
     });
@@ -143,7 +143,7 @@ pub fn run(args: ServeArgs, dir: Option<&Path>, json: bool) -> anyhow::Result<()
         crate::out(&started.to_string())?;
     } else {
         let mut text = format!(
-            "Serving {name}{} from {source}{}\n  REST  {http}/v2/models/{name}/infer  and  {http}/invocations",
+            "Serving {name}{} from {source}{}\n  REST  {}  and  {http}/invocations",
             if version.is_empty() {
                 String::new()
             } else {
@@ -152,13 +152,15 @@ pub fn run(args: ServeArgs, dir: Option<&Path>, json: bool) -> anyhow::Result<()
             signed_by
                 .map(|s| format!(" (signed by {s})"))
                 .unwrap_or_default(),
+            status.infer_url,
         );
-        if let Some(g) = server.grpc {
+        if let Some(g) = &status.grpc {
             text.push_str(&format!("\n  gRPC  {g}  (inference.GRPCInferenceService)"));
         }
         if args.metrics {
             text.push_str(&format!(
-                "\n  metrics  {http}/metrics{}",
+                "\n  metrics  {}{}",
+                status.metrics_url,
                 if drift { " (with live drift)" } else { "" }
             ));
         }
