@@ -144,6 +144,11 @@ async fn export_a_signed_bundle_and_open_it_in_the_viewer() {
         first == "bmi" || first == "s5",
         "the drifted features come first: {first}"
     );
+    // The model's outputs on those rows, against its outputs on the evaluation data.
+    let outputs = app
+        .wait_text_containing("[data-testid=serve-output-drift]", "prediction")
+        .await;
+    assert!(outputs.contains("score"), "{outputs}");
     app.scroll_to("[data-testid=serve-panel]").await;
     app.screenshot("39-bundles-serve-locally").await;
     app.click("[data-testid=serve-stop]").await;

@@ -137,6 +137,7 @@ pub fn run(args: ServeArgs, dir: Option<&Path>, json: bool) -> anyhow::Result<()
         "grpc": status.grpc,
         "metrics": args.metrics.then(|| status.metrics_url.clone()),
         "live_drift": drift,
+        "prediction_drift": status.prediction_drift,
         "log_requests": args.log_requests.as_ref().map(|d| d.display().to_string()),
     });
     if json {
@@ -161,7 +162,12 @@ pub fn run(args: ServeArgs, dir: Option<&Path>, json: bool) -> anyhow::Result<()
             text.push_str(&format!(
                 "\n  metrics  {}{}",
                 status.metrics_url,
-                if drift { " (with live drift)" } else { "" }
+                match (drift, status.prediction_drift) {
+                    (true, true) => " (with live drift of the inputs and the predictions)",
+                    (true, false) => " (with live drift of the inputs)",
+                    (false, true) => " (with live drift of the predictions)",
+                    (false, false) => "",
+                }
             ));
         }
         if let Some(dir) = &args.log_requests {

@@ -190,13 +190,22 @@ fn worker(
                 drift.push(&w.rows.values);
             }
         }
-        run(served, batch, rows, log);
+        run(served, batch, rows, log, drift);
     }
 }
 
 /// Predicts a batch as one matrix and answers each request with its rows (and logs them).
-fn run(served: &Served, batch: Vec<Work>, rows: usize, log: Option<&SyncSender<Logged>>) {
+fn run(
+    served: &Served,
+    batch: Vec<Work>,
+    rows: usize,
+    log: Option<&SyncSender<Logged>>,
+    drift: Option<&LiveDrift>,
+) {
     let answer = |w: Work, answer: Answer| {
+        if let (Some(drift), Ok(prediction)) = (drift, &answer) {
+            drift.push_outputs(served, prediction);
+        }
         if let (Some(log), Ok(prediction)) = (log, &answer) {
             let logged = Logged {
                 at: w.received,

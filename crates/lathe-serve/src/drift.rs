@@ -1,13 +1,15 @@
-//! Live drift in `/metrics`: workers add the rows they predicted to a window; a scrape tests
-//! the window against the bundle's reference profile (at most once per `every`) and sets the
-//! drift series from the report.
+//! Live drift in `/metrics`: workers add the rows they predicted, and the model's outputs on
+//! them, to windows; a scrape tests each window against its reference (at most once per
+//! `every`) and sets the drift series from the report.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use lathe_core::bundle::ReferenceProfile;
-use lathe_core::drift::DriftOptions;
-use lathe_core::serve::window::Window;
+use lathe_core::drift::{DriftOptions, DriftReport};
+use lathe_core::model::Prediction;
+use lathe_core::serve::Served;
+use lathe_core::serve::window::{Predictions, Window};
 use prometheus_client::encoding::EncodeLabelSet;
 
 use crate::metrics::Metrics;
@@ -18,74 +20,143 @@ pub struct FeatureLabels {
     pub method: String,
 }
 
-/// The window and when it was last tested.
-#[derive(Debug)]
-pub struct LiveDrift {
-    reference: ReferenceProfile,
-    source: String,
-    window: Mutex<Window>,
-    tested: Mutex<Option<(Instant, u64)>>,
-    every: Duration,
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutputLabels {
+    pub output: String,
+    pub method: String,
 }
 
-impl LiveDrift {
-    pub fn new(
-        reference: ReferenceProfile,
-        source: String,
-        features: Vec<String>,
-        rows: usize,
-    ) -> LiveDrift {
-        LiveDrift {
+/// A window, its reference, and when it was last tested.
+#[derive(Debug)]
+struct Watched {
+    reference: ReferenceProfile,
+    window: Mutex<Window>,
+    tested: Mutex<Option<(Instant, u64)>>,
+}
+
+impl Watched {
+    fn new(reference: ReferenceProfile, window: Window) -> Watched {
+        Watched {
             reference,
-            source,
-            window: Mutex::new(Window::new(features, rows)),
+            window: Mutex::new(window),
             tested: Mutex::new(None),
-            every: Duration::from_secs(1),
         }
     }
 
-    /// Adds predicted rows.
-    pub fn push(&self, values: &[f64]) {
+    fn push(&self, values: &[f64]) {
         if let Ok(mut w) = self.window.lock() {
             w.push(values);
         }
     }
 
-    /// Tests the window when rows came since the last test (and `every` passed), setting
-    /// the series. A window the test refuses (too few rows for a method) leaves them as
-    /// they were and says why in the log.
-    pub fn update(&self, metrics: &Metrics) {
-        let Ok(mut tested) = self.tested.lock() else {
-            return;
-        };
-        let window = match self.window.lock() {
-            Ok(w) => w.clone(),
-            Err(_) => return,
-        };
+    /// The window's report when rows came since the last test (and `every` passed).
+    fn test(&self, source: &str, every: Duration) -> Option<(usize, DriftReport)> {
+        let mut tested = self.tested.lock().ok()?;
+        let window = self.window.lock().ok()?.clone();
         let fresh = match *tested {
-            Some((at, seen)) => seen != window.seen && at.elapsed() >= self.every,
+            Some((at, seen)) => seen != window.seen && at.elapsed() >= every,
             None => !window.is_empty(),
         };
         if !fresh {
-            return;
+            return None;
         }
         *tested = Some((Instant::now(), window.seen));
-        metrics.window_rows.set(window.len() as i64);
-        match window.drift(&self.reference, &self.source, &DriftOptions::default()) {
-            Ok(report) => {
-                for c in &report.columns {
-                    let labels = FeatureLabels {
-                        feature: c.name.clone(),
-                        method: c.method.name().to_owned(),
-                    };
-                    metrics.drift_score.get_or_create(&labels).set(c.score);
-                    metrics
-                        .drifted
-                        .get_or_create(&labels)
-                        .set(i64::from(c.drifted));
-                }
+        match window.drift(&self.reference, source, &DriftOptions::default()) {
+            Ok(report) => Some((window.len(), report)),
+            // A window the test refuses (too few rows for a method) leaves the series as they
+            // were; the log says why.
+            Err(e) => {
+                eprintln!("live drift: {e}");
+                None
             }
-            Err(e) => eprintln!("live drift: {e}"),
+        }
+    }
+}
+
+/// The inputs' window and the outputs' window.
+#[derive(Debug)]
+pub struct LiveDrift {
+    source: String,
+    inputs: Option<Watched>,
+    outputs: Option<(Predictions, Watched)>,
+    every: Duration,
+}
+
+impl LiveDrift {
+    /// Windows of `rows` rows for what `served` has references for; none when it has none.
+    pub fn new(served: &Served, rows: usize) -> Option<LiveDrift> {
+        let inputs = served
+            .profile
+            .as_ref()
+            .map(|p| Watched::new(p.clone(), Window::new(served.features.clone(), rows)));
+        let outputs = served.predictions.as_ref().map(|p| {
+            let watched = Watched::new(p.profile.clone(), p.window(rows));
+            (p.clone(), watched)
+        });
+        (inputs.is_some() || outputs.is_some()).then(|| LiveDrift {
+            source: served.source.clone(),
+            inputs,
+            outputs,
+            every: Duration::from_secs(1),
+        })
+    }
+
+    /// Adds predicted rows.
+    pub fn push(&self, values: &[f64]) {
+        if let Some(w) = &self.inputs {
+            w.push(values);
+        }
+    }
+
+    /// Adds the model's outputs on predicted rows.
+    pub fn push_outputs(&self, served: &Served, prediction: &Prediction) {
+        if let Some((p, w)) = &self.outputs {
+            match p.values(&served.model, prediction) {
+                Ok(v) => w.push(&v),
+                Err(e) => eprintln!("live prediction drift: {e}"),
+            }
+        }
+    }
+
+    /// Tests the windows that have new rows, setting the series.
+    pub fn update(&self, metrics: &Metrics) {
+        if let Some((rows, report)) = self
+            .inputs
+            .as_ref()
+            .and_then(|w| w.test(&self.source, self.every))
+        {
+            metrics.window_rows.set(rows as i64);
+            for c in &report.columns {
+                let labels = FeatureLabels {
+                    feature: c.name.clone(),
+                    method: c.method.name().to_owned(),
+                };
+                metrics.drift_score.get_or_create(&labels).set(c.score);
+                metrics
+                    .drifted
+                    .get_or_create(&labels)
+                    .set(i64::from(c.drifted));
+            }
+        }
+        if let Some((_, report)) = self
+            .outputs
+            .as_ref()
+            .and_then(|(_, w)| w.test(&self.source, self.every))
+        {
+            for c in &report.columns {
+                let labels = OutputLabels {
+                    output: c.name.clone(),
+                    method: c.method.name().to_owned(),
+                };
+                metrics
+                    .prediction_drift_score
+                    .get_or_create(&labels)
+                    .set(c.score);
+                metrics
+                    .prediction_drifted
+                    .get_or_create(&labels)
+                    .set(i64::from(c.drifted));
+            }
         }
     }
 }

@@ -133,6 +133,7 @@ impl Server {
             http: base,
             grpc: grpc.map(|g| g.to_string()),
             live_drift: options.metrics && served.profile.is_some(),
+            prediction_drift: options.metrics && served.predictions.is_some(),
         };
         let (stop, stopped) = watch::channel(false);
         let thread = std::thread::Builder::new()
@@ -204,15 +205,11 @@ fn run(
 ) -> std::io::Result<()> {
     let served = Arc::new(served);
     let metrics = Arc::new(Metrics::new());
-    let drift = match (&served.profile, options.metrics) {
-        (Some(profile), true) => Some(Arc::new(drift::LiveDrift::new(
-            profile.clone(),
-            served.source.clone(),
-            served.features.clone(),
-            options.drift_window,
-        ))),
-        _ => None,
-    };
+    let drift = options
+        .metrics
+        .then(|| drift::LiveDrift::new(&served, options.drift_window))
+        .flatten()
+        .map(Arc::new);
     let settings = Settings {
         max_batch: options.max_batch.max(1),
         batch_wait: options.batch_wait,

@@ -4,7 +4,12 @@
 //!   `invocations`) and status (`200`, `400`, `503`, ...);
 //! - `lathe_request_duration_seconds{protocol}`: latency from the body read to the answer;
 //! - `lathe_rows_total`: rows predicted; `lathe_batch_rows`: rows per predicted batch;
-//! - `lathe_queue_depth`: requests waiting for a worker.
+//! - `lathe_queue_depth`: requests waiting for a worker;
+//! - `lathe_feature_drift_score{feature, method}`, `lathe_feature_drifted`: each input's drift
+//!   over the recent window against the bundle's reference profile;
+//! - `lathe_prediction_drift_score{output, method}`, `lathe_prediction_drifted`: the model's
+//!   outputs (`score`, `prediction`) over the same window against its outputs on the
+//!   evaluation data.
 
 use std::sync::atomic::AtomicU64;
 
@@ -37,6 +42,8 @@ pub struct Metrics {
     pub queue_depth: Gauge<i64, std::sync::atomic::AtomicI64>,
     pub drift_score: Family<crate::drift::FeatureLabels, Gauge<f64, AtomicU64>>,
     pub drifted: Family<crate::drift::FeatureLabels, Gauge>,
+    pub prediction_drift_score: Family<crate::drift::OutputLabels, Gauge<f64, AtomicU64>>,
+    pub prediction_drifted: Family<crate::drift::OutputLabels, Gauge>,
     pub window_rows: Gauge,
 }
 
@@ -81,6 +88,19 @@ impl Metrics {
             "1 when the input drifted over the recent window by its method's rule",
             drifted.clone(),
         );
+        let prediction_drift_score =
+            Family::<crate::drift::OutputLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "prediction_drift_score",
+            "The model's outputs' drift score over the recent window against its outputs on the evaluation data (score: the positive or predicted class's probability; prediction: the class or value)",
+            prediction_drift_score.clone(),
+        );
+        let prediction_drifted = Family::<crate::drift::OutputLabels, Gauge>::default();
+        registry.register(
+            "prediction_drifted",
+            "1 when the output drifted over the recent window by its method's rule",
+            prediction_drifted.clone(),
+        );
         let window_rows = Gauge::default();
         registry.register(
             "drift_window_rows",
@@ -96,6 +116,8 @@ impl Metrics {
             queue_depth,
             drift_score,
             drifted,
+            prediction_drift_score,
+            prediction_drifted,
             window_rows,
         }
     }

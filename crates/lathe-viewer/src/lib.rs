@@ -715,6 +715,25 @@ impl Viewer {
         } else {
             Color32::from_rgb(0x2e, 0x7d, 0x32)
         }));
+        if !m.outputs.is_empty() {
+            ui.horizontal_wrapped(|ui| {
+                ui.label("Model outputs against its outputs on the evaluation data:");
+                for o in &m.outputs {
+                    let text = format!(
+                        "{} {} ({} {})",
+                        o.feature,
+                        if o.drifted { "drifted" } else { "stable" },
+                        o.method,
+                        o.score_text
+                    );
+                    if o.drifted {
+                        ui.colored_label(Color32::from_rgb(0xc0, 0x39, 0x2b), text);
+                    } else {
+                        ui.label(text);
+                    }
+                }
+            });
+        }
         let profile = self
             .bundle
             .as_ref()

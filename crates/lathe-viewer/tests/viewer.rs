@@ -351,7 +351,18 @@ fn the_live_tab_shows_a_running_servers_drift_beside_the_profile() {
         .unwrap();
     assert_eq!((m.requests, m.rows, m.window_rows), (1, 284, 284));
     assert!(m.drifted > 0 && m.drifted < m.features.len(), "{m:?}");
+    // The rows are the bundle's evaluation data: its outputs on them are its reference.
+    let outputs: Vec<(&str, bool)> = m
+        .outputs
+        .iter()
+        .map(|o| (o.feature.as_str(), o.drifted))
+        .collect();
+    assert_eq!(outputs, [("prediction", false), ("score", false)], "{m:?}");
     let h = harness(viewer);
+    assert!(has(
+        &h,
+        "Model outputs against its outputs on the evaluation data:"
+    ));
     assert!(has(
         &h,
         &format!(

@@ -22,4 +22,12 @@ latency_text: string, queue_depth: number, window_rows: number,
 /**
  * Drifted first, then by name.
  */
-features: Array<LiveFeature>, drifted: number, };
+features: Array<LiveFeature>, 
+/**
+ * Inputs drifted.
+ */
+drifted: number, 
+/**
+ * The model's outputs (`score`, `prediction`), drifted first.
+ */
+outputs: Array<LiveFeature>, };

@@ -23,4 +23,8 @@ infer_url: string, metrics_url: string,
 /**
  * Whether the bundle has a reference profile, so live drift is computed.
  */
-live_drift: boolean, };
+live_drift: boolean, 
+/**
+ * Whether it has a monitoring reference, so the drift of the model's outputs is too.
+ */
+prediction_drift: boolean, };

@@ -969,4 +969,61 @@ fn live_drift_flags_the_columns_check_drift_flags() {
         "a mix: {flagged} of {} drifted",
         features.len()
     );
+    // The model's outputs on the evaluation data are the reference of its live outputs: the
+    // same rows (the bundle's evaluation dataset is this batch) give the same outputs, so
+    // nothing drifts; a skewed stream (only the rows of one class) drifts both.
+    for output in ["score", "prediction"] {
+        assert_eq!(
+            output_drift(&metrics, output),
+            (false, output == "prediction"),
+            "{output} on the evaluation rows themselves\n{metrics}"
+        );
+    }
+    drop(server);
+    let targets: Vec<f64> = std::fs::read_to_string(&batch2)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(30).unwrap().parse().unwrap())
+        .collect();
+    let malignant: Vec<&Vec<f64>> = rows
+        .iter()
+        .zip(&targets)
+        .filter(|(_, t)| **t == 0.0)
+        .map(|(r, _)| r)
+        .collect();
+    assert!(malignant.len() >= 50, "{} rows of class 0", malignant.len());
+    let server = serve(&[&bundle, "--metrics"]);
+    let invocations = format!("{}/invocations", server.http);
+    let a = post(
+        &invocations,
+        &json!({"dataframe_split": {"columns": features, "data": malignant}}),
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    let (_, metrics) = get(&format!("{}/metrics", server.http));
+    for output in ["score", "prediction"] {
+        assert!(
+            output_drift(&metrics, output).0,
+            "{output} of one class only\n{metrics}"
+        );
+    }
+}
+
+/// Whether the output drifted, and whether its score is a p-value of 1 (identical counts),
+/// from `lathe_prediction_drifted` and `lathe_prediction_drift_score`.
+fn output_drift(metrics: &str, output: &str) -> (bool, bool) {
+    let line = |name: &str| -> f64 {
+        let prefix = format!("{name}{{output=\"{output}\",");
+        metrics
+            .lines()
+            .find(|l| l.starts_with(&prefix))
+            .and_then(|l| l.rsplit(' ').next())
+            .unwrap_or_else(|| panic!("no {prefix} series in\n{metrics}"))
+            .parse()
+            .unwrap()
+    };
+    (
+        line("lathe_prediction_drifted") == 1.0,
+        line("lathe_prediction_drift_score") == 1.0,
+    )
 }

@@ -37,9 +37,9 @@ use serde::{Deserialize, Serialize};
 use crate::dataset::browse::TableSource;
 use crate::dataset::times::times;
 use crate::job::Job;
-use crate::model::Model;
 use crate::model::eval;
 use crate::model::tensor::{Data, Tensor};
+use crate::model::{Model, Prediction};
 use crate::{Error, Result};
 pub use calibrate::{Decision, Isotonic};
 pub use cbpe::{BusinessValue, Cbpe, Metric, MetricChunk, Normalization, Outputs};
@@ -141,6 +141,30 @@ fn predict(input: ModelInput, frame: &DataFrame, side: &str) -> Result<Predicted
         e => e,
     })?;
     let prediction = input.model.predict(&x, input.features.len())?;
+    predicted(input.model, &prediction)
+}
+
+/// A model's outputs as the monitor reads them from a prediction it made (a served one): the
+/// score and the predicted class of each row as [`Reference::learn`] reads its own, no
+/// target. A multiclass classifier's predicted class is a position in its sorted classes.
+pub fn outputs_of(model: &Model, prediction: &Prediction) -> Result<Outputs> {
+    let p = predicted(model, prediction)?;
+    let multiclass = !p.probabilities.is_empty();
+    Ok(Outputs {
+        score: p.score,
+        prediction: p.prediction,
+        target: None,
+        classes: if multiclass {
+            p.classes.unwrap_or_default()
+        } else {
+            Vec::new()
+        },
+        probabilities: p.probabilities,
+    })
+}
+
+/// What the monitor reads from a model's prediction (see [`predict`]).
+fn predicted(model: &Model, prediction: &Prediction) -> Result<Predicted> {
     let tensors: Vec<&Tensor> = prediction.outputs.iter().map(|(_, t)| t).collect();
     let Some(p) = eval::probability_position(tensors.iter().copied()) else {
         // A regressor (no label output, one number per row): DLE estimates it.
@@ -161,7 +185,7 @@ fn predict(input: ModelInput, frame: &DataFrame, side: &str) -> Result<Predicted
         ));
     };
     let probabilities = tensors[p];
-    let classes = eval::probability_classes(input.model, probabilities).unwrap_or_else(|| {
+    let classes = eval::probability_classes(model, probabilities).unwrap_or_else(|| {
         (0..probabilities.row_len())
             .map(|i| i.to_string())
             .collect()

@@ -1,6 +1,6 @@
 //! What a running server's `/metrics` says, read back for a live panel (the desktop's "Serve
 //! locally", `lathe-viewer --metrics URL`): totals, latency percentiles from the histogram,
-//! the queue, and each feature's live drift, drifted first.
+//! the queue, and the live drift of each feature and of the model's outputs, drifted first.
 
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +22,8 @@ pub struct ServeStatus {
     pub metrics_url: String,
     /// Whether the bundle has a reference profile, so live drift is computed.
     pub live_drift: bool,
+    /// Whether it has a monitoring reference, so the drift of the model's outputs is too.
+    pub prediction_drift: bool,
 }
 
 /// A local server and its latest scrape.
@@ -72,7 +74,10 @@ pub struct LiveMetrics {
     pub window_rows: u64,
     /// Drifted first, then by name.
     pub features: Vec<LiveFeature>,
+    /// Inputs drifted.
     pub drifted: usize,
+    /// The model's outputs (`score`, `prediction`), drifted first.
+    pub outputs: Vec<LiveFeature>,
 }
 
 /// One sample of the exposition text.
@@ -245,27 +250,8 @@ pub fn parse(url: &str, text: &str) -> Result<LiveMetrics> {
         ),
         _ => "no requests yet".to_owned(),
     };
-    let mut features: Vec<LiveFeature> = all
-        .iter()
-        .filter(|s| s.name == "lathe_feature_drift_score")
-        .map(|s| {
-            let feature = s.label("feature").unwrap_or_default().to_owned();
-            let method = s.label("method").unwrap_or_default().to_owned();
-            let drifted = all.iter().any(|d| {
-                d.name == "lathe_feature_drifted"
-                    && d.label("feature") == Some(&feature)
-                    && d.value == 1.0
-            });
-            LiveFeature {
-                score_text: crate::display::number(s.value),
-                feature,
-                method,
-                score: s.value,
-                drifted,
-            }
-        })
-        .collect();
-    features.sort_by(|a, b| b.drifted.cmp(&a.drifted).then(a.feature.cmp(&b.feature)));
+    let features = drift_series(&all, "feature");
+    let outputs = drift_series(&all, "prediction");
     Ok(LiveMetrics {
         url: url.to_owned(),
         requests,
@@ -279,7 +265,42 @@ pub fn parse(url: &str, text: &str) -> Result<LiveMetrics> {
         window_rows: sum("lathe_drift_window_rows") as u64,
         drifted: features.iter().filter(|f| f.drifted).count(),
         features,
+        outputs,
     })
+}
+
+/// The drift series `lathe_{what}_drift_score` and `lathe_{what}_drifted`, labelled by
+/// `feature` (inputs) or `output` (predictions): drifted first, then by name.
+fn drift_series(all: &[Sample], what: &str) -> Vec<LiveFeature> {
+    let (score, flag) = (
+        format!("lathe_{what}_drift_score"),
+        format!("lathe_{what}_drifted"),
+    );
+    let key = if what == "feature" {
+        "feature"
+    } else {
+        "output"
+    };
+    let mut out: Vec<LiveFeature> = all
+        .iter()
+        .filter(|s| s.name == score)
+        .map(|s| {
+            let feature = s.label(key).unwrap_or_default().to_owned();
+            let method = s.label("method").unwrap_or_default().to_owned();
+            let drifted = all
+                .iter()
+                .any(|d| d.name == flag && d.label(key) == Some(&feature) && d.value == 1.0);
+            LiveFeature {
+                score_text: crate::display::number(s.value),
+                feature,
+                method,
+                score: s.value,
+                drifted,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| b.drifted.cmp(&a.drifted).then(a.feature.cmp(&b.feature)));
+    out
 }
 
 /// Reads and summarises a server's `/metrics` (a URL ending in `/metrics`, or the server's

@@ -13,7 +13,7 @@ pub mod window;
 
 use std::path::Path;
 
-use crate::bundle::{self, BundleFiles, MANIFEST, Manifest, PROFILE, ReferenceProfile};
+use crate::bundle::{self, BundleFiles, MANIFEST, MONITOR, Manifest, PROFILE, ReferenceProfile};
 use crate::model::tensor::{Data, Tensor};
 use crate::model::{Model, Prediction, ValueSignature};
 use crate::{Error, Result};
@@ -32,6 +32,9 @@ pub struct Served {
     pub source: String,
     /// The bundle's reference profile, for live drift (none for a registered version).
     pub profile: Option<ReferenceProfile>,
+    /// The model's outputs on the evaluation data, for live prediction drift (a bundle
+    /// exported with a labelled evaluation dataset has them).
+    pub predictions: Option<window::Predictions>,
     /// The bundle's signer, when signed and verified.
     pub signed_by: Option<String>,
 }
@@ -130,6 +133,18 @@ impl Served {
                     .map_err(|e| bad(format!("{PROFILE} cannot be read: {e}")))
             })
             .transpose()?;
+        let predictions = match files.get(MONITOR) {
+            Some(bytes) => {
+                let reference: crate::monitor::Reference = serde_json::from_slice(bytes)
+                    .map_err(|e| bad(format!("{MONITOR} cannot be read: {e}")))?;
+                let dataset = manifest.lineage.evaluation_dataset.as_ref().map_or_else(
+                    || "the evaluation data".to_owned(),
+                    |d| format!("{}@{}", d.name, d.version),
+                );
+                Some(window::Predictions::learn(&reference, &dataset)?)
+            }
+            None => None,
+        };
         Ok(Served {
             name: manifest.model.name.clone(),
             version: manifest.model.version.to_string(),
@@ -137,6 +152,7 @@ impl Served {
             features: manifest.model.features.clone(),
             source: files.source.display().to_string(),
             profile,
+            predictions,
             signed_by,
         })
     }
@@ -160,6 +176,7 @@ impl Served {
             features: parts.features,
             source: parts.reference,
             profile: None,
+            predictions: None,
             signed_by: None,
         }
     }
