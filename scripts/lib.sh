@@ -151,6 +151,51 @@ ensure_kubernetes_validate() {
   export LATHE_KUBERNETES_VALIDATE_PYTHON="$dir/bin/python"
 }
 
+# model-signing (PyPI; the OpenSSF model-signing reference implementation, and pyopenssl, which it
+# imports without declaring): the bundle tests check that it verifies what Lathe signs and that
+# Lathe verifies what it signs, offline with a key.
+MODEL_SIGNING_VERSION="1.1.1"
+ensure_model_signing() {
+  local dir="$LATHE_TOOLS/model-signing-$MODEL_SIGNING_VERSION"
+  if ! "$dir/bin/model_signing" --help > /dev/null 2>&1; then
+    rm -rf "$dir"
+    python3 -m venv "$dir"
+    "$dir/bin/pip" install --quiet --disable-pip-version-check "model-signing==$MODEL_SIGNING_VERSION" "pyopenssl==26.4.0"
+  fi
+  "$dir/bin/model_signing" --help > /dev/null \
+    || die "model-signing $MODEL_SIGNING_VERSION did not install into $dir"
+  export LATHE_MODEL_SIGNING="$dir/bin/model_signing"
+}
+
+# cyclonedx-python-lib (PyPI, with its JSON schemas bundled, offline): the bundle tests validate
+# each bundle's sbom.cdx.json against the CycloneDX 1.6 schema, strictly.
+CYCLONEDX_VERSION="11.12.0"
+ensure_cyclonedx() {
+  local dir="$LATHE_TOOLS/cyclonedx-python-lib-$CYCLONEDX_VERSION"
+  if ! "$dir/bin/python" -c "import cyclonedx.validation.json" 2>/dev/null; then
+    rm -rf "$dir"
+    python3 -m venv "$dir"
+    "$dir/bin/pip" install --quiet --disable-pip-version-check "cyclonedx-python-lib[json-validation]==$CYCLONEDX_VERSION"
+  fi
+  "$dir/bin/python" -c "import cyclonedx.validation.json" \
+    || die "cyclonedx-python-lib $CYCLONEDX_VERSION did not install into $dir"
+  export LATHE_CYCLONEDX_PYTHON="$dir/bin/python"
+}
+
+# cargo-deny (crates.io), built once into the tools cache: licences, bans and sources of the
+# dependency tree (deny.toml), offline.
+CARGO_DENY_VERSION="0.20.2"
+ensure_cargo_deny() {
+  local dir="$LATHE_TOOLS/cargo-deny-$CARGO_DENY_VERSION"
+  if ! "$dir/bin/cargo-deny" --version > /dev/null 2>&1; then
+    CARGO_TARGET_DIR="$LATHE_TOOLS/cargo-deny-build" \
+      cargo install --locked --quiet cargo-deny --version "$CARGO_DENY_VERSION" --root "$dir"
+    rm -rf "$LATHE_TOOLS/cargo-deny-build"
+  fi
+  "$dir/bin/cargo-deny" --version > /dev/null || die "cargo-deny $CARGO_DENY_VERSION did not install into $dir"
+  export PATH="$dir/bin:$PATH"
+}
+
 # Apache Spark (PyPI's pyspark ships Spark's jars, the Connect server among them) and a Java 17
 # runtime: the real Spark Connect server the Spark-engine tests start on 127.0.0.1.
 SPARK_VERSION="4.3.0"

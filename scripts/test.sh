@@ -16,6 +16,9 @@ stage "mlflow" ensure_mlflow
 stage "spark" ensure_spark
 stage "tritonclient" ensure_tritonclient
 stage "kubernetes-validate" ensure_kubernetes_validate
+stage "model-signing" ensure_model_signing
+stage "cyclonedx" ensure_cyclonedx
+stage "cargo-deny" ensure_cargo_deny
 
 stage "cargo fmt" cargo fmt --all --check
 stage "ui type-check" bash -c "cd ui && npm run --silent check"
@@ -23,6 +26,8 @@ stage "ui unit tests" bash -c "cd ui && npm run --silent test"
 # The desktop binary embeds ui/dist at compile time, so the UI is built before any cargo step.
 stage "ui build" build_ui
 stage "clippy" cargo clippy --locked --workspace --all-targets -- -D warnings
+# After clippy: the crates are in the cargo cache by then, which cargo-deny reads offline.
+stage "cargo deny" cargo deny --offline --locked check licenses bans sources
 stage "rustdoc" env RUSTDOCFLAGS="-D warnings" cargo doc --locked --workspace --no-deps
 stage "cargo test" cargo test --locked --workspace
 echo "all checks passed in $((SECONDS - STARTED_AT)) s"

@@ -10,7 +10,7 @@ use lathe_core::api::{
     RunsPlotRequest, RunsRequest, RunsView, SensitiveShown, StatisticShown,
 };
 use lathe_core::audit::AuditEntry;
-use lathe_core::bundle::sign::NewKey;
+use lathe_core::bundle::sign::{KeyType, NewKey};
 use lathe_core::bundle::{BundleRecord, CardText, Exported};
 use lathe_core::dataset::alerts::Alert;
 use lathe_core::dataset::browse::{ColumnType, RowsPage};
@@ -200,6 +200,7 @@ pub fn typescript_bindings() -> Result<Vec<(String, String)>, ts_rs::ExportError
             lathe_core::serve::live::CodeCount::export_to_string(&cfg)?,
         ),
         ("NewKey.ts".into(), NewKey::export_to_string(&cfg)?),
+        ("KeyType.ts".into(), KeyType::export_to_string(&cfg)?),
         (
             "ProjectInfo.ts".into(),
             ProjectInfo::export_to_string(&cfg)?,

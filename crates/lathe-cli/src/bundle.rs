@@ -119,21 +119,33 @@ pub struct ExportArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
-    /// Make an Ed25519 key pair: FILE (private, mode 0600) and FILE.pub.
+    /// Make a key pair: FILE (private, mode 0600) and FILE.pub. Refuses to overwrite either.
     New {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+        /// ed25519 signs SHA256SUMS (SHA256SUMS.sig); ecdsa-p256 signs every file as an
+        /// OpenSSF model signature (model.sig), which PyPI model-signing verifies.
+        #[arg(
+            long = "type",
+            default_value = "ed25519",
+            value_name = "ed25519|ecdsa-p256"
+        )]
+        key_type: String,
     },
 }
 
 pub fn run_key(command: KeyCommand, json: bool) -> anyhow::Result<()> {
     match command {
-        KeyCommand::New { out } => {
-            let key = bundle::sign::new_key(&out)?;
+        KeyCommand::New { out, key_type } => {
+            let kind = bundle::sign::KeyType::parse(&key_type)?;
+            let key = bundle::sign::new_key(&out, kind)?;
             print(json, &key, || {
                 format!(
-                    "Private key: {} (keep it secret)\nPublic key:  {}\nFingerprint: {}",
-                    key.private_key, key.public_key, key.fingerprint
+                    "{} key pair\nPrivate key: {} (keep it secret)\nPublic key:  {}\nFingerprint: {}",
+                    key.key_type.name(),
+                    key.private_key,
+                    key.public_key,
+                    key.fingerprint
                 )
             })
         }

@@ -95,7 +95,7 @@ enum Command {
     /// Serve a bundle (verified first) or a registered model over the Open Inference Protocol
     /// (KServe v2, REST and gRPC) and MLflow's scoring protocol, until SIGTERM or Ctrl-C.
     Serve(serve::ServeArgs),
-    /// Ed25519 keys for signing bundles.
+    /// Keys for signing bundles: Ed25519 (SHA256SUMS.sig) or ECDSA P-256 (an OpenSSF model signature).
     #[command(subcommand)]
     Key(bundle::KeyCommand),
 }

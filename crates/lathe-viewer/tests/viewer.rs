@@ -41,7 +41,7 @@ fn bundles(tmp: &Path) -> (PathBuf, PathBuf) {
     let project =
         lathe_core::demo::create(&tmp.join("demo"), Default::default(), &Job::silent()).unwrap();
     let key = tmp.join("ops.key");
-    bundle::sign::new_key(&key).unwrap();
+    bundle::sign::new_key(&key, bundle::sign::KeyType::Ed25519).unwrap();
     let (archive, folder) = (tmp.join("bc.tar.gz"), tmp.join("bc"));
     for out in [&archive, &folder] {
         bundle::export(

@@ -35,11 +35,15 @@ pub async fn list_bundles(state: State<'_, AppState>) -> Result<Vec<BundleRecord
     on_project(&state, bundle::list).await
 }
 
-/// Makes a signing key pair at `path` (private, mode 0600) and `path.pub`.
+/// Makes a signing key pair at `path` (private, mode 0600) and `path.pub`: Ed25519 unless
+/// `key_type` says `ecdsa-p256` (OpenSSF model signatures).
 #[tauri::command]
-pub async fn create_signing_key(path: String) -> Result<bundle::sign::NewKey, IpcError> {
+pub async fn create_signing_key(
+    path: String,
+    key_type: Option<bundle::sign::KeyType>,
+) -> Result<bundle::sign::NewKey, IpcError> {
     let out = parse_path(&path)?;
-    blocking(move || bundle::sign::new_key(&out)).await
+    blocking(move || bundle::sign::new_key(&out, key_type.unwrap_or_default())).await
 }
 
 /// Serves a bundle on 127.0.0.1 (free ports for REST and gRPC, `/metrics` with live drift), as

@@ -4,6 +4,7 @@
 // code one of the core's ErrorCodes.
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type { Comparison } from "../bindings/Comparison";
+import type { KeyType } from "../bindings/KeyType";
 import type { DatasetSummary } from "../bindings/DatasetSummary";
 import type { ImportOutcome } from "../bindings/ImportOutcome";
 import type { IpcError } from "../bindings/IpcError";
@@ -83,6 +84,7 @@ export type {
   LiveFeature,
   Exported,
   NewKey,
+  KeyType,
   Comparison,
   DatasetSummary,
   ImportOutcome,
@@ -234,7 +236,7 @@ export const api = {
   exportBundle: (request: BundleExportRequest, taskId: string, onProgress: (p: Progress) => void) =>
     call<Exported>("export_bundle", { request, taskId, onProgress: progressChannel(onProgress) }),
   listBundles: () => call<BundleRecord[]>("list_bundles"),
-  createSigningKey: (path: string) => call<NewKey>("create_signing_key", { path }),
+  createSigningKey: (path: string, keyType: KeyType) => call<NewKey>("create_signing_key", { path, keyType }),
   showInFolder: (path: string) => call<null>("show_in_folder", { path }),
   serveBundle: (path: string) => call<ServeStatus>("serve_bundle", { path }),
   stopServing: () => call<null>("stop_serving"),

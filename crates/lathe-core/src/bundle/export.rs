@@ -34,7 +34,8 @@ pub struct ExportOptions {
     /// the version's latest stored fairness report.
     pub sensitive: Vec<String>,
     pub card: CardText,
-    /// A private key file (PKCS#8 PEM) to sign `SHA256SUMS` with.
+    /// A private key file (PKCS#8 PEM): Ed25519 signs `SHA256SUMS` (`SHA256SUMS.sig`), ECDSA
+    /// P-256 every file (`model.sig`, an OpenSSF model signature).
     pub sign_key: Option<PathBuf>,
     /// Memory for the data (default: the machine's, [`MemoryLimit::for_this_machine`]): larger
     /// datasets are evaluated, profiled and tested for drift a slice at a time.
@@ -400,6 +401,20 @@ pub fn export(project: &Project, options: &ExportOptions, job: &Job) -> Result<E
     );
     files.insert(format!("triton/{triton}/1/model.onnx"), model_bytes.clone());
     files.insert("model/model.onnx".into(), model_bytes);
+    let metrics = evaluation
+        .as_ref()
+        .map(|e| e.metrics.clone())
+        .unwrap_or_default();
+    files.insert(
+        sbom::SBOM.into(),
+        sbom::sbom(&sbom::SbomInput {
+            version: &version,
+            signature: model.signature(),
+            lineage: &lineage,
+            metrics: &metrics,
+            card: &options.card,
+        })?,
+    );
 
     job.progress("hashing", 0, None);
     let entries: Vec<FileEntry> = files
@@ -411,13 +426,20 @@ pub fn export(project: &Project, options: &ExportOptions, job: &Job) -> Result<E
         })
         .collect();
     let signature = match &key {
-        Some(k) => Some(SignatureInfo {
-            algorithm: "ed25519".into(),
-            signed_file: SUMS.into(),
-            signature_file: SUMS_SIG.into(),
-            public_key: sign::public_pem(&k.verifying_key())?,
-            fingerprint: sign::fingerprint(&k.verifying_key()),
-        }),
+        Some(k) => {
+            let public = k.public();
+            let (signed_file, signature_file) = match k {
+                sign::PrivateKey::Ed25519(_) => (SUMS, SUMS_SIG),
+                sign::PrivateKey::P256(_) => ("*", oms::SIGNATURE),
+            };
+            Some(SignatureInfo {
+                algorithm: public.algorithm().into(),
+                signed_file: signed_file.into(),
+                signature_file: signature_file.into(),
+                public_key: public.pem()?,
+                fingerprint: public.fingerprint(),
+            })
+        }
         None => None,
     };
     let manifest = Manifest {
@@ -436,10 +458,7 @@ pub fn export(project: &Project, options: &ExportOptions, job: &Job) -> Result<E
         created: version.registered_at.clone(),
         lathe_version: crate::LATHE_VERSION.into(),
         lineage,
-        metrics: evaluation
-            .as_ref()
-            .map(|e| e.metrics.clone())
-            .unwrap_or_default(),
+        metrics,
         files: entries.clone(),
         signature: signature.clone(),
     };
@@ -455,11 +474,22 @@ pub fn export(project: &Project, options: &ExportOptions, job: &Job) -> Result<E
         .map(|(path, sha)| format!("{sha}  {path}\n"))
         .collect();
     files.insert(MANIFEST.into(), manifest_bytes);
-    if let Some(k) = &key {
-        files.insert(SUMS_SIG.into(), sign::sign(k, sums.as_bytes()).to_vec());
-    }
     let sums_sha = sha_hex(sums.as_bytes());
-    files.insert(SUMS.into(), sums.into_bytes());
+    match &key {
+        Some(sign::PrivateKey::Ed25519(k)) => {
+            files.insert(SUMS_SIG.into(), sign::sign(k, sums.as_bytes()).to_vec());
+            files.insert(SUMS.into(), sums.into_bytes());
+        }
+        // Over every file, SHA256SUMS included.
+        Some(sign::PrivateKey::P256(k)) => {
+            files.insert(SUMS.into(), sums.into_bytes());
+            let signature = oms::sign(k, &root, &files)?;
+            files.insert(oms::SIGNATURE.into(), signature);
+        }
+        None => {
+            files.insert(SUMS.into(), sums.into_bytes());
+        }
+    }
     job.cancel.check()?;
 
     job.progress("writing", 0, None);

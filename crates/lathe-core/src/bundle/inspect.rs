@@ -25,7 +25,10 @@ pub struct Inspection {
 }
 
 /// Reads, verifies and describes a bundle.
-pub fn inspect(path: &Path, trusted: Option<&ed25519_dalek::VerifyingKey>) -> Result<Inspection> {
+pub fn inspect(
+    path: &Path,
+    trusted: Option<&crate::bundle::sign::PublicKey>,
+) -> Result<Inspection> {
     let bundle = read(path)?;
     Ok(inspect_files(&bundle, trusted))
 }
@@ -33,7 +36,7 @@ pub fn inspect(path: &Path, trusted: Option<&ed25519_dalek::VerifyingKey>) -> Re
 /// [`inspect`] on files already read.
 pub fn inspect_files(
     bundle: &BundleFiles,
-    trusted: Option<&ed25519_dalek::VerifyingKey>,
+    trusted: Option<&crate::bundle::sign::PublicKey>,
 ) -> Inspection {
     let verification = verify_files(bundle, trusted);
     let listed = |prefix: &str, ext: &str| -> Vec<String> {

@@ -1,11 +1,13 @@
 //! Verifying a bundle: every file against `SHA256SUMS` and the manifest, naming the culprit,
-//! and the signature against a trusted key or the manifest's.
+//! and the signature (Ed25519's `SHA256SUMS.sig`, or an OpenSSF model signature `model.sig`)
+//! against a trusted key or the manifest's.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::sign::PublicKey;
 use super::*;
 use crate::Result;
 
@@ -128,16 +130,13 @@ pub(super) fn parse_sums(text: &[u8]) -> std::result::Result<BTreeMap<String, St
 
 /// Checks every file against `SHA256SUMS` and the manifest, and the signature (against
 /// `trusted` when given, else the key the manifest carries).
-pub fn verify(path: &Path, trusted: Option<&ed25519_dalek::VerifyingKey>) -> Result<Verification> {
+pub fn verify(path: &Path, trusted: Option<&PublicKey>) -> Result<Verification> {
     let bundle = read(path)?;
     Ok(verify_files(&bundle, trusted))
 }
 
 /// [`verify()`] on files already read.
-pub fn verify_files(
-    bundle: &BundleFiles,
-    trusted: Option<&ed25519_dalek::VerifyingKey>,
-) -> Verification {
+pub fn verify_files(bundle: &BundleFiles, trusted: Option<&PublicKey>) -> Verification {
     let mut problems = Vec::new();
     let mut checks: BTreeMap<String, (FileStatus, Option<String>)> = BTreeMap::new();
     let manifest: Option<Manifest> = match bundle.get(MANIFEST).map(serde_json::from_slice) {
@@ -172,7 +171,7 @@ pub fn verify_files(
     let actual: BTreeMap<&str, String> = bundle
         .files
         .iter()
-        .filter(|(p, _)| *p != SUMS && *p != SUMS_SIG)
+        .filter(|(p, _)| *p != SUMS && *p != SUMS_SIG && *p != oms::SIGNATURE)
         .map(|(p, d)| (p.as_str(), sha_hex(d)))
         .collect();
     // The manifest agrees with every file it lists: independent evidence when a SHA256SUMS
@@ -262,13 +261,15 @@ pub fn verify_files(
         SignatureStatus::Absent if trusted.is_none() => {}
         _ => problems.push(signature.detail.clone()),
     }
-    if bundle.get(SUMS_SIG).is_some() {
-        let status = if signature.status == SignatureStatus::Valid {
-            (FileStatus::Ok, None)
-        } else {
-            (FileStatus::Invalid, Some(signature.detail.clone()))
-        };
-        checks.insert(SUMS_SIG.into(), status);
+    for file in [SUMS_SIG, oms::SIGNATURE] {
+        if bundle.get(file).is_some() {
+            let status = if signature.status == SignatureStatus::Valid {
+                (FileStatus::Ok, None)
+            } else {
+                (FileStatus::Invalid, Some(signature.detail.clone()))
+            };
+            checks.insert(file.into(), status);
+        }
     }
     let files: Vec<FileCheck> = checks
         .into_iter()
@@ -293,7 +294,7 @@ pub fn verify_files(
 pub(super) fn check_signature(
     bundle: &BundleFiles,
     manifest: Option<&Manifest>,
-    trusted: Option<&ed25519_dalek::VerifyingKey>,
+    trusted: Option<&PublicKey>,
 ) -> SignatureCheck {
     let declared = manifest.and_then(|m| m.signature.as_ref());
     let declared_key = declared.and_then(|s| sign::public_from_pem(&s.public_key).ok());
@@ -303,12 +304,18 @@ pub(super) fn check_signature(
         trusted_key: trusted.is_some(),
         detail,
     };
+    if let Some(sig) = bundle.get(oms::SIGNATURE) {
+        return check_model_signature(bundle, sig, declared_key.as_ref(), trusted, out);
+    }
     let Some(sig) = bundle.get(SUMS_SIG) else {
         return match (declared, trusted) {
-            (Some(_), _) => out(
+            (Some(d), _) => out(
                 SignatureStatus::Invalid,
-                declared.map(|s| s.fingerprint.clone()),
-                "manifest.json says the bundle is signed, but SHA256SUMS.sig is missing".into(),
+                Some(d.fingerprint.clone()),
+                format!(
+                    "manifest.json says the bundle is signed, but {} is missing",
+                    d.signature_file
+                ),
             ),
             (None, Some(_)) => out(
                 SignatureStatus::Absent,
@@ -323,11 +330,26 @@ pub(super) fn check_signature(
         };
     };
     let sums = bundle.get(SUMS).unwrap_or_default();
-    if let Some(k) = trusted {
-        if sign::verify(k, sums, sig) {
+    let ed25519 = |k: Option<&PublicKey>| match k {
+        Some(PublicKey::Ed25519(k)) => Some(*k),
+        _ => None,
+    };
+    let declared_key = ed25519(declared_key.as_ref());
+    if let Some(t) = trusted {
+        let Some(k) = ed25519(Some(t)) else {
+            return out(
+                SignatureStatus::Invalid,
+                declared.map(|s| s.fingerprint.clone()),
+                format!(
+                    "the bundle is signed with Ed25519 (SHA256SUMS.sig), and the trusted key {} is an ECDSA P-256 key",
+                    t.fingerprint()
+                ),
+            );
+        };
+        if sign::verify(&k, sums, sig) {
             return out(
                 SignatureStatus::Valid,
-                Some(sign::fingerprint(k)),
+                Some(sign::fingerprint(&k)),
                 "signed by the trusted key".into(),
             );
         }
@@ -338,7 +360,7 @@ pub(super) fn check_signature(
                 format!(
                     "signed by {}, not by the trusted key {}",
                     sign::fingerprint(&d),
-                    sign::fingerprint(k)
+                    sign::fingerprint(&k)
                 ),
             );
         }
@@ -347,7 +369,7 @@ pub(super) fn check_signature(
             declared.map(|s| s.fingerprint.clone()),
             format!(
                 "SHA256SUMS.sig is not a valid signature of SHA256SUMS by the trusted key {}",
-                sign::fingerprint(k)
+                sign::fingerprint(&k)
             ),
         );
     }
@@ -378,7 +400,80 @@ pub(super) fn check_signature(
         None => out(
             SignatureStatus::Invalid,
             None,
-            "SHA256SUMS.sig is present but manifest.json names no readable public key".into(),
+            "SHA256SUMS.sig is present but manifest.json names no readable Ed25519 public key"
+                .into(),
+        ),
+    }
+}
+
+/// An OpenSSF model signature (`model.sig`): the envelope against the trusted key (else the
+/// manifest's), then every file of the bundle against the signed list.
+fn check_model_signature(
+    bundle: &BundleFiles,
+    sig: &[u8],
+    declared: Option<&PublicKey>,
+    trusted: Option<&PublicKey>,
+    out: impl Fn(SignatureStatus, Option<String>, String) -> SignatureCheck,
+) -> SignatureCheck {
+    let check = |key: &PublicKey| -> std::result::Result<(), String> {
+        let PublicKey::P256(k) = key else {
+            return Err(format!(
+                "{} is an ECDSA P-256 signature (OpenSSF model signing), and the key {} is Ed25519",
+                oms::SIGNATURE,
+                key.fingerprint()
+            ));
+        };
+        let signed = oms::verify(sig, k)?;
+        let problems = oms::compare(&signed, &bundle.files);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("; "))
+        }
+    };
+    if let Some(t) = trusted {
+        return match check(t) {
+            Ok(()) => out(
+                SignatureStatus::Valid,
+                Some(t.fingerprint()),
+                "signed by the trusted key (OpenSSF model signature, model.sig)".into(),
+            ),
+            Err(e) => match declared.filter(|d| *d != t && check(d).is_ok()) {
+                Some(d) => out(
+                    SignatureStatus::Untrusted,
+                    Some(d.fingerprint()),
+                    format!(
+                        "signed by {}, not by the trusted key {}",
+                        d.fingerprint(),
+                        t.fingerprint()
+                    ),
+                ),
+                None => out(SignatureStatus::Invalid, None, e),
+            },
+        };
+    }
+    match declared {
+        Some(d) => match check(d) {
+            Ok(()) => out(
+                SignatureStatus::Valid,
+                Some(d.fingerprint()),
+                format!(
+                    "signed by {} (OpenSSF model signature; the key in manifest.json, pass --key to pin the signer)",
+                    d.fingerprint()
+                ),
+            ),
+            Err(e) => out(SignatureStatus::Invalid, Some(d.fingerprint()), e),
+        },
+        None => out(
+            SignatureStatus::Untrusted,
+            None,
+            format!(
+                "{} is an OpenSSF model signature by a key the bundle does not name{}: pass --key KEY.pub to check it",
+                oms::SIGNATURE,
+                oms::hint(sig)
+                    .map(|h| format!(" (key hint {h})"))
+                    .unwrap_or_default()
+            ),
         ),
     }
 }

@@ -97,7 +97,7 @@ pub fn is_bundle(path: &Path) -> bool {
 impl Served {
     /// Reads and verifies a bundle (every file against `SHA256SUMS`; the signature, against
     /// `trusted` when given) and refuses it on any failure, naming each.
-    pub fn bundle(path: &Path, trusted: Option<&ed25519_dalek::VerifyingKey>) -> Result<Served> {
+    pub fn bundle(path: &Path, trusted: Option<&crate::bundle::sign::PublicKey>) -> Result<Served> {
         let files = bundle::read(path)?;
         let verification = bundle::verify_files(&files, trusted);
         if !verification.ok {

