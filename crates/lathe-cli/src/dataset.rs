@@ -10,7 +10,7 @@ use lathe_core::dataset::chart::{self as profile_chart, Kind};
 use lathe_core::dataset::compare::{self, Comparison};
 use lathe_core::dataset::stream::MemoryLimit;
 use lathe_core::dataset::{Format, Profile, ReadOptions};
-use lathe_core::job::{CancelToken, Job, Progress};
+use lathe_core::job::{Job, Progress};
 
 use crate::{open_project, print, progress_bar, with_progress};
 
@@ -126,7 +126,7 @@ fn profile_of(
         bar.set_length(p.total.unwrap_or(0));
         bar.set_position(p.done);
     };
-    let job = Job::new(&report, CancelToken::new());
+    let job = Job::new(&report, crate::signals::token());
     let profile = Input::data(reference).profile(options, &job, || {
         crate::project_on_demand(&mut project, project_dir)
     });

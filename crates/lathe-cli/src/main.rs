@@ -23,6 +23,7 @@ mod model;
 mod monitor;
 mod runs;
 mod serve;
+mod signals;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -103,11 +104,15 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let json = cli.json;
+    if !matches!(cli.command, Command::Serve(_)) {
+        signals::watch();
+    }
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
             report_error(&err, json);
-            ExitCode::from(1)
+            // Cancelled by a signal: 130 or 143, as a shell reports a command it interrupted.
+            ExitCode::from(signals::exit_code().unwrap_or(1))
         }
     }
 }
@@ -206,10 +211,7 @@ pub(crate) fn with_progress<T>(work: impl FnOnce(&lathe_core::job::Job) -> T) ->
         bar.set_length(p.total.unwrap_or(0));
         bar.set_position(p.done);
     };
-    let out = work(&lathe_core::job::Job::new(
-        &report,
-        lathe_core::job::CancelToken::new(),
-    ));
+    let out = work(&lathe_core::job::Job::new(&report, signals::token()));
     bar.finish_and_clear();
     out
 }

@@ -120,7 +120,8 @@ pub fn run(command: ModelCommand, dir: Option<&Path>, json: bool) -> anyhow::Res
                 task: task.as_deref().map(Task::parse).transpose()?,
                 features,
             };
-            let done = registry::register(&project, &file, &options, &Job::silent())?;
+            let done =
+                crate::with_progress(|job| registry::register(&project, &file, &options, job))?;
             print(json, &done, || {
                 let m = &done.model;
                 if done.new {

@@ -376,7 +376,9 @@ pub struct Written {
 /// Writes `files` under `root/` as a gzip-compressed tar: entries sorted by name, each a
 /// regular file with mode 0644, owner 0:0, no user or group names and modification time
 /// `mtime`; gzip without a name or time. The same files give the same bytes. Written under
-/// a temporary name beside `out`, synced, then renamed.
+/// a temporary name beside `out`, synced, then renamed. An `out` that exists is never
+/// replaced: holding these very bytes (an export interrupted before it was recorded), it is
+/// kept as the result; otherwise it is an error.
 pub fn write_archive(
     out: &Path,
     root: &str,
@@ -427,26 +429,76 @@ pub fn write_archive(
         bytes: hashing.bytes,
     };
     tmp.as_file().sync_all().map_err(werr)?;
-    tmp.persist(out)
-        .map_err(|e| Error::write("write the bundle file", out, e.error))?;
-    Ok(written)
+    match tmp.persist_noclobber(out) {
+        Ok(_) => Ok(written),
+        Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
+            let existing = std::fs::read(out).map_err(|e| Error::io("read", out, e))?;
+            if hex::encode(Sha256::digest(&existing)) == written.sha256 {
+                Ok(written)
+            } else {
+                Err(exists(out))
+            }
+        }
+        Err(e) => Err(Error::write("write the bundle file", out, e.error)),
+    }
+}
+
+/// `out` holds something else: Lathe does not overwrite a bundle.
+pub(super) fn exists(out: &Path) -> Error {
+    Error::BadArgument {
+        argument: "out",
+        detail: format!(
+            "{} exists; Lathe does not overwrite a bundle, pick a new path",
+            out.display()
+        ),
+    }
+}
+
+/// `out` is a folder with something in it.
+pub(super) fn not_empty(out: &Path) -> Error {
+    Error::BadArgument {
+        argument: "out",
+        detail: format!(
+            "{} exists and is not an empty folder; pick a new path",
+            out.display()
+        ),
+    }
+}
+
+/// Whether the folder `out` holds exactly `files`.
+fn holds_exactly(out: &Path, files: &BTreeMap<String, Vec<u8>>) -> bool {
+    fn walk(dir: &Path, root: &Path, out: &mut BTreeMap<String, Vec<u8>>) -> io::Result<()> {
+        for e in std::fs::read_dir(dir)? {
+            let path = e?.path();
+            if path.is_dir() {
+                walk(&path, root, out)?;
+            } else {
+                let rel = path.strip_prefix(root).unwrap_or(&path);
+                out.insert(
+                    rel.to_string_lossy().replace('\\', "/"),
+                    std::fs::read(&path)?,
+                );
+            }
+        }
+        Ok(())
+    }
+    let mut found = BTreeMap::new();
+    walk(out, out, &mut found).is_ok() && found == *files
 }
 
 /// Writes `files` into the folder `out` (which must not exist or be empty), through a
-/// temporary folder beside it renamed at the end.
+/// temporary folder beside it renamed at the end. A folder holding exactly these files (an
+/// export interrupted before it was recorded) is kept as the result.
 pub fn write_dir(out: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<()> {
     if out.exists() {
         let empty = std::fs::read_dir(out)
             .map(|mut d| d.next().is_none())
             .unwrap_or(false);
+        if !empty && holds_exactly(out, files) {
+            return Ok(());
+        }
         if !empty {
-            return Err(Error::BadArgument {
-                argument: "out",
-                detail: format!(
-                    "{} exists and is not an empty folder; pick a new path",
-                    out.display()
-                ),
-            });
+            return Err(not_empty(out));
         }
         std::fs::remove_dir(out).map_err(|e| Error::write("replace the empty folder", out, e))?;
     }

@@ -105,20 +105,30 @@ fn monitor_reference(
 pub fn export(project: &Project, options: &ExportOptions, job: &Job) -> Result<Exported> {
     let version = registry::show(project, &options.model)?;
     let archive = is_archive_path(&options.out);
-    if options.out.exists() && archive {
-        return Err(Error::BadArgument {
-            argument: "out",
-            detail: format!(
-                "{} exists; Lathe does not overwrite a bundle, pick a new path",
-                options.out.display()
-            ),
-        });
-    }
     let key = options
         .sign_key
         .as_deref()
         .map(sign::read_private)
         .transpose()?;
+    // The same export already recorded at this path, its file unchanged, is that export: it
+    // is returned and nothing is written. Another bundle the project recorded there is refused
+    // at once. Any other existing file is compared once the bundle is made: the same bytes are
+    // an export stopped before it was recorded, which completes now; other bytes are refused
+    // (see `archive::write_archive`, `archive::write_dir`).
+    if options.out.exists() {
+        let signer = key.as_ref().map(|k| k.public().fingerprint());
+        if let Some(done) = store::already_exported(project, &version, options, signer.as_deref())?
+        {
+            return Ok(done);
+        }
+        if store::recorded(project, &options.out)? {
+            return Err(if archive {
+                archive::exists(&options.out)
+            } else {
+                archive::not_empty(&options.out)
+            });
+        }
+    }
     job.progress("reading the model", 0, None);
     let model_path = project.objects().path_of(&version.sha256);
     let model_bytes = std::fs::read(&model_path)

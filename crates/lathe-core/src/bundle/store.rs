@@ -35,14 +35,7 @@ pub(super) fn record(
     options: &ExportOptions,
 ) -> Result<()> {
     let db = |e| Error::db(project.root(), e);
-    let settings = serde_json::json!({
-        "eval_dataset": options.eval_dataset,
-        "reference_dataset": options.reference_dataset,
-        "sensitive": options.sensitive,
-        "card": options.card,
-        "signed": options.sign_key.is_some(),
-    })
-    .to_string();
+    let settings = settings(options);
     let tx = project.conn().unchecked_transaction().map_err(db)?;
     tx.execute(
         "INSERT INTO bundles (model_version_id, path, format, sha256, size_bytes, files, signed_by, settings, created_at)
@@ -75,6 +68,88 @@ pub(super) fn record(
     )
     .map_err(db)?;
     tx.commit().map_err(db)
+}
+
+/// What the `bundles` table keeps of an export's options.
+fn settings(options: &ExportOptions) -> String {
+    serde_json::json!({
+        "eval_dataset": options.eval_dataset,
+        "reference_dataset": options.reference_dataset,
+        "sensitive": options.sensitive,
+        "card": options.card,
+        "signed": options.sign_key.is_some(),
+    })
+    .to_string()
+}
+
+/// The export of `version` recorded at `options.out` with these options and this signer, when
+/// the file there is still the one recorded: an export run again after it finished (or after
+/// it was stopped once it had recorded) is that export, and writes nothing.
+pub(super) fn already_exported(
+    project: &Project,
+    version: &ModelVersion,
+    options: &ExportOptions,
+    signed_by: Option<&str>,
+) -> Result<Option<Exported>> {
+    use rusqlite::OptionalExtension;
+    use sha2::{Digest, Sha256};
+    let path = std::fs::canonicalize(&options.out).unwrap_or_else(|_| options.out.clone());
+    let found: Option<(String, String, i64, i64, Option<String>)> = project
+        .conn()
+        .query_row(
+            "SELECT format, sha256, size_bytes, files, signed_by FROM bundles
+             WHERE path = ?1 AND model_version_id = ?2 AND settings = ?3
+             ORDER BY id DESC LIMIT 1",
+            params![path.display().to_string(), version.id, settings(options)],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .optional()
+        .map_err(|e| Error::db(project.root(), e))?;
+    let Some((format, sha256, size_bytes, files, recorded_signer)) = found else {
+        return Ok(None);
+    };
+    if recorded_signer.as_deref() != signed_by {
+        return Ok(None);
+    }
+    let hashed = if format == "folder" {
+        path.join(super::SUMS)
+    } else {
+        path.clone()
+    };
+    let now = std::fs::read(&hashed)
+        .map(|b| hex::encode(Sha256::digest(b)))
+        .unwrap_or_default();
+    if now != sha256 {
+        return Ok(None);
+    }
+    Ok(Some(Exported {
+        path: path.display().to_string(),
+        format,
+        model: version.reference(),
+        sha256,
+        size_bytes: size_bytes as u64,
+        size: crate::display::bytes(size_bytes as u64),
+        files: files as u64,
+        signed_by: recorded_signer,
+        notes: vec![format!(
+            "{} was exported already with these settings and is unchanged: nothing was written",
+            path.display()
+        )],
+    }))
+}
+
+/// Whether the project recorded a bundle exported to `path`.
+pub(super) fn recorded(project: &Project, path: &std::path::Path) -> Result<bool> {
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    project
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM bundles WHERE path = ?1",
+            params![path.display().to_string()],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| n > 0)
+        .map_err(|e| Error::db(project.root(), e))
 }
 
 /// Every exported bundle, newest first.

@@ -22,7 +22,9 @@ pub struct StoredDrift {
     pub drifted_columns: u64,
 }
 
-/// Stores a report with an audit entry, in one transaction. Returns its id.
+/// Stores a report with an audit entry, in one transaction. Returns its id. The same report
+/// (the same data, settings and result) is stored once: run again, it returns the stored id,
+/// so a run stopped after it stored its report and run again leaves one report.
 pub fn save(project: &Project, report: &DriftReport) -> Result<i64> {
     let root = project.root();
     let db = |e| Error::db(root, e);
@@ -32,6 +34,17 @@ pub fn save(project: &Project, report: &DriftReport) -> Result<i64> {
     })?;
     let (reference, current) = (report.reference.to_string(), report.current.to_string());
     let tx = project.conn().unchecked_transaction().map_err(db)?;
+    let stored: Option<i64> = tx
+        .query_row(
+            "SELECT id FROM drift_reports WHERE reference = ?1 AND current = ?2 AND report = ?3",
+            params![reference, current, json],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db)?;
+    if let Some(id) = stored {
+        return Ok(id);
+    }
     tx.execute(
         "INSERT INTO drift_reports (created_at, reference, current, dataset_drift, share_drifted, columns, drifted_columns, report)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",

@@ -5,20 +5,20 @@
 //! write interrupted at any point before the rename leaves no object; one interrupted after the
 //! rename but before the row is committed leaves an unregistered file that the next write of the
 //! same bytes adopts. Same bytes, same object: a second write costs one hash and no disk space.
+//!
+//! A writer holds an advisory lock (`flock`) on its temporary file until it is renamed or
+//! removed; the lock dies with the process. Opening a project removes every temporary file no
+//! process holds, so a killed writer's leftovers go at the next open while a write under way in
+//! another process keeps its file.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 
 use crate::job::Job;
 use crate::{Error, Result};
-
-/// Temporary files older than this are left over from a killed process and are removed when a
-/// project is opened. Younger ones may belong to a write still under way in another process.
-const STALE_TEMP_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 
 #[derive(Debug, Clone)]
 pub struct ObjectStore {
@@ -74,6 +74,11 @@ impl ObjectStore {
             .suffix(".tmp")
             .tempfile_in(&tmp_dir)
             .map_err(|e| Error::write("create a temporary object", &tmp_dir, e))?;
+        // Held until the file is renamed or removed (or the process dies): see the module
+        // documentation.
+        tmp.as_file()
+            .try_lock()
+            .map_err(|e| Error::write("lock a temporary object", tmp.path(), e.into()))?;
         let mut hasher = Sha256::new();
         let mut buf = vec![0u8; 1 << 20];
         let mut size_bytes = 0u64;
@@ -126,19 +131,17 @@ impl ObjectStore {
         })
     }
 
-    /// Removes temporary files that a killed process left behind.
+    /// Removes the temporary files no process holds: what a killed writer left behind.
     pub(crate) fn remove_stale_temps(&self) {
         let Ok(entries) = fs::read_dir(self.tmp_dir()) else {
             return;
         };
-        let now = SystemTime::now();
         for entry in entries.flatten() {
-            let stale = entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .is_ok_and(|t| now.duration_since(t).unwrap_or_default() > STALE_TEMP_AGE);
-            if stale {
-                // Best effort: a temp we cannot remove is harmless and retried next open.
+            let Ok(file) = File::open(entry.path()) else {
+                continue;
+            };
+            // Best effort: a temp we cannot remove is harmless and retried next open.
+            if file.try_lock().is_ok() {
                 let _ = fs::remove_file(entry.path());
             }
         }

@@ -311,20 +311,55 @@ pub fn import_from(
         return Ok(summary);
     }
     job.progress("reading runs", 0, None);
-    let snapshot = match kind {
-        SourceKind::MlflowFile => mlflow::read_file_store(&canonical, job)?,
-        SourceKind::MlflowSqlite => mlflow::read_sqlite_store(&canonical, job)?,
-        SourceKind::Jsonl => log::read_jsonl(&canonical)?,
-        SourceKind::Csv => log::read_csv(&canonical)?,
-        // `detect` never tells a path to be a server.
-        SourceKind::MlflowServer => {
-            return import_server(project, &path.display().to_string(), &[], read, job);
-        }
-    };
+    let snapshot = read_source(&canonical, kind, job)?;
     job.cancel.check()?;
-    let mut summary = store::write(project, &canonical, kind, snapshot, stamp.as_deref(), job)?;
+    // The stamp, which lets the next import skip an unchanged source, is recorded last: an
+    // import stopped between its runs and the registration of its ONNX versions is then done
+    // again in full (adding nothing twice) and finishes them.
+    let mut summary = store::write(project, &canonical, kind, snapshot, None, job)?;
     adopt_versions(project, &canonical, None, &mut summary, job)?;
+    store::set_stamp(project, &canonical, kind, stamp.as_deref())?;
     Ok(summary)
+}
+
+/// Reads a local run source of `kind` (never a server: `detect` does not name one).
+fn read_source(path: &Path, kind: SourceKind, job: &Job) -> Result<Snapshot> {
+    match kind {
+        SourceKind::MlflowFile => mlflow::read_file_store(path, job),
+        SourceKind::MlflowSqlite => mlflow::read_sqlite_store(path, job),
+        SourceKind::Jsonl => log::read_jsonl(path),
+        SourceKind::Csv => log::read_csv(path),
+        SourceKind::MlflowServer => Err(Error::bad_argument(
+            "path",
+            format!("{} is a server, not a local run source", path.display()),
+        )),
+    }
+}
+
+/// What a local run source holds, read as `lathe runs import` reads it but stored nowhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceRead {
+    pub kind: SourceKind,
+    pub experiments: usize,
+    pub runs: usize,
+    pub models: usize,
+    /// What the read skipped, each with why.
+    pub skipped: usize,
+}
+
+/// Reads the local run source at `path` (an `mlruns/` folder, an `mlflow.db`, a `.jsonl` log,
+/// a `.csv` of runs) without a project: what an import would store, or the error it would
+/// refuse with. The hostile-input tests drive every run parser through it.
+pub fn read_local(path: &Path, job: &Job) -> Result<SourceRead> {
+    let kind = SourceKind::detect(path)?;
+    let s = read_source(path, kind, job)?;
+    Ok(SourceRead {
+        kind,
+        experiments: s.experiments.len(),
+        runs: s.runs.len(),
+        models: s.models.len(),
+        skipped: s.skipped.len(),
+    })
 }
 
 /// After the runs are in (so the versions have their runs as lineage): registers the source's

@@ -20,6 +20,23 @@ use crate::audit::{self, NewAuditEntry};
 use crate::job::Job;
 use crate::{Error, Project, Result};
 
+/// Records that the source at `path` was imported whole as of `stamp` (see `unchanged`).
+pub(crate) fn set_stamp(
+    project: &Project,
+    path: &Path,
+    kind: SourceKind,
+    stamp: Option<&str>,
+) -> Result<()> {
+    project
+        .conn()
+        .execute(
+            "UPDATE run_sources SET stamp = ?1 WHERE path = ?2 AND kind = ?3",
+            params![stamp, path.display().to_string(), kind.name()],
+        )
+        .map(|_| ())
+        .map_err(|e| Error::db(project.root(), e))
+}
+
 /// The last point (step, timestamp) of every metric of every run the project holds from the
 /// source recorded as `source`: by the source's run id, then metric key.
 pub(crate) fn latest_points(project: &Project, source: &str) -> Result<LatestPoints> {

@@ -149,26 +149,23 @@ fn a_file_renamed_in_but_never_registered_is_adopted() {
 }
 
 #[test]
-fn stale_temporary_files_are_removed_on_open_and_fresh_ones_kept() {
+fn temporary_files_no_writer_holds_are_removed_on_open_and_held_ones_kept() {
     let tmp = tempfile::tempdir().unwrap();
     drop(new_project(tmp.path()));
     let tmp_dir = tmp.path().join("objects/tmp");
     std::fs::create_dir_all(&tmp_dir).unwrap();
-    let stale = tmp_dir.join("write-old.tmp");
-    let fresh = tmp_dir.join("write-new.tmp");
-    std::fs::write(&stale, b"half").unwrap();
-    std::fs::write(&fresh, b"in progress").unwrap();
-    let two_days_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(48 * 3600);
-    std::fs::File::options()
-        .write(true)
-        .open(&stale)
-        .unwrap()
-        .set_modified(two_days_ago)
-        .unwrap();
+    let left = tmp_dir.join("write-killed.tmp");
+    let held = tmp_dir.join("write-under-way.tmp");
+    std::fs::write(&left, b"half").unwrap();
+    std::fs::write(&held, b"in progress").unwrap();
+    // A writer in another process holds its file's lock until it renames it; one that was
+    // killed holds nothing (the lock dies with the process), however recent its file.
+    let writer = std::fs::File::open(&held).unwrap();
+    writer.lock().unwrap();
     drop(lathe_core::Project::open(tmp.path()).unwrap());
-    assert!(!stale.exists(), "left by a killed process: removed");
-    assert!(
-        fresh.exists(),
-        "may belong to a write in another process: kept"
-    );
+    assert!(!left.exists(), "left by a killed process: removed");
+    assert!(held.exists(), "a write under way: kept");
+    drop(writer);
+    drop(lathe_core::Project::open(tmp.path()).unwrap());
+    assert!(!held.exists(), "once its writer is gone: removed");
 }
