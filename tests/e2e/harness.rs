@@ -235,10 +235,39 @@ impl App {
         }
     }
 
+    /// Puts `text` on the display's clipboard (`tests/e2e/clipboard.py` owns it until the
+    /// returned guard drops), so it is pasted into a native dialog in one event: typed key by
+    /// key, GTK's inline completion, computed in idle time for a prefix typed earlier, can land
+    /// after the last key and append the rest of a name again (seen: "mlflow.dbdb",
+    /// "cars.csv.csv").
+    fn clipboard(&self, text: &str) -> Terminate {
+        use std::io::BufRead as _;
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/e2e/clipboard.py");
+        let mut owner = Command::new("/usr/bin/python3")
+            .arg(&script)
+            .arg(text)
+            .env("DISPLAY", &self.display)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start the clipboard owner ({e}); install python3-gi and gir1.2-gtk-3.0"
+                )
+            });
+        let mut line = String::new();
+        let stdout = owner.stdout.take().expect("the owner's stdout");
+        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        assert_eq!(line.trim(), "ready", "the clipboard owner did not start");
+        Terminate(owner)
+    }
+
     /// Answers the native file dialog titled `title` with `path`: Ctrl+L opens GTK's location
-    /// field (selecting what is there), the path is typed, Return picks the file. Retried while
-    /// the dialog stays open, since a loaded machine can drop keys sent before GTK is ready.
+    /// field (selecting what is there), the path is pasted over it in one event, Return picks
+    /// the file. Retried while the dialog stays open, since a loaded machine can drop keys sent
+    /// before GTK is ready.
     pub async fn choose_file_in_dialog(&self, title: &str, path: &str) {
+        let _clipboard = self.clipboard(path);
         let visible = |app: &App| {
             Command::new("xdotool")
                 .args(["search", "--onlyvisible", "--name", title])
@@ -255,14 +284,11 @@ impl App {
             tokio::time::sleep(Duration::from_millis(800 + 700 * attempt)).await;
             self.xdotool(&["key", "ctrl+l"]);
             tokio::time::sleep(Duration::from_millis(400)).await;
-            // In one burst: GTK completes the location field in idle time, and a completion landing
-            // between typed keys corrupts the path (seen: "/tmp/.tmpp…").
-            self.xdotool(&["type", "--delay", "0", path]);
+            self.xdotool(&["key", "ctrl+v"]);
             tokio::time::sleep(Duration::from_millis(400)).await;
             // The first Return may only accept the location field's completion popup (when the
             // folder holds look-alike names); a second one then picks the file.
             for _ in 0..2 {
-                self.drop_inline_completion();
                 self.xdotool(&["key", "Return"]);
                 let deadline = Instant::now() + Duration::from_millis(1500);
                 while Instant::now() < deadline {
@@ -294,23 +320,15 @@ impl App {
     /// Answers the native save dialog titled `title` with `path`: its name field has focus
     /// with the proposed name in it, which is replaced whole by the full path.
     pub async fn save_in_dialog(&self, title: &str, path: &Path) {
+        let _clipboard = self.clipboard(path.to_str().expect("utf-8 path"));
         let found = self.xdotool(&["search", "--sync", "--onlyvisible", "--name", title]);
         let window = found.lines().last().unwrap_or_default().to_owned();
         self.xdotool(&["mousemove", "--window", &window, "60", "60"]);
         tokio::time::sleep(Duration::from_millis(1500)).await;
         self.xdotool(&["key", "ctrl+a"]);
-        self.xdotool(&["type", "--delay", "0", path.to_str().expect("utf-8 path")]);
+        self.xdotool(&["key", "ctrl+v"]);
         tokio::time::sleep(Duration::from_millis(400)).await;
-        self.drop_inline_completion();
         self.xdotool(&["key", "Return"]);
-    }
-
-    /// Deletes what GTK's inline completion appended, selected, after the typed path: a
-    /// completion computed for a prefix typed earlier can land after the last key and append
-    /// the rest of the name again (seen: "cars.csv.csv"). The whole path was typed, so anything
-    /// selected after it is never wanted; with nothing selected, Delete at the end does nothing.
-    fn drop_inline_completion(&self) {
-        self.xdotool(&["key", "Delete"]);
     }
 
     /// Scrolls the element into view (for screenshots of what is below the fold).
