@@ -183,6 +183,11 @@ fn results_in_a_project_are_stored_and_listed() {
     let id = listed[0]["id"].as_i64().unwrap().to_string();
     let shown = json(&[&p[..], &["drift", "show", &id]].concat());
     assert_eq!(shown, report);
+    // The same comparison again: the same report, stored once.
+    let again = json(&[&p[..], &["drift", "weather@1", "weather@2"]].concat());
+    assert_eq!(again, report);
+    let listed = json(&[&p[..], &["drift", "list"]].concat());
+    assert_eq!(listed.as_array().unwrap().len(), 1);
 }
 
 #[test]
