@@ -926,3 +926,51 @@ fn an_export_over_its_memory_limit_writes_the_same_files() {
         );
     }
 }
+
+/// What `tests/fixtures/oms_reference.py` recorded with the real `model-signing` 1.1.1: Lathe
+/// verifies the bundle model_signing signed (with its key; a changed copy is refused), and the
+/// signature Lathe made that model_signing accepted still verifies as Lathe reads it.
+#[test]
+fn signatures_made_by_and_for_model_signing_verify() {
+    let fixtures = repo().join("tests/fixtures/oms");
+    let expected: Value =
+        serde_json::from_slice(&std::fs::read(fixtures.join("expected.json")).unwrap()).unwrap();
+    assert_eq!(
+        expected["model_signing_verifies_lathe"]["unchanged"]["ok"],
+        true
+    );
+    for change in ["changed_model", "changed_manifest", "changed_signature"] {
+        assert_eq!(
+            expected["model_signing_verifies_lathe"][change]["ok"], false,
+            "{change}"
+        );
+    }
+    let theirs = fixtures.join("signed-by-model-signing");
+    let key = sign::read_public(&fixtures.join("model-signing.pub")).unwrap();
+    let v = bundle::verify(&theirs, Some(&key)).unwrap();
+    assert!(v.ok, "{:?}", v.problems);
+    assert_eq!(v.signature.status, SignatureStatus::Valid);
+    // Without a key the signer is unknown: the bundle does not name it.
+    let v = bundle::verify(&theirs, None).unwrap();
+    assert_eq!(v.signature.status, SignatureStatus::Untrusted);
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = tmp.path().join("copy");
+    copy_dir(&theirs, &copy);
+    let model = copy.join("model/model.onnx");
+    let mut bytes = std::fs::read(&model).unwrap();
+    bytes[10] ^= 1;
+    std::fs::write(&model, bytes).unwrap();
+    let v = bundle::verify(&copy, Some(&key)).unwrap();
+    assert!(!v.ok);
+    assert_eq!(v.signature.status, SignatureStatus::Invalid);
+
+    let ours = std::fs::read(fixtures.join("signed-by-lathe.sig")).unwrap();
+    let sign::PublicKey::P256(lathe_key) = sign::read_public(&fixtures.join("lathe.pub")).unwrap()
+    else {
+        panic!("a P-256 key")
+    };
+    let signed = bundle::oms::verify(&ours, &lathe_key).unwrap();
+    assert!(signed.resources.contains_key("model/model.onnx"));
+    assert!(signed.resources.contains_key("manifest.json"));
+    assert!(!signed.resources.contains_key("model.sig"));
+}
