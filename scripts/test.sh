@@ -27,7 +27,7 @@ stage "ui unit tests" bash -c "cd ui && npm run --silent test"
 stage "ui build" build_ui
 stage "clippy" cargo clippy --locked --workspace --all-targets -- -D warnings
 # After clippy: the crates are in the cargo cache by then, which cargo-deny reads offline.
-stage "cargo deny" cargo deny --offline --locked check licenses bans sources
+stage "cargo deny" cargo deny --offline --locked --log-level error check licenses bans sources
 stage "rustdoc" env RUSTDOCFLAGS="-D warnings" cargo doc --locked --workspace --no-deps
 stage "cargo test" cargo test --locked --workspace
 echo "all checks passed in $((SECONDS - STARTED_AT)) s"
