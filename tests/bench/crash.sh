@@ -14,4 +14,4 @@ export LATHE_CRASH_SEED="${LATHE_CRASH_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr
 cd "$REPO"
 echo "seed $LATHE_CRASH_SEED, $LATHE_CRASH_KILLS kills per writer" >&2
 cargo test --locked -p lathe-cli --test crash -- --nocapture ${1:+"$1"} 2>&1 \
-  | grep -E "^crash |panicked|FAILED|test result"
+  | grep -oE "crash [^:]+: .*|panicked.*|FAILED.*|test result.*"

@@ -14,4 +14,4 @@ export LATHE_FUZZ_SEED="${LATHE_FUZZ_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -
 cd "$REPO"
 echo "seed $LATHE_FUZZ_SEED, $LATHE_FUZZ_CASES cases per parser" >&2
 cargo test --release --locked -p lathe-core --test fuzz -- --test-threads=1 --nocapture ${1:+"$1"} 2>&1 \
-  | grep -E "^fuzz |panicked|FAILED|test result"
+  | grep -oE "fuzz [^:]+: .*|panicked.*|FAILED.*|test result.*"

@@ -10,6 +10,9 @@ nothing is registered.
   does not run);
 - string_input.onnx: a LabelEncoder graph taking strings (Lathe feeds numeric features);
 - image_input.onnx: a Relu over a [N, 3, 8, 8] input (not tabular rows).
+Not written here: dangling_input.onnx, the smallest input the hostile-input tests
+(crates/lathe-core/tests/fuzz) found on which the ONNX runtime (tract) panicked — a mutated
+logistic pipeline whose graph output names a value nothing makes.
 """
 
 from pathlib import Path

@@ -302,6 +302,9 @@ fn bad_models_and_data_are_refused_and_nothing_is_registered() {
             &["ai.onnx.ml:SVMClassifier", "nothing was registered"][..],
         ),
         ("image_input.onnx", &["tabular rows", "image"][..]),
+        // Found by the hostile-input tests: a graph output nothing makes, on which the ONNX
+        // runtime panicked.
+        ("dangling_input.onnx", &["malformed"][..]),
     ] {
         check(
             &[

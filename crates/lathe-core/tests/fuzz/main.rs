@@ -69,8 +69,10 @@ where
     let mut runner =
         TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &key));
     let largest = AtomicUsize::new(0);
+    let ran = AtomicUsize::new(0);
     let started = Instant::now();
     let result = runner.run(&strategy, |value| {
+        ran.fetch_add(1, Ordering::Relaxed);
         let before = ALLOCATOR.current_usage();
         ALLOCATOR.reset_peak_usage();
         let outcome = test(value);
@@ -86,10 +88,12 @@ where
         outcome.map_err(TestCaseError::fail)
     });
     eprintln!(
-        "fuzz {name}: {} cases in {:.1} s, seed {seed}, largest allocation above the baseline {:.1} MiB",
+        "fuzz {name}: {} cases run (of {}, with shrinking) in {:.1} s, seed {seed}, largest allocation above the baseline {:.1} MiB{}",
+        ran.load(Ordering::Relaxed),
         cases(),
         started.elapsed().as_secs_f64(),
-        largest.load(Ordering::Relaxed) as f64 / (1 << 20) as f64
+        largest.load(Ordering::Relaxed) as f64 / (1 << 20) as f64,
+        if result.is_err() { ", FAILED" } else { "" }
     );
     if let Err(e) = result {
         panic!("{name}: {e}");
