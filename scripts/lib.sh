@@ -121,34 +121,37 @@ ensure_mlflow() {
   export LATHE_MLFLOW_BIN="$dir/bin"
 }
 
+# A virtual environment in the tools cache, $LATHE_TOOLS/$1, holding the pip packages given after
+# `--`; made again unless the check command given between them succeeds in it (run with the
+# environment's bin first on PATH, so `python` and its scripts are the environment's).
+ensure_venv() {
+  local dir="$LATHE_TOOLS/$1"; shift
+  local check=()
+  while [ "$1" != "--" ]; do check+=("$1"); shift; done; shift
+  if [ ! -x "$dir/bin/python" ] || ! PATH="$dir/bin:$PATH" "${check[@]}" > /dev/null 2>&1; then
+    rm -rf "$dir"
+    python3 -m venv "$dir"
+    "$dir/bin/pip" install --quiet --disable-pip-version-check "$@"
+  fi
+  PATH="$dir/bin:$PATH" "${check[@]}" > /dev/null || die "$* did not install into $dir"
+}
+
 # tritonclient (NVIDIA's client of the Open Inference Protocol, REST and gRPC): the real client
 # the `lathe serve` tests drive the server with, in a virtual environment outside the clone.
 TRITONCLIENT_VERSION="2.73.0"
 ensure_tritonclient() {
-  local dir="$LATHE_TOOLS/tritonclient-$TRITONCLIENT_VERSION"
-  if ! "$dir/bin/python" -c "import tritonclient.http, tritonclient.grpc" 2>/dev/null; then
-    rm -rf "$dir"
-    python3 -m venv "$dir"
-    "$dir/bin/pip" install --quiet --disable-pip-version-check "tritonclient[http,grpc]==$TRITONCLIENT_VERSION"
-  fi
-  "$dir/bin/python" -c "import tritonclient.http, tritonclient.grpc" \
-    || die "tritonclient $TRITONCLIENT_VERSION did not install into $dir"
-  export LATHE_TRITONCLIENT_PYTHON="$dir/bin/python"
+  local dir="tritonclient-$TRITONCLIENT_VERSION"
+  ensure_venv "$dir" python -c "import tritonclient.http, tritonclient.grpc" -- "tritonclient[http,grpc]==$TRITONCLIENT_VERSION"
+  export LATHE_TRITONCLIENT_PYTHON="$LATHE_TOOLS/$dir/bin/python"
 }
 
 # kubernetes-validate (PyPI; the Kubernetes API's JSON schemas, strict): the bundle tests validate
 # the Deployment, Service and KServe predictor a bundle ships against them.
 KUBERNETES_VALIDATE_VERSION="1.37.0"
 ensure_kubernetes_validate() {
-  local dir="$LATHE_TOOLS/kubernetes-validate-$KUBERNETES_VALIDATE_VERSION"
-  if ! "$dir/bin/python" -c "import kubernetes_validate, yaml" 2>/dev/null; then
-    rm -rf "$dir"
-    python3 -m venv "$dir"
-    "$dir/bin/pip" install --quiet --disable-pip-version-check "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
-  fi
-  "$dir/bin/python" -c "import kubernetes_validate, yaml" \
-    || die "kubernetes-validate $KUBERNETES_VALIDATE_VERSION did not install into $dir"
-  export LATHE_KUBERNETES_VALIDATE_PYTHON="$dir/bin/python"
+  local dir="kubernetes-validate-$KUBERNETES_VALIDATE_VERSION"
+  ensure_venv "$dir" python -c "import kubernetes_validate, yaml" -- "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+  export LATHE_KUBERNETES_VALIDATE_PYTHON="$LATHE_TOOLS/$dir/bin/python"
 }
 
 # model-signing (PyPI; the OpenSSF model-signing reference implementation, and pyopenssl, which it
@@ -156,30 +159,18 @@ ensure_kubernetes_validate() {
 # Lathe verifies what it signs, offline with a key.
 MODEL_SIGNING_VERSION="1.1.1"
 ensure_model_signing() {
-  local dir="$LATHE_TOOLS/model-signing-$MODEL_SIGNING_VERSION"
-  if ! "$dir/bin/model_signing" --help > /dev/null 2>&1; then
-    rm -rf "$dir"
-    python3 -m venv "$dir"
-    "$dir/bin/pip" install --quiet --disable-pip-version-check "model-signing==$MODEL_SIGNING_VERSION" "pyopenssl==26.4.0"
-  fi
-  "$dir/bin/model_signing" --help > /dev/null \
-    || die "model-signing $MODEL_SIGNING_VERSION did not install into $dir"
-  export LATHE_MODEL_SIGNING="$dir/bin/model_signing"
+  local dir="model-signing-$MODEL_SIGNING_VERSION"
+  ensure_venv "$dir" model_signing --help -- "model-signing==$MODEL_SIGNING_VERSION" "pyopenssl==26.4.0"
+  export LATHE_MODEL_SIGNING="$LATHE_TOOLS/$dir/bin/model_signing"
 }
 
 # cyclonedx-python-lib (PyPI, with its JSON schemas bundled, offline): the bundle tests validate
 # each bundle's sbom.cdx.json against the CycloneDX 1.6 schema, strictly.
 CYCLONEDX_VERSION="11.12.0"
 ensure_cyclonedx() {
-  local dir="$LATHE_TOOLS/cyclonedx-python-lib-$CYCLONEDX_VERSION"
-  if ! "$dir/bin/python" -c "import cyclonedx.validation.json" 2>/dev/null; then
-    rm -rf "$dir"
-    python3 -m venv "$dir"
-    "$dir/bin/pip" install --quiet --disable-pip-version-check "cyclonedx-python-lib[json-validation]==$CYCLONEDX_VERSION"
-  fi
-  "$dir/bin/python" -c "import cyclonedx.validation.json" \
-    || die "cyclonedx-python-lib $CYCLONEDX_VERSION did not install into $dir"
-  export LATHE_CYCLONEDX_PYTHON="$dir/bin/python"
+  local dir="cyclonedx-python-lib-$CYCLONEDX_VERSION"
+  ensure_venv "$dir" python -c "import cyclonedx.validation.json" -- "cyclonedx-python-lib[json-validation]==$CYCLONEDX_VERSION"
+  export LATHE_CYCLONEDX_PYTHON="$LATHE_TOOLS/$dir/bin/python"
 }
 
 # cargo-deny (crates.io), built once into the tools cache: licences, bans and sources of the
