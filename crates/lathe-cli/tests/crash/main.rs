@@ -105,6 +105,29 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// The first column of every row `sql` returns, as text.
+fn column(db: &Connection, sql: &str) -> Vec<String> {
+    db.prepare(sql)
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// The breast cancer table's 30 feature columns, comma-separated (the models' input order).
+fn features() -> String {
+    std::fs::read_to_string(repo().join("assets/datasets/breast_cancer.csv"))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .take(30)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -146,21 +169,9 @@ fn check_consistent(project: &Path, writer: &str, kill: usize) -> State {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(integrity, "ok", "{at}");
-    let broken: Vec<String> = db
-        .prepare("PRAGMA foreign_key_check")
-        .unwrap()
-        .query_map([], |r| r.get::<_, String>(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let broken: Vec<String> = column(&db, "PRAGMA foreign_key_check");
     assert!(broken.is_empty(), "{at}: foreign keys broken in {broken:?}");
-    let objects: Vec<String> = db
-        .prepare("SELECT sha256 FROM objects ORDER BY sha256")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let objects: Vec<String> = column(&db, "SELECT sha256 FROM objects ORDER BY sha256");
     for sha in &objects {
         let path = project.join("objects").join(&sha[..2]).join(&sha[2..]);
         let bytes = std::fs::read(&path)
@@ -179,26 +190,17 @@ fn check_consistent(project: &Path, writer: &str, kill: usize) -> State {
         0,
         "{at}: a dataset version without its profile"
     );
-    let bundles: Vec<String> = db
-        .prepare("SELECT path FROM bundles")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let bundles: Vec<String> = column(&db, "SELECT path FROM bundles");
     for b in bundles {
         assert!(
             Path::new(&b).exists(),
             "{at}: bundle row without its file {b}"
         );
     }
-    let tables: Vec<String> = db
-        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'audit_log' ORDER BY name")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let tables: Vec<String> = column(
+        &db,
+        "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'audit_log' ORDER BY name",
+    );
     let rows = tables
         .into_iter()
         .map(|t| {
@@ -379,15 +381,7 @@ impl Writer {
 /// A project with two dataset versions and a registered model (the other writers' inputs).
 fn base_project(root: &Path) -> PathBuf {
     let p = root.join("base");
-    let header = std::fs::read_to_string(repo().join("assets/datasets/breast_cancer.csv"))
-        .unwrap()
-        .lines()
-        .next()
-        .unwrap()
-        .split(',')
-        .take(30)
-        .collect::<Vec<_>>()
-        .join(",");
+    let header = features();
     let ps = p.display().to_string();
     ok(root, &["init", &ps]);
     for f in ["breast_cancer.csv", "breast_cancer_batch2.csv"] {
@@ -537,15 +531,7 @@ fn run_imports_survive_kills() {
 fn model_writers_survive_kills() {
     let tmp = tempfile::tempdir().unwrap();
     let base = base_project(tmp.path());
-    let header = std::fs::read_to_string(repo().join("assets/datasets/breast_cancer.csv"))
-        .unwrap()
-        .lines()
-        .next()
-        .unwrap()
-        .split(',')
-        .take(30)
-        .collect::<Vec<_>>()
-        .join(",");
+    let header = features();
     let forest = file("assets/models/breast_cancer_forest.onnx");
     survive(
         vec![
@@ -802,15 +788,7 @@ fn a_full_disk_fails_import_and_export_clearly_and_keeps_the_project() {
             "--dataset",
             "bc@1",
             "--features",
-            &std::fs::read_to_string(repo().join("assets/datasets/breast_cancer.csv"))
-                .unwrap()
-                .lines()
-                .next()
-                .unwrap()
-                .split(',')
-                .take(30)
-                .collect::<Vec<_>>()
-                .join(","),
+            &features(),
         ],
     );
     // Room for SQLite's WAL and shared-memory files, not for the table's Parquet copy.
