@@ -9,8 +9,10 @@
 //! - [`bins`]: Sturges' bin edges and numpy's histogram counts over given edges.
 //! - [`stats`]: numpy's histogram and "auto" bins, linear quantiles (pandas' default), pandas'
 //!   Pearson and Spearman correlations, scipy's chi-square goodness of fit to a uniform.
+//! - [`lars`]: scikit-learn's least-angle regression path and `LassoLarsIC`'s AIC/BIC choice.
 
 pub mod bins;
+pub mod lars;
 pub mod rng;
 pub mod stats;
 pub mod sum;

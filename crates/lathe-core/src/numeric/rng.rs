@@ -69,6 +69,25 @@ impl RandomState {
         self.next_u32() & 0x7fff_ffff
     }
 
+    /// `choice(n, size, p=p)` with replacement: the inverse of the normalised cumulative
+    /// probabilities at `size` uniform draws (`cdf.searchsorted(u, side="right")`).
+    pub fn choice_p(&mut self, p: &[f64], size: usize) -> Vec<usize> {
+        let mut cdf = Vec::with_capacity(p.len());
+        let mut acc = 0.0;
+        for v in p {
+            acc += v;
+            cdf.push(acc);
+        }
+        let last = cdf.last().copied().unwrap_or(1.0);
+        cdf.iter_mut().for_each(|c| *c /= last);
+        (0..size)
+            .map(|_| {
+                let u = self.random_sample();
+                cdf.partition_point(|&c| c <= u)
+            })
+            .collect()
+    }
+
     /// `permutation(n)`: `arange(n)` shuffled.
     pub fn permutation(&mut self, n: usize) -> Vec<usize> {
         let mut p: Vec<usize> = (0..n).collect();
