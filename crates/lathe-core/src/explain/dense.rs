@@ -86,9 +86,31 @@ fn activate(a: Activation, v: &mut [f64]) {
 }
 
 impl Dense {
-    /// The network form of `target`'s output, checked against the model on `probe` rows.
+    /// The network form of `target`'s output, checked against the model on `probe` rows: the
+    /// model's own network, or the affine map of a linear pipeline (Scaler, LinearClassifier
+    /// or LinearRegressor) as a one-layer network with the link that reproduces the output
+    /// (the first that does, on the probe rows).
     pub(crate) fn detect(target: &Target, probe: &[f32]) -> Option<Dense> {
-        let form = target.model.dense_form()?;
+        if let Some(form) = target.model.dense_form() {
+            return Dense::checked(target, probe, form);
+        }
+        let linear = target.model.linear_form()?;
+        let mut forms: Vec<DenseForm> =
+            [Activation::Sigmoid, Activation::Softmax, Activation::None]
+                .into_iter()
+                .map(|a| linear.as_dense(a))
+                .collect();
+        if linear.targets == 2 {
+            // scikit-learn's binary LogisticRegression exported as two scores ±m, each
+            // through the logistic: the positive class's score alone.
+            forms.push(linear.only(1).as_dense(Activation::Sigmoid));
+        }
+        forms
+            .into_iter()
+            .find_map(|form| Dense::checked(target, probe, form))
+    }
+
+    fn checked(target: &Target, probe: &[f32], form: DenseForm) -> Option<Dense> {
         let last = form.layers.last()?;
         let pick = match (target.class_index, target.classes.as_ref().map(Vec::len)) {
             (None, None) if last.outputs == 1 && last.activation == Activation::None => {

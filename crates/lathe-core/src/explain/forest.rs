@@ -342,18 +342,30 @@ mod tests {
         }
     }
 
-    /// The same for a network: the pulp-dispatched walk equals its baseline build bit for bit
-    /// and the model's own outputs to f32 rounding.
+    /// The same for a network, and for the linear pipelines run as one-layer networks (a
+    /// scaled logistic regression, a linear regression): the pulp-dispatched walk equals its
+    /// baseline build bit for bit and the model's own outputs to f32 rounding.
     #[test]
     fn network_walks_equal_the_models_outputs() {
+        for (model, data, drop) in [
+            ("mlp_reg", "diabetes.csv", 1),
+            ("logreg_bin", "breast_cancer.csv", 2),
+            ("linear_reg", "diabetes.csv", 1),
+        ] {
+            network_walk_equals_the_model(model, data, drop);
+        }
+    }
+
+    fn network_walk_equals_the_model(model: &str, data: &str, drop: usize) {
         use crate::explain::dense::{Dense, Walk};
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/explain/");
-        let bytes = std::fs::read(format!("{path}mlp_reg.onnx")).unwrap();
-        let m = Model::load(&bytes, "mlp_reg").unwrap();
-        let (width, x) = rows("diabetes.csv", 1);
+        let bytes = std::fs::read(format!("{path}{model}.onnx")).unwrap();
+        let m = Model::load(&bytes, model).unwrap();
+        let (width, x) = rows(data, drop);
         let target = Target::new(&m, width, None, &x).unwrap();
         let (explained, bg) = x.split_at(10 * width);
-        let dense = Dense::detect(&target, &explained[..5 * width]).expect("a network form");
+        let dense = Dense::detect(&target, &explained[..5 * width])
+            .unwrap_or_else(|| panic!("{model}: no network form"));
         let toggles: Vec<usize> = (0..3 * width).map(|i| (i * 3) % width).collect();
         for row in explained.chunks(width) {
             let walked = dense.walk(row, bg, &toggles);
@@ -371,7 +383,7 @@ mod tests {
             for (step, (got, want)) in walked.iter().zip(&expect).enumerate() {
                 assert!(
                     (got - want).abs() <= 1e-5 * (1.0 + want.abs()),
-                    "step {step}: fast path {got}, graph {want}"
+                    "{model} step {step}: fast path {got}, graph {want}"
                 );
             }
         }

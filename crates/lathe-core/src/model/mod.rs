@@ -97,6 +97,42 @@ pub struct LinearForm {
     pub width: usize,
 }
 
+impl LinearForm {
+    /// Score `t` alone (a binary classifier's positive class, whose probability is the
+    /// logistic of its own score).
+    pub fn only(&self, t: usize) -> LinearForm {
+        LinearForm {
+            weights: self.weights[t * self.width..(t + 1) * self.width].to_vec(),
+            intercepts: vec![self.intercepts[t]],
+            targets: 1,
+            width: self.width,
+        }
+    }
+
+    /// The same affine map as a one-layer network with `activation` (the identity, a
+    /// logistic link on one score, a softmax over several), for the network fast paths.
+    pub fn as_dense(&self, activation: Activation) -> DenseForm {
+        let (w, t) = (self.width, self.targets);
+        let mut weights = vec![0.0f64; w * t];
+        for k in 0..t {
+            for j in 0..w {
+                weights[j * t + k] = self.weights[k * w + j];
+            }
+        }
+        DenseForm {
+            offset: vec![0.0; w],
+            scale: vec![1.0; w],
+            layers: vec![DenseLayer {
+                weights,
+                bias: self.intercepts.clone(),
+                bias_set: true,
+                outputs: t,
+                activation,
+            }],
+        }
+    }
+}
+
 /// An activation of a [`DenseLayer`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Activation {
