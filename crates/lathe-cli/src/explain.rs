@@ -26,7 +26,7 @@ pub struct ExplainArgs {
     #[arg(long, default_value = "shap")]
     method: String,
     /// SHAP algorithm: auto (linear, tree, exact for ≤ 10 features, else permutation), exact,
-    /// permutation, linear or tree.
+    /// permutation, linear, tree or kernel (shap's KernelExplainer; auto never picks it).
     #[arg(long, default_value = "auto")]
     algorithm: String,
     /// Rows to explain with SHAP or LIME, `A..B` (0-based, B excluded); default the first
@@ -53,6 +53,13 @@ pub struct ExplainArgs {
     /// Model evaluations per row for permutation SHAP (shap's max_evals).
     #[arg(long, default_value_t = 500, value_name = "N")]
     max_evals: usize,
+    /// Kernel SHAP: coalitions evaluated per row (default shap's 2 × features + 2048).
+    #[arg(long, value_name = "N")]
+    nsamples: Option<usize>,
+    /// Kernel SHAP's feature selection, as shap's l1_reg: num_features(K) (default
+    /// num_features(10)), aic, bic, auto or false.
+    #[arg(long, value_name = "RULE")]
+    l1_reg: Option<String>,
     /// LIME: samples drawn per explained row.
     #[arg(long, default_value_t = 5000, value_name = "N")]
     samples: usize,
@@ -122,6 +129,12 @@ fn request(a: &ExplainArgs, target: Option<String>) -> anyhow::Result<Request> {
             max_evals: a.max_evals,
             seed: a.seed,
             class: a.class.clone(),
+            nsamples: a.nsamples,
+            l1_reg: a
+                .l1_reg
+                .as_deref()
+                .map(explain::kernel::L1Reg::parse)
+                .transpose()?,
         },
         "permutation" => Request::Permutation {
             scoring: a.scoring.as_deref().map(Scoring::parse).transpose()?,

@@ -273,6 +273,8 @@ pub fn export(project: &Project, options: &ExportOptions, job: &Job) -> Result<E
             max_evals: 500,
             seed: 0,
             class: None,
+            nsamples: None,
+            l1_reg: None,
         };
         let stored = explain::store::explain_stored(
             project,

@@ -17,6 +17,7 @@ pub mod chart;
 mod dense;
 mod forest;
 pub mod importance;
+pub mod kernel;
 pub mod lime;
 pub mod pdp;
 mod picks;
@@ -284,6 +285,14 @@ pub enum Request {
         max_evals: usize,
         seed: u32,
         class: Option<String>,
+        /// Coalitions per row for kernel SHAP (`None`: shap's `2M + 2048`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "ts", ts(optional))]
+        nsamples: Option<usize>,
+        /// Kernel SHAP's feature selection (`None`: shap's `num_features(10)`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "ts", ts(optional, type = "string"))]
+        l1_reg: Option<kernel::L1Reg>,
     },
     Permutation {
         /// `None`: accuracy for a classifier, r2 for a regressor.
@@ -407,6 +416,8 @@ fn shap_of(
         algorithm,
         max_evals,
         seed,
+        nsamples,
+        l1_reg,
         ..
     } = request
     else {
@@ -430,6 +441,8 @@ fn shap_of(
             algorithm: *algorithm,
             max_evals: *max_evals,
             seed: *seed,
+            nsamples: *nsamples,
+            l1_reg: l1_reg.unwrap_or_default(),
         },
         job,
     )?;

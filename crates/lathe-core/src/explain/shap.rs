@@ -11,6 +11,8 @@
 //! - **linear** (shap's LinearExplainer, interventional): `w_j (x_j − mean_j)` on the margin of a
 //!   model that is affine in its inputs ([`crate::model::Model::linear_form`]).
 //! - **tree**: interventional TreeSHAP over the ONNX tree ensemble (see `treeshap`).
+//! - **kernel** (shap's KernelExplainer, only when asked for): a weighted linear regression
+//!   over shap's coalitions, drawn with numpy's global draws for the seed (see `kernel`).
 //!
 //! Every algorithm satisfies `base_value + Σ values = model output` for each row; the result
 //! carries the model output so this can be checked.
@@ -22,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use super::dense::Dense;
 use super::forest::Forest;
+use super::kernel::{self, Design, L1Reg};
 use super::treeshap::TreeForm;
 use super::{Output, OutputKind, Target};
 use crate::job::Job;
@@ -41,6 +44,8 @@ pub enum Algorithm {
     Permutation,
     Linear,
     Tree,
+    /// shap's KernelExplainer; `auto` never picks it.
+    Kernel,
 }
 
 impl Algorithm {
@@ -51,11 +56,12 @@ impl Algorithm {
             "permutation" => Algorithm::Permutation,
             "linear" => Algorithm::Linear,
             "tree" => Algorithm::Tree,
+            "kernel" => Algorithm::Kernel,
             other => {
                 return Err(Error::BadArgument {
                     argument: "algorithm",
                     detail: format!(
-                        "{other:?} is not one of auto, exact, permutation, linear, tree"
+                        "{other:?} is not one of auto, exact, permutation, linear, tree, kernel"
                     ),
                 });
             }
@@ -69,6 +75,7 @@ impl Algorithm {
             Algorithm::Permutation => "permutation",
             Algorithm::Linear => "linear",
             Algorithm::Tree => "tree",
+            Algorithm::Kernel => "kernel",
         }
     }
 }
@@ -99,6 +106,13 @@ pub struct ShapValues {
     pub background_rows: usize,
     /// Permutations per row (permutation algorithm only).
     pub permutations: Option<usize>,
+    /// Coalitions per row at most (kernel algorithm only: `--nsamples`, capped at 2^M − 2).
+    #[serde(default)]
+    pub nsamples: Option<usize>,
+    /// The feature selection before the regression (kernel algorithm only, shap's `l1_reg`).
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub l1_reg: Option<L1Reg>,
 }
 
 /// What to explain.
@@ -120,6 +134,9 @@ pub struct ShapSettings {
     /// Model evaluations per row for the permutation algorithm (shap's `max_evals`, 500).
     pub max_evals: usize,
     pub seed: u32,
+    /// Coalitions per row for the kernel algorithm (`None`: shap's `2M + 2048`).
+    pub nsamples: Option<usize>,
+    pub l1_reg: L1Reg,
 }
 
 impl Default for ShapSettings {
@@ -128,6 +145,8 @@ impl Default for ShapSettings {
             algorithm: Algorithm::Auto,
             max_evals: 500,
             seed: 0,
+            nsamples: None,
+            l1_reg: L1Reg::default(),
         }
     }
 }
@@ -158,6 +177,8 @@ pub fn shap(input: &ShapInput, settings: &ShapSettings, job: &Job) -> Result<Sha
         model_output: Vec::new(),
         background_rows: n_bg,
         permutations: None,
+        nsamples: None,
+        l1_reg: None,
     };
     let refuse = |what: &str| Error::BadArgument {
         argument: "algorithm",
@@ -198,28 +219,16 @@ pub fn shap(input: &ShapInput, settings: &ShapSettings, job: &Job) -> Result<Sha
     };
     out.algorithm = algorithm;
 
+    if algorithm == Algorithm::Kernel {
+        return kernel_shap(input, settings, out, job);
+    }
     let done = AtomicU64::new(0);
     let perms = if algorithm == Algorithm::Permutation {
         Some(permutations(input, settings)?)
     } else {
         None
     };
-    // Networks and tree ensembles run on their own fast paths; anything else through the
-    // model's graph.
-    let dense = Dense::detect(input.target, probe);
-    let forest = match dense {
-        Some(_) => None,
-        None => Forest::detect(input.target, probe, n_bg),
-    };
-    // The base value as the coalitions compute it, so that base + Σ values = the output.
-    let on_background = |f: &dyn Fn(&[f32]) -> f64| {
-        mean(&input.background.chunks(width).map(f).collect::<Vec<_>>())
-    };
-    let base = match (&dense, &forest) {
-        (Some(d), _) => on_background(&|b| d.value(b)),
-        (None, Some(f)) => on_background(&|b| f.value(b)),
-        (None, None) => mean(&input.target.eval_par(input.background)?),
-    };
+    let (dense, forest) = fast_paths(input, probe, n_bg);
     let eval = Coalitions {
         target: input.target,
         dense: dense.as_ref(),
@@ -227,6 +236,7 @@ pub fn shap(input: &ShapInput, settings: &ShapSettings, job: &Job) -> Result<Sha
         bg: input.background,
         width,
     };
+    let base = eval.base()?;
     let results: Vec<(Vec<f64>, f64)> = (0..n)
         .into_par_iter()
         .map(|r| {
@@ -252,6 +262,114 @@ pub fn shap(input: &ShapInput, settings: &ShapSettings, job: &Job) -> Result<Sha
     Ok(out)
 }
 
+/// Networks (and affine models) and tree ensembles run on their own fast paths; anything else
+/// through the model's graph.
+fn fast_paths(input: &ShapInput, probe: &[f32], n_bg: usize) -> (Option<Dense>, Option<Forest>) {
+    let dense = Dense::detect(input.target, probe);
+    let forest = match dense {
+        Some(_) => None,
+        None => Forest::detect(input.target, probe, n_bg),
+    };
+    (dense, forest)
+}
+
+/// Kernel SHAP: shap's coalitions per row (drawn in row order from one `RandomState`), their
+/// values through the model's fastest path, shap's regression. Progress counts model
+/// evaluations (coalitions × background rows).
+fn kernel_shap(
+    input: &ShapInput,
+    settings: &ShapSettings,
+    mut out: ShapValues,
+    job: &Job,
+) -> Result<ShapValues> {
+    let width = input.features.len();
+    let n_bg = input.background.len() / width;
+    if settings.nsamples == Some(0) {
+        return Err(Error::BadArgument {
+            argument: "nsamples",
+            detail: "Kernel SHAP needs at least one coalition per row (shap's default is 2 × features + 2048)".to_owned(),
+        });
+    }
+    let probe = &input.x[..input.x.len().min(32 * width)];
+    let (dense, forest) = fast_paths(input, probe, n_bg);
+    let eval = Coalitions {
+        target: input.target,
+        dense: dense.as_ref(),
+        forest: forest.as_ref(),
+        bg: input.background,
+        width,
+    };
+    let base = eval.base()?;
+    let varying: Vec<Vec<usize>> = input
+        .x
+        .chunks(width)
+        .map(|x| varying(x, input.background, width))
+        .collect();
+    let total: u64 = varying
+        .iter()
+        .map(|v| (kernel::budget(v.len(), settings.nsamples) * n_bg) as u64)
+        .sum();
+    let mut rng = RandomState::new(settings.seed);
+    let done = AtomicU64::new(0);
+    // Rows a block at a time: the draws are sequential (shap's order), the work parallel, and
+    // only one block's coalitions are held.
+    let block = 4 * rayon::current_num_threads().max(1);
+    let rows: Vec<&[f32]> = input.x.chunks(width).collect();
+    for (start, xs) in rows
+        .chunks(block)
+        .enumerate()
+        .map(|(b, xs)| (b * block, xs))
+    {
+        job.cancel.check()?;
+        let designs: Vec<Option<Design>> = (start..start + xs.len())
+            .map(|r| {
+                let m = varying[r].len();
+                (m >= 2).then(|| kernel::design(m, settings.nsamples, &mut rng))
+            })
+            .collect();
+        let results: Vec<(Vec<f64>, f64)> = xs
+            .par_iter()
+            .zip(&designs)
+            .enumerate()
+            .map(|(i, (x, design))| {
+                job.cancel.check()?;
+                let vary = &varying[start + i];
+                let fx = eval.value(x)?;
+                let mut phi = vec![0.0f64; width];
+                match (vary.len(), design) {
+                    (0, _) => {}
+                    (1, _) => phi[vary[0]] = fx - base,
+                    (_, Some(d)) => {
+                        let ey = eval.coalitions(x, vary, d)?;
+                        let v = kernel::solve(d, &ey, fx, base, settings.l1_reg)?;
+                        for (&j, p) in vary.iter().zip(v) {
+                            phi[j] = p;
+                        }
+                        let evals = (d.len() * n_bg) as u64;
+                        let now = done.fetch_add(evals, Ordering::Relaxed) + evals;
+                        job.progress("model evaluations", now, Some(total));
+                    }
+                    (_, None) => unreachable!("a design for every row of two or more features"),
+                }
+                Ok((phi, fx))
+            })
+            .collect::<Result<_>>()?;
+        for (v, fx) in results {
+            out.values.push(v);
+            out.model_output.push(fx);
+        }
+    }
+    out.algorithm = Algorithm::Kernel;
+    out.base_value = base;
+    out.nsamples = Some(
+        settings
+            .nsamples
+            .unwrap_or_else(|| kernel::default_nsamples(width)),
+    );
+    out.l1_reg = Some(settings.l1_reg);
+    Ok(out)
+}
+
 /// numpy's pairwise mean is not needed for agreement to 1e-12 at these sizes; a plain sum.
 fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len() as f64
@@ -268,6 +386,88 @@ struct Coalitions<'a> {
 }
 
 impl Coalitions<'_> {
+    /// The mean output over the background rows as the coalitions compute it, so that
+    /// base + Σ values = the output.
+    fn base(&self) -> Result<f64> {
+        let on_background = |f: &dyn Fn(&[f32]) -> f64| {
+            mean(&self.bg.chunks(self.width).map(f).collect::<Vec<_>>())
+        };
+        Ok(match (self.dense, self.forest) {
+            (Some(d), _) => on_background(&|b| d.value(b)),
+            (None, Some(f)) => on_background(&|b| f.value(b)),
+            (None, None) => mean(&self.target.eval_par(self.bg)?),
+        })
+    }
+
+    /// The explained number of one row, by the same path as the coalitions.
+    fn value(&self, x: &[f32]) -> Result<f64> {
+        Ok(match (self.dense, self.forest) {
+            (Some(d), _) => d.value(x),
+            (None, Some(f)) => f.value(x),
+            (None, None) => self.target.eval(x)?[0],
+        })
+    }
+
+    /// The value of each coalition of `design` (over the features `vary`): on a fast path,
+    /// one walk through the coalitions in Gray-code order, toggling the features that differ
+    /// from the previous one; through the graph, blocks of rows.
+    fn coalitions(&self, x: &[f32], vary: &[usize], design: &Design) -> Result<Vec<f64>> {
+        let n = design.len();
+        if self.dense.is_some() || self.forest.is_some() {
+            let mut order: Vec<usize> = (0..n).collect();
+            if design.m < 64 {
+                // The inverse Gray code of a mask is its position on the Gray-code path.
+                let rank = |i: usize| {
+                    let mut g = design
+                        .mask(i)
+                        .iter()
+                        .enumerate()
+                        .fold(0u64, |a, (j, &b)| a | (u64::from(b) << (design.m - 1 - j)));
+                    let mut shift = 1;
+                    while shift < 64 {
+                        g ^= g >> shift;
+                        shift <<= 1;
+                    }
+                    g
+                };
+                order.sort_by_cached_key(|&i| rank(i));
+            }
+            let mut on = vec![false; design.m];
+            let mut toggles = Vec::new();
+            let mut at = Vec::with_capacity(n);
+            for &i in &order {
+                for (j, (&want, state)) in design.mask(i).iter().zip(on.iter_mut()).enumerate() {
+                    if want != *state {
+                        *state = want;
+                        toggles.push(vary[j]);
+                    }
+                }
+                at.push(toggles.len());
+            }
+            let walked = self.walk(x, &toggles)?;
+            let mut ey = vec![0.0f64; n];
+            for (&i, &pos) in order.iter().zip(&at) {
+                ey[i] = walked[pos];
+            }
+            return Ok(ey);
+        }
+        let per_call = (16_384 / (self.bg.len() / self.width)).max(1);
+        let mut ey = Vec::with_capacity(n);
+        let mut masks = Vec::with_capacity(per_call);
+        for chunk in (0..n).collect::<Vec<_>>().chunks(per_call) {
+            masks.clear();
+            for &i in chunk {
+                let mut full = vec![false; self.width];
+                for (&j, &b) in vary.iter().zip(design.mask(i)) {
+                    full[j] = b;
+                }
+                masks.push(full);
+            }
+            ey.extend(self.values(x, &masks)?);
+        }
+        Ok(ey)
+    }
+
     /// Mean output per coalition for a batch of masks: rows of the background with `x` on
     /// each mask's features.
     fn values(&self, x: &[f32], masks: &[Vec<bool>]) -> Result<Vec<f64>> {

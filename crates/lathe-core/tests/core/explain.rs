@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use lathe_core::dataset::browse::TableSource;
 use lathe_core::dataset::stream::MemoryLimit;
+use lathe_core::explain::kernel::L1Reg;
 use lathe_core::explain::shap::Algorithm;
 use lathe_core::explain::{ExplainInput, Explanation, OutputKind, Request, explain};
 use lathe_core::fairness::{self, Predictions};
@@ -70,6 +71,8 @@ fn shap_request(case: &Value, algorithm: Algorithm) -> Request {
         max_evals: 500,
         seed: case["seed"].as_u64().unwrap() as u32,
         class: case["class"].as_str().map(str::to_owned),
+        nsamples: None,
+        l1_reg: None,
     }
 }
 
@@ -142,6 +145,78 @@ fn shap_values_equal_shaps() {
                 (sum - s.model_output[r]).abs() <= 1e-9 * s.model_output[r].abs().max(1.0),
                 "{name}: row {r} is not additive: {sum} vs {}",
                 s.model_output[r]
+            );
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Kernel SHAP against shap's KernelExplainer (tests/fixtures/kernel_reference.py): the same
+/// coalitions for the seed, the same feature selection for each `l1_reg` rule, the same
+/// regression. Values and base value within 1e-6 of the largest reference value.
+#[test]
+fn kernel_shap_equals_shaps_kernel_explainer() {
+    let path = repo().join("tests/fixtures/explain/kernel.json");
+    let expected: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let cases = expected["kernel"].as_array().unwrap();
+    assert!(cases.len() >= 10);
+    let mut failures = Vec::new();
+    for case in cases {
+        let name = format!(
+            "{} seed {} nsamples {} l1_reg {}",
+            case["model"].as_str().unwrap(),
+            case["seed"],
+            case["nsamples"],
+            case["l1_reg"]
+        );
+        let (m, f) = (model(&case["model"]), frame(&case["data"]));
+        let features = strings(&case["features"]);
+        let request = Request::Shap {
+            algorithm: Algorithm::Kernel,
+            rows: Some(format!("0..{}", case["rows"])),
+            background: case["background"].as_u64().unwrap() as usize,
+            max_evals: 500,
+            seed: case["seed"].as_u64().unwrap() as u32,
+            class: case["class"].as_str().map(str::to_owned),
+            nsamples: case["nsamples"].as_u64().map(|n| n as usize),
+            l1_reg: Some(L1Reg::parse(case["l1_reg"].as_str().unwrap()).unwrap()),
+        };
+        let Explanation::Shap(s) = run(&m, &features, &f, &request) else {
+            panic!("{name}: not SHAP values");
+        };
+        assert_eq!(s.algorithm, Algorithm::Kernel, "{name}");
+        let reference = matrix(&case["values"]);
+        let scale = reference
+            .iter()
+            .flatten()
+            .fold(0.0f64, |a, v| a.max(v.abs()));
+        let tol = 1e-6 * scale;
+        let mut worst = (0.0f64, String::new());
+        for (r, (ours, theirs)) in s.values.iter().zip(&reference).enumerate() {
+            for (j, (a, b)) in ours.iter().zip(theirs).enumerate() {
+                if (a - b).abs() > worst.0 {
+                    worst = (
+                        (a - b).abs(),
+                        format!("row {r} {}: Lathe {a:e}, shap {b:e}", features[j]),
+                    );
+                }
+            }
+        }
+        let base = case["base_value"].as_f64().unwrap();
+        if (s.base_value - base).abs() > worst.0 {
+            worst = (
+                (s.base_value - base).abs(),
+                format!("base value: Lathe {}, shap {base}", s.base_value),
+            );
+        }
+        if worst.0 > tol {
+            failures.push(format!("{name}: {} (tolerance {tol:e})", worst.1));
+        }
+        for (r, v) in s.values.iter().enumerate() {
+            let sum = s.base_value + v.iter().sum::<f64>();
+            assert!(
+                (sum - s.model_output[r]).abs() <= 1e-9 * s.model_output[r].abs().max(1.0),
+                "{name}: row {r} is not additive"
             );
         }
     }

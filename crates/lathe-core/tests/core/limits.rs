@@ -183,6 +183,8 @@ fn shap_over_its_memory_limit_reads_only_its_rows_and_equals_the_in_memory_one()
             max_evals: 300,
             seed: 7,
             class: None,
+            nsamples: None,
+            l1_reg: None,
         };
         let (memory, sliced) =
             in_memory_and_sliced(&model, &features, (&frame, &source), None, TINY, &request);
