@@ -242,8 +242,8 @@ fn explanation_text(e: &Explanation, note: &str) -> String {
     match e {
         Explanation::Shap(s) => {
             out.push(format!(
-                "SHAP ({} algorithm) of the {}, {} rows against {} background rows {note}",
-                s.algorithm.name(),
+                "SHAP ({}) of the {}, {} rows against {} background rows {note}",
+                s.algorithm_text(),
                 s.output.description,
                 s.rows.len(),
                 s.background_rows

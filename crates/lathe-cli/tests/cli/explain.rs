@@ -53,6 +53,33 @@ fn shap_importance_and_pdp_are_stored_and_reopened() {
         "reopening is not a new computation"
     );
 
+    // Kernel SHAP only when asked for, with its budget and selection stated and stored.
+    let mut kernel_args = args[..5].to_vec();
+    kernel_args.extend([
+        "--algorithm",
+        "kernel",
+        "--rows",
+        "0..3",
+        "--nsamples",
+        "200",
+    ]);
+    let kernel = json(&kernel_args);
+    assert_eq!(kernel["algorithm"], "kernel");
+    assert_eq!(kernel["nsamples"], 200);
+    assert_eq!(kernel["l1_reg"], "num_features(10)");
+    assert_eq!(kernel["rows"].as_array().unwrap().len(), 3);
+    let nonzero = kernel["values"][0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v.as_f64().unwrap() != 0.0)
+        .count();
+    assert!(
+        (1..=10).contains(&nonzero),
+        "num_features(10) keeps at most 10 of 30 features: {nonzero}"
+    );
+    assert_eq!(json(&kernel_args), kernel, "the stored result reopens");
+
     let charts = tmp.path().join("charts");
     let imp = json(&[
         "--project",
@@ -264,6 +291,27 @@ fn bad_explain_and_fairness_inputs_are_refused() {
     run(
         stored(&["--algorithm", "tree"]),
         &["not a single tree ensemble"],
+    );
+    run(
+        stored(&["--algorithm", "kernel", "--l1-reg", "lasso"]),
+        &["\"lasso\"", "num_features(K)"],
+    );
+    run(
+        stored(&["--algorithm", "kernel", "--nsamples", "0"]),
+        &["at least one coalition"],
+    );
+    run(
+        stored(&[
+            "--algorithm",
+            "kernel",
+            "--rows",
+            "0..1",
+            "--nsamples",
+            "5",
+            "--l1-reg",
+            "aic",
+        ]),
+        &["too few", "raise --nsamples"],
     );
     let missing = stored(&["--background-data", "nope"]);
     let missing: Vec<&str> = missing.iter().map(String::as_str).collect();

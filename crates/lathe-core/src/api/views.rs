@@ -460,7 +460,7 @@ impl ExplainView {
         let what = match &stored.result {
             Explanation::Shap(s) => format!(
                 "SHAP ({}) of the {}, {} rows, {} background rows, base value {}",
-                s.algorithm.name(),
+                s.algorithm_text(),
                 s.output.description,
                 s.rows.len(),
                 s.background_rows,

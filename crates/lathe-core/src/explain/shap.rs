@@ -107,12 +107,34 @@ pub struct ShapValues {
     /// Permutations per row (permutation algorithm only).
     pub permutations: Option<usize>,
     /// Coalitions per row at most (kernel algorithm only: `--nsamples`, capped at 2^M − 2).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub nsamples: Option<usize>,
     /// The feature selection before the regression (kernel algorithm only, shap's `l1_reg`).
-    #[serde(default)]
-    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional, type = "string"))]
     pub l1_reg: Option<L1Reg>,
+}
+
+impl ShapValues {
+    /// The algorithm and its settings in words, for captions: `kernel, up to 2108 coalitions
+    /// a row, l1_reg num_features(10)`.
+    pub fn algorithm_text(&self) -> String {
+        match (
+            self.algorithm,
+            self.permutations,
+            self.nsamples,
+            self.l1_reg,
+        ) {
+            (Algorithm::Kernel, _, Some(n), Some(l1)) => {
+                format!("kernel, up to {n} coalitions a row, l1_reg {l1}")
+            }
+            (Algorithm::Permutation, Some(p), _, _) => {
+                format!("permutation, {p} permutations a row")
+            }
+            (a, ..) => a.name().to_owned(),
+        }
+    }
 }
 
 /// What to explain.
@@ -361,10 +383,13 @@ fn kernel_shap(
     }
     out.algorithm = Algorithm::Kernel;
     out.base_value = base;
+    // The largest budget any row had (shap caps it at 2^M − 2 coalitions).
     out.nsamples = Some(
-        settings
-            .nsamples
-            .unwrap_or_else(|| kernel::default_nsamples(width)),
+        varying
+            .iter()
+            .map(|v| kernel::budget(v.len(), settings.nsamples))
+            .max()
+            .unwrap_or(0),
     );
     out.l1_reg = Some(settings.l1_reg);
     Ok(out)
