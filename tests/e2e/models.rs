@@ -309,5 +309,72 @@ async fn explain_a_model_and_assess_its_fairness() {
         caption.contains("LIME of the") && caption.contains("computed in"),
         "{caption}"
     );
+
+    // Kernel SHAP, picked by hand (auto never picks it), on the demo's logistic regression
+    // (30 features: shap's 2 × 30 + 2048 coalitions a row, LAR keeping 10 features). The
+    // progress bar counts model evaluations; the caption states the budget and selection,
+    // and the base value is the one `lathe explain --algorithm kernel` reopens.
+    app.click("[data-ref='breast_cancer_classifier@1']").await;
+    app.wait_text_containing(
+        "[data-testid=model-detail] h2",
+        "breast_cancer_classifier@1",
+    )
+    .await;
+    app.scroll_to("[data-testid=model-explain]").await;
+    app.click("[data-testid=explain-method-shap]").await;
+    app.select("[data-testid=explain-algorithm]", "kernel")
+        .await;
+    app.find("[data-testid=explain-l1-reg]").await;
+    app.client
+        .execute(
+            "const f = document.querySelector('[data-testid=explain-rows]'); f.value = '0..60'; f.dispatchEvent(new Event('input', { bubbles: true }));",
+            vec![],
+        )
+        .await
+        .expect("set the rows");
+    app.click("[data-testid=explain-run]").await;
+    let bar = app
+        .wait_text_containing(
+            "[data-testid=model-explain] [role=progressbar]",
+            "model evaluations",
+        )
+        .await;
+    assert!(bar.contains(" of "), "the bar counts evaluations: {bar}");
+    app.scroll_to("[data-testid=model-explain]").await;
+    app.screenshot("40-explain-kernel-progress").await;
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let caption = loop {
+        if gone("[data-testid=explain-caption]").await {
+            assert!(
+                Instant::now() < deadline,
+                "Kernel SHAP did not finish within 180 s"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            continue;
+        }
+        break app.text("[data-testid=explain-caption]").await;
+    };
+    assert!(
+        caption.contains("SHAP (kernel, up to 2108 coalitions a row, l1_reg num_features(10))"),
+        "{caption}"
+    );
+    let cli = lathe(&[
+        "explain",
+        "breast_cancer_classifier@1",
+        "breast_cancer@1",
+        "--algorithm",
+        "kernel",
+        "--rows",
+        "0..60",
+        "--json",
+        "--project",
+        demo_path,
+    ]);
+    assert_eq!(cli["algorithm"], "kernel");
+    let base = number(cli["base_value"].as_f64().expect("base value"));
+    assert!(caption.contains(&base), "{caption} lacks base {base}");
+    app.find("[data-testid=shap-chart-beeswarm] svg").await;
+    app.scroll_to("[data-testid=model-explain]").await;
+    app.screenshot("41-explain-kernel").await;
     app.close().await;
 }

@@ -13,7 +13,15 @@ rows: string | null,
 /**
  * Background rows sampled (without replacement, numpy's draws for `seed`).
  */
-background: number, max_evals: number, seed: number, class: string | null, } | { "method": "permutation", 
+background: number, max_evals: number, seed: number, class: string | null, 
+/**
+ * Coalitions per row for kernel SHAP (`None`: shap's `2M + 2048`).
+ */
+nsamples?: number, 
+/**
+ * Kernel SHAP's feature selection (`None`: shap's `num_features(10)`).
+ */
+l1_reg?: string, } | { "method": "permutation", 
 /**
  * `None`: accuracy for a classifier, r2 for a regressor.
  */

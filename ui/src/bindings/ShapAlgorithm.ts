@@ -3,4 +3,4 @@
 /**
  * Which SHAP algorithm to run.
  */
-export type ShapAlgorithm = "auto" | "exact" | "permutation" | "linear" | "tree";
+export type ShapAlgorithm = "auto" | "exact" | "permutation" | "linear" | "tree" | "kernel";

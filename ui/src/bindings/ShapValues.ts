@@ -33,4 +33,12 @@ model_output: Array<number>, background_rows: number,
 /**
  * Permutations per row (permutation algorithm only).
  */
-permutations: number | null, };
+permutations: number | null, 
+/**
+ * Coalitions per row at most (kernel algorithm only: `--nsamples`, capped at 2^M − 2).
+ */
+nsamples?: number, 
+/**
+ * The feature selection before the regression (kernel algorithm only, shap's `l1_reg`).
+ */
+l1_reg?: string, };

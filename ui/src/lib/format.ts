@@ -29,3 +29,10 @@ export function percent(done: number, total: number | null): number | null {
   if (total === null || total <= 0) return null;
   return Math.min(100, Math.max(0, Math.round((done / total) * 100)));
 }
+
+/** A count for a progress label: 950, 12.5k, 3.2M. */
+export function compactCount(n: number): string {
+  if (n < 1000) return `${n}`;
+  if (n < 1e6) return `${(n / 1e3).toFixed(n < 1e4 ? 1 : 0)}k`;
+  return `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)}M`;
+}
