@@ -12,6 +12,51 @@
 use super::Target;
 use crate::model::{Activation, DenseForm};
 
+/// The steps of a walk whose values are wanted: every one (exact and permutation SHAP), or
+/// the listed ones — the number of toggles applied, ascending (Kernel SHAP's coalitions, a few
+/// toggles apart). Skipped steps only update the running state.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Steps<'a> {
+    All,
+    At(&'a [usize]),
+}
+
+/// Reads [`Steps`] along a walk.
+pub(crate) struct StepCursor<'a> {
+    steps: Steps<'a>,
+    next: usize,
+}
+
+impl<'a> StepCursor<'a> {
+    pub(crate) fn new(steps: Steps<'a>) -> StepCursor<'a> {
+        StepCursor { steps, next: 0 }
+    }
+
+    /// Values the walk will give for `toggles` toggles.
+    pub(crate) fn capacity(&self, toggles: usize) -> usize {
+        match self.steps {
+            Steps::All => toggles + 1,
+            Steps::At(at) => at.len(),
+        }
+    }
+
+    /// How many times step `step`'s value is wanted (steps are visited in order).
+    #[inline(always)]
+    pub(crate) fn take(&mut self, step: usize) -> usize {
+        match self.steps {
+            Steps::All => 1,
+            Steps::At(at) => {
+                let mut n = 0;
+                while self.next < at.len() && at[self.next] == step {
+                    n += 1;
+                    self.next += 1;
+                }
+                n
+            }
+        }
+    }
+}
+
 /// How the explained number is read off the network's last layer.
 #[derive(Debug, Clone, Copy)]
 enum Pick {
@@ -179,11 +224,23 @@ impl Dense {
     /// the same operations in the same order (Rust never fuses a multiply and an add by
     /// itself), so the values are the same on every machine.
     pub(crate) fn walk(&self, x: &[f32], bg: &[f32], toggles: &[usize]) -> Vec<f64> {
+        self.walk_at(x, bg, toggles, Steps::All)
+    }
+
+    /// [`Dense::walk`], giving only the values of `steps`.
+    pub(crate) fn walk_at(
+        &self,
+        x: &[f32],
+        bg: &[f32],
+        toggles: &[usize],
+        steps: Steps,
+    ) -> Vec<f64> {
         pulp::Arch::new().dispatch(Walk {
             dense: self,
             x,
             bg,
             toggles,
+            steps,
         })
     }
 
@@ -227,7 +284,7 @@ impl Dense {
     /// registers. perf on the exact-SHAP benchmark (16 ReLU units, 100 background rows): the
     /// separate update, read-back and output passes were two thirds of the time.
     #[inline(always)]
-    fn walk_fused(&self, x: &[f32], bg: &[f32], toggles: &[usize]) -> Vec<f64> {
+    fn walk_fused(&self, x: &[f32], bg: &[f32], toggles: &[usize], steps: Steps) -> Vec<f64> {
         const LANES: usize = 8;
         let nb = bg.len() / self.width;
         let stride = nb.div_ceil(LANES) * LANES;
@@ -241,7 +298,8 @@ impl Dense {
         let zeros = vec![0.0f64; stride];
         let mut w1 = vec![0.0f64; n];
         let mut on = vec![false; self.width];
-        let mut sums = Vec::with_capacity(toggles.len() + 1);
+        let mut cursor = StepCursor::new(steps);
+        let mut sums = Vec::with_capacity(cursor.capacity(toggles.len()));
         for step in 0..=toggles.len() {
             // The first step reads the start (it adds 0 · 0); every later one toggles a feature.
             let dj = match step.checked_sub(1).map(|t| toggles[t]) {
@@ -255,6 +313,16 @@ impl Dense {
                 }
                 None => &zeros[..],
             };
+            let want = cursor.take(step);
+            if want == 0 {
+                // Only the update, the same operations as below.
+                for (hk, &w) in h.chunks_exact_mut(stride).zip(&w1) {
+                    for (v, d) in hk.iter_mut().zip(dj) {
+                        *v += w * d;
+                    }
+                }
+                continue;
+            }
             for (blk, dj) in dj.as_chunks::<LANES>().0.iter().enumerate() {
                 let mut acc = [b2; LANES];
                 for ((hk, &w), &w2k) in h.chunks_exact_mut(stride).zip(&w1).zip(&w2) {
@@ -277,10 +345,11 @@ impl Dense {
             }
             let out = &mut z[..nb];
             activate(l1.activation, out);
-            sums.push(match self.pick {
+            let sum = match self.pick {
                 Pick::Value(_) => out.iter().sum::<f64>(),
                 Pick::Complement => out.iter().map(|v| 1.0 - v).sum(),
-            });
+            };
+            sums.extend(std::iter::repeat_n(sum, want));
         }
         sums.iter_mut().for_each(|s| *s /= nb as f64);
         sums
@@ -288,17 +357,22 @@ impl Dense {
 
     /// [`Dense::walk`] for any network: update the first layer, then run the rest.
     #[inline(always)]
-    fn walk_layers(&self, x: &[f32], bg: &[f32], toggles: &[usize]) -> Vec<f64> {
+    fn walk_layers(&self, x: &[f32], bg: &[f32], toggles: &[usize], steps: Steps) -> Vec<f64> {
         let width = self.width;
         let nb = bg.len() / width;
         let l0 = &self.form.layers[0];
         let n = l0.outputs;
         let (d, mut h) = self.start(x, bg, nb);
         let mut scratch = (Vec::new(), Vec::new());
-        let mut sums = Vec::with_capacity(toggles.len() + 1);
-        sums.push(self.rest_rows(&h, nb, &mut scratch));
+        let mut cursor = StepCursor::new(steps);
+        let mut sums = Vec::with_capacity(cursor.capacity(toggles.len()));
+        let want = cursor.take(0);
+        if want > 0 {
+            let v = self.rest_rows(&h, nb, &mut scratch);
+            sums.extend(std::iter::repeat_n(v, want));
+        }
         let mut on = vec![false; width];
-        for &j in toggles {
+        for (t, &j) in toggles.iter().enumerate() {
             let sign = if on[j] { -1.0 } else { 1.0 };
             on[j] = !on[j];
             let dj = &d[j * nb..(j + 1) * nb];
@@ -308,7 +382,11 @@ impl Dense {
                     *hv += w * dv;
                 }
             }
-            sums.push(self.rest_rows(&h, nb, &mut scratch));
+            let want = cursor.take(t + 1);
+            if want > 0 {
+                let v = self.rest_rows(&h, nb, &mut scratch);
+                sums.extend(std::iter::repeat_n(v, want));
+            }
         }
         sums.iter_mut().for_each(|s| *s /= nb as f64);
         sums
@@ -372,6 +450,7 @@ pub(crate) struct Walk<'a> {
     pub(crate) x: &'a [f32],
     pub(crate) bg: &'a [f32],
     pub(crate) toggles: &'a [usize],
+    pub(crate) steps: Steps<'a>,
 }
 
 impl pulp::WithSimd for Walk<'_> {
@@ -384,11 +463,12 @@ impl pulp::WithSimd for Walk<'_> {
             x,
             bg,
             toggles,
+            steps,
         } = self;
         if dense.one_hidden_layer() {
-            dense.walk_fused(x, bg, toggles)
+            dense.walk_fused(x, bg, toggles, steps)
         } else {
-            dense.walk_layers(x, bg, toggles)
+            dense.walk_layers(x, bg, toggles, steps)
         }
     }
 }

@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::dense::Dense;
+use super::dense::{Dense, Steps};
 use super::forest::Forest;
 use super::kernel::{self, Design, L1Reg};
 use super::treeshap::TreeForm;
@@ -239,6 +239,16 @@ pub fn shap(input: &ShapInput, settings: &ShapSettings, job: &Job) -> Result<Sha
         }
         a => a,
     };
+    if algorithm == Algorithm::Exact
+        && let Some(t) = tree().filter(|t| t.output.kind == input.target.output_spec.kind)
+    {
+        // A tree ensemble whose explained number is the sum of its trees (a forest's
+        // probability, a regressor's prediction): interventional TreeSHAP gives the exact
+        // Shapley values of this very game, without the 2^F coalitions.
+        let mut exact = tree_shap(input, &t, out, job)?;
+        exact.algorithm = Algorithm::Exact;
+        return Ok(exact);
+    }
     out.algorithm = algorithm;
 
     if algorithm == Algorithm::Kernel {
@@ -440,14 +450,21 @@ impl Coalitions<'_> {
         let n = design.len();
         if self.dense.is_some() || self.forest.is_some() {
             let mut order: Vec<usize> = (0..n).collect();
+            let mut toggles = Vec::new();
+            let mut at = Vec::with_capacity(n);
             if design.m < 64 {
-                // The inverse Gray code of a mask is its position on the Gray-code path.
-                let rank = |i: usize| {
-                    let mut g = design
-                        .mask(i)
-                        .iter()
-                        .enumerate()
-                        .fold(0u64, |a, (j, &b)| a | (u64::from(b) << (design.m - 1 - j)));
+                // Masks as words; the inverse Gray code of a mask is its position on the
+                // Gray-code path, so sorting by it puts near coalitions together.
+                let words: Vec<u64> = (0..n)
+                    .map(|i| {
+                        design
+                            .mask(i)
+                            .iter()
+                            .enumerate()
+                            .fold(0u64, |a, (j, &b)| a | (u64::from(b) << (design.m - 1 - j)))
+                    })
+                    .collect();
+                let rank = |mut g: u64| {
                     let mut shift = 1;
                     while shift < 64 {
                         g ^= g >> shift;
@@ -455,24 +472,40 @@ impl Coalitions<'_> {
                     }
                     g
                 };
-                order.sort_by_cached_key(|&i| rank(i));
-            }
-            let mut on = vec![false; design.m];
-            let mut toggles = Vec::new();
-            let mut at = Vec::with_capacity(n);
-            for &i in &order {
-                for (j, (&want, state)) in design.mask(i).iter().zip(on.iter_mut()).enumerate() {
-                    if want != *state {
-                        *state = want;
-                        toggles.push(vary[j]);
+                order.sort_unstable_by_key(|&i| rank(words[i]));
+                let mut prev = 0u64;
+                for &i in &order {
+                    let mut diff = prev ^ words[i];
+                    while diff != 0 {
+                        let bit = diff.trailing_zeros() as usize;
+                        toggles.push(vary[design.m - 1 - bit]);
+                        diff &= diff - 1;
                     }
+                    prev = words[i];
+                    at.push(toggles.len());
                 }
-                at.push(toggles.len());
+            } else {
+                let mut on = vec![false; design.m];
+                for &i in &order {
+                    for (j, (&want, state)) in design.mask(i).iter().zip(on.iter_mut()).enumerate()
+                    {
+                        if want != *state {
+                            *state = want;
+                            toggles.push(vary[j]);
+                        }
+                    }
+                    at.push(toggles.len());
+                }
             }
-            let walked = self.walk(x, &toggles)?;
+            let steps = Steps::At(&at);
+            let walked = match (self.dense, self.forest) {
+                (Some(d), _) => d.walk_at(x, self.bg, &toggles, steps),
+                (None, Some(f)) => f.walk_at(x, self.bg, &toggles, steps),
+                (None, None) => unreachable!("a fast path"),
+            };
             let mut ey = vec![0.0f64; n];
-            for (&i, &pos) in order.iter().zip(&at) {
-                ey[i] = walked[pos];
+            for (&i, v) in order.iter().zip(walked) {
+                ey[i] = v;
             }
             return Ok(ey);
         }
@@ -615,12 +648,18 @@ fn permutation_row(c: &Coalitions, x: &[f32], perms: &[Vec<usize>]) -> Result<(V
         let v = c.walk(x, &[])?;
         return Ok((phi, v[0]));
     }
+    // One walk through every permutation: each ends where it started (every feature toggled
+    // on, then off), so the fast paths build their state once per row.
+    let k = perms[0].len();
+    let toggles: Vec<usize> = perms
+        .iter()
+        .flat_map(|order| order.iter().chain(order.iter()).copied())
+        .collect();
+    let all = c.walk(x, &toggles)?;
     let mut fx = 0.0;
-    for order in perms {
+    for (p, order) in perms.iter().enumerate() {
         // None, then adding each feature in order, then removing each in the same order.
-        let toggles: Vec<usize> = order.iter().chain(order.iter()).copied().collect();
-        let v = c.walk(x, &toggles)?;
-        let k = order.len();
+        let v = &all[p * 2 * k..=(p + 1) * 2 * k];
         for (s, &i) in order.iter().enumerate() {
             phi[i] += v[s + 1] - v[s];
             phi[i] += v[k + s] - v[k + s + 1];
