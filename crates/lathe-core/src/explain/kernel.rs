@@ -13,8 +13,6 @@
 //! under a fifth of the coalitions) and a weighted least squares with the constraint that the
 //! values sum to `f(x) − E[f]` gives them ([`solve`]).
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 
 use crate::numeric::lars::{self, Criterion, Method};
@@ -247,7 +245,17 @@ pub(crate) fn design(m: usize, nsamples: Option<usize>, rng: &mut RandomState) -
         let s = pairwise_sum(&rw);
         rw.iter_mut().for_each(|w| *w /= s);
         let draws = rng.choice_p(&rw, (4 * samples_left.max(0)) as usize);
-        let mut used: HashMap<Vec<bool>, usize> = HashMap::new();
+        // Coalitions seen, keyed by their bits (one word up to 64 features).
+        let key = |mask: &[bool]| -> Vec<u64> {
+            mask.chunks(64)
+                .map(|c| {
+                    c.iter()
+                        .enumerate()
+                        .fold(0u64, |a, (i, &b)| a | (u64::from(b) << i))
+                })
+                .collect()
+        };
+        let mut used: foldhash::HashMap<Vec<u64>, usize> = foldhash::HashMap::default();
         let mut pos = 0;
         while samples_left > 0 && pos < draws.len() {
             let size = draws[pos] + num_full + 1;
@@ -257,10 +265,11 @@ pub(crate) fn design(m: usize, nsamples: Option<usize>, rng: &mut RandomState) -
             for &i in &perm[..size] {
                 mask[i] = true;
             }
-            let seen = used.get(&mask).copied();
+            let k = key(&mask);
+            let seen = used.get(&k).copied();
             match seen {
                 None => {
-                    used.insert(mask.clone(), d.len());
+                    used.insert(k, d.len());
                     samples_left -= 1;
                     d.masks.extend_from_slice(&mask);
                     d.weights.push(1.0);
@@ -325,55 +334,49 @@ pub(crate) fn solve(d: &Design, ey: &[f64], fx: f64, fnull: f64, l1: L1Reg) -> R
         other => Some(other),
     };
     let mut nonzero: Vec<usize> = (0..m).collect();
-    if let Some(rule) = select {
-        let mut x_aug = Vec::with_capacity(2 * n * m);
-        let mut y_aug = Vec::with_capacity(2 * n);
-        let mut sq = Vec::with_capacity(2 * n);
-        for i in 0..n {
-            let s = d.mask(i).iter().filter(|&&b| b).count() as f64;
-            sq.push((d.weights[i] * (m as f64 - s)).sqrt());
+    match select {
+        None => {}
+        Some(L1Reg::NumFeatures(k)) => {
+            let (g, xy) = augmented_gram(d, &ey_adj, total);
+            nonzero = lars::lars_path(&g, &xy, 2 * n, k, Method::Lar).active;
         }
-        for i in 0..n {
-            let s = d.mask(i).iter().filter(|&&b| b).count() as f64;
-            sq.push((d.weights[i] * s).sqrt());
-        }
-        for i in 0..n {
-            y_aug.push(ey_adj[i] * sq[i]);
-            x_aug.extend(d.mask(i).iter().map(|&b| f64::from(u8::from(b)) * sq[i]));
-        }
-        for i in 0..n {
-            y_aug.push((ey_adj[i] - total) * sq[n + i]);
-            x_aug.extend(
-                d.mask(i)
-                    .iter()
-                    .map(|&b| (f64::from(u8::from(b)) - 1.0) * sq[n + i]),
-            );
-        }
-        nonzero = match rule {
-            L1Reg::NumFeatures(k) => {
-                let (g, xy) = lars::gram(&x_aug, &y_aug, m);
-                lars::lars_path(&g, &xy, 2 * n, k, Method::Lar).active
+        Some(rule) => {
+            // shap's augmented problem: the coalitions weighted by w(M − s) against the
+            // explained differences, then their complements by w·s against the rest.
+            let mut x_aug = Vec::with_capacity(2 * n * m);
+            let mut y_aug = Vec::with_capacity(2 * n);
+            let sizes: Vec<f64> = (0..n).map(|i| mask_size(d.mask(i))).collect();
+            for i in 0..n {
+                let sq = (d.weights[i] * (m as f64 - sizes[i])).sqrt();
+                y_aug.push(ey_adj[i] * sq);
+                x_aug.extend(d.mask(i).iter().map(|&b| f64::from(u8::from(b)) * sq));
             }
-            L1Reg::Aic | L1Reg::Bic => {
-                scale_columns(&mut x_aug, m);
-                let criterion = if rule == L1Reg::Aic {
-                    Criterion::Aic
-                } else {
-                    Criterion::Bic
-                };
-                let coef = lars::lasso_lars_ic(&x_aug, &y_aug, m, criterion).ok_or_else(|| {
-                    Error::BadArgument {
-                        argument: "l1-reg",
-                        detail: format!(
-                            "{rule} estimates the noise from {} coalitions, too few for {m} features; raise --nsamples or use num_features(K)",
-                            2 * n
-                        ),
-                    }
-                })?;
-                (0..m).filter(|&j| coef[j] != 0.0).collect()
+            for i in 0..n {
+                let sq = (d.weights[i] * sizes[i]).sqrt();
+                y_aug.push((ey_adj[i] - total) * sq);
+                x_aug.extend(
+                    d.mask(i)
+                        .iter()
+                        .map(|&b| (f64::from(u8::from(b)) - 1.0) * sq),
+                );
             }
-            L1Reg::Auto | L1Reg::Off => unreachable!("no selection"),
-        };
+            scale_columns(&mut x_aug, m);
+            let criterion = if rule == L1Reg::Bic {
+                Criterion::Bic
+            } else {
+                Criterion::Aic
+            };
+            let coef = lars::lasso_lars_ic(&x_aug, &y_aug, m, criterion).ok_or_else(|| {
+                Error::BadArgument {
+                    argument: "l1-reg",
+                    detail: format!(
+                        "{rule} estimates the noise from {} coalitions, too few for {m} features; raise --nsamples or use num_features(K)",
+                        2 * n
+                    ),
+                }
+            })?;
+            nonzero = (0..m).filter(|&j| coef[j] != 0.0).collect();
+        }
     }
     let mut phi = vec![0.0f64; m];
     let Some((&last, rest)) = nonzero.split_last() else {
@@ -405,6 +408,69 @@ pub(crate) fn solve(d: &Design, ey: &[f64], fx: f64, fnull: f64, l1: L1Reg) -> R
         }
     }
     Ok(phi)
+}
+
+fn mask_size(mask: &[bool]) -> f64 {
+    mask.iter().map(|&b| usize::from(b)).sum::<usize>() as f64
+}
+
+/// `XᵀX` and `Xᵀy` of shap's augmented problem (rows `√(w(M−s))·m` with targets
+/// `√(w(M−s))·Δ`, then `√(w·s)·(m − 1)` with `√(w·s)·(Δ − total)`) straight from the masks:
+/// `XᵀX = Σ w·M·m mᵀ − 1cᵀ − c1ᵀ + W·11ᵀ` with `c = Σ w·s·m` and `W = Σ w·s`, the first sum
+/// by popcounts over the coalitions of each weight. The same matrix as the product of the
+/// augmented rows (to rounding), without building them.
+fn augmented_gram(d: &Design, ey_adj: &[f64], total: f64) -> (Vec<f64>, Vec<f64>) {
+    let (m, n) = (d.m, d.len());
+    let mf = m as f64;
+    let mut xy = vec![0.0f64; m];
+    let mut c = vec![0.0f64; m];
+    let mut w_sum = 0.0f64;
+    let mut groups: foldhash::HashMap<u64, Vec<usize>> = foldhash::HashMap::default();
+    for (i, &e) in ey_adj.iter().enumerate().take(n) {
+        let mask = d.mask(i);
+        let s = mask_size(mask);
+        let (wa, wb) = (d.weights[i] * (mf - s), d.weights[i] * s);
+        // Branch-free: the bits are random, and a mispredicted branch per bit was most of
+        // this loop's time.
+        let (inside, outside) = (wa * e, wb * (e - total));
+        for ((cj, xj), &on) in c.iter_mut().zip(xy.iter_mut()).zip(mask) {
+            let f = f64::from(u8::from(on));
+            *cj += f * wb;
+            *xj += f * inside - (1.0 - f) * outside;
+        }
+        w_sum += wb;
+        groups.entry(d.weights[i].to_bits()).or_default().push(i);
+    }
+    let mut a = vec![0.0f64; m * m];
+    let mut cols: Vec<u64> = Vec::new();
+    for (bits, rows) in &groups {
+        let words = rows.len().div_ceil(64);
+        cols.clear();
+        cols.resize(m * words, 0);
+        for (k, &i) in rows.iter().enumerate() {
+            for (j, &on) in d.mask(i).iter().enumerate() {
+                cols[j * words + k / 64] |= u64::from(on) << (k % 64);
+            }
+        }
+        let w = f64::from_bits(*bits) * mf;
+        for p in 0..m {
+            let cp = &cols[p * words..(p + 1) * words];
+            for q in p..m {
+                let cq = &cols[q * words..(q + 1) * words];
+                let both: u32 = cp.iter().zip(cq).map(|(x, y)| (x & y).count_ones()).sum();
+                a[p * m + q] += w * f64::from(both);
+            }
+        }
+    }
+    let mut g = vec![0.0f64; m * m];
+    for p in 0..m {
+        for q in p..m {
+            let v = a[p * m + q] - c[p] - c[q] + w_sum;
+            g[p * m + q] = v;
+            g[q * m + p] = v;
+        }
+    }
+    (g, xy)
 }
 
 /// `np.linalg.solve(XᵀWX, (WX)ᵀy)`, or numpy's `lstsq` on `√W X, √W y` when the normal
@@ -454,6 +520,36 @@ mod tests {
         for bad in ["num_features(0)", "num_features(x)", "lasso", ""] {
             let e = L1Reg::parse(bad).unwrap_err().to_string();
             assert!(e.contains("num_features(K)"), "{e}");
+        }
+    }
+
+    /// The Gram matrix from the masks' bits is the product of shap's augmented rows.
+    #[test]
+    fn augmented_gram_equals_the_augmented_rows_product() {
+        let d = design(9, Some(200), &mut RandomState::new(3));
+        let m = d.m;
+        let ey: Vec<f64> = (0..d.len()).map(|i| (i as f64 * 0.37).sin()).collect();
+        let total = 0.8;
+        let (g, xy) = augmented_gram(&d, &ey, total);
+        let mut x = Vec::new();
+        let mut y = Vec::new();
+        for (i, e) in ey.iter().enumerate() {
+            let sq = (d.weights[i] * (m as f64 - mask_size(d.mask(i)))).sqrt();
+            y.push(e * sq);
+            x.extend(d.mask(i).iter().map(|&b| f64::from(u8::from(b)) * sq));
+        }
+        for (i, e) in ey.iter().enumerate() {
+            let sq = (d.weights[i] * mask_size(d.mask(i))).sqrt();
+            y.push((e - total) * sq);
+            x.extend(
+                d.mask(i)
+                    .iter()
+                    .map(|&b| (f64::from(u8::from(b)) - 1.0) * sq),
+            );
+        }
+        let (g2, xy2) = lars::gram(x, &y, m);
+        for (a, b) in g.iter().zip(&g2).chain(xy.iter().zip(&xy2)) {
+            assert!((a - b).abs() < 1e-12, "{a} vs {b}");
         }
     }
 

@@ -323,28 +323,15 @@ pub fn lars_path(
     }
 }
 
-/// `XᵀX` and `Xᵀy` of `X` (`n × p`, row-major).
-pub fn gram(x: &[f64], y: &[f64], p: usize) -> (Vec<f64>, Vec<f64>) {
-    let mut g = vec![0.0f64; p * p];
-    let mut xy = vec![0.0f64; p];
-    for (row, &t) in x.chunks(p).zip(y) {
-        for i in 0..p {
-            let xi = row[i];
-            if xi == 0.0 {
-                continue;
-            }
-            xy[i] += xi * t;
-            for j in i..p {
-                g[i * p + j] += xi * row[j];
-            }
-        }
-    }
-    for i in 0..p {
-        for j in 0..i {
-            g[i * p + j] = g[j * p + i];
-        }
-    }
-    (g, xy)
+/// `XᵀX` and `Xᵀy` of `X` (`n × p`, row-major), by a blocked matrix product. Takes `X`'s
+/// values: row-major `X` is column-major `Xᵀ`, so only the transpose is copied.
+pub fn gram(x: Vec<f64>, y: &[f64], p: usize) -> (Vec<f64>, Vec<f64>) {
+    let n = y.len();
+    let xt = nalgebra::DMatrix::from_vec(p, n, x);
+    let g = &xt * xt.transpose();
+    let xy = &xt * nalgebra::DVector::from_column_slice(y);
+    // Symmetric: column-major storage reads as row-major.
+    (g.as_slice().to_vec(), xy.as_slice().to_vec())
 }
 
 /// The information criterion `LassoLarsIC` minimises.
@@ -375,12 +362,15 @@ pub fn lasso_lars_ic(x: &[f64], y: &[f64], p: usize, criterion: Criterion) -> Op
         .collect();
     let ymean = y.iter().sum::<f64>() / n as f64;
     let yc: Vec<f64> = y.iter().map(|v| v - ymean).collect();
-    let (g, xy) = gram(&xc, &yc, p);
+    let (g, xy) = gram(xc.clone(), &yc, p);
     let path = lars_path(&g, &xy, n, 500, Method::Lasso);
     let factor = match criterion {
         Criterion::Aic => 2.0,
         Criterion::Bic => (n as f64).ln(),
     };
+    // Residual sums of squares from the residuals themselves, as scikit-learn computes them:
+    // the shortcut through the Gram matrix cancels catastrophically when the fit is exact
+    // (a linear model's game), and σ² then decides the step.
     let rss = |coef: &[f64]| -> f64 {
         xc.chunks(p)
             .zip(&yc)
@@ -390,10 +380,10 @@ pub fn lasso_lars_ic(x: &[f64], y: &[f64], p: usize, criterion: Criterion) -> Op
             })
             .sum()
     };
-    // σ² of the least-squares fit (the residual is the same for any solution).
+    // σ² of the least-squares fit (numpy's lstsq: the SVD).
     let a = nalgebra::DMatrix::from_row_slice(n, p, &xc);
     let b = nalgebra::DVector::from_column_slice(&yc);
-    let beta = a.clone().svd(true, true).solve(&b, 1e-12).ok()?;
+    let beta = a.svd(true, true).solve(&b, 1e-12).ok()?;
     let noise = rss(beta.as_slice()) / (n - p - 1) as f64;
     let mut best = (f64::INFINITY, 0usize);
     for (k, coef) in path.coefs.iter().enumerate() {
@@ -425,7 +415,7 @@ mod tests {
             .chunks(3)
             .map(|r| 0.5 * r[0] + 0.05 * r[1] + 2.0 * r[2])
             .collect();
-        let (g, xy) = gram(&x, &y, 3);
+        let (g, xy) = gram(x.to_vec(), &y, 3);
         let path = lars_path(&g, &xy, 5, 2, Method::Lar);
         assert_eq!(path.active, vec![2, 0]);
         let full = lars_path(&g, &xy, 5, 10, Method::Lar);

@@ -216,7 +216,10 @@ fn kernel_shap_equals_shaps_kernel_explainer() {
             let sum = s.base_value + v.iter().sum::<f64>();
             assert!(
                 (sum - s.model_output[r]).abs() <= 1e-9 * s.model_output[r].abs().max(1.0),
-                "{name}: row {r} is not additive"
+                "{name}: row {r} is not additive: {sum} vs {} base {} values {:?}",
+                s.model_output[r],
+                s.base_value,
+                v
             );
         }
     }
