@@ -550,3 +550,16 @@ fn the_sbom_is_cyclonedx_1_6_and_names_the_model_and_data_by_hash() {
 fn hex_string(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// An unknown key type is refused by name, with the types there are, and writes no key.
+#[test]
+fn key_new_refuses_an_unknown_type() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("k.key");
+    check(
+        &["key", "new", "--out", path_str(&key), "--type", "rsa-4096"],
+        "bad_argument",
+        &["'rsa-4096' is not a key type", "ed25519", "ecdsa-p256"],
+    );
+    assert!(!key.exists() && !tmp.path().join("k.key.pub").exists());
+}
