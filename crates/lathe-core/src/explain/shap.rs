@@ -345,23 +345,24 @@ fn kernel_shap(
     let done = AtomicU64::new(0);
     // Rows a block at a time: the draws are sequential (shap's order), the work parallel, and
     // only one block's coalitions are held.
-    let block = 4 * rayon::current_num_threads().max(1);
+    let block = 16 * rayon::current_num_threads().max(1);
     let rows: Vec<&[f32]> = input.x.chunks(width).collect();
-    for (start, xs) in rows
+    let blocks: Vec<(usize, &[&[f32]])> = rows
         .chunks(block)
         .enumerate()
         .map(|(b, xs)| (b * block, xs))
-    {
-        job.cancel.check()?;
-        let designs: Vec<Option<Design>> = (start..start + xs.len())
+        .collect();
+    let draw = |start: usize, len: usize, rng: &mut RandomState| -> Vec<Option<Design>> {
+        (start..start + len)
             .map(|r| {
                 let m = varying[r].len();
-                (m >= 2).then(|| kernel::design(m, settings.nsamples, &mut rng))
+                (m >= 2).then(|| kernel::design(m, settings.nsamples, rng))
             })
-            .collect();
-        let results: Vec<(Vec<f64>, f64)> = xs
-            .par_iter()
-            .zip(&designs)
+            .collect()
+    };
+    let explain_block = |start: usize, xs: &[&[f32]], designs: &[Option<Design>]| {
+        xs.par_iter()
+            .zip(designs)
             .enumerate()
             .map(|(i, (x, design))| {
                 job.cancel.check()?;
@@ -385,11 +386,27 @@ fn kernel_shap(
                 }
                 Ok((phi, fx))
             })
-            .collect::<Result<_>>()?;
-        for (v, fx) in results {
+            .collect::<Result<Vec<(Vec<f64>, f64)>>>()
+    };
+    // The draws are sequential (shap's order) and the rows parallel: the next block's
+    // coalitions are drawn while this block's rows are explained, and only two blocks'
+    // coalitions are held.
+    let mut designs = match blocks.first() {
+        Some(&(start, xs)) => draw(start, xs.len(), &mut rng),
+        None => Vec::new(),
+    };
+    for (k, &(start, xs)) in blocks.iter().enumerate() {
+        job.cancel.check()?;
+        let next = blocks.get(k + 1).copied();
+        let (results, following) = rayon::join(
+            || explain_block(start, xs, &designs),
+            || next.map(|(s, n)| draw(s, n.len(), &mut rng)),
+        );
+        for (v, fx) in results? {
             out.values.push(v);
             out.model_output.push(fx);
         }
+        designs = following.unwrap_or_default();
     }
     out.algorithm = Algorithm::Kernel;
     out.base_value = base;
