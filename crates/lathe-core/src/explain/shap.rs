@@ -260,14 +260,8 @@ pub fn shap(input: &ShapInput, settings: &ShapSettings, job: &Job) -> Result<Sha
     } else {
         None
     };
-    let (dense, forest) = fast_paths(input, probe, n_bg);
-    let eval = Coalitions {
-        target: input.target,
-        dense: dense.as_ref(),
-        forest: forest.as_ref(),
-        bg: input.background,
-        width,
-    };
+    let paths = fast_paths(input, probe, n_bg);
+    let eval = Coalitions::new(input, &paths);
     let base = eval.base()?;
     let results: Vec<(Vec<f64>, f64)> = (0..n)
         .into_par_iter()
@@ -323,14 +317,8 @@ fn kernel_shap(
         });
     }
     let probe = &input.x[..input.x.len().min(32 * width)];
-    let (dense, forest) = fast_paths(input, probe, n_bg);
-    let eval = Coalitions {
-        target: input.target,
-        dense: dense.as_ref(),
-        forest: forest.as_ref(),
-        bg: input.background,
-        width,
-    };
+    let paths = fast_paths(input, probe, n_bg);
+    let eval = Coalitions::new(input, &paths);
     let base = eval.base()?;
     let varying: Vec<Vec<usize>> = input
         .x
@@ -437,7 +425,17 @@ struct Coalitions<'a> {
     width: usize,
 }
 
-impl Coalitions<'_> {
+impl<'a> Coalitions<'a> {
+    fn new(input: &'a ShapInput, (dense, forest): &'a (Option<Dense>, Option<Forest>)) -> Self {
+        Coalitions {
+            target: input.target,
+            dense: dense.as_ref(),
+            forest: forest.as_ref(),
+            bg: input.background,
+            width: input.features.len(),
+        }
+    }
+
     /// The mean output over the background rows as the coalitions compute it, so that
     /// base + Σ values = the output.
     fn base(&self) -> Result<f64> {

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use lathe_core::dataset::browse::TableSource;
 use lathe_core::dataset::stream::MemoryLimit;
 use lathe_core::explain::kernel::L1Reg;
-use lathe_core::explain::shap::Algorithm;
+use lathe_core::explain::shap::{Algorithm, ShapValues};
 use lathe_core::explain::{ExplainInput, Explanation, OutputKind, Request, explain};
 use lathe_core::fairness::{self, Predictions};
 use lathe_core::job::Job;
@@ -90,6 +90,51 @@ fn run(m: &Model, features: &[String], f: &DataFrame, request: &Request) -> Expl
     .unwrap()
 }
 
+/// The largest gap between Lathe's SHAP values (and base value) and the reference's, in
+/// words; and a panic when a row is not additive.
+fn worst_gap(
+    name: &str,
+    s: &ShapValues,
+    reference: &[Vec<f64>],
+    base: f64,
+    features: &[String],
+) -> (f64, String) {
+    assert_eq!(s.values.len(), reference.len(), "{name}");
+    let mut worst = (0.0f64, String::new());
+    for (r, (ours, theirs)) in s.values.iter().zip(reference).enumerate() {
+        for (j, (a, b)) in ours.iter().zip(theirs).enumerate() {
+            if (a - b).abs() > worst.0 {
+                worst = (
+                    (a - b).abs(),
+                    format!("row {r} {}: Lathe {a:e}, shap {b:e}", features[j]),
+                );
+            }
+        }
+    }
+    if (s.base_value - base).abs() > worst.0 {
+        worst = (
+            (s.base_value - base).abs(),
+            format!("base value: Lathe {}, shap {base}", s.base_value),
+        );
+    }
+    for (r, v) in s.values.iter().enumerate() {
+        let sum = s.base_value + v.iter().sum::<f64>();
+        assert!(
+            (sum - s.model_output[r]).abs() <= 1e-9 * s.model_output[r].abs().max(1.0),
+            "{name}: row {r} is not additive: {sum} vs {}",
+            s.model_output[r]
+        );
+    }
+    worst
+}
+
+fn largest(reference: &[Vec<f64>]) -> f64 {
+    reference
+        .iter()
+        .flatten()
+        .fold(0.0f64, |a, v| a.max(v.abs()))
+}
+
 #[test]
 fn shap_values_equal_shaps() {
     let expected = expected();
@@ -112,40 +157,11 @@ fn shap_values_equal_shaps() {
         };
         assert_eq!(s.output.kind, kind, "{name}: {:?}", s.output);
         let reference = matrix(&case["values"]);
-        let scale = reference
-            .iter()
-            .flatten()
-            .fold(0.0f64, |a, v| a.max(v.abs()));
-        let tol = case["tolerance"].as_f64().unwrap() * scale;
-        assert_eq!(s.values.len(), reference.len(), "{name}");
-        let mut worst = (0.0f64, String::new());
-        for (r, (ours, theirs)) in s.values.iter().zip(&reference).enumerate() {
-            for (j, (a, b)) in ours.iter().zip(theirs).enumerate() {
-                if (a - b).abs() > worst.0 {
-                    worst = (
-                        (a - b).abs(),
-                        format!("row {r} {}: Lathe {a:e}, shap {b:e}", features[j]),
-                    );
-                }
-            }
-        }
+        let tol = case["tolerance"].as_f64().unwrap() * largest(&reference);
         let base = case["base_value"].as_f64().unwrap();
-        if (s.base_value - base).abs() > worst.0 {
-            worst = (
-                (s.base_value - base).abs(),
-                format!("base value: Lathe {}, shap {base}", s.base_value),
-            );
-        }
+        let worst = worst_gap(name, &s, &reference, base, &features);
         if worst.0 > tol {
             failures.push(format!("{name}: {} (tolerance {tol:e})", worst.1));
-        }
-        for (r, v) in s.values.iter().enumerate() {
-            let sum = s.base_value + v.iter().sum::<f64>();
-            assert!(
-                (sum - s.model_output[r]).abs() <= 1e-9 * s.model_output[r].abs().max(1.0),
-                "{name}: row {r} is not additive: {sum} vs {}",
-                s.model_output[r]
-            );
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -186,41 +202,11 @@ fn kernel_shap_equals_shaps_kernel_explainer() {
         };
         assert_eq!(s.algorithm, Algorithm::Kernel, "{name}");
         let reference = matrix(&case["values"]);
-        let scale = reference
-            .iter()
-            .flatten()
-            .fold(0.0f64, |a, v| a.max(v.abs()));
-        let tol = 1e-6 * scale;
-        let mut worst = (0.0f64, String::new());
-        for (r, (ours, theirs)) in s.values.iter().zip(&reference).enumerate() {
-            for (j, (a, b)) in ours.iter().zip(theirs).enumerate() {
-                if (a - b).abs() > worst.0 {
-                    worst = (
-                        (a - b).abs(),
-                        format!("row {r} {}: Lathe {a:e}, shap {b:e}", features[j]),
-                    );
-                }
-            }
-        }
+        let tol = 1e-6 * largest(&reference);
         let base = case["base_value"].as_f64().unwrap();
-        if (s.base_value - base).abs() > worst.0 {
-            worst = (
-                (s.base_value - base).abs(),
-                format!("base value: Lathe {}, shap {base}", s.base_value),
-            );
-        }
+        let worst = worst_gap(&name, &s, &reference, base, &features);
         if worst.0 > tol {
             failures.push(format!("{name}: {} (tolerance {tol:e})", worst.1));
-        }
-        for (r, v) in s.values.iter().enumerate() {
-            let sum = s.base_value + v.iter().sum::<f64>();
-            assert!(
-                (sum - s.model_output[r]).abs() <= 1e-9 * s.model_output[r].abs().max(1.0),
-                "{name}: row {r} is not additive: {sum} vs {} base {} values {:?}",
-                s.model_output[r],
-                s.base_value,
-                v
-            );
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
