@@ -11,7 +11,7 @@
 //! with the row's values on the coalition. shap's `l1_reg` then picks the features to keep
 //! (LAR for `num_features(K)`, `LassoLarsIC` for `aic`/`bic`, `aic` when `auto` has evaluated
 //! under a fifth of the coalitions) and a weighted least squares with the constraint that the
-//! values sum to `f(x) − E[f]` gives them ([`solve`]).
+//! values sum to `f(x) − E[f]` gives them (`solve`).
 
 use serde::{Deserialize, Serialize};
 
