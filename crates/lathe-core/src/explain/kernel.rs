@@ -110,6 +110,10 @@ pub(crate) struct Design {
     pub nsamples: usize,
     /// `2^M − 2`, or 2^30 past 30 features.
     pub max_samples: f64,
+    /// The coalitions actually drawn: when the draws run out of new coalitions before the
+    /// budget (near 2^M − 2), shap leaves the rest of its arrays at zero — an empty mask of
+    /// weight 0 that counts in the regression's row count — and so does the design.
+    pub filled: usize,
 }
 
 impl Design {
@@ -185,6 +189,7 @@ pub(crate) fn design(m: usize, nsamples: Option<usize>, rng: &mut RandomState) -
         weights: Vec::with_capacity(nsamples),
         nsamples,
         max_samples,
+        filled: 0,
     };
     let mf = m as f64;
     let num_subset_sizes = (m - 1).div_ceil(2);
@@ -294,6 +299,9 @@ pub(crate) fn design(m: usize, nsamples: Option<usize>, rng: &mut RandomState) -
         let scale = weight_left / drawn;
         d.weights[fixed..].iter_mut().for_each(|w| *w *= scale);
     }
+    d.filled = d.len();
+    d.masks.resize(nsamples * m, false);
+    d.weights.resize(nsamples, 0.0);
     d
 }
 
@@ -551,6 +559,17 @@ mod tests {
         for (a, b) in g.iter().zip(&g2).chain(xy.iter().zip(&xy2)) {
             assert!((a - b).abs() < 1e-12, "{a} vs {b}");
         }
+    }
+
+    /// Near 2^M − 2 coalitions the draws repeat themselves before the budget is met; the
+    /// design keeps shap's zero rows for the rest.
+    #[test]
+    fn a_budget_near_every_coalition_keeps_shaps_empty_rows() {
+        let d = design(10, Some(1020), &mut RandomState::new(11));
+        assert_eq!(d.len(), 1020);
+        assert!(d.filled < 1020, "{} drawn", d.filled);
+        assert!(d.weights[d.filled..].iter().all(|&w| w == 0.0));
+        assert!(d.masks[d.filled * 10..].iter().all(|&b| !b));
     }
 
     #[test]

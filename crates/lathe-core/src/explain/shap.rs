@@ -366,7 +366,7 @@ fn kernel_shap(
                         for (&j, p) in vary.iter().zip(v) {
                             phi[j] = p;
                         }
-                        let evals = (d.len() * n_bg) as u64;
+                        let evals = (d.filled * n_bg) as u64;
                         let now = done.fetch_add(evals, Ordering::Relaxed) + evals;
                         job.progress("model evaluations", now, Some(total));
                     }
@@ -462,7 +462,14 @@ impl<'a> Coalitions<'a> {
     /// one walk through the coalitions in Gray-code order, toggling the features that differ
     /// from the previous one; through the graph, blocks of rows.
     fn coalitions(&self, x: &[f32], vary: &[usize], design: &Design) -> Result<Vec<f64>> {
-        let n = design.len();
+        let mut ey = self.coalitions_filled(x, vary, design)?;
+        // shap's never-evaluated tail stays 0 (its weight is 0 too).
+        ey.resize(design.len(), 0.0);
+        Ok(ey)
+    }
+
+    fn coalitions_filled(&self, x: &[f32], vary: &[usize], design: &Design) -> Result<Vec<f64>> {
+        let n = design.filled;
         if self.dense.is_some() || self.forest.is_some() {
             let mut order: Vec<usize> = (0..n).collect();
             let mut toggles = Vec::new();
