@@ -40,6 +40,17 @@ impl<'a> StepCursor<'a> {
         }
     }
 
+    /// Appends step `step`'s value to `sums` as many times as it is wanted, computing it
+    /// only when it is (steps are visited in order).
+    #[inline(always)]
+    pub(crate) fn record(&mut self, step: usize, sums: &mut Vec<f64>, value: impl FnOnce() -> f64) {
+        let want = self.take(step);
+        if want > 0 {
+            let v = value();
+            sums.extend(std::iter::repeat_n(v, want));
+        }
+    }
+
     /// How many times step `step`'s value is wanted (steps are visited in order).
     #[inline(always)]
     pub(crate) fn take(&mut self, step: usize) -> usize {
@@ -366,11 +377,7 @@ impl Dense {
         let mut scratch = (Vec::new(), Vec::new());
         let mut cursor = StepCursor::new(steps);
         let mut sums = Vec::with_capacity(cursor.capacity(toggles.len()));
-        let want = cursor.take(0);
-        if want > 0 {
-            let v = self.rest_rows(&h, nb, &mut scratch);
-            sums.extend(std::iter::repeat_n(v, want));
-        }
+        cursor.record(0, &mut sums, || self.rest_rows(&h, nb, &mut scratch));
         let mut on = vec![false; width];
         for (t, &j) in toggles.iter().enumerate() {
             let sign = if on[j] { -1.0 } else { 1.0 };
@@ -382,11 +389,7 @@ impl Dense {
                     *hv += w * dv;
                 }
             }
-            let want = cursor.take(t + 1);
-            if want > 0 {
-                let v = self.rest_rows(&h, nb, &mut scratch);
-                sums.extend(std::iter::repeat_n(v, want));
-            }
+            cursor.record(t + 1, &mut sums, || self.rest_rows(&h, nb, &mut scratch));
         }
         sums.iter_mut().for_each(|s| *s /= nb as f64);
         sums

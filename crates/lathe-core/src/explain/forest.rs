@@ -181,11 +181,7 @@ impl Forest {
         let mut out = vec![0.0f64; nb];
         let mut cursor = StepCursor::new(steps);
         let mut sums = Vec::with_capacity(cursor.capacity(toggles.len()));
-        let want = cursor.take(0);
-        if want > 0 {
-            let v = self.mean(&sum, &mut out);
-            sums.extend(std::iter::repeat_n(v, want));
-        }
+        cursor.record(0, &mut sums, || self.mean(&sum, &mut out));
         for (step, &j) in toggles.iter().enumerate() {
             for &(t, bit) in &self.users[j] {
                 let (old, new) = (mask[t], mask[t] ^ (1 << bit));
@@ -197,11 +193,7 @@ impl Forest {
                     *s += b - a;
                 }
             }
-            let want = cursor.take(step + 1);
-            if want > 0 {
-                let v = self.mean(&sum, &mut out);
-                sums.extend(std::iter::repeat_n(v, want));
-            }
+            cursor.record(step + 1, &mut sums, || self.mean(&sum, &mut out));
         }
         sums
     }
@@ -462,11 +454,7 @@ impl<'a> Pairs<'a> {
         let mut row = vec![0.0f32; self.width];
         let mut cursor = StepCursor::new(steps);
         let mut sums = Vec::with_capacity(cursor.capacity(toggles.len()));
-        let want = cursor.take(0);
-        if want > 0 {
-            let v = forest.mean(&self.sum, &mut out);
-            sums.extend(std::iter::repeat_n(v, want));
-        }
+        cursor.record(0, &mut sums, || forest.mean(&self.sum, &mut out));
         let ens = &forest.form.ens;
         for (step, &j) in toggles.iter().enumerate() {
             on[j] = !on[j];
@@ -491,11 +479,7 @@ impl<'a> Pairs<'a> {
                 let at = self.start[pi] as usize;
                 self.sum[b] += self.values[at + new as usize] - self.values[at + old as usize];
             }
-            let want = cursor.take(step + 1);
-            if want > 0 {
-                let v = forest.mean(&self.sum, &mut out);
-                sums.extend(std::iter::repeat_n(v, want));
-            }
+            cursor.record(step + 1, &mut sums, || forest.mean(&self.sum, &mut out));
         }
         VALUES.with(|v| *v.borrow_mut() = std::mem::take(&mut self.values));
         sums
