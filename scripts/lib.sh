@@ -15,8 +15,9 @@ APP_PACKAGES=(build-essential pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev libr
 # open the drift HTML report as a browser does; Mesa's OpenGL for lathe-viewer's window under
 # Xvfb, ImageMagick to screenshot it, and Mesa's Vulkan on the CPU (lavapipe) for the viewer's
 # image snapshots; Debian's python3 with GTK's bindings, for a native drag source that drops
-# files on the app; GNU time, whose peak-memory figure the bounded-memory tests check.
-TEST_PACKAGES=(webkit2gtk-driver xvfb e2fsprogs xdotool chromium libgl1-mesa-dri libegl1 imagemagick mesa-vulkan-drivers python3-gi gir1.2-gtk-3.0 time python3-venv)
+# files on the app; GNU time, whose peak-memory figure the bounded-memory tests check;
+# xmllint, which validates `lathe check --junit` against the JUnit XML schema.
+TEST_PACKAGES=(webkit2gtk-driver xvfb e2fsprogs xdotool chromium libgl1-mesa-dri libegl1 imagemagick mesa-vulkan-drivers python3-gi gir1.2-gtk-3.0 time python3-venv libxml2-utils)
 
 MIN_NODE="20.19.0"
 MIN_RUST="1.95.0"

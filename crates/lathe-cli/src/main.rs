@@ -2,7 +2,7 @@
 //!
 //! Each subcommand parses its arguments, calls `lathe-core`, and prints the result as text or,
 //! with `--json`, as the stable JSON documented in `docs/cli.md`. Exit codes: 0 success, 1 error,
-//! 2 usage error, 3 reserved for quality gates (drift).
+//! 2 usage error, 3 a quality gate failed (drift, check).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -16,6 +16,7 @@ use lathe_core::{Error, Project};
 use serde::Serialize;
 
 mod bundle;
+mod check;
 mod dataset;
 mod drift;
 mod explain;
@@ -76,6 +77,10 @@ enum Command {
     /// Data drift of a current dataset against a reference, per column and overall; with
     /// --fail-on-drift, exit code 3 when the dataset drifted. `lathe drift list` shows stored results.
     Drift(drift::DriftArgs),
+    /// Run a Great Expectations suite (GX 1.x or 0.18 JSON) on a table: each expectation's
+    /// observed value, unexpected count and examples; JUnit XML and Markdown for CI; exit code
+    /// 3 when any fails. `lathe check list` shows stored results.
+    Check(check::CheckArgs),
     /// A binary classifier's performance estimated without labels (NannyML's CBPE), chunk by
     /// chunk, with thresholds from the reference; with --fail-on-alert, exit code 3 on an alert.
     Monitor(monitor::MonitorArgs),
@@ -143,6 +148,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Drift(args) => drift::run(args, cli.project.as_deref(), cli.json),
         Command::Monitor(args) => monitor::run(args, cli.project.as_deref(), cli.json),
+        Command::Check(args) => check::run(args, cli.project.as_deref(), cli.json),
         Command::Bundle(command) => bundle::run(command, cli.project.as_deref(), cli.json),
         command => run_other(Cli { command, ..cli }).map(|()| ExitCode::SUCCESS),
     }
@@ -184,7 +190,7 @@ fn run_other(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Key(command) => bundle::run_key(command, cli.json),
         Command::Serve(args) => serve::run(args, cli.project.as_deref(), cli.json),
-        Command::Drift(_) | Command::Monitor(_) | Command::Bundle(_) => {
+        Command::Drift(_) | Command::Monitor(_) | Command::Check(_) | Command::Bundle(_) => {
             unreachable!("handled by run()")
         }
     }

@@ -91,6 +91,12 @@ pub enum Error {
     #[error("cannot read the bundle {}: {detail}", path.display())]
     BadBundle { path: PathBuf, detail: String },
 
+    /// A policy or expectation suite Lathe cannot run: malformed JSON or YAML (line and
+    /// column named), an expectation it does not know, a column the table lacks, an argument
+    /// of the wrong type. `detail` names each problem. Nothing was run or stored.
+    #[error("cannot use the checks in {}: {detail}", path.display())]
+    BadPolicy { path: PathBuf, detail: String },
+
     /// A named record (dataset, version, run, ...) that the project does not hold.
     #[error("{what}")]
     NotFound { what: String },
@@ -153,6 +159,8 @@ error_codes! {
     BadBundle = "bad_bundle",
     Compute = "compute",
     BadArgument = "bad_argument",
+    /// A policy or expectation suite that cannot run (see `Error::BadPolicy`).
+    BadPolicy = "bad_policy",
     /// An object named by URL (`s3://`, `gs://`, `az://`, `https://`) could not be read.
     Remote = "remote",
     /// A front end was asked to act on the open project while none is open.
@@ -194,6 +202,7 @@ impl Error {
             Error::BadBundle { .. } => ErrorCode::BadBundle,
             Error::Compute { .. } => ErrorCode::Compute,
             Error::BadArgument { .. } => ErrorCode::BadArgument,
+            Error::BadPolicy { .. } => ErrorCode::BadPolicy,
             Error::Remote { .. } => ErrorCode::Remote,
         }
     }

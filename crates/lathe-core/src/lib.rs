@@ -14,6 +14,7 @@
 //! - [`runs`]: experiment runs imported from MLflow stores and run logs; query, compare, chart.
 //! - [`drift`]: data drift between a reference and a current dataset, per column and overall,
 //!   over time, as charts and a self-contained HTML report.
+//! - [`expect`]: Great Expectations' expectation suites run on a table (`lathe check`).
 //! - [`explain`]: SHAP values, permutation importance, partial dependence / ICE of a model.
 //! - [`fairness`]: group fairness of a classifier's predictions (Fairlearn's definitions).
 //! - [`bundle`]: deployment bundles: export, sign, verify, inspect, check drift against the
@@ -31,6 +32,7 @@ pub mod demo;
 pub mod display;
 pub mod drift;
 pub mod error;
+pub mod expect;
 pub mod explain;
 pub mod fairness;
 pub mod job;

@@ -6,6 +6,7 @@
 
 mod azure;
 mod bundle;
+mod check;
 mod dataset;
 mod drift;
 mod errors;

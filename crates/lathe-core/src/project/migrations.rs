@@ -384,6 +384,27 @@ pub const MIGRATIONS: &[Migration] = &[
         ALTER TABLE run_sources ADD COLUMN read_whole_at INTEGER;
     "#,
     },
+    Migration {
+        version: 12,
+        description: "the results of `lathe check` runs",
+        sql: r#"
+        -- One row per run of an expectation suite on a table: the table as named (a stored
+        -- version NAME@N, a file or a URL), the stored version when it is one, the verdict and
+        -- counts, and the whole validation result as JSON (GX's shape).
+        CREATE TABLE checks (
+            id INTEGER PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            suite TEXT NOT NULL,
+            data TEXT NOT NULL,
+            dataset_version_id INTEGER REFERENCES dataset_versions(id) ON DELETE SET NULL,
+            success INTEGER NOT NULL,
+            evaluated INTEGER NOT NULL,
+            successful INTEGER NOT NULL,
+            result TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX checks_by_version ON checks(dataset_version_id, id);
+    "#,
+    },
 ];
 
 /// The schema version this build of Lathe writes and reads.

@@ -6,6 +6,7 @@
 mod browse;
 mod bundle;
 mod chart;
+mod check;
 mod corpus;
 mod dataset;
 mod drift;

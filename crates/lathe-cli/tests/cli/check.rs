@@ -1,0 +1,215 @@
+//! `lathe check`: GX's JSON shape, the CI gate (exit 3), JUnit XML valid against the JUnit
+//! schema (xmllint), the Markdown summary, results stored and audit-logged in a project, and
+//! bad suites that store nothing.
+
+use std::process::Command as Process;
+
+use crate::{file, json, lathe, path_str};
+
+fn suite(name: &str) -> String {
+    file(&format!("tests/fixtures/checks/{name}"))
+}
+
+#[test]
+fn json_shape_junit_markdown_and_the_gate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let junit = tmp.path().join("checks.xml");
+    let markdown = tmp.path().join("checks.md");
+    let out = lathe()
+        .current_dir(tmp.path())
+        .args([
+            "check",
+            &suite("cars.suite.json"),
+            "--data",
+            &file("tests/fixtures/data/cars.csv"),
+            "--junit",
+            path_str(&junit),
+            "--markdown",
+            path_str(&markdown),
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "a failed expectation exits 3");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["success"], false);
+    assert_eq!(v["statistics"]["evaluated_expectations"], 38);
+    assert_eq!(v["statistics"]["successful_expectations"], 23);
+    assert_eq!(v["statistics"]["unsuccessful_expectations"], 15);
+    let first_map = &v["results"][1];
+    assert_eq!(
+        first_map["expectation_type"],
+        "expect_column_values_to_not_be_null"
+    );
+    for key in [
+        "element_count",
+        "unexpected_count",
+        "unexpected_percent",
+        "partial_unexpected_list",
+    ] {
+        assert!(first_map["result"].get(key).is_some(), "{key}");
+    }
+    assert_eq!(first_map["result"]["unexpected_count"], 6);
+
+    // The JUnit XML validates against the JUnit schema, one testcase per expectation.
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(xml.matches("<testcase ").count(), 38);
+    assert_eq!(xml.matches("<failure ").count(), 15);
+    let xsd = file("tests/fixtures/junit/JUnit.xsd");
+    let lint = Process::new("xmllint")
+        .args(["--noout", "--schema", &xsd, path_str(&junit)])
+        .output()
+        .expect("xmllint (libxml2-utils; the README's test command installs it)");
+    assert!(
+        lint.status.success(),
+        "the JUnit XML fails the schema: {}",
+        String::from_utf8_lossy(&lint.stderr)
+    );
+    // The schema check can fail: a report without its required system-out does.
+    let broken = tmp.path().join("broken.xml");
+    std::fs::write(&broken, xml.replace("    <system-out/>\n", "")).unwrap();
+    let lint = Process::new("xmllint")
+        .args(["--noout", "--schema", &xsd, path_str(&broken)])
+        .output()
+        .unwrap();
+    assert!(!lint.status.success(), "xmllint rejects an invalid report");
+
+    let md = std::fs::read_to_string(&markdown).unwrap();
+    assert!(
+        md.contains("23 of 38 expectations passed, 15 failed"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| 2 | `expect_column_values_to_not_be_null` | Horsepower |"),
+        "{md}"
+    );
+
+    // A passing suite exits 0.
+    let passing = tmp.path().join("passing.json");
+    std::fs::write(
+        &passing,
+        r#"{"name": "ok", "expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "Name"}}]}"#,
+    )
+    .unwrap();
+    let out = lathe()
+        .current_dir(tmp.path())
+        .args([
+            "check",
+            path_str(&passing),
+            "--data",
+            &file("tests/fixtures/data/cars.csv"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("PASSED: ok — 1 of 1"), "{text}");
+}
+
+#[test]
+fn results_are_stored_per_dataset_version_and_audited() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    let dir = path_str(&dir);
+    json(&["init", dir]);
+    json(&[
+        "--project",
+        dir,
+        "dataset",
+        "import",
+        &file("tests/fixtures/data/people.csv"),
+        "--name",
+        "people",
+    ]);
+    let out = lathe()
+        .args([
+            "--project",
+            dir,
+            "check",
+            &suite("people.suite.json"),
+            "--data",
+            "people@1",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let listed = json(&["--project", dir, "check", "list", "--dataset", "people"]);
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["data"], "people@1");
+    assert_eq!(listed[0]["success"], false);
+    assert_eq!(listed[0]["evaluated"], 98);
+    let shown = json(&[
+        "--project",
+        dir,
+        "check",
+        "show",
+        &listed[0]["id"].to_string(),
+    ]);
+    assert_eq!(shown["results"].as_array().unwrap().len(), 98);
+    let log = json(&["--project", dir, "log"]);
+    assert!(
+        log.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "check.run"),
+        "{log}"
+    );
+    assert!(
+        json(&["--project", dir, "check", "list", "--dataset", "other"])
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn bad_suites_are_clear_errors_and_store_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    let dir = path_str(&dir);
+    json(&["init", dir]);
+    let cases: &[(&str, &[&str])] = &[
+        ("{\"expectations\": [\n{\"type\": 1,}]}", &["line 2"]),
+        (
+            r#"{"expectations": [{"type": "expect_column_values_to_be_purple", "kwargs": {"column": "Name"}}]}"#,
+            &["expect_column_values_to_be_purple", "not one Lathe runs"],
+        ),
+        (
+            r#"{"expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "Colour"}}]}"#,
+            &["no column \"Colour\"", "Horsepower"],
+        ),
+        (
+            r#"{"expectations": [{"type": "expect_column_mean_to_be_between", "kwargs": {"column": "Horsepower", "min_value": [1]}}]}"#,
+            &["min_value", "number or a text"],
+        ),
+    ];
+    for (i, (body, needles)) in cases.iter().enumerate() {
+        let path = tmp.path().join(format!("bad{i}.json"));
+        std::fs::write(&path, body).unwrap();
+        crate::check(
+            &[
+                "--project",
+                dir,
+                "check",
+                path_str(&path),
+                "--data",
+                &file("tests/fixtures/data/cars.csv"),
+            ],
+            "bad_policy",
+            needles,
+        );
+    }
+    assert!(
+        json(&["--project", dir, "check", "list"])
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "nothing stored"
+    );
+    crate::check(
+        &["--project", dir, "check", &suite("cars.suite.json")],
+        "bad_argument",
+        &["--data"],
+    );
+}
