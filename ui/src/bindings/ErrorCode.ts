@@ -5,4 +5,4 @@
  * `{ code, message }` (exported to TypeScript, so the UI can only name these). Stable:
  * never rename one; add new ones.
  */
-export type ErrorCode = "not_a_project" | "no_project_found" | "foreign_database" | "already_exists" | "schema_too_new" | "locked" | "corrupt" | "unwritable" | "io" | "database" | "cancelled" | "bad_input" | "not_found" | "bad_bundle" | "compute" | "bad_argument" | "remote" | "no_project_open" | "internal";
+export type ErrorCode = "not_a_project" | "no_project_found" | "foreign_database" | "already_exists" | "schema_too_new" | "locked" | "corrupt" | "unwritable" | "io" | "database" | "cancelled" | "bad_input" | "not_found" | "bad_bundle" | "compute" | "bad_argument" | "bad_policy" | "remote" | "no_project_open" | "internal";
