@@ -1,13 +1,14 @@
-//! `lathe check`: run a Great Expectations suite on a table; gate CI (exit 3 on a failure).
+//! `lathe check`: run a policy or a Great Expectations suite on a table; gate CI (exit 3 on a
+//! failure).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use lathe_core::expect::{self, Suite, Validation, report};
-use lathe_core::{Error, Project};
+use lathe_core::Error;
+use lathe_core::api::CheckRequest;
+use lathe_core::expect::{self, Validation, report};
 
-use crate::drift::source;
 use crate::{open_project, print, with_progress};
 
 /// Exit code when an expectation fails (the drift gate's code).
@@ -18,10 +19,11 @@ pub const CHECK_EXIT: u8 = 3;
 pub struct CheckArgs {
     #[command(subcommand)]
     command: Option<CheckCommand>,
-    /// The expectation suite: a Great Expectations suite JSON (GX 1.x or 0.18).
+    /// The policy (`lathe-checks.yaml`: expectations with model, fairness, drift and alert
+    /// rules) or a Great Expectations suite JSON (GX 1.x or 0.18).
     policy: Option<PathBuf>,
-    /// The table the suite runs on: a dataset (`NAME[@VERSION]`), a file (CSV, TSV, Parquet,
-    /// NDJSON, JSON, Arrow) or a URL.
+    /// The table the expectations run on (overrides the policy's `data`): a dataset
+    /// (`NAME[@VERSION]`), a file (CSV, TSV, Parquet, NDJSON, JSON, Arrow) or a URL.
     #[arg(long, value_name = "TABLE")]
     data: Option<String>,
     /// Write the result as JUnit XML (one testcase per expectation) for CI systems.
@@ -30,6 +32,9 @@ pub struct CheckArgs {
     /// Write a Markdown summary (for a pull-request comment).
     #[arg(long, value_name = "FILE")]
     markdown: Option<PathBuf>,
+    /// Write the self-contained HTML report.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -98,35 +103,27 @@ pub fn run(args: CheckArgs, project_dir: Option<&Path>, json: bool) -> anyhow::R
     }
     let Some(policy) = &args.policy else {
         return Err(usage(
-            "give a suite and a table, e.g. `lathe check suite.json --data train.csv`",
+            "give a policy or a GX suite, e.g. `lathe check lathe-checks.yaml` or `lathe check suite.json --data train.csv`",
         )
         .into());
     };
-    let Some(data) = &args.data else {
-        return Err(usage(format!(
-            "give the table {} runs on with --data NAME[@VERSION], a file or a URL",
-            policy.display()
-        ))
-        .into());
-    };
-    let suite_text = std::fs::read_to_string(policy).map_err(|source| Error::Io {
-        action: "read the expectation suite",
-        path: policy.clone(),
-        source,
-    })?;
-    let suite = Suite::parse(&suite_text, policy)?;
-    let mut project: Option<Project> = None;
-    let table = source(data, &mut project, project_dir)?;
-    if project.is_none() {
-        project = match open_project(project_dir) {
-            Ok(p) => Some(p),
-            Err(Error::NoProjectFound { .. }) if project_dir.is_none() => None,
-            Err(e) => return Err(e.into()),
-        };
+    if let Some(path) = &args.html {
+        crate::drift::check_html(path)?;
     }
-    let validation = with_progress(|job| expect::validate_source(&table, &suite, policy, job))?;
+    let request = CheckRequest {
+        policy: policy.to_string_lossy().into_owned(),
+        data: args.data.clone(),
+    };
+    // Plain files need no project, but a run inside one is stored there.
+    let project = match open_project(project_dir) {
+        Ok(p) => Some(p),
+        Err(Error::NoProjectFound { .. }) if project_dir.is_none() => None,
+        Err(e) => return Err(e.into()),
+    };
+    let outcome = with_progress(|job| request.run(project.as_ref(), job))?;
+    let validation = outcome.validation;
     if let Some(project) = &project {
-        expect::save(project, &table, &validation)?;
+        expect::save(project, outcome.data.as_ref(), &validation)?;
     }
     if let Some(path) = &args.junit {
         let now = time::OffsetDateTime::now_utc()
@@ -138,6 +135,13 @@ pub fn run(args: CheckArgs, project_dir: Option<&Path>, json: bool) -> anyhow::R
     }
     if let Some(path) = &args.markdown {
         write_file(path, &report::markdown(&validation))?;
+    }
+    if let Some(path) = &args.html {
+        let data = args
+            .data
+            .clone()
+            .unwrap_or_else(|| "the policy's tables".to_owned());
+        write_file(path, &report::html(&validation, &data))?;
     }
     print(json, &validation, || text(&validation))?;
     Ok(if validation.success {

@@ -14,6 +14,8 @@
 //! - [`runs`]: experiment runs imported from MLflow stores and run logs; query, compare, chart.
 //! - [`drift`]: data drift between a reference and a current dataset, per column and overall,
 //!   over time, as charts and a self-contained HTML report.
+//! - [`check`]: policies (`lathe-checks.yaml`): data expectations with model, fairness,
+//!   drift and alert rules, as one gate.
 //! - [`expect`]: Great Expectations' expectation suites run on a table (`lathe check`).
 //! - [`explain`]: SHAP values, permutation importance, partial dependence / ICE of a model.
 //! - [`fairness`]: group fairness of a classifier's predictions (Fairlearn's definitions).
@@ -27,6 +29,7 @@ pub mod api;
 pub mod audit;
 pub mod bundle;
 pub mod chart;
+pub mod check;
 pub mod dataset;
 pub mod demo;
 pub mod display;

@@ -15,6 +15,7 @@ fn json_shape_junit_markdown_and_the_gate() {
     let tmp = tempfile::tempdir().unwrap();
     let junit = tmp.path().join("checks.xml");
     let markdown = tmp.path().join("checks.md");
+    let html = tmp.path().join("checks.html");
     let out = lathe()
         .current_dir(tmp.path())
         .args([
@@ -26,6 +27,8 @@ fn json_shape_junit_markdown_and_the_gate() {
             path_str(&junit),
             "--markdown",
             path_str(&markdown),
+            "--html",
+            path_str(&html),
             "--json",
         ])
         .output()
@@ -82,6 +85,20 @@ fn json_shape_junit_markdown_and_the_gate() {
     assert!(
         md.contains("| 2 | `expect_column_values_to_not_be_null` | Horsepower |"),
         "{md}"
+    );
+
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.starts_with("<!DOCTYPE html>") && !page.contains("<script"),
+        "self-contained"
+    );
+    assert!(
+        page.contains("<b>Failed</b>: 23 of 38 expectations passed"),
+        "{page}"
+    );
+    assert!(
+        page.contains("subaru"),
+        "the unexpected examples are listed"
     );
 
     // A passing suite exits 0.
@@ -212,4 +229,178 @@ fn bad_suites_are_clear_errors_and_store_nothing() {
         "bad_argument",
         &["--data"],
     );
+}
+
+/// A policy on the demo project: inline expectations, the model's metrics and schema,
+/// fairness, drift between the two breast-cancer versions and an alert rule; each rule's
+/// observed value is the number `lathe model eval`, `lathe fairness` and `lathe drift` give.
+#[test]
+fn a_policy_gates_data_model_fairness_drift_and_alerts() {
+    let (_tmp, dir) = crate::demo();
+    let policy = std::path::Path::new(&dir).join("lathe-checks.yaml");
+    std::fs::write(
+        &policy,
+        r#"# the release gate of the diabetes risk classifier
+version: 1
+name: risk release gate
+data: diabetes_risk@1
+expectations:
+  - type: expect_column_values_to_not_be_null
+    kwargs: {column: bmi}
+  - type: expect_column_values_to_be_in_set
+    kwargs: {column: sex, value_set: [1, 2]}
+model:
+  name: diabetes_risk_classifier
+  metrics:
+    - roc_auc >= 0.8
+    - accuracy >= 0.99
+  schema: true
+fairness:
+  sensitive: [sex]
+  rules: [demographic_parity_ratio >= 0.5]
+drift:
+  reference: breast_cancer@1
+  current: breast_cancer@2
+  rules: [drift_share < 0.3]
+  columns_must_not_drift: [mean radius, worst symmetry]
+alerts:
+  none_of: [duplicates, pii_like]
+"#,
+    )
+    .unwrap();
+    let out = lathe()
+        .args(["--project", &dir, "check", path_str(&policy), "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["suite_name"], "risk release gate");
+    let results = v["results"].as_array().unwrap();
+    let kinds: Vec<&str> = results
+        .iter()
+        .map(|r| r["expectation_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "expect_column_values_to_not_be_null",
+            "expect_column_values_to_be_in_set",
+            "lathe_model_schema_compatible",
+            "lathe_model_metric",
+            "lathe_model_metric",
+            "lathe_fairness",
+            "lathe_drift",
+            "lathe_column_not_drifted",
+            "lathe_column_not_drifted",
+            "lathe_no_alert",
+            "lathe_no_alert",
+        ]
+    );
+    let eval = json(&[
+        "--project",
+        &dir,
+        "model",
+        "eval",
+        "diabetes_risk_classifier",
+        "diabetes_risk@1",
+    ]);
+    assert_eq!(
+        results[3]["result"]["observed_value"],
+        eval["metrics"]["roc_auc"]
+    );
+    assert_eq!(results[3]["success"], true);
+    assert_eq!(
+        results[4]["result"]["observed_value"],
+        eval["metrics"]["accuracy"]
+    );
+    assert_eq!(results[4]["success"], false, "accuracy is below 0.99");
+    assert_eq!(results[2]["success"], true, "{}", results[2]);
+    let fair = json(&[
+        "--project",
+        &dir,
+        "fairness",
+        "diabetes_risk_classifier",
+        "diabetes_risk@1",
+        "--sensitive",
+        "sex",
+    ]);
+    assert_eq!(
+        results[5]["result"]["observed_value"],
+        fair["by_sensitive"]["sex"]["demographic_parity_ratio"]
+    );
+    let drift = json(&[
+        "--project",
+        &dir,
+        "drift",
+        "breast_cancer@1",
+        "breast_cancer@2",
+    ]);
+    assert_eq!(
+        results[6]["result"]["observed_value"],
+        drift["share_drifted"]
+    );
+    let radius = drift["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "mean radius")
+        .unwrap();
+    assert_eq!(results[7]["result"]["observed_value"], radius["score"]);
+    assert_eq!(results[7]["success"], !radius["drifted"].as_bool().unwrap());
+    assert_eq!(results[9]["kwargs"]["kind"], "duplicates");
+    // Stored against the policy's data.
+    let listed = json(&[
+        "--project",
+        &dir,
+        "check",
+        "list",
+        "--dataset",
+        "diabetes_risk",
+    ]);
+    assert_eq!(listed[0]["data"], "diabetes_risk@1");
+    assert_eq!(listed[0]["evaluated"], 11);
+}
+
+#[test]
+fn bad_policies_name_the_line_or_the_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "model:\n  name: m\n  metrics: [roc_auc >= 0.9\n",
+            &["line 4"],
+        ),
+        ("modle:\n  name: m\n", &["\"modle\" is not a key"]),
+        (
+            "model:\n  name: m\n  metrics: [roc_auc => 0.9]\n",
+            &["model.metrics[0]", "roc_auc => 0.9"],
+        ),
+        (
+            "fairness:\n  model: m\n  sensitive: [sex]\n  rules: [tpr >= 0.8]\n",
+            &["fairness.rules[0]", "demographic_parity_ratio"],
+        ),
+        ("drift:\n  current: a.csv\n", &["drift.reference"]),
+        ("alerts:\n  none_of: [spooky]\n", &["spooky", "pii_like"]),
+        ("name: nothing\n", &["checks nothing"]),
+        ("suites: [missing.json]\n", &["missing.json"]),
+        ("version: 2\nalerts: {none_of: [missing]}\n", &["version"]),
+    ];
+    for (i, (body, needles)) in cases.iter().enumerate() {
+        let path = tmp.path().join(format!("bad{i}.yaml"));
+        std::fs::write(&path, body).unwrap();
+        crate::check(
+            &[
+                "check",
+                path_str(&path),
+                "--data",
+                &file("tests/fixtures/data/cars.csv"),
+            ],
+            "bad_policy",
+            needles,
+        );
+    }
 }

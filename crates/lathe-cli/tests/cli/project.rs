@@ -47,7 +47,7 @@ fn info_json_shape_and_values() {
     assert_eq!(info["lathe_version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(
         info["counts"],
-        serde_json::json!({"audit_entries": 1, "objects": 0, "datasets": 0, "dataset_versions": 0, "experiments": 0, "runs": 0, "drift_reports": 0, "model_versions": 0, "bundles": 0})
+        serde_json::json!({"audit_entries": 1, "objects": 0, "datasets": 0, "dataset_versions": 0, "experiments": 0, "runs": 0, "drift_reports": 0, "model_versions": 0, "bundles": 0, "checks": 0})
     );
     assert_eq!(info["object_store_bytes"], 0);
     let created = info["created_at"].as_str().unwrap();

@@ -21,8 +21,8 @@ pub mod views;
 
 pub use input::{Input, LoadedModel};
 pub use requests::{
-    BundleExportRequest, ChartRequest, DriftRequest, GroupRunsRequest, MonitorRequest,
-    RegisterRequest, RowsRequest, RunChartRequest, RunsPlotRequest, RunsRequest,
+    BundleExportRequest, ChartRequest, CheckOutcome, CheckRequest, DriftRequest, GroupRunsRequest,
+    MonitorRequest, RegisterRequest, RowsRequest, RunChartRequest, RunsPlotRequest, RunsRequest,
 };
 pub use sources::Sources;
 pub use views::{

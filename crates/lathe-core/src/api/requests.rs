@@ -3,7 +3,7 @@
 //! core the same question the same way.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -581,5 +581,63 @@ mod tests {
             .unwrap_or_default();
             assert!(err.contains(says), "{bad}: {err}");
         }
+    }
+}
+
+/// A check: a policy (`lathe-checks.yaml`) or a GX suite, run on a table. The CLI sends it for
+/// `lathe check POLICY --data TABLE`; the desktop for its Checks view.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CheckRequest {
+    /// The policy or suite file.
+    pub policy: String,
+    /// The table: `NAME[@VERSION]`, a file or a URL (overrides the policy's `data`).
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub data: Option<String>,
+}
+
+/// What a check ran on and found.
+#[derive(Debug)]
+pub struct CheckOutcome {
+    pub validation: crate::expect::Validation,
+    /// The policy's data, resolved (stored with the result).
+    pub data: Option<crate::dataset::browse::TableSource>,
+}
+
+impl CheckRequest {
+    /// Reads the policy (every problem a `BadPolicy` error before anything runs), resolves the
+    /// tables it names — a relative file path from the policy's folder, else as the command
+    /// line names tables — and runs it. `project` is needed for stored tables and models.
+    pub fn run(&self, project: Option<&Project>, job: &Job) -> Result<CheckOutcome> {
+        let path = PathBuf::from(&self.policy);
+        let policy = crate::check::Policy::read(&path)?;
+        let base = path.parent().map(PathBuf::from).unwrap_or_default();
+        let resolve = |name: &str| -> Result<crate::dataset::browse::TableSource> {
+            let local = base.join(name);
+            let text =
+                if !crate::remote::is_url(name) && !Path::new(name).exists() && local.exists() {
+                    local.to_string_lossy().into_owned()
+                } else {
+                    name.to_owned()
+                };
+            Input::data(&text).table(|| {
+                project.ok_or_else(|| Error::NotFound {
+                    what: format!("\"{name}\" is neither a file nor a URL, and a stored dataset needs a project (--project DIR)"),
+                })
+            })
+        };
+        let data_name = given(self.data.clone()).or_else(|| policy.data.clone());
+        let data = data_name.as_deref().map(resolve).transpose()?;
+        let validation = crate::check::run(
+            &policy,
+            &crate::check::Tables {
+                data: data_name.as_deref().zip(data.as_ref()),
+                resolve: &resolve,
+                project,
+            },
+            job,
+        )?;
+        Ok(CheckOutcome { validation, data })
     }
 }

@@ -17,6 +17,23 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// Every alert kind a profile raises (the list above), for the policies that name them.
+pub const KINDS: &[&str] = &[
+    "constant",
+    "unique",
+    "empty",
+    "duplicates",
+    "missing",
+    "zeros",
+    "infinite",
+    "skewed",
+    "high_cardinality",
+    "imbalance",
+    "uniform",
+    "high_correlation",
+    "pii_like",
+];
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Alert {

@@ -206,3 +206,78 @@ pub fn markdown(v: &Validation) -> String {
     }
     out
 }
+
+/// The result as one self-contained HTML page (Lathe's report stylesheet, no script, no
+/// external resource): the verdict, the counts, then every expectation with its arguments,
+/// what it found and its unexpected examples; the failed ones first, each unfolded.
+pub fn html(v: &Validation, data: &str) -> String {
+    use crate::report::{esc, head};
+    let s = &v.statistics;
+    let title = format!("Checks: {}", v.suite_name);
+    let mut h = head(&title);
+    let _ = write!(
+        h,
+        "<h1>{}</h1><div class=\"muted\">on {} · written by Lathe {}</div>",
+        esc(&title),
+        esc(data),
+        crate::LATHE_VERSION
+    );
+    let (class, verdict) = if v.success {
+        ("ok", "Passed")
+    } else {
+        ("drift", "Failed")
+    };
+    let _ = write!(
+        h,
+        "<div class=\"banner {class}\"><b>{verdict}</b>: {} of {} expectations passed, {} failed.</div>",
+        s.successful_expectations, s.evaluated_expectations, s.unsuccessful_expectations
+    );
+    h.push_str("<h2>Expectations</h2><table><thead><tr><th>#</th><th>expectation</th><th>column</th><th>arguments</th><th>result</th><th>found</th></tr></thead><tbody>");
+    for (i, r) in v.results.iter().enumerate() {
+        let _ = write!(
+            h,
+            "<tr><td class=\"n\">{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td></tr>",
+            i + 1,
+            esc(&r.expectation_type),
+            esc(&subject(r)),
+            esc(&arguments(r)),
+            if r.success { "no" } else { "yes" },
+            if r.success { "passed" } else { "failed" },
+            esc(&finding(r))
+        );
+    }
+    h.push_str("</tbody></table>");
+    let failed: Vec<(usize, &ExpectationResult)> = v
+        .results
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !r.success)
+        .collect();
+    if !failed.is_empty() {
+        h.push_str("<h2>Unexpected values of the failed expectations</h2>");
+        for (i, r) in failed {
+            let _ = write!(
+                h,
+                "<details open><summary>{} · {} ({})</summary>",
+                i + 1,
+                esc(&r.expectation_type),
+                esc(&subject(r))
+            );
+            match &r.result.partial_unexpected_list {
+                Some(list) if !list.is_empty() => {
+                    h.push_str("<table><tbody>");
+                    for value in list {
+                        let _ = write!(h, "<tr><td>{}</td></tr>", esc(&value.to_string()));
+                    }
+                    h.push_str("</tbody></table>");
+                }
+                _ => {
+                    let _ = write!(h, "<div class=\"muted\">{}</div>", esc(&finding(r)));
+                }
+            }
+            h.push_str("</details>");
+        }
+    }
+    h.push_str("</body></html>\n");
+    h
+}

@@ -24,8 +24,12 @@ pub struct StoredCheck {
     pub successful: u32,
 }
 
-/// Stores a validation of `source` with an audit entry, in one transaction; returns its id.
-pub fn save(project: &Project, source: &TableSource, validation: &Validation) -> Result<i64> {
+/// Stores a validation of `source` (none: a policy of model rules only) with an audit entry, in one transaction; returns its id.
+pub fn save(
+    project: &Project,
+    source: Option<&TableSource>,
+    validation: &Validation,
+) -> Result<i64> {
     let root = project.root();
     let db = |e| Error::db(root, e);
     let json = serde_json::to_string(validation).map_err(|e| Error::Compute {
@@ -33,15 +37,16 @@ pub fn save(project: &Project, source: &TableSource, validation: &Validation) ->
         detail: e.to_string(),
     })?;
     let (data, version_id) = match source {
-        TableSource::Stored {
+        None => ("—".to_owned(), None),
+        Some(TableSource::Stored {
             dataset, version, ..
-        } => {
+        }) => {
             let stored = crate::dataset::resolve(project, &format!("{dataset}@{version}"))?;
             (format!("{dataset}@{version}"), Some(stored.id))
         }
-        TableSource::File { path, .. } => (path.display().to_string(), None),
-        TableSource::Remote { url, .. } => (url.clone(), None),
-        TableSource::Spark { shown, .. } => (shown.clone(), None),
+        Some(TableSource::File { path, .. }) => (path.display().to_string(), None),
+        Some(TableSource::Remote { url, .. }) => (url.clone(), None),
+        Some(TableSource::Spark { shown, .. }) => (shown.clone(), None),
     };
     let s = &validation.statistics;
     let tx = project.conn().unchecked_transaction().map_err(db)?;

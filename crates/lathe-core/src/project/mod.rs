@@ -284,6 +284,7 @@ impl Project {
                 count("SELECT count(*) FROM model_versions")?,
             ),
             ("bundles".to_owned(), count("SELECT count(*) FROM bundles")?),
+            ("checks".to_owned(), count("SELECT count(*) FROM checks")?),
         ]);
         let object_store_bytes = count("SELECT coalesce(sum(size_bytes), 0) FROM objects")?;
         Ok(ProjectInfo {
