@@ -225,10 +225,19 @@ fn rules(
 impl Policy {
     /// Reads a policy (`.yaml`, `.yml`) or a GX suite (`.json`, or YAML without policy keys).
     pub fn read(path: &Path) -> Result<Policy> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
             action: "read the checks",
             path: path.to_path_buf(),
             source,
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            bad(
+                path,
+                format!(
+                    "not UTF-8 text (at byte {}); save it as UTF-8",
+                    e.utf8_error().valid_up_to()
+                ),
+            )
         })?;
         Policy::parse(&text, path)
     }

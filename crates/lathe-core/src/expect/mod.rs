@@ -15,7 +15,10 @@ pub mod report;
 pub mod store;
 pub mod text;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
+
+use foldhash::{HashMap, HashMapExt, HashSet};
+use rayon::prelude::*;
 use std::path::Path;
 
 use polars::prelude::*;
@@ -63,6 +66,7 @@ pub struct Validation {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "ValidationStatistics"))]
 pub struct Statistics {
     pub evaluated_expectations: u32,
     pub successful_expectations: u32,
@@ -84,6 +88,7 @@ pub struct ExpectationResult {
 /// expectation is left out.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "ExpectationOutcome"))]
 pub struct Outcome {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(type = "unknown", optional))]
@@ -1488,26 +1493,35 @@ fn run(
     let table = prepare(frame, &columns)?;
     let rows = frame.height() as u64;
     let names: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
-    let mut cache: HashMap<&str, Data> = HashMap::new();
-    for name in &columns {
-        let column = table.column(name).map_err(|e| Error::Compute {
-            context: "read a column for its expectations",
-            detail: e.to_string(),
-        })?;
-        cache.insert(name.as_str(), Data::of(column)?);
-    }
-    let mut results = Vec::with_capacity(checks.len());
-    for (i, (check, config)) in checks.iter().zip(&suite.expectations).enumerate() {
-        job.cancel.check()?;
-        job.progress("Checking expectations", i as u64, Some(checks.len() as u64));
-        let (success, result) = evaluate(check, &cache, rows, &names, schema)?;
-        results.push(ExpectationResult {
-            expectation_type: config.expectation_type.clone(),
-            kwargs: config.kwargs.clone(),
-            success,
-            result,
-        });
-    }
+    // Each column once, in parallel; then the expectations, in parallel (each reads only).
+    let read: Vec<(&str, Data)> = columns
+        .par_iter()
+        .map(|name| {
+            let column = table.column(name).map_err(|e| Error::Compute {
+                context: "read a column for its expectations",
+                detail: e.to_string(),
+            })?;
+            Ok((name.as_str(), Data::of(column)?))
+        })
+        .collect::<Result<_>>()?;
+    let cache: HashMap<&str, Data> = read.into_iter().collect();
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let results: Vec<ExpectationResult> = checks
+        .par_iter()
+        .zip(&suite.expectations)
+        .map(|(check, config)| {
+            job.cancel.check()?;
+            let (success, result) = evaluate(check, &cache, rows, &names, schema)?;
+            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            job.progress("Checking expectations", n, Some(checks.len() as u64));
+            Ok(ExpectationResult {
+                expectation_type: config.expectation_type.clone(),
+                kwargs: config.kwargs.clone(),
+                success,
+                result,
+            })
+        })
+        .collect::<Result<_>>()?;
     let evaluated = results.len() as u32;
     let successful = results.iter().filter(|r| r.success).count() as u32;
     Ok(Validation {
@@ -1756,15 +1770,40 @@ fn evaluate(
                     })
                     .collect()
             } else {
-                let tuples: Vec<Vec<Option<Key>>> = considered
+                // A 64-bit hash per row; only rows whose hash repeats are compared value by
+                // value (so a collision never counts).
+                use std::hash::{BuildHasher, Hash, Hasher};
+                let state = foldhash::fast::FixedState::default();
+                let hashes: Vec<u64> = considered
                     .iter()
-                    .map(|&i| ds.iter().map(|d| d.key(i)).collect())
+                    .map(|&i| {
+                        let mut h = state.build_hasher();
+                        for d in &ds {
+                            d.key(i).hash(&mut h);
+                        }
+                        h.finish()
+                    })
                     .collect();
-                let mut counts: HashMap<&Vec<Option<Key>>, u32> = HashMap::new();
-                for t in &tuples {
-                    *counts.entry(t).or_default() += 1;
+                let mut by_hash: HashMap<u64, u32> = HashMap::with_capacity(hashes.len());
+                for h in &hashes {
+                    *by_hash.entry(*h).or_default() += 1;
                 }
-                tuples.iter().map(|t| counts[t] > 1).collect()
+                let mut tuples: HashMap<Vec<Option<Key>>, u32> = HashMap::new();
+                let shared = |k: usize| by_hash[&hashes[k]] > 1;
+                for (k, &i) in considered.iter().enumerate() {
+                    if shared(k) {
+                        *tuples
+                            .entry(ds.iter().map(|d| d.key(i)).collect())
+                            .or_default() += 1;
+                    }
+                }
+                considered
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &i)| {
+                        shared(k) && tuples[&ds.iter().map(|d| d.key(i)).collect::<Vec<_>>()] > 1
+                    })
+                    .collect()
             };
             rows_outcome(check, &considered, &bad, rows, |i| {
                 Value::Object(
@@ -1871,6 +1910,43 @@ fn rows_outcome(
     )
 }
 
+/// A value as its bits, for remembering a test's answer (-0.0 apart from 0.0: their text
+/// differs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Seen<'a> {
+    Int(i64),
+    Float(u64),
+    Bool(bool),
+    Text(&'a str),
+}
+
+/// For each row, `unexpected(i)` (false for a missing value), computed once per distinct value
+/// while fewer than 65,536 have been seen: a regular expression or a date format on a column
+/// of repeated values runs once per value, not once per row.
+fn by_value(d: &Data, unexpected: impl Fn(usize) -> bool) -> Vec<bool> {
+    const MEMO: usize = 1 << 16;
+    let mut memo: HashMap<Seen, bool> = HashMap::new();
+    (0..d.len())
+        .map(|i| {
+            let key = match d {
+                Data::Int(v) => v[i].map(Seen::Int),
+                Data::Float(v) => v[i].map(|x| Seen::Float(x.to_bits())),
+                Data::Bool(v) => v[i].map(Seen::Bool),
+                Data::Text(v) => v[i].map(Seen::Text),
+            };
+            let Some(key) = key else { return false };
+            if let Some(known) = memo.get(&key) {
+                return *known;
+            }
+            let answer = unexpected(i);
+            if memo.len() < MEMO {
+                memo.insert(key, answer);
+            }
+            answer
+        })
+        .collect()
+}
+
 /// For each row, whether the test finds its value unexpected (never a missing value).
 fn unexpected_flags(d: &Data, test: &MapTest) -> Vec<bool> {
     let n = d.len();
@@ -1930,47 +2006,39 @@ fn unexpected_flags(d: &Data, test: &MapTest) -> Vec<bool> {
             patterns,
             all,
             negate,
-        } => (0..n)
-            .map(|i| {
-                let Some(text) = d.py_str(i) else {
-                    return false;
-                };
-                let hit = |k: usize| match patterns {
-                    Texts::Regex(r) => r[k].is_match(&text),
-                    Texts::Like(l) => l[k].matches(&text),
-                };
-                let count = match patterns {
-                    Texts::Regex(r) => r.len(),
-                    Texts::Like(l) => l.len(),
-                };
-                if *negate {
-                    (0..count).any(hit)
-                } else if *all {
-                    !(0..count).all(hit)
-                } else {
-                    !(0..count).any(hit)
-                }
-            })
-            .collect(),
+        } => by_value(d, |i| {
+            let Some(text) = d.py_str(i) else {
+                return false;
+            };
+            let hit = |k: usize| match patterns {
+                Texts::Regex(r) => r[k].is_match(&text),
+                Texts::Like(l) => l[k].matches(&text),
+            };
+            let count = match patterns {
+                Texts::Regex(r) => r.len(),
+                Texts::Like(l) => l.len(),
+            };
+            if *negate {
+                (0..count).any(hit)
+            } else if *all {
+                !(0..count).all(hit)
+            } else {
+                !(0..count).any(hit)
+            }
+        }),
         MapTest::Lengths(range) => (0..n)
             .map(|i| {
                 d.text(i)
                     .is_some_and(|s| !range.holds_num(s.chars().count() as f64))
             })
             .collect(),
-        MapTest::Strftime(format) => (0..n)
-            .map(|i| d.text(i).is_some_and(|s| !format.matches(s)))
-            .collect(),
-        MapTest::Dateutil => (0..n)
-            .map(|i| d.text(i).is_some_and(|s| !dateutil_parseable(s)))
-            .collect(),
-        MapTest::Json => (0..n)
-            .map(|i| match d {
-                Data::Text(v) => v[i].is_some_and(|s| !json_parseable(s)),
-                // json.loads of a number raises TypeError, which GX counts as not JSON.
-                _ => !d.missing(i),
-            })
-            .collect(),
+        MapTest::Strftime(format) => by_value(d, |i| d.text(i).is_some_and(|s| !format.matches(s))),
+        MapTest::Dateutil => by_value(d, |i| d.text(i).is_some_and(|s| !dateutil_parseable(s))),
+        MapTest::Json => by_value(d, |i| match d {
+            Data::Text(v) => v[i].is_some_and(|s| !json_parseable(s)),
+            // json.loads of a number raises TypeError, which GX counts as not JSON.
+            _ => !d.missing(i),
+        }),
         MapTest::Types(types) => {
             let ok = types.iter().any(|t| text_value_matches(t));
             (0..n).map(|i| !d.missing(i) && !ok).collect()

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::{ExpectationResult, Validation};
 
 /// The column (or columns) an expectation is about, for its name in a report.
-fn subject(r: &ExpectationResult) -> String {
+pub fn subject(r: &ExpectationResult) -> String {
     let get = |k: &str| r.kwargs.get(k).and_then(Value::as_str);
     if let Some(c) = get("column") {
         return c.to_owned();
@@ -27,7 +27,7 @@ fn subject(r: &ExpectationResult) -> String {
 }
 
 /// The arguments other than the columns, as `key=value` pairs.
-fn arguments(r: &ExpectationResult) -> String {
+pub fn arguments(r: &ExpectationResult) -> String {
     r.kwargs
         .iter()
         .filter(|(k, _)| {

@@ -250,3 +250,31 @@ fn bad_suites_are_clear_errors() {
     );
     assert!(e.contains("mostly"), "{e}");
 }
+
+/// Every malformed policy or suite of `tests/corpus/checks/` is a `bad_policy` error naming
+/// its file, before or while it is planned against a table; the one valid seed reads.
+#[test]
+fn the_malformed_corpus_gives_clear_errors() {
+    let dir = root().join("tests/corpus/checks");
+    let (frame, _) = read_table(&table("cars"), &ReadOptions::default()).unwrap();
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let outcome = lathe_core::check::Policy::read(&path).and_then(|policy| {
+            for suite in &policy.suites {
+                expect::validate(&frame, suite, &path, &Job::silent())?;
+            }
+            Ok(policy)
+        });
+        if name == "valid_seed.yaml" {
+            outcome.unwrap();
+            continue;
+        }
+        seen += 1;
+        let err = outcome.expect_err(&name);
+        assert_eq!(err.code(), ErrorCode::BadPolicy, "{name}: {err}");
+        assert!(err.to_string().contains(&name), "{name}: {err}");
+    }
+    assert!(seen >= 14, "{seen} malformed inputs");
+}

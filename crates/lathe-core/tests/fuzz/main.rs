@@ -586,3 +586,40 @@ fn bundle_manifests_checksums_and_signatures() {
         );
     }
 }
+
+#[test]
+fn check_policies_and_gx_suites() {
+    let dir = tempfile::tempdir().unwrap();
+    let (frame, _) = lathe_core::dataset::read::read_table(
+        &repo().join("tests/fixtures/data/cars.csv"),
+        &lathe_core::dataset::read::ReadOptions::default(),
+    )
+    .unwrap();
+    let mut seeds = seeds("tests/corpus/checks", &["yaml", "json"]);
+    seeds.extend(self::seeds("tests/fixtures/checks", &["json"]));
+    for ext in ["yaml", "json"] {
+        let path = dir.path().join(format!("fuzz.{ext}"));
+        fuzz(
+            &format!("check policy .{ext}"),
+            inputs(seeds.clone()),
+            |bytes| {
+                std::fs::write(&path, &bytes).map_err(|e| e.to_string())?;
+                let outcome = lathe_core::check::Policy::read(&path).and_then(|policy| {
+                    for suite in &policy.suites {
+                        lathe_core::expect::validate(
+                            &frame,
+                            suite,
+                            &path,
+                            &lathe_core::job::Job::silent(),
+                        )?;
+                    }
+                    Ok(())
+                });
+                match outcome {
+                    Ok(()) => Ok(()),
+                    Err(e) => names(&e, &format!("fuzz.{ext}")),
+                }
+            },
+        );
+    }
+}
