@@ -85,6 +85,22 @@ pub enum BundleCommand {
         #[arg(long)]
         fail_on_alert: bool,
     },
+    /// Run the data expectations the bundle carries (exported with --checks) on production
+    /// data, without a project: `lathe check`'s result and outputs, exit code 3 when one fails.
+    Check {
+        path: PathBuf,
+        /// The production data: a file, or an s3://, gs://, az:// or https:// URL.
+        data: String,
+        /// Write the result as JUnit XML.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Write a Markdown summary.
+        #[arg(long, value_name = "FILE")]
+        markdown: Option<PathBuf>,
+        /// Write the self-contained HTML report.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+    },
     /// The bundles exported from this project, newest first.
     List,
 }
@@ -115,6 +131,9 @@ pub struct ExportArgs {
     /// tested for drift a slice at a time. Default: a quarter of RAM, at most 2GiB.
     #[arg(long, value_parser = MemoryLimit::parse, value_name = "SIZE")]
     memory_limit: Option<MemoryLimit>,
+    /// Carry this policy's (or GX suite's) data expectations, for `lathe bundle check`.
+    #[arg(long, value_name = "POLICY")]
+    checks: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -174,6 +193,11 @@ pub fn run(
                     .unwrap_or_default(),
                 sign_key: args.sign,
                 memory_limit: args.memory_limit,
+                checks: args
+                    .checks
+                    .as_deref()
+                    .map(|p| lathe_core::api::carried_checks(&p.to_string_lossy()))
+                    .transpose()?,
             };
             let exported = with_progress(|job| bundle::export(&project, &options, job))?;
             print(json, &exported, || {
@@ -230,6 +254,33 @@ pub fn run(
                 ExitCode::from(DRIFT_EXIT)
             } else {
                 ExitCode::SUCCESS
+            })
+        }
+        BundleCommand::Check {
+            path,
+            data,
+            junit,
+            markdown,
+            html,
+        } => {
+            if let Some(h) = &html {
+                crate::drift::check_html(h)?;
+            }
+            let label = data.clone();
+            let source = data_source(data)?;
+            let validation = with_progress(|job| bundle::check_expectations(&path, &source, job))?;
+            crate::check::write_outputs(
+                &validation,
+                &label,
+                junit.as_deref(),
+                markdown.as_deref(),
+                html.as_deref(),
+            )?;
+            print(json, &validation, || crate::check::text(&validation))?;
+            Ok(if validation.success {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(crate::check::CHECK_EXIT)
             })
         }
         BundleCommand::Monitor {

@@ -112,6 +112,7 @@ pub fn run(args: CheckArgs, project_dir: Option<&Path>, json: bool) -> anyhow::R
     }
     let request = CheckRequest {
         policy: policy.to_string_lossy().into_owned(),
+        text: None,
         data: args.data.clone(),
     };
     // Plain files need no project, but a run inside one is stored there.
@@ -125,24 +126,17 @@ pub fn run(args: CheckArgs, project_dir: Option<&Path>, json: bool) -> anyhow::R
     if let Some(project) = &project {
         expect::save(project, outcome.data.as_ref(), &validation)?;
     }
-    if let Some(path) = &args.junit {
-        let now = time::OffsetDateTime::now_utc()
-            .format(time::macros::format_description!(
-                "[year]-[month]-[day]T[hour]:[minute]:[second]"
-            ))
-            .unwrap_or_default();
-        write_file(path, &report::junit(&validation, &now))?;
-    }
-    if let Some(path) = &args.markdown {
-        write_file(path, &report::markdown(&validation))?;
-    }
-    if let Some(path) = &args.html {
-        let data = args
-            .data
-            .clone()
-            .unwrap_or_else(|| "the policy's tables".to_owned());
-        write_file(path, &report::html(&validation, &data))?;
-    }
+    let data = args
+        .data
+        .clone()
+        .unwrap_or_else(|| "the policy's tables".to_owned());
+    write_outputs(
+        &validation,
+        &data,
+        args.junit.as_deref(),
+        args.markdown.as_deref(),
+        args.html.as_deref(),
+    )?;
     print(json, &validation, || text(&validation))?;
     Ok(if validation.success {
         ExitCode::SUCCESS
@@ -151,7 +145,33 @@ pub fn run(args: CheckArgs, project_dir: Option<&Path>, json: bool) -> anyhow::R
     })
 }
 
-fn text(v: &Validation) -> String {
+/// Writes the JUnit XML, Markdown and HTML forms of a result where asked (shared with
+/// `lathe bundle check`).
+pub(crate) fn write_outputs(
+    validation: &Validation,
+    data: &str,
+    junit: Option<&Path>,
+    markdown: Option<&Path>,
+    html: Option<&Path>,
+) -> anyhow::Result<()> {
+    if let Some(path) = junit {
+        let now = time::OffsetDateTime::now_utc()
+            .format(time::macros::format_description!(
+                "[year]-[month]-[day]T[hour]:[minute]:[second]"
+            ))
+            .unwrap_or_default();
+        write_file(path, &report::junit(validation, &now))?;
+    }
+    if let Some(path) = markdown {
+        write_file(path, &report::markdown(validation))?;
+    }
+    if let Some(path) = html {
+        write_file(path, &report::html(validation, data))?;
+    }
+    Ok(())
+}
+
+pub(crate) fn text(v: &Validation) -> String {
     let s = &v.statistics;
     let mut out = vec![format!(
         "{}: {} — {} of {} expectations passed",

@@ -16,4 +16,8 @@ out: string, eval_dataset: string | null, reference_dataset: string | null, sens
 /**
  * A private key file to sign with.
  */
-sign_key: string | null, };
+sign_key: string | null, 
+/**
+ * A policy or GX suite whose data expectations the bundle carries (`lathe bundle check`).
+ */
+checks?: string, };

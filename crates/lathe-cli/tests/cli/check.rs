@@ -404,3 +404,127 @@ fn bad_policies_name_the_line_or_the_key() {
         );
     }
 }
+
+/// A bundle exported with `--checks` carries the policy's data expectations; `lathe bundle
+/// check` runs them on production data with no project and gives `lathe check`'s result; a
+/// changed suite in the bundle fails verification; a bundle without checks says so.
+#[test]
+fn a_bundle_carries_its_checks_and_ops_run_them_without_a_project() {
+    let (tmp, dir) = crate::demo();
+    let policy = tmp.path().join("gate.yaml");
+    std::fs::write(
+        &policy,
+        "name: production gate
+expectations:
+  - type: expect_column_values_to_not_be_null
+    kwargs: {column: mean radius}
+  - type: expect_column_values_to_be_between
+    kwargs: {column: mean radius, min_value: 6, max_value: 20}
+  - type: expect_column_max_to_be_between
+    kwargs: {column: worst area, max_value: 5000}
+model:
+  name: breast_cancer_classifier
+  metrics: [accuracy >= 0.5]
+",
+    )
+    .unwrap();
+    let folder = tmp.path().join("bundle");
+    json(&[
+        "--project",
+        &dir,
+        "bundle",
+        "export",
+        "breast_cancer_classifier@production",
+        "--out",
+        path_str(&folder),
+        "--checks",
+        path_str(&policy),
+    ]);
+    let carried: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(folder.join("checks/expectations.json")).unwrap())
+            .unwrap();
+    assert_eq!(carried["name"], "production gate");
+    assert_eq!(
+        carried["expectations"].as_array().unwrap().len(),
+        3,
+        "the data expectations only (the model rule needs the project)"
+    );
+
+    let production = file("assets/datasets/breast_cancer_production_1.parquet");
+    let ops = tempfile::tempdir().unwrap(); // no project here
+    let run = |args: &[&str]| {
+        lathe()
+            .current_dir(ops.path())
+            .args(args)
+            .arg("--json")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["bundle", "check", path_str(&folder), &production]);
+    let code = out.status.code();
+    let from_bundle: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let suite_file = tmp.path().join("carried.json");
+    std::fs::write(&suite_file, serde_json::to_vec(&carried).unwrap()).unwrap();
+    let out = run(&["check", path_str(&suite_file), "--data", &production]);
+    assert_eq!(out.status.code(), code, "the same verdict");
+    let direct: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(from_bundle["results"], direct["results"]);
+    assert_eq!(from_bundle["statistics"], direct["statistics"]);
+    assert_eq!(from_bundle["results"].as_array().unwrap().len(), 3);
+
+    // A changed suite no longer verifies, so it is not run.
+    let path = folder.join("checks/expectations.json");
+    let mut perms = std::fs::metadata(&path).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&path, perms).unwrap();
+    std::fs::write(
+        &path,
+        serde_json::to_vec(&serde_json::json!({"name": "x", "expectations": []})).unwrap(),
+    )
+    .unwrap();
+    crate::check(
+        &["bundle", "check", path_str(&folder), &production],
+        "bad_bundle",
+        &["fails verification"],
+    );
+
+    // A bundle exported without --checks.
+    let plain = tmp.path().join("plain");
+    json(&[
+        "--project",
+        &dir,
+        "bundle",
+        "export",
+        "breast_cancer_classifier@production",
+        "--out",
+        path_str(&plain),
+    ]);
+    crate::check(
+        &["bundle", "check", path_str(&plain), &production],
+        "bad_bundle",
+        &["without --checks"],
+    );
+    // A policy with no data expectations cannot be carried.
+    let rules_only = tmp.path().join("rules.yaml");
+    std::fs::write(
+        &rules_only,
+        "model:\n  name: breast_cancer_classifier\n  metrics: [accuracy >= 0.5]\n",
+    )
+    .unwrap();
+    crate::check(
+        &[
+            "--project",
+            &dir,
+            "bundle",
+            "export",
+            "breast_cancer_classifier@production",
+            "--out",
+            path_str(&tmp.path().join("never")),
+            "--checks",
+            path_str(&rules_only),
+        ],
+        "bad_policy",
+        &["no data expectations"],
+    );
+}

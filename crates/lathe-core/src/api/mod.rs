@@ -23,12 +23,13 @@ pub use input::{Input, LoadedModel};
 pub use requests::{
     BundleExportRequest, ChartRequest, CheckOutcome, CheckRequest, DriftRequest, GroupRunsRequest,
     MonitorRequest, RegisterRequest, RowsRequest, RunChartRequest, RunsPlotRequest, RunsRequest,
+    carried_checks,
 };
 pub use sources::Sources;
 pub use views::{
-    ColumnShown, ComparisonView, DriftView, EvaluationView, ExplainView, FairnessView, ModelPage,
-    MonitorChartShown, MonitorChunkColumns, MonitorDefaults, MonitorView, ProfileView,
-    RunChartView, RunComparisonView, RunGroups, RunsView, SensitiveShown, StatisticShown,
-    alert_measure, dataset_columns, metric_texts, shown_columns, shown_fairness, shown_metrics,
-    shown_statistic, stored_drift,
+    CheckRow, CheckView, ColumnShown, ComparisonView, DriftView, EvaluationView, ExplainView,
+    FairnessView, ModelPage, MonitorChartShown, MonitorChunkColumns, MonitorDefaults, MonitorView,
+    PolicySummary, ProfileView, RunChartView, RunComparisonView, RunGroups, RunsView,
+    SensitiveShown, StatisticShown, alert_measure, dataset_columns, metric_texts, shown_columns,
+    shown_fairness, shown_metrics, shown_statistic, stored_drift,
 };

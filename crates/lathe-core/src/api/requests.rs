@@ -320,6 +320,23 @@ pub struct BundleExportRequest {
     pub card: CardText,
     /// A private key file to sign with.
     pub sign_key: Option<String>,
+    /// A policy or GX suite whose data expectations the bundle carries (`lathe bundle check`).
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub checks: Option<String>,
+}
+
+/// The data expectations of the policy or suite at `path`, for a bundle to carry; an error
+/// when it holds none (its model, fairness and drift rules need the project).
+pub fn carried_checks(path: &str) -> Result<crate::expect::Suite> {
+    let path = PathBuf::from(path);
+    crate::check::Policy::read(&path)?
+        .data_suite()
+        .ok_or_else(|| Error::BadPolicy {
+            path,
+            detail: "it holds no data expectations (suites or expectations) for a bundle to carry"
+                .to_owned(),
+        })
 }
 
 impl BundleExportRequest {
@@ -337,6 +354,7 @@ impl BundleExportRequest {
             card: self.card,
             sign_key: given(self.sign_key).map(PathBuf::from),
             memory_limit: None,
+            checks: given(self.checks).map(|p| carried_checks(&p)).transpose()?,
         })
     }
 }
@@ -589,8 +607,13 @@ mod tests {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CheckRequest {
-    /// The policy or suite file.
+    /// The policy or suite file; with `text`, where the text would be saved (its folder
+    /// anchors the relative paths it names).
     pub policy: String,
+    /// The policy written in the app (YAML or JSON), instead of the file's content.
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub text: Option<String>,
     /// The table: `NAME[@VERSION]`, a file or a URL (overrides the policy's `data`).
     #[serde(default)]
     #[cfg_attr(feature = "ts", ts(optional))]
@@ -609,9 +632,19 @@ impl CheckRequest {
     /// Reads the policy (every problem a `BadPolicy` error before anything runs), resolves the
     /// tables it names — a relative file path from the policy's folder, else as the command
     /// line names tables — and runs it. `project` is needed for stored tables and models.
+    /// The policy, read and checked (every problem a `BadPolicy` error): what the desktop's
+    /// editor validates as the user types.
+    pub fn policy(&self) -> Result<crate::check::Policy> {
+        let path = PathBuf::from(&self.policy);
+        match &self.text {
+            Some(text) => crate::check::Policy::parse(text, &path),
+            None => crate::check::Policy::read(&path),
+        }
+    }
+
     pub fn run(&self, project: Option<&Project>, job: &Job) -> Result<CheckOutcome> {
         let path = PathBuf::from(&self.policy);
-        let policy = crate::check::Policy::read(&path)?;
+        let policy = self.policy()?;
         let base = path.parent().map(PathBuf::from).unwrap_or_default();
         let resolve = |name: &str| -> Result<crate::dataset::browse::TableSource> {
             let local = base.join(name);

@@ -40,6 +40,9 @@ pub struct ExportOptions {
     /// Memory for the data (default: the machine's, [`MemoryLimit::for_this_machine`]): larger
     /// datasets are evaluated, profiled and tested for drift a slice at a time.
     pub memory_limit: Option<MemoryLimit>,
+    /// The data expectations ops run on production data (`lathe bundle check`), carried as a
+    /// GX suite (`checks/expectations.json`).
+    pub checks: Option<crate::expect::Suite>,
 }
 
 /// What [`export()`] wrote.
@@ -411,6 +414,12 @@ pub fn export(project: &Project, options: &ExportOptions, job: &Job) -> Result<E
         })
         .into_bytes(),
     );
+    if let Some(suite) = &options.checks {
+        files.insert(
+            super::CHECKS.into(),
+            descriptors::json_bytes(&suite.to_gx())?,
+        );
+    }
     files.insert(format!("triton/{triton}/1/model.onnx"), model_bytes.clone());
     files.insert("model/model.onnx".into(), model_bytes);
     let metrics = evaluation

@@ -104,6 +104,31 @@ pub fn check_drift_files(
     check_drift_verified(bundle, &verify_files(bundle, None), current, options)
 }
 
+/// Runs the data expectations the bundle carries (`checks/expectations.json`) on `data`,
+/// without a project: `lathe check`'s result. The bundle's files must verify.
+pub fn check_expectations(
+    path: &Path,
+    data: &TableSource,
+    job: &Job,
+) -> Result<crate::expect::Validation> {
+    let bundle = read(path)?;
+    trusted_files(&bundle, &verify_files(&bundle, None))?;
+    let bytes = bundle.get(super::CHECKS).ok_or_else(|| Error::BadBundle {
+        path: bundle.source.clone(),
+        detail: format!(
+            "it has no {}: it was exported without --checks POLICY",
+            super::CHECKS
+        ),
+    })?;
+    let text = std::str::from_utf8(bytes).map_err(|e| Error::BadBundle {
+        path: bundle.source.clone(),
+        detail: format!("{} is not UTF-8: {e}", super::CHECKS),
+    })?;
+    let inside = bundle.source.join(super::CHECKS);
+    let suite = crate::expect::Suite::parse(text, &inside)?;
+    crate::expect::validate_source(data, &suite, &inside, job)
+}
+
 /// Refuses a bundle whose files fail verification: its references cannot be trusted.
 fn trusted_files(bundle: &BundleFiles, verification: &Verification) -> Result<()> {
     let integrity: Vec<&String> = verification

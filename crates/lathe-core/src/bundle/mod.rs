@@ -40,8 +40,8 @@ pub use archive::{BundleFiles, Limits};
 pub use card::CardText;
 pub use export::{ExportOptions, Exported, export};
 pub use inspect::{
-    Inspection, check_drift, check_drift_files, check_drift_source, check_drift_verified, inspect,
-    inspect_files, monitor, monitor_verified,
+    Inspection, check_drift, check_drift_files, check_drift_source, check_drift_verified,
+    check_expectations, inspect, inspect_files, monitor, monitor_verified,
 };
 pub use profile::ReferenceProfile;
 pub use sign::SignatureInfo;
@@ -60,6 +60,8 @@ pub const PROFILE: &str = "monitoring/reference_profile.json";
 /// ([`crate::monitor::Reference`]).
 pub const MONITOR: &str = "monitoring/monitor_reference.json";
 pub const CARD: &str = "MODEL_CARD.md";
+/// The data expectations the bundle carries, a GX 1.x suite ([`crate::expect::Suite`]).
+pub const CHECKS: &str = "checks/expectations.json";
 
 /// One file of the bundle, as the manifest lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -464,6 +464,24 @@ impl Policy {
     }
 }
 
+impl Policy {
+    /// The policy's data expectations as one suite (its suites and inline expectations in
+    /// order), for a bundle to carry; `None` when it has none.
+    pub fn data_suite(&self) -> Option<Suite> {
+        if self.suites.is_empty() {
+            return None;
+        }
+        Some(Suite {
+            name: self.name.clone(),
+            expectations: self
+                .suites
+                .iter()
+                .flat_map(|s| s.expectations.iter().cloned())
+                .collect(),
+        })
+    }
+}
+
 /// What the policy's rules run on, resolved by the caller (`api::CheckRequest`).
 pub struct Tables<'a> {
     /// The policy's data (`--data`, else its `data`).

@@ -281,6 +281,18 @@ impl Suite {
         Ok(Suite { name, expectations })
     }
 
+    /// The suite as GX 1.x writes one (`name`, `expectations[].type`, `kwargs`).
+    pub fn to_gx(&self) -> Value {
+        serde_json::json!({
+            "name": self.name,
+            "expectations": self
+                .expectations
+                .iter()
+                .map(|e| serde_json::json!({ "type": e.expectation_type, "kwargs": e.kwargs }))
+                .collect::<Vec<_>>(),
+        })
+    }
+
     /// The columns the suite reads (in the order first named).
     pub fn columns(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
@@ -1770,40 +1782,14 @@ fn evaluate(
                     })
                     .collect()
             } else {
-                // A 64-bit hash per row; only rows whose hash repeats are compared value by
-                // value (so a collision never counts).
-                use std::hash::{BuildHasher, Hash, Hasher};
-                let state = foldhash::fast::FixedState::default();
                 let hashes: Vec<u64> = considered
                     .iter()
-                    .map(|&i| {
-                        let mut h = state.build_hasher();
-                        for d in &ds {
-                            d.key(i).hash(&mut h);
-                        }
-                        h.finish()
-                    })
+                    .map(|&i| row_hash(ds.iter().map(|d| d.key(i))))
                     .collect();
-                let mut by_hash: HashMap<u64, u32> = HashMap::with_capacity(hashes.len());
-                for h in &hashes {
-                    *by_hash.entry(*h).or_default() += 1;
-                }
-                let mut tuples: HashMap<Vec<Option<Key>>, u32> = HashMap::new();
-                let shared = |k: usize| by_hash[&hashes[k]] > 1;
-                for (k, &i) in considered.iter().enumerate() {
-                    if shared(k) {
-                        *tuples
-                            .entry(ds.iter().map(|d| d.key(i)).collect())
-                            .or_default() += 1;
-                    }
-                }
-                considered
-                    .iter()
-                    .enumerate()
-                    .map(|(k, &i)| {
-                        shared(k) && tuples[&ds.iter().map(|d| d.key(i)).collect::<Vec<_>>()] > 1
-                    })
-                    .collect()
+                duplicated(&hashes, |a, b| {
+                    let (a, b) = (considered[a], considered[b]);
+                    ds.iter().all(|d| d.key(a) == d.key(b))
+                })
             };
             rows_outcome(check, &considered, &bad, rows, |i| {
                 Value::Object(
@@ -1910,6 +1896,59 @@ fn rows_outcome(
     )
 }
 
+/// A 64-bit hash of a row's values.
+fn row_hash<'a>(keys: impl Iterator<Item = Option<Key<'a>>>) -> u64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut h = foldhash::fast::FixedState::with_seed(0x5eed).build_hasher();
+    for k in keys {
+        k.hash(&mut h);
+    }
+    h.finish()
+}
+
+/// pandas' `duplicated(keep=False)` over rows given by their hashes: whether another row holds
+/// the same values. Rows are sorted by hash; within a run of equal hashes they are compared
+/// (`same`), so a collision never makes two different rows duplicates. No per-row allocation.
+fn duplicated(hashes: &[u64], same: impl Fn(usize, usize) -> bool) -> Vec<bool> {
+    let mut order: Vec<(u64, u32)> = hashes
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (*h, i as u32))
+        .collect();
+    order.par_sort_unstable();
+    let mut flags = vec![false; hashes.len()];
+    let mut start = 0;
+    while start < order.len() {
+        let mut end = start + 1;
+        while end < order.len() && order[end].0 == order[start].0 {
+            end += 1;
+        }
+        if end - start > 1 {
+            // The run's classes of equal rows: one, unless hashes collided.
+            let mut classes: Vec<(usize, u32)> = Vec::new();
+            let mut class_of: Vec<usize> = Vec::with_capacity(end - start);
+            for &(_, row) in &order[start..end] {
+                let row = row as usize;
+                match classes.iter().position(|(first, _)| same(*first, row)) {
+                    Some(c) => {
+                        classes[c].1 += 1;
+                        class_of.push(c);
+                    }
+                    None => {
+                        classes.push((row, 1));
+                        class_of.push(classes.len() - 1);
+                    }
+                }
+            }
+            for (&(_, row), c) in order[start..end].iter().zip(class_of) {
+                flags[row as usize] = classes[c].1 > 1;
+            }
+        }
+        start = end;
+    }
+    flags
+}
+
 /// A value as its bits, for remembering a test's answer (-0.0 apart from 0.0: their text
 /// differs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1966,15 +2005,17 @@ fn unexpected_flags(d: &Data, test: &MapTest) -> Vec<bool> {
             })
             .collect(),
         MapTest::Unique => {
-            let mut counts: HashMap<Key, u32> = HashMap::new();
-            for i in 0..n {
-                if let Some(k) = d.key(i) {
-                    *counts.entry(k).or_default() += 1;
-                }
+            let present: Vec<usize> = (0..n).filter(|&i| !d.missing(i)).collect();
+            let hashes: Vec<u64> = present
+                .iter()
+                .map(|&i| row_hash(std::iter::once(d.key(i))))
+                .collect();
+            let dup = duplicated(&hashes, |a, b| d.key(present[a]) == d.key(present[b]));
+            let mut flags = vec![false; n];
+            for (&i, f) in present.iter().zip(dup) {
+                flags[i] = f;
             }
-            (0..n)
-                .map(|i| d.key(i).is_some_and(|k| counts[&k] > 1))
-                .collect()
+            flags
         }
         MapTest::Monotone {
             increasing,

@@ -880,6 +880,7 @@ fn an_export_over_its_memory_limit_writes_the_same_files() {
                 out: out.clone(),
                 eval_dataset: Some("breast_cancer@2".into()),
                 memory_limit: limit,
+                checks: None,
                 ..Default::default()
             },
             &Job::silent(),
