@@ -3,11 +3,12 @@
 
 use lathe_core::ErrorCode;
 use lathe_core::api::{
-    BundleExportRequest, ChartRequest, ColumnShown, ComparisonView, DriftRequest, DriftView,
-    EvaluationView, ExplainView, FairnessView, GroupRunsRequest, ModelPage, MonitorChartShown,
-    MonitorChunkColumns, MonitorDefaults, MonitorRequest, MonitorView, ProfileView,
-    RegisterRequest, RowsRequest, RunChartRequest, RunChartView, RunComparisonView, RunGroups,
-    RunsPlotRequest, RunsRequest, RunsView, SensitiveShown, StatisticShown,
+    BundleExportRequest, ChartRequest, CheckRequest, CheckRow, CheckView, ColumnShown,
+    ComparisonView, DriftRequest, DriftView, EvaluationView, ExplainView, FairnessView,
+    GroupRunsRequest, ModelPage, MonitorChartShown, MonitorChunkColumns, MonitorDefaults,
+    MonitorRequest, MonitorView, PolicySummary, ProfileView, RegisterRequest, RowsRequest,
+    RunChartRequest, RunChartView, RunComparisonView, RunGroups, RunsPlotRequest, RunsRequest,
+    RunsView, SensitiveShown, StatisticShown,
 };
 use lathe_core::audit::AuditEntry;
 use lathe_core::bundle::sign::{KeyType, NewKey};
@@ -26,6 +27,7 @@ use lathe_core::drift::{
     Bins, ColumnDrift, DriftReport, Dropped, Effect, Kind, Method, SchemaDrift, SideInfo,
     Skipped as SkippedColumn, StoredDrift,
 };
+use lathe_core::expect::{ExpectationResult, Outcome, Statistics, StoredCheck, Validation};
 use lathe_core::explain::importance::{FeatureImportance, Importance, Scoring};
 use lathe_core::explain::lime::{Lime, LimeRow, LimeWeight};
 use lathe_core::explain::pdp::FeatureDependence;
@@ -306,6 +308,33 @@ pub fn typescript_bindings() -> Result<Vec<(String, String)>, ts_rs::ExportError
         (
             "StoredDrift.ts".into(),
             StoredDrift::export_to_string(&cfg)?,
+        ),
+        (
+            "CheckRequest.ts".into(),
+            CheckRequest::export_to_string(&cfg)?,
+        ),
+        ("CheckView.ts".into(), CheckView::export_to_string(&cfg)?),
+        ("CheckRow.ts".into(), CheckRow::export_to_string(&cfg)?),
+        (
+            "PolicySummary.ts".into(),
+            PolicySummary::export_to_string(&cfg)?,
+        ),
+        ("Validation.ts".into(), Validation::export_to_string(&cfg)?),
+        (
+            "ValidationStatistics.ts".into(),
+            Statistics::export_to_string(&cfg)?,
+        ),
+        (
+            "ExpectationResult.ts".into(),
+            ExpectationResult::export_to_string(&cfg)?,
+        ),
+        (
+            "ExpectationOutcome.ts".into(),
+            Outcome::export_to_string(&cfg)?,
+        ),
+        (
+            "StoredCheck.ts".into(),
+            StoredCheck::export_to_string(&cfg)?,
         ),
         ("ModelPage.ts".into(), ModelPage::export_to_string(&cfg)?),
         (

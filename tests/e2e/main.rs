@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bundles;
+mod checks;
 mod datasets;
 mod drift;
 mod harness;

@@ -8,6 +8,7 @@
 //! front end's `ipc.ts` agree with it.
 
 pub mod bundles;
+pub mod checks;
 pub mod datasets;
 pub mod drift;
 pub mod explain;

@@ -32,6 +32,11 @@ import type { ColumnDrift } from "../bindings/ColumnDrift";
 import type { DriftRequest } from "../bindings/DriftRequest";
 import type { DriftView } from "../bindings/DriftView";
 import type { StoredDrift } from "../bindings/StoredDrift";
+import type { CheckRequest } from "../bindings/CheckRequest";
+import type { CheckRow } from "../bindings/CheckRow";
+import type { CheckView } from "../bindings/CheckView";
+import type { PolicySummary } from "../bindings/PolicySummary";
+import type { StoredCheck } from "../bindings/StoredCheck";
 import type { EvaluationView } from "../bindings/EvaluationView";
 import type { Evaluation } from "../bindings/Evaluation";
 import type { ModelPage } from "../bindings/ModelPage";
@@ -108,6 +113,11 @@ export type {
   DriftRequest,
   DriftView,
   StoredDrift,
+  CheckRequest,
+  CheckRow,
+  CheckView,
+  PolicySummary,
+  StoredCheck,
   EvaluationView,
   Evaluation,
   ModelPage,
@@ -216,6 +226,11 @@ export const api = {
   exportDriftReport: (id: number, threshold: number | null, path: string) =>
     call<null>("export_drift_report", { id, threshold, path }),
   listDrift: () => call<StoredDrift[]>("list_drift"),
+  validatePolicy: (request: CheckRequest) => call<PolicySummary>("validate_policy", { request }),
+  runCheck: (request: CheckRequest, taskId: string, onProgress: (p: Progress) => void) =>
+    call<CheckView>("run_check", { request, taskId, onProgress: progressChannel(onProgress) }),
+  listChecks: (dataset: string | null) => call<StoredCheck[]>("list_checks", { dataset }),
+  storedCheck: (id: number) => call<CheckView>("stored_check", { id }),
   listModels: () => call<ModelSummary[]>("list_models"),
   modelPage: (reference: string) => call<ModelPage>("model_page", { reference }),
   registerModel: (path: string, request: RegisterRequest) => call<Registered>("register_model", { path, request }),

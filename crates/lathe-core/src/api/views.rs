@@ -847,3 +847,121 @@ fn period_for(first: &str, last: &str) -> &'static str {
         "1h"
     }
 }
+
+/// A check result as the desktop's Checks view shows it: the validation, and per expectation
+/// the line a person reads (the same words as the CLI, the JUnit XML and the Markdown).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CheckView {
+    /// The stored result's id (`lathe check show ID`).
+    pub id: i64,
+    /// The table the expectations ran on.
+    pub data: String,
+    pub validation: crate::expect::Validation,
+    pub rows: Vec<CheckRow>,
+}
+
+/// One expectation of a [`CheckView`].
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CheckRow {
+    pub expectation_type: String,
+    /// The column, columns or `table` it is about.
+    pub subject: String,
+    /// The other arguments, `key=value`.
+    pub arguments: String,
+    pub success: bool,
+    /// What it found, in one line.
+    pub found: String,
+    pub unexpected_count: Option<u64>,
+    /// The unexpected examples (at most 20), as JSON text.
+    pub examples: Vec<String>,
+}
+
+impl CheckView {
+    pub fn new(id: i64, data: String, validation: crate::expect::Validation) -> CheckView {
+        use crate::expect::report;
+        let rows = validation
+            .results
+            .iter()
+            .map(|r| CheckRow {
+                expectation_type: r.expectation_type.clone(),
+                subject: report::subject(r),
+                arguments: report::arguments(r),
+                success: r.success,
+                found: report::finding(r),
+                unexpected_count: r.result.unexpected_count,
+                examples: r
+                    .result
+                    .partial_unexpected_list
+                    .iter()
+                    .flatten()
+                    .map(|v| match v {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        CheckView {
+            id,
+            data,
+            validation,
+            rows,
+        }
+    }
+
+    /// A stored result.
+    pub fn stored(project: &Project, id: i64) -> Result<CheckView> {
+        let stored = crate::expect::list(project, None)?
+            .into_iter()
+            .find(|s| s.id == id)
+            .map(|s| s.data)
+            .unwrap_or_default();
+        Ok(CheckView::new(
+            id,
+            stored,
+            crate::expect::load(project, id)?,
+        ))
+    }
+}
+
+/// What the editor's policy holds, once it reads: shown beside the editor as the user types.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct PolicySummary {
+    pub name: String,
+    /// The policy's own table, if it names one.
+    pub data: Option<String>,
+    /// Data expectations, then the rules of each section.
+    pub expectations: u32,
+    pub rules: u32,
+}
+
+impl PolicySummary {
+    pub fn of(policy: &crate::check::Policy) -> PolicySummary {
+        let expectations = policy
+            .suites
+            .iter()
+            .map(|s| s.expectations.len() as u32)
+            .sum();
+        let model = policy
+            .model
+            .as_ref()
+            .map_or(0, |m| m.metrics.len() + usize::from(m.schema));
+        let fairness = policy
+            .fairness
+            .as_ref()
+            .map_or(0, |f| f.rules.len() * f.sensitive.len());
+        let drift = policy
+            .drift
+            .as_ref()
+            .map_or(0, |d| d.rules.len() + d.columns.len());
+        PolicySummary {
+            name: policy.name.clone(),
+            data: policy.data.clone(),
+            expectations,
+            rules: (model + fairness + drift + policy.alerts.len()) as u32,
+        }
+    }
+}
