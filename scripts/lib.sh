@@ -52,6 +52,24 @@ ensure_packages() {
   fi
 }
 
+# The shared target dir outlives clones, and each build leaves incremental state and superseded
+# artifacts behind; a full disk then fails the link with a bus error rather than a clear message
+# (seen: 61 GB of debug artifacts left 192 MB free). Below 20 GiB free, drop what cargo rebuilds
+# anyway (incremental state, then the debug artifacts); below 8 GiB after that, stop and say so.
+ensure_disk() {
+  mkdir -p "$CARGO_TARGET_DIR"
+  free_gib() { df -P -BG "$CARGO_TARGET_DIR" | awk 'NR==2 { sub("G", "", $4); print $4 }'; }
+  if [ "$(free_gib)" -lt 20 ]; then
+    echo "only $(free_gib) GiB free under $CARGO_TARGET_DIR: removing cargo's incremental state"
+    rm -rf "$CARGO_TARGET_DIR"/debug/incremental "$CARGO_TARGET_DIR"/release/incremental
+  fi
+  if [ "$(free_gib)" -lt 20 ]; then
+    echo "still $(free_gib) GiB free: removing the debug build artifacts (the next build recompiles)"
+    rm -rf "$CARGO_TARGET_DIR"/debug
+  fi
+  [ "$(free_gib)" -ge 8 ] || die "only $(free_gib) GiB free under $CARGO_TARGET_DIR; the build and tests need about 20 GiB: free some space, then rerun"
+}
+
 ensure_toolchains() {
   command -v cargo >/dev/null || die "no Rust toolchain: install rustup (https://rustup.rs), then rerun"
   local rust; rust="$(rustc --version | awk '{print $2}')"

@@ -6,6 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 DEMO_DIR="${LATHE_DEMO_DIR:-$HOME/.local/share/lathe/demo}"
 
 stage "toolchains" ensure_toolchains
+stage "disk space" ensure_disk
 stage "system packages" ensure_packages "${APP_PACKAGES[@]}"
 stage "node modules" ensure_node_modules
 stage "ui build" build_ui

@@ -6,6 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO"
 
 stage "toolchains" ensure_toolchains
+stage "disk space" ensure_disk
 stage "system packages" ensure_packages "${APP_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
 stage "rust components" ensure_rust_components
 stage "tauri-driver" ensure_tauri_driver
