@@ -1232,10 +1232,59 @@ fn match_on(args: &mut Args) -> Result<bool, String> {
 /// A column's values as the tests read them: missing is `None` (a float's NaN too, as pandas
 /// counts it), dates and other types as their text.
 enum Data<'a> {
-    Int(Vec<Option<i64>>),
-    Float(Vec<Option<f64>>),
+    Int(Ints<'a>),
+    Float(Floats<'a>),
     Bool(Vec<Option<bool>>),
-    Text(Vec<Option<&'a str>>),
+    Text(TextColumn<'a>),
+}
+
+/// A text column, read in place from the table's one chunk.
+struct TextColumn<'a>(&'a polars_arrow::array::Utf8ViewArray);
+
+impl<'a> TextColumn<'a> {
+    fn get(&self, i: usize) -> Option<&'a str> {
+        use polars_arrow::array::Array as _;
+        self.0.is_valid(i).then(|| self.0.value(i))
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// An integer column: the values borrowed from the table when it has no nulls (else copied
+/// once), and which are present.
+struct Ints<'a> {
+    values: std::borrow::Cow<'a, [i64]>,
+    valid: Option<Vec<bool>>,
+}
+
+impl Ints<'_> {
+    fn get(&self, i: usize) -> Option<i64> {
+        match &self.valid {
+            Some(v) if !v[i] => None,
+            _ => Some(self.values[i]),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.values.len()
+    }
+}
+
+/// A float column, NaN for missing (pandas' view): borrowed from the table when it has no
+/// nulls, else copied once with NaN in their place.
+struct Floats<'a>(std::borrow::Cow<'a, [f64]>);
+
+impl Floats<'_> {
+    fn get(&self, i: usize) -> Option<f64> {
+        let x = self.0[i];
+        (!x.is_nan()).then_some(x)
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
 }
 
 /// A value, for hashing and comparing (floats by their bits, -0.0 as 0.0).
@@ -1275,20 +1324,38 @@ impl<'a> Data<'a> {
         };
         Ok(match s.dtype() {
             DataType::Boolean => Data::Bool(s.bool().map_err(err)?.iter().collect()),
-            DataType::String => Data::Text(s.str().map_err(err)?.iter().collect()),
-            DataType::Float32 | DataType::Float64 => {
-                let cast = s.cast(&DataType::Float64).map_err(err)?;
-                Data::Float(
-                    cast.f64()
-                        .map_err(err)?
-                        .iter()
-                        .map(|v| v.filter(|x| !x.is_nan()))
-                        .collect(),
-                )
+            DataType::String => {
+                let ca = s.str().map_err(err)?;
+                let mut chunks = ca.downcast_iter();
+                match (chunks.next(), chunks.next()) {
+                    (Some(one), None) => Data::Text(TextColumn(one)),
+                    _ => {
+                        return Err(Error::Compute {
+                            context: "read a column for its expectations",
+                            detail: format!("column {} is not in one chunk", s.name()),
+                        });
+                    }
+                }
             }
-            d if d.is_integer() => {
-                let cast = s.cast(&DataType::Int64).map_err(err)?;
-                Data::Int(cast.i64().map_err(err)?.iter().collect())
+            DataType::Float64 => {
+                let ca = s.f64().map_err(err)?;
+                Data::Float(Floats(match ca.cont_slice() {
+                    Ok(slice) => std::borrow::Cow::Borrowed(slice),
+                    Err(_) => ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect(),
+                }))
+            }
+            DataType::Int64 => {
+                let ca = s.i64().map_err(err)?;
+                match ca.cont_slice() {
+                    Ok(slice) => Data::Int(Ints {
+                        values: std::borrow::Cow::Borrowed(slice),
+                        valid: None,
+                    }),
+                    Err(_) => Data::Int(Ints {
+                        values: ca.iter().map(|v| v.unwrap_or(0)).collect(),
+                        valid: Some(ca.iter().map(|v| v.is_some()).collect()),
+                    }),
+                }
             }
             other => {
                 return Err(Error::Compute {
@@ -1313,17 +1380,17 @@ impl<'a> Data<'a> {
 
     fn missing(&self, i: usize) -> bool {
         match self {
-            Data::Int(v) => v[i].is_none(),
-            Data::Float(v) => v[i].is_none(),
+            Data::Int(v) => v.get(i).is_none(),
+            Data::Float(v) => v.get(i).is_none(),
             Data::Bool(v) => v[i].is_none(),
-            Data::Text(v) => v[i].is_none(),
+            Data::Text(v) => v.get(i).is_none(),
         }
     }
 
     fn num(&self, i: usize) -> Option<f64> {
         match self {
-            Data::Int(v) => v[i].map(|x| x as f64),
-            Data::Float(v) => v[i],
+            Data::Int(v) => v.get(i).map(|x| x as f64),
+            Data::Float(v) => v.get(i),
             Data::Bool(v) => v[i].map(|b| f64::from(u8::from(b))),
             Data::Text(_) => None,
         }
@@ -1331,27 +1398,31 @@ impl<'a> Data<'a> {
 
     fn text(&self, i: usize) -> Option<&'a str> {
         match self {
-            Data::Text(v) => v[i],
+            Data::Text(v) => v.get(i),
             _ => None,
         }
     }
 
     fn key(&self, i: usize) -> Option<Key<'a>> {
         match self {
-            Data::Int(v) => v[i].map(|x| Key::Num(OrdF64(x as f64))),
-            Data::Float(v) => v[i].map(|x| Key::Num(OrdF64(if x == 0.0 { 0.0 } else { x }))),
+            Data::Int(v) => v.get(i).map(|x| Key::Num(OrdF64(x as f64))),
+            Data::Float(v) => v
+                .get(i)
+                .map(|x| Key::Num(OrdF64(if x == 0.0 { 0.0 } else { x }))),
             Data::Bool(v) => v[i].map(Key::Bool),
-            Data::Text(v) => v[i].map(Key::Text),
+            Data::Text(v) => v.get(i).map(Key::Text),
         }
     }
 
     /// The value as JSON, as GX lists it (an integer column's values as integers).
     fn json(&self, i: usize) -> Value {
         match self {
-            Data::Int(v) => v[i].map_or(Value::Null, Value::from),
-            Data::Float(v) => v[i].map_or(Value::Null, float_json),
+            Data::Int(v) => v.get(i).map_or(Value::Null, Value::from),
+            Data::Float(v) => v.get(i).map_or(Value::Null, float_json),
             Data::Bool(v) => v[i].map_or(Value::Null, Value::Bool),
-            Data::Text(v) => v[i].map_or(Value::Null, |s| Value::String(s.to_owned())),
+            Data::Text(v) => v
+                .get(i)
+                .map_or(Value::Null, |s| Value::String(s.to_owned())),
         }
     }
 
@@ -1359,10 +1430,10 @@ impl<'a> Data<'a> {
     fn py_str(&self, i: usize) -> Option<std::borrow::Cow<'a, str>> {
         use std::borrow::Cow;
         match self {
-            Data::Int(v) => v[i].map(|x| Cow::Owned(x.to_string())),
-            Data::Float(v) => v[i].map(|x| Cow::Owned(py_float(x))),
+            Data::Int(v) => v.get(i).map(|x| Cow::Owned(x.to_string())),
+            Data::Float(v) => v.get(i).map(|x| Cow::Owned(py_float(x))),
             Data::Bool(v) => v[i].map(|b| Cow::Borrowed(if b { "True" } else { "False" })),
-            Data::Text(v) => v[i].map(Cow::Borrowed),
+            Data::Text(v) => v.get(i).map(Cow::Borrowed),
         }
     }
 }
@@ -1441,7 +1512,8 @@ fn map_outcome(
     out
 }
 
-/// The frame the suite reads: only its columns; dates, times and categories as text.
+/// The frame the suite reads: only its columns, each in one chunk; integers as `i64`, floats
+/// as `f64`, dates, times and categories as text.
 fn prepare(frame: &DataFrame, columns: &[String]) -> Result<DataFrame> {
     let err = |e: PolarsError| Error::Compute {
         context: "prepare the table for its expectations",
@@ -1451,14 +1523,17 @@ fn prepare(frame: &DataFrame, columns: &[String]) -> Result<DataFrame> {
     for name in columns {
         let column = frame.column(name).map_err(err)?;
         let dtype = column.dtype();
-        let ready = if dtype.is_primitive_numeric()
-            || matches!(dtype, DataType::Boolean | DataType::String)
-        {
+        let ready = if dtype.is_float() {
+            column.cast(&DataType::Float64).map_err(err)?
+        } else if dtype.is_integer() {
+            column.cast(&DataType::Int64).map_err(err)?
+        } else if matches!(dtype, DataType::Boolean | DataType::String) {
             column.clone()
         } else {
             column.cast(&DataType::String).map_err(err)?
         };
-        out.push(ready);
+        // One chunk, so a column without nulls is read in place.
+        out.push(ready.rechunk());
     }
     DataFrame::new(frame.height(), out).map_err(err)
 }
@@ -1968,10 +2043,10 @@ fn by_value(d: &Data, unexpected: impl Fn(usize) -> bool) -> Vec<bool> {
     (0..d.len())
         .map(|i| {
             let key = match d {
-                Data::Int(v) => v[i].map(Seen::Int),
-                Data::Float(v) => v[i].map(|x| Seen::Float(x.to_bits())),
+                Data::Int(v) => v.get(i).map(Seen::Int),
+                Data::Float(v) => v.get(i).map(|x| Seen::Float(x.to_bits())),
                 Data::Bool(v) => v[i].map(Seen::Bool),
-                Data::Text(v) => v[i].map(Seen::Text),
+                Data::Text(v) => v.get(i).map(Seen::Text),
             };
             let Some(key) = key else { return false };
             if let Some(known) = memo.get(&key) {
@@ -2076,7 +2151,7 @@ fn unexpected_flags(d: &Data, test: &MapTest) -> Vec<bool> {
         MapTest::Strftime(format) => by_value(d, |i| d.text(i).is_some_and(|s| !format.matches(s))),
         MapTest::Dateutil => by_value(d, |i| d.text(i).is_some_and(|s| !dateutil_parseable(s))),
         MapTest::Json => by_value(d, |i| match d {
-            Data::Text(v) => v[i].is_some_and(|s| !json_parseable(s)),
+            Data::Text(v) => v.get(i).is_some_and(|s| !json_parseable(s)),
             // json.loads of a number raises TypeError, which GX counts as not JSON.
             _ => !d.missing(i),
         }),
@@ -2142,7 +2217,9 @@ fn aggregate(d: &Data, stat: Stat, range: &Range, rows: u64) -> (bool, Outcome) 
                 Stat::Sum if integral => {
                     let Data::Int(v) = d else { unreachable!() };
                     Some(Value::from(
-                        v.iter().flatten().fold(0i64, |a, b| a.wrapping_add(*b)),
+                        (0..v.len())
+                            .filter_map(|i| v.get(i))
+                            .fold(0i64, |a, b| a.wrapping_add(b)),
                     ))
                 }
                 Stat::Sum => Some(float_json(pairwise_sum(&values))),
