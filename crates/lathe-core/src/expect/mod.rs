@@ -1858,7 +1858,7 @@ fn evaluate(
                     .collect()
             } else {
                 let hashes: Vec<u64> = considered
-                    .iter()
+                    .par_iter()
                     .map(|&i| row_hash(ds.iter().map(|d| d.key(i))))
                     .collect();
                 duplicated(&hashes, |a, b| {
@@ -2024,6 +2024,37 @@ fn duplicated(hashes: &[u64], same: impl Fn(usize, usize) -> bool) -> Vec<bool> 
     flags
 }
 
+/// How many distinct values items given by their hashes hold: sorted by hash, and within a run
+/// of equal hashes compared (`same`), so a collision never merges two values.
+fn distinct_count(hashes: &[u64], same: impl Fn(usize, usize) -> bool) -> usize {
+    let mut order: Vec<(u64, u32)> = hashes
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (*h, i as u32))
+        .collect();
+    order.par_sort_unstable();
+    let mut count = 0;
+    let mut start = 0;
+    while start < order.len() {
+        let mut end = start + 1;
+        while end < order.len() && order[end].0 == order[start].0 {
+            end += 1;
+        }
+        let mut firsts: Vec<usize> = Vec::new();
+        for &(_, item) in &order[start..end] {
+            if !firsts.iter().any(|&f| same(f, item as usize)) {
+                firsts.push(item as usize);
+                if end - start == 1 {
+                    break;
+                }
+            }
+        }
+        count += firsts.len();
+        start = end;
+    }
+    count
+}
+
 /// A value as its bits, for remembering a test's answer (-0.0 apart from 0.0: their text
 /// differs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2082,7 +2113,7 @@ fn unexpected_flags(d: &Data, test: &MapTest) -> Vec<bool> {
         MapTest::Unique => {
             let present: Vec<usize> = (0..n).filter(|&i| !d.missing(i)).collect();
             let hashes: Vec<u64> = present
-                .iter()
+                .par_iter()
                 .map(|&i| row_hash(std::iter::once(d.key(i))))
                 .collect();
             let dup = duplicated(&hashes, |a, b| d.key(present[a]) == d.key(present[b]));
@@ -2228,25 +2259,37 @@ fn aggregate(d: &Data, stat: Stat, range: &Range, rows: u64) -> (bool, Outcome) 
                 Stat::Stdev if values.len() < 2 => None,
                 Stat::Stdev => Some(float_json(std_sample(&values))),
                 _ => {
-                    let mut sorted = values;
-                    sorted.sort_by(f64::total_cmp);
-                    let m = sorted.len();
+                    // numpy's median: the middle value, or the mean of the two middle ones,
+                    // found by selection rather than a sort of the whole column.
+                    let mut values = values;
+                    let m = values.len();
+                    let (below, upper, _) = values.select_nth_unstable_by(m / 2, f64::total_cmp);
+                    let upper = *upper;
                     Some(float_json(if m % 2 == 1 {
-                        sorted[m / 2]
+                        upper
                     } else {
-                        (sorted[m / 2 - 1] + sorted[m / 2]) / 2.0
+                        let lower = below
+                            .iter()
+                            .copied()
+                            .max_by(f64::total_cmp)
+                            .unwrap_or(upper);
+                        (lower + upper) / 2.0
                     }))
                 }
             }
         }
         Stat::UniqueProportion | Stat::UniqueCount => {
-            let distinct: HashSet<Key> = nonnull.iter().filter_map(|&i| d.key(i)).collect();
+            let hashes: Vec<u64> = nonnull
+                .par_iter()
+                .map(|&i| row_hash(std::iter::once(d.key(i))))
+                .collect();
+            let distinct = distinct_count(&hashes, |a, b| d.key(nonnull[a]) == d.key(nonnull[b]));
             if stat == Stat::UniqueCount {
-                Some(Value::from(distinct.len()))
+                Some(Value::from(distinct))
             } else if nonnull.is_empty() {
                 None
             } else {
-                Some(float_json(distinct.len() as f64 / nonnull.len() as f64))
+                Some(float_json(distinct as f64 / nonnull.len() as f64))
             }
         }
         Stat::NonNullProportion => {
