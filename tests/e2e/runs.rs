@@ -364,10 +364,11 @@ async fn import_filter_select_compare_zoom_and_watch_runs() {
 /// Import through the native dialog: "Import file…" with the mlflow-written `mlflow.db`. Its
 /// registered ONNX versions appear in the Models view with the MLflow alias, the features the
 /// MLmodel signature names, and the run they came from; the lineage link opens that run.
-/// A folder and a file dropped on the window together, from a real drag source: the page shows
-/// its drop hint while they hover, then imports both, one after the other.
+/// Two folders (an `mlruns/` store and a TensorBoard log folder) and a file dropped on the
+/// window together, from a real drag source: the page shows its drop hint while they hover,
+/// then imports each, one after the other.
 #[tokio::test(flavor = "multi_thread")]
-async fn import_an_mlruns_folder_and_a_run_log_by_dropping_them() {
+async fn import_an_mlruns_folder_a_tensorboard_folder_and_a_run_log_by_dropping_them() {
     let work = tempfile::tempdir().expect("temp dir");
     let project = work.path().join("p");
     let project_path = project.to_str().expect("utf-8 path");
@@ -377,11 +378,16 @@ async fn import_an_mlruns_folder_and_a_run_log_by_dropping_them() {
     copy_dir(&fixtures.join("mlruns"), &store);
     let log = work.path().join("runs.jsonl");
     std::fs::copy(fixtures.join("runs.jsonl"), &log).expect("copy the run log");
+    let tensorboard = work.path().join("tb_logs");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/tensorboard/logs"),
+        &tensorboard,
+    );
 
     let app = App::start(&[project_path]).await;
     app.click("[data-testid=nav-runs]").await;
     app.find("[data-testid=runs-page]").await;
-    let drag = app.start_drag(&[&store, &log]).await;
+    let drag = app.start_drag(&[&store, &tensorboard, &log]).await;
     app.find("[data-testid=runs-page].dragging .drop-hint")
         .await;
     app.screenshot("32-runs-drop-hover").await;
@@ -400,18 +406,31 @@ async fn import_an_mlruns_folder_and_a_run_log_by_dropping_them() {
             .unwrap_or_default();
         if sources.contains(store.to_str().expect("utf-8"))
             && sources.contains(log.to_str().expect("utf-8"))
+            && sources.contains(tensorboard.to_str().expect("utf-8"))
         {
             break;
         }
         assert!(
             Instant::now() < deadline,
-            "the dropped folder and file are not both imported: {sources}"
+            "the dropped folders and file are not all imported: {sources}"
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     let listed = lathe(&["runs", "list", "--json", "--project", project_path]);
     let total = listed.as_array().expect("runs").len();
-    assert!(total > 6, "the mlruns runs and the run log's: {total}");
+    assert!(
+        total > 11,
+        "the mlruns runs, the run log's and 5 TensorBoard runs: {total}"
+    );
+    let names: Vec<&str> = listed
+        .as_array()
+        .expect("runs")
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    for run in ["mnist/lr0.1", "mnist/lr0.01", "tf2/trial-1"] {
+        assert!(names.contains(&run), "TensorBoard run {run} in {names:?}");
+    }
     app.wait_attr("[data-testid=runs-count]", "data-total", &total.to_string())
         .await;
     app.find("[data-testid=runs-page]:not(.dragging)").await;

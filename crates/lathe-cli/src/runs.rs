@@ -13,7 +13,8 @@ use crate::{open_project, print, with_progress};
 
 #[derive(Debug, Subcommand)]
 pub enum RunsCommand {
-    /// Import (or re-import: only what is new is added) an MLflow `mlruns/` folder, an
+    /// Import (or re-import: only what is new is added) an MLflow `mlruns/` folder, a
+    /// TensorBoard log folder (`events.out.tfevents.*` files, a run per folder), an
     /// `mlflow.db`, a `.jsonl` run log, a `.csv` of runs, or an MLflow tracking server by URL
     /// (`http(s)://host:port`; credentials from MLFLOW_TRACKING_TOKEN or
     /// MLFLOW_TRACKING_USERNAME/PASSWORD).
@@ -206,7 +207,7 @@ fn clip(text: &str, w: usize) -> String {
 fn list_text(page: &runs::RunsPage, agg: Agg) -> String {
     if page.runs.is_empty() {
         return if page.total == 0 {
-            "No runs match. Import some with `lathe runs import PATH` (an mlruns/ folder, an mlflow.db, a .jsonl or .csv).".to_owned()
+            "No runs match. Import some with `lathe runs import PATH` (an mlruns/ folder, a TensorBoard log folder, an mlflow.db, a .jsonl or .csv).".to_owned()
         } else {
             format!("No runs on this page ({} match).", page.total)
         };

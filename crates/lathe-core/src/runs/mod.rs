@@ -20,6 +20,7 @@ pub(crate) mod query;
 mod record;
 mod server;
 mod store;
+mod tensorboard;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -89,6 +90,8 @@ pub enum SourceKind {
     Csv,
     /// An MLflow tracking server, by URL.
     MlflowServer,
+    /// A TensorBoard log folder (`events.out.tfevents.*` files, a run per folder).
+    Tensorboard,
 }
 
 impl SourceKind {
@@ -99,14 +102,25 @@ impl SourceKind {
             SourceKind::Jsonl => "jsonl",
             SourceKind::Csv => "csv",
             SourceKind::MlflowServer => "mlflow-server",
+            SourceKind::Tensorboard => "tensorboard",
         }
     }
 
-    /// Tells the kind from the path: a folder is an `mlruns/` store, `.jsonl`/`.ndjson` and
+    /// Tells the kind from the path: a folder is an `mlruns/` store when it or a folder in it
+    /// holds MLflow's `meta.yaml`, else a TensorBoard log folder when event files are below it
+    /// (else an `mlruns/` store, whose reader says what is missing); `.jsonl`/`.ndjson` and
     /// `.csv` are run logs, and any other file must be a SQLite database.
     pub fn detect(path: &Path) -> Result<SourceKind> {
         let meta = std::fs::metadata(path).map_err(|e| Error::io("read", path, e))?;
         if meta.is_dir() {
+            let mlflow = path.join("meta.yaml").is_file()
+                || std::fs::read_dir(path)
+                    .map_err(|e| Error::io("list", path, e))?
+                    .flatten()
+                    .any(|e| e.path().join("meta.yaml").is_file());
+            if !mlflow && tensorboard::holds_event_files(path) {
+                return Ok(SourceKind::Tensorboard);
+            }
             return Ok(SourceKind::MlflowFile);
         }
         let ext = path
@@ -329,6 +343,7 @@ fn read_source(path: &Path, kind: SourceKind, job: &Job) -> Result<Snapshot> {
         SourceKind::MlflowSqlite => mlflow::read_sqlite_store(path, job),
         SourceKind::Jsonl => log::read_jsonl(path),
         SourceKind::Csv => log::read_csv(path),
+        SourceKind::Tensorboard => tensorboard::read(path, job),
         SourceKind::MlflowServer => Err(Error::bad_argument(
             "path",
             format!("{} is a server, not a local run source", path.display()),
@@ -428,7 +443,7 @@ fn file_stamp(path: &Path) -> Option<String> {
 /// (stat only, nothing is read), for an `mlflow.db` the database and its WAL.
 fn stamp(path: &Path, kind: SourceKind) -> Option<String> {
     match kind {
-        SourceKind::MlflowFile => {
+        SourceKind::MlflowFile | SourceKind::Tensorboard => {
             let (mut files, mut bytes, mut latest) = (0u64, 0u64, 0u128);
             let mut stack = vec![path.to_path_buf()];
             while let Some(dir) = stack.pop() {

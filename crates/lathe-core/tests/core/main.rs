@@ -20,3 +20,4 @@ mod objects;
 mod project;
 mod runs;
 mod support;
+mod tensorboard;

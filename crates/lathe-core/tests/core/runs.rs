@@ -440,6 +440,12 @@ const CORPUS: &[(&str, Expect)] = &[
         ),
     ),
     ("empty.csv", Expect::Error("not a readable CSV")),
+    ("tensorboard_cut", Expect::Error("it was cut short")),
+    ("tensorboard_bad_crc", Expect::Error("corrupted")),
+    (
+        "tensorboard_text",
+        Expect::Error("the record at byte 0 has a corrupted length"),
+    ),
 ];
 
 #[test]
