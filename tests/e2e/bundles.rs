@@ -65,6 +65,20 @@ async fn export_a_signed_bundle_and_open_it_in_the_viewer() {
     app.click("[data-testid=bundle-new-key]").await;
     app.save_in_dialog("Save a new signing key", &key).await;
     wait_file(&app, &key, "failed-bundle-key").await;
+    // The data checks the bundle carries for ops (`lathe bundle check`), typed as a path.
+    let policy = work.path().join("lathe-checks.yaml");
+    std::fs::write(
+        &policy,
+        "name: production data\nexpectations:\n  - type: expect_column_values_to_not_be_null\n    \
+         kwargs: {column: bmi}\n  - type: expect_column_values_to_be_between\n    \
+         kwargs: {column: bmi, min_value: 10, max_value: 60}\n",
+    )
+    .expect("write the policy");
+    app.type_into(
+        "[data-testid=bundle-checks]",
+        policy.to_str().expect("utf-8"),
+    )
+    .await;
     app.screenshot("26-bundles-form").await;
 
     // Export through the save dialog.
@@ -91,6 +105,21 @@ async fn export_a_signed_bundle_and_open_it_in_the_viewer() {
     assert!(card.contains("Triage support for the clinic's diabetes follow-up"));
     assert!(card.contains("license: 'apache-2.0'"));
     assert!(card.contains("**sex**"), "the fairness breakdown by sex");
+    // The carried checks run on production data without the project: the demo table passes.
+    let table_path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/datasets/diabetes_risk.csv");
+    let checked = lathe(&[
+        "bundle",
+        "check",
+        out_path,
+        table_path.to_str().expect("utf-8"),
+        "--json",
+    ]);
+    assert_eq!(
+        checked["statistics"]["evaluated_expectations"], 2,
+        "{checked}"
+    );
+    assert_eq!(checked["success"], true, "{checked}");
     let listed = lathe(&["bundle", "list", "--project", demo_path, "--json"]);
     assert_eq!(
         listed[0]["path"],
