@@ -2279,11 +2279,28 @@ fn aggregate(d: &Data, stat: Stat, range: &Range, rows: u64) -> (bool, Outcome) 
             }
         }
         Stat::UniqueProportion | Stat::UniqueCount => {
-            let hashes: Vec<u64> = nonnull
-                .par_iter()
-                .map(|&i| row_hash(std::iter::once(d.key(i))))
-                .collect();
-            let distinct = distinct_count(&hashes, |a, b| d.key(nonnull[a]) == d.key(nonnull[b]));
+            // A set while the values are few (most columns); past 65,536 distinct values,
+            // sorted hashes, which need no allocation per value.
+            let mut few: HashSet<Key> = HashSet::default();
+            let mut many = false;
+            for &i in &nonnull {
+                if let Some(k) = d.key(i) {
+                    few.insert(k);
+                    if few.len() > 1 << 16 {
+                        many = true;
+                        break;
+                    }
+                }
+            }
+            let distinct = if many {
+                let hashes: Vec<u64> = nonnull
+                    .par_iter()
+                    .map(|&i| row_hash(std::iter::once(d.key(i))))
+                    .collect();
+                distinct_count(&hashes, |a, b| d.key(nonnull[a]) == d.key(nonnull[b]))
+            } else {
+                few.len()
+            };
             if stat == Stat::UniqueCount {
                 Some(Value::from(distinct))
             } else if nonnull.is_empty() {
