@@ -23,8 +23,8 @@ fi
 du -sh "$LOGS"
 
 read -r lathe_s lathe_kb < <(measure "lathe runs import ($NRUNS runs x $TAGS scalars x $STEPS steps)" bash -c "rm -rf '$DATA/tb-project' && '$LATHE' init '$DATA/tb-project' >/dev/null && '$LATHE' --project '$DATA/tb-project' runs import '$LOGS'")
-"$LATHE" --project "$DATA/tb-project" runs import "$LOGS" --json | python3 -c "import json,sys; s=json.load(sys.stdin); print('lathe (re-import, unchanged):', s['runs_unchanged'], 'runs', file=sys.stderr)"
-"$LATHE" --project "$DATA/tb-project" runs list --json --limit 100000 | python3 -c "import json,sys; r=json.load(sys.stdin); print('lathe stored', len(r), 'runs,', sum(m['steps'] for x in r for m in x['metrics'].values()), 'points', file=sys.stderr)"
+rm -rf "$DATA/tb-project" && "$LATHE" init "$DATA/tb-project" > /dev/null
+"$LATHE" --project "$DATA/tb-project" runs import "$LOGS" --json | python3 -c "import json,sys; s=json.load(sys.stdin); print('lathe stored', s['runs_new'], 'runs,', s['metric_points'], 'points', file=sys.stderr)"
 read -r ea_s ea_kb < <(RUNS=1 measure "TensorBoard EventAccumulator" "$PY" "$REPO/tests/bench/tensorboard_ea.py" "$LOGS")
 awk -v a="$ea_s" -v b="$lathe_s" -v ka="$ea_kb" -v kb="$lathe_kb" \
   'BEGIN { printf "EventAccumulator / lathe: %.1fx faster; peak %d MiB (lathe) vs %d MiB (EventAccumulator)\n", a / b, kb / 1024, ka / 1024 }'

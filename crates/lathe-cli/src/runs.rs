@@ -124,6 +124,37 @@ pub enum RunsCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Which params matter for a metric: PED-ANOVA (as Optuna's PedAnovaImportanceEvaluator)
+    /// or correlation, with each param's Pearson correlation beside its importance.
+    Importance {
+        #[arg(long, value_name = "KEY")]
+        metric: String,
+        /// Only the runs matching this filter (the `runs list` language).
+        #[arg(long)]
+        filter: Option<String>,
+        #[arg(long)]
+        experiment: Option<String>,
+        /// ped-anova or correlation.
+        #[arg(long, default_value = "ped-anova")]
+        method: String,
+        /// minimize or maximize (default: from the metric's name — loss, error: minimize;
+        /// accuracy, auc, f1, score: maximize — else an error asks for it).
+        #[arg(long)]
+        direction: Option<String>,
+        /// PED-ANOVA: the importance of reaching this top quantile (Optuna's default 0.1).
+        #[arg(long, default_value_t = 0.1)]
+        target_quantile: f64,
+        /// PED-ANOVA: within the runs of this top quantile (Optuna's default 1.0: all).
+        #[arg(long, default_value_t = 1.0)]
+        region_quantile: f64,
+        /// Read this numeric param on a log scale (repeat for more; positive values spanning
+        /// 100× or more are read so anyway).
+        #[arg(long = "log", value_name = "PARAM")]
+        log_params: Vec<String>,
+        /// Which value of the metric a run counts with: last (MLflow's), min or max.
+        #[arg(long, value_name = "AGG", default_value = "last", value_parser = ["last", "min", "max"])]
+        metric_value: String,
+    },
     /// The registered models found in imported MLflow stores.
     Models,
 }
@@ -262,6 +293,47 @@ fn list_text(page: &runs::RunsPage, agg: Agg) -> String {
                 String::new()
             }
         ));
+    }
+    out
+}
+
+fn importance_text(found: &runs::importance::HyperparameterImportance) -> String {
+    let method = match found.method {
+        runs::importance::ImportanceMethod::PedAnova => "PED-ANOVA",
+        runs::importance::ImportanceMethod::Correlation => "|correlation|",
+    };
+    let direction = match found.direction {
+        runs::importance::MetricDirection::Minimize => "lower is better",
+        runs::importance::MetricDirection::Maximize => "higher is better",
+    };
+    let mut out = format!(
+        "Importance for {} ({direction}), {method}, over {} runs\n",
+        found.metric, found.runs_used
+    );
+    let width = found
+        .importances
+        .iter()
+        .map(|p| p.param.chars().count())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    out.push_str(&format!(
+        "  {:<width$}  {:>10}  {:<20}  {:>11}  scale\n",
+        "param", "importance", "", "correlation"
+    ));
+    for p in &found.importances {
+        let bar = "█".repeat((p.importance * 20.0).round() as usize);
+        out.push_str(&format!(
+            "  {:<width$}  {:>10}  {:<20}  {:>11}  {}\n",
+            p.param,
+            format!("{:.3}", p.importance),
+            bar,
+            p.correlation.map_or("-".to_owned(), |r| format!("{r:+.3}")),
+            p.scale
+        ));
+    }
+    for note in &found.notes {
+        out.push_str(&format!("note: {note}\n"));
     }
     out
 }
@@ -498,6 +570,32 @@ pub fn run(command: RunsCommand, project_dir: Option<&Path>, json: bool) -> anyh
             print(json, &written, || {
                 format!("Wrote {} ({})", out.display(), plot.title)
             })
+        }
+        RunsCommand::Importance {
+            metric,
+            filter,
+            experiment,
+            method,
+            direction,
+            target_quantile,
+            region_quantile,
+            log_params,
+            metric_value,
+        } => {
+            let request = runs::importance::ImportanceRequest {
+                metric,
+                agg: metric_value.parse()?,
+                filter,
+                experiment,
+                runs: Vec::new(),
+                direction: direction.as_deref().map(str::parse).transpose()?,
+                method: method.parse()?,
+                target_quantile,
+                region_quantile,
+                log_params,
+            };
+            let found = runs::importance::importance(&project, &request)?;
+            print(json, &found, || importance_text(&found))
         }
         RunsCommand::Models => {
             let models = runs::registered_models(&project)?;

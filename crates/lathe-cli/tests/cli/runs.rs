@@ -576,3 +576,62 @@ fn a_server_that_hangs_times_out_as_mlflows_variables_say() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `lathe runs importance --json` keeps the names, most important first; a TensorBoard
+/// folder imports by its path.
+#[test]
+fn importance_shape_and_a_tensorboard_folder() {
+    let (_tmp, dir) = project_with_runs();
+    let p = ["--project", dir.as_str()];
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
+    let log = fixtures.join("importance/tpe_max.jsonl");
+    json(&[&p[..], &["runs", "import", path_str(&log)]].concat());
+    let found = json(
+        &[
+            &p[..],
+            &[
+                "runs",
+                "importance",
+                "--metric",
+                "accuracy",
+                "--log",
+                "batch",
+                "--target-quantile",
+                "0.2",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        keys(&found),
+        [
+            "direction",
+            "importances",
+            "method",
+            "metric",
+            "notes",
+            "runs_used"
+        ]
+    );
+    assert_eq!(found["direction"], "maximize");
+    assert_eq!(found["method"], "ped-anova");
+    assert_eq!(found["runs_used"], 400);
+    let list = found["importances"].as_array().unwrap();
+    assert_eq!(
+        keys(&list[0]),
+        ["correlation", "importance", "param", "runs", "scale"]
+    );
+    let total: f64 = list.iter().map(|p| p["importance"].as_f64().unwrap()).sum();
+    assert!((total - 1.0).abs() < 1e-12, "{total}");
+    assert!(
+        list.windows(2)
+            .all(|w| w[0]["importance"].as_f64() >= w[1]["importance"].as_f64())
+    );
+    let batch = list.iter().find(|p| p["param"] == "batch").unwrap();
+    assert_eq!(batch["scale"], "log-integer");
+
+    let tb = fixtures.join("tensorboard/logs");
+    let summary = json(&[&p[..], &["runs", "import", path_str(&tb)]].concat());
+    assert_eq!(summary["kind"], "tensorboard");
+    assert_eq!(summary["runs_new"], 5);
+}

@@ -12,6 +12,7 @@ pub mod chart;
 mod compare;
 pub mod filter;
 mod group;
+pub mod importance;
 mod load;
 mod log;
 mod mlflow;

@@ -117,7 +117,8 @@ pub struct RunsPage {
 }
 
 /// Which value of a metric a column shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Agg {
     #[default]
     Last,

@@ -11,6 +11,7 @@ mod corpus;
 mod dataset;
 mod drift;
 mod explain;
+mod importance;
 mod layers;
 mod limits;
 mod migrations;
