@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 use lathe_core::chart;
-use lathe_core::runs::chart::{LineOptions, XAxis, line_chart};
+use lathe_core::runs::chart::{Band, LineOptions, XAxis, line_chart};
 use lathe_core::runs::{self, Agg, RunQuery, RunRecord, Value};
 use serde::Serialize;
 
@@ -89,9 +89,13 @@ pub enum RunsCommand {
         /// EMA smoothing weight in [0, 1), e.g. 0.6; the raw line stays, faint.
         #[arg(long, value_name = "A")]
         smooth: Option<f64>,
-        /// Group runs by a param or tag (params.optimizer): each group's mean and min–max band.
+        /// Group runs by a param or tag (params.optimizer): each group's mean and a band.
         #[arg(long, value_name = "KEY")]
         group_by: Option<String>,
+        /// With --group-by, the band around each group's mean: minmax (default), std (± the
+        /// sample standard deviation of the runs) or ci95 (± Student's t × standard error).
+        #[arg(long, value_name = "BAND", default_value = "minmax", value_parser = Band::parse)]
+        band: Band,
         /// Zoom: only x from FROM to TO, decimated anew from every stored point.
         #[arg(long, num_args = 2, value_names = ["FROM", "TO"])]
         x_range: Option<Vec<f64>>,
@@ -431,9 +435,10 @@ pub fn run(command: RunsCommand, project_dir: Option<&Path>, json: bool) -> anyh
                         ));
                         for (k, s) in &g.metrics {
                             out.push_str(&format!(
-                                "  {:<24} mean {:>12}  min {:>12}  max {:>12}  ({})\n",
+                                "  {:<24} mean {:>12} ± {:<12} min {:>12}  max {:>12}  ({})\n",
                                 k,
                                 value_text(Some(s.mean)),
+                                value_text(s.std),
                                 value_text(Some(s.min)),
                                 value_text(Some(s.max)),
                                 runs(s.runs)
@@ -508,6 +513,7 @@ pub fn run(command: RunsCommand, project_dir: Option<&Path>, json: bool) -> anyh
             x,
             smooth,
             group_by,
+            band,
             x_range,
             out,
         } => {
@@ -516,6 +522,7 @@ pub fn run(command: RunsCommand, project_dir: Option<&Path>, json: bool) -> anyh
                 x,
                 smooth,
                 group_by,
+                band,
                 x_range: x_range.map(|r| (r[0], r[1])),
                 ..Default::default()
             };

@@ -224,6 +224,13 @@ fn import_list_compare_history_chart() {
             .iter()
             .any(|g| g["value"] == "sgd" && g["runs"] == 1)
     );
+    // The spread of a group's runs: the sample standard deviation, none for one run.
+    for g in grouped.as_array().unwrap() {
+        for (key, stat) in g["metrics"].as_object().unwrap() {
+            let n = stat["runs"].as_u64().unwrap();
+            assert_eq!(stat["std"].is_null(), n < 2, "{key}: {stat}");
+        }
+    }
     let out = lathe()
         .args(p)
         .args(["runs", "list", "--group-by", "params.optimizer"])

@@ -18,7 +18,7 @@ use crate::model::registry::RegisterOptions;
 use crate::monitor::{
     BusinessValue, Chunking, Columns, Metric, MonitorOptions, Normalization, Period,
 };
-use crate::runs::chart::{LineOptions, RunsPlot, XAxis, parallel_chart, scatter_chart};
+use crate::runs::chart::{Band, LineOptions, RunsPlot, XAxis, parallel_chart, scatter_chart};
 use crate::runs::{self, Agg, RunQuery};
 use crate::{Error, Project, Result};
 
@@ -498,6 +498,10 @@ pub struct RunChartRequest {
     pub x: String,
     pub smooth: Option<f64>,
     pub group_by: Option<String>,
+    /// With `group_by`: `minmax` (default), `std` or `ci95`.
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub band: Option<String>,
     pub x_range: Option<(f64, f64)>,
     /// Default 900 × 420, kept within 320–4000 × 200–3000.
     pub width: Option<u32>,
@@ -511,6 +515,10 @@ impl RunChartRequest {
             x: XAxis::parse(&self.x)?,
             smooth: self.smooth.filter(|s| *s > 0.0),
             group_by: given(self.group_by.clone()),
+            band: match given(self.band.clone()) {
+                Some(b) => Band::parse(&b)?,
+                None => Band::MinMax,
+            },
             x_range: self.x_range,
             size: (
                 self.width.unwrap_or(900).clamp(320, 4000),

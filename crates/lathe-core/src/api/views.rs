@@ -64,8 +64,9 @@ impl RunChartView {
 pub struct RunGroups {
     pub total: u64,
     pub groups: Vec<GroupSummary>,
-    /// Per group, in order: each metric's mean, min and max as shown.
-    pub metrics: Vec<BTreeMap<String, [String; 3]>>,
+    /// Per group, in order: each metric's mean, min, max and standard deviation as shown
+    /// (the last empty under two runs).
+    pub metrics: Vec<BTreeMap<String, [String; 4]>>,
 }
 
 impl RunGroups {
@@ -76,8 +77,9 @@ impl RunGroups {
                 g.metrics
                     .iter()
                     .map(|(k, st)| {
-                        let text = [st.mean, st.min, st.max].map(|v| metric_text(Some(v)));
-                        (k.clone(), text)
+                        let [mean, min, max] =
+                            [st.mean, st.min, st.max].map(|v| metric_text(Some(v)));
+                        (k.clone(), [mean, min, max, metric_text(st.std)])
                     })
                     .collect()
             })

@@ -48,6 +48,68 @@ impl XAxis {
     }
 }
 
+/// The band drawn around a group's mean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Band {
+    /// From the smallest to the largest value of any run.
+    #[default]
+    MinMax,
+    /// The mean ± the sample standard deviation of the runs' values.
+    Std,
+    /// The mean ± Student's t (0.975, runs − 1) × the standard error: a 95 % confidence band.
+    Ci95,
+}
+
+impl Band {
+    pub fn parse(text: &str) -> Result<Band> {
+        match text {
+            "minmax" => Ok(Band::MinMax),
+            "std" => Ok(Band::Std),
+            "ci95" => Ok(Band::Ci95),
+            other => Err(Error::BadArgument {
+                argument: "band",
+                detail: format!("{other:?}; use std, ci95 or minmax"),
+            }),
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Band::MinMax => "min–max",
+            Band::Std => "mean ± std",
+            Band::Ci95 => "95% CI",
+        }
+    }
+
+    /// The band's ends from a column's run values (their mean given); `None` when one run
+    /// cannot make a spread.
+    fn ends(self, values: &[f64], mean: f64, low: f64, high: f64) -> Option<(f64, f64)> {
+        if self == Band::MinMax {
+            return Some((low, high));
+        }
+        let n = values.len();
+        if n < 2 {
+            return None;
+        }
+        let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (n - 1) as f64;
+        let std = var.sqrt();
+        let half = match self {
+            Band::Std => std,
+            _ => {
+                use statrs::distribution::{ContinuousCDF, StudentsT};
+                let t = StudentsT::new(0.0, 1.0, (n - 1) as f64)
+                    .map(|d| d.inverse_cdf(0.975))
+                    .unwrap_or(f64::NAN);
+                t * std / (n as f64).sqrt()
+            }
+        };
+        Some((mean - half, mean + half))
+    }
+}
+
+/// A grouped chart's CSV row: group, x, mean, min, max, the band's ends, runs.
+type GroupRow = (String, f64, f64, f64, f64, Option<(f64, f64)>, u64);
+
 /// How to draw a metric's histories.
 #[derive(Debug, Clone)]
 pub struct LineOptions {
@@ -55,8 +117,10 @@ pub struct LineOptions {
     pub x: XAxis,
     /// EMA smoothing weight in [0, 1) (TensorBoard's, debiased); the raw line stays, faint.
     pub smooth: Option<f64>,
-    /// Group runs by a param or tag: each group's mean with a min–max band.
+    /// Group runs by a param or tag: each group's mean with a band (`band`).
     pub group_by: Option<String>,
+    /// The band around a group's mean.
+    pub band: Band,
     /// Only this x range (a zoom), decimated anew from the stored points.
     pub x_range: Option<(f64, f64)>,
     pub size: (u32, u32),
@@ -69,6 +133,7 @@ impl Default for LineOptions {
             x: XAxis::Step,
             smooth: None,
             group_by: None,
+            band: Band::MinMax,
             x_range: None,
             size: (900, 480),
         }
@@ -300,8 +365,9 @@ pub fn line_chart(project: &Project, runs: &[i64], options: &LineOptions) -> Res
             groups.entry(value).or_default().push(i);
         }
         let span = hi - lo;
-        // The grouped CSV: one row per group and pixel column (group, x, mean, min, max, runs).
-        let mut rows: Vec<(String, f64, f64, f64, f64, u64)> = Vec::new();
+        // The grouped CSV: one row per group and pixel column (group, x, mean, min, max, std,
+        // the band's ends, runs).
+        let mut rows: Vec<GroupRow> = Vec::new();
         for (value, members) in groups {
             let mut cells: BTreeMap<usize, (Vec<f64>, f64, f64)> = BTreeMap::new();
             for &m in &members {
@@ -339,8 +405,19 @@ pub fn line_chart(project: &Project, runs: &[i64], options: &LineOptions) -> Res
                 let x = lo + (*c as f64 + 0.5) / columns as f64 * span;
                 let mean = means.iter().sum::<f64>() / means.len() as f64;
                 points.push((x, mean));
-                band.push((x, *low, *high));
-                rows.push((label.clone(), x, mean, *low, *high, means.len() as u64));
+                let ends = options.band.ends(means, mean, *low, *high);
+                if let Some((a, b)) = ends {
+                    band.push((x, a, b));
+                }
+                rows.push((
+                    label.clone(),
+                    x,
+                    mean,
+                    *low,
+                    *high,
+                    ends,
+                    means.len() as u64,
+                ));
             }
             let raw = options.smooth.map(|_| points.clone());
             if let Some(w) = options.smooth {
@@ -364,7 +441,9 @@ pub fn line_chart(project: &Project, runs: &[i64], options: &LineOptions) -> Res
             "mean" => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
             "min" => rows.iter().map(|r| r.3).collect::<Vec<_>>(),
             "max" => rows.iter().map(|r| r.4).collect::<Vec<_>>(),
-            "runs" => rows.iter().map(|r| r.5).collect::<Vec<_>>(),
+            "band_low" => rows.iter().map(|r| r.5.map(|e| e.0)).collect::<Vec<_>>(),
+            "band_high" => rows.iter().map(|r| r.5.map(|e| e.1)).collect::<Vec<_>>(),
+            "runs" => rows.iter().map(|r| r.6).collect::<Vec<_>>(),
         )
         .map_err(|e| Error::Compute {
             context: "cannot build the chart data",
@@ -468,7 +547,11 @@ fn finish(
         .sum();
     let mut title = options.metric.clone();
     if let Some(g) = &options.group_by {
-        title.push_str(&format!(" by {g}"));
+        // Runs' points are averaged per pixel column: a common grid when their steps differ.
+        title.push_str(&format!(
+            " by {g}, mean with {} band (runs averaged per column)",
+            options.band.describe()
+        ));
     }
     if let Some(w) = options.smooth {
         title.push_str(&format!(" (EMA {w})"));

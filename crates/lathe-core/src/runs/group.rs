@@ -1,5 +1,5 @@
 //! The run table grouped by a param, tag or attribute: each group's run count and the mean,
-//! min and max of each metric.
+//! standard deviation, min and max of each metric.
 
 use std::collections::BTreeMap;
 
@@ -37,6 +37,10 @@ pub struct GroupStat {
     pub min: Value,
     #[cfg_attr(feature = "ts", ts(type = "number | string"))]
     pub max: Value,
+    /// The sample standard deviation of the runs' values (n − 1; `null` under two runs): the
+    /// spread over seeds when the other params are equal.
+    #[cfg_attr(feature = "ts", ts(type = "number | string | null"))]
+    pub std: Option<Value>,
 }
 
 /// Groups listed runs by a param, tag or attribute (`params.optimizer`, `tags.team`,
@@ -118,6 +122,14 @@ pub fn group(
                             }),
                             min: Value(v.iter().copied().fold(f64::NAN, f64::min)),
                             max: Value(v.iter().copied().fold(f64::NAN, f64::max)),
+                            std: (n >= 2).then(|| {
+                                let mean = v.iter().sum::<f64>() / n as f64;
+                                Value(
+                                    (v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>()
+                                        / (n - 1) as f64)
+                                        .sqrt(),
+                                )
+                            }),
                         };
                         (k, stat)
                     })

@@ -956,7 +956,7 @@ fn history_charts_overlay_runs_at_full_fidelity_with_their_data() {
             assert_eq!(c.points_in, expected as u64);
         } else {
             assert!(
-                csv.starts_with("group,x,mean,min,max,runs"),
+                csv.starts_with("group,x,mean,min,max,band_low,band_high,runs"),
                 "{name}: {csv}"
             );
             assert!(
@@ -1016,6 +1016,83 @@ fn history_charts_overlay_runs_at_full_fidelity_with_their_data() {
     )
     .unwrap_err();
     assert_eq!(e.code(), "bad_argument");
+}
+
+/// Seed bands: a group's mean with ± std or a 95 % confidence band over its runs, per column.
+#[test]
+fn group_bands_are_the_spread_of_the_runs() {
+    use lathe_core::chart::Figure;
+    use lathe_core::runs::chart::{Band, LineOptions, line_chart};
+    let (_tmp, project) = fixture_project();
+    let ids: Vec<i64> = all_runs(&project)
+        .iter()
+        .filter(|r| r.parent.is_some())
+        .map(|r| r.id)
+        .collect();
+    // t(0.975) with 1 degree of freedom (scipy.stats.t.ppf(0.975, 1)).
+    let t1 = 12.706_204_736_174_7;
+    for band in [Band::MinMax, Band::Std, Band::Ci95] {
+        let chart = line_chart(
+            &project,
+            &ids,
+            &LineOptions {
+                metric: "loss".into(),
+                group_by: Some("params.optimizer".into()),
+                band,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let csv = chart.csv().unwrap();
+        let mut checked = 0;
+        for line in csv.lines().skip(1) {
+            let cells: Vec<&str> = line.split(',').collect();
+            let num = |i: usize| cells[i].parse::<f64>().ok();
+            let (mean, min, max, runs) = (
+                num(2).unwrap(),
+                num(3).unwrap(),
+                num(4).unwrap(),
+                num(7).unwrap(),
+            );
+            if runs != 2.0 {
+                // One run: no spread but min–max's (a point).
+                assert_eq!(cells[5].is_empty(), band != Band::MinMax, "{line}");
+                continue;
+            }
+            // Each of the two runs has one point in a column: they are its min and max.
+            let half = match band {
+                Band::MinMax => {
+                    assert_eq!((num(5), num(6)), (Some(min), Some(max)), "{line}");
+                    continue;
+                }
+                Band::Std => (max - min) / 2f64.sqrt(),
+                Band::Ci95 => t1 * (max - min) / 2.0,
+            };
+            assert!((mean - (min + max) / 2.0).abs() < 1e-12, "{line}");
+            assert!(
+                (num(5).unwrap() - (mean - half)).abs() < 1e-9,
+                "{band:?} {line}"
+            );
+            assert!(
+                (num(6).unwrap() - (mean + half)).abs() < 1e-9,
+                "{band:?} {line}"
+            );
+            checked += 1;
+        }
+        if band != Band::MinMax {
+            assert!(checked >= 10, "{band:?}: {checked} columns of two runs");
+        }
+        assert!(
+            chart.title.contains(match band {
+                Band::MinMax => "min–max band",
+                Band::Std => "mean ± std band",
+                Band::Ci95 => "95% CI band",
+            }),
+            "{}",
+            chart.title
+        );
+    }
+    assert_eq!(Band::parse("iqr").unwrap_err().code(), "bad_argument");
 }
 
 fn strings(v: &Json) -> Vec<String> {
