@@ -48,6 +48,9 @@ use lathe_core::monitor::{
 };
 use lathe_core::numeric::Histogram;
 use lathe_core::project::ProjectInfo;
+use lathe_core::runs::importance::{
+    HyperparameterImportance, ImportanceMethod, ImportanceRequest, MetricDirection, ParamImportance,
+};
 use lathe_core::runs::{
     ComparedRun, GroupStat, GroupSummary, ImportSummary, MetricStat, ParamDiff, RunComparison,
     RunMetric, RunRecord, RunSource, RunsPage, Skipped, SourceKind,
@@ -308,6 +311,26 @@ pub fn typescript_bindings() -> Result<Vec<(String, String)>, ts_rs::ExportError
         (
             "StoredDrift.ts".into(),
             StoredDrift::export_to_string(&cfg)?,
+        ),
+        (
+            "ImportanceRequest.ts".into(),
+            ImportanceRequest::export_to_string(&cfg)?,
+        ),
+        (
+            "HyperparameterImportance.ts".into(),
+            HyperparameterImportance::export_to_string(&cfg)?,
+        ),
+        (
+            "ParamImportance.ts".into(),
+            ParamImportance::export_to_string(&cfg)?,
+        ),
+        (
+            "ImportanceMethod.ts".into(),
+            ImportanceMethod::export_to_string(&cfg)?,
+        ),
+        (
+            "MetricDirection.ts".into(),
+            MetricDirection::export_to_string(&cfg)?,
         ),
         (
             "CheckRequest.ts".into(),

@@ -297,6 +297,30 @@ async fn import_filter_select_compare_zoom_and_watch_runs() {
     app.screenshot("14-runs-compare-zoomed").await;
     app.click("[data-testid=chart-unzoom]").await;
 
+    // Seed bands: runs grouped by optimizer, each group's mean with ± std of its runs.
+    app.select("[data-testid=chart-group]", "optimizer").await;
+    app.select("[data-testid=chart-band]", "std").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let svg = app
+            .find("[data-testid=run-chart]")
+            .await
+            .html(true)
+            .await
+            .expect("html");
+        if svg.contains("mean ± std band") && svg.contains("adam (2 runs)") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no std band: {}",
+            &svg[..svg.len().min(300)]
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    app.screenshot("14b-runs-compare-std-band").await;
+    app.select("[data-testid=chart-group]", "").await;
+
     // A differing param against the metric, then parallel coordinates.
     app.find("[data-testid=runs-plot] svg").await;
     app.select("[data-testid=plot-kind]", "parallel").await;
@@ -771,5 +795,69 @@ async fn connect_to_an_mlflow_tracking_server_and_sync_it() {
         .await;
     app.wait_attr("[data-testid=runs-count]", "data-total", "9")
         .await;
+    app.close().await;
+}
+
+/// Which params matter: twenty runs of an Optuna study compared; beside the plot, the
+/// importance panel ranks their five params (PED-ANOVA, as `lathe runs importance`; its
+/// numbers are checked against Optuna in lathe-core's tests) with each one's correlation.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_importance_panel_ranks_params_beside_the_plot() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let project = work.path().join("p");
+    let project_path = project.to_str().expect("utf-8 path");
+    lathe(&["init", project_path, "--json"]);
+    let study =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/importance/mixed.jsonl");
+    lathe(&[
+        "runs",
+        "import",
+        study.to_str().expect("utf-8"),
+        "--project",
+        project_path,
+        "--json",
+    ]);
+    let app = App::start(&[project_path]).await;
+    app.click("[data-testid=nav-runs]").await;
+    app.wait_attr("[data-testid=runs-count]", "data-total", "300")
+        .await;
+    for row in 0..20 {
+        app.click(&format!("[data-row='{row}'] td.pick input"))
+            .await;
+    }
+    app.click("[data-testid=runs-compare]").await;
+    app.find("[data-testid=run-compare-page]").await;
+    app.select("[data-testid=plot-kind]", "parallel").await;
+    app.find("[data-testid=runs-plot] svg").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let rows = loop {
+        let rows = app
+            .client
+            .find_all(Locator::Css(
+                "[data-testid=importance-panel] tr[data-importance]",
+            ))
+            .await
+            .expect("rows");
+        if rows.len() == 5 {
+            break rows;
+        }
+        assert!(Instant::now() < deadline, "{} importance rows", rows.len());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let mut total = 0.0;
+    for row in rows {
+        let text = row.text().await.expect("text");
+        let value: f64 = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("an importance in {text:?}"));
+        total += value;
+    }
+    assert!((total - 1.0).abs() < 0.01, "importances sum to 1: {total}");
+    let panel = app.text("[data-testid=importance-panel]").await;
+    assert!(panel.contains("PED-ANOVA over 20 runs"), "{panel}");
+    app.scroll_to("[data-testid=runs-plot-card]").await;
+    app.screenshot("16b-runs-importance").await;
     app.close().await;
 }

@@ -6,6 +6,7 @@ use lathe_core::api::{
 };
 use lathe_core::chart::Figure;
 use lathe_core::job::Job;
+use lathe_core::runs::importance::{HyperparameterImportance, ImportanceRequest};
 use lathe_core::runs::{self, ImportSummary, RunSource};
 use tauri::State;
 use tauri::ipc::Channel;
@@ -140,4 +141,13 @@ pub async fn export_runs_plot(
     state: State<'_, AppState>,
 ) -> Result<(), IpcError> {
     export_figure(&state, &path, move |p| spec.plot(p)).await
+}
+
+/// Which params matter for a metric over the given runs (PED-ANOVA, as `lathe runs importance`).
+#[tauri::command]
+pub async fn runs_importance(
+    request: ImportanceRequest,
+    state: State<'_, AppState>,
+) -> Result<HyperparameterImportance, IpcError> {
+    on_project(&state, move |p| runs::importance::importance(p, &request)).await
 }

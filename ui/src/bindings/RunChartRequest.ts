@@ -7,7 +7,11 @@ export type RunChartRequest = { runs: Array<number>, metric: string,
 /**
  * `step`, `time` or `relative`.
  */
-x: string, smooth: number | null, groupBy: string | null, xRange: [number, number] | null, 
+x: string, smooth: number | null, groupBy: string | null, 
+/**
+ * With `group_by`: `minmax` (default), `std` or `ci95`.
+ */
+band?: string, xRange: [number, number] | null, 
 /**
  * Default 900 × 420, kept within 320–4000 × 200–3000.
  */

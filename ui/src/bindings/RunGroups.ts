@@ -7,6 +7,7 @@ import type { GroupSummary } from "./GroupSummary";
  */
 export type RunGroups = { total: number, groups: Array<GroupSummary>, 
 /**
- * Per group, in order: each metric's mean, min and max as shown.
+ * Per group, in order: each metric's mean, min, max and standard deviation as shown
+ * (the last empty under two runs).
  */
-metrics: Array<{ [key in string]: [string, string, string] }>, };
+metrics: Array<{ [key in string]: [string, string, string, string] }>, };

@@ -68,6 +68,8 @@ import type { RunsRequest } from "../bindings/RunsRequest";
 import type { GroupRunsRequest } from "../bindings/GroupRunsRequest";
 import type { RunChartRequest } from "../bindings/RunChartRequest";
 import type { RunsPlotRequest } from "../bindings/RunsPlotRequest";
+import type { ImportanceRequest } from "../bindings/ImportanceRequest";
+import type { HyperparameterImportance } from "../bindings/HyperparameterImportance";
 
 export type {
   ErrorCode,
@@ -81,6 +83,8 @@ export type {
   GroupRunsRequest,
   RunChartRequest,
   RunsPlotRequest,
+  ImportanceRequest,
+  HyperparameterImportance,
   BundleExportRequest,
   BundleRecord,
   ServeStatus,
@@ -212,6 +216,7 @@ export const api = {
   runsChart: (spec: RunChartRequest) => call<RunChartView>("runs_chart", { spec }),
   exportRunsChart: (spec: RunChartRequest, path: string) => call<null>("export_runs_chart", { spec, path }),
   runsPlot: (spec: RunsPlotRequest) => call<string>("runs_plot", { spec }),
+  runsImportance: (request: ImportanceRequest) => call<HyperparameterImportance>("runs_importance", { request }),
   exportRunsPlot: (spec: RunsPlotRequest, path: string) => call<null>("export_runs_plot", { spec, path }),
   runDrift: (reference: string, current: string, request: DriftRequest, taskId: string, onProgress: (p: Progress) => void) =>
     call<DriftView>("run_drift", {
