@@ -76,7 +76,7 @@ impl Band {
     fn describe(self) -> &'static str {
         match self {
             Band::MinMax => "min–max",
-            Band::Std => "mean ± std",
+            Band::Std => "± std",
             Band::Ci95 => "95% CI",
         }
     }

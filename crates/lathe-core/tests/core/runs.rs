@@ -1085,7 +1085,7 @@ fn group_bands_are_the_spread_of_the_runs() {
         assert!(
             chart.title.contains(match band {
                 Band::MinMax => "min–max band",
-                Band::Std => "mean ± std band",
+                Band::Std => "± std band",
                 Band::Ci95 => "95% CI band",
             }),
             "{}",
