@@ -80,13 +80,17 @@ fn a_project_from_a_newer_lathe() {
         .unwrap()
         .pragma_update(None, "user_version", 99)
         .unwrap();
+    let supported = format!(
+        "reads up to {}",
+        lathe_core::project::migrations::latest_version()
+    );
     check(
         &["info", "--project", path_str(tmp.path())],
         "schema_too_new",
         &[
             "newer Lathe",
             "schema version 99",
-            "reads up to 11",
+            &supported,
             "upgrade Lathe",
         ],
     );

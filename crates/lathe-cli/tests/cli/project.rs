@@ -43,7 +43,10 @@ fn info_json_shape_and_values() {
     assert_eq!(keys(&info), INFO_KEYS);
     assert_eq!(info["name"], "demo");
     assert_eq!(info["path"], dir);
-    assert_eq!(info["schema_version"], 11);
+    assert_eq!(
+        info["schema_version"],
+        lathe_core::project::migrations::latest_version()
+    );
     assert_eq!(info["lathe_version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(
         info["counts"],
@@ -67,7 +70,13 @@ fn info_text_lists_counts() {
         .assert()
         .success()
         .stdout(predicate::str::is_match(r"(?m)^Project +demo$").unwrap())
-        .stdout(predicate::str::is_match(r"(?m)^Schema version +11$").unwrap())
+        .stdout(
+            predicate::str::is_match(format!(
+                r"(?m)^Schema version +{}$",
+                lathe_core::project::migrations::latest_version()
+            ))
+            .unwrap(),
+        )
         .stdout(predicate::str::is_match(r"(?m)^audit entries +1$").unwrap())
         .stdout(predicate::str::is_match(r"(?m)^dataset versions +0$").unwrap())
         .stdout(predicate::str::is_match(r"(?m)^Object store +0 B$").unwrap());
