@@ -1985,74 +1985,68 @@ fn row_hash<'a>(keys: impl Iterator<Item = Option<Key<'a>>>) -> u64 {
 /// the same values. Rows are sorted by hash; within a run of equal hashes they are compared
 /// (`same`), so a collision never makes two different rows duplicates. No per-row allocation.
 fn duplicated(hashes: &[u64], same: impl Fn(usize, usize) -> bool) -> Vec<bool> {
-    let mut order: Vec<(u64, u32)> = hashes
-        .iter()
-        .enumerate()
-        .map(|(i, h)| (*h, i as u32))
-        .collect();
-    order.par_sort_unstable();
     let mut flags = vec![false; hashes.len()];
-    let mut start = 0;
-    while start < order.len() {
-        let mut end = start + 1;
-        while end < order.len() && order[end].0 == order[start].0 {
-            end += 1;
+    for_each_hash_run(hashes, |run| {
+        if run.len() < 2 {
+            return;
         }
-        if end - start > 1 {
-            // The run's classes of equal rows: one, unless hashes collided.
-            let mut classes: Vec<(usize, u32)> = Vec::new();
-            let mut class_of: Vec<usize> = Vec::with_capacity(end - start);
-            for &(_, row) in &order[start..end] {
-                let row = row as usize;
-                match classes.iter().position(|(first, _)| same(*first, row)) {
-                    Some(c) => {
-                        classes[c].1 += 1;
-                        class_of.push(c);
-                    }
-                    None => {
-                        classes.push((row, 1));
-                        class_of.push(classes.len() - 1);
-                    }
+        // The run's classes of equal rows: one, unless hashes collided.
+        let mut classes: Vec<(usize, u32)> = Vec::new();
+        let mut class_of: Vec<usize> = Vec::with_capacity(run.len());
+        for &(_, row) in run {
+            let row = row as usize;
+            match classes.iter().position(|(first, _)| same(*first, row)) {
+                Some(c) => {
+                    classes[c].1 += 1;
+                    class_of.push(c);
+                }
+                None => {
+                    classes.push((row, 1));
+                    class_of.push(classes.len() - 1);
                 }
             }
-            for (&(_, row), c) in order[start..end].iter().zip(class_of) {
-                flags[row as usize] = classes[c].1 > 1;
-            }
         }
-        start = end;
-    }
+        for (&(_, row), c) in run.iter().zip(class_of) {
+            flags[row as usize] = classes[c].1 > 1;
+        }
+    });
     flags
 }
 
 /// How many distinct values items given by their hashes hold: sorted by hash, and within a run
 /// of equal hashes compared (`same`), so a collision never merges two values.
 fn distinct_count(hashes: &[u64], same: impl Fn(usize, usize) -> bool) -> usize {
+    let mut count = 0;
+    for_each_hash_run(hashes, |run| {
+        let mut firsts: Vec<usize> = Vec::new();
+        for &(_, item) in run {
+            if !firsts.iter().any(|&f| same(f, item as usize)) {
+                firsts.push(item as usize);
+            }
+        }
+        count += firsts.len();
+    });
+    count
+}
+
+/// Items sorted by their hashes, handed to `f` a run of equal hashes at a time (each as
+/// `(hash, item)`).
+fn for_each_hash_run(hashes: &[u64], mut f: impl FnMut(&[(u64, u32)])) {
     let mut order: Vec<(u64, u32)> = hashes
         .iter()
         .enumerate()
         .map(|(i, h)| (*h, i as u32))
         .collect();
     order.par_sort_unstable();
-    let mut count = 0;
     let mut start = 0;
     while start < order.len() {
         let mut end = start + 1;
         while end < order.len() && order[end].0 == order[start].0 {
             end += 1;
         }
-        let mut firsts: Vec<usize> = Vec::new();
-        for &(_, item) in &order[start..end] {
-            if !firsts.iter().any(|&f| same(f, item as usize)) {
-                firsts.push(item as usize);
-                if end - start == 1 {
-                    break;
-                }
-            }
-        }
-        count += firsts.len();
+        f(&order[start..end]);
         start = end;
     }
-    count
 }
 
 /// A value as its bits, for remembering a test's answer (-0.0 apart from 0.0: their text

@@ -20,7 +20,7 @@ use polars::prelude::*;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::support::{repo, tree};
+use crate::support::{copy_dir, repo, tree};
 
 fn demo(dir: &Path) -> Project {
     lathe_core::demo::create(&dir.join("demo"), Default::default(), &Job::silent()).unwrap()
@@ -43,14 +43,6 @@ fn export(project: &Project, model: &str, eval: Option<&str>, out: &Path, key: O
 
 fn sha(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    for (rel, _) in tree(from) {
-        let target = to.join(&rel);
-        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-        std::fs::copy(from.join(&rel), target).unwrap();
-    }
 }
 
 #[test]

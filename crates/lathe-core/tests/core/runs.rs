@@ -9,7 +9,7 @@ use lathe_core::model::registry;
 use lathe_core::runs::{self, RunQuery};
 use serde_json::Value as Json;
 
-use crate::support::{new_project, repo};
+use crate::support::{copy_dir, new_project, repo};
 
 fn fixtures() -> PathBuf {
     repo().join("tests/fixtures/mlflow")
@@ -507,18 +507,6 @@ fn broken_sources_fail_clearly_or_skip_what_they_name() {
             }
             (Expect::Error(_), Ok(s)) => panic!("{case}: imported {s:?}"),
             (Expect::Skips(..), Err(e)) => panic!("{case}: {e}"),
-        }
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
         }
     }
 }

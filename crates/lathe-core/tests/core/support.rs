@@ -33,6 +33,19 @@ pub fn new_project(dir: &Path) -> Project {
 
 pub use lathe_testkit::tree;
 
+/// Copies the folder `from` (everything below it) to `to`.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
 /// The bytes of the project database and its WAL, to prove that a failed open changed nothing.
 pub fn db_bytes(dir: &Path) -> Vec<u8> {
     let mut bytes = std::fs::read(dir.join("lathe.sqlite")).unwrap_or_default();

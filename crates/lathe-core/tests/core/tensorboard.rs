@@ -9,7 +9,7 @@ use lathe_core::job::Job;
 use lathe_core::runs::{self, RunQuery};
 use serde_json::Value as Json;
 
-use crate::support::{db_bytes, new_project, repo, tree};
+use crate::support::{copy_dir, db_bytes, new_project, repo, tree};
 
 fn logs() -> PathBuf {
     repo().join("tests/fixtures/tensorboard/logs")
@@ -19,18 +19,6 @@ fn expected() -> Json {
     let text = std::fs::read_to_string(repo().join("tests/fixtures/tensorboard/expected.json"))
         .expect("expected.json");
     serde_json::from_str(&text).expect("JSON")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 fn artifacts(dir: &Path, run: i64) -> Vec<String> {
