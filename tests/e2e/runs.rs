@@ -300,24 +300,12 @@ async fn import_filter_select_compare_zoom_and_watch_runs() {
     // Seed bands: runs grouped by optimizer, each group's mean with ± std of its runs.
     app.select("[data-testid=chart-group]", "optimizer").await;
     app.select("[data-testid=chart-band]", "std").await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let svg = app
-            .find("[data-testid=run-chart]")
-            .await
-            .html(true)
-            .await
-            .expect("html");
-        if svg.contains("mean with ± std band") && svg.contains("adam (2 runs)") {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no std band: {}",
-            &svg[..svg.len().min(300)]
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    app.wait_text_where(
+        "[data-testid=run-chart] svg",
+        "a ± std band around adam's two runs",
+        |t| t.contains("mean with ± std band") && t.contains("adam (2 runs)"),
+    )
+    .await;
     app.screenshot("14b-runs-compare-std-band").await;
     app.select("[data-testid=chart-group]", "").await;
 

@@ -349,11 +349,22 @@ pub fn importance(
             (name.as_str(), infer(values, logged.contains(name.as_str())))
         })
         .collect();
+    // Per param: how many runs hold it, and its correlation with the metric.
+    let held: BTreeMap<&str, usize> = domains
+        .keys()
+        .map(|n| {
+            (
+                *n,
+                trials.iter().filter(|t| t.params.contains_key(*n)).count(),
+            )
+        })
+        .collect();
+    let correlations: BTreeMap<&str, Option<f64>> = domains
+        .keys()
+        .map(|n| (*n, correlation(&trials, n)))
+        .collect();
     for (name, domain) in &domains {
-        let held = trials
-            .iter()
-            .filter(|t| t.params.contains_key(*name))
-            .count();
+        let held = held[name];
         if held < trials.len() {
             notes.push(format!(
                 "{name} is held by {held} of {} runs: the others form their own regime, as \
@@ -388,9 +399,9 @@ pub fn importance(
                 )
             }
         }
-        ImportanceMethod::Correlation => domains
-            .keys()
-            .map(|n| (*n, correlation(&trials, n).map_or(0.0, f64::abs)))
+        ImportanceMethod::Correlation => correlations
+            .iter()
+            .map(|(n, r)| (*n, r.map_or(0.0, f64::abs)))
             .collect(),
     };
     let total: f64 = raw.values().sum();
@@ -400,12 +411,9 @@ pub fn importance(
         .map(|(name, v)| ParamImportance {
             param: (*name).to_owned(),
             importance: if total == 0.0 { 1.0 / count } else { v / total },
-            correlation: correlation(&trials, name),
+            correlation: correlations[name],
             scale: domains[name].scale().to_owned(),
-            runs: trials
-                .iter()
-                .filter(|t| t.params.contains_key(*name))
-                .count() as u64,
+            runs: held[name] as u64,
         })
         .collect();
     importances.sort_by(|a, b| {
