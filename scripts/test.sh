@@ -21,6 +21,9 @@ stage "model-signing" ensure_model_signing
 stage "cyclonedx" ensure_cyclonedx
 stage "cargo-deny" ensure_cargo_deny
 
+# Every crate of the lock file, for every platform: cargo-deny reads them offline, and a
+# build only fetches its own platform's (winapi, accesskit_ios... are missing on a new machine).
+stage "crates" cargo fetch --locked
 stage "cargo fmt" cargo fmt --all --check
 stage "ui type-check" bash -c "cd ui && npm run --silent check"
 stage "ui unit tests" bash -c "cd ui && npm run --silent test"
