@@ -217,12 +217,16 @@ impl Server {
             .with_access_key_id(KEY)
             .with_secret_access_key(SECRET)
             .with_region("us-east-1")
-            .with_allow_http(true)
             .with_retry(RetryConfig {
                 max_retries: 0,
                 ..RetryConfig::default()
             })
-            .with_client_options(ClientOptions::new().with_timeout(Duration::from_secs(5)))
+            // The options replace the builder's own: plain HTTP is allowed in them.
+            .with_client_options(
+                ClientOptions::new()
+                    .with_allow_http(true)
+                    .with_timeout(Duration::from_secs(5)),
+            )
             .build()
             .unwrap();
         let location = ObjectPath::from("ready");
