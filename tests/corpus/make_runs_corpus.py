@@ -3,7 +3,8 @@
     python tests/corpus/make_runs_corpus.py
 
 Writes tests/corpus/runs/: small MLflow file stores (mlruns layouts, as MLflow 3 writes them),
-SQLite files named mlflow.db, JSONL run logs and CSVs, each broken in one way. Each case is either
+SQLite files named mlflow.db, JSONL run logs and CSVs, TensorBoard event files and W&B record logs
+(cut from the fixtures the real writers made), each broken in one way. Each case is either
 refused with a clear error that changes nothing in the project, or imported with the broken item
 skipped and named in the import summary — what the test states per case.
 """
@@ -142,7 +143,36 @@ def main() -> None:
     (OUT / "no_run_id.csv").write_text("name,metrics.acc\na,0.5\n")
     (OUT / "bad_metric.csv").write_text("run_id,metrics.acc,status\na,0.5,FINISHED\nb,high,FINISHED\nc,0.7,PAUSED\na,0.1,FINISHED\n")
     (OUT / "empty.csv").write_text("")
+    logged_by_writers()
     print(f"wrote {sum(1 for _ in OUT.iterdir())} cases to {OUT}")
+
+
+def logged_by_writers() -> None:
+    """Event files and record logs from tests/fixtures (TensorBoard's writer, wandb 0.31),
+    broken."""
+    fixtures = ROOT / "tests" / "fixtures"
+    (tf2,) = (fixtures / "tensorboard" / "logs" / "tf2" / "trial-1").glob("events*")
+    data = tf2.read_bytes()
+    for case, name, content in (
+        ("tensorboard_cut", "events.out.tfevents.1.cut", data[:-7]),
+        ("tensorboard_bad_crc", "events.out.tfevents.1.flipped",
+         data[:40] + bytes([data[40] ^ 0x20]) + data[41:]),
+        ("tensorboard_text", "events.out.tfevents.1.txt", b"step,loss\n1,0.5\n"),
+    ):
+        (OUT / case / "run").mkdir(parents=True)
+        (OUT / case / "run" / name).write_bytes(content)
+    (log,) = (fixtures / "wandb" / "wandb").glob("offline-run-*-failed-run/run-*.wandb")
+    data = log.read_bytes()
+    for case, content in (
+        ("wandb_cut", data[:-10]),
+        # A bit of the second record's data: its chunk header is at byte 7 + 7 + the first's
+        # length.
+        ("wandb_bad_crc", data[:200] + bytes([data[200] ^ 0x01]) + data[201:]),
+        ("wandb_header_only", data[:7]),
+        ("wandb_text", b"step,loss\n1,0.5\n"),
+    ):
+        (OUT / case / "offline-run-20261207_000000-x").mkdir(parents=True)
+        (OUT / case / "offline-run-20261207_000000-x" / "run-x.wandb").write_bytes(content)
 
 
 if __name__ == "__main__":

@@ -14,8 +14,8 @@ use crate::{open_project, print, with_progress};
 #[derive(Debug, Subcommand)]
 pub enum RunsCommand {
     /// Import (or re-import: only what is new is added) an MLflow `mlruns/` folder, a
-    /// TensorBoard log folder (`events.out.tfevents.*` files, a run per folder), an
-    /// `mlflow.db`, a `.jsonl` run log, a `.csv` of runs, or an MLflow tracking server by URL
+    /// TensorBoard log folder (`events.out.tfevents.*` files, a run per folder), W&B runs
+    /// logged offline (a `wandb/` folder, a run folder or a `.wandb` log), an `mlflow.db`, a `.jsonl` run log, a `.csv` of runs, or an MLflow tracking server by URL
     /// (`http(s)://host:port`; credentials from MLFLOW_TRACKING_TOKEN or
     /// MLFLOW_TRACKING_USERNAME/PASSWORD).
     Import {
@@ -48,8 +48,9 @@ pub enum RunsCommand {
         /// Which value of each metric to show: last (MLflow's), min or max.
         #[arg(long, value_name = "AGG", default_value = "last", value_parser = ["last", "min", "max"])]
         metric_value: String,
-        /// Group by a param, tag or attribute and print the mean, min and max of each metric
-        /// (of the value --metric-value names) per group.
+        /// Group by a param, tag or attribute, or by every param but some (`params.* except
+        /// seed`: a configuration's seeds together), and print the mean, min and max of each
+        /// metric (of the value --metric-value names) per group.
         #[arg(long, value_name = "KEY")]
         group_by: Option<String>,
         /// Skip the first N runs.
@@ -89,7 +90,8 @@ pub enum RunsCommand {
         /// EMA smoothing weight in [0, 1), e.g. 0.6; the raw line stays, faint.
         #[arg(long, value_name = "A")]
         smooth: Option<f64>,
-        /// Group runs by a param or tag (params.optimizer): each group's mean and a band.
+        /// Group runs by a param or tag (params.optimizer), or by every param but some
+        /// (`params.* except seed`): each group's mean and a band.
         #[arg(long, value_name = "KEY")]
         group_by: Option<String>,
         /// With --group-by, the band around each group's mean: minmax (default), std (± the
@@ -128,8 +130,9 @@ pub enum RunsCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Which params matter for a metric: PED-ANOVA (as Optuna's PedAnovaImportanceEvaluator)
-    /// or correlation, with each param's Pearson correlation beside its importance.
+    /// Which params matter for a metric: PED-ANOVA (as Optuna's PedAnovaImportanceEvaluator),
+    /// fANOVA (as its FanovaImportanceEvaluator, seed 0) or correlation, with each param's
+    /// Pearson correlation beside its importance.
     Importance {
         #[arg(long, value_name = "KEY")]
         metric: String,
@@ -138,7 +141,7 @@ pub enum RunsCommand {
         filter: Option<String>,
         #[arg(long)]
         experiment: Option<String>,
-        /// ped-anova or correlation.
+        /// ped-anova, fanova or correlation.
         #[arg(long, default_value = "ped-anova")]
         method: String,
         /// minimize or maximize (default: from the metric's name — loss, error: minimize;
@@ -242,7 +245,7 @@ fn clip(text: &str, w: usize) -> String {
 fn list_text(page: &runs::RunsPage, agg: Agg) -> String {
     if page.runs.is_empty() {
         return if page.total == 0 {
-            "No runs match. Import some with `lathe runs import PATH` (an mlruns/ folder, a TensorBoard log folder, an mlflow.db, a .jsonl or .csv).".to_owned()
+            "No runs match. Import some with `lathe runs import PATH` (an mlruns/ folder, a TensorBoard log folder, a W&B wandb/ folder, an mlflow.db, a .jsonl or .csv).".to_owned()
         } else {
             format!("No runs on this page ({} match).", page.total)
         };
@@ -304,6 +307,7 @@ fn list_text(page: &runs::RunsPage, agg: Agg) -> String {
 fn importance_text(found: &runs::importance::HyperparameterImportance) -> String {
     let method = match found.method {
         runs::importance::ImportanceMethod::PedAnova => "PED-ANOVA",
+        runs::importance::ImportanceMethod::Fanova => "fANOVA",
         runs::importance::ImportanceMethod::Correlation => "|correlation|",
     };
     let direction = match found.direction {

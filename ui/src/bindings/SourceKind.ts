@@ -3,4 +3,4 @@
 /**
  * What kind of source a path is.
  */
-export type SourceKind = "mlflow-file" | "mlflow-sqlite" | "jsonl" | "csv" | "mlflow-server" | "tensorboard";
+export type SourceKind = "mlflow-file" | "mlflow-sqlite" | "jsonl" | "csv" | "mlflow-server" | "tensorboard" | "wandb";

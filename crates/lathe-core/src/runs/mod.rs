@@ -22,6 +22,7 @@ mod record;
 mod server;
 mod store;
 mod tensorboard;
+mod wandb;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -93,6 +94,8 @@ pub enum SourceKind {
     MlflowServer,
     /// A TensorBoard log folder (`events.out.tfevents.*` files, a run per folder).
     Tensorboard,
+    /// W&B runs logged offline: a `wandb/` folder, a run folder, or one `run-*.wandb` log.
+    Wandb,
 }
 
 impl SourceKind {
@@ -104,13 +107,15 @@ impl SourceKind {
             SourceKind::Csv => "csv",
             SourceKind::MlflowServer => "mlflow-server",
             SourceKind::Tensorboard => "tensorboard",
+            SourceKind::Wandb => "wandb",
         }
     }
 
     /// Tells the kind from the path: a folder is an `mlruns/` store when it or a folder in it
-    /// holds MLflow's `meta.yaml`, else a TensorBoard log folder when event files are below it
-    /// (else an `mlruns/` store, whose reader says what is missing); `.jsonl`/`.ndjson` and
-    /// `.csv` are run logs, and any other file must be a SQLite database.
+    /// holds MLflow's `meta.yaml`, else W&B runs when `run-*.wandb` logs are below it, else a
+    /// TensorBoard log folder when event files are below it (else an `mlruns/` store, whose
+    /// reader says what is missing); `.jsonl`/`.ndjson` and `.csv` are run logs, `.wandb` a W&B
+    /// run's log, and any other file must be a SQLite database.
     pub fn detect(path: &Path) -> Result<SourceKind> {
         let meta = std::fs::metadata(path).map_err(|e| Error::io("read", path, e))?;
         if meta.is_dir() {
@@ -119,6 +124,9 @@ impl SourceKind {
                     .map_err(|e| Error::io("list", path, e))?
                     .flatten()
                     .any(|e| e.path().join("meta.yaml").is_file());
+            if !mlflow && wandb::holds_logs(path) {
+                return Ok(SourceKind::Wandb);
+            }
             if !mlflow && tensorboard::holds_event_files(path) {
                 return Ok(SourceKind::Tensorboard);
             }
@@ -131,6 +139,7 @@ impl SourceKind {
         match ext.as_deref() {
             Some("jsonl" | "ndjson") => return Ok(SourceKind::Jsonl),
             Some("csv") => return Ok(SourceKind::Csv),
+            Some("wandb") => return Ok(SourceKind::Wandb),
             _ => {}
         }
         let mut head = [0u8; 16];
@@ -145,7 +154,8 @@ impl SourceKind {
             Err(Error::BadInput {
                 path: path.to_path_buf(),
                 detail: "not a run source Lathe reads: expected an mlruns/ folder, an mlflow.db \
-                         (SQLite), a .jsonl run log or a .csv of runs — this file is none of them \
+                         (SQLite), a .jsonl run log, a .csv of runs, a W&B run's .wandb log or a \
+                         folder of them, or a TensorBoard log folder — this file is none of them \
                          (it is not a SQLite database)"
                     .to_owned(),
             })
@@ -345,6 +355,7 @@ fn read_source(path: &Path, kind: SourceKind, job: &Job) -> Result<Snapshot> {
         SourceKind::Jsonl => log::read_jsonl(path),
         SourceKind::Csv => log::read_csv(path),
         SourceKind::Tensorboard => tensorboard::read(path, job),
+        SourceKind::Wandb => wandb::read(path, job),
         SourceKind::MlflowServer => Err(Error::bad_argument(
             "path",
             format!("{} is a server, not a local run source", path.display()),
@@ -444,7 +455,8 @@ fn file_stamp(path: &Path) -> Option<String> {
 /// (stat only, nothing is read), for an `mlflow.db` the database and its WAL.
 fn stamp(path: &Path, kind: SourceKind) -> Option<String> {
     match kind {
-        SourceKind::MlflowFile | SourceKind::Tensorboard => {
+        SourceKind::Wandb if path.is_file() => file_stamp(path),
+        SourceKind::MlflowFile | SourceKind::Tensorboard | SourceKind::Wandb => {
             let (mut files, mut bytes, mut latest) = (0u64, 0u64, 0u128);
             let mut stack = vec![path.to_path_buf()];
             while let Some(dir) = stack.pop() {

@@ -22,3 +22,4 @@ mod project;
 mod runs;
 mod support;
 mod tensorboard;
+mod wandb;
