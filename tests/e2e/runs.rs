@@ -373,14 +373,11 @@ async fn import_filter_select_compare_zoom_and_watch_runs() {
     app.close().await;
 }
 
-/// Import through the native dialog: "Import file…" with the mlflow-written `mlflow.db`. Its
-/// registered ONNX versions appear in the Models view with the MLflow alias, the features the
-/// MLmodel signature names, and the run they came from; the lineage link opens that run.
-/// Two folders (an `mlruns/` store and a TensorBoard log folder) and a file dropped on the
-/// window together, from a real drag source: the page shows its drop hint while they hover,
-/// then imports each, one after the other.
+/// Three folders (an `mlruns/` store, a TensorBoard log folder and a W&B `wandb/` folder) and a
+/// file dropped on the window together, from a real drag source: the page shows its drop hint
+/// while they hover, then imports each, one after the other.
 #[tokio::test(flavor = "multi_thread")]
-async fn import_an_mlruns_folder_a_tensorboard_folder_and_a_run_log_by_dropping_them() {
+async fn import_mlruns_tensorboard_and_wandb_folders_and_a_run_log_by_dropping_them() {
     let work = tempfile::tempdir().expect("temp dir");
     let project = work.path().join("p");
     let project_path = project.to_str().expect("utf-8 path");
@@ -395,11 +392,16 @@ async fn import_an_mlruns_folder_a_tensorboard_folder_and_a_run_log_by_dropping_
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/tensorboard/logs"),
         &tensorboard,
     );
+    let wandb = work.path().join("wandb");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/wandb/wandb"),
+        &wandb,
+    );
 
     let app = App::start(&[project_path]).await;
     app.click("[data-testid=nav-runs]").await;
     app.find("[data-testid=runs-page]").await;
-    let drag = app.start_drag(&[&store, &tensorboard, &log]).await;
+    let drag = app.start_drag(&[&store, &tensorboard, &wandb, &log]).await;
     app.find("[data-testid=runs-page].dragging .drop-hint")
         .await;
     app.screenshot("32-runs-drop-hover").await;
@@ -419,6 +421,7 @@ async fn import_an_mlruns_folder_a_tensorboard_folder_and_a_run_log_by_dropping_
         if sources.contains(store.to_str().expect("utf-8"))
             && sources.contains(log.to_str().expect("utf-8"))
             && sources.contains(tensorboard.to_str().expect("utf-8"))
+            && sources.contains(wandb.to_str().expect("utf-8"))
         {
             break;
         }
@@ -431,8 +434,8 @@ async fn import_an_mlruns_folder_a_tensorboard_folder_and_a_run_log_by_dropping_
     let listed = lathe(&["runs", "list", "--json", "--project", project_path]);
     let total = listed.as_array().expect("runs").len();
     assert!(
-        total > 11,
-        "the mlruns runs, the run log's and 5 TensorBoard runs: {total}"
+        total > 15,
+        "the mlruns runs, the run log's, 5 TensorBoard runs and 4 W&B runs: {total}"
     );
     let names: Vec<&str> = listed
         .as_array()
@@ -443,6 +446,9 @@ async fn import_an_mlruns_folder_a_tensorboard_folder_and_a_run_log_by_dropping_
     for run in ["mnist/lr0.1", "mnist/lr0.01", "tf2/trial-1"] {
         assert!(names.contains(&run), "TensorBoard run {run} in {names:?}");
     }
+    for run in ["sweep-a", "sweep-b", "failed-run", "killed-run"] {
+        assert!(names.contains(&run), "W&B run {run} in {names:?}");
+    }
     app.wait_attr("[data-testid=runs-count]", "data-total", &total.to_string())
         .await;
     app.find("[data-testid=runs-page]:not(.dragging)").await;
@@ -450,6 +456,9 @@ async fn import_an_mlruns_folder_a_tensorboard_folder_and_a_run_log_by_dropping_
     app.close().await;
 }
 
+/// Import through the native dialog: "Import file…" with the mlflow-written `mlflow.db`. Its
+/// registered ONNX versions appear in the Models view with the MLflow alias, the features the
+/// MLmodel signature names, and the run they came from; the lineage link opens that run.
 #[tokio::test(flavor = "multi_thread")]
 async fn import_by_dialog_brings_mlflow_onnx_versions_into_models() {
     let work = tempfile::tempdir().expect("temp dir");
@@ -856,5 +865,82 @@ async fn the_importance_panel_ranks_params_beside_the_plot() {
     assert!(panel.contains("PED-ANOVA over 20 runs"), "{panel}");
     app.scroll_to("[data-testid=runs-plot-card]").await;
     app.screenshot("16b-runs-importance").await;
+    app.close().await;
+}
+
+/// Seeds grouped: the run table grouped by every param but the seed shows one row per
+/// configuration with its runs' mean ± std, and the comparison's chart draws each
+/// configuration's mean with a ± std band over its seeds.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_param_but_the_seed_groups_a_configurations_seeds() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let project = work.path().join("p");
+    let project_path = project.to_str().expect("utf-8 path");
+    lathe(&["init", project_path, "--json"]);
+    let log = work.path().join("seeds.jsonl");
+    let mut lines = String::new();
+    let mut i = 0;
+    for (lr, rate) in [("0.1", 0.35), ("0.01", 0.15), ("0.001", 0.05)] {
+        for seed in 0..3 {
+            lines.push_str(&format!(
+                "{{\"event\": \"start\", \"run\": \"r{i}\", \"experiment\": \"seeds\", \"name\": \"lr{lr}-s{seed}\", \"params\": {{\"lr\": {lr}, \"optimizer\": \"adam\", \"seed\": {seed}}}}}\n"
+            ));
+            for step in 0..50 {
+                let noise = ((step * 7 + seed * 13) % 11) as f64 / 100.0;
+                let acc = 1.0 - (-(rate * step as f64) / 5.0).exp() * 0.9 + noise - 0.05;
+                lines.push_str(&format!(
+                    "{{\"event\": \"metric\", \"run\": \"r{i}\", \"step\": {step}, \"metrics\": {{\"acc\": {acc}}}}}\n"
+                ));
+            }
+            i += 1;
+        }
+    }
+    std::fs::write(&log, lines).expect("write the log");
+    lathe(&[
+        "runs",
+        "import",
+        log.to_str().expect("utf-8"),
+        "--project",
+        project_path,
+        "--json",
+    ]);
+    let app = App::start(&[project_path]).await;
+    app.click("[data-testid=nav-runs]").await;
+    app.wait_attr("[data-testid=runs-count]", "data-total", "9")
+        .await;
+    app.select("[data-testid=runs-group-by]", "params.* except seed")
+        .await;
+    app.wait_text_where(
+        "[data-testid=runs-groups]",
+        "three configurations of three seeds",
+        |t| {
+            t.contains("3 groups by params.* except seed")
+                && t.contains("lr=0.001, optimizer=adam")
+                && t.contains("lr=0.1, optimizer=adam")
+        },
+    )
+    .await;
+    app.screenshot("14c-runs-grouped-by-all-but-seed").await;
+    app.select("[data-testid=runs-group-by]", "").await;
+    for row in 0..9 {
+        app.click(&format!("[data-row='{row}'] td.pick input"))
+            .await;
+    }
+    app.click("[data-testid=runs-compare]").await;
+    app.find("[data-testid=run-compare-page]").await;
+    app.select("[data-testid=chart-group]", "* except seed")
+        .await;
+    app.select("[data-testid=chart-band]", "std").await;
+    app.wait_text_where(
+        "[data-testid=run-chart] svg",
+        "a mean ± std band per configuration",
+        |t| {
+            t.contains("by params.* except seed, mean with ± std band")
+                && t.contains("lr=0.01, optimizer=adam (3 runs)")
+        },
+    )
+    .await;
+    app.scroll_to("[data-testid=run-chart]").await;
+    app.screenshot("14d-runs-seed-bands").await;
     app.close().await;
 }

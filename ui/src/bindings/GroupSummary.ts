@@ -2,12 +2,13 @@
 import type { GroupStat } from "./GroupStat";
 
 /**
- * One group of [`group`]: runs sharing a param, tag or attribute value, and their metrics'
- * statistics.
+ * One group of [`group`]: runs sharing a param, tag or attribute value (or every param but
+ * the excepted), and their metrics' statistics.
  */
 export type GroupSummary = { 
 /**
- * The param, tag or attribute value (`null`: runs without it).
+ * The param, tag or attribute value (`null`: runs without it); grouped by `params.*
+ * except …`, the other params as `key=value, …`.
  */
 value: string | null, 
 /**

@@ -291,17 +291,11 @@ pub fn line_chart(project: &Project, runs: &[i64], options: &LineOptions) -> Res
             .map(|r| r.name.clone().unwrap_or_else(|| r.source_run_id.clone()))
             .unwrap_or_else(|| id.to_string())
     };
-    let group_column = options
+    let group_key = options
         .group_by
         .as_deref()
-        .map(query::parse_column)
+        .map(super::group::GroupKey::parse)
         .transpose()?;
-    if let Some(Column::Metric(..)) = group_column {
-        return Err(Error::BadArgument {
-            argument: "group by",
-            detail: "group by a param, a tag or an attribute, not a metric".to_owned(),
-        });
-    }
 
     // Every run's points as (x, y), sorted by x (stable: logging order within an x).
     let mut series: Vec<RunSeries> = Vec::new();
@@ -351,16 +345,21 @@ pub fn line_chart(project: &Project, runs: &[i64], options: &LineOptions) -> Res
     };
 
     let mut lines = Vec::new();
-    if let Some(column) = &group_column {
+    if let Some(key) = &group_key {
         // Per group and pixel column: the mean of each run's mean in the column, and the band
         // from the smallest to the largest value of any run in it.
         let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (i, (id, _, _)) in series.iter().enumerate() {
             let record = records.iter().find(|r| r.id == *id);
-            let value = match record.map(|r| query::cell(r, column)) {
-                Some(query::Cell::Number(x)) => axis_number(x),
-                Some(query::Cell::Text(t)) => t,
-                _ => "(none)".to_owned(),
+            let value = match (record, key) {
+                // A number as the axis shows it (`0.001`, not `0.0010000000000000002`).
+                (Some(r), super::group::GroupKey::Column(column)) => match query::cell(r, column) {
+                    query::Cell::Number(x) => axis_number(x),
+                    query::Cell::Text(t) => t,
+                    query::Cell::Missing => "(none)".to_owned(),
+                },
+                (Some(r), key) => key.value(r).unwrap_or_else(|| "(none)".to_owned()),
+                (None, _) => "(none)".to_owned(),
             };
             groups.entry(value).or_default().push(i);
         }

@@ -11,12 +11,13 @@ use super::query::*;
 use super::record::*;
 use crate::{Error, Result};
 
-/// One group of [`group`]: runs sharing a param, tag or attribute value, and their metrics'
-/// statistics.
+/// One group of [`group`]: runs sharing a param, tag or attribute value (or every param but
+/// the excepted), and their metrics' statistics.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GroupSummary {
-    /// The param, tag or attribute value (`null`: runs without it).
+    /// The param, tag or attribute value (`null`: runs without it); grouped by `params.*
+    /// except …`, the other params as `key=value, …`.
     pub value: Option<String>,
     /// The filter that selects this group's runs (the listing's filter, if any, narrowed by
     /// the group's value), to open the group in the run table.
@@ -43,8 +44,107 @@ pub struct GroupStat {
     pub std: Option<Value>,
 }
 
+/// What runs are grouped by: one param, tag or attribute, or every param but some — the
+/// seeds of one configuration together (`params.* except seed`).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum GroupKey {
+    Column(Column),
+    /// Every param the runs have, but these.
+    ParamsExcept(Vec<String>),
+}
+
+impl GroupKey {
+    /// `params.optimizer`, `tags.team`, `experiment`, or `params.*` with an optional
+    /// `except KEY[,KEY…]` (`params.` before a key is optional).
+    pub(crate) fn parse(text: &str) -> Result<GroupKey> {
+        let trimmed = text.trim();
+        if let Some(rest) = trimmed.strip_prefix("params.*") {
+            let rest = rest.trim();
+            let except = if rest.is_empty() {
+                Vec::new()
+            } else if let Some(keys) = rest.strip_prefix("except") {
+                keys.split(',')
+                    .map(|k| k.trim())
+                    .map(|k| k.strip_prefix("params.").unwrap_or(k).to_owned())
+                    .filter(|k| !k.is_empty())
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            if !rest.is_empty() && except.is_empty() {
+                return Err(Error::BadArgument {
+                    argument: "group by",
+                    detail: format!(
+                        "{text:?}: after params.* write `except KEY[,KEY…]`, e.g. \
+                         `params.* except seed`"
+                    ),
+                });
+            }
+            return Ok(GroupKey::ParamsExcept(except));
+        }
+        let column = parse_column(trimmed)?;
+        if let Column::Metric(..) = column {
+            return Err(Error::BadArgument {
+                argument: "group by",
+                detail: format!(
+                    "{text:?}: group by a param, a tag, an attribute or `params.* except KEY`, \
+                     not a metric"
+                ),
+            });
+        }
+        Ok(GroupKey::Column(column))
+    }
+
+    /// A run's group: its value of the column (`None`: it has none), or its params but the
+    /// excepted as `key=value` pairs in key order.
+    pub(crate) fn value(&self, run: &RunRecord) -> Option<String> {
+        match self {
+            GroupKey::Column(Column::Param(k)) => run.params.get(k).cloned(),
+            GroupKey::Column(Column::Tag(k)) => run.tags.get(k).cloned(),
+            GroupKey::Column(column) => match cell(run, column) {
+                Cell::Number(x) => Some(x.to_string()),
+                Cell::Text(t) => Some(t),
+                Cell::Missing => None,
+            },
+            GroupKey::ParamsExcept(except) => {
+                let pairs: Vec<String> = run
+                    .params
+                    .iter()
+                    .filter(|(k, _)| !except.contains(k))
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                (!pairs.is_empty()).then(|| pairs.join(", "))
+            }
+        }
+    }
+
+    /// The filter selecting a group's runs, from one of its members (`None`: the group of runs
+    /// without the key).
+    fn filter(&self, member: Option<&RunRecord>, value: Option<&str>) -> String {
+        match self {
+            GroupKey::Column(Column::Param(k)) => filter::equals("params", k, value),
+            GroupKey::Column(Column::Tag(k)) => filter::equals("tags", k, value),
+            GroupKey::Column(Column::Attribute(k)) => filter::equals("attributes", k, value),
+            GroupKey::Column(Column::Metric(..)) => String::new(),
+            GroupKey::ParamsExcept(except) => {
+                let conditions: Vec<String> = member
+                    .map(|r| {
+                        r.params
+                            .iter()
+                            .filter(|(k, _)| !except.contains(k))
+                            .map(|(k, v)| filter::equals("params", k, Some(v)))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                conditions.join(" and ")
+            }
+        }
+    }
+}
+
 /// Groups listed runs by a param, tag or attribute (`params.optimizer`, `tags.team`,
-/// `experiment`). Each metric's statistics are of the value `value_of(key)` names: each run's
+/// `experiment`), or by every param but some (`params.* except seed`: a configuration's
+/// seeds). Each metric's statistics are of the value `value_of(key)` names: each run's
 /// last value (MLflow's), or its smallest or largest. Groups come in the values' order: by
 /// number when every value is one (`0.001`, `0.01`, `0.1`, `1`), else as text; the runs without
 /// the key last.
@@ -53,30 +153,10 @@ pub fn group(
     by: &str,
     value_of: impl Fn(&str) -> Agg,
 ) -> Result<Vec<GroupSummary>> {
-    let column = parse_column(by)?;
-    let (entity, key) = match &column {
-        Column::Param(k) => ("params", k.clone()),
-        Column::Tag(k) => ("tags", k.clone()),
-        Column::Attribute(k) => ("attributes", k.clone()),
-        Column::Metric(..) => {
-            return Err(Error::BadArgument {
-                argument: "group by",
-                detail: format!("{by:?}: group by a param, a tag or an attribute, not a metric"),
-            });
-        }
-    };
+    let key = GroupKey::parse(by)?;
     let mut groups: BTreeMap<Option<String>, Vec<&RunRecord>> = BTreeMap::new();
     for r in runs {
-        let value = match &column {
-            Column::Param(k) => r.params.get(k).cloned(),
-            Column::Tag(k) => r.tags.get(k).cloned(),
-            _ => match cell(r, &column) {
-                Cell::Number(x) => Some(x.to_string()),
-                Cell::Text(t) => Some(t),
-                Cell::Missing => None,
-            },
-        };
-        groups.entry(value).or_default().push(r);
+        groups.entry(key.value(r)).or_default().push(r);
     }
     let mut groups: Vec<(Option<String>, Vec<&RunRecord>)> = groups.into_iter().collect();
     // The map sorted the values as text, and `None` first.
@@ -106,7 +186,7 @@ pub fn group(
                 }
             }
             GroupSummary {
-                filter: filter::equals(entity, &key, value.as_deref()),
+                filter: key.filter(members.first().copied(), value.as_deref()),
                 value,
                 runs: members.len() as u64,
                 metrics: metrics

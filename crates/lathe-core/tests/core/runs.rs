@@ -446,6 +446,10 @@ const CORPUS: &[(&str, Expect)] = &[
         "tensorboard_text",
         Expect::Error("the record at byte 0 has a corrupted length"),
     ),
+    ("wandb_cut", Expect::Error("ends inside the record at byte")),
+    ("wandb_bad_crc", Expect::Error("fails its CRC-32 check")),
+    ("wandb_header_only", Expect::Error("holds no run record")),
+    ("wandb_text", Expect::Error("not a W&B record log")),
 ];
 
 #[test]
@@ -1372,4 +1376,99 @@ fn a_server_that_is_not_there_or_not_mlflow_is_a_clear_error() {
     assert!(!e.to_string().contains("hunter2"), "{e}");
     assert_eq!(crate::support::tree(dir.path()), before);
     assert!(runs::sources(&project).unwrap().is_empty());
+}
+
+/// Grouping by every param but the seed: each configuration's seeds are one group, named by its
+/// other params, whose filter selects exactly them; the chart draws one mean per configuration.
+#[test]
+fn params_except_the_seed_group_a_configurations_seeds() {
+    use lathe_core::runs::chart::{Band, LineOptions, line_chart};
+    let tmp = tempfile::tempdir().unwrap();
+    let project = new_project(tmp.path());
+    let log = tmp.path().join("seeds.jsonl");
+    let mut lines = String::new();
+    let mut want: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for (i, (lr, seed)) in [("0.1", 1), ("0.1", 2), ("0.1", 3), ("0.01", 1), ("0.01", 2)]
+        .into_iter()
+        .enumerate()
+    {
+        let run = format!("r{i}");
+        lines.push_str(&format!(
+            "{{\"event\": \"start\", \"run\": \"{run}\", \"experiment\": \"seeds\", \
+             \"params\": {{\"lr\": {lr}, \"opt\": \"adam\", \"seed\": {seed}}}}}\n"
+        ));
+        for step in 0..4 {
+            let acc = 0.5 + 0.1 * step as f64 + 0.01 * seed as f64;
+            lines.push_str(&format!(
+                "{{\"event\": \"metric\", \"run\": \"{run}\", \"step\": {step}, \
+                 \"metrics\": {{\"acc\": {acc}}}}}\n"
+            ));
+            if step == 3 {
+                want.entry(lr).or_default().push(acc);
+            }
+        }
+    }
+    std::fs::write(&log, lines).unwrap();
+    runs::import(&project, &log, &Job::silent()).unwrap();
+    let listed = runs::list(&project, &RunQuery::default()).unwrap().runs;
+    let groups = runs::group(&listed, "params.* except seed", |_| runs::Agg::Last).unwrap();
+    let names: Vec<Option<&str>> = groups.iter().map(|g| g.value.as_deref()).collect();
+    assert_eq!(
+        names,
+        [Some("lr=0.01, opt=adam"), Some("lr=0.1, opt=adam")],
+        "{groups:?}"
+    );
+    for g in &groups {
+        let lr = if g.value.as_deref() == Some("lr=0.1, opt=adam") {
+            "0.1"
+        } else {
+            "0.01"
+        };
+        let values = &want[lr];
+        assert_eq!(g.runs as usize, values.len());
+        let mean = values.iter().sum::<f64>() / values.len() as f64;
+        assert!((g.metrics["acc"].mean.0 - mean).abs() < 1e-12, "{g:?}");
+        // The group's filter selects exactly its runs.
+        let selected = runs::list(
+            &project,
+            &RunQuery {
+                filter: Some(g.filter.clone()),
+                ..RunQuery::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(selected.total, g.runs, "{}", g.filter);
+    }
+    // Several keys, `params.` optional; a bad form is a clear error.
+    let by_two = runs::group(&listed, "params.* except params.seed, lr", |_| {
+        runs::Agg::Last
+    })
+    .unwrap();
+    assert_eq!(by_two.len(), 1);
+    assert_eq!(by_two[0].value.as_deref(), Some("opt=adam"));
+    let err = runs::group(&listed, "params.* but seed", |_| runs::Agg::Last).unwrap_err();
+    assert!(err.to_string().contains("except KEY"), "{err}");
+
+    let ids: Vec<i64> = listed.iter().map(|r| r.id).collect();
+    let chart = line_chart(
+        &project,
+        &ids,
+        &LineOptions {
+            metric: "acc".into(),
+            group_by: Some("params.* except seed".into()),
+            band: Band::Std,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let csv = tmp.path().join("bands.csv");
+    lathe_core::chart::write(&chart, &csv).unwrap();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.contains("\"lr=0.1, opt=adam (3 runs)\""), "{text}");
+    assert!(text.contains("\"lr=0.01, opt=adam (2 runs)\""), "{text}");
+    assert!(
+        chart.title.contains("by params.* except seed"),
+        "{}",
+        chart.title
+    );
 }
