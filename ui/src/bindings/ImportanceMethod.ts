@@ -3,4 +3,4 @@
 /**
  * How the importances are computed.
  */
-export type ImportanceMethod = "ped-anova" | "correlation";
+export type ImportanceMethod = "ped-anova" | "fanova" | "correlation";

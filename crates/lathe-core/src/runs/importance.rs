@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Agg, RunQuery};
+use super::{Agg, RunQuery, RunRecord};
 use crate::project::Project;
 use crate::{Error, Result};
 
@@ -25,6 +25,8 @@ pub enum ImportanceMethod {
     /// PED-ANOVA (Optuna's default evaluator since 5.0).
     #[default]
     PedAnova,
+    /// fANOVA on a random forest (Optuna's `FanovaImportanceEvaluator`, seed 0).
+    Fanova,
     /// The absolute Pearson correlation of each numeric param with the metric.
     Correlation,
 }
@@ -36,14 +38,10 @@ impl std::str::FromStr for ImportanceMethod {
         match text {
             "ped-anova" => Ok(ImportanceMethod::PedAnova),
             "correlation" => Ok(ImportanceMethod::Correlation),
-            "fanova" => Err(Error::bad_argument(
-                "--method",
-                "fanova is not available yet: use ped-anova (Optuna's default evaluator) or \
-                 correlation",
-            )),
+            "fanova" => Ok(ImportanceMethod::Fanova),
             other => Err(Error::bad_argument(
                 "--method",
-                format!("{other:?}: expected ped-anova or correlation"),
+                format!("{other:?}: expected ped-anova, fanova or correlation"),
             )),
         }
     }
@@ -315,9 +313,12 @@ pub fn importance(
     };
     let chosen: BTreeSet<i64> = request.runs.iter().copied().collect();
     // Optuna assesses the params of every complete trial and uses the finite-valued ones.
-    let with_metric: Vec<_> = page
-        .runs
-        .iter()
+    // Oldest first, as a study's trials are numbered: fANOVA's bootstrap samples rows by
+    // position.
+    let mut in_order: Vec<&RunRecord> = page.runs.iter().collect();
+    in_order.sort_by_key(|r| (r.start_time.unwrap_or(i64::MIN), r.id));
+    let with_metric: Vec<_> = in_order
+        .into_iter()
         .filter(|r| chosen.is_empty() || chosen.contains(&r.id))
         .filter_map(|r| {
             let v = r.metrics.get(&request.metric)?.value(request.agg)?.0;
@@ -365,7 +366,13 @@ pub fn importance(
         .collect();
     for (name, domain) in &domains {
         let held = held[name];
-        if held < trials.len() {
+        if held < trials.len() && request.method == ImportanceMethod::Fanova {
+            notes.push(format!(
+                "{name} is held by {held} of {} runs: fANOVA, as Optuna's, assesses only the \
+                 params every run holds, so it is left out",
+                trials.len()
+            ));
+        } else if held < trials.len() {
             notes.push(format!(
                 "{name} is held by {held} of {} runs: the others form their own regime, as \
                  Optuna treats a conditional param",
@@ -399,6 +406,7 @@ pub fn importance(
                 )
             }
         }
+        ImportanceMethod::Fanova => fanova(&trials, &domains, &mut notes),
         ImportanceMethod::Correlation => correlations
             .iter()
             .map(|(n, r)| (*n, r.map_or(0.0, f64::abs)))
@@ -429,6 +437,72 @@ pub fn importance(
         importances,
         notes,
     })
+}
+
+/// fANOVA's importances of the params every run holds (Optuna's intersection search space):
+/// numbers as they are, categoricals one-hot; a param with one value has none.
+fn fanova<'a>(
+    trials: &[Trial],
+    domains: &BTreeMap<&'a str, Domain>,
+    notes: &mut Vec<String>,
+) -> BTreeMap<&'a str, f64> {
+    let held: Vec<(&'a str, &Domain)> = domains
+        .iter()
+        .filter(|(name, _)| trials.iter().all(|t| t.params.contains_key(**name)))
+        .map(|(name, domain)| (*name, domain))
+        .collect();
+    let mut raw: BTreeMap<&str, f64> = held.iter().map(|(name, _)| (*name, 0.0)).collect();
+    let varying: Vec<(&str, &Domain)> = held.into_iter().filter(|(_, d)| !d.single()).collect();
+    if trials.len() <= 1 || varying.is_empty() {
+        notes.push("too few runs, or no param that varies: the importances are equal".to_owned());
+        return raw;
+    }
+    let mut space = super::fanova::Space {
+        bounds: Vec::new(),
+        params: Vec::new(),
+    };
+    for (_, domain) in &varying {
+        let first = space.bounds.len();
+        match domain {
+            Domain::Numeric { low, high, .. } => space.bounds.push((*low, *high)),
+            Domain::Categorical { choices } => {
+                space.bounds.extend(choices.iter().map(|_| (0.0, 1.0)));
+            }
+        }
+        space.params.push((first..space.bounds.len()).collect());
+    }
+    let x: Vec<Vec<f64>> = trials
+        .iter()
+        .map(|t| {
+            let mut row = Vec::with_capacity(space.bounds.len());
+            for (name, domain) in &varying {
+                let text = t.params.get(*name).map(String::as_str).unwrap_or("");
+                match domain {
+                    Domain::Numeric { .. } => {
+                        row.push(text.trim().parse::<f64>().unwrap_or(f64::NAN));
+                    }
+                    Domain::Categorical { choices } => {
+                        row.extend(choices.iter().map(|c| f64::from(u8::from(c == text))));
+                    }
+                }
+            }
+            row
+        })
+        .collect();
+    let y: Vec<f64> = trials.iter().map(|t| t.value).collect();
+    match super::fanova::importances(&x, &y, &space, super::fanova::Forest::default()) {
+        Some(values) => {
+            for ((name, _), v) in varying.iter().zip(values) {
+                raw.insert(*name, v);
+            }
+        }
+        None => notes.push(
+            "the forest found no variance in the metric over these runs: the importances are \
+             equal"
+                .to_owned(),
+        ),
+    }
+    raw
 }
 
 /// A param's domain from its values (see the module's documentation).

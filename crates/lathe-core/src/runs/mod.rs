@@ -10,6 +10,7 @@
 mod browser;
 pub mod chart;
 mod compare;
+mod fanova;
 pub mod filter;
 mod group;
 pub mod importance;

@@ -72,6 +72,66 @@ fn ped_anova_equals_optunas_evaluator() {
     eprintln!("{compared} importances, the largest difference from Optuna's {worst:e}");
 }
 
+/// fANOVA: Optuna's `FanovaImportanceEvaluator(seed=0)` on the same trials. The forest is
+/// scikit-learn's (the same bootstraps, float32 features, split search and stopping rules) but
+/// for which of two equally good splits is taken, so the importances agree closely, not
+/// bitwise: the test holds them to 0.02 (the issue asks 0.05; Optuna's own seeds 0-4 spread
+/// them by up to 0.023) and the ranking of the top three to Optuna's.
+#[test]
+fn fanova_matches_optunas_evaluator_with_seed_0() {
+    let mut worst = 0.0f64;
+    for study in ["mixed", "tpe_max"] {
+        let dir = repo().join("tests/fixtures/importance");
+        let expected: Json = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(format!("{study}.expected.json"))).unwrap(),
+        )
+        .unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let project = new_project(tmp.path());
+        lathe_core::runs::import(
+            &project,
+            &dir.join(format!("{study}.jsonl")),
+            &Job::silent(),
+        )
+        .unwrap();
+        let mut request = ImportanceRequest::new(expected["metric"].as_str().unwrap());
+        request.method = Method::Fanova;
+        let found = importance::importance(&project, &request).unwrap();
+        let want = expected["fanova"]["seed0"].as_object().unwrap();
+        // Optuna assesses only the params every trial holds (momentum is conditional).
+        let names: Vec<&str> = found.importances.iter().map(|p| p.param.as_str()).collect();
+        let mut want_ranked: Vec<(&String, f64)> =
+            want.iter().map(|(k, v)| (k, v.as_f64().unwrap())).collect();
+        want_ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+        assert_eq!(names.len(), want.len(), "{study}: {names:?}");
+        assert_eq!(
+            names[..3],
+            want_ranked[..3]
+                .iter()
+                .map(|(k, _)| k.as_str())
+                .collect::<Vec<_>>()[..],
+            "{study}: the top three"
+        );
+        for p in &found.importances {
+            let w = want[&p.param].as_f64().unwrap();
+            eprintln!("{study} {}: {} vs Optuna {w}", p.param, p.importance);
+            worst = worst.max((p.importance - w).abs());
+        }
+        if study == "mixed" {
+            assert!(
+                found
+                    .notes
+                    .iter()
+                    .any(|n| n.contains("momentum is held by")),
+                "{:?}",
+                found.notes
+            );
+        }
+    }
+    eprintln!("fANOVA: the largest difference from Optuna's (seed 0) {worst:e}");
+    assert!(worst <= 0.02, "{worst}");
+}
+
 #[test]
 fn conditional_params_correlations_and_clear_errors() {
     let dir = repo().join("tests/fixtures/importance");
@@ -135,11 +195,12 @@ fn conditional_params_correlations_and_clear_errors() {
     bad.target_quantile = 0.5;
     bad.region_quantile = 0.4;
     assert!(importance::importance(&project, &bad).is_err());
+    assert_eq!("fanova".parse::<Method>().unwrap(), Method::Fanova);
     assert!(
-        "fanova"
+        "shap"
             .parse::<Method>()
             .unwrap_err()
             .to_string()
-            .contains("not available yet")
+            .contains("expected ped-anova, fanova or correlation")
     );
 }
