@@ -618,20 +618,31 @@ impl Session {
         }
     }
 
-    /// Interrupts everything this session runs (best effort: the answer is not awaited long).
+    /// Interrupts everything this session runs (best effort: each answer is awaited 5 s at
+    /// most). A query cancelled early may not be registered on the server yet (a loaded
+    /// server takes seconds to start it), and an interrupt then stops nothing: it is sent
+    /// again until the server names an operation it interrupted, for up to 8 s.
     fn interrupt(&mut self) {
-        let request = self.request(proto::InterruptRequest {
-            session_id: self.session_id.clone(),
-            client_observed_server_side_session_id: None,
-            user_context: self.user_context(),
-            client_type: Some(CLIENT_TYPE.into()),
-            interrupt_type: proto::interrupt_request::InterruptType::All as i32,
-            interrupt: None,
-        });
-        let mut client = self.client.clone();
-        let _ = self.runtime.block_on(async {
-            tokio::time::timeout(Duration::from_secs(5), client.interrupt(request)).await
-        });
+        let deadline = std::time::Instant::now() + Duration::from_secs(8);
+        loop {
+            let request = self.request(proto::InterruptRequest {
+                session_id: self.session_id.clone(),
+                client_observed_server_side_session_id: None,
+                user_context: self.user_context(),
+                client_type: Some(CLIENT_TYPE.into()),
+                interrupt_type: proto::interrupt_request::InterruptType::All as i32,
+                interrupt: None,
+            });
+            let mut client = self.client.clone();
+            let answer = self.runtime.block_on(async {
+                tokio::time::timeout(Duration::from_secs(5), client.interrupt(request)).await
+            });
+            let stopped = matches!(answer, Ok(Ok(r)) if !r.get_ref().interrupted_ids.is_empty());
+            if stopped || std::time::Instant::now() >= deadline {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
     }
 }
 
