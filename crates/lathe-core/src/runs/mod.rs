@@ -364,6 +364,36 @@ fn read_source(path: &Path, kind: SourceKind, job: &Job) -> Result<Snapshot> {
     }
 }
 
+/// The files below `root` whose names `keep` accepts, at most `depth` folders down, in path
+/// order. Hidden folders and symbolic links are not followed, so a folder linked twice
+/// (W&B's `latest-run`) is read once.
+pub(crate) fn files_below(
+    root: &Path,
+    depth: usize,
+    keep: impl Fn(&str) -> bool,
+) -> Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    let mut stack = vec![(root.to_path_buf(), 0usize)];
+    while let Some((dir, below)) = stack.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|e| Error::io("list", &dir, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io("list", &dir, e))?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let kind = entry.file_type().map_err(|e| Error::io("list", &dir, e))?;
+            if kind.is_dir() {
+                if !name.starts_with('.') && below < depth {
+                    stack.push((entry.path(), below + 1));
+                }
+            } else if !kind.is_symlink() && keep(&name) {
+                found.push(entry.path());
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
 /// What a local run source holds, read as `lathe runs import` reads it but stored nowhere.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceRead {

@@ -30,31 +30,12 @@ pub(crate) fn is_event_file(name: &str) -> bool {
 /// The folders below `root` (itself included) that hold event files, each with its event files
 /// in name order (the order TensorBoard reads them in); hidden folders are not entered.
 pub(crate) fn run_folders(root: &Path) -> Result<Vec<(PathBuf, Vec<PathBuf>)>> {
-    let mut found = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let entries = std::fs::read_dir(&dir).map_err(|e| Error::io("list", &dir, e))?;
-        let mut files = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::io("list", &dir, e))?;
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            let kind = entry.file_type().map_err(|e| Error::io("list", &dir, e))?;
-            if kind.is_dir() {
-                if !name.starts_with('.') {
-                    stack.push(entry.path());
-                }
-            } else if is_event_file(&name) {
-                files.push(entry.path());
-            }
-        }
-        if !files.is_empty() {
-            files.sort();
-            found.push((dir, files));
-        }
+    let mut folders: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
+    for file in super::files_below(root, usize::MAX, is_event_file)? {
+        let dir = file.parent().unwrap_or(root).to_path_buf();
+        folders.entry(dir).or_default().push(file);
     }
-    found.sort();
-    Ok(found)
+    Ok(folders.into_iter().collect())
 }
 
 /// Whether `dir` holds event files anywhere below it.

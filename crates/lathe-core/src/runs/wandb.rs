@@ -44,26 +44,7 @@ pub(crate) fn logs(root: &Path) -> Result<Vec<PathBuf>> {
     if root.is_file() {
         return Ok(vec![root.to_path_buf()]);
     }
-    let mut found = Vec::new();
-    let mut stack = vec![(root.to_path_buf(), 0usize)];
-    while let Some((dir, depth)) = stack.pop() {
-        let entries = std::fs::read_dir(&dir).map_err(|e| Error::io("list", &dir, e))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::io("list", &dir, e))?;
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            let kind = entry.file_type().map_err(|e| Error::io("list", &dir, e))?;
-            if kind.is_dir() {
-                if !name.starts_with('.') && depth < 4 {
-                    stack.push((entry.path(), depth + 1));
-                }
-            } else if kind.is_file() && is_log_file(&name) {
-                found.push(entry.path());
-            }
-        }
-    }
-    found.sort();
-    Ok(found)
+    super::files_below(root, 4, is_log_file)
 }
 
 /// Whether `dir` holds W&B record logs (up to four folders down).
