@@ -9,23 +9,24 @@ use serde_json::Value as Json;
 
 use crate::support::{new_project, repo};
 
+/// A fixture study: Optuna's expected results, and a project holding its trials as runs.
+fn study(name: &str) -> (Json, tempfile::TempDir, lathe_core::Project) {
+    let dir = repo().join("tests/fixtures/importance");
+    let expected: Json = serde_json::from_str(
+        &std::fs::read_to_string(dir.join(format!("{name}.expected.json"))).unwrap(),
+    )
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let project = new_project(tmp.path());
+    lathe_core::runs::import(&project, &dir.join(format!("{name}.jsonl")), &Job::silent()).unwrap();
+    (expected, tmp, project)
+}
+
 #[test]
 fn ped_anova_equals_optunas_evaluator() {
     let (mut compared, mut worst) = (0, 0.0f64);
-    for study in ["mixed", "tpe_max"] {
-        let dir = repo().join("tests/fixtures/importance");
-        let expected: Json = serde_json::from_str(
-            &std::fs::read_to_string(dir.join(format!("{study}.expected.json"))).unwrap(),
-        )
-        .unwrap();
-        let tmp = tempfile::tempdir().unwrap();
-        let project = new_project(tmp.path());
-        lathe_core::runs::import(
-            &project,
-            &dir.join(format!("{study}.jsonl")),
-            &Job::silent(),
-        )
-        .unwrap();
+    for name in ["mixed", "tpe_max"] {
+        let (expected, _tmp, project) = study(name);
         let metric = expected["metric"].as_str().unwrap();
         let log: Vec<String> = expected["log"]
             .as_array()
@@ -47,12 +48,12 @@ fn ped_anova_equals_optunas_evaluator() {
             assert_eq!(found.direction, direction);
             assert_eq!(found.runs_used, expected["runs"].as_u64().unwrap());
             let want = setting["importances"].as_object().unwrap();
-            assert_eq!(found.importances.len(), want.len(), "{study}");
+            assert_eq!(found.importances.len(), want.len(), "{name}");
             for p in &found.importances {
                 let w = want[&p.param].as_f64().unwrap();
                 assert!(
                     (p.importance - w).abs() <= 1e-9,
-                    "{study} {setting}: {} is {} where Optuna gives {w}",
+                    "{name} {setting}: {} is {} where Optuna gives {w}",
                     p.param,
                     p.importance
                 );
@@ -80,20 +81,8 @@ fn ped_anova_equals_optunas_evaluator() {
 #[test]
 fn fanova_matches_optunas_evaluator_with_seed_0() {
     let mut worst = 0.0f64;
-    for study in ["mixed", "tpe_max"] {
-        let dir = repo().join("tests/fixtures/importance");
-        let expected: Json = serde_json::from_str(
-            &std::fs::read_to_string(dir.join(format!("{study}.expected.json"))).unwrap(),
-        )
-        .unwrap();
-        let tmp = tempfile::tempdir().unwrap();
-        let project = new_project(tmp.path());
-        lathe_core::runs::import(
-            &project,
-            &dir.join(format!("{study}.jsonl")),
-            &Job::silent(),
-        )
-        .unwrap();
+    for name in ["mixed", "tpe_max"] {
+        let (expected, _tmp, project) = study(name);
         let mut request = ImportanceRequest::new(expected["metric"].as_str().unwrap());
         request.method = Method::Fanova;
         let found = importance::importance(&project, &request).unwrap();
@@ -103,21 +92,21 @@ fn fanova_matches_optunas_evaluator_with_seed_0() {
         let mut want_ranked: Vec<(&String, f64)> =
             want.iter().map(|(k, v)| (k, v.as_f64().unwrap())).collect();
         want_ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-        assert_eq!(names.len(), want.len(), "{study}: {names:?}");
+        assert_eq!(names.len(), want.len(), "{name}: {names:?}");
         assert_eq!(
             names[..3],
             want_ranked[..3]
                 .iter()
                 .map(|(k, _)| k.as_str())
                 .collect::<Vec<_>>()[..],
-            "{study}: the top three"
+            "{name}: the top three"
         );
         for p in &found.importances {
             let w = want[&p.param].as_f64().unwrap();
-            eprintln!("{study} {}: {} vs Optuna {w}", p.param, p.importance);
+            eprintln!("{name} {}: {} vs Optuna {w}", p.param, p.importance);
             worst = worst.max((p.importance - w).abs());
         }
-        if study == "mixed" {
+        if name == "mixed" {
             assert!(
                 found
                     .notes

@@ -94,3 +94,36 @@ fn writable(dir: &Path) -> bool {
     let _ = std::fs::remove_file(probe);
     ok
 }
+
+/// Imports a copy of the run source folder `source` in which the file at `broken` (relative to
+/// the folder) holds `content`, into a new project, and checks the import is refused with a
+/// `bad_input` error saying `says` and naming the file, and that the project is unchanged: no
+/// run of the folder half-imported.
+pub fn assert_refused_whole(case: &str, source: &Path, broken: &Path, content: &[u8], says: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let project_dir = tmp.path().join("project");
+    std::fs::create_dir(&project_dir).unwrap();
+    let project = new_project(&project_dir);
+    let copy = tmp.path().join("source");
+    copy_dir(source, &copy);
+    let file = copy.join(broken);
+    std::fs::write(&file, content).unwrap();
+    let before = (tree(&project_dir), db_bytes(&project_dir));
+    let err =
+        lathe_core::runs::import(&project, &copy, &lathe_core::job::Job::silent()).unwrap_err();
+    let text = err.to_string();
+    assert_eq!(err.code(), "bad_input", "{case}: {text}");
+    assert!(text.contains(says), "{case}: {text:?} should say {says:?}");
+    assert!(
+        text.contains(&file.canonicalize().unwrap().display().to_string()),
+        "{case}: names the file: {text}"
+    );
+    assert!(
+        before == (tree(&project_dir), db_bytes(&project_dir)),
+        "{case}: the project changed"
+    );
+    assert!(
+        lathe_core::runs::sources(&project).unwrap().is_empty(),
+        "{case}"
+    );
+}

@@ -9,7 +9,7 @@ use lathe_core::job::Job;
 use lathe_core::runs::{self, RunQuery};
 use serde_json::Value as Json;
 
-use crate::support::{copy_dir, db_bytes, new_project, repo, tree};
+use crate::support::{assert_refused_whole, new_project, repo};
 
 fn logs() -> PathBuf {
     repo().join("tests/fixtures/tensorboard/logs")
@@ -218,30 +218,8 @@ fn cut_or_corrupted_event_files_are_refused_whole() {
         ),
     ];
     for (case, content, says) in cases {
-        let tmp = tempfile::tempdir().unwrap();
-        let project_dir = tmp.path().join("project");
-        std::fs::create_dir(&project_dir).unwrap();
-        let project = new_project(&project_dir);
-        let logs_copy = tmp.path().join("logs");
-        copy_dir(&logs(), &logs_copy);
-        let broken = logs_copy
-            .join("tf2/trial-1")
-            .join(file.file_name().unwrap());
-        std::fs::write(&broken, &content).unwrap();
-        let before = (tree(&project_dir), db_bytes(&project_dir));
-        let err = runs::import(&project, &logs_copy, &Job::silent()).unwrap_err();
-        let text = err.to_string();
-        assert_eq!(err.code(), "bad_input", "{case}: {text}");
-        assert!(text.contains(&says), "{case}: {text:?} should say {says:?}");
-        assert!(
-            text.contains(&broken.canonicalize().unwrap().display().to_string()),
-            "{case}: names the file: {text}"
-        );
-        assert!(
-            before == (tree(&project_dir), db_bytes(&project_dir)),
-            "{case}: the project changed"
-        );
-        assert!(runs::sources(&project).unwrap().is_empty(), "{case}");
+        let broken = Path::new("tf2/trial-1").join(file.file_name().unwrap());
+        assert_refused_whole(case, &logs(), &broken, &content, &says);
     }
 }
 

@@ -3,13 +3,13 @@
 //! (tests/fixtures/wandb_reference.py).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use lathe_core::job::Job;
 use lathe_core::runs::{self, RunQuery};
 use serde_json::Value as Json;
 
-use crate::support::{copy_dir, db_bytes, new_project, repo, tree};
+use crate::support::{assert_refused_whole, copy_dir, new_project, repo};
 
 fn folder() -> PathBuf {
     repo().join("tests/fixtures/wandb/wandb")
@@ -279,27 +279,7 @@ fn cut_or_corrupted_logs_are_refused_whole() {
         ),
     ];
     for (case, content, says) in cases {
-        let tmp = tempfile::tempdir().unwrap();
-        let project_dir = tmp.path().join("project");
-        std::fs::create_dir(&project_dir).unwrap();
-        let project = new_project(&project_dir);
-        let copy = tmp.path().join("wandb");
-        copy_dir(&folder(), &copy);
-        let broken = copy.join(killed).join("run-killed-run.wandb");
-        std::fs::write(&broken, &content).unwrap();
-        let before = (tree(&project_dir), db_bytes(&project_dir));
-        let err = runs::import(&project, &copy, &Job::silent()).unwrap_err();
-        let text = err.to_string();
-        assert_eq!(err.code(), "bad_input", "{case}: {text}");
-        assert!(text.contains(&says), "{case}: {text:?} should say {says:?}");
-        assert!(
-            text.contains(&broken.canonicalize().unwrap().display().to_string()),
-            "{case}: names the file: {text}"
-        );
-        assert!(
-            before == (tree(&project_dir), db_bytes(&project_dir)),
-            "{case}: the project changed"
-        );
-        assert!(runs::sources(&project).unwrap().is_empty(), "{case}");
+        let broken = Path::new(killed).join("run-killed-run.wandb");
+        assert_refused_whole(case, &folder(), &broken, &content, &says);
     }
 }
