@@ -392,11 +392,7 @@ impl RunState {
 
     fn config_update(&mut self, config: &ConfigRecord) {
         for item in &config.update {
-            let key = if item.nested_key.is_empty() {
-                item.key.clone()
-            } else {
-                item.nested_key.join(".")
-            };
+            let key = key_of(&item.key, &item.nested_key);
             if key == "_wandb" || key.starts_with("_wandb.") {
                 continue;
             }
