@@ -237,12 +237,21 @@ pub(crate) fn print<T: Serialize>(
     value: &T,
     text: impl FnOnce() -> String,
 ) -> anyhow::Result<()> {
-    let body = if json {
-        serde_json::to_string_pretty(value)?
-    } else {
-        text()
-    };
-    out(&body)
+    if !json {
+        return out(&text());
+    }
+    // Written as it is serialised: a listing of 10,000 runs is ~8 MB of JSON, which a
+    // String would hold whole and copy as it grows.
+    use std::io::Write as _;
+    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let written = serde_json::to_writer_pretty(&mut stdout, value)
+        .map_err(std::io::Error::from)
+        .and_then(|()| writeln!(stdout))
+        .and_then(|()| stdout.flush());
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 /// Prints a line on stdout; a closed pipe (`lathe ... | head`) ends the output quietly.

@@ -32,13 +32,63 @@ pub(crate) struct Keys {
     pub tags: Vec<String>,
     /// Whether the runs' artifact URIs are read (long, and rarely filtered on).
     pub artifact_uri: bool,
+    /// Whether the runs' other text attributes are read (run id, name, status, lifecycle stage,
+    /// parent): five strings a run that most filters and sorts never look at.
+    pub texts: bool,
 }
+
+/// The text attributes [`Keys::texts`] stands for, as the filter names them.
+pub(super) const TEXT_ATTRIBUTES: [&str; 5] =
+    ["run_id", "run_name", "status", "lifecycle_stage", "parent"];
 
 pub(super) fn sql_list(keys: &[String]) -> String {
     keys.iter()
         .map(|k| format!("'{}'", k.replace('\'', "''")))
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// Up to this many runs are read by their ids (`IN (…)`, a seek each); more are read by one
+/// scan of each table, skipping the runs not asked for. perf on a listing of 10,000 of 10,000
+/// runs: SQLite spent a third of the time parsing and sorting the `IN` list of 10,000 ids.
+const SEEK_AT_MOST: usize = 512;
+
+/// Positions of runs by their Lathe id, for ids in ascending order: a direct table when the ids
+/// are dense (runs are never removed, so they usually are), a binary search otherwise.
+pub(super) struct Positions<'a> {
+    ids: &'a [i64],
+    table: Vec<u32>,
+}
+
+impl<'a> Positions<'a> {
+    pub(super) fn new(ids: &'a [i64]) -> Self {
+        let dense = match (ids.first(), ids.last()) {
+            (Some(&first), Some(&last)) if first >= 0 => usize::try_from(last)
+                .ok()
+                .filter(|&max| max <= 4 * ids.len() + 1024),
+            _ => None,
+        };
+        let table = match dense {
+            Some(max) => {
+                let mut table = vec![u32::MAX; max + 1];
+                for (i, &id) in ids.iter().enumerate() {
+                    table[id as usize] = i as u32;
+                }
+                table
+            }
+            None => Vec::new(),
+        };
+        Positions { ids, table }
+    }
+
+    pub(super) fn get(&self, id: i64) -> Option<usize> {
+        if self.table.is_empty() {
+            self.ids.binary_search(&id).ok()
+        } else {
+            let p = *self.table.get(usize::try_from(id).ok()?)?;
+            (p != u32::MAX).then_some(p as usize)
+        }
+    }
 }
 
 pub(super) fn load_with(
@@ -48,20 +98,26 @@ pub(super) fn load_with(
 ) -> Result<Vec<RunRecord>> {
     let db = db(project);
     let conn = project.conn();
-    let restrict = match ids {
-        Some(ids) => format!(
-            " AND r.id IN ({})",
-            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
-        ),
-        None => String::new(),
-    };
+    // The runs asked for, in ascending order, when there are too many to seek one by one.
+    let wanted: Option<Vec<i64>> = ids.filter(|ids| ids.len() > SEEK_AT_MOST).map(|ids| {
+        let mut sorted = ids.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        sorted
+    });
+    let wanted_positions = wanted.as_deref().map(Positions::new);
+    let seek = ids
+        .filter(|_| wanted.is_none())
+        .map(|ids| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
+    let restrict = seek
+        .as_ref()
+        .map_or(String::new(), |list| format!(" AND r.id IN ({list})"));
     let deleted = if include_deleted {
         ""
     } else {
         " AND r.lifecycle_stage = 'active' AND e.lifecycle_stage = 'active'"
     };
     let mut runs = Vec::new();
-    let mut index = HashMap::new();
     // Per experiment: its name and its source's id and path.
     let mut experiments: HashMap<i64, (String, i64, String)> = HashMap::new();
     {
@@ -91,10 +147,15 @@ pub(super) fn load_with(
         let mut rows = stmt.query([]).map_err(&db)?;
         while let Some(r) = rows.next().map_err(&db)? {
             let id: i64 = r.get(0).map_err(&db)?;
+            if wanted_positions
+                .as_ref()
+                .is_some_and(|w| w.get(id).is_none())
+            {
+                continue;
+            }
             let experiment_id: i64 = r.get(2).map_err(&db)?;
             let (experiment, source_id, source) =
                 experiments.get(&experiment_id).cloned().unwrap_or_default();
-            index.insert(id, runs.len());
             source_of.push(source_id);
             runs.push(RunRecord {
                 id,
@@ -115,6 +176,8 @@ pub(super) fn load_with(
             });
         }
     }
+    let loaded_ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
+    let index = Positions::new(&loaded_ids);
     // Parents: Lathe's id of the run with the parent's id in the same source.
     let mut by_source_id: HashMap<(i64, &str), i64> = HashMap::new();
     for (r, source) in runs.iter().zip(&source_of) {
@@ -160,52 +223,168 @@ pub(super) fn load_with(
     for (r, p) in runs.iter_mut().zip(parents) {
         r.parent = p;
     }
-    let ids_clause = ids.map(|ids| {
-        format!(
-            "run_id IN ({})",
-            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
-        )
-    });
-    let filter = ids_clause.map_or(String::new(), |c| format!(" WHERE {c}"));
-    for (table, params) in [("run_params", true), ("run_tags", false)] {
-        let mut stmt = conn
-            .prepare(&format!("SELECT run_id, key, value FROM {table}{filter}"))
-            .map_err(&db)?;
-        let mut rows = stmt.query([]).map_err(&db)?;
-        while let Some(r) = rows.next().map_err(&db)? {
-            let Some(&i) = index.get(&r.get::<_, i64>(0).map_err(&db)?) else {
-                continue;
-            };
-            let (k, v): (String, String) = (r.get(1).map_err(&db)?, r.get(2).map_err(&db)?);
-            if params {
-                runs[i].params.insert(k, v);
-            } else {
-                runs[i].tags.insert(k, v);
-            }
-        }
+    let parts = match seek {
+        Some(list) => read_parts(conn, &format!(" WHERE run_id IN ({list})"), &index),
+        None => read_parts_split(project, &loaded_ids, &index),
     }
-    let sql = format!(
-        "SELECT run_id, key, last, last_step, min, min_step, max, max_step, points FROM run_metrics{filter}"
-    );
-    let mut stmt = conn.prepare(&sql).map_err(&db)?;
-    let mut rows = stmt.query([]).map_err(&db)?;
-    while let Some(r) = rows.next().map_err(&db)? {
-        let Some(&i) = index.get(&r.get::<_, i64>(0).map_err(&db)?) else {
-            continue;
-        };
-        let key: String = r.get(1).map_err(&db)?;
-        let stat = MetricStat {
-            last: Value(r.get::<_, Option<f64>>(2).map_err(&db)?.unwrap_or(f64::NAN)),
-            last_step: r.get(3).map_err(&db)?,
-            min: r.get::<_, Option<f64>>(4).map_err(&db)?.map(Value),
-            min_step: r.get(5).map_err(&db)?,
-            max: r.get::<_, Option<f64>>(6).map_err(&db)?.map(Value),
-            max_step: r.get(7).map_err(&db)?,
-            steps: r.get::<_, i64>(8).map_err(&db)? as u64,
-        };
-        runs[i].metrics.insert(key, stat);
+    .map_err(&db)?;
+    for (i, map) in parts.params {
+        put(&mut runs[i].params, map);
+    }
+    for (i, map) in parts.tags {
+        put(&mut runs[i].tags, map);
+    }
+    for (i, map) in parts.metrics {
+        put(&mut runs[i].metrics, map);
     }
     Ok(runs)
+}
+
+fn put<T>(into: &mut BTreeMap<String, T>, map: BTreeMap<String, T>) {
+    if into.is_empty() {
+        *into = map;
+    } else {
+        into.extend(map);
+    }
+}
+
+/// The params, tags and metric summaries of runs, each run's maps with its position.
+#[derive(Default)]
+struct Parts {
+    params: Vec<(usize, BTreeMap<String, String>)>,
+    tags: Vec<(usize, BTreeMap<String, String>)>,
+    metrics: Vec<(usize, BTreeMap<String, MetricStat>)>,
+}
+
+/// Parts of the runs `index` holds, from rows matching `clause` (`WHERE …` on `run_id`).
+fn read_parts(
+    conn: &rusqlite::Connection,
+    clause: &str,
+    index: &Positions,
+) -> rusqlite::Result<Parts> {
+    let text = |r: &rusqlite::Row| r.get::<_, String>(2);
+    Ok(Parts {
+        params: grouped(
+            conn,
+            &format!("SELECT run_id, key, value FROM run_params{clause} ORDER BY run_id, key"),
+            index,
+            text,
+        )?,
+        tags: grouped(
+            conn,
+            &format!("SELECT run_id, key, value FROM run_tags{clause} ORDER BY run_id, key"),
+            index,
+            text,
+        )?,
+        metrics: grouped(
+            conn,
+            &format!(
+                "SELECT run_id, key, last, last_step, min, min_step, max, max_step, points
+                 FROM run_metrics{clause} ORDER BY run_id, key"
+            ),
+            index,
+            |r| {
+                Ok(MetricStat {
+                    last: Value(r.get::<_, Option<f64>>(2)?.unwrap_or(f64::NAN)),
+                    last_step: r.get(3)?,
+                    min: r.get::<_, Option<f64>>(4)?.map(Value),
+                    min_step: r.get(5)?,
+                    max: r.get::<_, Option<f64>>(6)?.map(Value),
+                    max_step: r.get(7)?,
+                    steps: r.get::<_, i64>(8)? as u64,
+                })
+            },
+        )?,
+    })
+}
+
+/// Rows `(run_id, key, …)` in run and key order, gathered into one map per run: a map built
+/// from its sorted entries at once (`BTreeMap::from_iter`) rather than key by key, which perf
+/// showed comparing keys and splitting nodes for a fifth of a long listing's time.
+fn grouped<T>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    index: &Positions,
+    read: impl Fn(&rusqlite::Row) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Vec<(usize, BTreeMap<String, T>)>> {
+    let mut stmt = conn.prepare(sql)?;
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    let mut current: Option<usize> = None;
+    let mut entries: Vec<(String, T)> = Vec::new();
+    while let Some(r) = rows.next()? {
+        let Some(i) = index.get(r.get(0)?) else {
+            continue;
+        };
+        if current != Some(i) {
+            if let Some(c) = current {
+                out.push((c, entries.drain(..).collect()));
+            }
+            current = Some(i);
+        }
+        entries.push((r.get(1)?, read(r)?));
+    }
+    if let Some(c) = current {
+        out.push((c, entries.drain(..).collect()));
+    }
+    Ok(out)
+}
+
+/// From this many runs on, a load reads the second half of the runs' parts on a second
+/// connection in another thread while this one reads the first: a listing of 10,000 runs whole
+/// spends most of its time there, and SQLite reads on two connections in parallel.
+const SPLIT_FROM: usize = 2_000;
+
+/// [`read_parts`] of every run in `ids` (ascending), in two halves read at once when there
+/// are many and both connections see the same runs; otherwise on the project's connection.
+fn read_parts_split(project: &Project, ids: &[i64], index: &Positions) -> rusqlite::Result<Parts> {
+    let conn = project.conn();
+    let (Some(&mid), true) = (ids.get(ids.len() / 2), ids.len() >= SPLIT_FROM) else {
+        return read_parts(conn, "", index);
+    };
+    if !conn.is_autocommit() {
+        // Inside a caller's transaction: its uncommitted rows are seen on this connection only.
+        return read_parts(conn, "", index);
+    }
+    let stamp_sql = "SELECT count(*), coalesce(max(updated_at), '') FROM runs";
+    let stamp = |c: &rusqlite::Connection| {
+        c.query_row(stamp_sql, [], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })
+    };
+    // One read transaction each, so both halves come from snapshots that hold the same runs.
+    let tx = conn.unchecked_transaction()?;
+    let ours = stamp(&tx)?;
+    let path = project.root().join(crate::project::DB_FILE);
+    let (first, second) = std::thread::scope(|scope| {
+        let other = scope.spawn(|| -> rusqlite::Result<Option<Parts>> {
+            let c = rusqlite::Connection::open_with_flags(
+                &path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            let tx = c.unchecked_transaction()?;
+            if stamp(&tx)? != ours {
+                return Ok(None);
+            }
+            read_parts(&tx, &format!(" WHERE run_id >= {mid}"), index).map(Some)
+        });
+        let first = read_parts(&tx, &format!(" WHERE run_id < {mid}"), index);
+        let second = other.join().unwrap_or_else(|_| Ok(None)).ok().flatten();
+        (first, second)
+    });
+    let mut first = first?;
+    let second = match second {
+        Some(second) => second,
+        // A change between the two reads (or the second connection would not open): the
+        // second half read here, in this transaction.
+        None => read_parts(&tx, &format!(" WHERE run_id >= {mid}"), index)?,
+    };
+    drop(tx);
+    first.params.extend(second.params);
+    first.tags.extend(second.tags);
+    first.metrics.extend(second.metrics);
+    Ok(first)
 }
 
 /// Every run of a project in the lean form a listing filters and sorts: the attributes, and
@@ -338,31 +517,48 @@ pub(super) fn load_lean(project: &Project, include_deleted: bool, keys: Keys) ->
     let mut experiment_index = HashMap::new();
     {
         let mut stmt = conn
-            .prepare("SELECT id, name FROM experiments ORDER BY id")
+            .prepare("SELECT id, name, lifecycle_stage = 'active' FROM experiments ORDER BY id")
             .map_err(&db)?;
         let mut rows = stmt.query([]).map_err(&db)?;
         while let Some(r) = rows.next().map_err(&db)? {
-            experiment_index.insert(r.get::<_, i64>(0).map_err(&db)?, experiments.len());
+            let shown = include_deleted || r.get::<_, bool>(2).map_err(&db)?;
+            experiment_index.insert(r.get::<_, i64>(0).map_err(&db)?, (experiments.len(), shown));
             experiments.push(r.get::<_, String>(1).map_err(&db)?);
         }
     }
+    // Deleted experiments are left out here rather than by a join: a lookup per run was two
+    // thirds of SQLite's time for this scan.
     let deleted = if include_deleted {
         ""
     } else {
-        " AND r.lifecycle_stage = 'active' AND e.lifecycle_stage = 'active'"
+        " WHERE r.lifecycle_stage = 'active'"
     };
-    let count: i64 = conn
-        .query_row("SELECT count(*) FROM runs", [], |r| r.get(0))
+    // The largest id bounds the count (runs are never removed) and costs one seek, not a scan.
+    let most: i64 = conn
+        .query_row("SELECT coalesce(max(id), 0) FROM runs", [], |r| r.get(0))
         .map_err(&db)?;
-    let mut runs = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+    let mut runs = Vec::with_capacity(usize::try_from(most).unwrap_or(0).min(1 << 24));
     {
         let mut stmt = conn
             .prepare(&format!(
-                "SELECT r.id, r.source_run_id, r.experiment_id, r.name, r.status, r.lifecycle_stage, r.start_time,
-                        r.end_time, r.parent_source_run_id{}
-                 FROM runs r JOIN experiments e ON e.id = r.experiment_id
-                 WHERE 1 = 1{deleted} ORDER BY r.id",
-                if keys.artifact_uri { ", r.artifact_uri" } else { ", NULL" }
+                "SELECT r.id, {}, r.experiment_id, {}, r.start_time, r.end_time, {}{}
+                 FROM runs r{deleted} ORDER BY r.id",
+                if keys.texts { "r.source_run_id" } else { "''" },
+                if keys.texts {
+                    "r.name, r.status, r.lifecycle_stage"
+                } else {
+                    "NULL, '', ''"
+                },
+                if keys.texts {
+                    "r.parent_source_run_id"
+                } else {
+                    "NULL"
+                },
+                if keys.artifact_uri {
+                    ", r.artifact_uri"
+                } else {
+                    ", NULL"
+                }
             ))
             .map_err(&db)?;
         let mut rows = stmt.query([]).map_err(&db)?;
@@ -370,14 +566,15 @@ pub(super) fn load_lean(project: &Project, include_deleted: bool, keys: Keys) ->
             Ok(v.as_str_or_null()?.map(Box::from))
         };
         while let Some(r) = rows.next().map_err(&db)? {
+            let Some(&(experiment, true)) = experiment_index.get(&r.get::<_, i64>(2).map_err(&db)?)
+            else {
+                continue;
+            };
             let run = (|| -> rusqlite::Result<LeanRun> {
                 Ok(LeanRun {
                     id: r.get(0)?,
                     source_run_id: r.get_ref(1)?.as_str()?.into(),
-                    experiment: experiment_index
-                        .get(&r.get::<_, i64>(2)?)
-                        .copied()
-                        .unwrap_or_default(),
+                    experiment,
                     name: boxed(r.get_ref(3)?)?,
                     status: r.get_ref(4)?.as_str()?.into(),
                     lifecycle_stage: r.get_ref(5)?.as_str()?.into(),
@@ -391,28 +588,9 @@ pub(super) fn load_lean(project: &Project, include_deleted: bool, keys: Keys) ->
             runs.push(run);
         }
     }
-    // A run's position by its id: Lathe's ids are dense (runs are never removed), so a direct
-    // lookup table; a binary search over the ids otherwise.
     let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
-    let max_id = ids.last().copied().unwrap_or(0);
-    let table: Vec<u32> = match usize::try_from(max_id) {
-        Ok(max) if max <= 4 * ids.len() + 1024 && ids.first().is_some_and(|&f| f >= 0) => {
-            let mut table = vec![u32::MAX; max + 1];
-            for (i, &id) in ids.iter().enumerate() {
-                table[id as usize] = i as u32;
-            }
-            table
-        }
-        _ => Vec::new(),
-    };
-    let position = |id: i64| -> Option<usize> {
-        if table.is_empty() {
-            ids.binary_search(&id).ok()
-        } else {
-            let p = *table.get(usize::try_from(id).ok()?)?;
-            (p != u32::MAX).then_some(p as usize)
-        }
-    };
+    let positions = Positions::new(&ids);
+    let position = |id: i64| positions.get(id);
     let text =
         |r: &rusqlite::Row| -> rusqlite::Result<Box<str>> { Ok(r.get_ref(2)?.as_str()?.into()) };
     let params = by_key(
@@ -572,11 +750,22 @@ pub(crate) fn load_in_order(project: &Project, ids: &[i64]) -> Result<Vec<RunRec
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut loaded = load(project, true, Some(ids))?;
-    let mut position: HashMap<i64, usize> = HashMap::new();
-    for (i, id) in ids.iter().enumerate() {
-        position.entry(*id).or_insert(i);
+    let loaded = load(project, true, Some(ids))?;
+    // Each run put at the place its id first takes in `ids` (loaded runs come in id order).
+    let mut place: HashMap<i64, usize> = HashMap::with_capacity(ids.len());
+    let mut order = 0;
+    for id in ids {
+        place.entry(*id).or_insert_with(|| {
+            order += 1;
+            order - 1
+        });
     }
-    loaded.sort_by_key(|r| position.get(&r.id).copied().unwrap_or(usize::MAX));
-    Ok(loaded)
+    let mut placed: Vec<Option<RunRecord>> = Vec::new();
+    placed.resize_with(order, || None);
+    for r in loaded {
+        if let Some(&at) = place.get(&r.id) {
+            placed[at] = Some(r);
+        }
+    }
+    Ok(placed.into_iter().flatten().collect())
 }

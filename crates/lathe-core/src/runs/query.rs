@@ -185,6 +185,7 @@ pub(super) fn query_keys(query: &RunQuery) -> Result<Keys> {
             Entity::Tag => &mut keys.tags,
             Entity::Attribute => {
                 keys.artifact_uri |= key == "artifact_uri";
+                keys.texts |= TEXT_ATTRIBUTES.contains(&key.as_str());
                 return;
             }
         };
@@ -201,7 +202,7 @@ pub(super) fn query_keys(query: &RunQuery) -> Result<Keys> {
         Column::Metric(k, _) => add(Entity::Metric, k),
         Column::Param(k) => add(Entity::Param, k),
         Column::Tag(k) => add(Entity::Tag, k),
-        Column::Attribute(_) => {}
+        Column::Attribute(k) => add(Entity::Attribute, k),
     }
     Ok(keys)
 }

@@ -1472,3 +1472,145 @@ fn params_except_the_seed_group_a_configurations_seeds() {
         chart.title
     );
 }
+
+/// A listing of thousands of runs reads them by scanning each table (in two halves on two
+/// connections from 2,000 runs on), a short page by seeking its runs: both must give every
+/// run whole and alike, and filters on text attributes must still see them.
+#[test]
+fn long_listings_read_runs_whole_as_short_pages_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = new_project(&tmp.path().join("project"));
+    let log = tmp.path().join("many.jsonl");
+    let mut text = String::new();
+    for i in 0..2_600 {
+        let parent = if i % 7 == 3 {
+            format!(", \"parent\": \"r{}\"", i - 1)
+        } else {
+            String::new()
+        };
+        text.push_str(&format!(
+            "{{\"event\": \"start\", \"run\": \"r{i}\", \"experiment\": \"e{}\", \"name\": \"run-{i}\", \"time\": {}, \"params\": {{\"lr\": {}, \"seed\": {i}{}}}, \"tags\": {{\"team\": \"t{}\"}}{parent}}}\n",
+            i % 3,
+            1_000 + (i * 37) % 2_600,
+            [0.1, 0.01, 0.001][i % 3],
+            if i % 5 == 0 { ", \"extra\": \"yes\"" } else { "" },
+            i % 4,
+        ));
+        for step in 0..2 {
+            text.push_str(&format!(
+                "{{\"event\": \"metric\", \"run\": \"r{i}\", \"step\": {step}, \"time\": {}, \"metrics\": {{\"loss\": {}{}}}}}\n",
+                2_000 + step,
+                if i % 11 == 0 { "\"NaN\"".to_owned() } else { format!("{}", (i % 97) as f64 / (step + 1) as f64) },
+                if i % 2 == 0 { format!(", \"acc\": {}", i as f64 / 2_600.0) } else { String::new() },
+            ));
+        }
+        if i % 9 != 0 {
+            text.push_str(&format!(
+                "{{\"event\": \"end\", \"run\": \"r{i}\", \"status\": \"{}\", \"time\": 3000}}\n",
+                if i % 13 == 0 { "FAILED" } else { "FINISHED" }
+            ));
+        }
+    }
+    std::fs::write(&log, &text).unwrap();
+    import(&project, &log);
+    let query = |filter: Option<&str>, offset: usize, limit: Option<usize>| RunQuery {
+        filter: filter.map(str::to_owned),
+        sort: Some("metrics.loss:desc".to_owned()),
+        offset,
+        limit,
+        ..Default::default()
+    };
+    let whole = runs::list(&project, &query(None, 0, None)).unwrap();
+    assert_eq!(whole.runs.len(), 2_600);
+    let mut paged = Vec::new();
+    for offset in (0..2_600).step_by(100) {
+        paged.extend(
+            runs::list(&project, &query(None, offset, Some(100)))
+                .unwrap()
+                .runs,
+        );
+    }
+    // Compared by their Debug text: a NaN metric is not equal to itself.
+    let same = |a: &[runs::RunRecord], b: &[runs::RunRecord], what: &str| {
+        assert_eq!(a.len(), b.len(), "{what}");
+        for (x, y) in a.iter().zip(b) {
+            assert_eq!(format!("{x:?}"), format!("{y:?}"), "{what}");
+        }
+    };
+    same(
+        &whole.runs,
+        &paged,
+        "a long listing reads runs as short pages do",
+    );
+    let r5 = whole.runs.iter().find(|r| r.source_run_id == "r5").unwrap();
+    assert_eq!(r5.params.len(), 3, "{:?}", r5.params);
+    assert_eq!(r5.tags["team"], "t1");
+    assert_eq!(r5.metrics["loss"].last.0, 5.0 / 2.0);
+    assert!(!r5.metrics.contains_key("acc"));
+    let r11 = whole
+        .runs
+        .iter()
+        .find(|r| r.source_run_id == "r11")
+        .unwrap();
+    assert_eq!(r11.parent, None, "r11 names no parent; r10's parent is r9");
+    let r10 = whole
+        .runs
+        .iter()
+        .find(|r| r.source_run_id == "r10")
+        .unwrap();
+    let r9 = whole.runs.iter().find(|r| r.source_run_id == "r9").unwrap();
+    assert_eq!(r10.parent, Some(r9.id));
+    // Filters on the text attributes (which a listing reads only when asked for) and on
+    // start_time, against the same predicate over the whole runs.
+    for (filter, keep) in [
+        (
+            "attributes.run_name LIKE 'run-1%' and status = 'FAILED'",
+            &(|r: &runs::RunRecord| {
+                r.name.as_deref().unwrap_or("").starts_with("run-1") && r.status == "FAILED"
+            }) as &dyn Fn(&runs::RunRecord) -> bool,
+        ),
+        ("status = 'RUNNING'", &|r| r.status == "RUNNING"),
+        ("attributes.run_id = 'r17'", &|r| r.source_run_id == "r17"),
+        ("start_time < 1500", &|r| {
+            r.start_time.unwrap_or(i64::MAX) < 1500
+        }),
+    ] {
+        let got = runs::list(&project, &query(Some(filter), 0, None))
+            .unwrap()
+            .runs;
+        let want: Vec<_> = whole.runs.iter().filter(|r| keep(r)).cloned().collect();
+        assert!(!want.is_empty(), "{filter} matches some runs");
+        same(&got, &want, filter);
+    }
+    for sort in ["run_name", "status:desc", "run_id"] {
+        let got = runs::list(
+            &project,
+            &RunQuery {
+                sort: Some(sort.to_owned()),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .runs;
+        let mut want = whole.runs.clone();
+        want.sort_by_key(|r| r.id);
+        let key = |r: &runs::RunRecord| match sort {
+            "run_name" | "run_name:asc" => r.name.clone().unwrap_or_default(),
+            "status:desc" => r.status.clone(),
+            _ => r.source_run_id.clone(),
+        };
+        want.sort_by(|a, b| {
+            let o = key(a).cmp(&key(b));
+            if sort.ends_with(":desc") {
+                o.reverse()
+            } else {
+                o
+            }
+        });
+        assert_eq!(
+            got.iter().map(key).collect::<Vec<_>>(),
+            want.iter().map(key).collect::<Vec<_>>(),
+            "sorted by {sort}"
+        );
+    }
+}
