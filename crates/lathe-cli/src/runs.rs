@@ -130,6 +130,29 @@ pub enum RunsCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// One self-contained HTML page comparing runs: the run table, the params that differ, a
+    /// chart per metric, the params' importance and parallel coordinates. Opens offline.
+    Report {
+        /// Runs by their source's id or Lathe's id (or --filter).
+        #[arg(required_unless_present = "filter")]
+        runs: Vec<String>,
+        /// Every run matching this filter (the `runs list` language), newest first.
+        #[arg(long, conflicts_with = "runs")]
+        filter: Option<String>,
+        /// A metric to chart (repeat for more; default: every metric, at most 12).
+        #[arg(long = "metric", value_name = "KEY")]
+        metrics: Vec<String>,
+        /// The metric importance and parallel coordinates read (default: the first charted).
+        #[arg(long, value_name = "KEY")]
+        target: Option<String>,
+        /// minimize or maximize: whether a lower or higher target is better (default: told
+        /// from its name).
+        #[arg(long)]
+        direction: Option<String>,
+        /// The page to write (.html).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Which params matter for a metric: PED-ANOVA (as Optuna's PedAnovaImportanceEvaluator),
     /// fANOVA (as its FanovaImportanceEvaluator, seed 0) or correlation, with each param's
     /// Pearson correlation beside its importance.
@@ -621,6 +644,66 @@ pub fn run(command: RunsCommand, project_dir: Option<&Path>, json: bool) -> anyh
                 serde_json::json!({ "title": plot.title, "out": out.display().to_string() });
             print(json, &written, || {
                 format!("Wrote {} ({})", out.display(), plot.title)
+            })
+        }
+        RunsCommand::Report {
+            runs: names,
+            filter,
+            metrics,
+            target,
+            direction,
+            out,
+        } => {
+            if !out
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"))
+            {
+                return Err(lathe_core::Error::BadArgument {
+                    argument: "out",
+                    detail: format!("{}: a report is an .html file", out.display()),
+                }
+                .into());
+            }
+            let ids = match filter {
+                Some(filter) => {
+                    let page = runs::list(
+                        &project,
+                        &runs::RunQuery {
+                            filter: Some(filter),
+                            ..Default::default()
+                        },
+                    )?;
+                    page.runs.iter().map(|r| r.id).collect()
+                }
+                None => resolve_ids(&project, &names)?,
+            };
+            let report = runs::report::report(
+                &project,
+                &ids,
+                &runs::report::ReportOptions {
+                    metrics,
+                    target,
+                    direction: direction.as_deref().map(str::parse).transpose()?,
+                },
+            )?;
+            std::fs::write(&out, &report.html)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+            let written = serde_json::json!({
+                "out": out.display().to_string(), "runs": report.runs,
+                "charts": report.charts, "bytes": report.html.len(), "notes": report.notes,
+            });
+            print(json, &written, || {
+                let mut text = format!(
+                    "Wrote {} ({} runs, {} metric charts, {})",
+                    out.display(),
+                    report.runs,
+                    report.charts.len(),
+                    lathe_core::display::bytes(report.html.len() as u64)
+                );
+                for note in &report.notes {
+                    text.push_str(&format!("\n  note: {note}"));
+                }
+                text
             })
         }
         RunsCommand::Importance {

@@ -642,3 +642,176 @@ fn importance_shape_and_a_tensorboard_folder() {
     assert_eq!(summary["kind"], "tensorboard");
     assert_eq!(summary["runs_new"], 5);
 }
+
+/// `runs report`: one page that opens offline — no script, stylesheet link or remote
+/// address — with every run, a figure per metric, the importance `runs importance` gives,
+/// and parallel coordinates; charts too large as vector paths embedded as PNG.
+#[test]
+fn a_report_is_one_offline_page_of_the_comparison() {
+    let (tmp, dir) = project_with_runs();
+    let p = ["--project", dir.as_str()];
+    let offline = |html: &str| {
+        for remote in [
+            "<script",
+            "<link",
+            "src=\"http",
+            "href=\"http",
+            "url(",
+            "@import",
+        ] {
+            assert!(!html.contains(remote), "the page holds {remote}");
+        }
+    };
+    // The MLflow fixture's runs, named one by one.
+    json(&[&p[..], &["runs", "import", &fixture("mlruns")]].concat());
+    let listed = json(&[&p[..], &["runs", "list"]].concat());
+    let ids: Vec<String> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["source_run_id"].as_str().unwrap().to_owned())
+        .collect();
+    let out = tmp.path().join("runs.html");
+    let mut args: Vec<&str> = [&p[..], &["runs", "report"]].concat();
+    args.extend(ids.iter().map(String::as_str));
+    args.extend([
+        "--metric",
+        "acc",
+        "--metric",
+        "loss",
+        "--out",
+        path_str(&out),
+    ]);
+    let written = json(&args);
+    assert_eq!(written["runs"], ids.len());
+    assert_eq!(written["charts"], serde_json::json!(["acc", "loss"]));
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(written["bytes"], html.len());
+    offline(&html);
+    assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
+    for id in &ids {
+        assert!(html.contains(id.as_str()), "run {id} is in the table");
+    }
+    assert_eq!(html.matches("<figure>").count(), 2, "a figure per metric");
+    assert!(html.contains("Params that differ") && html.contains("<svg"));
+
+    // Refusals leave nothing behind.
+    let bad = tmp.path().join("runs.txt");
+    let mut refused: Vec<&str> = [&p[..], &["runs", "report", ids[0].as_str(), "--out"]].concat();
+    refused.push(path_str(&bad));
+    check(&refused, "bad_argument", &["runs.txt", ".html"]);
+    assert!(!bad.exists());
+    let missing = tmp.path().join("missing.html");
+    check(
+        &[
+            &p[..],
+            &[
+                "runs",
+                "report",
+                ids[0].as_str(),
+                "--metric",
+                "nope",
+                "--out",
+                path_str(&missing),
+            ],
+        ]
+        .concat(),
+        "bad_argument",
+        &["\"nope\"", "acc"],
+    );
+    assert!(!missing.exists());
+
+    // 400 runs of a study: importance as `runs importance` computes it, parallel coordinates.
+    let (tmp2, dir2) = project_with_runs();
+    let p2 = ["--project", dir2.as_str()];
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
+    json(
+        &[
+            &p2[..],
+            &[
+                "runs",
+                "import",
+                path_str(&fixtures.join("importance/tpe_max.jsonl")),
+            ],
+        ]
+        .concat(),
+    );
+    let found = json(&[&p2[..], &["runs", "importance", "--metric", "accuracy"]].concat());
+    let study = tmp2.path().join("study.html");
+    let written = json(
+        &[
+            &p2[..],
+            &[
+                "runs",
+                "report",
+                "--filter",
+                "metrics.accuracy > -1e300",
+                "--out",
+                path_str(&study),
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(written["runs"], 400);
+    assert_eq!(written["notes"], serde_json::json!([]));
+    let html = std::fs::read_to_string(&study).unwrap();
+    offline(&html);
+    let section = &html[html.find("Which params matter").unwrap()..];
+    let parallel = section.find("Parallel coordinates").unwrap();
+    for p in found["importances"].as_array().unwrap() {
+        let row = format!(
+            "<tr><td>{}</td><td class=\"n\">{:.3}</td>",
+            p["param"].as_str().unwrap(),
+            p["importance"].as_f64().unwrap()
+        );
+        let at = section
+            .find(&row)
+            .unwrap_or_else(|| panic!("{row} in the report"));
+        assert!(at < parallel);
+    }
+    assert!(section[parallel..].contains("<svg"));
+
+    // Many long histories: the chart is carried as a PNG, and the page stays small.
+    let log = tmp2.path().join("long.jsonl");
+    let mut text = String::new();
+    for r in 0..150 {
+        text.push_str(&format!(
+            "{{\"event\": \"start\", \"run\": \"l{r}\", \"experiment\": \"long\", \"params\": {{\"lr\": {}}}}}\n",
+            [0.1, 0.01, 0.001][r % 3]
+        ));
+        for s in 0..2_000 {
+            text.push_str(&format!(
+                "{{\"event\": \"metric\", \"run\": \"l{r}\", \"key\": \"loss\", \"value\": {}, \"step\": {s}, \"time\": {s}}}\n",
+                1.0 / (1.0 + 0.01 * s as f64 * (1.0 + r as f64 / 50.0)) + ((s * 7919 + r * 104729) % 1000) as f64 * 1e-5
+            ));
+        }
+    }
+    std::fs::write(&log, text).unwrap();
+    json(&[&p2[..], &["runs", "import", path_str(&log)]].concat());
+    let long = tmp2.path().join("long.html");
+    let written = json(
+        &[
+            &p2[..],
+            &[
+                "runs",
+                "report",
+                "--filter",
+                "experiment = 'long'",
+                "--direction",
+                "minimize",
+                "--out",
+                path_str(&long),
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(written["runs"], 150);
+    let html = std::fs::read_to_string(&long).unwrap();
+    offline(&html);
+    // base64 of the PNG signature.
+    assert!(
+        html.contains("src=\"data:image/png;base64,iVBORw0KGgo"),
+        "the loss chart as PNG"
+    );
+    assert!(html.len() < 2 << 20, "{} bytes", html.len());
+}

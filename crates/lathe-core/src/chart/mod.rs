@@ -99,6 +99,30 @@ pub trait Figure {
         Ok(out)
     }
 
+    /// The figure as PNG bytes (for pages that embed it).
+    fn png(&self) -> Result<Vec<u8>> {
+        register_font();
+        let (w, h) = self.size();
+        let mut rgb = vec![0u8; w as usize * h as usize * 3];
+        {
+            let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+            self.draw(&root)?;
+            root.present().map_err(draw_error)?;
+        }
+        let encode_error = |e: png::EncodingError| Error::Compute {
+            context: "cannot encode the chart as PNG",
+            detail: e.to_string(),
+        };
+        let mut out = Vec::new();
+        let mut encoder = png::Encoder::new(&mut out, w, h);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().map_err(encode_error)?;
+        writer.write_image_data(&rgb).map_err(encode_error)?;
+        writer.finish().map_err(encode_error)?;
+        Ok(out)
+    }
+
     /// Writes the figure as a PNG file.
     fn write_png(&self, path: &Path) -> Result<()> {
         register_font();

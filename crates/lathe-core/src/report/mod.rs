@@ -11,7 +11,8 @@ table{border-collapse:collapse;width:100%;font-size:13px}th,td{padding:5px 8px;b
 th{background:#f4f6f9;position:sticky;top:0}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .yes{color:#c0392b;font-weight:600}.no{color:#2e7d4f}
 details{margin:6px 0;border:1px solid #e3e8ee;border-radius:6px;padding:6px 10px}summary{cursor:pointer;font-weight:600}
-svg{max-width:100%;height:auto}";
+svg,img{max-width:100%;height:auto}.scroll{max-height:420px;overflow:auto;border:1px solid #e3e8ee;border-radius:6px}
+figure{margin:12px 0}figcaption{font-size:12px}";
 
 /// Escapes text for HTML element content and attribute values.
 pub fn esc(text: &str) -> String {

@@ -20,6 +20,7 @@ mod mlflow;
 mod models;
 pub(crate) mod query;
 mod record;
+pub mod report;
 mod server;
 mod store;
 mod tensorboard;
