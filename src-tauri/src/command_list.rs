@@ -36,6 +36,7 @@ macro_rules! with_commands {
             runs::export_runs_chart,
             runs::runs_plot,
             runs::export_runs_plot,
+            runs::export_runs_report,
             runs::runs_importance,
             drift::run_drift,
             drift::drift_what_if,

@@ -7,8 +7,8 @@ use lathe_core::api::{
     ComparisonView, DriftRequest, DriftView, EvaluationView, ExplainView, FairnessView,
     GroupRunsRequest, ModelPage, MonitorChartShown, MonitorChunkColumns, MonitorDefaults,
     MonitorRequest, MonitorView, PolicySummary, ProfileView, RegisterRequest, RowsRequest,
-    RunChartRequest, RunChartView, RunComparisonView, RunGroups, RunsPlotRequest, RunsRequest,
-    RunsView, SensitiveShown, StatisticShown,
+    RunChartRequest, RunChartView, RunComparisonView, RunGroups, RunsPlotRequest,
+    RunsReportRequest, RunsRequest, RunsView, SensitiveShown, StatisticShown,
 };
 use lathe_core::audit::AuditEntry;
 use lathe_core::bundle::sign::{KeyType, NewKey};
@@ -164,6 +164,10 @@ pub fn typescript_bindings() -> Result<Vec<(String, String)>, ts_rs::ExportError
         (
             "RunsPlotRequest.ts".into(),
             RunsPlotRequest::export_to_string(&cfg)?,
+        ),
+        (
+            "RunsReportRequest.ts".into(),
+            RunsReportRequest::export_to_string(&cfg)?,
         ),
         (
             "ProjectOverview.ts".into(),

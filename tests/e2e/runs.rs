@@ -942,5 +942,63 @@ async fn every_param_but_the_seed_groups_a_configurations_seeds() {
     .await;
     app.scroll_to("[data-testid=run-chart]").await;
     app.screenshot("14d-runs-seed-bands").await;
+
+    // The comparison as one offline page, through the save dialog: the CLI's report of the
+    // same runs for the chart's metric.
+    let report = work.path().join("compare.html");
+    app.scroll_to("[data-testid=runs-report-export]").await;
+    app.screenshot("14e-runs-report-export").await;
+    app.click("[data-testid=runs-report-export]").await;
+    app.save_in_dialog("Export the comparison report", &report)
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !report.is_file() {
+        if Instant::now() > deadline {
+            app.screenshot("failed-runs-report").await;
+            panic!("no report written (see target/e2e/failed-runs-report.png)");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Written whole before the file is read (the write is one call, but it may be under way).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let html = std::fs::read_to_string(&report).expect("read the report");
+    assert!(html.starts_with("<!DOCTYPE html>") && !html.contains("<script"));
+    assert!(html.contains("9 runs compared"), "the page names the runs");
+    for i in 0..9 {
+        assert!(
+            html.contains(&format!("<td>r{i}</td>")),
+            "run r{i} in the table"
+        );
+    }
+    assert!(html.contains("Which params matter") && html.contains("Parallel coordinates"));
+    let cli = work.path().join("cli.html");
+    let ids: Vec<String> = (0..9).map(|i| format!("r{i}")).collect();
+    let mut args: Vec<&str> = vec!["runs", "report"];
+    args.extend(ids.iter().map(String::as_str));
+    args.extend([
+        "--target",
+        "acc",
+        "--out",
+        cli.to_str().expect("utf-8"),
+        "--project",
+        project_path,
+        "--json",
+    ]);
+    lathe(&args);
+    // The runs may come in another order (the table's), so the importance table is compared.
+    let importance = |page: &str| {
+        let from = page
+            .find("Which params matter")
+            .expect("an importance section");
+        let to = page
+            .find("Parallel coordinates")
+            .expect("parallel coordinates");
+        page[from..to].to_owned()
+    };
+    assert_eq!(
+        importance(&std::fs::read_to_string(&cli).expect("read the CLI's report")),
+        importance(&html),
+        "the desktop's report is the CLI's for the chart's metric"
+    );
     app.close().await;
 }

@@ -654,16 +654,6 @@ pub fn run(command: RunsCommand, project_dir: Option<&Path>, json: bool) -> anyh
             direction,
             out,
         } => {
-            if !out
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"))
-            {
-                return Err(lathe_core::Error::BadArgument {
-                    argument: "out",
-                    detail: format!("{}: a report is an .html file", out.display()),
-                }
-                .into());
-            }
             let ids = match filter {
                 Some(filter) => {
                     let page = runs::list(
@@ -677,7 +667,7 @@ pub fn run(command: RunsCommand, project_dir: Option<&Path>, json: bool) -> anyh
                 }
                 None => resolve_ids(&project, &names)?,
             };
-            let report = runs::report::report(
+            let report = runs::report::write(
                 &project,
                 &ids,
                 &runs::report::ReportOptions {
@@ -685,9 +675,8 @@ pub fn run(command: RunsCommand, project_dir: Option<&Path>, json: bool) -> anyh
                     target,
                     direction: direction.as_deref().map(str::parse).transpose()?,
                 },
+                &out,
             )?;
-            std::fs::write(&out, &report.html)
-                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
             let written = serde_json::json!({
                 "out": out.display().to_string(), "runs": report.runs,
                 "charts": report.charts, "bytes": report.html.len(), "notes": report.notes,

@@ -2,7 +2,7 @@
 
 use lathe_core::api::{
     GroupRunsRequest, RunChartRequest, RunChartView, RunComparisonView, RunGroups, RunsPlotRequest,
-    RunsRequest, RunsView,
+    RunsReportRequest, RunsRequest, RunsView,
 };
 use lathe_core::chart::Figure;
 use lathe_core::job::Job;
@@ -141,6 +141,17 @@ pub async fn export_runs_plot(
     state: State<'_, AppState>,
 ) -> Result<(), IpcError> {
     export_figure(&state, &path, move |p| spec.plot(p)).await
+}
+
+/// Writes the comparison of runs as one self-contained HTML page (`lathe runs report`).
+#[tauri::command]
+pub async fn export_runs_report(
+    request: RunsReportRequest,
+    path: String,
+    state: State<'_, AppState>,
+) -> Result<(), IpcError> {
+    let out = parse_path(&path)?;
+    on_project(&state, move |p| request.write(p, &out).map(|_| ())).await
 }
 
 /// Which params matter for a metric over the given runs (PED-ANOVA, as `lathe runs importance`).

@@ -68,6 +68,7 @@ import type { RunsRequest } from "../bindings/RunsRequest";
 import type { GroupRunsRequest } from "../bindings/GroupRunsRequest";
 import type { RunChartRequest } from "../bindings/RunChartRequest";
 import type { RunsPlotRequest } from "../bindings/RunsPlotRequest";
+import type { RunsReportRequest } from "../bindings/RunsReportRequest";
 import type { ImportanceRequest } from "../bindings/ImportanceRequest";
 import type { HyperparameterImportance } from "../bindings/HyperparameterImportance";
 
@@ -218,6 +219,8 @@ export const api = {
   runsPlot: (spec: RunsPlotRequest) => call<string>("runs_plot", { spec }),
   runsImportance: (request: ImportanceRequest) => call<HyperparameterImportance>("runs_importance", { request }),
   exportRunsPlot: (spec: RunsPlotRequest, path: string) => call<null>("export_runs_plot", { spec, path }),
+  exportRunsReport: (request: RunsReportRequest, path: string) =>
+    call<null>("export_runs_report", { request, path }),
   runDrift: (reference: string, current: string, request: DriftRequest, taskId: string, onProgress: (p: Progress) => void) =>
     call<DriftView>("run_drift", {
       reference,

@@ -22,8 +22,8 @@ pub mod views;
 pub use input::{Input, LoadedModel};
 pub use requests::{
     BundleExportRequest, ChartRequest, CheckOutcome, CheckRequest, DriftRequest, GroupRunsRequest,
-    MonitorRequest, RegisterRequest, RowsRequest, RunChartRequest, RunsPlotRequest, RunsRequest,
-    carried_checks,
+    MonitorRequest, RegisterRequest, RowsRequest, RunChartRequest, RunsPlotRequest,
+    RunsReportRequest, RunsRequest, carried_checks,
 };
 pub use sources::Sources;
 pub use views::{

@@ -557,6 +557,37 @@ impl RunsPlotRequest {
     }
 }
 
+/// The desktop's export of a comparison as one HTML page (`lathe runs report`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct RunsReportRequest {
+    pub runs: Vec<i64>,
+    /// The metrics charted (empty: every metric, at most 12).
+    #[serde(default)]
+    pub metrics: Vec<String>,
+    /// The metric importance and parallel coordinates read (default: the first charted).
+    #[serde(default)]
+    pub target: Option<String>,
+    #[serde(default)]
+    pub direction: Option<crate::runs::importance::MetricDirection>,
+}
+
+impl RunsReportRequest {
+    pub fn write(&self, project: &Project, path: &Path) -> Result<crate::runs::report::RunReport> {
+        crate::runs::report::write(
+            project,
+            &self.runs,
+            &crate::runs::report::ReportOptions {
+                metrics: self.metrics.clone(),
+                target: self.target.clone(),
+                direction: self.direction,
+            },
+            path,
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

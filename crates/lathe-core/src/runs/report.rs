@@ -243,6 +243,29 @@ pub fn report(project: &Project, runs: &[i64], options: &ReportOptions) -> Resul
     })
 }
 
+/// Writes the report of `runs` to `path` (an `.html` file, refused before anything is built
+/// otherwise).
+pub fn write(
+    project: &Project,
+    runs: &[i64],
+    options: &ReportOptions,
+    path: &std::path::Path,
+) -> Result<RunReport> {
+    if !path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"))
+    {
+        return Err(Error::bad_argument(
+            "out",
+            format!("{}: a report is an .html file", path.display()),
+        ));
+    }
+    let report = report(project, runs, options)?;
+    std::fs::write(path, &report.html)
+        .map_err(|e| Error::write("write the runs report", path, e))?;
+    Ok(report)
+}
+
 /// A figure inline: its SVG, or a PNG when the SVG would be too large to carry.
 fn embed(figure: &impl Figure, what: &str) -> Result<String> {
     let svg = figure.svg()?;
