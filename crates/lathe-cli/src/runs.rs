@@ -370,10 +370,7 @@ fn importance_text(found: &runs::importance::HyperparameterImportance) -> String
         runs::importance::ImportanceMethod::Fanova => "fANOVA",
         runs::importance::ImportanceMethod::Correlation => "|correlation|",
     };
-    let direction = match found.direction {
-        runs::importance::MetricDirection::Minimize => "lower is better",
-        runs::importance::MetricDirection::Maximize => "higher is better",
-    };
+    let direction = found.direction.text();
     let mut out = format!(
         "Importance for {} ({direction}), {method}, over {} runs\n",
         found.metric, found.runs_used

@@ -56,6 +56,16 @@ pub enum MetricDirection {
     Maximize,
 }
 
+impl MetricDirection {
+    /// What the direction means, as every front end says it.
+    pub fn text(self) -> &'static str {
+        match self {
+            MetricDirection::Minimize => "lower is better",
+            MetricDirection::Maximize => "higher is better",
+        }
+    }
+}
+
 impl std::str::FromStr for MetricDirection {
     type Err = Error;
 

@@ -192,10 +192,7 @@ pub fn report(project: &Project, runs: &[i64], options: &ReportOptions) -> Resul
                     "<p class=\"muted\">PED-ANOVA importance for {} ({}) over {} runs, with Pearson's r</p>\
                      <table style=\"width:auto;min-width:520px\"><tr><th>Param</th><th>Importance</th><th></th><th>Correlation</th></tr>",
                     esc(&found.metric),
-                    match found.direction {
-                        super::importance::MetricDirection::Minimize => "lower is better",
-                        super::importance::MetricDirection::Maximize => "higher is better",
-                    },
+                    found.direction.text(),
                     found.runs_used
                 );
                 for p in &found.importances {
