@@ -34,14 +34,7 @@ impl RunBrowser {
 
     pub fn page(&self, project: &Project, query: &RunQuery) -> Result<RunsPage> {
         let keys = query_keys(query)?;
-        let stamp: (i64, String) = project
-            .conn()
-            .query_row(
-                "SELECT count(*), coalesce(max(updated_at), '') FROM runs",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .map_err(db(project))?;
+        let stamp = runs_stamp(project.conn()).map_err(db(project))?;
         let key = (
             query.experiment.clone(),
             query.filter.clone(),

@@ -48,6 +48,21 @@ pub(super) fn sql_list(keys: &[String]) -> String {
         .join(",")
 }
 
+/// How many runs, and the latest change: any import that changes something moves it. Two
+/// reads agree on it exactly when they see the same runs.
+pub(super) fn runs_stamp(conn: &rusqlite::Connection) -> rusqlite::Result<(i64, String)> {
+    conn.query_row(
+        "SELECT count(*), coalesce(max(updated_at), '') FROM runs",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+}
+
+/// The largest run id, which bounds the number of runs (runs are never removed): one seek.
+fn largest_run_id(conn: &rusqlite::Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT coalesce(max(id), 0) FROM runs", [], |r| r.get(0))
+}
+
 /// Up to this many runs are read by their ids (`IN (…)`, a seek each); more are read by one
 /// scan of each table, skipping the runs not asked for, when they are at least a quarter of
 /// the project's runs (a scan reads every run's rows). perf on a listing of 10,000 of 10,000
@@ -102,11 +117,7 @@ pub(super) fn load_with(
     // The runs asked for, in ascending order, when there are too many to seek one by one.
     let scan = match ids {
         Some(ids) if ids.len() > SEEK_AT_MOST => {
-            // The largest id bounds the number of runs (runs are never removed): one seek.
-            let most: i64 = conn
-                .query_row("SELECT coalesce(max(id), 0) FROM runs", [], |r| r.get(0))
-                .map_err(&db)?;
-            ids.len().saturating_mul(4) as i64 >= most
+            ids.len().saturating_mul(4) as i64 >= largest_run_id(conn).map_err(&db)?
         }
         _ => false,
     };
@@ -357,15 +368,9 @@ fn read_parts_split(project: &Project, ids: &[i64], index: &Positions) -> rusqli
         // Inside a caller's transaction: its uncommitted rows are seen on this connection only.
         return read_parts(conn, "", index);
     }
-    let stamp_sql = "SELECT count(*), coalesce(max(updated_at), '') FROM runs";
-    let stamp = |c: &rusqlite::Connection| {
-        c.query_row(stamp_sql, [], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-        })
-    };
     // One read transaction each, so both halves come from snapshots that hold the same runs.
     let tx = conn.unchecked_transaction()?;
-    let ours = stamp(&tx)?;
+    let ours = runs_stamp(&tx)?;
     let path = project.root().join(crate::project::DB_FILE);
     let (first, second) = std::thread::scope(|scope| {
         let other = scope.spawn(|| -> rusqlite::Result<Option<Parts>> {
@@ -375,7 +380,7 @@ fn read_parts_split(project: &Project, ids: &[i64], index: &Positions) -> rusqli
                     | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )?;
             let tx = c.unchecked_transaction()?;
-            if stamp(&tx)? != ours {
+            if runs_stamp(&tx)? != ours {
                 return Ok(None);
             }
             read_parts(&tx, &format!(" WHERE run_id >= {mid}"), index).map(Some)
@@ -544,10 +549,7 @@ pub(super) fn load_lean(project: &Project, include_deleted: bool, keys: Keys) ->
     } else {
         " WHERE r.lifecycle_stage = 'active'"
     };
-    // The largest id bounds the count (runs are never removed) and costs one seek, not a scan.
-    let most: i64 = conn
-        .query_row("SELECT coalesce(max(id), 0) FROM runs", [], |r| r.get(0))
-        .map_err(&db)?;
+    let most = largest_run_id(conn).map_err(&db)?;
     let mut runs = Vec::with_capacity(usize::try_from(most).unwrap_or(0).min(1 << 24));
     {
         let mut stmt = conn
